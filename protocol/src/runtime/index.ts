@@ -1,3 +1,4 @@
 export * from './model.js';
 export * from './messages.js';
 export * from './registry.js';
+export * from './deploy.js';

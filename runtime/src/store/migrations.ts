@@ -186,6 +186,100 @@ const core: Migration[] = [
       CREATE INDEX model_alias_history_by_alias ON model_alias_history(name, alias, id);
     `,
   },
+  {
+    version: 5,
+    name: 'deployments, prediction log, monitoring, gate overrides, A/B results',
+    // Deployment and monitoring (issue 6; contract: protocol/src/runtime/deploy.ts).
+    up: `
+      -- A cairn serve process against this store. status: serving | stopped | interrupted (its pid died unannounced).
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        version INTEGER,
+        challenger_ref TEXT,
+        challenger_version INTEGER,
+        split REAL,
+        ab_key TEXT,
+        url TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        log_sample REAL NOT NULL,
+        status TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        stopped_at INTEGER
+      );
+      CREATE INDEX deployments_by_name ON deployments(name, id);
+      -- Sampled, bounded prediction log: one row per request row. Feedback (a label arriving later) fills label_json.
+      CREATE TABLE predictions (
+        id INTEGER PRIMARY KEY,
+        deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        request_id TEXT NOT NULL,
+        row INTEGER NOT NULL,
+        arm TEXT NOT NULL,
+        version INTEGER,
+        ab_key TEXT,
+        inputs_json TEXT NOT NULL,
+        prediction_json TEXT NOT NULL,
+        latency_ms REAL NOT NULL,
+        at INTEGER NOT NULL,
+        label_json TEXT,
+        label_at INTEGER,
+        UNIQUE (deployment_id, request_id, row)
+      );
+      CREATE INDEX predictions_by_time ON predictions(deployment_id, at);
+      -- Stored monitoring reports (report_json: a DriftViewReport).
+      CREATE TABLE monitor_reports (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER,
+        deployment_id INTEGER REFERENCES deployments(id) ON DELETE SET NULL,
+        reference TEXT NOT NULL,
+        drifted INTEGER NOT NULL,
+        report_json TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX monitor_reports_by_name ON monitor_reports(name, id);
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER,
+        deployment_id INTEGER REFERENCES deployments(id) ON DELETE SET NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        report_id INTEGER REFERENCES monitor_reports(id) ON DELETE SET NULL,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        closed_reason TEXT,
+        retrain_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL
+      );
+      CREATE INDEX alerts_open ON alerts(name, closed_at);
+      -- A gate promoted past although it failed: who, why, when (and the alias move it allowed).
+      CREATE TABLE gate_overrides (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        alias TEXT NOT NULL,
+        gate TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        history_id INTEGER REFERENCES model_alias_history(id),
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE ab_results (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        champion_version INTEGER NOT NULL,
+        challenger_version INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        deployment_id INTEGER REFERENCES deployments(id) ON DELETE SET NULL,
+        holdout TEXT,
+        result_json TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX ab_results_by_name ON ab_results(name, id);
+    `,
+  },
 ];
 
 const registered: Migration[] = [];
