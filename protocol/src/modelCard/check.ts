@@ -66,8 +66,27 @@ export function cardAnchor(card: ParsedModelCard): Span {
   return { start, end: endOfLine(card.text, start) };
 }
 
+/** The first and last heading counting as each section: one pass per card, not one per question (huge cards). */
+const sectionIndexes = new WeakMap<readonly CardHeading[], Map<CardSectionId, { first: CardHeading; last: CardHeading }>>();
+
+function sectionIndex(card: ParsedModelCard): Map<CardSectionId, { first: CardHeading; last: CardHeading }> {
+  let index = sectionIndexes.get(card.headings);
+  if (index === undefined) {
+    index = new Map();
+    for (const h of card.headings) {
+      for (const id of h.sections) {
+        const seen = index.get(id);
+        if (seen === undefined) index.set(id, { first: h, last: h });
+        else seen.last = h;
+      }
+    }
+    sectionIndexes.set(card.headings, index);
+  }
+  return index;
+}
+
 function hasSection(card: ParsedModelCard, id: CardSectionId): boolean {
-  return card.headings.some((h) => h.sections.includes(id));
+  return sectionIndex(card).has(id);
 }
 
 function lineBreak(text: string): string {
@@ -88,8 +107,9 @@ export function insertSectionFix(card: ParsedModelCard, section: CardSectionId):
   let at = card.text.length;
   let level = 2;
   let before = true;
-  const lastOf = (id: CardSectionId): CardHeading | undefined => [...card.headings].reverse().find((h) => h.sections.includes(id));
-  const firstOf = (id: CardSectionId): CardHeading | undefined => card.headings.find((h) => h.sections.includes(id));
+  const index = sectionIndex(card);
+  const lastOf = (id: CardSectionId): CardHeading | undefined => index.get(id)?.last;
+  const firstOf = (id: CardSectionId): CardHeading | undefined => index.get(id)?.first;
   const prev = order.slice(0, k).reverse().map(lastOf).find((h) => h !== undefined);
   if (prev !== undefined) {
     at = prev.contentSpan.end;

@@ -21,48 +21,44 @@ export interface MarkdownHeading {
   content: SectionContent;
 }
 
-interface Line {
-  start: number;
-  /** End of the line's text, before the line break. */
-  end: number;
-  /** Start of the next line. */
-  next: number;
-  text: string;
-}
-
-export function splitLines(text: string, from: number, to: number): Line[] {
-  const lines: Line[] = [];
-  let start = from;
-  while (start < to) {
-    let end = start;
-    while (end < to && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
-    let next = end;
-    if (next < to && text.charCodeAt(next) === 13) next++;
-    if (next < to && text.charCodeAt(next) === 10 && (next === end || text.charCodeAt(end) === 13)) next++;
-    lines.push({ start, end, next, text: text.slice(start, end) });
-    start = next;
-  }
-  return lines;
-}
-
 const fenceOpen = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 const atx = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$/;
 const setextUnderline = /^ {0,3}(=+|-+)[ \t]*$/;
 const blockStart = /^ {0,3}(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||<\/?[A-Za-z!]|(?:[-*_][ \t]*){3,}$)/;
 
-/** Headings of `text[from, to)`, in document order, with their section spans and content classification. */
+/**
+ * Headings of `text[from, to)`, in document order, with their section spans and content classification.
+ * One pass over the lines without keeping them: a 5 MB card has hundreds of thousands, and an object per line (with
+ * the garbage collection it caused) was a large share of checking such a card (profiled with node --cpu-prof).
+ */
 export function scanHeadings(text: string, from: number, to: number): MarkdownHeading[] {
-  const lines = splitLines(text, from, to);
-  const raw: Array<Omit<MarkdownHeading, 'contentSpan' | 'content'>> = [];
+  const found: MarkdownHeading[] = [];
   let fence: { char: string; len: number } | undefined;
   let inComment = false;
-  // First line of the paragraph being read (a setext underline turns it into a heading), or -1.
+  // The paragraph being read (a setext underline turns it into a heading): its first line's start and text, or -1.
   let paragraphStart = -1;
+  let paragraphFirst = '';
   let paragraphIsBlock = false;
+  // The line before the current one (the last line of an open paragraph).
+  let prevStart = from;
+  let prevText = '';
+  // Next line break at or after the current line's start (-1: none before `to`), found with indexOf, kept across lines.
+  let lf = -2;
+  let cr = -2;
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as Line;
-    const t = line.text;
+  for (let start = from, next = from; start < to; prevStart = start, start = next) {
+    if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+    if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
+    if (lf >= to) lf = -1;
+    if (cr >= to) cr = -1;
+    const end = lf < 0 ? (cr < 0 ? to : cr) : cr < 0 ? lf : Math.min(lf, cr);
+    next = end;
+    if (next < to && text.charCodeAt(next) === 13) next++;
+    if (next < to && text.charCodeAt(next) === 10 && (next === end || text.charCodeAt(end) === 13)) next++;
+    const t = text.slice(start, end);
+    const previous = prevText;
+    prevText = t;
+
     if (fence !== undefined) {
       const m = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(t);
       if (m?.[1] !== undefined && m[1][0] === fence.char && m[1].length >= fence.len) fence = undefined;
@@ -93,21 +89,19 @@ export function scanHeadings(text: string, from: number, to: number): MarkdownHe
     const a = atx.exec(t);
     if (a?.[1] !== undefined) {
       const content = (a[2] ?? '').replace(/(?:^|[ \t]+)#+[ \t]*$/, '').trimEnd();
-      const hashEnd = line.start + t.indexOf('#') + a[1].length;
-      const titleStart = content === '' ? hashEnd : line.start + t.indexOf(content, hashEnd - line.start);
-      raw.push({ level: a[1].length, kind: 'atx', title: content, titleSpan: { start: titleStart, end: titleStart + content.length }, span: { start: line.start, end: line.end } });
+      const hashEnd = start + t.indexOf('#') + a[1].length;
+      const titleStart = content === '' ? hashEnd : start + t.indexOf(content, hashEnd - start);
+      found.push(heading(a[1].length, 'atx', content, { start: titleStart, end: titleStart + content.length }, { start, end }));
       paragraphStart = -1;
       continue;
     }
     const u = setextUnderline.exec(t);
     if (u?.[1] !== undefined && paragraphStart >= 0 && !paragraphIsBlock) {
-      const first = lines[paragraphStart] as Line;
-      const last = lines[i - 1] as Line;
-      const lead = first.text.length - first.text.trimStart().length;
-      const titleStart = first.start + lead;
-      const titleEnd = last.start + last.text.trimEnd().length;
+      const lead = paragraphFirst.length - paragraphFirst.trimStart().length;
+      const titleStart = paragraphStart + lead;
+      const titleEnd = prevStart + previous.trimEnd().length;
       const title = text.slice(titleStart, titleEnd).replace(/[ \t]*(\r\n|\r|\n)[ \t]*/g, ' ');
-      raw.push({ level: u[1][0] === '=' ? 1 : 2, kind: 'setext', title, titleSpan: { start: titleStart, end: titleEnd }, span: { start: first.start, end: line.end } });
+      found.push(heading(u[1][0] === '=' ? 1 : 2, 'setext', title, { start: titleStart, end: titleEnd }, { start: paragraphStart, end }));
       paragraphStart = -1;
       continue;
     }
@@ -117,26 +111,34 @@ export function scanHeadings(text: string, from: number, to: number): MarkdownHe
       continue;
     }
     if (paragraphStart < 0) {
-      paragraphStart = i;
+      paragraphStart = start;
+      paragraphFirst = t;
       // Lists, quotes, tables, HTML, thematic breaks and indented code are not paragraphs a setext line can underline.
       paragraphIsBlock = blockStart.test(t) || /^(?: {4}|\t)/.test(t);
     }
   }
 
   // The section of heading k ends at the next heading of the same or a higher level: found with a stack in one pass.
-  const endIndex = new Array<number>(raw.length).fill(raw.length);
+  const endIndex = new Array<number>(found.length).fill(found.length);
   const open: number[] = [];
-  raw.forEach((h, k) => {
-    while (open.length > 0 && (raw[open[open.length - 1] ?? 0]?.level ?? 0) >= h.level) endIndex[open.pop() ?? 0] = k;
+  found.forEach((h, k) => {
+    while (open.length > 0 && (found[open[open.length - 1] ?? 0]?.level ?? 0) >= h.level) endIndex[open.pop() ?? 0] = k;
     open.push(k);
   });
-  return raw.map((h, k) => {
-    const last = endIndex[k] ?? raw.length;
-    const end = raw[last]?.span.start ?? to;
+  found.forEach((h, k) => {
+    const last = endIndex[k] ?? found.length;
+    const end = found[last]?.span.start ?? to;
     const contentStart = Math.min(end, nextLineStart(text, h.span.end));
-    const children = raw.slice(k + 1, last).map((c) => c.span);
-    return { ...h, contentSpan: { start: contentStart, end }, content: classifyContent(text, contentStart, end, children) };
+    h.contentSpan = { start: contentStart, end };
+    // Its subsections' headings are found[k + 1, last): not content of this section.
+    h.content = classifyWithout(text, contentStart, end, found, k + 1, last);
   });
+  return found;
+}
+
+/** A heading whose section is filled in once every heading is known (all fields set here: one object shape). */
+function heading(level: number, kind: 'atx' | 'setext', title: string, titleSpan: Span, span: Span): MarkdownHeading {
+  return { level, kind, title, titleSpan, span, contentSpan: { start: span.end, end: span.end }, content: 'empty' };
 }
 
 function nextLineStart(text: string, offset: number): number {
@@ -158,9 +160,15 @@ const todoWords = /^(?:todo|tbd|tba|n\/?a|fixme|xxx|to do|to be determined|comin
  * else 'text'.
  */
 export function classifyContent(text: string, start: number, end: number, skip: Span[] = []): SectionContent {
+  return classifyWithout(text, start, end, skip.map((span) => ({ span })), 0, skip.length);
+}
+
+/** `classifyContent` skipping the spans of `heads[from, to)` (in document order). */
+function classifyWithout(text: string, start: number, end: number, heads: ReadonlyArray<{ span: Span }>, from: number, to: number): SectionContent {
   let body = '';
   let at = start;
-  for (const s of skip) {
+  for (let k = from; k < to; k++) {
+    const s = (heads[k] as { span: Span }).span;
     if (s.start < at || s.start >= end) continue;
     body += text.slice(at, s.start) + '\n';
     at = Math.min(end, s.end);
@@ -169,11 +177,17 @@ export function classifyContent(text: string, start: number, end: number, skip: 
   if (body.trim() === '') return 'empty';
   const marked = body.replace(placeholderPattern, PH);
   let sawPlaceholder = false;
-  for (const rawLine of marked.split(/\r\n|\r|\n/)) {
+  // Line by line, stopping at the first line of text (most sections have one near their start).
+  const lineBreak = /\r\n|\r|\n/g;
+  for (let at = 0; at <= marked.length; ) {
+    const br = lineBreak.exec(marked);
+    const rawLine = marked.slice(at, br === null ? marked.length : br.index);
+    at = br === null ? marked.length + 1 : br.index + br[0].length;
     const hadPh = rawLine.includes(PH);
-    const line = rawLine.split(PH).join(' ').replace(/<\/?[A-Za-z][^>]*>/g, ' ').trim();
-    const bare = line.replace(/[-*+>|`_~#:.\s]/g, '');
-    if (bare === '') {
+    // Copies are made only when there is something to replace: a line can be megabytes long.
+    const unmarked = hadPh ? rawLine.split(PH).join(' ') : rawLine;
+    const line = (unmarked.includes('<') ? unmarked.replace(/<\/?[A-Za-z][^>]*>/g, ' ') : unmarked).trim();
+    if (!/[^-*+>|`_~#:.\s]/.test(line)) {
       if (hadPh) sawPlaceholder = true;
       continue;
     }

@@ -2,10 +2,11 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Doc
 import { Severity, type CairnDiagnostic, type TextFix } from '../diagnostics.js';
 import { LineIndex, type Span } from '../text.js';
 import { scanHeadings } from './markdown.js';
-import { sectionsOfHeading } from './sections.js';
+import { sectionsOfHeading, type CardSectionId } from './sections.js';
 import type {
   CairnLink,
   CardFrontMatter,
+  CardHeading,
   CardMetadata,
   FrontMatterEntry,
   Located,
@@ -525,7 +526,14 @@ export function parseModelCard(file: string, text: string): ParsedModelCard {
       });
     }
   }
-  const headings = scanHeadings(text, bodyStart, text.length).map((h) => ({ ...h, sections: sectionsOfHeading(h.title) }));
+  // Each distinct title is matched against the sections once (big cards repeat their headings); headings are
+  // extended in place rather than copied.
+  const sectionsByTitle = new Map<string, CardSectionId[]>();
+  const headings: CardHeading[] = scanHeadings(text, bodyStart, text.length).map((h) => {
+    let sections = sectionsByTitle.get(h.title);
+    if (sections === undefined) sectionsByTitle.set(h.title, (sections = sectionsOfHeading(h.title)));
+    return Object.assign(h, { sections: [...sections] });
+  });
   const card: ParsedModelCard = { file, text, lines, bodySpan: { start: bodyStart, end: text.length }, headings, metadata, diagnostics };
   if (frontMatter !== undefined) card.frontMatter = frontMatter;
   return card;

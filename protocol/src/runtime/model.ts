@@ -125,7 +125,7 @@ export type MetricHistory = z.infer<typeof metricHistorySchema>;
 export const lineageNodeKinds = ['data', 'step', 'artifact', 'model', 'deployment'] as const;
 export const lineageNodeSchema = z.object({
   /**
-   * `artifact:<sha256>` for files (kind `data` when no step produced it), `step:<stepRunId>`, `model:<name>@<version>`,
+   * `artifact:<sha256>:<workspace path>` for files (the legacy `artifact:<sha256>` still resolves) (kind `data` when no step produced it), `step:<stepRunId>`, `model:<name>@<version>`,
    * `deployment:<id>`.
    */
   id: z.string(),

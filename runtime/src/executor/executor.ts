@@ -152,6 +152,8 @@ class RunExecution {
   private readonly outcomes: Record<string, StepOutcome> = {};
   private readonly stepRunIds: Map<string, number>;
   private readonly producers = new Map<string, string>();
+  /** Step number the next metric reported without one gets, per step run and key. */
+  private readonly nextMetricStep = new Map<string, number>();
   private failed = false;
 
   constructor(
@@ -430,9 +432,16 @@ class RunExecution {
     return true;
   }
 
+  /**
+   * A metric reported without a step number gets the next one for its key in this step run (0, 1, 2…, or one past
+   * the highest step the key has had), so successive reports draw a history instead of piling up at step 0.
+   */
   private recordMetric(stepRunId: number, stepName: string, key: string, value: number, x: number | undefined): void {
     const time = Date.now();
-    const stepX = x ?? 0;
+    const counterKey = `${stepRunId}\u0000${key}`;
+    const next = this.nextMetricStep.get(counterKey) ?? 0;
+    const stepX = x ?? next;
+    this.nextMetricStep.set(counterKey, Math.max(next, Math.floor(stepX) + 1));
     this.store.metrics.add(this.runId, stepRunId, key, stepX, value, time);
     this.emit({ type: 'metric', runId: this.runId, stepName, key, value, step: stepX, time });
   }

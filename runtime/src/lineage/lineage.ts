@@ -10,6 +10,23 @@ const MAX_NODES = 2000;
 
 export class LineageTargetError extends Error {}
 
+/**
+ * Lineage id of a file as a step read or wrote it: `artifact:<sha256>:<workspace path>`. Content and path together,
+ * so two files with the same bytes (a copy step, a validation that drops nothing) are two nodes and a step never
+ * loops onto itself. `artifact:<sha256>` alone (edges recorded before paths were part of the id, or content no step
+ * recorded a path for) names the newest file recorded with that content.
+ */
+export function artifactNodeId(hash: string, relPath?: string): string {
+  return relPath === undefined ? `artifact:${hash}` : `artifact:${hash}:${relPath}`;
+}
+
+/** The hash and path of an `artifact:` lineage id (path absent in the hash-only form); undefined for other ids. */
+export function parseArtifactNodeId(id: string): { hash: string; path?: string } | undefined {
+  const m = /^artifact:([0-9a-f]+)(?::(.+))?$/s.exec(id);
+  if (m?.[1] === undefined) return undefined;
+  return m[2] === undefined ? { hash: m[1] } : { hash: m[1], path: m[2] };
+}
+
 interface StepRow {
   id: number;
   run_id: number;
@@ -48,8 +65,7 @@ export async function lineage(store: Store, workspace: string, target: string): 
     if (known.length === 0) throw new LineageTargetError(`no lineage recorded for ${t}; register the model first (cairn models list shows registered ones)`);
     for (const k of known) g.addGeneric(k, 'both');
   } else {
-    const hash = resolveArtifact(store, t.replace(/^artifact:/, ''));
-    g.addArtifact(hash, 'both');
+    for (const a of resolveArtifact(store, t)) g.addArtifact(a.hash, a.path, 'both');
   }
   await g.markStale();
   return g.result();
@@ -59,17 +75,31 @@ function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function resolveArtifact(store: Store, given: string): string {
+/**
+ * The files an artifact target names: `artifact:<hash>:<path>` exactly; a hash or hash prefix (`artifact:` optional):
+ * every path recorded with that content; a workspace path: its newest recorded version.
+ */
+function resolveArtifact(store: Store, target: string): Array<{ hash: string; path?: string }> {
+  const exact = parseArtifactNodeId(target);
+  if (exact?.path !== undefined) {
+    if (store.db.prepare('SELECT 1 FROM step_io WHERE hash = ? AND path = ? LIMIT 1').get(exact.hash, exact.path)) return [{ hash: exact.hash, path: exact.path }];
+    throw new LineageTargetError(`no run recorded ${exact.path} with content ${exact.hash.slice(0, 12)}; \`cairn lineage ${exact.path}\` shows its newest version`);
+  }
+  const given = target.replace(/^artifact:/, '');
   if (/^[0-9a-f]{6,64}$/.test(given)) {
     const rows = store.db.prepare<[string, string], { hash: string }>('SELECT DISTINCT hash FROM step_io WHERE hash >= ? AND hash < ? LIMIT 2').all(given, `${given}g`);
-    if (rows.length === 1 && rows[0]) return rows[0].hash;
     if (rows.length > 1) throw new LineageTargetError(`artifact prefix ${given} is ambiguous; give more characters of the hash`);
+    const hash = rows[0]?.hash;
+    if (hash !== undefined) {
+      const paths = store.db.prepare<[string], { path: string }>('SELECT DISTINCT path FROM step_io WHERE hash = ? ORDER BY path').all(hash);
+      return paths.map((r) => ({ hash, path: r.path }));
+    }
   }
   const rel = path.normalize(given).split(path.sep).join('/');
   const byPath = store.db
     .prepare<[string], { hash: string }>("SELECT hash FROM step_io WHERE path = ? ORDER BY step_run_id DESC, direction = 'out' DESC LIMIT 1")
     .get(rel);
-  if (byPath) return byPath.hash;
+  if (byPath) return [{ hash: byPath.hash, path: rel }];
   throw new LineageTargetError(`no run recorded '${given}' as an artifact, a hash, or a path; give a run id, an artifact hash, a workspace path, or model:<name>`);
 }
 
@@ -103,80 +133,102 @@ class GraphBuilder {
     const io = this.store.db.prepare<[number], { direction: string; path: string; hash: string }>('SELECT direction, path, hash FROM step_io WHERE step_run_id = ?').all(s.id);
     this.inputs.set(id, io.filter((r) => r.direction === 'in'));
     for (const r of io) {
+      const a = this.artifactNode(r.hash, r.path);
       if (r.direction === 'in') {
-        const a = this.artifactNode(r.hash, r.path);
         this.edge(a, id);
-        if (direction !== 'down' && depth > 0) this.addArtifact(r.hash, 'up');
+        if (direction !== 'down' && depth > 0) this.addArtifact(r.hash, r.path, 'up');
       } else {
-        const a = this.artifactNode(r.hash, r.path);
         this.edge(id, a);
-        if (direction !== 'up') this.addArtifact(r.hash, 'down');
+        if (direction !== 'up') this.addArtifact(r.hash, r.path, 'down');
       }
     }
     return id;
   }
 
-  private artifactNode(hash: string, relPath: string): string {
-    const id = `artifact:${hash}`;
+  /** The node of a file version (`relPath` undefined: content no step recorded a path for). */
+  private artifactNode(hash: string, relPath: string | undefined): string {
+    const id = artifactNodeId(hash, relPath);
     if (!this.nodes.has(id)) {
-      const produced = this.store.db.prepare("SELECT 1 FROM step_io WHERE hash = ? AND direction = 'out' LIMIT 1").get(hash);
-      this.nodes.set(id, { id, kind: produced ? 'artifact' : 'data', label: relPath, path: relPath, hash, stale: false });
+      const produced = relPath !== undefined && this.store.db.prepare("SELECT 1 FROM step_io WHERE hash = ? AND path = ? AND direction = 'out' LIMIT 1").get(hash, relPath);
+      const label = relPath ?? hash.slice(0, 12);
+      this.nodes.set(id, { id, kind: produced ? 'artifact' : 'data', label, ...(relPath === undefined ? {} : { path: relPath }), hash, stale: false });
     }
     return id;
   }
 
-  addArtifact(hash: string, direction: 'up' | 'down' | 'both'): void {
-    const row = this.store.db.prepare<[string], { path: string }>('SELECT path FROM step_io WHERE hash = ? ORDER BY step_run_id DESC LIMIT 1').get(hash);
-    const id = this.artifactNode(hash, row?.path ?? hash.slice(0, 12));
+  /** The newest path recorded with this content, a step's output first: what a hash-only `artifact:` id names. */
+  private newestPath(hash: string): string | undefined {
+    return this.store.db.prepare<[string], { path: string }>("SELECT path FROM step_io WHERE hash = ? ORDER BY direction = 'out' DESC, step_run_id DESC LIMIT 1").get(hash)?.path;
+  }
+
+  /** The graph node for an `artifact:` id of an edge recorded elsewhere (either form), created if needed. */
+  private artifactOfId(id: string): { hash: string; path: string | undefined; node: string } | undefined {
+    const parsed = parseArtifactNodeId(id);
+    if (parsed === undefined) return undefined;
+    const relPath = parsed.path ?? this.newestPath(parsed.hash);
+    return { hash: parsed.hash, path: relPath, node: this.artifactNode(parsed.hash, relPath) };
+  }
+
+  addArtifact(hash: string, relPath: string | undefined, direction: 'up' | 'down' | 'both'): void {
+    const id = this.artifactNode(hash, relPath);
     const key = `${id}:${direction}`;
     if (this.visited.has(key) || this.full()) return;
     this.visited.add(key);
-    if (direction !== 'down') {
+    if (relPath !== undefined && direction !== 'down') {
       // The step run that computed it (not a later cache hit that restored it).
       const producer = this.store.db
-        .prepare<[string], StepRow>(
-          "SELECT s.id, s.run_id, s.step, s.status, s.cache_hit FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE io.hash = ? AND io.direction = 'out' ORDER BY s.cache_hit ASC, s.id ASC LIMIT 1",
+        .prepare<[string, string], StepRow>(
+          "SELECT s.id, s.run_id, s.step, s.status, s.cache_hit FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE io.hash = ? AND io.path = ? AND io.direction = 'out' ORDER BY s.cache_hit ASC, s.id ASC LIMIT 1",
         )
-        .get(hash);
+        .get(hash, relPath);
       if (producer) {
         const stepId = this.addStep(producer, 'up', 1);
         this.edge(stepId, id);
       }
     }
-    if (direction !== 'up') {
+    if (relPath !== undefined && direction !== 'up') {
       // Consumers in the latest run that read it (older runs repeat the same picture).
       const consumers = this.store.db
-        .prepare<[string, string], StepRow>(
+        .prepare<[string, string, string, string], StepRow>(
           `SELECT s.id, s.run_id, s.step, s.status, s.cache_hit FROM step_io io JOIN step_runs s ON s.id = io.step_run_id
-           WHERE io.hash = ? AND io.direction = 'in' AND s.run_id = (SELECT max(s2.run_id) FROM step_io i2 JOIN step_runs s2 ON s2.id = i2.step_run_id WHERE i2.hash = ? AND i2.direction = 'in')`,
+           WHERE io.hash = ? AND io.path = ? AND io.direction = 'in' AND s.run_id = (SELECT max(s2.run_id) FROM step_io i2 JOIN step_runs s2 ON s2.id = i2.step_run_id WHERE i2.hash = ? AND i2.path = ? AND i2.direction = 'in')`,
         )
-        .all(hash, hash);
+        .all(hash, relPath, hash, relPath);
       for (const c of consumers) this.addStep(c, 'down', 0);
     }
-    this.addGeneric(id, direction === 'both' ? 'down' : direction);
+    // Recorded edges name this file by its id, or (older ones) by its content alone when it is the newest file with it.
+    const names = [id];
+    if (relPath !== undefined && this.newestPath(hash) === relPath) names.push(artifactNodeId(hash));
+    for (const name of names) this.addGeneric(name, direction === 'both' ? 'down' : direction, id);
   }
 
-  /** Edges recorded by other parts (registry, deployments): artifact → model version → deployment. */
-  addGeneric(id: string, direction: 'up' | 'down' | 'both'): void {
-    if (!this.nodes.has(id)) {
-      const [kind, ...rest] = id.split(':');
+  /**
+   * Edges recorded by other parts (registry, deployments): artifact → model version → deployment. `node` is the graph
+   * node `id` stands for (an artifact's hash-only id stands for its file's node).
+   */
+  addGeneric(id: string, direction: 'up' | 'down' | 'both', node = id): void {
+    if (!this.nodes.has(node)) {
+      const [kind, ...rest] = node.split(':');
       const name = rest.join(':');
       const k = kind === 'model' || kind === 'deployment' ? kind : 'artifact';
-      this.nodes.set(id, { id, kind: k, label: name, stale: false });
+      this.nodes.set(node, { id: node, kind: k, label: name, stale: false });
     }
     const key = `${id}:generic:${direction}`;
     if (this.visited.has(key) || this.full()) return;
     this.visited.add(key);
     if (direction !== 'up') {
       for (const e of this.store.db.prepare<[string], { to_id: string }>('SELECT to_id FROM lineage_edges WHERE from_id = ?').all(id)) {
-        this.edge(id, e.to_id);
-        this.addGeneric(e.to_id, 'down');
+        const a = this.artifactOfId(e.to_id);
+        this.edge(node, a?.node ?? e.to_id);
+        if (a) this.addArtifact(a.hash, a.path, 'down');
+        else this.addGeneric(e.to_id, 'down');
       }
     }
     if (direction !== 'down') {
       for (const e of this.store.db.prepare<[string], { from_id: string }>('SELECT from_id FROM lineage_edges WHERE to_id = ?').all(id)) {
-        this.edge(e.from_id, id);
-        if (e.from_id.startsWith('artifact:')) this.addArtifact(e.from_id.slice('artifact:'.length), 'up');
+        const a = this.artifactOfId(e.from_id);
+        this.edge(a?.node ?? e.from_id, node);
+        if (a) this.addArtifact(a.hash, a.path, 'up');
         else this.addGeneric(e.from_id, 'up');
       }
     }
@@ -196,22 +248,25 @@ class GraphBuilder {
     }
   }
 
-  /** A step is stale when a file it read now differs; everything downstream of a stale node is stale too. */
+  /**
+   * A step is stale when a file it read now differs, and so is that file's node (source data, or a step's output
+   * rewritten since, e.g. by a later run); everything downstream of a stale node is stale too.
+   */
   async markStale(): Promise<void> {
     for (const [stepId, ins] of this.inputs) {
       const node = this.nodes.get(stepId);
       if (!node) continue;
       for (const i of ins) {
         const now = await this.currentHash(i.path);
-        if (now !== i.hash) {
+        if (now === i.hash) continue;
+        if (!node.stale) {
           node.stale = true;
           node.staleReason = now === null ? `input ${i.path} no longer exists` : `input ${i.path} changed since this step ran`;
-          const input = this.nodes.get(`artifact:${i.hash}`);
-          if (input && input.kind === 'data') {
-            input.stale = true;
-            input.staleReason = now === null ? 'the file no longer exists' : 'the file changed since it was read';
-          }
-          break;
+        }
+        const input = this.nodes.get(artifactNodeId(i.hash, i.path));
+        if (input && !input.stale) {
+          input.stale = true;
+          input.staleReason = now === null ? 'the file no longer exists' : 'the file changed since it was read';
         }
       }
     }

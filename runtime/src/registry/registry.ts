@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { modelAliasSchema, modelNameSchema, type AliasChange, type AliasMove, type ModelDetail, type ModelSummary, type ModelVersion } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import type { Store } from '../store/store.js';
+import { artifactNodeId } from '../lineage/lineage.js';
 
 /**
  * The model registry over the tracking store (migration 4): versions registered from runs, aliases, alias history and
@@ -130,8 +131,9 @@ export class ModelRegistry {
           created = true;
         }
         // No run id on these edges: they belong to the version, which outlives a deleted run.
-        this.store.addLineageEdge(`artifact:${model.hash}`, modelNodeId(name, version));
-        if (card) this.store.addLineageEdge(`artifact:${card.hash}`, modelNodeId(name, version));
+        // Lineage ids name the file (content and workspace path): docs/protocol.md.
+        this.store.addLineageEdge(artifactNodeId(model.hash, this.rel(input.model)), modelNodeId(name, version));
+        if (card && input.card !== undefined) this.store.addLineageEdge(artifactNodeId(card.hash, this.rel(input.card)), modelNodeId(name, version));
         const out: RegisterResult = { version, created, artifactHash: model.hash };
         if (input.alias !== undefined) out.alias = this.moveAlias(name, input.alias, version, 'set', null, input.actor, input.step ? `registered by step ${input.step}` : null);
         return out;

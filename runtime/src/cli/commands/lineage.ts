@@ -8,7 +8,7 @@ import { workspaceOf } from '../../util/workspace.js';
 export const lineageCommand: CliCommand = {
   name: 'lineage',
   summary: 'The lineage graph of a run, an artifact (hash or path) or a model, with stale nodes marked.',
-  usage: 'cairn lineage <run-id | artifact:HASH | PATH | model:NAME[@VERSION]> [--workspace DIR] [--format json]',
+  usage: 'cairn lineage <run-id | artifact:HASH[:PATH] | PATH | model:NAME[@VERSION]> [--workspace DIR] [--format json]',
   async run(args, io) {
     const parsed = parseArgs(args, { value: ['format', 'workspace'] });
     // The graph is data: JSON unless text is asked for explicitly.
