@@ -1,8 +1,10 @@
 /**
  * bench:serve — single-row predictions through `cairn serve`'s full handler stack (token check, route, content type,
- * body limit, zod body check, input validation, the saved transform, ORT, metrics) against a bare node:http server
- * that only parses the body and calls session.run on the same ONNX model. Same process, same loopback load
- * generator (keep-alive node:http Agent, 16 connections), bounded in requests and time; all traffic to 127.0.0.1.
+ * body limit, zod body check, input validation, the saved transform, ORT, metrics, request id and arm headers) with
+ * the prediction log on at sample 1 (a deployment in a temp workspace store, rows flushed to SQLite every 100 ms),
+ * against a bare node:http server that only parses the body and calls session.run on the same ONNX model; the same
+ * server without the log is measured too, to show the log's cost. Same process, same loopback load generator
+ * (keep-alive node:http Agent, 16 connections), bounded in requests and time; all traffic to 127.0.0.1.
  *
  *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5]
  *
@@ -16,7 +18,10 @@ import type { AddressInfo } from 'node:net';
 import * as ort from 'onnxruntime-node';
 import type { TabularModel } from '../../runtime/src/ml/models/artifact.js';
 import { tabularToOnnx } from '../../runtime/src/ml/onnx/export.js';
+import { startDeployment } from '../../runtime/src/deploy/deployments.js';
+import { PredictionLog } from '../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../runtime/src/serve/index.js';
+import { Store } from '../../runtime/src/store/store.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -148,27 +153,46 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const bare = await bareServer();
-  const cairn = await ModelServer.start({ model: file, port: 0, token: TOKEN });
+  const plain = await ModelServer.start({ model: file, port: 0, token: TOKEN });
+  const full = await ModelServer.start({ model: file, port: 0, token: TOKEN });
+  const store = new Store(join(dir, '.cairn', 'cairn.db'));
+  const deployment = startDeployment(store, { name: 'bench', ref: file, version: null, challenger: null, url: full.url, pid: process.pid, logSample: 1 });
+  store.db.pragma('busy_timeout = 20');
+  const log = new PredictionLog(store, deployment, { sample: 1, maxRows: 100_000 });
+  full.attachDeployment(deployment, log);
   console.log(`bench:serve — ${REQUESTS} single-row requests per run, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`);
-  // Warm both (JIT, ORT arenas) before measuring.
+  // Warm all three (JIT, ORT arenas) before measuring.
   await load(bare.url, 2000, CONNECTIONS);
-  await load(cairn.url, 2000, CONNECTIONS);
+  await load(plain.url, 2000, CONNECTIONS);
+  await load(full.url, 2000, CONNECTIONS);
   const ratios: number[] = [];
+  const plainRatios: number[] = [];
   const cpuRatios: number[] = [];
   let worstP99 = 0;
+  let failed = 0;
   for (let r = 1; r <= ROUNDS; r++) {
     const b = await load(bare.url, REQUESTS, CONNECTIONS);
-    const c = await load(cairn.url, REQUESTS, CONNECTIONS);
+    const p = await load(plain.url, REQUESTS, CONNECTIONS);
+    const c = await load(full.url, REQUESTS, CONNECTIONS);
     ratios.push(c.rps / b.rps);
+    plainRatios.push(p.rps / b.rps);
     cpuRatios.push(b.cpuUs / c.cpuUs);
     worstP99 = Math.max(worstP99, c.p99);
-    console.log(`round ${r}  bare  ${fmt(b)}`);
-    console.log(`round ${r}  cairn ${fmt(c)}   ratio ${((100 * c.rps) / b.rps).toFixed(1)}%`);
+    failed += b.failed + p.failed + c.failed;
+    console.log(`round ${r}  bare            ${fmt(b)}`);
+    console.log(`round ${r}  cairn, no log   ${fmt(p)}   ratio ${((100 * p.rps) / b.rps).toFixed(1)}%`);
+    console.log(`round ${r}  cairn, all on   ${fmt(c)}   ratio ${((100 * c.rps) / b.rps).toFixed(1)}%`);
   }
+  log.flush();
+  const rows = store.db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?').get(deployment)?.n ?? 0;
+  console.log(`prediction log: ${log.logged} rows written (${rows} kept, bound 100000), ${log.dropped} dropped`);
   console.log(
-    `median throughput ratio ${(100 * median(ratios)).toFixed(1)}% (target ≥ 75%), median CPU-cost ratio bare/cairn ${(100 * median(cpuRatios)).toFixed(1)}%, cairn worst p99 ${worstP99.toFixed(2)} ms (target < 5 ms)`,
+    `median throughput ratio, every feature on ${(100 * median(ratios)).toFixed(1)}% (target ≥ 75%; without the log ${(100 * median(plainRatios)).toFixed(1)}%), median CPU-cost ratio bare/cairn ${(100 * median(cpuRatios)).toFixed(1)}%, cairn worst p99 ${worstP99.toFixed(2)} ms (target < 5 ms), failed ${failed}`,
   );
-  await cairn.close(0);
+  await full.close(0);
+  await plain.close(0);
+  log.close();
+  store.close();
   await bare.close();
   rmSync(dir, { recursive: true, force: true });
 }

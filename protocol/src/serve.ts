@@ -27,8 +27,15 @@ export type InvocationRequest = z.infer<typeof invocationRequestSchema>;
 export const classPredictionSchema = z.object({ label: z.union([z.string(), z.number()]), probabilities: z.record(z.string(), z.number()) });
 export type ClassPrediction = z.infer<typeof classPredictionSchema>;
 
-/** Regressors answer one number per row, classifiers one ClassPrediction per row, in request order. */
-export const invocationResponseSchema = z.object({ predictions: z.union([z.array(z.number()), z.array(classPredictionSchema)]) });
+/**
+ * Regressors and recommenders (a predicted rating per user–item row) answer one number per row, classifiers one
+ * ClassPrediction per row, in request order. With a challenger (A/B) a request's rows may come from both arms: the
+ * `X-Cairn-Arm` header says which (`champion`, `challenger` or `mixed`, with `X-Cairn-Arm-Rows` counting each).
+ * A recommender asked `POST /invocations?k=N` with rows of the user column alone answers each row's N best item ids.
+ */
+export const invocationResponseSchema = z.object({
+  predictions: z.union([z.array(z.number()), z.array(classPredictionSchema), z.array(z.array(z.union([z.string(), z.number()])))]),
+});
 export type InvocationResponse = z.infer<typeof invocationResponseSchema>;
 
 export const serveErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -39,7 +46,8 @@ export type ServeInputField = z.infer<typeof serveInputFieldSchema>;
 
 export const serveModelInfoSchema = z.object({
   path: z.string(),
-  task: z.enum(['classification', 'regression']),
+  /** `recommender`: rows carry a user and an item column (`inputs`), the answer is the predicted rating. */
+  task: z.enum(['classification', 'regression', 'recommender']),
   classes: z.array(z.union([z.string(), z.number()])).optional(),
   inputs: z.array(serveInputFieldSchema),
   /** Set when served from the registry (`--model NAME@ALIAS`): the version `path` was restored from. */
@@ -48,9 +56,80 @@ export const serveModelInfoSchema = z.object({
 });
 export type ServeModelInfo = z.infer<typeof serveModelInfoSchema>;
 
-export const serveHealthSchema = z.object({ status: z.literal('ok'), model: serveModelInfoSchema, uptimeSeconds: z.number() });
+/** The challenger arm of an A/B split: rows whose key hashes under `split` go to it. */
+export const serveChallengerSchema = z.object({
+  model: serveModelInfoSchema,
+  split: z.number().min(0).max(1),
+  /** The request column whose value picks the arm; null: the `X-Cairn-Key` header, else a random draw per request. */
+  key: z.string().nullable(),
+});
+export type ServeChallenger = z.infer<typeof serveChallengerSchema>;
+
+/** The prediction log of this server: off (`reason` says why), or on with its sampling and bound. */
+export const serveLogInfoSchema = z.object({
+  enabled: z.boolean(),
+  sample: z.number().min(0).max(1),
+  maxRows: z.number().int().min(0),
+  reason: z.string().optional(),
+  /** Rows written to the store, and rows dropped because the write buffer was full. */
+  logged: z.number().int().min(0),
+  dropped: z.number().int().min(0),
+});
+export type ServeLogInfo = z.infer<typeof serveLogInfoSchema>;
+
+export const serveHealthSchema = z.object({
+  status: z.literal('ok'),
+  /** The champion (the only model without a challenger). */
+  model: serveModelInfoSchema,
+  uptimeSeconds: z.number(),
+  challenger: serveChallengerSchema.optional(),
+  /** The `deployments` row of the workspace store this server writes (null: serving a file without a workspace). */
+  deploymentId: z.number().int().nullable().optional(),
+  log: serveLogInfoSchema.optional(),
+});
 export type ServeHealth = z.infer<typeof serveHealthSchema>;
 
 /** The line `cairn serve --format json` prints once it listens. */
-export const serveStartedSchema = z.object({ event: z.literal('listening'), url: z.string(), token: z.string().nullable(), model: serveModelInfoSchema });
+export const serveStartedSchema = z.object({
+  event: z.literal('listening'),
+  url: z.string(),
+  token: z.string().nullable(),
+  model: serveModelInfoSchema,
+  challenger: serveChallengerSchema.optional(),
+  deploymentId: z.number().int().nullable().optional(),
+});
 export type ServeStarted = z.infer<typeof serveStartedSchema>;
+
+/** A label: what actually happened for a predicted row (a rating, a class); null: none for that row. */
+export const feedbackLabelSchema = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+
+/**
+ * `POST /feedback`: labels that arrive after the prediction, for the logged rows of a request (by the
+ * `X-Cairn-Request-Id` it was answered with). Either one label per row of a request, or (request, row, label) items.
+ */
+export const feedbackRequestSchema = z.union([
+  z.object({ request_id: z.string().min(1).max(200), labels: z.array(feedbackLabelSchema).min(1).max(10_000) }).strict(),
+  z
+    .object({ feedback: z.array(z.object({ request_id: z.string().min(1).max(200), row: z.number().int().min(0), label: feedbackLabelSchema }).strict()).min(1).max(10_000) })
+    .strict(),
+]);
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+
+/** `updated`: logged rows that got their label; `unknown`: rows not in the log (not sampled, dropped, or never sent). */
+export const feedbackResponseSchema = z.object({ updated: z.number().int().min(0), unknown: z.number().int().min(0) });
+export type FeedbackResponse = z.infer<typeof feedbackResponseSchema>;
+
+/** Response headers of `/invocations` (lower case, as node:http and fetch give them). */
+export const ServeHeaders = {
+  /** The client's `X-Request-Id` when given, else generated: the id `/feedback` takes. */
+  requestId: 'x-cairn-request-id',
+  clientRequestId: 'x-request-id',
+  /** `champion`, `challenger` or `mixed`. */
+  arm: 'x-cairn-arm',
+  /** Rows per arm, e.g. `champion=3,challenger=1` (only on a server with a challenger). */
+  armRows: 'x-cairn-arm-rows',
+  /** The registered version that answered (`champion=3,challenger=4` when mixed); absent for a model file. */
+  version: 'x-cairn-version',
+  /** Request header: the A/B key when the server has no `--key` column. */
+  key: 'x-cairn-key',
+} as const;

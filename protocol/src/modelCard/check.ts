@@ -194,7 +194,8 @@ function tolerance(written: string): number {
   return 0.5 * 10 ** -decimals + 1e-12;
 }
 
-const metricKey = (s: string): string => s.toLowerCase().replace(/[\s-]+/g, '_');
+/** The one metric-name normalisation (card claims vs tracked names): case and spaces/hyphens ignored. */
+export const metricKey = (s: string): string => s.toLowerCase().replace(/[\s-]+/g, '_');
 
 function checkMetrics(card: ParsedModelCard, host: ModelCardHost, out: CairnDiagnostic[]): void {
   if (host.trackedMetrics === undefined) return;

@@ -3,7 +3,7 @@
  * Mitchell et al. sections, Hub metadata rules and Cairn links. Pure: the file system comes in through a host.
  */
 export { isModelCardFile, parseModelCard, frontMatterKeys, cairnKeys } from './parse.js';
-export { checkModelCard, linkedPipeline, insertSectionFix, cardAnchor } from './check.js';
+export { checkModelCard, linkedPipeline, insertSectionFix, cardAnchor, metricKey } from './check.js';
 export {
   cardSections,
   cardSection,

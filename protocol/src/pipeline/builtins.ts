@@ -129,6 +129,16 @@ export const builtins: readonly BuiltinSpec[] = [
         test_fraction: fraction('Share of rows in the test set.').default(0.2),
         valid_fraction: z.number().min(0).lt(1).default(0).describe('Share of rows in a validation set (0: none).'),
         by: column.optional().describe('A time column: the latest rows form the test set (no shuffling).'),
+        as_of: z
+          .union([z.number(), z.string().min(1)])
+          .optional()
+          .describe('"Now" for a time split (needs `by`): rows later than this are the future, left out of train and test and written to `future` (e.g. to replay as traffic). A value of the time column, or an ISO 8601 date for a timestamp column.'),
+        as_of_fraction: z
+          .number()
+          .gt(0)
+          .max(1)
+          .optional()
+          .describe('"Now" as the share of rows, in time order, seen so far (needs `by`; 1: every row, an empty future). The time of the last row seen becomes `as_of`.'),
         stratify: column.optional().describe('Keep this column\'s class shares equal across the sets.'),
         seed,
       })
@@ -138,8 +148,9 @@ export const builtins: readonly BuiltinSpec[] = [
       train: { file: 'train.csv', description: 'Training rows.' },
       test: { file: 'test.csv', description: 'Test rows.' },
       valid: { file: 'valid.csv', description: 'Validation rows (when valid_fraction > 0).', optional: true },
+      future: { file: 'future.csv', description: 'Rows later than `as_of`, oldest first (when as_of or as_of_fraction is set).', optional: true },
     },
-    metrics: ['train_rows', 'test_rows'],
+    metrics: ['train_rows', 'test_rows', 'future_rows', 'as_of'],
   },
   {
     name: 'features.transform',

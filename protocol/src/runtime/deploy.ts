@@ -129,6 +129,19 @@ export const monitorReportSchema = z.object({
 });
 export type MonitorReport = z.infer<typeof monitorReportSchema>;
 
+/** `cairn monitor NAME --format json`: the stored report, whether its latest window drifted, and the alert it concerns. */
+export const monitorRunSchema = z.object({
+  report: monitorReportSchema,
+  /** The latest window drifted (share of drifted columns ≥ the share threshold): the exit code is 1. */
+  drifted: z.boolean(),
+  /** The open drift alert of the version: opened by this report (`alertOpened`), or open already. */
+  alert: alertSchema.nullable(),
+  alertOpened: z.boolean(),
+  /** The retrain run started for a newly opened alert (`--retrain`), and how it ended (the CLI waits for it). */
+  retrain: z.object({ runId: z.number().int(), status: z.string() }).nullable(),
+});
+export type MonitorRun = z.infer<typeof monitorRunSchema>;
+
 // ---------------------------------------------------------------- A/B
 
 export const abTestSchema = z.object({

@@ -108,7 +108,7 @@ export namespace GetModelRequest {
 
 /**
  * Client → runtime: point an alias at a version (given as a number or as another alias of the model, e.g. promote
- * `challenger` to `production`). Recorded in the alias history with who and why. No promotion gates yet (issue 6).
+ * `challenger` to `production`). Recorded in the alias history with who and why. The raw move, without gates: PromoteModelRequest (deploy.ts) is the gated one.
  */
 export namespace SetAliasRequest {
   export const method = 'runtime/setAlias' as const;

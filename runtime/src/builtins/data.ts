@@ -3,16 +3,21 @@ import { registerBuiltins } from './index.js';
 import { StepError, type BuiltinContext } from './types.js';
 import {
   DataError,
+  getColumn,
   inferSchema,
+  isMissing,
+  parseTimestamp,
   profileColumn,
   readTable,
   selectColumns,
   splitTable,
+  takeRows,
   validateTable,
   writeCsv,
   type ColumnRule,
   type Schema,
 } from '../ml/data/index.js';
+import type { Table } from '../ml/types.js';
 import { asStepErrors, builtinSpec as spec, parseOptions } from './support.js';
 import { columnSchemaSchema } from '@cairn/protocol';
 
@@ -87,15 +92,65 @@ async function dataValidate(ctx: BuiltinContext): Promise<void> {
   });
 }
 
+/**
+ * "Now" for a time split: the rows up to `as_of` (in file order) are the past that train and test are drawn from; the
+ * later ones, oldest first, are the future. `as_of_fraction` names "now" by the share of rows seen: the time of the last
+ * of them, so rows sharing that time all stay in the past and the future starts strictly later.
+ */
+export function cutAtTime(table: Table, by: string, at: { asOf?: number | string; asOfFraction?: number }, file: string): { past: Table; future: Table; asOf: number } {
+  const col = getColumn(table, by, file);
+  if (col.type === 'string' || col.type === 'bool') throw new DataError(`time column '${by}' holds ${col.type === 'bool' ? 'booleans' : 'text'}; use a timestamp or number column`, file);
+  const n = table.rowCount;
+  for (let i = 0; i < n; i++) {
+    if (isMissing(col, i)) throw new DataError(`time column '${by}' is missing a value on line ${i + 2}; fill or drop such rows (data.validate drop_missing) first`, file, i + 2);
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (col.values[a] as number) - (col.values[b] as number) || a - b);
+  let asOf: number;
+  if (at.asOfFraction !== undefined) {
+    const seen = Math.max(1, Math.round(n * at.asOfFraction));
+    asOf = col.values[order[seen - 1] as number] as number;
+  } else if (typeof at.asOf === 'string') {
+    if (col.type !== 'timestamp') {
+      throw new DataError(`as_of '${at.asOf}' is a date but time column '${by}' holds numbers (${col.type}); give as_of as a number in the column's unit`, file);
+    }
+    asOf = parseTimestamp(at.asOf);
+    if (!Number.isFinite(asOf)) throw new DataError(`as_of '${at.asOf}' is not an ISO 8601 date (e.g. 2008-01-01 or 2008-01-01T12:00:00Z)`, file);
+  } else {
+    asOf = at.asOf as number;
+  }
+  const past: number[] = [];
+  for (let i = 0; i < n; i++) if ((col.values[i] as number) <= asOf) past.push(i);
+  const future = order.filter((i) => (col.values[i] as number) > asOf);
+  return { past: future.length === 0 ? table : takeRows(table, past), future: takeRows(table, future), asOf };
+}
+
 async function dataSplit(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('data.split'), ctx);
   await userErrors(async () => {
     const input = o.input as string;
-    const table = await readTable(input);
+    const by = o.by as string | undefined;
+    const asOf = o.as_of as number | string | undefined;
+    const asOfFraction = o.as_of_fraction as number | undefined;
+    if ((asOf !== undefined || asOfFraction !== undefined) && !by) {
+      throw new StepError(`${ctx.step}: ${asOf !== undefined ? 'as_of' : 'as_of_fraction'} needs \`by\` (the time column that says what is past and what is future)`, 'Add `by: <time column>` to the step\'s `with:`, or remove the option.');
+    }
+    if (asOf !== undefined && asOfFraction !== undefined) {
+      throw new StepError(`${ctx.step}: give either as_of or as_of_fraction, not both`);
+    }
+    let table = await readTable(input);
+    let future: Table | null = null;
+    let cut: number | null = null;
+    if (by && (asOf !== undefined || asOfFraction !== undefined)) {
+      const c = cutAtTime(table, by, { asOf, asOfFraction }, input);
+      table = c.past;
+      future = c.future;
+      cut = c.asOf;
+      if (table.rowCount === 0) throw new DataError(`no row is at or before as_of ${cut}: every row is in the future; choose a later as_of`, input);
+    }
     const r = splitTable(table, {
       testFraction: o.test_fraction as number,
       validFraction: o.valid_fraction as number,
-      by: o.by as string | undefined,
+      by,
       stratify: o.stratify as string | undefined,
       seed: o.seed as number,
       file: input,
@@ -104,9 +159,16 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
     await writeCsv(r.train, ctx.outputs.train as string);
     await writeCsv(r.test, ctx.outputs.test as string);
     if (r.valid && ctx.outputs.valid) await writeCsv(r.valid, ctx.outputs.valid);
+    if (future && ctx.outputs.future) await writeCsv(future, ctx.outputs.future);
+    else if (future && future.rowCount > 0) ctx.log(`warning: ${future.rowCount} rows after as_of are left out; declare the output \`future\` to keep them`);
     ctx.metric('train_rows', r.train.rowCount);
     ctx.metric('test_rows', r.test.rowCount);
-    ctx.log(`train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${o.by ? `by time '${o.by as string}'` : o.stratify ? `stratified by '${o.stratify as string}'` : 'random'})`);
+    if (future && cut !== null) {
+      ctx.metric('future_rows', future.rowCount);
+      ctx.metric('as_of', cut);
+    }
+    const asOfText = cut === null ? '' : `; as of ${by as string} = ${cut}, future ${future?.rowCount ?? 0}`;
+    ctx.log(`train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${by ? `by time '${by}'` : o.stratify ? `stratified by '${o.stratify as string}'` : 'random'})${asOfText}`);
   });
 }
 

@@ -22,12 +22,17 @@ import {
   RuntimeReadyNotification,
   SetAliasRequest,
 } from '@cairn/protocol';
+import { AbError } from '../ab/analysis.js';
+import { DeploymentError } from '../deploy/status.js';
 import { ensureBuiltinsFor } from '../executor/builtins.js';
 import { Engine } from '../executor/engine.js';
 import { RunRequestError } from '../executor/executor.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
 import { lineage, LineageTargetError } from '../lineage/lineage.js';
+import { AlertError } from '../monitor/alerts.js';
+import { MonitorError } from '../monitor/monitor.js';
 import { ModelRegistry, RegistryError } from '../registry/registry.js';
+import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
 import { compareRuns, getRun, listRuns, metricHistory } from '../store/queries.js';
 import { PathEscapeError } from '../util/paths.js';
 import { cairnVersion } from '../util/version.js';
@@ -35,7 +40,7 @@ import { cairnVersion } from '../util/version.js';
 /** JSON-RPC error codes of the runtime (application range). */
 export const RuntimeErrorCode = { InvalidParams: -32602, NotFound: -32001, Refused: -32002, Internal: -32603 } as const;
 
-function check<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
+export function check<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
   const parsed = schema.safeParse(params);
   if (!parsed.success) {
     throw new ResponseError(RuntimeErrorCode.InvalidParams, `${method}: invalid params: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
@@ -48,10 +53,14 @@ function toResponseError(error: unknown): ResponseError<void> {
   if (error instanceof ResponseError) return error as ResponseError<void>;
   if (error instanceof LineageTargetError) return new ResponseError(RuntimeErrorCode.NotFound, error.message);
   if (error instanceof RunRequestError || error instanceof PathEscapeError) return new ResponseError(RuntimeErrorCode.Refused, error.message);
+  if (error instanceof RegistryError || error instanceof DeploymentError || error instanceof AlertError) {
+    return new ResponseError(error.kind === 'not-found' ? RuntimeErrorCode.NotFound : error.kind === 'invalid' ? RuntimeErrorCode.InvalidParams : RuntimeErrorCode.Refused, error.message);
+  }
+  if (error instanceof MonitorError || error instanceof AbError) return new ResponseError(RuntimeErrorCode.Refused, error.message);
   return new ResponseError(RuntimeErrorCode.Internal, error instanceof Error ? error.message : String(error));
 }
 
-function guarded<P, R>(fn: (params: P) => R | Promise<R>): (params: P) => Promise<R | ResponseError<void>> {
+export function guarded<P, R>(fn: (params: P) => R | Promise<R>): (params: P) => Promise<R | ResponseError<void>> {
   return async (params: P) => {
     try {
       return await fn(params);
@@ -62,10 +71,10 @@ function guarded<P, R>(fn: (params: P) => R | Promise<R>): (params: P) => Promis
 }
 
 /**
- * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/messages.ts in, run events out as
+ * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/{messages,registry,deploy}.ts in, run events out as
  * notifications. Sends `runtime/ready` once the store is open; the client waits for it before its first request.
  */
-export function serveRuntime(connection: MessageConnection, engine: Engine): { closed: Promise<void> } {
+export function serveRuntime(connection: MessageConnection, engine: Engine, options: DeployHandlerOptions = {}): { closed: Promise<void> } {
   engine.onEvent((event) => {
     const { type, ...params } = event;
     // A closed connection must not break the run that is still writing its results.
@@ -185,6 +194,9 @@ export function serveRuntime(connection: MessageConnection, engine: Engine): { c
       return registryCall(() => registry.rollback(p.name, p.alias, p.actor ?? editor(), p.reason ?? null));
     }),
   );
+
+  // Deployment and monitoring (protocol/src/runtime/deploy.ts): gates, promotion, deployments, reports, A/B, alerts.
+  serveDeployHandlers(connection, engine, options);
 
   const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
   connection.listen();

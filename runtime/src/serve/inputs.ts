@@ -52,3 +52,22 @@ export async function inputFields(file: string, inputColumns: string[]): Promise
     return { name, type: t === undefined ? 'number' : t === DataType.STRING ? 'string' : 'number' };
   });
 }
+
+/**
+ * A recommender's request columns: the user and item columns it was trained on (model.json `columns`, or the
+ * cairn.model metadata of its ONNX export). Ids are numbers or text, compared as text as training did.
+ */
+export async function recommenderFields(file: string): Promise<{ user: string; item: string; fields: ServeInputField[] }> {
+  let columns: { user: string; item: string } | undefined;
+  if (file.toLowerCase().endsWith('.onnx')) {
+    const cairn = decodeModel(await readFile(file)).metadataProps?.find((p) => p.key === METADATA_KEY)?.value;
+    const parsed = cairn ? (JSON.parse(cairn) as { columns?: { user?: unknown; item?: unknown } }) : {};
+    const { user, item } = parsed.columns ?? {};
+    if (typeof user === 'string' && typeof item === 'string') columns = { user, item };
+  } else {
+    const m = await readModelFile(file);
+    if (m.kind === 'matrix-factorization' || m.kind === 'popularity') columns = m.columns;
+  }
+  if (!columns) throw new Error(`${file}: a recommender without its user and item column names; export it again with a train.* step`);
+  return { ...columns, fields: [{ name: columns.user, type: 'any' }, { name: columns.item, type: 'any' }] };
+}

@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) for the server, kept in plain counters so the hot path stays a few
  * additions. Routes are a closed set (`other` for everything unknown) so a scanner cannot grow the label space.
  */
-export const ROUTES = ['/invocations', '/health', '/metrics', 'other'] as const;
+export const ROUTES = ['/invocations', '/feedback', '/health', '/metrics', 'other'] as const;
 export type Route = (typeof ROUTES)[number];
 
 /** Seconds; dense under 10 ms where single-row predictions live. */
@@ -25,6 +25,17 @@ export class ServeMetrics {
   swaps = 0;
   swapFailures = 0;
   model = '';
+  /** Prediction-log rows written, and dropped (full buffer or failed write); copied from the log before rendering. */
+  logged = 0;
+  dropped = 0;
+  private readonly armRequests = { champion: 0, challenger: 0 };
+  private readonly armRows = { champion: 0, challenger: 0 };
+
+  /** A request answered (partly) by `arm`, with that arm's row count. */
+  arm(arm: 'champion' | 'challenger', rows: number): void {
+    this.armRequests[arm]++;
+    this.armRows[arm] += rows;
+  }
 
   observe(route: Route, status: number, seconds: number): void {
     const key = `${route}\u0000${status}`;
@@ -69,6 +80,12 @@ export class ServeMetrics {
     }
     out.push('# HELP cairn_serve_in_flight_requests Requests being handled now.', '# TYPE cairn_serve_in_flight_requests gauge', `cairn_serve_in_flight_requests ${this.inFlight}`);
     out.push('# HELP cairn_serve_predictions_total Rows predicted.', '# TYPE cairn_serve_predictions_total counter', `cairn_serve_predictions_total ${this.predictions}`);
+    out.push('# HELP cairn_serve_arm_requests_total Prediction requests by A/B arm (a request split across both counts for each).', '# TYPE cairn_serve_arm_requests_total counter');
+    for (const a of ['champion', 'challenger'] as const) out.push(`cairn_serve_arm_requests_total{arm="${a}"} ${this.armRequests[a]}`);
+    out.push('# HELP cairn_serve_arm_rows_total Rows predicted by A/B arm.', '# TYPE cairn_serve_arm_rows_total counter');
+    for (const a of ['champion', 'challenger'] as const) out.push(`cairn_serve_arm_rows_total{arm="${a}"} ${this.armRows[a]}`);
+    out.push('# HELP cairn_predictions_logged_total Rows written to the prediction log.', '# TYPE cairn_predictions_logged_total counter', `cairn_predictions_logged_total ${this.logged}`);
+    out.push('# HELP cairn_predictions_dropped_total Rows the prediction log dropped (its buffer was full, or a write failed); requests are never held up.', '# TYPE cairn_predictions_dropped_total counter', `cairn_predictions_dropped_total ${this.dropped}`);
     out.push('# HELP cairn_serve_model_swaps_total Successful model swaps.', '# TYPE cairn_serve_model_swaps_total counter', `cairn_serve_model_swaps_total ${this.swaps}`);
     out.push('# HELP cairn_serve_model_swap_failures_total Swaps refused because the new model did not load (the old one kept serving).', '# TYPE cairn_serve_model_swap_failures_total counter', `cairn_serve_model_swap_failures_total ${this.swapFailures}`);
     out.push('# HELP cairn_serve_model_info The model being served.', '# TYPE cairn_serve_model_info gauge', `cairn_serve_model_info{path="${escape(this.model)}"} 1`);

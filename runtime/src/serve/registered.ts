@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ObjectStore } from '../cas/objectStore.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { Store } from '../store/store.js';
-import { ServeLoadError } from './server.js';
+import { ServeLoadError } from './served.js';
 
 /** `NAME`, `NAME@3` or `NAME@production`: a registry reference rather than a file path. */
 export function isRegistryRef(text: string): boolean {
@@ -26,20 +26,31 @@ export async function restoreRegistered(workspace: string, ref: string): Promise
   if (!existsSync(db)) throw new ServeLoadError(`--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
   const store = new Store(db);
   try {
-    const registry = new ModelRegistry(store, new ObjectStore(path.join(workspace, '.cairn')), workspace);
-    let v;
-    try {
-      v = registry.find(ref);
-    } catch (e) {
-      throw new ServeLoadError(`--model ${ref}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (v.artifactKind !== 'file') throw new ServeLoadError(`--model ${ref}: version ${v.version} is a folder (${v.path}); cairn serve takes a model file (model.json or .onnx)`);
-    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
-    // The basename keeps the extension loadPredictor dispatches on (.onnx vs model.json).
-    const file = path.join(dir, path.basename(v.path));
-    await new ObjectStore(path.join(workspace, '.cairn')).restore(v.artifactHash, 'file', file);
-    return { file, name: v.name, version: v.version, remove: () => rm(dir, { recursive: true, force: true }) };
+    return await restoreVersion(store, workspace, ref);
   } finally {
     store.close();
   }
+}
+
+/** As restoreRegistered, with the workspace store already open (a serving process keeps one to follow aliases). */
+export async function restoreVersion(store: Store, workspace: string, ref: string, option = '--model'): Promise<RegisteredModel> {
+  const objects = new ObjectStore(path.join(workspace, '.cairn'));
+  const registry = new ModelRegistry(store, objects, workspace);
+  let v;
+  try {
+    v = registry.find(ref);
+  } catch (e) {
+    throw new ServeLoadError(`${option} ${ref}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (v.artifactKind !== 'file') throw new ServeLoadError(`${option} ${ref}: version ${v.version} is a folder (${v.path}); cairn serve takes a model file (model.json or .onnx)`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
+  // The basename keeps the extension loadPredictor dispatches on (.onnx vs model.json).
+  const file = path.join(dir, path.basename(v.path));
+  try {
+    await objects.restore(v.artifactHash, 'file', file);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { file, name: v.name, version: v.version, remove: () => rm(dir, { recursive: true, force: true }) };
 }

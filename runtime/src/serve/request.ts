@@ -19,7 +19,7 @@ export const MAX_ROWS = 10_000;
 const FORMATS = 'dataframe_split, dataframe_records, instances or inputs';
 
 /** Cell getter per input column, by row: each body format reads its own layout without copying it first. */
-interface Rows {
+export interface Rows {
   count: number;
   /** undefined = the column is absent from that row. */
   cell(field: number, row: number): ServeCell | undefined;
@@ -93,44 +93,62 @@ function rowsOf(body: unknown, fields: ServeInputField[]): Rows {
 }
 
 /**
- * Turns a parsed JSON body into the model's input table, checking every input column's presence and type. Extra
- * columns are ignored (MLflow does the same), so clients can send whole records.
+ * Reads a parsed JSON body's rows for `fields` (every one must be present; extra columns are ignored, as MLflow does,
+ * so clients can send whole records). Types are checked when a table is built from the rows (`tableFrom`).
  */
-export function requestTable(body: unknown, fields: ServeInputField[]): Table {
+export function requestRows(body: unknown, fields: ServeInputField[]): Rows {
   const rows = rowsOf(body, fields);
   const n = rows.count;
   if (n === 0) throw new RequestError(400, 'empty', 'the request has no rows; send at least one');
   if (n > MAX_ROWS) throw new RequestError(413, 'too_many_rows', `the request has ${n} rows; send at most ${MAX_ROWS} per request`);
-  const columns: Column[] = fields.map((field, f) => {
+  return rows;
+}
+
+/**
+ * The model's input table from request rows, checking each column's type. `at[f]` is the index in `rows` of
+ * `fields[f]` (rows may have been read for a wider field list, e.g. both arms of an A/B split); `subset` picks rows.
+ */
+export function tableFrom(rows: Rows, fields: ServeInputField[], at?: ArrayLike<number>, subset?: ArrayLike<number>): Table {
+  const n = subset ? subset.length : rows.count;
+  const rowAt = (i: number): number => (subset ? (subset[i] ?? 0) : i);
+  const columns: Column[] = fields.map((field, fi) => {
+    const f = at ? (at[fi] ?? fi) : fi;
     let numeric = field.type === 'number';
     if (field.type === 'any') {
       // Untyped (one-hot) columns: numbers stay numbers so "3" and 3 encode alike through the column's text.
       numeric = true;
-      for (let r = 0; r < n && numeric; r++) {
-        const c = rows.cell(f, r);
+      for (let i = 0; i < n && numeric; i++) {
+        const c = rows.cell(f, rowAt(i));
         if (typeof c === 'string') numeric = false;
       }
     }
     if (numeric) {
       const values = new Float64Array(n);
       let missing: Uint8Array | null = null;
-      for (let r = 0; r < n; r++) {
+      for (let i = 0; i < n; i++) {
+        const r = rowAt(i);
         const c = rows.cell(f, r);
         if (c === undefined) throw new RequestError(400, 'missing_column', `row ${r + 1}: column "${field.name}" is missing; the model needs ${fields.map((x) => x.name).join(', ')}`);
-        if (typeof c === 'number') values[r] = c;
-        else if (typeof c === 'boolean') values[r] = c ? 1 : 0;
-        else if (c === null) (missing ??= new Uint8Array(n))[r] = 1;
+        if (typeof c === 'number') values[i] = c;
+        else if (typeof c === 'boolean') values[i] = c ? 1 : 0;
+        else if (c === null) (missing ??= new Uint8Array(n))[i] = 1;
         else throw new RequestError(400, 'bad_type', `row ${r + 1}: column "${field.name}" must be a number (or null for missing), not the text ${JSON.stringify(c.length > 40 ? c.slice(0, 40) + '…' : c)}`);
       }
       return { name: field.name, type: 'float', values, missing };
     }
     const values: Array<string | null> = new Array<string | null>(n);
-    for (let r = 0; r < n; r++) {
+    for (let i = 0; i < n; i++) {
+      const r = rowAt(i);
       const c = rows.cell(f, r);
       if (c === undefined) throw new RequestError(400, 'missing_column', `row ${r + 1}: column "${field.name}" is missing; the model needs ${fields.map((x) => x.name).join(', ')}`);
-      values[r] = c === null ? null : String(c);
+      values[i] = c === null ? null : String(c);
     }
     return { name: field.name, type: 'string', values };
   });
   return { rowCount: n, columns };
+}
+
+/** Turns a parsed JSON body into the model's input table, checking every input column's presence and type. */
+export function requestTable(body: unknown, fields: ServeInputField[]): Table {
+  return tableFrom(requestRows(body, fields), fields);
 }

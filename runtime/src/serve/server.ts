@@ -1,15 +1,19 @@
 import * as http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { ClassPrediction, ServeHealth, ServeInputField, ServeModelInfo } from '@cairn/protocol';
-import { loadPredictor } from '../ml/models/index.js';
-import type { TabularPredictor } from '../ml/types.js';
-import { inputFields } from './inputs.js';
+import { feedbackRequestSchema, ServeHeaders, type DeploymentArm, type FeedbackResponse, type ServeHealth, type ServeInputField, type ServeLogInfo, type ServeModelInfo } from '@cairn/protocol';
+import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
+import { keyShare } from './keyShare.js';
 import { ServeMetrics, type Route } from './metrics.js';
-import { RequestError, requestTable } from './request.js';
+import { RequestError, requestRows, tableFrom, type Rows } from './request.js';
+import { loadServedModel, ServeLoadError, type Loaded, type Prediction } from './served.js';
+
+export { loadServedModel, ServeLoadError } from './served.js';
+
+type Registered = { name: string; version: number };
 
 export interface ServeOptions {
-  /** A Cairn model.json or .onnx file (tabular). */
+  /** A Cairn model.json or .onnx file (tabular or recommender). */
   model: string;
   host?: string;
   /** 0 picks a free port. */
@@ -23,62 +27,88 @@ export interface ServeOptions {
   /** Time the model may take for one request (503 beyond; the server keeps serving). */
   predictTimeoutMs?: number;
   /** The registry version `model` was restored from, reported by /health. */
-  registered?: { name: string; version: number };
+  registered?: Registered;
+  /** A/B: a second model answering the rows whose key hashes under `split` (docs/cli.md, "A/B split"). */
+  challenger?: { model: string; registered?: Registered; split: number; key: string | null };
   /** Server-side log: every error, with its detail; clients only get the message. */
   log?: (line: string) => void;
 }
 
-/** The model being served: everything a request needs, swapped as one reference. */
-interface Loaded {
-  predictor: TabularPredictor;
+/** Both arms and how a request's rows map to each: swapped as one reference, so a request sees one consistent pair. */
+interface Arms {
+  champion: Loaded;
+  challenger: Loaded | null;
+  /** Every column a request must carry: the champion's, then the challenger's others, then the key column. */
   fields: ServeInputField[];
-  info: ServeModelInfo;
-  /** Class labels as JSON keys, computed once. */
-  classKeys: string[];
+  /** Per arm, the index in `fields` of each of its input fields. */
+  championAt: number[];
+  challengerAt: number[];
+  keyAt: number;
+  championNames: string[];
+  challengerNames: string[];
 }
 
-export class ServeLoadError extends Error {}
+function armsOf(champion: Loaded, challenger: Loaded | null, key: string | null): Arms {
+  const fields = [...champion.fields];
+  const indexOf = (name: string, type: ServeInputField['type']): number => {
+    const i = fields.findIndex((f) => f.name === name);
+    if (i >= 0) return i;
+    fields.push({ name, type });
+    return fields.length - 1;
+  };
+  const championAt = champion.fields.map((_, i) => i);
+  const challengerAt = (challenger?.fields ?? []).map((f) => indexOf(f.name, f.type));
+  const keyAt = challenger && key !== null ? indexOf(key, 'any') : -1;
+  return { champion, challenger, fields, championAt, challengerAt, keyAt, championNames: champion.fields.map((f) => f.name), challengerNames: (challenger?.fields ?? []).map((f) => f.name) };
+}
+
+/** The arm of an A/B key: a key whose share (keyShare) is under the split goes to the challenger. Stable across restarts and machines. */
+export const challengerShare = keyShare;
 
 export function generateToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export async function loadServedModel(file: string, registered?: { name: string; version: number }): Promise<Loaded> {
-  let predictor;
-  try {
-    predictor = await loadPredictor(file);
-  } catch (e) {
-    throw new ServeLoadError(e instanceof Error ? e.message : String(e));
-  }
-  if (predictor.kind !== 'tabular') throw new ServeLoadError(`${file}: a recommender cannot be served yet; cairn serve takes tabular models (classifiers and regressors)`);
-  let fields: ServeInputField[];
-  try {
-    fields = await inputFields(file, predictor.inputColumns);
-  } catch (e) {
-    throw new ServeLoadError(e instanceof Error ? e.message : String(e));
-  }
-  const classes = predictor.classes;
-  const info: ServeModelInfo = { path: file, task: predictor.task, ...(classes ? { classes } : {}), inputs: fields, ...(registered ? { registered } : {}), loadedAt: new Date().toISOString() };
-  return { predictor, fields, info, classKeys: (classes ?? []).map(String) };
-}
-
 const JSON_TYPE = 'application/json';
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+/** `?k=N` on /invocations: a recommender's top-k request. */
+function topKOf(url: string | undefined): number | undefined {
+  const q = url?.indexOf('?') ?? -1;
+  if (q < 0 || !url) return undefined;
+  const raw = new URLSearchParams(url.slice(q + 1)).get('k');
+  if (raw === null) return undefined;
+  const k = Number(raw);
+  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new RequestError(400, 'bad_k', `k must be an integer from 1 to 1000, not ${raw}`);
+  return k;
+}
 
 function routeOf(url: string | undefined): Route {
   const p = (url ?? '/').split('?', 1)[0];
-  return p === '/invocations' || p === '/health' || p === '/metrics' ? p : 'other';
+  return p === '/invocations' || p === '/health' || p === '/metrics' || p === '/feedback' ? p : 'other';
 }
 
-const METHODS: Record<Route, string> = { '/invocations': 'POST', '/health': 'GET', '/metrics': 'GET', other: '' };
+const METHODS: Record<Route, string> = { '/invocations': 'POST', '/feedback': 'POST', '/health': 'GET', '/metrics': 'GET', other: '' };
+
+/** What /health says about the prediction log, and where rows go. */
+interface LogState {
+  log: PredictionLog | null;
+  deploymentId: number | null;
+  /** Why there is no log (no workspace store, `--no-log`). */
+  reason: string;
+}
 
 /**
- * `cairn serve`: an MLflow-compatible scoring server on node:http (docs/cli.md, "Serving"). The model is held as one
+ * `cairn serve`: an MLflow-compatible scoring server on node:http (docs/cli.md, "Serving"). The models are held as one
  * reference that `swapModel` replaces only after the new model has fully loaded; each request reads the reference once,
- * so a swap under load fails no request (in-flight ones finish on the old model).
+ * so a swap under load fails no request (in-flight ones finish on the old model). Predicted rows go to the prediction
+ * log (when attached) after the answer is sent.
  */
 export class ModelServer {
   readonly metrics = new ServeMetrics();
-  private loaded: Loaded;
+  private arms: Arms;
+  private readonly split: number;
+  private readonly key: string | null;
   private readonly server: http.Server;
   private readonly token: Buffer | null;
   private readonly maxBody: number;
@@ -91,27 +121,33 @@ export class ModelServer {
   private baseUrl = '';
   /** Once closing, answers carry `Connection: close`, so keep-alive sockets end with their last answer. */
   private closing = false;
+  /** Generated request ids: a random per-process prefix and a counter, so they sort by time (cheap appends to the log's unique index). */
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private requests = 0;
+  private logState: LogState = { log: null, deploymentId: null, reason: 'serving a model file without --workspace: no store to log to' };
 
-  private constructor(
-    loaded: Loaded,
-    opts: ServeOptions,
-  ) {
-    this.loaded = loaded;
+  private constructor(champion: Loaded, challenger: Loaded | null, opts: ServeOptions) {
+    this.split = opts.challenger?.split ?? 0;
+    this.key = opts.challenger?.key ?? null;
+    this.arms = armsOf(champion, challenger, this.key);
     this.token = opts.token === null ? null : Buffer.from(opts.token);
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
     this.bodyTimeout = opts.bodyTimeoutMs ?? 10_000;
     this.predictTimeout = opts.predictTimeoutMs ?? 10_000;
     this.log = opts.log ?? (() => undefined);
-    this.metrics.model = loaded.info.path;
+    this.metrics.model = champion.info.path;
     this.deadlines = new Deadlines(Math.min(250, Math.max(10, Math.min(this.bodyTimeout, this.predictTimeout) / 5)));
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
   }
 
-  /** Loads the model (failing before any socket opens) and listens. */
+  /** Loads the model(s) (failing before any socket opens) and listens. */
   static async start(opts: ServeOptions): Promise<ModelServer> {
     if (opts.token !== null && opts.token.length === 0) throw new ServeLoadError('the token is empty; give a non-empty --token or --no-token');
-    const s = new ModelServer(await loadServedModel(opts.model, opts.registered), opts);
+    const c = opts.challenger;
+    if (c && !(c.split >= 0 && c.split <= 1)) throw new ServeLoadError(`the split must be from 0 to 1, not ${c.split}`);
+    const [champion, challenger] = await Promise.all([loadServedModel(opts.model, opts.registered), c ? loadServedModel(c.model, c.registered) : Promise.resolve(null)]);
+    const s = new ModelServer(champion, challenger, opts);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
       s.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
@@ -130,7 +166,24 @@ export class ModelServer {
   }
 
   get model(): ServeModelInfo {
-    return this.loaded.info;
+    return this.arms.champion.info;
+  }
+
+  get challenger(): { model: ServeModelInfo; split: number; key: string | null } | undefined {
+    const c = this.arms.challenger;
+    return c ? { model: c.info, split: this.split, key: this.key } : undefined;
+  }
+
+  get deploymentId(): number | null {
+    return this.logState.deploymentId;
+  }
+
+  /**
+   * Connects the server to its `deployments` row and prediction log (the row needs the URL, known once listening).
+   * `log` null: no log, for `reason`.
+   */
+  attachDeployment(deploymentId: number | null, log: PredictionLog | null, reason = ''): void {
+    this.logState = { log, deploymentId, reason };
   }
 
   /** The request handler, for embedding in another server (the bench drives it through its own node:http server). */
@@ -142,22 +195,24 @@ export class ModelServer {
       this.metrics.inFlight--;
       this.metrics.observe(route, res.statusCode, (performance.now() - t0) / 1000);
     });
-    this.dispatch(route, req, res).catch((e: unknown) => this.fail(req, res, e));
+    this.dispatch(route, req, res, t0).catch((e: unknown) => this.fail(req, res, e));
   };
 
   /** Loads `file` completely, then swaps it in at once; on failure the current model keeps serving. Swaps run one at a time. */
-  swapModel(file: string, registered?: { name: string; version: number }): Promise<ServeModelInfo> {
+  swapModel(file: string, registered?: Registered, arm: DeploymentArm = 'champion'): Promise<ServeModelInfo> {
     const next = this.swapping.then(async () => {
       try {
+        if (arm === 'challenger' && !this.arms.challenger) throw new ServeLoadError('this server has no challenger to swap (start it with --challenger)');
         const loaded = await loadServedModel(file, registered);
-        this.loaded = loaded;
+        const a = this.arms;
+        this.arms = arm === 'champion' ? armsOf(loaded, a.challenger, this.key) : armsOf(a.champion, loaded, this.key);
         this.metrics.swaps++;
-        this.metrics.model = loaded.info.path;
-        this.log(`swapped the model to ${file}`);
+        if (arm === 'champion') this.metrics.model = loaded.info.path;
+        this.log(`swapped the ${arm} to ${registered ? `${registered.name} version ${registered.version} (${file})` : file}`);
         return loaded.info;
       } catch (e) {
         this.metrics.swapFailures++;
-        this.log(`swap to ${file} refused, still serving ${this.loaded.info.path}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log(`swap of the ${arm} to ${file} refused, still serving the previous model: ${e instanceof Error ? e.message : String(e)}`);
         throw e;
       }
     });
@@ -177,10 +232,10 @@ export class ModelServer {
     this.deadlines.stop();
   }
 
-  private send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE): void {
+  private send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE, extra?: Record<string, string>): void {
     if (res.headersSent) return;
     if (this.closing) res.setHeader('connection', 'close');
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', ...extra });
     res.end(body);
   }
 
@@ -208,8 +263,14 @@ export class ModelServer {
     return given.length === this.token.length && timingSafeEqual(given, this.token);
   }
 
-  private async dispatch(route: Route, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (route === 'other') throw new RequestError(404, 'not_found', `no route ${req.method ?? ''} ${(req.url ?? '').split('?', 1)[0] ?? ''}; the routes are POST /invocations, GET /health, GET /metrics`);
+  private logInfo(): ServeLogInfo {
+    const l = this.logState.log;
+    if (!l) return { enabled: false, sample: 0, maxRows: 0, reason: this.logState.reason, logged: 0, dropped: 0 };
+    return { enabled: true, sample: l.sample, maxRows: l.maxRows, logged: l.logged, dropped: l.dropped };
+  }
+
+  private async dispatch(route: Route, req: http.IncomingMessage, res: http.ServerResponse, t0: number): Promise<void> {
+    if (route === 'other') throw new RequestError(404, 'not_found', `no route ${req.method ?? ''} ${(req.url ?? '').split('?', 1)[0] ?? ''}; the routes are POST /invocations, POST /feedback, GET /health, GET /metrics`);
     if (req.method !== METHODS[route]) {
       res.setHeader('allow', METHODS[route]);
       throw new RequestError(405, 'method_not_allowed', `${route} takes ${METHODS[route]}, not ${req.method ?? '?'}`);
@@ -218,47 +279,174 @@ export class ModelServer {
       throw new RequestError(401, 'unauthorized', req.headers.authorization ? 'the bearer token is wrong' : 'send the token printed by cairn serve as "Authorization: Bearer TOKEN"');
     }
     if (route === '/health') {
-      const health: ServeHealth = { status: 'ok', model: this.loaded.info, uptimeSeconds: (Date.now() - this.started) / 1000 };
+      const c = this.challenger;
+      const health: ServeHealth = {
+        status: 'ok',
+        model: this.arms.champion.info,
+        uptimeSeconds: (Date.now() - this.started) / 1000,
+        ...(c ? { challenger: c } : {}),
+        deploymentId: this.logState.deploymentId,
+        log: this.logInfo(),
+      };
       return this.send(res, 200, JSON.stringify(health));
     }
-    if (route === '/metrics') return this.send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    if (route === '/metrics') {
+      const l = this.logState.log;
+      if (l) {
+        this.metrics.logged = l.logged;
+        this.metrics.dropped = l.dropped;
+      }
+      return this.send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    }
+    const body = await this.readJson(req);
+    if (route === '/feedback') return this.send(res, 200, JSON.stringify(this.feedback(body)));
+    await this.invoke(req, res, body, t0);
+  }
+
+  private async readJson(req: http.IncomingMessage): Promise<unknown> {
     const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
     if (type !== JSON_TYPE) throw new RequestError(415, 'unsupported_media_type', `send the body as application/json${type ? `, not ${type}` : ' (the Content-Type header is missing)'}`);
     const text = await this.readBody(req);
-    let body: unknown;
     try {
-      body = JSON.parse(text);
+      return JSON.parse(text);
     } catch (e) {
       throw new RequestError(400, 'malformed_json', `the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
-    // One reference read: a swap during this request does not change the model it uses.
-    const model = this.loaded;
-    const table = requestTable(body, model.fields);
-    const scores = await this.withTimeout(model.predictor.predict(table));
-    this.metrics.predictions += table.rowCount;
-    this.send(res, 200, this.answer(model, scores.values, scores.width, table.rowCount));
   }
 
-  private answer(model: Loaded, values: Float64Array, width: number, rows: number): string {
-    if (model.predictor.task === 'regression') {
-      const out: number[] = new Array<number>(rows);
-      for (let r = 0; r < rows; r++) out[r] = finite(values[r * width]);
-      return JSON.stringify({ predictions: out });
+  private feedback(body: unknown): FeedbackResponse {
+    const log = this.logState.log;
+    if (!log) throw new RequestError(409, 'no_log', `this server keeps no prediction log (${this.logState.reason}), so it has nothing to attach labels to`);
+    const parsed = feedbackRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `body.${issue.path.join('.')}: ` : '';
+      throw new RequestError(
+        400,
+        'bad_feedback',
+        `${where}${issue?.message ?? 'invalid'}; send {"request_id": "...", "labels": [label or null per row]} or {"feedback": [{"request_id": "...", "row": 0, "label": ...}]} (request_id: the X-Cairn-Request-Id header of the answer)`,
+      );
     }
-    const keys = model.classKeys.length === width ? model.classKeys : Array.from({ length: width }, (_, j) => String(j));
-    const labels = model.predictor.classes && model.predictor.classes.length === width ? model.predictor.classes : keys.map(Number);
-    const out: ClassPrediction[] = new Array<ClassPrediction>(rows);
-    for (let r = 0; r < rows; r++) {
-      const probabilities: Record<string, number> = {};
-      let best = 0;
-      for (let j = 0; j < width; j++) {
-        const p = finite(values[r * width + j]);
-        probabilities[keys[j] ?? String(j)] = p;
-        if (p > finite(values[r * width + best])) best = j;
+    const b = parsed.data;
+    const items: FeedbackItem[] = [];
+    if ('labels' in b) b.labels.forEach((label, row) => label !== null && items.push({ requestId: b.request_id, row, label }));
+    else for (const f of b.feedback) if (f.label !== null) items.push({ requestId: f.request_id, row: f.row, label: f.label });
+    if (items.length === 0) return { updated: 0, unknown: 0 };
+    try {
+      return log.feedback(items);
+    } catch (e) {
+      if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')) throw new RequestError(503, 'busy', 'the prediction log is locked by another writer; retry the feedback');
+      throw e;
+    }
+  }
+
+  private async invoke(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, t0: number): Promise<void> {
+    const given = req.headers[ServeHeaders.clientRequestId];
+    if (given !== undefined && (typeof given !== 'string' || !REQUEST_ID.test(given))) throw new RequestError(400, 'bad_request_id', 'the X-Request-Id header must be 1 to 200 visible ASCII characters (no spaces)');
+    const requestId = given ?? this.newRequestId();
+    // One reference read: a swap during this request does not change the models it uses.
+    const k = topKOf(req.url);
+    const a = k === undefined ? this.arms : this.topKArms(k);
+    const rows = requestRows(body, a.fields);
+    const n = rows.count;
+    let predictions: Prediction[];
+    let toChallenger: Uint8Array | null = null;
+    let keys: Array<string | null> | string | null = null;
+    let challengerRows = 0;
+    if (!a.challenger) {
+      predictions = await this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt)));
+    } else {
+      toChallenger = new Uint8Array(n);
+      if (a.keyAt >= 0) {
+        const k = new Array<string | null>(n);
+        for (let r = 0; r < n; r++) {
+          const c = rows.cell(a.keyAt, r);
+          if (c === undefined || c === null) throw new RequestError(400, 'missing_key', `row ${r + 1}: the A/B key column "${this.key ?? ''}" is ${c === null ? 'null' : 'missing'}; every row needs a key value`);
+          const text = String(c);
+          k[r] = text;
+          toChallenger[r] = challengerShare(text) < this.split ? 1 : 0;
+        }
+        keys = k;
+      } else {
+        const header = req.headers[ServeHeaders.key];
+        const key = typeof header === 'string' && header.length > 0 ? header : null;
+        keys = key;
+        const arm = key !== null ? challengerShare(key) < this.split : Math.random() < this.split;
+        if (arm) toChallenger.fill(1);
       }
-      out[r] = { label: labels[best] ?? best, probabilities };
+      for (let r = 0; r < n; r++) challengerRows += toChallenger[r] ?? 0;
+      predictions = await this.predictSplit(a, rows, toChallenger, challengerRows);
     }
-    return JSON.stringify({ predictions: out });
+    this.metrics.predictions += n;
+    const championRows = n - challengerRows;
+    if (championRows > 0) this.metrics.arm('champion', championRows);
+    if (challengerRows > 0) this.metrics.arm('challenger', challengerRows);
+    const arm = challengerRows === 0 ? 'champion' : championRows === 0 ? 'challenger' : 'mixed';
+    const headers: Record<string, string> = { [ServeHeaders.requestId]: requestId, [ServeHeaders.arm]: arm };
+    // Without a challenger every row is the champion's: the count adds nothing (and every header costs each client).
+    if (a.challenger) headers[ServeHeaders.armRows] = `champion=${championRows},challenger=${challengerRows}`;
+    const cv = a.champion.version;
+    const xv = a.challenger?.version ?? null;
+    if (arm === 'champion' && cv !== null) headers[ServeHeaders.version] = String(cv);
+    else if (arm === 'challenger' && xv !== null) headers[ServeHeaders.version] = String(xv);
+    else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[ServeHeaders.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
+    this.send(res, 200, JSON.stringify({ predictions }), JSON_TYPE, headers);
+    const log = this.logState.log;
+    if (log?.sampled(requestId)) {
+      const latencyMs = performance.now() - t0;
+      const at = Date.now();
+      for (let r = 0; r < n; r++) {
+        const ch = toChallenger?.[r] === 1;
+        const at_ = ch ? a.challengerAt : a.championAt;
+        log.add({
+          requestId,
+          row: r,
+          arm: ch ? 'challenger' : 'champion',
+          version: ch ? xv : cv,
+          abKey: keys === null || typeof keys === 'string' ? keys : (keys[r] ?? null),
+          columns: ch ? a.challengerNames : a.championNames,
+          cell: (i) => rows.cell(at_[i] ?? -1, r),
+          prediction: predictions[r],
+          latencyMs,
+          at,
+        });
+      }
+    }
+  }
+
+  private newRequestId(): string {
+    return `${this.idPrefix}-${(++this.requests).toString(36).padStart(10, '0')}`;
+  }
+
+  /** Both arms answering top-k requests: rows of the user column alone. */
+  private topKArms(k: number): Arms {
+    const a = this.arms;
+    const variant = (l: Loaded): Loaded => {
+      if (!l.topK) throw new RequestError(400, 'not_recommender', `?k= asks for each user's top-k items, which only a recommender answers; ${l.info.path} is a ${l.info.task} model`);
+      return l.topK(k);
+    };
+    return armsOf(variant(a.champion), a.challenger ? variant(a.challenger) : null, this.key);
+  }
+
+  /** Each arm predicts its rows (in parallel); answers are put back in request order. */
+  private async predictSplit(a: Arms, rows: Rows, toChallenger: Uint8Array, challengerRows: number): Promise<Prediction[]> {
+    const challenger = a.challenger;
+    if (!challenger || challengerRows === 0) return this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt)));
+    if (challengerRows === rows.count) return this.withTimeout(challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt)));
+    const ch = new Int32Array(challengerRows);
+    const cp = new Int32Array(rows.count - challengerRows);
+    for (let r = 0, i = 0, j = 0; r < rows.count; r++) {
+      if (toChallenger[r]) ch[i++] = r;
+      else cp[j++] = r;
+    }
+    const [p, q] = await Promise.all([
+      this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt, cp))),
+      this.withTimeout(challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt, ch))),
+    ]);
+    const out = new Array<Prediction>(rows.count);
+    cp.forEach((r, i) => (out[r] = p[i] as Prediction));
+    ch.forEach((r, i) => (out[r] = q[i] as Prediction));
+    return out;
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {
@@ -340,10 +528,4 @@ class Deadlines {
       }
     }
   }
-}
-
-/** A NaN or infinite score is a model fault, not a number to pass on. */
-function finite(v: number | undefined): number {
-  if (v === undefined || !Number.isFinite(v)) throw new Error(`the model produced a non-finite score (${String(v)})`);
-  return v;
 }

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveStartedSchema } from '@cairn/protocol';
+import { serveHealthSchema, serveStartedSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import type { CliIo } from '../../../runtime/src/cli/command.js';
 import { buildCli, spawnCli } from '../engine/cli.js';
 import { ObjectStore } from '../../../runtime/src/cas/objectStore.js';
 import { ModelRegistry } from '../../../runtime/src/registry/registry.js';
 import { Store } from '../../../runtime/src/store/store.js';
-import { MODEL_A, writeOnnxModel } from './fixture.js';
+import { firstLine, MODEL_A, MODEL_B, writeOnnxModel } from './fixture.js';
+import { challengerShare } from '../../../runtime/src/serve/index.js';
 
 // `cairn serve` as users run it: a real child process that prints its URL and token, serves, and stops on SIGTERM.
 
@@ -31,6 +32,10 @@ test('usage errors exit 2 with the reason; a model that does not load exits 1 na
     [['serve', '--model', model, '--token', 'abcdefghij', '--no-token'], /either --token or --no-token/],
     [['serve', '--model', model, '--port', '70000'], /--port must be an integer from 0 to 65535/],
     [['serve', '--model', model, '--token', 'short'], /at least 8 characters/],
+    [['serve', '--model', model, '--split', '0.3'], /give --challenger REF too/],
+    [['serve', '--model', model, '--challenger', model, '--split', '1.5'], /--split must be a number from 0 to 1, not 1\.5/],
+    [['serve', '--model', model, '--no-log', '--log-sample', '0.5'], /--no-log turns the prediction log off/],
+    [['serve', '--model', model, '--log-max-rows', '0'], /--log-max-rows must be an integer from 1/],
   ];
   for (const [args, re] of cases) {
     const r = io();
@@ -43,20 +48,6 @@ test('usage errors exit 2 with the reason; a model that does not load exits 1 na
   assert.equal(await main(['serve', '--model', bad, '--port', '0'], r), 1);
   assert.match(r.err, /bad\.json: not a Cairn model\.json/);
 });
-
-function firstLine(child: ReturnType<typeof spawnCli>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`cairn serve exited ${code} before listening: ${err}`)));
-  });
-}
 
 test('cairn serve --format json prints URL and a generated token, serves, and exits 0 on SIGTERM', async () => {
   const cli = await cliPath();
@@ -116,4 +107,52 @@ test('--model NAME@ALIAS serves a registered version, restored from the artifact
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   assert.equal(existsSync(started.model.path), false, 'the restored copy is removed on exit');
+});
+
+test('--workspace records a deployment (id in the listening line and /health) and marks it stopped on SIGTERM', async () => {
+  const ws = mkdtempSync(join(tmpdir(), 'cairn-serve-dep-'));
+  const child = spawnCli(await cliPath(), ['serve', '--model', model, '--workspace', ws, '--port', '0', '--format', 'json', '--token', 'deploy-token-1', '--no-log'], dir);
+  const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
+  assert.equal(typeof started.deploymentId, 'number');
+  const h = serveHealthSchema.parse(await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer deploy-token-1' } })).json());
+  assert.equal(h.deploymentId, started.deploymentId);
+  assert.deepEqual([h.log?.enabled, h.log?.reason], [false, 'started with --no-log']);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+  const store = new Store(join(ws, '.cairn', 'cairn.db'));
+  try {
+    const row = store.db.prepare<[number], { name: string; ref: string; version: number | null; status: string; url: string; log_sample: number; stopped_at: number | null }>('SELECT * FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
+    assert.deepEqual({ ...row, stopped_at: typeof row?.stopped_at }, { ...row, name: 'a', ref: model, version: null, status: 'stopped', url: started.url, log_sample: 0, stopped_at: 'number' });
+  } finally {
+    store.close();
+  }
+});
+
+test('--challenger --split --key: both models served, the split recorded on the deployment row, rows logged per arm', async () => {
+  const ws = mkdtempSync(join(tmpdir(), 'cairn-serve-ab-cli-'));
+  writeOnnxModel(dir, 'b', MODEL_B);
+  const child = spawnCli(await cliPath(), ['serve', '--model', 'a.onnx', '--challenger', 'b.onnx', '--split', '0.5', '--key', 'customer', '--workspace', ws, '--port', '0', '--format', 'json', '--token', 'ab-cli-token-1', '--log-sample', '1'], dir);
+  const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
+  assert.deepEqual([started.challenger?.model.path, started.challenger?.split, started.challenger?.key], [join(dir, 'b.onnx'), 0.5, 'customer']);
+  const rows = Array.from({ length: 40 }, (_, i) => ({ customer: `k${i}`, age: 30 + i, city: 'paris', score: 1 }));
+  const res = await fetch(`${started.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ab-cli-token-1' }, body: JSON.stringify({ dataframe_records: rows }) });
+  assert.equal(res.status, 200);
+  const challengerRows = rows.filter((r) => challengerShare(r.customer) < 0.5).length;
+  assert.equal(res.headers.get('x-cairn-arm-rows'), `champion=${40 - challengerRows},challenger=${challengerRows}`);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const store = new Store(join(ws, '.cairn', 'cairn.db'));
+  try {
+    const row = store.db.prepare<[number], { challenger_ref: string; split: number; ab_key: string; log_sample: number }>('SELECT challenger_ref, split, ab_key, log_sample FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
+    assert.deepEqual(row, { challenger_ref: 'b.onnx', split: 0.5, ab_key: 'customer', log_sample: 1 });
+    const arms = store.db.prepare<[number], { arm: string; n: number }>('SELECT arm, count(*) AS n FROM predictions WHERE deployment_id = ? GROUP BY arm ORDER BY arm').all(started.deploymentId ?? -1);
+    assert.deepEqual(arms, [
+      { arm: 'challenger', n: challengerRows },
+      { arm: 'champion', n: 40 - challengerRows },
+    ]);
+  } finally {
+    store.close();
+  }
 });

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TabularModel } from '../../../runtime/src/ml/models/artifact.js';
@@ -62,4 +63,19 @@ export function expectedYes(w: Weights, row: { age: number | null; city: string 
   const age = row.age === null ? 0 : (row.age - 40) / 10;
   const z = w.age * age + (row.city === 'paris' ? w.paris : 0) + (row.city === 'rome' ? w.rome : 0) + w.score * row.score + w.bias;
   return 1 / (1 + Math.exp(-z));
+}
+
+/** The first stdout line of a `cairn serve` child (its listening line); rejects with its stderr if it exits first. */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`cairn serve exited ${code} before listening: ${err}`)));
+  });
 }

@@ -105,8 +105,8 @@ describe('pipeline service', () => {
     assert.deepEqual(pipelineService.completions(steps.doc, steps.offset, host).map((i) => i.label).sort(), ['evaluate', 'split']);
     const outs = at(base.replace('${steps.split.outputs.test}', '${steps.split.outputs.t|}'));
     const o = pipelineService.completions(outs.doc, outs.offset, host);
-    assert.deepEqual(o.map((i) => i.label).sort(), ['test', 'train', 'valid']);
-    assert.equal(outs.doc.text.slice(o[0]?.replace?.start, o[0]?.replace?.end), 't');
+    assert.deepEqual(o.map((i) => i.label).sort(), ['future', 'test', 'train', 'valid']);
+    assert.equal(outs.doc.text.slice(o.find((i) => i.label === 'test')?.replace?.start, o.find((i) => i.label === 'test')?.replace?.end), 't');
   });
 
   test('completion: metric names under gate:', () => {

@@ -9,6 +9,10 @@ import { gcCommand } from './gc.js';
 import { runtimeCommand } from './runtime.js';
 import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
+import { replayCommand } from './replay.js';
+import { monitorCommand } from './monitor.js';
+import { abCommand } from './ab.js';
+import { deploymentsCommand } from './deployments.js';
 
 /** Every `cairn` sub-command; each lives in its own file in this folder. */
-export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand];
+export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand];

@@ -1,18 +1,21 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { modelAliasSchema, type AliasMove, type ModelDetail, type ModelSummary } from '@cairn/protocol';
+import { gateIdSchema, gateIds, modelAliasSchema, type AliasMove, type GateId, type ModelDetail, type ModelSummary, type Promotion } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { ObjectStore } from '../../cas/objectStore.js';
+import { checkGates, formatGates, promote } from '../../registry/gates.js';
 import { ModelRegistry, RegistryError } from '../../registry/registry.js';
 import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
-function when(ms: number): string {
+/** A time for tables: `2026-12-02 03:04:05` (UTC). Shared by the deploy commands. */
+export function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-function table(rows: string[][]): string {
+/** Columns padded to their widest cell; the first row is the header. */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -88,35 +91,46 @@ function versionRef(text: string): number | string {
 
 export const modelsCommand: CliCommand = {
   name: 'models',
-  summary: 'The model registry: list models, show versions and alias history, move and roll back aliases.',
+  summary: 'The model registry: list models, show versions and alias history, move and roll back aliases, check gates and promote.',
   usage:
-    'cairn models list\n       cairn models show NAME\n       cairn models alias NAME ALIAS VERSION|ALIAS [--reason R]\n' +
-    '       cairn models rollback NAME ALIAS [--reason R]\n       (all: [--workspace DIR] [--format json])',
-  run(args, io) {
+    'cairn models list\n       cairn models show NAME\n       cairn models alias NAME ALIAS VERSION|ALIAS [--reason R]   (raw move, no gates)\n' +
+    '       cairn models rollback NAME ALIAS [--reason R]\n       cairn models gates NAME VERSION|ALIAS\n' +
+    '       cairn models promote NAME VERSION|ALIAS --alias A [--override GATE,GATE --reason R]\n       (all: [--workspace DIR] [--format json])',
+  async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'reason'] });
+    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'reason', 'alias', 'override'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
-    const arity = { list: 0, show: 1, alias: 3, rollback: 2 } as const;
-    if (sub !== 'list' && sub !== 'show' && sub !== 'alias' && sub !== 'rollback') {
-      throw new UsageError(sub === undefined ? 'give a sub-command: list, show, alias or rollback' : `unknown sub-command '${sub}' (list, show, alias, rollback)`);
+    const arity = { list: 0, show: 1, alias: 3, rollback: 2, gates: 2, promote: 2 } as const;
+    if (sub !== 'list' && sub !== 'show' && sub !== 'alias' && sub !== 'rollback' && sub !== 'gates' && sub !== 'promote') {
+      throw new UsageError(sub === undefined ? 'give a sub-command: list, show, alias, rollback, gates or promote' : `unknown sub-command '${sub}' (list, show, alias, rollback, gates, promote)`);
     }
     const p = parsed.positionals;
-    if (p.length !== arity[sub]) throw new UsageError(`models ${sub} takes ${['no arguments', 'NAME', 'NAME ALIAS', 'NAME ALIAS VERSION'][arity[sub]]}${p.length > arity[sub] ? `; unexpected '${p[arity[sub]]}'` : ''}`);
+    const takes = { list: 'no arguments', show: 'NAME', alias: 'NAME ALIAS VERSION', rollback: 'NAME ALIAS', gates: 'NAME VERSION|ALIAS', promote: 'NAME VERSION|ALIAS' }[sub];
+    if (p.length !== arity[sub]) throw new UsageError(`models ${sub} takes ${takes}${p.length > arity[sub] ? `; unexpected '${p[arity[sub]]}'` : ''}`);
     const reason = flag(parsed, 'reason') ?? null;
-    if (reason !== null && sub !== 'alias' && sub !== 'rollback') throw new UsageError('--reason goes with alias or rollback');
+    if (reason !== null && sub !== 'alias' && sub !== 'rollback' && sub !== 'promote') throw new UsageError('--reason goes with alias, rollback or promote');
+    const target = flag(parsed, 'alias');
+    if (target !== undefined && sub !== 'promote') throw new UsageError('--alias goes with promote');
+    const overrideFlag = flag(parsed, 'override');
+    if (overrideFlag !== undefined && sub !== 'promote') throw new UsageError('--override goes with promote');
+    if (sub === 'promote' && target === undefined) throw new UsageError('models promote needs --alias ALIAS (e.g. --alias production)');
+    const override = overrideFlag === undefined ? [] : overrideList(overrideFlag);
+    if (override.length > 0 && (reason === null || reason.trim() === '')) throw new UsageError('--override needs --reason TEXT: the reason is recorded with the move');
     const db = path.join(workspace, '.cairn', 'cairn.db');
     if (!existsSync(db)) {
       if (sub === 'list') {
         if (format === 'json') io.stdout(JSON.stringify({ models: [] }) + '\n');
         else printList(io, [], workspace);
-        return Promise.resolve(0);
+        return 0;
       }
       io.stderr(`cairn models ${sub}: no runs recorded in ${workspace} (no .cairn/cairn.db), so no model is registered; run a pipeline with a model.register step, or pass --workspace\n`);
-      return Promise.resolve(1);
+      return 1;
     }
     const store = new Store(db);
-    const registry = new ModelRegistry(store, new ObjectStore(path.join(workspace, '.cairn')), workspace);
+    const objects = new ObjectStore(path.join(workspace, '.cairn'));
+    const registry = new ModelRegistry(store, objects, workspace);
+    const gateContext = { store, objects, workspace };
     const out = (value: unknown, text: () => void) => (format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text());
     try {
       if (sub === 'list') {
@@ -128,16 +142,32 @@ export const modelsCommand: CliCommand = {
       } else if (sub === 'alias') {
         const move = registry.setAlias(p[0] ?? '', aliasArg(p[1] ?? ''), versionRef(p[2] ?? ''), actor(), reason);
         out(move, () => printMove(io, move));
-      } else {
+      } else if (sub === 'rollback') {
         const move = registry.rollback(p[0] ?? '', aliasArg(p[1] ?? ''), actor(), reason);
         out(move, () => printMove(io, move));
+      } else if (sub === 'gates') {
+        const report = await checkGates(gateContext, p[0] ?? '', versionRef(p[1] ?? ''));
+        out(report, () => io.stdout(formatGates(report)));
+        if (!report.passed) {
+          if (format === 'text') io.stderr(failingAdvice(report.gates.filter((g) => g.state === 'fail').map((g) => g.gate), `cairn models promote ${report.name} ${report.version} --alias ALIAS`));
+          return 1;
+        }
+      } else {
+        const alias = aliasArg(target ?? '');
+        const promotion = await promote(gateContext, p[0] ?? '', versionRef(p[1] ?? ''), alias, { override, ...(reason === null ? {} : { reason }), actor: actor() });
+        out(promotion, () => printPromotion(io, promotion));
+        if (!promotion.move) {
+          io.stderr(`cairn models promote: refused: ${promotion.gates.name} version ${promotion.gates.version} fails ${promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => g.gate).join(', ')}\n`);
+          if (format === 'text') io.stderr(failingAdvice(promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => g.gate), `cairn models promote ${promotion.gates.name} ${promotion.gates.version} --alias ${alias}`));
+          return 1;
+        }
       }
-      return Promise.resolve(0);
+      return 0;
     } catch (error) {
       if (error instanceof RegistryError) {
         if (error.kind === 'invalid') throw new UsageError(error.message);
         io.stderr(`cairn models ${sub}: ${error.message}\n`);
-        return Promise.resolve(1);
+        return 1;
       }
       throw error;
     } finally {
@@ -149,4 +179,25 @@ export const modelsCommand: CliCommand = {
 function aliasArg(text: string): string {
   if (!modelAliasSchema.safeParse(text).success) throw new UsageError(`alias '${text}': an alias starts with a letter, then letters, digits, '.', '_' or '-' (e.g. production)`);
   return text;
+}
+
+function overrideList(text: string): GateId[] {
+  return text
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((g) => {
+      const id = gateIdSchema.safeParse(g);
+      if (!id.success) throw new UsageError(`--override ${text}: '${g}' is not a gate (gates: ${gateIds.join(', ')})`);
+      return id.data;
+    });
+}
+
+function failingAdvice(failing: string[], command: string): string {
+  return `fix the failing gate${failing.length === 1 ? '' : 's'} as each line says, or promote anyway with a recorded reason: ${command} --override ${failing.join(',')} --reason TEXT\n`;
+}
+
+function printPromotion(io: CliIo, p: Promotion): void {
+  io.stdout(formatGates(p.gates));
+  if (p.move) printMove(io, p.move);
 }

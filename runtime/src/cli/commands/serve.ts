@@ -1,16 +1,27 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ServeStarted } from '@cairn/protocol';
+import type { DeploymentArm, ServeStarted } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
-import { generateToken, isRegistryRef, ModelServer, restoreRegistered, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
+import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
+import { PredictionLog } from '../../deploy/predictionLog.js';
+import { AliasFollower, generateToken, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
+import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-function intFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
+/** An integer option within [min, max], or undefined when absent; anything else is a usage error naming the flag. */
+export function intFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${v}`);
+  return n;
+}
+
+function fractionFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a number from 0 to 1, not ${v}`);
   return n;
 }
 
@@ -25,8 +36,31 @@ function stopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** Starts the server, prints where it listens, serves until `stop` resolves, then closes gracefully. */
-export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io: CliIo, stop: Promise<unknown>): Promise<number> {
+/** A model as asked on the command line: a file, or a registry version restored from the workspace store. */
+interface Arm {
+  /** As given: a path or `NAME@ALIAS`. */
+  ref: string;
+  file: string;
+  registered?: RegisteredModel;
+  /** The alias this arm follows (`NAME@production`), if any. */
+  follows?: { name: string; alias: string };
+}
+
+/** The workspace side of a served model: its deployments row, prediction log and alias followers. */
+export interface Deployment {
+  store: Store;
+  workspace: string;
+  champion: Arm;
+  challenger?: Arm;
+  /** null: `--no-log`. */
+  log: { sample: number; maxRows: number } | null;
+  followMs: number;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Starts the server, records the deployment, prints where it listens, serves until `stop` resolves, then closes gracefully. */
+export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io: CliIo, stop: Promise<unknown>, deployment?: Deployment): Promise<number> {
   let server: ModelServer;
   try {
     server = await ModelServer.start(opts);
@@ -38,15 +72,66 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
     }
     throw e;
   }
+  const log = opts.log ?? (() => undefined);
+  let predictionLog: PredictionLog | null = null;
+  const followers: AliasFollower[] = [];
+  let deploymentId: number | null = null;
+  if (deployment) {
+    try {
+      const { store, champion, challenger } = deployment;
+      const c = opts.challenger;
+      deploymentId = startDeployment(store, {
+        name: champion.registered?.name ?? path.basename(champion.file).replace(/\.(onnx|json)$/i, ''),
+        ref: champion.ref,
+        version: champion.registered?.version ?? null,
+        challenger: challenger && c ? { ref: challenger.ref, version: challenger.registered?.version ?? null, split: c.split, key: c.key } : null,
+        url: server.url,
+        pid: process.pid,
+        logSample: deployment.log?.sample ?? 0,
+      });
+      // From here on the store is written from the serving loop: wait briefly for a lock, never for seconds.
+      store.db.pragma('busy_timeout = 20');
+      if (deployment.log) predictionLog = new PredictionLog(store, deploymentId, { ...deployment.log, log });
+      server.attachDeployment(deploymentId, predictionLog, 'started with --no-log');
+      const id = deploymentId;
+      for (const [arm, a] of [['champion', champion], ['challenger', challenger]] as Array<[DeploymentArm, Arm | undefined]>) {
+        if (!a?.follows || !a.registered) continue;
+        followers.push(
+          new AliasFollower(store, deployment.workspace, server, a.follows.name, a.follows.alias, a.registered, {
+            arm,
+            intervalMs: deployment.followMs,
+            log,
+            onSwap: (version) => {
+              try {
+                setDeploymentVersion(store, id, arm, version);
+              } catch (e) {
+                log(`deployment ${id}: the ${arm}'s new version ${version} was not recorded: ${message(e)}`);
+              }
+            },
+          }),
+        );
+      }
+    } catch (e) {
+      // The deployment could not be recorded (e.g. the store stayed locked): stop rather than serve unrecorded.
+      await server.close(0);
+      predictionLog?.close();
+      await Promise.all(followers.map((f) => f.stop()));
+      throw e;
+    }
+  }
   const m = server.model;
+  const ch = server.challenger;
   if (format === 'json') {
-    const line: ServeStarted = { event: 'listening', url: server.url, token: opts.token, model: m };
+    const line: ServeStarted = { event: 'listening', url: server.url, token: opts.token, model: m, ...(ch ? { challenger: ch } : {}), deploymentId };
     io.stdout(JSON.stringify(line) + '\n');
   } else {
+    const name = (x: typeof m): string => (x.registered ? `${x.registered.name} version ${x.registered.version} (${x.path})` : x.path);
     io.stdout(
       [
-        `Serving ${m.registered ? `${m.registered.name} version ${m.registered.version} (${m.path})` : m.path} (${m.task}${m.classes ? `, classes ${m.classes.join(', ')}` : ''}) at ${server.url}`,
-        `  POST ${server.url}/invocations   GET ${server.url}/health   GET ${server.url}/metrics`,
+        `Serving ${name(m)} (${m.task}${m.classes ? `, classes ${m.classes.join(', ')}` : ''}) at ${server.url}`,
+        ...(ch ? [`  Challenger ${name(ch.model)} gets ${(ch.split * 100).toFixed(1)}% of keys (${ch.key ? `column ${ch.key}` : 'X-Cairn-Key header, else per request'})`] : []),
+        `  POST ${server.url}/invocations   POST ${server.url}/feedback   GET ${server.url}/health   GET ${server.url}/metrics`,
+        deploymentId === null ? '  No workspace store: no deployment record, no prediction log (--workspace DIR adds them).' : `  Deployment ${deploymentId}; prediction log ${predictionLog ? `on (sample ${predictionLog.sample}, at most ${predictionLog.maxRows} rows)` : 'off (--no-log)'}.`,
         opts.token === null ? '  No token: anyone who can reach this address can call it (--no-token).' : `  Token: ${opts.token}   (send "Authorization: Bearer <token>")`,
         '  Ctrl-C stops.',
         '',
@@ -55,16 +140,32 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
   }
   await stop;
   await server.close();
+  await Promise.all(followers.map((f) => f.stop()));
+  if (deployment && deploymentId !== null) {
+    predictionLog?.close();
+    stopDeployment(deployment.store, deploymentId);
+  }
   io.stderr('cairn serve: stopped\n');
   return 0;
 }
 
+/** `NAME@alias` (not a version number): an alias the server follows. */
+function aliasOf(ref: string): { name: string; alias: string } | undefined {
+  const at = ref.lastIndexOf('@');
+  if (at < 0 || /^\d+$/.test(ref.slice(at + 1))) return undefined;
+  return { name: ref.slice(0, at), alias: ref.slice(at + 1) };
+}
+
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'Serve a tabular model over HTTP (MLflow-compatible /invocations, /health, Prometheus /metrics), token-protected.',
-  usage: 'cairn serve --model PATH|NAME[@VERSION|@ALIAS] [--workspace DIR] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
+  summary: 'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
+  usage:
+    'cairn serve --model PATH|NAME[@VERSION|@ALIAS] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['no-token'], value: ['model', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace'] });
+    const parsed = parseArgs(args, {
+      boolean: ['no-token', 'no-log'],
+      value: ['model', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows'],
+    });
     const format = formatOf(parsed);
     if (parsed.positionals.length) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
     const model = flag(parsed, 'model');
@@ -79,32 +180,78 @@ export const serveCommand: CliCommand = {
     const port = intFlag(flag(parsed, 'port'), 'port', 0, 65535) ?? 8080;
     const maxBody = intFlag(flag(parsed, 'max-body'), 'max-body', 1024, 1024 ** 3);
     const timeout = intFlag(flag(parsed, 'timeout'), 'timeout', 1, 3_600_000);
-    const file = path.resolve(io.cwd, model);
-    let registered: RegisteredModel | undefined;
-    if (!existsSync(file) && isRegistryRef(model)) {
-      try {
-        registered = await restoreRegistered(workspaceOf(parsed, io.cwd), model);
-      } catch (e) {
-        if (!(e instanceof ServeLoadError)) throw e;
-        if (format === 'json') io.stdout(JSON.stringify({ error: e.message }) + '\n');
-        io.stderr(`cairn serve: ${e.message}\n`);
-        return 1;
-      }
+    const challengerRef = flag(parsed, 'challenger');
+    const split = fractionFlag(flag(parsed, 'split'), 'split');
+    const key = flag(parsed, 'key');
+    if (!challengerRef && (split !== undefined || key !== undefined)) throw new UsageError('--split and --key configure an A/B split: give --challenger REF too');
+    if (key !== undefined && key.length === 0) throw new UsageError('--key must name a request column');
+    const followMs = intFlag(flag(parsed, 'follow-ms'), 'follow-ms', 50, 3_600_000) ?? 1000;
+    const noLog = parsed.flags.has('no-log');
+    const sample = fractionFlag(flag(parsed, 'log-sample'), 'log-sample');
+    const maxRows = intFlag(flag(parsed, 'log-max-rows'), 'log-max-rows', 1, 1_000_000_000);
+    if (noLog && (sample !== undefined || maxRows !== undefined)) throw new UsageError('--no-log turns the prediction log off: drop --log-sample / --log-max-rows');
+
+    const workspace = workspaceOf(parsed, io.cwd);
+    const isFile = (ref: string): boolean => existsSync(path.resolve(io.cwd, ref)) || !isRegistryRef(ref);
+    const refs = [model, ...(challengerRef ? [challengerRef] : [])];
+    const needsStore = parsed.flags.has('workspace') || refs.some((r) => !isFile(r));
+    const db = path.join(workspace, '.cairn', 'cairn.db');
+    const refuse = (text: string): number => {
+      if (format === 'json') io.stdout(JSON.stringify({ error: text }) + '\n');
+      io.stderr(`cairn serve: ${text}\n`);
+      return 1;
+    };
+    if (needsStore && !parsed.flags.has('workspace') && !existsSync(db)) {
+      const ref = refs.find((r) => !isFile(r)) ?? model;
+      return refuse(`--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
     }
-    const opts: ServeOptions = {
-      model: registered?.file ?? file,
-      ...(registered ? { registered: { name: registered.name, version: registered.version } } : {}),
-      host,
-      port,
-      token: noToken ? null : (given ?? generateToken()),
-      ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
-      ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
-      log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
+    const store = needsStore ? new Store(db) : undefined;
+    const restored: RegisteredModel[] = [];
+    const resolveArm = async (ref: string, option: string): Promise<Arm> => {
+      if (isFile(ref) || !store) return { ref, file: path.resolve(io.cwd, ref) };
+      const registered = await restoreVersion(store, workspace, ref, option);
+      restored.push(registered);
+      const follows = aliasOf(ref);
+      return { ref, file: registered.file, registered, ...(follows ? { follows } : {}) };
     };
     try {
-      return await serveUntil(opts, format, io, stopSignal());
+      let champion: Arm;
+      let challenger: Arm | undefined;
+      try {
+        champion = await resolveArm(model, '--model');
+        challenger = challengerRef ? await resolveArm(challengerRef, '--challenger') : undefined;
+      } catch (e) {
+        if (!(e instanceof ServeLoadError)) throw e;
+        return refuse(e.message);
+      }
+      const opts: ServeOptions = {
+        model: champion.file,
+        ...(champion.registered ? { registered: { name: champion.registered.name, version: champion.registered.version } } : {}),
+        ...(challenger
+          ? {
+              challenger: {
+                model: challenger.file,
+                ...(challenger.registered ? { registered: { name: challenger.registered.name, version: challenger.registered.version } } : {}),
+                split: split ?? 0.5,
+                key: key ?? null,
+              },
+            }
+          : {}),
+        host,
+        port,
+        token: noToken ? null : (given ?? generateToken()),
+        ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
+        ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
+        log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
+      };
+      const deployment: Deployment | undefined = store
+        ? { store, workspace, champion, ...(challenger ? { challenger } : {}), log: noLog ? null : { sample: sample ?? 1, maxRows: maxRows ?? 100_000 }, followMs }
+        : undefined;
+      // Followers remove the copies they swapped in; the first ones are removed here either way (removal is idempotent).
+      return await serveUntil(opts, format, io, stopSignal(), deployment);
     } finally {
-      await registered?.remove();
+      await Promise.all(restored.map((r) => r.remove()));
+      store?.close();
     }
   },
 };

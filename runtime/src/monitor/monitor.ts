@@ -1,0 +1,242 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Alert, DriftWindow, ModelVersion, MonitorReport } from '@cairn/protocol';
+import type { ObjectStore } from '../cas/objectStore.js';
+import { formatOf as dataFormatOf, parseJsonl, readTable, takeRows } from '../ml/data/index.js';
+import { driftReport, type DriftOptions } from '../ml/drift/index.js';
+import type { Table } from '../ml/types.js';
+import { ModelRegistry } from '../registry/registry.js';
+import type { Store } from '../store/store.js';
+import { sha256File } from '../util/hash.js';
+import { insertAlert, insertReport, listReports, openAlert, setRetrainRun } from './alerts.js';
+import { loggedPrediction, predictedValues } from './predictValues.js';
+import { driftViewReport } from './viewReport.js';
+
+/**
+ * `cairn monitor`: drift of a model's logged traffic (the prediction log of the deployments serving it, inputs and
+ * predictions) against its training reference, over windows. The reference is found through lineage (the version's
+ * run → the step that produced the model → the table it read, restored from the artifact store) or given. Stores a
+ * monitor_reports row; when the latest window drifts, opens one drift alert per model version (never two) and may
+ * start the retrain pipeline.
+ */
+
+export class MonitorError extends Error {
+  override name = 'MonitorError';
+}
+
+export interface MonitorContext {
+  store: Store;
+  objects: ObjectStore;
+  workspace: string;
+}
+
+export interface MonitorOptions {
+  name: string;
+  deploymentId?: number;
+  /** A reference table file (absolute), instead of the one lineage finds. */
+  reference?: string;
+  /** Windows of this many logged rows, the latest ending at the newest row (default 500). */
+  windowRows?: number;
+  /** Or windows of this length in milliseconds, the latest ending at the newest row. */
+  windowMs?: number;
+  columns?: string[];
+  /** A window drifts when at least this share of its columns drift (default 0.5). */
+  share?: number;
+  /** Starts the retrain run when an alert opens; returns its run id. */
+  retrain?: (alert: Alert) => Promise<number>;
+}
+
+export interface MonitorOutcome {
+  report: MonitorReport;
+  /** The latest window drifted. */
+  drifted: boolean;
+  /** The open drift alert of this version: newly opened by this report, or open already. */
+  alert: Alert | null;
+  alertOpened: boolean;
+  retrainRunId: number | null;
+}
+
+interface PredictionRow {
+  deployment_id: number;
+  version: number | null;
+  arm: string;
+  inputs_json: string;
+  prediction_json: string;
+  at: number;
+}
+
+const TABLE_EXT = /\.(csv|jsonl|parquet)$/i;
+
+/** The table a model version was trained on: lineage back from the model artifact to the first table input. */
+export async function lineageReference(ctx: MonitorContext, v: ModelVersion): Promise<{ table: Table; label: string }> {
+  if (v.runId === null) throw new MonitorError(`the run that registered ${v.name} version ${v.version} was deleted, so its training data cannot be found: give --reference FILE`);
+  const db = ctx.store.db;
+  const producer = db.prepare<[number, string], { id: number; step: string }>(
+    "SELECT s.id AS id, s.step AS step FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE s.run_id = ? AND io.direction = 'out' AND io.hash = ? ORDER BY s.id LIMIT 1",
+  );
+  const inputs = db.prepare<[number], { path: string; hash: string }>("SELECT path, hash FROM step_io WHERE step_run_id = ? AND direction = 'in' ORDER BY rowid");
+  // Breadth-first from the model artifact: a model exported to ONNX reaches its trainer, then the training table.
+  const seen = new Set<string>();
+  let frontier = [v.artifactHash];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const hash of frontier) {
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      const step = producer.get(v.runId, hash);
+      if (!step) continue;
+      const ins = inputs.all(step.id);
+      const table = ins.find((i) => TABLE_EXT.test(i.path));
+      if (table) {
+        const label = `${table.path} (input of step ${step.step}, run ${v.runId})`;
+        if (await ctx.objects.has(table.hash)) return { table: await readTable(ctx.objects.pathOf(table.hash), dataFormatOf(table.path)), label };
+        const abs = path.resolve(ctx.workspace, table.path);
+        try {
+          if ((await sha256File(abs)) === table.hash) return { table: await readTable(abs), label };
+        } catch {
+          // Gone from the workspace: reported below.
+        }
+        throw new MonitorError(`${label} is not in the artifact store and the workspace file changed or is gone: give --reference FILE`);
+      }
+      next.push(...ins.map((i) => i.hash));
+    }
+    frontier = next;
+  }
+  throw new MonitorError(`no table (csv, jsonl, parquet) found upstream of ${v.name} version ${v.version} in run ${v.runId}: give --reference FILE`);
+}
+
+/** The model's predictions on the reference rows, as the `prediction` column, or why there are none. */
+async function referencePredictions(ctx: MonitorContext, v: ModelVersion, reference: Table): Promise<unknown[] | string> {
+  if (v.artifactKind !== 'file') return `version ${v.version} is a folder, not a model file`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-monitor-'));
+  try {
+    const file = path.join(dir, path.basename(v.path));
+    await ctx.objects.restore(v.artifactHash, 'file', file);
+    return (await predictedValues(file, reference)).values;
+  } catch (error) {
+    // The reference lacks a column the model needs (a --reference of another shape): inputs are still compared.
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Adds a column by writing the table's cells through the JSON-lines reader (same type inference as the log). */
+function withColumn(table: Table, name: string, values: unknown[]): Table {
+  const col = parseJsonl(values.map((v) => JSON.stringify({ [name]: v ?? null })).join('\n'), name).columns[0];
+  return col ? { rowCount: table.rowCount, columns: [...table.columns.filter((c) => c.name !== name), col] } : table;
+}
+
+/** Row windows, newest last: by count (the latest ending at the newest row) or by time. */
+function windowsOf(at: number[], o: { windowRows?: number; windowMs?: number }): Array<{ start: number; end: number; rows: number[] }> {
+  const out: Array<{ start: number; end: number; rows: number[] }> = [];
+  const n = at.length;
+  if (o.windowMs !== undefined) {
+    const last = at[n - 1] ?? 0;
+    let end = last + 1;
+    let i = n - 1;
+    while (i >= 0) {
+      const start = end - o.windowMs;
+      const rows: number[] = [];
+      while (i >= 0 && (at[i] ?? 0) >= start) rows.unshift(i--);
+      if (rows.length > 0) out.unshift({ start, end, rows });
+      end = start;
+    }
+    return out;
+  }
+  const size = o.windowRows ?? 500;
+  for (let hi = n; hi > 0; hi -= size) {
+    const lo = Math.max(0, hi - size);
+    const rows = Array.from({ length: hi - lo }, (_, k) => lo + k);
+    out.unshift({ start: at[lo] ?? 0, end: (at[hi - 1] ?? 0) + 1, rows });
+  }
+  return out;
+}
+
+export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promise<MonitorOutcome> {
+  const db = ctx.store.db;
+  const registry = new ModelRegistry(ctx.store, ctx.objects, ctx.workspace);
+  const deployments = db.prepare<[string], { id: number }>('SELECT id FROM deployments WHERE name = ? ORDER BY id').all(o.name).map((d) => d.id);
+  if (o.deploymentId !== undefined && !deployments.includes(o.deploymentId)) {
+    throw new MonitorError(`deployment ${o.deploymentId} does not serve ${o.name}${deployments.length > 0 ? ` (its deployments: ${deployments.join(', ')})` : ''}; \`cairn deployments list\` shows them`);
+  }
+  const ids = o.deploymentId === undefined ? deployments : [o.deploymentId];
+  if (ids.length === 0) throw new MonitorError(`${o.name} has no deployment, so no logged traffic to monitor: serve it with \`cairn serve --model ${o.name}@ALIAS\``);
+  const all = db
+    .prepare<[string], PredictionRow>(`SELECT deployment_id, version, arm, inputs_json, prediction_json, at FROM predictions WHERE deployment_id IN (SELECT value FROM json_each(?)) ORDER BY at, id`)
+    .all(JSON.stringify(ids));
+  if (all.length === 0) throw new MonitorError(`no prediction of ${o.name} is logged yet (deployment${ids.length === 1 ? '' : 's'} ${ids.join(', ')}): send traffic first`);
+  // The version monitored: the champion arm's latest (a challenger has its own reference).
+  const latest = [...all].reverse().find((r) => r.arm === 'champion') ?? all[all.length - 1];
+  const version = latest?.version ?? null;
+  const rows = all.filter((r) => r.version === version);
+  const v = version === null ? null : registry.find(`${o.name}@${version}`);
+
+  let reference: Table;
+  let referenceLabel: string;
+  if (o.reference !== undefined) {
+    reference = await readTable(o.reference);
+    referenceLabel = path.relative(ctx.workspace, o.reference).split(path.sep).join('/');
+  } else {
+    if (v === null) throw new MonitorError(`${o.name} is served from a file, not a registered version, so lineage cannot find its training data: give --reference FILE`);
+    ({ table: reference, label: referenceLabel } = await lineageReference(ctx, v));
+  }
+
+  const records = rows.map((r) => ({ ...(JSON.parse(r.inputs_json) as Record<string, unknown>), prediction: loggedPrediction(r.prediction_json).value }));
+  let current = parseJsonl(records.map((r) => JSON.stringify(r)).join('\n'), 'the prediction log');
+  const refPredictions = v === null ? 'the model is served from a file' : await referencePredictions(ctx, v, reference);
+  if (typeof refPredictions !== 'string') reference = withColumn(reference, 'prediction', refPredictions);
+  else current = { rowCount: current.rowCount, columns: current.columns.filter((c) => c.name !== 'prediction') };
+
+  const options: DriftOptions = { share: o.share ?? 0.5, ...(o.columns === undefined ? {} : { columns: o.columns }) };
+  const windows: DriftWindow[] = windowsOf(
+    rows.map((r) => r.at),
+    o,
+  ).map((w) => {
+    const r = driftReport(reference, takeRows(current, w.rows), options);
+    return {
+      start: w.start,
+      end: w.end,
+      rows: w.rows.length,
+      share: r.shareDrifted,
+      features: r.features.filter((f) => f.score !== null).map((f) => ({ name: f.name, score: f.score ?? 0, drifted: f.drifted })),
+    };
+  });
+  const overall = driftReport(reference, current, options);
+  const last = windows[windows.length - 1];
+  const drifted = last !== undefined && last.share >= (o.share ?? 0.5) && last.features.length > 0;
+  const createdAt = Date.now();
+  const view = driftViewReport(overall, {
+    id: `monitor:${o.name}@${version ?? 'file'}:${createdAt}`,
+    title: `${o.name}${version === null ? '' : ` version ${version}`}: logged traffic vs ${referenceLabel}${typeof refPredictions === 'string' ? ` (predictions not compared: ${refPredictions})` : ''}`,
+    createdAt,
+    windows,
+  });
+  const deploymentId = ids.length === 1 ? (ids[0] ?? null) : null;
+  const reportId = insertReport(ctx.store, { name: o.name, version, deploymentId, reference: referenceLabel, drifted, reportJson: JSON.stringify(view), createdAt });
+
+  let alert: Alert | null = openAlert(ctx.store, o.name, version, 'drift') ?? null;
+  let alertOpened = false;
+  let retrainRunId: number | null = null;
+  if (drifted && last !== undefined && alert === null) {
+    const names = last.features.filter((f) => f.drifted).map((f) => f.name);
+    alert = insertAlert(ctx.store, {
+      name: o.name,
+      version,
+      deploymentId,
+      kind: 'drift',
+      message: `latest window (${last.rows} rows) drifted: ${names.length} of ${last.features.length} columns (${names.join(', ')}) vs ${referenceLabel}`,
+      reportId,
+    });
+    alertOpened = true;
+    if (o.retrain) {
+      retrainRunId = await o.retrain(alert);
+      setRetrainRun(ctx.store, alert.id, retrainRunId);
+      alert = { ...alert, retrainRunId };
+    }
+  }
+  const report = listReports(ctx.store, { id: reportId })[0];
+  if (!report) throw new Error(`monitor report ${reportId} vanished after insert`);
+  return { report, drifted, alert, alertOpened, retrainRunId };
+}
