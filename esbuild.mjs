@@ -33,7 +33,7 @@ const entries = [
 ];
 
 // Each webview gets its own browser bundle: webviews/src/<view>/main.ts → dist/webviews/<view>.js
-for (const view of ['compare', 'lineage', 'drift']) {
+for (const view of ['compare', 'lineage', 'drift', 'ab']) {
   const entry = `webviews/src/${view}/main.ts`;
   if (existsSync(entry)) {
     entries.push({ name: `webview:${view}`, entryPoints: [entry], outfile: `dist/webviews/${view}.js`, platform: 'browser', format: 'iife' });

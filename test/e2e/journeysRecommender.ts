@@ -2,11 +2,11 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FrameLocator, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { z } from 'zod';
 import { seededRandom } from '../../runtime/src/util/prng.js';
 import type { Journey } from './journeys.js';
-import { goTo, openFile, problemRows, runCommand, waitForWorkbench } from './lib/workbench.js';
+import { escapeRegExp, freshEditorArea, goTo, openFile, palette, problemRows, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
 
 /**
  * The recommender journeys of issue 5 ("Show"), in a reduced copy of samples/recommender: fix a seeded error with
@@ -93,7 +93,7 @@ function seededPosition(folder: string): { line: number; column: number } | unde
 // ---------------------------------------------------------------------------------------------------------------
 // The CLI on the same store: what the UI shows is checked against it
 
-function cairn(folder: string, args: string[]): Promise<string> {
+export function cairn(folder: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [cli, ...args, '--format', 'json'], { cwd: folder, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       // Exit 1 means findings (e.g. drift found): the JSON is on stdout all the same.
@@ -131,70 +131,6 @@ async function showCairnSidebar(page: Page): Promise<void> {
   if (!(await header.isVisible())) await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
   await header.waitFor({ timeout: 15_000 });
   if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-}
-
-/** Drags the sidebar's edge to the right, as a user would to read the run descriptions (age · duration · metric). */
-async function widenSidebar(page: Page, width: number): Promise<void> {
-  const box = await page.locator('.part.sidebar').boundingBox();
-  assert.ok(box, 'the sidebar is shown');
-  if (box.width >= width) return;
-  const x = box.x + box.width - 1;
-  const y = box.y + box.height / 2;
-  await page.mouse.move(x, y);
-  await page.mouse.down();
-  await page.mouse.move(x + width - box.width, y, { steps: 4 });
-  await page.mouse.up();
-  const after = await page.locator('.part.sidebar').boundingBox();
-  assert.ok(after && after.width > box.width, `dragging its edge widened the sidebar (${box.width} px before, ${after?.width ?? 0} px after)`);
-}
-
-/** The newest webview's content (a panel's document is two iframes deep: VS Code's host frame, then the view). */
-function webview(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Runs a palette command by a click on the row whose title is exactly `title` ("Cairn: Run Pipeline" must not pick
- * "Cairn: Run Pipeline with Params…", which the palette may list first once recently used). With `next`, the command
- * asks something: waits for the quick pick or input box with that title, else for the palette to close.
- */
-async function palette(page: Page, title: string, next?: RegExp): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
-  await row.click({ timeout: 15_000 });
-  if (next) await page.locator('.quick-input-widget .quick-input-title', { hasText: next }).waitFor({ timeout: 30_000 });
-  else await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
-}
-
-/** Closes every editor; a changed file is reverted (the journeys never leave edits they did not save). */
-async function closeAllEditors(page: Page): Promise<void> {
-  const dirty = await page.locator('.tabs-container .tab.dirty').count();
-  if ((await page.locator('.tabs-container .tab').count()) === 0) return;
-  await runCommand(page, 'View: Close All Editors');
-  if (dirty > 0) {
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 10_000 });
-    await dialog.getByRole('button', { name: "Don't Save" }).click();
-  }
-  await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 15_000 });
-}
-
-/**
- * A clean editor area for the next view: no notification toasts over it, no editor, the bottom panel hidden, and
- * without `keepSidebar` the sidebar too (the lineage graph and drift charts get the width).
- */
-async function freshEditorArea(page: Page, keepSidebar: boolean): Promise<void> {
-  await runCommand(page, 'Notifications: Clear All Notifications');
-  await closeAllEditors(page);
-  if (await page.locator('.part.panel').isVisible()) await palette(page, 'View: Hide Panel');
-  if (!keepSidebar && (await page.locator('.part.sidebar').isVisible())) await palette(page, 'View: Close Primary Side Bar');
 }
 
 /** Back to a known state after a failed journey: no open menu, quick input, notification or editor. */

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { z } from 'zod';
-import { journeys } from './journeys.js';
+import { journeys, type Journey } from './journeys.js';
+import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { startCodeServer, type CodeServer } from './lib/codeServer.js';
 
@@ -41,14 +42,28 @@ async function main(): Promise<number> {
   let browser: Browser | undefined;
   const t0 = Date.now();
   try {
-    server = await startCodeServer(binary, runDir, { CAIRN_E2E_RESULT: suiteResult });
-    console.log(`e2e: code-server at ${server.base} (${Date.now() - t0} ms)`);
-    browser = await chromium.launch({ executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium', headless: true, args: chromiumArgs });
-    await runJourneys(browser, server, copyWorkspace(runDir, 'ui'), outcomes);
-    await runRecommenderJourneys(browser, server, runDir, outcomes);
-    await runExtensionSuite(browser, server, copyWorkspace(runDir, 'suite'), suiteResult, outcomes);
+    const srv = await startCodeServer(binary, runDir, { CAIRN_E2E_RESULT: suiteResult });
+    server = srv;
+    console.log(`e2e: code-server at ${srv.base} (${Date.now() - t0} ms)`);
+    const b = await chromium.launch({ executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium', headless: true, args: chromiumArgs });
+    browser = b;
+    // CAIRN_E2E_ONLY=deploy,suite runs only those parts while working on them (the others are listed as not run).
+    const only = process.env['CAIRN_E2E_ONLY']?.split(',').map((s) => s.trim());
+    const part = async (name: string, fn: () => Promise<void>): Promise<void> => {
+      if (only && !only.includes(name)) {
+        console.log(`e2e: ${name} not run (CAIRN_E2E_ONLY=${only.join(',')})`);
+        return;
+      }
+      await fn();
+    };
+    await part('ui', () => runJourneys(b, srv, copyWorkspace(runDir, 'ui'), outcomes));
+    await part('recommender', () => runRecommenderJourneys(b, srv, runDir, outcomes));
+    await part('deploy', () => runDeployJourneys(b, srv, runDir, outcomes));
+    await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
-    outcomes.push({ name: 'harness', ok: false, ms: Date.now() - t0, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    outcomes.push({ name: 'harness', ok: false, ms: Date.now() - t0, error: message });
+    console.log(`FAIL harness: ${message}`);
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.stop();
@@ -61,6 +76,7 @@ async function main(): Promise<number> {
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   console.log(`e2e: screenshots in ${path.relative(repo, shots)}/ (${Date.now() - t0} ms in all)`);
+  if (process.env['CAIRN_E2E_ONLY']) console.log(`e2e: partial run (CAIRN_E2E_ONLY=${process.env['CAIRN_E2E_ONLY']}): not the whole suite`);
   console.log(`e2e: ${outcomes.length - failed.length} passed, ${failed.length} failed`);
   return failed.length === 0 ? 0 : 1;
 }
@@ -80,16 +96,28 @@ function remote(server: CodeServer, file: string): string {
   return `vscode-remote://${server.authority}${file}`;
 }
 
-async function runJourneys(browser: Browser, server: CodeServer, folder: string, outcomes: Outcome[]): Promise<void> {
+/**
+ * Runs journeys in order in one workbench window on `folder` (the extension under development is loaded from the
+ * repository's built dist/, no packaging needed). After a failure: with `recover`, the workbench is brought back to a
+ * known state and the next journey runs (each makes its own preconditions); without it, the rest build on what failed
+ * and are reported as not run.
+ */
+async function runWindow(
+  browser: Browser,
+  server: CodeServer,
+  folder: string,
+  list: Journey[],
+  outcomes: Outcome[],
+  options: { failShot: string; recover?: (page: Page) => Promise<void> },
+): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  // The extension under development is loaded from the repository's built dist/ (no packaging needed).
   await page.goto(workbenchUrl(server, folder, [['extensionDevelopmentPath', remote(server, repo)]]));
-  let broken = false;
-  for (const [i, journey] of journeys.entries()) {
+  let broken: string | undefined;
+  for (const [i, journey] of list.entries()) {
     const t = Date.now();
     if (broken) {
-      outcomes.push({ name: journey.name, ok: false, ms: 0, error: 'skipped: an earlier journey failed and left the workbench in an unknown state' });
+      outcomes.push({ name: journey.name, ok: false, ms: 0, error: `not run: an earlier journey failed ("${broken}") and left the workbench in an unknown state` });
       console.log(`FAIL ${journey.name}: not run, an earlier journey failed`);
       continue;
     }
@@ -98,42 +126,37 @@ async function runJourneys(browser: Browser, server: CodeServer, folder: string,
       outcomes.push({ name: journey.name, ok: true, ms: Date.now() - t });
       console.log(`PASS ${journey.name} (${Date.now() - t} ms)`);
     } catch (error) {
-      broken = true;
       const message = error instanceof Error ? error.message : String(error);
       outcomes.push({ name: journey.name, ok: false, ms: Date.now() - t, error: message });
       console.log(`FAIL ${journey.name}: ${message}`);
-      await shot(page, `fail-${String(i + 1).padStart(2, '0')}`);
+      await shot(page, `fail-${options.failShot}${String(i + 1).padStart(2, '0')}`);
+      if (options.recover) await options.recover(page).catch((e: unknown) => console.log(`e2e: recovering after "${journey.name}" failed: ${String(e)}`));
+      else broken = journey.name;
     }
   }
   await context.close();
 }
 
-/**
- * The recommender journeys (journeysRecommender.ts) in their own window on a reduced copy of samples/recommender.
- * Unlike runJourneys, a failure does not skip the rest: each journey makes its own preconditions, and the workbench
- * is brought back to a known state (no menus, notifications or editors) before the next one.
- */
-async function runRecommenderJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
+/** The language-server journeys (journeys.ts) on the fixture workspace; each leaves the editor as the next expects. */
+function runJourneys(browser: Browser, server: CodeServer, folder: string, outcomes: Outcome[]): Promise<void> {
+  return runWindow(browser, server, folder, journeys, outcomes, { failShot: '' });
+}
+
+/** The recommender journeys (journeysRecommender.ts) on a reduced copy of samples/recommender; a failure skips nothing. */
+function runRecommenderJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
   const folder = path.join(runDir, 'workspace-recommender');
   prepareRecommenderWorkspace(folder);
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(workbenchUrl(server, folder, [['extensionDevelopmentPath', remote(server, repo)]]));
-  for (const [i, journey] of recommenderJourneys(folder).entries()) {
-    const t = Date.now();
-    try {
-      await journey.run(page, (name) => shot(page, name));
-      outcomes.push({ name: journey.name, ok: true, ms: Date.now() - t });
-      console.log(`PASS ${journey.name} (${Date.now() - t} ms)`);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      outcomes.push({ name: journey.name, ok: false, ms: Date.now() - t, error: message });
-      console.log(`FAIL ${journey.name}: ${message}`);
-      await shot(page, `fail-r${String(i + 1).padStart(2, '0')}`);
-      await recoverRecommender(page).catch((e: unknown) => console.log(`e2e: recovering after "${journey.name}" failed: ${String(e)}`));
-    }
-  }
-  await context.close();
+  return runWindow(browser, server, folder, recommenderJourneys(folder), outcomes, { failShot: 'r', recover: recoverRecommender });
+}
+
+/**
+ * The deploy journeys (journeysDeploy.ts) on a copy of samples/credit. They build on each other (a registered model,
+ * then a deployment, then its traffic), so after a failure the rest are reported as not run.
+ */
+function runDeployJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
+  const folder = path.join(runDir, 'workspace-credit');
+  prepareDeployWorkspace(folder);
+  return runWindow(browser, server, folder, deployJourneys(folder), outcomes, { failShot: 'd' });
 }
 
 async function runExtensionSuite(browser: Browser, server: CodeServer, folder: string, resultFile: string, outcomes: Outcome[]): Promise<void> {
@@ -150,7 +173,7 @@ async function runExtensionSuite(browser: Browser, server: CodeServer, folder: s
   await page.exposeFunction('codeAutomationExit', (code: number) => finish(code));
   const suite = path.join(repo, 'dist', 'test', 'extensionSuite.js');
   await page.goto(workbenchUrl(server, folder, [['extensionDevelopmentPath', remote(server, repo)], ['extensionTestsPath', remote(server, suite)]]));
-  const timer = setTimeout(() => finish('timeout'), 150_000);
+  const timer = setTimeout(() => finish('timeout'), 300_000);
   const code = await exited;
   clearTimeout(timer);
   // The extension host is gone once the suite exits, so a screenshot now would show empty views: only on failure.

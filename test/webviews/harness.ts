@@ -1,5 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderWebviewHtml } from '@cairn/protocol';
@@ -10,7 +12,7 @@ import { renderWebviewHtml } from '@cairn/protocol';
  * view posts, theme variables as VS Code injects them, and every CSP violation collected.
  */
 
-export const views = ['compare', 'lineage', 'drift'] as const;
+export const views = ['compare', 'lineage', 'drift', 'ab'] as const;
 export type ViewName = (typeof views)[number];
 
 const repo = resolve(__dirname, '../..');
@@ -135,4 +137,30 @@ export async function screenshot(v: ViewPage, name: string): Promise<string> {
   const path = join(screenshotDir, `${name}.png`);
   await v.page.screenshot({ path });
   return path;
+}
+
+/**
+ * One Chromium for the test file: checked, views built and launched before its tests, closed after them. Returns a
+ * getter (the browser exists only once `before` ran).
+ */
+export function sharedBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    assert.ok(existsSync(chromiumPath()), `Chromium not found at ${chromiumPath()}: run scripts/setup.sh --with-e2e or set CAIRN_CHROMIUM`);
+    await buildViews();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    assert.ok(browser, 'the browser is launched in before()');
+    return browser;
+  };
+}
+
+/** Nothing the CSP blocked, no error in the page. */
+export async function assertClean(v: ViewPage): Promise<void> {
+  assert.deepEqual(await v.cspViolations(), [], 'no Content-Security-Policy violation');
+  assert.deepEqual(v.pageErrors, [], 'no error in the page');
 }

@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { chunkRunTable, runSummariesToTable } from '@cairn/protocol';
-import type { Browser } from 'playwright-core';
 import { makeHistory, makeRuns } from '../fixtures/webviews/compareFixture.js';
 import { driftReportFixture } from '../fixtures/webviews/driftFixture.js';
 import { lineageFixture } from '../fixtures/webviews/lineageFixture.js';
-import { buildViews, chromiumPath, launch, openView, screenshot, waitForPost, type ViewPage } from './harness.js';
+import { assertClean, openView, screenshot, sharedBrowser, waitForPost, type ViewPage } from './harness.js';
 
 /**
  * Each view in headless Chromium, loaded through the extension's HTML and CSP, fed fixtures through the fake VS Code
  * API. Asserts what is drawn and what is posted; screenshots go to test-results/webviews/*.png.
  */
 
-let browser: Browser;
-
-before(async () => {
-  assert.ok(existsSync(chromiumPath()), `Chromium not found at ${chromiumPath()}: run scripts/setup.sh --with-e2e or set CAIRN_CHROMIUM`);
-  await buildViews();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
-
-async function assertClean(v: ViewPage): Promise<void> {
-  assert.deepEqual(await v.cspViolations(), [], 'no Content-Security-Policy violation');
-  assert.deepEqual(v.pageErrors, [], 'no error in the page');
-}
+const chromium = sharedBrowser();
 
 type Posted = { type: string; payload: unknown };
 type HistoryRequest = { requestId: number; runIds: number[]; metric: string; maxPoints: number };
@@ -41,7 +25,7 @@ async function answerHistories(v: ViewPage, from = 0): Promise<HistoryRequest> {
 
 describe('compare view', () => {
   test('draws the runs table, histories, scatter and parallel coordinates; only-differences hides equal columns', async () => {
-    const v = await openView(browser, 'compare');
+    const v = await openView(chromium(), 'compare');
     try {
       const table = runSummariesToTable(makeRuns(200, { params: 6, metrics: 4, tags: 2 }));
       await v.send({ type: 'runs', payload: { query: { pipeline: 'recommender' }, table, total: 200, keyMetric: 'val/auc' } });
@@ -88,7 +72,7 @@ describe('compare view', () => {
   });
 
   test('sorts, filters and is usable from the keyboard; state survives a reload', async () => {
-    const v = await openView(browser, 'compare');
+    const v = await openView(chromium(), 'compare');
     try {
       const table = runSummariesToTable(makeRuns(100, { params: 4, metrics: 3, tags: 1 }));
       await v.send({ type: 'runs', payload: { query: { runIds: [1, 2] }, table, total: 100 } });
@@ -127,7 +111,7 @@ describe('compare view', () => {
       await assertClean(v);
       await v.close();
 
-      const revived = await openView(browser, 'compare', { state });
+      const revived = await openView(chromium(), 'compare', { state });
       try {
         await revived.send({ type: 'runs', payload: { query: { runIds: [1, 2] }, table, total: 100 } });
         await revived.page.locator('.grid-row').first().waitFor();
@@ -143,7 +127,7 @@ describe('compare view', () => {
   });
 
   test('a large table arrives in chunks: the table paints first, charts wait for the last chunk', async () => {
-    const v = await openView(browser, 'compare');
+    const v = await openView(chromium(), 'compare');
     try {
       const [head, ...tail] = chunkRunTable(runSummariesToTable(makeRuns(120, { params: 4, metrics: 3, tags: 1 })), 50, 40);
       assert.equal(tail.length, 2);
@@ -164,7 +148,7 @@ describe('compare view', () => {
   });
 
   test('an invalid message is dropped, reported to the extension, and not acted on', async () => {
-    const v = await openView(browser, 'compare');
+    const v = await openView(chromium(), 'compare');
     try {
       await v.send({ type: 'runs', payload: { query: {}, table: { columns: [], rows: [{ id: 'x' }] }, total: 1 } });
       await v.send({ type: 'explode', payload: {} });
@@ -182,7 +166,7 @@ describe('compare view', () => {
 
 describe('lineage view', () => {
   test('lays out the graph, marks stale nodes, and posts open/run for nodes', async () => {
-    const v = await openView(browser, 'lineage', { width: 1280, height: 640 });
+    const v = await openView(chromium(), 'lineage', { width: 1280, height: 640 });
     try {
       await v.send({ type: 'graph', payload: { query: { target: 'run:12' }, graph: lineageFixture(), focus: 'step:103' } });
       const p = v.page;
@@ -220,7 +204,7 @@ describe('lineage view', () => {
   });
 
   test('a graph with an edge to an unknown node is rejected', async () => {
-    const v = await openView(browser, 'lineage');
+    const v = await openView(chromium(), 'lineage');
     try {
       const g = lineageFixture();
       g.edges.push({ from: 'step:101', to: 'nowhere' });
@@ -236,7 +220,7 @@ describe('lineage view', () => {
 
 describe('drift view', () => {
   test('shows the statistics table, the distributions of the chosen feature and drift over windows', async () => {
-    const v = await openView(browser, 'drift', { width: 1280, height: 760 });
+    const v = await openView(chromium(), 'drift', { width: 1280, height: 760 });
     try {
       await v.send({ type: 'report', payload: { query: { reportId: 'report-42' }, report: driftReportFixture() } });
       const p = v.page;
@@ -248,6 +232,12 @@ describe('drift view', () => {
       assert.match((await p.locator('.dist .plot').getAttribute('aria-label')) ?? '', /^age: reference and current distributions over 20 bins$/);
       await p.locator('.windows .uplot canvas').waitFor();
       assert.equal(await p.locator('.heat-table td.hot').count(), 6);
+      // One column per window, labelled by its start as briefly as tells them apart, with its row count.
+      const starts = await p.locator('.heat-table thead tr:first-child th.num').allInnerTexts();
+      assert.equal(starts.length, 6);
+      assert.equal(new Set(starts).size, 6, `distinct window labels: ${starts.join(', ')}`);
+      assert.ok(starts.every((l) => l.length <= 11), `short window labels: ${starts.join(', ')}`);
+      assert.deepEqual(await p.locator('.heat-table thead tr.rows th.num').allInnerTexts(), ['300', '300', '300', '300', '300', '300']);
       await screenshot(v, 'drift');
       // Keyboard: move to the categorical feature `genre`.
       await p.locator('.stats').focus();

@@ -16,6 +16,7 @@ import type { PipelineEntry, PipelineIndex } from '../views/pipelineIndex.js';
 import type { PipelineNode, PipelinesView } from '../views/pipelinesView.js';
 import { conditionsText, parseConditions } from '../views/runsModel.js';
 import type { CairnWebviews } from '../webviews/index.js';
+import type { ModelActions } from '../models/modelActions.js';
 import { runDetailMarkdown } from './reports.js';
 import { overridesFromRun, parseParamOverrides } from './paramsInput.js';
 import { checkTrust, type RunLauncher } from './runLauncher.js';
@@ -35,6 +36,7 @@ export interface CommandDeps {
   extensionUri: vscode.Uri;
   webviews: CairnWebviews;
   driftReports: DriftReports;
+  models: ModelActions;
 }
 
 /** What a run/step command may be called with: nothing (palette), a file URI (editor, lens) or a tree node. */
@@ -285,6 +287,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at) });
     }),
     reg(Commands.explainRestricted, () => checkTrust()),
+    ...deps.models.commands(reg),
   ];
 }
 

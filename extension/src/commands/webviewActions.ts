@@ -4,12 +4,16 @@ import { GetRunRequest, type LineageNode } from '@cairn/protocol';
 import { RuntimeClient } from '../runtime/runtimeClient.js';
 import type { PipelineIndex } from '../views/pipelineIndex.js';
 import type { WebviewActions } from '../webviews/index.js';
+import type { ModelActions } from '../models/modelActions.js';
 import type { DriftReports } from './drift.js';
 import { runDetailMarkdown, stepNameOfLabel } from './reports.js';
 import type { RunLauncher } from './runLauncher.js';
 
-/** What clicks in the compare, lineage and drift views do: these commands' owner decides (extension/src/webviews/). */
-export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, index: PipelineIndex, driftReports: DriftReports): WebviewActions {
+/**
+ * What clicks in the compare, lineage, drift and A/B views do: these commands' owner decides (extension/src/webviews/).
+ * `models` is read when a view asks (the model actions are created after the webviews they open).
+ */
+export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, index: PipelineIndex, driftReports: DriftReports, models: () => ModelActions | undefined): WebviewActions {
   const workspace = (): vscode.Uri | undefined => RuntimeClient.workspaceFolder()?.uri;
   const openRun = async (runId: number): Promise<void> => {
     const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runDetailMarkdown(await runtime.request(GetRunRequest, { runId })) });
@@ -56,10 +60,26 @@ export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, in
       }
       void vscode.window.showInformationMessage(`Cairn: no pipeline sets a drift threshold for "${feature}": the default for its test applies (see docs/pipeline-spec.md, drift.check).`);
     },
-    driftReport(query) {
+    async driftReport(query) {
+      // Stored monitoring reports (`monitor:<id>`, or the latest of a model) come from the runtime.
+      const monitored = await models()?.monitorReport(query);
+      if (monitored) return monitored;
       const report = driftReports.get(query.reportId);
-      if (!report) return Promise.reject(new Error(query.reportId ? `drift report ${query.reportId} is gone (reports from files last for the session); run Cairn: Show Drift again` : 'no drift report chosen: run Cairn: Show Drift'));
-      return Promise.resolve(report);
+      if (!report) throw new Error(query.reportId ? `drift report ${query.reportId} is gone (reports from files last for the session); run Cairn: Show Drift again` : 'no drift report chosen: run Cairn: Show Drift');
+      return report;
+    },
+    canPromote: () => vscode.workspace.isTrusted,
+    async promoteChallenger(result, alias) {
+      const actions = models();
+      if (!actions) return { ok: false, message: 'Promotion is not available yet (the runtime is starting).' };
+      try {
+        const promotion = await actions.promote({ name: result.name, version: result.challengerVersion }, alias);
+        if (!promotion) return { ok: false, message: 'Promotion cancelled.' };
+        if (!promotion.move) return { ok: false, message: `Not promoted: ${promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => `${g.gate}: ${g.detail}`).join('; ')}` };
+        return { ok: true, message: `${promotion.move.name}@${promotion.move.alias} → v${promotion.move.version}${promotion.move.previous === null ? '' : ` (was v${promotion.move.previous})`}` };
+      } catch (error) {
+        return { ok: false, message: `Promotion failed: ${error instanceof Error ? error.message : String(error)}` };
+      }
     },
   };
 }

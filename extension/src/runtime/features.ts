@@ -2,6 +2,10 @@ import * as vscode from 'vscode';
 import type { DriftViewReport } from '@cairn/protocol';
 import { PipelineLensProvider } from '../codeLens/pipelineLensProvider.js';
 import { LensRegistry } from '../codeLens/lensRegistry.js';
+import { ModelLensProvider } from '../codeLens/modelLensProvider.js';
+import { AlertsStatus } from '../models/alertsStatus.js';
+import { ModelActions } from '../models/modelActions.js';
+import { ModelsService } from '../models/modelsService.js';
 import { Commands } from '../commands/ids.js';
 import { registerCommands } from '../commands/registerCommands.js';
 import { RunLauncher } from '../commands/runLauncher.js';
@@ -31,6 +35,13 @@ export interface RuntimeFeatures {
   readonly log: vscode.LogOutputChannel;
   readonly webviews: CairnWebviews;
   readonly driftReports: DriftReports;
+  /** The registry, deployments, alerts and A/B results (issue 6) and what the Models view and the deploy lenses do. */
+  readonly models: ModelsService;
+  readonly modelsView: ModelsView;
+  readonly modelActions: ModelActions;
+  readonly modelLenses: ModelLensProvider;
+  readonly alerts: AlertsStatus;
+  readonly walkthrough: WalkthroughProgress;
   /** Drift of one data file against another, in the drift view (what "Show Drift" does after its two pickers). */
   showDriftBetween(reference: vscode.Uri, current: vscode.Uri): Promise<DriftViewReport | undefined>;
   /** How long `activateRuntimeFeatures` took (the runtime process starts afterwards, in the background). */
@@ -57,7 +68,15 @@ export function activateRuntimeFeatures(context: vscode.ExtensionContext): Runti
   const pipelineLenses = new PipelineLensProvider(index, states);
   lenses.register(pipelineLenses);
   const driftReports = new DriftReports();
-  const webviews = registerWebviews(context, runtime, webviewActions(runtime, launcher, index, driftReports), log);
+  const models = new ModelsService(runtime, log);
+  const modelLenses = new ModelLensProvider(models);
+  lenses.register(modelLenses);
+  const walkthrough = new WalkthroughProgress(runtime, index);
+  // The views ask for model actions only once opened, after `actions` below exists; the actions open views.
+  const webviews = registerWebviews(context, runtime, webviewActions(runtime, launcher, index, driftReports, () => actions), log);
+  const actions = new ModelActions(runtime, models, launcher, walkthrough, () => webviews, log);
+  const alerts = new AlertsStatus(runtime, models, (alert) => actions.notifyAlert(alert));
+  const modelsView = new ModelsView(models);
   // Open compare panels follow runs live: changed run ids are batched so a burst of metrics is one refresh.
   const changedRuns = new Set<number>();
   let patchTimer: NodeJS.Timeout | undefined;
@@ -85,9 +104,15 @@ export function activateRuntimeFeatures(context: vscode.ExtensionContext): Runti
     pipelineLenses,
     experimentsTree,
     vscode.window.createTreeView(viewIds.pipelines, { treeDataProvider: pipelines, showCollapseAll: true }),
-    vscode.window.registerTreeDataProvider(viewIds.models, new ModelsView()),
-    new WalkthroughProgress(runtime, index),
-    ...registerCommands({ runtime, index, experiments, pipelines, launcher, log, extensionUri: context.extensionUri, webviews, driftReports }),
+    models,
+    modelLenses,
+    modelsView,
+    alerts,
+    vscode.window.createTreeView(viewIds.models, { treeDataProvider: modelsView, showCollapseAll: true }),
+    walkthrough,
+    // A finished run may have registered a version (the runtime also says so with runtime/modelsChanged).
+    launcher.onDidFinish(() => models.refresh()),
+    ...registerCommands({ runtime, index, experiments, pipelines, launcher, log, extensionUri: context.extensionUri, webviews, driftReports, models: actions }),
     runtime.onProgress((p) => {
       if (p.step === undefined) runChanged(p.runId);
     }),
@@ -120,6 +145,12 @@ export function activateRuntimeFeatures(context: vscode.ExtensionContext): Runti
     log,
     webviews,
     driftReports,
+    models,
+    modelsView,
+    modelActions: actions,
+    modelLenses,
+    alerts,
+    walkthrough,
     showDriftBetween: (reference, current) => showDriftBetween(context.extensionUri, webviews, driftReports, log, reference, current),
   };
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
 import type { z } from 'zod';
-import { RunLogNotification, RunMetricNotification, RunProgressNotification, RuntimeReadyNotification } from '@cairn/protocol';
+import { AlertNotification, ModelsChangedNotification, RunLogNotification, RunMetricNotification, RunProgressNotification, RuntimeReadyNotification } from '@cairn/protocol';
 import { RestartPolicy } from './backoff.js';
 import { resolveNodePath } from './nodePath.js';
 import type { RuntimeStatusItem } from './runtimeStatus.js';
@@ -49,12 +49,18 @@ export class RuntimeClient implements vscode.Disposable {
   private readonly logEmitter = new vscode.EventEmitter<RunLogNotification.Params>();
   private readonly metricEmitter = new vscode.EventEmitter<RunMetricNotification.Params>();
   private readonly readyEmitter = new vscode.EventEmitter<RuntimeReadyNotification.Params>();
+  private readonly alertEmitter = new vscode.EventEmitter<AlertNotification.Params>();
+  private readonly modelsEmitter = new vscode.EventEmitter<ModelsChangedNotification.Params>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onProgress = this.progressEmitter.event;
   readonly onLog = this.logEmitter.event;
   readonly onMetric = this.metricEmitter.event;
   /** Fires after every (re)start once the runtime is ready: views reload what they show. */
   readonly onReady = this.readyEmitter.event;
+  /** An alert opened or closed (monitoring, issue 6). */
+  readonly onAlert = this.alertEmitter.event;
+  /** The registry, a deployment, a monitoring report or an A/B result changed. */
+  readonly onModelsChanged = this.modelsEmitter.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -208,6 +214,17 @@ export class RuntimeClient implements vscode.Disposable {
       if (!p.success) return this.dropInvalid(RunMetricNotification.method, p.error);
       this.metricEmitter.fire(p.data);
     });
+    connection.onNotification(AlertNotification.method, (raw: unknown) => {
+      const p = AlertNotification.paramsSchema.safeParse(raw);
+      if (!p.success) return this.dropInvalid(AlertNotification.method, p.error);
+      this.log.info(`Alert #${p.data.id} ${p.data.closedAt === null ? 'opened' : 'closed'} for ${p.data.name}: ${p.data.message}`);
+      this.alertEmitter.fire(p.data);
+    });
+    connection.onNotification(ModelsChangedNotification.method, (raw: unknown) => {
+      const p = ModelsChangedNotification.paramsSchema.safeParse(raw);
+      if (!p.success) return this.dropInvalid(ModelsChangedNotification.method, p.error);
+      this.modelsEmitter.fire(p.data);
+    });
     connection.onError(([error]) => this.log.error(`runtime connection: ${error.message}`));
     connection.listen();
 
@@ -292,5 +309,7 @@ export class RuntimeClient implements vscode.Disposable {
     this.logEmitter.dispose();
     this.metricEmitter.dispose();
     this.readyEmitter.dispose();
+    this.alertEmitter.dispose();
+    this.modelsEmitter.dispose();
   }
 }

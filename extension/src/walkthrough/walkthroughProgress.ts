@@ -50,6 +50,11 @@ export class WalkthroughProgress implements vscode.Disposable {
     );
   }
 
+  /** A deployment was started from the extension (the deploy lens or the Models view). */
+  deployed(): void {
+    this.set(WalkthroughKeys.deployed);
+  }
+
   private set(key: string): void {
     if (this.done.has(key)) return;
     this.done.add(key);

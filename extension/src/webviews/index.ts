@@ -1,5 +1,12 @@
 import * as vscode from 'vscode';
 import {
+  AbResultsRequest,
+  abFromViewSchema,
+  abViewStateSchema,
+  type AbFromView,
+  type AbQuery,
+  type AbResult,
+  type AbToView,
   GetRunRequest,
   LineageRequest,
   ListRunsRequest,
@@ -31,7 +38,7 @@ import type { RuntimeRequestType } from '../runtime/runtimeClient.js';
 import { ViewPanel, revivedQuery, type ViewController, type ViewSpec } from './panelHost.js';
 
 /**
- * The compare, lineage and drift panels. The extension stays thin: each controller relays the runtime's results to
+ * The compare, lineage, drift and A/B panels. The extension stays thin: each controller relays the runtime's results to
  * its view and the view's requests to the runtime; what a click does (open a file, run a step) is injected by the
  * code that owns those commands.
  */
@@ -51,12 +58,17 @@ export interface WebviewActions {
   openDriftThresholds(feature: string): Promise<void>;
   /** Drift reports come from the monitor (issue 6); absent until it exists. */
   driftReport?(query: DriftQuery): Promise<DriftViewReport>;
+  /** Promote the challenger of an A/B result (through its gates); what happened, in one sentence. */
+  promoteChallenger?(result: AbResult, alias: string): Promise<{ ok: boolean; message: string }>;
+  /** Whether promoting is allowed here (Restricted Mode: no). */
+  canPromote?(): boolean;
 }
 
 export interface CairnWebviews {
   showCompare(query: CompareQuery): void;
   showLineage(query: LineageQuery): void;
   showDrift(query: DriftQuery): void;
+  showAb(query: AbQuery): void;
   /** Runs changed (progress, new metrics): open compare panels get a patch with their new summaries. */
   runsChanged(runIds: number[]): void;
 }
@@ -87,6 +99,17 @@ const driftSpec: ViewSpec<DriftFromView, DriftQuery> = {
   state: driftViewStateSchema,
   title: (q) => `Drift${q.deployment ? ` · ${q.deployment}` : q.reportId ? ` · ${q.reportId}` : ''}`,
 };
+
+const abSpec: ViewSpec<AbFromView, AbQuery> = {
+  viewType: 'cairn.ab',
+  bundle: 'ab',
+  fromView: abFromViewSchema,
+  state: abViewStateSchema,
+  title: (q) => `A/B${q.name ? ` · ${q.name}` : ''}${q.resultId === undefined ? '' : ` · #${q.resultId}`}`,
+};
+
+/** The alias an A/B view offers to move to the challenger. */
+const PROMOTE_TO = 'champion';
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -217,6 +240,45 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     },
   });
 
+  const abController = (p: ViewPanel<AbToView, AbFromView, AbQuery>): ViewController<AbFromView, AbQuery> => {
+    // Only the result this panel was sent can be promoted from it.
+    let shown: AbResult | undefined;
+    return {
+      async onReady(query) {
+        try {
+          const { results } = await runtime.request(AbResultsRequest, query.resultId !== undefined ? { id: query.resultId } : query.name ? { name: query.name } : {});
+          const result = results[0];
+          if (!result) {
+            p.post({ type: 'error', payload: { message: `No A/B result${query.name ? ` for ${query.name}` : ''} yet.`, hint: 'Run `cairn ab` (a replay on a holdout) or split traffic with a challenger and send feedback.' } });
+            return;
+          }
+          shown = result;
+          p.post({ type: 'result', payload: { query, result, promoteTo: actions.promoteChallenger && (actions.canPromote?.() ?? true) ? PROMOTE_TO : null } });
+        } catch (err) {
+          p.fail('Loading the A/B result failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
+        }
+      },
+      async onMessage(message) {
+        switch (message.type) {
+          case 'promote': {
+            if (!shown || shown.id !== message.payload.resultId || !actions.promoteChallenger) {
+              log.warn(`cairn.ab: ignored a promotion of result ${message.payload.resultId}, which this panel does not show`);
+              return;
+            }
+            const outcome = await actions.promoteChallenger(shown, PROMOTE_TO);
+            p.post({ type: 'promoted', payload: { resultId: shown.id, ...outcome } });
+            return;
+          }
+          case 'ready':
+          case 'error':
+            return;
+          default:
+            assertNeverMessage(message);
+        }
+      },
+    };
+  };
+
   function open<To extends { type: string }, From extends { type: string }, Q>(
     spec: ViewSpec<From, Q>,
     query: Q,
@@ -236,6 +298,7 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
   };
   const showLineage = (query: LineageQuery, panel?: vscode.WebviewPanel): void => void open(lineageSpec, query, lineageController, panel);
   const showDrift = (query: DriftQuery, panel?: vscode.WebviewPanel): void => void open(driftSpec, query, driftController, panel);
+  const showAb = (query: AbQuery, panel?: vscode.WebviewPanel): void => void open(abSpec, query, abController, panel);
 
   // Panels open at shutdown come back after a reload with the query from their saved state.
   context.subscriptions.push(
@@ -259,12 +322,19 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         return Promise.resolve();
       },
     }),
+    vscode.window.registerWebviewPanelSerializer(abSpec.viewType, {
+      deserializeWebviewPanel: (panel, state: unknown) => {
+        showAb(revivedQuery(abSpec, state, {}, log), panel);
+        return Promise.resolve();
+      },
+    }),
   );
 
   return {
     showCompare: (query) => openCompare(query),
     showLineage: (query) => showLineage(query),
     showDrift: (query) => showDrift(query),
+    showAb: (query) => showAb(query),
     runsChanged(runIds) {
       if (comparePanels.size === 0 || runIds.length === 0) return;
       void mapLimit(runIds, HISTORY_CONCURRENCY, (runId) => runtime.request(GetRunRequest, { runId })).then(

@@ -3,3 +3,4 @@ export * from './compare.js';
 export * from './lineage.js';
 export * from './drift.js';
 export * from './html.js';
+export * from './ab.js';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
 import { defineCairnSuite } from './cairnSuite.js';
+import { defineModelsSuite } from './modelsSuite.js';
 import { defineRuntimeSuite } from './runtimeSuite.js';
 
 /**
@@ -11,10 +12,14 @@ import { defineRuntimeSuite } from './runtimeSuite.js';
  */
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000 });
+  // CAIRN_E2E_GREP runs only the tests whose full title matches (while working on one suite).
+  const grep = process.env['CAIRN_E2E_GREP'];
+  if (grep) mocha.grep(grep);
   // The suite is bundled, not loaded from files: give it mocha's tdd globals, then let it declare its tests.
   mocha.suite.emit('pre-require', globalThis, 'cairnSuite', mocha);
   defineCairnSuite();
   defineRuntimeSuite();
+  defineModelsSuite();
   const lines: string[] = [];
   let passed = 0;
   let failed = 0;

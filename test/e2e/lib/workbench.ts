@@ -1,4 +1,5 @@
-import type { Locator, Page } from 'playwright-core';
+import * as assert from 'node:assert/strict';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 
 /** Small drivers for the VS Code workbench in Chromium; selectors are VS Code's own DOM classes (1.100). */
 
@@ -49,4 +50,68 @@ export function problemRows(page: Page): Locator {
 
 export function editorText(page: Page): Promise<string> {
   return page.locator('.monaco-editor .view-lines').first().innerText();
+}
+
+/** The newest webview's content (a panel's document is two iframes deep: VS Code's host frame, then the view). */
+export function webview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Runs a palette command by a click on the row whose title is exactly `title` ("Cairn: Run Pipeline" must not pick
+ * "Cairn: Run Pipeline with Params…", which the palette may list first once recently used). With `next`, the command
+ * asks something: waits for the quick pick or input box with that title, else for the palette to close.
+ */
+export async function palette(page: Page, title: string, next?: RegExp): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
+  await row.click({ timeout: 15_000 });
+  if (next) await page.locator('.quick-input-widget .quick-input-title', { hasText: next }).waitFor({ timeout: 30_000 });
+  else await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+/** Closes every editor; a changed file is reverted (the journeys never leave edits they did not save). */
+export async function closeAllEditors(page: Page): Promise<void> {
+  const dirty = await page.locator('.tabs-container .tab.dirty').count();
+  if ((await page.locator('.tabs-container .tab').count()) === 0) return;
+  await runCommand(page, 'View: Close All Editors');
+  if (dirty > 0) {
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 10_000 });
+    await dialog.getByRole('button', { name: "Don't Save" }).click();
+  }
+  await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 15_000 });
+}
+
+/**
+ * A clean editor area for the next view: no notification toasts over it, no editor, the bottom panel hidden, and
+ * without `keepSidebar` the sidebar too (the lineage graph and drift charts get the width).
+ */
+export async function freshEditorArea(page: Page, keepSidebar: boolean): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await closeAllEditors(page);
+  if (await page.locator('.part.panel').isVisible()) await palette(page, 'View: Hide Panel');
+  if (!keepSidebar && (await page.locator('.part.sidebar').isVisible())) await palette(page, 'View: Close Primary Side Bar');
+}
+
+/** Drags the sidebar's edge to the right, as a user would to read the run descriptions (age · duration · metric). */
+export async function widenSidebar(page: Page, width: number): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  assert.ok(box, 'the sidebar is shown');
+  if (box.width >= width) return;
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + width - box.width, y, { steps: 4 });
+  await page.mouse.up();
+  const after = await page.locator('.part.sidebar').boundingBox();
+  assert.ok(after && after.width > box.width, `dragging its edge widened the sidebar (${box.width} px before, ${after?.width ?? 0} px after)`);
 }

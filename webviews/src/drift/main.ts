@@ -185,6 +185,35 @@ function drawDistribution(): void {
   );
 }
 
+/** `2026-12-02 14:05:09`, or without the date. */
+function formatClock(ms: number, withDate = false): string {
+  const d = new Date(ms);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return withDate ? `${formatTime(ms).slice(0, 10)} ${clock}` : clock;
+}
+
+/**
+ * Short labels for window starts that still tell them apart: `14:05` when the minutes differ, `14:05:09` when they do
+ * not, with the day (`12-02 14:05`) when the windows span days, the day alone for windows starting at midnight, and
+ * `#1`, `#2`… when even seconds repeat.
+ */
+function windowLabels(windows: ReadonlyArray<{ start: number }>): string[] {
+  const day = (ms: number): string => formatTime(ms).slice(5, 10);
+  const multiDay = new Set(windows.map((w) => formatTime(w.start).slice(0, 10))).size > 1;
+  const unique = (labels: string[]): boolean => new Set(labels).size === labels.length;
+  const at = (precision: 5 | 8): string[] => windows.map((w) => `${multiDay ? `${day(w.start)} ` : ''}${formatClock(w.start).slice(0, precision)}`);
+  if (multiDay) {
+    const days = windows.map((w) => day(w.start));
+    if (unique(days) && windows.every((w) => formatClock(w.start) === '00:00:00')) return days;
+  }
+  const minutes = at(5);
+  if (unique(minutes)) return minutes;
+  const seconds = at(8);
+  // Windows of N rows filled by a fast replay can start within the same second: number them (times in the tooltips).
+  return unique(seconds) ? seconds : windows.map((_w, i) => `#${i + 1}`);
+}
+
 function drawWindows(r: DriftViewReport): void {
   windowChart?.dispose();
   windowChart = undefined;
@@ -195,17 +224,25 @@ function drawWindows(r: DriftViewReport): void {
   }
   windowPlot.replaceChildren();
   const theme = readTheme();
-  const xs = r.windows.map((w) => w.start / 1000);
+  // One step per window (not a time axis): windows of N logged rows can be seconds or days long, and a time axis
+  // squeezes the busy ones together. Each window is labelled by its start, as precisely as needed to tell them apart.
+  const labels = windowLabels(r.windows);
+  const xs = r.windows.map((_w, i) => i);
+  const every = Math.max(1, Math.ceil(xs.length / 10));
   windowPlot.setAttribute('aria-label', `Share of drifted features over ${r.windows.length} windows`);
+  const [xAxis, yAxis] = [themedAxes(theme, 'window')[0], themedAxes(theme, undefined, 'drifted share')[1]];
   windowChart = mountChart(
     windowPlot,
     {
       legend: { show: false },
-      scales: { y: { range: [0, 1] } },
-      axes: [{ ...themedAxes(theme)[0], values: undefined }, { ...themedAxes(theme, undefined, 'drifted share')[1], values: (_u, s) => s.map((v) => `${Math.round(v * 100)}%`) }],
+      scales: { x: { time: false, range: [-0.5, Math.max(0.5, xs.length - 0.5)] }, y: { range: [0, 1] } },
+      axes: [
+        { ...xAxis, splits: () => xs.filter((i) => i % every === 0), values: (_u, splits) => splits.map((i) => labels[i] ?? '') },
+        { ...yAxis, values: (_u, s) => s.map((v) => `${Math.round(v * 100)}%`) },
+      ],
       series: [
         {},
-        { label: 'drifted share', stroke: theme.error, width: 2, points: { show: true, size: 6, fill: theme.error } },
+        { label: 'drifted share', stroke: theme.error, width: 2, points: { show: true, size: 7, fill: theme.error } },
         { label: 'threshold', stroke: theme.muted, dash: [4, 4], width: 1, points: { show: false } },
       ],
     },
@@ -213,10 +250,16 @@ function drawWindows(r: DriftViewReport): void {
   );
   // Feature × window grid: each cell's score, red where the feature drifted in that window.
   const names = r.features.map((f) => f.name);
+  for (const w of r.windows) for (const f of w.features) if (!names.includes(f.name)) names.push(f.name);
   const table = h(
     'table',
     { className: 'plain heat-table', 'aria-label': 'Drift score per feature and window' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'feature'), ...r.windows.map((w) => h('th', { className: 'num' }, formatTime(w.start).slice(5, 10))))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, h('th', {}, 'feature'), ...r.windows.map((w, i) => h('th', { className: 'num', title: `${formatClock(w.start, true)} → ${formatClock(w.end, true)}: ${w.rows.toLocaleString()} rows, ${Math.round(w.share * 100)}% of features drifted` }, labels[i] ?? ''))),
+      h('tr', { className: 'rows' }, h('th', {}, 'rows'), ...r.windows.map((w) => h('th', { className: 'num' }, w.rows.toLocaleString()))),
+    ),
     h(
       'tbody',
       {},
@@ -227,7 +270,7 @@ function drawWindows(r: DriftViewReport): void {
           h('td', {}, name),
           ...r.windows.map((w) => {
             const cell = w.features.find((x) => x.name === name);
-            return h('td', { className: `num ${cell?.drifted ? 'hot' : ''}`, title: cell ? `${name} ${formatTime(w.start)}: ${formatNumber(cell.score)}${cell.drifted ? ' (drifted)' : ''}` : 'not scored' }, cell ? formatNumber(Number(cell.score.toPrecision(2))) : '—');
+            return h('td', { className: `num ${cell?.drifted ? 'hot' : ''}`, title: cell ? `${name} ${formatClock(w.start, true)}: ${formatNumber(cell.score)}${cell.drifted ? ' (drifted)' : ''}` : 'not scored' }, cell ? formatNumber(Number(cell.score.toPrecision(2))) : '—');
           }),
         ),
       ),
