@@ -12,6 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { chunkRunTable, runSummariesToTable } from '@cairn/protocol';
 import { makeRuns } from '../../test/fixtures/webviews/compareFixture.js';
 import { buildViews, launch, openView, type ViewPage } from '../../test/webviews/harness.js';
+import { scrollFrames } from './scroll.js';
 
 /**
  * CPU time (user + system, ms) used so far by every Chromium process this benchmark started. On a shared, loaded
@@ -128,46 +129,17 @@ interface ScrollStats {
 
 async function scroll(v: ViewPage, frames: number, dx: number, dy: number): Promise<ScrollStats> {
   const cpu0 = chromiumCpuMs();
-  const stats = await v.page.evaluate(
-    ([n, stepX, stepY]) =>
-      new Promise<ScrollStats>((resolve) => {
-        const grid = document.querySelector('.grid');
-        if (!grid) throw new Error('no grid');
-        let longTasks = 0;
-        const obs = new PerformanceObserver((list) => {
-          longTasks += list.getEntries().length;
-        });
-        obs.observe({ entryTypes: ['longtask'] });
-        const deltas: number[] = [];
-        let last = -1;
-        let i = 0;
-        const step = (ts: number): void => {
-          if (last >= 0) deltas.push(ts - last);
-          last = ts;
-          if (i++ >= n) {
-            obs.disconnect();
-            const sorted = [...deltas].sort((a, b) => a - b);
-            resolve({
-              frames: deltas.length,
-              cpuPerFrameMs: NaN,
-              maxMs: sorted[sorted.length - 1] ?? 0,
-              p95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
-              meanMs: deltas.reduce((s, d) => s + d, 0) / Math.max(1, deltas.length),
-              over50: deltas.filter((d) => d > 50).length,
-              longTasks,
-            });
-            return;
-          }
-          grid.scrollTop += stepY;
-          grid.scrollLeft += stepX;
-          requestAnimationFrame(step);
-        };
-        requestAnimationFrame(step);
-      }),
-    [frames, dx, dy] as const,
-  );
-  stats.cpuPerFrameMs = (chromiumCpuMs() - cpu0) / Math.max(1, stats.frames);
-  return stats;
+  const { deltas, longTasks } = await scrollFrames(v.page, frames, dx, dy);
+  const sorted = [...deltas].sort((a, b) => a - b);
+  return {
+    frames: deltas.length,
+    cpuPerFrameMs: (chromiumCpuMs() - cpu0) / Math.max(1, deltas.length),
+    maxMs: sorted[sorted.length - 1] ?? 0,
+    p95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
+    meanMs: deltas.reduce((s, d) => s + d, 0) / Math.max(1, deltas.length),
+    over50: deltas.filter((d) => d > 50).length,
+    longTasks,
+  };
 }
 
 async function main(): Promise<void> {

@@ -16,7 +16,8 @@ export const views = ['compare', 'lineage', 'drift', 'ab'] as const;
 export type ViewName = (typeof views)[number];
 
 const repo = resolve(__dirname, '../..');
-export const buildDir = join(repo, 'test-results', 'webviews', 'build');
+// One folder per test process: node:test runs files in parallel, and two builds into one folder could serve a half-written bundle.
+export const buildDir = join(repo, 'test-results', 'webviews', `build-${process.pid}`);
 export const screenshotDir = join(repo, 'test-results', 'webviews');
 const ORIGIN = 'https://cairn.test';
 

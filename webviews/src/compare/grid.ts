@@ -1,5 +1,5 @@
-import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
-import type { CompareColumn, RunTable } from '@cairn/protocol/webviews/compare.js';
+import { Virtualizer, elementScroll, observeElementOffset, observeElementRect, type VirtualItem } from '@tanstack/virtual-core';
+import type { CompareColumn, CompareRow, RunTable } from '@cairn/protocol/webviews/compare.js';
 import { h } from '../kit/dom.js';
 import { formatTime, formatValue } from '../kit/format.js';
 import { cellValue, columnIndexOf } from './model.js';
@@ -9,6 +9,14 @@ import { cellValue, columnIndexOf } from './model.js';
  * exist in the DOM), a sticky header and three pinned columns (selection, run, status). Keyboard: arrows, Page
  * Up/Down, Home/End move the active cell; Space selects the run for the charts; Enter opens it; S sorts by the
  * active column.
+ *
+ * Built for scrolling 10,000 × 50 with no frame over 50 ms (bench/ui; docs/architecture.md has the measurements):
+ * the DOM is a pool of row and cell elements that are moved and refilled, never rebuilt. A row is an absolutely
+ * positioned box moved with `translateY`; its cells are absolutely positioned at their column's offset, so a
+ * cell's text never moves its neighbours. Each cell element is bound to a column while that column stays in the
+ * drawn window: scrolling down refills the rows that came into view, scrolling across rebinds the cells of columns
+ * that left to the columns that came in, a few at a time (COLUMN_SLACK). Cell text lives in one Text node written
+ * through `data`, formatted values are cached per run, and the active cell is moved by toggling one class.
  */
 
 const ROW = 24;
@@ -19,6 +27,20 @@ const PINNED = [
   { key: 'run:status', width: 96 },
 ] as const;
 const PINNED_WIDTH = PINNED.reduce((s, p) => s + p.width, 0);
+/**
+ * Rows rendered beyond the visible ones, so rows scrolled in by the compositor before the next frame are
+ * already there. Small on purpose, and none while jumping (a scroll of a screen or more between frames: a dragged
+ * scrollbar), when every visible row is new each frame and an overscanned one is work that frame does not show.
+ */
+const ROW_OVERSCAN = 3;
+/**
+ * Columns are drawn with this many more on each side, and the drawn window moves only when a visible column falls
+ * outside it: scrolling across then changes the DOM once every few columns instead of at every column crossed, and
+ * the frames between only scroll.
+ */
+const COLUMN_SLACK = 3;
+/** Values longer than this get a tooltip with the whole text (the cell may cut them with an ellipsis). */
+const TITLE_FROM = 12;
 
 export interface GridCallbacks {
   onSort(key: string): void;
@@ -42,6 +64,41 @@ function columnWidth(c: CompareColumn): number {
   return Math.min(180, Math.max(84, c.name.length * 7 + 24));
 }
 
+/** A cell element and what it shows; the strings are kept so nothing is read back from the DOM. */
+interface Cell {
+  el: HTMLDivElement;
+  text: Text;
+  /** Data column (index into GridData.columns) the cell is bound to; -1 when free. */
+  col: number;
+  value: string;
+  cls: string;
+  title: string;
+  left: number;
+  width: number;
+}
+
+/** A row element, its three pinned cells and its pool of column cells. */
+interface Slot {
+  el: HTMLDivElement;
+  pinned: [Cell, Cell, Cell];
+  /** Bound cells by data column. */
+  cells: Map<number, Cell>;
+  /** Cells not bound to a column, detached. */
+  spare: Cell[];
+  /** What the slot shows: display position, the grid's data version, the window of columns; -1 when nothing yet. */
+  pos: number;
+  version: number;
+  first: number;
+  last: number;
+  y: number;
+  width: number;
+}
+
+/** Where a display column's value comes from: an index into row.values, or a fixed column. */
+const FROM_PIPELINE = -1;
+const FROM_STARTED = -2;
+const FROM_OTHER = -3;
+
 export class RunGrid {
   readonly element: HTMLDivElement;
   private readonly sizer: HTMLDivElement;
@@ -50,16 +107,28 @@ export class RunGrid {
   private data: GridData | undefined;
   private columnIndex = new Map<string, number>();
   private widths: number[] = [];
+  /** Per display column: index into row.values, or FROM_* for fixed columns. */
+  private sources: number[] = [];
   private readonly rows: Virtualizer<HTMLDivElement, HTMLDivElement>;
   private readonly cols: Virtualizer<HTMLDivElement, HTMLDivElement>;
   private active = { row: 0, col: 1 };
-  /** Row elements still valid for the current data and column window, by display position. */
-  private cache = new Map<number, HTMLDivElement>();
-  private cacheKey = '';
+  private activeEl: HTMLDivElement | undefined;
+  /** Slots showing a display position. */
+  private readonly slots = new Map<number, Slot>();
+  /** Slots not showing anything, detached. */
+  private readonly spareSlots: Slot[] = [];
+  /**
+   * Formatted values per run, by row object: rows are immutable (a patch or a new column makes new row objects), so
+   * the cache never goes stale, and it outlives setData (sort, filter, selection keep the same rows).
+   */
+  private readonly texts = new WeakMap<CompareRow, Array<string | undefined>>();
   private version = 0;
+  private headerKey = '';
   private frame = 0;
-  /** Index of the first rendered data column (after the pinned ones). */
-  private firstColumn = 0;
+  /** Scroll offset of the last render, to tell a jump from a scroll. */
+  private lastTop = 0;
+  /** Drawn columns (first, last), kept while they cover the visible ones; reset with the data. */
+  private colWindow: [number, number] | undefined;
 
   constructor(private readonly callbacks: GridCallbacks) {
     this.header = h('div', { className: 'grid-header', role: 'row', 'aria-rowindex': 1 });
@@ -67,15 +136,14 @@ export class RunGrid {
     this.sizer = h('div', { className: 'grid-sizer' }, this.header, this.body);
     this.element = h('div', { className: 'grid', role: 'grid', tabindex: 0, 'aria-label': 'Runs', 'aria-multiselectable': 'true' }, this.sizer);
     const common = { getScrollElement: () => this.element, scrollToFn: elementScroll, observeElementRect, observeElementOffset, onChange: () => this.schedule() };
-    this.rows = new Virtualizer<HTMLDivElement, HTMLDivElement>({ ...common, count: 0, estimateSize: () => ROW, overscan: 8, paddingStart: HEADER, scrollPaddingStart: HEADER });
+    this.rows = new Virtualizer<HTMLDivElement, HTMLDivElement>({ ...common, count: 0, estimateSize: () => ROW, overscan: ROW_OVERSCAN, paddingStart: HEADER, scrollPaddingStart: HEADER });
     this.cols = new Virtualizer<HTMLDivElement, HTMLDivElement>({
       ...common,
       count: 0,
       horizontal: true,
       estimateSize: (i) => this.widths[i] ?? 100,
-      // Up to 80 columns all are rendered: horizontal scrolling is then native and rebuilds nothing (measured: a
-      // narrow column window made crossing columns cost 5-10× more per frame). Beyond 80, 8 either side.
-      overscan: 8,
+      overscan: 0,
+      rangeExtractor: (range) => this.columnWindow(range.startIndex, range.endIndex, range.count),
       paddingStart: PINNED_WIDTH,
       scrollPaddingStart: PINNED_WIDTH,
     });
@@ -96,8 +164,10 @@ export class RunGrid {
     this.version++;
     this.columnIndex = columnIndexOf(data.table);
     this.widths = data.columns.map(columnWidth);
+    this.colWindow = undefined;
+    this.sources = data.columns.map((c) => this.columnIndex.get(c.key) ?? (c.key === 'run:pipeline' ? FROM_PIPELINE : c.key === 'run:startedAt' ? FROM_STARTED : FROM_OTHER));
     this.rows.setOptions({ ...this.rows.options, count: data.order.length });
-    this.cols.setOptions({ ...this.cols.options, count: data.columns.length, overscan: data.columns.length <= 80 ? data.columns.length : 8 });
+    this.cols.setOptions({ ...this.cols.options, count: data.columns.length });
     this.cols.measure();
     this.active.row = Math.min(this.active.row, Math.max(0, data.order.length - 1));
     this.active.col = Math.min(this.active.col, PINNED.length + data.columns.length - 1);
@@ -112,6 +182,19 @@ export class RunGrid {
     return this.element.scrollTop;
   }
 
+  /** The drawn columns for visible columns start..end (see COLUMN_SLACK). */
+  private columnWindow(start: number, end: number, count: number): number[] {
+    let w = this.colWindow;
+    if (!w || start < w[0] || end > w[1] || w[1] >= count) {
+      w = [Math.max(0, start - COLUMN_SLACK), Math.min(count - 1, end + COLUMN_SLACK)];
+      this.colWindow = w;
+    }
+    const out: number[] = [];
+    for (let i = w[0]; i <= w[1]; i++) out.push(i);
+    return out;
+  }
+
+  /** Renders at most once per animation frame, however many scroll events arrive. */
   private schedule(): void {
     if (this.frame !== 0) return;
     this.frame = requestAnimationFrame(() => {
@@ -125,103 +208,233 @@ export class RunGrid {
     const data = this.data;
     if (!data) return;
     const totalW = this.cols.getTotalSize();
-    const totalH = this.rows.getTotalSize();
     this.sizer.style.width = `${totalW}px`;
-    this.sizer.style.height = `${totalH}px`;
+    this.sizer.style.height = `${this.rows.getTotalSize()}px`;
     const vcols = this.cols.getVirtualItems();
-    const first = vcols[0];
-    const key = `${this.version}:${first?.index ?? -1}-${vcols[vcols.length - 1]?.index ?? -1}:${this.active.row}:${this.active.col}`;
-    // Rows that stay visible keep their DOM (only their offset changes). Rows scrolled out are reused for the rows
-    // scrolled in (their cells are refilled, not rebuilt); a change of data, columns or active cell refills all.
-    const reusable: HTMLDivElement[] = [];
-    if (key !== this.cacheKey) {
-      reusable.push(...this.cache.values());
-      this.cache.clear();
-      this.cacheKey = key;
+    const first = vcols[0]?.index ?? 0;
+    const last = vcols[vcols.length - 1]?.index ?? -1;
+    const headerKey = `${this.version}:${first}-${last}`;
+    if (headerKey !== this.headerKey) {
+      this.headerKey = headerKey;
       this.renderHeader(data, vcols, totalW);
     }
-    const spacer = first ? first.start - PINNED_WIDTH : 0;
-    this.firstColumn = first?.index ?? 0;
+    const top = this.rows.scrollOffset ?? 0;
+    const overscan = Math.abs(top - this.lastTop) >= (this.rows.scrollRect?.height ?? Infinity) ? 0 : ROW_OVERSCAN;
+    this.lastTop = top;
+    if (this.rows.options.overscan !== overscan) this.rows.setOptions({ ...this.rows.options, overscan });
     const items = this.rows.getVirtualItems();
-    const visible = new Set(items.map((vr) => vr.index));
-    for (const [pos, el] of this.cache) {
+    const visible = new Set<number>();
+    for (const vr of items) visible.add(vr.index);
+    for (const [pos, slot] of this.slots) {
       if (!visible.has(pos)) {
-        reusable.push(el);
-        this.cache.delete(pos);
+        this.slots.delete(pos);
+        this.spareSlots.push(slot);
       }
     }
+    // Spare slots are refilled for the rows that came into view; only what is left over leaves the DOM.
     for (const vr of items) {
-      let el = this.cache.get(vr.index);
-      if (!el) {
-        const old = reusable.pop();
-        if (old && this.fillRow(old, data, vr.index, vcols, spacer, totalW)) el = old;
-        else {
-          old?.remove();
-          el = this.renderRow(data, vr.index, vcols, spacer, totalW);
-          this.body.append(el);
-        }
-        this.cache.set(vr.index, el);
+      let slot = this.slots.get(vr.index);
+      if (!slot) {
+        slot = this.spareSlots.pop() ?? this.newSlot();
+        this.slots.set(vr.index, slot);
+        if (!slot.el.isConnected) this.body.append(slot.el);
       }
-      // Only rows that moved get a new offset: rewriting an unchanged style still invalidates it.
-      const y = String(vr.start);
-      if (el.dataset.y !== y) {
-        el.dataset.y = y;
-        el.style.transform = `translateY(${y}px)`;
+      this.fillSlot(slot, data, vr.index, vr.start, vcols, first, last, totalW);
+    }
+    for (const slot of this.spareSlots) {
+      if (slot.el.isConnected) slot.el.remove();
+      slot.pos = -1;
+    }
+    this.markActive();
+  }
+
+  private newCell(): Cell {
+    const el = document.createElement('div');
+    el.setAttribute('role', 'gridcell');
+    const text = document.createTextNode('');
+    el.append(text);
+    return { el, text, col: -1, value: '', cls: '', title: '', left: -1, width: -1 };
+  }
+
+  private newSlot(): Slot {
+    const el = document.createElement('div');
+    el.setAttribute('role', 'row');
+    const pinnedEl = h('div', { className: 'pinned' });
+    pinnedEl.style.width = `${PINNED_WIDTH}px`;
+    const pinned: [Cell, Cell, Cell] = [this.newCell(), this.newCell(), this.newCell()];
+    pinned.forEach((c, i) => {
+      c.el.setAttribute('aria-colindex', String(i + 1));
+      c.el.style.width = `${PINNED[i]?.width ?? 0}px`;
+      c.col = i;
+      pinnedEl.append(c.el);
+    });
+    el.append(pinnedEl);
+    return { el, pinned, cells: new Map(), spare: [], pos: -1, version: -1, first: 0, last: -1, y: -1, width: -1 };
+  }
+
+  /** The formatted value of display column `c` for a row, formatted once per row object. */
+  private textOf(row: CompareRow, c: number, column: CompareColumn): string {
+    const source = this.sources[c] ?? FROM_OTHER;
+    if (source === FROM_PIPELINE) return row.pipeline;
+    if (source === FROM_OTHER) return formatValue(cellValue(this.columnIndex, row, column.key));
+    let texts = this.texts.get(row);
+    if (!texts) {
+      texts = [];
+      this.texts.set(row, texts);
+    }
+    // Started-at is cached after the row's values.
+    const at = source === FROM_STARTED ? row.values.length : source;
+    let text = texts[at];
+    if (text === undefined) {
+      text = source === FROM_STARTED ? formatTime(row.startedAt) : formatValue(row.values[source] ?? null);
+      texts[at] = text;
+    }
+    return text;
+  }
+
+  private classOf(row: CompareRow, c: number, column: CompareColumn): string {
+    const source = this.sources[c] ?? FROM_OTHER;
+    const v = source >= 0 ? (row.values[source] ?? null) : source === FROM_PIPELINE ? row.pipeline : source === FROM_STARTED ? row.startedAt : cellValue(this.columnIndex, row, column.key);
+    return typeof v === 'number' ? 'cell num' : v === null ? 'cell missing' : 'cell';
+  }
+
+  /** Writes a cell's text and class, touching the DOM only where they changed. */
+  private writeCell(cell: Cell, value: string, cls: string): void {
+    if (cell.value !== value) {
+      cell.value = value;
+      cell.text.data = value;
+      const title = value.length > TITLE_FROM ? value : '';
+      if (title !== cell.title) {
+        cell.title = title;
+        if (title) cell.el.title = title;
+        else cell.el.removeAttribute('title');
       }
     }
-    for (const el of reusable) el.remove();
+    if (cell.cls !== cls) {
+      cell.cls = cls;
+      cell.el.className = cell.el === this.activeEl ? `${cls} active` : cls;
+    }
   }
 
-  /** Refills a row element built by renderRow for another row; false when its shape does not fit (rebuild it). */
-  private fillRow(el: HTMLDivElement, data: GridData, pos: number, vcols: ReturnType<Virtualizer<HTMLDivElement, HTMLDivElement>['getVirtualItems']>, spacer: number, totalW: number): boolean {
+  private fillSlot(slot: Slot, data: GridData, pos: number, y: number, vcols: VirtualItem[], first: number, last: number, totalW: number): void {
     const row = data.table.rows[data.order[pos] ?? -1];
-    const cells = el.children;
-    if (!row || cells.length !== 2 + vcols.length) return false;
-    const pinned = cells[0]?.children;
-    if (!pinned || pinned.length !== 3) return false;
-    const selected = data.selected.has(row.id);
-    el.className = `grid-row${pos % 2 === 1 ? ' odd' : ''}`;
-    el.setAttribute('aria-rowindex', String(pos + 2));
-    if (selected) el.setAttribute('aria-selected', 'true');
-    else el.removeAttribute('aria-selected');
-    el.dataset.run = String(row.id);
-    el.dataset.pos = String(pos);
-    el.style.width = `${totalW}px`;
-    const set = (d: Element | undefined, c: number, text: string, cls: string): HTMLElement | undefined => {
-      if (!(d instanceof HTMLElement)) return undefined;
-      const active = this.active.row === pos && this.active.col === c;
-      d.className = active ? `cell ${cls} active` : `cell ${cls}`;
-      if (active) d.id = `cell-${pos}-${c}`;
-      else if (d.id) d.removeAttribute('id');
-      if (d.textContent !== text) d.textContent = text;
-      return d;
-    };
-    set(pinned[0], 0, selected ? '☑' : '☐', 'check')?.setAttribute('aria-label', selected ? `Unselect run ${row.id}` : `Select run ${row.id}`);
-    set(pinned[1], 1, `#${row.id}`, 'num');
-    set(pinned[2], 2, row.status, `status status-${row.status}`);
-    const sp = cells[1];
-    if (sp instanceof HTMLElement) sp.style.width = `${Math.max(0, spacer)}px`;
-    vcols.forEach((vc, i) => {
-      const c = data.columns[vc.index];
-      const d = cells[2 + i];
-      if (!c || !(d instanceof HTMLElement)) return;
-      const v = cellValue(this.columnIndex, row, c.key);
-      const text = c.key === 'run:startedAt' && typeof v === 'number' ? formatTime(v) : formatValue(v);
-      set(d, PINNED.length + vc.index, text, typeof v === 'number' ? 'num' : v === null ? 'missing' : '');
-      d.style.width = `${vc.size}px`;
-      if (text.length > 12) d.title = text;
-      else if (d.title) d.removeAttribute('title');
-    });
-    return true;
+    const fresh = slot.pos !== pos || slot.version !== this.version;
+    if (slot.y !== y) {
+      slot.y = y;
+      slot.el.style.transform = `translateY(${y}px)`;
+    }
+    if (slot.width !== totalW) {
+      slot.width = totalW;
+      slot.el.style.width = `${totalW}px`;
+    }
+    if (!row) return;
+    if (fresh) {
+      const selected = data.selected.has(row.id);
+      const [check, id, status] = slot.pinned;
+      slot.el.className = pos % 2 === 1 ? 'grid-row odd' : 'grid-row';
+      slot.el.setAttribute('aria-rowindex', String(pos + 2));
+      if (selected) slot.el.setAttribute('aria-selected', 'true');
+      else slot.el.removeAttribute('aria-selected');
+      slot.el.dataset.run = String(row.id);
+      slot.el.dataset.pos = String(pos);
+      this.writeCell(check, selected ? '☑' : '☐', 'cell check');
+      check.el.setAttribute('aria-label', selected ? `Unselect run ${row.id}` : `Select run ${row.id}`);
+      this.writeCell(id, `#${row.id}`, 'cell num');
+      this.writeCell(status, row.status, `cell status status-${row.status}`);
+    }
+    if (!fresh && slot.first === first && slot.last === last) return;
+    const overlap = slot.version === this.version && slot.first <= last && slot.last >= first;
+    if (overlap) {
+      // Cells of columns that left the window are freed; the kept ones stay bound and in place.
+      for (const [c, cell] of slot.cells) {
+        if (c < first || c > last) {
+          slot.cells.delete(c);
+          cell.col = -1;
+          cell.el.remove();
+          slot.spare.push(cell);
+        }
+      }
+    } else {
+      // New data or a jump across: every cell is rebound where it stands, in column order; extras leave the DOM.
+      const old = [...slot.cells.values()].sort((a, b) => a.col - b.col);
+      slot.cells.clear();
+      old.forEach((cell, i) => {
+        const vc = vcols[i];
+        if (vc) {
+          cell.col = vc.index;
+          slot.cells.set(vc.index, cell);
+          cell.el.setAttribute('aria-colindex', String(PINNED.length + vc.index + 1));
+        } else {
+          cell.col = -1;
+          cell.el.remove();
+          slot.spare.push(cell);
+        }
+      });
+    }
+    // The cells stay in column order in the DOM (screen readers read it). The kept columns are contiguous, so the
+    // columns that came in on the left go before the first kept cell, and those on the right after the last.
+    let firstKept = last + 1;
+    for (let c = first; c <= last && overlap; c++) {
+      if (slot.cells.has(c)) {
+        firstKept = c;
+        break;
+      }
+    }
+    const firstKeptEl = slot.cells.get(firstKept)?.el ?? null;
+    for (const vc of vcols) {
+      const column = data.columns[vc.index];
+      if (!column) continue;
+      let cell = slot.cells.get(vc.index);
+      const bound = cell !== undefined;
+      if (!cell) {
+        cell = slot.spare.pop() ?? this.newCell();
+        cell.col = vc.index;
+        slot.cells.set(vc.index, cell);
+        cell.el.setAttribute('aria-colindex', String(PINNED.length + vc.index + 1));
+      }
+      if (cell.left !== vc.start) {
+        cell.left = vc.start;
+        cell.el.style.left = `${vc.start}px`;
+      }
+      if (cell.width !== vc.size) {
+        cell.width = vc.size;
+        cell.el.style.width = `${vc.size}px`;
+      }
+      if (!bound || fresh || !overlap) this.writeCell(cell, this.textOf(row, vc.index, column), this.classOf(row, vc.index, column));
+      if (!bound) slot.el.insertBefore(cell.el, vc.index < firstKept ? firstKeptEl : null);
+    }
+    slot.pos = pos;
+    slot.version = this.version;
+    slot.first = first;
+    slot.last = last;
   }
 
-  private renderHeader(data: GridData, vcols: ReturnType<Virtualizer<HTMLDivElement, HTMLDivElement>['getVirtualItems']>, totalW: number): void {
+  /** Moves the active-cell marker (class, and the id aria-activedescendant names) to the active cell if drawn. */
+  private markActive(): void {
+    const slot = this.slots.get(this.active.row);
+    const c = this.active.col;
+    const cell = slot ? (c < PINNED.length ? slot.pinned[c] : slot.cells.get(c - PINNED.length)) : undefined;
+    const el = cell?.el;
+    const id = `cell-${this.active.row}-${c}`;
+    if (el === this.activeEl && (!el || el.id === id)) return;
+    if (this.activeEl) {
+      this.activeEl.classList.remove('active');
+      this.activeEl.removeAttribute('id');
+    }
+    this.activeEl = el;
+    if (el) {
+      el.classList.add('active');
+      el.id = id;
+    }
+  }
+
+  private renderHeader(data: GridData, vcols: VirtualItem[], totalW: number): void {
     const sortMark = (k: string): string => (data.sort?.key === k ? (data.sort.dir === 'asc' ? ' ▲' : ' ▼') : '');
     const ariaSort = (k: string): string | undefined => (data.sort?.key === k ? (data.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined);
     const head = (key: string, group: string, name: string, width: number, colIndex: number): HTMLElement => {
       const cell = h(
         'div',
-        { className: `hcell${this.active.row === -1 && this.active.col === colIndex ? ' active' : ''}`, role: 'columnheader', 'aria-colindex': colIndex + 1, 'aria-sort': ariaSort(key) },
+        { className: 'hcell', role: 'columnheader', 'aria-colindex': colIndex + 1, 'aria-sort': ariaSort(key) },
         h('span', { className: 'group' }, group),
         h('button', { tabindex: -1, 'data-sort': key, title: `Sort by ${name}` }, name + sortMark(key)),
       );
@@ -234,53 +447,15 @@ export class RunGrid {
     sel.style.width = `${PINNED[0].width}px`;
     pinned.append(sel, head('run:id', 'run', 'run', PINNED[1].width, 1), head('run:status', 'run', 'status', PINNED[2].width, 2));
     const cells: HTMLElement[] = [pinned];
-    const first = vcols[0];
-    if (first) cells.push(spacerOf(first.start - PINNED_WIDTH));
-    for (const vc of vcols) {
-      const c = data.columns[vc.index];
-      if (c) cells.push(head(c.key, c.key.startsWith('run:') ? 'run' : c.group, c.name, vc.size, PINNED.length + vc.index));
-    }
-    this.header.style.width = `${totalW}px`;
-    this.header.replaceChildren(...cells);
-  }
-
-  private renderRow(data: GridData, pos: number, vcols: ReturnType<Virtualizer<HTMLDivElement, HTMLDivElement>['getVirtualItems']>, spacer: number, totalW: number): HTMLDivElement {
-    const row = data.table.rows[data.order[pos] ?? -1];
-    const el = h('div', { className: `grid-row${pos % 2 === 1 ? ' odd' : ''}`, role: 'row', 'aria-rowindex': pos + 2 });
-    el.style.width = `${totalW}px`;
-    if (!row) return el;
-    const selected = data.selected.has(row.id);
-    if (selected) el.setAttribute('aria-selected', 'true');
-    el.dataset.run = String(row.id);
-    el.dataset.pos = String(pos);
-    // Built with plain DOM calls: this runs for every row scrolled into view. Only the active cell carries an id
-    // (for aria-activedescendant); the others are found by position.
-    const cell = (c: number, width: number, text: string, cls: string): HTMLDivElement => {
-      const d = document.createElement('div');
-      const active = this.active.row === pos && this.active.col === c;
-      d.className = active ? `cell ${cls} active` : `cell ${cls}`;
-      d.setAttribute('role', 'gridcell');
-      if (active) d.id = `cell-${pos}-${c}`;
-      d.textContent = text;
-      d.style.width = `${width}px`;
-      return d;
-    };
-    const pinned = h('div', { className: 'pinned' });
-    pinned.style.width = `${PINNED_WIDTH}px`;
-    const check = cell(0, PINNED[0].width, selected ? '☑' : '☐', 'check');
-    check.setAttribute('aria-label', selected ? `Unselect run ${row.id}` : `Select run ${row.id}`);
-    pinned.append(check, cell(1, PINNED[1].width, `#${row.id}`, 'num'), cell(2, PINNED[2].width, row.status, `status status-${row.status}`));
-    el.append(pinned, spacerOf(spacer));
     for (const vc of vcols) {
       const c = data.columns[vc.index];
       if (!c) continue;
-      const v = cellValue(this.columnIndex, row, c.key);
-      const text = c.key === 'run:startedAt' && typeof v === 'number' ? formatTime(v) : formatValue(v);
-      const d = cell(PINNED.length + vc.index, vc.size, text, typeof v === 'number' ? 'num' : v === null ? 'missing' : '');
-      if (text.length > 12) d.title = text;
-      el.append(d);
+      const cell = head(c.key, c.key.startsWith('run:') ? 'run' : c.group, c.name, vc.size, PINNED.length + vc.index);
+      cell.style.left = `${vc.start}px`;
+      cells.push(cell);
     }
-    return el;
+    this.header.style.width = `${totalW}px`;
+    this.header.replaceChildren(...cells);
   }
 
   private onClick(e: MouseEvent): void {
@@ -295,12 +470,8 @@ export class RunGrid {
     if (!rowEl || !Number.isInteger(runId)) return;
     const cellEl = target?.closest('.cell');
     const pos = Number(rowEl.dataset.pos);
-    if (cellEl && Number.isInteger(pos)) {
-      // Pinned cells are 0..2; after them come a spacer and the visible columns from `firstColumn`.
-      const inPinned = cellEl.parentElement?.classList.contains('pinned') === true;
-      const index = Array.from(cellEl.parentElement?.children ?? []).indexOf(cellEl);
-      this.setActive(pos, inPinned ? index : PINNED.length + this.firstColumn + index - 2, false);
-    }
+    const col = Number(cellEl?.getAttribute('aria-colindex')) - 1;
+    if (cellEl && Number.isInteger(pos) && Number.isInteger(col) && col >= 0) this.setActive(pos, col, false);
     if (cellEl?.classList.contains('check')) this.callbacks.onToggle(runId);
     this.element.focus({ preventScroll: true });
   }
@@ -346,7 +517,6 @@ export class RunGrid {
 
   private setActive(row: number, col: number, scroll: boolean): void {
     this.active = { row, col };
-    this.cacheKey = '';
     if (scroll) {
       this.rows.scrollToIndex(row, { align: 'auto' });
       if (col >= PINNED.length) this.cols.scrollToIndex(col - PINNED.length, { align: 'auto' });
@@ -354,10 +524,4 @@ export class RunGrid {
     this.render();
     this.element.setAttribute('aria-activedescendant', `cell-${row}-${col}`);
   }
-}
-
-function spacerOf(width: number): HTMLDivElement {
-  const d = h('div', { className: 'spacer', 'aria-hidden': 'true' });
-  d.style.width = `${Math.max(0, width)}px`;
-  return d;
 }
