@@ -151,6 +151,9 @@ function windowsOf(at: number[], o: { windowRows?: number; windowMs?: number }):
     const rows = Array.from({ length: hi - lo }, (_, k) => lo + k);
     out.unshift({ start: at[lo] ?? 0, end: (at[hi - 1] ?? 0) + 1, rows });
   }
+  // The oldest window holds the remainder; under half a window it is too small to judge alone, so it joins the next one.
+  const [first, second] = out;
+  if (first && second && first.rows.length < size / 2) out.splice(0, 2, { start: first.start, end: second.end, rows: [...first.rows, ...second.rows] });
   return out;
 }
 

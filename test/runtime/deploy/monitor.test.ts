@@ -89,10 +89,12 @@ describe('cairn monitor', () => {
     }
   });
 
-  test('monitoring again keeps the one open alert (no duplicate)', async () => {
-    const r = await cli(['monitor', 'wine', '--window-rows', '40', '--format', 'json'], ws.dir);
+  test('monitoring again keeps the one open alert (no duplicate); a remainder under half a window joins the next', async () => {
+    const r = await cli(['monitor', 'wine', '--window-rows', '50', '--format', 'json'], ws.dir);
     assert.equal(r.code, 1);
     const out = monitorRunSchema.parse(JSON.parse(r.stdout));
+    // 120 rows by 50, newest last: 20 + 50 + 50, and the oldest 20 are too few to judge alone.
+    assert.deepEqual(out.report.report.windows.map((w) => w.rows), [70, 50]);
     assert.equal(out.alertOpened, false);
     assert.equal(out.alert?.id, alertId);
     assert.equal(out.report.alertId, null);
