@@ -23,5 +23,8 @@ What to look at:
   - lineage of the run:           node bin/cairn.js lineage $id --workspace samples/recommender
   - run it again: every step comes from the cache;  -p factors=64 retrains only what that changes:
                                   npm run main -- -p factors=64
-  - in VS Code: open samples/recommender, and use the Cairn sidebar (Experiments, Pipelines) and the CodeLens.
+  - in VS Code: open samples/recommender, and use the Cairn sidebar (Experiments, Pipelines, Models) and the CodeLens
+    ("Deploy locally" on MODEL_CARD.md);
+  - the deployment loop (serve, replay later traffic, drift, retrain, A/B, promote): npm run loop -- /tmp/cairn-loop
+    (docs/deploy.md walks through it).
 MSG
