@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { isPipelineFile } from '@cairn/protocol';
-import { deployLenses, registerSteps, samePath, type DeployLensInput } from '../models/modelsModel.js';
+import { deployBlock, deployLenses, registerSteps, samePath, type DeployLensInput } from '../models/modelsModel.js';
 import type { ModelEntry, ModelsService } from '../models/modelsService.js';
 import type { LensContributor } from './lensRegistry.js';
 
@@ -67,11 +67,13 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
     });
   }
 
-  /** Where lenses go: a card's first line (its model is found by card path), or each register step's key. */
+  /** Where lenses go: a card's first line (its model is found by card path), each register step's key, the `deploy:` key. */
   private places(document: vscode.TextDocument): Array<{ offset: number; model?: string; card?: string }> {
     const file = document.uri.fsPath;
     if (document.languageId === 'cairn-pipeline' || isPipelineFile(file)) {
-      return registerSteps(file, document.getText()).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : []));
+      const text = document.getText();
+      const block = deployBlock(file, text);
+      return [...registerSteps(file, text).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : [])), ...(block ? [{ offset: block.keyStart, model: block.model }] : [])];
     }
     const relative = vscode.workspace.asRelativePath(document.uri, false);
     // Past a front matter block, where the card's text starts.

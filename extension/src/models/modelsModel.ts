@@ -123,6 +123,27 @@ export function registerSteps(file: string, text: string): RegisterStep[] {
   return out.sort((a, b) => a.keyStart - b.keyStart);
 }
 
+/**
+ * The pipeline's `deploy:` block, when the model it deploys is a registered one: the register step whose `with.model`
+ * is the block's `model:` (as written), else the pipeline's only named register step. Its lenses go on the `deploy:` key.
+ */
+export function deployBlock(file: string, text: string): { keyStart: number; model: string } | undefined {
+  const doc = parsePipeline(file, text);
+  const entry = doc.root?.entries.find((e) => e.key === 'deploy');
+  if (!entry) return undefined;
+  const value = doc.value;
+  const raw = typeof value === 'object' && value !== null && 'deploy' in value ? value.deploy : undefined;
+  const deployed = typeof raw === 'object' && raw !== null && 'model' in raw && typeof raw.model === 'string' ? raw.model : undefined;
+  const steps = typeof value === 'object' && value !== null && 'steps' in value && typeof value.steps === 'object' && value.steps !== null ? (value.steps as Record<string, unknown>) : {};
+  const registers = registerSteps(file, text).filter((r) => r.model !== undefined);
+  const modelOf = (step: string): unknown => {
+    const s = steps[step];
+    return typeof s === 'object' && s !== null && 'with' in s && typeof s.with === 'object' && s.with !== null && 'model' in s.with ? s.with.model : undefined;
+  };
+  const match = registers.find((r) => deployed !== undefined && modelOf(r.step) === deployed) ?? (new Set(registers.map((r) => r.model)).size === 1 ? registers[0] : undefined);
+  return match?.model === undefined ? undefined : { keyStart: entry.keySpan.start, model: match.model };
+}
+
 /** Same path, compared as workspace-relative POSIX paths (`./MODEL_CARD.md` and `MODEL_CARD.md` are one file). */
 export function samePath(a: string, b: string): boolean {
   const norm = (p: string): string => p.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+/g, '/');

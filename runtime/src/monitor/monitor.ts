@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Alert, DriftWindow, ModelVersion, MonitorReport } from '@cairn/protocol';
+import type { Alert, DriftWindow, ModelVersion, MonitorReport, ResolvedDeploy } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { formatOf as dataFormatOf, parseJsonl, readTable, takeRows } from '../ml/data/index.js';
-import { driftReport, type DriftOptions } from '../ml/drift/index.js';
+import { loadPipeline } from '../executor/loadPipeline.js';
+import { driftReport, type DriftOptions, type DriftTest } from '../ml/drift/index.js';
 import type { Table } from '../ml/types.js';
 import { ModelRegistry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
@@ -45,6 +46,34 @@ export interface MonitorOptions {
   share?: number;
   /** Starts the retrain run when an alert opens; returns its run id. */
   retrain?: (alert: Alert) => Promise<number>;
+  /** Runs a pipeline file when an alert opens and the version's `deploy.monitor` says `on_drift: retrain` (and `retrain` is not given). */
+  retrainPipeline?: (pipelineFile: string) => Promise<number>;
+}
+
+type DeployMonitor = NonNullable<ResolvedDeploy['monitor']>;
+const driftTests: readonly string[] = ['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi'] satisfies DriftTest[];
+const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** The `deploy.monitor` block of the pipeline that registered the version (its file as it is now), if it has one. */
+function deployMonitorOf(ctx: MonitorContext, v: ModelVersion): { file: string; monitor: DeployMonitor } | undefined {
+  if (v.runId === null) return undefined;
+  const run = ctx.store.db.prepare<[number], { file: string }>('SELECT p.file AS file FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?').get(v.runId);
+  if (!run) return undefined;
+  const file = path.resolve(ctx.workspace, run.file);
+  const loaded = loadPipeline(file, { cwd: ctx.workspace, workspace: ctx.workspace });
+  const monitor = loaded.ok ? loaded.pipeline.deploy?.monitor : undefined;
+  return monitor ? { file, monitor } : undefined;
+}
+
+/** `deploy.monitor.drift` as per-column tests: a named test (with its threshold) per column, `default` for the rest; `auto` keeps the default choice. */
+function testsOf(monitor: DeployMonitor, columns: string[]): NonNullable<DriftOptions['tests']> {
+  const tests: NonNullable<DriftOptions['tests']> = {};
+  const fallback = monitor.drift['default'];
+  for (const c of columns) {
+    const cfg = monitor.drift[c] ?? fallback;
+    if (cfg?.test !== undefined && driftTests.includes(cfg.test)) tests[c] = { test: cfg.test as DriftTest, ...(cfg.threshold === undefined ? {} : { threshold: cfg.threshold }) };
+  }
+  return tests;
 }
 
 export interface MonitorOutcome {
@@ -192,10 +221,17 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
   if (typeof refPredictions !== 'string') reference = withColumn(reference, 'prediction', refPredictions);
   else current = { rowCount: current.rowCount, columns: current.columns.filter((c) => c.name !== 'prediction') };
 
-  const options: DriftOptions = { share: o.share ?? 0.5, ...(o.columns === undefined ? {} : { columns: o.columns }) };
+  // The pipeline's deploy.monitor block sets per-column tests, the window (when no window option is given) and on_drift.
+  const block = v === null ? undefined : deployMonitorOf(ctx, v);
+  const tests = block ? testsOf(block.monitor, current.columns.map((c) => c.name)) : {};
+  const options: DriftOptions = { share: o.share ?? 0.5, ...(o.columns === undefined ? {} : { columns: o.columns }), ...(Object.keys(tests).length > 0 ? { tests } : {}) };
+  const blockWindow = /^(\d+)([smhdw])$/.exec(block?.monitor.window ?? '');
+  const windowing = o.windowRows === undefined && o.windowMs === undefined && blockWindow ? { windowMs: Number(blockWindow[1]) * (unitMs[blockWindow[2] ?? 'd'] ?? 86_400_000) } : o;
+  const byBlock = o.retrainPipeline;
+  const retrain = o.retrain ?? (block?.monitor.onDrift === 'retrain' && byBlock ? (): Promise<number> => byBlock(block.file) : undefined);
   const windows: DriftWindow[] = windowsOf(
     rows.map((r) => r.at),
-    o,
+    windowing,
   ).map((w) => {
     const r = driftReport(reference, takeRows(current, w.rows), options);
     return {
@@ -233,8 +269,8 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
       reportId,
     });
     alertOpened = true;
-    if (o.retrain) {
-      retrainRunId = await o.retrain(alert);
+    if (retrain) {
+      retrainRunId = await retrain(alert);
       setRetrainRun(ctx.store, alert.id, retrainRunId);
       alert = { ...alert, retrainRunId };
     }

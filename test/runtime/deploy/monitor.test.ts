@@ -144,4 +144,31 @@ describe('cairn monitor', () => {
     const out = monitorRunSchema.parse(JSON.parse(hourly.stdout));
     assert.deepEqual(out.report.report.windows.map((w) => w.rows), [60, 60], 'one row a minute: two hours');
   });
+
+  test("the registering pipeline's deploy.monitor block sets the per-column tests, the window and on_drift: retrain", async () => {
+    // Start from no open alert (the tests above leave one open).
+    const listed = await cli(['monitor', 'alerts', 'wine', '--format', 'json'], ws.dir);
+    for (const a of alertSchema.array().parse((JSON.parse(listed.stdout) as { alerts: unknown }).alerts)) {
+      if (a.closedAt === null) assert.equal((await cli(['monitor', 'close', String(a.id), '--reason', 'test'], ws.dir)).code, 0);
+    }
+    const block = (drift: string): string =>
+      `deploy:\n  model: \${steps.train.outputs.model}\n  monitor:\n    reference: wine.csv\n    window: 1h\n    drift:\n${drift}    on_drift: retrain\n`;
+    // PSI with a threshold no column reaches: nothing drifts, whatever the default test would say of the class-0 wines.
+    writeFileSync(path.join(ws.dir, 'cairn.yaml'), winePipeline(40) + block('      default: { test: psi, threshold: 1000 }\n'));
+    const quiet = await cli(['monitor', 'wine', '--format', 'json'], ws.dir);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    const q = monitorRunSchema.parse(JSON.parse(quiet.stdout));
+    assert.deepEqual(q.report.report.windows.map((w) => w.rows), [60, 60], 'window: 1h from the block');
+    assert.ok(q.report.report.features.every((f) => f.method === 'psi' && f.threshold === 1000 && !f.drifted));
+    assert.equal(q.retrain, null);
+    // One column with a threshold it exceeds: the window drifts, the alert opens and on_drift starts the retrain run.
+    writeFileSync(path.join(ws.dir, 'cairn.yaml'), winePipeline(40) + block('      flavanoids: { test: wasserstein, threshold: 0.0001 }\n      default: { test: psi, threshold: 1000 }\n'));
+    const loud = await cli(['monitor', 'wine', '--share', '0.05', '--format', 'json'], ws.dir);
+    assert.equal(loud.code, 1, loud.stderr);
+    const l = monitorRunSchema.parse(JSON.parse(loud.stdout));
+    assert.equal(l.report.report.features.find((f) => f.name === 'flavanoids')?.method, 'wasserstein');
+    assert.equal(l.alertOpened, true);
+    assert.equal(l.retrain?.status, 'succeeded', 'on_drift: retrain ran the pipeline without --retrain');
+    assert.equal(l.alert?.retrainRunId, l.retrain?.runId);
+  });
 });

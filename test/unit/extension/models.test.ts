@@ -4,6 +4,7 @@ import type { Alert, Deployment, GateReport, ModelVersion } from '@cairn/protoco
 import {
   alertStatusText,
   curlCommand,
+  deployBlock,
   deployLenses,
   deploymentDescription,
   failingGates,
@@ -142,4 +143,34 @@ steps:
   );
   assert.ok(samePath('./samples/MODEL_CARD.md', 'samples/MODEL_CARD.md'));
   assert.ok(!samePath('a/MODEL_CARD.md', 'MODEL_CARD.md'));
+});
+
+test('deploy block: its lenses act on the register step that registers the deployed model', () => {
+  const text = `version: 1
+name: p
+steps:
+  train:
+    run: python train.py
+    outputs: { m: model.onnx, other: other.onnx }
+  register:
+    uses: model.register
+    with:
+      model: \${steps.train.outputs.m}
+      name: credit-risk
+  register-other:
+    uses: model.register
+    with:
+      model: \${steps.train.outputs.other}
+      name: other-model
+deploy:
+  model: \${steps.train.outputs.other}
+`;
+  const block = deployBlock('/w/cairn.yaml', text);
+  assert.equal(block?.model, 'other-model', 'the step whose with.model is the deployed model');
+  assert.equal(text.slice(block?.keyStart, (block?.keyStart ?? 0) + 'deploy'.length), 'deploy');
+  // No deploy block: no lens; a deployed file no step registers, with two registered names: no guess.
+  assert.equal(deployBlock('/w/cairn.yaml', text.replace(/deploy:[\s\S]*$/, '')), undefined);
+  assert.equal(deployBlock('/w/cairn.yaml', text.replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx')), undefined);
+  // One registered name: that one.
+  assert.equal(deployBlock('/w/cairn.yaml', text.replace('name: other-model', 'name: credit-risk').replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx'))?.model, 'credit-risk');
 });

@@ -120,7 +120,14 @@ export const monitorCommand: CliCommand = {
         ...(columns === undefined ? {} : { columns }),
         ...(share === undefined ? {} : { share }),
         ...(retrain === undefined
-          ? {}
+          ? {
+              // No --retrain: the registering pipeline's `deploy.monitor.on_drift: retrain` may still ask for one.
+              retrainPipeline: async (file: string) => {
+                handle = await startRetrain(engine, file, {}, io.cwd);
+                if (format === 'text') io.stderr(`drift alert: started retrain run ${handle.runId} of ${path.relative(io.cwd, file)} (its deploy.monitor says on_drift: retrain)\n`);
+                return handle.runId;
+              },
+            }
           : {
               retrain: async () => {
                 handle = await startRetrain(engine, retrain, overrides, io.cwd);
