@@ -22,13 +22,8 @@ import { startDeployment } from '../../runtime/src/deploy/deployments.js';
 import { PredictionLog } from '../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../runtime/src/serve/index.js';
 import { Store } from '../../runtime/src/store/store.js';
+import { arg } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : def;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 const REQUESTS = arg('requests', 10_000);
 const CONNECTIONS = arg('connections', 16);
 const ROUNDS = arg('rounds', 5);

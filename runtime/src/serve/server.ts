@@ -70,6 +70,8 @@ export function generateToken(): string {
 }
 
 const JSON_TYPE = 'application/json';
+/** Read once: under tsx (tests, benches) every access to an imported binding is a getter call, on the hot path. */
+const H = ServeHeaders;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** `?k=N` on /invocations: a recommender's top-k request. */
@@ -341,7 +343,7 @@ export class ModelServer {
   }
 
   private async invoke(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, t0: number): Promise<void> {
-    const given = req.headers[ServeHeaders.clientRequestId];
+    const given = req.headers[H.clientRequestId];
     if (given !== undefined && (typeof given !== 'string' || !REQUEST_ID.test(given))) throw new RequestError(400, 'bad_request_id', 'the X-Request-Id header must be 1 to 200 visible ASCII characters (no spaces)');
     const requestId = given ?? this.newRequestId();
     // One reference read: a swap during this request does not change the models it uses.
@@ -368,7 +370,7 @@ export class ModelServer {
         }
         keys = k;
       } else {
-        const header = req.headers[ServeHeaders.key];
+        const header = req.headers[H.key];
         const key = typeof header === 'string' && header.length > 0 ? header : null;
         keys = key;
         const arm = key !== null ? challengerShare(key) < this.split : Math.random() < this.split;
@@ -382,14 +384,14 @@ export class ModelServer {
     if (championRows > 0) this.metrics.arm('champion', championRows);
     if (challengerRows > 0) this.metrics.arm('challenger', challengerRows);
     const arm = challengerRows === 0 ? 'champion' : championRows === 0 ? 'challenger' : 'mixed';
-    const headers: Record<string, string> = { [ServeHeaders.requestId]: requestId, [ServeHeaders.arm]: arm };
+    const headers: Record<string, string> = { [H.requestId]: requestId, [H.arm]: arm };
     // Without a challenger every row is the champion's: the count adds nothing (and every header costs each client).
-    if (a.challenger) headers[ServeHeaders.armRows] = `champion=${championRows},challenger=${challengerRows}`;
+    if (a.challenger) headers[H.armRows] = `champion=${championRows},challenger=${challengerRows}`;
     const cv = a.champion.version;
     const xv = a.challenger?.version ?? null;
-    if (arm === 'champion' && cv !== null) headers[ServeHeaders.version] = String(cv);
-    else if (arm === 'challenger' && xv !== null) headers[ServeHeaders.version] = String(xv);
-    else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[ServeHeaders.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
+    if (arm === 'champion' && cv !== null) headers[H.version] = String(cv);
+    else if (arm === 'challenger' && xv !== null) headers[H.version] = String(xv);
+    else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[H.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
     this.send(res, 200, JSON.stringify({ predictions }), JSON_TYPE, headers);
     const log = this.logState.log;
     if (log?.sampled(requestId)) {
@@ -397,7 +399,6 @@ export class ModelServer {
       const at = Date.now();
       for (let r = 0; r < n; r++) {
         const ch = toChallenger?.[r] === 1;
-        const at_ = ch ? a.challengerAt : a.championAt;
         log.add({
           requestId,
           row: r,
@@ -405,7 +406,8 @@ export class ModelServer {
           version: ch ? xv : cv,
           abKey: keys === null || typeof keys === 'string' ? keys : (keys[r] ?? null),
           columns: ch ? a.challengerNames : a.championNames,
-          cell: (i) => rows.cell(at_[i] ?? -1, r),
+          fieldAt: ch ? a.challengerAt : a.championAt,
+          cells: rows,
           prediction: predictions[r],
           latencyMs,
           at,

@@ -118,6 +118,23 @@ test('the log keeps at most --log-max-rows rows per deployment, the newest', asy
   assert.deepEqual([...new Set(rows.map((r) => r.request_id))], ['bound-7', 'bound-8', 'bound-9', 'bound-10', 'bound-11']);
 });
 
+test('one flush of many rows (several multi-row inserts and a remainder) keeps every row in order; a repeated request id is not logged twice', async () => {
+  const { server, log, id } = await serve({ flushMs: 60_000, batchRows: 1_000 });
+  const sent = Array.from({ length: 123 }, (_, j) => row(j));
+  const a = await invoke(server, sent, 'many-rows');
+  await invoke(server, sent.slice(0, 3), 'many-rows');
+  assert.equal(log.pending, 126, 'all still buffered: one flush writes them');
+  log.flush();
+  const rows = logged(id);
+  assert.deepEqual(
+    rows.map((r) => [r.request_id, r.row]),
+    sent.map((_, j) => ['many-rows', j]),
+  );
+  assert.deepEqual(rows.map((r) => JSON.parse(r.inputs_json) as unknown), sent);
+  assert.deepEqual(rows.map((r) => JSON.parse(r.prediction_json) as unknown), a.predictions);
+  assert.equal(log.logged, 123, 'the repeated id matched rows already logged: not counted as written');
+});
+
 test('a full buffer drops rows, counted in /metrics, and requests are still answered', async () => {
   const { server } = await serve({ capacity: 5, flushMs: 60_000, batchRows: 1_000 });
   await invoke(server, Array.from({ length: 8 }, (_, j) => row(j)));
