@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { implementations } from '../../../runtime/src/builtins/index.js';
-import { StepError, type BuiltinContext } from '../../../runtime/src/builtins/types.js';
+import { StepError } from '../../../runtime/src/builtins/types.js';
 import '../../../runtime/src/builtins/data.js';
 import { readCsv } from '../../../runtime/src/ml/data/index.js';
+import { runBuiltin } from '../ml/runBuiltin.js';
 
 // data.split's "now" (as_of / as_of_fraction): the past is split into train and test as before, the later rows are
 // the `future` output, oldest first — what the closed loop (docs/deploy.md) replays as traffic.
@@ -20,23 +20,9 @@ interface Split {
 }
 
 async function split(options: Record<string, unknown>, outputs = ['train', 'test', 'future']): Promise<Split> {
-  const impl = implementations.get('data.split');
-  assert.ok(impl, 'data.split is registered');
   const stepDir = mkdtempSync(path.join(dir, 'split-'));
-  const r: Split = { metrics: new Map(), logs: [], files: Object.fromEntries(outputs.map((o) => [o, path.join(stepDir, `${o}.csv`)])) };
-  const ctx: BuiltinContext = {
-    root: dir,
-    step: 'split',
-    options,
-    outputs: r.files,
-    dataSchemas: {},
-    log: (l) => r.logs.push(l),
-    metric: (k, v) => r.metrics.set(k, v),
-    tag: () => undefined,
-    signal: new AbortController().signal,
-  };
-  await impl(ctx);
-  return r;
+  const files = Object.fromEntries(outputs.map((o) => [o, path.join(stepDir, `${o}.csv`)]));
+  return { ...(await runBuiltin('data.split', dir, options, files, 'split')), files };
 }
 
 const column = async (file: string, name: string): Promise<number[]> => {

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { implementations } from '../../../runtime/src/builtins/index.js';
-import { StepError, type BuiltinContext } from '../../../runtime/src/builtins/types.js';
+import { StepError } from '../../../runtime/src/builtins/types.js';
 import '../../../runtime/src/builtins/data.js';
 import '../../../runtime/src/builtins/features.js';
 import '../../../runtime/src/builtins/drift.js';
@@ -13,6 +12,7 @@ import { main } from '../../../runtime/src/cli/main.js';
 import { readCsv } from '../../../runtime/src/ml/data/index.js';
 import type { Predictor, Table } from '../../../runtime/src/ml/types.js';
 import { fixtures } from './golden.js';
+import { runBuiltin } from './runBuiltin.js';
 import { AttributeType, DataType, encodeModel, type ModelMsg, type ValueInfoMsg } from '../../../runtime/src/ml/onnx/schema.js';
 import { floatTensorProto } from '../../../runtime/src/ml/onnx/tensor.js';
 
@@ -25,23 +25,9 @@ interface Run {
 }
 
 async function run(name: string, options: Record<string, unknown>, outputs: string[]): Promise<Run> {
-  const impl = implementations.get(name);
-  assert.ok(impl, `${name} is registered`);
   const stepDir = mkdtempSync(path.join(dir, `${name}-`));
-  const r: Run = { metrics: new Map(), logs: [], outputs: Object.fromEntries(outputs.map((o) => [o, path.join(stepDir, o.includes('.') ? o : `${o}.out`)])) };
-  const ctx: BuiltinContext = {
-    root: dir,
-    step: 'test',
-    options,
-    outputs: r.outputs,
-    dataSchemas: {},
-    log: (l) => r.logs.push(l),
-    metric: (k, v) => r.metrics.set(k, v),
-    tag: () => undefined,
-    signal: new AbortController().signal,
-  };
-  await impl(ctx);
-  return r;
+  const files = Object.fromEntries(outputs.map((o) => [o, path.join(stepDir, o.includes('.') ? o : `${o}.out`)]));
+  return { ...(await runBuiltin(name, dir, options, files)), outputs: files };
 }
 
 function write(name: string, text: string): string {
