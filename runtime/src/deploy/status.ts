@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { processAlive } from '../util/process.js';
 import type { Deployment } from '@cairn/protocol';
 import type { Store } from '../store/store.js';
 
@@ -35,22 +35,6 @@ interface Row {
   stopped_at: number | null;
   logged: number;
   labelled: number;
-}
-
-/** True while a process with this pid runs (a zombie runs nothing: dead). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 function toDeployment(r: Row): Deployment {

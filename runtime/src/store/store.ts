@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { processAlive } from '../util/process.js';
 import type { ParamType, RunStatus, StepStatus } from '@cairn/protocol';
 import { migrate } from './migrations.js';
 import { MetricWriter } from './metricWriter.js';
@@ -285,13 +286,3 @@ export class Store {
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive but owned by someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

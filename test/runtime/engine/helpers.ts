@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, realpathSync } from 'node:fs';
+import { mkdtempSync, rmSync, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ParamType, ResolvedPipeline, ResolvedStep, RunEvent } from '@cairn/protocol';
+import { processAlive } from '../../../runtime/src/util/process.js';
 
 /** A fresh workspace folder; removed by the returned cleanup. */
 export function tempWorkspace(prefix = 'cairn-engine-'): { dir: string; cleanup: () => void } {
@@ -51,16 +52,4 @@ export class EventLog {
 }
 
 /** True while a process with this pid runs (a zombie waiting for its reaper counts as dead: it runs nothing). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
+export const alive = processAlive;
