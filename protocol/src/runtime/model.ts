@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validateDiagnosticSchema } from '../diagnostics.js';
+import { gateSchema } from '../pipeline/schema.js';
 
 /**
  * What the runtime stores and returns about runs, steps, metrics and lineage: the payloads of the runtime/* messages
@@ -60,9 +61,19 @@ export const stepRunSchema = z.object({
 });
 export type StepRun = z.infer<typeof stepRunSchema>;
 
+/**
+ * The evaluation gates a run was held to: step name → that step's `gate:` bounds in the pipeline as resolved when the
+ * run started (every gated step of the pipeline, run, cached or not selected; `{}` when none had a gate). Stored with
+ * the run (runs.gates_json), so editing the pipeline file later changes nothing about an old run.
+ */
+export const runGatesSchema = z.record(z.string(), gateSchema);
+export type RunGates = z.infer<typeof runGatesSchema>;
+
 export const runDetailSchema = runSummarySchema.extend({
   paramDetails: z.record(z.string(), runParamSchema),
   steps: z.array(stepRunSchema),
+  /** null: the run was recorded before runs stored their gates (store migration 6). */
+  gates: runGatesSchema.nullable(),
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 

@@ -2,7 +2,7 @@ import { createWriteStream, promises as fs, readFileSync, type WriteStream } fro
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { getBuiltin, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunStatus, type StepStatus } from '@cairn/protocol';
+import { getBuiltin, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
 import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
@@ -100,6 +100,11 @@ function pathsOf(value: unknown): string[] {
   return [];
 }
 
+/** The pipeline's evaluation gates, stored with each run: the `gate:` of every step that has one, in pipeline order. */
+export function pipelineGates(pipeline: ResolvedPipeline): RunGates {
+  return Object.fromEntries(pipeline.steps.filter((s) => Object.keys(s.gate).length > 0).map((s) => [s.name, s.gate]));
+}
+
 /** Starts a run: the run row exists when this returns; `done` settles when every selected step has finished. */
 export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): RunHandle {
   const selected = selectSteps(pipeline, options.step, options.downstream);
@@ -114,6 +119,7 @@ export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): R
     platform: `${process.platform}-${process.arch} node-${process.versions.node}`,
     cairnVersion: cairnVersion(),
     selection: { step: options.step ?? null, downstream: options.downstream ?? false, force: options.force ?? false },
+    gates: pipelineGates(pipeline),
   });
   const controller = new AbortController();
   const run = new RunExecution(pipeline, selected, runId, options, controller.signal);
@@ -319,6 +325,9 @@ class RunExecution {
       if (step.cache && !this.options.force) {
         const hit = await this.tryRestore(step, key, stepRunId, writeLog);
         if (hit) {
+          // The gate is not part of the cache key (it changes no output), so a gate tightened since must fail here.
+          const gateError = this.checkGates(step, stepRunId);
+          if (gateError !== null) return this.fail(step, writeLog, elapsed(), gateError, log);
           await closeLog(log);
           return this.settle(step.name, 'succeeded', elapsed(), null, true);
         }

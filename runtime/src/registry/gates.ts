@@ -12,9 +12,12 @@ import {
   type ModelVersion,
   type ParsedModelCard,
   type Promotion,
+  type RunGates,
 } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
+import { pipelineGates } from '../executor/executor.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
+import { runGatesOf } from '../store/queries.js';
 import type { Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
 import { ModelRegistry, RegistryError } from './registry.js';
@@ -23,7 +26,7 @@ import { ModelRegistry, RegistryError } from './registry.js';
  * Promotion gates (issue 6; contract: GateReport in protocol/src/runtime/deploy.ts), checked in this order:
  * - card: the version's model card has no error and every Mitchell section the spec requires;
  * - card-metrics: what the card's `model-index` claims matches the tracked metrics at the printed precision;
- * - evaluation: every evaluation `gate:` of the registering run's pipeline passed in that run;
+ * - evaluation: every evaluation `gate:` of the registering run's pipeline (as stored with the run) passed in that run;
  * - drift: no open drift alert for this version.
  * `promote` moves an alias only when each gate passes or is overridden with a reason (stored in gate_overrides and in
  * the alias history). `cairn models alias` stays the raw, ungated move (docs/cli.md, "Promotion gates").
@@ -122,54 +125,66 @@ interface StepRow {
   id: number;
 }
 
+/** `rmse ≤ 1`, with the value the run tracked when there is one: `rmse=0.9137 ≤ 1`. */
+function boundsText(gate: RunGates[string], latest: Map<string, number>): string {
+  return Object.entries(gate)
+    .map(([k, b]) => {
+      const value = latest.get(k);
+      const shown = value === undefined ? k : `${k}=${Number.isInteger(value) ? value : value.toPrecision(4)}`;
+      return `${shown}${b.min !== undefined ? ` ≥ ${b.min}` : ''}${b.max !== undefined ? ` ≤ ${b.max}` : ''}`;
+    })
+    .join(', ');
+}
+
 /**
  * The executor fails a step whose `gate:` bounds are not met (error `gate failed: …` / `gate on …`) and never caches
- * that failure, so the registering run's step statuses tell whether its gates passed. Which steps carry gates comes
- * from the pipeline file as it is now (the run does not store its resolved spec).
+ * that failure, so the registering run's step statuses tell whether its gates passed. Which steps carry gates, and
+ * their bounds, come from the run (stored when it started, runs.gates_json); for a run recorded before runs stored
+ * them, from the pipeline file as it is now, which the detail says.
  */
 function evaluationGate(ctx: GateContext, v: ModelVersion): GateResult {
   if (v.runId === null) return { gate: 'evaluation', state: 'fail', detail: `the run that registered version ${v.version} was deleted: its evaluation gates cannot be checked (override with a reason, or register from a new run)` };
+  const runId = v.runId;
   const run = ctx.store.db
     .prepare<[number], { file: string; status: string }>('SELECT p.file AS file, r.status AS status FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?')
-    .get(v.runId);
-  if (!run) return { gate: 'evaluation', state: 'fail', detail: `run ${v.runId} is not in the store` };
-  const steps = ctx.store.db.prepare<[number], StepRow>('SELECT id, step, status, error FROM step_runs WHERE run_id = ? ORDER BY id').all(v.runId);
+    .get(runId);
+  if (!run) return { gate: 'evaluation', state: 'fail', detail: `run ${runId} is not in the store` };
+  const steps = ctx.store.db.prepare<[number], StepRow>('SELECT id, step, status, error FROM step_runs WHERE run_id = ? ORDER BY id').all(runId);
   const failed = steps.filter((s) => s.status === 'failed' && s.error !== null && /^gate (failed|on )/.test(s.error));
   const rel = path.relative(ctx.workspace, path.resolve(ctx.workspace, run.file)).split(path.sep).join('/');
   if (failed.length > 0) {
     return {
       gate: 'evaluation',
       state: 'fail',
-      detail: `run ${v.runId}: ${failed.map((s) => `step ${s.step}: ${s.error ?? ''}`).join('; ')} — improve the model (or the gate in ${rel}) and register from a run that passes`,
+      detail: `run ${runId}: ${failed.map((s) => `step ${s.step}: ${s.error ?? ''}`).join('; ')} — improve the model (or the gate in ${rel}) and register from a run that passes`,
       file: rel,
     };
   }
-  const loaded = loadPipeline(run.file, { cwd: ctx.workspace, workspace: ctx.workspace });
-  if (!loaded.ok) {
-    return { gate: 'evaluation', state: 'pass', detail: `run ${v.runId}: no step failed a gate (${rel} cannot be read now, so the gated steps were not listed: ${loaded.message ?? 'it has errors'})`, file: rel };
+  let gates = runGatesOf(ctx.store, runId);
+  let source = `${rel} as it was when run ${runId} started`;
+  if (gates === null) {
+    const legacy = `run ${runId} predates stored gates: read from ${rel} as it is now`;
+    const loaded = loadPipeline(run.file, { cwd: ctx.workspace, workspace: ctx.workspace });
+    if (!loaded.ok) {
+      return { gate: 'evaluation', state: 'pass', detail: `run ${runId}: no step failed a gate (${legacy}, but it cannot be read, so the gated steps were not listed: ${loaded.message ?? 'it has errors'})`, file: rel };
+    }
+    gates = pipelineGates(loaded.pipeline);
+    source = `${rel} (${legacy})`;
   }
-  const gated = loaded.pipeline.steps.filter((s) => Object.keys(s.gate).length > 0);
-  if (gated.length === 0) return { gate: 'evaluation', state: 'pass', detail: `${rel}: no evaluation gate defined`, file: rel };
+  const gated = Object.entries(gates).filter(([, g]) => Object.keys(g).length > 0);
+  if (gated.length === 0) return { gate: 'evaluation', state: 'pass', detail: `no evaluation gate defined in ${source}`, file: rel };
   const byName = new Map(steps.map((s) => [s.step, s]));
-  const notRun = gated.filter((s) => byName.get(s.name)?.status !== 'succeeded');
+  const notRun = gated.filter(([name]) => byName.get(name)?.status !== 'succeeded');
   if (notRun.length > 0) {
     return {
       gate: 'evaluation',
       state: 'fail',
-      detail: `run ${v.runId} did not pass the gated step${notRun.length === 1 ? '' : 's'} ${notRun.map((s) => `${s.name} (${byName.get(s.name)?.status ?? 'not in the run'})`).join(', ')} of ${rel}: run the pipeline in full and register from that run`,
+      detail: `run ${runId} did not pass the gated step${notRun.length === 1 ? '' : 's'} ${notRun.map(([name]) => `${name} (${byName.get(name)?.status ?? 'not in the run'})`).join(', ')} of ${source}: run the pipeline in full and register from that run`,
       file: rel,
     };
   }
-  const evidence = gated.map((s) => {
-    const latest = new Map(ctx.store.latestStepMetrics(byName.get(s.name)?.id ?? -1).map((m) => [m.key, m.value]));
-    const bounds = Object.entries(s.gate).map(([k, b]) => {
-      const value = latest.get(k);
-      const shown = value === undefined ? k : `${k}=${Number.isInteger(value) ? value : value.toPrecision(4)}`;
-      return `${shown}${b.min !== undefined ? ` ≥ ${b.min}` : ''}${b.max !== undefined ? ` ≤ ${b.max}` : ''}`;
-    });
-    return `${s.name}: ${bounds.join(', ')}`;
-  });
-  return { gate: 'evaluation', state: 'pass', detail: `run ${v.runId} passed every gate of ${rel} (${evidence.join('; ')})`, file: rel };
+  const evidence = gated.map(([name, gate]) => `${name}: ${boundsText(gate, new Map(ctx.store.latestStepMetrics(byName.get(name)?.id ?? -1).map((m) => [m.key, m.value])))}`);
+  return { gate: 'evaluation', state: 'pass', detail: `run ${runId} passed every gate of ${source}: ${evidence.join('; ')}`, file: rel };
 }
 
 function driftGate(ctx: GateContext, v: ModelVersion): GateResult {

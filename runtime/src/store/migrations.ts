@@ -280,6 +280,13 @@ const core: Migration[] = [
       CREATE INDEX ab_results_by_name ON ab_results(name, id);
     `,
   },
+  {
+    version: 6,
+    name: 'runs.gates_json: the evaluation gates of the pipeline as resolved when the run started',
+    // RunGates (protocol/src/runtime/model.ts). NULL for the runs recorded before: the promotion gate then reads the
+    // pipeline file as it is now, and says so.
+    up: 'ALTER TABLE runs ADD COLUMN gates_json TEXT;',
+  },
 ];
 
 const registered: Migration[] = [];

@@ -1,9 +1,11 @@
 import {
+  runGatesSchema,
   runListQuerySchema,
   type MetricHistory,
   type MetricPoint,
   type RunComparison,
   type RunDetail,
+  type RunGates,
   type RunList,
   type RunListQuery,
   type RunStatus,
@@ -161,6 +163,21 @@ export function getRunSummary(store: Store, runId: number): RunSummary | undefin
   return row ? toSummary(row) : undefined;
 }
 
+/** A run's stored evaluation gates (runs.gates_json); null for a run recorded before they were stored (migration 6). */
+export function runGatesOf(store: Store, runId: number): RunGates | null {
+  const row = store.db.prepare<[number], { gates_json: string | null }>('SELECT gates_json FROM runs WHERE id = ?').get(runId);
+  if (!row || row.gates_json === null) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(row.gates_json);
+  } catch (error) {
+    throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = runGatesSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
 export function getRun(store: Store, runId: number): RunDetail | undefined {
   const summary = getRunSummary(store, runId);
   if (!summary) return undefined;
@@ -189,7 +206,7 @@ export function getRun(store: Store, runId: number): RunDetail | undefined {
     log: s.log_path,
     outputs: outs.all(s.id).map((o) => ({ name: o.name ?? '', path: o.path, hash: o.hash })),
   }));
-  return { ...summary, paramDetails, steps };
+  return { ...summary, paramDetails, steps, gates: runGatesOf(store, runId) };
 }
 
 export function compareRuns(store: Store, runIds: number[]): RunComparison {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { processAlive } from '../util/process.js';
-import type { ParamType, RunStatus, StepStatus } from '@cairn/protocol';
+import type { ParamType, RunGates, RunStatus, StepStatus } from '@cairn/protocol';
 import { migrate } from './migrations.js';
 import { MetricWriter } from './metricWriter.js';
 
@@ -15,6 +15,8 @@ export interface NewRun {
   platform: string;
   cairnVersion: string;
   selection: unknown;
+  /** The resolved pipeline's evaluation gates (executor's pipelineGates). Omitted: stored as NULL, like a run from before they were stored. */
+  gates?: RunGates;
 }
 
 export interface CachedOutput {
@@ -62,8 +64,8 @@ export class Store {
       insertPipeline: db.prepare('INSERT INTO pipelines (name, file, created_at) VALUES (?, ?, ?)'),
       renamePipeline: db.prepare('UPDATE pipelines SET name = ? WHERE id = ?'),
       insertRun: db.prepare(
-        `INSERT INTO runs (pipeline_id, status, started_at, git_commit, git_dirty, platform, cairn_version, pid, selection, params_json)
-         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (pipeline_id, status, started_at, git_commit, git_dirty, platform, cairn_version, pid, selection, params_json, gates_json)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertParam: db.prepare('INSERT INTO params (run_id, name, value, type, secret, overridden) VALUES (?, ?, ?, ?, ?, ?)'),
       finishRun: db.prepare('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?'),
@@ -167,6 +169,7 @@ export class Store {
             process.pid,
             JSON.stringify(run.selection ?? null),
             JSON.stringify(summary),
+            run.gates === undefined ? null : JSON.stringify(run.gates),
           ).lastInsertRowid,
         );
         for (const [name, p] of Object.entries(run.params)) {

@@ -48,9 +48,10 @@ steps:
     assert.equal(third.code, 0, third.stderr);
     assert.match(third.stdout, /✓ scale\s+succeeded/);
     assert.match(third.stdout, /run 3: succeeded \(2 steps, 0 from cache\)/);
-    const shown = JSON.parse((await runCli(cli, ['runs', 'show', '3', '--format', 'json'], ws.dir)).stdout) as { paramDetails: Record<string, { value: unknown; overridden: boolean }>; metrics: Record<string, number> };
+    const shown = JSON.parse((await runCli(cli, ['runs', 'show', '3', '--format', 'json'], ws.dir)).stdout) as { paramDetails: Record<string, { value: unknown; overridden: boolean }>; metrics: Record<string, number>; gates: unknown };
     assert.deepEqual(shown.paramDetails.factor, { value: 3, type: 'int', secret: false, overridden: true });
     assert.equal(shown.metrics.score, 9);
+    assert.deepEqual(shown.gates, { score: { score: { max: 10 } } }, 'step score, metric score: the gate of the pipeline file, stored with the run');
   });
 
   test('a gate outside its bounds fails the step and the run (exit 1), and is not cached', async () => {

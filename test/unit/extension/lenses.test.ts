@@ -80,6 +80,7 @@ test('run details in Markdown escape cells and hide secrets', () => {
     error: 'step train failed',
     paramDetails: { note: { value: 'a|b', type: 'string', secret: false, overridden: true }, key: { value: '***', type: 'string', secret: true, overridden: false } },
     steps: [{ step: 'train', status: 'failed', cacheHit: false, cacheKey: null, startedAt: 0, endedAt: 1500, durationMs: 1500, error: 'exit 1', log: '.cairn/logs/7/train.log', outputs: [] }],
+    gates: null,
   });
   assert.match(md, /^# Run #7 — p — failed/);
   assert.match(md, /\| note \| a\\\|b \| string \| overridden \|/);

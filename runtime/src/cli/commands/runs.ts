@@ -135,6 +135,11 @@ export const runsCommand: CliCommand = {
         io.stdout(table([['STEP', 'STATUS', 'DURATION', 'CACHE', 'ERROR'], ...run.steps.map((s) => [s.step, s.status, s.durationMs === null ? '' : `${Math.round(s.durationMs)} ms`, s.cacheHit ? 'hit' : '', s.error ?? ''])]));
         const metrics = Object.entries(run.metrics);
         if (metrics.length > 0) io.stdout('\n' + table([['METRIC', 'VALUE'], ...metrics.map(([k, v]) => [k, cell(v)])]));
+        if (run.gates === null) io.stdout(`\n(no evaluation gates stored: run ${run.id} predates stored gates)\n`);
+        else {
+          const gates = Object.entries(run.gates).flatMap(([step, gate]) => Object.entries(gate).map(([metric, b]) => [step, metric, b.min === undefined ? '' : String(b.min), b.max === undefined ? '' : String(b.max)]));
+          io.stdout(gates.length === 0 ? '\n(no evaluation gates in the pipeline when the run started)\n' : '\n' + table([['GATED STEP', 'METRIC', 'MIN', 'MAX'], ...gates]));
+        }
         return Promise.resolve(0);
       }
       if (parsed.positionals.length < 2) throw new UsageError('give at least two run ids to compare');
