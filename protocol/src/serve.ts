@@ -20,6 +20,65 @@ const inputsSchema = z.object({ inputs: z.union([z.array(recordSchema), z.array(
 /** Each body format by its one top-level key, so a server can check a body against its own format only. */
 export const invocationFormatSchemas = { dataframe_split: dataframeSplitSchema, dataframe_records: dataframeRecordsSchema, instances: instancesSchema, inputs: inputsSchema } as const;
 
+/**
+ * The common case of `invocationFormatSchemas[key].safeParse(body).success`, decided without zod: true only for a
+ * body the schema accepts (a parsed JSON body: plain data), so a server can use the body as it is and skip zod's
+ * per-cell walk and copy on the hot path. false means "ask the schema" (which then accepts it or names the issue).
+ * test/unit/protocol/serveFastCheck.test.ts holds the two to the same answers.
+ */
+export function conformsToInvocationFormat(key: keyof typeof invocationFormatSchemas, body: Record<string, unknown>): boolean {
+  const v = body[key];
+  switch (key) {
+    case 'dataframe_split': {
+      if (!isPlainObject(v)) return false;
+      const { columns, data, index } = v;
+      if (!Array.isArray(columns) || !Array.isArray(data) || (index !== undefined && !Array.isArray(index))) return false;
+      for (const c of columns) if (typeof c !== 'string') return false;
+      return isRowList(data);
+    }
+    case 'dataframe_records':
+      return isRecordList(v);
+    case 'instances':
+      return isRecordList(v) || isRowList(v);
+    case 'inputs':
+      if (isRecordList(v) || isRowList(v)) return true;
+      if (!isPlainObject(v)) return false;
+      for (const k in v) {
+        const col = v[k];
+        if (!Array.isArray(col)) return false;
+        for (const c of col) if (!isCell(c)) return false;
+      }
+      return true;
+  }
+}
+
+function isCell(c: unknown): boolean {
+  return typeof c === 'string' || c === null || typeof c === 'boolean' || (typeof c === 'number' && Number.isFinite(c));
+}
+
+/** A JSON object (JSON.parse makes no other kind), not an array. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function isRowList(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const row of v) {
+    if (!Array.isArray(row)) return false;
+    for (const c of row) if (!isCell(c)) return false;
+  }
+  return true;
+}
+
+function isRecordList(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const r of v) {
+    if (!isPlainObject(r)) return false;
+    for (const k in r) if (!isCell(r[k])) return false;
+  }
+  return true;
+}
+
 export const invocationRequestSchema = z.union([dataframeSplitSchema, dataframeRecordsSchema, instancesSchema, inputsSchema]);
 export type InvocationRequest = z.infer<typeof invocationRequestSchema>;
 
@@ -74,6 +133,10 @@ export const serveLogInfoSchema = z.object({
   /** Rows written to the store, and rows dropped because the write buffer was full. */
   logged: z.number().int().min(0),
   dropped: z.number().int().min(0),
+  /** Rows not yet written (queued, or with the writer). */
+  pending: z.number().int().min(0).optional(),
+  /** Where rows are written: a writer thread beside the serving loop, or the serving thread itself (when no thread could start). */
+  writer: z.enum(['thread', 'serving-thread']).optional(),
 });
 export type ServeLogInfo = z.infer<typeof serveLogInfoSchema>;
 
@@ -89,6 +152,10 @@ export const serveHealthSchema = z.object({
 });
 export type ServeHealth = z.infer<typeof serveHealthSchema>;
 
+/** A `cairn serve` setting that can come from a pipeline's `deploy:` block instead of a flag. */
+export const serveSettingSchema = z.enum(['host', 'port', 'model', 'challenger', 'split', 'key']);
+export type ServeSetting = z.infer<typeof serveSettingSchema>;
+
 /** The line `cairn serve --format json` prints once it listens. */
 export const serveStartedSchema = z.object({
   event: z.literal('listening'),
@@ -97,6 +164,17 @@ export const serveStartedSchema = z.object({
   model: serveModelInfoSchema,
   challenger: serveChallengerSchema.optional(),
   deploymentId: z.number().int().nullable().optional(),
+  /** The pipeline whose `deploy:` block gave settings no flag set (`--pipeline`, or the workspace's `cairn.yaml`). */
+  pipeline: z
+    .object({
+      /** Absolute path of the pipeline file. */
+      file: z.string(),
+      /** true: not named by `--pipeline` but found in the workspace. */
+      found: z.boolean(),
+      /** The settings taken from it; the others came from flags or built-in defaults. */
+      settings: z.array(serveSettingSchema),
+    })
+    .optional(),
 });
 export type ServeStarted = z.infer<typeof serveStartedSchema>;
 

@@ -58,7 +58,7 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
         }
       }
       const serving = entry?.status?.deployments.find((d) => d.status === 'serving');
-      inputs.push({ offset: place.offset, model: name, trusted, version, gates, serving });
+      inputs.push({ offset: place.offset, model: name, trusted, version, gates, serving, ...(place.pipeline !== undefined ? { pipeline: place.pipeline } : {}) });
     }
     if (token.isCancellationRequested) return [];
     return inputs.flatMap(deployLenses).map((spec) => {
@@ -67,13 +67,16 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
     });
   }
 
-  /** Where lenses go: a card's first line (its model is found by card path), each register step's key, the `deploy:` key. */
-  private places(document: vscode.TextDocument): Array<{ offset: number; model?: string; card?: string }> {
+  /**
+   * Where lenses go: a card's first line (its model is found by card path), each register step's key, the `deploy:` key
+   * (which deploys with the pipeline's settings, so it names the file).
+   */
+  private places(document: vscode.TextDocument): Array<{ offset: number; model?: string; card?: string; pipeline?: string }> {
     const file = document.uri.fsPath;
     if (document.languageId === 'cairn-pipeline' || isPipelineFile(file)) {
       const text = document.getText();
       const block = deployBlock(file, text);
-      return [...registerSteps(file, text).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : [])), ...(block ? [{ offset: block.keyStart, model: block.model }] : [])];
+      return [...registerSteps(file, text).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : [])), ...(block ? [{ offset: block.keyStart, model: block.model, pipeline: file }] : [])];
     }
     const relative = vscode.workspace.asRelativePath(document.uri, false);
     // Past a front matter block, where the card's text starts.

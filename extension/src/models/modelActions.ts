@@ -23,8 +23,11 @@ import type { CairnWebviews } from '../webviews/index.js';
 import { curlCommand, failingGates, gateItems, gateSummary, type GatePickItem } from './modelsModel.js';
 import { isMethodMissing, type ModelsService } from './modelsService.js';
 
-/** What a command was called with: a Models view node, `{ name, version }` (lenses, the A/B view), a model name. */
-export type ModelTarget = ModelNode | { name: string; version?: number } | string | undefined;
+/**
+ * What a command was called with: a Models view node, `{ name, version }` (lenses, the A/B view; the lens on a
+ * pipeline's `deploy:` key adds its file), a model name.
+ */
+export type ModelTarget = ModelNode | { name: string; version?: number; pipeline?: string } | string | undefined;
 
 /** The prompts of the promotion flow; the extension-host suite replaces them to drive the flow without clicking. */
 export interface PromotionUi {
@@ -90,14 +93,19 @@ export class ModelActions {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  /** Serves a model locally (`NAME` = its latest version, `NAME@3`, `NAME@champion`); shows the URL with "Copy curl". */
+  /**
+   * Serves a model locally (`NAME` = its latest version, `NAME@3`, `NAME@champion`), with the settings of a pipeline's
+   * `deploy:` block when the target names one; shows the URL with "Copy curl".
+   */
   async deploy(target: ModelTarget, options: { quiet?: boolean } = {}): Promise<DeployMessage.Result | undefined> {
     if (!checkTrust()) return undefined;
     const ref = this.refOf(target);
     if (!ref) return undefined;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cairn: deploying ${ref} on 127.0.0.1…` }, () =>
-      this.runtime.request(DeployRequest, { model: ref }).catch((error: unknown) => {
-        if (isMethodMissing(error)) throw new Error(`this runtime cannot deploy yet (it lacks ${DeployRequest.method}); run \`cairn serve --model ${ref}\` in a terminal instead.`);
+    const pipeline = typeof target === 'object' && !('kind' in target) ? target.pipeline : undefined;
+    const where = pipeline === undefined ? 'on 127.0.0.1' : `with the deploy: settings of ${vscode.workspace.asRelativePath(pipeline, false)}`;
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cairn: deploying ${ref} ${where}…` }, () =>
+      this.runtime.request(DeployRequest, { model: ref, ...(pipeline === undefined ? {} : { pipeline }) }).catch((error: unknown) => {
+        if (isMethodMissing(error)) throw new Error(`this runtime cannot deploy yet (it lacks ${DeployRequest.method}); run \`cairn serve --model ${ref}${pipeline === undefined ? '' : ` --pipeline ${pipeline}`}\` in a terminal instead.`);
         throw error;
       }),
     );

@@ -161,6 +161,8 @@ export interface DeployLensInput {
   gates: GateReport | { error: string } | undefined;
   /** A deployment of the model that is serving now. */
   serving: Deployment | undefined;
+  /** The pipeline whose `deploy:` key carries the lens: "Deploy locally" serves with its settings. */
+  pipeline?: string;
 }
 
 /**
@@ -176,7 +178,9 @@ export function deployLenses(i: DeployLensInput): Array<LensSpec<never>> {
   }
   const target = { name: i.model, version: i.version };
   const lenses: Array<LensSpec<never>> = [
-    { offset: i.offset, title: `$(rocket) Deploy locally`, command: 'cairn.models.deploy', args: [target], tooltip: `Serve ${i.model} v${i.version} on 127.0.0.1 with a token (cairn serve)` },
+    i.pipeline === undefined
+      ? { offset: i.offset, title: `$(rocket) Deploy locally`, command: 'cairn.models.deploy', args: [target], tooltip: `Serve ${i.model} v${i.version} on 127.0.0.1 with a token (cairn serve)` }
+      : { offset: i.offset, title: `$(rocket) Deploy locally`, command: 'cairn.models.deploy', args: [{ ...target, pipeline: i.pipeline }], tooltip: `Serve ${i.model} v${i.version} with a token and this deploy: block's serve (host, port) settings (cairn serve --pipeline)` },
   ];
   if (i.gates && 'error' in i.gates) {
     lenses.push({ offset: i.offset, title: '$(question) gates: unknown', command: '', args: [], tooltip: i.gates.error });

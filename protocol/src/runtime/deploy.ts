@@ -246,6 +246,11 @@ export namespace DeployRequest {
     split: z.number().min(0).max(1).optional(),
     key: z.string().min(1).optional(),
     port: z.number().int().min(0).max(65535).optional(),
+    /**
+     * A pipeline file (absolute, or relative to the workspace) whose `deploy:` block gives the host, port, split and key
+     * (`cairn serve --pipeline`); the fields above win over it. A port neither here nor in `deploy.serve`: a free one.
+     */
+    pipeline: z.string().min(1).optional(),
   });
   export type Params = z.infer<typeof paramsSchema>;
   export const resultSchema = z.object({ deployment: deploymentSchema, token: z.string().nullable() });

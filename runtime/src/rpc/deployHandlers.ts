@@ -15,6 +15,7 @@ import {
   StopDeploymentRequest,
 } from '@cairn/protocol';
 import { listAbResults } from '../ab/analysis.js';
+import { pipelineServeSettings } from '../cli/commands/serve.js';
 import { getDeployment, listDeployments, markDeadDeployments, stopDeployment } from '../deploy/status.js';
 import type { Engine } from '../executor/engine.js';
 import { getAlert, listAlerts, listReports } from '../monitor/alerts.js';
@@ -121,7 +122,17 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
       const p = check(DeployRequest.paramsSchema, raw, DeployRequest.method);
       const name = p.model.split('@')[0] ?? p.model;
       new ModelRegistry(engine.store, engine.objects, engine.workspace).find(p.model);
-      const args = [...(options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', p.model, '--workspace', engine.workspace, '--port', String(p.port ?? 0), '--format', 'json'];
+      const args = [...(options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', p.model, '--workspace', engine.workspace, '--format', 'json'];
+      // The pipeline's deploy: block is checked here too, so a bad one is refused (with its file:line) before a spawn;
+      // its port is used when the request gives none, else a free port rather than the CLI's 8080.
+      let port = p.port;
+      if (p.pipeline !== undefined) {
+        const loaded = pipelineServeSettings(p.pipeline, { cwd: engine.workspace, workspace: engine.workspace });
+        if (!loaded.ok) throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${p.model} with the settings of ${p.pipeline}: ${loaded.text}`);
+        args.push('--pipeline', p.pipeline);
+        if (port === undefined && loaded.settings.port === undefined) port = 0;
+      }
+      if (p.pipeline === undefined || port !== undefined) args.push('--port', String(port ?? 0));
       if (p.challenger !== undefined) args.push('--challenger', p.challenger);
       if (p.split !== undefined) args.push('--split', String(p.split));
       if (p.key !== undefined) args.push('--key', p.key);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -163,5 +164,26 @@ describe('deployment messages over JSON-RPC', () => {
     assert.ok(stopped.stoppedAt !== null);
     await assert.rejects(client.sendRequest(StopDeploymentRequest.type, { id: deploymentId }), (e: { code?: number; message?: string }) => e.code === -32002 && /not serving/.test(e.message ?? ''));
     await assert.rejects(client.sendRequest(StopDeploymentRequest.type, { id: 999 }), (e: { code?: number }) => e.code === -32001);
+  });
+
+  test('deploy with a pipeline serves with its deploy.serve port and deploy.ab split and key; a bad deploy.ab is refused with file:line', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const a = probe.address();
+        probe.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    const pipeline = (split: string) => `version: 1\nsteps:\n  noop:\n    run: echo\ndeploy:\n  model: wine.csv\n  serve: { port: ${port} }\n  ab:\n    split: ${split}\n    key: alcohol\n`;
+    writeFileSync(path.join(ws.dir, 'deploy.cairn.yaml'), pipeline('{ champion: 0.8, challenger: 0.2 }'));
+    const result = await client.sendRequest(DeployRequest.type, { model: 'wine@champion', challenger: 'wine@challenger', pipeline: 'deploy.cairn.yaml' });
+    const d = deploymentSchema.parse(result.deployment);
+    assert.equal(d.url, `http://127.0.0.1:${port}`, 'the port of deploy.serve (the request gave none)');
+    assert.deepEqual([d.challenger?.ref, d.challenger?.split, d.challenger?.key], ['wine@challenger', 0.2, 'alcohol']);
+    assert.equal(deploymentSchema.parse(await client.sendRequest(StopDeploymentRequest.type, { id: d.id })).status, 'stopped');
+    writeFileSync(path.join(ws.dir, 'deploy.cairn.yaml'), pipeline('{ champion: 0.8, challenger: 0.3 }'));
+    await assert.rejects(
+      client.sendRequest(DeployRequest.type, { model: 'wine@champion', pipeline: path.join(ws.dir, 'deploy.cairn.yaml') }),
+      (e: { code?: number; message?: string }) => e.code === -32002 && /deploy\.cairn\.yaml:9:12: error invalid-value: deploy\.ab\.split shares add up to 1\.1, not 1/.test(e.message ?? ''),
+    );
   });
 });

@@ -90,6 +90,9 @@ test('deploy lenses: untrusted explains, unregistered says so, registered deploy
     ],
   );
   assert.deepEqual(lenses[0]?.args, [{ name: 'credit-risk', version: 3 }]);
+  // On a pipeline's deploy: key the deploy lens names the pipeline, so the server takes its deploy: settings.
+  const onDeployKey = deployLenses({ offset: 7, model: 'credit-risk', trusted: true, version: 3, gates: undefined, serving: undefined, pipeline: '/w/cairn.yaml' });
+  assert.deepEqual(onDeployKey[0]?.args, [{ name: 'credit-risk', version: 3, pipeline: '/w/cairn.yaml' }]);
   const unknown = deployLenses({ offset: 0, model: 'x', trusted: true, version: 2, gates: { error: 'no runtime/checkGates' }, serving: undefined });
   assert.deepEqual(unknown.map((l) => l.title), ['$(rocket) Deploy locally', '$(question) gates: unknown']);
 });

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { DeploymentArm, ServeStarted } from '@cairn/protocol';
+import { Severity, type DeploymentArm, type ResolvedPipeline, type ResolvedStep, type ServeSetting, type ServeStarted, type Span, type ValidateDiagnostic } from '@cairn/protocol';
+import { mapGet, nodeAtPath, parsePipeline, PipelineCode, type YNode } from '@cairn/protocol/pipeline/index.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
+import { formatDiagnosticText, loadPipeline, toValidateDiagnostic } from '../../executor/loadPipeline.js';
 import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
 import { PredictionLog } from '../../deploy/predictionLog.js';
 import { AliasFollower, generateToken, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
@@ -60,7 +62,7 @@ export interface Deployment {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Starts the server, records the deployment, prints where it listens, serves until `stop` resolves, then closes gracefully. */
-export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io: CliIo, stop: Promise<unknown>, deployment?: Deployment): Promise<number> {
+export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io: CliIo, stop: Promise<unknown>, deployment?: Deployment, origin?: ServeOrigin): Promise<number> {
   let server: ModelServer;
   try {
     server = await ModelServer.start(opts);
@@ -122,7 +124,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
   const m = server.model;
   const ch = server.challenger;
   if (format === 'json') {
-    const line: ServeStarted = { event: 'listening', url: server.url, token: opts.token, model: m, ...(ch ? { challenger: ch } : {}), deploymentId };
+    const line: ServeStarted = { event: 'listening', url: server.url, token: opts.token, model: m, ...(ch ? { challenger: ch } : {}), deploymentId, ...(origin ? { pipeline: origin.json } : {}) };
     io.stdout(JSON.stringify(line) + '\n');
   } else {
     const name = (x: typeof m): string => (x.registered ? `${x.registered.name} version ${x.registered.version} (${x.path})` : x.path);
@@ -130,6 +132,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
       [
         `Serving ${name(m)} (${m.task}${m.classes ? `, classes ${m.classes.join(', ')}` : ''}) at ${server.url}`,
         ...(ch ? [`  Challenger ${name(ch.model)} gets ${(ch.split * 100).toFixed(1)}% of keys (${ch.key ? `column ${ch.key}` : 'X-Cairn-Key header, else per request'})`] : []),
+        ...(origin?.text ?? []),
         `  POST ${server.url}/invocations   POST ${server.url}/feedback   GET ${server.url}/health   GET ${server.url}/metrics`,
         deploymentId === null ? '  No workspace store: no deployment record, no prediction log (--workspace DIR adds them).' : `  Deployment ${deploymentId}; prediction log ${predictionLog ? `on (sample ${predictionLog.sample}, at most ${predictionLog.maxRows} rows)` : 'off (--no-log)'}.`,
         opts.token === null ? '  No token: anyone who can reach this address can call it (--no-token).' : `  Token: ${opts.token}   (send "Authorization: Bearer <token>")`,
@@ -156,102 +159,270 @@ function aliasOf(ref: string): { name: string; alias: string } | undefined {
   return { name: ref.slice(0, at), alias: ref.slice(at + 1) };
 }
 
+/** The settings a pipeline's `deploy:` block gives `cairn serve`; a key absent here was not written there. */
+export interface PipelineServeSettings {
+  /** The pipeline file as named (`--pipeline`, or `cairn.yaml` as found), for messages. */
+  file: string;
+  /** Absolute path. */
+  path: string;
+  /** true: not named by `--pipeline` but found in the workspace. */
+  found: boolean;
+  /** From `deploy.serve`, when written. */
+  host?: string;
+  port?: number;
+  /** From `deploy.ab`: which aliases are the two arms, the challenger's share and the sticky key column. */
+  ab?: { champion: string; challenger: string; split: number; key?: string };
+  /** The registered name of the deployed model (its `model.register` step's `name:`), or why there is none. */
+  name: { value: string } | { why: string };
+}
+
+export type PipelineSettingsResult =
+  | { ok: true; settings: PipelineServeSettings }
+  /**
+   * code 2: the file is missing, outside the workspace or has no `deploy:`; 1: it has errors (`diagnostics`, with
+   * positions), `checkedByValidate` when they are the loader's (`cairn validate` shows them too), not serving's own.
+   */
+  | { ok: false; code: 1 | 2; text: string; diagnostics: ValidateDiagnostic[]; checkedByValidate?: boolean };
+
+/** The two arms of a `deploy.ab.split`, or what is wrong with it (at the split, or at the alias that is in the way). */
+function abArms(split: Record<string, number>, splitNode: YNode | undefined, fallback: Span): { arms: { champion: string; challenger: string; share: number } } | { problems: Array<{ span: Span; message: string }> } {
+  const aliases = Object.keys(split);
+  const spanOf = (alias?: string): Span => (alias !== undefined ? mapGet(splitNode, alias)?.keySpan : undefined) ?? splitNode?.span ?? fallback;
+  const problems: Array<{ span: Span; message: string }> = [];
+  const challenger = 'challenger' in split ? 'challenger' : 'champion' in split ? aliases.find((a) => a !== 'champion') : undefined;
+  const champion = 'champion' in split ? 'champion' : aliases.find((a) => a !== 'challenger');
+  if (aliases.length !== 2 || challenger === undefined || champion === undefined) {
+    const names = aliases.length === 0 ? 'no alias' : aliases.join(', ');
+    problems.push({
+      span: spanOf(aliases.length > 2 ? aliases.find((a) => a !== 'champion' && a !== 'challenger') : undefined),
+      message: `deploy.ab.split names ${names}: cairn serve splits traffic between two arms, so it names two aliases, one of them champion or challenger (e.g. { champion: 0.9, challenger: 0.1 })`,
+    });
+  }
+  const sum = Object.values(split).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > 1e-9) problems.push({ span: spanOf(), message: `deploy.ab.split shares add up to ${Number(sum.toPrecision(12))}, not 1: they are shares of all traffic` });
+  if (problems.length > 0 || challenger === undefined || champion === undefined) return { problems };
+  return { arms: { champion, challenger, share: split[challenger] ?? 0 } };
+}
+
+/** The registered name a pipeline deploys: its `model.register` step that registers `deploy.model`, else its only registered name. */
+function registeredNameOf(pipeline: ResolvedPipeline, file: string): PipelineServeSettings['name'] {
+  const registers = pipeline.steps.filter((s) => s.uses === 'model.register' && typeof s.with?.['name'] === 'string');
+  const names = (steps: ResolvedStep[]): string[] => [...new Set(steps.map((s) => String(s.with?.['name'])))];
+  const deployed = names(registers.filter((s) => s.with?.['model'] === pipeline.deploy?.model));
+  const all = names(registers);
+  const value = deployed.length === 1 ? deployed[0] : all.length === 1 ? all[0] : undefined;
+  if (value !== undefined) return { value };
+  return { why: registers.length === 0 ? `${file} has no model.register step to name the model` : `${file} registers several models (${all.join(', ')}) and none of them by the path of deploy.model` };
+}
+
+/**
+ * Reads a pipeline's `deploy:` block for `cairn serve` with the same loader as `cairn run` (so it refuses what the
+ * editor underlines), then checks what only serving needs: that `deploy.ab.split` maps to a champion and a challenger
+ * and adds up to 1. Findings carry the file's line and column.
+ */
+export function pipelineServeSettings(file: string, options: { cwd: string; workspace: string; found?: boolean }): PipelineSettingsResult {
+  const loaded = loadPipeline(file, { cwd: options.cwd, workspace: options.workspace });
+  if (!loaded.ok) {
+    if (loaded.message) return { ok: false, code: 2, text: loaded.message, diagnostics: [] };
+    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+    return { ok: false, code: 1, text: `${file} is not valid: ${errors.map(formatDiagnosticText).join('; ')}`, diagnostics: loaded.diagnostics, checkedByValidate: true };
+  }
+  const { pipeline } = loaded;
+  const deploy = pipeline.deploy;
+  if (!deploy) return { ok: false, code: 2, text: `${file} has no deploy: block, so there is nothing for cairn serve to take from it`, diagnostics: [] };
+  // Positions (and whether deploy.serve was written at all) come from the parse tree of the text just loaded.
+  const doc = parsePipeline(file, readFileSync(pipeline.file, 'utf8'));
+  const written = (...keys: string[]): boolean => nodeAtPath(doc.root, keys) !== undefined;
+  const settings: PipelineServeSettings = { file, path: pipeline.file, found: options.found ?? false, name: registeredNameOf(pipeline, file) };
+  if (written('deploy', 'serve', 'host')) settings.host = deploy.serve.host;
+  if (written('deploy', 'serve', 'port')) settings.port = deploy.serve.port;
+  if (deploy.ab) {
+    const deployEntry = mapGet(doc.root, 'deploy');
+    const arms = abArms(deploy.ab.split, nodeAtPath(doc.root, ['deploy', 'ab', 'split']), deployEntry?.keySpan ?? { start: 0, end: 0 });
+    if ('problems' in arms) {
+      const diagnostics = arms.problems.map((p) => toValidateDiagnostic(file, doc.lines, { code: PipelineCode.invalidValue, severity: Severity.Error, message: p.message, span: p.span }));
+      return { ok: false, code: 1, text: diagnostics.map(formatDiagnosticText).join('; '), diagnostics };
+    }
+    settings.ab = { champion: arms.arms.champion, challenger: arms.arms.challenger, split: arms.arms.share, ...(deploy.ab.key !== undefined ? { key: deploy.ab.key } : {}) };
+  }
+  return { ok: true, settings };
+}
+
+/** The workspace's own pipeline (`cairn.yaml`, `cairn.yml`), if there is one. */
+function workspacePipeline(workspace: string): string | undefined {
+  return ['cairn.yaml', 'cairn.yml'].map((f) => path.join(workspace, f)).find((f) => existsSync(f));
+}
+
+/** What the output says about settings taken from a pipeline. */
+export interface ServeOrigin {
+  json: NonNullable<ServeStarted['pipeline']>;
+  text: string[];
+}
+
+function originOf(p: PipelineServeSettings, used: Set<ServeSetting>, values: { host: string; port: number; model: string; challenger?: string; split?: number; key?: string | null }, unusedAb: boolean): ServeOrigin {
+  const parts: string[] = [];
+  const serve = [used.has('host') ? `host ${values.host}` : '', used.has('port') ? `port ${values.port}` : ''].filter(Boolean);
+  if (serve.length) parts.push(`${serve.join(', ')} (deploy.serve)`);
+  if (used.has('model') || used.has('challenger')) {
+    const arms = [used.has('model') ? `champion ${values.model}` : '', used.has('challenger') ? `challenger ${values.challenger ?? ''}` : ''].filter(Boolean);
+    parts.push(`${arms.join(', ')} (deploy.ab.split's aliases of the model.register step's name)`);
+  }
+  const ab = [used.has('split') ? `split ${values.split ?? ''}` : '', used.has('key') ? `key ${values.key ?? ''}` : ''].filter(Boolean);
+  if (ab.length) parts.push(`${ab.join(', ')} (deploy.ab)`);
+  const text: string[] = [];
+  const named = p.found ? `${p.file} (found in the workspace; --pipeline FILE names another)` : p.file;
+  if (parts.length) text.push(`  From ${named}: ${parts.join('; ')}. Flags override these.`);
+  if (unusedAb) text.push(`  ${p.file}'s deploy.ab is not used: --model was given without --challenger.`);
+  if (text.length === 0) text.push(`  ${named} set nothing here: its deploy: block has no serve: or ab: settings that no flag gave.`);
+  return { json: { file: p.path, found: p.found, settings: [...used] }, text };
+}
+
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
   usage:
-    'cairn serve --model PATH|NAME[@VERSION|@ALIAS] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
-  async run(args, io) {
-    const parsed = parseArgs(args, {
-      boolean: ['no-token', 'no-log'],
-      value: ['model', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows'],
-    });
-    const format = formatOf(parsed);
-    if (parsed.positionals.length) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
-    const model = flag(parsed, 'model');
-    if (!model) throw new UsageError('--model is required: a model.json or .onnx file, or a registered NAME[@ALIAS]');
-    const host = flag(parsed, 'host') ?? '127.0.0.1';
-    const noToken = parsed.flags.has('no-token');
-    const given = flag(parsed, 'token');
-    if (noToken && given !== undefined) throw new UsageError('give either --token or --no-token, not both');
-    if (given !== undefined && given.length < 8) throw new UsageError('--token must be at least 8 characters');
-    // Without a token, anyone on the network could call the model: allowed on loopback only.
-    if (noToken && !LOOPBACK.has(host)) throw new UsageError(`--no-token is allowed only on a loopback host (127.0.0.1, ::1), not ${host}`);
-    const port = intFlag(flag(parsed, 'port'), 'port', 0, 65535) ?? 8080;
-    const maxBody = intFlag(flag(parsed, 'max-body'), 'max-body', 1024, 1024 ** 3);
-    const timeout = intFlag(flag(parsed, 'timeout'), 'timeout', 1, 3_600_000);
-    const challengerRef = flag(parsed, 'challenger');
-    const split = fractionFlag(flag(parsed, 'split'), 'split');
-    const key = flag(parsed, 'key');
-    if (!challengerRef && (split !== undefined || key !== undefined)) throw new UsageError('--split and --key configure an A/B split: give --challenger REF too');
-    if (key !== undefined && key.length === 0) throw new UsageError('--key must name a request column');
-    const followMs = intFlag(flag(parsed, 'follow-ms'), 'follow-ms', 50, 3_600_000) ?? 1000;
-    const noLog = parsed.flags.has('no-log');
-    const sample = fractionFlag(flag(parsed, 'log-sample'), 'log-sample');
-    const maxRows = intFlag(flag(parsed, 'log-max-rows'), 'log-max-rows', 1, 1_000_000_000);
-    if (noLog && (sample !== undefined || maxRows !== undefined)) throw new UsageError('--no-log turns the prediction log off: drop --log-sample / --log-max-rows');
-
-    const workspace = workspaceOf(parsed, io.cwd);
-    const isFile = (ref: string): boolean => existsSync(path.resolve(io.cwd, ref)) || !isRegistryRef(ref);
-    const refs = [model, ...(challengerRef ? [challengerRef] : [])];
-    const needsStore = parsed.flags.has('workspace') || refs.some((r) => !isFile(r));
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    const refuse = (text: string): number => {
-      if (format === 'json') io.stdout(JSON.stringify({ error: text }) + '\n');
-      io.stderr(`cairn serve: ${text}\n`);
-      return 1;
-    };
-    if (needsStore && !parsed.flags.has('workspace') && !existsSync(db)) {
-      const ref = refs.find((r) => !isFile(r)) ?? model;
-      return refuse(`--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
-    }
-    const store = needsStore ? new Store(db) : undefined;
-    const restored: RegisteredModel[] = [];
-    const resolveArm = async (ref: string, option: string): Promise<Arm> => {
-      if (isFile(ref) || !store) return { ref, file: path.resolve(io.cwd, ref) };
-      const registered = await restoreVersion(store, workspace, ref, option);
-      restored.push(registered);
-      const follows = aliasOf(ref);
-      return { ref, file: registered.file, registered, ...(follows ? { follows } : {}) };
-    };
-    try {
-      let champion: Arm;
-      let challenger: Arm | undefined;
-      try {
-        champion = await resolveArm(model, '--model');
-        challenger = challengerRef ? await resolveArm(challengerRef, '--challenger') : undefined;
-      } catch (e) {
-        if (!(e instanceof ServeLoadError)) throw e;
-        return refuse(e.message);
-      }
-      const opts: ServeOptions = {
-        model: champion.file,
-        ...(champion.registered ? { registered: { name: champion.registered.name, version: champion.registered.version } } : {}),
-        ...(challenger
-          ? {
-              challenger: {
-                model: challenger.file,
-                ...(challenger.registered ? { registered: { name: challenger.registered.name, version: challenger.registered.version } } : {}),
-                split: split ?? 0.5,
-                key: key ?? null,
-              },
-            }
-          : {}),
-        host,
-        port,
-        token: noToken ? null : (given ?? generateToken()),
-        ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
-        ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
-        log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
-      };
-      const deployment: Deployment | undefined = store
-        ? { store, workspace, champion, ...(challenger ? { challenger } : {}), log: noLog ? null : { sample: sample ?? 1, maxRows: maxRows ?? 100_000 }, followMs }
-        : undefined;
-      // Followers remove the copies they swapped in; the first ones are removed here either way (removal is idempotent).
-      return await serveUntil(opts, format, io, stopSignal(), deployment);
-    } finally {
-      await Promise.all(restored.map((r) => r.remove()));
-      store?.close();
-    }
-  },
+    'cairn serve --model PATH|NAME[@VERSION|@ALIAS] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
+  run: (args, io) => runServe(args, io, stopSignal),
 };
+
+/** `cairn serve` with the stop signal injected (tests resolve their own promise instead of sending SIGTERM). */
+export async function runServe(args: string[], io: CliIo, until: () => Promise<unknown>): Promise<number> {
+  const parsed = parseArgs(args, {
+    boolean: ['no-token', 'no-log'],
+    value: ['model', 'pipeline', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows'],
+  });
+  const format = formatOf(parsed);
+  if (parsed.positionals.length) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
+  const modelFlag = flag(parsed, 'model');
+  const hostFlag = flag(parsed, 'host');
+  const noToken = parsed.flags.has('no-token');
+  const given = flag(parsed, 'token');
+  if (noToken && given !== undefined) throw new UsageError('give either --token or --no-token, not both');
+  if (given !== undefined && given.length < 8) throw new UsageError('--token must be at least 8 characters');
+  const portFlag = intFlag(flag(parsed, 'port'), 'port', 0, 65535);
+  const maxBody = intFlag(flag(parsed, 'max-body'), 'max-body', 1024, 1024 ** 3);
+  const timeout = intFlag(flag(parsed, 'timeout'), 'timeout', 1, 3_600_000);
+  const challengerFlag = flag(parsed, 'challenger');
+  const splitFlag = fractionFlag(flag(parsed, 'split'), 'split');
+  const keyFlag = flag(parsed, 'key');
+  if (!challengerFlag && (splitFlag !== undefined || keyFlag !== undefined)) throw new UsageError('--split and --key configure an A/B split: give --challenger REF too');
+  if (keyFlag !== undefined && keyFlag.length === 0) throw new UsageError('--key must name a request column');
+  const followMs = intFlag(flag(parsed, 'follow-ms'), 'follow-ms', 50, 3_600_000) ?? 1000;
+  const noLog = parsed.flags.has('no-log');
+  const sample = fractionFlag(flag(parsed, 'log-sample'), 'log-sample');
+  const maxRows = intFlag(flag(parsed, 'log-max-rows'), 'log-max-rows', 1, 1_000_000_000);
+  if (noLog && (sample !== undefined || maxRows !== undefined)) throw new UsageError('--no-log turns the prediction log off: drop --log-sample / --log-max-rows');
+
+  const workspace = workspaceOf(parsed, io.cwd);
+  const refuse = (text: string): number => {
+    if (format === 'json') io.stdout(JSON.stringify({ error: text }) + '\n');
+    io.stderr(`cairn serve: ${text}\n`);
+    return 1;
+  };
+
+  // Precedence: flag > the pipeline's deploy: block > built-in default. The workspace's cairn.yaml is read only when
+  // neither --model nor --pipeline is given: a file the command line does not name must not move a server's port or
+  // block serving a model file; without --model there is nothing else to serve anyway.
+  const pipelineFlag = flag(parsed, 'pipeline');
+  const found = pipelineFlag === undefined && modelFlag === undefined ? workspacePipeline(workspace) : undefined;
+  let fromPipeline: PipelineServeSettings | undefined;
+  /** Why the workspace's cairn.yaml gave nothing (it has no deploy: block), for the --model usage error. */
+  let foundNothing = '';
+  if (pipelineFlag !== undefined || found !== undefined) {
+    const file = pipelineFlag ?? (path.relative(io.cwd, found ?? '') || (found ?? ''));
+    const result = pipelineServeSettings(file, { cwd: io.cwd, workspace, found: found !== undefined });
+    if (result.ok) fromPipeline = result.settings;
+    else if (result.code === 2 && found === undefined) throw new UsageError(result.text);
+    else if (result.code === 2) foundNothing = `; ${result.text}`;
+    else {
+      if (format === 'json') io.stdout(JSON.stringify({ error: result.text, diagnostics: result.diagnostics }) + '\n');
+      else for (const d of result.diagnostics) io.stderr(formatDiagnosticText(d) + '\n');
+      io.stderr(`cairn serve: ${file} cannot give the serving settings${found !== undefined ? ' (found in the workspace; --model or --pipeline FILE serve without it)' : ''}; nothing was served${result.checkedByValidate ? ` (\`cairn validate ${file}\` checks it again)` : ''}\n`);
+      return 1;
+    }
+  }
+  const used = new Set<ServeSetting>();
+  const take = <T>(setting: ServeSetting, flagValue: T | undefined, pipelineValue: T | undefined): T | undefined => {
+    if (flagValue !== undefined) return flagValue;
+    if (pipelineValue !== undefined) used.add(setting);
+    return pipelineValue;
+  };
+  const ab = fromPipeline?.ab;
+  const name = fromPipeline && 'value' in fromPipeline.name ? fromPipeline.name.value : undefined;
+  // The pipeline's A/B arms are NAME@<champion alias> / NAME@<challenger alias>, only when --model is absent.
+  const model = take('model', modelFlag, ab && name !== undefined ? `${name}@${ab.champion}` : undefined);
+  if (!model) {
+    const why = !fromPipeline
+      ? foundNothing
+      : !ab
+        ? `; ${fromPipeline.file}'s deploy: block has no ab: split naming the arms`
+        : `; the arms of ${fromPipeline.file}'s deploy.ab are NAME@${ab.champion} / NAME@${ab.challenger}, but ${'why' in fromPipeline.name ? fromPipeline.name.why : 'its model has no name'}`;
+    throw new UsageError(`--model is required: a model.json or .onnx file, or a registered NAME[@ALIAS]${why}`);
+  }
+  const challengerRef = take('challenger', challengerFlag, ab && name !== undefined && modelFlag === undefined ? `${name}@${ab.challenger}` : undefined);
+  const split = challengerRef ? take('split', splitFlag, ab?.split) : undefined;
+  const key = challengerRef ? take('key', keyFlag, ab?.key) : undefined;
+  const host = take('host', hostFlag, fromPipeline?.host) ?? '127.0.0.1';
+  const port = take('port', portFlag, fromPipeline?.port) ?? 8080;
+  // Without a token, anyone on the network could call the model: allowed on loopback only.
+  if (noToken && !LOOPBACK.has(host)) throw new UsageError(`--no-token is allowed only on a loopback host (127.0.0.1, ::1), not ${host}${used.has('host') ? ` (deploy.serve.host of ${fromPipeline?.file ?? ''})` : ''}`);
+  const origin = fromPipeline ? originOf(fromPipeline, used, { host, port, model, ...(challengerRef ? { challenger: challengerRef } : {}), ...(split !== undefined ? { split } : {}), key: key ?? null }, ab !== undefined && !challengerRef) : undefined;
+
+  const isFile = (ref: string): boolean => existsSync(path.resolve(io.cwd, ref)) || !isRegistryRef(ref);
+  const refs = [model, ...(challengerRef ? [challengerRef] : [])];
+  const needsStore = parsed.flags.has('workspace') || refs.some((r) => !isFile(r));
+  const db = path.join(workspace, '.cairn', 'cairn.db');
+  const optionOf = (setting: 'model' | 'challenger'): string => (used.has(setting) ? `${fromPipeline?.file ?? ''}'s deploy.ab arm` : `--${setting}`);
+  if (needsStore && !parsed.flags.has('workspace') && !existsSync(db)) {
+    const ref = refs.find((r) => !isFile(r)) ?? model;
+    return refuse(`${ref === model ? optionOf('model') : optionOf('challenger')} ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
+  }
+  const store = needsStore ? new Store(db) : undefined;
+  const restored: RegisteredModel[] = [];
+  const resolveArm = async (ref: string, option: string): Promise<Arm> => {
+    if (isFile(ref) || !store) return { ref, file: path.resolve(io.cwd, ref) };
+    const registered = await restoreVersion(store, workspace, ref, option);
+    restored.push(registered);
+    const follows = aliasOf(ref);
+    return { ref, file: registered.file, registered, ...(follows ? { follows } : {}) };
+  };
+  try {
+    let champion: Arm;
+    let challenger: Arm | undefined;
+    try {
+      champion = await resolveArm(model, optionOf('model'));
+      challenger = challengerRef ? await resolveArm(challengerRef, optionOf('challenger')) : undefined;
+    } catch (e) {
+      if (!(e instanceof ServeLoadError)) throw e;
+      return refuse(e.message);
+    }
+    const opts: ServeOptions = {
+      model: champion.file,
+      ...(champion.registered ? { registered: { name: champion.registered.name, version: champion.registered.version } } : {}),
+      ...(challenger
+        ? {
+            challenger: {
+              model: challenger.file,
+              ...(challenger.registered ? { registered: { name: challenger.registered.name, version: challenger.registered.version } } : {}),
+              split: split ?? 0.5,
+              key: key ?? null,
+            },
+          }
+        : {}),
+      host,
+      port,
+      token: noToken ? null : (given ?? generateToken()),
+      ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
+      ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
+      log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
+    };
+    const deployment: Deployment | undefined = store
+      ? { store, workspace, champion, ...(challenger ? { challenger } : {}), log: noLog ? null : { sample: sample ?? 1, maxRows: maxRows ?? 100_000 }, followMs }
+      : undefined;
+    // Followers remove the copies they swapped in; the first ones are removed here either way (removal is idempotent).
+    return await serveUntil(opts, format, io, until(), deployment, origin);
+  } finally {
+    await Promise.all(restored.map((r) => r.remove()));
+    store?.close();
+  }
+}
