@@ -30,6 +30,8 @@ const entries = [
   { name: 'extension', entryPoints: ['extension/src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] },
   { name: 'language-server', entryPoints: ['language-server/src/server.ts'], outfile: 'dist/languageServer.js', platform: 'node', format: 'cjs' },
   { name: 'cli', entryPoints: ['runtime/src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nativeExternals, define: { CAIRN_VERSION: JSON.stringify(pkgVersion) } },
+  // The prediction log's writer thread, started by dist/cli.js from beside it (runtime/src/deploy/predictionLog.ts).
+  { name: 'log-writer', entryPoints: ['runtime/src/deploy/logWriter.worker.ts'], outfile: 'dist/logWriter.js', platform: 'node', format: 'cjs', external: nativeExternals },
 ];
 
 // Each webview gets its own browser bundle: webviews/src/<view>/main.ts → dist/webviews/<view>.js

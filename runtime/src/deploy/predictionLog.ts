@@ -1,20 +1,29 @@
 import type { Statement } from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { DeploymentArm } from '@cairn/protocol';
 import { keyShare } from '../serve/keyShare.js';
 import type { Rows } from '../serve/request.js';
 import type { Store } from '../store/store.js';
+import { isBusy, LABEL_AT, LABEL_JSON, REQUEST_ID, ROW, ROW_VALUES, RowWriter, type WriterData, type WriterReply, type WriterRequest } from './logRows.js';
 
 /**
  * The write side of the prediction log (store table `predictions`, migration 5): sampled, bounded, and written off
- * the request path. Requests only push rows into an in-memory buffer; a timer writes it every `flushMs` (or as soon as
- * `batchRows` are waiting), one transaction per `batchRows` rows with the event loop free between them, and on close. A full buffer drops rows (counted), so a slow
- * or locked database never blocks a request. Inputs and predictions are serialized at flush time, not per request, and
- * rows go to SQLite ROWS_PER_INSERT to a statement (bench/serve/logWrite.ts measures the write side alone).
+ * the request path and off the serving thread. Answered rows are serialized into an in-memory queue (a flat array: no
+ * object per row, nothing of the request kept); a timer (every `flushMs`, or as soon as `batchRows` are waiting) hands a batch to a writer thread
+ * (logWriter.worker.ts) that owns its own SQLite connection, so the inserts, commits and WAL work do not hold the event
+ * loop that answers requests. One batch is with the thread at a time and stays here until the thread answers: a busy
+ * database hands it back (kept in front, still able to take a label), a dead thread is replaced by writing on this
+ * thread. A full buffer drops rows (counted), so a slow or locked database never blocks a request. `flush()` waits for
+ * the thread synchronously (feedback and close need every row on disk). bench/serve/logWrite.ts measures the write
+ * side alone, bench/serve/run.ts the whole server.
  */
 
 /**
- * One predicted row, as the server hands it over: plain data and shared references only (no closure per row), so
- * buffering a row is one small object; its inputs are read through `cells` and serialized at flush time.
+ * One predicted row, as the server hands it over (after the answer is sent): plain data and shared references, read
+ * once by `add`, which serializes the inputs (through `cells`) and the prediction into the queue and keeps nothing else.
  */
 export interface PredictionRow {
   requestId: string;
@@ -30,8 +39,6 @@ export interface PredictionRow {
   prediction: unknown;
   latencyMs: number;
   at: number;
-  /** A label that arrived while the row was still buffered. */
-  label?: { json: string; at: number };
 }
 
 export interface PredictionLogOptions {
@@ -43,6 +50,8 @@ export interface PredictionLogOptions {
   batchRows?: number;
   /** Rows the buffer holds before it drops. */
   capacity?: number;
+  /** false: write on the serving thread instead of a writer thread (the default for an in-memory store). */
+  thread?: boolean;
   /** Where write failures are reported (the server log). */
   log?: (line: string) => void;
 }
@@ -65,34 +74,68 @@ function inputsJson(p: PredictionRow): string {
   return out + '}';
 }
 
-/** Rows per multi-row INSERT: fewer statement calls (bench/serve/logWrite.ts: about 20% less CPU per row than one call each). */
-const ROWS_PER_INSERT = 50;
-const INSERT_COLUMNS = 12;
-const INSERT_HEAD = 'INSERT OR IGNORE INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
-const insertSql = (rows: number): string => INSERT_HEAD + Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',');
+/** How long a synchronous flush waits for the writer thread beyond the busy timeout before writing on this thread instead. */
+const WRITER_GRACE_MS = 30_000;
 
-const isBusy = (e: unknown): boolean => e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED');
+/** The writer thread and its reply channel. */
+interface Thread {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+}
+
+/**
+ * Starts the writer thread: dist/logWriter.js beside the bundle, or from source under tsx (tests, benchmarks), where
+ * the .ts entry needs tsx's require hook in the thread too. undefined when neither can be started.
+ */
+function startThread(data: Omit<WriterData, 'signal'>): Thread | undefined {
+  const signal = new SharedArrayBuffer(4);
+  const channel = new MessageChannel();
+  const options = { workerData: { ...data, signal, port: channel.port2 }, transferList: [channel.port2] };
+  const bundled = path.join(__dirname, 'logWriter.js');
+  let worker: Worker;
+  if (existsSync(bundled)) worker = new Worker(bundled, options);
+  else {
+    const source = path.join(__dirname, 'logWriter.worker.ts');
+    let hook: string;
+    try {
+      hook = createRequire(__filename).resolve('tsx/cjs');
+    } catch {
+      return undefined;
+    }
+    if (!existsSync(source)) return undefined;
+    worker = new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, { ...options, eval: true });
+  }
+  worker.unref();
+  channel.port1.unref();
+  return { worker, port: channel.port1, signal: new Int32Array(signal) };
+}
 
 export class PredictionLog {
   readonly sample: number;
   readonly maxRows: number;
-  private buffer: PredictionRow[] = [];
+  /**
+   * Rows not yet sent, in order, ROW_VALUES values per row (logRows.ts): serialized as they arrive, so a buffered row
+   * holds a few strings rather than its request's parsed body. Rows handed back by a busy database go in front.
+   */
+  private queue: unknown[] = [];
+  /** The one batch the writer thread has and has not answered yet. */
+  private inflight: { seq: number; values: unknown[] } | undefined;
+  private seq = 0;
   private readonly flushMs: number;
   private readonly batchRows: number;
   private readonly capacity: number;
   private readonly log: (line: string) => void;
   private readonly timer: NodeJS.Timeout;
   private soon: NodeJS.Immediate | undefined;
-  private stored: number;
   private closed = false;
   /** Rows written to the store, and rows dropped (buffer full, or a write that failed). */
   logged = 0;
   dropped = 0;
-  private readonly insert: Statement;
-  private readonly insertMany: Statement;
-  /** The bound values of one multi-row INSERT, reused between calls. */
-  private readonly values: unknown[] = new Array<unknown>(ROWS_PER_INSERT * INSERT_COLUMNS);
-  private readonly trim: Statement;
+  /** Where rows are written: the writer thread, or (when it cannot run) this thread's connection. */
+  private thread: Thread | undefined;
+  private inline: RowWriter | undefined;
+  private sawBusy = false;
   private readonly label: Statement;
 
   constructor(
@@ -106,15 +149,27 @@ export class PredictionLog {
     this.batchRows = opts.batchRows ?? 250;
     this.capacity = opts.capacity ?? 50_000;
     this.log = opts.log ?? (() => undefined);
-    const db = store.db;
-    this.insert = db.prepare(insertSql(1));
-    this.insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
-    // Keeps the newest maxRows rows of this deployment (ids grow with time).
-    this.trim = db.prepare('DELETE FROM predictions WHERE deployment_id = ? AND id <= (SELECT id FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)');
-    this.label = db.prepare('UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?');
-    this.stored = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?').get(deploymentId)?.n ?? 0;
+    this.label = store.db.prepare('UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?');
+    if (opts.thread !== false && store.file !== ':memory:') {
+      try {
+        this.thread = startThread({ file: store.file, deploymentId, maxRows: opts.maxRows });
+      } catch (e) {
+        this.log(`prediction log: no writer thread (${e instanceof Error ? e.message : String(e)}); writing on the serving thread`);
+      }
+    }
+    if (this.thread) {
+      const t = this.thread;
+      t.port.on('message', (r: WriterReply) => this.onReply(r));
+      t.worker.on('error', (e) => this.abandon(t, `the writer thread failed: ${e.message}`));
+      t.worker.on('exit', (code) => this.abandon(t, `the writer thread stopped (exit code ${code})`));
+    } else this.inline = new RowWriter(store.db, deploymentId, opts.maxRows);
     this.timer = setInterval(() => this.flushQuietly(), this.flushMs);
     this.timer.unref();
+  }
+
+  /** Whether rows go through the writer thread (false: written on the serving thread, e.g. an in-memory store). */
+  get threaded(): boolean {
+    return this.thread !== undefined;
   }
 
   /** Whether a request is logged: a hash of its id under the sample rate, so a retried id gets the same answer. */
@@ -124,130 +179,193 @@ export class PredictionLog {
 
   /** Buffers a row; false (and counted) when the buffer is full. Never touches the database. */
   add(row: PredictionRow): boolean {
-    if (this.closed || this.buffer.length >= this.capacity) {
+    if (this.closed || this.pending >= this.capacity) {
       this.dropped++;
       return false;
     }
-    this.buffer.push(row);
-    if (this.buffer.length >= this.batchRows && !this.soon) this.soon = setImmediate(() => this.flushQuietly());
+    pushRow(this.queue, row);
+    if (!this.soon && !this.inflight && this.queue.length >= this.batchRows * ROW_VALUES) this.soon = setImmediate(() => this.flushQuietly());
     return true;
   }
 
+  /** Rows not yet written: queued, handed back by a busy database, or with the writer thread. */
   get pending(): number {
-    return this.buffer.length;
-  }
-
-  /** Writes the whole buffer (feedback and close need every row on disk). */
-  flush(): void {
-    while (this.buffer.length > 0 && this.flushSome(Infinity));
+    return (this.queue.length + (this.inflight?.values.length ?? 0)) / ROW_VALUES;
   }
 
   /**
-   * Writes up to `limit` buffered rows in one transaction, then trims the deployment's rows to `maxRows`; false when
-   * nothing could be written (a locked database keeps the rows for the next try). The timer writes `batchRows` at a
-   * time and yields between chunks, so one flush holds the event loop for a few milliseconds at most.
+   * Writes every pending row before returning (feedback and close need them on disk), waiting for the writer thread;
+   * stops early, keeping the rows, when the database stays busy past its busy timeout.
    */
-  private flushSome(limit: number): boolean {
+  flush(): void {
+    this.sawBusy = false;
+    const t0 = Date.now();
+    const busyMs = this.busyMs();
+    for (;;) {
+      this.drain();
+      if (this.sawBusy) return;
+      const t = this.thread;
+      if (this.inflight && t) {
+        const seen = Atomics.load(t.signal, 0);
+        this.drain();
+        if (!this.inflight) continue;
+        const left = t0 + busyMs + WRITER_GRACE_MS - Date.now();
+        if (left <= 0 || Atomics.wait(t.signal, 0, seen, left) === 'timed-out') this.abandon(t, `the writer thread did not answer within ${busyMs + WRITER_GRACE_MS} ms`);
+        continue;
+      }
+      if (this.pending === 0 || !this.send(Infinity, busyMs)) return;
+    }
+  }
+
+  /** Replies already waiting on the channel, handled now (a synchronous flush cannot wait for the event loop). */
+  private drain(): void {
+    const t = this.thread;
+    if (!t) return;
+    for (let m = receiveMessageOnPort(t.port); m; m = receiveMessageOnPort(t.port)) this.onReply(m.message as WriterReply);
+  }
+
+  private onReply(r: WriterReply): void {
+    if ('started' in r) return;
+    if ('startError' in r) {
+      if (this.thread) this.abandon(this.thread, `the writer thread could not open the store: ${r.startError}`);
+      return;
+    }
+    const batch = this.inflight;
+    if (!batch || batch.seq !== r.seq) return;
+    this.inflight = undefined;
+    const rows = batch.values.length / ROW_VALUES;
+    if ('inserted' in r) this.logged += r.inserted;
+    else if ('busy' in r) this.handBack(batch.values);
+    else {
+      this.dropped += rows;
+      this.log(`prediction log: ${rows} rows not written: ${r.error}`);
+    }
+    if (!this.closed && this.queue.length >= this.batchRows * ROW_VALUES && !this.soon) this.soon = setImmediate(() => this.flushQuietly());
+  }
+
+  /** Rows the database was too busy to take: kept in front of the rest (within the capacity), or dropped once closed. */
+  private handBack(values: unknown[]): void {
+    this.sawBusy = true;
+    const rows = values.length / ROW_VALUES;
+    if (this.closed) {
+      this.dropped += rows;
+      this.log(`prediction log: ${rows} rows not written: the store stayed locked`);
+      return;
+    }
+    const keep = Math.min(rows, Math.max(0, this.capacity - this.queue.length / ROW_VALUES));
+    this.queue = (keep === rows ? values : values.slice(0, keep * ROW_VALUES)).concat(this.queue);
+    this.dropped += rows - keep;
+  }
+
+  /** The writer thread is gone: its batch is sent again, and rows are written on this thread from now on. */
+  private abandon(t: Thread, why: string): void {
+    if (this.thread !== t) return;
+    this.thread = undefined;
+    t.port.close();
+    void t.worker.terminate();
+    if (!this.closed) this.log(`prediction log: ${why}; writing on the serving thread`);
+    this.inline = new RowWriter(this.store.db, this.deploymentId, this.maxRows);
+    const batch = this.inflight;
+    this.inflight = undefined;
+    if (batch) this.queue = batch.values.concat(this.queue);
+  }
+
+  /** The store's busy timeout: the writer thread waits as long for a lock as this thread would. */
+  private busyMs(): number {
+    return Number(this.store.db.pragma('busy_timeout', { simple: true }));
+  }
+
+  /**
+   * Sends up to `limit` queued rows to the writer thread, or writes them here; false when nothing was sent or the
+   * database was busy (the rows stay queued).
+   */
+  private send(limit: number, busyMs: number): boolean {
     if (this.soon) clearImmediate(this.soon);
     this.soon = undefined;
-    if (this.buffer.length === 0) return false;
-    const batch = this.buffer.length <= limit ? this.buffer : this.buffer.slice(0, limit);
-    this.buffer = this.buffer.length <= limit ? [] : this.buffer.slice(limit);
-    let inserted = 0;
+    if (this.inflight || this.queue.length === 0) return false;
+    let values = this.queue;
+    if (values.length <= limit * ROW_VALUES) this.queue = [];
+    else {
+      values = this.queue.slice(0, limit * ROW_VALUES);
+      this.queue = this.queue.slice(limit * ROW_VALUES);
+    }
+    if (this.thread) {
+      this.inflight = { seq: ++this.seq, values };
+      const m: WriterRequest = { kind: 'write', seq: this.inflight.seq, values, busyMs };
+      this.thread.worker.postMessage(m);
+      return true;
+    }
     try {
-      this.store.db.transaction(() => {
-        inserted = this.write(batch);
-        this.stored += inserted;
-        if (this.stored > this.maxRows) {
-          this.trim.run(this.deploymentId, this.deploymentId, this.maxRows);
-          this.stored = this.maxRows;
-        }
-      })();
-      this.logged += inserted;
+      this.logged += (this.inline as RowWriter).write(values);
+      return true;
     } catch (e) {
-      if (isBusy(e) && !this.closed) {
-        // Put the rows back in front of any that arrived since; what does not fit is dropped.
-        const keep = batch.concat(this.buffer);
-        this.buffer = keep.slice(0, this.capacity);
-        this.dropped += keep.length - this.buffer.length;
+      if (isBusy(e)) {
+        this.handBack(values);
         return false;
       }
-      this.dropped += batch.length;
-      this.log(`prediction log: ${batch.length} rows not written: ${e instanceof Error ? e.message : String(e)}`);
+      this.dropped += values.length / ROW_VALUES;
+      this.log(`prediction log: ${values.length / ROW_VALUES} rows not written: ${e instanceof Error ? e.message : String(e)}`);
+      return true;
     }
-    if (this.buffer.length > 0 && !this.closed) this.soon = setImmediate(() => this.flushQuietly());
-    return true;
-  }
-
-  /** Inserts `batch` (inside the caller's transaction): ROWS_PER_INSERT rows per statement, the rest one by one. */
-  private write(batch: readonly PredictionRow[]): number {
-    const v = this.values;
-    let inserted = 0;
-    let i = 0;
-    for (; i + ROWS_PER_INSERT <= batch.length; i += ROWS_PER_INSERT) {
-      for (let j = 0; j < ROWS_PER_INSERT; j++) this.bind(v, j * INSERT_COLUMNS, batch[i + j] as PredictionRow);
-      inserted += this.insertMany.run(v).changes;
-    }
-    const one = v.slice(0, INSERT_COLUMNS);
-    for (; i < batch.length; i++) {
-      this.bind(one, 0, batch[i] as PredictionRow);
-      inserted += this.insert.run(one).changes;
-    }
-    return inserted;
-  }
-
-  private bind(v: unknown[], o: number, p: PredictionRow): void {
-    v[o] = this.deploymentId;
-    v[o + 1] = p.requestId;
-    v[o + 2] = p.row;
-    v[o + 3] = p.arm;
-    v[o + 4] = p.version;
-    v[o + 5] = p.abKey;
-    v[o + 6] = inputsJson(p);
-    v[o + 7] = JSON.stringify(p.prediction);
-    v[o + 8] = p.latencyMs;
-    v[o + 9] = p.at;
-    v[o + 10] = p.label?.json ?? null;
-    v[o + 11] = p.label?.at ?? null;
   }
 
   /**
-   * Stores labels for logged rows. Rows still in the buffer are flushed first (a label may arrive before the flush),
-   * and if the database is busy the label is attached to the buffered row instead, so no label is lost to the race.
+   * Stores labels for logged rows. Pending rows are written first (a label may arrive before the flush), and if the
+   * database is busy the label is attached to the pending row instead, so no label is lost to the race.
    */
   feedback(items: FeedbackItem[]): { updated: number; unknown: number } {
     this.flush();
     const at = Date.now();
     let updated = 0;
-    const buffered = this.buffer.length ? new Map(this.buffer.map((p) => [`${p.row}\u0000${p.requestId}`, p])) : undefined;
-    const pending: FeedbackItem[] = [];
+    // Rows still queued (the database stayed busy): the label goes into the row, written with it.
+    const q = this.queue;
+    const queued = new Map<string, number>();
+    for (let o = 0; o < q.length; o += ROW_VALUES) queued.set(`${String(q[o + ROW])}\u0000${String(q[o + REQUEST_ID])}`, o);
+    const stored: FeedbackItem[] = [];
     for (const f of items) {
-      const p = buffered?.get(`${f.row}\u0000${f.requestId}`);
-      if (p) {
-        p.label = { json: JSON.stringify(f.label), at };
+      const o = queued.get(`${f.row}\u0000${f.requestId}`);
+      if (o === undefined) stored.push(f);
+      else {
+        q[o + LABEL_JSON] = JSON.stringify(f.label);
+        q[o + LABEL_AT] = at;
         updated++;
-      } else pending.push(f);
+      }
     }
     this.store.db.transaction(() => {
-      for (const f of pending) updated += this.label.run(JSON.stringify(f.label), at, this.deploymentId, f.requestId, f.row).changes;
+      for (const f of stored) updated += this.label.run(JSON.stringify(f.label), at, this.deploymentId, f.requestId, f.row).changes;
     })();
     return { updated, unknown: items.length - updated };
   }
 
-  /** Writes what is buffered (waiting up to `busyMs` for a lock) and stops the timer; later rows are dropped. */
+  /** Writes what is pending (waiting up to `busyMs` for a lock), stops the timer and the writer thread; later rows are dropped. */
   close(busyMs = 5_000): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.soon) clearImmediate(this.soon);
     this.store.db.pragma(`busy_timeout = ${busyMs}`);
     this.flush();
+    const t = this.thread;
+    if (t) {
+      this.thread = undefined;
+      const m: WriterRequest = { kind: 'close' };
+      t.worker.postMessage(m);
+      t.port.close();
+    }
   }
 
+  /** The timer's and the batch trigger's flush: sends one batch if none is with the writer thread. */
   private flushQuietly(): void {
     try {
-      this.flushSome(this.batchRows);
+      this.drain();
+      this.send(this.batchRows * 4, this.busyMs());
     } catch (e) {
       this.log(`prediction log: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+}
+
+/** Appends a row's ROW_VALUES values to a batch (the layout of logRows.ts), inputs and prediction serialized; no label yet. */
+function pushRow(v: unknown[], p: PredictionRow): void {
+  v.push(p.requestId, p.row, p.arm, p.version, p.abKey, inputsJson(p), JSON.stringify(p.prediction), p.latencyMs, p.at, null, null);
 }

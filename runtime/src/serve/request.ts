@@ -1,4 +1,4 @@
-import { invocationFormatSchemas, type InvocationRequest, type ServeCell, type ServeInputField } from '@cairn/protocol';
+import { conformsToInvocationFormat, invocationFormatSchemas, type InvocationRequest, type ServeCell, type ServeInputField } from '@cairn/protocol';
 import type { Column, Table } from '../ml/types.js';
 
 /** A client mistake: answered with `status` and a message that says what to change; never a stack trace. */
@@ -65,7 +65,8 @@ function rowsOf(body: unknown, fields: ServeInputField[]): Rows {
   if (keys.length !== 1 || !(key === 'dataframe_split' || key === 'dataframe_records' || key === 'instances' || key === 'inputs')) {
     throw new RequestError(400, 'bad_body', `the body must be a JSON object with exactly one of ${FORMATS} (MLflow's scoring format)`);
   }
-  const parsed = invocationFormatSchemas[key].safeParse(body);
+  // Well-formed bodies skip zod's walk and copy (conformsToInvocationFormat accepts only what the schema accepts).
+  const parsed = conformsToInvocationFormat(key, body as Record<string, unknown>) ? { success: true as const, data: body as InvocationRequest } : invocationFormatSchemas[key].safeParse(body);
   if (!parsed.success) {
     // The deepest issue names the offending cell (a union reports its branches' issues nested).
     const issue = deepest(parsed.error.issues);

@@ -268,7 +268,7 @@ export class ModelServer {
   private logInfo(): ServeLogInfo {
     const l = this.logState.log;
     if (!l) return { enabled: false, sample: 0, maxRows: 0, reason: this.logState.reason, logged: 0, dropped: 0 };
-    return { enabled: true, sample: l.sample, maxRows: l.maxRows, logged: l.logged, dropped: l.dropped };
+    return { enabled: true, sample: l.sample, maxRows: l.maxRows, logged: l.logged, dropped: l.dropped, pending: l.pending, writer: l.threaded ? 'thread' : 'serving-thread' };
   }
 
   private async dispatch(route: Route, req: http.IncomingMessage, res: http.ServerResponse, t0: number): Promise<void> {

@@ -25,6 +25,17 @@ export async function buildCli(): Promise<string> {
     external: ['better-sqlite3', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
     footer: { js: 'module.exports.cliEntry();' },
   });
+  // The prediction log's writer thread is loaded from beside the CLI bundle, as in dist/ (esbuild.mjs).
+  await esbuild.build({
+    entryPoints: [path.join(repo, 'runtime/src/deploy/logWriter.worker.ts')],
+    outfile: path.join(dir, 'logWriter.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'error',
+    tsconfig: path.join(repo, 'tsconfig.base.json'),
+    external: ['better-sqlite3'],
+  });
   return outfile;
 }
 

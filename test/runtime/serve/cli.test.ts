@@ -140,6 +140,8 @@ test('--challenger --split --key: both models served, the split recorded on the 
   assert.equal(res.status, 200);
   const challengerRows = rows.filter((r) => challengerShare(r.customer) < 0.5).length;
   assert.equal(res.headers.get('x-cairn-arm-rows'), `champion=${40 - challengerRows},challenger=${challengerRows}`);
+  const health = serveHealthSchema.parse(await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer ab-cli-token-1' } })).json());
+  assert.equal(health.log?.writer, 'thread', 'the bundled CLI writes the log from its writer thread (logWriter.js beside it)');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);

@@ -93,7 +93,7 @@ test('every answered row is logged after the answer: request id, row, arm, input
   assert.ok(rows.every((r) => r.latency_ms > 0 && r.at > 0 && r.label_json === null));
   const h = serveHealthSchema.parse(await (await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
   assert.equal(h.deploymentId, id);
-  assert.deepEqual([h.log?.enabled, h.log?.sample, h.log?.logged], [true, 1, 4]);
+  assert.deepEqual([h.log?.enabled, h.log?.sample, h.log?.logged, h.log?.pending, h.log?.writer], [true, 1, 4, 0, 'thread']);
 });
 
 test('sampling logs the requests whose id hashes under the rate: the same ids every time, about the rate overall', async () => {
@@ -185,6 +185,44 @@ test('labels for rows still buffered while the store is locked are attached to t
   }
   log.flush();
   assert.deepEqual(logged(id).map((r) => r.label_json), ['"yes"']);
+});
+
+test('on the serving thread (thread: false) the same: rows written in order, a label for a row the locked store could not take is kept with it', async () => {
+  const { server, log, id } = await serve({ flushMs: 60_000, batchRows: 1_000, thread: false });
+  assert.equal(log.threaded, false);
+  const a = await invoke(server, [row(1), row(2)]);
+  const other = new Store(store.file, { busyTimeoutMs: 0 });
+  store.db.pragma('busy_timeout = 0');
+  other.db.prepare('BEGIN IMMEDIATE').run();
+  try {
+    assert.deepEqual(feedbackResponseSchema.parse((await feedback(server, { request_id: a.id, labels: [null, 'no'] })).json), { updated: 1, unknown: 0 });
+    assert.equal(log.pending, 2);
+  } finally {
+    other.db.prepare('ROLLBACK').run();
+    other.close();
+    store.db.pragma('busy_timeout = 10000');
+  }
+  log.flush();
+  assert.deepEqual(logged(id).map((r) => [r.row, r.label_json]), [[0, null], [1, '"no"']]);
+  const h = serveHealthSchema.parse(await (await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
+  assert.equal(h.log?.writer, 'serving-thread');
+});
+
+test('a writer thread that cannot open the store: the log says so and writes on the serving thread, losing nothing', async () => {
+  const lines: string[] = [];
+  // The same store, but the thread is told a file that is not there.
+  const elsewhere = Object.create(store, { file: { value: join(dir, 'no-such', 'cairn.db') } }) as Store;
+  const server = await ModelServer.start({ model, port: 0, token: TOKEN });
+  const id = startDeployment(store, { name: 'a', ref: model, version: null, challenger: null, url: server.url, pid: process.pid, logSample: 1 });
+  const log = new PredictionLog(elsewhere, id, { sample: 1, maxRows: 100_000, flushMs: 60_000, batchRows: 1_000, log: (l) => lines.push(l) });
+  server.attachDeployment(id, log);
+  open.push({ server, log });
+  const a = await invoke(server, [row(1), row(2), row(3)]);
+  log.flush();
+  assert.equal(log.threaded, false);
+  assert.match(lines.join('\n'), /writer thread could not open the store.*writing on the serving thread/);
+  assert.deepEqual(logged(id).map((r) => [r.request_id, r.row]), [[a.id, 0], [a.id, 1], [a.id, 2]]);
+  assert.deepEqual([log.logged, log.dropped, log.pending], [3, 0, 0]);
 });
 
 test('bad feedback is a 4xx saying what to send; the server keeps serving', async () => {

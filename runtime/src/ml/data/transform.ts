@@ -114,6 +114,14 @@ function fitStandardize(col: Column, n: number, file?: string): TransformStep {
   return { kind: 'standardize', column: col.name, mean, std: std > 0 ? std : 1 };
 }
 
+/** A fitted one-hot step's (or encoding column's) category → position, built once per fitted object: serving applies the same one to every request. */
+const categoryIndexes = new WeakMap<object, Map<string, number>>();
+export function categoryIndex(step: { categories: string[] }): Map<string, number> {
+  let index = categoryIndexes.get(step);
+  if (!index) categoryIndexes.set(step, (index = new Map(step.categories.map((c, k) => [c, k]))));
+  return index;
+}
+
 /** Applies a fitted transform. The target column may be absent (serving); any other input column must be there. */
 export function applyTransform(table: Table, t: FittedTransform, file?: string): Table {
   const n = table.rowCount;
@@ -141,7 +149,7 @@ export function applyTransform(table: Table, t: FittedTransform, file?: string):
         break;
       }
       case 'one_hot': {
-        const index = new Map(step.categories.map((c, k) => [c, k]));
+        const index = categoryIndex(step);
         const outs = step.categories.map(() => new Float64Array(n));
         for (let i = 0; i < n; i++) {
           const t0 = cellText(col, i);

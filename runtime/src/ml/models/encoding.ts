@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Column, Table } from '../types.js';
+import { categoryIndex } from '../data/transform.js';
 
 /**
  * The feature transform a tabular model saves with itself, so evaluation and serving turn raw rows into exactly the
@@ -83,7 +84,7 @@ export function applyEncoding(enc: FeatureEncoding, table: Table, rows?: ArrayLi
       }
       offset += 1;
     } else {
-      const at = new Map(spec.categories.map((c, j) => [c, j]));
+      const at = categoryIndex(spec);
       for (let r = 0; r < n; r++) {
         const i = rows ? (rows[r] ?? 0) : r;
         const raw = col.type === 'string' ? col.values[i] : col.missing?.[i] ? null : String(col.values[i]);

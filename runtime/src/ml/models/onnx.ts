@@ -64,7 +64,8 @@ function columnTensor(col: Column, type: number, shape: number[], file: string):
 function toScores(t: ort.Tensor, rows: number): Scores {
   const d = t.data;
   if (Array.isArray(d)) throw new OnnxModelError('the model returned text where numbers were expected');
-  const values = Float64Array.from(d as ArrayLike<number>, Number);
+  // Float outputs copy without a per-element call; int64 (BigInt) outputs need Number().
+  const values = d instanceof Float32Array || d instanceof Float64Array ? new Float64Array(d) : Float64Array.from(d as ArrayLike<number>, Number);
   return { values, width: rows > 0 ? values.length / rows : (t.dims[1] ?? 1) };
 }
 
