@@ -355,30 +355,37 @@ export class ModelServer {
     let toChallenger: Uint8Array | null = null;
     let keys: Array<string | null> | string | null = null;
     let challengerRows = 0;
-    if (!a.challenger) {
-      predictions = await this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt)));
-    } else {
-      toChallenger = new Uint8Array(n);
-      if (a.keyAt >= 0) {
-        const k = new Array<string | null>(n);
-        for (let r = 0; r < n; r++) {
-          const c = rows.cell(a.keyAt, r);
-          if (c === undefined || c === null) throw new RequestError(400, 'missing_key', `row ${r + 1}: the A/B key column "${this.key ?? ''}" is ${c === null ? 'null' : 'missing'}; every row needs a key value`);
-          const text = String(c);
-          k[r] = text;
-          toChallenger[r] = challengerShare(text) < this.split ? 1 : 0;
-        }
-        keys = k;
+    // One deadline per prediction: past it the client gets a 503 at once, and the late answer is dropped below.
+    const deadline = this.deadlines.add(this.predictTimeout, () => this.fail(req, res, new RequestError(503, 'timeout', `the model took longer than ${this.predictTimeout} ms; retry, or send fewer rows`)));
+    try {
+      if (!a.challenger) {
+        predictions = await a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt));
       } else {
-        const header = req.headers[H.key];
-        const key = typeof header === 'string' && header.length > 0 ? header : null;
-        keys = key;
-        const arm = key !== null ? challengerShare(key) < this.split : Math.random() < this.split;
-        if (arm) toChallenger.fill(1);
+        toChallenger = new Uint8Array(n);
+        if (a.keyAt >= 0) {
+          const k = new Array<string | null>(n);
+          for (let r = 0; r < n; r++) {
+            const c = rows.cell(a.keyAt, r);
+            if (c === undefined || c === null) throw new RequestError(400, 'missing_key', `row ${r + 1}: the A/B key column "${this.key ?? ''}" is ${c === null ? 'null' : 'missing'}; every row needs a key value`);
+            const text = String(c);
+            k[r] = text;
+            toChallenger[r] = challengerShare(text) < this.split ? 1 : 0;
+          }
+          keys = k;
+        } else {
+          const header = req.headers[H.key];
+          const key = typeof header === 'string' && header.length > 0 ? header : null;
+          keys = key;
+          const arm = key !== null ? challengerShare(key) < this.split : Math.random() < this.split;
+          if (arm) toChallenger.fill(1);
+        }
+        for (let r = 0; r < n; r++) challengerRows += toChallenger[r] ?? 0;
+        predictions = await this.predictSplit(a, rows, toChallenger, challengerRows);
       }
-      for (let r = 0; r < n; r++) challengerRows += toChallenger[r] ?? 0;
-      predictions = await this.predictSplit(a, rows, toChallenger, challengerRows);
+    } finally {
+      this.deadlines.delete(deadline);
     }
+    if (res.headersSent) return;
     this.metrics.predictions += n;
     const championRows = n - challengerRows;
     if (championRows > 0) this.metrics.arm('champion', championRows);
@@ -433,8 +440,8 @@ export class ModelServer {
   /** Each arm predicts its rows (in parallel); answers are put back in request order. */
   private async predictSplit(a: Arms, rows: Rows, toChallenger: Uint8Array, challengerRows: number): Promise<Prediction[]> {
     const challenger = a.challenger;
-    if (!challenger || challengerRows === 0) return this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt)));
-    if (challengerRows === rows.count) return this.withTimeout(challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt)));
+    if (!challenger || challengerRows === 0) return a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt));
+    if (challengerRows === rows.count) return challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt));
     const ch = new Int32Array(challengerRows);
     const cp = new Int32Array(rows.count - challengerRows);
     for (let r = 0, i = 0, j = 0; r < rows.count; r++) {
@@ -442,29 +449,13 @@ export class ModelServer {
       else cp[j++] = r;
     }
     const [p, q] = await Promise.all([
-      this.withTimeout(a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt, cp))),
-      this.withTimeout(challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt, ch))),
+      a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt, cp)),
+      challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt, ch)),
     ]);
     const out = new Array<Prediction>(rows.count);
     cp.forEach((r, i) => (out[r] = p[i] as Prediction));
     ch.forEach((r, i) => (out[r] = q[i] as Prediction));
     return out;
-  }
-
-  private withTimeout<T>(p: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const d = this.deadlines.add(this.predictTimeout, () => reject(new RequestError(503, 'timeout', `the model took longer than ${this.predictTimeout} ms; retry, or send fewer rows`)));
-      p.then(
-        (v) => {
-          this.deadlines.delete(d);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.deadlines.delete(d);
-          reject(e instanceof Error ? e : new Error(String(e)));
-        },
-      );
-    });
   }
 
   private readBody(req: http.IncomingMessage): Promise<string> {

@@ -279,3 +279,27 @@ test('close() lets in-flight requests finish, then refuses new connections', asy
   await closed;
   await assert.rejects(fetch(`${s.url}/health`));
 });
+
+test('a model slower than the predict timeout: 503 at the deadline, the late answer dropped, the server keeps serving', async () => {
+  const lines: string[] = [];
+  const slow = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, predictTimeoutMs: 50, log: (l) => lines.push(l) });
+  try {
+    // The loaded model, made slow: its answer arrives long after the deadline.
+    const arms = (slow as unknown as { arms: { champion: { predict: (t: unknown) => Promise<unknown[]> } } }).arms;
+    const predict = arms.champion.predict.bind(arms.champion);
+    let late = 0;
+    arms.champion.predict = (t) => new Promise((resolve) => setTimeout(() => resolve(predict(t).finally(() => late++)), 600));
+    const res = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }) });
+    assert.equal(late, 0, 'answered at the deadline, before the model finished');
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /the model took longer than 50 ms/);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(late, 1, 'the model did finish later');
+    arms.champion.predict = predict;
+    const ok = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }) });
+    assert.equal(ok.status, 200);
+    assert.equal(lines.filter((l) => l.startsWith('503')).length, 1, 'one 503 logged, no second answer for the late prediction');
+  } finally {
+    await slow.close(0);
+  }
+});
