@@ -96,6 +96,26 @@ describe('pipelines through the language server', () => {
     assert.deepEqual((await session.change(uri, [{ text: fixed }])).diagnostics, []);
   });
 
+  test('a deploy.ab.split whose shares do not add up to 1 is underlined on the split; its quick fix sets the challenger share', async () => {
+    const good = `${pipeline}  ab:\n    split: { champion: 0.9, challenger: 0.1 }\n`;
+    const broken = good.replace('challenger: 0.1', 'challenger: 0.2');
+    const p = await session.change(uri, [{ text: broken }]);
+    assert.deepEqual(
+      p.diagnostics.map((x) => String(x.code)),
+      ['ab-split'],
+    );
+    const d = p.diagnostics[0];
+    assert.ok(d);
+    assert.deepEqual(d.range, { start: at(broken, '{ champion'), end: at(broken, '0.2 }', 5) });
+    assert.match(messageOf(d), /^deploy\.ab\.split shares add up to 1\.1, not 1: .*write challenger: 0\.1/);
+    const actions = await session.codeActions(uri, d.range, [d]);
+    const preferred = actions.filter((a) => a.isPreferred);
+    assert.equal(preferred.length, 1, `one preferred fix; got ${actions.map((a) => a.title).join(' | ')}`);
+    assert.equal(applyEdits(broken, preferred[0]?.edit?.changes?.[uri] ?? []), good);
+    assert.deepEqual((await session.change(uri, [{ text: good }])).diagnostics, []);
+    await reset();
+  });
+
   test('incremental edits: a typo in a reference is found at its place, then fixed by a one-character edit', async () => {
     const pos = at(pipeline, 'params.lr}', 'params.'.length + 1);
     const p = await session.change(uri, [{ range: { start: pos, end: { line: pos.line, character: pos.character + 1 } }, text: 'x' }]);

@@ -8,7 +8,7 @@ import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js
 import { isPipelineDocument, parsePipeline, type PipelineDocument, type StepInfo } from './parse.js';
 import { closest } from './suggest.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
-import { makeDiagnostic, mapGet, type YNode } from './yamlTree.js';
+import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
 
 const optionCodes: IssueCodes = {
   noun: 'option',
@@ -49,6 +49,7 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   checkOutputsWrittenTwice(doc, out);
   checkUnusedParams(doc, out);
   checkUnusedSteps(doc, byStep, other, out);
+  checkAbSplit(doc, out);
   out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
   return out;
 }
@@ -409,4 +410,70 @@ function checkUnusedSteps(doc: PipelineDocument, byStep: Map<string, PipelineRef
       }),
     );
   }
+}
+
+/** The two arms of a `deploy.ab.split`: the champion's alias, the challenger's alias and the challenger's share. */
+export interface AbArms {
+  champion: string;
+  challenger: string;
+  share: number;
+}
+
+/**
+ * The two arms of a resolved `deploy.ab.split`, or what is wrong with it: the split names two aliases, one of them
+ * `champion` or `challenger` (the other is the other arm), and the shares add up to 1 within 1e-9. The one rule for
+ * the editor, `cairn validate` and `cairn serve`. A problem sits on the alias in the way (a third one), else on the
+ * split (`splitNode`, or `fallback` for a caller without the tree); a wrong sum carries a fix setting the challenger's
+ * share to the rest.
+ */
+export function abSplitArms(split: Readonly<Record<string, number>>, splitNode: YNode | undefined, fallback: Span): { arms: AbArms } | { problems: CairnDiagnostic[] } {
+  const aliases = Object.keys(split);
+  const has = (alias: string): boolean => Object.hasOwn(split, alias);
+  const spanOf = (alias?: string): Span => (alias !== undefined ? mapGet(splitNode, alias)?.keySpan : undefined) ?? splitNode?.span ?? fallback;
+  const problems: CairnDiagnostic[] = [];
+  const challenger = has('challenger') ? 'challenger' : has('champion') ? aliases.find((a) => a !== 'champion') : undefined;
+  const champion = has('champion') ? 'champion' : aliases.find((a) => a !== 'challenger');
+  const paired = aliases.length === 2 && challenger !== undefined && champion !== undefined;
+  if (!paired) {
+    const names = aliases.length === 0 ? 'no alias' : aliases.join(', ');
+    problems.push(
+      makeDiagnostic(
+        PipelineCode.abSplit,
+        `deploy.ab.split names ${names}: cairn serve splits traffic between two arms, so it names two aliases, one of them champion or challenger (e.g. { champion: 0.9, challenger: 0.1 })`,
+        spanOf(aliases.length > 2 ? aliases.find((a) => a !== 'champion' && a !== 'challenger') : undefined),
+      ),
+    );
+  }
+  const sum = Object.values(split).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > 1e-9) {
+    let message = `deploy.ab.split shares add up to ${Number(sum.toPrecision(12))}, not 1: they are shares of all traffic`;
+    let extra: Partial<CairnDiagnostic> = {};
+    if (paired) {
+      const kept = split[champion] ?? 0;
+      const rest = Number((1 - kept).toPrecision(12));
+      message += `; write ${challenger}: ${rest} (with ${champion}: ${kept})`;
+      const value = mapGet(splitNode, challenger)?.value;
+      if (value) extra = { fixes: [{ title: `Set ${challenger} to ${rest} so the shares add up to 1`, span: value.span, newText: String(rest), isPreferred: true }] };
+    }
+    problems.push(makeDiagnostic(PipelineCode.abSplit, message, spanOf(), extra));
+  }
+  if (problems.length > 0 || !paired) return { problems };
+  return { arms: { champion, challenger, share: split[challenger] ?? 0 } };
+}
+
+/** `deploy.ab.split` as `cairn serve` reads it, once its structure is valid (the schema reports the rest). */
+function checkAbSplit(doc: PipelineDocument, out: CairnDiagnostic[]): void {
+  const splitNode = nodeAtPath(doc.root, ['deploy', 'ab', 'split']);
+  if (splitNode?.kind !== 'map') return;
+  const split: Record<string, number> = {};
+  for (const e of splitNode.entries) {
+    const v = e.value;
+    // The first of a duplicate key counts (the later one is reported as such).
+    if (Object.hasOwn(split, e.key)) continue;
+    if (v.kind !== 'scalar' || typeof v.value !== 'number' || !(v.value >= 0 && v.value <= 1)) return;
+    // `__proto__` must become an own key, not the prototype.
+    Object.defineProperty(split, e.key, { value: v.value, enumerable: true, writable: true, configurable: true });
+  }
+  const result = abSplitArms(split, splitNode, splitNode.span);
+  if ('problems' in result) for (const d of result.problems) out.push(d);
 }

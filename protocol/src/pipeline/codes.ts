@@ -59,6 +59,8 @@ export const PipelineCode = {
   paramType: 'param-type',
   /** A secret param with a default value written in the file. */
   secretInFile: 'secret-in-file',
+  /** A `deploy.ab.split` that does not name two arms (one `champion` or `challenger`), or whose shares do not add up to 1. */
+  abSplit: 'ab-split',
   /** `cairn run -p` names an unknown param, or gives a value of the wrong type (resolve only). */
   badOverride: 'bad-override',
   /** A param without default and without override (resolve only). */
@@ -97,6 +99,7 @@ export const pipelineCodeSeverity: Record<PipelineCode, Severity> = {
   'unknown-metric': Severity.Warning,
   'param-type': Severity.Error,
   'secret-in-file': Severity.Warning,
+  'ab-split': Severity.Error,
   'bad-override': Severity.Error,
   'missing-param': Severity.Error,
 };

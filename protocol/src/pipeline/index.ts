@@ -3,7 +3,7 @@
  * executor runs). One implementation for the language server, `cairn validate` and the runtime.
  */
 export { parsePipeline, isPipelineDocument, builtinOutputPath, outputNameOfPath, type PipelineDocument, type StepInfo, type DataInfo, type ParseOptions } from './parse.js';
-export { checkPipeline, escapesRoot, normalizePath } from './check.js';
+export { checkPipeline, abSplitArms, escapesRoot, normalizePath, type AbArms } from './check.js';
 export { resolvePipeline, type ResolveOptions, type ResolveResult } from './resolve.js';
 export { PipelineCode, pipelineCodeSeverity } from './codes.js';
 export { pipelineJsonSchema, pipelineSchema, stepSchema, deploySchema, schemaAt, unwrap, describeType, enumValues, objectKeys, namePattern, type SchemaInfo } from './schema.js';

@@ -183,7 +183,7 @@ describe('deployment messages over JSON-RPC', () => {
     writeFileSync(path.join(ws.dir, 'deploy.cairn.yaml'), pipeline('{ champion: 0.8, challenger: 0.3 }'));
     await assert.rejects(
       client.sendRequest(DeployRequest.type, { model: 'wine@champion', pipeline: path.join(ws.dir, 'deploy.cairn.yaml') }),
-      (e: { code?: number; message?: string }) => e.code === -32002 && /deploy\.cairn\.yaml:9:12: error invalid-value: deploy\.ab\.split shares add up to 1\.1, not 1/.test(e.message ?? ''),
+      (e: { code?: number; message?: string }) => e.code === -32002 && /deploy\.cairn\.yaml:9:12: error ab-split: deploy\.ab\.split shares add up to 1\.1, not 1/.test(e.message ?? ''),
     );
   });
 });

@@ -207,21 +207,22 @@ describe('cairn serve takes its defaults from a pipeline deploy: block', () => {
     const col = (text.split('\n')[line - 1]?.indexOf('{') ?? 0) + 1;
     const s = serve(['--pipeline', 'bad-sum.cairn.yaml', '--port', '0', '--token', TOKEN, '--workspace', ws]);
     assert.equal(await refused(s), 1);
-    assert.match(s.stderr(), new RegExp(`^bad-sum\\.cairn\\.yaml:${line}:${col}: error invalid-value: deploy\\.ab\\.split shares add up to 0\\.9, not 1`, 'm'));
-    assert.match(s.stderr(), /cairn serve: bad-sum\.cairn\.yaml cannot give the serving settings; nothing was served$/m);
+    assert.match(s.stderr(), new RegExp(`^bad-sum\\.cairn\\.yaml:${line}:${col}: error ab-split: deploy\\.ab\\.split shares add up to 0\\.9, not 1`, 'm'));
+    // The language checks the split (code ab-split), so the loader refuses it and `cairn validate` names it too.
+    assert.match(s.stderr(), /cairn serve: bad-sum\.cairn\.yaml cannot give the serving settings; nothing was served \(`cairn validate bad-sum\.cairn\.yaml` checks it again\)$/m);
     assert.equal(s.stdout(), '', 'nothing listened');
 
     pipeline('bad-alias.cairn.yaml', '  ab:\n    split:\n      production: 0.5\n      staging: 0.5\n');
     const json = serve(['--pipeline', 'bad-alias.cairn.yaml', '--port', '0', '--token', TOKEN, '--workspace', ws, '--format', 'json']);
     assert.equal(await refused(json), 1);
     const refusal = JSON.parse(json.stdout()) as { error: string; diagnostics: Array<{ file: string; range: { start: { line: number } } }> };
-    assert.match(refusal.error, /^bad-alias\.cairn\.yaml:13:7: error invalid-value: deploy\.ab\.split names production, staging: .*one of them champion or challenger/);
+    assert.match(refusal.error, /^bad-alias\.cairn\.yaml is not valid: bad-alias\.cairn\.yaml:13:7: error ab-split: deploy\.ab\.split names production, staging: .*one of them champion or challenger/);
     assert.deepEqual(refusal.diagnostics.map((d) => [d.file, d.range.start.line]), [['bad-alias.cairn.yaml', 12]]);
 
     pipeline('three.cairn.yaml', '  ab:\n    split:\n      champion: 0.5\n      challenger: 0.3\n      shadow: 0.2\n');
     const three = serve(['--pipeline', 'three.cairn.yaml', '--port', '0', '--token', TOKEN, '--workspace', ws]);
     assert.equal(await refused(three), 1);
-    assert.match(three.stderr(), /^three\.cairn\.yaml:15:7: error invalid-value: deploy\.ab\.split names champion, challenger, shadow/m);
+    assert.match(three.stderr(), /^three\.cairn\.yaml:15:7: error ab-split: deploy\.ab\.split names champion, challenger, shadow/m);
 
     // A pipeline the loader refuses: its own diagnostics, with positions.
     pipeline('broken.cairn.yaml', '  serve: { port: "eighty" }\n');

@@ -44,6 +44,19 @@ test('validate --format json follows the CLI contract (0-based ranges) and holds
   assert.ok(files.size >= 40, `${files.size} files with findings`);
 });
 
+test('validate: a deploy.ab.split that cannot be served (shares, aliases) exits 1 naming file:line:col', async () => {
+  const sum = await cairn(['validate', 'test/fixtures/pipelines/broken/ab-split-sum.cairn.yaml']);
+  assert.equal(sum.code, 1);
+  assert.equal(
+    sum.stdout.split('\n')[0],
+    'test/fixtures/pipelines/broken/ab-split-sum.cairn.yaml:10:12 error ab-split deploy.ab.split shares add up to 1.1, not 1: they are shares of all traffic; write challenger: 0.1 (with champion: 0.9)',
+  );
+  writeFileSync(join(tmp, 'aliases.cairn.yaml'), 'version: 1\nsteps:\n  a:\n    run: echo hi\n    outputs: { m: model.onnx }\ndeploy:\n  model: ${steps.a.outputs.m}\n  ab:\n    split: { production: 0.5, staging: 0.5 }\n');
+  const aliases = await cairn(['validate', 'aliases.cairn.yaml'], tmp);
+  assert.equal(aliases.code, 1);
+  assert.match(aliases.stdout, /^aliases\.cairn\.yaml:9:12 error ab-split deploy\.ab\.split names production, staging: .*one of them champion or challenger/);
+});
+
 test('validate: warnings alone exit 0', async () => {
   const r = await cairn(['validate', join(fixtures, 'broken/unused-param.cairn.yaml')]);
   assert.equal(r.code, 0);

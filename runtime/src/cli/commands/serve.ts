@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Severity, type DeploymentArm, type ResolvedPipeline, type ResolvedStep, type ServeSetting, type ServeStarted, type Span, type ValidateDiagnostic } from '@cairn/protocol';
-import { mapGet, nodeAtPath, parsePipeline, PipelineCode, type YNode } from '@cairn/protocol/pipeline/index.js';
+import type { DeploymentArm, ResolvedPipeline, ResolvedStep, ServeSetting, ServeStarted, ValidateDiagnostic } from '@cairn/protocol';
+import { abSplitArms, mapGet, nodeAtPath, parsePipeline } from '@cairn/protocol/pipeline/index.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { formatDiagnosticText, loadPipeline, toValidateDiagnostic } from '../../executor/loadPipeline.js';
 import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
@@ -184,26 +184,6 @@ export type PipelineSettingsResult =
    */
   | { ok: false; code: 1 | 2; text: string; diagnostics: ValidateDiagnostic[]; checkedByValidate?: boolean };
 
-/** The two arms of a `deploy.ab.split`, or what is wrong with it (at the split, or at the alias that is in the way). */
-function abArms(split: Record<string, number>, splitNode: YNode | undefined, fallback: Span): { arms: { champion: string; challenger: string; share: number } } | { problems: Array<{ span: Span; message: string }> } {
-  const aliases = Object.keys(split);
-  const spanOf = (alias?: string): Span => (alias !== undefined ? mapGet(splitNode, alias)?.keySpan : undefined) ?? splitNode?.span ?? fallback;
-  const problems: Array<{ span: Span; message: string }> = [];
-  const challenger = 'challenger' in split ? 'challenger' : 'champion' in split ? aliases.find((a) => a !== 'champion') : undefined;
-  const champion = 'champion' in split ? 'champion' : aliases.find((a) => a !== 'challenger');
-  if (aliases.length !== 2 || challenger === undefined || champion === undefined) {
-    const names = aliases.length === 0 ? 'no alias' : aliases.join(', ');
-    problems.push({
-      span: spanOf(aliases.length > 2 ? aliases.find((a) => a !== 'champion' && a !== 'challenger') : undefined),
-      message: `deploy.ab.split names ${names}: cairn serve splits traffic between two arms, so it names two aliases, one of them champion or challenger (e.g. { champion: 0.9, challenger: 0.1 })`,
-    });
-  }
-  const sum = Object.values(split).reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 1) > 1e-9) problems.push({ span: spanOf(), message: `deploy.ab.split shares add up to ${Number(sum.toPrecision(12))}, not 1: they are shares of all traffic` });
-  if (problems.length > 0 || challenger === undefined || champion === undefined) return { problems };
-  return { arms: { champion, challenger, share: split[challenger] ?? 0 } };
-}
-
 /** The registered name a pipeline deploys: its `model.register` step that registers `deploy.model`, else its only registered name. */
 function registeredNameOf(pipeline: ResolvedPipeline, file: string): PipelineServeSettings['name'] {
   const registers = pipeline.steps.filter((s) => s.uses === 'model.register' && typeof s.with?.['name'] === 'string');
@@ -217,8 +197,8 @@ function registeredNameOf(pipeline: ResolvedPipeline, file: string): PipelineSer
 
 /**
  * Reads a pipeline's `deploy:` block for `cairn serve` with the same loader as `cairn run` (so it refuses what the
- * editor underlines), then checks what only serving needs: that `deploy.ab.split` maps to a champion and a challenger
- * and adds up to 1. Findings carry the file's line and column.
+ * editor underlines, a `deploy.ab.split` that does not map to two arms or add up to 1 included), then reads the arms
+ * with the language's own `abSplitArms`. Findings carry the file's line and column.
  */
 export function pipelineServeSettings(file: string, options: { cwd: string; workspace: string; found?: boolean }): PipelineSettingsResult {
   const loaded = loadPipeline(file, { cwd: options.cwd, workspace: options.workspace });
@@ -238,9 +218,9 @@ export function pipelineServeSettings(file: string, options: { cwd: string; work
   if (written('deploy', 'serve', 'port')) settings.port = deploy.serve.port;
   if (deploy.ab) {
     const deployEntry = mapGet(doc.root, 'deploy');
-    const arms = abArms(deploy.ab.split, nodeAtPath(doc.root, ['deploy', 'ab', 'split']), deployEntry?.keySpan ?? { start: 0, end: 0 });
+    const arms = abSplitArms(deploy.ab.split, nodeAtPath(doc.root, ['deploy', 'ab', 'split']), deployEntry?.keySpan ?? { start: 0, end: 0 });
     if ('problems' in arms) {
-      const diagnostics = arms.problems.map((p) => toValidateDiagnostic(file, doc.lines, { code: PipelineCode.invalidValue, severity: Severity.Error, message: p.message, span: p.span }));
+      const diagnostics = arms.problems.map((p) => toValidateDiagnostic(file, doc.lines, p));
       return { ok: false, code: 1, text: diagnostics.map(formatDiagnosticText).join('; '), diagnostics };
     }
     settings.ab = { champion: arms.arms.champion, challenger: arms.arms.challenger, split: arms.arms.share, ...(deploy.ab.key !== undefined ? { key: deploy.ab.key } : {}) };
