@@ -121,19 +121,38 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
     guarded(async (raw) => {
       const p = check(DeployRequest.paramsSchema, raw, DeployRequest.method);
       const name = p.model.split('@')[0] ?? p.model;
-      new ModelRegistry(engine.store, engine.objects, engine.workspace).find(p.model);
-      const args = [...(options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', p.model, '--workspace', engine.workspace, '--format', 'json'];
+      const registry = new ModelRegistry(engine.store, engine.objects, engine.workspace);
+      registry.find(p.model);
+      let model = p.model;
+      let challenger = p.challenger;
+      const extra: string[] = [];
       // The pipeline's deploy: block is checked here too, so a bad one is refused (with its file:line) before a spawn;
       // its port is used when the request gives none, else a free port rather than the CLI's 8080.
       let port = p.port;
       if (p.pipeline !== undefined) {
         const loaded = pipelineServeSettings(p.pipeline, { cwd: engine.workspace, workspace: engine.workspace });
         if (!loaded.ok) throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${p.model} with the settings of ${p.pipeline}: ${loaded.text}`);
-        args.push('--pipeline', p.pipeline);
+        extra.push('--pipeline', p.pipeline);
         if (port === undefined && loaded.settings.port === undefined) port = 0;
+        // A deploy.ab block deploys its A/B test: NAME@<champion alias> against NAME@<challenger alias>, once both
+        // aliases point at versions (before that, the model asked for is served alone, as without ab:).
+        const ab = loaded.settings.ab;
+        if (ab && challenger === undefined) {
+          const arms = [`${name}@${ab.champion}`, `${name}@${ab.challenger}`] as const;
+          const exists = (ref: string): boolean => {
+            try {
+              registry.find(ref);
+              return true;
+            } catch {
+              return false;
+            }
+          };
+          if (exists(arms[0]) && exists(arms[1])) [model, challenger] = arms;
+        }
       }
+      const args = [...(options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', model, '--workspace', engine.workspace, '--format', 'json', ...extra];
       if (p.pipeline === undefined || port !== undefined) args.push('--port', String(port ?? 0));
-      if (p.challenger !== undefined) args.push('--challenger', p.challenger);
+      if (challenger !== undefined) args.push('--challenger', challenger);
       if (p.split !== undefined) args.push('--split', String(p.split));
       if (p.key !== undefined) args.push('--key', p.key);
       const child = spawn(process.execPath, args, { cwd: engine.workspace, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
@@ -152,7 +171,7 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
         ({ token, deploymentId } = await listening(child, options.startTimeoutMs ?? 60_000, () => err));
       } catch (error) {
         child.kill('SIGTERM');
-        throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${p.model}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${model}: ${error instanceof Error ? error.message : String(error)}`);
       }
       // cairn serve records its deployment row before it prints the listening line (which names it).
       const row = deploymentId !== null ? { id: deploymentId } : engine.store.db.prepare<[number, string], { id: number }>('SELECT id FROM deployments WHERE pid = ? AND name = ? ORDER BY id DESC LIMIT 1').get(child.pid ?? -1, name);

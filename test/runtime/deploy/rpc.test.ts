@@ -180,6 +180,14 @@ describe('deployment messages over JSON-RPC', () => {
     assert.equal(d.url, `http://127.0.0.1:${port}`, 'the port of deploy.serve (the request gave none)');
     assert.deepEqual([d.challenger?.ref, d.challenger?.split, d.challenger?.key], ['wine@challenger', 0.2, 'alcohol']);
     assert.equal(deploymentSchema.parse(await client.sendRequest(StopDeploymentRequest.type, { id: d.id })).status, 'stopped');
+    // The lens sends the latest version and no challenger: with deploy.ab and both aliases set, the A/B test is deployed.
+    const lens = deploymentSchema.parse((await client.sendRequest(DeployRequest.type, { model: 'wine@1', pipeline: 'deploy.cairn.yaml' })).deployment);
+    assert.deepEqual([lens.ref, lens.challenger?.ref, lens.challenger?.split, lens.challenger?.key], ['wine@champion', 'wine@challenger', 0.2, 'alcohol']);
+    assert.equal(deploymentSchema.parse(await client.sendRequest(StopDeploymentRequest.type, { id: lens.id })).status, 'stopped');
+    writeFileSync(path.join(ws.dir, 'deploy.cairn.yaml'), pipeline('{ champion: 0.8, staging: 0.2 }'));
+    const alone = deploymentSchema.parse((await client.sendRequest(DeployRequest.type, { model: 'wine@1', pipeline: 'deploy.cairn.yaml' })).deployment);
+    assert.deepEqual([alone.ref, alone.challenger], ['wine@1', null], 'no version is staging yet: the model asked for, alone');
+    assert.equal(deploymentSchema.parse(await client.sendRequest(StopDeploymentRequest.type, { id: alone.id })).status, 'stopped');
     writeFileSync(path.join(ws.dir, 'deploy.cairn.yaml'), pipeline('{ champion: 0.8, challenger: 0.3 }'));
     await assert.rejects(
       client.sendRequest(DeployRequest.type, { model: 'wine@champion', pipeline: path.join(ws.dir, 'deploy.cairn.yaml') }),
