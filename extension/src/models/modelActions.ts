@@ -116,7 +116,9 @@ export class ModelActions {
     void this.models.reload().catch((e: unknown) => this.log.warn(`Reloading models after the deployment failed: ${String(e)}`));
     if (!options.quiet) {
       const tokenText = result.token === null ? 'no token' : `token ${result.token}`;
-      void vscode.window.showInformationMessage(`Cairn: ${d.name}${d.version === null ? '' : ` v${d.version}`} is serving at ${d.url} (${tokenText}).`, 'Copy curl', 'Copy URL', 'Stop').then(async (choice) => {
+      const c = d.challenger;
+      const ab = c ? ` against challenger ${c.version === null ? c.ref : `v${c.version}`} (${Math.round(c.split * 1000) / 10}% of traffic${c.key ? `, sticky by ${c.key}` : ''})` : '';
+      void vscode.window.showInformationMessage(`Cairn: ${d.name}${d.version === null ? '' : ` v${d.version}`}${ab} is serving at ${d.url} (${tokenText}).`, 'Copy curl', 'Copy URL', 'Stop').then(async (choice) => {
         if (choice === 'Copy curl') await this.copyCurl(d);
         else if (choice === 'Copy URL') await this.copyUrl(d);
         else if (choice === 'Stop') await this.stop(d);
