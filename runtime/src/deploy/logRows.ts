@@ -5,18 +5,24 @@ import type { Database, Statement } from 'better-sqlite3';
  * row layout, the INSERTs and the bound, used by the writer thread (logWriter.worker.ts) and, when no thread can be
  * started, by the serving thread itself (predictionLog.ts).
  *
- * A batch is a flat array, INSERT_COLUMNS values per row, in the order of INSERT_HEAD's columns after deployment_id:
- * flat arrays of scalars are cheap to copy between threads (no object per row).
+ * A batch is a flat array, ROW_VALUES values per row: request id, row, arm, version, A/B key, the input column names
+ * (one array shared by the rows of an arm: structured clone copies it once per batch), the row's input cells, the
+ * prediction (as answered), latency, time, label JSON, label time. The serving thread only copies values into it;
+ * the JSON text of inputs and prediction is made here, where the rows are written.
  */
-export const ROW_VALUES = 11;
+export const ROW_VALUES = 12;
 /** Offsets of the label's two values in a row's slice of a batch (set when a label reaches a row not yet written). */
-export const LABEL_JSON = 9;
-export const LABEL_AT = 10;
+export const LABEL_JSON = 10;
+export const LABEL_AT = 11;
 /** Offsets of the request id and row number (how feedback finds a row). */
 export const REQUEST_ID = 0;
 export const ROW = 1;
+const COLUMNS = 5;
+const CELLS = 6;
+const PREDICTION = 7;
 
-const INSERT_COLUMNS = ROW_VALUES + 1;
+/** deployment_id and the 11 stored columns of a row. */
+const INSERT_COLUMNS = 12;
 /** Rows per multi-row INSERT: fewer statement calls (bench/serve/logWrite.ts: about 20% less CPU per row than one call each). */
 const ROWS_PER_INSERT = 50;
 const INSERT_HEAD = 'INSERT OR IGNORE INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
@@ -83,6 +89,21 @@ export class RowWriter {
 
   private bind(to: unknown[], o: number, from: readonly unknown[], f: number): void {
     to[o] = this.deploymentId;
-    for (let k = 0; k < ROW_VALUES; k++) to[o + 1 + k] = from[f + k];
+    for (let k = 0; k < COLUMNS; k++) to[o + 1 + k] = from[f + k];
+    to[o + 6] = this.inputsJson(from[f + COLUMNS] as readonly string[], from[f + CELLS] as readonly unknown[]);
+    to[o + 7] = JSON.stringify(from[f + PREDICTION]);
+    for (let k = PREDICTION + 1; k < ROW_VALUES; k++) to[o + k] = from[f + k];
+  }
+
+  /** `"name":` per column, once per column list (a batch carries one list per arm). */
+  private readonly keys = new WeakMap<readonly string[], string[]>();
+
+  /** `{"col": cell, …}` for a row's input columns, built as text: the cells are JSON scalars. */
+  private inputsJson(columns: readonly string[], cells: readonly unknown[]): string {
+    let keys = this.keys.get(columns);
+    if (!keys) this.keys.set(columns, (keys = columns.map((c) => `${JSON.stringify(c)}:`)));
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i] ?? ''}${JSON.stringify(cells[i] ?? null)}`;
+    return out + '}';
   }
 }

@@ -31,7 +31,7 @@ export interface PredictionRow {
   arm: DeploymentArm;
   version: number | null;
   abKey: string | null;
-  /** The input column names; `fieldAt[i]` is the field of `columns[i]` in `cells`, read at request row `row`. */
+  /** The input column names (one array per arm, shared by its rows); `fieldAt[i]` is the field of `columns[i]` in `cells`, read at request row `row`. */
   columns: readonly string[];
   fieldAt: readonly number[];
   /** The request's parsed rows, read without copying them. */
@@ -60,18 +60,6 @@ export interface FeedbackItem {
   requestId: string;
   row: number;
   label: number | string | boolean;
-}
-
-/** `"name":` per column, computed once per column list (an arm's list lives as long as the model). */
-const keyCache = new WeakMap<readonly string[], string[]>();
-
-/** `{"col": cell, …}` for a row's input columns, built as text: the cells are JSON scalars. */
-function inputsJson(p: PredictionRow): string {
-  let keys = keyCache.get(p.columns);
-  if (!keys) keyCache.set(p.columns, (keys = p.columns.map((c) => `${JSON.stringify(c)}:`)));
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i] ?? ''}${JSON.stringify(p.cells.cell(p.fieldAt[i] ?? -1, p.row) ?? null)}`;
-  return out + '}';
 }
 
 /** How long a synchronous flush waits for the writer thread beyond the busy timeout before writing on this thread instead. */
@@ -365,7 +353,14 @@ export class PredictionLog {
   }
 }
 
-/** Appends a row's ROW_VALUES values to a batch (the layout of logRows.ts), inputs and prediction serialized; no label yet. */
+/**
+ * Appends a row's ROW_VALUES values to a batch (the layout of logRows.ts): its input cells copied out of the request
+ * (the request itself is not kept), the column list shared (copied once per batch between threads), no label yet.
+ * The JSON text is made where the rows are written, so the serving thread only copies values.
+ */
 function pushRow(v: unknown[], p: PredictionRow): void {
-  v.push(p.requestId, p.row, p.arm, p.version, p.abKey, inputsJson(p), JSON.stringify(p.prediction), p.latencyMs, p.at, null, null);
+  const n = p.columns.length;
+  const cells = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) cells[i] = p.cells.cell(p.fieldAt[i] ?? -1, p.row) ?? null;
+  v.push(p.requestId, p.row, p.arm, p.version, p.abKey, p.columns, cells, p.prediction, p.latencyMs, p.at, null, null);
 }
