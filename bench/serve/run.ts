@@ -4,7 +4,9 @@
  * the prediction log on at sample 1 (a deployment in a temp workspace store, rows flushed to SQLite every 100 ms),
  * against a bare node:http server that only parses the body and calls session.run on the same ONNX model; the same
  * server without the log is measured too, to show the log's cost. Same process, same loopback load generator
- * (keep-alive node:http Agent, 16 connections), bounded in requests and time; all traffic to 127.0.0.1.
+ * (keep-alive node:http Agent, 16 connections), bounded in requests and time; all traffic to 127.0.0.1. Each round
+ * interleaves the three in slices of 1,000 requests; `npm run bench:serve` runs the esbuild bundle, as `cairn serve`
+ * runs (bench/lib/runBundled.mjs).
  *
  *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5]
  *
@@ -28,6 +30,8 @@ const REQUESTS = arg('requests', 10_000);
 const CONNECTIONS = arg('connections', 16);
 const ROUNDS = arg('rounds', 5);
 const TIME_LIMIT_MS = 60_000;
+/** Slices per round (each server gets total/SLICES requests per slice). */
+const SLICES = 10;
 
 // A small classifier: 8 numeric features, standardized by a saved transform, logistic layer (2 classes).
 const F = 8;
@@ -97,9 +101,17 @@ interface Result {
   failed: number;
 }
 
-/** `total` requests over `connections` keep-alive sockets; latency per request in ms. */
-async function load(url: string, total: number, connections: number): Promise<Result> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+/** Requests of one slice: how many, wall seconds, process CPU µs, latencies (ms) and failures. */
+interface Slice {
+  done: number;
+  secs: number;
+  cpuUs: number;
+  lat: Float64Array;
+  failed: number;
+}
+
+/** `total` requests over `connections` keep-alive sockets of `agent`; latency per request in ms. */
+async function load(url: string, total: number, connections: number, agent: http.Agent): Promise<Slice> {
   const target = new URL(`${url}/invocations`);
   const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${TOKEN}` };
   const lat = new Float64Array(total);
@@ -131,11 +143,36 @@ async function load(url: string, total: number, connections: number): Promise<Re
   await Promise.all(Array.from({ length: connections }, () => worker()));
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  agent.destroy();
   const done = Math.min(next, total);
-  const sorted = Float64Array.from(lat.subarray(0, done)).sort();
+  return { done, secs, cpuUs: cpu.user + cpu.system, lat: lat.subarray(0, done), failed };
+}
+
+/** One server's slices of a round, as one result. */
+function summarize(slices: Slice[]): Result {
+  const done = slices.reduce((a, s) => a + s.done, 0);
+  const secs = slices.reduce((a, s) => a + s.secs, 0);
+  const sorted = new Float64Array(done);
+  let o = 0;
+  for (const s of slices) {
+    sorted.set(s.lat, o);
+    o += s.lat.length;
+  }
+  sorted.sort();
   const q = (p: number): number => sorted[Math.min(done - 1, Math.floor(p * done))] ?? NaN;
-  return { rps: done / secs, cpuUs: (cpu.user + cpu.system) / done, p50: q(0.5), p99: q(0.99), failed };
+  return { rps: done / secs, cpuUs: slices.reduce((a, s) => a + s.cpuUs, 0) / done, p50: q(0.5), p99: q(0.99), failed: slices.reduce((a, s) => a + s.failed, 0) };
+}
+
+/**
+ * One round: `total` requests to each server, in SLICES interleaved slices (bare, no log, all on, bare, …), so a
+ * change in the machine's speed during the round (other jobs; this VM's host) lands on the three alike.
+ */
+async function round(urls: string[], total: number, connections: number): Promise<Result[]> {
+  const agents = urls.map(() => new http.Agent({ keepAlive: true, maxSockets: connections }));
+  const slices: Slice[][] = urls.map(() => []);
+  const per = Math.max(1, Math.floor(total / SLICES));
+  for (let k = 0; k < SLICES; k++) for (let j = 0; j < urls.length; j++) slices[j]?.push(await load(urls[j] ?? '', k === SLICES - 1 ? total - per * (SLICES - 1) : per, connections, agents[j] as http.Agent));
+  for (const a of agents) a.destroy();
+  return slices.map(summarize);
 }
 
 const fmt = (r: Result): string => `${r.rps.toFixed(0).padStart(7)} req/s   cpu ${r.cpuUs.toFixed(0).padStart(4)} µs/req   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   failed ${r.failed}`;
@@ -155,20 +192,16 @@ async function main(): Promise<void> {
   store.db.pragma('busy_timeout = 20');
   const log = new PredictionLog(store, deployment, { sample: 1, maxRows: 100_000 });
   full.attachDeployment(deployment, log);
-  console.log(`bench:serve — ${REQUESTS} single-row requests per run, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`);
+  console.log(`bench:serve — ${REQUESTS} single-row requests per server per round in ${SLICES} interleaved slices, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`);
   // Warm all three (JIT, ORT arenas) before measuring.
-  await load(bare.url, 2000, CONNECTIONS);
-  await load(plain.url, 2000, CONNECTIONS);
-  await load(full.url, 2000, CONNECTIONS);
+  await round([bare.url, plain.url, full.url], 2000, CONNECTIONS);
   const ratios: number[] = [];
   const plainRatios: number[] = [];
   const cpuRatios: number[] = [];
   let worstP99 = 0;
   let failed = 0;
   for (let r = 1; r <= ROUNDS; r++) {
-    const b = await load(bare.url, REQUESTS, CONNECTIONS);
-    const p = await load(plain.url, REQUESTS, CONNECTIONS);
-    const c = await load(full.url, REQUESTS, CONNECTIONS);
+    const [b, p, c] = (await round([bare.url, plain.url, full.url], REQUESTS, CONNECTIONS)) as [Result, Result, Result];
     ratios.push(c.rps / b.rps);
     plainRatios.push(p.rps / b.rps);
     cpuRatios.push(b.cpuUs / c.cpuUs);
