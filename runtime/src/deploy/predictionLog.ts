@@ -346,7 +346,7 @@ export class PredictionLog {
   private flushQuietly(): void {
     try {
       this.drain();
-      this.send(this.batchRows * 4, this.busyMs());
+      this.send(this.batchRows, this.busyMs());
     } catch (e) {
       this.log(`prediction log: ${e instanceof Error ? e.message : String(e)}`);
     }
