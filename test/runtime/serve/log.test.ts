@@ -68,6 +68,20 @@ interface Logged {
 }
 const logged = (id: number): Logged[] => store.db.prepare<[number], Logged>('SELECT * FROM predictions WHERE deployment_id = ? ORDER BY id').all(id);
 
+/** Runs `f` while another connection holds the store's write lock (no lock wait), so the log cannot write. */
+async function whileLocked(f: () => Promise<void>): Promise<void> {
+  const other = new Store(store.file, { busyTimeoutMs: 0 });
+  store.db.pragma('busy_timeout = 0');
+  other.db.prepare('BEGIN IMMEDIATE').run();
+  try {
+    await f();
+  } finally {
+    other.db.prepare('ROLLBACK').run();
+    other.close();
+    store.db.pragma('busy_timeout = 10000');
+  }
+}
+
 test('every answered row is logged after the answer: request id, row, arm, inputs as received, prediction as answered', async () => {
   const { server, log, id } = await serve();
   const a = await invoke(server, [row(1), { ...row(2), extra: 'not an input' }], 'client-id-1');
@@ -172,17 +186,10 @@ test('labels for rows still buffered while the store is locked are attached to t
   const { server, log, id } = await serve({ flushMs: 60_000, batchRows: 1_000 });
   const a = await invoke(server, [row(1)]);
   // Another connection holds the write lock: the flush inside /feedback cannot write.
-  const other = new Store(store.file, { busyTimeoutMs: 0 });
-  store.db.pragma('busy_timeout = 0');
-  other.db.prepare('BEGIN IMMEDIATE').run();
-  try {
+  await whileLocked(async () => {
     assert.deepEqual(feedbackResponseSchema.parse((await feedback(server, { request_id: a.id, labels: ['yes'] })).json), { updated: 1, unknown: 0 });
     assert.equal(log.pending, 1);
-  } finally {
-    other.db.prepare('ROLLBACK').run();
-    other.close();
-    store.db.pragma('busy_timeout = 10000');
-  }
+  });
   log.flush();
   assert.deepEqual(logged(id).map((r) => r.label_json), ['"yes"']);
 });
@@ -191,17 +198,10 @@ test('on the serving thread (thread: false) the same: rows written in order, a l
   const { server, log, id } = await serve({ flushMs: 60_000, batchRows: 1_000, thread: false });
   assert.equal(log.threaded, false);
   const a = await invoke(server, [row(1), row(2)]);
-  const other = new Store(store.file, { busyTimeoutMs: 0 });
-  store.db.pragma('busy_timeout = 0');
-  other.db.prepare('BEGIN IMMEDIATE').run();
-  try {
+  await whileLocked(async () => {
     assert.deepEqual(feedbackResponseSchema.parse((await feedback(server, { request_id: a.id, labels: [null, 'no'] })).json), { updated: 1, unknown: 0 });
     assert.equal(log.pending, 2);
-  } finally {
-    other.db.prepare('ROLLBACK').run();
-    other.close();
-    store.db.pragma('busy_timeout = 10000');
-  }
+  });
   log.flush();
   assert.deepEqual(logged(id).map((r) => [r.row, r.label_json]), [[0, null], [1, '"no"']]);
   const h = serveHealthSchema.parse(await (await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
