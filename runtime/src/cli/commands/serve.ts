@@ -261,7 +261,7 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
   usage:
-    'cairn serve --model PATH|NAME[@VERSION|@ALIAS] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
+    'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
   run: (args, io) => runServe(args, io, stopSignal),
 };
 
