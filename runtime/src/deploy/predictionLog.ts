@@ -11,7 +11,7 @@ import { isBusy, LABEL_AT, LABEL_JSON, REQUEST_ID, ROW, ROW_VALUES, RowWriter, t
 
 /**
  * The write side of the prediction log (store table `predictions`, migration 5): sampled, bounded, and written off
- * the request path and off the serving thread. Answered rows are serialized into an in-memory queue (a flat array: no
+ * the request path and off the serving thread. Answered rows are copied into an in-memory queue (a flat array: no
  * object per row, nothing of the request kept); a timer (every `flushMs`, or as soon as `batchRows` are waiting) hands a batch to a writer thread
  * (logWriter.worker.ts) that owns its own SQLite connection, so the inserts, commits and WAL work do not hold the event
  * loop that answers requests. One batch is with the thread at a time and stays here until the thread answers: a busy
@@ -103,8 +103,9 @@ export class PredictionLog {
   readonly sample: number;
   readonly maxRows: number;
   /**
-   * Rows not yet sent, in order, ROW_VALUES values per row (logRows.ts): serialized as they arrive, so a buffered row
-   * holds a few strings rather than its request's parsed body. Rows handed back by a busy database go in front.
+   * Rows not yet sent, in order, ROW_VALUES values per row (logRows.ts): copied as they arrive (cells, prediction), so
+   * a queued row holds its own values rather than its request's parsed body. Rows handed back by a busy database go in
+   * front.
    */
   private queue: unknown[] = [];
   /** The one batch the writer thread has and has not answered yet. */
