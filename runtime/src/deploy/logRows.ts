@@ -34,7 +34,7 @@ export const isBusy = (e: unknown): boolean => e instanceof Error && 'code' in e
 export type WriterRequest = { kind: 'write'; seq: number; values: unknown[]; busyMs: number } | { kind: 'close' };
 
 /** What the writer thread answers, one reply per `write`: rows inserted, the database busy (rows not written), or a failure. */
-export type WriterReply = { seq: number; inserted: number } | { seq: number; busy: true } | { seq: number; error: string } | { started: true } | { startError: string };
+export type WriterReply = { seq: number; inserted: number } | { seq: number; busy: true } | { seq: number; error: string } | { startError: string };
 
 /** Where the writer thread is told what to open. */
 export interface WriterData {

@@ -30,7 +30,6 @@ try {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   writer = new RowWriter(db, data.deploymentId, data.maxRows);
-  reply({ started: true });
 } catch (e) {
   reply({ startError: e instanceof Error ? e.message : String(e) });
   db?.close();

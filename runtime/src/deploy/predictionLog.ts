@@ -214,7 +214,6 @@ export class PredictionLog {
   }
 
   private onReply(r: WriterReply): void {
-    if ('started' in r) return;
     if ('startError' in r) {
       if (this.thread) this.abandon(this.thread, `the writer thread could not open the store: ${r.startError}`);
       return;

@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineIndex, Severity, severityName, type CairnDiagnostic, type ResolvedPipeline, type ValidateDiagnostic } from '@cairn/protocol';
+import type { PipelineDocument } from '@cairn/protocol/pipeline/index.js';
 import { parsePipeline, resolvePipeline } from '@cairn/protocol/pipeline/index.js';
 import { isInside } from '../util/paths.js';
 
 export type LoadResult =
-  | { ok: true; pipeline: ResolvedPipeline; warnings: ValidateDiagnostic[] }
+  /** `document`: the parse the pipeline was resolved from (positions of what the file says, for callers' own messages). */
+  | { ok: true; pipeline: ResolvedPipeline; warnings: ValidateDiagnostic[]; document: PipelineDocument }
   | { ok: false; diagnostics: ValidateDiagnostic[]; message?: string };
 
 /**
@@ -35,7 +37,7 @@ export function loadPipeline(file: string, options: { cwd: string; workspace: st
   const lines = new LineIndex(text);
   const diagnostics = result.diagnostics.map((d) => toValidateDiagnostic(file, lines, d));
   if (!result.pipeline || result.diagnostics.some((d) => d.severity === Severity.Error)) return { ok: false, diagnostics };
-  return { ok: true, pipeline: result.pipeline, warnings: diagnostics };
+  return { ok: true, pipeline: result.pipeline, warnings: diagnostics, document: parsed };
 }
 
 /** The `cairn validate --format json` shape (0-based LSP positions). */

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DeploymentArm, ResolvedPipeline, ResolvedStep, ServeSetting, ServeStarted, ValidateDiagnostic } from '@cairn/protocol';
-import { abSplitArms, mapGet, nodeAtPath, parsePipeline } from '@cairn/protocol/pipeline/index.js';
+import { abSplitArms, mapGet, nodeAtPath } from '@cairn/protocol/pipeline/index.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { formatDiagnosticText, loadPipeline, toValidateDiagnostic } from '../../executor/loadPipeline.js';
 import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
@@ -207,11 +207,10 @@ export function pipelineServeSettings(file: string, options: { cwd: string; work
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
     return { ok: false, code: 1, text: `${file} is not valid: ${errors.map(formatDiagnosticText).join('; ')}`, diagnostics: loaded.diagnostics, checkedByValidate: true };
   }
-  const { pipeline } = loaded;
+  const { pipeline, document: doc } = loaded;
   const deploy = pipeline.deploy;
   if (!deploy) return { ok: false, code: 2, text: `${file} has no deploy: block, so there is nothing for cairn serve to take from it`, diagnostics: [] };
-  // Positions (and whether deploy.serve was written at all) come from the parse tree of the text just loaded.
-  const doc = parsePipeline(file, readFileSync(pipeline.file, 'utf8'));
+  // Positions (and whether deploy.serve was written at all) come from the parse the loader resolved.
   const written = (...keys: string[]): boolean => nodeAtPath(doc.root, keys) !== undefined;
   const settings: PipelineServeSettings = { file, path: pipeline.file, found: options.found ?? false, name: registeredNameOf(pipeline, file) };
   if (written('deploy', 'serve', 'host')) settings.host = deploy.serve.host;
