@@ -1,21 +1,12 @@
 // One esbuild context per entry point; `--watch` keeps them all rebuilding. tsc (tsc -b) only typechecks.
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { nativeExternals } from './esbuild.externals.mjs';
 
 const pkgVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
-
-/** Native and optional modules are never bundled: they are loaded from node_modules beside the bundle. */
-const nativeExternals = [
-  'better-sqlite3',
-  'onnxruntime-node',
-  '@tensorflow/tfjs-node',
-  '@tensorflow/tfjs-node-gpu',
-  '@tensorflow/tfjs',
-  '@tensorflow/tfjs-backend-wasm',
-];
 
 const common = {
   bundle: true,

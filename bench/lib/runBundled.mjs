@@ -6,6 +6,7 @@
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { nativeExternals } from '../../esbuild.externals.mjs';
 
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
@@ -14,7 +15,7 @@ if (!entry) {
 }
 const args = rest[0] === '--' ? rest.slice(1) : rest;
 const outdir = path.join('dist', 'bench');
-const external = ['better-sqlite3', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'esbuild'];
+const external = [...nativeExternals, 'esbuild'];
 const common = { bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', tsconfig: 'tsconfig.base.json', external };
 const outfile = path.join(outdir, `${path.basename(path.dirname(entry))}-${path.basename(entry, '.ts')}.js`);
 await esbuild.build({ ...common, entryPoints: [entry], outfile });

@@ -14,6 +14,7 @@ export async function buildCli(): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-cli-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const outfile = path.join(dir, 'cli.js');
+  const { nativeExternals } = await import('../../../esbuild.externals.mjs');
   await esbuild.build({
     entryPoints: [path.join(repo, 'runtime/src/cli/main.ts')],
     outfile,
@@ -22,7 +23,7 @@ export async function buildCli(): Promise<string> {
     format: 'cjs',
     logLevel: 'error',
     tsconfig: path.join(repo, 'tsconfig.base.json'),
-    external: ['better-sqlite3', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+    external: nativeExternals,
     footer: { js: 'module.exports.cliEntry();' },
   });
   // The prediction log's writer thread is loaded from beside the CLI bundle, as in dist/ (esbuild.mjs).
@@ -34,7 +35,7 @@ export async function buildCli(): Promise<string> {
     format: 'cjs',
     logLevel: 'error',
     tsconfig: path.join(repo, 'tsconfig.base.json'),
-    external: ['better-sqlite3'],
+    external: nativeExternals,
   });
   return outfile;
 }
