@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.tsbuild/**', '.e2e/**', 'samples/**/data/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.tsbuild/**', '.e2e/**', 'samples/**/data/**', '**/*.js', '**/*.mjs', '**/*.cjs', '**/*.d.mts'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
