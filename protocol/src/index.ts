@@ -9,3 +9,4 @@ export * from './webviews/index.js';
 export * from './modelCard/index.js';
 export * from './pipeline/index.js';
 export * from './serve.js';
+export * from './paths/confine.js';

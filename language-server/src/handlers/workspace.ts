@@ -121,6 +121,7 @@ export class Workspace {
   host(): WorkspaceHost {
     const exists = new Map<string, boolean>();
     const texts = new Map<string, string | undefined>();
+    const links = new Map<string, string | undefined>();
     return {
       fileExists: (file) => {
         if (this.openDocument(file)) return true;
@@ -141,7 +142,30 @@ export class Workspace {
       },
       pipelinesNamingCard: (file) => this.pipelinesNamingCard(file),
       trackedMetrics: (model) => this.metrics.get(model),
+      readLink: (file) => {
+        if (links.has(file)) return links.get(file);
+        let target: string | undefined;
+        try {
+          target = fs.lstatSync(file).isSymbolicLink() ? fs.readlinkSync(file) : undefined;
+        } catch {
+          target = undefined; // missing or unreadable: no link to follow
+        }
+        links.set(file, target);
+        return target;
+      },
+      workspaceFolderOf: (file) => this.folderOf(file),
     };
+  }
+
+  /** The innermost workspace folder holding `file` (as text). */
+  folderOf(file: string): string | undefined {
+    let best: string | undefined;
+    for (const f of this.folders) {
+      const rel = path.relative(f, file);
+      const inside = rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+      if (inside && (best === undefined || f.length > best.length)) best = f;
+    }
+    return best;
   }
 
   /** The text of any file: its open buffer, else disk. */

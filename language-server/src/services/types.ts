@@ -23,6 +23,10 @@ export interface WorkspaceHost {
   pipelinesNamingCard(file: string): string[];
   /** Metrics tracked for a model by the runtime, when the runtime has told the server (cairn/trackedMetrics). */
   trackedMetrics?(model: string): Record<string, number> | undefined;
+  /** The target text of a symbolic link; undefined when `file` is not a link or does not exist (confinement). */
+  readLink?(file: string): string | undefined;
+  /** The workspace folder `file` lies in (the root paths are confined to); undefined when it is in none. */
+  workspaceFolderOf?(file: string): string | undefined;
 }
 
 export type CompletionKind = 'property' | 'value' | 'step' | 'param' | 'data' | 'output' | 'builtin' | 'metric' | 'snippet' | 'section' | 'license' | 'file';

@@ -3,6 +3,7 @@ import type { Span } from '../text.js';
 import { cardSection, requiredSectionIds, sectionTemplate, type CardSectionId } from './sections.js';
 import type { CardHeading, ModelCardHost, ParsedModelCard } from './types.js';
 import { dirnameOf, resolvePath } from './util.js';
+import { describeEscape } from '../paths/confine.js';
 
 /** The pipeline file `cairn.pipeline` points to, resolved against the card's folder; undefined when not set. */
 export function linkedPipeline(card: ParsedModelCard): string | undefined {
@@ -42,7 +43,15 @@ function checkPipelineLink(card: ParsedModelCard, host: ModelCardHost, out: Cair
   const link = card.metadata.cairn?.pipeline;
   const resolved = linkedPipeline(card);
   if (link !== undefined && resolved !== undefined) {
-    if (host.fileExists(resolved)) pipelines.push(resolved);
+    const escape = host.confine?.(resolved);
+    if (escape?.kind === 'outside') {
+      out.push({
+        code: 'card/link-escapes',
+        severity: Severity.Error,
+        message: `\`cairn.pipeline\` points to '${link.value}', which is outside the workspace: it ${describeEscape(escape)}. Link a pipeline inside the workspace (a symbolic link to one elsewhere is not followed).`,
+        span: link.span,
+      });
+    } else if (host.fileExists(resolved)) pipelines.push(resolved);
     else {
       out.push({
         code: 'card/pipeline-not-found',

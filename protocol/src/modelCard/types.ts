@@ -1,3 +1,4 @@
+import type { Confinement } from '../paths/confine.js';
 import type { CairnDiagnostic } from '../diagnostics.js';
 import type { LineIndex, Span } from '../text.js';
 import type { MarkdownHeading } from './markdown.js';
@@ -106,6 +107,8 @@ export interface ParsedModelCard {
 /** What `checkModelCard` may ask outside the card. Paths are as the card's `file` is (absolute in the server). */
 export interface ModelCardHost {
   fileExists(path: string): boolean;
+  /** Where a path leads with its symbolic links followed (absent: links are not looked at). */
+  confine?(path: string): Confinement;
   /** Pipelines that name this card (e.g. `model.register` with `card:`, or `deploy.card`). */
   pipelinesNamingCard?(file: string): string[];
   /** Metrics tracked by the runtime for a model (a step or registered model name). */

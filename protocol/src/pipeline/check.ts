@@ -7,6 +7,7 @@ import { exactInterpolation } from './interpolation.js';
 import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
 import { isPipelineDocument, parsePipeline, type PipelineDocument, type StepInfo } from './parse.js';
 import { closest } from './suggest.js';
+import { describeEscape, isUnder, resolveText, withName, type Confinement } from '../paths/confine.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
 import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
 
@@ -299,13 +300,57 @@ function pathUses(doc: PipelineDocument): PathUse[] {
   return uses;
 }
 
+/** The pipeline's `allow_outside:` folders (absolute entries only; others are reported by the parse). */
+export function allowedOutside(doc: PipelineDocument): string[] {
+  const list = doc.root ? mapGet(doc.root, 'allow_outside')?.value : undefined;
+  if (list?.kind !== 'seq') return [];
+  return list.items.flatMap((i) => (i.kind === 'scalar' && typeof i.value === 'string' && i.value.startsWith('/') ? [resolveText('/', i.value)] : []));
+}
+
+/**
+ * A path that leaves the workspace, as text or through a symbolic link the host sees: a finding, unless it is a read
+ * below an `allow_outside:` folder. Outputs are checked by their folder: an output that is itself a link is replaced
+ * by a regular file when the step runs, never followed.
+ */
+function escapeFinding(u: PathUse, host: PipelineHost, allowed: readonly string[]): CairnDiagnostic | undefined {
+  const read = u.role !== 'write';
+  let result: Confinement | undefined;
+  try {
+    const found = host.confine?.(read ? u.value : parentOf(u.value), read ? allowed : []);
+    result = found && !read ? withName(found, u.value.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '') : found;
+  } catch {
+    // A host that cannot answer is not a finding about the pipeline; the textual check still applies.
+    result = undefined;
+  }
+  if (escapesRoot(u.value)) {
+    // The language's rule is the pipeline's folder, as text; a read below an `allow_outside:` folder is the exception.
+    const textAllowed = u.value.startsWith('/') && allowed.some((a) => isUnder(a, resolveText('/', u.value)));
+    if (read && (result ? result.kind === 'allowed' : textAllowed)) return undefined;
+    const hint = read ? ' (or list its folder under `allow_outside:` to read it as a read-only input from outside the workspace)' : '';
+    return makeDiagnostic(PipelineCode.pathEscapes, `'${u.value}' leaves the pipeline's folder: use a path relative to it, without '..' above it${hint}.`, u.node.span);
+  }
+  if (result?.kind !== 'outside') return undefined;
+  const todo = read
+    ? 'Point the link inside the workspace, or list the outside folder under `allow_outside:` to read it (read-only)'
+    : 'Replace the link by a real folder inside the workspace: nothing is ever written outside it';
+  return makeDiagnostic(PipelineCode.pathEscapes, `'${u.value}' is ${read ? 'read' : 'written'} outside the workspace: it ${describeEscape(result)}. ${todo}.`, u.node.span);
+}
+
+function parentOf(p: string): string {
+  const norm = p.replace(/[\\/]+$/, '');
+  const i = Math.max(norm.lastIndexOf('/'), norm.lastIndexOf('\\'));
+  return i < 0 ? '.' : i === 0 ? '/' : norm.slice(0, i);
+}
+
 function checkFiles(doc: PipelineDocument, host: PipelineHost, out: CairnDiagnostic[]): void {
   const uses = pathUses(doc);
+  const allowed = allowedOutside(doc);
   const written = new Set<string>();
   for (const s of doc.symbols.steps.values()) for (const o of s.outputs.values()) written.add(normalizePath(o.path));
   for (const u of uses) {
-    if (escapesRoot(u.value)) {
-      out.push(makeDiagnostic(PipelineCode.pathEscapes, `'${u.value}' leaves the pipeline's folder: use a path relative to it, without '..' above it.`, u.node.span));
+    const escape = escapeFinding(u, host, allowed);
+    if (escape) {
+      out.push(escape);
       continue;
     }
     if (u.role === 'write') continue;

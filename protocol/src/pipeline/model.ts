@@ -1,5 +1,6 @@
 import type { CairnDiagnostic } from '../diagnostics.js';
 import type { LineIndex, Span } from '../text.js';
+import type { Confinement } from '../paths/confine.js';
 
 /**
  * The contract between the pipeline language (protocol/src/pipeline/) and its users: the language server's services,
@@ -81,6 +82,11 @@ export interface ParsedPipeline {
 /** What the semantic pass may look at outside the text. All paths are relative to the pipeline's folder. */
 export interface PipelineHost {
   fileExists(relativePath: string): boolean;
+  /**
+   * Where a path leads with its symbolic links followed (protocol/src/paths/confine.ts, with the host's file system);
+   * `allowed` are the pipeline's `allow_outside:` folders. Without it, paths are checked as text only.
+   */
+  confine?(relativePath: string, allowed: readonly string[]): Confinement;
 }
 
 /** A pipeline ready to execute: every `${...}` resolved, every path relative to `root`. */
@@ -96,6 +102,8 @@ export interface ResolvedPipeline {
   deploy?: ResolvedDeploy;
   /** Data entries: resolved path (relative to root) and column rules, by name. */
   data?: Record<string, { path: string; schema?: Record<string, unknown> }>;
+  /** `allow_outside:`: absolute folders (or files) outside the workspace that steps may read, never write. */
+  allowOutside?: string[];
 }
 
 export interface ResolvedStep {

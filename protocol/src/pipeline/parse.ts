@@ -460,6 +460,15 @@ function analyzeTop(entry: YEntry, text: string, out: CairnDiagnostic[], refs: P
       checkWithZod(deploySchema, value, key, entry.keySpan, out);
       scanNode(value, text, refs, out);
       return;
+    case 'allow_outside':
+      checkWithZod(topLevelShape.allow_outside, value, key, entry.keySpan, out);
+      if (value.kind === 'seq') {
+        for (const item of value.items) {
+          if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value.startsWith('/')) continue;
+          out.push(makeDiagnostic(PipelineCode.invalidValue, `'${item.value}' in allow_outside is not an absolute folder: write the full path of the read-only input (e.g. /mnt/shared/data).`, item.span));
+        }
+      }
+      return;
     default: {
       const suggestion = closest(key, topKeys);
       out.push(

@@ -1,7 +1,7 @@
 import { parse as parseYamlValue } from 'yaml';
 import { Severity, type CairnDiagnostic } from '../diagnostics.js';
 import { getBuiltin } from './builtins.js';
-import { checkPipeline, normalizePath } from './check.js';
+import { allowedOutside, checkPipeline, normalizePath } from './check.js';
 import { PipelineCode, pipelineCodeSeverity } from './codes.js';
 import { referencesByStep, stepEdges, topoOrder } from './graph.js';
 import { exactInterpolation, interpolate } from './interpolation.js';
@@ -152,6 +152,8 @@ export function resolvePipeline(parsed: ParsedPipeline | PipelineDocument, optio
     steps,
     ...(deploy ? { deploy } : {}),
   };
+  const outside = allowedOutside(doc);
+  if (outside.length > 0) pipeline.allowOutside = outside;
   const data: Record<string, { path: string; schema?: Record<string, unknown> }> = {};
   for (const d of doc.symbols.data.values()) {
     const p = dataPath.get(d.name);

@@ -154,6 +154,12 @@ export const topLevelShape = {
   data: z.record(name, dataEntrySchema).optional().describe('Named data sets, referenced as `${data.name}`.'),
   steps: z.record(name, stepSchema).describe('The steps, by name.'),
   deploy: deploySchema.optional(),
+  allow_outside: z
+    .array(path)
+    .optional()
+    .describe(
+      'Read-only inputs outside the workspace: absolute folders (or files), e.g. `[/mnt/shared/data]`. Steps may read below them (deps, data, built-in inputs); nothing is ever written there. Recorded on each run and marked in lineage.',
+    ),
 };
 
 export const pipelineSchema = z.object(topLevelShape).strict().describe('A Cairn pipeline (cairn.yaml / *.cairn.yaml).');

@@ -149,6 +149,8 @@ export const lineageNodeSchema = z.object({
   /** An input changed since this node was produced: re-running would give something else. */
   stale: z.boolean(),
   staleReason: z.string().optional(),
+  /** A read-only input read from outside the workspace (below the pipeline's `allow_outside:`): where it really is. */
+  outside: z.string().optional(),
 });
 export type LineageNode = z.infer<typeof lineageNodeSchema>;
 export const lineageGraphSchema = z.object({

@@ -12,9 +12,14 @@ import { sha256, sha256File } from '../util/hash.js';
 
 const manifestSchema = z.object({
   format: z.literal('cairn-tree/1'),
-  entries: z.array(z.object({ path: z.string(), hash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), executable: z.boolean() })),
+  // A manifest may come from elsewhere (a pulled artifact): its paths must stay below the folder they restore into.
+  entries: z.array(z.object({ path: z.string().refine(isTreePath, 'a relative path without `..`, `.` or empty parts'), hash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), executable: z.boolean() })),
 });
 export type TreeManifest = z.infer<typeof manifestSchema>;
+
+function isTreePath(p: string): boolean {
+  return p.length > 0 && !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
 
 export interface StoredObject {
   hash: string;

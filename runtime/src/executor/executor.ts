@@ -2,14 +2,14 @@ import { createWriteStream, promises as fs, readFileSync, type WriteStream } fro
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { getBuiltin, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
+import { getBuiltin, outsideTags, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
 import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
 import type { CachedOutput, Store } from '../store/store.js';
 import { gitState } from '../util/git.js';
 import { sha256File } from '../util/hash.js';
-import { resolveInside } from '../util/paths.js';
+import { assertInsideWorkspace, assertTreeInside, assertWritableInside, confine, PathEscapeError } from '../util/confine.js';
 import { cairnVersion } from '../util/version.js';
 import { stepCacheKey } from './cacheKey.js';
 import { MetricsFileTail, parseMetricLine, runCommand } from './commandStep.js';
@@ -79,19 +79,34 @@ export function selectSteps(pipeline: ResolvedPipeline, step?: string, downstrea
   return pipeline.steps.filter((s) => chosen.has(s.name));
 }
 
-/** Every path a step touches must stay inside the workspace; checked for the whole pipeline before anything runs. */
+/**
+ * Every path a step touches must stay inside the workspace, with its symbolic links followed; checked for the whole
+ * pipeline before anything runs, and again right before each use (a link may appear meanwhile, e.g. made by a step).
+ * Reads may also lie below the pipeline's `allow_outside:` folders; writes never.
+ */
 export function checkPipelinePaths(pipeline: ResolvedPipeline, workspace: string): void {
+  const base = pipeline.root;
+  const allowed = pipeline.allowOutside ?? [];
   for (const s of pipeline.steps) {
-    for (const [name, p] of Object.entries(s.outs)) resolveInside(workspace, path.resolve(pipeline.root, p), `output '${name}' of step '${s.name}' (${p})`);
-    for (const d of s.deps) resolveInside(workspace, path.resolve(pipeline.root, d), `dependency '${d}' of step '${s.name}'`);
-    for (const m of s.metrics) resolveInside(workspace, path.resolve(pipeline.root, m), `metrics file '${m}' of step '${s.name}'`);
+    const step = s.name;
+    for (const [name, p] of Object.entries(s.outs)) assertWritableInside(workspace, p, outputWhat(step, name, p), { base, step });
+    for (const d of s.deps) assertInsideWorkspace(workspace, d, dependencyWhat(step, d), { base, allowed, step, use: 'dependency' });
+    for (const m of s.metrics) assertWritableInside(workspace, m, outputWhat(step, `metrics:${m}`, m), { base, step });
     if (s.kind === 'uses' && s.uses) {
       const spec = getBuiltin(s.uses);
       for (const option of spec?.inputs ?? []) {
-        for (const p of pathsOf(s.with?.[option])) resolveInside(workspace, path.resolve(pipeline.root, p), `input '${option}' of step '${s.name}' (${p})`);
+        for (const p of pathsOf(s.with?.[option])) assertInsideWorkspace(workspace, p, `input '${option}' of step '${step}' (${p})`, { base, allowed, step, use: 'dependency' });
       }
     }
   }
+}
+
+function outputWhat(step: string, name: string, rel: string): string {
+  return name.startsWith('metrics:') ? `metrics file '${rel}' of step '${step}'` : `output '${name}' of step '${step}' (${rel})`;
+}
+
+function dependencyWhat(step: string, rel: string): string {
+  return `dependency '${rel}' of step '${step}'`;
 }
 
 function pathsOf(value: unknown): string[] {
@@ -121,6 +136,8 @@ export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): R
     selection: { step: options.step ?? null, downstream: options.downstream ?? false, force: options.force ?? false },
     gates: pipelineGates(pipeline),
   });
+  // The opt-in is part of what the run was allowed to do: kept with it, beside what it actually read (outsideTags.read).
+  if (pipeline.allowOutside?.length) options.store.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
   const controller = new AbortController();
   const run = new RunExecution(pipeline, selected, runId, options, controller.signal);
   return { runId, done: run.execute(), cancel: () => controller.abort() };
@@ -161,6 +178,8 @@ class RunExecution {
   /** Step number the next metric reported without one gets, per step run and key. */
   private readonly nextMetricStep = new Map<string, number>();
   private failed = false;
+  /** Inputs read from outside the workspace (below an `allow_outside:` folder): path as written → where it leads. */
+  private readonly outsideInputs = new Map<string, { real: string; allowedBy: string }>();
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -303,6 +322,13 @@ class RunExecution {
       const inputs: Array<{ path: string; hash: string }> = [];
       for (const rel of this.inputPaths(step)) {
         const abs = this.abs(rel);
+        // Links followed (also those inside a folder dependency): nothing outside is hashed unless allowed.
+        const where = await assertTreeInside(this.options.workspace, abs, dependencyWhat(step.name, rel), {
+          allowed: this.pipeline.allowOutside ?? [],
+          step: step.name,
+          use: 'dependency',
+        });
+        if (where.outside !== undefined) this.recordOutside(this.rel(abs), where.real, where.outside, writeLog);
         try {
           inputs.push({ path: this.rel(abs), hash: (await this.hashOf(abs)).hash });
         } catch (error) {
@@ -338,9 +364,10 @@ class RunExecution {
       }
 
       const outputs = this.outputEntries(step);
-      // Stale outputs from an earlier run must not pass for this run's (a step that forgets one must fail).
+      // Stale outputs from an earlier run must not pass for this run's (a step that forgets one must fail). Their
+      // folders are checked with links followed first: removing through a link out of the workspace deletes there.
       for (const o of outputs) {
-        const abs = this.abs(o.rel);
+        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), outputWhat(step.name, o.name, o.rel), { step: step.name });
         await fs.rm(abs, { recursive: true, force: true });
         await fs.mkdir(path.dirname(abs), { recursive: true });
       }
@@ -355,6 +382,8 @@ class RunExecution {
       const stored: Record<string, CachedOutput & { size: number }> = {};
       for (const o of outputs) {
         const abs = this.abs(o.rel);
+        // What the step left there, links it made included, must lead inside: hashing and storing copy it.
+        await assertTreeInside(this.options.workspace, abs, outputWhat(step.name, o.name, o.rel), { step: step.name, use: 'output' });
         const exists = await fs.stat(abs).then(
           () => true,
           () => false,
@@ -384,6 +413,27 @@ class RunExecution {
       const message = error instanceof Error ? error.message : String(error);
       return this.fail(step, writeLog, elapsed(), message, log);
     }
+  }
+
+  /** `abs` and every link below it lead inside the workspace (so reading it reads nothing outside). */
+  private async leadsInside(abs: string): Promise<boolean> {
+    if (confine(this.options.workspace, abs).kind !== 'inside') return false;
+    try {
+      await assertTreeInside(this.options.workspace, abs, abs);
+      return true;
+    } catch (error) {
+      if (error instanceof PathEscapeError) return false;
+      throw error;
+    }
+  }
+
+  /** An input read from below an `allow_outside:` folder: logged, and kept on the run (tag) for lineage and review. */
+  private recordOutside(rel: string, real: string, allowedBy: string, writeLog: (s: 'cairn', line: string) => void): void {
+    if (this.outsideInputs.has(rel)) return;
+    this.outsideInputs.set(rel, { real, allowedBy });
+    writeLog('cairn', `reading ${rel} from outside the workspace (${real}, read-only: allow_outside ${allowedBy})`);
+    const list = [...this.outsideInputs].map(([p, v]) => ({ path: p, real: v.real, allowedBy: v.allowedBy }));
+    this.store.setTag(this.runId, outsideTags.read, JSON.stringify(list));
   }
 
   /** `gate:` bounds on the metrics this step reported; the first violation, or null. */
@@ -420,8 +470,9 @@ class RunExecution {
           if (o.optional) continue;
           return false;
         }
-        const abs = this.abs(o.rel);
-        const current = await this.hashOf(abs).catch(() => undefined);
+        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), outputWhat(step.name, o.name, o.rel), { step: step.name, use: 'restore' });
+        // An output that is (or holds) a link out of the workspace is not hashed where it leads but replaced.
+        const current = (await this.leadsInside(abs)) ? await this.hashOf(abs).catch(() => undefined) : undefined;
         if (current?.hash === cached.hash) continue;
         await this.objects.restore(cached.hash, cached.kind, abs);
       }

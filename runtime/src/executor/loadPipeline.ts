@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { LineIndex, Severity, severityName, type CairnDiagnostic, type ResolvedPipeline, type ValidateDiagnostic } from '@cairn/protocol';
 import type { PipelineDocument } from '@cairn/protocol/pipeline/index.js';
 import { parsePipeline, resolvePipeline } from '@cairn/protocol/pipeline/index.js';
+import { confiningHost } from '../util/confine.js';
 import { isInside } from '../util/paths.js';
 
 export type LoadResult =
@@ -32,7 +33,7 @@ export function loadPipeline(file: string, options: { cwd: string; workspace: st
   const result = resolvePipeline(parsed, {
     root,
     overrides: options.overrides ?? {},
-    host: { fileExists: (rel) => existsSync(path.resolve(root, rel)) },
+    host: { fileExists: (rel) => existsSync(path.resolve(root, rel)), ...confiningHost(options.workspace, root) },
   });
   const lines = new LineIndex(text);
   const diagnostics = result.diagnostics.map((d) => toValidateDiagnostic(file, lines, d));

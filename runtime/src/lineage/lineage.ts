@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { LineageGraph, LineageNode } from '@cairn/protocol';
+import { z } from 'zod';
+import { outsideTags, type LineageGraph, type LineageNode } from '@cairn/protocol';
 import { hashPath } from '../cas/objectStore.js';
 import type { Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
@@ -9,6 +10,8 @@ import { sha256File } from '../util/hash.js';
 const MAX_NODES = 2000;
 
 export class LineageTargetError extends Error {}
+
+const outsideReadSchema = z.array(z.object({ path: z.string(), real: z.string(), allowedBy: z.string() }));
 
 /**
  * Lineage id of a file as a step read or wrote it: `artifact:<sha256>:<workspace path>`. Content and path together,
@@ -132,8 +135,12 @@ class GraphBuilder {
     this.visited.add(key);
     const io = this.store.db.prepare<[number], { direction: string; path: string; hash: string }>('SELECT direction, path, hash FROM step_io WHERE step_run_id = ?').all(s.id);
     this.inputs.set(id, io.filter((r) => r.direction === 'in'));
+    const outside = this.outsideInputs(s.run_id);
     for (const r of io) {
       const a = this.artifactNode(r.hash, r.path);
+      const real = r.direction === 'in' ? outside.get(r.path) : undefined;
+      const node = this.nodes.get(a);
+      if (real !== undefined && node) node.outside = real;
       if (r.direction === 'in') {
         this.edge(a, id);
         if (direction !== 'down' && depth > 0) this.addArtifact(r.hash, r.path, 'up');
@@ -143,6 +150,23 @@ class GraphBuilder {
       }
     }
     return id;
+  }
+
+  /** Inputs a run read from outside the workspace (its `outsideTags.read` tag): step_io path → real path. */
+  private outsideInputs(runId: number): Map<string, string> {
+    const row = this.store.db.prepare<[number, string], { value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?').get(runId, outsideTags.read);
+    const out = new Map<string, string>();
+    if (!row) return out;
+    let json: unknown;
+    try {
+      json = JSON.parse(row.value);
+    } catch {
+      json = undefined;
+    }
+    const parsed = outsideReadSchema.safeParse(json);
+    if (!parsed.success) throw new Error(`run ${runId}: its tag ${outsideTags.read} is not a list of { path, real, allowedBy }; it was changed by hand`);
+    for (const r of parsed.data) out.set(r.path, r.real);
+    return out;
   }
 
   /** The node of a file version (`relPath` undefined: content no step recorded a path for). */

@@ -34,7 +34,7 @@ import { MonitorError } from '../monitor/monitor.js';
 import { ModelRegistry, RegistryError } from '../registry/registry.js';
 import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
 import { compareRuns, getRun, listRuns, metricHistory } from '../store/queries.js';
-import { PathEscapeError } from '../util/paths.js';
+import { PathEscapeError } from '../util/confine.js';
 import { cairnVersion } from '../util/version.js';
 
 /** JSON-RPC error codes of the runtime (application range). */

@@ -91,7 +91,7 @@ describe('pipeline service', () => {
     assert.ok(stepLabels.includes('resources') && stepLabels.includes('needs') && !stepLabels.includes('uses'), stepLabels.join(','));
     const top = at(base.replace('deploy:', '|\ndeploy:'));
     const topLabels = pipelineService.completions(top.doc, top.offset, host).map((i) => i.label);
-    assert.deepEqual(topLabels.sort(), ['description']);
+    assert.deepEqual(topLabels.sort(), ['allow_outside', 'description']);
   });
 
   test('completion: ${ references: namespaces, params, steps, and a step\'s outputs', () => {

@@ -20,6 +20,7 @@ import {
 } from '@cairn/protocol';
 import { builtins } from '@cairn/protocol/pipeline/builtins.js';
 import { parse as parseYaml } from 'yaml';
+import { hostConfine } from '../confine.js';
 import type { Completion, FileSpan, Hover, LanguageService, OutlineSymbol, WorkspaceHost } from '../types.js';
 import { yamlContextAt } from './yamlContext.js';
 
@@ -42,6 +43,8 @@ export function cardHost(host: WorkspaceHost): ModelCardHost {
   const extended = host as WorkspaceHost & Partial<Pick<ModelCardHost, 'pipelineHasPersonalData'>>;
   return {
     fileExists: (f) => host.fileExists(f),
+    // The linked pipeline is confined to the workspace folder its path is written in (absolute paths here).
+    confine: (f) => hostConfine(host, f)?.(f) ?? { kind: 'inside', real: f, root: f },
     pipelinesNamingCard: (f) => host.pipelinesNamingCard(f),
     trackedMetrics: (m) => host.trackedMetrics?.(m),
     pipelineHasPersonalData: (pipeline) => {

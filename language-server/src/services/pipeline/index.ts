@@ -22,6 +22,7 @@ import {
   type YNode,
 } from '@cairn/protocol';
 import type { z } from 'zod';
+import { hostConfine } from '../confine.js';
 import type { Completion, FileEdit, FileSpan, Hover, LanguageService, OutlineSymbol, RenameResult, WorkspaceHost } from '../types.js';
 
 /**
@@ -460,7 +461,8 @@ export const pipelineService: LanguageService<PipelineDocument> = {
   parse: (file, text, previous) => parsePipeline(file, text, previous),
 
   diagnostics(doc, host) {
-    return checkPipeline(asDoc(doc), { fileExists: (rel) => host.fileExists(resolveBeside(doc.file, rel)) });
+    const confine = hostConfine(host, doc.file);
+    return checkPipeline(asDoc(doc), { fileExists: (rel) => host.fileExists(resolveBeside(doc.file, rel)), ...(confine ? { confine } : {}) });
   },
 
   completions: (doc, offset) => completionsAt(doc, offset),

@@ -22,7 +22,7 @@ export const lineageCommand: CliCommand = {
       const graph = await lineage(store, workspace, parsed.positionals[0] ?? '');
       if (format === 'json') io.stdout(JSON.stringify(graph) + '\n');
       else {
-        const label = new Map(graph.nodes.map((n) => [n.id, `${n.kind} ${n.label}${n.stale ? ' [stale]' : ''}`]));
+        const label = new Map(graph.nodes.map((n) => [n.id, `${n.kind} ${n.label}${n.stale ? ' [stale]' : ''}${n.outside !== undefined ? ` [outside, read-only: ${n.outside}]` : ''}`]));
         for (const e of graph.edges) io.stdout(`${label.get(e.from) ?? e.from}  →  ${label.get(e.to) ?? e.to}\n`);
         for (const n of graph.nodes.filter((x) => x.stale)) io.stdout(`stale: ${n.label}: ${n.staleReason ?? ''}\n`);
       }

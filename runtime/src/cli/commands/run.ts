@@ -6,7 +6,7 @@ import { ensureBuiltinsFor } from '../../executor/builtins.js';
 import { Engine } from '../../executor/engine.js';
 import { RunRequestError, selectSteps, type RunOutcome } from '../../executor/executor.js';
 import { formatDiagnosticText, loadPipeline } from '../../executor/loadPipeline.js';
-import { PathEscapeError } from '../../util/paths.js';
+import { PathEscapeError } from '../../util/confine.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 /** `-p name=value` pairs; the value is typed later by the param's declared type. */

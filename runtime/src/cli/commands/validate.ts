@@ -16,6 +16,9 @@ import {
   type PipelineDocument,
   type ValidateDiagnostic,
 } from '@cairn/protocol';
+import { confine, confiningHost } from '../../util/confine.js';
+import { isInside } from '../../util/paths.js';
+import { workspaceOf } from '../../util/workspace.js';
 import { formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 
 /** Folders never walked: dependencies, VCS data, Cairn's own store. */
@@ -99,6 +102,9 @@ function validate(args: string[], io: CliIo): number {
     const rel = path.relative(io.cwd, abs);
     return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
   };
+  // Links are judged against the workspace (as `cairn run` does) when the file is in it, else the file's own folder.
+  const workspace = workspaceOf(parsed, io.cwd);
+  const rootFor = (abs: string) => (isInside(workspace, abs) ? workspace : path.dirname(abs));
   const results: ValidateDiagnostic[] = [];
   const report = (abs: string, text: string, diagnostics: CairnDiagnostic[]) => {
     const lines = new LineIndex(text);
@@ -115,7 +121,7 @@ function validate(args: string[], io: CliIo): number {
     const text = readText(t.abs);
     const dir = path.dirname(t.abs);
     const doc = parsePipeline(display(t.abs), text);
-    report(t.abs, text, checkPipeline(doc, { fileExists: (p) => existsSync(path.resolve(dir, p)) }));
+    report(t.abs, text, checkPipeline(doc, { fileExists: (p) => existsSync(path.resolve(dir, p)), ...confiningHost(rootFor(t.abs), dir) }));
     for (const card of cardsNamedBy(doc, dir)) {
       namingCard.set(card, [...(namingCard.get(card) ?? []), t.abs]);
       if (existsSync(card) && !cards.some((c) => c.abs === card)) cards.push({ kind: 'card', abs: card });
@@ -126,7 +132,15 @@ function validate(args: string[], io: CliIo): number {
     seen.add(t.abs);
     const text = readText(t.abs);
     const card = parseModelCard(t.abs, text);
-    report(t.abs, text, checkModelCard(card, { fileExists: (p) => existsSync(path.resolve(path.dirname(t.abs), p)), pipelinesNamingCard: (f) => namingCard.get(f) ?? [] }));
+    report(
+      t.abs,
+      text,
+      checkModelCard(card, {
+        fileExists: (p) => existsSync(path.resolve(path.dirname(t.abs), p)),
+        confine: (p) => confine(rootFor(t.abs), p, { base: path.dirname(t.abs) }),
+        pipelinesNamingCard: (f) => namingCard.get(f) ?? [],
+      }),
+    );
   }
   const errors = results.filter((r) => r.severity === severityName(Severity.Error)).length;
   if (format === 'json') {
