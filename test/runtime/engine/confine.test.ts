@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { outsideTags, type ResolvedPipeline } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
@@ -84,8 +84,6 @@ describe('workspace confinement with real symbolic links', () => {
     await engine.close();
     rmSync(top, { recursive: true, force: true });
   });
-
-  after(() => undefined);
 
   /** Nothing outside changed, and none of its contents was stored in the workspace's object store. */
   const assertOutsideUntouched = () => {
