@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   checkModelCard,
+  describeEscape,
   gateIds,
   metricKey,
   parseModelCard,
@@ -18,6 +19,7 @@ import type { ObjectStore } from '../cas/objectStore.js';
 import { pipelineGates } from '../executor/executor.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
 import { runGatesOf } from '../store/queries.js';
+import { confine } from '../util/confine.js';
 import type { Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
 import { ModelRegistry, RegistryError } from './registry.js';
@@ -55,6 +57,9 @@ interface CardText {
 async function cardOf(ctx: GateContext, v: ModelVersion): Promise<CardText | string> {
   if (v.cardPath === null) return `version ${v.version} was registered without a model card: give model.register a \`card:\` and register again`;
   const abs = path.resolve(ctx.workspace, v.cardPath);
+  // The workspace file is read only where it really is inside the workspace (a link swapped in since is not followed).
+  const where = confine(ctx.workspace, abs);
+  if (where.kind !== 'inside') return `the card ${v.cardPath} of version ${v.version} is outside the workspace: it ${describeEscape(where)}; replace the link by the card itself and register again`;
   const current = existsSync(abs) ? await sha256File(abs) : null;
   if (v.cardHash !== null && (await ctx.objects.has(v.cardHash))) {
     const text = readFileSync(ctx.objects.pathOf(v.cardHash), 'utf8');
@@ -74,7 +79,7 @@ function cardGate(ctx: GateContext, card: CardText | string): GateResult {
   if (typeof card === 'string') return { gate: 'card', state: 'fail', detail: card };
   const parsed = parseModelCard(card.file, card.text);
   const dir = path.dirname(path.resolve(ctx.workspace, card.file));
-  const findings = checkModelCard(parsed, { fileExists: (p) => existsSync(path.resolve(dir, p)) }).filter(
+  const findings = checkModelCard(parsed, { fileExists: (p) => existsSync(path.resolve(dir, p)), confine: (p) => confine(ctx.workspace, p, { base: dir }) }).filter(
     (d) => d.severity === Severity.Error || d.code === 'card/missing-section',
   );
   if (findings.length === 0) return { gate: 'card', state: 'pass', detail: `${card.file}: no errors, every required section present${card.note}`, file: card.file, line: 0 };

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ObjectStore } from '../cas/objectStore.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { Store } from '../store/store.js';
+import { assertWritableInside } from '../util/confine.js';
 import { ServeLoadError } from './served.js';
 
 /** `NAME`, `NAME@3` or `NAME@production`: a registry reference rather than a file path. */
@@ -45,7 +46,8 @@ export async function restoreVersion(store: Store, workspace: string, ref: strin
   if (v.artifactKind !== 'file') throw new ServeLoadError(`${option} ${ref}: version ${v.version} is a folder (${v.path}); cairn serve takes a model file (model.json or .onnx)`);
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
   // The basename keeps the extension loadPredictor dispatches on (.onnx vs model.json).
-  const file = path.join(dir, path.basename(v.path));
+  // Confined to the folder made for it: a recorded path ('..', a crafted name) cannot aim the restore elsewhere.
+  const file = assertWritableInside(dir, path.basename(v.path), `${option} ${ref}: version ${v.version}'s file ${v.path}`, { use: 'restore' });
   try {
     await objects.restore(v.artifactHash, 'file', file);
   } catch (e) {
