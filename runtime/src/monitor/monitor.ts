@@ -9,6 +9,7 @@ import { driftReport, type DriftOptions, type DriftTest } from '../ml/drift/inde
 import type { Table } from '../ml/types.js';
 import { ModelRegistry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
+import { assertWritableInside } from '../util/confine.js';
 import { sha256File } from '../util/hash.js';
 import { insertAlert, insertReport, listReports, openAlert, setRetrainRun } from './alerts.js';
 import { loggedPrediction, predictedValues } from './predictValues.js';
@@ -140,7 +141,7 @@ async function referencePredictions(ctx: MonitorContext, v: ModelVersion, refere
   if (v.artifactKind !== 'file') return `version ${v.version} is a folder, not a model file`;
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-monitor-'));
   try {
-    const file = path.join(dir, path.basename(v.path));
+    const file = assertWritableInside(dir, path.basename(v.path), `version ${v.version}'s file ${v.path}`, { use: 'restore' });
     await ctx.objects.restore(v.artifactHash, 'file', file);
     return (await predictedValues(file, reference)).values;
   } catch (error) {
