@@ -48,7 +48,10 @@ function checkPipelineLink(card: ParsedModelCard, host: ModelCardHost, out: Cair
       out.push({
         code: 'card/link-escapes',
         severity: Severity.Error,
-        message: `\`cairn.pipeline\` points to '${link.value}', which is outside the workspace: it ${describeEscape(escape)}. Link a pipeline inside the workspace (a symbolic link to one elsewhere is not followed).`,
+        message:
+          `\`cairn.pipeline\` points to '${link.value}', which is outside the workspace: ` +
+          `it ${describeEscape(escape)}. ` +
+          'Link a pipeline inside the workspace (a symbolic link to one elsewhere is not followed).',
         span: link.span,
       });
     } else if (host.fileExists(resolved)) pipelines.push(resolved);

@@ -105,7 +105,12 @@ export function realPathOf(abs: string, reader: LinkReader): { real: string; lin
  * Decides whether `given` (relative to `base`, default the workspace `root`, or absolute) stays in the workspace once
  * its links are followed. `allowed`: absolute folders (or files) outside the workspace that may be read.
  */
-export function confinePath(root: string, given: string, reader: LinkReader, options: { base?: string; allowed?: readonly string[] } = {}): Confinement {
+export function confinePath(
+  root: string,
+  given: string,
+  reader: LinkReader,
+  options: { base?: string; allowed?: readonly string[] } = {},
+): Confinement {
   const realRoot = realPathOf(resolveText('/', root), reader).real;
   const walked = realPathOf(resolveText(options.base ?? root, given), reader);
   if (!walked.loop && isUnder(realRoot, walked.real)) return { kind: 'inside', real: walked.real, root: realRoot };
@@ -115,7 +120,8 @@ export function confinePath(root: string, given: string, reader: LinkReader, opt
   if (!walked.loop) {
     for (const a of options.allowed ?? []) {
       const realAllowed = realPathOf(resolveText('/', a), reader).real;
-      if (isUnder(realAllowed, walked.real)) return { kind: 'allowed', real: walked.real, root: realRoot, allowedBy: a, links };
+      if (isUnder(realAllowed, walked.real))
+        return { kind: 'allowed', real: walked.real, root: realRoot, allowedBy: a, links };
     }
   }
   return { kind: 'outside', real: walked.real, root: realRoot, links, loop: walked.loop };
@@ -125,7 +131,12 @@ export function confinePath(root: string, given: string, reader: LinkReader, opt
  * For a path that is written or replaced, not followed (an output: a link standing there is removed first): its folder
  * is confined, and `real` is where the file would land.
  */
-export function confineWrite(root: string, given: string, reader: LinkReader, options: { base?: string } = {}): Confinement {
+export function confineWrite(
+  root: string,
+  given: string,
+  reader: LinkReader,
+  options: { base?: string } = {},
+): Confinement {
   const abs = resolveText(options.base ?? root, given);
   const cut = abs.lastIndexOf('/');
   const folder = confinePath(root, cut <= 0 ? '/' : abs.slice(0, cut), reader);
@@ -149,6 +160,8 @@ export function describeEscape(result: Escape): string {
     return `runs into a loop of symbolic links${l ? ` starting at '${displayPath(root, l.link)}'` : ''}`;
   }
   if (result.links.length === 0) return `resolves to ${result.real}`;
-  const chain = result.links.map((l, i) => (i === 0 ? `'${displayPath(root, l.link)}' -> ${l.target}` : `-> ${l.target}`)).join(' ');
+  const chain = result.links
+    .map((l, i) => (i === 0 ? `'${displayPath(root, l.link)}' -> ${l.target}` : `-> ${l.target}`))
+    .join(' ');
   return `resolves to ${result.real} through the symbolic link ${chain}`;
 }

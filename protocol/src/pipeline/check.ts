@@ -304,7 +304,9 @@ function pathUses(doc: PipelineDocument): PathUse[] {
 export function allowedOutside(doc: PipelineDocument): string[] {
   const list = doc.root ? mapGet(doc.root, 'allow_outside')?.value : undefined;
   if (list?.kind !== 'seq') return [];
-  return list.items.flatMap((i) => (i.kind === 'scalar' && typeof i.value === 'string' && i.value.startsWith('/') ? [resolveText('/', i.value)] : []));
+  return list.items.flatMap((i) =>
+    i.kind === 'scalar' && typeof i.value === 'string' && i.value.startsWith('/') ? [resolveText('/', i.value)] : [],
+  );
 }
 
 /**
@@ -326,14 +328,16 @@ function escapeFinding(u: PathUse, host: PipelineHost, allowed: readonly string[
     // The language's rule is the pipeline's folder, as text; a read below an `allow_outside:` folder is the exception.
     const textAllowed = u.value.startsWith('/') && allowed.some((a) => isUnder(a, resolveText('/', u.value)));
     if (read && (result ? result.kind === 'allowed' : textAllowed)) return undefined;
-    const hint = read ? ' (or list its folder under `allow_outside:` to read it as a read-only input from outside the workspace)' : '';
-    return makeDiagnostic(PipelineCode.pathEscapes, `'${u.value}' leaves the pipeline's folder: use a path relative to it, without '..' above it${hint}.`, u.node.span);
+    const hint = read ? ' (or list its folder under `allow_outside:` to read it as a read-only input)' : '';
+    const message = `'${u.value}' leaves the pipeline's folder: use a path relative to it, without '..' above it`;
+    return makeDiagnostic(PipelineCode.pathEscapes, `${message}${hint}.`, u.node.span);
   }
   if (result?.kind !== 'outside') return undefined;
   const todo = read
     ? 'Point the link inside the workspace, or list the outside folder under `allow_outside:` to read it (read-only)'
     : 'Replace the link by a real folder inside the workspace: nothing is ever written outside it';
-  return makeDiagnostic(PipelineCode.pathEscapes, `'${u.value}' is ${read ? 'read' : 'written'} outside the workspace: it ${describeEscape(result)}. ${todo}.`, u.node.span);
+  const where = `'${u.value}' is ${read ? 'read' : 'written'} outside the workspace: it ${describeEscape(result)}`;
+  return makeDiagnostic(PipelineCode.pathEscapes, `${where}. ${todo}.`, u.node.span);
 }
 
 function parentOf(p: string): string {

@@ -465,7 +465,10 @@ function analyzeTop(entry: YEntry, text: string, out: CairnDiagnostic[], refs: P
       if (value.kind === 'seq') {
         for (const item of value.items) {
           if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value.startsWith('/')) continue;
-          out.push(makeDiagnostic(PipelineCode.invalidValue, `'${item.value}' in allow_outside is not an absolute folder: write the full path of the read-only input (e.g. /mnt/shared/data).`, item.span));
+          const message =
+            `'${item.value}' in allow_outside is not an absolute folder: ` +
+            'write the full path of the read-only input (e.g. /mnt/shared/data).';
+          out.push(makeDiagnostic(PipelineCode.invalidValue, message, item.span));
         }
       }
       return;

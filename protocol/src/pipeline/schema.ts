@@ -158,7 +158,9 @@ export const topLevelShape = {
     .array(path)
     .optional()
     .describe(
-      'Read-only inputs outside the workspace: absolute folders (or files), e.g. `[/mnt/shared/data]`. Steps may read below them (deps, data, built-in inputs); nothing is ever written there. Recorded on each run and marked in lineage.',
+      'Read-only inputs outside the workspace: absolute folders (or files), e.g. `[/mnt/shared/data]`. ' +
+        'Steps may read below them (deps, data, built-in inputs); nothing is ever written there. ' +
+        'Recorded on each run and marked in lineage.',
     ),
 };
 

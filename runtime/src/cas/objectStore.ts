@@ -18,7 +18,8 @@ const manifestSchema = z.object({
 export type TreeManifest = z.infer<typeof manifestSchema>;
 
 function isTreePath(p: string): boolean {
-  return p.length > 0 && !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  if (p.length === 0 || p.startsWith('/')) return false;
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 export interface StoredObject {
@@ -141,7 +142,12 @@ export class ObjectStore {
 
   async readManifest(hash: string): Promise<TreeManifest> {
     await this.verify(hash);
-    return manifestSchema.parse(JSON.parse(await fs.readFile(this.pathOf(hash), 'utf8')));
+    const parsed = manifestSchema.safeParse(JSON.parse(await fs.readFile(this.pathOf(hash), 'utf8')));
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new Error(`object ${hash.slice(0, 12)} is not a valid folder manifest (${why}); nothing was restored from it`);
+    }
+    return parsed.data;
   }
 
   /** Writes the object to `dest` (verified first; replaced atomically by rename). */

@@ -9,7 +9,13 @@ import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } fr
 import type { CachedOutput, Store } from '../store/store.js';
 import { gitState } from '../util/git.js';
 import { sha256File } from '../util/hash.js';
-import { assertInsideWorkspace, assertTreeInside, assertWritableInside, confine, PathEscapeError } from '../util/confine.js';
+import {
+  assertInsideWorkspace,
+  assertTreeInside,
+  assertWritableInside,
+  confine,
+  PathEscapeError,
+} from '../util/confine.js';
 import { cairnVersion } from '../util/version.js';
 import { stepCacheKey } from './cacheKey.js';
 import { MetricsFileTail, parseMetricLine, runCommand } from './commandStep.js';
@@ -89,20 +95,26 @@ export function checkPipelinePaths(pipeline: ResolvedPipeline, workspace: string
   const allowed = pipeline.allowOutside ?? [];
   for (const s of pipeline.steps) {
     const step = s.name;
-    for (const [name, p] of Object.entries(s.outs)) assertWritableInside(workspace, p, outputWhat(step, name, p), { base, step });
-    for (const d of s.deps) assertInsideWorkspace(workspace, d, dependencyWhat(step, d), { base, allowed, step, use: 'dependency' });
+    const read = { base, allowed, step, use: 'dependency' } as const;
+    for (const [name, p] of Object.entries(s.outs)) {
+      assertWritableInside(workspace, p, outputWhat(step, name, p), { base, step });
+    }
+    for (const d of s.deps) assertInsideWorkspace(workspace, d, dependencyWhat(step, d), read);
     for (const m of s.metrics) assertWritableInside(workspace, m, outputWhat(step, `metrics:${m}`, m), { base, step });
     if (s.kind === 'uses' && s.uses) {
       const spec = getBuiltin(s.uses);
       for (const option of spec?.inputs ?? []) {
-        for (const p of pathsOf(s.with?.[option])) assertInsideWorkspace(workspace, p, `input '${option}' of step '${step}' (${p})`, { base, allowed, step, use: 'dependency' });
+        for (const p of pathsOf(s.with?.[option])) {
+          assertInsideWorkspace(workspace, p, `input '${option}' of step '${step}' (${p})`, read);
+        }
       }
     }
   }
 }
 
 function outputWhat(step: string, name: string, rel: string): string {
-  return name.startsWith('metrics:') ? `metrics file '${rel}' of step '${step}'` : `output '${name}' of step '${step}' (${rel})`;
+  if (name.startsWith('metrics:')) return `metrics file '${rel}' of step '${step}'`;
+  return `output '${name}' of step '${step}' (${rel})`;
 }
 
 function dependencyWhat(step: string, rel: string): string {
@@ -136,8 +148,10 @@ export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): R
     selection: { step: options.step ?? null, downstream: options.downstream ?? false, force: options.force ?? false },
     gates: pipelineGates(pipeline),
   });
-  // The opt-in is part of what the run was allowed to do: kept with it, beside what it actually read (outsideTags.read).
-  if (pipeline.allowOutside?.length) options.store.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
+  // The opt-in is part of what the run was allowed to do: kept with it, beside what it read (outsideTags.read).
+  if (pipeline.allowOutside?.length) {
+    options.store.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
+  }
   const controller = new AbortController();
   const run = new RunExecution(pipeline, selected, runId, options, controller.signal);
   return { runId, done: run.execute(), cancel: () => controller.abort() };
@@ -367,7 +381,8 @@ class RunExecution {
       // Stale outputs from an earlier run must not pass for this run's (a step that forgets one must fail). Their
       // folders are checked with links followed first: removing through a link out of the workspace deletes there.
       for (const o of outputs) {
-        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), outputWhat(step.name, o.name, o.rel), { step: step.name });
+        const what = outputWhat(step.name, o.name, o.rel);
+        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), what, { step: step.name });
         await fs.rm(abs, { recursive: true, force: true });
         await fs.mkdir(path.dirname(abs), { recursive: true });
       }
@@ -383,7 +398,8 @@ class RunExecution {
       for (const o of outputs) {
         const abs = this.abs(o.rel);
         // What the step left there, links it made included, must lead inside: hashing and storing copy it.
-        await assertTreeInside(this.options.workspace, abs, outputWhat(step.name, o.name, o.rel), { step: step.name, use: 'output' });
+        const what = outputWhat(step.name, o.name, o.rel);
+        await assertTreeInside(this.options.workspace, abs, what, { step: step.name, use: 'output' });
         const exists = await fs.stat(abs).then(
           () => true,
           () => false,
@@ -428,7 +444,7 @@ class RunExecution {
   }
 
   /** An input read from below an `allow_outside:` folder: logged, and kept on the run (tag) for lineage and review. */
-  private recordOutside(rel: string, real: string, allowedBy: string, writeLog: (s: 'cairn', line: string) => void): void {
+  private recordOutside(rel: string, real: string, allowedBy: string, writeLog: (s: 'cairn', l: string) => void): void {
     if (this.outsideInputs.has(rel)) return;
     this.outsideInputs.set(rel, { real, allowedBy });
     writeLog('cairn', `reading ${rel} from outside the workspace (${real}, read-only: allow_outside ${allowedBy})`);
@@ -470,7 +486,9 @@ class RunExecution {
           if (o.optional) continue;
           return false;
         }
-        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), outputWhat(step.name, o.name, o.rel), { step: step.name, use: 'restore' });
+        const what = outputWhat(step.name, o.name, o.rel);
+        const restoreOptions = { step: step.name, use: 'restore' } as const;
+        const abs = assertWritableInside(this.options.workspace, this.abs(o.rel), what, restoreOptions);
         // An output that is (or holds) a link out of the workspace is not hashed where it leads but replaced.
         const current = (await this.leadsInside(abs)) ? await this.hashOf(abs).catch(() => undefined) : undefined;
         if (current?.hash === cached.hash) continue;

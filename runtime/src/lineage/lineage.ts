@@ -154,7 +154,9 @@ class GraphBuilder {
 
   /** Inputs a run read from outside the workspace (its `outsideTags.read` tag): step_io path → real path. */
   private outsideInputs(runId: number): Map<string, string> {
-    const row = this.store.db.prepare<[number, string], { value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?').get(runId, outsideTags.read);
+    const row = this.store.db
+      .prepare<[number, string], { value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?')
+      .get(runId, outsideTags.read);
     const out = new Map<string, string>();
     if (!row) return out;
     let json: unknown;
@@ -164,7 +166,10 @@ class GraphBuilder {
       json = undefined;
     }
     const parsed = outsideReadSchema.safeParse(json);
-    if (!parsed.success) throw new Error(`run ${runId}: its tag ${outsideTags.read} is not a list of { path, real, allowedBy }; it was changed by hand`);
+    if (!parsed.success) {
+      const expected = 'a list of { path, real, allowedBy } (changed by hand?)';
+      throw new Error(`run ${runId}: its tag ${outsideTags.read} is not ${expected}`);
+    }
     for (const r of parsed.data) out.set(r.path, r.real);
     return out;
   }

@@ -141,7 +141,8 @@ async function referencePredictions(ctx: MonitorContext, v: ModelVersion, refere
   if (v.artifactKind !== 'file') return `version ${v.version} is a folder, not a model file`;
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-monitor-'));
   try {
-    const file = assertWritableInside(dir, path.basename(v.path), `version ${v.version}'s file ${v.path}`, { use: 'restore' });
+    const what = `version ${v.version}'s file ${v.path}`;
+    const file = assertWritableInside(dir, path.basename(v.path), what, { use: 'restore' });
     await ctx.objects.restore(v.artifactHash, 'file', file);
     return (await predictedValues(file, reference)).values;
   } catch (error) {

@@ -59,7 +59,10 @@ async function cardOf(ctx: GateContext, v: ModelVersion): Promise<CardText | str
   const abs = path.resolve(ctx.workspace, v.cardPath);
   // The workspace file is read only where it really is inside the workspace (a link swapped in since is not followed).
   const where = confine(ctx.workspace, abs);
-  if (where.kind !== 'inside') return `the card ${v.cardPath} of version ${v.version} is outside the workspace: it ${describeEscape(where)}; replace the link by the card itself and register again`;
+  if (where.kind !== 'inside') {
+    const how = `it ${describeEscape(where)}; replace the link by the card itself and register again`;
+    return `the card ${v.cardPath} of version ${v.version} is outside the workspace: ${how}`;
+  }
   const current = existsSync(abs) ? await sha256File(abs) : null;
   if (v.cardHash !== null && (await ctx.objects.has(v.cardHash))) {
     const text = readFileSync(ctx.objects.pathOf(v.cardHash), 'utf8');
@@ -79,7 +82,11 @@ function cardGate(ctx: GateContext, card: CardText | string): GateResult {
   if (typeof card === 'string') return { gate: 'card', state: 'fail', detail: card };
   const parsed = parseModelCard(card.file, card.text);
   const dir = path.dirname(path.resolve(ctx.workspace, card.file));
-  const findings = checkModelCard(parsed, { fileExists: (p) => existsSync(path.resolve(dir, p)), confine: (p) => confine(ctx.workspace, p, { base: dir }) }).filter(
+  const host = {
+    fileExists: (p: string) => existsSync(path.resolve(dir, p)),
+    confine: (p: string) => confine(ctx.workspace, p, { base: dir }),
+  };
+  const findings = checkModelCard(parsed, host).filter(
     (d) => d.severity === Severity.Error || d.code === 'card/missing-section',
   );
   if (findings.length === 0) return { gate: 'card', state: 'pass', detail: `${card.file}: no errors, every required section present${card.note}`, file: card.file, line: 0 };

@@ -47,7 +47,8 @@ export async function restoreVersion(store: Store, workspace: string, ref: strin
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
   // The basename keeps the extension loadPredictor dispatches on (.onnx vs model.json).
   // Confined to the folder made for it: a recorded path ('..', a crafted name) cannot aim the restore elsewhere.
-  const file = assertWritableInside(dir, path.basename(v.path), `${option} ${ref}: version ${v.version}'s file ${v.path}`, { use: 'restore' });
+  const what = `${option} ${ref}: version ${v.version}'s file ${v.path}`;
+  const file = assertWritableInside(dir, path.basename(v.path), what, { use: 'restore' });
   try {
     await objects.restore(v.artifactHash, 'file', file);
   } catch (e) {

@@ -1,6 +1,14 @@
 import { lstatSync, promises as fs, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { confinePath, confineWrite, describeEscape, type Confinement, type Escape, type LinkReader, type PipelineHost } from '@cairn/protocol';
+import {
+  confinePath,
+  confineWrite,
+  describeEscape,
+  type Confinement,
+  type Escape,
+  type LinkReader,
+  type PipelineHost,
+} from '@cairn/protocol';
 
 /**
  * Workspace confinement on the real file system: every path Cairn deletes, writes, hashes or copies is checked with its
@@ -21,16 +29,16 @@ export const fsLinkReader: LinkReader = {
 };
 
 /** What was being done with the path, for the message: each has its own advice. */
-export type ConfinedUse = 'output' | 'dependency' | 'restore' | 'model' | 'card';
+export type ConfinedUse = 'output' | 'dependency' | 'restore';
 
 const advice: Record<ConfinedUse, string> = {
   output:
-    'nothing outside was deleted or written. Outputs must stay inside the workspace: replace the link by a real folder (or write elsewhere in the workspace)',
+    'nothing outside was deleted or written. Outputs must stay inside the workspace: ' +
+    'replace the link by a real folder (or write elsewhere in the workspace)',
   dependency:
-    "nothing outside was read. Point the link inside the workspace, or, for a read-only input such as a shared data mount, list its folder in the pipeline's top-level `allow_outside:`",
+    'nothing outside was read. Point the link inside the workspace, or, for a read-only input such as a shared ' +
+    "data mount, list its folder in the pipeline's top-level `allow_outside:`",
   restore: 'nothing outside was written. Remove the link (or replace it by a real folder) and restore again',
-  model: 'nothing was served. Give a model file inside the workspace, or copy it there',
-  card: 'the card was not read. Keep the model card inside the workspace',
 };
 
 /**
@@ -46,7 +54,9 @@ export class PathEscapeError extends Error {
     what: string,
     detail: { use?: ConfinedUse; step?: string; escape?: Escape } = {},
   ) {
-    const how = detail.escape ? `: it ${describeEscape(detail.escape)}` : " (no '..' above the root, no absolute path elsewhere)";
+    const how = detail.escape
+      ? `: it ${describeEscape(detail.escape)}`
+      : " (no '..' above the root, no absolute path elsewhere)";
     const todo = detail.use ? advice[detail.use] : 'use a path inside it';
     super(`${what} leaves the workspace ${root}${how}; ${todo}.`);
     this.name = 'PathEscapeError';
@@ -56,8 +66,15 @@ export class PathEscapeError extends Error {
 }
 
 /** The confinement of `given` (relative to `base`, default `workspace`, or absolute) on the disk as it is now. */
-export function confine(workspace: string, given: string, options: { base?: string; allowed?: readonly string[] } = {}): Confinement {
-  return confinePath(path.resolve(workspace), given, fsLinkReader, { base: path.resolve(options.base ?? workspace), ...(options.allowed ? { allowed: options.allowed } : {}) });
+export function confine(
+  workspace: string,
+  given: string,
+  options: { base?: string; allowed?: readonly string[] } = {},
+): Confinement {
+  return confinePath(path.resolve(workspace), given, fsLinkReader, {
+    base: path.resolve(options.base ?? workspace),
+    ...(options.allowed ? { allowed: options.allowed } : {}),
+  });
 }
 
 export interface ConfineOptions {
@@ -74,12 +91,21 @@ export interface ConfineOptions {
  * `allowed` folder). Returns the absolute path as written (what callers open) and where it leads.
  * `what` names the path in the message ("output 'model' of step 'train' (model.onnx)").
  */
-export function assertInsideWorkspace(workspace: string, target: string, what: string, options: ConfineOptions = {}): { abs: string; real: string; outside?: string } {
+export function assertInsideWorkspace(
+  workspace: string,
+  target: string,
+  what: string,
+  options: ConfineOptions = {},
+): { abs: string; real: string; outside?: string } {
   const abs = path.resolve(options.base ?? workspace, target);
   const result = confine(workspace, target, options);
   if (result.kind === 'inside') return { abs, real: result.real };
   if (result.kind === 'allowed') return { abs, real: result.real, outside: result.allowedBy };
-  throw new PathEscapeError(target, workspace, what, { escape: result, ...(options.use ? { use: options.use } : {}), ...(options.step ? { step: options.step } : {}) });
+  throw new PathEscapeError(target, workspace, what, {
+    escape: result,
+    ...(options.use ? { use: options.use } : {}),
+    ...(options.step ? { step: options.step } : {}),
+  });
 }
 
 /**
@@ -87,20 +113,37 @@ export function assertInsideWorkspace(workspace: string, target: string, what: s
  * the workspace with links followed. The last component itself may be a link: it is removed or replaced, never
  * followed (an output that is a link becomes a regular file; the link's target stays as it was).
  */
-export function assertWritableInside(workspace: string, target: string, what: string, options: Omit<ConfineOptions, 'allowed'> = {}): string {
+export function assertWritableInside(
+  workspace: string,
+  target: string,
+  what: string,
+  options: Omit<ConfineOptions, 'allowed'> = {},
+): string {
   const abs = path.resolve(options.base ?? workspace, target);
   const result = confineWrite(path.resolve(workspace), abs, fsLinkReader);
   // The workspace folder itself is no output either: removing it would remove everything.
   if (result.kind === 'inside' && result.real !== result.root) return abs;
-  const escape: Escape = result.kind === 'outside' ? result : { kind: 'outside', real: result.real, root: result.root, links: [], loop: false };
-  throw new PathEscapeError(target, workspace, what, { escape, use: options.use ?? 'output', ...(options.step ? { step: options.step } : {}) });
+  const escape: Escape =
+    result.kind === 'outside'
+      ? result
+      : { kind: 'outside', real: result.real, root: result.root, links: [], loop: false };
+  throw new PathEscapeError(target, workspace, what, {
+    escape,
+    use: options.use ?? 'output',
+    ...(options.step ? { step: options.step } : {}),
+  });
 }
 
 /**
  * After a step wrote `target`: the output itself and every link inside it (a folder output) must lead inside the
  * workspace, so hashing and storing it copies nothing from outside into `.cairn/objects`.
  */
-export async function assertTreeInside(workspace: string, target: string, what: string, options: ConfineOptions = {}): Promise<{ abs: string; real: string; outside?: string }> {
+export async function assertTreeInside(
+  workspace: string,
+  target: string,
+  what: string,
+  options: ConfineOptions = {},
+): Promise<{ abs: string; real: string; outside?: string }> {
   const top = assertInsideWorkspace(workspace, target, what, options);
   const walk = async (dir: string): Promise<void> => {
     let entries;
@@ -112,7 +155,8 @@ export async function assertTreeInside(workspace: string, target: string, what: 
     }
     for (const e of entries) {
       const abs = path.join(dir, e.name);
-      if (e.isSymbolicLink()) assertInsideWorkspace(workspace, abs, `${what}: the link ${path.relative(workspace, abs)}`, options);
+      if (e.isSymbolicLink())
+        assertInsideWorkspace(workspace, abs, `${what}: the link ${path.relative(workspace, abs)}`, options);
       else if (e.isDirectory()) await walk(abs);
     }
   };

@@ -1,10 +1,23 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { outsideTags, type ResolvedPipeline } from '@cairn/protocol';
+import { manifestText } from '../../../runtime/src/cas/objectStore.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
@@ -28,7 +41,10 @@ function checksum(dir: string): string {
       else if (st.isDirectory()) {
         lines.push(`${r} dir ${st.mode}`);
         walk(r);
-      } else lines.push(`${r} file ${st.mode} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(abs)).digest('hex')}`);
+      } else
+        lines.push(
+          `${r} file ${st.mode} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(abs)).digest('hex')}`,
+        );
     }
   };
   walk('');
@@ -88,7 +104,8 @@ describe('workspace confinement with real symbolic links', () => {
   /** Nothing outside changed, and none of its contents was stored in the workspace's object store. */
   const assertOutsideUntouched = () => {
     assert.equal(checksum(outside), before, 'the folder outside the workspace changed');
-    for (const h of contentHashes(path.join(ws, '.cairn', 'objects'))) assert.ok(!outsideContent.has(h), 'outside content was copied into .cairn/objects');
+    for (const h of contentHashes(path.join(ws, '.cairn', 'objects')))
+      assert.ok(!outsideContent.has(h), 'outside content was copied into .cairn/objects');
   };
   const runs = () => (engine.store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
   const write = (rel: string, text: string) => {
@@ -105,7 +122,10 @@ describe('workspace confinement with real symbolic links', () => {
         e instanceof PathEscapeError &&
         e.step === 'write' &&
         e.link === path.join(ws, 'link') &&
-        /output 'o' of step 'write' \(link\/x\) leaves the workspace .*: it resolves to .*outside\/x through the symbolic link 'link' -> .*outside; nothing outside was deleted or written/.test(e.message),
+        new RegExp(
+          "output 'o' of step 'write' \\(link/x\\) leaves the workspace .*: it resolves to .*outside/x " +
+            "through the symbolic link 'link' -> .*outside; nothing outside was deleted or written",
+        ).test(e.message),
     );
     assert.equal(runs(), 0);
     assertOutsideUntouched();
@@ -114,7 +134,10 @@ describe('workspace confinement with real symbolic links', () => {
   test('a dependency that is a link to a file outside is refused; nothing of it is hashed or stored', () => {
     symlinkSync(path.join(outside, 'secret.txt'), path.join(ws, 'secret'));
     const p = pipelineOf(ws, [commandStep('read', 'true', { deps: ['secret'] })]);
-    assert.throws(() => engine.start(p), /dependency 'secret' of step 'read' leaves the workspace .*through the symbolic link 'secret' -> .*secret\.txt.*allow_outside/);
+    assert.throws(
+      () => engine.start(p),
+      /dependency 'secret' of step 'read' leaves .*the symbolic link 'secret' -> .*secret\.txt.*allow_outside/,
+    );
     assert.equal(runs(), 0);
     assertOutsideUntouched();
   });
@@ -134,23 +157,40 @@ describe('workspace confinement with real symbolic links', () => {
     assert.equal(assertInsideWorkspace(ws, 'alias', 'x').real, path.join(ws, 'real'));
     symlinkSync('loop2', path.join(ws, 'loop1'));
     symlinkSync('loop1', path.join(ws, 'loop2'));
-    assert.throws(() => assertInsideWorkspace(ws, 'loop1/x', "dependency 'loop1/x'"), /loop of symbolic links starting at 'loop1'/);
+    assert.throws(
+      () => assertInsideWorkspace(ws, 'loop1/x', "dependency 'loop1/x'"),
+      /loop of symbolic links starting at 'loop1'/,
+    );
     assertOutsideUntouched();
   });
 
   test('a link a step creates in its output folder fails the step; the outside file is not copied', async () => {
-    const p = pipelineOf(ws, [commandStep('leak', `mkdir -p out && echo mine > out/own.txt && ln -s '${path.join(outside, 'secret.txt')}' out/leak`, { outs: { o: 'out' } })]);
+    const p = pipelineOf(ws, [
+      commandStep(
+        'leak',
+        `mkdir -p out && echo mine > out/own.txt && ln -s '${path.join(outside, 'secret.txt')}' out/leak`,
+        { outs: { o: 'out' } },
+      ),
+    ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.steps.leak?.error ?? '', /output 'o' of step 'leak' \(out\): the link out\/leak leaves the workspace .*secret\.txt/);
+    assert.match(
+      outcome.steps.leak?.error ?? '',
+      /output 'o' of step 'leak' \(out\): the link out\/leak leaves the workspace .*secret\.txt/,
+    );
     assertOutsideUntouched();
   });
 
   test('an output the step replaces by a link out of the workspace fails the step', async () => {
-    const p = pipelineOf(ws, [commandStep('swap', `ln -s '${path.join(outside, 'secret.txt')}' o.txt`, { outs: { o: 'o.txt' } })]);
+    const p = pipelineOf(ws, [
+      commandStep('swap', `ln -s '${path.join(outside, 'secret.txt')}' o.txt`, { outs: { o: 'o.txt' } }),
+    ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.steps.swap?.error ?? '', /output 'o' of step 'swap' \(o\.txt\) leaves the workspace .*through the symbolic link 'o\.txt' ->/);
+    assert.match(
+      outcome.steps.swap?.error ?? '',
+      /output 'o' of step 'swap' \(o\.txt\) leaves the workspace .*through the symbolic link 'o\.txt' ->/,
+    );
     assertOutsideUntouched();
   });
 
@@ -162,23 +202,44 @@ describe('workspace confinement with real symbolic links', () => {
     ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.steps.victim?.error ?? '', /output 'o' of step 'victim' \(lnk\/x\) leaves the workspace .*'lnk' ->/);
+    assert.match(
+      outcome.steps.victim?.error ?? '',
+      /output 'o' of step 'victim' \(lnk\/x\) leaves the workspace .*'lnk' ->/,
+    );
     assertOutsideUntouched();
   });
 
   test('a restore from the cache does not write through a link that appeared since', async () => {
     const produce = commandStep('produce', 'mkdir -p res && echo cached > res/out.txt', { outs: { o: 'res/out.txt' } });
     assert.equal((await engine.run(pipelineOf(ws, [produce]))).status, 'succeeded');
-    const p = pipelineOf(ws, [commandStep('mklink', `rm -rf res && ln -s '${outside}' res`, { cache: false }), { ...produce, needs: ['mklink'] }]);
+    const p = pipelineOf(ws, [
+      commandStep('mklink', `rm -rf res && ln -s '${outside}' res`, { cache: false }),
+      { ...produce, needs: ['mklink'] },
+    ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.steps.produce?.error ?? '', /output 'o' of step 'produce' \(res\/out\.txt\) leaves the workspace .*'res' ->.*nothing outside was written/);
+    assert.match(
+      outcome.steps.produce?.error ?? '',
+      /output 'o' of step 'produce' \(res\/out\.txt\) leaves the workspace .*'res' ->.*nothing outside was written/,
+    );
+    assertOutsideUntouched();
+  });
+
+  test('a folder manifest naming a path above its folder restores nothing', async () => {
+    const file = await engine.objects.putBytes('payload\n');
+    const evil = await engine.objects.putBytes(
+      manifestText([{ path: '../../outside/x', hash: file, size: 8, executable: false }]),
+    );
+    await assert.rejects(engine.objects.restore(evil, 'dir', path.join(ws, 'restored')), /not a valid folder manifest/);
+    assert.equal(existsSync(path.join(ws, 'restored')), false);
     assertOutsideUntouched();
   });
 
   test('an output that is itself a link is replaced by a regular file; its target stays as it was', async () => {
     symlinkSync(path.join(outside, 'out.txt'), path.join(ws, 'o.txt'));
-    const outcome = await engine.run(pipelineOf(ws, [commandStep('plain', 'echo new > o.txt', { outs: { o: 'o.txt' } })]));
+    const outcome = await engine.run(
+      pipelineOf(ws, [commandStep('plain', 'echo new > o.txt', { outs: { o: 'o.txt' } })]),
+    );
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     assert.ok(lstatSync(path.join(ws, 'o.txt')).isFile());
     assert.equal(readFileSync(path.join(ws, 'o.txt'), 'utf8'), 'new\n');
@@ -187,7 +248,11 @@ describe('workspace confinement with real symbolic links', () => {
 
   test('a link that changes between validate and run is caught by the run', () => {
     write('data/in.csv', 'a\n1\n');
-    write('cairn.yaml', 'version: 1\nsteps:\n  use:\n    run: cat data/in.csv > copy.csv\n    deps: [data/in.csv]\n    outputs: { copy: copy.csv }\n');
+    write(
+      'cairn.yaml',
+      'version: 1\nsteps:\n  use:\n    run: cat data/in.csv > copy.csv\n' +
+        '    deps: [data/in.csv]\n    outputs: { copy: copy.csv }\n',
+    );
     const valid = loadPipeline('cairn.yaml', { cwd: ws, workspace: ws });
     assert.ok(valid.ok, JSON.stringify(valid));
     rmSync(path.join(ws, 'data'), { recursive: true });
@@ -196,18 +261,24 @@ describe('workspace confinement with real symbolic links', () => {
     before = checksum(outside);
     outsideContent = contentHashes(outside);
     symlinkSync(path.join(outside, 'data'), path.join(ws, 'data'));
-    assert.throws(() => engine.start(valid.pipeline), /dependency 'data\/in.csv' of step 'use' leaves the workspace .*'data' ->/);
+    assert.throws(
+      () => engine.start(valid.pipeline),
+      /dependency 'data\/in.csv' of step 'use' leaves the workspace .*'data' ->/,
+    );
     // Validating again now reports it at the path, as the editor does.
     const again = loadPipeline('cairn.yaml', { cwd: ws, workspace: ws });
     assert.equal(again.ok, false);
     const d = again.ok ? undefined : again.diagnostics.find((x) => x.code === 'path-escapes');
     assert.ok(d, JSON.stringify(again));
     assert.deepEqual(d.range, { start: { line: 4, character: 11 }, end: { line: 4, character: 22 } });
-    assert.match(d.message, /'data\/in.csv' is read outside the workspace: it resolves to .* through the symbolic link 'data' ->/);
+    assert.match(
+      d.message,
+      /'data\/in.csv' is read outside the workspace: it resolves to .* through the symbolic link 'data' ->/,
+    );
     assertOutsideUntouched();
   });
 
-  test('allow_outside: read-only inputs outside are read, recorded on the run and marked in lineage; writes stay refused', async () => {
+  test('allow_outside: inputs outside are read, recorded and marked in lineage; writes stay refused', async () => {
     symlinkSync(path.join(outside, 'sub'), path.join(ws, 'shared'));
     write(
       'cairn.yaml',
@@ -228,18 +299,29 @@ describe('workspace confinement with real symbolic links', () => {
     const outcome = await engine.run(loaded.pipeline);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     const tags = Object.fromEntries(
-      (engine.store.db.prepare('SELECT key, value FROM tags WHERE run_id = ?').all(outcome.runId) as Array<{ key: string; value: string }>).map((t) => [t.key, t.value]),
+      (
+        engine.store.db.prepare('SELECT key, value FROM tags WHERE run_id = ?').all(outcome.runId) as Array<{
+          key: string;
+          value: string;
+        }>
+      ).map((t) => [t.key, t.value]),
     );
     assert.deepEqual(JSON.parse(tags[outsideTags.allowed] ?? 'null'), [path.join(outside, 'sub')]);
     const read = JSON.parse(tags[outsideTags.read] ?? '[]') as Array<{ path: string; real: string }>;
-    assert.deepEqual(read.map((r) => r.real), [path.join(outside, 'sub', 'data.csv'), path.join(outside, 'sub', 'data.csv')]);
+    assert.deepEqual(
+      read.map((r) => r.real),
+      [path.join(outside, 'sub', 'data.csv'), path.join(outside, 'sub', 'data.csv')],
+    );
     const graph = await lineage(engine.store, ws, String(outcome.runId));
     const marked = graph.nodes.filter((n) => n.outside !== undefined);
     assert.equal(marked.length, 2);
     assert.ok(marked.every((n) => n.outside === path.join(outside, 'sub', 'data.csv')));
     assert.equal(graph.nodes.find((n) => n.path === 'both.csv')?.outside, undefined);
     // The opt-in is for reads: an output below the allowed folder is still refused.
-    const writes: ResolvedPipeline = { ...loaded.pipeline, steps: [commandStep('w', 'true', { outs: { o: 'shared/new.txt' } })] };
+    const writes: ResolvedPipeline = {
+      ...loaded.pipeline,
+      steps: [commandStep('w', 'true', { outs: { o: 'shared/new.txt' } })],
+    };
     assert.throws(() => engine.start(writes), /output 'o' of step 'w' \(shared\/new.txt\) leaves the workspace/);
     assertOutsideUntouched();
   });

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { confinePath, confineWrite, describeEscape, realPathOf, type Confinement, type LinkReader } from '@cairn/protocol';
+import {
+  confinePath,
+  confineWrite,
+  describeEscape,
+  realPathOf,
+  type Confinement,
+  type LinkReader,
+} from '@cairn/protocol';
 
 // The pure decision, with the links given as a table (the runtime and the editor inject their file systems).
 

@@ -137,19 +137,24 @@ function draw(): void {
         tabindex: 0,
         role: 'button',
         'data-id': n.id,
-        'aria-label': `${kindLabel[n.kind]} ${n.label}${n.stale ? ', stale' : ''}${n.outside !== undefined ? ', read-only input from outside the workspace' : ''}`,
+        'aria-label':
+          `${kindLabel[n.kind]} ${n.label}${n.stale ? ', stale' : ''}` +
+          (n.outside !== undefined ? ', read-only input from outside the workspace' : ''),
       },
       svg(
         'title',
         {},
-        `${kindLabel[n.kind]}: ${n.label}${n.stale ? `\nstale: ${n.staleReason ?? 'inputs changed'}` : ''}${n.outside !== undefined ? `\noutside the workspace (read-only, allow_outside): ${n.outside}` : ''}`,
+        `${kindLabel[n.kind]}: ${n.label}${n.stale ? `\nstale: ${n.staleReason ?? 'inputs changed'}` : ''}` +
+          (n.outside !== undefined ? `\noutside the workspace (read-only, allow_outside): ${n.outside}` : ''),
       ),
       svg('rect', { width: NODE_W, height: NODE_H, rx: 5, class: 'box' }),
       svg('rect', { width: 5, height: NODE_H, rx: 2, class: 'stripe' }),
       svg('text', { x: 14, y: 19, class: 'label' }, `${kindIcon[n.kind]} ${label}`),
       svg('text', { x: 14, y: 36, class: 'detail' }, detail),
       n.stale ? svg('text', { x: NODE_W - 8, y: 36, class: 'stale-mark', 'text-anchor': 'end' }, 'stale') : null,
-      n.outside !== undefined && !n.stale ? svg('text', { x: NODE_W - 8, y: 36, class: 'outside-mark', 'text-anchor': 'end' }, 'outside · read-only') : null,
+      n.outside !== undefined && !n.stale
+        ? svg('text', { x: NODE_W - 8, y: 36, class: 'outside-mark', 'text-anchor': 'end' }, 'outside · read-only')
+        : null,
     );
     nodes.append(node);
   }

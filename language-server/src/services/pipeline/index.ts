@@ -462,7 +462,10 @@ export const pipelineService: LanguageService<PipelineDocument> = {
 
   diagnostics(doc, host) {
     const confine = hostConfine(host, doc.file);
-    return checkPipeline(asDoc(doc), { fileExists: (rel) => host.fileExists(resolveBeside(doc.file, rel)), ...(confine ? { confine } : {}) });
+    return checkPipeline(asDoc(doc), {
+      fileExists: (rel) => host.fileExists(resolveBeside(doc.file, rel)),
+      ...(confine ? { confine } : {}),
+    });
   },
 
   completions: (doc, offset) => completionsAt(doc, offset),

@@ -121,7 +121,8 @@ function validate(args: string[], io: CliIo): number {
     const text = readText(t.abs);
     const dir = path.dirname(t.abs);
     const doc = parsePipeline(display(t.abs), text);
-    report(t.abs, text, checkPipeline(doc, { fileExists: (p) => existsSync(path.resolve(dir, p)), ...confiningHost(rootFor(t.abs), dir) }));
+    const host = { fileExists: (p: string) => existsSync(path.resolve(dir, p)), ...confiningHost(rootFor(t.abs), dir) };
+    report(t.abs, text, checkPipeline(doc, host));
     for (const card of cardsNamedBy(doc, dir)) {
       namingCard.set(card, [...(namingCard.get(card) ?? []), t.abs]);
       if (existsSync(card) && !cards.some((c) => c.abs === card)) cards.push({ kind: 'card', abs: card });
