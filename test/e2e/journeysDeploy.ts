@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Journey } from './journeys.js';
 import { cairn } from './journeysRecommender.js';
 import { quickCreditPipeline } from './lib/credit.js';
-import { freshEditorArea, openFile, palette, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
+import { clearNotifications, freshEditorArea, notification, openFile, palette, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
 
 /**
  * The deploy journeys of issue 6 in a copy of samples/credit (faster than the recommender): a run registers the model
@@ -124,8 +124,9 @@ export function deployJourneys(folder: string): Journey[] {
         assert.ok(monitored.report.report.windows.length >= 4, `windows: ${monitored.report.report.windows.length}`);
         const status = page.locator('.statusbar-item', { hasText: /1 drift alert/ }).first();
         await status.waitFor({ timeout: 30_000 });
-        await page.locator('.notification-toast', { hasText: /credit-risk v1/ }).first().waitFor({ timeout: 15_000 });
-        await runCommand(page, 'Notifications: Clear All Notifications');
+        // The alert's notification came with the status bar item, maybe before this look: the center keeps it.
+        await notification(page, /credit-risk v1/);
+        await clearNotifications(page);
         await palette(page, 'View: Close Primary Side Bar');
         await status.click();
         await page.locator('.tabs-container .tab.active', { hasText: /^Drift/ }).waitFor({ timeout: 30_000 });

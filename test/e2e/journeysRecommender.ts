@@ -6,7 +6,10 @@ import type { Locator, Page } from 'playwright-core';
 import { z } from 'zod';
 import { seededRandom } from '../../runtime/src/util/prng.js';
 import type { Journey } from './journeys.js';
-import { escapeRegExp, freshEditorArea, goTo, openFile, palette, problemRows, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
+import { userDataDir } from './lib/codeServer.js';
+import { runHistory } from './lib/runtimeLog.js';
+import { until } from './lib/wait.js';
+import { clearNotifications, escapeRegExp, freshEditorArea, goTo, notification, openFile, palette, problemRows, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
 
 /**
  * The recommender journeys of issue 5 ("Show"), in a reduced copy of samples/recommender: fix a seeded error with
@@ -140,39 +143,25 @@ export async function recoverRecommender(page: Page): Promise<void> {
 }
 
 /**
- * Starts a run with a palette command and waits for its row in the Experiments view to show it succeeded. With
- * `onRunning`, the row must first show it running: the watch starts before the command, and the view renders each
- * state it is in for at least a frame (the first run of the sample takes most of a second: enough frames).
- * Returns the run's id and the row's text once it succeeded.
+ * Starts a run with a palette command and waits for its row in the Experiments view to show it ended, then for its
+ * notification and for the run's state history in the runtime log (lib/runtimeLog.ts). Nothing here looks for a state
+ * that can pass before the look: the row's final state stays, the Notification Center keeps the notification, and the
+ * log keeps every status the extension received, however short. Returns the run's id, the row's text once it
+ * succeeded, and its states in the order they arrived.
  */
-async function runAndWatch(page: Page, folder: string, start: () => Promise<void>, onRunning?: () => Promise<void>): Promise<{ id: number; text: string }> {
+async function runAndWatch(page: Page, folder: string, start: () => Promise<void>): Promise<{ id: number; text: string; states: string[] }> {
   await showCairnSidebar(page);
   const id = Math.max(0, ...(await storedRuns(folder)).map((r) => r.id)) + 1;
-  const rows = experimentRows(page);
-  const running = onRunning
-    ? rows
-        .filter({ hasText: new RegExp(`^#${id} running`) })
-        .first()
-        .waitFor({ timeout: 60_000 })
-        .then(
-          () => onRunning(),
-          (error: unknown) => {
-            throw new Error(`the Experiments view never showed run #${id} running: ${error instanceof Error ? error.message : String(error)}`);
-          },
-        )
-    : undefined;
-  // A failed start must not leave the watch's rejection unhandled.
-  running?.catch(() => undefined);
   await start();
-  await running;
-  const done = rows.filter({ hasText: new RegExp(`^#${id} (succeeded|failed|cancelled|interrupted)`) }).first();
+  const done = experimentRows(page).filter({ hasText: new RegExp(`^#${id} (succeeded|failed|cancelled|interrupted)`) }).first();
   await done.waitFor({ timeout: 120_000 });
   const text = await done.innerText();
   assert.match(text, new RegExp(`^#${id} succeeded`), `run #${id} did not succeed: ${text}`);
-  // The run also ends with a toast saying so; cleared once seen, so it covers no view opened next.
-  await page.locator('.notification-toast', { hasText: `Cairn: run #${id} succeeded.` }).waitFor({ timeout: 15_000 });
-  await runCommand(page, 'Notifications: Clear All Notifications');
-  return { id, text };
+  // The run also ends with a notification saying so; cleared once seen, so it covers no view opened next.
+  await notification(page, `Cairn: run #${id} succeeded.`);
+  await clearNotifications(page);
+  const states = await runHistory(userDataDir(path.dirname(folder)), folder, id);
+  return { id, text, states };
 }
 
 /** The pipeline file on disk without the seeded error (if journey 1 did not fix it, later journeys still can run). */
@@ -223,13 +212,18 @@ export function recommenderJourneys(folder: string): Journey[] {
         // that it is ours, then Enter applies it, as a keyboard user would.
         assert.match(await menu.locator('.action-list-item.focused, .monaco-list-row.focused').first().innerText(), seeded.fixTitle);
         await page.keyboard.press('Enter');
+        // Saved once the editor shows the fix. VS Code may already be saving it (files.refactoring.autoSave): the
+        // tab is dirty for a moment or never, so the wait is on the file on disk, then on a clean tab.
+        await page.locator('.monaco-editor .view-lines', { hasText: seeded.right }).first().waitFor({ timeout: 15_000 });
         await page.keyboard.press('Control+S');
+        const file = path.join(folder, 'cairn.yaml');
+        await until(() => (fs.readFileSync(file, 'utf8').includes(seeded.right) ? true : undefined), () => 'the fixed file was saved');
         await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15_000 });
         await page.locator('.monaco-editor .squiggly-error').first().waitFor({ state: 'detached', timeout: 30_000 });
         // Zero problems: the error and the warning it caused (param 'epochs' unused) are both gone.
         await problemRows(page).first().waitFor({ state: 'detached', timeout: 30_000 });
         await page.locator('.markers-panel', { hasText: 'No problems have been detected in the workspace' }).waitFor({ timeout: 10_000 });
-        assert.ok(fs.readFileSync(path.join(folder, 'cairn.yaml'), 'utf8').includes(seeded.right), 'the fixed file was saved');
+        assert.ok(fs.readFileSync(file, 'utf8').includes(seeded.right), 'the fixed file was saved');
         await shot('r01-fixed-no-problems');
       },
     },
@@ -239,13 +233,24 @@ export function recommenderJourneys(folder: string): Journey[] {
         ensureFixedOnDisk(folder);
         await showCairnSidebar(page);
         await widenSidebar(page, 480);
-        const run = await runAndWatch(page, folder, () => palette(page, 'Cairn: Run Pipeline'), () => shot('r02-run-running'));
+        const run = await runAndWatch(page, folder, () => palette(page, 'Cairn: Run Pipeline'));
+        // Shown running, then succeeded: the states the view was given, in order (a run of half a second may be
+        // drawn only once, so the DOM is not where "it was running" is seen), and the row ends at succeeded.
+        const history = `run #${run.id} went through ${run.states.join(' → ')}`;
+        assert.ok(run.states.includes('running') && run.states.indexOf('running') < run.states.indexOf('succeeded'), history);
+        assert.equal(run.states.at(-1), 'succeeded', history);
+        assert.match(run.text, new RegExp(`^#${run.id} succeeded`));
         const stored = (await storedRuns(folder)).find((r) => r.id === run.id);
         assert.ok(stored, `run #${run.id} is not in the store`);
         const ndcg = stored.metrics['ndcg@10'];
         assert.ok(ndcg !== undefined && Number.isFinite(ndcg), `run #${run.id} has no ndcg@10: ${JSON.stringify(stored.metrics)}`);
-        // The key metric of a ranking run is ndcg@10, shown as the store has it.
-        assert.ok(run.text.includes(`ndcg@10 ${shownMetric(ndcg)}`), `Experiments row "${run.text}" shows ndcg@10 ${shownMetric(ndcg)}`);
+        // The key metric of a ranking run is ndcg@10, shown as the store has it: the row settles on the stored run's
+        // metrics (fetched once the run ended), so wait for that text rather than read the row's first "succeeded"
+        // (after a timeout, the assertion says what the row shows).
+        const settled = experimentRows(page).filter({ hasText: new RegExp(`^#${run.id} succeeded.*ndcg@10 ${escapeRegExp(shownMetric(ndcg))}`) }).first();
+        await settled.waitFor({ timeout: 30_000 }).catch(() => undefined);
+        const text = await experimentRows(page).filter({ hasText: new RegExp(`^#${run.id} `) }).first().innerText();
+        assert.ok(text.includes(`ndcg@10 ${shownMetric(ndcg)}`), `Experiments row "${text}" shows ndcg@10 ${shownMetric(ndcg)}`);
         await shot('r02-run-succeeded');
       },
     },

@@ -7,16 +7,21 @@ import { journeys, type Journey } from './journeys.js';
 import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { startCodeServer, type CodeServer } from './lib/codeServer.js';
+import { starveCpu } from './lib/slow.js';
 
 /**
  * Drives Cairn in a real VS Code (code-server 4.100.3 = VS Code 1.100.3) with headless Chromium: the UI journeys of
  * journeys.ts, the recommender journeys of journeysRecommender.ts (in a second window), then the extension-host Mocha
  * suite (extension-suite/) through the workbench URL payload. Called by test/e2e/run.sh, which installs code-server
- * and builds the bundles first. Prints `e2e: N passed, M failed`.
+ * and builds the bundles first. Prints `e2e: N passed, M failed`. E2E_REPEAT=N runs the whole suite N times, each on a
+ * fresh code-server and workspaces (a failure in any fails the run; the last line counts every journey of every
+ * iteration); E2E_SLOW=1 runs it on a CPU starved by one busy process per core (lib/slow.ts).
  */
 
 const repo = path.resolve(__dirname, '..', '..');
-const shots = path.join(repo, 'test-results', 'e2e');
+const shotsRoot = path.join(repo, 'test-results', 'e2e');
+/** Screenshots of the iteration running: test-results/e2e/, or test-results/e2e/<i>/ with E2E_REPEAT. */
+let shots = shotsRoot;
 const fixture = path.join(repo, 'test', 'fixtures', 'workspace');
 const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
@@ -27,14 +32,9 @@ interface Outcome {
   error?: string;
 }
 
-async function main(): Promise<number> {
-  const binary = process.env['CAIRN_E2E_CODE_SERVER'];
-  if (!binary || !fs.existsSync(binary)) {
-    console.error(`e2e: CAIRN_E2E_CODE_SERVER must name the code-server binary (run test/e2e/run.sh); got ${binary ?? 'nothing'}`);
-    return 2;
-  }
+/** One whole run of the suite on a fresh code-server; `tag` names the iteration in its summary line (E2E_REPEAT). */
+async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
-  fs.rmSync(shots, { recursive: true, force: true });
   fs.mkdirSync(shots, { recursive: true });
   const suiteResult = path.join(runDir, 'suite.json');
   const outcomes: Outcome[] = [];
@@ -77,8 +77,50 @@ async function main(): Promise<number> {
   }
   console.log(`e2e: screenshots in ${path.relative(repo, shots)}/ (${Date.now() - t0} ms in all)`);
   if (process.env['CAIRN_E2E_ONLY']) console.log(`e2e: partial run (CAIRN_E2E_ONLY=${process.env['CAIRN_E2E_ONLY']}): not the whole suite`);
-  console.log(`e2e: ${outcomes.length - failed.length} passed, ${failed.length} failed`);
-  return failed.length === 0 ? 0 : 1;
+  console.log(`e2e: ${tag}${outcomes.length - failed.length} passed, ${failed.length} failed`);
+  return outcomes;
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a whole number of at least 1; got "${raw}"`);
+  return Number(raw);
+}
+
+async function main(): Promise<number> {
+  const binary = process.env['CAIRN_E2E_CODE_SERVER'];
+  if (!binary || !fs.existsSync(binary)) {
+    console.error(`e2e: CAIRN_E2E_CODE_SERVER must name the code-server binary (run test/e2e/run.sh); got ${binary ?? 'nothing'}`);
+    return 2;
+  }
+  const repeat = positiveInt('E2E_REPEAT', 1);
+  const hogs = process.env['E2E_SLOW'] === '1' ? starveCpu() : undefined;
+  if (hogs) console.log(`e2e: E2E_SLOW=1: ${hogs.count} busy processes (one per core) for the whole run`);
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  const iterations: string[] = [];
+  try {
+    fs.rmSync(shotsRoot, { recursive: true, force: true });
+    for (let i = 1; i <= repeat; i++) {
+      if (repeat > 1) {
+        shots = path.join(shotsRoot, String(i));
+        console.log(`e2e: iteration ${i}/${repeat}`);
+      }
+      const t = Date.now();
+      const outcomes = await runSuite(binary, repeat > 1 ? `iteration ${i}/${repeat}: ` : '');
+      const bad = outcomes.filter((o) => !o.ok).length;
+      passed += outcomes.length - bad;
+      failed += bad;
+      iterations.push(`${i}: ${outcomes.length - bad} passed, ${bad} failed (${Math.round((Date.now() - t) / 1000)} s)`);
+    }
+  } finally {
+    hogs?.stop();
+  }
+  if (repeat > 1) console.log(`e2e: ${repeat} iterations in ${Math.round((Date.now() - t0) / 1000)} s: ${iterations.join('; ')}`);
+  if (repeat > 1) console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
 }
 
 /** A fresh copy of the fixture workspace per page: the repository is never modified. */

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
 import type { z } from 'zod';
 import { AlertNotification, ModelsChangedNotification, RunLogNotification, RunMetricNotification, RunProgressNotification, RuntimeReadyNotification } from '@cairn/protocol';
+import { progressLogLine } from '../views/format.js';
 import { RestartPolicy } from './backoff.js';
 import { resolveNodePath } from './nodePath.js';
 import type { RuntimeStatusItem } from './runtimeStatus.js';
@@ -201,6 +202,7 @@ export class RuntimeClient implements vscode.Disposable {
     connection.onNotification(RunProgressNotification.method, (raw: unknown) => {
       const p = RunProgressNotification.paramsSchema.safeParse(raw);
       if (!p.success) return this.dropInvalid(RunProgressNotification.method, p.error);
+      this.log.info(progressLogLine(p.data));
       this.progressEmitter.fire(p.data);
     });
     connection.onNotification(RunLogNotification.method, (raw: unknown) => {

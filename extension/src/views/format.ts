@@ -1,4 +1,4 @@
-import type { RunStatus, RunSummary, StepStatus } from '@cairn/protocol';
+import type { RunProgressNotification, RunStatus, RunSummary, StepStatus } from '@cairn/protocol';
 
 /** Formatting for the trees and lenses. Pure: no vscode import (unit-tested). */
 
@@ -23,6 +23,17 @@ export function formatDuration(ms: number | null): string {
   const m = Math.floor(totalS / 60);
   if (m < 60) return `${m}m ${String(totalS % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * One line of the runtime log per status change the runtime reports: `run #12 recommender: running`,
+ * `run #12 recommender › train: succeeded (restored from cache, 850 ms)`. The log then holds each run's state history
+ * in the order it arrived (the e2e suite reads it from there: a state too short to render is still recorded).
+ */
+export function progressLogLine(p: RunProgressNotification.Params): string {
+  const details = [p.message, p.durationMs === undefined ? '' : formatDuration(p.durationMs)].filter((d) => d);
+  const what = p.step === undefined ? `run #${p.runId} ${p.pipeline}` : `run #${p.runId} ${p.pipeline} › ${p.step}`;
+  return `${what}: ${p.status}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }
 
 /** A metric value with 4 significant digits; never prints NaN or Infinity as a number. */

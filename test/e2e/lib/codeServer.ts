@@ -10,12 +10,17 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
+/** Where code-server keeps settings and logs (`logs/…/Cairn Runtime.log` among them) for a run in `runDir`. */
+export function userDataDir(runDir: string): string {
+  return path.join(runDir, 'user-data');
+}
+
 /**
  * Starts code-server on a free loopback port (port 0: the OS picks, code-server prints it) and resolves once it
  * listens. Everything it writes (settings, extensions, logs) stays under `runDir`.
  */
 export async function startCodeServer(binary: string, runDir: string, env: Record<string, string>): Promise<CodeServer> {
-  const userData = path.join(runDir, 'user-data');
+  const userData = userDataDir(runDir);
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(path.join(runDir, 'extensions'), { recursive: true });
   const settings = {

@@ -77,6 +77,24 @@ export async function palette(page: Page, title: string, next?: RegExp): Promise
   else await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
+/**
+ * Waits for a notification in the Notification Center, which keeps each one until cleared: a toast hides after a few
+ * seconds, so one shown before the wait began (a run that ended while the test watched its row) could be missed. The
+ * center stays open until `clearNotifications`.
+ */
+export async function notification(page: Page, text: string | RegExp, timeout = 30_000): Promise<Locator> {
+  if (!(await page.locator('.notifications-center.visible').isVisible())) await runCommand(page, 'Notifications: Show Notifications');
+  const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+  await item.waitFor({ timeout });
+  return item;
+}
+
+/** Clears every notification, toasts and the Notification Center alike; the center closes once it is empty. */
+export async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await page.locator('.notifications-center.visible').waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
 /** Closes every editor; a changed file is reverted (the journeys never leave edits they did not save). */
 export async function closeAllEditors(page: Page): Promise<void> {
   const dirty = await page.locator('.tabs-container .tab.dirty').count();

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, runDescription } from '../../../extension/src/views/format.js';
+import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runDescription } from '../../../extension/src/views/format.js';
 
 test('ages read like people say them', () => {
   const now = 1_000_000_000;
@@ -43,4 +43,14 @@ test('run descriptions and last results put status, age and the key metric toget
   assert.equal(runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running' }, now), 'just now');
   assert.equal(lastResultText({ status: 'succeeded', at: now - 120_000, metrics: { f1: 0.5 } }, now), '✓ succeeded 2m ago · f1 0.5');
   assert.equal(lastResultText({ status: 'failed', at: null }, now), '✗ failed');
+});
+
+test('each status change the runtime reports is one log line: the run, or its step, and why', () => {
+  assert.equal(progressLogLine({ runId: 12, pipeline: 'recommender', status: 'running' }), 'run #12 recommender: running');
+  assert.equal(progressLogLine({ runId: 12, pipeline: 'recommender', status: 'succeeded', durationMs: 527 }), 'run #12 recommender: succeeded (527 ms)');
+  assert.equal(
+    progressLogLine({ runId: 12, pipeline: 'recommender', step: 'train', status: 'succeeded', cacheHit: true, message: 'restored from cache', durationMs: 12_345 }),
+    'run #12 recommender › train: succeeded (restored from cache, 12.3 s)',
+  );
+  assert.equal(progressLogLine({ runId: 3, pipeline: 'p', step: 'a', status: 'failed', message: 'exit code 2' }), 'run #3 p › a: failed (exit code 2)');
 });
