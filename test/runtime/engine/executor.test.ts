@@ -198,8 +198,8 @@ describe('executor: order, parallelism, failures', () => {
   });
 });
 
-/** Polls a condition on the event loop (file-system facts have no event to wait on); fails after 10 s. */
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Polls a condition on the event loop (file-system facts have no event to wait on); fails after 30 s (a busy machine). */
+async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');

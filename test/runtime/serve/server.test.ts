@@ -284,16 +284,23 @@ test('a model slower than the predict timeout: 503 at the deadline, the late ans
   const lines: string[] = [];
   const slow = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, predictTimeoutMs: 50, log: (l) => lines.push(l) });
   try {
-    // The loaded model, made slow: its answer arrives long after the deadline.
+    // The loaded model, made slow: it answers only once the test lets it, after the 503 has arrived (a timer would
+    // race the deadline on a busy machine).
     const arms = (slow as unknown as { arms: { champion: { predict: (t: unknown) => Promise<unknown[]> } } }).arms;
     const predict = arms.champion.predict.bind(arms.champion);
     let late = 0;
-    arms.champion.predict = (t) => new Promise((resolve) => setTimeout(() => resolve(predict(t).finally(() => late++)), 600));
-    const res = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }) });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let finished: Promise<unknown[]> | undefined;
+    arms.champion.predict = (t) => (finished = gate.then(() => predict(t)).finally(() => late++));
+    // A server that waited for the model would never answer: the request gives up (and the test fails) after 30 s.
+    const res = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }), signal: AbortSignal.timeout(30_000) });
     assert.equal(late, 0, 'answered at the deadline, before the model finished');
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /the model took longer than 50 ms/);
-    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(finished, 'the request reached the model');
+    release();
+    await finished;
     assert.equal(late, 1, 'the model did finish later');
     arms.champion.predict = predict;
     const ok = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }) });
