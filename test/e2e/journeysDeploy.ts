@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Journey } from './journeys.js';
 import { cairn } from './journeysRecommender.js';
 import { quickCreditPipeline } from './lib/credit.js';
-import { clearNotifications, freshEditorArea, notification, openFile, palette, runCommand, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
+import { clearNotifications, freshEditorArea, notification, openFile, palette, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
 
 /**
  * The deploy journeys of issue 6 in a copy of samples/credit (faster than the recommender): a run registers the model
@@ -62,12 +62,13 @@ export function deployJourneys(folder: string): Journey[] {
         // The first window of a run activates the extension and starts its runtime: slow on a busy machine.
         await rows.filter({ hasText: /No models yet/ }).first().waitFor({ timeout: 120_000 });
         await palette(page, 'Cairn: Run Pipeline');
-        await page.locator('.notification-toast', { hasText: /Cairn: run #1 succeeded\./ }).waitFor({ timeout: 180_000 });
+        // The Notification Center keeps the run's notification (a toast hides after a few seconds).
+        await notification(page, /Cairn: run #1 succeeded\./, 180_000);
         // The runtime says the registry changed; the view reloads on its own.
         await rows.filter({ hasText: /credit-risk/ }).first().waitFor({ timeout: 30_000 });
         await rows.filter({ hasText: /^v1/ }).first().waitFor({ timeout: 15_000 });
         assert.match(await rows.filter({ hasText: /^v1/ }).first().innerText(), /challenger/);
-        await runCommand(page, 'Notifications: Clear All Notifications');
+        await clearNotifications(page);
         await shot('d01-models-view');
       },
     },
@@ -82,9 +83,7 @@ export function deployJourneys(folder: string): Journey[] {
         assert.match(await gates.innerText(), /gates [0-4]\/4/);
         await shot('d02-deploy-lens');
         await deploy.click();
-        const toast = page.locator('.notification-toast', { hasText: /is serving at http:\/\/127\.0\.0\.1:\d+/ }).first();
-        await toast.waitFor({ timeout: 60_000 });
-        const text = await toast.innerText();
+        const text = await (await notification(page, /is serving at http:\/\/127\.0\.0\.1:\d+/, 60_000)).innerText();
         const m = /serving at (http:\/\/127\.0\.0\.1:\d+) \(token ([A-Za-z0-9_-]+)\)/.exec(text);
         assert.ok(m?.[1] && m[2], `the notification gives the URL and token: ${text}`);
         served.url = m[1];
@@ -106,7 +105,7 @@ export function deployJourneys(folder: string): Journey[] {
         const rows = await showModels(page);
         await rows.filter({ hasText: /deployment #\d+/ }).first().waitFor({ timeout: 30_000 });
         assert.match(await rows.filter({ hasText: /deployment #\d+/ }).first().innerText(), new RegExp(served.url.replace(/[.:/]/g, '\\$&')));
-        await runCommand(page, 'Notifications: Clear All Notifications');
+        await clearNotifications(page);
         // Wide enough to read the descriptions (URL, versions, counts), as a user would drag it.
         await widenSidebar(page, 560);
         await shot('d04-models-deployment');

@@ -8,8 +8,20 @@ export async function waitForWorkbench(page: Page): Promise<void> {
   await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90_000 });
 }
 
+/**
+ * Presses a workbench key (F1, Ctrl+G) from the workbench itself. With a webview focused, the key goes through its
+ * iframe, which forwards it and may then take the focus back from the quick input that opened, closing it under the
+ * test: so a focused webview (its iframe is then the page's active element) is blurred first.
+ */
+async function workbenchKey(page: Page, key: string): Promise<void> {
+  await page.evaluate(() => {
+    if (document.activeElement instanceof HTMLIFrameElement) document.activeElement.blur();
+  });
+  await page.keyboard.press(key);
+}
+
 async function openQuickInput(page: Page): Promise<Locator> {
-  await page.keyboard.press('F1');
+  await workbenchKey(page, 'F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   return input;
@@ -36,7 +48,7 @@ export async function openFile(page: Page, name: string): Promise<void> {
 
 /** Moves the cursor with Go to Line/Column (1-based, as the widget takes them). */
 export async function goTo(page: Page, line: number, column: number): Promise<void> {
-  await page.keyboard.press('Control+G');
+  await workbenchKey(page, 'Control+G');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`:${line}:${column}`);
@@ -67,7 +79,7 @@ export function escapeRegExp(text: string): string {
  * asks something: waits for the quick pick or input box with that title, else for the palette to close.
  */
 export async function palette(page: Page, title: string, next?: RegExp): Promise<void> {
-  await page.keyboard.press('F1');
+  await workbenchKey(page, 'F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
