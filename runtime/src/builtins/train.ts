@@ -9,6 +9,7 @@ import { EncodingError, applyEncoding, fitEncoding } from '../ml/models/encoding
 import { mfToOnnx, tabularToOnnx } from '../ml/onnx/export.js';
 import { indexInteractions } from '../ml/train/interactions.js';
 import { TrainingCancelled, TrainingError, type TrainHooks, type TrainOptions, type TrainSummary } from '../ml/train/loop.js';
+import { trainGbdt } from '../ml/train/gbdt.js';
 import { trainMf } from '../ml/train/mf.js';
 import { trainPopularity } from '../ml/train/popularity.js';
 import { trainTabular } from '../ml/train/tabular.js';
@@ -108,28 +109,34 @@ async function readTransform(file: string): Promise<FittedTransform> {
   return parseTransform(json, file);
 }
 
+/** What every tabular trainer reads: the table, its saved transform, the target, and the encoded feature matrix. */
+async function tabularInputs(name: string, o: Record<string, unknown>, task: 'classification' | 'regression', ctx: BuiltinContext) {
+  const file = o.train as string;
+  const target = o.target as string;
+  const raw = await readTable(file);
+  if (raw.rowCount === 0) throw new TrainingError(`${file}: the training data has no rows`);
+  const transform = typeof o.transform === 'string' ? await readTransform(o.transform) : undefined;
+  // A saved transform runs first (it passes the target through); the model's own encoding follows.
+  const table = transform ? applyTransform(raw, transform, file) : raw;
+  const features = (o.features as string[] | undefined) ?? table.columns.map((c) => c.name).filter((c) => c !== target);
+  const inputColumns = transform ? [...new Set(transform.steps.map((s) => s.column))].filter((c) => c !== target) : features;
+  if (features.includes(target)) throw new TrainingError(`${name}: the target "${target}" is also listed as a feature`);
+  if (features.length === 0) throw new TrainingError(`${file}: no feature columns besides the target "${target}"`);
+  const labelled = task === 'classification' ? classesOf(table, target, file) : { classes: undefined, y: regressionTarget(table, target, file) };
+  const encoding = fitEncoding(table, features);
+  const x = applyEncoding(encoding, table);
+  ctx.log(`${table.rowCount} rows, ${features.length} features → ${encoding.width} inputs${labelled.classes ? `, classes ${labelled.classes.join(', ')}` : ''}`);
+  return { target, transform, inputColumns, labelled, encoding, x };
+}
+
 function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
   const name = `train.${algorithm}`;
   return (ctx: BuiltinContext) =>
     guarded(async () => {
       const o = parseOptions(spec(name), ctx);
       const backendName = await backend(ctx);
-      const file = o.train as string;
-      const target = o.target as string;
-      const raw = await readTable(file);
-      if (raw.rowCount === 0) throw new TrainingError(`${file}: the training data has no rows`);
-      const transform = typeof o.transform === 'string' ? await readTransform(o.transform) : undefined;
-      // A saved transform runs first (it passes the target through); the model's own encoding follows.
-      const table = transform ? applyTransform(raw, transform, file) : raw;
       const task = algorithm === 'mlp' ? (o.task as 'classification' | 'regression') : 'classification';
-      const features = (o.features as string[] | undefined) ?? table.columns.map((c) => c.name).filter((c) => c !== target);
-      const inputColumns = transform ? [...new Set(transform.steps.map((s) => s.column))].filter((c) => c !== target) : features;
-      if (features.includes(target)) throw new TrainingError(`${name}: the target "${target}" is also listed as a feature`);
-      if (features.length === 0) throw new TrainingError(`${file}: no feature columns besides the target "${target}"`);
-      const labelled = task === 'classification' ? classesOf(table, target, file) : { classes: undefined, y: regressionTarget(table, target, file) };
-      const encoding = fitEncoding(table, features);
-      const x = applyEncoding(encoding, table);
-      ctx.log(`${table.rowCount} rows, ${features.length} features → ${encoding.width} inputs${labelled.classes ? `, classes ${labelled.classes.join(', ')}` : ''}`);
+      const { target, transform, inputColumns, labelled, encoding, x } = await tabularInputs(name, o, task, ctx);
       const result = await trainTabular(
         { x, width: encoding.width, y: labelled.y },
         {
@@ -164,6 +171,67 @@ function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
       await writeJson(ctx.outputs.model, model);
       if (ctx.outputs.onnx) await writeFile(ctx.outputs.onnx, tabularToOnnx(model));
     });
+}
+
+/** The model's `backend` for trees: Cairn's own TypeScript booster (no tfjs), with its thread count. */
+const GBDT_BACKEND = 'cairn-gbdt';
+
+async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
+  await guarded(async () => {
+    const name = 'train.gradient-boosting';
+    const o = parseOptions(spec(name), ctx);
+    const task = o.task as 'classification' | 'regression';
+    const threads = o.threads as number;
+    ctx.tag('backend', GBDT_BACKEND);
+    const { target, transform, inputColumns, labelled, encoding, x } = await tabularInputs(name, o, task, ctx);
+    const es = o.early_stopping as { patience: number; min_delta: number } | undefined;
+    const result = await trainGbdt(
+      { x, width: encoding.width, y: labelled.y },
+      {
+        task,
+        classes: labelled.classes?.length ?? 0,
+        trees: o.trees as number,
+        lr: o.lr as number,
+        l2: o.l2 as number,
+        growth: o.growth as 'depthwise' | 'leafwise',
+        maxDepth: o.max_depth as number,
+        maxLeaves: o.max_leaves as number,
+        minChildWeight: o.min_child_weight as number,
+        minSamplesLeaf: o.min_samples_leaf as number,
+        subsample: o.subsample as number,
+        colsample: o.colsample as number,
+        maxBins: o.max_bins as number,
+        seed: o.seed as number,
+        validFraction: o.valid_fraction as number,
+        threads,
+        ...(es ? { earlyStopping: { patience: es.patience, minDelta: es.min_delta } } : {}),
+      },
+      hooks(ctx),
+    );
+    if (ctx.signal.aborted) return;
+    // The number of boosting rounds kept, beside the kept round's losses (the summary values gates and cards read).
+    const metrics = { ...result.metrics, trees: result.bestEpoch };
+    const model: TabularModel = {
+      format: 'cairn-model',
+      formatVersion: 1,
+      kind: 'tabular',
+      algorithm: 'gradient-boosting',
+      task,
+      target,
+      ...(labelled.classes ? { classes: labelled.classes } : {}),
+      inputColumns,
+      ...(transform ? { transform } : {}),
+      encoding,
+      layers: [],
+      ensemble: result.ensemble,
+      backend: GBDT_BACKEND,
+      seed: o.seed as number,
+      metrics,
+    };
+    summarize(ctx, { ...result, metrics });
+    await writeJson(ctx.outputs.model, model);
+    if (ctx.outputs.onnx) await writeFile(ctx.outputs.onnx, tabularToOnnx(model));
+  });
 }
 
 const columnsOf = (o: Record<string, unknown>) => ({ user: o.user as string, item: o.item as string, rating: o.rating as string });
@@ -219,6 +287,7 @@ async function popularity(ctx: BuiltinContext): Promise<void> {
 registerBuiltins({
   'train.logistic-regression': tabularStep('logistic-regression'),
   'train.mlp': tabularStep('mlp'),
+  'train.gradient-boosting': gradientBoosting,
   'train.matrix-factorization': matrixFactorization,
   'train.popularity': popularity,
 });

@@ -28,10 +28,31 @@ export const denseLayerSchema = z.object({
 });
 export type DenseLayer = z.infer<typeof denseLayerSchema>;
 
+/** One boosted tree as parallel node arrays (runtime/src/ml/train/gbdt.ts); a leaf has feature −1. */
+export const treeSchema = z.object({
+  feature: z.array(z.number().int()),
+  /** float32 values: a row goes left when its encoded feature ≤ threshold. */
+  threshold: z.array(z.number()),
+  left: z.array(z.number().int()),
+  right: z.array(z.number().int()),
+  value: z.array(z.number()),
+});
+
+export const treeEnsembleSchema = z.object({
+  objective: z.enum(['squared_error', 'logloss', 'softmax']),
+  baseScore: z.array(z.number()),
+  outputs: z.number().int().min(1),
+  /** Round by round: tree r·outputs + k adds to output k. */
+  trees: z.array(treeSchema),
+});
+export type GbdtTree = z.infer<typeof treeSchema>;
+export type GbdtEnsemble = z.infer<typeof treeEnsembleSchema>;
+export type GbdtObjective = GbdtEnsemble['objective'];
+
 export const tabularModelSchema = z.object({
   ...common,
   kind: z.literal('tabular'),
-  algorithm: z.enum(['logistic-regression', 'mlp']),
+  algorithm: z.enum(['logistic-regression', 'mlp', 'gradient-boosting']),
   task: z.enum(['classification', 'regression']),
   target: z.string(),
   /** Class labels in score order (classification); a binary model's one output is the probability of classes[1]. */
@@ -43,7 +64,10 @@ export const tabularModelSchema = z.object({
   /** A features.transform output given as the `transform` option: applied first, then `encoding`. */
   transform: fittedTransformSchema.optional(),
   encoding: featureEncodingSchema,
-  layers: z.array(denseLayerSchema).min(1),
+  /** The network (logistic regression, MLP); empty for gradient boosting. */
+  layers: z.array(denseLayerSchema),
+  /** The trees (gradient boosting). */
+  ensemble: treeEnsembleSchema.optional(),
 });
 export type TabularModel = z.infer<typeof tabularModelSchema>;
 

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { MfModel, TabularModel } from '../models/artifact.js';
+import type { GbdtEnsemble, MfModel, TabularModel } from '../models/artifact.js';
 import { AttributeType, DataType, encodeModel, type AttributeMsg, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from './schema.js';
 import { floatTensorProto, int64TensorProto } from './tensor.js';
 
@@ -14,6 +14,8 @@ import { floatTensorProto, int64TensorProto } from './tensor.js';
  *   `score` float32 [N] = μ + b_u + b_i + p_u·q_i, clipped to the training rating range for explicit ratings.
  */
 export const OPSET = 13;
+/** The ai.onnx.ml opset of the tree ensembles (TreeEnsembleClassifier / TreeEnsembleRegressor, version 3). */
+export const ML_OPSET = 3;
 export const METADATA_KEY = 'cairn.model';
 
 const floatInput = (name: string, dims: Array<number | string>): ValueInfoMsg => ({
@@ -28,14 +30,20 @@ const typed = (name: string, elemType: number, dims: Array<number | string>): Va
 
 const intAttr = (name: string, i: number): AttributeMsg => ({ name, type: AttributeType.INT, i });
 
-function node(opType: string, input: string[], output: string[], attribute: AttributeMsg[] = []): NodeMsg {
-  return { opType, input, output, name: `${output[0] ?? opType}_${opType}`, attribute };
+const enc = new TextEncoder();
+const intsAttr = (name: string, ints: number[]): AttributeMsg => ({ name, type: AttributeType.INTS, ints });
+const floatsAttr = (name: string, floats: number[]): AttributeMsg => ({ name, type: AttributeType.FLOATS, floats });
+const stringAttr = (name: string, s: string): AttributeMsg => ({ name, type: AttributeType.STRING, s: enc.encode(s) });
+const stringsAttr = (name: string, strings: string[]): AttributeMsg => ({ name, type: AttributeType.STRINGS, strings: strings.map((v) => enc.encode(v)) });
+
+function node(opType: string, input: string[], output: string[], attribute: AttributeMsg[] = [], domain?: string): NodeMsg {
+  return { opType, input, output, name: `${output[0] ?? opType}_${opType}`, attribute, ...(domain ? { domain } : {}) };
 }
 
-function model(graph: GraphMsg, metadata: unknown, doc: string): ModelMsg {
+function model(graph: GraphMsg, metadata: unknown, doc: string, ml = false): ModelMsg {
   return {
     irVersion: 8,
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...(ml ? [{ domain: 'ai.onnx.ml', version: ML_OPSET }] : [])],
     producerName: 'cairn',
     producerVersion: '0.1.0',
     docString: doc,
@@ -44,7 +52,91 @@ function model(graph: GraphMsg, metadata: unknown, doc: string): ModelMsg {
   };
 }
 
+/**
+ * Gradient-boosted trees as one ai.onnx.ml tree-ensemble node: TreeEnsembleRegressor (`prediction` [N, 1]) or
+ * TreeEnsembleClassifier (`label` [N] and `probabilities` [N, classes]; LOGISTIC for two classes — one score per
+ * row, onnxruntime writes [1 − p, p] — SOFTMAX for more). Every node is BRANCH_LEQ: left when x ≤ threshold, as
+ * Cairn's own prediction does, on the same float32 thresholds.
+ */
+function treesToOnnx(m: TabularModel, e: GbdtEnsemble): Uint8Array {
+  const ids = { tree: [] as number[], node: [] as number[], feature: [] as number[], value: [] as number[], mode: [] as string[], yes: [] as number[], no: [] as number[] };
+  const leaves = { tree: [] as number[], node: [] as number[], out: [] as number[], weight: [] as number[] };
+  e.trees.forEach((t, ti) => {
+    t.feature.forEach((f, ni) => {
+      const leaf = f < 0;
+      ids.tree.push(ti);
+      ids.node.push(ni);
+      ids.feature.push(leaf ? 0 : f);
+      ids.value.push(leaf ? 0 : (t.threshold[ni] ?? 0));
+      ids.mode.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
+      ids.yes.push(leaf ? 0 : (t.left[ni] ?? 0));
+      ids.no.push(leaf ? 0 : (t.right[ni] ?? 0));
+      if (leaf) {
+        leaves.tree.push(ti);
+        leaves.node.push(ni);
+        leaves.out.push(ti % e.outputs);
+        leaves.weight.push(t.value[ni] ?? 0);
+      }
+    });
+  });
+  const structure = [
+    intsAttr('nodes_treeids', ids.tree),
+    intsAttr('nodes_nodeids', ids.node),
+    intsAttr('nodes_featureids', ids.feature),
+    floatsAttr('nodes_values', ids.value),
+    stringsAttr('nodes_modes', ids.mode),
+    intsAttr('nodes_truenodeids', ids.yes),
+    intsAttr('nodes_falsenodeids', ids.no),
+    floatsAttr('base_values', e.baseScore),
+  ];
+  let nodes: NodeMsg[];
+  let output: ValueInfoMsg[];
+  if (m.task === 'regression') {
+    nodes = [
+      node('TreeEnsembleRegressor', ['features'], ['prediction'], [
+        ...structure,
+        intsAttr('target_treeids', leaves.tree),
+        intsAttr('target_nodeids', leaves.node),
+        intsAttr('target_ids', leaves.out),
+        floatsAttr('target_weights', leaves.weight),
+        intAttr('n_targets', 1),
+        stringAttr('aggregate_function', 'SUM'),
+        stringAttr('post_transform', 'NONE'),
+      ], 'ai.onnx.ml'),
+    ];
+    output = [floatInput('prediction', ['N', 1])];
+  } else {
+    const classes = m.classes ?? [];
+    // Text labels as strings, whole numbers as int64s, anything else by index (the metadata keeps the real labels).
+    const text = classes.some((c) => typeof c === 'string');
+    const ints = classes.every((c) => typeof c === 'number' && Number.isInteger(c));
+    const labels = text ? stringsAttr('classlabels_strings', classes.map(String)) : intsAttr('classlabels_int64s', ints ? classes.map(Number) : classes.map((_, i) => i));
+    nodes = [
+      node('TreeEnsembleClassifier', ['features'], ['label', 'probabilities'], [
+        ...structure,
+        intsAttr('class_treeids', leaves.tree),
+        intsAttr('class_nodeids', leaves.node),
+        intsAttr('class_ids', leaves.out),
+        floatsAttr('class_weights', leaves.weight),
+        labels,
+        stringAttr('post_transform', e.objective === 'logloss' ? 'LOGISTIC' : 'SOFTMAX'),
+      ], 'ai.onnx.ml'),
+    ];
+    output = [typed('label', text ? DataType.STRING : DataType.INT64, ['N']), floatInput('probabilities', ['N', classes.length])];
+  }
+  const { layers: _layers, ensemble: _trees, ...meta } = m;
+  return encodeModel(
+    model(
+      { name: 'cairn_gradient_boosting', node: nodes, initializer: [], input: [floatInput('features', ['N', m.encoding.width])], output },
+      meta,
+      `Cairn gradient boosting (${m.task}, ${e.trees.length} trees); input: encoded features, see the cairn.model metadata for the transform.`,
+      true,
+    ),
+  );
+}
+
 export function tabularToOnnx(m: TabularModel): Uint8Array {
+  if (m.ensemble) return treesToOnnx(m, m.ensemble);
   const nodes: NodeMsg[] = [];
   const init: TensorMsg[] = [];
   let h = 'features';
@@ -76,7 +168,7 @@ export function tabularToOnnx(m: TabularModel): Uint8Array {
     }
     output = floatInput('probabilities', ['N', classes]);
   }
-  const { layers: _weights, ...meta } = m;
+  const { layers: _weights, ensemble: _none, ...meta } = m;
   return encodeModel(
     model(
       { name: `cairn_${m.algorithm}`, node: nodes, initializer: init, input: [floatInput('features', ['N', width])], output: [output] },

@@ -125,7 +125,7 @@ export const TensorProtoType = root.lookupType('onnx.TensorProto');
 
 /** TensorProto.DataType values Cairn handles. */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 // Plain shapes of the decoded messages (protobufjs `toObject` with longs as numbers, bytes as Uint8Array).
 export interface TensorMsg {
