@@ -23,6 +23,8 @@ const entries = [
   { name: 'cli', entryPoints: ['runtime/src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nativeExternals, define: { CAIRN_VERSION: JSON.stringify(pkgVersion) } },
   // The prediction log's writer thread, started by dist/cli.js from beside it (runtime/src/deploy/predictionLog.ts).
   { name: 'log-writer', entryPoints: ['runtime/src/deploy/logWriter.worker.ts'], outfile: 'dist/logWriter.js', platform: 'node', format: 'cjs', external: nativeExternals },
+  // Gradient boosting's histogram workers (runtime/src/ml/train/gbdtThreads.ts), started from beside dist/cli.js.
+  { name: 'gbdt-worker', entryPoints: ['runtime/src/ml/train/gbdtWorker.ts'], outfile: 'dist/gbdtWorker.js', platform: 'node', format: 'cjs' },
 ];
 
 // Each webview gets its own browser bundle: webviews/src/<view>/main.ts → dist/webviews/<view>.js

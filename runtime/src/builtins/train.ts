@@ -173,7 +173,10 @@ function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
     });
 }
 
-/** The model's `backend` for trees: Cairn's own TypeScript booster (no tfjs), with its thread count. */
+/**
+ * The model's `backend` for trees: Cairn's own TypeScript booster, no tfjs. Not a run tag: the run's `backend` tag
+ * names the tfjs backend its networks trained on.
+ */
 const GBDT_BACKEND = 'cairn-gbdt';
 
 async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
@@ -182,7 +185,6 @@ async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
     const o = parseOptions(spec(name), ctx);
     const task = o.task as 'classification' | 'regression';
     const threads = o.threads as number;
-    ctx.tag('backend', GBDT_BACKEND);
     const { target, transform, inputColumns, labelled, encoding, x } = await tabularInputs(name, o, task, ctx);
     const es = o.early_stopping as { patience: number; min_delta: number } | undefined;
     const result = await trainGbdt(

@@ -80,6 +80,33 @@ test('train.logistic-regression writes model.json and model.onnx, streams epochs
   assert.equal(p.kind, 'tabular');
 });
 
+test('train.gradient-boosting: a learning curve per round, the kept round as summary, model.json and a served ONNX tree ensemble', async () => {
+  const out = { model: join(dir, 'gb.json'), onnx: join(dir, 'gb.onnx') };
+  const rec = context('gb', { train: credit, target: 'status', trees: 12, max_depth: 3, seed: 1, valid_fraction: 0.2, early_stopping: { patience: 50 } }, out);
+  await run('train.gradient-boosting', rec);
+  assert.equal(rec.tags.get('backend'), undefined, 'no tfjs backend to tag');
+  const curve = rec.metrics.filter((m) => m.key === 'val_loss');
+  // One point per round, then the kept round's value at that round.
+  assert.deepEqual(curve.slice(0, 12).map((m) => m.step), Array.from({ length: 12 }, (_, i) => i + 1));
+  const kept = curve.at(-1);
+  assert.ok(kept && kept.step !== undefined);
+  assert.equal(kept.value, Math.min(...curve.slice(0, 12).map((m) => m.value)));
+  assert.deepEqual(rec.metrics.find((m) => m.key === 'trees'), { key: 'trees', value: kept.step, step: kept.step });
+  const model = JSON.parse(readFileSync(out.model, 'utf8')) as { algorithm: string; backend: string; classes: string[]; ensemble: { trees: unknown[] } };
+  assert.equal(model.algorithm, 'gradient-boosting');
+  assert.equal(model.backend, 'cairn-gbdt');
+  assert.deepEqual(model.classes, ['bad', 'good']);
+  assert.equal(model.ensemble.trees.length, kept.step);
+  const raw = await readTable(credit);
+  const [a, b] = await Promise.all([loadPredictor(out.model), loadPredictor(out.onnx)]);
+  assert.ok(a?.kind === 'tabular' && b?.kind === 'tabular');
+  if (a.kind !== 'tabular' || b.kind !== 'tabular') return;
+  const [pa, pb] = await Promise.all([a.predict(raw), b.predict(raw)]);
+  pa.values.forEach((v, i) => assert.ok(Math.abs(v - (pb.values[i] ?? NaN)) < 1e-5, `row ${i >> 1}: ${v} vs ${pb.values[i]}`));
+  const correct = raw.columns[3]?.type === 'string' ? raw.columns[3].values.filter((l, r) => (l === 'good') === (pa.values[2 * r + 1]! > 0.5)).length : 0;
+  assert.ok(correct / raw.rowCount > 0.9, `training accuracy ${correct / raw.rowCount}`);
+});
+
 test('a features.transform output is saved in the model and applied again at prediction', async () => {
   const raw = await readTable(credit);
   const transform = file('transform.json', JSON.stringify(fitTransform(raw, { standardize: ['income'], oneHot: ['home'], drop: ['age'], target: 'status' })));
