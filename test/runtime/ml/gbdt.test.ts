@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { invocationResponseSchema } from '@cairn/protocol';
 import type { TabularModel } from '../../../runtime/src/ml/models/artifact.js';
 import { applyEncoding, fitEncoding } from '../../../runtime/src/ml/models/encoding.js';
 import { loadPredictor } from '../../../runtime/src/ml/models/index.js';
@@ -12,7 +13,8 @@ import { tabularToOnnx } from '../../../runtime/src/ml/onnx/export.js';
 import { decodeModel } from '../../../runtime/src/ml/onnx/schema.js';
 import { binData, predictGbdt, trainGbdt, type GbdtOptions } from '../../../runtime/src/ml/train/gbdt.js';
 import { normal, rng } from '../../../runtime/src/ml/train/loop.js';
-import type { Table } from '../../../runtime/src/ml/types.js';
+import type { Scores, Table } from '../../../runtime/src/ml/types.js';
+import { ModelServer } from '../../../runtime/src/serve/index.js';
 
 // Gradient boosting: ONNX (onnxruntime-node) equals the in-process prediction for binary, multiclass and regression;
 // the same seed gives the same trees for any thread count; early stopping keeps the best round; and the quality on
@@ -104,14 +106,13 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
   assert.deepEqual(ops, [task === 'regression' ? 'ai.onnx.ml:TreeEnsembleRegressor' : 'ai.onnx.ml:TreeEnsembleClassifier']);
   const inProcess = await loadPredictor(json);
   const viaOnnx = await loadPredictor(onnx);
-  assert.ok(inProcess.kind === 'tabular' && viaOnnx.kind === 'tabular');
-  if (inProcess.kind !== 'tabular' || viaOnnx.kind !== 'tabular') return;
+  if (inProcess.kind !== 'tabular' || viaOnnx.kind !== 'tabular') throw new Error('a tree ensemble loads as a tabular model');
   assert.deepEqual(viaOnnx.classes, model.classes);
   // Rows the model never saw too: thresholds fall between training values.
   const fresh = table(300, 99, classes);
   for (const data of [t, fresh]) {
-    const p = await inProcess.predict(data);
-    const q = await viaOnnx.predict(data);
+    const p: Scores = await inProcess.predict(data);
+    const q: Scores = await viaOnnx.predict(data);
     assert.equal(p.width, task === 'classification' ? classes : 1);
     assert.equal(q.width, p.width);
     assert.equal(q.values.length, p.values.length);
@@ -236,4 +237,52 @@ print(roc_auc_score(y[test], m.predict_proba(X[test])[:, 1]))
   const reference = Number(execFileSync(PY, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } }).trim());
   assert.ok(reference > 0.95, `scikit-learn AUC ${reference}`);
   assert.ok(Math.abs(ours - reference) <= 0.005, `Cairn AUC ${ours.toFixed(4)}, scikit-learn ${reference.toFixed(4)}`);
+});
+
+test('served through cairn serve\'s ModelServer (onnxruntime-node) like any model: the same probabilities over HTTP', async () => {
+  const t = table(500, 21, 2);
+  const features = ['a', 'b', 'city'];
+  const encoding = fitEncoding(t, features);
+  const res = await trainGbdt({ x: applyEncoding(encoding, t), width: encoding.width, y: Float64Array.from((t.columns[3]?.values ?? []) as Float64Array) }, defaults);
+  const model: TabularModel = {
+    format: 'cairn-model',
+    formatVersion: 1,
+    kind: 'tabular',
+    algorithm: 'gradient-boosting',
+    task: 'classification',
+    target: 'label',
+    classes: ['no', 'yes'],
+    inputColumns: features,
+    encoding,
+    layers: [],
+    ensemble: res.ensemble,
+    backend: 'cairn-gbdt',
+    seed: 1,
+    metrics: res.metrics,
+  };
+  const file = join(dir, 'served.onnx');
+  writeFileSync(file, tabularToOnnx(model));
+  const server = await ModelServer.start({ model: file, port: 0, token: 'gbdt-token-0123456789', maxBodyBytes: 1 << 20, bodyTimeoutMs: 1000, log: () => undefined });
+  try {
+    const [a, b, city] = t.columns;
+    if (a?.type === 'string' || b?.type === 'string' || city?.type !== 'string') throw new Error('the fixture has columns a, b (numbers) and city (text)');
+    const records = Array.from({ length: 40 }, (_, r) => ({ a: a?.missing?.[r] ? null : (a?.values[r] ?? null), b: b?.values[r] ?? null, city: city.values[r] ?? null }));
+    const http = await fetch(`${server.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer gbdt-token-0123456789' },
+      body: JSON.stringify({ dataframe_records: records }),
+    });
+    assert.equal(http.status, 200);
+    const preds = invocationResponseSchema.parse(await http.json()).predictions;
+    const expected = predictGbdt(res.ensemble, applyEncoding(encoding, t, Array.from({ length: 40 }, (_, r) => r)), 40, encoding.width);
+    assert.equal(preds.length, 40);
+    preds.forEach((p, r) => {
+      assert.ok(typeof p === 'object' && !Array.isArray(p) && 'probabilities' in p, `row ${r}: a class prediction`);
+      const yes = expected[2 * r + 1] ?? NaN;
+      assert.ok(Math.abs((p.probabilities['yes'] ?? NaN) - yes) < 1e-5, `row ${r}: served ${p.probabilities['yes']} vs ${yes}`);
+      assert.equal(p.label, yes > 0.5 ? 'yes' : 'no');
+    });
+  } finally {
+    await server.close();
+  }
 });

@@ -1,6 +1,7 @@
 import { EpochTracker, TrainingError, checkFinite, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, type Rng, type TrainHooks, type TrainSummary } from './loop.js';
 import type { GbdtEnsemble, GbdtObjective, GbdtTree } from '../models/artifact.js';
-import { HistogramPool } from './gbdtThreads.js';
+import { NO_DEFAULT } from './gbdtHistogram.js';
+import { HistogramPool, type PoolData } from './gbdtThreads.js';
 
 /**
  * Histogram-based gradient-boosted trees on an encoded feature matrix (the XGBoost `hist` / LightGBM /
@@ -57,13 +58,11 @@ export interface GbdtTrainResult extends TrainSummary {
 }
 
 /** Per-feature cut points: bin b holds values in (cuts[b-1], cuts[b]]; the last bin is open above. */
-interface Binned {
-  /** Row-major [rows × width] bin indices. */
+interface Binned extends PoolData {
+  /** Row-major [rows × width] bin indices (routing rows through splits). */
   bins: Uint8Array;
   /** cuts[f]: float32 thresholds, nbins(f) − 1 of them. */
   cuts: Float32Array[];
-  /** First histogram slot of each feature; offsets[width] = total slots. */
-  offsets: Uint32Array;
 }
 
 function binsOf(x: Float32Array, width: number, rows: Uint32Array, maxBins: number): Binned['cuts'] {
@@ -132,13 +131,60 @@ function binRows(x: Float32Array, width: number, cuts: Float32Array[]): Uint8Arr
   return bins;
 }
 
-/** Bins every row with cut points fitted on the `fit` rows. */
-export function binData(x: Float32Array, width: number, fit: Uint32Array, maxBins: number): Binned {
+/**
+ * Bins every row with cut points fitted on the `fit` rows, and lists each row's non-default bins per block of
+ * features (`blocks` blocks of about equal entry counts; see gbdtHistogram.ts).
+ */
+export function binData(x: Float32Array, width: number, fit: Uint32Array, maxBins: number, blocks = 1): Binned {
   if (maxBins < 2 || maxBins > 255) throw new TrainingError(`max_bins is ${maxBins}: give 2 to 255`);
   const cuts = binsOf(x, width, fit, maxBins);
   const offsets = new Uint32Array(width + 1);
-  for (let f = 0; f < width; f++) offsets[f + 1] = (offsets[f] ?? 0) + (cuts[f]?.length ?? 0) + 1;
-  return { bins: binRows(x, width, cuts), cuts, offsets };
+  for (let f = 0; f < width; f++) offsets[f + 1] = offsets[f]! + (cuts[f]?.length ?? 0) + 1;
+  const bins = binRows(x, width, cuts);
+  const n = bins.length / width;
+  // Default bin: the most frequent on the fitted rows.
+  const defaults = new Uint32Array(width);
+  const nnz = new Float64Array(width);
+  const counts = new Uint32Array(offsets[width]!);
+  for (const r of fit) for (let f = 0; f < width; f++) counts[offsets[f]! + bins[r * width + f]!]! += 1;
+  for (let f = 0; f < width; f++) {
+    let best = offsets[f]!;
+    for (let s = offsets[f]!; s < offsets[f + 1]!; s++) if (counts[s]! > counts[best]!) best = s;
+    // Without a dominant bin the trick saves little and costs a pass over the feature's bins per histogram.
+    const dominant = 2 * counts[best]! >= fit.length;
+    defaults[f] = dominant ? best : NO_DEFAULT;
+    nnz[f] = dominant ? fit.length - counts[best]! : fit.length;
+  }
+  // Contiguous feature ranges with about equal entry counts (+1 per feature: its default fill costs too).
+  const total = nnz.reduce((a, b) => a + b + 1, 0);
+  const ranges: Array<[number, number]> = [];
+  let from = 0;
+  let seen = 0;
+  for (let f = 0; f < width; f++) {
+    seen += nnz[f]! + 1;
+    if (seen >= ((ranges.length + 1) * total) / blocks && ranges.length < blocks - 1) {
+      ranges.push([from, f + 1]);
+      from = f + 1;
+    }
+  }
+  ranges.push([from, width]);
+  const sparse = ranges.map(([lo, hi]) => {
+    const rowStart = new Uint32Array(n + 1);
+    for (let r = 0; r < n; r++) {
+      let k = 0;
+      for (let f = lo; f < hi; f++) if (offsets[f]! + bins[r * width + f]! !== defaults[f]) k++;
+      rowStart[r + 1] = rowStart[r]! + k;
+    }
+    const slots = new Uint32Array(rowStart[n]!);
+    for (let r = 0, k = 0; r < n; r++) {
+      for (let f = lo; f < hi; f++) {
+        const s = offsets[f]! + bins[r * width + f]!;
+        if (s !== defaults[f]) slots[k++] = s;
+      }
+    }
+    return { rowStart, slots };
+  });
+  return { bins, cuts, offsets, defaults, blocks: sparse };
 }
 
 /** A split candidate of an open leaf. */
@@ -173,6 +219,7 @@ class TreeGrower {
   private readonly width: number;
   private readonly l2: number;
   private readonly scratch: Uint32Array;
+  private readonly slots: number;
 
   constructor(
     private readonly binned: Binned,
@@ -183,6 +230,7 @@ class TreeGrower {
     this.width = width;
     this.l2 = opts.l2;
     this.scratch = new Uint32Array(binned.bins.length / width);
+    this.slots = binned.offsets[width] ?? 0;
   }
 
   private bestSplit(hist: Float64Array, g: number, h: number, count: number, features: Uint32Array): Split | null {
@@ -201,9 +249,12 @@ class TreeGrower {
       let hl = 0;
       let cl = 0;
       for (let s = from; s < to; s++) {
-        gl += hist[3 * s] ?? 0;
-        hl += hist[3 * s + 1] ?? 0;
-        cl += hist[3 * s + 2] ?? 0;
+        const c = hist[3 * s + 2]!;
+        // An empty bin moves no row: the same split as the bin before.
+        if (c === 0) continue;
+        gl += hist[3 * s]!;
+        hl += hist[3 * s + 1]!;
+        cl += c;
         if (cl < opts.minSamplesLeaf || hl < opts.minChildWeight) continue;
         const cr = count - cl;
         const hr = h - hl;
@@ -232,7 +283,7 @@ class TreeGrower {
       h += hess[r] ?? 0;
     }
     let order = 0;
-    const rootHist = this.pool.build(0, rowCount, features);
+    const rootHist = this.pool.build(0, rowCount, features, g, h, rowCount);
     const open: OpenLeaf[] = [{ node: 0, start: 0, end: rowCount, depth: 0, g, h, hist: rootHist, split: this.bestSplit(rootHist, g, h, rowCount, features), order: order++ }];
     const leaves: OpenLeaf[] = [];
     const maxLeaves = opts.maxLeaves > 0 ? opts.maxLeaves : Infinity;
@@ -264,30 +315,43 @@ class TreeGrower {
       let l = leaf.start;
       let k = 0;
       const bins = binned.bins;
+      const scratch = this.scratch;
       for (let i = leaf.start; i < leaf.end; i++) {
-        const r = rows[i] ?? 0;
-        if ((bins[r * width + f] ?? 0) <= bin) rows[l++] = r;
-        else this.scratch[k++] = r;
+        const r = rows[i]!;
+        if (bins[r * width + f]! <= bin) rows[l++] = r;
+        else scratch[k++] = r;
       }
       rows.set(this.scratch.subarray(0, k), l);
       const mid = l;
       const leftCount = mid - leaf.start;
       const rightCount = leaf.end - mid;
-      const small = leftCount <= rightCount ? { start: leaf.start, end: mid } : { start: mid, end: leaf.end };
-      const smallHist = this.pool.build(small.start, small.end, features);
-      const bigHist = leaf.hist;
-      for (let j = 0; j < features.length; j++) {
-        const ff = features[j] ?? 0;
-        for (let s = 3 * (binned.offsets[ff] ?? 0); s < 3 * (binned.offsets[ff + 1] ?? 0); s++) bigHist[s] = (bigHist[s] ?? 0) - (smallHist[s] ?? 0);
-      }
-      const [leftHist, rightHist] = leftCount <= rightCount ? [smallHist, bigHist] : [bigHist, smallHist];
       let gl = 0;
       let hl = 0;
       for (let i = leaf.start; i < mid; i++) {
-        const r = rows[i] ?? 0;
-        gl += grad[r] ?? 0;
-        hl += hess[r] ?? 0;
+        const r = rows[i]!;
+        gl += grad[r]!;
+        hl += hess[r]!;
       }
+      const leftSmall = leftCount <= rightCount;
+      const smallHist = leftSmall
+        ? this.pool.build(leaf.start, mid, features, gl, hl, leftCount)
+        : this.pool.build(mid, leaf.end, features, leaf.g - gl, leaf.h - hl, rightCount);
+      let bigHist = leaf.hist;
+      const bigCount = leftSmall ? rightCount : leftCount;
+      if (bigCount * this.pool.entriesPerRow < this.slots / 2) {
+        // A small node: building the larger child from its few rows beats a pass over every bin.
+        this.pool.release(bigHist);
+        bigHist = leftSmall
+          ? this.pool.build(mid, leaf.end, features, leaf.g - gl, leaf.h - hl, rightCount)
+          : this.pool.build(leaf.start, mid, features, gl, hl, leftCount);
+      } else {
+        const { offsets } = binned;
+        for (let j = 0; j < features.length; j++) {
+          const ff = features[j]!;
+          for (let s = 3 * offsets[ff]!, to = 3 * offsets[ff + 1]!; s < to; s++) bigHist[s]! -= smallHist[s]!;
+        }
+      }
+      const [leftHist, rightHist] = leftSmall ? [smallHist, bigHist] : [bigHist, smallHist];
       const node = leaf.node;
       const li = tree.feature.length;
       const ri = li + 1;
@@ -421,11 +485,11 @@ export async function trainGbdt(data: GbdtData, opts: GbdtOptions, hooks: TrainH
   // Row order inside the split does not change the model; memory order makes histogram building faster.
   train.sort();
   const width = data.width;
-  const binned = binData(data.x, width, train, opts.maxBins);
+  const binned = binData(data.x, width, train, opts.maxBins, Math.max(1, Math.min(opts.threads, width)));
   const base = baseScores(objective, data.y, train, outputs);
   const raw = new Float64Array(n * outputs);
   for (let r = 0; r < n; r++) for (let k = 0; k < outputs; k++) raw[r * outputs + k] = base[k] ?? 0;
-  const pool = await HistogramPool.create(binned, width, n, opts.threads);
+  const pool = await HistogramPool.create(binned, width, n);
   const { rows, grad, hess } = pool;
   const grower = new TreeGrower(binned, width, opts, pool);
   const trees: GbdtTree[] = [];

@@ -2,37 +2,38 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CTL, buildHistogram, type HistogramInputs } from './gbdtHistogram.js';
+import { CTL, accumulate, fillDefaults, type HistogramInputs, type SparseBlock } from './gbdtHistogram.js';
 import { TrainingError } from './loop.js';
 
 /**
  * Builds gradient / hessian histograms for the tree grower, on the training thread alone or split by feature blocks
- * across worker threads. The workers share the binned matrix, the row order, the gradients and one target histogram
- * through SharedArrayBuffers; a build is one Atomics round trip (no messages, no copies of the data), and the
- * training thread works on its own block meanwhile. Histograms handed to the grower come from a free list.
+ * across worker threads (one block each; the training thread takes block 0). The workers share the row order, the
+ * gradients, their block's rows and one target histogram through SharedArrayBuffers; a build is one Atomics round
+ * trip — no messages, no copies of the data. Histograms handed to the grower come from a free list.
  */
 export interface PoolData {
-  bins: Uint8Array;
+  blocks: SparseBlock[];
+  /** First slot of each feature; offsets[width] = total slots. */
   offsets: Uint32Array;
+  /** Default (most frequent) slot of each feature. */
+  defaults: Uint32Array;
 }
 
 /** Data a histogram worker receives once, at start. */
 export interface WorkerData {
-  bins: SharedArrayBuffer;
-  offsets: SharedArrayBuffer;
+  rowStart: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
   rows: SharedArrayBuffer;
   grad: SharedArrayBuffer;
   hess: SharedArrayBuffer;
   target: SharedArrayBuffer;
-  features: SharedArrayBuffer;
   control: SharedArrayBuffer;
-  width: number;
-  index: number;
-  threads: number;
 }
 
-function shared<T extends Float64Array | Uint32Array | Uint8Array>(make: (b: SharedArrayBuffer) => T, bytes: number): T {
-  return make(new SharedArrayBuffer(Math.max(bytes, 8)));
+function sharedCopy(a: Uint32Array): Uint32Array<SharedArrayBuffer> {
+  const out = new Uint32Array(new SharedArrayBuffer(Math.max(4, a.byteLength)));
+  out.set(a);
+  return out;
 }
 
 function startWorker(data: WorkerData): Worker {
@@ -40,8 +41,8 @@ function startWorker(data: WorkerData): Worker {
   if (existsSync(bundled)) return new Worker(bundled, { workerData: data });
   // From source (tests, benchmarks under tsx): the thread needs tsx's require hook too.
   const source = path.join(__dirname, 'gbdtWorker.ts');
-  const hook = createRequire(__filename).resolve('tsx/cjs');
   if (!existsSync(source)) throw new TrainingError(`threads: neither ${bundled} nor ${source} exists; set threads: 1`);
+  const hook = createRequire(__filename).resolve('tsx/cjs');
   return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, { eval: true, workerData: data });
 }
 
@@ -49,56 +50,49 @@ export class HistogramPool {
   readonly rows: Uint32Array;
   readonly grad: Float64Array;
   readonly hess: Float64Array;
+  /** Mean sparse entries per row: what building a histogram costs per row. */
+  readonly entriesPerRow: number;
   private readonly free: Float64Array[] = [];
   private readonly size: number;
   private readonly inputs: HistogramInputs;
 
   private constructor(
-    data: PoolData,
+    private readonly data: PoolData,
     width: number,
     private readonly workers: Worker[],
-    private readonly threaded: { target: Float64Array; features: Uint32Array; control: Int32Array } | undefined,
-    buffers: { rows: Uint32Array; grad: Float64Array; hess: Float64Array; bins: Uint8Array; offsets: Uint32Array },
+    private readonly threaded: { target: Float64Array; control: Int32Array } | undefined,
+    buffers: HistogramInputs,
   ) {
     this.size = 3 * (data.offsets[width] ?? 0);
     this.rows = buffers.rows;
     this.grad = buffers.grad;
     this.hess = buffers.hess;
-    this.inputs = { bins: buffers.bins, width, offsets: buffers.offsets, rows: this.rows, grad: this.grad, hess: this.hess };
+    this.inputs = buffers;
+    const entries = data.blocks.reduce((a, b) => a + b.slots.length, 0);
+    this.entriesPerRow = entries / Math.max(1, (data.blocks[0]?.rowStart.length ?? 1) - 1);
   }
 
-  /** `threads` ≤ 1: no workers. Otherwise threads − 1 workers beside the training thread. */
-  static async create(data: PoolData, width: number, rowCount: number, threads: number): Promise<HistogramPool> {
-    const slots = 3 * (data.offsets[width] ?? 0);
-    if (threads <= 1) {
-      const buffers = { rows: new Uint32Array(rowCount), grad: new Float64Array(rowCount), hess: new Float64Array(rowCount), bins: data.bins, offsets: data.offsets };
-      return new HistogramPool(data, width, [], undefined, buffers);
+  /** One block: the training thread alone. More: a worker per block after the first. */
+  static async create(data: PoolData, width: number, rowCount: number): Promise<HistogramPool> {
+    if (data.blocks.length <= 1) {
+      return new HistogramPool(data, width, [], undefined, { rows: new Uint32Array(rowCount), grad: new Float64Array(rowCount), hess: new Float64Array(rowCount) });
     }
-    const bins = shared((b) => new Uint8Array(b), data.bins.length);
-    bins.set(data.bins);
-    const offsets = shared((b) => new Uint32Array(b), data.offsets.byteLength);
-    offsets.set(data.offsets);
-    const rows = shared((b) => new Uint32Array(b), 4 * rowCount);
-    const grad = shared((b) => new Float64Array(b), 8 * rowCount);
-    const hess = shared((b) => new Float64Array(b), 8 * rowCount);
-    const target = shared((b) => new Float64Array(b), 8 * slots);
-    const features = shared((b) => new Uint32Array(b), 4 * width);
+    const rows = new Uint32Array(new SharedArrayBuffer(4 * rowCount));
+    const grad = new Float64Array(new SharedArrayBuffer(8 * rowCount));
+    const hess = new Float64Array(new SharedArrayBuffer(8 * rowCount));
+    const target = new Float64Array(new SharedArrayBuffer(8 * 3 * (data.offsets[width] ?? 0)));
     const control = new Int32Array(new SharedArrayBuffer(4 * CTL.size));
     const workers: Worker[] = [];
     const ready: Array<Promise<void>> = [];
-    for (let w = 1; w < threads; w++) {
+    for (const block of data.blocks.slice(1)) {
       const worker = startWorker({
-        bins: bins.buffer as SharedArrayBuffer,
-        offsets: offsets.buffer as SharedArrayBuffer,
-        rows: rows.buffer as SharedArrayBuffer,
-        grad: grad.buffer as SharedArrayBuffer,
-        hess: hess.buffer as SharedArrayBuffer,
-        target: target.buffer as SharedArrayBuffer,
-        features: features.buffer as SharedArrayBuffer,
-        control: control.buffer as SharedArrayBuffer,
-        width,
-        index: w,
-        threads,
+        rowStart: sharedCopy(block.rowStart).buffer,
+        slots: sharedCopy(block.slots).buffer,
+        rows: rows.buffer,
+        grad: grad.buffer,
+        hess: hess.buffer,
+        target: target.buffer,
+        control: control.buffer,
       });
       workers.push(worker);
       // The worker says 'ready' once it waits on the control word, so the first build cannot be missed.
@@ -109,8 +103,14 @@ export class HistogramPool {
         }),
       );
     }
-    await Promise.all(ready);
-    return new HistogramPool(data, width, workers, { target, features, control }, { rows, grad, hess, bins, offsets });
+    const pool = new HistogramPool(data, width, workers, { target, control }, { rows, grad, hess });
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
   }
 
   private take(): Float64Array {
@@ -121,30 +121,42 @@ export class HistogramPool {
     this.free.push(h);
   }
 
-  /** The histogram of rows[start, end) over `features`; slots of other features are left as they were. */
-  build(start: number, end: number, features: Uint32Array): Float64Array {
+  private zero(hist: Float64Array, features: Uint32Array): void {
+    const { offsets } = this.data;
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j]!;
+      hist.fill(0, 3 * offsets[f]!, 3 * offsets[f + 1]!);
+    }
+  }
+
+  /**
+   * The histogram of rows[start, end) over `features`, whose totals are g, h and count; slots of other features hold
+   * nothing meaningful.
+   */
+  build(start: number, end: number, features: Uint32Array, g: number, h: number, count: number): Float64Array {
     const out = this.take();
+    const { offsets, defaults, blocks } = this.data;
     const t = this.threaded;
     if (!t) {
-      buildHistogram(this.inputs, out, start, end, features, 0, features.length);
+      this.zero(out, features);
+      for (const b of blocks) accumulate(this.inputs, b, out, start, end);
+      fillDefaults(out, features, offsets, defaults, g, h, count);
       return out;
     }
-    const threads = this.workers.length + 1;
-    t.features.set(features);
     const c = t.control;
+    t.target.fill(0);
     Atomics.store(c, CTL.start, start);
     Atomics.store(c, CTL.end, end);
-    Atomics.store(c, CTL.features, features.length);
     Atomics.store(c, CTL.done, 0);
     Atomics.add(c, CTL.generation, 1);
     Atomics.notify(c, CTL.generation);
-    // The training thread takes block 0 into the shared target, then waits for the workers' blocks.
-    buildHistogram(this.inputs, t.target, start, end, t.features, 0, Math.floor(features.length / threads));
+    // The training thread sums block 0 meanwhile, then waits for the workers' blocks.
+    accumulate(this.inputs, blocks[0]!, t.target, start, end);
     for (let d = Atomics.load(c, CTL.done); d < this.workers.length; d = Atomics.load(c, CTL.done)) Atomics.wait(c, CTL.done, d);
-    for (const f of features) {
-      const from = 3 * (this.inputs.offsets[f] ?? 0);
-      const to = 3 * (this.inputs.offsets[f + 1] ?? 0);
-      out.set(t.target.subarray(from, to), from);
+    fillDefaults(t.target, features, offsets, defaults, g, h, count);
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j]!;
+      out.set(t.target.subarray(3 * offsets[f]!, 3 * offsets[f + 1]!), 3 * offsets[f]!);
     }
     return out;
   }
