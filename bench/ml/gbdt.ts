@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTable } from '../../runtime/src/ml/data/index.js';
@@ -21,7 +21,10 @@ import { z } from 'zod';
  * Data: the credit sample (samples/credit/data/credit.csv), and modeldata's mlc_churn and ames, exported at setup by
  * scripts/export-bench-tabular.R (bash scripts/setup.sh --with-data) to bench/ml/data/.
  *
- * Usage: npm run bench:ml:gbdt [-- --trees 100 --depth 6 --lr 0.1 --l2 1 --threads 2 --repeats 3]
+ * `--splits K` averages the metrics over K seeded random splits (timings stay those of the first): on a few thousand
+ * rows one split's metric moves by more than the targets between near-identical algorithms.
+ *
+ * Usage: npm run bench:ml:gbdt [-- --trees 100 --depth 6 --lr 0.1 --l2 1 --threads 2 --repeats 3 --splits 1]
  */
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -86,10 +89,10 @@ interface Prepared {
   width: number;
 }
 
-function prepare(ds: Dataset, table: Table): Prepared {
+function prepare(ds: Dataset, table: Table, splitSeed: number): Prepared {
   const n = table.rowCount;
   const nTest = Math.round(n * ds.split.test);
-  const order = ds.split.by === 'order' ? Uint32Array.from({ length: n }, (_, i) => i) : shuffled(n, rng(7));
+  const order = ds.split.by === 'order' ? Uint32Array.from({ length: n }, (_, i) => i) : shuffled(n, rng(splitSeed));
   const trainRows = order.slice(0, n - nTest);
   const testRows = order.slice(n - nTest);
   const targetCol = table.columns.find((c) => c.name === ds.target);
@@ -126,6 +129,69 @@ interface Timed {
 const timedSchema = z.object({ metric: z.number(), seconds: z.number(), cpu: z.number() });
 const referenceSchema = z.object({ sklearn: timedSchema, xgboost: timedSchema });
 
+interface Settings {
+  trees: number;
+  depth: number;
+  lr: number;
+  l2: number;
+  threads: number;
+  repeats: number;
+}
+
+/** Cairn (1 and `threads` threads) and the references on one split: test metric and the fastest fit of each. */
+async function compare(ds: Dataset, data: Prepared, st: Settings): Promise<{ cairn: Record<number, Timed>; ref: z.infer<typeof referenceSchema> }> {
+  const { trees, depth, lr, l2, threads, repeats } = st;
+  const opts: GbdtOptions = {
+    task: ds.task,
+    classes: ds.task === 'classification' ? 2 : 0,
+    trees,
+    lr,
+    l2,
+    growth: 'depthwise',
+    maxDepth: depth,
+    maxLeaves: 0,
+    minChildWeight: 1,
+    minSamplesLeaf: 1,
+    subsample: 1,
+    colsample: 1,
+    maxBins: 255,
+    seed: 42,
+    validFraction: 0,
+    threads: 1,
+  };
+  const cairn: Record<number, Timed> = {};
+  // One untimed fit first: the JIT compiles the hot loops (the references' loops are compiled ahead of time).
+  await trainGbdt({ x: data.xTrain, width: data.width, y: data.yTrain }, { ...opts, trees: 5 });
+  for (const t of [...new Set([1, threads])]) {
+    let best = Infinity;
+    let cpuBest = Infinity;
+    let metric = NaN;
+    for (let k = 0; k < repeats; k++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const res = await trainGbdt({ x: data.xTrain, width: data.width, y: data.yTrain }, { ...opts, threads: t });
+      const c = process.cpuUsage(c0);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+      cpuBest = Math.min(cpuBest, (c.user + c.system) / 1e6);
+      const p = predictGbdt(res.ensemble, data.xTest, data.yTest.length, data.width);
+      metric = ds.task === 'classification' ? rocAucBinary(Array.from(data.yTest, (v) => v === 1), Array.from({ length: data.yTest.length }, (_, i) => p[2 * i + 1] ?? 0)) : rmse(data.yTest, p);
+    }
+    cairn[t] = { metric, seconds: best, cpu: cpuBest };
+  }
+  const dir = mkdtempSync(join(tmpdir(), `cairn-gbdt-${ds.name}-`));
+  writeFileSync(join(dir, 'train_x.f32'), data.xTrain);
+  writeFileSync(join(dir, 'train_y.f64'), data.yTrain);
+  writeFileSync(join(dir, 'test_x.f32'), data.xTest);
+  writeFileSync(join(dir, 'test_y.f64'), data.yTest);
+  const out = execFileSync('/usr/bin/python3', [join(__dirname, 'gbdtReference.py'), dir, ds.task, String(data.width), String(trees), String(depth), String(lr), String(l2), String(threads), String(repeats)], {
+    encoding: 'utf8',
+    // Passive OpenMP waits: on a shared machine spinning threads would slow the references down, not measure them.
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return { cairn, ref: referenceSchema.parse(JSON.parse(out)) };
+}
+
 async function main(): Promise<void> {
   const trees = arg('trees', 100);
   const depth = arg('depth', 6);
@@ -133,62 +199,36 @@ async function main(): Promise<void> {
   const l2 = arg('l2', 1);
   const threads = arg('threads', 2);
   const repeats = arg('repeats', 3);
-  console.log(`gradient boosting: ${trees} trees, depth ${depth} (depthwise), lr ${lr}, L2 ${l2}, min_child_weight 1, 255 bins; ${threads} threads; fastest of ${repeats} fits\n`);
+  const splitCount = arg('splits', 1);
+  console.log(`gradient boosting: ${trees} trees, depth ${depth} (depthwise), lr ${lr}, L2 ${l2}, min_child_weight 1, 255 bins; ${threads} threads; fastest of ${repeats} fits${splitCount > 1 ? `; metrics: mean of ${splitCount} random splits (credit: its one time split)` : ''}\n`);
   const rows: string[][] = [];
   for (const ds of datasets) {
     if (!existsSync(ds.file)) {
       console.log(`${ds.name}: ${ds.file} is missing: run bash scripts/setup.sh --with-data (or Rscript scripts/export-bench-tabular.R)`);
       continue;
     }
-    const data = prepare(ds, await readTable(ds.file));
-    const opts: GbdtOptions = {
-      task: ds.task,
-      classes: ds.task === 'classification' ? 2 : 0,
-      trees,
-      lr,
-      l2,
-      growth: 'depthwise',
-      maxDepth: depth,
-      maxLeaves: 0,
-      minChildWeight: 1,
-      minSamplesLeaf: 1,
-      subsample: 1,
-      colsample: 1,
-      maxBins: 255,
-      seed: 42,
-      validFraction: 0,
-      threads: 1,
-    };
-    const cairn: Record<number, Timed> = {};
-    // One untimed fit first: the JIT compiles the hot loops (the references' loops are compiled ahead of time).
-    await trainGbdt({ x: data.xTrain, width: data.width, y: data.yTrain }, { ...opts, trees: 5 });
-    for (const t of [...new Set([1, threads])]) {
-      let best = Infinity;
-      let cpuBest = Infinity;
-      let metric = NaN;
-      for (let k = 0; k < repeats; k++) {
-        const t0 = performance.now();
-        const c0 = process.cpuUsage();
-        const res = await trainGbdt({ x: data.xTrain, width: data.width, y: data.yTrain }, { ...opts, threads: t });
-        const c = process.cpuUsage(c0);
-        best = Math.min(best, (performance.now() - t0) / 1000);
-        cpuBest = Math.min(cpuBest, (c.user + c.system) / 1e6);
-        const p = predictGbdt(res.ensemble, data.xTest, data.yTest.length, data.width);
-        metric = ds.task === 'classification' ? rocAucBinary(Array.from(data.yTest, (v) => v === 1), Array.from({ length: data.yTest.length }, (_, i) => p[2 * i + 1] ?? 0)) : rmse(data.yTest, p);
+    const table = await readTable(ds.file);
+    const splits = ds.split.by === 'random' ? splitCount : 1;
+    let cairn: Record<number, Timed> = {};
+    let ref = { sklearn: { metric: NaN, seconds: NaN, cpu: NaN }, xgboost: { metric: NaN, seconds: NaN, cpu: NaN } };
+    const means = { cairn: 0, sklearn: 0, xgboost: 0 };
+    let data = prepare(ds, table, 7);
+    for (let split = 0; split < splits; split++) {
+      // Timings come from the first split; further splits (--splits) only add to the mean metrics.
+      data = prepare(ds, table, 7 + split);
+      const r = await compare(ds, data, { trees, depth, lr, l2, threads, repeats: split === 0 ? repeats : 1 });
+      if (split === 0) {
+        cairn = r.cairn;
+        ref = r.ref;
       }
-      cairn[t] = { metric, seconds: best, cpu: cpuBest };
+      means.cairn += (r.cairn[threads] ?? r.cairn[1])!.metric / splits;
+      means.sklearn += r.ref.sklearn.metric / splits;
+      means.xgboost += r.ref.xgboost.metric / splits;
     }
-    const dir = mkdtempSync(join(tmpdir(), `cairn-gbdt-${ds.name}-`));
-    writeFileSync(join(dir, 'train_x.f32'), data.xTrain);
-    writeFileSync(join(dir, 'train_y.f64'), data.yTrain);
-    writeFileSync(join(dir, 'test_x.f32'), data.xTest);
-    writeFileSync(join(dir, 'test_y.f64'), data.yTest);
-    const out = execFileSync('/usr/bin/python3', [join(__dirname, 'gbdtReference.py'), dir, ds.task, String(data.width), String(trees), String(depth), String(lr), String(l2), String(threads), String(repeats)], {
-      encoding: 'utf8',
-      // Passive OpenMP waits: on a shared machine spinning threads would slow the references down, not measure them.
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
-    });
-    const ref = referenceSchema.parse(JSON.parse(out));
+    if (splits > 1) {
+      ref = { sklearn: { ...ref.sklearn, metric: means.sklearn }, xgboost: { ...ref.xgboost, metric: means.xgboost } };
+      cairn = Object.fromEntries(Object.entries(cairn).map(([k, v]) => [k, { ...v, metric: means.cairn }]));
+    }
     const ours = cairn[threads] ?? cairn[1] ?? { metric: NaN, seconds: NaN, cpu: NaN };
     const fastest = Math.min(...Object.values(cairn).map((c) => c.seconds));
     const auc = ds.task === 'classification';
