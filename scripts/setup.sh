@@ -20,6 +20,8 @@ pkgs=(build-essential python3)
 # ONNX test models with expected outputs (runtime tests).
 pkgs+=(libonnx-testdata)
 [ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs)
+# The gradient-boosting benchmark and its scikit-learn cross-check: reference libraries and two more data sets.
+[ "$want_data" = 1 ] && pkgs+=(r-cran-modeldata python3-sklearn python3-xgboost)
 [ "$want_e2e" = 1 ] && pkgs+=(chromium ripgrep libkrb5-dev)
 
 missing=()
@@ -42,3 +44,8 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
 fi
 
 node esbuild.mjs
+
+# bench/ml/gbdt.ts's data: modeldata's mlc_churn and ames, exported here (not committed).
+if [ "$want_data" = 1 ] && [ ! -f bench/ml/data/ames.csv ]; then
+  Rscript scripts/export-bench-tabular.R bench/ml/data
+fi

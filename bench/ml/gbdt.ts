@@ -57,9 +57,23 @@ const datasets: Dataset[] = [
     target: 'Status',
     task: 'classification',
     positive: 'bad',
-    features: ['Seniority', 'Home', 'Time', 'Age', 'Marital', 'Records', 'Job', 'Expenses', 'Income', 'Assets', 'Debt', 'Amount', 'Price'],
+    features: [
+      'Seniority',
+      'Home',
+      'Time',
+      'Age',
+      'Marital',
+      'Records',
+      'Job',
+      'Expenses',
+      'Income',
+      'Assets',
+      'Debt',
+      'Amount',
+      'Price',
+    ],
     split: { by: 'order', test: 0.3 },
-    note: 'modeldata::credit_data, the credit sample\'s split (latest 30% of applications)',
+    note: "modeldata::credit_data, the credit sample's split (latest 30% of applications)",
   },
   {
     name: 'churn',
@@ -99,8 +113,10 @@ function prepare(ds: Dataset, table: Table, splitSeed: number): Prepared {
   if (!targetCol) throw new Error(`${ds.file}: no column ${ds.target}`);
   const y = new Float64Array(n);
   for (let r = 0; r < n; r++) {
-    if (ds.task === 'classification') y[r] = (targetCol.type === 'string' ? targetCol.values[r] : String(targetCol.values[r])) === ds.positive ? 1 : 0;
-    else if (targetCol.type !== 'string') y[r] = ds.targetMap ? ds.targetMap(targetCol.values[r] ?? 0) : (targetCol.values[r] ?? 0);
+    if (ds.task === 'classification')
+      y[r] = (targetCol.type === 'string' ? targetCol.values[r] : String(targetCol.values[r])) === ds.positive ? 1 : 0;
+    else if (targetCol.type !== 'string')
+      y[r] = ds.targetMap ? ds.targetMap(targetCol.values[r] ?? 0) : (targetCol.values[r] ?? 0);
   }
   const features = ds.features ?? table.columns.map((c) => c.name).filter((c) => c !== ds.target);
   const enc = fitEncoding(table, features, trainRows);
@@ -139,7 +155,11 @@ interface Settings {
 }
 
 /** Cairn (1 and `threads` threads) and the references on one split: test metric and the fastest fit of each. */
-async function compare(ds: Dataset, data: Prepared, st: Settings): Promise<{ cairn: Record<number, Timed>; ref: z.infer<typeof referenceSchema> }> {
+async function compare(
+  ds: Dataset,
+  data: Prepared,
+  st: Settings,
+): Promise<{ cairn: Record<number, Timed>; ref: z.infer<typeof referenceSchema> }> {
   const { trees, depth, lr, l2, threads, repeats } = st;
   const opts: GbdtOptions = {
     task: ds.task,
@@ -174,7 +194,13 @@ async function compare(ds: Dataset, data: Prepared, st: Settings): Promise<{ cai
       best = Math.min(best, (performance.now() - t0) / 1000);
       cpuBest = Math.min(cpuBest, (c.user + c.system) / 1e6);
       const p = predictGbdt(res.ensemble, data.xTest, data.yTest.length, data.width);
-      metric = ds.task === 'classification' ? rocAucBinary(Array.from(data.yTest, (v) => v === 1), Array.from({ length: data.yTest.length }, (_, i) => p[2 * i + 1] ?? 0)) : rmse(data.yTest, p);
+      metric =
+        ds.task === 'classification'
+          ? rocAucBinary(
+              Array.from(data.yTest, (v) => v === 1),
+              Array.from({ length: data.yTest.length }, (_, i) => p[2 * i + 1] ?? 0),
+            )
+          : rmse(data.yTest, p);
     }
     cairn[t] = { metric, seconds: best, cpu: cpuBest };
   }
@@ -183,11 +209,26 @@ async function compare(ds: Dataset, data: Prepared, st: Settings): Promise<{ cai
   writeFileSync(join(dir, 'train_y.f64'), data.yTrain);
   writeFileSync(join(dir, 'test_x.f32'), data.xTest);
   writeFileSync(join(dir, 'test_y.f64'), data.yTest);
-  const out = execFileSync('/usr/bin/python3', [join(__dirname, 'gbdtReference.py'), dir, ds.task, String(data.width), String(trees), String(depth), String(lr), String(l2), String(threads), String(repeats)], {
-    encoding: 'utf8',
-    // Passive OpenMP waits: on a shared machine spinning threads would slow the references down, not measure them.
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
-  });
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [
+      join(__dirname, 'gbdtReference.py'),
+      dir,
+      ds.task,
+      String(data.width),
+      String(trees),
+      String(depth),
+      String(lr),
+      String(l2),
+      String(threads),
+      String(repeats),
+    ],
+    {
+      encoding: 'utf8',
+      // Passive OpenMP waits: on a shared machine spinning threads would slow the references down, not measure them.
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
+    },
+  );
   rmSync(dir, { recursive: true, force: true });
   return { cairn, ref: referenceSchema.parse(JSON.parse(out)) };
 }
@@ -200,11 +241,15 @@ async function main(): Promise<void> {
   const threads = arg('threads', 2);
   const repeats = arg('repeats', 3);
   const splitCount = arg('splits', 1);
-  console.log(`gradient boosting: ${trees} trees, depth ${depth} (depthwise), lr ${lr}, L2 ${l2}, min_child_weight 1, 255 bins; ${threads} threads; fastest of ${repeats} fits${splitCount > 1 ? `; metrics: mean of ${splitCount} random splits (credit: its one time split)` : ''}\n`);
+  console.log(
+    `gradient boosting: ${trees} trees, depth ${depth} (depthwise), lr ${lr}, L2 ${l2}, min_child_weight 1, 255 bins; ${threads} threads; fastest of ${repeats} fits${splitCount > 1 ? `; metrics: mean of ${splitCount} random splits (credit: its one time split)` : ''}\n`,
+  );
   const rows: string[][] = [];
   for (const ds of datasets) {
     if (!existsSync(ds.file)) {
-      console.log(`${ds.name}: ${ds.file} is missing: run bash scripts/setup.sh --with-data (or Rscript scripts/export-bench-tabular.R)`);
+      console.log(
+        `${ds.name}: ${ds.file} is missing: run bash scripts/setup.sh --with-data (or Rscript scripts/export-bench-tabular.R)`,
+      );
       continue;
     }
     const table = await readTable(ds.file);
@@ -234,7 +279,9 @@ async function main(): Promise<void> {
     const auc = ds.task === 'classification';
     const gap = (r: number) => (auc ? (ours.metric - r).toFixed(4) : `${(((ours.metric - r) / r) * 100).toFixed(2)}%`);
     const ok = (r: number) => (auc ? Math.abs(ours.metric - r) <= 0.005 : Math.abs(ours.metric - r) / r <= 0.01);
-    console.log(`${ds.name}: ${data.yTrain.length} train / ${data.yTest.length} test rows, ${data.width} encoded features (${ds.note})`);
+    console.log(
+      `${ds.name}: ${data.yTrain.length} train / ${data.yTest.length} test rows, ${data.width} encoded features (${ds.note})`,
+    );
     rows.push([
       ds.name,
       auc ? 'ROC AUC' : 'RMSE',
@@ -250,12 +297,27 @@ async function main(): Promise<void> {
       `${(fastest / ref.xgboost.seconds).toFixed(2)}× ${fastest <= 2 * ref.xgboost.seconds ? 'ok' : 'MISS'}`,
     ]);
   }
-  const head = ['data', 'metric', 'Cairn', 'sklearn', 'XGBoost', 'Δ sklearn', 'Δ XGBoost', 'Cairn 1 thr s', `Cairn ${threads} thr s`, 'sklearn s', 'XGBoost s', 'Cairn/XGB wall'];
+  const head = [
+    'data',
+    'metric',
+    'Cairn',
+    'sklearn',
+    'XGBoost',
+    'Δ sklearn',
+    'Δ XGBoost',
+    'Cairn 1 thr s',
+    `Cairn ${threads} thr s`,
+    'sklearn s',
+    'XGBoost s',
+    'Cairn/XGB wall',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(`\n${line(head)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${rows.map(line).join('\n')}`);
-  console.log('\nΔ: Cairn minus the reference (RMSE: relative). Times: wall (CPU) seconds of the fastest fit. Cairn/XGB wall:');
-  console.log('Cairn\'s faster thread setting over XGBoost\'s fit.');
+  console.log(
+    '\nΔ: Cairn minus the reference (RMSE: relative). Times: wall (CPU) seconds of the fastest fit. Cairn/XGB wall:',
+  );
+  console.log("Cairn's faster thread setting over XGBoost's fit.");
 }
 
 void main();

@@ -52,7 +52,7 @@ function table(n: number, seed: number, classes: number): Table {
   for (let i = 0; i < n; i++) {
     a[i] = normal(r) * 10 + 50;
     b[i] = normal(r);
-    city.push(i % 7 === 0 ? null : ['oslo', 'lima', 'pune'][i % 3] ?? null);
+    city.push(i % 7 === 0 ? null : (['oslo', 'lima', 'pune'][i % 3] ?? null));
     const noise = normal(r) * 0.5;
     label[i] = (a[i]! + 5 * noise > 50 ? 1 : 0) + (classes > 2 && b[i]! + noise > 0.5 ? 1 : 0);
     amount[i] = 3 * a[i]! - 20 * b[i]! * b[i]! + (city[i] === 'oslo' ? 15 : 0) + noise;
@@ -70,14 +70,25 @@ function table(n: number, seed: number, classes: number): Table {
   };
 }
 
-async function roundTrip(task: 'classification' | 'regression', classes: number, growth: GbdtOptions['growth']): Promise<void> {
+async function roundTrip(
+  task: 'classification' | 'regression',
+  classes: number,
+  growth: GbdtOptions['growth'],
+): Promise<void> {
   const t = table(600, classes + 7, classes);
   const features = ['a', 'b', 'city'];
   const encoding = fitEncoding(t, features);
   const x = applyEncoding(encoding, t);
   const target = task === 'classification' ? 'label' : 'amount';
   const y = Float64Array.from((t.columns.find((c) => c.name === target)?.values ?? []) as Float64Array);
-  const opts = { ...defaults, task, classes, growth, maxLeaves: growth === 'leafwise' ? 12 : 0, maxDepth: growth === 'leafwise' ? 0 : 4 };
+  const opts = {
+    ...defaults,
+    task,
+    classes,
+    growth,
+    maxLeaves: growth === 'leafwise' ? 12 : 0,
+    maxDepth: growth === 'leafwise' ? 0 : 4,
+  };
   const res = await trainGbdt({ x, width: encoding.width, y }, opts);
   assert.equal(res.ensemble.trees.length, 30 * (classes > 2 ? classes : 1));
   const model: TabularModel = {
@@ -87,7 +98,9 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
     algorithm: 'gradient-boosting',
     task,
     target,
-    ...(task === 'classification' ? { classes: classes === 2 ? ['no', 'yes'] : Array.from({ length: classes }, (_, i) => i) } : {}),
+    ...(task === 'classification'
+      ? { classes: classes === 2 ? ['no', 'yes'] : Array.from({ length: classes }, (_, i) => i) }
+      : {}),
     inputColumns: features,
     encoding,
     layers: [],
@@ -103,10 +116,13 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
   const bytes = tabularToOnnx(model);
   writeFileSync(onnx, bytes);
   const ops = decodeModel(bytes).graph.node.map((n) => `${n.domain ?? ''}:${n.opType}`);
-  assert.deepEqual(ops, [task === 'regression' ? 'ai.onnx.ml:TreeEnsembleRegressor' : 'ai.onnx.ml:TreeEnsembleClassifier']);
+  assert.deepEqual(ops, [
+    task === 'regression' ? 'ai.onnx.ml:TreeEnsembleRegressor' : 'ai.onnx.ml:TreeEnsembleClassifier',
+  ]);
   const inProcess = await loadPredictor(json);
   const viaOnnx = await loadPredictor(onnx);
-  if (inProcess.kind !== 'tabular' || viaOnnx.kind !== 'tabular') throw new Error('a tree ensemble loads as a tabular model');
+  if (inProcess.kind !== 'tabular' || viaOnnx.kind !== 'tabular')
+    throw new Error('a tree ensemble loads as a tabular model');
   assert.deepEqual(viaOnnx.classes, model.classes);
   // Rows the model never saw too: thresholds fall between training values.
   const fresh = table(300, 99, classes);
@@ -117,7 +133,11 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
     assert.equal(q.width, p.width);
     assert.equal(q.values.length, p.values.length);
     let maxDiff = 0;
-    for (let i = 0; i < p.values.length; i++) maxDiff = Math.max(maxDiff, Math.abs((p.values[i] ?? NaN) - (q.values[i] ?? NaN)) / Math.max(1, Math.abs(p.values[i] ?? 0)));
+    for (let i = 0; i < p.values.length; i++)
+      maxDiff = Math.max(
+        maxDiff,
+        Math.abs((p.values[i] ?? NaN) - (q.values[i] ?? NaN)) / Math.max(1, Math.abs(p.values[i] ?? 0)),
+      );
     assert.ok(maxDiff <= 1e-5, `${name}: max relative difference ${maxDiff}`);
     assert.ok(new Set(Array.from(p.values, (v) => v.toFixed(4))).size > 10, 'the predictions are not trivial');
   }
@@ -125,14 +145,21 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
   assert.ok((res.history.at(-1)?.['loss'] ?? Infinity) < (res.history[0]?.['loss'] ?? 0));
 }
 
-test('ONNX TreeEnsembleClassifier equals the in-process prediction: binary', () => roundTrip('classification', 2, 'depthwise'));
-test('ONNX TreeEnsembleClassifier equals the in-process prediction: multiclass, leafwise', () => roundTrip('classification', 3, 'leafwise'));
-test('ONNX TreeEnsembleRegressor equals the in-process prediction: regression', () => roundTrip('regression', 0, 'depthwise'));
+test('ONNX TreeEnsembleClassifier equals the in-process prediction: binary', () =>
+  roundTrip('classification', 2, 'depthwise'));
+test('ONNX TreeEnsembleClassifier equals the in-process prediction: multiclass, leafwise', () =>
+  roundTrip('classification', 3, 'leafwise'));
+test('ONNX TreeEnsembleRegressor equals the in-process prediction: regression', () =>
+  roundTrip('regression', 0, 'depthwise'));
 
 function encoded(n: number, seed: number, classes: number) {
   const t = table(n, seed, classes);
   const encoding = fitEncoding(t, ['a', 'b', 'city']);
-  return { x: applyEncoding(encoding, t), width: encoding.width, y: Float64Array.from((t.columns[3]?.values ?? []) as Float64Array) };
+  return {
+    x: applyEncoding(encoding, t),
+    width: encoding.width,
+    y: Float64Array.from((t.columns[3]?.values ?? []) as Float64Array),
+  };
 }
 
 test('quantile bins: at most max_bins per feature, and every training value lands in the bin its threshold says', () => {
@@ -169,10 +196,17 @@ test('the same seed gives the same trees, for 1 or 3 threads; row and column sub
 test('early stopping keeps the best validation round, and the learning curve has one entry per round', async () => {
   const data = encoded(400, 5, 2);
   const rounds: number[] = [];
-  const res = await trainGbdt(data, { ...defaults, trees: 300, lr: 0.5, maxDepth: 6, earlyStopping: { patience: 5, minDelta: 0 } }, { onEpoch: (e) => rounds.push(e) });
+  const res = await trainGbdt(
+    data,
+    { ...defaults, trees: 300, lr: 0.5, maxDepth: 6, earlyStopping: { patience: 5, minDelta: 0 } },
+    { onEpoch: (e) => rounds.push(e) },
+  );
   assert.ok(res.stoppedEarly, 'a high learning rate overfits 400 rows long before 300 rounds');
   assert.equal(res.epochsRun, res.bestEpoch + 5);
-  assert.deepEqual(rounds, Array.from({ length: res.epochsRun }, (_, i) => i + 1));
+  assert.deepEqual(
+    rounds,
+    Array.from({ length: res.epochsRun }, (_, i) => i + 1),
+  );
   assert.equal(res.ensemble.trees.length, res.bestEpoch);
   const best = Math.min(...res.history.map((h) => h['val_loss'] ?? Infinity));
   assert.equal(res.metrics['val_loss'], best);
@@ -180,7 +214,14 @@ test('early stopping keeps the best validation round, and the learning curve has
 
 test('min_samples_leaf and max_leaves bound every tree', async () => {
   const data = encoded(800, 6, 2);
-  const res = await trainGbdt(data, { ...defaults, growth: 'leafwise', maxLeaves: 5, maxDepth: 0, minSamplesLeaf: 40, validFraction: 0 });
+  const res = await trainGbdt(data, {
+    ...defaults,
+    growth: 'leafwise',
+    maxLeaves: 5,
+    maxDepth: 0,
+    minSamplesLeaf: 40,
+    validFraction: 0,
+  });
   for (const t of res.ensemble.trees) assert.ok(t.feature.filter((f) => f < 0).length <= 5);
   // Every leaf of the first tree holds at least 40 training rows.
   const first = res.ensemble.trees[0];
@@ -188,10 +229,17 @@ test('min_samples_leaf and max_leaves bound every tree', async () => {
   const counts = new Map<number, number>();
   for (let r = 0; r < 800; r++) {
     let n = 0;
-    while ((first.feature[n] ?? -1) >= 0) n = (data.x[r * data.width + (first.feature[n] ?? 0)] ?? 0) <= (first.threshold[n] ?? 0) ? (first.left[n] ?? 0) : (first.right[n] ?? 0);
+    while ((first.feature[n] ?? -1) >= 0)
+      n =
+        (data.x[r * data.width + (first.feature[n] ?? 0)] ?? 0) <= (first.threshold[n] ?? 0)
+          ? (first.left[n] ?? 0)
+          : (first.right[n] ?? 0);
     counts.set(n, (counts.get(n) ?? 0) + 1);
   }
-  assert.ok(counts.size > 1 && [...counts.values()].every((c) => c >= 40), `leaf sizes ${[...counts.values()].join(',')}`);
+  assert.ok(
+    counts.size > 1 && [...counts.values()].every((c) => c >= 40),
+    `leaf sizes ${[...counts.values()].join(',')}`,
+  );
 });
 
 test('bad options get a clear error', async () => {
@@ -222,7 +270,10 @@ test('quality: ROC AUC within 0.005 of scikit-learn HistGradientBoostingClassifi
   );
   const p = predictGbdt(res.ensemble, matrix(held), held.length, width);
   const labels = held.map((r) => r[width] ?? 0);
-  const ours = rocAucBinary(labels.map((l) => l === 1), Array.from({ length: held.length }, (_, i) => p[2 * i + 1] ?? 0));
+  const ours = rocAucBinary(
+    labels.map((l) => l === 1),
+    Array.from({ length: held.length }, (_, i) => p[2 * i + 1] ?? 0),
+  );
   const script = `
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -234,16 +285,25 @@ m = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_depth=3,
                                    l2_regularization=0, early_stopping=False, random_state=0).fit(X[~test], y[~test])
 print(roc_auc_score(y[test], m.predict_proba(X[test])[:, 1]))
 `;
-  const reference = Number(execFileSync(PY, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } }).trim());
+  const reference = Number(
+    execFileSync(PY, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } }).trim(),
+  );
   assert.ok(reference > 0.95, `scikit-learn AUC ${reference}`);
   assert.ok(Math.abs(ours - reference) <= 0.005, `Cairn AUC ${ours.toFixed(4)}, scikit-learn ${reference.toFixed(4)}`);
 });
 
-test('served through cairn serve\'s ModelServer (onnxruntime-node) like any model: the same probabilities over HTTP', async () => {
+test("served through cairn serve's ModelServer (onnxruntime-node) like any model: the same probabilities over HTTP", async () => {
   const t = table(500, 21, 2);
   const features = ['a', 'b', 'city'];
   const encoding = fitEncoding(t, features);
-  const res = await trainGbdt({ x: applyEncoding(encoding, t), width: encoding.width, y: Float64Array.from((t.columns[3]?.values ?? []) as Float64Array) }, defaults);
+  const res = await trainGbdt(
+    {
+      x: applyEncoding(encoding, t),
+      width: encoding.width,
+      y: Float64Array.from((t.columns[3]?.values ?? []) as Float64Array),
+    },
+    defaults,
+  );
   const model: TabularModel = {
     format: 'cairn-model',
     formatVersion: 1,
@@ -262,11 +322,23 @@ test('served through cairn serve\'s ModelServer (onnxruntime-node) like any mode
   };
   const file = join(dir, 'served.onnx');
   writeFileSync(file, tabularToOnnx(model));
-  const server = await ModelServer.start({ model: file, port: 0, token: 'gbdt-token-0123456789', maxBodyBytes: 1 << 20, bodyTimeoutMs: 1000, log: () => undefined });
+  const server = await ModelServer.start({
+    model: file,
+    port: 0,
+    token: 'gbdt-token-0123456789',
+    maxBodyBytes: 1 << 20,
+    bodyTimeoutMs: 1000,
+    log: () => undefined,
+  });
   try {
     const [a, b, city] = t.columns;
-    if (a?.type === 'string' || b?.type === 'string' || city?.type !== 'string') throw new Error('the fixture has columns a, b (numbers) and city (text)');
-    const records = Array.from({ length: 40 }, (_, r) => ({ a: a?.missing?.[r] ? null : (a?.values[r] ?? null), b: b?.values[r] ?? null, city: city.values[r] ?? null }));
+    if (a?.type === 'string' || b?.type === 'string' || city?.type !== 'string')
+      throw new Error('the fixture has columns a, b (numbers) and city (text)');
+    const records = Array.from({ length: 40 }, (_, r) => ({
+      a: a?.missing?.[r] ? null : (a?.values[r] ?? null),
+      b: b?.values[r] ?? null,
+      city: city.values[r] ?? null,
+    }));
     const http = await fetch(`${server.url}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer gbdt-token-0123456789' },
@@ -274,12 +346,24 @@ test('served through cairn serve\'s ModelServer (onnxruntime-node) like any mode
     });
     assert.equal(http.status, 200);
     const preds = invocationResponseSchema.parse(await http.json()).predictions;
-    const expected = predictGbdt(res.ensemble, applyEncoding(encoding, t, Array.from({ length: 40 }, (_, r) => r)), 40, encoding.width);
+    const expected = predictGbdt(
+      res.ensemble,
+      applyEncoding(
+        encoding,
+        t,
+        Array.from({ length: 40 }, (_, r) => r),
+      ),
+      40,
+      encoding.width,
+    );
     assert.equal(preds.length, 40);
     preds.forEach((p, r) => {
       assert.ok(typeof p === 'object' && !Array.isArray(p) && 'probabilities' in p, `row ${r}: a class prediction`);
       const yes = expected[2 * r + 1] ?? NaN;
-      assert.ok(Math.abs((p.probabilities['yes'] ?? NaN) - yes) < 1e-5, `row ${r}: served ${p.probabilities['yes']} vs ${yes}`);
+      assert.ok(
+        Math.abs((p.probabilities['yes'] ?? NaN) - yes) < 1e-5,
+        `row ${r}: served ${p.probabilities['yes']} vs ${yes}`,
+      );
       assert.equal(p.label, yes > 0.5 ? 'yes' : 'no');
     });
   } finally {

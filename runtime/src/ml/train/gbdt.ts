@@ -1,4 +1,16 @@
-import { EpochTracker, TrainingError, checkFinite, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, type Rng, type TrainHooks, type TrainSummary } from './loop.js';
+import {
+  EpochTracker,
+  TrainingError,
+  checkFinite,
+  rng,
+  shuffled,
+  splitRows,
+  throwIfAborted,
+  yieldToEventLoop,
+  type Rng,
+  type TrainHooks,
+  type TrainSummary,
+} from './loop.js';
 import type { GbdtEnsemble, GbdtObjective, GbdtTree } from '../models/artifact.js';
 import { NO_DEFAULT } from './gbdtHistogram.js';
 import { HistogramPool, type PoolData } from './gbdtThreads.js';
@@ -272,7 +284,13 @@ class TreeGrower {
     return bestFeature < 0 ? null : { gain: bestGain, feature: bestFeature, bin: bestBin };
   }
 
-  grow(rows: Uint32Array, rowCount: number, grad: Float64Array, hess: Float64Array, features: Uint32Array): GrowingTree {
+  grow(
+    rows: Uint32Array,
+    rowCount: number,
+    grad: Float64Array,
+    hess: Float64Array,
+    features: Uint32Array,
+  ): GrowingTree {
     const { opts, binned, width } = this;
     const tree: GrowingTree = { feature: [-1], threshold: [0], left: [-1], right: [-1], value: [0], bin: [0] };
     let g = 0;
@@ -284,7 +302,19 @@ class TreeGrower {
     }
     let order = 0;
     const rootHist = this.pool.build(0, rowCount, features, g, h, rowCount);
-    const open: OpenLeaf[] = [{ node: 0, start: 0, end: rowCount, depth: 0, g, h, hist: rootHist, split: this.bestSplit(rootHist, g, h, rowCount, features), order: order++ }];
+    const open: OpenLeaf[] = [
+      {
+        node: 0,
+        start: 0,
+        end: rowCount,
+        depth: 0,
+        g,
+        h,
+        hist: rootHist,
+        split: this.bestSplit(rootHist, g, h, rowCount, features),
+        order: order++,
+      },
+    ];
     const leaves: OpenLeaf[] = [];
     const maxLeaves = opts.maxLeaves > 0 ? opts.maxLeaves : Infinity;
     let leafCount = 1;
@@ -292,11 +322,13 @@ class TreeGrower {
       // Depthwise: the oldest open leaf (level by level); leafwise: the largest gain.
       let pick = 0;
       if (opts.growth === 'leafwise') {
-        for (let i = 1; i < open.length; i++) if ((open[i]?.split?.gain ?? -1) > (open[pick]?.split?.gain ?? -1)) pick = i;
+        for (let i = 1; i < open.length; i++)
+          if ((open[i]?.split?.gain ?? -1) > (open[pick]?.split?.gain ?? -1)) pick = i;
       }
       const leaf = open.splice(pick, 1)[0];
       if (!leaf) break;
-      const canSplit = leaf.split !== null && leafCount < maxLeaves && (opts.maxDepth === 0 || leaf.depth < opts.maxDepth);
+      const canSplit =
+        leaf.split !== null && leafCount < maxLeaves && (opts.maxDepth === 0 || leaf.depth < opts.maxDepth);
       if (!canSplit || !leaf.split) {
         leaves.push(leaf);
         this.pool.release(leaf.hist);
@@ -372,8 +404,28 @@ class TreeGrower {
       const gr = leaf.g - gl;
       const hr = leaf.h - hl;
       open.push(
-        { node: li, start: leaf.start, end: mid, depth: leaf.depth + 1, g: gl, h: hl, hist: leftHist, split: this.bestSplit(leftHist, gl, hl, leftCount, features), order: order++ },
-        { node: ri, start: mid, end: leaf.end, depth: leaf.depth + 1, g: gr, h: hr, hist: rightHist, split: this.bestSplit(rightHist, gr, hr, rightCount, features), order: order++ },
+        {
+          node: li,
+          start: leaf.start,
+          end: mid,
+          depth: leaf.depth + 1,
+          g: gl,
+          h: hl,
+          hist: leftHist,
+          split: this.bestSplit(leftHist, gl, hl, leftCount, features),
+          order: order++,
+        },
+        {
+          node: ri,
+          start: mid,
+          end: leaf.end,
+          depth: leaf.depth + 1,
+          g: gr,
+          h: hr,
+          hist: rightHist,
+          split: this.bestSplit(rightHist, gr, hr, rightCount, features),
+          order: order++,
+        },
       );
     }
     for (const leaf of leaves) tree.value[leaf.node] = Math.fround(leafValue(leaf.g, leaf.h, this.l2, opts.lr));
@@ -382,11 +434,23 @@ class TreeGrower {
 }
 
 /** Adds a tree's output to `out[r·stride + k]` for binned rows (training and validation rows). */
-function addBinned(tree: GrowingTree, bins: Uint8Array, width: number, rows: ArrayLike<number>, out: Float64Array, stride: number, k: number): void {
+function addBinned(
+  tree: GrowingTree,
+  bins: Uint8Array,
+  width: number,
+  rows: ArrayLike<number>,
+  out: Float64Array,
+  stride: number,
+  k: number,
+): void {
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] ?? 0;
     let n = 0;
-    while ((tree.feature[n] ?? -1) >= 0) n = (bins[r * width + (tree.feature[n] ?? 0)] ?? 0) <= (tree.bin[n] ?? 0) ? (tree.left[n] ?? 0) : (tree.right[n] ?? 0);
+    while ((tree.feature[n] ?? -1) >= 0)
+      n =
+        (bins[r * width + (tree.feature[n] ?? 0)] ?? 0) <= (tree.bin[n] ?? 0)
+          ? (tree.left[n] ?? 0)
+          : (tree.right[n] ?? 0);
     out[r * stride + k] = (out[r * stride + k] ?? 0) + (tree.value[n] ?? 0);
   }
 }
@@ -394,7 +458,16 @@ function addBinned(tree: GrowingTree, bins: Uint8Array, width: number, rows: Arr
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 /** Fills grad / hess from the raw scores for output k; returns nothing, reads y. */
-function gradients(obj: GbdtObjective, raw: Float64Array, y: Float64Array, outputs: number, k: number, rows: Uint32Array, grad: Float64Array, hess: Float64Array): void {
+function gradients(
+  obj: GbdtObjective,
+  raw: Float64Array,
+  y: Float64Array,
+  outputs: number,
+  k: number,
+  rows: Uint32Array,
+  grad: Float64Array,
+  hess: Float64Array,
+): void {
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] ?? 0;
     if (obj === 'squared_error') {
@@ -417,7 +490,13 @@ function gradients(obj: GbdtObjective, raw: Float64Array, y: Float64Array, outpu
 }
 
 /** Mean loss (MSE or log loss) and MAE / accuracy of raw scores on `rows`. */
-function lossOf(obj: GbdtObjective, raw: Float64Array, y: Float64Array, outputs: number, rows: Uint32Array): { loss: number; score: number } {
+function lossOf(
+  obj: GbdtObjective,
+  raw: Float64Array,
+  y: Float64Array,
+  outputs: number,
+  rows: Uint32Array,
+): { loss: number; score: number } {
   let loss = 0;
   let score = 0;
   for (let i = 0; i < rows.length; i++) {
@@ -471,14 +550,23 @@ function baseScores(obj: GbdtObjective, y: Float64Array, rows: Uint32Array, outp
   return Array.from(counts, (_, c) => Math.log(share(c)));
 }
 
-const strip = (t: GrowingTree): GbdtTree => ({ feature: t.feature, threshold: t.threshold, left: t.left, right: t.right, value: t.value });
+const strip = (t: GrowingTree): GbdtTree => ({
+  feature: t.feature,
+  threshold: t.threshold,
+  left: t.left,
+  right: t.right,
+  value: t.value,
+});
 
 export async function trainGbdt(data: GbdtData, opts: GbdtOptions, hooks: TrainHooks = {}): Promise<GbdtTrainResult> {
   const n = data.y.length;
   if (n === 0) throw new TrainingError('the training data has no rows');
-  if (opts.task === 'classification' && opts.classes < 2) throw new TrainingError(`the target has ${opts.classes} class: a classifier needs at least two`);
-  if (opts.growth === 'leafwise' && opts.maxLeaves <= 0) throw new TrainingError('growth: leafwise needs max_leaves (e.g. 31)');
-  const objective: GbdtObjective = opts.task === 'regression' ? 'squared_error' : opts.classes === 2 ? 'logloss' : 'softmax';
+  if (opts.task === 'classification' && opts.classes < 2)
+    throw new TrainingError(`the target has ${opts.classes} class: a classifier needs at least two`);
+  if (opts.growth === 'leafwise' && opts.maxLeaves <= 0)
+    throw new TrainingError('growth: leafwise needs max_leaves (e.g. 31)');
+  const objective: GbdtObjective =
+    opts.task === 'regression' ? 'squared_error' : opts.classes === 2 ? 'logloss' : 'softmax';
   const outputs = objective === 'softmax' ? opts.classes : 1;
   const random = rng(opts.seed);
   const { train, valid } = splitRows(n, opts.validFraction, random);
@@ -496,7 +584,11 @@ export async function trainGbdt(data: GbdtData, opts: GbdtOptions, hooks: TrainH
   const rowsPerTree = Math.max(1, Math.round(opts.subsample * train.length));
   const featuresPerTree = Math.max(1, Math.round(opts.colsample * width));
   const scoreName = objective === 'squared_error' ? 'mae' : 'accuracy';
-  const tracker = new EpochTracker({ epochs: opts.trees, ...(opts.earlyStopping ? { earlyStopping: opts.earlyStopping } : {}) }, hooks, () => trees.length);
+  const tracker = new EpochTracker(
+    { epochs: opts.trees, ...(opts.earlyStopping ? { earlyStopping: opts.earlyStopping } : {}) },
+    hooks,
+    () => trees.length,
+  );
   try {
     for (let round = 1; round <= opts.trees; round++) {
       if (round % 4 === 0) await yieldToEventLoop();
@@ -540,7 +632,8 @@ export function rawScores(e: GbdtEnsemble, x: Float32Array, rows: number, width:
     const k = i % e.outputs;
     for (let r = 0; r < rows; r++) {
       let n = 0;
-      while ((t.feature[n] ?? -1) >= 0) n = (x[r * width + (t.feature[n] ?? 0)] ?? 0) <= (t.threshold[n] ?? 0) ? (t.left[n] ?? 0) : (t.right[n] ?? 0);
+      while ((t.feature[n] ?? -1) >= 0)
+        n = (x[r * width + (t.feature[n] ?? 0)] ?? 0) <= (t.threshold[n] ?? 0) ? (t.left[n] ?? 0) : (t.right[n] ?? 0);
       out[r * e.outputs + k] = (out[r * e.outputs + k] ?? 0) + (t.value[n] ?? 0);
     }
   });

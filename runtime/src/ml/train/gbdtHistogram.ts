@@ -22,7 +22,13 @@ export interface HistogramInputs {
 }
 
 /** Adds rows[start, end) of one block into `hist` (zeroed beforehand). */
-export function accumulate(inp: HistogramInputs, block: SparseBlock, hist: Float64Array, start: number, end: number): void {
+export function accumulate(
+  inp: HistogramInputs,
+  block: SparseBlock,
+  hist: Float64Array,
+  start: number,
+  end: number,
+): void {
   const { rows, grad, hess } = inp;
   const { rowStart, slots } = block;
   for (let i = start; i < end; i++) {
@@ -43,7 +49,15 @@ export function accumulate(inp: HistogramInputs, block: SparseBlock, hist: Float
  * Fills each listed feature's default bin: the node's totals (g, h, count) minus the feature's other bins.
  * `offsets[f]` is feature f's first slot, `defaults[f]` its default slot.
  */
-export function fillDefaults(hist: Float64Array, features: Uint32Array, offsets: Uint32Array, defaults: Uint32Array, g: number, h: number, count: number): void {
+export function fillDefaults(
+  hist: Float64Array,
+  features: Uint32Array,
+  offsets: Uint32Array,
+  defaults: Uint32Array,
+  g: number,
+  h: number,
+  count: number,
+): void {
   for (let j = 0; j < features.length; j++) {
     const f = features[j]!;
     if (defaults[f] === NO_DEFAULT) continue;

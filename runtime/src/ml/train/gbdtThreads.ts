@@ -43,7 +43,10 @@ function startWorker(data: WorkerData): Worker {
   const source = path.join(__dirname, 'gbdtWorker.ts');
   if (!existsSync(source)) throw new TrainingError(`threads: neither ${bundled} nor ${source} exists; set threads: 1`);
   const hook = createRequire(__filename).resolve('tsx/cjs');
-  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, { eval: true, workerData: data });
+  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, {
+    eval: true,
+    workerData: data,
+  });
 }
 
 export class HistogramPool {
@@ -75,7 +78,11 @@ export class HistogramPool {
   /** One block: the training thread alone. More: a worker per block after the first. */
   static async create(data: PoolData, width: number, rowCount: number): Promise<HistogramPool> {
     if (data.blocks.length <= 1) {
-      return new HistogramPool(data, width, [], undefined, { rows: new Uint32Array(rowCount), grad: new Float64Array(rowCount), hess: new Float64Array(rowCount) });
+      return new HistogramPool(data, width, [], undefined, {
+        rows: new Uint32Array(rowCount),
+        grad: new Float64Array(rowCount),
+        hess: new Float64Array(rowCount),
+      });
     }
     const rows = new Uint32Array(new SharedArrayBuffer(4 * rowCount));
     const grad = new Float64Array(new SharedArrayBuffer(8 * rowCount));
@@ -152,7 +159,8 @@ export class HistogramPool {
     Atomics.notify(c, CTL.generation);
     // The training thread sums block 0 meanwhile, then waits for the workers' blocks.
     accumulate(this.inputs, blocks[0]!, t.target, start, end);
-    for (let d = Atomics.load(c, CTL.done); d < this.workers.length; d = Atomics.load(c, CTL.done)) Atomics.wait(c, CTL.done, d);
+    for (let d = Atomics.load(c, CTL.done); d < this.workers.length; d = Atomics.load(c, CTL.done))
+      Atomics.wait(c, CTL.done, d);
     fillDefaults(t.target, features, offsets, defaults, g, h, count);
     for (let j = 0; j < features.length; j++) {
       const f = features[j]!;
