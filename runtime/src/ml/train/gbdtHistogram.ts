@@ -38,9 +38,9 @@ export function accumulate(
     const to = rowStart[r + 1]!;
     for (let k = rowStart[r]!; k < to; k++) {
       const s = 3 * slots[k]!;
-      hist[s] += g;
-      hist[s + 1] += h;
-      hist[s + 2] += 1;
+      hist[s]! += g;
+      hist[s + 1]! += h;
+      hist[s + 2]! += 1;
     }
   }
 }
