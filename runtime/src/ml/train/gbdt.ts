@@ -63,6 +63,8 @@ export interface GbdtOptions {
   earlyStopping?: { patience: number; minDelta: number };
   /** Worker threads building histograms (0 or 1: the calling thread only). */
   threads: number;
+  /** Fewest sparse entries a histogram sums before the workers help (default THREADED_ENTRIES; tests lower it). */
+  threadedMinEntries?: number;
 }
 
 export interface GbdtTrainResult extends TrainSummary {
@@ -577,7 +579,7 @@ export async function trainGbdt(data: GbdtData, opts: GbdtOptions, hooks: TrainH
   const base = baseScores(objective, data.y, train, outputs);
   const raw = new Float64Array(n * outputs);
   for (let r = 0; r < n; r++) for (let k = 0; k < outputs; k++) raw[r * outputs + k] = base[k] ?? 0;
-  const pool = await HistogramPool.create(binned, width, n);
+  const pool = await HistogramPool.create(binned, width, n, opts.threadedMinEntries);
   const { rows, grad, hess } = pool;
   const grower = new TreeGrower(binned, width, opts, pool);
   const trees: GbdtTree[] = [];

@@ -49,6 +49,9 @@ function startWorker(data: WorkerData): Worker {
   });
 }
 
+/** Fewest sparse entries a histogram must sum before the workers are woken for it (measured: bench/ml/gbdt.ts). */
+export const THREADED_ENTRIES = 200_000;
+
 export class HistogramPool {
   readonly rows: Uint32Array;
   readonly grad: Float64Array;
@@ -62,6 +65,7 @@ export class HistogramPool {
   private constructor(
     private readonly data: PoolData,
     width: number,
+    private readonly minEntries: number,
     private readonly workers: Worker[],
     private readonly threaded: { target: Float64Array; control: Int32Array } | undefined,
     buffers: HistogramInputs,
@@ -76,9 +80,14 @@ export class HistogramPool {
   }
 
   /** One block: the training thread alone. More: a worker per block after the first. */
-  static async create(data: PoolData, width: number, rowCount: number): Promise<HistogramPool> {
+  static async create(
+    data: PoolData,
+    width: number,
+    rowCount: number,
+    minEntries = THREADED_ENTRIES,
+  ): Promise<HistogramPool> {
     if (data.blocks.length <= 1) {
-      return new HistogramPool(data, width, [], undefined, {
+      return new HistogramPool(data, width, minEntries, [], undefined, {
         rows: new Uint32Array(rowCount),
         grad: new Float64Array(rowCount),
         hess: new Float64Array(rowCount),
@@ -110,7 +119,7 @@ export class HistogramPool {
         }),
       );
     }
-    const pool = new HistogramPool(data, width, workers, { target, control }, { rows, grad, hess });
+    const pool = new HistogramPool(data, width, minEntries, workers, { target, control }, { rows, grad, hess });
     try {
       await Promise.all(ready);
     } catch (error) {
@@ -144,7 +153,8 @@ export class HistogramPool {
     const out = this.take();
     const { offsets, defaults, blocks } = this.data;
     const t = this.threaded;
-    if (!t) {
+    // A small node is summed here: waking the workers costs more than its rows (the sums are the same either way).
+    if (!t || (end - start) * this.entriesPerRow < this.minEntries) {
       this.zero(out, features);
       for (const b of blocks) accumulate(this.inputs, b, out, start, end);
       fillDefaults(out, features, offsets, defaults, g, h, count);
