@@ -1,6 +1,7 @@
 export * from './text.js';
 export * from './schemas.js';
 export * from './diagnostics.js';
+export * from './drift.js';
 export * from './pipeline/model.js';
 export * from './pipeline/builtins.js';
 export * from './lsp.js';

@@ -159,7 +159,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       deps.webviews.showLineage({ target: `run:${runId}` });
       return runId;
     }),
-    reg(Commands.showDrift, () => runDriftCommand(deps.extensionUri, deps.webviews, deps.driftReports, log)),
+    reg(Commands.showDrift, () => runDriftCommand(deps.runtime, deps.webviews, deps.driftReports, log)),
     reg(Commands.showRun, async (target: Target) => {
       const runId = await pickRun(target, 'Cairn: which run?');
       if (runId === undefined) return undefined;

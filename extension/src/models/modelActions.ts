@@ -9,7 +9,7 @@ import {
   type Alert,
   type DeployRequest as DeployMessage,
   type Deployment,
-  type DriftViewReport,
+  type TitledDriftReport,
   type GateId,
   type Promotion,
   type ServeInputField,
@@ -235,7 +235,7 @@ export class ModelActions {
   }
 
   /** The report a drift view asks for by `monitor:<id>` (or the latest of a model by name). */
-  async monitorReport(query: { reportId?: string | undefined; deployment?: string | undefined }): Promise<DriftViewReport | undefined> {
+  async monitorReport(query: { reportId?: string | undefined; deployment?: string | undefined }): Promise<TitledDriftReport | undefined> {
     const byId = /^monitor:(\d+)$/.exec(query.reportId ?? '');
     if (!byId && !query.deployment) return undefined;
     const params = byId ? { id: Number(byId[1]) } : { name: query.deployment ?? '', limit: 1 };

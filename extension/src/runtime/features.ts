@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { DriftViewReport } from '@cairn/protocol';
+import type { TitledDriftReport } from '@cairn/protocol';
 import { PipelineLensProvider } from '../codeLens/pipelineLensProvider.js';
 import { LensRegistry } from '../codeLens/lensRegistry.js';
 import { ModelLensProvider } from '../codeLens/modelLensProvider.js';
@@ -43,7 +43,7 @@ export interface RuntimeFeatures {
   readonly alerts: AlertsStatus;
   readonly walkthrough: WalkthroughProgress;
   /** Drift of one data file against another, in the drift view (what "Show Drift" does after its two pickers). */
-  showDriftBetween(reference: vscode.Uri, current: vscode.Uri): Promise<DriftViewReport | undefined>;
+  showDriftBetween(reference: vscode.Uri, current: vscode.Uri): Promise<TitledDriftReport | undefined>;
   /** How long `activateRuntimeFeatures` took (the runtime process starts afterwards, in the background). */
   readonly activationMs: number;
 }
@@ -151,6 +151,6 @@ export function activateRuntimeFeatures(context: vscode.ExtensionContext): Runti
     modelLenses,
     alerts,
     walkthrough,
-    showDriftBetween: (reference, current) => showDriftBetween(context.extensionUri, webviews, driftReports, log, reference, current),
+    showDriftBetween: (reference, current) => showDriftBetween(runtime, webviews, driftReports, log, reference, current),
   };
 }

@@ -26,7 +26,7 @@ import {
   type DriftFromView,
   type DriftQuery,
   type DriftToView,
-  type DriftViewReport,
+  type TitledDriftReport,
   type LineageFromView,
   type LineageGraph,
   type LineageNode,
@@ -57,7 +57,7 @@ export interface WebviewActions {
   /** Show where a feature's drift threshold is configured. */
   openDriftThresholds(feature: string): Promise<void>;
   /** Drift reports come from the monitor (issue 6); absent until it exists. */
-  driftReport?(query: DriftQuery): Promise<DriftViewReport>;
+  driftReport?(query: DriftQuery): Promise<TitledDriftReport>;
   /** Promote the challenger of an A/B result (through its gates); what happened, in one sentence. */
   promoteChallenger?(result: AbResult, alias: string): Promise<{ ok: boolean; message: string }>;
   /** Whether promoting is allowed here (Restricted Mode: no). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { driftOverrideSchema } from '../drift.js';
 
 /**
  * The catalogue of built-in steps (`uses:`), one definition for the language server (completion, hover, `with:`
@@ -374,15 +375,7 @@ export const builtins: readonly BuiltinSpec[] = [
         columns: z.array(column).optional().describe('Columns to check (default: all shared columns).'),
         share: z.number().gt(0).lte(1).default(0.5).describe('The dataset drifts when at least this share of columns drift.'),
         tests: z
-          .record(
-            z.string(),
-            z
-              .object({
-                test: z.enum(['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi']),
-                threshold: z.number().gt(0).optional(),
-              })
-              .strict(),
-          )
+          .record(z.string(), driftOverrideSchema)
           .optional()
           .describe('Per-column test and threshold overrides.'),
       })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { columnSchemaSchema } from './builtins.js';
+import { driftTestSettingSchema } from '../drift.js';
 
 /**
  * The structure of a pipeline file in zod: the one source for validation, completion/hover docs and the published
@@ -94,7 +95,7 @@ export const stepSchema = z
   .strict()
   .describe('A step: `run:` a command, or `uses:` a built-in with `with:` options.');
 
-const driftTest = z.enum(['auto', 'evidently', 'ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi']);
+const driftTest = driftTestSettingSchema;
 
 export const deploySchema = z
   .object({

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does; STYLE.md. */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
-import { driftViewReportSchema } from '../webviews/drift.js';
+import { titledDriftReportSchema } from '../drift.js';
 import { aliasMoveSchema, modelAliasSchema } from './registry.js';
 
 /**
@@ -123,7 +123,7 @@ export const monitorReportSchema = z.object({
   reference: z.string(),
   createdAt: z.number(),
   drifted: z.boolean(),
-  report: driftViewReportSchema,
+  report: titledDriftReportSchema,
   /** The alert it opened, if any. */
   alertId: z.number().int().nullable(),
 });

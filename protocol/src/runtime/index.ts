@@ -2,3 +2,4 @@ export * from './model.js';
 export * from './messages.js';
 export * from './registry.js';
 export * from './deploy.js';
+export * from './drift.js';

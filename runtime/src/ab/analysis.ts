@@ -7,6 +7,7 @@ import { loggedPrediction, predictedValues } from '../monitor/predictValues.js';
 import { restoreRegistered } from '../serve/registered.js';
 import type { Store } from '../store/store.js';
 import { bootstrapMeanDifference, twoProportionZTest } from './stats.js';
+import { CairnError } from '../util/errors.js';
 
 /**
  * A/B analysis of a champion and a challenger version (issue 6): online, from the feedback labels a deployment's two
@@ -16,8 +17,11 @@ import { bootstrapMeanDifference, twoProportionZTest } from './stats.js';
  * in ab_results.
  */
 
-export class AbError extends Error {
+export class AbError extends CairnError {
   override name = 'AbError';
+  constructor(message: string) {
+    super('refused', message);
+  }
 }
 
 export interface AbContext {

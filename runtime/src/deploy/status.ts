@@ -1,6 +1,7 @@
 import { processAlive } from '../util/process.js';
 import type { Deployment } from '@cairn/protocol';
 import type { Store } from '../store/store.js';
+import { CairnError } from '../util/errors.js';
 
 /**
  * The read side of deployments (migration 5): each `cairn serve` row with its logged / labelled prediction counts. A
@@ -8,12 +9,9 @@ import type { Store } from '../store/store.js';
  * The write side (rows created and stopped by the server itself) is runtime/src/deploy/deployments.ts.
  */
 
-export class DeploymentError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'not-found' | 'refused',
-  ) {
-    super(message);
+export class DeploymentError extends CairnError {
+  constructor(message: string, kind: 'not-found' | 'refused') {
+    super(kind, message);
     this.name = 'DeploymentError';
   }
 }

@@ -21,6 +21,7 @@ import { stepCacheKey } from './cacheKey.js';
 import { MetricsFileTail, parseMetricLine, runCommand } from './commandStep.js';
 import { makeRedactor } from './redact.js';
 import { bindModelRegistry } from '../registry/hook.js';
+import { CairnError } from '../util/errors.js';
 
 export interface ExecuteOptions {
   store: Store;
@@ -59,9 +60,9 @@ export interface RunHandle {
 }
 
 /** Thrown before a run is created: the request itself cannot be run (unknown step, path outside the workspace). */
-export class RunRequestError extends Error {
+export class RunRequestError extends CairnError {
   constructor(message: string) {
-    super(message);
+    super('refused', message);
     this.name = 'RunRequestError';
   }
 }

@@ -5,11 +5,17 @@ import { outsideTags, type LineageGraph, type LineageNode } from '@cairn/protoco
 import { hashPath } from '../cas/objectStore.js';
 import type { Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
+import { CairnError } from '../util/errors.js';
 
 /** Lineage graphs stop growing here: enough for any screen, bounded for huge histories. */
 const MAX_NODES = 2000;
 
-export class LineageTargetError extends Error {}
+export class LineageTargetError extends CairnError {
+  override name = 'LineageTargetError';
+  constructor(message: string) {
+    super('not-found', message);
+  }
+}
 
 const outsideReadSchema = z.array(z.object({ path: z.string(), real: z.string(), allowedBy: z.string() }));
 

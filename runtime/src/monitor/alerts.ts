@@ -1,6 +1,7 @@
 import type { Alert, MonitorReport } from '@cairn/protocol';
-import { driftViewReportSchema } from '@cairn/protocol';
+import { titledDriftReportSchema } from '@cairn/protocol';
 import type { Store } from '../store/store.js';
+import { CairnError } from '../util/errors.js';
 
 /** Monitoring reports and alerts in the store (migration 5): rows ↔ the contract's Alert and MonitorReport. */
 
@@ -30,12 +31,9 @@ interface ReportRow {
 }
 
 /** An alert the user asked about that does not exist or cannot be changed. */
-export class AlertError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'not-found' | 'refused',
-  ) {
-    super(message);
+export class AlertError extends CairnError {
+  constructor(message: string, kind: 'not-found' | 'refused') {
+    super(kind, message);
     this.name = 'AlertError';
   }
 }
@@ -65,7 +63,7 @@ function toReport(r: ReportRow, alertId: number | null): MonitorReport {
     reference: r.reference,
     createdAt: r.created_at,
     drifted: r.drifted === 1,
-    report: driftViewReportSchema.parse(JSON.parse(r.report_json)),
+    report: titledDriftReportSchema.parse(JSON.parse(r.report_json)),
     alertId,
   };
 }

@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Alert, DriftWindow, ModelVersion, MonitorReport, ResolvedDeploy } from '@cairn/protocol';
+import { driftTestSchema, type Alert, type DriftWindow, type ModelVersion, type MonitorReport, type ResolvedDeploy, type TitledDriftReport } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { formatOf as dataFormatOf, parseJsonl, readTable, takeRows } from '../ml/data/index.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
-import { driftReport, type DriftOptions, type DriftTest } from '../ml/drift/index.js';
+import { driftReport, type DriftOptions } from '../ml/drift/index.js';
 import type { Table } from '../ml/types.js';
 import { ModelRegistry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
@@ -13,7 +13,7 @@ import { assertWritableInside } from '../util/confine.js';
 import { sha256File } from '../util/hash.js';
 import { insertAlert, insertReport, listReports, openAlert, setRetrainRun } from './alerts.js';
 import { loggedPrediction, predictedValues } from './predictValues.js';
-import { driftViewReport } from './viewReport.js';
+import { CairnError } from '../util/errors.js';
 
 /**
  * `cairn monitor`: drift of a model's logged traffic (the prediction log of the deployments serving it, inputs and
@@ -23,8 +23,11 @@ import { driftViewReport } from './viewReport.js';
  * start the retrain pipeline.
  */
 
-export class MonitorError extends Error {
+export class MonitorError extends CairnError {
   override name = 'MonitorError';
+  constructor(message: string) {
+    super('refused', message);
+  }
 }
 
 export interface MonitorContext {
@@ -52,7 +55,6 @@ export interface MonitorOptions {
 }
 
 type DeployMonitor = NonNullable<ResolvedDeploy['monitor']>;
-const driftTests: readonly string[] = ['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi'] satisfies DriftTest[];
 const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** The `deploy.monitor` block of the pipeline that registered the version (its file as it is now), if it has one. */
@@ -72,7 +74,8 @@ function testsOf(monitor: DeployMonitor, columns: string[]): NonNullable<DriftOp
   const fallback = monitor.drift['default'];
   for (const c of columns) {
     const cfg = monitor.drift[c] ?? fallback;
-    if (cfg?.test !== undefined && driftTests.includes(cfg.test)) tests[c] = { test: cfg.test as DriftTest, ...(cfg.threshold === undefined ? {} : { threshold: cfg.threshold }) };
+    const test = driftTestSchema.safeParse(cfg?.test);
+    if (test.success) tests[c] = { test: test.data, ...(cfg?.threshold === undefined ? {} : { threshold: cfg.threshold }) };
   }
   return tests;
 }
@@ -248,12 +251,13 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
   const last = windows[windows.length - 1];
   const drifted = last !== undefined && last.share >= (o.share ?? 0.5) && last.features.length > 0;
   const createdAt = Date.now();
-  const view = driftViewReport(overall, {
+  const view: TitledDriftReport = {
+    ...overall,
     id: `monitor:${o.name}@${version ?? 'file'}:${createdAt}`,
     title: `${o.name}${version === null ? '' : ` version ${version}`}: logged traffic vs ${referenceLabel}${typeof refPredictions === 'string' ? ` (predictions not compared: ${refPredictions})` : ''}`,
     createdAt,
     windows,
-  });
+  };
   const deploymentId = ids.length === 1 ? (ids[0] ?? null) : null;
   const reportId = insertReport(ctx.store, { name: o.name, version, deploymentId, reference: referenceLabel, drifted, reportJson: JSON.stringify(view), createdAt });
 

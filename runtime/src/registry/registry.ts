@@ -4,6 +4,7 @@ import { modelAliasSchema, modelNameSchema, type AliasChange, type AliasMove, ty
 import type { ObjectStore } from '../cas/objectStore.js';
 import type { Store } from '../store/store.js';
 import { artifactNodeId } from '../lineage/lineage.js';
+import { CairnError } from '../util/errors.js';
 
 /**
  * The model registry over the tracking store (migration 4): versions registered from runs, aliases, alias history and
@@ -12,12 +13,9 @@ import { artifactNodeId } from '../lineage/lineage.js';
  */
 
 /** A user-fixable registry failure: an unknown model, version or alias, a bad name, nothing to roll back. */
-export class RegistryError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'not-found' | 'refused' | 'invalid',
-  ) {
-    super(message);
+export class RegistryError extends CairnError {
+  constructor(message: string, kind: 'not-found' | 'refused' | 'invalid') {
+    super(kind, message);
     this.name = 'RegistryError';
   }
 }

@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { createInterface } from 'node:readline';
-import { ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
 import {
   AbResultsRequest,
   AlertNotification,
@@ -11,27 +9,21 @@ import {
   ModelsChangedNotification,
   MonitorReportsRequest,
   PromoteModelRequest,
-  serveStartedSchema,
   StopDeploymentRequest,
 } from '@cairn/protocol';
 import { listAbResults } from '../ab/analysis.js';
-import { pipelineServeSettings } from '../cli/commands/serve.js';
-import { getDeployment, listDeployments, markDeadDeployments, stopDeployment } from '../deploy/status.js';
+import { listDeployments, stopDeployment } from '../deploy/status.js';
+import { watchStore } from '../deploy/storeWatcher.js';
+import { DeploymentSupervisor, type SupervisorOptions } from '../deploy/supervisor.js';
 import type { Engine } from '../executor/engine.js';
-import { getAlert, listAlerts, listReports } from '../monitor/alerts.js';
+import { listAlerts, listReports } from '../monitor/alerts.js';
 import { checkGates, promote } from '../registry/gates.js';
 import { ModelRegistry } from '../registry/registry.js';
-import { check, guarded, RuntimeErrorCode } from './server.js';
+import { check, guarded } from './errors.js';
 
-export interface DeployHandlerOptions {
-  /** How to start `cairn`: the node arguments before the sub-command (default: this process's own entry script). */
-  cliEntry?: string[];
-  /** The environment of started deployments (default: this process's). */
-  env?: NodeJS.ProcessEnv;
+export interface DeployHandlerOptions extends SupervisorOptions {
   /** How often the store is polled for alert / registry / deployment changes (default 2 s). */
   pollMs?: number;
-  /** How long a deployment may take to print its listening line (default 60 s: a model may load slowly). */
-  startTimeoutMs?: number;
 }
 
 function editor(): string {
@@ -42,50 +34,39 @@ function editor(): string {
   }
 }
 
-/** Waits for `cairn serve --format json`'s first stdout line (listening, or an error) and the exit of a failed start. */
-function listening(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<{ token: string | null; deploymentId: number | null }> {
-  return new Promise((resolve, reject) => {
-    if (!child.stdout) {
-      reject(new Error('cairn serve was started without a stdout pipe'));
-      return;
-    }
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => finish(new Error(`cairn serve did not start listening within ${timeoutMs / 1000} s${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`)), timeoutMs);
-    const finish = (error: Error | null, token: string | null = null, deploymentId: number | null = null) => {
-      clearTimeout(timer);
-      lines.close();
-      // Keep draining: a full pipe would block the server on its next write.
-      child.stdout?.resume();
-      child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve({ token, deploymentId });
-    };
-    const onExit = (code: number | null) => finish(new Error(`cairn serve exited (code ${code ?? 'none'}) before listening${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`));
-    child.once('exit', onExit);
-    lines.once('line', (line) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(line);
-      } catch {
-        finish(new Error(`cairn serve printed an unexpected line: ${line.slice(0, 200)}`));
-        return;
-      }
-      const started = serveStartedSchema.safeParse(json);
-      if (started.success) finish(null, started.data.token, started.data.deploymentId ?? null);
-      else finish(new Error(typeof json === 'object' && json !== null && 'error' in json ? String(json.error) : `cairn serve printed an unexpected line: ${line.slice(0, 200)}`));
-    });
-  });
-}
-
 /**
  * The deployment and monitoring requests of protocol/src/runtime/deploy.ts, and the notifications that follow the
  * store: an alert opened or closed (AlertNotification), the registry / deployments / reports / A/B results changed
  * (ModelsChangedNotification). Changes made by other processes (a CLI `cairn monitor`, a `cairn serve`) are seen by
- * polling a few max(id)s every `pollMs`. Deployments started here are children of the runtime and stop with it.
+ * polling the store every `pollMs` (deploy/storeWatcher.ts). Deployments started here are children of the runtime and
+ * stop with it (deploy/supervisor.ts).
  */
 export function serveDeployHandlers(connection: MessageConnection, engine: Engine, options: DeployHandlerOptions = {}): { dispose: () => void } {
   const ctx = { store: engine.store, objects: engine.objects, workspace: engine.workspace };
-  const children = new Set<ChildProcess>();
+  const send = (fn: () => Promise<void>): void => {
+    try {
+      void fn().catch(() => undefined);
+    } catch {
+      // A closed connection: nobody to tell.
+    }
+  };
+  const watcher = watchStore(
+    engine.store,
+    {
+      onAlert: (a) => send(() => connection.sendNotification(AlertNotification.type, a)),
+      onModelsChanged: () => send(() => connection.sendNotification(ModelsChangedNotification.type, {})),
+    },
+    options.pollMs ?? 2000,
+  );
+  const poll = watcher.poll;
+  const supervisor = new DeploymentSupervisor(ctx, options, poll);
+  let disposed = false;
+  const dispose = (): void => {
+    if (disposed) return;
+    disposed = true;
+    watcher.dispose();
+    supervisor.dispose();
+  };
 
   connection.onRequest(
     CheckGatesRequest.type,
@@ -118,70 +99,7 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
   );
   connection.onRequest(
     DeployRequest.type,
-    guarded(async (raw) => {
-      const p = check(DeployRequest.paramsSchema, raw, DeployRequest.method);
-      const name = p.model.split('@')[0] ?? p.model;
-      const registry = new ModelRegistry(engine.store, engine.objects, engine.workspace);
-      registry.find(p.model);
-      let model = p.model;
-      let challenger = p.challenger;
-      const extra: string[] = [];
-      // The pipeline's deploy: block is checked here too, so a bad one is refused (with its file:line) before a spawn;
-      // its port is used when the request gives none, else a free port rather than the CLI's 8080.
-      let port = p.port;
-      if (p.pipeline !== undefined) {
-        const loaded = pipelineServeSettings(p.pipeline, { cwd: engine.workspace, workspace: engine.workspace });
-        if (!loaded.ok) throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${p.model} with the settings of ${p.pipeline}: ${loaded.text}`);
-        extra.push('--pipeline', p.pipeline);
-        if (port === undefined && loaded.settings.port === undefined) port = 0;
-        // A deploy.ab block deploys its A/B test: NAME@<champion alias> against NAME@<challenger alias>, once both
-        // aliases point at versions (before that, the model asked for is served alone, as without ab:).
-        const ab = loaded.settings.ab;
-        if (ab && challenger === undefined) {
-          const arms = [`${name}@${ab.champion}`, `${name}@${ab.challenger}`] as const;
-          const exists = (ref: string): boolean => {
-            try {
-              registry.find(ref);
-              return true;
-            } catch {
-              return false;
-            }
-          };
-          if (exists(arms[0]) && exists(arms[1])) [model, challenger] = arms;
-        }
-      }
-      const args = [...(options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', model, '--workspace', engine.workspace, '--format', 'json', ...extra];
-      if (p.pipeline === undefined || port !== undefined) args.push('--port', String(port ?? 0));
-      if (challenger !== undefined) args.push('--challenger', challenger);
-      if (p.split !== undefined) args.push('--split', String(p.split));
-      if (p.key !== undefined) args.push('--key', p.key);
-      const child = spawn(process.execPath, args, { cwd: engine.workspace, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => {
-        err = (err + d.toString()).slice(-4000);
-      });
-      children.add(child);
-      child.once('exit', () => {
-        children.delete(child);
-        poll();
-      });
-      let token: string | null;
-      let deploymentId: number | null;
-      try {
-        ({ token, deploymentId } = await listening(child, options.startTimeoutMs ?? 60_000, () => err));
-      } catch (error) {
-        child.kill('SIGTERM');
-        throw new ResponseError(RuntimeErrorCode.Refused, `deploying ${model}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      // cairn serve records its deployment row before it prints the listening line (which names it).
-      const row = deploymentId !== null ? { id: deploymentId } : engine.store.db.prepare<[number, string], { id: number }>('SELECT id FROM deployments WHERE pid = ? AND name = ? ORDER BY id DESC LIMIT 1').get(child.pid ?? -1, name);
-      if (!row) {
-        child.kill('SIGTERM');
-        throw new ResponseError(RuntimeErrorCode.Internal, `cairn serve (pid ${child.pid ?? '?'}) listens but recorded no deployment row for ${name}`);
-      }
-      poll();
-      return { deployment: getDeployment(engine.store, row.id), token };
-    }),
+    guarded((raw) => supervisor.deploy(check(DeployRequest.paramsSchema, raw, DeployRequest.method))),
   );
   connection.onRequest(
     StopDeploymentRequest.type,
@@ -207,67 +125,6 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
     }),
   );
 
-  // ---- notifications: what changed since the last look
-  const db = engine.store.db;
-  const lastAlert = db.prepare<[], { id: number | null; closed: number | null }>('SELECT max(id) AS id, max(closed_at) AS closed FROM alerts');
-  const newAlerts = db.prepare<[number], { id: number }>('SELECT id FROM alerts WHERE id > ? ORDER BY id');
-  const newlyClosed = db.prepare<[number], { id: number }>('SELECT id FROM alerts WHERE closed_at > ? ORDER BY id');
-  const signature = db.prepare<[], { s: string }>(
-    `SELECT (SELECT coalesce(max(id), 0) FROM model_alias_history) || ':' || (SELECT count(*) FROM model_versions) || ':' ||
-            (SELECT coalesce(max(id), 0) || '/' || coalesce(sum(status = 'serving'), 0) FROM deployments) || ':' || (SELECT coalesce(max(id), 0) FROM monitor_reports) || ':' ||
-            (SELECT coalesce(max(id), 0) FROM ab_results) AS s`,
-  );
-  const start = lastAlert.get();
-  let alertId = start?.id ?? 0;
-  let closedAt = start?.closed ?? 0;
-  let seen = signature.get()?.s ?? '';
-  let disposed = false;
-  const send = (fn: () => Promise<void>) => {
-    try {
-      void fn().catch(() => undefined);
-    } catch {
-      // A closed connection: nobody to tell.
-    }
-  };
-  function poll(): void {
-    if (disposed) return;
-    try {
-      markDeadDeployments(engine.store);
-      for (const { id } of newAlerts.all(alertId)) {
-        const a = getAlert(engine.store, id);
-        alertId = Math.max(alertId, id);
-        if (a) send(() => connection.sendNotification(AlertNotification.type, a));
-      }
-      for (const { id } of newlyClosed.all(closedAt)) {
-        const a = getAlert(engine.store, id);
-        if (a?.closedAt != null) {
-          closedAt = Math.max(closedAt, a.closedAt);
-          send(() => connection.sendNotification(AlertNotification.type, a));
-        }
-      }
-      const now = signature.get()?.s ?? '';
-      if (now !== seen) {
-        seen = now;
-        send(() => connection.sendNotification(ModelsChangedNotification.type, {}));
-      }
-    } catch (error) {
-      // The store closing under a last poll is not worth a crash; anything else is reported once per poll.
-      if (!disposed) process.stderr.write(`cairn runtime: watching alerts and models: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-  }
-  const timer = setInterval(poll, options.pollMs ?? 2000);
-  timer.unref();
-  const killChildren = () => {
-    for (const c of children) c.kill('SIGTERM');
-  };
-  process.once('exit', killChildren);
-  const dispose = () => {
-    if (disposed) return;
-    disposed = true;
-    clearInterval(timer);
-    killChildren();
-    process.off('exit', killChildren);
-  };
   connection.onClose(dispose);
   return { dispose };
 }

@@ -2,8 +2,7 @@ import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { z } from 'zod';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import {
   CancelRunRequest,
   CompareRunsRequest,
@@ -22,53 +21,17 @@ import {
   RuntimeReadyNotification,
   SetAliasRequest,
 } from '@cairn/protocol';
-import { AbError } from '../ab/analysis.js';
-import { DeploymentError } from '../deploy/status.js';
 import { ensureBuiltinsFor } from '../executor/builtins.js';
 import { Engine } from '../executor/engine.js';
-import { RunRequestError } from '../executor/executor.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
-import { lineage, LineageTargetError } from '../lineage/lineage.js';
-import { AlertError } from '../monitor/alerts.js';
-import { MonitorError } from '../monitor/monitor.js';
-import { ModelRegistry, RegistryError } from '../registry/registry.js';
-import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
+import { lineage } from '../lineage/lineage.js';
+import { ModelRegistry } from '../registry/registry.js';
 import { compareRuns, getRun, listRuns, metricHistory } from '../store/queries.js';
-import { PathEscapeError } from '../util/confine.js';
+import { CairnError } from '../util/errors.js';
 import { cairnVersion } from '../util/version.js';
-
-/** JSON-RPC error codes of the runtime (application range). */
-export const RuntimeErrorCode = { InvalidParams: -32602, NotFound: -32001, Refused: -32002, Internal: -32603 } as const;
-
-export function check<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
-  const parsed = schema.safeParse(params);
-  if (!parsed.success) {
-    throw new ResponseError(RuntimeErrorCode.InvalidParams, `${method}: invalid params: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
-
-/** Known, user-fixable failures become clear JSON-RPC errors; anything else is an internal error with its message. */
-function toResponseError(error: unknown): ResponseError<void> {
-  if (error instanceof ResponseError) return error as ResponseError<void>;
-  if (error instanceof LineageTargetError) return new ResponseError(RuntimeErrorCode.NotFound, error.message);
-  if (error instanceof RunRequestError || error instanceof PathEscapeError) return new ResponseError(RuntimeErrorCode.Refused, error.message);
-  if (error instanceof RegistryError || error instanceof DeploymentError || error instanceof AlertError) {
-    return new ResponseError(error.kind === 'not-found' ? RuntimeErrorCode.NotFound : error.kind === 'invalid' ? RuntimeErrorCode.InvalidParams : RuntimeErrorCode.Refused, error.message);
-  }
-  if (error instanceof MonitorError || error instanceof AbError) return new ResponseError(RuntimeErrorCode.Refused, error.message);
-  return new ResponseError(RuntimeErrorCode.Internal, error instanceof Error ? error.message : String(error));
-}
-
-export function guarded<P, R>(fn: (params: P) => R | Promise<R>): (params: P) => Promise<R | ResponseError<void>> {
-  return async (params: P) => {
-    try {
-      return await fn(params);
-    } catch (error) {
-      return toResponseError(error);
-    }
-  };
-}
+import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
+import { serveDriftHandlers } from './driftHandlers.js';
+import { check, guarded } from './errors.js';
 
 /**
  * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/{messages,registry,deploy}.ts in, run events out as
@@ -93,7 +56,7 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
       const p = check(RunPipelineRequest.paramsSchema, raw, RunPipelineRequest.method);
       const loaded = loadPipeline(p.pipeline, { cwd: engine.workspace, workspace: engine.workspace, overrides: p.params ?? {} });
       if (!loaded.ok) {
-        if (loaded.message) throw new ResponseError(RuntimeErrorCode.Refused, loaded.message);
+        if (loaded.message) throw new CairnError('refused', loaded.message);
         return { runId: null, diagnostics: loaded.diagnostics };
       }
       await ensureBuiltinsFor(loaded.pipeline);
@@ -118,7 +81,7 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     guarded((raw) => {
       const { runId } = check(GetRunRequest.paramsSchema, raw, GetRunRequest.method);
       const run = getRun(engine.store, runId);
-      if (!run) throw new ResponseError(RuntimeErrorCode.NotFound, `run ${runId} does not exist`);
+      if (!run) throw new CairnError('not-found', `run ${runId} does not exist`);
       return run;
     }),
   );
@@ -147,21 +110,13 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
         if (deleted) rmSync(path.join(engine.workspace, '.cairn', 'logs', String(runId)), { recursive: true, force: true });
         return { deleted };
       } catch (error) {
-        throw new ResponseError(RuntimeErrorCode.Refused, error instanceof Error ? error.message : String(error));
+        throw new CairnError('refused', error instanceof Error ? error.message : String(error));
       }
     }),
   );
 
-  // The model registry (protocol/src/runtime/registry.ts); its failures are not-found or refused, never internal.
+  // The model registry (protocol/src/runtime/registry.ts); its failures are RegistryErrors: not-found, invalid or refused.
   const registry = new ModelRegistry(engine.store, engine.objects, engine.workspace);
-  const registryCall = <R>(fn: () => R): R => {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof RegistryError) throw new ResponseError(error.kind === 'not-found' ? RuntimeErrorCode.NotFound : error.kind === 'invalid' ? RuntimeErrorCode.InvalidParams : RuntimeErrorCode.Refused, error.message);
-      throw error;
-    }
-  };
   const editor = () => {
     try {
       return os.userInfo().username;
@@ -173,30 +128,32 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     ListModelsRequest.type,
     guarded((raw) => {
       check(ListModelsRequest.paramsSchema, raw ?? {}, ListModelsRequest.method);
-      return { models: registryCall(() => registry.list()) };
+      return { models: registry.list() };
     }),
   );
   connection.onRequest(
     GetModelRequest.type,
-    guarded((raw) => registryCall(() => registry.get(check(GetModelRequest.paramsSchema, raw, GetModelRequest.method).name))),
+    guarded((raw) => registry.get(check(GetModelRequest.paramsSchema, raw, GetModelRequest.method).name)),
   );
   connection.onRequest(
     SetAliasRequest.type,
     guarded((raw) => {
       const p = check(SetAliasRequest.paramsSchema, raw, SetAliasRequest.method);
-      return registryCall(() => registry.setAlias(p.name, p.alias, p.version, p.actor ?? editor(), p.reason ?? null));
+      return registry.setAlias(p.name, p.alias, p.version, p.actor ?? editor(), p.reason ?? null);
     }),
   );
   connection.onRequest(
     RollbackAliasRequest.type,
     guarded((raw) => {
       const p = check(RollbackAliasRequest.paramsSchema, raw, RollbackAliasRequest.method);
-      return registryCall(() => registry.rollback(p.name, p.alias, p.actor ?? editor(), p.reason ?? null));
+      return registry.rollback(p.name, p.alias, p.actor ?? editor(), p.reason ?? null);
     }),
   );
 
   // Deployment and monitoring (protocol/src/runtime/deploy.ts): gates, promotion, deployments, reports, A/B, alerts.
   serveDeployHandlers(connection, engine, options);
+  // Drift between two tables (protocol/src/runtime/drift.ts): the editor's "Show Drift".
+  serveDriftHandlers(connection, engine);
 
   const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
   connection.listen();

@@ -9,6 +9,7 @@ import {
   type LinkReader,
   type PipelineHost,
 } from '@cairn/protocol';
+import { CairnError } from './errors.js';
 
 /**
  * Workspace confinement on the real file system: every path Cairn deletes, writes, hashes or copies is checked with its
@@ -45,7 +46,7 @@ const advice: Record<ConfinedUse, string> = {
  * The one error for a path that leaves the workspace, textually or through a link: names what it was (step, output,
  * dependency), the path as written, where it leads, the link that carries it out, and what to do.
  */
-export class PathEscapeError extends Error {
+export class PathEscapeError extends CairnError {
   readonly step: string | undefined;
   readonly link: string | undefined;
   constructor(
@@ -58,7 +59,7 @@ export class PathEscapeError extends Error {
       ? `: it ${describeEscape(detail.escape)}`
       : " (no '..' above the root, no absolute path elsewhere)";
     const todo = detail.use ? advice[detail.use] : 'use a path inside it';
-    super(`${what} leaves the workspace ${root}${how}; ${todo}.`);
+    super('refused', `${what} leaves the workspace ${root}${how}; ${todo}.`);
     this.name = 'PathEscapeError';
     this.step = detail.step;
     this.link = detail.escape?.links[0]?.link;

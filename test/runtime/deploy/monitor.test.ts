@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { abResultSchema, alertSchema, driftViewReportSchema, monitorRunSchema } from '@cairn/protocol';
+import { abResultSchema, alertSchema, titledDriftReportSchema, monitorRunSchema } from '@cairn/protocol';
 import { cellValue, readTable } from '../../../runtime/src/ml/data/index.js';
 import { loadPredictor } from '../../../runtime/src/ml/models/index.js';
 import { restoreRegistered } from '../../../runtime/src/serve/registered.js';
@@ -83,7 +83,7 @@ describe('cairn monitor', () => {
     try {
       const row = store.db.prepare<[], { report_json: string; drifted: number }>('SELECT report_json, drifted FROM monitor_reports').get();
       assert.equal(row?.drifted, 1);
-      assert.equal(driftViewReportSchema.parse(JSON.parse(row?.report_json ?? '{}')).windows.length, 3);
+      assert.equal(titledDriftReportSchema.parse(JSON.parse(row?.report_json ?? '{}')).windows.length, 3);
     } finally {
       store.close();
     }

@@ -77,7 +77,7 @@ test('closed loop on MovieLens: deploy, replay the later period, drift, retrain,
   const monitor = read(monitorRunSchema, '06-monitor');
   assert.equal(code('06-monitor'), 1, 'monitor exits 1 on drift');
   assert.equal(monitor.drifted, true);
-  assert.ok(monitor.report.report.share >= monitor.report.report.shareThreshold);
+  assert.ok(monitor.report.report.shareDrifted >= monitor.report.report.shareThreshold);
   const drifted = monitor.report.report.features.filter((f) => f.drifted).map((f) => f.name);
   for (const c of ['userId', 'movieId']) assert.ok(drifted.includes(c), `${c} drifted: the later period has other users and newer movies (drifted: ${drifted.join(', ')})`);
   assert.equal(monitor.alertOpened, true);

@@ -80,9 +80,9 @@ describe('webview contracts: extension → view', () => {
     accepts(driftToViewSchema, { type: 'report', payload: { query: {}, report: driftReportFixture() } });
     const bad = driftReportFixture();
     const f = bad.features[0];
-    if (f?.bins.kind === 'numeric') f.bins.current.pop();
+    if (f?.bins?.kind === 'histogram') f.bins.current.pop();
     rejects(driftToViewSchema, { type: 'report', payload: { query: {}, report: bad } }, /report/);
-    const share = { ...driftReportFixture(), share: 1.5 };
+    const share = { ...driftReportFixture(), shareDrifted: 1.5 };
     rejects(driftToViewSchema, { type: 'report', payload: { query: {}, report: share } }, /share/);
   });
 

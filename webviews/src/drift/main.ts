@@ -3,7 +3,8 @@ import '../kit/noEval.js';
 import uPlot from 'uplot';
 import { z } from 'zod';
 import { assertNeverMessage } from '@cairn/protocol/webviews/common.js';
-import { driftToViewSchema, driftViewStateSchema, type DriftFeature, type DriftFromView, type DriftQuery, type DriftToView, type DriftViewReport } from '@cairn/protocol/webviews/drift.js';
+import { driftTestNames, isPValueTest, type TitledDriftReport } from '@cairn/protocol/drift.js';
+import { driftToViewSchema, driftViewStateSchema, type DriftFromView, type DriftQuery, type DriftToView } from '@cairn/protocol/webviews/drift.js';
 import '../kit/base.css';
 import './drift.css';
 import { connectView } from '../kit/bridge.js';
@@ -11,6 +12,7 @@ import { mountChart, themedAxes } from '../kit/chart.js';
 import { h, showBanner } from '../kit/dom.js';
 import { formatNumber, formatTime } from '../kit/format.js';
 import { readTheme } from '../kit/theme.js';
+import { chartBins, computedTests } from './bins.js';
 
 /**
  * Drift view: the statistics table (test, score, threshold, verdict per feature), the selected feature's reference
@@ -21,15 +23,11 @@ const uiSchema = z.object({ feature: z.string().optional() });
 const stateSchema = driftViewStateSchema.extend({ ui: uiSchema });
 type State = z.infer<typeof stateSchema>;
 
-const methodName: Record<DriftFeature['method'], string> = { ks: 'Kolmogorov–Smirnov', chi2: 'chi-square', wasserstein: 'Wasserstein (normed)', jensenshannon: 'Jensen–Shannon', psi: 'PSI' };
-
-const shortName: Record<DriftFeature['method'], string> = { ks: 'KS', chi2: 'χ²', wasserstein: 'Wasserstein', jensenshannon: 'JS', psi: 'PSI' };
-
 const bridge = connectView<DriftToView, DriftFromView, State>({ incoming: driftToViewSchema, state: stateSchema, onMessage });
 const restored = bridge.restoredState();
 let query: DriftQuery | undefined = restored?.query;
 const ui: State['ui'] = restored?.ui ?? {};
-let report: DriftViewReport | undefined;
+let report: TitledDriftReport | undefined;
 let distChart: { dispose(): void } | undefined;
 let windowChart: { dispose(): void } | undefined;
 
@@ -81,36 +79,43 @@ function save(): void {
 function draw(): void {
   const r = report;
   if (!r) return;
-  const drifted = r.features.filter((f) => f.drifted).length;
   header.replaceChildren(
     h('strong', {}, r.title),
-    h('span', { className: `badge ${r.drifted ? 'bad' : 'good'}` }, r.drifted ? 'dataset drift' : 'no dataset drift'),
-    h('span', {}, `${drifted} of ${r.features.length} features drifted (${Math.round(r.share * 100)}%; dataset threshold ${Math.round(r.shareThreshold * 100)}%)`),
+    h('span', { className: `badge ${r.datasetDrifted ? 'bad' : 'good'}` }, r.datasetDrifted ? 'dataset drift' : 'no dataset drift'),
+    h('span', {}, `${r.driftedColumns} of ${r.testedColumns} features drifted (${Math.round(r.shareDrifted * 100)}%; dataset threshold ${Math.round(r.shareThreshold * 100)}%)`),
     h('span', { className: 'grow' }),
     h('span', { className: 'muted' }, `reference ${r.referenceRows.toLocaleString()} rows · current ${r.currentRows.toLocaleString()} rows · ${formatTime(r.createdAt)}`),
   );
   if (!ui.feature || !r.features.some((f) => f.name === ui.feature)) ui.feature = (r.features.find((f) => f.drifted) ?? r.features[0])?.name;
   statsBody.replaceChildren(
     ...r.features.map((f) => {
-      const p = f.tests.find((t) => t.method === f.method)?.pValue ?? null;
+      const method = f.method;
+      const tests = computedTests(f);
+      const p = method !== null && f.score !== null && isPValueTest(method) ? f.score : null;
       const tr = h(
         'tr',
         { tabindex: -1, 'data-feature': f.name, 'aria-selected': f.name === ui.feature ? 'true' : 'false' },
         h('td', {}, f.name),
         h('td', {}, f.type),
-        h('td', { title: f.tests.map((t) => `${methodName[t.method]}: statistic ${formatNumber(t.statistic)}${t.pValue === null ? '' : `, p ${formatNumber(t.pValue)}`}`).join('\n') }, shortName[f.method]),
-        h('td', { className: 'num' }, formatNumber(f.score)),
+        h(
+          'td',
+          { title: f.skipped ?? tests.map((t) => `${driftTestNames[t.test].long}: statistic ${formatNumber(t.statistic)}${t.pValue === null ? '' : `, p ${formatNumber(t.pValue)}`}`).join('\n') },
+          method === null ? 'not tested' : driftTestNames[method].short,
+        ),
+        h('td', { className: 'num' }, f.score === null ? '—' : formatNumber(f.score)),
         // p-value tests drift below the threshold, distances above it.
-        h('td', { className: 'num' }, `${f.method === 'ks' || f.method === 'chi2' ? 'p <' : '>'} ${formatNumber(f.threshold)}`),
+        h('td', { className: 'num' }, method === null || f.threshold === null ? '—' : `${isPValueTest(method) ? 'p <' : '>'} ${formatNumber(f.threshold)}`),
         h('td', { className: 'num' }, p === null ? '—' : formatNumber(p)),
-        h('td', {}, h('span', { className: `badge ${f.drifted ? 'bad' : 'good'}` }, f.drifted ? 'drifted' : 'ok')),
+        h('td', {}, h('span', { className: `badge ${f.drifted ? 'bad' : 'good'}` }, method === null ? 'n/a' : f.drifted ? 'drifted' : 'ok')),
         h(
           'td',
           { className: 'muted' },
-          f.tests
-            .filter((t) => t.method !== f.method)
-            .map((t) => `${shortName[t.method]} ${formatNumber(Number(t.statistic.toPrecision(3)))}${t.pValue === null ? '' : ` (p ${t.pValue < 1e-3 && t.pValue > 0 ? t.pValue.toExponential(0) : formatNumber(Number(t.pValue.toPrecision(2)))})`}`)
-            .join(' · ') || '—',
+          f.skipped ??
+            (tests
+              .filter((t) => t.test !== method)
+              .map((t) => `${driftTestNames[t.test].short} ${formatNumber(Number(t.statistic.toPrecision(3)))}${t.pValue === null ? '' : ` (p ${t.pValue < 1e-3 && t.pValue > 0 ? t.pValue.toExponential(0) : formatNumber(Number(t.pValue.toPrecision(2)))})`}`)
+              .join(' · ') ||
+              '—'),
         ),
       );
       tr.addEventListener('click', () => choose(f.name));
@@ -146,9 +151,14 @@ function drawDistribution(): void {
     distPlot.replaceChildren(h('div', { className: 'empty' }, 'No features in this report.'));
     return;
   }
-  distPlot.replaceChildren();
   distTitle.textContent = f.name;
-  const b = f.bins;
+  if (!f.bins || f.method === null || f.score === null || f.threshold === null) {
+    distNote.textContent = '';
+    distPlot.replaceChildren(h('div', { className: 'empty' }, `Not tested: ${f.skipped ?? 'no values to compare'}.`));
+    return;
+  }
+  distPlot.replaceChildren();
+  const b = chartBins(f.bins);
   const share = (counts: number[]): number[] => {
     const total = counts.reduce((s, c) => s + c, 0);
     return counts.map((c) => (total === 0 ? 0 : c / total));
@@ -158,7 +168,7 @@ function drawDistribution(): void {
   const cur = share(b.current);
   const xs = ref.map((_v, i) => i);
   const labels = b.kind === 'numeric' ? b.edges.slice(0, -1).map((e, i) => (e + (b.edges[i + 1] ?? e)) / 2) : [];
-  distNote.textContent = `${methodName[f.method]} ${formatNumber(f.score)} (threshold ${formatNumber(f.threshold)})`;
+  distNote.textContent = `${driftTestNames[f.method].long} ${formatNumber(f.score)} (threshold ${formatNumber(f.threshold)})`;
   distPlot.setAttribute('aria-label', `${f.name}: reference and current distributions over ${xs.length} ${b.kind === 'numeric' ? 'bins' : 'categories'}`);
   const theme = readTheme();
   const axes = themedAxes(theme, f.name, 'share of rows');
@@ -214,7 +224,7 @@ function windowLabels(windows: ReadonlyArray<{ start: number }>): string[] {
   return unique(seconds) ? seconds : windows.map((_w, i) => `#${i + 1}`);
 }
 
-function drawWindows(r: DriftViewReport): void {
+function drawWindows(r: TitledDriftReport): void {
   windowChart?.dispose();
   windowChart = undefined;
   if (r.windows.length === 0) {

@@ -1,20 +1,15 @@
 import * as path from 'node:path';
-import { z } from 'zod';
+import { driftOverrideSchema, driftTests, type DriftOverride } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand } from '../command.js';
 import { readTable, DataError } from '../../ml/data/index.js';
-import { driftReport, formatDriftTable, DriftInputError, type DriftOptions, type DriftTest } from '../../ml/drift/index.js';
-
-const testSpec = z.object({
-  test: z.enum(['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi']),
-  threshold: z.number().gt(0).optional(),
-});
+import { driftReport, formatDriftTable, DriftInputError, type DriftOptions } from '../../ml/drift/index.js';
 
 /** `--test col=psi` or `--test col=psi:0.2` → one override. */
-function parseTest(spec: string): [string, { test: DriftTest; threshold?: number }] {
+function parseTest(spec: string): [string, DriftOverride] {
   const m = /^([^=]+)=([a-z]+)(?::(.+))?$/.exec(spec);
   if (!m) throw new UsageError(`--test ${spec}: write COLUMN=TEST or COLUMN=TEST:THRESHOLD (e.g. age=psi:0.2)`);
-  const parsed = testSpec.safeParse({ test: m[2], threshold: m[3] === undefined ? undefined : Number(m[3]) });
-  if (!parsed.success) throw new UsageError(`--test ${spec}: the test is one of ks, chisquare, wasserstein, jensenshannon, psi, and a threshold a positive number`);
+  const parsed = driftOverrideSchema.safeParse({ test: m[2], threshold: m[3] === undefined ? undefined : Number(m[3]) });
+  if (!parsed.success) throw new UsageError(`--test ${spec}: the test is one of ${driftTests.join(', ')}, and a threshold a positive number`);
   return [m[1] as string, parsed.data];
 }
 

@@ -38,7 +38,7 @@ function printAlerts(io: CliIo, alerts: Alert[]): void {
 
 function printRun(io: CliIo, r: MonitorRun): void {
   const rep = r.report.report;
-  io.stdout(`${rep.title}\nreport ${r.report.id}: ${rep.referenceRows} reference rows, ${rep.currentRows} logged rows; overall ${Math.round(rep.share * 100)}% of columns drifted\n\n`);
+  io.stdout(`${rep.title}\nreport ${r.report.id}: ${rep.referenceRows} reference rows, ${rep.currentRows} logged rows; overall ${Math.round(rep.shareDrifted * 100)}% of columns drifted\n\n`);
   io.stdout('WINDOW                                     ROWS  DRIFTED  COLUMNS\n');
   for (const w of rep.windows) {
     const names = w.features.filter((f) => f.drifted).map((f) => f.name);

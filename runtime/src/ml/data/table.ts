@@ -1,10 +1,11 @@
 import type { Column, ColumnType, NumericColumn, StringColumn, Table } from '../types.js';
+import { CairnError } from '../../util/errors.js';
 
 /** Bad data the user can fix: the message names the file and line and says what to do. */
-export class DataError extends Error {
+export class DataError extends CairnError {
   override name = 'DataError';
   constructor(message: string, readonly file?: string, readonly line?: number) {
-    super(file !== undefined ? `${file}${line !== undefined ? `:${line}` : ''}: ${message}` : message);
+    super('invalid', file !== undefined ? `${file}${line !== undefined ? `:${line}` : ''}: ${message}` : message);
   }
 }
 

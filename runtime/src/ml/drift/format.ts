@@ -1,4 +1,4 @@
-import type { DriftReport, FeatureDrift } from './report.js';
+import { driftScoreOf, driftTests, isPValueTest, type DriftReport, type FeatureDrift } from '@cairn/protocol';
 
 function fmt(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -10,11 +10,11 @@ function fmt(v: number | null | undefined): string {
 function detail(f: FeatureDrift): string {
   const t = f.tests;
   const parts: string[] = [];
-  if (t.ks) parts.push(`ks p=${fmt(t.ks.pValue)}`);
-  if (t.chisquare) parts.push(`chi2 p=${fmt(t.chisquare.pValue)}`);
-  if (t.wasserstein) parts.push(`wd=${fmt(t.wasserstein.normed)}`);
-  if (t.jensenshannon) parts.push(`js=${fmt(t.jensenshannon.distance)}`);
-  if (t.psi) parts.push(`psi=${fmt(t.psi.value)}`);
+  // Each computed test by its one name: `ks p=…`, `wasserstein=…` (the score its decision reads).
+  for (const test of driftTests) {
+    const score = driftScoreOf(t, test);
+    if (score !== undefined) parts.push(`${test}${isPValueTest(test) ? ' p' : ''}=${fmt(score)}`);
+  }
   return parts.join('  ');
 }
 

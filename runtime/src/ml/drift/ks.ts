@@ -1,4 +1,7 @@
+import type { KsResult } from '@cairn/protocol';
 import { kstwoSf } from './kolmogorov.js';
+
+export type { KsResult };
 
 /**
  * Two-sample Kolmogorov–Smirnov test, two-sided, as scipy.stats.ks_2samp(a, b) with its default method='auto'
@@ -9,11 +12,6 @@ import { kstwoSf } from './kolmogorov.js';
  *   closed alternating series;
  * - otherwise, or when the exact count fails numerically, 'asymp': kstwo.sf(D, round(m·n/(m+n))).
  */
-export interface KsResult {
-  statistic: number;
-  pValue: number;
-  method: 'exact' | 'asymp';
-}
 
 const MAX_AUTO_N = 10000;
 

@@ -1,5 +1,17 @@
+import {
+  defaultDriftTest,
+  defaultDriftThresholds,
+  driftDecision,
+  driftScoreOf,
+  isNumericOnlyTest,
+  type DriftOverride,
+  type DriftReport,
+  type DriftTest,
+  type FeatureDrift,
+} from '@cairn/protocol';
+import { CairnError } from '../../util/errors.js';
 import type { Column, Table } from '../types.js';
-import { ks2sampSorted, type KsResult } from './ks.js';
+import { ks2sampSorted } from './ks.js';
 import {
   chiSquareHomogeneity,
   distinctSorted,
@@ -11,25 +23,12 @@ import {
   std,
   sturgesEdges,
   wassersteinSorted,
-  type ChiSquareResult,
 } from './stats.js';
 
 /**
- * Per-feature drift between a reference and a current table. The default test per feature is Evidently's
- * (calculations/stattests/registry.py `_get_default_stattest`); see docs/ml.md, "Drift", for every definition.
+ * Per-feature drift between a reference and a current table. The vocabulary (tests, thresholds, the default choice)
+ * and the report's shape are protocol/src/drift.ts; see docs/ml.md, "Drift", for every definition.
  */
-export type DriftTest = 'ks' | 'chisquare' | 'wasserstein' | 'jensenshannon' | 'psi';
-
-export const DEFAULT_THRESHOLDS: Readonly<Record<DriftTest, number>> = {
-  ks: 0.05,
-  chisquare: 0.05,
-  wasserstein: 0.1,
-  jensenshannon: 0.1,
-  psi: 0.1,
-};
-
-/** Tests whose score is a p-value (drift when below the threshold); the others are distances (drift at or above). */
-const P_VALUE_TESTS: ReadonlySet<DriftTest> = new Set(['ks', 'chisquare']);
 
 export interface DriftOptions {
   /** Columns to check (default: every column both tables have). */
@@ -37,67 +36,15 @@ export interface DriftOptions {
   /** The dataset drifts when at least this share of the checked columns drift (default 0.5). */
   share?: number;
   /** Per-column test and threshold overrides. */
-  tests?: Record<string, { test: DriftTest; threshold?: number }>;
-}
-
-export type DriftBins =
-  | {
-      kind: 'histogram';
-      /** Sturges edges cut from the reference; bin i is [edges[i], edges[i+1]), the last one closed. */
-      edges: number[];
-      reference: number[];
-      current: number[];
-      /** Current values below the first / above the last edge (the reference has none there). */
-      currentBelow: number;
-      currentAbove: number;
-    }
-  | { kind: 'categories'; categories: Array<string | number>; reference: number[]; current: number[] };
-
-export interface FeatureDrift {
-  name: string;
-  type: 'numeric' | 'categorical';
-  /** The test that decides `drifted`, or null when the column could not be tested (see `skipped`). */
-  method: DriftTest | null;
-  threshold: number | null;
-  /** The deciding test's value: a p-value for ks / chisquare, a distance otherwise. */
-  score: number | null;
-  drifted: boolean;
-  /** Why no test ran (a side with no values). */
-  skipped?: string;
-  referenceCount: number;
-  currentCount: number;
-  referenceMissing: number;
-  currentMissing: number;
-  /** Distinct non-missing values over both samples (counted up to 21: enough for the test choice). */
-  distinct: number;
-  tests: {
-    ks?: KsResult;
-    wasserstein?: { distance: number; normed: number; referenceStd: number };
-    psi?: { value: number };
-    jensenshannon?: { distance: number };
-    chisquare?: ChiSquareResult;
-  };
-  bins?: DriftBins;
-}
-
-export interface DriftReport {
-  referenceRows: number;
-  currentRows: number;
-  features: FeatureDrift[];
-  /** Tested columns that drifted / tested columns (skipped columns left out); 0 when none was tested. */
-  shareDrifted: number;
-  driftedColumns: number;
-  testedColumns: number;
-  shareThreshold: number;
-  datasetDrifted: boolean;
-  /** Columns only one table has (not checked unless asked for, which is an error). */
-  onlyInReference: string[];
-  onlyInCurrent: string[];
+  tests?: Record<string, DriftOverride>;
 }
 
 /** Bad drift input the user can fix (unknown column, a test that does not fit the column's type). */
-export class DriftInputError extends Error {
+export class DriftInputError extends CairnError {
   override name = 'DriftInputError';
+  constructor(message: string) {
+    super('invalid', message);
+  }
 }
 
 interface NumericSample {
@@ -173,26 +120,6 @@ function sharesOf(counts: number[], total: number): number[] {
   return fillZeroes(counts.map((x) => x / total));
 }
 
-function decide(test: DriftTest, score: number, threshold: number): boolean {
-  return P_VALUE_TESTS.has(test) ? score < threshold : score >= threshold;
-}
-
-function scoreOf(f: FeatureDrift, test: DriftTest): number {
-  const t = f.tests;
-  switch (test) {
-    case 'ks':
-      return t.ks?.pValue ?? Number.NaN;
-    case 'chisquare':
-      return t.chisquare?.pValue ?? Number.NaN;
-    case 'wasserstein':
-      return t.wasserstein?.normed ?? Number.NaN;
-    case 'jensenshannon':
-      return t.jensenshannon?.distance ?? Number.NaN;
-    case 'psi':
-      return t.psi?.value ?? Number.NaN;
-  }
-}
-
 function categoricalTests(f: FeatureDrift, ref: Map<string | number, number>, cur: Map<string | number, number>, refTotal: number, curTotal: number): void {
   const { keys, r, c } = categoryTable(ref, cur);
   f.bins = { kind: 'categories', categories: keys, reference: r, current: c };
@@ -245,22 +172,11 @@ function checkNumeric(f: FeatureDrift, ref: NumericSample, cur: NumericSample): 
   }
 }
 
-/** Evidently's default: ≤ 1,000 reference values → KS / chi-square; above → normed Wasserstein / Jensen–Shannon. */
-export function defaultTest(type: 'numeric' | 'categorical', referenceCount: number, distinct: number): DriftTest {
-  if (referenceCount <= 1000) {
-    // Evidently uses a two-proportion z-test for ≤ 2 values: its p-value equals this uncorrected 2×2 chi-square's.
-    if (type === 'numeric') return distinct <= 5 ? 'chisquare' : 'ks';
-    return 'chisquare';
-  }
-  if (type === 'numeric') return distinct <= 5 ? 'jensenshannon' : 'wasserstein';
-  return 'jensenshannon';
-}
-
 function isNumeric(col: Column): boolean {
   return col.type === 'int' || col.type === 'float' || col.type === 'timestamp';
 }
 
-export function featureDrift(name: string, refCol: Column, curCol: Column, override?: { test: DriftTest; threshold?: number }): FeatureDrift {
+export function featureDrift(name: string, refCol: Column, curCol: Column, override?: DriftOverride): FeatureDrift {
   const refNum = isNumeric(refCol);
   const curNum = isNumeric(curCol);
   if (refNum !== curNum && curCol.type !== 'string' && refCol.type !== 'string') {
@@ -287,7 +203,7 @@ export function featureDrift(name: string, refCol: Column, curCol: Column, overr
     distinct: 0,
     tests: {},
   };
-  if (override && !numeric && (override.test === 'ks' || override.test === 'wasserstein')) {
+  if (override && !numeric && isNumericOnlyTest(override.test)) {
     throw new DriftInputError(`column '${name}' is categorical: the '${override.test}' test needs numbers; use chisquare, jensenshannon or psi`);
   }
   if (numeric) {
@@ -309,13 +225,13 @@ export function featureDrift(name: string, refCol: Column, curCol: Column, overr
     f.distinct = Math.min(union.size, 21);
     categoricalTests(f, ref.counts, cur.counts, ref.total, cur.total);
   }
-  const method = override?.test ?? defaultTest(f.type, f.referenceCount, f.distinct);
-  const threshold = override?.threshold ?? DEFAULT_THRESHOLDS[method];
-  const score = scoreOf(f, method);
+  const method: DriftTest = override?.test ?? defaultDriftTest(f.type, f.referenceCount, f.distinct);
+  const threshold = override?.threshold ?? defaultDriftThresholds[method];
+  const score = driftScoreOf(f.tests, method);
   f.method = method;
   f.threshold = threshold;
-  f.score = Number.isFinite(score) ? score : null;
-  f.drifted = f.score !== null && decide(method, f.score, threshold);
+  f.score = score !== undefined && Number.isFinite(score) ? score : null;
+  f.drifted = f.score !== null && driftDecision(method, f.score, threshold);
   return f;
 }
 

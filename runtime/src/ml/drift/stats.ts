@@ -1,4 +1,7 @@
+import type { ChiSquareResult } from '@cairn/protocol';
 import { chi2Sf } from './gamma.js';
+
+export type { ChiSquareResult };
 
 /**
  * Distances and tests over two samples, each matching scipy / Evidently (definitions in docs/ml.md, "Drift").
@@ -173,11 +176,6 @@ export function jensenShannon(p0: readonly number[], q0: readonly number[]): num
   return Math.sqrt((left.value + right.value) / 2);
 }
 
-export interface ChiSquareResult {
-  statistic: number;
-  pValue: number;
-  dof: number;
-}
 
 /**
  * Chi-square test of homogeneity on the 2×k table [reference counts; current counts], as
