@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { DriftRequest, driftReportSchema } from '@cairn/protocol';
+import { main } from '../../../runtime/src/cli/main.js';
+import { Engine } from '../../../runtime/src/executor/engine.js';
+import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { tempWorkspace } from '../engine/helpers.js';
+import { fixtures } from '../deploy/fixture.js';
+
+// `runtime/drift` over the real JSON-RPC path (in-memory streams) against a real workspace: the editor's "Show Drift"
+// gets the report `cairn drift --format json` prints, from the same implementation, and clear errors by kind.
+
+/** The JSON-RPC error a request failed with: its code and message. */
+async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown };
+    return { code: Number(e.code), message: String(e.message) };
+  }
+  assert.fail('the request succeeded');
+}
+
+describe('runtime/drift over JSON-RPC', () => {
+  let ws: ReturnType<typeof tempWorkspace>;
+  let engine: Engine;
+  let client: MessageConnection;
+  let server: MessageConnection;
+  let toServer: PassThrough;
+  let closed: Promise<void>;
+
+  before(() => {
+    ws = tempWorkspace('cairn-drift-rpc-');
+    copyFileSync(path.join(fixtures, 'data', 'wine.csv'), path.join(ws.dir, 'wine.csv'));
+    writeFileSync(path.join(ws.dir, 'r.csv'), 'a,b\n' + Array.from({ length: 50 }, (_, i) => `${i},x`).join('\n'));
+    writeFileSync(path.join(ws.dir, 'c.csv'), 'a,b\n' + Array.from({ length: 50 }, (_, i) => `${i + 100},y`).join('\n'));
+    engine = new Engine(ws.dir);
+    toServer = new PassThrough();
+    const toClient = new PassThrough();
+    server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
+    client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+    client.listen();
+    ({ closed } = serveRuntime(server, engine, { pollMs: 60_000 }));
+  });
+  after(async () => {
+    toServer.end();
+    await closed;
+    client.dispose();
+    server.dispose();
+    await engine.close();
+    ws.cleanup();
+  });
+
+  test('answers the report cairn drift --format json prints for the same files and options', async () => {
+    const params = { reference: 'r.csv', current: path.join(ws.dir, 'c.csv'), tests: { a: { test: 'psi' as const, threshold: 0.5 } } };
+    const report = driftReportSchema.parse(await client.sendRequest(DriftRequest.type, params));
+    assert.deepEqual(report.features.map((f) => [f.name, f.method, f.drifted]), [['a', 'psi', true], ['b', 'chisquare', true]]);
+    assert.equal(report.datasetDrifted, true);
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: () => undefined, cwd: ws.dir, isTty: false };
+    assert.equal(await main(['drift', '--reference', 'r.csv', '--current', 'c.csv', '--test', 'a=psi:0.5', '--format', 'json'], io), 1);
+    assert.deepEqual(report, JSON.parse(out.join('')), 'one implementation, one shape');
+  });
+
+  test('the default tests and the chosen columns and share', async () => {
+    const report = driftReportSchema.parse(await client.sendRequest(DriftRequest.type, { reference: 'wine.csv', current: 'wine.csv', columns: ['alcohol', 'hue'], share: 0.25 }));
+    assert.deepEqual(report.features.map((f) => [f.name, f.method, f.score, f.drifted]), [['alcohol', 'ks', 1, false], ['hue', 'ks', 1, false]]);
+    assert.deepEqual([report.testedColumns, report.shareThreshold, report.datasetDrifted], [2, 0.25, false]);
+  });
+
+  test('errors by kind: a missing file is not-found, a path outside the workspace refused, bad data or params invalid', async () => {
+    const missing = await failure(client.sendRequest(DriftRequest.type, { reference: 'nope.csv', current: 'c.csv' }));
+    assert.equal(missing.code, -32001);
+    assert.match(missing.message, /the reference data nope\.csv does not exist/);
+    const outside = await failure(client.sendRequest(DriftRequest.type, { reference: '../r.csv', current: 'c.csv' }));
+    assert.equal(outside.code, -32002);
+    assert.match(outside.message, /leaves the workspace/);
+    const column = await failure(client.sendRequest(DriftRequest.type, { reference: 'r.csv', current: 'c.csv', columns: ['zzz'] }));
+    assert.equal(column.code, -32602);
+    assert.match(column.message, /column 'zzz' is not in the reference and current data/);
+    const test_ = await failure(client.sendRequest(DriftRequest.type, { reference: 'r.csv', current: 'c.csv', tests: { b: { test: 'ks' } } }));
+    assert.equal(test_.code, -32602);
+    assert.match(test_.message, /column 'b' is categorical: the 'ks' test needs numbers/);
+    const params = await failure(client.sendRequest(DriftRequest.method, { reference: 'r.csv', current: 'c.csv', share: 2, tests: { a: { test: 'chi2' } } }));
+    assert.equal(params.code, -32602);
+    assert.match(params.message, /runtime\/drift: invalid params: share: .*; tests\.a\.test: /);
+  });
+});
