@@ -54,6 +54,21 @@ function toAlert(r: AlertRow): Alert {
   };
 }
 
+/**
+ * A stored report's drift report. Reports stored before the drift report had one shape (protocol/src/drift.ts) were
+ * in the drift view's own shape, which lacks counts the report has: they are refused with what to do, never guessed.
+ */
+function storedDriftReport(r: ReportRow): MonitorReport['report'] {
+  const parsed = titledDriftReportSchema.safeParse(JSON.parse(r.report_json));
+  if (parsed.success) return parsed.data;
+  throw new CairnError(
+    'refused',
+    `monitor report ${r.id} of ${r.name} was stored by an older Cairn in a shape this one does not read ` +
+      `(${parsed.error.issues[0]?.path.join('.') ?? 'report'}: ${parsed.error.issues[0]?.message ?? 'invalid'}); ` +
+      `run \`cairn monitor ${r.name}\` again to store a current report`,
+  );
+}
+
 function toReport(r: ReportRow, alertId: number | null): MonitorReport {
   return {
     id: r.id,
@@ -63,7 +78,7 @@ function toReport(r: ReportRow, alertId: number | null): MonitorReport {
     reference: r.reference,
     createdAt: r.created_at,
     drifted: r.drifted === 1,
-    report: titledDriftReportSchema.parse(JSON.parse(r.report_json)),
+    report: storedDriftReport(r),
     alertId,
   };
 }
