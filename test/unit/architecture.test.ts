@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 /**
  * The runtime's layout rules (docs/architecture.md): rpc/ is a transport and imports nothing from cli/, and no module
@@ -10,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * `export … from` of a relative module, type-only ones included (a type cycle is still a tangle to read).
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/src');
+const root = path.resolve(__dirname, '../../runtime/src');
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

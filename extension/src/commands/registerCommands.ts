@@ -33,7 +33,6 @@ export interface CommandDeps {
   pipelines: PipelinesView;
   launcher: RunLauncher;
   log: vscode.LogOutputChannel;
-  extensionUri: vscode.Uri;
   webviews: CairnWebviews;
   driftReports: DriftReports;
   models: ModelActions;

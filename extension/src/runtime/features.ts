@@ -112,7 +112,7 @@ export function activateRuntimeFeatures(context: vscode.ExtensionContext): Runti
     walkthrough,
     // A finished run may have registered a version (the runtime also says so with runtime/modelsChanged).
     launcher.onDidFinish(() => models.refresh()),
-    ...registerCommands({ runtime, index, experiments, pipelines, launcher, log, extensionUri: context.extensionUri, webviews, driftReports, models: actions }),
+    ...registerCommands({ runtime, index, experiments, pipelines, launcher, log, webviews, driftReports, models: actions }),
     runtime.onProgress((p) => {
       if (p.step === undefined) runChanged(p.runId);
     }),
