@@ -81,6 +81,42 @@ const ratingColumns = {
   rating: column.default('rating').describe('Rating (explicit) or interaction weight (implicit) column.'),
 };
 
+/**
+ * What evaluate.ranking reports, one list for the `metrics:` option, the catalogue entry and the runtime. `@k` becomes
+ * the `k` option (ndcg@10). `rmse_known` / `rmse_cold` split the RMSE by whether the row's user and item both have
+ * training ratings; `lift_ndcg@k` is the candidate's NDCG@k minus the best baseline's (gate on it with `min: 0`).
+ */
+export const rankingMetricNames = [
+  'rmse',
+  'mae',
+  'rmse_known',
+  'rmse_cold',
+  'precision@k',
+  'recall@k',
+  'f1@k',
+  'ndcg@k',
+  'map@k',
+  'hit_rate@k',
+  'coverage',
+  'lift_ndcg@k',
+] as const;
+export type RankingMetricName = (typeof rankingMetricNames)[number];
+/** Row counts evaluate.ranking reports beside the RMSE split. */
+export const rankingRowCounts = ['known_rows', 'cold_rows'] as const;
+
+/** Item-feature options of the content-based and hybrid recommenders. */
+const itemFeatures = {
+  items: z
+    .array(path)
+    .optional()
+    .describe('Tables holding the item features (the item column plus genres and title), read for the catalogue: items in them without ratings are recommended and scored from their features (cold start). Default: the ratings table.'),
+  genres: column.default('genres').describe('Column of each item\'s genres, separated by `separator`.'),
+  title: column.optional().describe('Column of each item\'s title: its words become TF-IDF terms.'),
+  separator: z.string().min(1).default('|').describe('Separator of the genres.'),
+  weighting: z.enum(['tfidf', 'binary']).default('tfidf').describe('Term weights of the item profiles: TF-IDF, or binary (genres one-hot).'),
+  min_df: z.number().int().min(1).default(2).describe('Title words in fewer items than this are left out of the vocabulary.'),
+};
+
 export const builtins: readonly BuiltinSpec[] = [
   {
     name: 'data.load',
@@ -304,6 +340,43 @@ export const builtins: readonly BuiltinSpec[] = [
     metrics: [],
   },
   {
+    name: 'train.content-based',
+    version: 1,
+    category: 'train',
+    summary: 'A content-based recommender: TF-IDF (or one-hot) item profiles from genres and titles, user profiles from the rated items (mean-centred rating weights), scored by cosine; the rating is the user and item means plus a fitted multiple of the cosine.',
+    options: z.object({ ratings: path.describe('Interactions table.'), ...ratingColumns, ...itemFeatures }).strict(),
+    inputs: ['ratings', 'items'],
+    outputs: { model: { file: 'model.json', description: 'Vocabulary, item and user profiles, biases and the rating scale.' } },
+    metrics: ['vocabulary', 'rmse'],
+  },
+  {
+    name: 'train.hybrid',
+    version: 1,
+    category: 'train',
+    summary: 'Matrix factorization blended with the content-based recommender and popularity, the blend weights chosen on each user\'s newest training ratings; new users get popular items, new items their content profile.',
+    options: z
+      .object({
+        ratings: path.describe('Interactions table.'),
+        ...ratingColumns,
+        time: column.optional().describe('Timestamp column: each user\'s newest `blend_fraction` of ratings choose the blend weights (default: a seeded random share of each user\'s ratings).'),
+        ...itemFeatures,
+        factors: z.number().int().min(1).default(32).describe('Latent dimensions of the matrix factorization.'),
+        ...trainCommon,
+        blend_fraction: fraction('Share of each user\'s ratings held out to choose the blend weights (the components are then refitted on every rating).').default(0.1),
+        popularity_half_life: z
+          .number()
+          .min(0)
+          .default(0.25)
+          .describe('Popularity component: a rating\'s weight halves every this share of the training time span (needs `time`; 0: plain rating counts).'),
+        k: z.number().int().min(1).default(10).describe('List length whose NDCG the ranking blend maximizes.'),
+        relevance: z.number().default(4).describe('Held-out ratings at or above this count as relevant when choosing the ranking blend.'),
+      })
+      .strict(),
+    inputs: ['ratings', 'items'],
+    outputs: { model: { file: 'model.json', description: 'The matrix factorization, the content model, item popularity and the blend weights.' } },
+    metrics: ['loss', 'val_loss', 'rmse', 'val_rmse', 'blend_rmse', 'blend_ndcg@k', 'weight_mf', 'weight_content', 'weight_popularity'],
+  },
+  {
     name: 'evaluate.classification',
     version: 1,
     category: 'evaluate',
@@ -342,9 +415,9 @@ export const builtins: readonly BuiltinSpec[] = [
   },
   {
     name: 'evaluate.ranking',
-    version: 1,
+    version: 2,
     category: 'evaluate',
-    summary: 'Ranking metrics for recommenders (precision@k, recall@k, NDCG@k, MAP@k, hit rate, coverage, RMSE), the first model compared with the others.',
+    summary: 'Ranking metrics for recommenders (precision@k, recall@k, F1@k, NDCG@k, MAP@k, hit rate, coverage, RMSE on all, known and cold-start rows), the first model compared with the others.',
     options: z
       .object({
         models: z.array(path).min(1).describe('Models to compare; the first is the candidate, the rest baselines.'),
@@ -354,14 +427,14 @@ export const builtins: readonly BuiltinSpec[] = [
         k: z.number().int().min(1).default(10).describe('List length.'),
         relevance: z.number().default(4).describe('Held-out ratings at or above this count as relevant.'),
         metrics: z
-          .array(z.enum(['rmse', 'mae', 'precision@k', 'recall@k', 'ndcg@k', 'map@k', 'hit_rate@k', 'coverage']))
+          .array(z.enum(rankingMetricNames))
           .default(['rmse', 'precision@k', 'recall@k', 'ndcg@k'])
-          .describe('Metrics to compute.'),
+          .describe('Metrics to compute (rmse_known and rmse_cold need `train`; lift_ndcg@k needs a baseline).'),
       })
       .strict(),
     inputs: ['models', 'test', 'train'],
     outputs: { report: { file: 'metrics.json', description: 'Metrics per model.' } },
-    metrics: ['rmse', 'mae', 'precision@k', 'recall@k', 'ndcg@k', 'map@k', 'hit_rate@k', 'coverage'],
+    metrics: [...rankingMetricNames, ...rankingRowCounts],
   },
   {
     name: 'drift.check',

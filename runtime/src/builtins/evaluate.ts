@@ -16,6 +16,7 @@ import {
   type ProbaMatrix,
   type SliceReport,
 } from '../ml/metrics/index.js';
+import type { RankingMetricName } from '@cairn/protocol';
 import type { Predictor, RecommenderPredictor, Scores, Table, TabularPredictor } from '../ml/types.js';
 
 /**
@@ -161,6 +162,8 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
       if ((ratings[i] as number) >= (o.relevance as number)) relevant.get(u)?.set(String(items[i]), 1);
     }
     const exclude = new Map<string | number, Set<string | number>>();
+    const needSplit = wanted.includes('rmse_known') || wanted.includes('rmse_cold');
+    let known: Uint8Array | undefined;
     if (o.train) {
       const trainPath = o.train as string;
       const train = await readTable(trainPath);
@@ -171,21 +174,35 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
         s.add(ti[i] as string | number);
         exclude.set(u, s);
       });
+      // A known row: its user and its item both have training ratings; every other row is a cold-start row.
+      const trainUsers = new Set(tu.map(String));
+      const trainItems = new Set(ti.map(String));
+      known = Uint8Array.from(users, (u, i) => (trainUsers.has(String(u)) && trainItems.has(String(items[i])) ? 1 : 0));
+    } else if (needSplit) {
+      throw new StepError('rmse_known and rmse_cold tell known rows from cold-start ones by the training ratings: give `train:` (the training interactions)');
     }
+    if (wanted.includes('lift_ndcg@k') && (o.models as string[]).length < 2) throw new StepError('lift_ndcg@k compares the first model with the baselines: list at least two `models:`');
     const evalUsers = [...relevant.entries()].filter(([, r]) => r.size > 0).map(([u]) => userIds.get(u) as string | number);
     const results: Array<{ model: string; metrics: Record<string, number> }> = [];
     for (const modelPath of o.models as string[]) {
       const p = await deps.loadPredictor(modelPath);
-      if (p.kind !== 'recommender') throw new StepError(`${modelPath} is a tabular model; evaluate.ranking needs a recommender (matrix factorization, popularity)`);
-      results.push({ model: modelPath, metrics: await rankModel(p, { users, items, ratings, evalUsers, relevant, exclude, k, wanted }) });
+      if (p.kind !== 'recommender') throw new StepError(`${modelPath} is a tabular model; evaluate.ranking needs a recommender (matrix factorization, popularity, content-based, hybrid)`);
+      results.push({ model: modelPath, metrics: await rankModel(p, { users, items, ratings, known, evalUsers, relevant, exclude, k, wanted }) });
       if (ctx.signal.aborted) return;
     }
     const candidate = results[0] as { model: string; metrics: Record<string, number> };
+    if (wanted.includes('lift_ndcg@k')) {
+      const ndcg = `ndcg@${k}`;
+      const best = Math.max(...results.slice(1).map((r) => r.metrics[ndcg] ?? -Infinity));
+      candidate.metrics[`lift_ndcg@${k}`] = (candidate.metrics[ndcg] ?? 0) - best;
+    }
     await writeFile(ctx.outputs.report as string, JSON.stringify({ test: testPath, k, relevance: o.relevance, users: evalUsers.length, models: results }, null, 1) + '\n');
     for (const [name, v] of Object.entries(candidate.metrics)) ctx.metric(name, v);
-    for (const r of results) ctx.log(`${r.model}: ${Object.entries(r.metrics).map(([n, v]) => `${n} ${v.toFixed(4)}`).join(', ')}`);
+    for (const r of results) ctx.log(`${r.model}: ${Object.entries(r.metrics).map(([n, v]) => `${n} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
   });
 }
+
+const listMetricNames: ReadonlySet<RankingMetricName> = new Set(['precision@k', 'recall@k', 'f1@k', 'ndcg@k', 'map@k', 'hit_rate@k', 'coverage']);
 
 async function rankModel(
   p: RecommenderPredictor,
@@ -193,6 +210,8 @@ async function rankModel(
     users: Array<string | number>;
     items: Array<string | number>;
     ratings: Float64Array;
+    /** 1 where the row's user and item have training ratings (when `train` is given). */
+    known: Uint8Array | undefined;
     evalUsers: Array<string | number>;
     relevant: Map<string, Map<string, number>>;
     exclude: Map<string | number, Set<string | number>>;
@@ -202,12 +221,33 @@ async function rankModel(
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const need = new Set(d.wanted);
-  if (need.has('rmse') || need.has('mae')) {
+  if (need.has('rmse') || need.has('mae') || need.has('rmse_known') || need.has('rmse_cold')) {
     const pred = await p.score(d.users, d.items);
     if (need.has('rmse')) out.rmse = rmse(d.ratings, pred);
     if (need.has('mae')) out.mae = mae(d.ratings, pred);
+    if ((need.has('rmse_known') || need.has('rmse_cold')) && d.known) {
+      const split = (want: number) => {
+        const y: number[] = [];
+        const yhat: number[] = [];
+        d.known?.forEach((kn, i) => {
+          if (kn === want) {
+            y.push(d.ratings[i] ?? 0);
+            yhat.push(pred[i] ?? 0);
+          }
+        });
+        return { y, yhat };
+      };
+      const kn = split(1);
+      const cold = split(0);
+      out.known_rows = kn.y.length;
+      out.cold_rows = cold.y.length;
+      // An empty side has no RMSE: it is left out rather than reported as NaN.
+      if (need.has('rmse_known') && kn.y.length) out.rmse_known = rmse(kn.y, kn.yhat);
+      if (need.has('rmse_cold') && cold.y.length) out.rmse_cold = rmse(cold.y, cold.yhat);
+    }
   }
-  const listMetrics = d.wanted.filter((m) => m !== 'rmse' && m !== 'mae');
+  const listMetrics = d.wanted.filter((m): m is RankingMetricName => listMetricNames.has(m as RankingMetricName));
+  if (need.has('lift_ndcg@k') && !listMetrics.includes('ndcg@k')) listMetrics.push('ndcg@k');
   if (listMetrics.length) {
     const recs = await p.recommend(d.evalUsers, d.k, d.exclude);
     const lists = new Map(d.evalUsers.map((u, i) => [String(u), (recs[i] ?? []).map(String)]));

@@ -4,13 +4,17 @@ import { StepError, type BuiltinContext } from './types.js';
 import { initBackend } from '../ml/backend.js';
 import { DataError, applyTransform, parseTransform, readTable, type FittedTransform } from '../ml/data/index.js';
 import { builtinSpec as spec, parseOptions } from './support.js';
-import type { MfModel, PopularityModel, TabularModel } from '../ml/models/artifact.js';
+import type { PopularityModel, TabularModel } from '../ml/models/artifact.js';
 import { EncodingError, applyEncoding, fitEncoding } from '../ml/models/encoding.js';
 import { mfToOnnx, tabularToOnnx } from '../ml/onnx/export.js';
-import { indexInteractions } from '../ml/train/interactions.js';
+import { readItemFeatures, trainContent, type ContentFeatureOptions, type ItemFeatures } from '../ml/train/content.js';
+import { trainHybrid } from '../ml/train/hybrid.js';
+import { columnOf, indexInteractions, ratingRows } from '../ml/train/interactions.js';
+import { rmse } from '../ml/metrics/index.js';
+import { contentPredictor } from '../ml/models/recommender.js';
 import { TrainingCancelled, TrainingError, type TrainHooks, type TrainOptions, type TrainSummary } from '../ml/train/loop.js';
 import { trainGbdt } from '../ml/train/gbdt.js';
-import { trainMf } from '../ml/train/mf.js';
+import { mfArtifact, trainMf } from '../ml/train/mf.js';
 import { trainPopularity } from '../ml/train/popularity.js';
 import { trainTabular } from '../ml/train/tabular.js';
 import type { Table } from '../ml/types.js';
@@ -249,25 +253,7 @@ async function matrixFactorization(ctx: BuiltinContext): Promise<void> {
     ctx.log(`${ix.data.ratings.length} interactions, ${ix.data.nUsers} users, ${ix.data.nItems} items, ${o.factors as number} factors${implicit ? ', implicit' : ''}`);
     const result = await trainMf(ix.data, { ...trainOptions(o), factors: o.factors as number, implicit }, hooks(ctx));
     if (ctx.signal.aborted) return;
-    const model: MfModel = {
-      format: 'cairn-model',
-      formatVersion: 1,
-      kind: 'matrix-factorization',
-      implicit,
-      columns,
-      factors: o.factors as number,
-      users: ix.users,
-      items: ix.items,
-      userFactors: Array.from(result.userFactors),
-      itemFactors: Array.from(result.itemFactors),
-      userBias: Array.from(result.userBias),
-      itemBias: Array.from(result.itemBias),
-      globalMean: result.globalMean,
-      ...(implicit ? {} : { clip: ix.ratingRange }),
-      backend: backendName,
-      seed: o.seed as number,
-      metrics: result.metrics,
-    };
+    const model = mfArtifact(ix, result, { columns, factors: o.factors as number, implicit, backend: backendName, seed: o.seed as number });
     summarize(ctx, result);
     await writeJson(ctx.outputs.model, model);
     if (ctx.outputs.onnx) await writeFile(ctx.outputs.onnx, mfToOnnx(model));
@@ -286,10 +272,89 @@ async function popularity(ctx: BuiltinContext): Promise<void> {
   });
 }
 
+function featureOptions(o: Record<string, unknown>): ContentFeatureOptions {
+  return {
+    item: o.item as string,
+    genres: o.genres as string,
+    ...(typeof o.title === 'string' ? { title: o.title } : {}),
+    separator: o.separator as string,
+    weighting: o.weighting as 'tfidf' | 'binary',
+    minDf: o.min_df as number,
+  };
+}
+
+/** The item features of `items:` tables (default: the ratings table itself). */
+async function itemFeatures(o: Record<string, unknown>, ratings: { table: Table; file: string }): Promise<Map<string, ItemFeatures>> {
+  const files = o.items as string[] | undefined;
+  const tables = files ? await Promise.all(files.map(async (file) => ({ table: await readTable(file), file }))) : [ratings];
+  return readItemFeatures(tables, featureOptions(o));
+}
+
+async function contentBased(ctx: BuiltinContext): Promise<void> {
+  await guarded(async () => {
+    const o = parseOptions(spec('train.content-based'), ctx);
+    const file = o.ratings as string;
+    const columns = columnsOf(o);
+    const table = await readTable(file);
+    const ix = indexInteractions(table, columns, file);
+    const features = await itemFeatures(o, { table, file });
+    const model = trainContent(ix, features, columns, featureOptions(o));
+    const predict = contentPredictor(model);
+    const fitted = await predict.score(Array.from(ix.data.users, (u) => ix.users[u] ?? u), Array.from(ix.data.items, (i) => ix.items[i] ?? i));
+    const trainRmse = rmse(ix.data.ratings, fitted);
+    const cold = model.items.length - ix.items.length;
+    ctx.log(`${model.items.length} items (${cold} without ratings), ${model.vocabulary.length} terms, ${ix.users.length} user profiles; rating = means + ${model.scale.toFixed(3)} · cosine`);
+    ctx.metric('vocabulary', model.vocabulary.length);
+    ctx.metric('rmse', trainRmse);
+    await writeJson(ctx.outputs.model, model);
+  });
+}
+
+async function hybrid(ctx: BuiltinContext): Promise<void> {
+  await guarded(async () => {
+    const o = parseOptions(spec('train.hybrid'), ctx);
+    const backendName = await backend(ctx);
+    const file = o.ratings as string;
+    const columns = columnsOf(o);
+    const table = await readTable(file);
+    const rows = ratingRows(table, columns, file);
+    let times: Float64Array | undefined;
+    if (typeof o.time === 'string') {
+      const col = columnOf(table, o.time, file, 'time');
+      if (col.type === 'string') throw new TrainingError(`${file}: the time column "${o.time}" holds text; give a numeric timestamp column`);
+      times = col.values;
+    }
+    const features = await itemFeatures(o, { table, file });
+    const result = await trainHybrid(
+      rows,
+      times,
+      features,
+      {
+        ...trainOptions(o),
+        factors: o.factors as number,
+        columns,
+        features: featureOptions(o),
+        blendFraction: o.blend_fraction as number,
+        halfLife: o.popularity_half_life as number,
+        k: o.k as number,
+        relevance: o.relevance as number,
+        backend: backendName,
+      },
+      hooks(ctx),
+    );
+    if (ctx.signal.aborted) return;
+    // The summary at the kept epoch, as the other trainers record it.
+    for (const [k, v] of Object.entries(result.metrics)) if (Number.isFinite(v)) ctx.metric(k, v, result.bestEpoch);
+    await writeJson(ctx.outputs.model, result.model);
+  });
+}
+
 registerBuiltins({
   'train.logistic-regression': tabularStep('logistic-regression'),
   'train.mlp': tabularStep('mlp'),
   'train.gradient-boosting': gradientBoosting,
   'train.matrix-factorization': matrixFactorization,
   'train.popularity': popularity,
+  'train.content-based': contentBased,
+  'train.hybrid': hybrid,
 });

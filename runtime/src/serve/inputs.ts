@@ -66,7 +66,7 @@ export async function recommenderFields(file: string): Promise<{ user: string; i
     if (typeof user === 'string' && typeof item === 'string') columns = { user, item };
   } else {
     const m = await readModelFile(file);
-    if (m.kind === 'matrix-factorization' || m.kind === 'popularity') columns = m.columns;
+    if (m.kind !== 'tabular') columns = m.columns;
   }
   if (!columns) throw new Error(`${file}: a recommender without its user and item column names; export it again with a train.* step`);
   return { ...columns, fields: [{ name: columns.user, type: 'any' }, { name: columns.item, type: 'any' }] };

@@ -5,6 +5,8 @@
  *
  * - precision@k = hits in the top k / k
  * - recall@k    = hits in the top k / number of relevant items
+ * - F1@k        = 2 · precision@k · recall@k / (precision@k + recall@k) of the user (0 without a hit), averaged over
+ *                 users like the others (so not the harmonic mean of the averaged precision and recall)
  * - hit rate@k  = 1 if the top k holds any relevant item, else 0
  * - AP@k        = (1 / min(k, |relevant|)) · Σ_{i≤k, item i relevant} precision@i; MAP@k is its mean
  * - NDCG@k      = DCG@k / IDCG@k, DCG@k = Σ_{i≤k} gain_i / log2(i + 1), IDCG@k the DCG of the ideal order
@@ -26,6 +28,12 @@ export function recallAtK(recommended: readonly ItemId[], relevant: ReadonlyMap<
   let hits = 0;
   for (const item of recommended.slice(0, k)) if ((relevant.get(item) ?? 0) > 0) hits++;
   return hits / total;
+}
+
+export function f1AtK(recommended: readonly ItemId[], relevant: ReadonlyMap<ItemId, number>, k: number): number {
+  const p = precisionAtK(recommended, relevant, k);
+  const r = recallAtK(recommended, relevant, k);
+  return p + r === 0 ? 0 : (2 * p * r) / (p + r);
 }
 
 export function hitAtK(recommended: readonly ItemId[], relevant: ReadonlyMap<ItemId, number>, k: number): number {
@@ -72,6 +80,7 @@ export function catalogueCoverage(lists: ReadonlyArray<readonly ItemId[]>, catal
 export interface RankingMetrics {
   'precision@k': number;
   'recall@k': number;
+  'f1@k': number;
   'ndcg@k': number;
   'map@k': number;
   'hit_rate@k': number;
@@ -90,6 +99,7 @@ export function rankingMetrics(
   let p = 0;
   let r = 0;
   let n = 0;
+  let f1 = 0;
   let ap = 0;
   let hit = 0;
   let users = 0;
@@ -99,6 +109,7 @@ export function rankingMetrics(
     users++;
     p += precisionAtK(list, rel, k);
     r += recallAtK(list, rel, k);
+    f1 += f1AtK(list, rel, k);
     n += ndcgAtK(list, rel, k);
     ap += averagePrecisionAtK(list, rel, k);
     hit += hitAtK(list, rel, k);
@@ -107,6 +118,7 @@ export function rankingMetrics(
   return {
     'precision@k': avg(p),
     'recall@k': avg(r),
+    'f1@k': avg(f1),
     'ndcg@k': avg(n),
     'map@k': avg(ap),
     'hit_rate@k': avg(hit),

@@ -107,7 +107,56 @@ export const popularityModelSchema = z.object({
 });
 export type PopularityModel = z.infer<typeof popularityModelSchema>;
 
-export const cairnModelSchema = z.discriminatedUnion('kind', [tabularModelSchema, mfModelSchema, popularityModelSchema]);
+/** A sparse vector: term indices ascending, with their weights. */
+const sparseSchema = z.object({ terms: z.array(z.number().int().min(0)), weights: z.array(z.number()) });
+export type SparseVector = z.infer<typeof sparseSchema>;
+
+export const contentModelSchema = z.object({
+  format: z.literal('cairn-model'),
+  formatVersion: z.literal(1),
+  kind: z.literal('content-based'),
+  columns: ratingColumnsSchema,
+  features: z.object({ genres: z.string(), title: z.string().optional(), separator: z.string(), weighting: z.enum(['tfidf', 'binary']) }),
+  /** Terms: `genre:<name>` and `title:<word>`; idf per term (1 under binary weighting). */
+  vocabulary: z.array(z.string()),
+  idf: z.array(z.number()),
+  /** The catalogue: every item with features, rated or not; profiles are unit length. */
+  items: z.array(id),
+  itemProfiles: z.array(sparseSchema),
+  /** Training ratings per item (0: a cold-start item) and the item bias (shrunk mean offset). */
+  itemCounts: z.array(z.number().int().min(0)),
+  itemBias: z.array(z.number()),
+  users: z.array(id),
+  /** Unit-length user profiles: Σ (r_ui − mean_u) · item profile over the user's rated items. */
+  userProfiles: z.array(sparseSchema),
+  userBias: z.array(z.number()),
+  globalMean: z.number(),
+  /** r̂ = μ + b_u + b_i + scale · cosine, clipped to the training rating range. */
+  scale: z.number(),
+  clip: z.object({ min: z.number(), max: z.number() }),
+});
+export type ContentModel = z.infer<typeof contentModelSchema>;
+
+export const hybridModelSchema = z.object({
+  format: z.literal('cairn-model'),
+  formatVersion: z.literal(1),
+  kind: z.literal('hybrid'),
+  columns: ratingColumnsSchema,
+  mf: mfModelSchema,
+  content: contentModelSchema,
+  /** Rating of a known user–item pair: intercept + mf · MF rating + content · content rating (least squares). */
+  ratingBlend: z.object({ intercept: z.number(), mf: z.number(), content: z.number() }),
+  /** Per content catalogue item: its training ratings, each weighted 0.5^(age / half-life) (plain counts without time). */
+  popularity: z.array(z.number()),
+  /** Ranking score: weights of the per-user standardized MF score, content cosine and log(1 + popularity). */
+  rankBlend: z.object({ mf: z.number(), content: z.number(), popularity: z.number() }),
+  seed: z.number().int(),
+  backend: z.string(),
+  metrics: z.record(z.string(), z.number()),
+});
+export type HybridModel = z.infer<typeof hybridModelSchema>;
+
+export const cairnModelSchema = z.discriminatedUnion('kind', [tabularModelSchema, mfModelSchema, popularityModelSchema, contentModelSchema, hybridModelSchema]);
 export type CairnModel = z.infer<typeof cairnModelSchema>;
 
 export async function readModelFile(path: string): Promise<CairnModel> {

@@ -1,7 +1,7 @@
 import type { Predictor } from '../types.js';
 import { readModelFile } from './artifact.js';
 import { loadOnnxPredictor, type OnnxLoadOptions } from './onnx.js';
-import { mfPredictor, popularityPredictor } from './recommender.js';
+import { contentPredictor, hybridPredictor, mfPredictor, popularityPredictor } from './recommender.js';
 import { tabularPredictor } from './tabular.js';
 
 export { readModelFile, type CairnModel } from './artifact.js';
@@ -21,5 +21,9 @@ export async function loadPredictor(path: string, opts: OnnxLoadOptions = {}): P
       return mfPredictor(m);
     case 'popularity':
       return popularityPredictor(m);
+    case 'content-based':
+      return contentPredictor(m);
+    case 'hybrid':
+      return hybridPredictor(m);
   }
 }

@@ -1,4 +1,6 @@
 import { tf } from '../backend.js';
+import type { MfModel } from '../models/artifact.js';
+import type { IndexedInteractions } from './interactions.js';
 import { EpochTracker, TrainingError, checkFinite, normal, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, YIELD_EVERY, type Rng, type TrainHooks, type TrainOptions, type TrainSummary } from './loop.js';
 
 /**
@@ -223,4 +225,27 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
   } finally {
     for (const t of [v.user, v.item, userMask, itemMask, decay, epochLoss]) t.dispose();
   }
+}
+
+/** model.json of a trained MF: the factors and biases with the id maps of its interactions. */
+export function mfArtifact(ix: IndexedInteractions, result: MfTrainResult, o: { columns: MfModel['columns']; factors: number; implicit: boolean; backend: string; seed: number }): MfModel {
+  return {
+    format: 'cairn-model',
+    formatVersion: 1,
+    kind: 'matrix-factorization',
+    implicit: o.implicit,
+    columns: o.columns,
+    factors: o.factors,
+    users: ix.users,
+    items: ix.items,
+    userFactors: Array.from(result.userFactors),
+    itemFactors: Array.from(result.itemFactors),
+    userBias: Array.from(result.userBias),
+    itemBias: Array.from(result.itemBias),
+    globalMean: result.globalMean,
+    ...(o.implicit ? {} : { clip: ix.ratingRange }),
+    backend: o.backend,
+    seed: o.seed,
+    metrics: result.metrics,
+  };
 }
