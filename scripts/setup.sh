@@ -19,7 +19,8 @@ done
 pkgs=(build-essential python3)
 # ONNX test models with expected outputs (runtime tests).
 pkgs+=(libonnx-testdata)
-[ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs)
+# MovieLens for the recommender sample; numpy for the reference MF of the ML benches (bench/ml/mfNumpy.py).
+[ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs python3-numpy)
 # The gradient-boosting benchmark and its scikit-learn cross-check: reference libraries and two more data sets.
 [ "$want_data" = 1 ] && pkgs+=(r-cran-modeldata python3-sklearn python3-xgboost)
 [ "$want_e2e" = 1 ] && pkgs+=(chromium ripgrep libkrb5-dev)
