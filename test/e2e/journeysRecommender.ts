@@ -37,11 +37,13 @@ const prng = seededRandom;
 /**
  * Synthetic MovieLens-shaped ratings (userId, movieId, rating, timestamp) with some structure (users and movies in
  * taste groups, popular movies rated more) so that matrix factorization has something to learn. `shift` lowers every
- * rating: the "current" file of the drift journey; `duplicates` repeats a few user–movie pairs.
+ * rating: the "current" file of the drift journey; `duplicates` repeats a few user–movie pairs; `items` adds each movie's
+ * title and genres (the content-based and hybrid steps read them), the genres following the movie's taste group.
  */
-export function syntheticRatings(rows: number, seed: number, shift = 0, startTime = 1_400_000_000, duplicates = false): string {
+export function syntheticRatings(rows: number, seed: number, shift = 0, startTime = 1_400_000_000, duplicates = false, items = false): string {
   const rand = prng(seed);
-  const lines = ['userId,movieId,rating,timestamp'];
+  const genres = ['Drama|Romance', 'Action|Thriller', 'Comedy'];
+  const lines = [`userId,movieId,rating,timestamp${items ? ',title,genres' : ''}`];
   const seen = new Set<string>();
   let time = startTime;
   while (lines.length <= rows) {
@@ -56,7 +58,7 @@ export function syntheticRatings(rows: number, seed: number, shift = 0, startTim
     const raw = 3.2 + (user % 3 === movie % 3 ? 1 : -0.5) + (rand() - 0.5) * 1.5 - shift;
     const rating = Math.min(5, Math.max(0.5, Math.round(raw * 2) / 2));
     time += 60 + Math.floor(rand() * 600);
-    lines.push(`${user},${movie},${rating},${time}`);
+    lines.push(`${user},${movie},${rating},${time}${items ? `,Movie ${movie},${genres[movie % 3] ?? 'Drama'}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -81,7 +83,7 @@ export function prepareRecommenderWorkspace(target: string): void {
   yaml = replaceOnce(yaml, /^(\s+epochs:) \d+/m, `$1 ${changed.first}`, 'the epochs param');
   yaml = replaceOnce(yaml, /^(\s+epochs:) \$\{params\.epochs\}/m, `$1 ${seeded.wrong}`, 'the epochs option of train');
   fs.writeFileSync(path.join(target, 'cairn.yaml'), yaml);
-  fs.writeFileSync(path.join(target, 'data', 'ratings.csv'), syntheticRatings(3000, 7, 0, 1_400_000_000, true));
+  fs.writeFileSync(path.join(target, 'data', 'ratings.csv'), syntheticRatings(3000, 7, 0, 1_400_000_000, true, true));
   fs.writeFileSync(path.join(target, 'data', 'ratings-new.csv'), syntheticRatings(1000, 8, 0.8, 1_404_000_000));
 }
 

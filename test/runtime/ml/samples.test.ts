@@ -35,7 +35,7 @@ interface Outcome {
 
 for (const [sample, params, steps] of [
   ['credit', ['-p', 'epochs=3'], ['validate', 'split', 'train', 'mlp', 'evaluate', 'evaluate-mlp', 'gbdt', 'evaluate-gbdt', 'drift', 'register']],
-  ['recommender', ['-p', 'epochs=2', '-p', 'factors=8'], ['collect', 'validate', 'split', 'features', 'train', 'baseline', 'evaluate', 'register']],
+  ['recommender', ['-p', 'epochs=2', '-p', 'factors=8'], ['collect', 'validate', 'split', 'features', 'train', 'baseline', 'content', 'hybrid', 'evaluate', 'register']],
 ] as const) {
   test(`sample ${sample}: validates cleanly and runs end to end`, async () => {
     const dir = copySample(sample);

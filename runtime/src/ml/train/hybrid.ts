@@ -140,9 +140,10 @@ export async function trainHybrid(
 
   hooks.log?.(`refit on all ${n} ratings (${mfFit.bestEpoch} epochs)`);
   const all = indexRows(rows);
-  const { onEpoch: _, ...quiet } = hooks;
+  // The refit's epochs are not streamed: the learning curve is the blend phase's (with its validation loss).
+  const quiet: TrainHooks = { log: (line) => hooks.log?.(line), ...(hooks.signal ? { signal: hooks.signal } : {}) };
   const mfAll = await trainMf(all.data, { ...mfOpts, epochs: mfFit.bestEpoch, validFraction: 0, earlyStopping: undefined }, quiet);
-  const metrics: Record<string, number> = {
+  const metrics: Record<string, number> = finite({
     ...Object.fromEntries(Object.entries(mfFit.metrics).filter(([k]) => k.startsWith('val_'))),
     ...(mfAll.metrics.loss !== undefined ? { loss: mfAll.metrics.loss } : {}),
     ...(mfAll.metrics.rmse !== undefined ? { rmse: mfAll.metrics.rmse } : {}),
@@ -151,7 +152,7 @@ export async function trainHybrid(
     weight_mf: rankBlend.blend.mf,
     weight_content: rankBlend.blend.content,
     weight_popularity: rankBlend.blend.popularity,
-  };
+  });
   const content = trainContent(all, features, o.columns, o.features);
   const model: HybridModel = {
     ...probe,
@@ -164,6 +165,9 @@ export async function trainHybrid(
   };
   return { model, metrics, bestEpoch: mfFit.bestEpoch };
 }
+
+/** A metric with nothing to measure (no held-out pair the MF knows, say) is left out, never NaN. */
+const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
 /** Per catalogue item: Σ 0.5^((t_max − t) / (halfLife · (t_max − t_min))) over its ratings among `subset` (all by default). */
 export function recencyPopularity(
