@@ -9,7 +9,7 @@ import '../../../runtime/src/builtins/evaluate.js';
 import { f1AtK, rankingMetrics } from '../../../runtime/src/ml/metrics/index.js';
 import { contentModelSchema, hybridModelSchema, type ContentModel } from '../../../runtime/src/ml/models/artifact.js';
 import { loadPredictor } from '../../../runtime/src/ml/models/index.js';
-import { blendGrid, fitLinear2, holdOutNewest } from '../../../runtime/src/ml/train/hybrid.js';
+import { blendGrid, fitLinear2, holdOutNewest, recencyPopularity } from '../../../runtime/src/ml/train/hybrid.js';
 import { ratingRows } from '../../../runtime/src/ml/train/interactions.js';
 import { readTable } from '../../../runtime/src/ml/data/index.js';
 import type { RecommenderPredictor } from '../../../runtime/src/ml/types.js';
@@ -197,6 +197,10 @@ test('hybrid blend helpers: least squares recovers an exact line; the grid cover
   const grid = blendGrid(10);
   assert.equal(grid.length, 66);
   assert.deepEqual(grid[0], { mf: 1, content: 0, popularity: 0 });
+  // Recency-weighted popularity: times 0, 50, 100 with a half-life of half the span (50) weigh 1/4, 1/2 and 1.
+  const three = { users: [1, 2, 3], items: ['a', 'b', 'a'], ratings: Float32Array.from([1, 1, 1]) };
+  assert.deepEqual(recencyPopularity(['a', 'b', 'c'], three, [0, 50, 100], undefined, 0.5), [1.25, 0.5, 0]);
+  assert.deepEqual(recencyPopularity(['a', 'b', 'c'], three, undefined, undefined, 0.5), [2, 1, 0], 'no time: counts');
   const { ratings } = catalogueFixture();
   const rows = ratingRows(await readTable(ratings), cols, ratings);
   const table = await readTable(ratings);

@@ -109,10 +109,15 @@ export function contentScorer(m: ContentModel) {
   const users = indexOf(m.users);
   const items = indexOf(m.items);
   const width = m.vocabulary.length;
+  // Dense user profiles, built on first use: scoring many rows of one user then costs one dot per row.
+  const cache = new Map<number, Float64Array>();
   const dense = (u: number): Float64Array => {
+    const hit = cache.get(u);
+    if (hit) return hit;
     const p = new Float64Array(width);
     const s = m.userProfiles[u];
     if (s) for (let j = 0; j < s.terms.length; j++) p[s.terms[j] ?? 0] = s.weights[j] ?? 0;
+    cache.set(u, p);
     return p;
   };
   const dot = (p: Float64Array, i: number): number => {
