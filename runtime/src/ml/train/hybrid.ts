@@ -1,5 +1,5 @@
 import type { ContentModel, HybridModel } from '../models/artifact.js';
-import { blendScores, contentScorer, hybridRanker, topK } from '../models/recommender.js';
+import { blendScores, contentScorer, hybridRanker, topK, type HybridComponents } from '../models/recommender.js';
 import { ndcgAtK } from '../metrics/ranking.js';
 import { trainContent, type ContentFeatureOptions, type ItemFeatures } from './content.js';
 import { indexRows, type RatingRows } from './interactions.js';
@@ -14,7 +14,8 @@ import { mfArtifact, trainMf, type MfTrainOptions } from './mf.js';
  *    blend intercept + a·MF + b·content is fitted by least squares. For the held-out users the MF knows, the ranking
  *    blend w_mf·z(MF score) + w_content·z(cosine) + w_pop·z(log(1 + ratings)) (z: standardized over the catalogue,
  *    per user) is chosen on a grid of the simplex, step 0.1, as the weights with the highest mean NDCG@k against the
- *    held-out ratings ≥ relevance, the user's earlier items excluded (as evaluate.ranking does).
+ *    held-out ratings ≥ relevance, the user's earlier items excluded (as evaluate.ranking does); each user's lists are
+ *    searched among the 10·k best items of each component.
  * 2. Refit. Both components are trained again on every rating (the MF for the epochs phase 1 kept), and the weights
  *    of phase 1 carried over.
  */
@@ -31,6 +32,8 @@ export interface HybridTrainOptions extends Omit<MfTrainOptions, 'implicit'> {
 
 const key = (id: string | number) => String(id);
 const GRID_STEPS = 10;
+/** Candidates per component, in multiples of k, among which the ranking blend's lists are searched. */
+const SHORTLIST = 10;
 
 /** Least squares y ≈ c0 + c1·x1 + c2·x2 (normal equations, a tiny ridge against collinearity). */
 export function fitLinear2(x1: ArrayLike<number>, x2: ArrayLike<number>, y: ArrayLike<number>): [number, number, number] | undefined {
@@ -256,8 +259,18 @@ function chooseRankBlend(m: HybridModel, rows: RatingRows, fitRows: ArrayLike<nu
   for (const [u, rel] of relevant) {
     const comps = ranker({ mf: mfUsers.get(u) ?? 0, content: contentUsers.get(u) });
     const skip = seen.get(u);
+    const unseen = (i: number) => skip?.has(ids[i] ?? '') ?? false;
+    // Candidates: the SHORTLIST·k best unseen items of each component. A blend's top k lies among them unless an item
+    // is middling on every component at once; the search is then over a few hundred items instead of the catalogue.
+    const shortlist = [...new Set([comps.mf, comps.content, comps.popularity].flatMap((c) => topK(c, SHORTLIST * o.k, unseen)))];
+    const cand: HybridComponents = {
+      mf: Float64Array.from(shortlist, (i) => comps.mf[i] ?? 0),
+      content: Float64Array.from(shortlist, (i) => comps.content[i] ?? 0),
+      popularity: Float64Array.from(shortlist, (i) => comps.popularity[i] ?? 0),
+    };
+    const scores = new Float64Array(shortlist.length);
     grid.forEach((w, g) => {
-      const list = topK(blendScores(comps, w), o.k, (i) => skip?.has(ids[i] ?? '') ?? false).map((i) => ids[i] ?? '');
+      const list = topK(blendScores(cand, w, scores), o.k, () => false).map((j) => ids[shortlist[j] ?? 0] ?? '');
       totals[g] = (totals[g] ?? 0) + ndcgAtK(list, rel, o.k);
     });
   }
