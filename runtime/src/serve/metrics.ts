@@ -1,3 +1,5 @@
+import type { BatchCounters } from './batcher.js';
+
 /**
  * Prometheus text exposition (format 0.0.4) for the server, kept in plain counters so the hot path stays a few
  * additions. Routes are a closed set (`other` for everything unknown) so a scanner cannot grow the label space.
@@ -28,6 +30,8 @@ export class ServeMetrics {
   /** Prediction-log rows written, and dropped (full buffer or failed write); copied from the log before rendering. */
   logged = 0;
   dropped = 0;
+  /** Adaptive batching (batcher.ts): model calls, and those that coalesced several requests. */
+  readonly batch: BatchCounters = { calls: 0, batches: 0, batchedRequests: 0, fallbacks: 0 };
   private readonly armRequests = { champion: 0, challenger: 0 };
   private readonly armRows = { champion: 0, challenger: 0 };
 
@@ -86,6 +90,11 @@ export class ServeMetrics {
     for (const a of ['champion', 'challenger'] as const) out.push(`cairn_serve_arm_rows_total{arm="${a}"} ${this.armRows[a]}`);
     out.push('# HELP cairn_predictions_logged_total Rows written to the prediction log.', '# TYPE cairn_predictions_logged_total counter', `cairn_predictions_logged_total ${this.logged}`);
     out.push('# HELP cairn_predictions_dropped_total Rows the prediction log dropped (its buffer was full, or a write failed); requests are never held up.', '# TYPE cairn_predictions_dropped_total counter', `cairn_predictions_dropped_total ${this.dropped}`);
+    const b = this.batch;
+    out.push('# HELP cairn_serve_model_calls_total Model calls made for /invocations (batching makes fewer calls than requests).', '# TYPE cairn_serve_model_calls_total counter', `cairn_serve_model_calls_total ${b.calls}`);
+    out.push('# HELP cairn_serve_batches_total Model calls that coalesced several requests.', '# TYPE cairn_serve_batches_total counter', `cairn_serve_batches_total ${b.batches}`);
+    out.push('# HELP cairn_serve_batched_requests_total Requests answered by a coalesced call.', '# TYPE cairn_serve_batched_requests_total counter', `cairn_serve_batched_requests_total ${b.batchedRequests}`);
+    out.push('# HELP cairn_serve_batch_fallbacks_total Coalesced calls that failed and were retried request by request.', '# TYPE cairn_serve_batch_fallbacks_total counter', `cairn_serve_batch_fallbacks_total ${b.fallbacks}`);
     out.push('# HELP cairn_serve_model_swaps_total Successful model swaps.', '# TYPE cairn_serve_model_swaps_total counter', `cairn_serve_model_swaps_total ${this.swaps}`);
     out.push('# HELP cairn_serve_model_swap_failures_total Swaps refused because the new model did not load (the old one kept serving).', '# TYPE cairn_serve_model_swap_failures_total counter', `cairn_serve_model_swap_failures_total ${this.swapFailures}`);
     out.push('# HELP cairn_serve_model_info The model being served.', '# TYPE cairn_serve_model_info gauge', `cairn_serve_model_info{path="${escape(this.model)}"} 1`);

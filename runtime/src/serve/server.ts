@@ -3,6 +3,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { feedbackRequestSchema, ServeHeaders, type DeploymentArm, type FeedbackResponse, type ServeHealth, type ServeInputField, type ServeLogInfo, type ServeModelInfo } from '@cairn/protocol';
 import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
+import { Batcher, type BatchOptions } from './batcher.js';
 import { keyShare } from './keyShare.js';
 import { ServeMetrics, type Route } from './metrics.js';
 import { RequestError, requestRows, tableFrom, type Rows } from './request.js';
@@ -30,6 +31,11 @@ export interface ServeOptions {
   registered?: Registered;
   /** A/B: a second model answering the rows whose key hashes under `split` (docs/cli.md, "A/B split"). */
   challenger?: { model: string; registered?: Registered; split: number; key: string | null };
+  /**
+   * Adaptive batching of concurrent requests per arm (batcher.ts); null turns it off (`--no-batch`). Default
+   * DEFAULT_BATCH.
+   */
+  batch?: BatchOptions | null;
   /** Server-side log: every error, with its detail; clients only get the message. */
   log?: (line: string) => void;
 }
@@ -61,6 +67,9 @@ function armsOf(champion: Loaded, challenger: Loaded | null, key: string | null)
   const keyAt = challenger && key !== null ? indexOf(key, 'any') : -1;
   return { champion, challenger, fields, championAt, challengerAt, keyAt, championNames: champion.fields.map((f) => f.name), challengerNames: (challenger?.fields ?? []).map((f) => f.name) };
 }
+
+/** Chosen with bench:serve (docs/cli.md, "Batching"). */
+export const DEFAULT_BATCH: BatchOptions = { windowMs: 2, maxRows: 256 };
 
 /** The arm of an A/B key: a key whose share (keyShare) is under the split goes to the challenger. Stable across restarts and machines. */
 export const challengerShare = keyShare;
@@ -120,6 +129,7 @@ export class ModelServer {
   private readonly started = Date.now();
   private swapping: Promise<unknown> = Promise.resolve();
   private readonly deadlines: Deadlines;
+  private readonly batch: BatchOptions | null;
   private baseUrl = '';
   /** Once closing, answers carry `Connection: close`, so keep-alive sockets end with their last answer. */
   private closing = false;
@@ -131,7 +141,8 @@ export class ModelServer {
   private constructor(champion: Loaded, challenger: Loaded | null, opts: ServeOptions) {
     this.split = opts.challenger?.split ?? 0;
     this.key = opts.challenger?.key ?? null;
-    this.arms = armsOf(champion, challenger, this.key);
+    this.batch = opts.batch === undefined ? DEFAULT_BATCH : opts.batch;
+    this.arms = armsOf(this.batched(champion), challenger && this.batched(challenger), this.key);
     this.token = opts.token === null ? null : Buffer.from(opts.token);
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
     this.bodyTimeout = opts.bodyTimeoutMs ?? 10_000;
@@ -205,7 +216,7 @@ export class ModelServer {
     const next = this.swapping.then(async () => {
       try {
         if (arm === 'challenger' && !this.arms.challenger) throw new ServeLoadError('this server has no challenger to swap (start it with --challenger)');
-        const loaded = await loadServedModel(file, registered);
+        const loaded = this.batched(await loadServedModel(file, registered));
         const a = this.arms;
         this.arms = arm === 'champion' ? armsOf(loaded, a.challenger, this.key) : armsOf(a.champion, loaded, this.key);
         this.metrics.swaps++;
@@ -220,6 +231,11 @@ export class ModelServer {
     });
     this.swapping = next.catch(() => undefined);
     return next;
+  }
+
+  /** The model with its own batcher (each arm batches separately: its rows never share a call with the other's). */
+  private batched(l: Loaded): Loaded {
+    return this.batch ? new Batcher(l, this.batch, this.metrics.batch).loaded() : l;
   }
 
   /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes. */

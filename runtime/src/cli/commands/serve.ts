@@ -6,7 +6,7 @@ import { formatDiagnosticText } from '../../executor/loadPipeline.js';
 import { pipelineServeSettings, type PipelineServeSettings } from '../../deploy/pipelineSettings.js';
 import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
 import { PredictionLog } from '../../deploy/predictionLog.js';
-import { AliasFollower, generateToken, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
+import { AliasFollower, DEFAULT_BATCH, generateToken, MAX_ROWS, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
 import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
@@ -192,15 +192,15 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
   usage:
-    'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--format json]',
+    'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--batch-window-ms MS] [--batch-max-rows N | --no-batch] [--format json]',
   run: (args, io) => runServe(args, io, stopSignal),
 };
 
 /** `cairn serve` with the stop signal injected (tests resolve their own promise instead of sending SIGTERM). */
 export async function runServe(args: string[], io: CliIo, until: () => Promise<unknown>): Promise<number> {
   const parsed = parseArgs(args, {
-    boolean: ['no-token', 'no-log'],
-    value: ['model', 'pipeline', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows'],
+    boolean: ['no-token', 'no-log', 'no-batch'],
+    value: ['model', 'pipeline', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows', 'batch-window-ms', 'batch-max-rows'],
   });
   const format = formatOf(parsed);
   if (parsed.positionals.length) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
@@ -213,6 +213,10 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
   const portFlag = intFlag(flag(parsed, 'port'), 'port', 0, 65535);
   const maxBody = intFlag(flag(parsed, 'max-body'), 'max-body', 1024, 1024 ** 3);
   const timeout = intFlag(flag(parsed, 'timeout'), 'timeout', 1, 3_600_000);
+  const noBatch = parsed.flags.has('no-batch');
+  const batchWindow = intFlag(flag(parsed, 'batch-window-ms'), 'batch-window-ms', 0, 10_000);
+  const batchRows = intFlag(flag(parsed, 'batch-max-rows'), 'batch-max-rows', 1, MAX_ROWS);
+  if (noBatch && (batchWindow !== undefined || batchRows !== undefined)) throw new UsageError('--no-batch turns batching off: drop --batch-window-ms / --batch-max-rows');
   const challengerFlag = flag(parsed, 'challenger');
   const splitFlag = fractionFlag(flag(parsed, 'split'), 'split');
   const keyFlag = flag(parsed, 'key');
@@ -325,6 +329,7 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
       token: noToken ? null : (given ?? generateToken()),
       ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
       ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
+      batch: noBatch ? null : { windowMs: batchWindow ?? DEFAULT_BATCH.windowMs, maxRows: batchRows ?? DEFAULT_BATCH.maxRows },
       log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
     };
     const deployment: Deployment | undefined = store
