@@ -8,9 +8,11 @@
  * interleaves the three in slices of 1,000 requests; `npm run bench:serve` runs the esbuild bundle, as `cairn serve`
  * runs (bench/lib/runBundled.mjs).
  *
- *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5]
+ *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5 --batch-rounds 3]
  *
- * Target (issue 6): cairn ≥ 75% of the bare server's req/s, p99 < 5 ms.
+ * Target (issue 6): cairn ≥ 75% of the bare server's req/s, p99 < 5 ms (those servers run with --no-batch).
+ * Then adaptive batching (issue 15): bare vs cairn batched vs cairn unbatched (no log) in the same rounds, at 64
+ * connections (target: batched ≥ 2× bare req/s, p99 ≤ bare p99 + 1 ms) and at 1 connection (p50 ≤ bare + 0.2 ms).
  */
 import * as http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { arg } from './args.js';
 const REQUESTS = arg('requests', 10_000);
 const CONNECTIONS = arg('connections', 16);
 const ROUNDS = arg('rounds', 5);
+const BATCH_ROUNDS = arg('batch-rounds', 3);
 const TIME_LIMIT_MS = 60_000;
 /** Slices per round (each server gets total/SLICES requests per slice). */
 const SLICES = 10;
@@ -185,8 +188,9 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const bare = await bareServer();
-  const plain = await ModelServer.start({ model: file, port: 0, token: TOKEN });
-  const full = await ModelServer.start({ model: file, port: 0, token: TOKEN });
+  const plain = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
+  const full = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
+  const batched = await ModelServer.start({ model: file, port: 0, token: TOKEN });
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
   const deployment = startDeployment(store, { name: 'bench', ref: file, version: null, challenger: null, url: full.url, pid: process.pid, logSample: 1 });
   store.db.pragma('busy_timeout = 20');
@@ -213,6 +217,28 @@ async function main(): Promise<void> {
     console.log(`round ${r}  cairn, no log   ${fmt(p)}   ratio ${((100 * p.rps) / b.rps).toFixed(1)}%`);
     console.log(`round ${r}  cairn, all on   ${fmt(c)}   ratio ${((100 * c.rps) / b.rps).toFixed(1)}%`);
   }
+  for (const connections of [64, 1]) {
+    const total = connections === 1 ? Math.min(REQUESTS, 4000) : REQUESTS;
+    await round([bare.url, batched.url, plain.url], 1000, connections);
+    const speedups: number[] = [];
+    const p99d: number[] = [];
+    const p50d: number[] = [];
+    for (let r = 1; r <= BATCH_ROUNDS; r++) {
+      const [b, x, u] = (await round([bare.url, batched.url, plain.url], total, connections)) as [Result, Result, Result];
+      speedups.push(x.rps / b.rps);
+      p99d.push(x.p99 - b.p99);
+      p50d.push(x.p50 - b.p50);
+      failed += b.failed + x.failed + u.failed;
+      const d = (v: Result): string => `×${(v.rps / b.rps).toFixed(2)} bare   p50 ${(v.p50 - b.p50 >= 0 ? '+' : '') + (v.p50 - b.p50).toFixed(2)} ms   p99 ${(v.p99 - b.p99 >= 0 ? '+' : '') + (v.p99 - b.p99).toFixed(2)} ms`;
+      console.log(`batch ${connections} conn round ${r}  bare              ${fmt(b)}`);
+      console.log(`batch ${connections} conn round ${r}  cairn, batched    ${fmt(x)}   ${d(x)}`);
+      console.log(`batch ${connections} conn round ${r}  cairn, unbatched  ${fmt(u)}   ${d(u)}`);
+    }
+    const target = connections === 1 ? 'target: p50 ≤ bare + 0.2 ms' : 'target: ≥ 2× bare, p99 ≤ bare + 1 ms';
+    console.log(`batching at ${connections} connection(s): median throughput ×${median(speedups).toFixed(2)} bare, p50 ${median(p50d).toFixed(2)} ms, p99 ${median(p99d).toFixed(2)} ms over bare (${target})`);
+  }
+  const calls = batched.metrics.batch;
+  console.log(`batched server: ${calls.calls} model calls, ${calls.batches} coalesced calls answering ${calls.batchedRequests} requests`);
   log.flush();
   const rows = store.db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?').get(deployment)?.n ?? 0;
   console.log(`prediction log: ${log.logged} rows written (${rows} kept, bound 100000), ${log.dropped} dropped`);
@@ -221,6 +247,7 @@ async function main(): Promise<void> {
   );
   await full.close(0);
   await plain.close(0);
+  await batched.close(0);
   log.close();
   store.close();
   await bare.close();
