@@ -20,8 +20,8 @@ export interface BatchCounters {
 
 interface Waiting {
   table: Table;
-  resolve(p: Prediction[]): void;
-  reject(e: unknown): void;
+  resolve: (p: Prediction[]) => void;
+  reject: (e: unknown) => void;
 }
 
 /** Columns are concatenated only when every request's table has the same names and column kinds. */
