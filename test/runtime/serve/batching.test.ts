@@ -4,6 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invocationResponseSchema, type ClassPrediction } from '@cairn/protocol';
+import { startDeployment } from '../../../runtime/src/deploy/deployments.js';
+import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
+import { Store } from '../../../runtime/src/store/store.js';
 import { Batcher, type BatchCounters } from '../../../runtime/src/serve/batcher.js';
 import { challengerShare, loadServedModel, ModelServer } from '../../../runtime/src/serve/index.js';
 import { requestTable } from '../../../runtime/src/serve/request.js';
@@ -137,4 +140,24 @@ test('batch: null (--no-batch) makes one model call per request and counts none'
   const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => post(s.url, [rowOf(i)])));
   answers.forEach((a, i) => assert.ok(Math.abs(yes(a.predictions[0]) - expectedYes(MODEL_A, rowOf(i))) < 1e-5));
   assert.equal(await metric(s.url, 'cairn_serve_batches_total'), 0);
+});
+
+test('the prediction log gets every row of concurrent requests, batched or not', async () => {
+  const s = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, batch: { windowMs: 5, maxRows: 256 } });
+  servers.push(s);
+  const store = new Store(join(dir, '.cairn', 'cairn.db'));
+  const id = startDeployment(store, { name: 'a', ref: modelA, version: null, challenger: null, url: s.url, pid: process.pid, logSample: 1 });
+  const log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000 });
+  s.attachDeployment(id, log);
+  try {
+    const answers = await Promise.all(Array.from({ length: 48 }, (_, i) => post(s.url, [rowOf(i), rowOf(i + 1)])));
+    assert.ok(answers.every((a) => a.status === 200));
+    log.flush();
+    assert.equal(log.logged, 96);
+    assert.equal(log.dropped, 0);
+  } finally {
+    await s.close();
+    log.close();
+    store.close();
+  }
 });
