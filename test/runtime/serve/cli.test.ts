@@ -36,6 +36,8 @@ test('usage errors exit 2 with the reason; a model that does not load exits 1 na
     [['serve', '--model', model, '--challenger', model, '--split', '1.5'], /--split must be a number from 0 to 1, not 1\.5/],
     [['serve', '--model', model, '--no-log', '--log-sample', '0.5'], /--no-log turns the prediction log off/],
     [['serve', '--model', model, '--log-max-rows', '0'], /--log-max-rows must be an integer from 1/],
+    [['serve', '--model', model, '--no-batch', '--batch-window-ms', '1'], /--no-batch turns batching off/],
+    [['serve', '--model', model, '--batch-max-rows', '0'], /--batch-max-rows must be an integer from 1 to 10000/],
   ];
   for (const [args, re] of cases) {
     const r = io();
