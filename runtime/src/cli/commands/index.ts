@@ -13,6 +13,7 @@ import { replayCommand } from './replay.js';
 import { monitorCommand } from './monitor.js';
 import { abCommand } from './ab.js';
 import { deploymentsCommand } from './deployments.js';
+import { exportCommand } from './export.js';
 
 /** Every `cairn` sub-command; each lives in its own file in this folder. */
-export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand];
+export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand, exportCommand];
