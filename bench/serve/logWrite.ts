@@ -11,7 +11,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDeployment } from '../../runtime/src/deploy/deployments.js';
 import { PredictionLog } from '../../runtime/src/deploy/predictionLog.js';
 import type { Rows } from '../../runtime/src/serve/request.js';
 import { Store } from '../../runtime/src/store/store.js';
@@ -36,11 +35,11 @@ function mainThreadCpuUs(): number {
   }
 }
 
-function run(batchRows: number, thread: boolean): { process: number; main: number } {
+async function run(batchRows: number, thread: boolean): Promise<{ process: number; main: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-log-'));
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
   try {
-    const id = startDeployment(store, { name: 'bench', ref: 'model.onnx', version: null, challenger: null, url: 'http://127.0.0.1:1', pid: process.pid, logSample: 1 });
+    const id = (await store.deployments.start({ name: 'bench', ref: 'model.onnx', version: null, challenger: null, url: 'http://127.0.0.1:1', pid: process.pid, logSample: 1 }));
     const log = new PredictionLog(store, id, { sample: 1, maxRows: 1_000_000, flushMs: 3_600_000, batchRows: 1_000_000, capacity: 1_000_000, thread });
     const main0 = mainThreadCpuUs();
     const cpu0 = process.cpuUsage();
@@ -58,25 +57,28 @@ function run(batchRows: number, thread: boolean): { process: number; main: numbe
     if (log.logged !== ROWS) throw new Error(`wrote ${log.logged} rows of ${ROWS}`);
     return { process: (cpu.user + cpu.system) / ROWS, main: main / ROWS };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 console.log(`bench:serve:log — ${ROWS} single-row predictions per run, least CPU of ${REPEAT} runs, node ${process.version}`);
-run(250, true); // warm-up
-run(250, false);
-const cases = [50, 250, 1000].flatMap((b) => [true, false].map((thread) => ({ b, thread })));
-const best = cases.map(() => ({ process: Infinity, main: Infinity }));
-// Cases interleaved, so a burst of other work on the machine does not land on one case only.
-for (let k = 0; k < REPEAT; k++)
+void (async () => {
+  await run(250, true); // warm-up
+  await run(250, false);
+  const cases = [50, 250, 1000].flatMap((b) => [true, false].map((thread) => ({ b, thread })));
+  const best = cases.map(() => ({ process: Infinity, main: Infinity }));
+  // Cases interleaved, so a burst of other work on the machine does not land on one case only.
+  for (let k = 0; k < REPEAT; k++) {
+    for (const [j, c] of cases.entries()) {
+      const r = await run(c.b, c.thread);
+      const m = best[j] as { process: number; main: number };
+      m.process = Math.min(m.process, r.process);
+      m.main = Math.min(m.main, r.main);
+    }
+  }
   cases.forEach((c, j) => {
-    const r = run(c.b, c.thread);
     const m = best[j] as { process: number; main: number };
-    m.process = Math.min(m.process, r.process);
-    m.main = Math.min(m.main, r.main);
+    console.log(`${String(c.b).padStart(5)} rows per flush  ${c.thread ? 'writer thread ' : 'serving thread'}   serving thread ${m.main.toFixed(1).padStart(5)} µs/row   process ${m.process.toFixed(1).padStart(5)} µs/row`);
   });
-cases.forEach((c, j) => {
-  const m = best[j] as { process: number; main: number };
-  console.log(`${String(c.b).padStart(5)} rows per flush  ${c.thread ? 'writer thread ' : 'serving thread'}   serving thread ${m.main.toFixed(1).padStart(5)} µs/row   process ${m.process.toFixed(1).padStart(5)} µs/row`);
-});
+})();

@@ -22,7 +22,6 @@ import type { AddressInfo } from 'node:net';
 import * as ort from 'onnxruntime-node';
 import type { TabularModel } from '../../runtime/src/ml/models/artifact.js';
 import { tabularToOnnx } from '../../runtime/src/ml/onnx/export.js';
-import { startDeployment } from '../../runtime/src/deploy/deployments.js';
 import { PredictionLog } from '../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../runtime/src/serve/index.js';
 import { Store } from '../../runtime/src/store/store.js';
@@ -192,7 +191,7 @@ async function main(): Promise<void> {
   const full = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
   const batched = await ModelServer.start({ model: file, port: 0, token: TOKEN });
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
-  const deployment = startDeployment(store, { name: 'bench', ref: file, version: null, challenger: null, url: full.url, pid: process.pid, logSample: 1 });
+  const deployment = (await store.deployments.start({ name: 'bench', ref: file, version: null, challenger: null, url: full.url, pid: process.pid, logSample: 1 }));
   store.db.pragma('busy_timeout = 20');
   const log = new PredictionLog(store, deployment, { sample: 1, maxRows: 100_000 });
   full.attachDeployment(deployment, log);
@@ -249,7 +248,7 @@ async function main(): Promise<void> {
   await plain.close(0);
   await batched.close(0);
   log.close();
-  store.close();
+  await store.close();
   await bare.close();
   rmSync(dir, { recursive: true, force: true });
 }

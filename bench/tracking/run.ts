@@ -12,17 +12,16 @@ import * as path from 'node:path';
 import { Engine } from '../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../runtime/src/executor/loadPipeline.js';
 import { migrate } from '../../runtime/src/store/migrations.js';
-import { listRuns, listRunsJson, metricHistory } from '../../runtime/src/store/queries.js';
 import { Store, type NewRun } from '../../runtime/src/store/store.js';
 
 const POINTS = Number(process.env.CAIRN_BENCH_POINTS ?? 1_000_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-tracking-'));
 
 /** Wall and CPU milliseconds of `fn` (CPU time is steadier on a shared, loaded machine). */
-function timed<T>(fn: () => T): { value: T; wall: number; cpu: number } {
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const value = fn();
+  const value = await fn();
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return { value, wall, cpu: (c.user + c.system) / 1000 };
@@ -33,13 +32,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
-function rawInsert(file: string): { wall: number; cpu: number } {
+async function rawInsert(file: string): Promise<{ wall: number; cpu: number }> {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrate(db);
   const insert = db.prepare('INSERT INTO metrics (run_id, step_run_id, key, step, time, value) VALUES (?, ?, ?, ?, ?, ?)');
-  const t = timed(() =>
+  const t = await timed(() =>
     db.transaction(() => {
       for (let i = 0; i < POINTS; i++) insert.run(1, null, 'loss', i, 1_700_000_000_000 + i, Math.sin(i / 1000));
     })(),
@@ -48,16 +47,16 @@ function rawInsert(file: string): { wall: number; cpu: number } {
   return t;
 }
 
-function storeInsert(file: string): { wall: number; cpu: number } {
+async function storeInsert(file: string): Promise<{ wall: number; cpu: number }> {
   const store = new Store(file);
-  const runId = store.createRun(newRun({}));
-  const t = timed(() => {
-    for (let i = 0; i < POINTS; i++) store.metrics.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
-    store.metrics.flush();
+  const runId = await store.runs.createRun(newRun({}));
+  const t = await timed(async () => {
+    for (let i = 0; i < POINTS; i++) store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
+    await store.writer.flush();
   });
   const n = (store.db.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n;
   if (n !== POINTS) throw new Error(`lost points: ${n} of ${POINTS}`);
-  store.close();
+  await store.close();
   return t;
 }
 
@@ -67,12 +66,12 @@ function newRun(params: Record<string, unknown>): NewRun {
   return { pipelineName: 'bench', pipelineFile: 'bench.cairn.yaml', params: full, gitCommit: null, gitDirty: null, platform: 'bench', cairnVersion: 'bench', selection: null };
 }
 
-function ingest(): void {
+async function ingest(): Promise<void> {
   const raw: Array<{ wall: number; cpu: number }> = [];
   const ours: Array<{ wall: number; cpu: number }> = [];
   for (let round = 0; round < 3; round++) {
-    raw.push(rawInsert(path.join(dir, `raw-${round}.db`)));
-    ours.push(storeInsert(path.join(dir, `store-${round}.db`)));
+    raw.push(await rawInsert(path.join(dir, `raw-${round}.db`)));
+    ours.push(await storeInsert(path.join(dir, `store-${round}.db`)));
   }
   const best = (xs: Array<{ wall: number; cpu: number }>, k: 'wall' | 'cpu') => Math.min(...xs.map((x) => x[k]));
   console.log(`ingest ${POINTS.toLocaleString('en')} metric points (best of 3), target ≥ 50% of raw speed:`);
@@ -84,54 +83,60 @@ function ingest(): void {
 }
 
 /** A 1M-point history reduced on the server to 2,000 chart points (SQL min/max buckets, then LTTB). */
-function history(): void {
+async function history(): Promise<void> {
   const store = new Store(path.join(dir, 'history.db'));
-  const runId = store.createRun(newRun({}));
-  for (let i = 0; i < POINTS; i++) store.metrics.add(runId, null, 'loss', i, Math.exp(-i / 200_000) + (i === 654_321 ? 5 : 0), 0);
-  store.metrics.flush();
+  const runId = await store.runs.createRun(newRun({}));
+  for (let i = 0; i < POINTS; i++) store.writer.add(runId, null, 'loss', i, Math.exp(-i / 200_000) + (i === 654_321 ? 5 : 0), 0);
+  await store.writer.flush();
   const times: Array<{ wall: number; cpu: number }> = [];
   let points = 0;
   let spike = false;
   for (let i = 0; i < 5; i++) {
-    const t = timed(() => metricHistory(store, runId, 'loss', 2000));
+    const t = await timed(() => store.metrics.history(runId, 'loss', 2000));
     times.push(t);
     points = t.value.points.length;
     spike = t.value.points.some((p) => p.value > 4);
   }
   console.log(`metric history ${POINTS.toLocaleString('en')} points → ${points} points (spike kept: ${spike}): median wall ${median(times.map((t) => t.wall)).toFixed(0)} ms, cpu ${median(times.map((t) => t.cpu)).toFixed(0)} ms`);
-  store.close();
+  await store.close();
 }
 
-function listing(): void {
+async function listing(): Promise<void> {
   const store = new Store(path.join(dir, 'list.db'));
-  store.db.transaction(() => {
+  const latest: Array<[number, Record<string, number>]> = [];
+  await store.tx(async (s) => {
     for (let i = 0; i < 10_000; i++) {
       const params: Record<string, unknown> = {};
       for (let p = 0; p < 25; p++) params[`param_${p}`] = (i * 31 + p) / 7;
-      const id = store.createRun(newRun(params));
-      for (let m = 0; m < 25; m++) store.metrics.add(id, null, `metric_${m}`, 0, (i * 17 + m) / 13);
-      store.finishRun(id, 'succeeded');
+      const id = await s.runs.createRun(newRun(params));
+      const metrics: Record<string, number> = {};
+      for (let m = 0; m < 25; m++) metrics[`metric_${m}`] = (i * 17 + m) / 13;
+      await s.runs.finishRun(id, 'succeeded');
+      latest.push([id, metrics]);
     }
-  })();
+  });
+  // The metric writer writes outside that transaction (it batches on its own).
+  for (const [id, metrics] of latest) for (const [k, v] of Object.entries(metrics)) store.writer.add(id, null, k, 0, v);
+  await store.writer.flush();
   const times: Array<{ wall: number; cpu: number }> = [];
   const direct: Array<{ wall: number; cpu: number }> = [];
   let bytes = 0;
   for (let i = 0; i < 7; i++) {
-    const a = timed(() => JSON.stringify(listRuns(store, { limit: 10_000 })));
+    const a = await timed(async () => JSON.stringify(await store.runs.list({ limit: 10_000 })));
     times.push(a);
     bytes = a.value.length;
-    const b = timed(() => listRunsJson(store, { limit: 10_000 }));
+    const b = await timed(() => store.runs.listJson({ limit: 10_000 }));
     direct.push(b);
     if (i === 0 && JSON.stringify(JSON.parse(b.value)) !== a.value) throw new Error('listRunsJson differs from listRuns');
   }
   const fmt = (xs: Array<{ wall: number; cpu: number }>) => `median wall ${median(xs.map((x) => x.wall)).toFixed(0)} ms, cpu ${median(xs.map((x) => x.cpu)).toFixed(0)} ms (min wall ${Math.min(...xs.map((x) => x.wall)).toFixed(0)} ms)`;
-  const sample = listRuns(store, { limit: 1 }).runs[0];
+  const sample = (await store.runs.list({ limit: 1 })).runs[0];
   const columns = Object.keys(sample?.params ?? {}).length + Object.keys(sample?.metrics ?? {}).length;
   console.log(`list + serialize 10,000 runs × ${columns} columns (${(bytes / 1e6).toFixed(1)} MB JSON), target < 300 ms:`);
   const first = times[0] ?? { wall: NaN, cpu: NaN };
   console.log(`  objects + JSON.stringify (RPC path): first (cold) wall ${first.wall.toFixed(0)} ms, cpu ${first.cpu.toFixed(0)} ms; warm ${fmt(times.slice(1))}`);
   console.log(`  spliced JSON (CLI --format json):    ${fmt(direct)}`);
-  store.close();
+  await store.close();
 }
 
 async function noopRerun(): Promise<void> {
@@ -177,9 +182,9 @@ void (async () => {
     console.log(`cairn bench:tracking — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.versions.node}, load average ${os.loadavg()[0]?.toFixed(1)}`);
     // CAIRN_BENCH_ONLY=ingest|history|list|rerun runs one part.
     const only = process.env.CAIRN_BENCH_ONLY;
-    if (!only || only === 'ingest') ingest();
-    if (!only || only === 'history') history();
-    if (!only || only === 'list') listing();
+    if (!only || only === 'ingest') await ingest();
+    if (!only || only === 'history') await history();
+    if (!only || only === 'list') await listing();
     if (!only || only === 'rerun') await noopRerun();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,6 +43,9 @@ export const runSummarySchema = z.object({
   metrics: z.record(z.string(), z.number()),
   tags: z.record(z.string(), z.string()),
   error: z.string().nullable(),
+  /** Who started the run (git user.email, else the OS user) and on which host; absent/null for runs recorded before. */
+  user: z.string().nullable().optional(),
+  host: z.string().nullable().optional(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
@@ -89,6 +92,8 @@ export const runFilterSchema = z.object({
   tags: z.record(z.string(), z.string()).optional(),
   params: z.array(runConditionSchema).optional(),
   metrics: z.array(runConditionSchema).optional(),
+  /** Runs started by this user (RunSummary.user): `cairn runs list --user X`, `--mine`, the Experiments view's "mine". */
+  user: z.string().optional(),
 });
 export type RunFilter = z.infer<typeof runFilterSchema>;
 

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import type { AbResult, AbTest, ArmMetrics } from '@cairn/protocol';
-import { abResultSchema } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { cellValue, getColumn, readTable } from '../ml/data/index.js';
 import { loggedPrediction, predictedValues } from '../monitor/predictValues.js';
@@ -111,66 +110,29 @@ export function abTest(task: Task, a: ArmRows, b: ArmRows, alpha: number, paired
   };
 }
 
-interface ResultRow {
-  id: number;
-  result_json: string;
-}
-
-function store(ctx: AbContext, r: Omit<AbResult, 'id'>): AbResult {
-  const id = Number(
-    ctx.store.db
-      .prepare('INSERT INTO ab_results (name, champion_version, challenger_version, source, deployment_id, holdout, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.name, r.championVersion, r.challengerVersion, r.source, r.deploymentId, r.holdout, JSON.stringify(r), r.createdAt).lastInsertRowid,
-  );
-  return { id, ...r };
-}
-
-/** Stored A/B results newest first: of one model, or one by id. */
-export function listAbResults(s: Store, options: { name?: string; id?: number; limit?: number } = {}): AbResult[] {
-  const where = [options.name === undefined ? '' : 'name = @name', options.id === undefined ? '' : 'id = @id'].filter(Boolean);
-  const rows = s.db
-    .prepare<{ name?: string; id?: number; limit: number }, ResultRow>(`SELECT id, result_json FROM ab_results${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
-    .all({ ...(options.name === undefined ? {} : { name: options.name }), ...(options.id === undefined ? {} : { id: options.id }), limit: options.limit ?? 100 });
-  return rows.map((r) => abResultSchema.parse({ ...(JSON.parse(r.result_json) as object), id: r.id }));
-}
-
-interface DeploymentRow {
-  id: number;
-  name: string;
-  version: number | null;
-  challenger_version: number | null;
-}
-
-interface LoggedRow {
-  arm: string;
-  version: number | null;
-  prediction_json: string;
-  label_json: string | null;
+async function store(ctx: AbContext, r: Omit<AbResult, 'id'>): Promise<AbResult> {
+  return { id: await ctx.store.monitor.insertAbResult(r), ...r };
 }
 
 /** Online A/B: per-arm metrics from a deployment's feedback, and the test on the labelled rows. */
-export function onlineAb(ctx: AbContext, name: string, o: { deploymentId?: number; alpha?: number }): AbResult {
+export async function onlineAb(ctx: AbContext, name: string, o: { deploymentId?: number; alpha?: number }): Promise<AbResult> {
   const alpha = o.alpha ?? 0.05;
-  const db = ctx.store.db;
-  const dep =
-    o.deploymentId === undefined
-      ? db.prepare<[string], DeploymentRow>('SELECT id, name, version, challenger_version FROM deployments WHERE name = ? AND challenger_ref IS NOT NULL ORDER BY id DESC LIMIT 1').get(name)
-      : db.prepare<[number], DeploymentRow>('SELECT id, name, version, challenger_version FROM deployments WHERE id = ?').get(o.deploymentId);
+  const dep = await ctx.store.deployments.arms(o.deploymentId === undefined ? { abOf: name } : { id: o.deploymentId });
   if (!dep) throw new AbError(o.deploymentId === undefined ? `${name} has no deployment with a challenger: serve it with a challenger arm first` : `deployment ${o.deploymentId} does not exist (\`cairn deployments list\` shows them)`);
   if (dep.name !== name) throw new AbError(`deployment ${dep.id} serves ${dep.name}, not ${name}`);
-  const logged = db.prepare<[number], LoggedRow>('SELECT arm, version, prediction_json, label_json FROM predictions WHERE deployment_id = ? ORDER BY id').all(dep.id);
+  const logged = await ctx.store.deployments.predictions([dep.id]);
   const rows = { champion: emptyRows(), challenger: emptyRows() };
-  const counts = { champion: { requests: 0, labelled: 0, version: dep.version }, challenger: { requests: 0, labelled: 0, version: dep.challenger_version } };
+  const counts = { champion: { requests: 0, labelled: 0, version: dep.version }, challenger: { requests: 0, labelled: 0, version: dep.challengerVersion } };
   let task: Task | undefined;
   for (const r of logged) {
     const arm = r.arm === 'challenger' ? 'challenger' : 'champion';
     counts[arm].requests++;
     if (r.version !== null) counts[arm].version = r.version;
-    if (r.label_json === null) continue;
-    const p = loggedPrediction(r.prediction_json);
+    if (r.labelJson === null) continue;
+    const p = loggedPrediction(r.predictionJson);
     task ??= p.task;
     counts[arm].labelled++;
-    add(rows[arm], task, p.value, JSON.parse(r.label_json));
+    add(rows[arm], task, p.value, JSON.parse(r.labelJson));
   }
   if (task === undefined) throw new AbError(`deployment ${dep.id} has no feedback yet (${logged.length} logged predictions, none labelled): send labels to its feedback endpoint`);
   const champion = counts.champion.version;
@@ -210,7 +172,7 @@ export async function replayAb(ctx: AbContext, name: string, o: { holdout: strin
       ];
       const test = abTest(a.task, rows.champion, rows.challenger, alpha, true);
       const holdoutRel = path.relative(ctx.workspace, o.holdout).split(path.sep).join('/');
-      return store(ctx, { name, championVersion: champ.version, challengerVersion: chall.version, source: 'replay', deploymentId: null, holdout: holdoutRel, arms, test, createdAt: Date.now() });
+      return await store(ctx, { name, championVersion: champ.version, challengerVersion: chall.version, source: 'replay', deploymentId: null, holdout: holdoutRel, arms, test, createdAt: Date.now() });
     } finally {
       await chall.remove();
     }

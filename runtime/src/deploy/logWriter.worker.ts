@@ -5,10 +5,10 @@
  * exactly one reply (rows inserted, busy, or an error); the serving thread keeps a batch until its reply, so a busy
  * database hands the rows back instead of losing them.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { isBusy, RowWriter, type WriterData, type WriterReply, type WriterRequest } from './logRows.js';
+import { isBusy, openWriterConnection, RowWriter, setBusyTimeout, type WriterData, type WriterReply, type WriterRequest } from '../store/predictionRows.js';
 
 interface Start extends WriterData {
   port: MessagePort;
@@ -26,9 +26,7 @@ let db: Database.Database | undefined;
 let writer: RowWriter | undefined;
 let busyMs = -1;
 try {
-  db = new Database(data.file, { fileMustExist: true });
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db = openWriterConnection(data.file);
   writer = new RowWriter(db, data.deploymentId, data.maxRows);
 } catch (e) {
   reply({ startError: e instanceof Error ? e.message : String(e) });
@@ -44,7 +42,7 @@ parentPort?.on('message', (m: WriterRequest) => {
     parentPort?.close();
     return;
   }
-  if (m.busyMs !== busyMs) db.pragma(`busy_timeout = ${(busyMs = m.busyMs)}`);
+  if (m.busyMs !== busyMs) setBusyTimeout(db, (busyMs = m.busyMs));
   try {
     reply({ seq: m.seq, inserted: writer.write(m.values) });
   } catch (e) {

@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -7,7 +6,21 @@ import type { DeploymentArm } from '@cairn/protocol';
 import { keyShare } from '../serve/keyShare.js';
 import type { Rows } from '../serve/request.js';
 import type { Store } from '../store/store.js';
-import { isBusy, LABEL_AT, LABEL_JSON, REQUEST_ID, ROW, ROW_VALUES, RowWriter, type WriterData, type WriterReply, type WriterRequest } from './logRows.js';
+import {
+  busyTimeout,
+  isBusy,
+  LABEL_AT,
+  LABEL_JSON,
+  labelRows,
+  REQUEST_ID,
+  ROW,
+  ROW_VALUES,
+  RowWriter,
+  setBusyTimeout,
+  type WriterData,
+  type WriterReply,
+  type WriterRequest,
+} from '../store/predictionRows.js';
 
 /**
  * The write side of the prediction log (store table `predictions`, migration 5): sampled, bounded, and written off
@@ -103,7 +116,7 @@ export class PredictionLog {
   readonly sample: number;
   readonly maxRows: number;
   /**
-   * Rows not yet sent, in order, ROW_VALUES values per row (logRows.ts): copied as they arrive (cells, prediction), so
+   * Rows not yet sent, in order, ROW_VALUES values per row (store/predictionRows.ts): copied as they arrive (cells, prediction), so
    * a queued row holds its own values rather than its request's parsed body. Rows handed back by a busy database go in
    * front.
    */
@@ -125,7 +138,6 @@ export class PredictionLog {
   private thread: Thread | undefined;
   private inline: RowWriter | undefined;
   private sawBusy = false;
-  private readonly label: Statement;
 
   constructor(
     private readonly store: Store,
@@ -138,7 +150,6 @@ export class PredictionLog {
     this.batchRows = opts.batchRows ?? 250;
     this.capacity = opts.capacity ?? 50_000;
     this.log = opts.log ?? (() => undefined);
-    this.label = store.db.prepare('UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?');
     if (opts.thread !== false && store.file !== ':memory:') {
       try {
         this.thread = startThread({ file: store.file, deploymentId, maxRows: opts.maxRows });
@@ -260,7 +271,7 @@ export class PredictionLog {
 
   /** The store's busy timeout: the writer thread waits as long for a lock as this thread would. */
   private busyMs(): number {
-    return Number(this.store.db.pragma('busy_timeout', { simple: true }));
+    return busyTimeout(this.store.db);
   }
 
   /**
@@ -319,9 +330,7 @@ export class PredictionLog {
         updated++;
       }
     }
-    this.store.db.transaction(() => {
-      for (const f of stored) updated += this.label.run(JSON.stringify(f.label), at, this.deploymentId, f.requestId, f.row).changes;
-    })();
+    updated += labelRows(this.store.db, this.deploymentId, stored, at);
     return { updated, unknown: items.length - updated };
   }
 
@@ -331,7 +340,7 @@ export class PredictionLog {
     this.closed = true;
     clearInterval(this.timer);
     if (this.soon) clearImmediate(this.soon);
-    this.store.db.pragma(`busy_timeout = ${busyMs}`);
+    setBusyTimeout(this.store.db, busyMs);
     this.flush();
     const t = this.thread;
     if (t) {
@@ -354,7 +363,7 @@ export class PredictionLog {
 }
 
 /**
- * Appends a row's ROW_VALUES values to a batch (the layout of logRows.ts): its input cells copied out of the request
+ * Appends a row's ROW_VALUES values to a batch (the layout of store/predictionRows.ts): its input cells copied out of the request
  * (the request itself is not kept), the column list shared (copied once per batch between threads), no label yet.
  * The JSON text is made where the rows are written, so the serving thread only copies values.
  */

@@ -83,7 +83,7 @@ export class DeploymentSupervisor {
     const { store, workspace } = this.ctx;
     const name = p.model.split('@')[0] ?? p.model;
     const registry = new ModelRegistry(store, this.ctx.objects, workspace);
-    registry.find(p.model);
+    await registry.find(p.model);
     let model = p.model;
     let challenger = p.challenger;
     const extra: string[] = [];
@@ -100,15 +100,12 @@ export class DeploymentSupervisor {
       const ab = loaded.settings.ab;
       if (ab && challenger === undefined) {
         const arms = [`${name}@${ab.champion}`, `${name}@${ab.challenger}`] as const;
-        const exists = (ref: string): boolean => {
-          try {
-            registry.find(ref);
-            return true;
-          } catch {
-            return false;
-          }
-        };
-        if (exists(arms[0]) && exists(arms[1])) [model, challenger] = arms;
+        const exists = (ref: string): Promise<boolean> =>
+          registry.find(ref).then(
+            () => true,
+            () => false,
+          );
+        if ((await exists(arms[0])) && (await exists(arms[1]))) [model, challenger] = arms;
       }
     }
     const args = [...(this.options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', model, '--workspace', workspace, '--format', 'json', ...extra];
@@ -135,13 +132,13 @@ export class DeploymentSupervisor {
       throw new CairnError('refused', `deploying ${model}: ${error instanceof Error ? error.message : String(error)}`);
     }
     // cairn serve records its deployment row before it prints the listening line (which names it).
-    const row = deploymentId !== null ? { id: deploymentId } : store.db.prepare<[number, string], { id: number }>('SELECT id FROM deployments WHERE pid = ? AND name = ? ORDER BY id DESC LIMIT 1').get(child.pid ?? -1, name);
-    if (!row) {
+    const id = deploymentId ?? (await store.deployments.byPid(child.pid ?? -1, name));
+    if (id === undefined) {
       child.kill('SIGTERM');
       throw new Error(`cairn serve (pid ${child.pid ?? '?'}) listens but recorded no deployment row for ${name}`);
     }
     this.onChange();
-    return { deployment: getDeployment(store, row.id), token };
+    return { deployment: await getDeployment(store, id), token };
   }
 
   /** Stops every deployment started here. */

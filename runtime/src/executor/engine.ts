@@ -33,8 +33,9 @@ export class Engine {
     return () => this.listeners.delete(listener);
   }
 
-  start(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): RunHandle {
-    const handle = startRun(pipeline, {
+  async start(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunHandle> {
+    await this.store.ready;
+    const handle = await startRun(pipeline, {
       ...options,
       parallelism: options.parallelism ?? this.parallelism,
       store: this.store,
@@ -51,8 +52,8 @@ export class Engine {
     return handle;
   }
 
-  run(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
-    return this.start(pipeline, options, onEvent).done;
+  async run(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
+    return (await this.start(pipeline, options, onEvent)).done;
   }
 
   cancel(runId: number): boolean {
@@ -71,6 +72,6 @@ export class Engine {
     const pending = [...this.active.values()];
     for (const h of pending) h.cancel();
     await Promise.allSettled(pending.map((h) => h.done));
-    this.store.close();
+    await this.store.close();
   }
 }

@@ -7,7 +7,7 @@ import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
 import type { CachedOutput, Store } from '../store/store.js';
-import { gitState } from '../util/git.js';
+import { gitState, runUser } from '../util/git.js';
 import { sha256File } from '../util/hash.js';
 import {
   assertInsideWorkspace,
@@ -133,12 +133,13 @@ export function pipelineGates(pipeline: ResolvedPipeline): RunGates {
   return Object.fromEntries(pipeline.steps.filter((s) => Object.keys(s.gate).length > 0).map((s) => [s.name, s.gate]));
 }
 
-/** Starts a run: the run row exists when this returns; `done` settles when every selected step has finished. */
-export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): RunHandle {
+/** Starts a run: the run row exists when this resolves; `done` settles when every selected step has finished. */
+export async function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): Promise<RunHandle> {
   const selected = selectSteps(pipeline, options.step, options.downstream);
   checkPipelinePaths(pipeline, options.workspace);
   const git = gitState(pipeline.root);
-  const runId = options.store.createRun({
+  const who = runUser(pipeline.root);
+  const runId = await options.store.runs.createRun({
     pipelineName: pipeline.name,
     pipelineFile: path.relative(options.workspace, pipeline.file) || pipeline.file,
     params: pipeline.params,
@@ -148,13 +149,16 @@ export function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): R
     cairnVersion: cairnVersion(),
     selection: { step: options.step ?? null, downstream: options.downstream ?? false, force: options.force ?? false },
     gates: pipelineGates(pipeline),
+    user: who.user,
+    host: who.host,
   });
   // The opt-in is part of what the run was allowed to do: kept with it, beside what it read (outsideTags.read).
   if (pipeline.allowOutside?.length) {
-    options.store.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
+    await options.store.runs.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
   }
   const controller = new AbortController();
-  const run = new RunExecution(pipeline, selected, runId, options, controller.signal);
+  const stepRunIds = await options.store.runs.createStepRuns(runId, selected.map((s) => s.name));
+  const run = new RunExecution(pipeline, selected, runId, stepRunIds, options, controller.signal);
   return { runId, done: run.execute(), cancel: () => controller.abort() };
 }
 
@@ -188,26 +192,33 @@ class RunExecution {
   private readonly objects: ObjectStore;
   private readonly redact: (line: string) => string;
   private readonly outcomes: Record<string, StepOutcome> = {};
-  private readonly stepRunIds: Map<string, number>;
   private readonly producers = new Map<string, string>();
   /** Step number the next metric reported without one gets, per step run and key. */
   private readonly nextMetricStep = new Map<string, number>();
   private failed = false;
   /** Inputs read from outside the workspace (below an `allow_outside:` folder): path as written → where it leads. */
   private readonly outsideInputs = new Map<string, { real: string; allowedBy: string }>();
+  /** Store writes started from synchronous callbacks (a step's pid, a built-in's tag), awaited before the run ends. */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
     private readonly selected: ResolvedStep[],
     private readonly runId: number,
+    private readonly stepRunIds: Map<string, number>,
     private readonly options: ExecuteOptions,
     private readonly signal: AbortSignal,
   ) {
     this.store = options.store;
     this.objects = options.objects;
     this.redact = makeRedactor(Object.values(pipeline.params).filter((p) => p.secret).map((p) => p.value));
-    this.stepRunIds = this.store.createStepRuns(runId, selected.map((s) => s.name));
     for (const s of pipeline.steps) for (const o of Object.values(s.outs)) this.producers.set(path.normalize(o), s.name);
+  }
+
+  /** Starts a store write from a synchronous callback; its failure goes to the step's log via `onError`. */
+  private later(write: Promise<void>, onError: (message: string) => void): void {
+    const p = write.catch((error: unknown) => onError(error instanceof Error ? error.message : String(error))).finally(() => this.background.delete(p));
+    this.background.add(p);
   }
 
   private emit(event: RunEvent): void {
@@ -248,22 +259,24 @@ class RunExecution {
       );
     }
     await Promise.all(results.values());
+    await Promise.all([...this.background]);
     await fs.rm(this.scratchDir(), { recursive: true, force: true });
     const statuses = Object.values(this.outcomes).map((o) => o.status);
     const status: RunStatus = this.signal.aborted ? 'cancelled' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'failed';
     const firstError = Object.entries(this.outcomes).find(([, o]) => o.status === 'failed');
     const error = status === 'failed' && firstError ? `step '${firstError[0]}' failed: ${firstError[1].error ?? 'unknown error'}` : status === 'cancelled' ? 'cancelled' : null;
-    this.store.finishRun(this.runId, status, error);
-    this.store.metrics.release(this.runId);
+    await this.store.writer.flush();
+    await this.store.runs.finishRun(this.runId, status, error);
+    this.store.writer.release(this.runId);
     this.progress(undefined, status, error ? { message: error } : {});
     return { runId: this.runId, pipeline: this.pipeline.name, status, steps: this.outcomes, error };
   }
 
-  private settle(step: string, status: StepStatus, durationMs: number | null, error: string | null, cacheHit = false): StepStatus {
+  private async settle(step: string, status: StepStatus, durationMs: number | null, error: string | null, cacheHit = false): Promise<StepStatus> {
     const id = this.stepRunIds.get(step);
     if (id !== undefined) {
-      if (status === 'skipped' || status === 'cancelled') this.store.setStepStatus(id, status, error);
-      else this.store.finishStep(id, status, { cacheHit, durationMs: durationMs ?? 0, error });
+      if (status === 'skipped' || status === 'cancelled') await this.store.runs.setStepStatus(id, status, error);
+      else await this.store.runs.finishStep(id, status, { cacheHit, durationMs: durationMs ?? 0, error });
     }
     this.outcomes[step] = { status, cacheHit, durationMs, error };
     if (status === 'failed') this.failed = true;
@@ -291,10 +304,10 @@ class RunExecution {
     const rel = this.rel(abs);
     const size = Number(st.size);
     const mtime = st.mtimeNs.toString();
-    const known = this.store.cachedFileHash(rel, size, mtime);
+    const known = await this.store.artifacts.cachedFileHash(rel, size, mtime);
     if (known) return { hash: known, kind: 'file', size };
     const hash = await sha256File(abs);
-    this.store.rememberFileHash(rel, size, mtime, hash);
+    await this.store.artifacts.rememberFileHash(rel, size, mtime, hash);
     return { hash, kind: 'file', size };
   }
 
@@ -331,7 +344,7 @@ class RunExecution {
     };
     const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
     try {
-      this.store.startStep(stepRunId, null, logRel);
+      await this.store.runs.startStep(stepRunId, null, logRel);
       this.progress(step.name, 'running');
       // Inputs: every file must exist; their hashes go into the cache key and the lineage.
       const inputs: Array<{ path: string; hash: string }> = [];
@@ -357,17 +370,17 @@ class RunExecution {
       for (const name of step.params) params[name] = this.pipeline.params[name]?.value ?? null;
       const builtin = step.kind === 'uses' && step.uses ? getBuiltin(step.uses) : undefined;
       const key = stepCacheKey(step, inputs, params, builtin?.version ?? null);
-      this.store.startStep(stepRunId, key, logRel);
+      await this.store.runs.startStep(stepRunId, key, logRel);
       for (const i of inputs) {
-        this.store.recordArtifact(i.hash, 'file', 0, false);
-        this.store.recordIo(stepRunId, 'in', null, i.path, i.hash);
+        await this.store.artifacts.recordArtifact(i.hash, 'file', 0, false);
+        await this.store.artifacts.recordIo(stepRunId, 'in', null, i.path, i.hash);
       }
 
       if (step.cache && !this.options.force) {
         const hit = await this.tryRestore(step, key, stepRunId, writeLog);
         if (hit) {
           // The gate is not part of the cache key (it changes no output), so a gate tightened since must fail here.
-          const gateError = this.checkGates(step, stepRunId);
+          const gateError = await this.checkGates(step, stepRunId);
           if (gateError !== null) return this.fail(step, writeLog, elapsed(), gateError, log);
           await closeLog(log);
           return this.settle(step.name, 'succeeded', elapsed(), null, true);
@@ -413,17 +426,17 @@ class RunExecution {
         const obj = await this.objects.putPath(abs);
         stored[o.name] = { path: this.rel(abs), hash: obj.hash, kind: obj.kind, size: obj.size };
       }
-      this.store.metrics.flush();
-      const gateError = this.checkGates(step, stepRunId);
+      await this.store.writer.flush();
+      const gateError = await this.checkGates(step, stepRunId);
       if (gateError !== null) {
         // Outputs are kept (for inspection) but not cached: a failed gate must fail again on the next run.
         for (const [name, o] of Object.entries(stored)) {
-          this.store.recordArtifact(o.hash, o.kind, o.size, true);
-          this.store.recordIo(stepRunId, 'out', name, o.path, o.hash);
+          await this.store.artifacts.recordArtifact(o.hash, o.kind, o.size, true);
+          await this.store.artifacts.recordIo(stepRunId, 'out', name, o.path, o.hash);
         }
         return this.fail(step, writeLog, elapsed(), gateError, log);
       }
-      this.store.commitStepOutputs(stepRunId, step.cache ? key : null, stored);
+      await this.store.artifacts.commitStepOutputs(stepRunId, step.cache ? key : null, stored);
       await closeLog(log);
       return this.settle(step.name, 'succeeded', elapsed(), null);
     } catch (error) {
@@ -450,14 +463,14 @@ class RunExecution {
     this.outsideInputs.set(rel, { real, allowedBy });
     writeLog('cairn', `reading ${rel} from outside the workspace (${real}, read-only: allow_outside ${allowedBy})`);
     const list = [...this.outsideInputs].map(([p, v]) => ({ path: p, real: v.real, allowedBy: v.allowedBy }));
-    this.store.setTag(this.runId, outsideTags.read, JSON.stringify(list));
+    this.later(this.store.runs.setTag(this.runId, outsideTags.read, JSON.stringify(list)), (m) => writeLog('cairn', `tag ${outsideTags.read}: ${m}`));
   }
 
   /** `gate:` bounds on the metrics this step reported; the first violation, or null. */
-  private checkGates(step: ResolvedStep, stepRunId: number): string | null {
+  private async checkGates(step: ResolvedStep, stepRunId: number): Promise<string | null> {
     const entries = Object.entries(step.gate);
     if (entries.length === 0) return null;
-    const latest = new Map(this.store.latestStepMetrics(stepRunId).map((m) => [m.key, m.value]));
+    const latest = new Map((await this.store.metrics.latestOfStep(stepRunId)).map((m) => [m.key, m.value]));
     for (const [key, bound] of entries) {
       // `ndcg@k` in a gate names the metric a built-in reports for its `k` option, e.g. `ndcg@10`.
       const k = step.with?.k;
@@ -477,7 +490,7 @@ class RunExecution {
 
   /** A cache hit: every output restored (verified) or already in place with the same hash. */
   private async tryRestore(step: ResolvedStep, key: string, stepRunId: number, writeLog: (s: 'cairn', line: string) => void): Promise<boolean> {
-    const entry = this.store.cacheEntry(key);
+    const entry = await this.store.artifacts.cacheEntry(key);
     if (!entry) return false;
     const expected = this.outputEntries(step);
     try {
@@ -498,15 +511,15 @@ class RunExecution {
     } catch (error) {
       if (error instanceof CorruptObjectError || error instanceof MissingObjectError) {
         writeLog('cairn', `cache entry unusable (${error.message}); running the step`);
-        this.store.dropCacheEntry(key);
+        await this.store.artifacts.dropCacheEntry(key);
         return false;
       }
       throw error;
     }
     for (const [name, o] of Object.entries(entry.outputs)) {
-      this.store.recordIo(stepRunId, 'out', name, o.path, o.hash);
+      await this.store.artifacts.recordIo(stepRunId, 'out', name, o.path, o.hash);
     }
-    const copied = this.store.copyStepMetrics(entry.stepRunId, this.runId, stepRunId);
+    const copied = await this.store.metrics.copyStep(entry.stepRunId, this.runId, stepRunId);
     writeLog('cairn', `restored from cache (key ${key.slice(0, 12)}, ${Object.keys(entry.outputs).length} outputs, ${copied.length} metrics)`);
     return true;
   }
@@ -521,7 +534,7 @@ class RunExecution {
     const next = this.nextMetricStep.get(counterKey) ?? 0;
     const stepX = x ?? next;
     this.nextMetricStep.set(counterKey, Math.max(next, Math.floor(stepX) + 1));
-    this.store.metrics.add(this.runId, stepRunId, key, stepX, value, time);
+    this.store.writer.add(this.runId, stepRunId, key, stepX, value, time);
     this.emit({ type: 'metric', runId: this.runId, stepName, key, value, step: stepX, time });
   }
 
@@ -588,7 +601,7 @@ class RunExecution {
         cwd: this.pipeline.root,
         env,
         signal: this.signal,
-        onSpawn: (pid) => this.store.setStepPid(stepRunId, pid),
+        onSpawn: (pid) => this.later(this.store.runs.setStepPid(stepRunId, pid), (m) => writeLog('cairn', `recording the step's process: ${m}`)),
         onLine: (stream, line) => {
           const metric = stream === 'stdout' ? parseMetricLine(line) : undefined;
           if (metric?.error) writeLog('cairn', `metric line ignored: ${metric.error}`);
@@ -648,7 +661,7 @@ class RunExecution {
         }
         this.recordMetric(stepRunId, step.name, key, value, x);
       },
-      tag: (key, value) => this.store.setTag(this.runId, key, value),
+      tag: (key, value) => this.later(this.store.runs.setTag(this.runId, key, value), (m) => writeLog('cairn', `tag ${key}: ${m}`)),
       signal: this.signal,
     };
     try {

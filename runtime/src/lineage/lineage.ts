@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { outsideTags, type LineageGraph, type LineageNode } from '@cairn/protocol';
 import { hashPath } from '../cas/objectStore.js';
-import type { Store } from '../store/store.js';
+import type { StepRunRow, Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
 import { CairnError } from '../util/errors.js';
 
@@ -36,13 +36,6 @@ export function parseArtifactNodeId(id: string): { hash: string; path?: string }
   return m[2] === undefined ? { hash: m[1] } : { hash: m[1], path: m[2] };
 }
 
-interface StepRow {
-  id: number;
-  run_id: number;
-  step: string;
-  status: string;
-  cache_hit: number;
-}
 
 /**
  * The lineage graph of a run (`12`, `run:12`), an artifact (`artifact:<hash or prefix>`, a hash prefix, or a workspace
@@ -50,65 +43,53 @@ interface StepRow {
  * disk since they were produced are marked stale, and staleness flows downstream.
  */
 export async function lineage(store: Store, workspace: string, target: string): Promise<LineageGraph> {
-  store.metrics.flush();
+  await store.writer.flush();
   const g = new GraphBuilder(store, workspace);
   const t = target.trim();
   const runMatch = /^(?:run:)?(\d+)$/.exec(t);
   if (runMatch) {
     const runId = Number(runMatch[1]);
-    const steps = store.db.prepare<[number], StepRow>('SELECT id, run_id, step, status, cache_hit FROM step_runs WHERE run_id = ? ORDER BY id').all(runId);
+    const steps = await store.runs.steps(runId);
     if (steps.length === 0) {
-      const exists = store.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId);
-      if (!exists) throw new LineageTargetError(`run ${runId} does not exist; \`cairn runs list\` shows the runs there are`);
+      if (!(await store.runs.exists(runId))) throw new LineageTargetError(`run ${runId} does not exist; \`cairn runs list\` shows the runs there are`);
     }
-    for (const s of steps) g.addStep(s, 'both', 1);
+    for (const s of steps) await g.addStep(s, 'both', 1);
   } else if (t.startsWith('model:')) {
     const id = t.includes('@') ? t : null;
-    const candidates = id
-      ? [id]
-      : store.db
-          .prepare<[string, string], { id: string }>('SELECT to_id AS id FROM lineage_edges WHERE to_id LIKE ? ESCAPE \'\\\' UNION SELECT from_id FROM lineage_edges WHERE from_id LIKE ? ESCAPE \'\\\'')
-          .all(`${likeEscape(t)}@%`, `${likeEscape(t)}@%`)
-          .map((r) => r.id);
-    const known = candidates.filter((c) => store.db.prepare('SELECT 1 FROM lineage_edges WHERE to_id = ? OR from_id = ?').get(c, c));
+    const candidates = id ? [id] : await store.artifacts.edgeNodesLike(`${t}@`);
+    const known: string[] = [];
+    for (const c of candidates) if (await store.artifacts.hasEdge(c)) known.push(c);
     if (known.length === 0) throw new LineageTargetError(`no lineage recorded for ${t}; register the model first (cairn models list shows registered ones)`);
-    for (const k of known) g.addGeneric(k, 'both');
+    for (const k of known) await g.addGeneric(k, 'both');
   } else {
-    for (const a of resolveArtifact(store, t)) g.addArtifact(a.hash, a.path, 'both');
+    for (const a of await resolveArtifact(store, t)) await g.addArtifact(a.hash, a.path, 'both');
   }
   await g.markStale();
   return g.result();
-}
-
-function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /**
  * The files an artifact target names: `artifact:<hash>:<path>` exactly; a hash or hash prefix (`artifact:` optional):
  * every path recorded with that content; a workspace path: its newest recorded version.
  */
-function resolveArtifact(store: Store, target: string): Array<{ hash: string; path?: string }> {
+async function resolveArtifact(store: Store, target: string): Promise<Array<{ hash: string; path?: string }>> {
   const exact = parseArtifactNodeId(target);
   if (exact?.path !== undefined) {
-    if (store.db.prepare('SELECT 1 FROM step_io WHERE hash = ? AND path = ? LIMIT 1').get(exact.hash, exact.path)) return [{ hash: exact.hash, path: exact.path }];
+    if (await store.artifacts.recorded(exact.hash, exact.path)) return [{ hash: exact.hash, path: exact.path }];
     throw new LineageTargetError(`no run recorded ${exact.path} with content ${exact.hash.slice(0, 12)}; \`cairn lineage ${exact.path}\` shows its newest version`);
   }
   const given = target.replace(/^artifact:/, '');
   if (/^[0-9a-f]{6,64}$/.test(given)) {
-    const rows = store.db.prepare<[string, string], { hash: string }>('SELECT DISTINCT hash FROM step_io WHERE hash >= ? AND hash < ? LIMIT 2').all(given, `${given}g`);
+    const rows = await store.artifacts.hashesWithPrefix(given, 2);
     if (rows.length > 1) throw new LineageTargetError(`artifact prefix ${given} is ambiguous; give more characters of the hash`);
-    const hash = rows[0]?.hash;
+    const hash = rows[0];
     if (hash !== undefined) {
-      const paths = store.db.prepare<[string], { path: string }>('SELECT DISTINCT path FROM step_io WHERE hash = ? ORDER BY path').all(hash);
-      return paths.map((r) => ({ hash, path: r.path }));
+      return (await store.artifacts.pathsOf(hash)).map((p) => ({ hash, path: p }));
     }
   }
   const rel = path.normalize(given).split(path.sep).join('/');
-  const byPath = store.db
-    .prepare<[string], { hash: string }>("SELECT hash FROM step_io WHERE path = ? ORDER BY step_run_id DESC, direction = 'out' DESC LIMIT 1")
-    .get(rel);
-  if (byPath) return [{ hash: byPath.hash, path: rel }];
+  const byPath = await store.artifacts.newestHashAt(rel);
+  if (byPath !== undefined) return [{ hash: byPath, path: rel }];
   throw new LineageTargetError(`no run recorded '${given}' as an artifact, a hash, or a path; give a run id, an artifact hash, a workspace path, or model:<name>`);
 }
 
@@ -131,43 +112,41 @@ class GraphBuilder {
     return this.nodes.size >= MAX_NODES;
   }
 
-  addStep(s: StepRow, direction: 'up' | 'down' | 'both', depth: number): string {
+  async addStep(s: StepRunRow, direction: 'up' | 'down' | 'both', depth: number): Promise<string> {
     const id = `step:${s.id}`;
     if (!this.nodes.has(id)) {
-      this.nodes.set(id, { id, kind: 'step', label: `${s.step} (run ${s.run_id}${s.cache_hit ? ', cached' : ''})`, runId: s.run_id, stale: false });
+      this.nodes.set(id, { id, kind: 'step', label: `${s.step} (run ${s.runId}${s.cacheHit ? ', cached' : ''})`, runId: s.runId, stale: false });
     }
     const key = `${id}:${direction}`;
     if (this.visited.has(key) || this.full()) return id;
     this.visited.add(key);
-    const io = this.store.db.prepare<[number], { direction: string; path: string; hash: string }>('SELECT direction, path, hash FROM step_io WHERE step_run_id = ?').all(s.id);
+    const io = await this.store.artifacts.stepIo(s.id);
     this.inputs.set(id, io.filter((r) => r.direction === 'in'));
-    const outside = this.outsideInputs(s.run_id);
+    const outside = await this.outsideInputs(s.runId);
     for (const r of io) {
-      const a = this.artifactNode(r.hash, r.path);
+      const a = await this.artifactNode(r.hash, r.path);
       const real = r.direction === 'in' ? outside.get(r.path) : undefined;
       const node = this.nodes.get(a);
       if (real !== undefined && node) node.outside = real;
       if (r.direction === 'in') {
         this.edge(a, id);
-        if (direction !== 'down' && depth > 0) this.addArtifact(r.hash, r.path, 'up');
+        if (direction !== 'down' && depth > 0) await this.addArtifact(r.hash, r.path, 'up');
       } else {
         this.edge(id, a);
-        if (direction !== 'up') this.addArtifact(r.hash, r.path, 'down');
+        if (direction !== 'up') await this.addArtifact(r.hash, r.path, 'down');
       }
     }
     return id;
   }
 
   /** Inputs a run read from outside the workspace (its `outsideTags.read` tag): step_io path → real path. */
-  private outsideInputs(runId: number): Map<string, string> {
-    const row = this.store.db
-      .prepare<[number, string], { value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?')
-      .get(runId, outsideTags.read);
+  private async outsideInputs(runId: number): Promise<Map<string, string>> {
+    const value = await this.store.runs.tag(runId, outsideTags.read);
     const out = new Map<string, string>();
-    if (!row) return out;
+    if (value === undefined) return out;
     let json: unknown;
     try {
-      json = JSON.parse(row.value);
+      json = JSON.parse(value);
     } catch {
       json = undefined;
     }
@@ -181,10 +160,10 @@ class GraphBuilder {
   }
 
   /** The node of a file version (`relPath` undefined: content no step recorded a path for). */
-  private artifactNode(hash: string, relPath: string | undefined): string {
+  private async artifactNode(hash: string, relPath: string | undefined): Promise<string> {
     const id = artifactNodeId(hash, relPath);
     if (!this.nodes.has(id)) {
-      const produced = relPath !== undefined && this.store.db.prepare("SELECT 1 FROM step_io WHERE hash = ? AND path = ? AND direction = 'out' LIMIT 1").get(hash, relPath);
+      const produced = relPath !== undefined && (await this.store.artifacts.recorded(hash, relPath, 'out'));
       const label = relPath ?? hash.slice(0, 12);
       this.nodes.set(id, { id, kind: produced ? 'artifact' : 'data', label, ...(relPath === undefined ? {} : { path: relPath }), hash, stale: false });
     }
@@ -192,56 +171,46 @@ class GraphBuilder {
   }
 
   /** The newest path recorded with this content, a step's output first: what a hash-only `artifact:` id names. */
-  private newestPath(hash: string): string | undefined {
-    return this.store.db.prepare<[string], { path: string }>("SELECT path FROM step_io WHERE hash = ? ORDER BY direction = 'out' DESC, step_run_id DESC LIMIT 1").get(hash)?.path;
+  private newestPath(hash: string): Promise<string | undefined> {
+    return this.store.artifacts.newestPathOf(hash);
   }
 
   /** The graph node for an `artifact:` id of an edge recorded elsewhere (either form), created if needed. */
-  private artifactOfId(id: string): { hash: string; path: string | undefined; node: string } | undefined {
+  private async artifactOfId(id: string): Promise<{ hash: string; path: string | undefined; node: string } | undefined> {
     const parsed = parseArtifactNodeId(id);
     if (parsed === undefined) return undefined;
-    const relPath = parsed.path ?? this.newestPath(parsed.hash);
-    return { hash: parsed.hash, path: relPath, node: this.artifactNode(parsed.hash, relPath) };
+    const relPath = parsed.path ?? (await this.newestPath(parsed.hash));
+    return { hash: parsed.hash, path: relPath, node: await this.artifactNode(parsed.hash, relPath) };
   }
 
-  addArtifact(hash: string, relPath: string | undefined, direction: 'up' | 'down' | 'both'): void {
-    const id = this.artifactNode(hash, relPath);
+  async addArtifact(hash: string, relPath: string | undefined, direction: 'up' | 'down' | 'both'): Promise<void> {
+    const id = await this.artifactNode(hash, relPath);
     const key = `${id}:${direction}`;
     if (this.visited.has(key) || this.full()) return;
     this.visited.add(key);
     if (relPath !== undefined && direction !== 'down') {
       // The step run that computed it (not a later cache hit that restored it).
-      const producer = this.store.db
-        .prepare<[string, string], StepRow>(
-          "SELECT s.id, s.run_id, s.step, s.status, s.cache_hit FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE io.hash = ? AND io.path = ? AND io.direction = 'out' ORDER BY s.cache_hit ASC, s.id ASC LIMIT 1",
-        )
-        .get(hash, relPath);
+      const producer = await this.store.artifacts.producer(hash, relPath);
       if (producer) {
-        const stepId = this.addStep(producer, 'up', 1);
+        const stepId = await this.addStep(producer, 'up', 1);
         this.edge(stepId, id);
       }
     }
     if (relPath !== undefined && direction !== 'up') {
       // Consumers in the latest run that read it (older runs repeat the same picture).
-      const consumers = this.store.db
-        .prepare<[string, string, string, string], StepRow>(
-          `SELECT s.id, s.run_id, s.step, s.status, s.cache_hit FROM step_io io JOIN step_runs s ON s.id = io.step_run_id
-           WHERE io.hash = ? AND io.path = ? AND io.direction = 'in' AND s.run_id = (SELECT max(s2.run_id) FROM step_io i2 JOIN step_runs s2 ON s2.id = i2.step_run_id WHERE i2.hash = ? AND i2.path = ? AND i2.direction = 'in')`,
-        )
-        .all(hash, relPath, hash, relPath);
-      for (const c of consumers) this.addStep(c, 'down', 0);
+      for (const c of await this.store.artifacts.latestConsumers(hash, relPath)) await this.addStep(c, 'down', 0);
     }
     // Recorded edges name this file by its id, or (older ones) by its content alone when it is the newest file with it.
     const names = [id];
-    if (relPath !== undefined && this.newestPath(hash) === relPath) names.push(artifactNodeId(hash));
-    for (const name of names) this.addGeneric(name, direction === 'both' ? 'down' : direction, id);
+    if (relPath !== undefined && (await this.newestPath(hash)) === relPath) names.push(artifactNodeId(hash));
+    for (const name of names) await this.addGeneric(name, direction === 'both' ? 'down' : direction, id);
   }
 
   /**
    * Edges recorded by other parts (registry, deployments): artifact → model version → deployment. `node` is the graph
    * node `id` stands for (an artifact's hash-only id stands for its file's node).
    */
-  addGeneric(id: string, direction: 'up' | 'down' | 'both', node = id): void {
+  async addGeneric(id: string, direction: 'up' | 'down' | 'both', node = id): Promise<void> {
     if (!this.nodes.has(node)) {
       const [kind, ...rest] = node.split(':');
       const name = rest.join(':');
@@ -252,19 +221,19 @@ class GraphBuilder {
     if (this.visited.has(key) || this.full()) return;
     this.visited.add(key);
     if (direction !== 'up') {
-      for (const e of this.store.db.prepare<[string], { to_id: string }>('SELECT to_id FROM lineage_edges WHERE from_id = ?').all(id)) {
-        const a = this.artifactOfId(e.to_id);
-        this.edge(node, a?.node ?? e.to_id);
-        if (a) this.addArtifact(a.hash, a.path, 'down');
-        else this.addGeneric(e.to_id, 'down');
+      for (const to of await this.store.artifacts.edgesFrom(id)) {
+        const a = await this.artifactOfId(to);
+        this.edge(node, a?.node ?? to);
+        if (a) await this.addArtifact(a.hash, a.path, 'down');
+        else await this.addGeneric(to, 'down');
       }
     }
     if (direction !== 'down') {
-      for (const e of this.store.db.prepare<[string], { from_id: string }>('SELECT from_id FROM lineage_edges WHERE to_id = ?').all(id)) {
-        const a = this.artifactOfId(e.from_id);
-        this.edge(a?.node ?? e.from_id, node);
-        if (a) this.addArtifact(a.hash, a.path, 'up');
-        else this.addGeneric(e.from_id, 'up');
+      for (const from of await this.store.artifacts.edgesTo(id)) {
+        const a = await this.artifactOfId(from);
+        this.edge(a?.node ?? from, node);
+        if (a) await this.addArtifact(a.hash, a.path, 'up');
+        else await this.addGeneric(from, 'up');
       }
     }
   }
@@ -276,7 +245,7 @@ class GraphBuilder {
       if (st.isDirectory()) return (await hashPath(abs)).hash;
       const size = Number(st.size);
       const mtime = st.mtimeNs.toString();
-      const known = this.store.cachedFileHash(relPath, size, mtime);
+      const known = await this.store.artifacts.cachedFileHash(relPath, size, mtime);
       return known ?? (await sha256File(abs));
     } catch {
       return null;

@@ -11,7 +11,7 @@ import { ModelRegistry } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { assertWritableInside } from '../util/confine.js';
 import { sha256File } from '../util/hash.js';
-import { insertAlert, insertReport, listReports, openAlert, setRetrainRun } from './alerts.js';
+import { insertAlert } from './alerts.js';
 import { loggedPrediction, predictedValues } from './predictValues.js';
 import { CairnError } from '../util/errors.js';
 
@@ -58,11 +58,11 @@ type DeployMonitor = NonNullable<ResolvedDeploy['monitor']>;
 const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** The `deploy.monitor` block of the pipeline that registered the version (its file as it is now), if it has one. */
-function deployMonitorOf(ctx: MonitorContext, v: ModelVersion): { file: string; monitor: DeployMonitor } | undefined {
+async function deployMonitorOf(ctx: MonitorContext, v: ModelVersion): Promise<{ file: string; monitor: DeployMonitor } | undefined> {
   if (v.runId === null) return undefined;
-  const run = ctx.store.db.prepare<[number], { file: string }>('SELECT p.file AS file FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?').get(v.runId);
-  if (!run) return undefined;
-  const file = path.resolve(ctx.workspace, run.file);
+  const runFile = await ctx.store.runs.pipelineFile(v.runId);
+  if (runFile === undefined) return undefined;
+  const file = path.resolve(ctx.workspace, runFile);
   const loaded = loadPipeline(file, { cwd: ctx.workspace, workspace: ctx.workspace });
   const monitor = loaded.ok ? loaded.pipeline.deploy?.monitor : undefined;
   return monitor ? { file, monitor } : undefined;
@@ -90,25 +90,11 @@ export interface MonitorOutcome {
   retrainRunId: number | null;
 }
 
-interface PredictionRow {
-  deployment_id: number;
-  version: number | null;
-  arm: string;
-  inputs_json: string;
-  prediction_json: string;
-  at: number;
-}
-
 const TABLE_EXT = /\.(csv|jsonl|parquet)$/i;
 
 /** The table a model version was trained on: lineage back from the model artifact to the first table input. */
 export async function lineageReference(ctx: MonitorContext, v: ModelVersion): Promise<{ table: Table; label: string }> {
   if (v.runId === null) throw new MonitorError(`the run that registered ${v.name} version ${v.version} was deleted, so its training data cannot be found: give --reference FILE`);
-  const db = ctx.store.db;
-  const producer = db.prepare<[number, string], { id: number; step: string }>(
-    "SELECT s.id AS id, s.step AS step FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE s.run_id = ? AND io.direction = 'out' AND io.hash = ? ORDER BY s.id LIMIT 1",
-  );
-  const inputs = db.prepare<[number], { path: string; hash: string }>("SELECT path, hash FROM step_io WHERE step_run_id = ? AND direction = 'in' ORDER BY rowid");
   // Breadth-first from the model artifact: a model exported to ONNX reaches its trainer, then the training table.
   const seen = new Set<string>();
   let frontier = [v.artifactHash];
@@ -117,9 +103,9 @@ export async function lineageReference(ctx: MonitorContext, v: ModelVersion): Pr
     for (const hash of frontier) {
       if (seen.has(hash)) continue;
       seen.add(hash);
-      const step = producer.get(v.runId, hash);
+      const step = await ctx.store.artifacts.producerInRun(v.runId, hash);
       if (!step) continue;
-      const ins = inputs.all(step.id);
+      const ins = step.inputs;
       const table = ins.find((i) => TABLE_EXT.test(i.path));
       if (table) {
         const label = `${table.path} (input of step ${step.step}, run ${v.runId})`;
@@ -192,23 +178,20 @@ function windowsOf(at: number[], o: { windowRows?: number; windowMs?: number }):
 }
 
 export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promise<MonitorOutcome> {
-  const db = ctx.store.db;
   const registry = new ModelRegistry(ctx.store, ctx.objects, ctx.workspace);
-  const deployments = db.prepare<[string], { id: number }>('SELECT id FROM deployments WHERE name = ? ORDER BY id').all(o.name).map((d) => d.id);
+  const deployments = await ctx.store.deployments.idsOf(o.name);
   if (o.deploymentId !== undefined && !deployments.includes(o.deploymentId)) {
     throw new MonitorError(`deployment ${o.deploymentId} does not serve ${o.name}${deployments.length > 0 ? ` (its deployments: ${deployments.join(', ')})` : ''}; \`cairn deployments list\` shows them`);
   }
   const ids = o.deploymentId === undefined ? deployments : [o.deploymentId];
   if (ids.length === 0) throw new MonitorError(`${o.name} has no deployment, so no logged traffic to monitor: serve it with \`cairn serve --model ${o.name}@ALIAS\``);
-  const all = db
-    .prepare<[string], PredictionRow>(`SELECT deployment_id, version, arm, inputs_json, prediction_json, at FROM predictions WHERE deployment_id IN (SELECT value FROM json_each(?)) ORDER BY at, id`)
-    .all(JSON.stringify(ids));
+  const all = await ctx.store.deployments.predictions(ids);
   if (all.length === 0) throw new MonitorError(`no prediction of ${o.name} is logged yet (deployment${ids.length === 1 ? '' : 's'} ${ids.join(', ')}): send traffic first`);
   // The version monitored: the champion arm's latest (a challenger has its own reference).
   const latest = [...all].reverse().find((r) => r.arm === 'champion') ?? all[all.length - 1];
   const version = latest?.version ?? null;
   const rows = all.filter((r) => r.version === version);
-  const v = version === null ? null : registry.find(`${o.name}@${version}`);
+  const v = version === null ? null : await registry.find(`${o.name}@${version}`);
 
   let reference: Table;
   let referenceLabel: string;
@@ -220,14 +203,14 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
     ({ table: reference, label: referenceLabel } = await lineageReference(ctx, v));
   }
 
-  const records = rows.map((r) => ({ ...(JSON.parse(r.inputs_json) as Record<string, unknown>), prediction: loggedPrediction(r.prediction_json).value }));
+  const records = rows.map((r) => ({ ...(JSON.parse(r.inputsJson) as Record<string, unknown>), prediction: loggedPrediction(r.predictionJson).value }));
   let current = parseJsonl(records.map((r) => JSON.stringify(r)).join('\n'), 'the prediction log');
   const refPredictions = v === null ? 'the model is served from a file' : await referencePredictions(ctx, v, reference);
   if (typeof refPredictions !== 'string') reference = withColumn(reference, 'prediction', refPredictions);
   else current = { rowCount: current.rowCount, columns: current.columns.filter((c) => c.name !== 'prediction') };
 
   // The pipeline's deploy.monitor block sets per-column tests, the window (when no window option is given) and on_drift.
-  const block = v === null ? undefined : deployMonitorOf(ctx, v);
+  const block = v === null ? undefined : await deployMonitorOf(ctx, v);
   const tests = block ? testsOf(block.monitor, current.columns.map((c) => c.name)) : {};
   const options: DriftOptions = { share: o.share ?? 0.5, ...(o.columns === undefined ? {} : { columns: o.columns }), ...(Object.keys(tests).length > 0 ? { tests } : {}) };
   const blockWindow = /^(\d+)([smhdw])$/.exec(block?.monitor.window ?? '');
@@ -259,14 +242,14 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
     windows,
   };
   const deploymentId = ids.length === 1 ? (ids[0] ?? null) : null;
-  const reportId = insertReport(ctx.store, { name: o.name, version, deploymentId, reference: referenceLabel, drifted, reportJson: JSON.stringify(view), createdAt });
+  const reportId = await ctx.store.monitor.insertReport({ name: o.name, version, deploymentId, reference: referenceLabel, drifted, reportJson: JSON.stringify(view), createdAt });
 
-  let alert: Alert | null = openAlert(ctx.store, o.name, version, 'drift') ?? null;
+  let alert: Alert | null = (await ctx.store.monitor.openAlert(o.name, version, 'drift')) ?? null;
   let alertOpened = false;
   let retrainRunId: number | null = null;
   if (drifted && last !== undefined && alert === null) {
     const names = last.features.filter((f) => f.drifted).map((f) => f.name);
-    alert = insertAlert(ctx.store, {
+    alert = await insertAlert(ctx.store, {
       name: o.name,
       version,
       deploymentId,
@@ -277,11 +260,11 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
     alertOpened = true;
     if (retrain) {
       retrainRunId = await retrain(alert);
-      setRetrainRun(ctx.store, alert.id, retrainRunId);
+      await ctx.store.monitor.setRetrainRun(alert.id, retrainRunId);
       alert = { ...alert, retrainRunId };
     }
   }
-  const report = listReports(ctx.store, { id: reportId })[0];
+  const report = (await ctx.store.monitor.reports({ id: reportId }))[0];
   if (!report) throw new Error(`monitor report ${reportId} vanished after insert`);
   return { report, drifted, alert, alertOpened, retrainRunId };
 }

@@ -18,11 +18,10 @@ import {
 import type { ObjectStore } from '../cas/objectStore.js';
 import { pipelineGates } from '../executor/executor.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
-import { runGatesOf } from '../store/queries.js';
 import { confine } from '../util/confine.js';
 import type { Store } from '../store/store.js';
 import { sha256File } from '../util/hash.js';
-import { ModelRegistry, RegistryError } from './registry.js';
+import { checkAlias, ModelRegistry, moveAlias, publicMove, RegistryError } from './registry.js';
 
 /**
  * Promotion gates (issue 6; contract: GateReport in protocol/src/runtime/deploy.ts), checked in this order:
@@ -102,15 +101,14 @@ function cardGate(ctx: GateContext, card: CardText | string): GateResult {
 
 
 /** The tracked metrics of a version: its snapshot, completed by the registering run's latest metrics. */
-function trackedOf(ctx: GateContext, v: ModelVersion): Record<string, number> {
-  const run = v.runId === null ? undefined : ctx.store.db.prepare<[number], { metrics_json: string }>('SELECT metrics_json FROM runs WHERE id = ?').get(v.runId);
-  const fromRun = run ? (JSON.parse(run.metrics_json) as Record<string, number>) : {};
+async function trackedOf(ctx: GateContext, v: ModelVersion): Promise<Record<string, number>> {
+  const fromRun = v.runId === null ? undefined : await ctx.store.runs.latestMetrics(v.runId);
   return { ...fromRun, ...v.metrics };
 }
 
-function cardMetricsGate(ctx: GateContext, v: ModelVersion, card: CardText | string): GateResult {
+async function cardMetricsGate(ctx: GateContext, v: ModelVersion, card: CardText | string): Promise<GateResult> {
   if (typeof card === 'string') return { gate: 'card-metrics', state: 'fail', detail: card };
-  const tracked = trackedOf(ctx, v);
+  const tracked = await trackedOf(ctx, v);
   const parsed = parseModelCard(card.file, card.text);
   const claims = parsed.metadata.modelIndex.flatMap((e) => e.results.flatMap((r) => r.metrics)).filter((m) => m.type !== undefined && m.value !== undefined);
   if (claims.length === 0) return { gate: 'card-metrics', state: 'pass', detail: `${card.file}: no metric claims${card.note}`, file: card.file, line: 0 };
@@ -130,12 +128,6 @@ function cardMetricsGate(ctx: GateContext, v: ModelVersion, card: CardText | str
   return { gate: 'card-metrics', state: 'fail', detail: `${card.file}:${first + 1}: ${problems.map((p) => `${problems.length > 1 ? `line ${p.line + 1}: ` : ''}${p.text}`).join('; ')}${card.note}`, file: card.file, line: first };
 }
 
-interface StepRow {
-  step: string;
-  status: string;
-  error: string | null;
-  id: number;
-}
 
 /** `rmse ≤ 1`, with the value the run tracked when there is one: `rmse=0.9137 ≤ 1`. */
 function boundsText(gate: RunGates[string], latest: Map<string, number>): string {
@@ -154,14 +146,13 @@ function boundsText(gate: RunGates[string], latest: Map<string, number>): string
  * their bounds, come from the run (stored when it started, runs.gates_json); for a run recorded before runs stored
  * them, from the pipeline file as it is now, which the detail says.
  */
-function evaluationGate(ctx: GateContext, v: ModelVersion): GateResult {
+async function evaluationGate(ctx: GateContext, v: ModelVersion): Promise<GateResult> {
   if (v.runId === null) return { gate: 'evaluation', state: 'fail', detail: `the run that registered version ${v.version} was deleted: its evaluation gates cannot be checked (override with a reason, or register from a new run)` };
   const runId = v.runId;
-  const run = ctx.store.db
-    .prepare<[number], { file: string; status: string }>('SELECT p.file AS file, r.status AS status FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?')
-    .get(runId);
-  if (!run) return { gate: 'evaluation', state: 'fail', detail: `run ${runId} is not in the store` };
-  const steps = ctx.store.db.prepare<[number], StepRow>('SELECT id, step, status, error FROM step_runs WHERE run_id = ? ORDER BY id').all(runId);
+  const file = await ctx.store.runs.pipelineFile(runId);
+  if (file === undefined) return { gate: 'evaluation', state: 'fail', detail: `run ${runId} is not in the store` };
+  const run = { file };
+  const steps = await ctx.store.runs.steps(runId);
   const failed = steps.filter((s) => s.status === 'failed' && s.error !== null && /^gate (failed|on )/.test(s.error));
   const rel = path.relative(ctx.workspace, path.resolve(ctx.workspace, run.file)).split(path.sep).join('/');
   if (failed.length > 0) {
@@ -172,7 +163,7 @@ function evaluationGate(ctx: GateContext, v: ModelVersion): GateResult {
       file: rel,
     };
   }
-  let gates = runGatesOf(ctx.store, runId);
+  let gates = await ctx.store.runs.gates(runId);
   let source = `${rel} as it was when run ${runId} started`;
   if (gates === null) {
     const legacy = `run ${runId} predates stored gates: read from ${rel} as it is now`;
@@ -195,16 +186,16 @@ function evaluationGate(ctx: GateContext, v: ModelVersion): GateResult {
       file: rel,
     };
   }
-  const evidence = gated.map(([name, gate]) => `${name}: ${boundsText(gate, new Map(ctx.store.latestStepMetrics(byName.get(name)?.id ?? -1).map((m) => [m.key, m.value])))}`);
+  const evidence: string[] = [];
+  for (const [name, gate] of gated) {
+    const latest = await ctx.store.metrics.latestOfStep(byName.get(name)?.id ?? -1);
+    evidence.push(`${name}: ${boundsText(gate, new Map(latest.map((m) => [m.key, m.value])))}`);
+  }
   return { gate: 'evaluation', state: 'pass', detail: `run ${runId} passed every gate of ${source}: ${evidence.join('; ')}`, file: rel };
 }
 
-function driftGate(ctx: GateContext, v: ModelVersion): GateResult {
-  const open = ctx.store.db
-    .prepare<[string, number], { id: number; message: string; opened_at: number }>(
-      "SELECT id, message, opened_at FROM alerts WHERE name = ? AND version = ? AND kind = 'drift' AND closed_at IS NULL ORDER BY id",
-    )
-    .all(v.name, v.version);
+async function driftGate(ctx: GateContext, v: ModelVersion): Promise<GateResult> {
+  const open = await ctx.store.monitor.openAlerts(v.name, v.version, 'drift');
   if (open.length === 0) return { gate: 'drift', state: 'pass', detail: `no open drift alert for ${v.name} version ${v.version}` };
   const a = open[0];
   return {
@@ -217,9 +208,9 @@ function driftGate(ctx: GateContext, v: ModelVersion): GateResult {
 /** Checks every gate of a version (nothing moves). */
 export async function checkGates(ctx: GateContext, name: string, ref: number | string): Promise<GateReport> {
   const registry = new ModelRegistry(ctx.store, ctx.objects, ctx.workspace);
-  const v = registry.find(`${name}@${ref}`);
+  const v = await registry.find(`${name}@${ref}`);
   const card = await cardOf(ctx, v);
-  const gates: GateResult[] = [cardGate(ctx, card), cardMetricsGate(ctx, v, card), evaluationGate(ctx, v), driftGate(ctx, v)];
+  const gates: GateResult[] = [cardGate(ctx, card), await cardMetricsGate(ctx, v, card), await evaluationGate(ctx, v), await driftGate(ctx, v)];
   return { name: v.name, version: v.version, passed: gates.every((g) => g.state !== 'fail'), gates };
 }
 
@@ -232,24 +223,23 @@ export async function promote(ctx: GateContext, name: string, ref: number | stri
   for (const g of override) if (!(gateIds as readonly string[]).includes(g)) throw new RegistryError(`unknown gate '${g}' (gates: ${gateIds.join(', ')})`, 'invalid');
   const reason = options.reason?.trim();
   if (override.size > 0 && (reason === undefined || reason === '')) throw new RegistryError('overriding a gate needs a reason (--reason TEXT): it is recorded with the move', 'invalid');
+  // Optimistic: the move expects the alias where it was before the gates were checked (a concurrent promotion wins).
+  const before = (await ctx.store.registry.aliasVersion(name, alias)) ?? null;
   const report = await checkGates(ctx, name, ref);
   const at = Date.now();
   const gates: GateResult[] = report.gates.map((g) => (g.state === 'fail' && override.has(g.gate) ? { ...g, state: 'overridden', override: { reason: reason ?? '', actor: options.actor, at } } : g));
   const checked: GateReport = { ...report, gates, passed: gates.every((g) => g.state !== 'fail') };
   if (!checked.passed) return { gates: checked };
   const overridden = gates.filter((g) => g.state === 'overridden');
-  const registry = new ModelRegistry(ctx.store, ctx.objects, ctx.workspace);
-  const db = ctx.store.db;
-  const move = db
-    .transaction(() => {
-      const historyReason = overridden.length > 0 ? `promoted past failing gate${overridden.length === 1 ? '' : 's'} ${overridden.map((g) => g.gate).join(', ')}: ${reason ?? ''}` : (reason ?? 'promoted: every gate passed');
-      const m = registry.setAlias(report.name, alias, report.version, options.actor, historyReason);
-      const history = m.changed ? db.prepare<[string, string], { id: number }>('SELECT max(id) AS id FROM model_alias_history WHERE name = ? AND alias = ?').get(report.name, alias)?.id ?? null : null;
-      const insert = db.prepare('INSERT INTO gate_overrides (name, version, alias, gate, detail, reason, actor, history_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const g of overridden) insert.run(report.name, report.version, alias, g.gate, g.detail, reason ?? '', options.actor, history, at);
-      return m;
-    })
-    .immediate();
+  checkAlias(alias);
+  const historyReason = overridden.length > 0 ? `promoted past failing gate${overridden.length === 1 ? '' : 's'} ${overridden.map((g) => g.gate).join(', ')}: ${reason ?? ''}` : (reason ?? 'promoted: every gate passed');
+  const move = await ctx.store.tx(async (s) => {
+    const m = await moveAlias(s, { name: report.name, alias, version: report.version, action: 'set', undoes: null, actor: options.actor, reason: historyReason, expect: before });
+    for (const g of overridden) {
+      await s.registry.recordGateOverride({ name: report.name, version: report.version, alias, gate: g.gate, detail: g.detail, reason: reason ?? '', actor: options.actor, historyId: m.historyId, at });
+    }
+    return publicMove(m);
+  });
   return { gates: checked, move };
 }
 

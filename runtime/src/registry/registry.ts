@@ -1,15 +1,18 @@
 import * as path from 'node:path';
 import type { z } from 'zod';
-import { modelAliasSchema, modelNameSchema, type AliasChange, type AliasMove, type ModelDetail, type ModelSummary, type ModelVersion } from '@cairn/protocol';
+import { modelAliasSchema, modelNameSchema, type AliasMove, type ModelDetail, type ModelSummary, type ModelVersion } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
-import type { Store } from '../store/store.js';
+import { ConflictError, type Repositories, type Store } from '../store/store.js';
 import { artifactNodeId } from '../lineage/lineage.js';
 import { CairnError } from '../util/errors.js';
+import type { ModelRow } from '../store/repos/registry.js';
 
 /**
  * The model registry over the tracking store (migration 4): versions registered from runs, aliases, alias history and
- * rollback. Every write is one immediate transaction, so two processes (the editor's runtime and a CLI) registering at
- * once still get distinct version numbers.
+ * rollback. Every write is one store transaction (SQLite: immediate; PostgreSQL: serializable, retried), so two
+ * processes registering at once still get distinct version numbers. Alias moves are optimistic: a move made from what
+ * a caller read (a promotion after its gates) names the version it expects the alias at, and is refused with
+ * AliasMovedError if another process moved it meanwhile.
  */
 
 /** A user-fixable registry failure: an unknown model, version or alias, a bad name, nothing to roll back. */
@@ -17,6 +20,22 @@ export class RegistryError extends CairnError {
   constructor(message: string, kind: 'not-found' | 'refused' | 'invalid') {
     super(kind, message);
     this.name = 'RegistryError';
+  }
+}
+
+/** Two racing moves of one alias: this one read it before the other moved it. Nothing of this move was stored. */
+export class AliasMovedError extends ConflictError {
+  constructor(
+    readonly model: string,
+    readonly alias: string,
+    readonly expected: number | null,
+    readonly actual: number | null,
+  ) {
+    super(
+      `alias '${alias}' of model '${model}' moved meanwhile (expected ${expected === null ? 'no version' : `version ${expected}`}, ` +
+        `it is at ${actual === null ? 'no version' : `version ${actual}`} now): reload the model and decide again`,
+    );
+    this.name = 'AliasMovedError';
   }
 }
 
@@ -46,37 +65,15 @@ export interface RegisterResult {
   alias?: AliasMove;
 }
 
-interface VersionRow {
-  name: string;
-  version: number;
-  run_id: number | null;
-  step_run_id: number | null;
-  step: string | null;
-  artifact_hash: string;
-  artifact_kind: string;
-  path: string;
-  card_path: string | null;
-  card_hash: string | null;
-  metrics_json: string;
-  created_at: number;
-}
-
-interface HistoryRow {
-  id: number;
-  alias: string;
-  from_version: number | null;
-  to_version: number;
-  action: string;
-  undoes: number | null;
-  actor: string;
-  reason: string | null;
-  at: number;
-}
-
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new RegistryError(`${what} '${String(value)}': ${r.error.issues.map((i) => i.message).join('; ')}`, 'invalid');
   return r.data;
+}
+
+/** An alias name as users write it (`production`), or a RegistryError saying what is wrong with it. */
+export function checkAlias(alias: string): string {
+  return checked(modelAliasSchema, alias, 'alias');
 }
 
 export class ModelRegistry {
@@ -85,10 +82,6 @@ export class ModelRegistry {
     private readonly objects: ObjectStore,
     private readonly workspace: string,
   ) {}
-
-  private get db() {
-    return this.store.db;
-  }
 
   /**
    * Registers a model file as the next version of `name`: stores it in the artifact store (so the version survives
@@ -100,44 +93,46 @@ export class ModelRegistry {
     if (input.alias !== undefined) checked(modelAliasSchema, input.alias, 'alias');
     const model = await this.objects.putPath(input.model);
     const card = input.card === undefined ? undefined : await this.objects.putPath(input.card);
-    this.store.metrics.flush();
-    const result = this.db
-      .transaction((): RegisterResult => {
-        this.store.recordArtifact(model.hash, model.kind, model.size, true);
-        if (card) this.store.recordArtifact(card.hash, card.kind, card.size, true);
-        const now = Date.now();
-        const existing =
-          input.runId === null
-            ? undefined
-            : this.db
-                .prepare<[number, string, string], { version: number }>('SELECT version FROM model_versions WHERE run_id = ? AND name = ? AND artifact_hash = ?')
-                .get(input.runId, name, model.hash);
-        let version: number;
-        let created = false;
-        if (existing) version = existing.version;
-        else {
-          this.db.prepare('INSERT INTO registered_models (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at').run(name, now, now);
-          const last = this.db.prepare<[string], { v: number | null }>('SELECT max(version) AS v FROM model_versions WHERE name = ?').get(name);
-          version = (last?.v ?? 0) + 1;
-          const metrics = input.runId === null ? {} : this.metricsOf(input.runId, model.hash, input.stepRunId);
-          this.db
-            .prepare(
-              `INSERT INTO model_versions (name, version, run_id, step_run_id, step, artifact_hash, artifact_kind, path, card_path, card_hash, metrics_json, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(name, version, input.runId, input.stepRunId, input.step, model.hash, model.kind, this.rel(input.model), input.card === undefined ? null : this.rel(input.card), card?.hash ?? null, JSON.stringify(metrics), now);
-          created = true;
-        }
-        // No run id on these edges: they belong to the version, which outlives a deleted run.
-        // Lineage ids name the file (content and workspace path): docs/protocol.md.
-        this.store.addLineageEdge(artifactNodeId(model.hash, this.rel(input.model)), modelNodeId(name, version));
-        if (card && input.card !== undefined) this.store.addLineageEdge(artifactNodeId(card.hash, this.rel(input.card)), modelNodeId(name, version));
-        const out: RegisterResult = { version, created, artifactHash: model.hash };
-        if (input.alias !== undefined) out.alias = this.moveAlias(name, input.alias, version, 'set', null, input.actor, input.step ? `registered by step ${input.step}` : null);
-        return out;
-      })
-      .immediate();
-    return result;
+    await this.store.writer.flush();
+    // Read before the transaction (it may only do database work): the metrics the new version snapshots.
+    const metrics = input.runId === null ? {} : await this.metricsOf(input.runId, model.hash, input.stepRunId);
+    return this.store.tx(async (s): Promise<RegisterResult> => {
+      await s.artifacts.recordArtifact(model.hash, model.kind, model.size, true);
+      if (card) await s.artifacts.recordArtifact(card.hash, card.kind, card.size, true);
+      const now = Date.now();
+      const existing = input.runId === null ? undefined : await s.registry.versionOfRun(input.runId, name, model.hash);
+      let version: number;
+      let created = false;
+      if (existing !== undefined) version = existing;
+      else {
+        await s.registry.touchModel(name, now);
+        version = (await s.registry.latestVersion(name)) + 1;
+        await s.registry.insertVersion({
+          name,
+          version,
+          runId: input.runId,
+          stepRunId: input.stepRunId,
+          step: input.step,
+          artifactHash: model.hash,
+          artifactKind: model.kind,
+          path: this.rel(input.model),
+          cardPath: input.card === undefined ? null : this.rel(input.card),
+          cardHash: card?.hash ?? null,
+          metrics,
+          createdAt: now,
+        });
+        created = true;
+      }
+      // No run id on these edges: they belong to the version, which outlives a deleted run.
+      // Lineage ids name the file (content and workspace path): docs/protocol.md.
+      await s.artifacts.addEdge(artifactNodeId(model.hash, this.rel(input.model)), modelNodeId(name, version));
+      if (card && input.card !== undefined) await s.artifacts.addEdge(artifactNodeId(card.hash, this.rel(input.card)), modelNodeId(name, version));
+      const out: RegisterResult = { version, created, artifactHash: model.hash };
+      if (input.alias !== undefined) {
+        out.alias = publicMove(await moveAlias(s, { name, alias: input.alias, version, action: 'set', undoes: null, actor: input.actor, reason: input.step ? `registered by step ${input.step}` : null }));
+      }
+      return out;
+    });
   }
 
   /**
@@ -146,26 +141,11 @@ export class ModelRegistry {
    * model no step of the run touched gets the run's latest metrics. Another model's evaluation in the same run (a
    * baseline) never leaks into this snapshot.
    */
-  private metricsOf(runId: number, hash: string, registerStep: number | null): Record<string, number> {
-    const steps = this.db
-      .prepare<{ run: number; hash: string; self: number }, { id: number }>(
-        `WITH producer AS (
-           SELECT s.id FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE s.run_id = @run AND io.hash = @hash AND io.direction = 'out'
-         ), made AS (
-           SELECT hash FROM step_io WHERE direction = 'out' AND step_run_id IN (SELECT id FROM producer) UNION SELECT @hash
-         ), readers AS (
-           SELECT DISTINCT s.id FROM step_io io JOIN step_runs s ON s.id = io.step_run_id
-           WHERE s.run_id = @run AND io.direction = 'in' AND io.hash IN (SELECT hash FROM made) AND s.id NOT IN (SELECT id FROM producer)
-         )
-         SELECT id FROM (SELECT id, 0 AS k FROM producer UNION SELECT id, 1 AS k FROM readers) WHERE id != @self ORDER BY k, id`,
-      )
-      .all({ run: runId, hash, self: registerStep ?? -1 });
+  private async metricsOf(runId: number, hash: string, registerStep: number | null): Promise<Record<string, number>> {
+    const steps = await this.store.artifacts.describingSteps(runId, hash, registerStep);
+    if (steps.length === 0) return (await this.store.runs.latestMetrics(runId)) ?? {};
     const out: Record<string, number> = {};
-    if (steps.length === 0) {
-      const row = this.db.prepare<[number], { metrics_json: string }>('SELECT metrics_json FROM runs WHERE id = ?').get(runId);
-      return row ? (JSON.parse(row.metrics_json) as Record<string, number>) : out;
-    }
-    for (const s of steps) for (const m of this.store.latestStepMetrics(s.id)) out[m.key] = m.value;
+    for (const id of steps) for (const m of await this.store.metrics.latestOfStep(id)) out[m.key] = m.value;
     return out;
   }
 
@@ -173,163 +153,123 @@ export class ModelRegistry {
     return path.relative(this.workspace, abs).split(path.sep).join('/');
   }
 
-  list(): ModelSummary[] {
-    const models = this.db.prepare<[], { name: string; created_at: number; updated_at: number }>('SELECT name, created_at, updated_at FROM registered_models ORDER BY name').all();
-    return models.map((m) => this.summary(m));
-  }
-
-  private summary(m: { name: string; created_at: number; updated_at: number }): ModelSummary {
-    const counts = this.db.prepare<[string], { latest: number | null; n: number }>('SELECT max(version) AS latest, count(*) AS n FROM model_versions WHERE name = ?').get(m.name);
-    return { name: m.name, createdAt: m.created_at, updatedAt: m.updated_at, latestVersion: counts?.latest ?? 0, versionCount: counts?.n ?? 0, aliases: this.aliases(m.name) };
-  }
-
-  private aliases(name: string): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const a of this.db.prepare<[string], { alias: string; version: number }>('SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias').all(name)) out[a.alias] = a.version;
+  async list(): Promise<ModelSummary[]> {
+    const out: ModelSummary[] = [];
+    for (const m of await this.store.registry.models()) out.push(await this.summary(m));
     return out;
   }
 
-  private model(name: string): { name: string; created_at: number; updated_at: number } {
-    const row = this.db.prepare<[string], { name: string; created_at: number; updated_at: number }>('SELECT name, created_at, updated_at FROM registered_models WHERE name = ?').get(name);
-    if (row) return row;
-    const known = this.db.prepare<[], { name: string }>('SELECT name FROM registered_models ORDER BY name').all().map((r) => r.name);
-    throw new RegistryError(
-      `no model named '${name}' is registered; ${known.length === 0 ? 'a pipeline step `uses: model.register` registers one' : `registered models: ${known.join(', ')}`}`,
-      'not-found',
-    );
+  private async summary(m: ModelRow): Promise<ModelSummary> {
+    const r = this.store.registry;
+    return { name: m.name, createdAt: m.createdAt, updatedAt: m.updatedAt, latestVersion: await r.latestVersion(m.name), versionCount: await r.versionCount(m.name), aliases: await r.aliases(m.name) };
   }
 
-  get(name: string): ModelDetail {
-    const m = this.model(name);
-    const aliases = this.aliases(name);
-    const byVersion = new Map<number, string[]>();
-    for (const [alias, v] of Object.entries(aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), alias]);
-    const versions = this.db
-      .prepare<[string], VersionRow>('SELECT * FROM model_versions WHERE name = ? ORDER BY version DESC')
-      .all(name)
-      .map((r) => toVersion(r, byVersion.get(r.version) ?? []));
-    const history = this.db
-      .prepare<[string], HistoryRow>('SELECT id, alias, from_version, to_version, action, undoes, actor, reason, at FROM model_alias_history WHERE name = ? ORDER BY id DESC')
-      .all(name)
-      .map(toChange);
-    return { ...this.summary(m), versions, history };
+  async get(name: string): Promise<ModelDetail> {
+    const m = await model(this.store, name);
+    const aliases = await this.store.registry.aliases(name);
+    const versions = await this.store.registry.versions(name, aliases);
+    const history = await this.store.registry.history(name);
+    return { ...(await this.summary(m)), versions, history };
   }
 
   /**
    * A version from a reference as users write it: `recs` (the latest version), `recs@3`, `recs@production`. Serving
    * and deployment load `artifactHash` from the artifact store, so a later overwrite of `path` changes nothing.
    */
-  find(ref: string): ModelVersion {
+  async find(ref: string): Promise<ModelVersion> {
     const at = ref.lastIndexOf('@');
     const name = at < 0 ? ref : ref.slice(0, at);
     const given = at < 0 ? undefined : ref.slice(at + 1);
-    const detail = this.get(name);
-    const version = given === undefined ? detail.latestVersion : this.resolveVersion(name, /^\d+$/.test(given) ? Number(given) : given);
+    const detail = await this.get(name);
+    const version = given === undefined ? detail.latestVersion : await resolveVersion(this.store, name, /^\d+$/.test(given) ? Number(given) : given);
     const found = detail.versions.find((v) => v.version === version);
     if (!found) throw new RegistryError(`model '${name}' has no version ${version}`, 'not-found');
     return found;
   }
 
   /** A version by number, or by an alias of the model (`production`). */
-  resolveVersion(name: string, ref: number | string): number {
-    this.model(name);
-    if (typeof ref === 'string') {
-      const row = this.db.prepare<[string, string], { version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?').get(name, ref);
-      if (!row) {
-        const known = Object.keys(this.aliases(name));
-        throw new RegistryError(`model '${name}' has no alias '${ref}'${known.length > 0 ? ` (its aliases: ${known.join(', ')})` : ''}`, 'not-found');
-      }
-      return row.version;
-    }
-    const row = this.db.prepare<[string, number], { version: number }>('SELECT version FROM model_versions WHERE name = ? AND version = ?').get(name, ref);
-    if (!row) {
-      const latest = this.db.prepare<[string], { v: number | null }>('SELECT max(version) AS v FROM model_versions WHERE name = ?').get(name)?.v ?? 0;
-      throw new RegistryError(`model '${name}' has no version ${ref} (its versions are 1 to ${latest})`, 'not-found');
-    }
-    return row.version;
+  resolveVersion(name: string, ref: number | string): Promise<number> {
+    return resolveVersion(this.store, name, ref);
   }
 
-  /** Points an alias at a version (a number or another alias), recorded in the history. */
-  setAlias(name: string, alias: string, ref: number | string, actor: string, reason: string | null = null): AliasMove {
-    checked(modelAliasSchema, alias, 'alias');
-    return this.db.transaction(() => this.moveAlias(name, alias, this.resolveVersion(name, ref), 'set', null, actor, reason)).immediate();
+  /**
+   * Points an alias at a version (a number or another alias), recorded in the history. With `expect` (the version
+   * the caller saw the alias at, null: no alias yet), a move made meanwhile by someone else refuses this one.
+   */
+  setAlias(name: string, alias: string, ref: number | string, actor: string, reason: string | null = null, expect?: number | null): Promise<AliasMove> {
+    checkAlias(alias);
+    return this.store.tx(async (s) => publicMove(await moveAlias(s, { name, alias, version: await resolveVersion(s, name, ref), action: 'set', undoes: null, actor, reason, expect })));
   }
 
   /**
    * Undoes the alias's latest move that is not undone yet: each rollback steps one move further back, so
    * 1 → 2 → 3, rollback, rollback leaves it at 1. An alias created by its only remaining move cannot be rolled back.
    */
-  rollback(name: string, alias: string, actor: string, reason: string | null = null): AliasMove {
-    checked(modelAliasSchema, alias, 'alias');
-    return this.db
-      .transaction(() => {
-        this.model(name);
-        const current = this.db.prepare<[string, string], { version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?').get(name, alias);
-        if (!current) throw new RegistryError(`model '${name}' has no alias '${alias}' to roll back`, 'not-found');
-        const moves = this.db.prepare<[string, string], HistoryRow>('SELECT * FROM model_alias_history WHERE name = ? AND alias = ? ORDER BY id DESC').all(name, alias);
-        const undone = new Set<number>();
-        for (const m of moves) {
-          if (undone.has(m.id)) continue;
-          if (m.action === 'rollback') {
-            if (m.undoes !== null) undone.add(m.undoes);
-            continue;
-          }
-          if (m.from_version === null) break;
-          return this.moveAlias(name, alias, m.from_version, 'rollback', m.id, actor, reason ?? `rollback of the move to version ${m.to_version}`);
+  rollback(name: string, alias: string, actor: string, reason: string | null = null): Promise<AliasMove> {
+    checkAlias(alias);
+    return this.store.tx(async (s) => {
+      await model(s, name);
+      const current = await s.registry.aliasVersion(name, alias);
+      if (current === undefined) throw new RegistryError(`model '${name}' has no alias '${alias}' to roll back`, 'not-found');
+      const moves = await s.registry.history(name, alias);
+      const undone = new Set<number>();
+      for (const m of moves) {
+        if (undone.has(m.id)) continue;
+        if (m.action === 'rollback') {
+          if (m.undoes !== null) undone.add(m.undoes);
+          continue;
         }
-        throw new RegistryError(
-          `alias '${alias}' of model '${name}' has no earlier version to roll back to (every later move is rolled back: it points at version ${current.version}, where it was created); set it with \`cairn models alias ${name} ${alias} VERSION\``,
-          'refused',
-        );
-      })
-      .immediate();
-  }
-
-  /** Inside a transaction: moves the alias and records the move (nothing when it already points there). */
-  private moveAlias(name: string, alias: string, version: number, action: 'set' | 'rollback', undoes: number | null, actor: string, reason: string | null): AliasMove {
-    const current = this.db.prepare<[string, string], { version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?').get(name, alias);
-    const previous = current?.version ?? null;
-    if (previous === version) return { name, alias, version, previous, changed: false };
-    const now = Date.now();
-    this.db
-      .prepare('INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at')
-      .run(name, alias, version, now);
-    this.db
-      .prepare('INSERT INTO model_alias_history (name, alias, from_version, to_version, action, undoes, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(name, alias, previous, version, action, undoes, actor, reason, now);
-    this.db.prepare('UPDATE registered_models SET updated_at = ? WHERE name = ?').run(now, name);
-    return { name, alias, version, previous, changed: true };
+        if (m.fromVersion === null) break;
+        return publicMove(await moveAlias(s, { name, alias, version: m.fromVersion, action: 'rollback', undoes: m.id, actor, reason: reason ?? `rollback of the move to version ${m.toVersion}` }));
+      }
+      throw new RegistryError(
+        `alias '${alias}' of model '${name}' has no earlier version to roll back to (every later move is rolled back: it points at version ${current}, where it was created); set it with \`cairn models alias ${name} ${alias} VERSION\``,
+        'refused',
+      );
+    });
   }
 }
 
-function toVersion(r: VersionRow, aliases: string[]): ModelVersion {
-  return {
-    name: r.name,
-    version: r.version,
-    runId: r.run_id,
-    stepRunId: r.step_run_id,
-    step: r.step,
-    artifactHash: r.artifact_hash,
-    artifactKind: r.artifact_kind === 'dir' ? 'dir' : 'file',
-    path: r.path,
-    cardPath: r.card_path,
-    cardHash: r.card_hash,
-    metrics: JSON.parse(r.metrics_json) as Record<string, number>,
-    createdAt: r.created_at,
-    aliases: aliases.sort(),
-  };
+async function model(s: Repositories, name: string): Promise<ModelRow> {
+  const row = await s.registry.model(name);
+  if (row) return row;
+  const known = (await s.registry.models()).map((r) => r.name);
+  throw new RegistryError(
+    `no model named '${name}' is registered; ${known.length === 0 ? 'a pipeline step `uses: model.register` registers one' : `registered models: ${known.join(', ')}`}`,
+    'not-found',
+  );
 }
 
-function toChange(r: HistoryRow): AliasChange {
-  return {
-    id: r.id,
-    alias: r.alias,
-    fromVersion: r.from_version,
-    toVersion: r.to_version,
-    action: r.action === 'rollback' ? 'rollback' : 'set',
-    undoes: r.undoes,
-    actor: r.actor,
-    reason: r.reason,
-    at: r.at,
-  };
+async function resolveVersion(s: Repositories, name: string, ref: number | string): Promise<number> {
+  await model(s, name);
+  if (typeof ref === 'string') {
+    const version = await s.registry.aliasVersion(name, ref);
+    if (version === undefined) {
+      const known = Object.keys(await s.registry.aliases(name));
+      throw new RegistryError(`model '${name}' has no alias '${ref}'${known.length > 0 ? ` (its aliases: ${known.join(', ')})` : ''}`, 'not-found');
+    }
+    return version;
+  }
+  if (!(await s.registry.hasVersion(name, ref))) {
+    const latest = await s.registry.latestVersion(name);
+    throw new RegistryError(`model '${name}' has no version ${ref} (its versions are 1 to ${latest})`, 'not-found');
+  }
+  return ref;
+}
+
+/** The contract's AliasMove (the history row id stays inside the runtime). */
+export function publicMove(m: AliasMove & { historyId: number | null }): AliasMove {
+  return { name: m.name, alias: m.alias, version: m.version, previous: m.previous, changed: m.changed };
+}
+
+/** Inside a transaction: moves the alias and records the move (nothing when it already points there). */
+export async function moveAlias(
+  s: Repositories,
+  m: { name: string; alias: string; version: number; action: 'set' | 'rollback'; undoes: number | null; actor: string; reason: string | null; expect?: number | null | undefined },
+): Promise<AliasMove & { historyId: number | null }> {
+  const previous = (await s.registry.aliasVersion(m.name, m.alias)) ?? null;
+  if (m.expect !== undefined && previous !== m.expect) throw new AliasMovedError(m.name, m.alias, m.expect, previous);
+  if (previous === m.version) return { name: m.name, alias: m.alias, version: m.version, previous, changed: false, historyId: null };
+  const historyId = await s.registry.moveAlias({ name: m.name, alias: m.alias, from: previous, to: m.version, action: m.action, undoes: m.undoes, actor: m.actor, reason: m.reason, at: Date.now() });
+  return { name: m.name, alias: m.alias, version: m.version, previous, changed: true, historyId };
 }

@@ -11,12 +11,10 @@ import {
   PromoteModelRequest,
   StopDeploymentRequest,
 } from '@cairn/protocol';
-import { listAbResults } from '../ab/analysis.js';
 import { listDeployments, stopDeployment } from '../deploy/status.js';
 import { watchStore } from '../deploy/storeWatcher.js';
 import { DeploymentSupervisor, type SupervisorOptions } from '../deploy/supervisor.js';
 import type { Engine } from '../executor/engine.js';
-import { listAlerts, listReports } from '../monitor/alerts.js';
 import { checkGates, promote } from '../registry/gates.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { check, guarded } from './errors.js';
@@ -86,14 +84,14 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
   );
   connection.onRequest(
     ModelStatusRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       const p = check(ModelStatusRequest.paramsSchema, raw, ModelStatusRequest.method);
-      new ModelRegistry(engine.store, engine.objects, engine.workspace).get(p.name);
+      await new ModelRegistry(engine.store, engine.objects, engine.workspace).get(p.name);
       return {
         name: p.name,
-        deployments: listDeployments(engine.store, { name: p.name }),
-        alerts: listAlerts(engine.store, { name: p.name }),
-        latestAb: listAbResults(engine.store, { name: p.name, limit: 1 })[0] ?? null,
+        deployments: await listDeployments(engine.store, { name: p.name }),
+        alerts: await engine.store.monitor.alerts({ name: p.name }),
+        latestAb: (await engine.store.monitor.abResults({ name: p.name, limit: 1 }))[0] ?? null,
       };
     }),
   );
@@ -112,16 +110,16 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
   );
   connection.onRequest(
     MonitorReportsRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       const p = check(MonitorReportsRequest.paramsSchema, raw, MonitorReportsRequest.method);
-      return { reports: listReports(engine.store, { ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }), ...(p.limit === undefined ? {} : { limit: p.limit }) }) };
+      return { reports: await engine.store.monitor.reports({ ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }), ...(p.limit === undefined ? {} : { limit: p.limit }) }) };
     }),
   );
   connection.onRequest(
     AbResultsRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       const p = check(AbResultsRequest.paramsSchema, raw, AbResultsRequest.method);
-      return { results: listAbResults(engine.store, { ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }) }) };
+      return { results: await engine.store.monitor.abResults({ ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }) }) };
     }),
   );
 

@@ -26,7 +26,6 @@ import { Engine } from '../executor/engine.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
 import { lineage } from '../lineage/lineage.js';
 import { ModelRegistry } from '../registry/registry.js';
-import { compareRuns, getRun, listRuns, metricHistory } from '../store/queries.js';
 import { CairnError } from '../util/errors.js';
 import { cairnVersion } from '../util/version.js';
 import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
@@ -60,7 +59,7 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
         return { runId: null, diagnostics: loaded.diagnostics };
       }
       await ensureBuiltinsFor(loaded.pipeline);
-      const handle = engine.start(loaded.pipeline, {
+      const handle = await engine.start(loaded.pipeline, {
         ...(p.step === undefined ? {} : { step: p.step }),
         downstream: p.downstream ?? false,
         force: p.force ?? false,
@@ -74,20 +73,20 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   );
   connection.onRequest(
     ListRunsRequest.type,
-    guarded((raw) => listRuns(engine.store, check(ListRunsRequest.paramsSchema, raw, ListRunsRequest.method))),
+    guarded((raw) => engine.store.runs.list(check(ListRunsRequest.paramsSchema, raw, ListRunsRequest.method))),
   );
   connection.onRequest(
     GetRunRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       const { runId } = check(GetRunRequest.paramsSchema, raw, GetRunRequest.method);
-      const run = getRun(engine.store, runId);
+      const run = await engine.store.runs.detail(runId);
       if (!run) throw new CairnError('not-found', `run ${runId} does not exist`);
       return run;
     }),
   );
   connection.onRequest(
     CompareRunsRequest.type,
-    guarded((raw) => compareRuns(engine.store, check(CompareRunsRequest.paramsSchema, raw, CompareRunsRequest.method).runIds)),
+    guarded((raw) => engine.store.runs.compare(check(CompareRunsRequest.paramsSchema, raw, CompareRunsRequest.method).runIds)),
   );
   connection.onRequest(
     LineageRequest.type,
@@ -97,16 +96,16 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     MetricHistoryRequest.type,
     guarded((raw) => {
       const p = check(MetricHistoryRequest.paramsSchema, raw, MetricHistoryRequest.method);
-      return metricHistory(engine.store, p.runId, p.key, p.maxPoints);
+      return engine.store.metrics.history(p.runId, p.key, p.maxPoints);
     }),
   );
 
   connection.onRequest(
     DeleteRunRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       const { runId } = check(DeleteRunRequest.paramsSchema, raw, DeleteRunRequest.method);
       try {
-        const deleted = engine.store.deleteRun(runId);
+        const deleted = await engine.store.runs.deleteRun(runId);
         if (deleted) rmSync(path.join(engine.workspace, '.cairn', 'logs', String(runId)), { recursive: true, force: true });
         return { deleted };
       } catch (error) {
@@ -126,9 +125,9 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   };
   connection.onRequest(
     ListModelsRequest.type,
-    guarded((raw) => {
+    guarded(async (raw) => {
       check(ListModelsRequest.paramsSchema, raw ?? {}, ListModelsRequest.method);
-      return { models: registry.list() };
+      return { models: await registry.list() };
     }),
   );
   connection.onRequest(
@@ -157,12 +156,17 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
 
   const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
   connection.listen();
-  void connection.sendNotification(RuntimeReadyNotification.type, {
-    version: cairnVersion(),
-    pid: process.pid,
-    workspace: engine.workspace,
-    parallelism: engine.parallelism,
-  });
+  // Ready once the store is open (a PostgreSQL store connects and migrates first); a store that cannot open is said.
+  void engine.store.ready.then(
+    () =>
+      connection.sendNotification(RuntimeReadyNotification.type, {
+        version: cairnVersion(),
+        pid: process.pid,
+        workspace: engine.workspace,
+        parallelism: engine.parallelism,
+      }),
+    (error: unknown) => process.stderr.write(`cairn runtime: the store cannot be opened: ${error instanceof Error ? error.message : String(error)}\n`),
+  );
   return { closed };
 }
 

@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import type { DeploymentArm } from '@cairn/protocol';
 import type { Store } from '../store/store.js';
 import { restoreVersion, type RegisteredModel } from './registered.js';
@@ -20,7 +19,6 @@ export interface FollowOptions {
  * moves again.
  */
 export class AliasFollower {
-  private readonly query: Statement<[string, string], { version: number }>;
   private readonly timer: NodeJS.Timeout;
   private busy: Promise<void> | undefined;
   private refused: number | undefined;
@@ -35,7 +33,6 @@ export class AliasFollower {
     private current: RegisteredModel,
     private readonly opts: FollowOptions,
   ) {
-    this.query = store.db.prepare<[string, string], { version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?');
     this.timer = setInterval(() => this.tick(), opts.intervalMs);
     this.timer.unref();
   }
@@ -47,18 +44,21 @@ export class AliasFollower {
   /** Checks the alias now; resolves once any swap it started is done. */
   check(): Promise<void> {
     if (this.busy || this.stopped) return this.busy ?? Promise.resolve();
+    this.busy = this.poll().finally(() => (this.busy = undefined));
+    return this.busy;
+  }
+
+  private async poll(): Promise<void> {
     let version: number | undefined;
     try {
-      version = this.query.get(this.name, this.alias)?.version;
+      version = await this.store.registry.aliasVersion(this.name, this.alias);
     } catch (e) {
-      // A locked store: the next tick reads again.
+      // A locked or unreachable store: the next tick reads again.
       this.opts.log?.(`following ${this.name}@${this.alias}: ${e instanceof Error ? e.message : String(e)}`);
-      return Promise.resolve();
+      return;
     }
-    if (version === undefined || version === this.current.version || version === this.refused) return Promise.resolve();
-    const target = version;
-    this.busy = this.swapTo(target).finally(() => (this.busy = undefined));
-    return this.busy;
+    if (version === undefined || version === this.current.version || version === this.refused) return;
+    await this.swapTo(version);
   }
 
   /** Stops following and removes the restored copy being served (call after the server closed). */

@@ -29,7 +29,7 @@ export async function restoreRegistered(workspace: string, ref: string): Promise
   try {
     return await restoreVersion(store, workspace, ref);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -39,7 +39,7 @@ export async function restoreVersion(store: Store, workspace: string, ref: strin
   const registry = new ModelRegistry(store, objects, workspace);
   let v;
   try {
-    v = registry.find(ref);
+    v = await registry.find(ref);
   } catch (e) {
     throw new ServeLoadError(`${option} ${ref}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -287,6 +287,15 @@ const core: Migration[] = [
     // pipeline file as it is now, and says so.
     up: 'ALTER TABLE runs ADD COLUMN gates_json TEXT;',
   },
+  {
+    version: 7,
+    name: 'runs.user_name, runs.host: who started a run and on which machine (stores shared by a team)',
+    up: `
+      ALTER TABLE runs ADD COLUMN user_name TEXT;
+      ALTER TABLE runs ADD COLUMN host TEXT;
+      CREATE INDEX runs_by_user ON runs(user_name, id);
+    `,
+  },
 ];
 
 const registered: Migration[] = [];

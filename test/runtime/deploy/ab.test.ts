@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { abResultSchema } from '@cairn/protocol';
 import '../../../runtime/src/builtins/all.js';
-import { listAbResults } from '../../../runtime/src/ab/analysis.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { ModelRegistry } from '../../../runtime/src/registry/registry.js';
 import { seededRandom } from '../../../runtime/src/util/prng.js';
@@ -36,7 +35,7 @@ describe('A/B analysis', () => {
     assert.equal((await engine.run(pipeline)).status, 'succeeded');
     writeFileSync(path.join(ws.dir, 'ratings.csv'), ratings(3));
     assert.equal((await engine.run(pipeline)).status, 'succeeded');
-    new ModelRegistry(engine.store, engine.objects, ws.dir).setAlias('recs', 'champion', 1, 'test');
+    await new ModelRegistry(engine.store, engine.objects, ws.dir).setAlias('recs', 'champion', 1, 'test');
     writeFileSync(path.join(ws.dir, 'holdout.csv'), ratings(0));
 
     // Online arms: a classifier deployment (correct / incorrect) and a regressor deployment (squared error).
@@ -79,7 +78,7 @@ describe('A/B analysis', () => {
     assert.equal(result.test.winner, 'challenger');
     assert.ok(result.test.pValue < 0.001);
     assert.match(result.test.statement, /^Two-proportion z-test .* accuracy 0\.6 \(champion, n=100\) vs 0\.85 \(challenger, n=100\).* the challenger is better\.$/);
-    assert.equal(listAbResults(engine.store, { name: 'clf' })[0]?.id, result.id, 'stored in ab_results');
+    assert.equal((await engine.store.monitor.abResults({ name: 'clf' }))[0]?.id, result.id, 'stored in ab_results');
   });
 
   test('online, regressor: rmse and mae per arm, an unpaired bootstrap that finds no difference', async () => {
@@ -103,7 +102,7 @@ describe('A/B analysis', () => {
     assert.ok(champ && chall && (champ.metrics.rmse ?? 9) < (chall.metrics.rmse ?? 0), 'v1 was trained on these ratings');
     assert.equal(result.test.winner, 'champion');
     assert.ok(result.test.ci[0] > 0, 'the challenger\'s MSE is higher: the whole interval is above 0');
-    assert.equal(listAbResults(engine.store, { id: result.id })[0]?.source, 'replay');
+    assert.equal((await engine.store.monitor.abResults({ id: result.id }))[0]?.source, 'replay');
   });
 
   test('bad requests are explained', async () => {

@@ -56,7 +56,7 @@ describe('promotion gates', () => {
     assert.equal((await runWith(2, card('0.95'))).status, 'succeeded'); // v3: wrong claim
     const failed = await runWith(3, card('0.914'), 0.5, false); // v4: its evaluation gate failed
     assert.equal(failed.status, 'failed');
-    assert.equal(new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs').latestVersion, 4);
+    assert.equal((await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs')).latestVersion, 4);
   });
   after(async () => {
     await engine.close();
@@ -81,7 +81,7 @@ describe('promotion gates', () => {
     const out = promotionSchema.parse(JSON.parse(r.stdout));
     assert.equal(out.move, undefined);
     assert.match(r.stderr, /refused: recs version 2 fails card/);
-    assert.equal(new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs').aliases.production, undefined, 'nothing moved');
+    assert.equal((await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs')).aliases.production, undefined, 'nothing moved');
   });
 
   test('overriding the failing gate needs a reason; the override is stored and the reason is in the alias history', async () => {
@@ -91,7 +91,7 @@ describe('promotion gates', () => {
     const r = await cli(['models', 'promote', 'recs', '2', '--alias', 'production', '--override', 'card', '--reason', 'Factors documented in the wiki until the card is fixed'], ws.dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /! card\s+overridden/);
-    const m = new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs');
+    const m = await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs');
     assert.equal(m.aliases.production, 2);
     const move = m.history[0];
     assert.match(move?.reason ?? '', /promoted past failing gate card: Factors documented in the wiki/);
@@ -118,11 +118,11 @@ describe('promotion gates', () => {
   });
 
   test('an open drift alert fails the drift gate until it is closed', async () => {
-    const alert = insertAlert(engine.store, { name: 'recs', version: 1, deploymentId: null, kind: 'drift', message: 'latest window drifted', reportId: null });
+    const alert = await insertAlert(engine.store, { name: 'recs', version: 1, deploymentId: null, kind: 'drift', message: 'latest window drifted', reportId: null });
     const blocked = await promote(ctx, 'recs', 1, 'champion', { actor: 'test' });
     assert.equal(blocked.move, undefined);
     assert.match(blocked.gates.gates.find((g) => g.gate === 'drift')?.detail ?? '', new RegExp(`#${alert.id} latest window drifted.*cairn monitor close ${alert.id}`));
-    closeAlert(engine.store, alert.id, 'retrained');
+    await closeAlert(engine.store, alert.id, 'retrained');
     const ok = await promote(ctx, 'recs', 1, 'champion', { actor: 'test' });
     assert.equal(ok.move?.version, 1);
     const text = await cli(['models', 'gates', 'recs', 'champion'], ws.dir);

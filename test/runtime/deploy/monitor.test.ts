@@ -55,7 +55,7 @@ describe('cairn monitor', () => {
         insert.run(dep, `r${k}`, JSON.stringify(inputs), JSON.stringify({ label: predictor.kind === 'tabular' ? (predictor.classes?.[best] ?? best) : best }), t0 + k * 60_000);
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   after(() => ws.cleanup());
@@ -85,7 +85,7 @@ describe('cairn monitor', () => {
       assert.equal(row?.drifted, 1);
       assert.equal(titledDriftReportSchema.parse(JSON.parse(row?.report_json ?? '{}')).windows.length, 3);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

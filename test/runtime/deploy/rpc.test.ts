@@ -25,7 +25,7 @@ import {
   type Alert,
 } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { closeAlert, insertAlert, openAlert } from '../../../runtime/src/monitor/alerts.js';
+import { closeAlert, insertAlert } from '../../../runtime/src/monitor/alerts.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { alive, tempWorkspace } from '../engine/helpers.js';
 import { buildCli, cliEnv } from '../engine/cli.js';
@@ -127,12 +127,12 @@ describe('deployment messages over JSON-RPC', () => {
     assert.equal(report.deploymentId, deploymentId);
     assert.equal(report.report.currentRows, 2);
     // An alert written to the store (as a CLI `cairn monitor` in another process would) reaches the client; so does its closing.
-    const written = openAlert(engine.store, 'wine', 1, 'drift') ?? insertAlert(engine.store, { name: 'wine', version: 1, deploymentId, kind: 'drift', message: 'test drift', reportId: report.id });
+    const written = (await engine.store.monitor.openAlert('wine', 1, 'drift')) ?? await insertAlert(engine.store, { name: 'wine', version: 1, deploymentId, kind: 'drift', message: 'test drift', reportId: report.id });
     const opened = await alerts.next((a) => a.id === written.id && a.closedAt === null);
     assert.equal(opened.reportId, report.id);
     const status = modelStatusSchema.parse(await client.sendRequest(ModelStatusRequest.type, { name: 'wine' }));
     assert.deepEqual(status.alerts.map((a) => a.id), [written.id]);
-    closeAlert(engine.store, written.id, 'two rows are not traffic');
+    await closeAlert(engine.store, written.id, 'two rows are not traffic');
     const closedAlert = await alerts.next((a) => a.id === written.id && a.closedAt !== null);
     assert.equal(closedAlert.closedReason, 'two rows are not traffic');
     const one = await client.sendRequest(MonitorReportsRequest.type, { id: report.id });

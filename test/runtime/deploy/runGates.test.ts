@@ -8,7 +8,6 @@ import '../../../runtime/src/builtins/all.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { checkGates, promote } from '../../../runtime/src/registry/gates.js';
 import { allMigrations, migrate } from '../../../runtime/src/store/migrations.js';
-import { getRun } from '../../../runtime/src/store/queries.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { builtinStep, commandStep, pipelineOf, tempWorkspace } from '../engine/helpers.js';
 import { cli } from './fixture.js';
@@ -69,25 +68,25 @@ describe('evaluation gates stored with the run', () => {
     ws.cleanup();
   });
 
-  test('a run stores the gate of every gated step of its pipeline, cached or not selected', () => {
-    for (const id of Object.values(runIds)) assert.ok(getRun(engine.store, id)?.gates?.evaluate, `run ${id}`);
-    assert.deepEqual(getRun(engine.store, runIds.passed)?.gates, { evaluate: { rmse: { max: 1 } } });
-    assert.deepEqual(getRun(engine.store, runIds.failed)?.gates, { evaluate: { rmse: { max: 0.5 } } });
-    assert.deepEqual(getRun(engine.store, runIds.cached)?.gates, { evaluate: { rmse: { max: 1 } } }, 'the cached step still counts');
-    assert.deepEqual(getRun(engine.store, runIds.partial)?.steps.map((s) => s.step), ['register']);
+  test('a run stores the gate of every gated step of its pipeline, cached or not selected', async () => {
+    for (const id of Object.values(runIds)) assert.ok((await engine.store.runs.detail(id))?.gates?.evaluate, `run ${id}`);
+    assert.deepEqual((await engine.store.runs.detail(runIds.passed))?.gates, { evaluate: { rmse: { max: 1 } } });
+    assert.deepEqual((await engine.store.runs.detail(runIds.failed))?.gates, { evaluate: { rmse: { max: 0.5 } } });
+    assert.deepEqual((await engine.store.runs.detail(runIds.cached))?.gates, { evaluate: { rmse: { max: 1 } } }, 'the cached step still counts');
+    assert.deepEqual((await engine.store.runs.detail(runIds.partial))?.steps.map((s) => s.step), ['register']);
   });
 
   test('a pipeline without gates stores an empty record', async () => {
     const r = await engine.run(pipelineOf(ws.dir, [commandStep('hello', 'echo hi')], {}, 'plain'));
     assert.equal(r.status, 'succeeded');
-    assert.deepEqual(getRun(engine.store, r.runId)?.gates, {});
+    assert.deepEqual((await engine.store.runs.detail(r.runId))?.gates, {});
   });
 
   test('a gate tightened since the cached result fails the step restored from the cache (the gate is not in the cache key)', async () => {
     const r = await engine.run(pipeline(0.5, true)); // the inputs of run 1 again
     assert.equal(r.status, 'failed');
     assert.match(r.steps.evaluate?.error ?? '', /^gate failed: rmse = 0\.9137 is above the maximum 0\.5$/);
-    assert.deepEqual(getRun(engine.store, r.runId)?.gates, { evaluate: { rmse: { max: 0.5 } } });
+    assert.deepEqual((await engine.store.runs.detail(r.runId))?.gates, { evaluate: { rmse: { max: 0.5 } } });
   });
 
   test('dropping, loosening or deleting the gate in the file changes nothing about the run that passed it', async () => {
@@ -151,7 +150,7 @@ describe('evaluation gates stored with the run', () => {
   });
 });
 
-test('migration 6 on a version-5 store keeps its runs; they read as recorded before gates were stored', () => {
+test('migration 6 on a version-5 store keeps its runs; they read as recorded before gates were stored', async () => {
   const ws = tempWorkspace('cairn-migrate-6-');
   try {
     const file = path.join(ws.dir, 'cairn.db');
@@ -165,14 +164,14 @@ test('migration 6 on a version-5 store keeps its runs; they read as recorded bef
     const store = new Store(file);
     try {
       assert.equal(store.db.pragma('user_version', { simple: true }), allMigrations().at(-1)?.version);
-      const run = getRun(store, 7);
+      const run = (await store.runs.detail(7));
       assert.ok(run);
       assert.equal(run.status, 'succeeded');
       assert.deepEqual(run.metrics, { rmse: 0.9 });
       assert.deepEqual(run.steps.map((s) => [s.step, s.status]), [['evaluate', 'succeeded']]);
       assert.equal(run.gates, null);
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     ws.cleanup();

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { implementations } from '../../../runtime/src/builtins/index.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { getRun } from '../../../runtime/src/store/queries.js';
 import { builtinStep, commandStep, EventLog, pipelineOf, tempWorkspace } from './helpers.js';
 
 describe('cache', () => {
@@ -53,7 +52,7 @@ describe('cache', () => {
     assert.deepEqual(ran(), []);
     assert.ok(Object.values(second.steps).every((s) => s.cacheHit));
     assert.ok(log.events.some((e) => e.type === 'progress' && e.step === 'train' && e.cacheHit === true && e.message === 'restored from cache'));
-    const detail = getRun(engine.store, second.runId);
+    const detail = (await engine.store.runs.detail(second.runId));
     assert.ok(detail?.steps.every((s) => s.cacheHit && s.outputs.length > 0));
     assert.equal(detail?.metrics.acc, 0.5, 'a hit carries the metrics of the run that produced it');
   });
@@ -91,7 +90,7 @@ describe('cache', () => {
   });
 
   test('a corrupt object is detected on restore, removed, and the step runs again', async () => {
-    const detail = getRun(engine.store, (await engine.run(p(0.1))).runId);
+    const detail = (await engine.store.runs.detail((await engine.run(p(0.1))).runId));
     ran();
     const hash = detail?.steps.find((s) => s.step === 'prep')?.outputs[0]?.hash ?? '';
     const object = engine.objects.pathOf(hash);
@@ -125,7 +124,7 @@ describe('cache', () => {
       const first = await engine.run(pipelineOf(ws.dir, [step()]));
       assert.equal(first.status, 'succeeded', JSON.stringify(first.steps));
       assert.deepEqual(calls, [path.join(ws.dir, 'input.csv')], 'input options arrive as absolute paths');
-      const summary = getRun(engine.store, first.runId);
+      const summary = (await engine.store.runs.detail(first.runId));
       assert.equal(summary?.backend, 'test-backend');
       assert.equal(summary?.metrics.rows, 1);
       assert.equal((await engine.run(pipelineOf(ws.dir, [step()]))).steps.load?.cacheHit, true);

@@ -3,7 +3,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { getRun, metricHistory } from '../../../runtime/src/store/queries.js';
 import { alive, commandStep, EventLog, pipelineOf, tempWorkspace } from './helpers.js';
 
 describe('executor: order, parallelism, failures', () => {
@@ -67,7 +66,7 @@ describe('executor: order, parallelism, failures', () => {
     assert.match(outcome.steps.bad?.error ?? '', /exited with code 3/);
     assert.equal(outcome.steps.after?.status, 'skipped');
     assert.ok(!existsSync(path.join(ws.dir, 'never.out')));
-    const detail = getRun(engine.store, outcome.runId);
+    const detail = (await engine.store.runs.detail(outcome.runId));
     assert.equal(detail?.status, 'failed');
     assert.match(detail?.error ?? '', /step 'bad' failed/);
     const logFile = detail?.steps.find((s) => s.step === 'bad')?.log ?? '';
@@ -108,15 +107,15 @@ describe('executor: order, parallelism, failures', () => {
     const outcome = await engine.run(p, { step: 's2', downstream: true, force: true });
     assert.deepEqual(Object.keys(outcome.steps).sort(), ['s2', 's3']);
     assert.equal(outcome.steps.s2?.cacheHit, false);
-    assert.throws(() => engine.start(p, { step: 'nope' }), /has no step 'nope'; its steps are: s1, s2, s3, other/);
+    await assert.rejects(engine.start(p, { step: 'nope' }), /has no step 'nope'; its steps are: s1, s2, s3, other/);
   });
 
-  test('paths leaving the workspace are refused before anything runs', () => {
+  test('paths leaving the workspace are refused before anything runs', async () => {
     const before = engine.store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
     const p = pipelineOf(ws.dir, [commandStep('escape', 'echo x > ../escaped.txt', { outs: { o: '../escaped.txt' } })]);
-    assert.throws(() => engine.start(p), /output 'o' of step 'escape' \(\.\.\/escaped\.txt\) leaves the workspace/);
+    await assert.rejects(engine.start(p), /output 'o' of step 'escape' \(\.\.\/escaped\.txt\) leaves the workspace/);
     const abs = pipelineOf(ws.dir, [commandStep('abs', 'cat /etc/hostname', { deps: ['/etc/hostname'] })]);
-    assert.throws(() => engine.start(abs), /dependency '\/etc\/hostname' of step 'abs' leaves the workspace/);
+    await assert.rejects(engine.start(abs), /dependency '\/etc\/hostname' of step 'abs' leaves the workspace/);
     const afterCount = engine.store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
     assert.equal(afterCount.n, before.n);
   });
@@ -132,7 +131,7 @@ describe('executor: order, parallelism, failures', () => {
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     assert.ok(log.logLines('env').includes('lr=0.01 token=***'), log.logLines('env').join('\n'));
     assert.deepEqual(JSON.parse(readFileSync(path.join(ws.dir, 'params.seen'), 'utf8')), { lr: 0.01, 'api-token': 's3cr3t-value' });
-    const detail = getRun(engine.store, outcome.runId);
+    const detail = (await engine.store.runs.detail(outcome.runId));
     assert.equal(detail?.params['api-token'], '***');
     assert.equal(detail?.params.lr, 0.01);
     const logText = readFileSync(path.join(ws.dir, detail?.steps[0]?.log ?? ''), 'utf8');
@@ -154,10 +153,10 @@ describe('executor: order, parallelism, failures', () => {
     const log = new EventLog();
     const outcome = await engine.run(p, {}, log.listener);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
-    const history = metricHistory(engine.store, outcome.runId, 'loss');
+    const history = (await engine.store.metrics.history(outcome.runId, 'loss'));
     assert.deepEqual(history.points.map((pt) => pt.step), [0, 1, 2, 3, 4]);
     assert.equal(history.points[4]?.value, 0.2);
-    const detail = getRun(engine.store, outcome.runId);
+    const detail = (await engine.store.runs.detail(outcome.runId));
     assert.equal(detail?.metrics.acc, 0.75);
     assert.equal(detail?.metrics.loss, 0.2);
     const lines = log.logLines('train').join('\n');
@@ -171,7 +170,7 @@ describe('executor: order, parallelism, failures', () => {
     const p = pipelineOf(ws.dir, [commandStep('eval', `echo '{"auc": 0.9, "per_class": {"a": {"f1": 0.5}}, "note": "x"}' > eval.json`, { metrics: ['eval.json'] })]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
-    assert.deepEqual(getRun(engine.store, outcome.runId)?.metrics, { auc: 0.9, 'per_class.a.f1': 0.5 });
+    assert.deepEqual((await engine.store.runs.detail(outcome.runId))?.metrics, { auc: 0.9, 'per_class.a.f1': 0.5 });
   });
 
   test('cancelling kills the whole process tree and marks the run cancelled', async () => {
@@ -180,7 +179,7 @@ describe('executor: order, parallelism, failures', () => {
       commandStep('later', 'echo never', { needs: ['tree'] }),
     ]);
     const log = new EventLog();
-    const handle = engine.start(p, {}, log.listener);
+    const handle = await engine.start(p, {}, log.listener);
     await log.waitFor((e) => e.type === 'progress' && e.step === 'tree' && e.status === 'running');
     // The pid files are the signal that the tree is up.
     const pidFile = path.join(ws.dir, 'grandchild.pid');
@@ -194,7 +193,7 @@ describe('executor: order, parallelism, failures', () => {
     assert.equal(outcome.steps.tree?.status, 'cancelled');
     assert.equal(outcome.steps.later?.status, 'cancelled');
     await waitUntil(() => !alive(grandchild) && !alive(child));
-    assert.equal(getRun(engine.store, handle.runId)?.status, 'cancelled');
+    assert.equal((await engine.store.runs.detail(handle.runId))?.status, 'cancelled');
   });
 });
 

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
-import { getRun } from '../../../runtime/src/store/queries.js';
 import { commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 
 describe('lineage', () => {
@@ -42,9 +41,9 @@ describe('lineage', () => {
   });
 
   test('a model registered from an artifact, deployed: upstream to the raw data', async () => {
-    const model = getRun(engine.store, runId)?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
-    engine.store.addLineageEdge(`artifact:${model}`, 'model:recs@1', runId);
-    engine.store.addLineageEdge('model:recs@1', 'deployment:1');
+    const model = (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
+    await engine.store.artifacts.addEdge(`artifact:${model}`, 'model:recs@1', runId);
+    await engine.store.artifacts.addEdge('model:recs@1', 'deployment:1');
     const g = await lineage(engine.store, ws.dir, 'model:recs');
     assert.deepEqual(g.nodes.map((n) => n.kind).sort(), ['artifact', 'artifact', 'data', 'deployment', 'model', 'step', 'step']);
     assert.ok(g.edges.some((e) => e.from === 'model:recs@1' && e.to === 'deployment:1'));
@@ -52,7 +51,7 @@ describe('lineage', () => {
   });
 
   test('an artifact by hash prefix; a changed input makes everything downstream stale', async () => {
-    const clean = getRun(engine.store, runId)?.steps.find((s) => s.step === 'clean')?.outputs[0]?.hash ?? '';
+    const clean = (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'clean')?.outputs[0]?.hash ?? '';
     writeFileSync(path.join(ws.dir, 'raw.csv'), 'a\n2\n');
     const g = await lineage(engine.store, ws.dir, clean.slice(0, 10));
     const stale = Object.fromEntries(g.nodes.map((n) => [n.path ?? n.label, n.stale]));

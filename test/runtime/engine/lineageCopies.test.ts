@@ -5,7 +5,6 @@ import { after, before, describe, test } from 'node:test';
 import type { LineageGraph } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { artifactNodeId, lineage, parseArtifactNodeId } from '../../../runtime/src/lineage/lineage.js';
-import { getRun } from '../../../runtime/src/store/queries.js';
 import { commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 
 /** Kahn's algorithm: the nodes left over sit on a cycle (none in a lineage graph). */
@@ -44,7 +43,7 @@ describe('lineage of byte-identical files', () => {
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     runId = outcome.runId;
-    rawHash = getRun(engine.store, runId)?.steps.find((s) => s.step === 'copy')?.outputs[0]?.hash ?? '';
+    rawHash = (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'copy')?.outputs[0]?.hash ?? '';
   });
   after(async () => {
     await engine.close();
@@ -85,15 +84,15 @@ describe('lineage of byte-identical files', () => {
   });
 
   test('an edge recorded with the hash-only id reaches the newest file with that content', async () => {
-    const model = getRun(engine.store, runId)?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
-    engine.store.addLineageEdge(`artifact:${model}`, 'model:copies@1', runId);
+    const model = (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
+    await engine.store.artifacts.addEdge(`artifact:${model}`, 'model:copies@1', runId);
     const g = await lineage(engine.store, ws.dir, 'model:copies@1');
     assert.ok(g.edges.some((e) => e.from === artifactNodeId(model, 'model.bin') && e.to === 'model:copies@1'), JSON.stringify(g.edges));
     assert.ok(!g.nodes.some((n) => n.id === `artifact:${model}`), 'no second node for the same file');
     assert.ok(g.nodes.some((n) => n.kind === 'data' && n.path === 'raw.csv'), 'through the copies to the raw data');
     assert.deepEqual(nodesOnCycles(g), []);
     // Edges may also name the file exactly.
-    engine.store.addLineageEdge(artifactNodeId(model, 'model.bin'), 'model:copies@2', runId);
+    await engine.store.artifacts.addEdge(artifactNodeId(model, 'model.bin'), 'model:copies@2', runId);
     const exact = await lineage(engine.store, ws.dir, 'model:copies@2');
     assert.ok(exact.edges.some((e) => e.from === artifactNodeId(model, 'model.bin') && e.to === 'model:copies@2'));
   });

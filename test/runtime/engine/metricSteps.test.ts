@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunEvent } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { metricHistory } from '../../../runtime/src/store/queries.js';
 import { EventLog, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 
 // A metric reported without a step number gets the next step of its key (0, 1, 2…), per step run.
@@ -49,23 +48,23 @@ describe('metric steps of command steps', () => {
     ws.cleanup();
   });
 
-  const steps = (key: string) => metricHistory(engine.store, runId, key).points.map((pt) => [pt.step, pt.value]);
+  const steps = async (key: string) => (await engine.store.metrics.history(runId, key)).points.map((pt) => [pt.step, pt.value]);
 
-  test('successive reports without a step get 0, 1, 2… per metric name', () => {
-    assert.deepEqual(steps('loss'), [
+  test('successive reports without a step get 0, 1, 2… per metric name', async () => {
+    assert.deepEqual(await steps('loss'), [
       [0, 0.5],
       [1, 0.4],
       [2, 0.3],
     ]);
-    assert.deepEqual(steps('acc'), [[0, 0.7]]);
-    assert.deepEqual(steps('rows'), [
+    assert.deepEqual(await steps('acc'), [[0, 0.7]]);
+    assert.deepEqual(await steps('rows'), [
       [0, 10],
       [1, 20],
     ]);
   });
 
-  test('after an explicit step, the next report without one goes one past the highest step so far', () => {
-    assert.deepEqual(steps('lr'), [
+  test('after an explicit step, the next report without one goes one past the highest step so far', async () => {
+    assert.deepEqual(await steps('lr'), [
       [2, 0.01],
       [5, 0.1],
       [6, 0.05],
@@ -73,13 +72,13 @@ describe('metric steps of command steps', () => {
     ]);
   });
 
-  test('the CAIRN_METRICS file and metrics files count the same way; live events carry the assigned step', () => {
-    assert.deepEqual(steps('val_loss'), [
+  test('the CAIRN_METRICS file and metrics files count the same way; live events carry the assigned step', async () => {
+    assert.deepEqual(await steps('val_loss'), [
       [0, 0.9],
       [1, 0.8],
       [2, 0.7],
     ]);
-    assert.deepEqual(steps('auc'), [
+    assert.deepEqual(await steps('auc'), [
       [0, 0.8],
       [1, 0.81],
     ]);

@@ -13,7 +13,6 @@ import { Engine } from '../../../runtime/src/executor/engine.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
 import { ModelRegistry, RegistryError } from '../../../runtime/src/registry/registry.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
-import { getRun } from '../../../runtime/src/store/queries.js';
 import { builtinStep, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 
 // The model registry against a real store: a pipeline trains a tiny popularity model, reports a metric and registers
@@ -69,11 +68,11 @@ describe('model registry', () => {
     ws.cleanup();
   });
 
-  test('model.register in a run creates a version with its run, artifact, card and metrics snapshot', () => {
-    const m = registry.get('recs');
+  test('model.register in a run creates a version with its run, artifact, card and metrics snapshot', async () => {
+    const m = await registry.get('recs');
     assert.equal(m.versionCount, 2, 'one version per run, the second register step of a run adds none');
     const v1 = m.versions.find((v) => v.version === 1);
-    const run = getRun(engine.store, firstRun);
+    const run = (await engine.store.runs.detail(firstRun));
     const trained = run?.steps.find((s) => s.step === 'train')?.outputs.find((o) => o.name === 'model');
     assert.ok(v1 && trained);
     assert.equal(v1.runId, firstRun);
@@ -105,7 +104,7 @@ describe('model registry', () => {
     const again = await engine.run(pipeline(ws.dir));
     assert.equal(again.status, 'succeeded');
     assert.equal(again.steps.register?.cacheHit, true);
-    assert.equal(registry.get('recs').versionCount, 2);
+    assert.equal((await registry.get('recs')).versionCount, 2);
   });
 
   test('registering is idempotent for the same run and artifact; another run gets the next version', async () => {
@@ -114,7 +113,7 @@ describe('model registry', () => {
     const base = { name: 'recs', model, runId: secondRun, stepRunId: null, step: 'manual', actor: 'test' };
     const same = await registry.register(base);
     assert.deepEqual([same.version, same.created], [2, false]);
-    assert.equal(registry.get('recs').versionCount, 2);
+    assert.equal((await registry.get('recs')).versionCount, 2);
     const otherRun = await registry.register({ ...base, runId: firstRun });
     assert.deepEqual([otherRun.version, otherRun.created], [3, true], 'the same artifact from another run is a new version');
     engine.store.db.prepare("DELETE FROM model_versions WHERE name = 'recs' AND version = 3").run();
@@ -131,7 +130,7 @@ describe('model registry', () => {
     const g = await lineage(engine.store, ws.dir, 'model:recs');
     const ids = g.nodes.map((n) => n.id);
     assert.ok(ids.includes('model:recs@1') && ids.includes('model:recs@2'), ids.join(' '));
-    const v1 = registry.get('recs').versions.find((v) => v.version === 1);
+    const v1 = (await registry.get('recs')).versions.find((v) => v.version === 1);
     assert.ok(g.edges.some((e) => e.from.startsWith(`artifact:${v1?.artifactHash}`) && e.to === 'model:recs@1'));
     assert.ok(g.nodes.some((n) => n.kind === 'step' && n.label.startsWith('train')), 'the producing train step');
     assert.ok(g.nodes.some((n) => n.kind === 'data' && n.path === 'ratings.csv'), 'the raw data');
@@ -142,14 +141,14 @@ describe('model registry', () => {
     assert.ok((JSON.parse(fromCli.stdout) as { nodes: Array<{ id: string }> }).nodes.some((n) => n.id === 'model:recs@1'));
   });
 
-  test('aliases move with history; rollback steps back one move at a time', () => {
-    assert.deepEqual(registry.setAlias('recs', 'production', 1, 'ana', 'first release'), { name: 'recs', alias: 'production', version: 1, previous: null, changed: true });
-    assert.deepEqual(registry.setAlias('recs', 'production', 'challenger', 'ana', 'promote the challenger'), { name: 'recs', alias: 'production', version: 2, previous: 1, changed: true });
-    assert.equal(registry.setAlias('recs', 'production', 2, 'ana').changed, false, 'no move, no history entry');
-    assert.deepEqual(registry.rollback('recs', 'production', 'bob', 'latency regression'), { name: 'recs', alias: 'production', version: 1, previous: 2, changed: true });
-    assert.throws(() => registry.rollback('recs', 'production', 'bob'), (e: unknown) => e instanceof RegistryError && e.kind === 'refused' && /no earlier version/.test(e.message));
-    registry.setAlias('recs', 'production', 2, 'ana');
-    const history = registry.get('recs').history.filter((h) => h.alias === 'production');
+  test('aliases move with history; rollback steps back one move at a time', async () => {
+    assert.deepEqual(await registry.setAlias('recs', 'production', 1, 'ana', 'first release'), { name: 'recs', alias: 'production', version: 1, previous: null, changed: true });
+    assert.deepEqual(await registry.setAlias('recs', 'production', 'challenger', 'ana', 'promote the challenger'), { name: 'recs', alias: 'production', version: 2, previous: 1, changed: true });
+    assert.equal((await registry.setAlias('recs', 'production', 2, 'ana')).changed, false, 'no move, no history entry');
+    assert.deepEqual(await registry.rollback('recs', 'production', 'bob', 'latency regression'), { name: 'recs', alias: 'production', version: 1, previous: 2, changed: true });
+    await assert.rejects(registry.rollback('recs', 'production', 'bob'), (e: unknown) => e instanceof RegistryError && e.kind === 'refused' && /no earlier version/.test(e.message));
+    await registry.setAlias('recs', 'production', 2, 'ana');
+    const history = (await registry.get('recs')).history.filter((h) => h.alias === 'production');
     assert.deepEqual(
       history.map((h) => [h.fromVersion, h.toVersion, h.action, h.actor, h.reason]),
       [
@@ -160,13 +159,13 @@ describe('model registry', () => {
       ],
     );
     assert.equal(history[1]?.undoes, history[2]?.id);
-    assert.equal(registry.rollback('recs', 'production', 'bob').version, 1);
-    assert.deepEqual(['recs', 'recs@1', 'recs@production', 'recs@challenger'].map((r) => registry.find(r).version), [2, 1, 1, 2]);
-    assert.throws(() => registry.find('recs@nope'), /has no alias 'nope'/);
-    assert.throws(() => registry.find('recs@5'), /has no version 5/);
-    assert.throws(() => registry.setAlias('recs', 'production', 9, 'ana'), /model 'recs' has no version 9 \(its versions are 1 to 2\)/);
-    assert.throws(() => registry.setAlias('nope', 'production', 1, 'ana'), /no model named 'nope' is registered; registered models: other, recs/);
-    assert.throws(() => registry.setAlias('recs', 'production', 'staging', 'ana'), /model 'recs' has no alias 'staging' \(its aliases: challenger, production\)/);
+    assert.equal((await registry.rollback('recs', 'production', 'bob')).version, 1);
+    assert.deepEqual((await Promise.all(['recs', 'recs@1', 'recs@production', 'recs@challenger'].map((r) => registry.find(r)))).map((v) => v.version), [2, 1, 1, 2]);
+    await assert.rejects(registry.find('recs@nope'), /has no alias 'nope'/);
+    await assert.rejects(registry.find('recs@5'), /has no version 5/);
+    await assert.rejects(registry.setAlias('recs', 'production', 9, 'ana'), /model 'recs' has no version 9 \(its versions are 1 to 2\)/);
+    await assert.rejects(registry.setAlias('nope', 'production', 1, 'ana'), /no model named 'nope' is registered; registered models: other, recs/);
+    await assert.rejects(registry.setAlias('recs', 'production', 'staging', 'ana'), /model 'recs' has no alias 'staging' \(its aliases: challenger, production\)/);
   });
 
   test('cairn models list|show|alias|rollback: output, exit codes 0/1/2', async () => {
@@ -260,15 +259,15 @@ describe('model registry', () => {
     ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'succeeded', outcome.error ?? '');
-    const v = registry.get('mf').versions[0];
+    const v = (await registry.get('mf')).versions[0];
     assert.equal(v?.metrics.rmse, 1.23);
     assert.ok(v && Object.keys(v.metrics).some((k) => k.startsWith('val_')), `training metrics: ${JSON.stringify(v?.metrics)}`);
     assert.equal(v?.metrics.unrelated, undefined);
   });
 
   test('deleting the run that registered a version keeps the version, its metrics and lineage', async () => {
-    assert.equal(engine.store.deleteRun(firstRun), true);
-    const v1 = registry.get('recs').versions.find((v) => v.version === 1);
+    assert.equal(await engine.store.runs.deleteRun(firstRun), true);
+    const v1 = (await registry.get('recs')).versions.find((v) => v.version === 1);
     assert.deepEqual([v1?.runId, v1?.stepRunId, v1?.metrics.rmse], [null, null, 0.91]);
     const g = await lineage(engine.store, ws.dir, 'model:recs@1');
     assert.ok(g.edges.some((e) => e.to === 'model:recs@1' && e.from.startsWith(`artifact:${v1?.artifactHash}`)));
@@ -283,6 +282,6 @@ describe('model registry', () => {
     const outcome = await engine.run(bad);
     assert.equal(outcome.status, 'failed');
     assert.match(outcome.steps.register?.error ?? '', /model\.register: .*notamodel\.json/);
-    assert.throws(() => registry.get('broken'), /no model named 'broken'/);
+    await assert.rejects(registry.get('broken'), /no model named 'broken'/);
   });
 });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { allMigrations, migrate, orderMigrations } from '../../../runtime/src/store/migrations.js';
-import { compareRuns, getRun, listRuns, metricHistory } from '../../../runtime/src/store/queries.js';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 import { tempWorkspace } from './helpers.js';
 
@@ -19,8 +18,8 @@ describe('tracking store', () => {
     ws = tempWorkspace('cairn-store-');
     store = new Store(path.join(ws.dir, '.cairn', 'cairn.db'));
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     ws.cleanup();
   });
 
@@ -30,7 +29,7 @@ describe('tracking store', () => {
     assert.deepEqual(migrate(store.db), []);
   });
 
-  test('a registered migration is applied once, in order; a duplicate version is refused', () => {
+  test('a registered migration is applied once, in order; a duplicate version is refused', async () => {
     const scratch = new Store(':memory:');
     try {
       const list = [...allMigrations(), { version: 1000, name: 'test table', up: 'CREATE TABLE extra (x INTEGER)' }];
@@ -40,74 +39,74 @@ describe('tracking store', () => {
       assert.throws(() => migrate(scratch.db, allMigrations()), /written by a newer Cairn/);
       assert.throws(() => orderMigrations([...allMigrations(), { version: 1, name: 'clash', up: '' }]), /two store migrations have version 1/);
     } finally {
-      scratch.close();
+      await scratch.close();
     }
   });
 
-  test('runs left running by a dead process become interrupted on open', () => {
-    const id = store.createRun(newRun({ lr: 1 }));
-    const steps = store.createStepRuns(id, ['a']);
-    store.startStep(steps.get('a') ?? -1, null, null);
+  test('runs left running by a dead process become interrupted on open', async () => {
+    const id = await store.runs.createRun(newRun({ lr: 1 }));
+    const steps = await store.runs.createStepRuns(id, ['a']);
+    await store.runs.startStep(steps.get('a') ?? -1, null, null);
     store.db.prepare('UPDATE runs SET pid = 999999999 WHERE id = ?').run(id);
-    const live = store.createRun(newRun({ lr: 2 }));
+    const live = await store.runs.createRun(newRun({ lr: 2 }));
     const reopened = new Store(store.file);
     try {
-      assert.equal(getRun(reopened, id)?.status, 'interrupted');
-      assert.equal(getRun(reopened, id)?.steps[0]?.status, 'interrupted');
-      assert.equal(getRun(reopened, live)?.status, 'running', 'a run of a live process is left alone');
+      assert.equal((await reopened.runs.detail(id))?.status, 'interrupted');
+      assert.equal((await reopened.runs.detail(id))?.steps[0]?.status, 'interrupted');
+      assert.equal((await reopened.runs.detail(live))?.status, 'running', 'a run of a live process is left alone');
     } finally {
-      reopened.close();
+      await reopened.close();
     }
-    store.finishRun(live, 'succeeded');
+    await store.runs.finishRun(live, 'succeeded');
   });
 
-  test('lists, filters, sorts and pages runs; secrets never stored', () => {
+  test('lists, filters, sorts and pages runs; secrets never stored', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const id = store.createRun(newRun({ lr: i / 100, opt: i % 2 === 0 ? 'adam' : 'sgd', token: 'hunter2' }, i < 20 ? 'list' : 'other'));
-      store.metrics.add(id, null, 'acc', 0, i / 30);
-      store.setTag(id, 'team', i % 3 === 0 ? 'red' : 'blue');
-      store.finishRun(id, i === 5 ? 'failed' : 'succeeded');
+      const id = await store.runs.createRun(newRun({ lr: i / 100, opt: i % 2 === 0 ? 'adam' : 'sgd', token: 'hunter2' }, i < 20 ? 'list' : 'other'));
+      store.writer.add(id, null, 'acc', 0, i / 30);
+      await store.runs.setTag(id, 'team', i % 3 === 0 ? 'red' : 'blue');
+      await store.runs.finishRun(id, i === 5 ? 'failed' : 'succeeded');
       ids.push(id);
     }
-    const all = listRuns(store, { filter: { pipeline: 'list' }, limit: 100 });
+    const all = (await store.runs.list({ filter: { pipeline: 'list' }, limit: 100 }));
     assert.equal(all.total, 20);
     assert.equal(all.runs[0]?.id, ids[19], 'newest first by default');
     assert.equal(all.runs[0]?.params.token, '***');
     assert.equal(store.db.prepare("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'").get() !== undefined, true);
     assert.equal((store.db.prepare("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'").get() as { n: number }).n, 0);
-    const page = listRuns(store, { filter: { pipeline: 'list' }, sort: { by: 'metric:acc', order: 'asc' }, offset: 5, limit: 5 });
+    const page = (await store.runs.list({ filter: { pipeline: 'list' }, sort: { by: 'metric:acc', order: 'asc' }, offset: 5, limit: 5 }));
     assert.deepEqual(page.runs.map((r) => r.id), ids.slice(5, 10));
-    const filtered = listRuns(store, { filter: { pipeline: 'list', status: ['succeeded'], params: [{ key: 'opt', op: '=', value: 'adam' }], metrics: [{ key: 'acc', op: '>=', value: 0.3 }], tags: { team: 'red' } }, limit: 100 });
+    const filtered = (await store.runs.list({ filter: { pipeline: 'list', status: ['succeeded'], params: [{ key: 'opt', op: '=', value: 'adam' }], metrics: [{ key: 'acc', op: '>=', value: 0.3 }], tags: { team: 'red' } }, limit: 100 }));
     assert.deepEqual(filtered.runs.map((r) => r.id).sort((a, b) => a - b), ids.filter((_, i) => i < 20 && i % 2 === 0 && i / 30 >= 0.3 && i % 3 === 0));
-    assert.equal(listRuns(store, { filter: { status: ['failed'] } }).runs[0]?.id, ids[5]);
-    const byParam = listRuns(store, { filter: { pipeline: 'other' }, sort: { by: 'param:lr', order: 'desc' }, limit: 2 });
+    assert.equal((await store.runs.list({ filter: { status: ['failed'] } })).runs[0]?.id, ids[5]);
+    const byParam = (await store.runs.list({ filter: { pipeline: 'other' }, sort: { by: 'param:lr', order: 'desc' }, limit: 2 }));
     assert.deepEqual(byParam.runs.map((r) => r.params.lr), [0.29, 0.28]);
   });
 
-  test('compare shows only params that differ, and every metric', () => {
-    const a = store.createRun(newRun({ lr: 0.1, epochs: 10, seed: 1 }, 'cmp'));
-    const b = store.createRun(newRun({ lr: 0.2, epochs: 10, seed: 1, extra: 'x' }, 'cmp'));
-    store.metrics.add(a, null, 'acc', 0, 0.8);
-    store.metrics.add(b, null, 'loss', 0, 0.3);
-    store.metrics.flush();
-    const c = compareRuns(store, [a, b]);
+  test('compare shows only params that differ, and every metric', async () => {
+    const a = await store.runs.createRun(newRun({ lr: 0.1, epochs: 10, seed: 1 }, 'cmp'));
+    const b = await store.runs.createRun(newRun({ lr: 0.2, epochs: 10, seed: 1, extra: 'x' }, 'cmp'));
+    store.writer.add(a, null, 'acc', 0, 0.8);
+    store.writer.add(b, null, 'loss', 0, 0.3);
+    await store.writer.flush();
+    const c = (await store.runs.compare([a, b]));
     assert.deepEqual(c.params, { extra: [null, 'x'], lr: [0.1, 0.2] });
     assert.deepEqual(c.metrics, { acc: [0.8, null], loss: [null, 0.3] });
-    assert.throws(() => compareRuns(store, [a, 424242]), /run 424242 does not exist/);
+    await assert.rejects(store.runs.compare([a, 424242]), /run 424242 does not exist/);
   });
 
-  test('a long metric history is downsampled on the server and keeps its shape', () => {
-    const id = store.createRun(newRun({}, 'history'));
+  test('a long metric history is downsampled on the server and keeps its shape', async () => {
+    const id = await store.runs.createRun(newRun({}, 'history'));
     const n = 200_000;
     // A slow sine with one sharp spike and one sharp dip: averaging or striding would lose both.
     for (let i = 0; i < n; i++) {
       let y = Math.sin(i / 20_000);
       if (i === 123_457) y = 25;
       if (i === 50_001) y = -25;
-      store.metrics.add(id, null, 'loss', i, y, 0);
+      store.writer.add(id, null, 'loss', i, y, 0);
     }
-    const h = metricHistory(store, id, 'loss', 1000);
+    const h = (await store.metrics.history(id, 'loss', 1000));
     assert.equal(h.total, n);
     assert.equal(h.downsampled, true);
     assert.ok(h.points.length <= 1000 && h.points.length >= 900, `got ${h.points.length} points`);
@@ -119,7 +118,7 @@ describe('tracking store', () => {
     // The shape: each returned point lies on the curve it came from.
     for (const p of h.points) if (p.value !== 25 && p.value !== -25) assert.ok(Math.abs(p.value - Math.sin(p.step / 20_000)) < 1e-9);
     // Every 100th x-bucket's extreme is represented within tolerance: max |curve - interpolated| stays small.
-    const small = metricHistory(store, id, 'loss', 5_000_000);
+    const small = (await store.metrics.history(id, 'loss', 5_000_000));
     assert.equal(small.points.length, n);
     assert.equal(small.downsampled, false);
   });

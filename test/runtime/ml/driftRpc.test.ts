@@ -7,7 +7,6 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import { DriftRequest, MonitorReportsRequest, driftReportSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { insertReport } from '../../../runtime/src/monitor/alerts.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { tempWorkspace } from '../engine/helpers.js';
 import { fixtures } from '../deploy/fixture.js';
@@ -93,7 +92,7 @@ describe('runtime/drift over JSON-RPC', () => {
 
   test('a monitoring report stored in the drift view\'s former shape is refused with what to do, not guessed', async () => {
     const former = { id: 'monitor:wine@1:1', title: 't', createdAt: 1, referenceRows: 5, currentRows: 5, share: 0, shareThreshold: 0.5, drifted: false, features: [], windows: [] };
-    insertReport(engine.store, { name: 'wine', version: 1, deploymentId: null, reference: 'wine.csv', drifted: false, reportJson: JSON.stringify(former), createdAt: 1 });
+    (await engine.store.monitor.insertReport({ name: 'wine', version: 1, deploymentId: null, reference: 'wine.csv', drifted: false, reportJson: JSON.stringify(former), createdAt: 1 }));
     const refused = await failure(client.sendRequest(MonitorReportsRequest.type, { name: 'wine' }));
     assert.equal(refused.code, -32002);
     assert.match(refused.message, /monitor report \d+ of wine was stored by an older Cairn .*run `cairn monitor wine` again/);

@@ -128,7 +128,7 @@ test('serving NAME@alias follows the alias: a promotion under continuous load sw
           if (failed > 5) throw e;
         }
         if (i === 20 && !promoted) {
-          registry.setAlias('credit', 'production', 2, 'test', 'promotion under load');
+          await registry.setAlias('credit', 'production', 2, 'test', 'promotion under load');
           promoted = true;
         }
       }
@@ -147,7 +147,7 @@ test('serving NAME@alias follows the alias: a promotion under continuous load sw
     assert.ok((logged?.v1 ?? 0) > 0 && (logged?.v2 ?? 0) > 0);
   } finally {
     child.kill('SIGKILL');
-    store.close();
+    await store.close();
   }
 });
 
@@ -168,11 +168,11 @@ test('the challenger arm follows its alias too; a version that does not load is 
   const swapped: number[] = [];
   const follower = new AliasFollower(store, ws, s, 'credit', 'challenger', challenger, { arm: 'challenger', intervalMs: 3_600_000, onSwap: (v) => swapped.push(v) });
   try {
-    registry.setAlias('credit', 'challenger', 3, 'test');
+    await registry.setAlias('credit', 'challenger', 3, 'test');
     await follower.check();
     assert.equal(s.challenger?.model.registered?.version, 2, 'version 3 does not load: version 2 keeps serving');
     assert.equal((await invoke(s.url, [rowOf(1)])).headers.get('x-cairn-version'), '2');
-    registry.setAlias('credit', 'challenger', 4, 'test');
+    await registry.setAlias('credit', 'challenger', 4, 'test');
     await follower.check();
     assert.deepEqual(swapped, [4]);
     assert.equal(s.challenger?.model.registered?.version, 4);
@@ -183,6 +183,6 @@ test('the challenger arm follows its alias too; a version that does not load is 
   } finally {
     await follower.stop();
     await champion.remove();
-    store.close();
+    await store.close();
   }
 });

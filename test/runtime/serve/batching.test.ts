@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invocationResponseSchema, type ClassPrediction } from '@cairn/protocol';
-import { startDeployment } from '../../../runtime/src/deploy/deployments.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { Batcher, type BatchCounters } from '../../../runtime/src/serve/batcher.js';
@@ -146,7 +145,7 @@ test('the prediction log gets every row of concurrent requests, batched or not',
   const s = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, batch: { windowMs: 5, maxRows: 256 } });
   servers.push(s);
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
-  const id = startDeployment(store, { name: 'a', ref: modelA, version: null, challenger: null, url: s.url, pid: process.pid, logSample: 1 });
+  const id = (await store.deployments.start({ name: 'a', ref: modelA, version: null, challenger: null, url: s.url, pid: process.pid, logSample: 1 }));
   const log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000 });
   s.attachDeployment(id, log);
   try {
@@ -158,6 +157,6 @@ test('the prediction log gets every row of concurrent requests, batched or not',
   } finally {
     await s.close();
     log.close();
-    store.close();
+    await store.close();
   }
 });

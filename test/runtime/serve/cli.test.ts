@@ -88,7 +88,7 @@ test('--model NAME@ALIAS serves a registered version, restored from the artifact
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   const registry = new ModelRegistry(store, new ObjectStore(join(ws, '.cairn')), ws);
   await registry.register({ name: 'credit', model: file, alias: 'production', runId: null, stepRunId: null, step: null, actor: 'test' });
-  store.close();
+  await store.close();
   // The registered bytes are served even after the original file is overwritten.
   writeFileSync(file, 'overwritten');
 
@@ -127,7 +127,7 @@ test('--workspace records a deployment (id in the listening line and /health) an
     const row = store.db.prepare<[number], { name: string; ref: string; version: number | null; status: string; url: string; log_sample: number; stopped_at: number | null }>('SELECT * FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
     assert.deepEqual({ ...row, stopped_at: typeof row?.stopped_at }, { ...row, name: 'a', ref: model, version: null, status: 'stopped', url: started.url, log_sample: 0, stopped_at: 'number' });
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -157,6 +157,6 @@ test('--challenger --split --key: both models served, the split recorded on the 
       { arm: 'champion', n: 40 - challengerRows },
     ]);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { feedbackResponseSchema, invocationResponseSchema, serveErrorSchema, serveHealthSchema, type ClassPrediction } from '@cairn/protocol';
-import { startDeployment } from '../../../runtime/src/deploy/deployments.js';
 import { PredictionLog, type PredictionLogOptions } from '../../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { Store } from '../../../runtime/src/store/store.js';
@@ -23,12 +22,12 @@ after(async () => {
     await o.server.close();
     o.log.close();
   }
-  store.close();
+  await store.close();
 });
 
 async function serve(opts: Partial<PredictionLogOptions> = {}): Promise<{ server: ModelServer; log: PredictionLog; id: number }> {
   const server = await ModelServer.start({ model, port: 0, token: TOKEN });
-  const id = startDeployment(store, { name: 'a', ref: model, version: null, challenger: null, url: server.url, pid: process.pid, logSample: opts.sample ?? 1 });
+  const id = (await store.deployments.start({ name: 'a', ref: model, version: null, challenger: null, url: server.url, pid: process.pid, logSample: opts.sample ?? 1 }));
   const log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000, ...opts });
   server.attachDeployment(id, log);
   open.push({ server, log });
@@ -77,7 +76,7 @@ async function whileLocked(f: () => Promise<void>): Promise<void> {
     await f();
   } finally {
     other.db.prepare('ROLLBACK').run();
-    other.close();
+    await other.close();
     store.db.pragma('busy_timeout = 10000');
   }
 }
@@ -213,7 +212,7 @@ test('a writer thread that cannot open the store: the log says so and writes on 
   // The same store, but the thread is told a file that is not there.
   const elsewhere = Object.create(store, { file: { value: join(dir, 'no-such', 'cairn.db') } }) as Store;
   const server = await ModelServer.start({ model, port: 0, token: TOKEN });
-  const id = startDeployment(store, { name: 'a', ref: model, version: null, challenger: null, url: server.url, pid: process.pid, logSample: 1 });
+  const id = (await store.deployments.start({ name: 'a', ref: model, version: null, challenger: null, url: server.url, pid: process.pid, logSample: 1 }));
   const log = new PredictionLog(elsewhere, id, { sample: 1, maxRows: 100_000, flushMs: 60_000, batchRows: 1_000, log: (l) => lines.push(l) });
   server.attachDeployment(id, log);
   open.push({ server, log });

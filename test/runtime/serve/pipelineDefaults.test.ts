@@ -112,8 +112,8 @@ describe('cairn serve takes its defaults from a pipeline deploy: block', () => {
     await registry.register({ name: 'credit', model: a, alias: 'champion', runId: null, stepRunId: null, step: null, actor: 'test' });
     await registry.register({ name: 'credit', model: b, alias: 'challenger', runId: null, stepRunId: null, step: null, actor: 'test' });
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     rmSync(ws, { recursive: true, force: true });
   });
 
@@ -164,7 +164,7 @@ describe('cairn serve takes its defaults from a pipeline deploy: block', () => {
       arms[arm]++;
     }
     assert.ok(arms.champion > 0 && arms.challenger > 0, `both arms answered (${JSON.stringify(arms)})`);
-    const row = deploymentSchema.parse(listDeployments(store, { name: 'credit' }).find((d) => d.id === line.deploymentId));
+    const row = deploymentSchema.parse((await listDeployments(store, { name: 'credit' })).find((d) => d.id === line.deploymentId));
     assert.deepEqual([row.ref, row.challenger?.ref, row.challenger?.split, row.challenger?.key], ['credit@champion', 'credit@challenger', 0.3, 'customer']);
     assert.equal(await s.stop(), 0);
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDeployment } from '../../../runtime/src/deploy/deployments.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { main } from '../../../runtime/src/cli/main.js';
 import type { CliIo } from '../../../runtime/src/cli/command.js';
@@ -23,14 +22,14 @@ let id: number;
 let log: PredictionLog;
 before(async () => {
   server = await ModelServer.start({ model: writeOnnxModel(dir, 'a', MODEL_A), port: 0, token: TOKEN, challenger: { model: writeOnnxModel(dir, 'b', MODEL_B), split: 0.4, key: 'customer' } });
-  id = startDeployment(store, { name: 'a', ref: 'a.onnx', version: null, challenger: { ref: 'b.onnx', version: null, split: 0.4, key: 'customer' }, url: server.url, pid: process.pid, logSample: 1 });
+  id = (await store.deployments.start({ name: 'a', ref: 'a.onnx', version: null, challenger: { ref: 'b.onnx', version: null, split: 0.4, key: 'customer' }, url: server.url, pid: process.pid, logSample: 1 }));
   log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000 });
   server.attachDeployment(id, log);
 });
 after(async () => {
   await server.close();
   log.close();
-  store.close();
+  await store.close();
 });
 
 const N = 57;

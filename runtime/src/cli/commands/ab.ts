@@ -55,7 +55,7 @@ export const abCommand: CliCommand = {
         const dep = flag(parsed, 'deployment');
         const id = dep === undefined ? undefined : Number(dep);
         if (id !== undefined && !(Number.isInteger(id) && id > 0)) throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
-        result = onlineAb(ctx, name, { ...(id === undefined ? {} : { deploymentId: id }), alpha });
+        result = await onlineAb(ctx, name, { ...(id === undefined ? {} : { deploymentId: id }), alpha });
       } else {
         if (parsed.flags.has('deployment')) throw new UsageError('--deployment goes with ab report');
         const holdout = flag(parsed, 'holdout');
@@ -76,7 +76,7 @@ export const abCommand: CliCommand = {
       }
       throw error;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

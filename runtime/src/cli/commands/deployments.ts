@@ -58,7 +58,7 @@ export const deploymentsCommand: CliCommand = {
     const store = new Store(db);
     try {
       if (sub === 'list') {
-        const deployments = listDeployments(store, { ...(p[0] === undefined ? {} : { name: p[0] }), serving: parsed.flags.has('serving') });
+        const deployments = await listDeployments(store, { ...(p[0] === undefined ? {} : { name: p[0] }), serving: parsed.flags.has('serving') });
         if (format === 'json') io.stdout(JSON.stringify({ deployments }) + '\n');
         else printList(io, deployments);
         return 0;
@@ -75,7 +75,7 @@ export const deploymentsCommand: CliCommand = {
       }
       throw error;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

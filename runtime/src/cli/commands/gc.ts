@@ -23,7 +23,7 @@ export const gcCommand: CliCommand = {
       else io.stdout(`${dryRun ? 'would remove' : 'removed'} ${result.removed.length} objects (${(result.bytes / 1024).toFixed(1)} KiB) and ${result.tempFiles} temp files\n`);
       return 0;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

@@ -34,7 +34,7 @@ export const lineageCommand: CliCommand = {
       }
       throw error;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

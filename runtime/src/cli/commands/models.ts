@@ -134,16 +134,16 @@ export const modelsCommand: CliCommand = {
     const out = (value: unknown, text: () => void) => (format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text());
     try {
       if (sub === 'list') {
-        const models = registry.list();
+        const models = await registry.list();
         out({ models }, () => printList(io, models, workspace));
       } else if (sub === 'show') {
-        const m = registry.get(p[0] ?? '');
+        const m = await registry.get(p[0] ?? '');
         out(m, () => printModel(io, m));
       } else if (sub === 'alias') {
-        const move = registry.setAlias(p[0] ?? '', aliasArg(p[1] ?? ''), versionRef(p[2] ?? ''), actor(), reason);
+        const move = await registry.setAlias(p[0] ?? '', aliasArg(p[1] ?? ''), versionRef(p[2] ?? ''), actor(), reason);
         out(move, () => printMove(io, move));
       } else if (sub === 'rollback') {
-        const move = registry.rollback(p[0] ?? '', aliasArg(p[1] ?? ''), actor(), reason);
+        const move = await registry.rollback(p[0] ?? '', aliasArg(p[1] ?? ''), actor(), reason);
         out(move, () => printMove(io, move));
       } else if (sub === 'gates') {
         const report = await checkGates(gateContext, p[0] ?? '', versionRef(p[1] ?? ''));
@@ -171,7 +171,7 @@ export const modelsCommand: CliCommand = {
       }
       throw error;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

@@ -8,7 +8,7 @@ import { Engine } from '../../executor/engine.js';
 import type { RunHandle } from '../../executor/executor.js';
 import { DataError } from '../../ml/data/index.js';
 import { DriftInputError } from '../../ml/drift/index.js';
-import { AlertError, closeAlert, listAlerts } from '../../monitor/alerts.js';
+import { AlertError, closeAlert } from '../../monitor/alerts.js';
 import { MonitorError, runMonitor, type MonitorOptions } from '../../monitor/monitor.js';
 import { startRetrain } from '../../monitor/retrain.js';
 import { RegistryError } from '../../registry/registry.js';
@@ -81,7 +81,7 @@ export const monitorCommand: CliCommand = {
     try {
       if (first === 'alerts') {
         if (rest.length > 1) throw new UsageError(`monitor alerts takes at most a NAME; unexpected '${rest[1]}'`);
-        const alerts = listAlerts(engine.store, { ...(rest[0] === undefined ? {} : { name: rest[0] }), all: parsed.flags.has('all') });
+        const alerts = await engine.store.monitor.alerts({ ...(rest[0] === undefined ? {} : { name: rest[0] }), all: parsed.flags.has('all') });
         out({ alerts }, () => printAlerts(io, alerts));
         return 0;
       }
@@ -90,7 +90,7 @@ export const monitorCommand: CliCommand = {
         if (id === undefined || rest.length !== 1) throw new UsageError('monitor close takes one alert ID (see `cairn monitor alerts`)');
         const reason = flag(parsed, 'reason');
         if (reason === undefined || reason.trim() === '') throw new UsageError('monitor close needs --reason TEXT (recorded with the alert)');
-        const alert = closeAlert(engine.store, id, reason);
+        const alert = await closeAlert(engine.store, id, reason);
         out(alert, () => io.stdout(`alert #${alert.id} closed: ${reason}\n`));
         return 0;
       }

@@ -134,7 +134,7 @@ export const runCommand: CliCommand = {
         const names = selectSteps(loaded.pipeline, step, downstream).map((s) => s.name);
         progress = format === 'text' ? new Progress(io, names, parsed.flags.has('logs')) : undefined;
         const selected = { ...(step === undefined ? {} : { step }), downstream, force: parsed.flags.has('force') };
-        handle = engine.start(loaded.pipeline, selected, (e) => progress?.on(e));
+        handle = await engine.start(loaded.pipeline, selected, (e) => progress?.on(e));
       } catch (error) {
         progress?.stop();
         if (error instanceof RunRequestError || error instanceof PathEscapeError) {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { runStatuses, type RunFilter, type RunListQuery, type RunSummary } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { Store } from '../../store/store.js';
-import { compareRuns, getRun, listRuns, listRunsJson } from '../../store/queries.js';
 import { workspaceOf } from '../../util/workspace.js';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -62,7 +61,7 @@ export const runsCommand: CliCommand = {
   usage:
     'cairn runs list [--pipeline P] [--status S[,S]] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
     '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--format json])',
-  run(args, io) {
+  async run(args, io) {
     const [sub, ...rest] = args;
     const parsed = parseArgs(rest, { boolean: ['asc'], value: ['format', 'workspace', 'pipeline', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
     const format = formatOf(parsed);
@@ -101,28 +100,28 @@ export const runsCommand: CliCommand = {
           query[k] = n;
         }
         try {
-          if (format === 'json') io.stdout(listRunsJson(store, query) + '\n');
+          if (format === 'json') io.stdout((await store.runs.listJson(query)) + '\n');
           else {
-            const result = listRuns(store, query);
+            const result = await store.runs.list(query);
             printList(io, result.runs, result.total);
           }
         } catch (error) {
           if (error instanceof z.ZodError) throw new UsageError(error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
           throw error;
         }
-        return Promise.resolve(0);
+        return 0;
       }
       if (sub === 'show') {
         if (parsed.positionals.length !== 1) throw new UsageError('give one run id');
         const id = runId(parsed.positionals[0]);
-        const run = getRun(store, id);
+        const run = await store.runs.detail(id);
         if (!run) {
           io.stderr(`cairn runs show: run ${id} does not exist; \`cairn runs list\` shows the runs there are\n`);
-          return Promise.resolve(1);
+          return 1;
         }
         if (format === 'json') {
           io.stdout(JSON.stringify(run) + '\n');
-          return Promise.resolve(0);
+          return 0;
         }
         const lines = [
           `run ${run.id}  ${run.pipeline} (${run.pipelineFile})  ${run.status}${run.error ? ` — ${run.error}` : ''}`,
@@ -140,20 +139,20 @@ export const runsCommand: CliCommand = {
           const gates = Object.entries(run.gates).flatMap(([step, gate]) => Object.entries(gate).map(([metric, b]) => [step, metric, b.min === undefined ? '' : String(b.min), b.max === undefined ? '' : String(b.max)]));
           io.stdout(gates.length === 0 ? '\n(no evaluation gates in the pipeline when the run started)\n' : '\n' + table([['GATED STEP', 'METRIC', 'MIN', 'MAX'], ...gates]));
         }
-        return Promise.resolve(0);
+        return 0;
       }
       if (parsed.positionals.length < 2) throw new UsageError('give at least two run ids to compare');
       const ids = parsed.positionals.map(runId);
       let comparison;
       try {
-        comparison = compareRuns(store, ids);
+        comparison = await store.runs.compare(ids);
       } catch (error) {
         io.stderr(`cairn runs compare: ${error instanceof Error ? error.message : String(error)}\n`);
-        return Promise.resolve(1);
+        return 1;
       }
       if (format === 'json') {
         io.stdout(JSON.stringify(comparison) + '\n');
-        return Promise.resolve(0);
+        return 0;
       }
       const head = ['', ...comparison.runs.map((r) => `run ${r.id}`)];
       const rows = [head];
@@ -161,9 +160,9 @@ export const runsCommand: CliCommand = {
       for (const [k, vs] of Object.entries(comparison.metrics)) rows.push([`metric ${k}`, ...vs.map(cell)]);
       io.stdout(table(rows));
       if (Object.keys(comparison.params).length === 0) io.stdout('(the runs have the same params)\n');
-      return Promise.resolve(0);
+      return 0;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

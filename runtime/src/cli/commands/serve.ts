@@ -4,7 +4,6 @@ import type { DeploymentArm, ServeSetting, ServeStarted } from '@cairn/protocol'
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { formatDiagnosticText } from '../../executor/loadPipeline.js';
 import { pipelineServeSettings, type PipelineServeSettings } from '../../deploy/pipelineSettings.js';
-import { startDeployment, setDeploymentVersion, stopDeployment } from '../../deploy/deployments.js';
 import { PredictionLog } from '../../deploy/predictionLog.js';
 import { AliasFollower, DEFAULT_BATCH, generateToken, MAX_ROWS, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
 import { Store } from '../../store/store.js';
@@ -82,7 +81,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
     try {
       const { store, champion, challenger } = deployment;
       const c = opts.challenger;
-      deploymentId = startDeployment(store, {
+      deploymentId = await store.deployments.start({
         name: champion.registered?.name ?? path.basename(champion.file).replace(/\.(onnx|json)$/i, ''),
         ref: champion.ref,
         version: champion.registered?.version ?? null,
@@ -92,7 +91,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
         logSample: deployment.log?.sample ?? 0,
       });
       // From here on the store is written from the serving loop: wait briefly for a lock, never for seconds.
-      store.db.pragma('busy_timeout = 20');
+      store.waitForLocks(20);
       if (deployment.log) predictionLog = new PredictionLog(store, deploymentId, { ...deployment.log, log });
       server.attachDeployment(deploymentId, predictionLog, 'started with --no-log');
       const id = deploymentId;
@@ -104,11 +103,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
             intervalMs: deployment.followMs,
             log,
             onSwap: (version) => {
-              try {
-                setDeploymentVersion(store, id, arm, version);
-              } catch (e) {
-                log(`deployment ${id}: the ${arm}'s new version ${version} was not recorded: ${message(e)}`);
-              }
+              void store.deployments.setVersion(id, arm, version).catch((e: unknown) => log(`deployment ${id}: the ${arm}'s new version ${version} was not recorded: ${message(e)}`));
             },
           }),
         );
@@ -146,7 +141,7 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
   await Promise.all(followers.map((f) => f.stop()));
   if (deployment && deploymentId !== null) {
     predictionLog?.close();
-    stopDeployment(deployment.store, deploymentId);
+    await deployment.store.deployments.stop(deploymentId);
   }
   io.stderr('cairn serve: stopped\n');
   return 0;
@@ -339,6 +334,6 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
     return await serveUntil(opts, format, io, until(), deployment, origin);
   } finally {
     await Promise.all(restored.map((r) => r.remove()));
-    store?.close();
+    await store?.close();
   }
 }

@@ -1,9 +1,10 @@
-import type { Database, Statement } from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 
 /**
  * The prediction log's rows as they travel and are written (table `predictions`, migration 5): one definition of the
  * row layout, the INSERTs and the bound, used by the writer thread (logWriter.worker.ts) and, when no thread can be
- * started, by the serving thread itself (predictionLog.ts).
+ * started, by the serving thread itself (runtime/src/deploy/predictionLog.ts). SQLite only, synchronous by design: the
+ * serving thread's flush waits on the writer thread with Atomics, and a label must find its row before the reply.
  *
  * A batch is a flat array, ROW_VALUES values per row: request id, row, arm, version, A/B key, the input column names
  * (one array shared by the rows of an arm: structured clone copies it once per batch), the row's input cells, the
@@ -25,8 +26,9 @@ const PREDICTION = 7;
 const INSERT_COLUMNS = 12;
 /** Rows per multi-row INSERT: fewer statement calls (bench/serve/logWrite.ts: about 20% less CPU per row than one call each). */
 const ROWS_PER_INSERT = 50;
-const INSERT_HEAD = 'INSERT OR IGNORE INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
-const insertSql = (rows: number): string => INSERT_HEAD + Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',');
+const INSERT_HEAD = 'INSERT INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
+const insertSql = (rows: number): string =>
+  INSERT_HEAD + Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',') + ' ON CONFLICT DO NOTHING';
 
 export const isBusy = (e: unknown): boolean => e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED');
 
@@ -56,7 +58,7 @@ export class RowWriter {
   private stored: number;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: Database.Database,
     private readonly deploymentId: number,
     private readonly maxRows: number,
   ) {
@@ -106,4 +108,30 @@ export class RowWriter {
     for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i] ?? ''}${JSON.stringify(cells[i] ?? null)}`;
     return out + '}';
   }
+}
+
+/** The writer thread's own connection to the workspace store (it exists: the serving thread opened it first). */
+export function openWriterConnection(file: string): Database.Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+export function setBusyTimeout(db: Database.Database, ms: number): void {
+  db.pragma(`busy_timeout = ${ms}`);
+}
+
+export function busyTimeout(db: Database.Database): number {
+  return Number(db.pragma('busy_timeout', { simple: true }));
+}
+
+/** Stores labels for written rows in one transaction; returns how many rows they reached. */
+export function labelRows(db: Database.Database, deploymentId: number, items: Array<{ requestId: string; row: number; label: unknown }>, at: number): number {
+  const label = db.prepare('UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?');
+  let updated = 0;
+  db.transaction(() => {
+    for (const f of items) updated += label.run(JSON.stringify(f.label), at, deploymentId, f.requestId, f.row).changes;
+  })();
+  return updated;
 }

@@ -1,0 +1,498 @@
+import {
+  runGatesSchema,
+  runListQuerySchema,
+  type ParamType,
+  type RunComparison,
+  type RunDetail,
+  type RunGates,
+  type RunList,
+  type RunListQuery,
+  type RunStatus,
+  type RunSummary,
+  type StepRun,
+  type StepStatus,
+} from '@cairn/protocol';
+import { processAlive } from '../../util/process.js';
+import type { SqlDb, SqlValue } from '../sql.js';
+import type { MetricWriter } from './metrics.js';
+
+/** Shown instead of a secret param's value, everywhere (database, logs, output). */
+export const REDACTED = '***';
+
+export interface NewRun {
+  pipelineName: string;
+  pipelineFile: string;
+  params: Record<string, { value: unknown; type: ParamType; secret: boolean; overridden: boolean }>;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  platform: string;
+  cairnVersion: string;
+  selection: unknown;
+  /** The resolved pipeline's evaluation gates (executor's pipelineGates). Omitted: stored as NULL, like a run from before they were stored. */
+  gates?: RunGates;
+  /** Who started it (git user.email, else the OS user) and on which machine; omitted: NULL. */
+  user?: string | null;
+  host?: string | null;
+}
+
+/** A step run as the lineage graph and the promotion gates read it. */
+export interface StepRunRow {
+  id: number;
+  runId: number;
+  step: string;
+  status: StepStatus;
+  cacheHit: boolean;
+  error: string | null;
+}
+
+interface RunRow {
+  id: number;
+  pipeline: string;
+  file: string;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  git_commit: string | null;
+  git_dirty: number | null;
+  backend: string | null;
+  platform: string;
+  cairn_version: string;
+  error: string | null;
+  params_json: string;
+  metrics_json: string;
+  tags_json: string;
+  user_name: string | null;
+  host: string | null;
+}
+
+const runColumns = `r.id, p.name AS pipeline, p.file, r.status, r.started_at, r.ended_at, r.git_commit, r.git_dirty, r.backend,
+  r.platform, r.cairn_version, r.error, r.params_json, r.metrics_json, r.tags_json, r.user_name, r.host`;
+
+const sortColumns: Record<string, string> = {
+  id: 'r.id',
+  startedAt: 'r.started_at',
+  durationMs: '(r.ended_at - r.started_at)',
+  status: 'r.status',
+  pipeline: 'p.name',
+};
+
+/** `$."key"`: a JSON path naming one object key exactly, whatever characters it holds (SQLite's json_extract). */
+function jsonKeyPath(key: string): string {
+  return `$."${key.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Parsed params/metrics/tags JSON by its text: listing the same runs again (a UI refresh) skips JSON.parse. Keyed by
+ * the text itself, so a changed value is never served stale. Bounded; cleared when full.
+ */
+const parsedJson = new Map<string, unknown>();
+const PARSED_JSON_LIMIT = 30_000;
+
+function parseCached<T>(text: string): T {
+  let value = parsedJson.get(text);
+  if (value === undefined) {
+    value = JSON.parse(text);
+    if (parsedJson.size >= PARSED_JSON_LIMIT) parsedJson.clear();
+    parsedJson.set(text, value);
+  }
+  return value as T;
+}
+
+function toSummary(row: RunRow): RunSummary {
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    pipelineFile: row.file,
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    durationMs: row.ended_at === null ? null : row.ended_at - row.started_at,
+    gitCommit: row.git_commit,
+    gitDirty: row.git_dirty === null ? null : row.git_dirty === 1,
+    backend: row.backend,
+    platform: row.platform,
+    cairnVersion: row.cairn_version,
+    // Shared between results: callers serialize summaries, never mutate them.
+    params: parseCached<Record<string, unknown>>(row.params_json),
+    metrics: parseCached<Record<string, number>>(row.metrics_json),
+    tags: parseCached<Record<string, string>>(row.tags_json),
+    error: row.error,
+    user: row.user_name,
+    host: row.host,
+  };
+}
+
+const FINISH_RUN = 'UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?';
+const INTERRUPT_STEPS = "UPDATE step_runs SET status = 'interrupted' WHERE run_id = ? AND status IN ('pending', 'running')";
+
+/** Runs, their params, tags and step runs: the tracking writes of the executor and the reads of the UI and CLI. */
+export class RunRepository {
+  constructor(
+    private readonly db: SqlDb,
+    /** Flushed before a run is finished, so its last metrics are in its summary. */
+    private readonly writer?: MetricWriter,
+  ) {}
+
+  /**
+   * Runs of this host left 'running' by a process that is gone (crash, SIGKILL, power loss) become 'interrupted', and
+   * the process groups of their command steps, orphaned by the crash, are killed so they cannot write into a later
+   * run. Runs of other hosts (a shared store) are theirs to mark.
+   */
+  async markInterrupted(host: string): Promise<number> {
+    const running = await this.db.all<{ id: number; pid: number | null }>(
+      "SELECT id, pid FROM runs WHERE status = 'running' AND (host IS NULL OR host = ?)",
+      [host],
+    );
+    const dead = running.filter((r) => r.pid === null || !processAlive(r.pid));
+    if (dead.length === 0) return 0;
+    const now = Date.now();
+    for (const r of dead) {
+      const orphans = await this.db.all<{ pid: number }>(
+        "SELECT pid FROM step_runs WHERE run_id = ? AND status = 'running' AND pid IS NOT NULL",
+        [r.id],
+      );
+      for (const o of orphans) {
+        try {
+          process.kill(-o.pid, 'SIGKILL');
+        } catch {
+          // ESRCH: the group ended with its runtime.
+        }
+      }
+    }
+    await this.db.tx(async (t) => {
+      for (const r of dead) {
+        await t.run(FINISH_RUN, ['interrupted', now, 'the runtime stopped while this run was in progress', r.id]);
+        await t.run(INTERRUPT_STEPS, [r.id]);
+      }
+    });
+    return dead.length;
+  }
+
+  /**
+   * Deletes a finished run and everything recorded under it (params, tags, step runs, metrics, lineage edges, and the
+   * cache entries its steps created — their objects stay in the store until `cairn gc`). A running run is refused.
+   */
+  deleteRun(runId: number): Promise<boolean> {
+    return this.db.tx(async (t) => {
+      const row = await t.get<{ status: string }>('SELECT status FROM runs WHERE id = ?', [runId]);
+      if (!row) return false;
+      if (row.status === 'running') throw new Error(`run ${runId} is still running: cancel it first`);
+      await t.run('DELETE FROM cache_entries WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)', [runId]);
+      await t.run('DELETE FROM metrics WHERE run_id = ?', [runId]);
+      await t.run('DELETE FROM lineage_edges WHERE run_id = ?', [runId]);
+      await t.run('DELETE FROM runs WHERE id = ?', [runId]);
+      return true;
+    });
+  }
+
+  private async pipelineId(t: SqlDb, name: string, file: string): Promise<number> {
+    const row = await t.get<{ id: number; name: string }>('SELECT id, name FROM pipelines WHERE file = ?', [file]);
+    if (row) {
+      if (row.name !== name) await t.run('UPDATE pipelines SET name = ? WHERE id = ?', [name, row.id]);
+      return row.id;
+    }
+    const created = await t.get<{ id: number }>(
+      'INSERT INTO pipelines (name, file, created_at) VALUES (?, ?, ?) RETURNING id',
+      [name, file, Date.now()],
+    );
+    return created?.id ?? -1;
+  }
+
+  createRun(run: NewRun): Promise<number> {
+    return this.db.tx(async (t) => {
+      const pipelineId = await this.pipelineId(t, run.pipelineName, run.pipelineFile);
+      const summary: Record<string, unknown> = {};
+      for (const [name, p] of Object.entries(run.params)) summary[name] = p.secret ? REDACTED : p.value;
+      const row = await t.get<{ id: number }>(
+        `INSERT INTO runs (pipeline_id, status, started_at, git_commit, git_dirty, platform, cairn_version, pid, selection,
+           params_json, gates_json, user_name, host)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [
+          pipelineId,
+          Date.now(),
+          run.gitCommit,
+          run.gitDirty === null ? null : run.gitDirty ? 1 : 0,
+          run.platform,
+          run.cairnVersion,
+          process.pid,
+          JSON.stringify(run.selection ?? null),
+          JSON.stringify(summary),
+          run.gates === undefined ? null : JSON.stringify(run.gates),
+          run.user ?? null,
+          run.host ?? null,
+        ],
+      );
+      const id = row?.id ?? -1;
+      for (const [name, p] of Object.entries(run.params)) {
+        await t.run('INSERT INTO params (run_id, name, value, type, secret, overridden) VALUES (?, ?, ?, ?, ?, ?)', [
+          id,
+          name,
+          JSON.stringify(p.secret ? REDACTED : p.value),
+          p.type,
+          p.secret ? 1 : 0,
+          p.overridden ? 1 : 0,
+        ]);
+      }
+      return id;
+    });
+  }
+
+  async finishRun(runId: number, status: RunStatus, error: string | null = null): Promise<void> {
+    await this.writer?.flush();
+    await this.db.run(FINISH_RUN, [status, Date.now(), error, runId]);
+  }
+
+  async setTag(runId: number, key: string, value: string): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(
+        'INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value',
+        [runId, key, value],
+      );
+      const tags: Record<string, string> = {};
+      for (const row of await t.all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE run_id = ?', [runId])) {
+        tags[row.key] = row.value;
+      }
+      await t.run('UPDATE runs SET tags_json = ? WHERE id = ?', [JSON.stringify(tags), runId]);
+      if (key === 'backend') await t.run('UPDATE runs SET backend = ? WHERE id = ?', [value, runId]);
+    });
+  }
+
+  createStepRuns(runId: number, steps: string[]): Promise<Map<string, number>> {
+    return this.db.tx(async (t) => {
+      const ids = new Map<string, number>();
+      for (const s of steps) {
+        const row = await t.get<{ id: number }>("INSERT INTO step_runs (run_id, step, status) VALUES (?, ?, 'pending') RETURNING id", [runId, s]);
+        ids.set(s, row?.id ?? -1);
+      }
+      return ids;
+    });
+  }
+
+  async startStep(stepRunId: number, cacheKey: string | null, logPath: string | null): Promise<void> {
+    await this.db.run("UPDATE step_runs SET status = 'running', started_at = ?, cache_key = ?, log_path = ? WHERE id = ?", [
+      Date.now(),
+      cacheKey,
+      logPath,
+      stepRunId,
+    ]);
+  }
+
+  async finishStep(stepRunId: number, status: StepStatus, fields: { cacheHit?: boolean; durationMs?: number; error?: string | null }): Promise<void> {
+    await this.db.run('UPDATE step_runs SET status = ?, cache_hit = ?, ended_at = ?, duration_ms = ?, error = ? WHERE id = ?', [
+      status,
+      fields.cacheHit ? 1 : 0,
+      Date.now(),
+      fields.durationMs ?? null,
+      fields.error ?? null,
+      stepRunId,
+    ]);
+  }
+
+  /** The process group of a command step while it runs (see markInterrupted). */
+  async setStepPid(stepRunId: number, pid: number | null): Promise<void> {
+    await this.db.run('UPDATE step_runs SET pid = ? WHERE id = ?', [pid, stepRunId]);
+  }
+
+  async setStepStatus(stepRunId: number, status: StepStatus, error: string | null = null): Promise<void> {
+    await this.db.run('UPDATE step_runs SET status = ?, error = ? WHERE id = ?', [status, error, stepRunId]);
+  }
+
+  private async listRows(query: RunListQuery): Promise<{ rows: RunRow[]; total: number }> {
+    const q = runListQuerySchema.parse(query);
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    const f = q.filter ?? {};
+    const pg = this.db.dialect === 'postgres';
+    if (f.pipeline !== undefined) {
+      where.push('(p.name = ? OR p.file = ?)');
+      args.push(f.pipeline, f.pipeline);
+    }
+    if (f.status && f.status.length > 0) {
+      where.push(`r.status IN (${f.status.map(() => '?').join(', ')})`);
+      args.push(...f.status);
+    }
+    if (f.user !== undefined) {
+      where.push('r.user_name = ?');
+      args.push(f.user);
+    }
+    for (const [key, value] of Object.entries(f.tags ?? {})) {
+      where.push('EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ? AND t.value = ?)');
+      args.push(key, value);
+    }
+    for (const [column, conditions] of [['r.params_json', f.params ?? []], ['r.metrics_json', f.metrics ?? []]] as const) {
+      for (const c of conditions) {
+        if (pg) {
+          // jsonb compares numbers as numbers and strings as strings, as SQLite's json_extract does.
+          where.push(`(${column}::jsonb -> ?) ${c.op === '!=' ? '<>' : c.op} ?::jsonb`);
+          args.push(c.key, JSON.stringify(c.value));
+        } else {
+          where.push(`json_extract(${column}, ?) ${c.op} ?`);
+          args.push(jsonKeyPath(c.key), typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
+        }
+      }
+    }
+    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    let orderSql = 'r.id DESC';
+    const orderArgs: SqlValue[] = [];
+    if (q.sort) {
+      const dir = q.sort.order === 'asc' ? 'ASC' : 'DESC';
+      const fixed = sortColumns[q.sort.by];
+      if (fixed) orderSql = `${fixed} ${dir}, r.id ${dir}`;
+      else {
+        const [kind, ...rest] = q.sort.by.split(':');
+        const column = kind === 'param' ? 'r.params_json' : 'r.metrics_json';
+        const key = rest.join(':');
+        orderSql = `${pg ? `(${column}::jsonb -> ?)` : `json_extract(${column}, ?)`} ${dir} NULLS LAST, r.id ${dir}`;
+        orderArgs.push(pg ? key : jsonKeyPath(key));
+      }
+    }
+    const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
+    const total = (await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${whereSql}`, args))?.n ?? 0;
+    const rows = await this.db.all<RunRow>(`SELECT ${runColumns} ${from} ${whereSql} ORDER BY ${orderSql} LIMIT ? OFFSET ?`, [
+      ...args,
+      ...orderArgs,
+      q.limit,
+      q.offset,
+    ]);
+    return { rows, total };
+  }
+
+  async list(query: RunListQuery = {}): Promise<RunList> {
+    const { rows, total } = await this.listRows(query);
+    return { runs: rows.map(toSummary), total };
+  }
+
+  /**
+   * The same list as `list`, serialized directly: the stored params/metrics/tags JSON is spliced in as it is, never
+   * parsed and re-stringified (for `cairn runs list --format json` and exports of thousands of runs).
+   */
+  async listJson(query: RunListQuery = {}): Promise<string> {
+    const { rows, total } = await this.listRows(query);
+    const q = JSON.stringify;
+    const parts = rows.map(
+      (r) =>
+        `{"id":${r.id},"pipeline":${q(r.pipeline)},"pipelineFile":${q(r.file)},"status":${q(r.status)},"startedAt":${r.started_at},` +
+        `"endedAt":${q(r.ended_at)},"durationMs":${r.ended_at === null ? 'null' : r.ended_at - r.started_at},"gitCommit":${q(r.git_commit)},` +
+        `"gitDirty":${r.git_dirty === null ? 'null' : r.git_dirty === 1},"backend":${q(r.backend)},"platform":${q(r.platform)},` +
+        `"cairnVersion":${q(r.cairn_version)},"params":${r.params_json},"metrics":${r.metrics_json},"tags":${r.tags_json},"error":${q(r.error)},` +
+        `"user":${q(r.user_name)},"host":${q(r.host)}}`,
+    );
+    return `{"runs":[${parts.join(',')}],"total":${total}}`;
+  }
+
+  async summary(runId: number): Promise<RunSummary | undefined> {
+    const row = await this.db.get<RunRow>(`SELECT ${runColumns} FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?`, [runId]);
+    return row ? toSummary(row) : undefined;
+  }
+
+  /** A run's stored evaluation gates (runs.gates_json); null for a run recorded before they were stored (migration 6). */
+  async gates(runId: number): Promise<RunGates | null> {
+    const row = await this.db.get<{ gates_json: string | null }>('SELECT gates_json FROM runs WHERE id = ?', [runId]);
+    if (!row || row.gates_json === null) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(row.gates_json);
+    } catch (error) {
+      throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const parsed = runGatesSchema.safeParse(json);
+    if (!parsed.success) throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return parsed.data;
+  }
+
+  async detail(runId: number): Promise<RunDetail | undefined> {
+    const summary = await this.summary(runId);
+    if (!summary) return undefined;
+    const paramDetails: RunDetail['paramDetails'] = {};
+    const params = await this.db.all<{ name: string; value: string; type: string; secret: number; overridden: number }>(
+      'SELECT name, value, type, secret, overridden FROM params WHERE run_id = ? ORDER BY name',
+      [runId],
+    );
+    for (const p of params) {
+      paramDetails[p.name] = { value: JSON.parse(p.value) as unknown, type: p.type as ParamType, secret: p.secret === 1, overridden: p.overridden === 1 };
+    }
+    const stepRows = await this.db.all<{
+      id: number;
+      step: string;
+      status: string;
+      cache_hit: number;
+      cache_key: string | null;
+      started_at: number | null;
+      ended_at: number | null;
+      duration_ms: number | null;
+      error: string | null;
+      log_path: string | null;
+    }>('SELECT id, step, status, cache_hit, cache_key, started_at, ended_at, duration_ms, error, log_path FROM step_runs WHERE run_id = ? ORDER BY id', [runId]);
+    const steps: StepRun[] = [];
+    for (const s of stepRows) {
+      const outs = await this.db.all<{ name: string | null; path: string; hash: string }>(
+        "SELECT name, path, hash FROM step_io WHERE step_run_id = ? AND direction = 'out' ORDER BY name",
+        [s.id],
+      );
+      steps.push({
+        step: s.step,
+        status: s.status as StepStatus,
+        cacheHit: s.cache_hit === 1,
+        cacheKey: s.cache_key,
+        startedAt: s.started_at,
+        endedAt: s.ended_at,
+        durationMs: s.duration_ms,
+        error: s.error,
+        log: s.log_path,
+        outputs: outs.map((o) => ({ name: o.name ?? '', path: o.path, hash: o.hash })),
+      });
+    }
+    return { ...summary, paramDetails, steps, gates: await this.gates(runId) };
+  }
+
+  async compare(runIds: number[]): Promise<RunComparison> {
+    const runs: RunSummary[] = [];
+    for (const id of runIds) {
+      const r = await this.summary(id);
+      if (!r) throw new Error(`run ${id} does not exist; \`cairn runs list\` shows the runs there are`);
+      runs.push(r);
+    }
+    const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
+    const params: RunComparison['params'] = {};
+    for (const name of paramNames) {
+      const values = runs.map((r) => (name in r.params ? r.params[name] : null));
+      const first = JSON.stringify(values[0]);
+      if (values.some((v) => JSON.stringify(v) !== first)) params[name] = values;
+    }
+    const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
+    const metrics: RunComparison['metrics'] = {};
+    for (const key of metricKeys) metrics[key] = runs.map((r) => r.metrics[key] ?? null);
+    return { runs: runs.map((r) => ({ id: r.id, pipeline: r.pipeline, status: r.status, startedAt: r.startedAt })), params, metrics };
+  }
+
+  async tag(runId: number, key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?', [runId, key]))?.value;
+  }
+
+  async exists(runId: number): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS one FROM runs WHERE id = ?', [runId])) !== undefined;
+  }
+
+  /** The latest value of each metric of a run (runs.metrics_json); undefined when there is no such run. */
+  async latestMetrics(runId: number): Promise<Record<string, number> | undefined> {
+    const row = await this.db.get<{ metrics_json: string }>('SELECT metrics_json FROM runs WHERE id = ?', [runId]);
+    return row ? (JSON.parse(row.metrics_json) as Record<string, number>) : undefined;
+  }
+
+  /** The workspace path of the pipeline file a run ran. */
+  async pipelineFile(runId: number): Promise<string | undefined> {
+    return (await this.db.get<{ file: string }>('SELECT p.file AS file FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?', [runId]))?.file;
+  }
+
+  async steps(runId: number): Promise<StepRunRow[]> {
+    const rows = await this.db.all<{ id: number; run_id: number; step: string; status: string; cache_hit: number; error: string | null }>(
+      'SELECT id, run_id, step, status, cache_hit, error FROM step_runs WHERE run_id = ? ORDER BY id',
+      [runId],
+    );
+    return rows.map(toStepRun);
+  }
+}
+
+export function toStepRun(r: { id: number; run_id: number; step: string; status: string; cache_hit: number; error: string | null }): StepRunRow {
+  return { id: r.id, runId: r.run_id, step: r.step, status: r.status as StepStatus, cacheHit: r.cache_hit === 1, error: r.error };
+}
