@@ -113,11 +113,11 @@ describe('workspace confinement with real symbolic links', () => {
     writeFileSync(path.join(ws, rel), text);
   };
 
-  test('an output through a linked folder is refused before anything runs, naming step, path and link', () => {
+  test('an output through a linked folder is refused before anything runs, naming step, path and link', async () => {
     symlinkSync(outside, path.join(ws, 'link'));
     const p = pipelineOf(ws, [commandStep('write', 'echo hi > link/x', { outs: { o: 'link/x' } })]);
-    assert.throws(
-      () => engine.start(p),
+    await assert.rejects(
+      engine.start(p),
       (e: unknown) =>
         e instanceof PathEscapeError &&
         e.step === 'write' &&
@@ -131,25 +131,25 @@ describe('workspace confinement with real symbolic links', () => {
     assertOutsideUntouched();
   });
 
-  test('a dependency that is a link to a file outside is refused; nothing of it is hashed or stored', () => {
+  test('a dependency that is a link to a file outside is refused; nothing of it is hashed or stored', async () => {
     symlinkSync(path.join(outside, 'secret.txt'), path.join(ws, 'secret'));
     const p = pipelineOf(ws, [commandStep('read', 'true', { deps: ['secret'] })]);
-    assert.throws(
-      () => engine.start(p),
+    await assert.rejects(
+      engine.start(p),
       /dependency 'secret' of step 'read' leaves .*the symbolic link 'secret' -> .*secret\.txt.*allow_outside/,
     );
     assert.equal(runs(), 0);
     assertOutsideUntouched();
   });
 
-  test('links to .. and chains of links are followed to where they lead', () => {
+  test('links to .. and chains of links are followed to where they lead', async () => {
     symlinkSync('..', path.join(ws, 'up'));
     symlinkSync('b', path.join(ws, 'a'));
     symlinkSync('../outside', path.join(ws, 'b'));
     const viaUp = pipelineOf(ws, [commandStep('up', 'true', { deps: ['up/outside/secret.txt'] })]);
-    assert.throws(() => engine.start(viaUp), /through the symbolic link 'up' -> \.\./);
+    await assert.rejects(engine.start(viaUp), /through the symbolic link 'up' -> \.\./);
     const chain = pipelineOf(ws, [commandStep('chain', 'true', { outs: { o: 'a/x' } })]);
-    assert.throws(() => engine.start(chain), /through the symbolic link 'a' -> b -> \.\.\/outside/);
+    await assert.rejects(engine.start(chain), /through the symbolic link 'a' -> b -> \.\.\/outside/);
     // A link that stays inside is fine.
     mkdirSync(path.join(ws, 'real'));
     symlinkSync('real', path.join(ws, 'alias'));
@@ -246,7 +246,7 @@ describe('workspace confinement with real symbolic links', () => {
     assertOutsideUntouched();
   });
 
-  test('a link that changes between validate and run is caught by the run', () => {
+  test('a link that changes between validate and run is caught by the run', async () => {
     write('data/in.csv', 'a\n1\n');
     write(
       'cairn.yaml',
@@ -261,8 +261,8 @@ describe('workspace confinement with real symbolic links', () => {
     before = checksum(outside);
     outsideContent = contentHashes(outside);
     symlinkSync(path.join(outside, 'data'), path.join(ws, 'data'));
-    assert.throws(
-      () => engine.start(valid.pipeline),
+    await assert.rejects(
+      engine.start(valid.pipeline),
       /dependency 'data\/in.csv' of step 'use' leaves the workspace .*'data' ->/,
     );
     // Validating again now reports it at the path, as the editor does.
@@ -322,7 +322,7 @@ describe('workspace confinement with real symbolic links', () => {
       ...loaded.pipeline,
       steps: [commandStep('w', 'true', { outs: { o: 'shared/new.txt' } })],
     };
-    assert.throws(() => engine.start(writes), /output 'o' of step 'w' \(shared\/new.txt\) leaves the workspace/);
+    await assert.rejects(engine.start(writes), /output 'o' of step 'w' \(shared\/new.txt\) leaves the workspace/);
     assertOutsideUntouched();
   });
 });

@@ -11,7 +11,7 @@ import { main } from '../../../runtime/src/cli/main.js';
 import { collectGarbage } from '../../../runtime/src/cas/gc.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
-import { ModelRegistry, RegistryError } from '../../../runtime/src/registry/registry.js';
+import { AliasMovedError, ModelRegistry, RegistryError } from '../../../runtime/src/registry/registry.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { builtinStep, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 
@@ -283,5 +283,21 @@ describe('model registry', () => {
     assert.equal(outcome.status, 'failed');
     assert.match(outcome.steps.register?.error ?? '', /model\.register: .*notamodel\.json/);
     await assert.rejects(registry.get('broken'), /no model named 'broken'/);
+  });
+
+  test('two racing moves of one alias from the same read: exactly one wins, the other is told to reload', async () => {
+    const before = (await registry.get('recs')).aliases.race ?? null;
+    const [a, b] = await Promise.allSettled([
+      registry.setAlias('recs', 'race', 1, 'ana', null, before),
+      registry.setAlias('recs', 'race', 2, 'bob', null, before),
+    ]);
+    const won = [a, b].filter((r) => r.status === 'fulfilled');
+    const lost = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 1);
+    assert.ok(lost[0]?.reason instanceof AliasMovedError);
+    assert.match(String((lost[0]?.reason as Error).message), /alias 'race' of model 'recs' moved meanwhile .*reload/);
+    const history = (await registry.get('recs')).history.filter((h) => h.alias === 'race');
+    assert.equal(history.length, 1, 'the losing move left nothing behind');
   });
 });

@@ -84,6 +84,17 @@ describe('tracking store', () => {
     assert.deepEqual(byParam.runs.map((r) => r.params.lr), [0.29, 0.28]);
   });
 
+  test('runs record who started them and where; the list filters by user', async () => {
+    const mine = await store.runs.createRun({ ...newRun({}, 'who'), user: 'ana@example.com', host: 'box-1' });
+    const theirs = await store.runs.createRun({ ...newRun({}, 'who'), user: 'bob@example.com', host: 'box-2' });
+    const list = await store.runs.list({ filter: { pipeline: 'who', user: 'ana@example.com' } });
+    assert.deepEqual(list.runs.map((r) => [r.id, r.user, r.host]), [[mine, 'ana@example.com', 'box-1']]);
+    const json = JSON.parse(await store.runs.listJson({ filter: { pipeline: 'who' } })) as { runs: Array<{ id: number; user: string }> };
+    assert.deepEqual(json.runs.map((r) => [r.id, r.user]), [[theirs, 'bob@example.com'], [mine, 'ana@example.com']]);
+    await store.runs.finishRun(mine, 'succeeded');
+    await store.runs.finishRun(theirs, 'succeeded');
+  });
+
   test('compare shows only params that differ, and every metric', async () => {
     const a = await store.runs.createRun(newRun({ lr: 0.1, epochs: 10, seed: 1 }, 'cmp'));
     const b = await store.runs.createRun(newRun({ lr: 0.2, epochs: 10, seed: 1, extra: 'x' }, 'cmp'));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { runStatuses, type RunFilter, type RunListQuery, type RunSummary } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { Store } from '../../store/store.js';
+import { runUser } from '../../util/git.js';
 import { workspaceOf } from '../../util/workspace.js';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -59,11 +60,11 @@ export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'List, show and compare tracked runs.',
   usage:
-    'cairn runs list [--pipeline P] [--status S[,S]] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
+    'cairn runs list [--pipeline P] [--status S[,S]] [--mine | --user EMAIL] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
     '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { boolean: ['asc'], value: ['format', 'workspace', 'pipeline', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
+    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'user', 'pipeline', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub !== 'list' && sub !== 'show' && sub !== 'compare') throw new UsageError(sub === undefined ? 'give a sub-command: list, show or compare' : `unknown sub-command '${sub}' (list, show, compare)`);
@@ -72,6 +73,11 @@ export const runsCommand: CliCommand = {
       if (sub === 'list') {
         if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
         const filter: RunFilter = {};
+        const user = flag(parsed, 'user');
+        if (user !== undefined && parsed.flags.has('mine')) throw new UsageError('give --mine or --user, not both');
+        // --mine: the runs this user starts (the name runs record: git user.email, else the OS user).
+        if (parsed.flags.has('mine')) filter.user = runUser(workspace).user;
+        else if (user !== undefined) filter.user = user;
         const pipeline = flag(parsed, 'pipeline');
         if (pipeline !== undefined) filter.pipeline = pipeline;
         const status = flag(parsed, 'status');
