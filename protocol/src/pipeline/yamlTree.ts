@@ -50,6 +50,13 @@ function diag(code: PipelineCode, message: string, span: Span, extra?: Partial<C
 
 export { diag as makeDiagnostic };
 
+/** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
+export function duplicateKey(key: string, keySpan: Span, first: Span): CairnDiagnostic {
+  return diag(PipelineCode.duplicateKey, `Duplicate key '${key}': it is already defined above; remove or rename one.`, keySpan, {
+    related: [{ span: first, message: `first '${key}'` }],
+  });
+}
+
 /** Parses YAML text; offsets are relative to `text` plus `base`. */
 export function parseYaml(text: string, base = 0): YamlParse {
   const diagnostics: CairnDiagnostic[] = [];
@@ -194,11 +201,7 @@ function convert(node: YamlNode, st: ConvertState): YNode {
       const entry: YEntry = { key, keySpan, value, span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) } };
       const first = seen.get(key);
       if (first) {
-        st.diagnostics.push(
-          diag(PipelineCode.duplicateKey, `Duplicate key '${key}': it is already defined above; remove or rename one.`, keySpan, {
-            related: [{ span: first.keySpan, message: `first '${key}'` }],
-          }),
-        );
+        st.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
         continue;
       }
       seen.set(key, entry);
