@@ -103,7 +103,7 @@ export function reparse(text: string, previous: readonly Block[] | undefined): A
         if (!b?.syntaxErrors) continue;
         const next = blocks[i + 1];
         const joined = text.slice(b.start, next ? next.start + next.text.length : b.start + b.text.length);
-        if (next === undefined || !parseYaml(joined, 0).diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) ok = false;
+        if (next === undefined || !parseYaml(joined, 0, b.kind === 'step' ? 1 : 0).diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) ok = false;
       }
     }
     if (ok) return assemble(blocks, reused);
@@ -199,7 +199,8 @@ export function splitBlocks(text: string): BlockSpec[] | undefined {
 }
 
 function parseBlock(kind: 'top' | 'step', blockText: string, start: number): Block {
-  const y = parseYaml(blockText, 0);
+  // A step sits one level inside `steps:`: nesting is counted as in the whole text.
+  const y = parseYaml(blockText, 0, kind === 'step' ? 1 : 0);
   const syntaxErrors = y.diagnostics.some((d) => d.code === PipelineCode.yamlSyntax);
   const needsFull = y.hasAnchors || y.documents > 1;
   const diagnostics = [...y.diagnostics];
@@ -261,7 +262,12 @@ function assemble(blocks: Block[], reused: number): Assembled {
   for (const b of blocks) {
     const e = b.entries[0];
     if (b.kind === 'step') {
-      if (!e || inDuplicateSteps) continue;
+      if (inDuplicateSteps) continue;
+      if (!e) {
+        // A step block yaml could make nothing of (too deep to parse): its findings still count.
+        for (const d of b.diagnostics) diagnostics.push(d);
+        continue;
+      }
       firstStepStart ??= e.span.start;
       lastStepEnd = e.span.end;
       const dup = seenSteps.get(e.key);
