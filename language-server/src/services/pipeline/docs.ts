@@ -26,6 +26,8 @@ export function builtinOf(doc: PipelineDocument, stepName: string | number | und
 
 export function formatValue(v: unknown): string {
   if (typeof v === 'string') return v;
+  // A param without a default: never the word `undefined`.
+  if (v === undefined) return '(no default)';
   return JSON.stringify(v) ?? String(v);
 }
 
