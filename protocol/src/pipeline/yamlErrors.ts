@@ -318,6 +318,8 @@ function errorSpan(e: YamlError, text: string, at: number): Span {
       end = k;
     } else end = start + 1;
   }
+  // A finding ends at the last character written, not on the spaces after it.
+  while (end > start + 1 && /\s/.test(text[end - 1] ?? '')) end--;
   return { start, end };
 }
 
