@@ -28,7 +28,8 @@ export function formatValue(v: unknown): string {
   if (typeof v === 'string') return v;
   // A param without a default: never the word `undefined`.
   if (v === undefined) return '(no default)';
-  return JSON.stringify(v) ?? String(v);
+  // Values come from YAML, so JSON can write them all.
+  return JSON.stringify(v) ?? '';
 }
 
 export function optionsOf(spec: BuiltinSpec): Record<string, z.ZodType> {
