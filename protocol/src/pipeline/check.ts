@@ -7,7 +7,7 @@ import { exactInterpolation } from './interpolation.js';
 import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
 import { isPipelineDocument, parsePipeline, type PipelineDocument } from './parse.js';
 import { closest, suggestionFix as fix } from './suggest.js';
-import { pathUses, type StepInfo } from './symbols.js';
+import { pathUses, type PathUse, type StepInfo } from './symbols.js';
 import { describeEscape, isUnder, resolveText, withName, type Confinement } from '../paths/confine.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
 import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
