@@ -69,6 +69,10 @@ const pipelineCases: Case[] = [
   { name: 'lone CR line ends', text: validPipeline.replace(/\n/g, '\r') },
   { name: 'a deeply nested value', text: `version: 1\nname: deep\nsteps: {}\nx: ${'['.repeat(2000)}${']'.repeat(2000)}\n` },
   { name: 'an unterminated interpolation', text: validPipeline.replace('${params.lr}', '${params.lr'), expect: ['interpolation-syntax'] },
+  // Deep enough to exhaust yaml's recursive composer: one nesting finding in our words instead.
+  { name: 'an unclosed 20,000-deep flow sequence', text: `${validPipeline}x: ${'['.repeat(20_000)}\n`, expect: ['yaml-syntax'] },
+  { name: '20,000 nested list items on one line', text: `${validPipeline}x:\n${'- '.repeat(20_000)}a\n`, expect: ['yaml-syntax'] },
+  { name: 'an interpolation in a flow mapping', text: validPipeline.replace('{ model: model.bin }', '{ model: ${params.lr}.bin }'), expect: ['yaml-syntax'] },
 ];
 
 const cardCases: Case[] = [
@@ -93,6 +97,7 @@ function checkShape(p: PublishDiagnosticsParams, text: string, name: string): vo
   for (const d of p.diagnostics) {
     assert.ok(typeof d.code === 'string' && d.code.length > 0, `${name}: every diagnostic has a code`);
     assert.ok(messageOf(d).trim().length > 0, `${name}: every diagnostic has a message`);
+    assert.doesNotMatch(messageOf(d), /Maximum call stack|TypeError|RangeError|of undefined|\[object/, `${name}: no engine message`);
     assert.ok(d.range.start.line < lineCount && d.range.end.line < lineCount, `${name}: ranges stay inside the document`);
   }
 }

@@ -5,11 +5,20 @@ import { PipelineCode } from './codes.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
 import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
-import { isPipelineDocument, parsePipeline, type PipelineDocument, type StepInfo } from './parse.js';
-import { closest } from './suggest.js';
+import { isPipelineDocument, parsePipeline, type PipelineDocument } from './parse.js';
+import { closest, suggestionFix as fix } from './suggest.js';
+import { pathUses, type PathUse, type StepInfo } from './symbols.js';
 import { describeEscape, isUnder, resolveText, withName, type Confinement } from '../paths/confine.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
 import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
+
+/**
+ * The semantic pass: every finding that needs more than one block's text — the catalogue of built-ins, other blocks,
+ * or the file system. Per step (`checkStep`: the built-in, its options, the outputs it keeps, its gates; a function of
+ * the step's block and the params, cached with the block) and across steps (references, cycles, files, outputs written
+ * twice, unused params and steps, the A/B split). Syntax is yamlTree.ts/yamlErrors.ts's, one block's shape
+ * structure.ts's.
+ */
 
 const optionCodes: IssueCodes = {
   noun: 'option',
@@ -59,10 +68,6 @@ function paramSignature(doc: PipelineDocument): string {
   let key = '';
   for (const p of doc.symbols.params.values()) key += `${p.name}:${p.type}:${JSON.stringify(p.value) ?? ''};`;
   return key;
-}
-
-function fix(span: Span, suggestion: string | undefined): Partial<CairnDiagnostic> {
-  return suggestion ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] } : {};
 }
 
 function listOf(names: Iterable<string>): string {
@@ -187,6 +192,7 @@ function checkStep(doc: PipelineDocument, step: StepInfo, out: CairnDiagnostic[]
     out.push(makeDiagnostic(PipelineCode.unknownBuiltin, `Unknown built-in '${usesEntry.value.value}'${s ? `: did you mean '${s}'?` : ' (see docs/pipeline-spec.md for the catalogue)'}`, span, fix(span, s)));
     return;
   }
+  checkKeptOutputs(v, spec, out);
   const withEntry = mapGet(v, 'with');
   const withNode: YNode = withEntry?.value ?? { kind: 'map', span: usesEntry.keySpan, entries: [], flow: false };
   if (withNode.kind === 'map' || (withNode.kind === 'scalar' && withNode.value === null)) {
@@ -211,6 +217,21 @@ function checkStep(doc: PipelineDocument, step: StepInfo, out: CairnDiagnostic[]
         ),
       );
     }
+  }
+}
+
+/** A built-in step's `outputs: [a, b]` names outputs its built-in writes. */
+function checkKeptOutputs(step: YNode, spec: BuiltinSpec, out: CairnDiagnostic[]): void {
+  const outputs = mapGet(step, 'outputs');
+  // With `run:` as well the step is reported as both: its outputs are not checked against the built-in.
+  if (outputs?.value.kind !== 'seq' || mapGet(step, 'run')) return;
+  const names = Object.keys(spec.outputs);
+  for (const item of outputs.value.items) {
+    const name = item.kind === 'scalar' ? String(item.value) : '';
+    if (item.kind !== 'scalar' || names.includes(name)) continue;
+    const suggestion = closest(name, names);
+    const hint = suggestion ? `: did you mean '${suggestion}'?` : names.length > 0 ? ` (its outputs: ${names.join(', ')})` : ' (it writes none)';
+    out.push(makeDiagnostic(PipelineCode.unknownOutput, `${spec.name} has no output '${name}'${hint}`, item.span, fix(item.span, suggestion)));
   }
 }
 
@@ -253,51 +274,6 @@ export function normalizePath(path: string): string {
     else parts.push(part);
   }
   return parts.join('/');
-}
-
-interface PathUse {
-  node: YNode & { kind: 'scalar' };
-  value: string;
-  /** Read (must exist unless a step writes it) or written. */
-  role: 'read' | 'write' | 'card';
-}
-
-function pathUses(doc: PipelineDocument): PathUse[] {
-  const uses: PathUse[] = [];
-  const add = (node: YNode | undefined, role: PathUse['role']) => {
-    if (node?.kind === 'scalar' && typeof node.value === 'string' && node.value.length > 0 && !node.value.includes('${')) uses.push({ node, value: node.value, role });
-  };
-  for (const d of doc.symbols.data.values()) add(d.pathNode, 'read');
-  for (const s of doc.symbols.steps.values()) {
-    const v = s.entry.value;
-    if (v.kind !== 'map') continue;
-    const deps = mapGet(v, 'deps')?.value;
-    if (deps?.kind === 'seq') for (const i of deps.items) add(i, 'read');
-    if (s.kind === 'run') {
-      const outs = (mapGet(v, 'outputs') ?? mapGet(v, 'outs'))?.value;
-      if (outs?.kind === 'map') for (const e of outs.entries) add(e.value, 'write');
-      if (outs?.kind === 'seq') for (const i of outs.items) add(i, 'write');
-      const metrics = mapGet(v, 'metrics')?.value;
-      if (metrics?.kind === 'seq') for (const i of metrics.items) add(i, 'write');
-    } else {
-      const spec = s.uses ? getBuiltin(s.uses) : undefined;
-      const w = mapGet(v, 'with')?.value;
-      if (spec && w?.kind === 'map')
-        for (const name of spec.inputs) {
-          const opt = mapGet(w, name)?.value;
-          if (opt?.kind === 'seq') for (const i of opt.items) add(i, 'read');
-          else add(opt, name === 'card' ? 'card' : 'read');
-        }
-    }
-  }
-  const deploy = doc.root ? mapGet(doc.root, 'deploy')?.value : undefined;
-  if (deploy?.kind === 'map') {
-    add(mapGet(deploy, 'card')?.value, 'card');
-    add(mapGet(deploy, 'model')?.value, 'read');
-    const monitor = mapGet(deploy, 'monitor')?.value;
-    if (monitor?.kind === 'map') add(mapGet(monitor, 'reference')?.value, 'read');
-  }
-  return uses;
 }
 
 /** The pipeline's `allow_outside:` folders (absolute entries only; others are reported by the parse). */
@@ -347,7 +323,7 @@ function parentOf(p: string): string {
 }
 
 function checkFiles(doc: PipelineDocument, host: PipelineHost, out: CairnDiagnostic[]): void {
-  const uses = pathUses(doc);
+  const uses = pathUses(doc.symbols, doc.root);
   const allowed = allowedOutside(doc);
   const written = new Set<string>();
   for (const s of doc.symbols.steps.values()) for (const o of s.outputs.values()) written.add(normalizePath(o.path));

@@ -1,6 +1,7 @@
 import type { Span } from '../text.js';
 import type { PipelineReference } from './model.js';
-import type { DataInfo, PipelineDocument, StepInfo } from './parse.js';
+import type { PipelineDocument } from './parse.js';
+import type { DataInfo, StepInfo } from './symbols.js';
 
 /** What a step refers to, and where, in the order written. */
 export interface StepRefs {

@@ -1,14 +1,17 @@
 /**
- * The pipeline language: parse (YAML with offsets → zod structure → symbols), check (semantics), resolve (what the
- * executor runs). One implementation for the language server, `cairn validate` and the runtime.
+ * The pipeline language: parse (YAML with offsets → schema mapping → symbols; block by block when it can), check
+ * (semantics), resolve (what the executor runs). One implementation for the language server, `cairn validate` and the
+ * runtime. Layout: docs/architecture.md, "The pipeline language".
  */
-export { parsePipeline, isPipelineDocument, builtinOutputPath, outputNameOfPath, type PipelineDocument, type StepInfo, type DataInfo, type ParseOptions } from './parse.js';
+export { parsePipeline, isPipelineDocument, type PipelineDocument, type ParseOptions } from './parse.js';
+export { builtinOutputPath, outputNameOfPath, pathUses, type StepInfo, type DataInfo, type PathUse } from './symbols.js';
+export { withinSpan } from './cursor.js';
 export { checkPipeline, abSplitArms, escapesRoot, normalizePath, type AbArms } from './check.js';
 export { resolvePipeline, type ResolveOptions, type ResolveResult } from './resolve.js';
 export { PipelineCode, pipelineCodeSeverity } from './codes.js';
 export { pipelineJsonSchema, pipelineSchema, stepSchema, deploySchema, schemaAt, unwrap, describeType, enumValues, objectKeys, namePattern, type SchemaInfo } from './schema.js';
 export { scanInterpolations, exactInterpolation, interpolate, interpolationForms } from './interpolation.js';
-export { closest } from './suggest.js';
+export { closest, suggestionFix } from './suggest.js';
 export type { YNode, YMap, YSeq, YScalar, YEntry } from './yamlTree.js';
 export { mapGet, nodeAtPath, toValue } from './yamlTree.js';
 

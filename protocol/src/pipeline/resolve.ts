@@ -6,7 +6,8 @@ import { PipelineCode, pipelineCodeSeverity } from './codes.js';
 import { referencesByStep, stepEdges, topoOrder } from './graph.js';
 import { exactInterpolation, interpolate } from './interpolation.js';
 import type { ParamType, ParsedPipeline, PipelineHost, ResolvedDeploy, ResolvedPipeline, ResolvedStep } from './model.js';
-import { builtinOutputPath, isPipelineDocument, parsePipeline, valueMatchesType, type PipelineDocument, type StepInfo } from './parse.js';
+import { isPipelineDocument, parsePipeline, type PipelineDocument } from './parse.js';
+import { builtinOutputPath, valueMatchesType, type StepInfo } from './symbols.js';
 import { mapGet, toValue, type YNode } from './yamlTree.js';
 
 export interface ResolveOptions {

@@ -1,3 +1,6 @@
+import type { CairnDiagnostic } from '../diagnostics.js';
+import type { Span } from '../text.js';
+
 /** "Did you mean": the closest candidate within a small edit distance, or undefined. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
@@ -35,4 +38,9 @@ export function distance(a: string, b: string): number {
     prev = cur;
   }
   return prev[n] ?? 0;
+}
+
+/** The quick fix of a did-you-mean finding: replace `span` with the suggestion (nothing without one). */
+export function suggestionFix(span: Span, suggestion: string | undefined): Pick<CairnDiagnostic, 'fixes'> {
+  return suggestion ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] } : {};
 }

@@ -2,6 +2,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, 
 import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import { PipelineCode, pipelineCodeSeverity } from './codes.js';
+import { maxNesting, nestingMessage, tooDeepAt, yamlErrorDiagnostics } from './yamlErrors.js';
 
 /**
  * A small, immutable YAML tree with offsets, converted from `yaml`'s Document. Ours rather than yaml's nodes so that
@@ -50,37 +51,37 @@ function diag(code: PipelineCode, message: string, span: Span, extra?: Partial<C
 
 export { diag as makeDiagnostic };
 
+/** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
+export function duplicateKey(key: string, keySpan: Span, first: Span): CairnDiagnostic {
+  return diag(PipelineCode.duplicateKey, `Duplicate key '${key}': it is already defined above and only the first one counts; remove or rename one.`, keySpan, {
+    related: [{ span: first, message: `first '${key}'` }],
+  });
+}
+
 /** Parses YAML text; offsets are relative to `text` plus `base`. */
-export function parseYaml(text: string, base = 0): YamlParse {
+export function parseYaml(text: string, base = 0, depth = 0): YamlParse {
   const diagnostics: CairnDiagnostic[] = [];
+  // Checked before yaml's recursive composer runs: one finding, never the engine's stack overflow.
+  const deep = tooDeepAt(text, depth);
+  if (deep !== undefined) {
+    diagnostics.push(diag(PipelineCode.yamlSyntax, nestingMessage, { start: base + deep, end: base + Math.min(text.length, deep + 1) }));
+    return { root: undefined, diagnostics, hasAnchors: false, documents: 1 };
+  }
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
   } catch (error) {
-    // yaml does not throw on bad input as far as we know; if it ever does, report it instead of crashing.
-    diagnostics.push(diag(PipelineCode.yamlSyntax, `YAML could not be parsed: ${error instanceof Error ? error.message : String(error)}`, { start: base, end: base + Math.min(text.length, 1) }));
+    // yaml does not throw on bad input as far as we know; if it ever does, report it (in our words) instead of crashing.
+    const message = error instanceof RangeError ? nestingMessage : 'This text could not be read as YAML: check the indentation, brackets and quotes around here.';
+    diagnostics.push(diag(PipelineCode.yamlSyntax, message, { start: base, end: base + Math.min(text.length, 1) }));
     return { root: undefined, diagnostics, hasAnchors: false, documents: 0 };
   }
-  for (const e of doc.errors) {
-    // Reported below in our own words, with a fix.
-    if (e.code === 'MULTIPLE_DOCS') continue;
-    let start = Math.min(e.pos[0], text.length);
-    let end = Math.max(start, Math.min(e.pos[1], text.length));
-    if (end <= start) {
-      // An error at the end of the text (an unclosed bracket or quote): mark the last character written.
-      let k = start;
-      if (k >= text.length || /\s/.test(text[k] ?? '')) {
-        while (k > 0 && /\s/.test(text[k - 1] ?? '')) k--;
-        start = Math.max(0, k - 1);
-        end = k;
-      } else end = start + 1;
-    }
-    diagnostics.push(diag(PipelineCode.yamlSyntax, yamlMessage(e.message), { start: base + start, end: base + end }));
-  }
+  for (const d of yamlErrorDiagnostics(doc.errors, text, base)) diagnostics.push(d);
   let documents = 1;
-  // A second document shows up as text after the first one's end marker.
+  // A second document shows up as text after the first one's end marker (text left after a syntax error is not one).
   const docEnd = doc.range[2];
-  if (docEnd < text.length && /\S/.test(stripComments(text.slice(docEnd)))) {
+  const secondDocument = doc.errors.some((e) => e.code === 'MULTIPLE_DOCS') || /^(---|\.\.\.)(\s|$)/.test(stripComments(text.slice(docEnd)).trimStart());
+  if (docEnd < text.length && secondDocument && /\S/.test(stripComments(text.slice(docEnd)))) {
     documents = 2;
     const rest = text.slice(docEnd);
     const offset = docEnd + rest.search(/\S/);
@@ -91,19 +92,13 @@ export function parseYaml(text: string, base = 0): YamlParse {
       }),
     );
   }
-  const state: ConvertState = { doc, text, base, diagnostics, hasAnchors: false, depth: 0, aliasDepth: 0, budget: 200_000, stopped: false };
+  const state: ConvertState = { doc, text, base, diagnostics, hasAnchors: false, depth, aliasDepth: 0, budget: 200_000, stopped: false };
   const root = doc.contents ? convert(doc.contents, state) : undefined;
   return { root, diagnostics, hasAnchors: state.hasAnchors, documents };
 }
 
 function stripComments(s: string): string {
   return s.replace(/^\s*#.*$/gm, '').replace(/^\s*(---|\.\.\.)\s*$/gm, (m) => (m.trim() === '...' ? '' : m));
-}
-
-function yamlMessage(message: string): string {
-  // yaml's messages end with a code frame and position; the editor shows the range, so keep the sentence.
-  const first = message.split('\n')[0] ?? message;
-  return first.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
 }
 
 interface ConvertState {
@@ -121,8 +116,6 @@ interface ConvertState {
   stopped: boolean;
 }
 
-const maxDepth = 100;
-
 function spanOf(node: { range?: [number, number, number] | null }, base: number, text?: string): Span {
   const r = node.range;
   if (!r) return { start: base, end: base };
@@ -134,14 +127,14 @@ function spanOf(node: { range?: [number, number, number] | null }, base: number,
 
 function convert(node: YamlNode, st: ConvertState): YNode {
   if (node.anchor) st.hasAnchors = true;
-  if (--st.budget < 0 || st.depth > maxDepth) {
+  if (--st.budget < 0 || st.depth > maxNesting) {
     const span = spanOf(node, st.base);
     if (!st.stopped) {
       st.stopped = true;
       st.diagnostics.push(
         diag(
           PipelineCode.yamlSyntax,
-          st.depth > maxDepth ? `Nesting deeper than ${maxDepth} levels: a pipeline is never this deep.` : 'Aliases expand to too much data: a pipeline is never this large.',
+          st.depth > maxNesting ? nestingMessage : 'Aliases expand to too much data: a pipeline is never this large; use fewer aliases of aliases.',
           { start: span.start, end: Math.max(span.start + 1, Math.min(span.end, span.start + 1)) },
         ),
       );
@@ -153,7 +146,12 @@ function convert(node: YamlNode, st: ConvertState): YNode {
     const span = spanOf(node, st.base);
     const target = st.aliasDepth < 20 ? node.resolve(st.doc) : undefined;
     if (!target) {
-      st.diagnostics.push(diag(PipelineCode.yamlSyntax, `Unknown alias *${node.source}: define the anchor &${node.source} before using it.`, span));
+      const written = st.text.slice(span.start - st.base, span.end - st.base);
+      st.diagnostics.push(
+        diag(PipelineCode.yamlSyntax, `Unknown alias *${node.source}: a value starting with \`*\` stands for the anchor &${node.source} defined above; define it, or quote the value if it is text: ${JSON.stringify(written)}.`, span, {
+          fixes: [{ title: `Quote the value: ${JSON.stringify(written)}`, span, newText: JSON.stringify(written), isPreferred: true }],
+        }),
+      );
       return { kind: 'scalar', span, value: null, quoted: false };
     }
     st.aliasDepth++;
@@ -194,11 +192,7 @@ function convert(node: YamlNode, st: ConvertState): YNode {
       const entry: YEntry = { key, keySpan, value, span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) } };
       const first = seen.get(key);
       if (first) {
-        st.diagnostics.push(
-          diag(PipelineCode.duplicateKey, `Duplicate key '${key}': it is already defined above; remove or rename one.`, keySpan, {
-            related: [{ span: first.keySpan, message: `first '${key}'` }],
-          }),
-        );
+        st.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
         continue;
       }
       seen.set(key, entry);

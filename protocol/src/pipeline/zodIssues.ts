@@ -3,7 +3,7 @@ import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import { PipelineCode, type PipelineCode as Code } from './codes.js';
 import { describeType, objectKeys, schemaAt } from './schema.js';
-import { closest } from './suggest.js';
+import { closest, suggestionFix } from './suggest.js';
 import { makeDiagnostic, toValue, type YEntry, type YNode } from './yamlTree.js';
 
 type Path = ReadonlyArray<PropertyKey>;
@@ -135,7 +135,7 @@ function mapIssue(
             codes.unknownKey,
             `Unknown ${codes.noun} '${key}' ${where}${suggestion ? `: did you mean '${suggestion}'?` : ''}${allowed.length > 0 && !suggestion ? ` (allowed: ${allowed.join(', ')})` : ''}`,
             span,
-            suggestion ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] } : {},
+            suggestionFix(span, suggestion),
           ),
         );
       }
@@ -171,7 +171,7 @@ function mapIssue(
           codes.invalidValue,
           `'${what}' must be ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}, not ${kindOf(loc.node)}${suggestion ? `: did you mean '${suggestion}'?` : ''}`,
           span,
-          suggestion ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] } : {},
+          suggestionFix(span, suggestion),
         ),
       );
       return;

@@ -1,0 +1,327 @@
+import type { CairnDiagnostic } from '../diagnostics.js';
+import { PipelineCode } from './codes.js';
+import type { PipelineReference } from './model.js';
+import { checkNotAMapping, checkStepEntry, checkTopEntry } from './structure.js';
+import { stepReferences, topReferences, type StepCache } from './symbols.js';
+import { duplicateKey, parseYaml, shiftDiagnostic, shiftEntry, shiftSpan, toValue, type YEntry, type YMap } from './yamlTree.js';
+
+/**
+ * Incremental re-parsing: the text is split by indentation into top-level blocks and, inside `steps:`, one block per
+ * step. Each block is parsed on its own and its results (tree, structure findings, references) are kept; the next
+ * parse reuses every block whose text did not change, shifted to its new offset. When the split could be wrong (tabs,
+ * flow collections or quoted scalars running across blocks, anchors/aliases, several documents, YAML errors) the
+ * caller parses the whole text at once instead, so the result always equals a full parse.
+ */
+
+/** One parsed block: the results are absolute (offsets into the text it was parsed from, at `start`). */
+export interface Block {
+  kind: 'top' | 'step';
+  text: string;
+  start: number;
+  entries: YEntry[];
+  diagnostics: CairnDiagnostic[];
+  references: PipelineReference[];
+  /** Plain values of `entries` (no offsets in them: reused as they are). */
+  values: unknown[];
+  /** Needs the whole text (anchors, several documents): incremental results are not trusted. */
+  needsFull: boolean;
+  /** The block has YAML errors of its own. */
+  syntaxErrors: boolean;
+  /** Step-local semantic findings, kept by checkPipeline while the block and the params do not change. */
+  cache: StepCache;
+}
+
+/** A document put together from its blocks (parse.ts makes the PipelineDocument of it). */
+export interface Assembled {
+  root: YMap | undefined;
+  value: Record<string, unknown> | undefined;
+  diagnostics: CairnDiagnostic[];
+  references: PipelineReference[];
+  blocks: Block[];
+  reused: number;
+  /** The step-local check cache of each step's block, by the step's entry. */
+  caches: Map<YEntry, StepCache>;
+}
+
+/**
+ * Parses `text` block by block, reusing every block of `previous` (the last parse's blocks) whose text did not change;
+ * undefined when the split could be wrong, and the caller parses the whole text at once.
+ */
+export function reparse(text: string, previous: readonly Block[] | undefined): Assembled | undefined {
+  const split = splitBlocks(text);
+  if (split) {
+    const prev = previous ?? [];
+    // Blocks before and after the edit match in order; only the ones in between are looked up by text.
+    const same = (b: Block | undefined, spec: BlockSpec | undefined): boolean =>
+      b !== undefined && spec !== undefined && b.kind === spec.kind && b.text.length === spec.end - spec.start && text.startsWith(b.text, spec.start);
+    let head = 0;
+    while (head < prev.length && head < split.length && same(prev[head], split[head])) head++;
+    let tail = 0;
+    while (tail < prev.length - head && tail < split.length - head && same(prev[prev.length - 1 - tail], split[split.length - 1 - tail])) tail++;
+    let pool: Map<string, Block[]> | undefined;
+    const lookup = (kind: string, blockText: string): Block | undefined => {
+      if (!pool) {
+        pool = new Map();
+        for (let i = head; i < prev.length - tail; i++) {
+          const b = prev[i];
+          if (!b) continue;
+          const key = b.kind + '\u0000' + b.text;
+          const list = pool.get(key);
+          if (list) list.push(b);
+          else pool.set(key, [b]);
+        }
+      }
+      return pool.get(kind + '\u0000' + blockText)?.shift();
+    };
+    const blocks: Block[] = [];
+    let reused = 0;
+    let ok = true;
+    for (let i = 0; i < split.length; i++) {
+      const spec = split[i];
+      if (!spec) continue;
+      const blockText = text.slice(spec.start, spec.end);
+      const cached = i < head ? prev[i] : i >= split.length - tail ? prev[prev.length - (split.length - i)] : lookup(spec.kind, blockText);
+      let block: Block;
+      if (cached) {
+        block = cached.start === spec.start ? cached : shiftBlock(cached, spec.start - cached.start);
+        reused++;
+      } else {
+        block = parseBlock(spec.kind, blockText, spec.start);
+      }
+      if (block.needsFull) {
+        ok = false;
+        break;
+      }
+      blocks.push(block);
+    }
+    // A YAML error stays inside its block unless the split cut something in two (a quoted scalar or flow collection
+    // running into the next block): then the block and its successor parse cleanly together, and the whole text is
+    // parsed at once instead.
+    if (ok) {
+      for (let i = 0; i < blocks.length && ok; i++) {
+        const b = blocks[i];
+        if (!b?.syntaxErrors) continue;
+        const next = blocks[i + 1];
+        const joined = text.slice(b.start, next ? next.start + next.text.length : b.start + b.text.length);
+        if (next === undefined || !parseYaml(joined, 0, b.kind === 'step' ? 1 : 0).diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) ok = false;
+      }
+    }
+    if (ok) return assemble(blocks, reused);
+  }
+  return undefined;
+}
+
+interface BlockSpec {
+  kind: 'top' | 'step';
+  start: number;
+  end: number;
+}
+
+const topKeyLine = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*[ ]*:(?:[ \r]|$)/;
+
+/** Splits by indentation, or undefined when the split could be ambiguous. */
+export function splitBlocks(text: string): BlockSpec[] | undefined {
+  if (text.includes('\t') || text.length === 0) return undefined;
+  const specs: BlockSpec[] = [];
+  const lineStarts: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    lineStarts.push(i);
+    const nl = text.indexOf('\n', i);
+    i = nl < 0 ? text.length : nl + 1;
+  }
+  let blockStart = 0;
+  let kind: 'top' | 'step' = 'top';
+  // Inside `steps:`: the step indentation, once known; -1 while not splitting steps.
+  let stepIndent = -1;
+  let inSteps = false;
+  let stepsOk = true;
+  let stepsBlocks: BlockSpec[] = [];
+  let stepsHeaderStart = 0;
+  const closeSteps = (end: number) => {
+    if (!inSteps) return;
+    if (stepsOk && stepsBlocks.length > 0) {
+      const first = stepsBlocks[0];
+      if (first) specs.push({ kind: 'top', start: stepsHeaderStart, end: first.start });
+      for (let i = 0; i < stepsBlocks.length; i++) {
+        const b = stepsBlocks[i];
+        const next = stepsBlocks[i + 1];
+        if (b) specs.push({ kind: 'step', start: b.start, end: next ? next.start : end });
+      }
+    } else {
+      specs.push({ kind: 'top', start: stepsHeaderStart, end });
+    }
+    inSteps = false;
+    stepsBlocks = [];
+  };
+  for (let li = 0; li < lineStarts.length; li++) {
+    const ls = lineStarts[li] ?? 0;
+    let j = ls;
+    if (li === 0 && text.charCodeAt(0) === 0xfeff) j++;
+    const contentStart = j;
+    while (text.charCodeAt(j) === 32) j++;
+    const c = text.charCodeAt(j);
+    if (j >= text.length || c === 10 || c === 13 || c === 35 /* # */) continue;
+    const indent = j - contentStart;
+    if (indent === 0) {
+      const lineEnd = text.indexOf('\n', j);
+      const line = text.slice(j, lineEnd < 0 ? text.length : lineEnd);
+      if (!topKeyLine.test(line)) return undefined;
+      // A new top-level key closes the previous block.
+      if (inSteps) closeSteps(ls);
+      else if (ls > blockStart || specs.length > 0 || kind !== 'top') {
+        if (ls > blockStart) specs.push({ kind: 'top', start: blockStart, end: ls });
+      }
+      blockStart = ls;
+      kind = 'top';
+      if (/^steps[ ]*:[ ]*(#.*)?\r?$/.test(line)) {
+        inSteps = true;
+        stepsOk = true;
+        stepIndent = -1;
+        stepsHeaderStart = ls;
+      }
+      continue;
+    }
+    if (inSteps && stepsOk) {
+      if (stepIndent < 0) stepIndent = indent;
+      if (indent < stepIndent) stepsOk = false;
+      else if (indent === stepIndent) {
+        const lineEnd = text.indexOf('\n', j);
+        const line = text.slice(j, lineEnd < 0 ? text.length : lineEnd);
+        if (topKeyLine.test(line)) stepsBlocks.push({ kind: 'step', start: ls, end: ls });
+        else stepsOk = false;
+      }
+    }
+  }
+  if (inSteps) closeSteps(text.length);
+  else if (text.length > blockStart) specs.push({ kind: 'top', start: blockStart, end: text.length });
+  // The first block may be only comments (a preamble) — fine: it parses to nothing.
+  return specs;
+}
+
+function parseBlock(kind: 'top' | 'step', blockText: string, start: number): Block {
+  // A step sits one level inside `steps:`: nesting is counted as in the whole text.
+  const y = parseYaml(blockText, 0, kind === 'step' ? 1 : 0);
+  const syntaxErrors = y.diagnostics.some((d) => d.code === PipelineCode.yamlSyntax);
+  const needsFull = y.hasAnchors || y.documents > 1;
+  const diagnostics = [...y.diagnostics];
+  const references: PipelineReference[] = [];
+  let entries: YEntry[] = [];
+  if (y.root?.kind === 'map') entries = y.root.entries;
+  else if (y.root && !(y.root.kind === 'scalar' && y.root.value === null)) return { kind, text: blockText, start, entries: [], diagnostics, references, values: [], needsFull: true, syntaxErrors, cache: {} };
+  if (!needsFull && !syntaxErrors) {
+    for (const e of entries) {
+      if (kind === 'top') {
+        checkTopEntry(e, diagnostics, true);
+        topReferences(e, blockText, references, diagnostics);
+      } else {
+        checkStepEntry(e, diagnostics);
+        stepReferences(e, blockText, references, diagnostics);
+      }
+    }
+  }
+  const block: Block = { kind, text: blockText, start: 0, entries, diagnostics, references, values: entries.map((e) => toValue(e.value)), needsFull, syntaxErrors, cache: {} };
+  return start === 0 ? block : shiftBlock(block, start);
+}
+
+function shiftBlock(b: Block, d: number): Block {
+  return {
+    kind: b.kind,
+    text: b.text,
+    start: b.start + d,
+    entries: b.entries.map((e) => shiftEntry(e, d)),
+    diagnostics: b.diagnostics.map((x) => shiftDiagnostic(x, d)),
+    references: b.references.map((r) => shiftReference(r, d)),
+    values: b.values,
+    needsFull: b.needsFull,
+    syntaxErrors: b.syntaxErrors,
+    cache: b.cache.diagnostics ? { key: b.cache.key, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) } : {},
+  };
+}
+
+function shiftReference(r: PipelineReference, d: number): PipelineReference {
+  if (r.kind === 'output') return { ...r, stepSpan: shiftSpan(r.stepSpan, d), nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
+  return { ...r, nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
+}
+
+/** The document's tree, value and findings from its blocks, as the whole-text parse would give them. */
+function assemble(blocks: Block[], reused: number): Assembled {
+  const diagnostics: CairnDiagnostic[] = [];
+  const references: PipelineReference[] = [];
+  const topEntries: YEntry[] = [];
+  const stepEntries: YEntry[] = [];
+  const values = new Map<YEntry, unknown>();
+  const caches = new Map<YEntry, StepCache>();
+  let stepsHeader: YEntry | undefined;
+  // As in the whole-document parse, a repeated key is reported and everything under it ignored.
+  const seenTopKeys = new Map<string, YEntry>();
+  const seenSteps = new Map<string, YEntry>();
+  let inDuplicateSteps = false;
+  let firstStepStart: number | undefined;
+  let lastStepEnd = 0;
+  const duplicate = (e: YEntry, first: YEntry) => diagnostics.push(duplicateKey(e.key, e.keySpan, first.keySpan));
+  for (const b of blocks) {
+    const e = b.entries[0];
+    if (b.kind === 'step') {
+      if (inDuplicateSteps) continue;
+      if (!e) {
+        // A step block yaml could make nothing of (too deep to parse): its findings still count.
+        for (const d of b.diagnostics) diagnostics.push(d);
+        continue;
+      }
+      firstStepStart ??= e.span.start;
+      lastStepEnd = e.span.end;
+      const dup = seenSteps.get(e.key);
+      if (dup) {
+        duplicate(e, dup);
+        continue;
+      }
+      seenSteps.set(e.key, e);
+      stepEntries.push(e);
+      caches.set(e, b.cache);
+    } else if (e) {
+      const dup = seenTopKeys.get(e.key);
+      inDuplicateSteps = dup !== undefined && e.key === 'steps';
+      if (dup) {
+        duplicate(e, dup);
+        continue;
+      }
+      seenTopKeys.set(e.key, e);
+      topEntries.push(e);
+      if (e.key === 'steps') stepsHeader = e;
+    }
+    for (const d of b.diagnostics) diagnostics.push(d);
+    for (const r of b.references) references.push(r);
+    if (e) values.set(e, b.values[0]);
+  }
+  if (stepsHeader && firstStepStart !== undefined) {
+    // Steps parsed apart: rebuild the `steps:` mapping from them.
+    const unique = stepEntries;
+    const map: YMap = { kind: 'map', span: { start: firstStepStart, end: lastStepEnd }, entries: unique, flow: false };
+    const header = stepsHeader;
+    const idx = topEntries.indexOf(header);
+    const stepsEntry: YEntry = { key: header.key, keySpan: header.keySpan, value: map, span: { start: header.span.start, end: map.span.end } };
+    topEntries[idx] = stepsEntry;
+    const stepsValue: Record<string, unknown> = {};
+    for (const e of unique) defineValue(stepsValue, e.key, values.get(e));
+    values.set(stepsEntry, stepsValue);
+  }
+  const uniqueTop = topEntries;
+  let root: YMap | undefined;
+  let value: Record<string, unknown> | undefined;
+  if (uniqueTop.length > 0) {
+    const first = uniqueTop[0];
+    const last = uniqueTop[uniqueTop.length - 1];
+    root = { kind: 'map', span: { start: first?.span.start ?? 0, end: last?.span.end ?? 0 }, entries: uniqueTop, flow: false };
+    value = {};
+    for (const e of uniqueTop) defineValue(value, e.key, values.get(e));
+  } else {
+    checkNotAMapping(undefined, diagnostics);
+  }
+  return { root, value, diagnostics, references, blocks, reused, caches };
+}
+
+function defineValue(o: Record<string, unknown>, key: string, v: unknown): void {
+  // `__proto__` must become an own key, not the prototype.
+  if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[key] = v;
+}
