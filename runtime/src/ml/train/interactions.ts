@@ -1,6 +1,14 @@
 import type { Column, Table } from '../types.js';
 import { TrainingError } from './loop.js';
-import type { Interactions } from './mf.js';
+
+/** Rating triples as typed arrays, users and items as dense indexes (the input of every recommender trainer). */
+export interface Interactions {
+  users: Int32Array;
+  items: Int32Array;
+  ratings: Float32Array;
+  nUsers: number;
+  nItems: number;
+}
 
 /** Turns a ratings table into index arrays for the recommenders, with the index → id maps the model keeps. */
 export interface IndexedInteractions {

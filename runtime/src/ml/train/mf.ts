@@ -1,6 +1,8 @@
 import { tf } from '../backend.js';
 import type { MfModel } from '../models/artifact.js';
-import type { IndexedInteractions } from './interactions.js';
+import type { IndexedInteractions, Interactions } from './interactions.js';
+
+export type { Interactions } from './interactions.js';
 import { EpochTracker, TrainingError, checkFinite, normal, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, YIELD_EVERY, type Rng, type TrainHooks, type TrainOptions, type TrainSummary } from './loop.js';
 
 /**
@@ -13,14 +15,6 @@ import { EpochTracker, TrainingError, checkFinite, normal, rng, shuffled, splitR
  * Implicit feedback: every observed pair is a positive, each epoch draws `negatives` unobserved items per positive
  * (seeded), and the loss is the logistic loss of σ(b_u + b_i + p_u·q_i).
  */
-export interface Interactions {
-  users: Int32Array;
-  items: Int32Array;
-  ratings: Float32Array;
-  nUsers: number;
-  nItems: number;
-}
-
 export interface MfTrainOptions extends TrainOptions {
   factors: number;
   implicit: boolean;
