@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { processAlive } from '../util/process.js';
-import type { ParamType, RunGates, RunStatus, StepStatus } from '@cairn/protocol';
+import { redactedValue as REDACTED, type ParamType, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
 import { migrate } from './migrations.js';
 import { MetricWriter } from './metricWriter.js';
 
@@ -30,9 +30,6 @@ export interface CacheEntry {
   stepRunId: number;
   outputs: Record<string, CachedOutput>;
 }
-
-/** Shown instead of a secret param's value, everywhere (database, logs, output). */
-export const REDACTED = '***';
 
 /**
  * The tracking store: one better-sqlite3 connection to `.cairn/cairn.db` (WAL, busy timeout, migrations). The runtime
