@@ -86,7 +86,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
   }
 }
 
-function createRuntimeFeatures(context: vscode.ExtensionContext, languageServer: CairnLanguageServer, serverLog: vscode.LogOutputChannel): RuntimeFeatures {
+function createRuntimeFeatures(
+  context: vscode.ExtensionContext,
+  languageServer: CairnLanguageServer,
+  serverLog: vscode.LogOutputChannel,
+): RuntimeFeatures {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Cairn Runtime', { log: true });
   const status = new RuntimeStatusItem(Commands.showRuntimeLog, Commands.restartRuntime);
@@ -105,11 +109,31 @@ function createRuntimeFeatures(context: vscode.ExtensionContext, languageServer:
   lenses.register(modelLenses);
   const walkthrough = new WalkthroughProgress(runtime, index);
   const modelActions = new ModelActions(runtime, models, launcher, walkthrough, log);
-  const webviews = registerWebviews(context, runtime, webviewActions(runtime, launcher, index, driftReports, modelActions), log);
+  const webviews = registerWebviews(
+    context,
+    runtime,
+    webviewActions(runtime, launcher, index, driftReports, modelActions),
+    log,
+  );
   const modelPanels = new ModelPanels(runtime, models, modelActions, webviews);
   const alerts = new AlertsStatus(runtime, models, (alert) => modelPanels.notifyAlert(alert));
   const modelsView = new ModelsView(models);
-  const ctx = { extensionUri: context.extensionUri, languageServer, serverLog, runtime, log, index, experiments, pipelines, launcher, webviews, driftReports, models, modelActions, modelPanels };
+  const ctx = {
+    extensionUri: context.extensionUri,
+    languageServer,
+    serverLog,
+    runtime,
+    log,
+    index,
+    experiments,
+    pipelines,
+    launcher,
+    webviews,
+    driftReports,
+    models,
+    modelActions,
+    modelPanels,
+  };
 
   // Open compare panels follow runs live: changed run ids are batched so a burst of metrics is one refresh.
   const changedRuns = new Set<number>();
@@ -124,7 +148,11 @@ function createRuntimeFeatures(context: vscode.ExtensionContext, languageServer:
     }, 500);
   };
 
-  const experimentsTree = vscode.window.createTreeView(viewIds.experiments, { treeDataProvider: experiments, canSelectMany: true, showCollapseAll: true });
+  const experimentsTree = vscode.window.createTreeView(viewIds.experiments, {
+    treeDataProvider: experiments,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   context.subscriptions.push(
     log,
     status,

@@ -29,7 +29,9 @@ export function prepareLineageWorkspace(runDir: string): string {
 }
 
 const lineageSchema = z.object({
-  nodes: z.array(z.object({ id: z.string(), kind: z.string(), runId: z.number().optional(), path: z.string().optional() })),
+  nodes: z.array(
+    z.object({ id: z.string(), kind: z.string(), runId: z.number().optional(), path: z.string().optional() }),
+  ),
   edges: z.array(z.object({ from: z.string(), to: z.string() })),
 });
 
@@ -38,7 +40,9 @@ async function runWithParams(page: Page, id: number, overrides: string): Promise
   await palette(page, 'Cairn: Run Pipeline with Params…', /with params/);
   await page.locator('.quick-input-widget input').fill(overrides);
   await page.keyboard.press('Enter');
-  const rows = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Experiments/ }) }).locator('.monaco-list-row');
+  const rows = page
+    .locator('.pane', { has: page.locator('.pane-header', { hasText: /^Experiments/ }) })
+    .locator('.monaco-list-row');
   // An ended run's row stays ended: this waits on a final state, which cannot be missed.
   const done = rows.filter({ hasText: new RegExp(`^#${id} (succeeded|failed|cancelled|interrupted)`) }).first();
   await done.waitFor({ timeout: 120_000 });
@@ -61,30 +65,53 @@ export function lineageJourneys(folder: string): Journey[] {
         const graph = lineageSchema.parse(JSON.parse(await cairn(folder, ['lineage', String(middle)])));
         const own = graph.nodes.filter((n) => n.kind === 'step' && n.runId === middle);
         const others = graph.nodes.filter((n) => n.kind === 'step' && n.runId !== middle);
-        assert.ok(own.length > 0 && others.length > 0, `run #${middle}'s lineage has steps of other runs: ${graph.nodes.length} nodes`);
+        assert.ok(
+          own.length > 0 && others.length > 0,
+          `run #${middle}'s lineage has steps of other runs: ${graph.nodes.length} nodes`,
+        );
 
         await palette(page, 'Cairn: Show Lineage', /lineage of which run/);
-        const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: new RegExp(`^#${middle} `) }).first();
+        const pick = page
+          .locator('.quick-input-list .monaco-list-row', { hasText: new RegExp(`^#${middle} `) })
+          .first();
         await pick.waitFor({ timeout: 15_000 });
         await pick.click();
-        await page.locator('.tabs-container .tab.active', { hasText: `Lineage · run:${middle}` }).waitFor({ timeout: 20_000 });
+        await page
+          .locator('.tabs-container .tab.active', { hasText: `Lineage · run:${middle}` })
+          .waitFor({ timeout: 20_000 });
         const view = webview(page);
         const fold = view.locator('.graph .node.fold');
         await fold.waitFor({ timeout: 30_000 });
         // Folded: only this run's steps; the count node names how many nodes are left out.
         const stepRuns = await view.locator('.graph .node.kind-step .detail').allTextContents();
-        assert.equal(stepRuns.length, own.length, `the run's own ${own.length} steps are shown: ${stepRuns.join(', ')}`);
-        assert.ok(stepRuns.every((t) => t.startsWith(`run #${middle}`)), `only run #${middle}'s steps: ${stepRuns.join(', ')}`);
+        assert.equal(
+          stepRuns.length,
+          own.length,
+          `the run's own ${own.length} steps are shown: ${stepRuns.join(', ')}`,
+        );
+        assert.ok(
+          stepRuns.every((t) => t.startsWith(`run #${middle}`)),
+          `only run #${middle}'s steps: ${stepRuns.join(', ')}`,
+        );
         const shown = await view.locator('.graph .node:not(.fold)').count();
-        assert.match((await fold.locator('.label').textContent()) ?? '', new RegExp(`^\\+${graph.nodes.length - shown} of other runs`));
+        assert.match(
+          (await fold.locator('.label').textContent()) ?? '',
+          new RegExp(`^\\+${graph.nodes.length - shown} of other runs`),
+        );
         // Files by name, the path on hover (the node's title).
-        const testSplit = view.locator('.graph .node.kind-artifact', { has: view.locator('title', { hasText: '.cairn/work/split/test.csv' }) });
+        const testSplit = view.locator('.graph .node.kind-artifact', {
+          has: view.locator('title', { hasText: '.cairn/work/split/test.csv' }),
+        });
         assert.equal(await testSplit.locator('.label').textContent(), '◆ test.csv');
         await shot('l01-lineage-folded');
 
         await fold.click();
         await fold.waitFor({ state: 'detached', timeout: 10_000 });
-        assert.equal(await view.locator('.graph .node').count(), graph.nodes.length, 'expanded, the graph draws every node `cairn lineage` lists');
+        assert.equal(
+          await view.locator('.graph .node').count(),
+          graph.nodes.length,
+          'expanded, the graph draws every node `cairn lineage` lists',
+        );
         await shot('l01-lineage-expanded');
         await view.getByRole('button', { name: 'Fold other runs' }).click();
         await fold.waitFor({ timeout: 10_000 });

@@ -203,7 +203,7 @@ describe('lineage view', () => {
     }
   });
 
-  test('after 10 runs: the run itself, files by name, other runs folded into a count that expands on click', async () => {
+  test('after 10 runs: the run itself, files by name, other runs folded into a count that expands', async () => {
     const v = await openView(chromium(), 'lineage', { width: 1280, height: 720 });
     try {
       const g = tenRunLineage();
@@ -215,10 +215,13 @@ describe('lineage view', () => {
       assert.equal(steps.length, 7);
       assert.ok(steps.every((t) => t.startsWith('run #5')), `only run 5's steps: ${steps.join(', ')}`);
       const shown = await p.locator('.node:not(.fold)').count();
-      assert.match((await fold.locator('.label').textContent()) ?? '', new RegExp(`^\\+${g.nodes.length - shown} of other runs`));
-      assert.match(await p.locator('.count').innerText(), new RegExp(`^${g.nodes.length} nodes · ${g.edges.length} edges( · \\d+ stale)? · ${g.nodes.length - shown} of other runs folded$`));
+      const folded = g.nodes.length - shown;
+      assert.match((await fold.locator('.label').textContent()) ?? '', new RegExp(`^\\+${folded} of other runs`));
+      const count = `^${g.nodes.length} nodes · ${g.edges.length} edges( · \\d+ stale)? · ${folded} of other runs folded$`;
+      assert.match(await p.locator('.count').innerText(), new RegExp(count));
       // A file is labelled by its name; its path is the node's title (the hover text).
-      const test = p.locator('.node.kind-artifact', { has: p.locator('title', { hasText: '.cairn/work/split/test.csv' }) });
+      const testPath = p.locator('title', { hasText: '.cairn/work/split/test.csv' });
+      const test = p.locator('.node.kind-artifact', { has: testPath });
       assert.equal(await test.locator('.label').textContent(), '◆ test.csv');
       await screenshot(v, 'lineage-10-runs');
       await fold.click();

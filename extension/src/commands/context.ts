@@ -48,7 +48,12 @@ export async function pickPipeline(index: PipelineIndex, target: Target): Promis
     return undefined;
   }
   if (all.length === 1) return all[0];
-  const items = all.map((e) => ({ label: e.outline.name, description: vscode.workspace.asRelativePath(e.uri), entry: e, picked: active?.uri.toString() === e.uri.toString() }));
+  const items = all.map((e) => ({
+    label: e.outline.name,
+    description: vscode.workspace.asRelativePath(e.uri),
+    entry: e,
+    picked: active?.uri.toString() === e.uri.toString(),
+  }));
   items.sort((a, b) => Number(b.picked) - Number(a.picked));
   return (await vscode.window.showQuickPick(items, { title: 'Cairn: which pipeline?' }))?.entry;
 }
@@ -58,7 +63,11 @@ export async function pickStep(entry: PipelineEntry, target: Target, given?: str
   if (given) return given;
   if (typeof target === 'object' && !(target instanceof vscode.Uri) && target.kind === 'step') return target.step;
   const item = await vscode.window.showQuickPick(
-    entry.outline.steps.map((s) => ({ label: s.name, description: s.uses ?? 'command', detail: s.needs.length > 0 ? `needs ${s.needs.join(', ')}` : undefined })),
+    entry.outline.steps.map((s) => ({
+      label: s.name,
+      description: s.uses ?? 'command',
+      detail: s.needs.length > 0 ? `needs ${s.needs.join(', ')}` : undefined,
+    })),
     { title: `Cairn: which step of ${entry.outline.name}?` },
   );
   return item?.label;
@@ -72,12 +81,24 @@ export function runIdOf(target: Target): number | undefined {
 }
 
 /** A run from a tree node, a number, or picked from the latest runs (with `statuses`, only those). */
-export async function pickRun(runtime: RuntimeClient, target: Target, title: string, statuses?: RunStatus[]): Promise<number | undefined> {
+export async function pickRun(
+  runtime: RuntimeClient,
+  target: Target,
+  title: string,
+  statuses?: RunStatus[],
+): Promise<number | undefined> {
   const given = runIdOf(target);
   if (given !== undefined) return given;
-  const page = await runtime.request(ListRunsRequest, { ...(statuses ? { filter: { status: statuses } } : {}), sort: { by: 'startedAt', order: 'desc' }, offset: 0, limit: 200 });
+  const page = await runtime.request(ListRunsRequest, {
+    ...(statuses ? { filter: { status: statuses } } : {}),
+    sort: { by: 'startedAt', order: 'desc' },
+    offset: 0,
+    limit: 200,
+  });
   if (page.runs.length === 0) {
-    void vscode.window.showInformationMessage(statuses ? `Cairn: no ${statuses.join(' or ')} run.` : 'Cairn: no runs yet.');
+    void vscode.window.showInformationMessage(
+      statuses ? `Cairn: no ${statuses.join(' or ')} run.` : 'Cairn: no runs yet.',
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(page.runs.map(runItem), { title });

@@ -11,7 +11,11 @@ import { runDetailMarkdown } from './reports.js';
 export const compareRuns = (ctx: CommandContext) => async (target: Target, selected?: ExperimentNode[]) => {
   let ids = (selected ?? []).flatMap((n) => (n.kind === 'run' ? [n.runId] : []));
   if (ids.length < 2) {
-    const page = await ctx.runtime.request(ListRunsRequest, { sort: { by: 'startedAt', order: 'desc' }, offset: 0, limit: 200 });
+    const page = await ctx.runtime.request(ListRunsRequest, {
+      sort: { by: 'startedAt', order: 'desc' },
+      offset: 0,
+      limit: 200,
+    });
     const first = typeof target === 'number' ? undefined : runIdOf(target);
     const picked = await vscode.window.showQuickPick(
       page.runs.map((r) => ({ ...runItem(r), picked: r.id === first })),
@@ -38,7 +42,10 @@ export const showLineage = (ctx: CommandContext) => async (target: Target) => {
 export const showRun = (ctx: CommandContext) => async (target: Target) => {
   const runId = await pickRun(ctx.runtime, target, 'Cairn: which run?');
   if (runId === undefined) return undefined;
-  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runDetailMarkdown(await ctx.runtime.request(GetRunRequest, { runId })) });
+  const doc = await vscode.workspace.openTextDocument({
+    language: 'markdown',
+    content: runDetailMarkdown(await ctx.runtime.request(GetRunRequest, { runId })),
+  });
   await vscode.window.showTextDocument(doc, { preview: true });
   return doc;
 };
@@ -50,7 +57,9 @@ export const showRunLogs = (ctx: CommandContext) => async (target: Target) => {
   const logs = run.steps.filter((s) => s.log);
   if (logs.length === 0) {
     ctx.log.show(true);
-    void vscode.window.showInformationMessage(`Cairn: run #${runId} has no step logs (cached steps write none); its output is in the runtime log.`);
+    void vscode.window.showInformationMessage(
+      `Cairn: run #${runId} has no step logs (cached steps write none); its output is in the runtime log.`,
+    );
     return undefined;
   }
   // The failed step's log first: that is the one people open logs for.
@@ -58,7 +67,12 @@ export const showRunLogs = (ctx: CommandContext) => async (target: Target) => {
   const chosen =
     logs.length === 1
       ? logs[0]
-      : (await vscode.window.showQuickPick(logs.map((s) => ({ label: s.step, description: s.status, s })), { title: `Cairn: which step's log of run #${runId}?` }))?.s;
+      : (
+          await vscode.window.showQuickPick(
+            logs.map((s) => ({ label: s.step, description: s.status, s })),
+            { title: `Cairn: which step's log of run #${runId}?` },
+          )
+        )?.s;
   if (!chosen?.log) return undefined;
   return openRuntimeFile(chosen.log);
 };
@@ -77,16 +91,24 @@ export const openStepLog = (ctx: CommandContext) => async (runId: number, step: 
 export const deleteRun = (ctx: CommandContext) => async (target: Target) => {
   const runId = await pickRun(ctx.runtime, target, 'Cairn: delete which run?');
   if (runId === undefined) return undefined;
-  const ok = await vscode.window.showWarningMessage(`Delete run #${runId} with its params, metrics and step records? Its artifacts stay until cairn gc.`, { modal: true }, 'Delete');
+  const ok = await vscode.window.showWarningMessage(
+    `Delete run #${runId} with its params, metrics and step records? Its artifacts stay until cairn gc.`,
+    { modal: true },
+    'Delete',
+  );
   if (ok !== 'Delete') return undefined;
   let deleted: boolean;
   try {
     ({ deleted } = await ctx.runtime.request(DeleteRunRequest, { runId }));
   } catch (error) {
-    if (isMethodMissing(error)) throw new Error(`this runtime does not delete runs yet (it lacks ${DeleteRunRequest.method}); update Cairn, or leave the run in place.`);
+    if (isMethodMissing(error))
+      throw new Error(
+        `this runtime does not delete runs yet (it lacks ${DeleteRunRequest.method}); update Cairn, or leave the run in place.`,
+      );
     throw error;
   }
-  if (!deleted) void vscode.window.showWarningMessage(`Cairn: run #${runId} was not deleted (it is running, or gone already).`);
+  if (!deleted)
+    void vscode.window.showWarningMessage(`Cairn: run #${runId} was not deleted (it is running, or gone already).`);
   if (deleted) ctx.experiments.removeRun(runId);
   return deleted;
 };

@@ -7,7 +7,10 @@ import { namePattern, redactedValue } from '@cairn/protocol';
 export type ParsedParams = { ok: true; params: Record<string, string> } | { ok: false; error: string };
 
 /** `name=value` pairs: the name as the pipeline language spells one (protocol's `namePattern`), then the value. */
-const assignment = new RegExp(`${namePattern.source.replace(/^\^|\$$/g, '')}\\s*=\\s*(?:"[^"]*"|'[^']*'|\\[[^\\]]*\\]|\\{[^}]*\\}|[^\\s,]*)|\\S+`, 'g');
+const assignment = new RegExp(
+  `${namePattern.source.replace(/^\^|\$$/g, '')}\\s*=\\s*(?:"[^"]*"|'[^']*'|\\[[^\\]]*\\]|\\{[^}]*\\}|[^\\s,]*)|\\S+`,
+  'g',
+);
 
 export function parseParamOverrides(text: string): ParsedParams {
   const params: Record<string, string> = {};

@@ -7,21 +7,32 @@ import { checkTrust, type RunResult } from './runLauncher.js';
 /** Starting, re-running and cancelling runs: each factory takes the context and returns the command's handler. */
 
 /** A whole pipeline, or one step (with `downstream`, and what depends on it); the step is picked when not given. */
-async function runFrom(ctx: CommandContext, target: Target, step?: string, downstream?: boolean): Promise<RunResult | undefined> {
+async function runFrom(
+  ctx: CommandContext,
+  target: Target,
+  step?: string,
+  downstream?: boolean,
+): Promise<RunResult | undefined> {
   if (!checkTrust()) return undefined;
   const entry = await pickPipeline(ctx.index, target);
   if (!entry) return undefined;
   const chosen = step === undefined && downstream === undefined ? undefined : await pickStep(entry, target, step);
   if ((step !== undefined || downstream !== undefined) && !chosen) return undefined;
-  return ctx.launcher.run({ pipeline: entry.uri, ...(chosen ? { step: chosen } : {}), ...(downstream ? { downstream } : {}) });
+  return ctx.launcher.run({
+    pipeline: entry.uri,
+    ...(chosen ? { step: chosen } : {}),
+    ...(downstream ? { downstream } : {}),
+  });
 }
 
 export const runPipeline = (ctx: CommandContext) => (target: Target) => runFrom(ctx, target);
 
 // From a lens the step name comes as the second argument; from the palette it is picked.
-export const runStep = (ctx: CommandContext) => (target: Target, step?: string) => runFrom(ctx, target, step ?? '', false);
+export const runStep = (ctx: CommandContext) => (target: Target, step?: string) =>
+  runFrom(ctx, target, step ?? '', false);
 
-export const runStepDownstream = (ctx: CommandContext) => (target: Target, step?: string) => runFrom(ctx, target, step ?? '', true);
+export const runStepDownstream = (ctx: CommandContext) => (target: Target, step?: string) =>
+  runFrom(ctx, target, step ?? '', true);
 
 export const runWithParams = (ctx: CommandContext) => async (target: Target) => {
   if (!checkTrust()) return undefined;
@@ -45,7 +56,9 @@ export const cancelRun = (ctx: CommandContext) => async (target: Target) => {
   const runId = await pickRun(ctx.runtime, target, 'Cairn: cancel which run?', ['running']);
   if (runId === undefined) return undefined;
   const { cancelled } = await ctx.runtime.request(CancelRunRequest, { runId });
-  void vscode.window.showInformationMessage(cancelled ? `Cairn: cancelling run #${runId}.` : `Cairn: run #${runId} is not running.`);
+  void vscode.window.showInformationMessage(
+    cancelled ? `Cairn: cancelling run #${runId}.` : `Cairn: run #${runId} is not running.`,
+  );
   return cancelled;
 };
 

@@ -1,5 +1,11 @@
 import * as vscode from 'vscode';
-import { CancelRunRequest, RunPipelineRequest, isTerminalRunStatus, type RunProgressNotification, type RunStatus } from '@cairn/protocol';
+import {
+  CancelRunRequest,
+  RunPipelineRequest,
+  isTerminalRunStatus,
+  type RunProgressNotification,
+  type RunStatus,
+} from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
 import { runBlockedReason } from './paramsInput.js';
 import { Commands } from './ids.js';

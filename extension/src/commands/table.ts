@@ -6,9 +6,26 @@ import type { CommandContext } from './context.js';
 import { runDriftCommand } from './drift.js';
 import { Commands, type CommandId } from './ids.js';
 import { compareRuns, deleteRun, openStepLog, showLineage, showRun, showRunLogs } from './inspectCommands.js';
-import { cancelRun, explainRestricted, rerun, restartRuntime, runPipeline, runStep, runStepDownstream, runWithParams } from './runCommands.js';
+import {
+  cancelRun,
+  explainRestricted,
+  rerun,
+  restartRuntime,
+  runPipeline,
+  runStep,
+  runStepDownstream,
+  runWithParams,
+} from './runCommands.js';
 import { validateWorkspace } from './validate.js';
-import { clearFilter, filterRuns, loadMore, refreshPipelines, refreshRuns, revealStep, sortRuns } from './viewCommands.js';
+import {
+  clearFilter,
+  filterRuns,
+  loadMore,
+  refreshPipelines,
+  refreshRuns,
+  revealStep,
+  sortRuns,
+} from './viewCommands.js';
 
 /**
  * Every command, once: its id (ids.ts) → a factory that takes the context and returns the handler (rust-analyzer's
@@ -82,8 +99,10 @@ async function restartServer(ctx: CommandContext): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     ctx.serverLog.error(`Restarting the Cairn language server failed: ${message}`);
-    void vscode.window.showErrorMessage(`Cairn: the language server did not restart: ${message}`, 'Show Log').then((choice) => {
-      if (choice) ctx.serverLog.show(true);
-    });
+    void vscode.window
+      .showErrorMessage(`Cairn: the language server did not restart: ${message}`, 'Show Log')
+      .then((choice) => {
+        if (choice) ctx.serverLog.show(true);
+      });
   }
 }

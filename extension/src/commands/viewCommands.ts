@@ -25,7 +25,12 @@ export const filterRuns = (ctx: CommandContext) => async () => {
   if (text === undefined) return;
   const parsed = parseConditions(text);
   if (!parsed.ok) return;
-  experiments.model.view = { ...experiments.model.view, statuses: statusPick.length > 0 ? statusPick.map((p) => p.label) : undefined, params: parsed.params, metrics: parsed.metrics };
+  experiments.model.view = {
+    ...experiments.model.view,
+    statuses: statusPick.length > 0 ? statusPick.map((p) => p.label) : undefined,
+    params: parsed.params,
+    metrics: parsed.metrics,
+  };
   experiments.refresh();
 };
 
@@ -45,7 +50,10 @@ export const sortRuns = (ctx: CommandContext) => async () => {
   let by = text.by;
   let order = text.order;
   if (by.endsWith(':')) {
-    const key = await vscode.window.showInputBox({ title: `Cairn: sort by which ${by.slice(0, -1)}?`, prompt: 'Its key, e.g. rmse or lr' });
+    const key = await vscode.window.showInputBox({
+      title: `Cairn: sort by which ${by.slice(0, -1)}?`,
+      prompt: 'Its key, e.g. rmse or lr',
+    });
     if (!key) return;
     by = `${by}${key.trim()}`;
     const dir = await vscode.window.showQuickPick(['descending', 'ascending'], { title: 'Order' });
@@ -57,13 +65,19 @@ export const sortRuns = (ctx: CommandContext) => async () => {
 };
 
 export const clearFilter = (ctx: CommandContext) => () => {
-  ctx.experiments.model.view = { statuses: undefined, params: [], metrics: [], sort: { by: 'startedAt', order: 'desc' } };
+  ctx.experiments.model.view = {
+    statuses: undefined,
+    params: [],
+    metrics: [],
+    sort: { by: 'startedAt', order: 'desc' },
+  };
   ctx.experiments.refresh();
 };
 
 export const refreshRuns = (ctx: CommandContext) => () => ctx.experiments.refresh();
 
-export const loadMore = (ctx: CommandContext) => (node: ExperimentNode) => (node.kind === 'more' ? ctx.experiments.loadMore(node.pipeline) : undefined);
+export const loadMore = (ctx: CommandContext) => (node: ExperimentNode) =>
+  node.kind === 'more' ? ctx.experiments.loadMore(node.pipeline) : undefined;
 
 export const refreshPipelines = (ctx: CommandContext) => () => ctx.pipelines.refresh();
 

@@ -10,8 +10,14 @@ import { runtimeFile } from './context.js';
 import { runDetailMarkdown, stepNameOfLabel } from './reports.js';
 import type { RunLauncher } from './runLauncher.js';
 
-/** What clicks in the compare, lineage, drift and A/B views do: these commands' owner decides (extension/src/webviews/). */
-export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, index: PipelineIndex, driftReports: DriftReports, models: ModelActions): WebviewActions {
+/** What clicks in the compare, lineage, drift and A/B views do: the owner of these commands decides (webviews/). */
+export function webviewActions(
+  runtime: RuntimeClient,
+  launcher: RunLauncher,
+  index: PipelineIndex,
+  driftReports: DriftReports,
+  models: ModelActions,
+): WebviewActions {
   const workspace = (): vscode.Uri | undefined => RuntimeClient.workspaceFolder()?.uri;
   const openRun = async (runId: number): Promise<void> => {
     const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runDetailMarkdown(await runtime.request(GetRunRequest, { runId })) });

@@ -40,7 +40,9 @@ export class ModelPanels {
     const { reports } = await this.runtime.request(MonitorReportsRequest, { name, limit: 1 });
     const latest = reports[0];
     if (!latest) {
-      void vscode.window.showInformationMessage(`Cairn: no monitoring report for ${name} yet: \`cairn monitor\` writes one from a deployment's logged traffic.`);
+      void vscode.window.showInformationMessage(
+        `Cairn: no monitoring report for ${name} yet: \`cairn monitor\` writes one from a deployment's logged traffic.`,
+      );
       return;
     }
     this.webviews.showDrift({ reportId: `monitor:${latest.id}` });
@@ -56,19 +58,30 @@ export class ModelPanels {
     const alert =
       open.length === 1
         ? open[0]
-        : (await vscode.window.showQuickPick(open.map((a) => ({ label: `$(warning) ${a.name}`, description: a.kind, detail: a.message, a })), { title: 'Cairn: open alerts' }))?.a;
+        : (
+            await vscode.window.showQuickPick(
+              open.map((a) => ({ label: `$(warning) ${a.name}`, description: a.kind, detail: a.message, a })),
+              { title: 'Cairn: open alerts' },
+            )
+          )?.a;
     if (alert) await this.showMonitorReport(alert);
   }
 
   /** One notification per new alert, with what to do about it. */
   notifyAlert(alert: Alert): void {
-    void vscode.window.showWarningMessage(`Cairn: ${alert.name}${alert.version === null ? '' : ` v${alert.version}`}: ${alert.message}`, 'Show Drift', 'Retrain').then(async (choice) => {
-      try {
-        if (choice === 'Show Drift') await this.showMonitorReport(alert);
-        else if (choice === 'Retrain') await this.actions.retrain(alert);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`Cairn: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    });
+    void vscode.window
+      .showWarningMessage(
+        `Cairn: ${alert.name}${alert.version === null ? '' : ` v${alert.version}`}: ${alert.message}`,
+        'Show Drift',
+        'Retrain',
+      )
+      .then(async (choice) => {
+        try {
+          if (choice === 'Show Drift') await this.showMonitorReport(alert);
+          else if (choice === 'Retrain') await this.actions.retrain(alert);
+        } catch (error) {
+          void vscode.window.showErrorMessage(`Cairn: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
   }
 }

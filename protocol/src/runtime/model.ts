@@ -11,7 +11,12 @@ export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled', 'inte
 export const runStatusSchema = z.enum(runStatuses);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 /** The statuses a run ends in: once a run is in one, it stays there. */
-export const terminalRunStatuses = ['succeeded', 'failed', 'cancelled', 'interrupted'] as const satisfies readonly RunStatus[];
+export const terminalRunStatuses = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const satisfies readonly RunStatus[];
 const terminalRunStatusSet: ReadonlySet<string> = new Set(terminalRunStatuses);
 export function isTerminalRunStatus(status: string): boolean {
   return terminalRunStatusSet.has(status);

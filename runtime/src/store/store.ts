@@ -2,7 +2,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { processAlive } from '../util/process.js';
-import { redactedValue as REDACTED, type ParamType, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
+import {
+  redactedValue as REDACTED,
+  type ParamType,
+  type RunGates,
+  type RunStatus,
+  type StepStatus,
+} from '@cairn/protocol';
 import { migrate } from './migrations.js';
 import { MetricWriter } from './metricWriter.js';
 

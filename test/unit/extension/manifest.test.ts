@@ -17,7 +17,9 @@ interface Manifest {
 }
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
 const commandIds = new Set(manifest.contributes.commands.map((c) => c.command));
-const source = ['commands/ids.ts', 'walkthrough/walkthroughProgress.ts', 'extension.ts'].map((f) => fs.readFileSync(path.join(root, 'extension', 'src', f), 'utf8')).join('\n');
+const source = ['commands/ids.ts', 'walkthrough/walkthroughProgress.ts', 'extension.ts']
+  .map((f) => fs.readFileSync(path.join(root, 'extension', 'src', f), 'utf8'))
+  .join('\n');
 
 test('every menu entry names a contributed command, and the ids module is exactly the contributed commands', () => {
   for (const [where, entries] of Object.entries(manifest.contributes.menus)) {
@@ -25,16 +27,21 @@ test('every menu entry names a contributed command, and the ids module is exactl
   }
   const inCode = Object.values(Commands);
   assert.equal(new Set(inCode).size, inCode.length, 'no id appears twice in extension/src/commands/ids.ts');
-  assert.deepEqual([...inCode].sort(), [...commandIds].sort(), 'extension/src/commands/ids.ts and package.json contributes.commands list the same ids');
+  const same = 'extension/src/commands/ids.ts and package.json contributes.commands list the same ids';
+  assert.deepEqual([...inCode].sort(), [...commandIds].sort(), same);
 });
 
 test('no command id is spelled outside the ids module (and package.json)', () => {
   const dir = path.join(root, 'extension', 'src');
-  const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== path.join('commands', 'ids.ts'));
+  const files = fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && f !== path.join('commands', 'ids.ts'));
   assert.ok(files.length > 20, `extension sources found: ${files.length}`);
   for (const f of files) {
     const text = fs.readFileSync(path.join(dir, f), 'utf8');
-    for (const id of commandIds) assert.ok(!text.includes(`'${id}'`), `${f} spells '${id}': use Commands from commands/ids.ts`);
+    for (const id of commandIds) {
+      assert.ok(!text.includes(`'${id}'`), `${f} spells '${id}': use Commands from commands/ids.ts`);
+    }
   }
 });
 

@@ -7,15 +7,35 @@ import { lineageFixture, tenRunLineage } from '../../fixtures/webviews/lineageFi
 
 const tenRuns = tenRunLineage();
 
-const crossingsOf = (placed: ReturnType<typeof layoutWith>): number => countCrossings(placed.edges.map((e) => e.points));
+const crossingsOf = (placed: ReturnType<typeof layoutWith>): number =>
+  countCrossings(placed.edges.map((e) => e.points));
 
 test('countCrossings counts pairs of polylines that cross, not lines that share an end', () => {
-  const a = [{ x: 0, y: 0 }, { x: 10, y: 10 }];
-  const b = [{ x: 0, y: 10 }, { x: 10, y: 0 }];
-  const fromSameNode = [{ x: 0, y: 0 }, { x: 10, y: 0 }];
+  const a = [
+    { x: 0, y: 0 },
+    { x: 10, y: 10 },
+  ];
+  const b = [
+    { x: 0, y: 10 },
+    { x: 10, y: 0 },
+  ];
+  const fromSameNode = [
+    { x: 0, y: 0 },
+    { x: 10, y: 0 },
+  ];
   assert.equal(countCrossings([a, b]), 1);
   assert.equal(countCrossings([a, fromSameNode]), 0);
-  assert.equal(countCrossings([a, b, [{ x: 5, y: -1 }, { x: 5, y: 11 }]]), 3);
+  assert.equal(
+    countCrossings([
+      a,
+      b,
+      [
+        { x: 5, y: -1 },
+        { x: 5, y: 11 },
+      ],
+    ]),
+    3,
+  );
 });
 
 test('the 10-run graph: the chosen layout has fewer crossings than dagre with its defaults', () => {
@@ -24,7 +44,9 @@ test('the 10-run graph: the chosen layout has fewer crossings than dagre with it
   assert.ok(after < before, `crossings: ${after} with the chosen layout, ${before} with dagre's defaults`);
   // Folded to run 5 (the default view) there are fewer still.
   const folded = focusOnRun(tenRuns, 5);
-  const foldedCrossings = crossingsOf(layoutLineage({ nodes: [...folded.graph.nodes, { id: FOLD_ID }], edges: folded.graph.edges }));
+  const foldedCrossings = crossingsOf(
+    layoutLineage({ nodes: [...folded.graph.nodes, { id: FOLD_ID }], edges: folded.graph.edges }),
+  );
   assert.ok(foldedCrossings < after, `crossings folded: ${foldedCrossings}, unfolded: ${after}`);
 });
 
@@ -34,7 +56,8 @@ test('every node is placed inside the drawing, without overlaps', () => {
   assert.equal(boxes.length, tenRuns.nodes.length);
   for (const [i, p] of boxes.entries()) {
     assert.ok(p.x >= 0 && p.y >= 0 && p.x <= placed.width && p.y <= placed.height);
-    for (const q of boxes.slice(i + 1)) assert.ok(Math.abs(p.x - q.x) >= 156 || Math.abs(p.y - q.y) >= 46, 'two nodes overlap');
+    for (const q of boxes.slice(i + 1))
+      assert.ok(Math.abs(p.x - q.x) >= 156 || Math.abs(p.y - q.y) >= 46, 'two nodes overlap');
   }
 });
 
@@ -60,7 +83,10 @@ test('focusOnRun keeps the run, what it read and what it wrote; other runs are f
   );
   assert.ok(folded.some((n) => n.id === 'model:movie-recommender@2'));
   const ids = new Set(graph.nodes.map((n) => n.id));
-  assert.ok(graph.edges.every((e) => ids.has(e.from) && ids.has(e.to)), 'every edge joins two shown nodes');
+  assert.ok(
+    graph.edges.every((e) => ids.has(e.from) && ids.has(e.to)),
+    'every edge joins two shown nodes',
+  );
   assert.equal(graph.nodes.length + folded.length, tenRuns.nodes.length);
   // A graph of one run, and a target that is no run, fold nothing.
   assert.equal(focusOnRun(lineageFixture(), 12).folded.length, 0);
@@ -68,7 +94,13 @@ test('focusOnRun keeps the run, what it read and what it wrote; other runs are f
 });
 
 test('labels: files by name with their folder and hash below, steps without the run suffix', () => {
-  const node = (label: string, extra: Partial<LineageGraph['nodes'][number]>): LineageGraph['nodes'][number] => ({ id: 'x', kind: 'artifact', label, stale: false, ...extra });
+  const node = (label: string, extra: Partial<LineageGraph['nodes'][number]>): LineageGraph['nodes'][number] => ({
+    id: 'x',
+    kind: 'artifact',
+    label,
+    stale: false,
+    ...extra,
+  });
   const file = node('.cairn/work/split/test.csv', { path: '.cairn/work/split/test.csv', hash: '5b8f5275d47c8043' });
   assert.equal(shortLabel(file), 'test.csv');
   assert.equal(detailLine(file), 'split/ · 5b8f5275');

@@ -62,9 +62,14 @@ export function focusOnRun(graph: LineageGraph, runId: number | undefined): Focu
   );
   const folded = graph.nodes.filter((n) => !keep.has(n.id));
   if (folded.length === 0) return { graph, folded, foldedRuns: [] };
-  const foldedRuns = [...new Set(folded.flatMap((n) => (n.kind === 'step' && n.runId !== undefined ? [n.runId] : [])))].sort((a, b) => a - b);
+  const foldedRuns = [
+    ...new Set(folded.flatMap((n) => (n.kind === 'step' && n.runId !== undefined ? [n.runId] : []))),
+  ].sort((a, b) => a - b);
   return {
-    graph: { nodes: graph.nodes.filter((n) => keep.has(n.id)), edges: graph.edges.filter((e) => keep.has(e.from) && keep.has(e.to)) },
+    graph: {
+      nodes: graph.nodes.filter((n) => keep.has(n.id)),
+      edges: graph.edges.filter((e) => keep.has(e.from) && keep.has(e.to)),
+    },
     folded,
     foldedRuns,
   };
@@ -72,14 +77,16 @@ export function focusOnRun(graph: LineageGraph, runId: number | undefined): Focu
 
 /** The text of a node's box: a file by its name (the path is in its title), a step without its run suffix. */
 export function shortLabel(n: LineageNode): string {
-  if (n.path !== undefined && (n.kind === 'data' || n.kind === 'artifact')) return n.path.split('/').filter(Boolean).pop() ?? n.path;
+  if (n.path !== undefined && (n.kind === 'data' || n.kind === 'artifact'))
+    return n.path.split('/').filter(Boolean).pop() ?? n.path;
   if (n.kind === 'step') return n.label.replace(/ \(run \d+(, cached)?\)$/, '');
   return n.label;
 }
 
 /** The second line of a node's box: a step's run, a file's folder and content hash. */
 export function detailLine(n: LineageNode): string {
-  if (n.kind === 'step') return n.runId === undefined ? '' : `run #${n.runId}${/, cached\)$/.test(n.label) ? ' · cached' : ''}`;
+  if (n.kind === 'step')
+    return n.runId === undefined ? '' : `run #${n.runId}${/, cached\)$/.test(n.label) ? ' · cached' : ''}`;
   const folder = n.path?.split('/').slice(0, -1).pop();
   return [folder === undefined ? undefined : `${folder}/`, n.hash?.slice(0, 8)].filter(Boolean).join(' · ');
 }

@@ -37,7 +37,10 @@ export interface LayoutOptions {
 }
 
 const CANDIDATE_LIMIT = 400;
-const candidates: LayoutOptions[] = (['network-simplex', 'longest-path', 'tight-tree'] as const).flatMap((ranker) => [{ ranker }, { ranker, orderByRun: true }]);
+const candidates: LayoutOptions[] = (['network-simplex', 'longest-path', 'tight-tree'] as const).flatMap((ranker) => [
+  { ranker },
+  { ranker, orderByRun: true },
+]);
 
 interface NodeBox {
   width: number;
@@ -64,8 +67,19 @@ export function layoutLineage(graph: LayoutInput): Placed {
 
 /** One dagre layout (`{}`: dagre's defaults, nodes in the given order). */
 export function layoutWith(graph: LayoutInput, options: LayoutOptions): Placed {
-  const g = new Graph<{ rankdir: string; nodesep: number; ranksep: number; marginx: number; marginy: number; ranker?: Ranker }, NodeBox, EdgeLine>({ multigraph: false });
-  g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 40, marginx: 16, marginy: 16, ...(options.ranker ? { ranker: options.ranker } : {}) });
+  const g = new Graph<
+    { rankdir: string; nodesep: number; ranksep: number; marginx: number; marginy: number; ranker?: Ranker },
+    NodeBox,
+    EdgeLine
+  >({ multigraph: false });
+  g.setGraph({
+    rankdir: 'LR',
+    nodesep: 16,
+    ranksep: 40,
+    marginx: 16,
+    marginy: 16,
+    ...(options.ranker ? { ranker: options.ranker } : {}),
+  });
   g.setDefaultEdgeLabel(() => ({}));
   const order = options.orderByRun ? [...graph.nodes].sort((a, b) => (b.runId ?? -1) - (a.runId ?? -1)) : graph.nodes;
   for (const n of order) g.setNode(n.id, { width: NODE_W, height: NODE_H });
@@ -86,8 +100,10 @@ export function layoutWith(graph: LayoutInput, options: LayoutOptions): Placed {
 
 /** Pairs of polylines that cross (properly: touching at a shared end, as edges of one node do, is not a crossing). */
 export function countCrossings(lines: ReadonlyArray<readonly Point[]>): number {
-  const side = (a: Point, b: Point, c: Point): number => Math.sign((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
-  const cross = (a: Point, b: Point, c: Point, d: Point): boolean => side(a, b, c) * side(a, b, d) < 0 && side(c, d, a) * side(c, d, b) < 0;
+  const side = (a: Point, b: Point, c: Point): number =>
+    Math.sign((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
+  const cross = (a: Point, b: Point, c: Point, d: Point): boolean =>
+    side(a, b, c) * side(a, b, d) < 0 && side(c, d, a) * side(c, d, b) < 0;
   let count = 0;
   for (let i = 0; i < lines.length; i++) {
     for (let j = i + 1; j < lines.length; j++) {

@@ -17,7 +17,12 @@ import { NODE_H, NODE_W, layoutLineage } from './layout.js';
  * A run's graph shows that run (fold.ts); the nodes of other runs are one count node until it is clicked.
  */
 
-const uiSchema = z.object({ selected: z.string().optional(), zoom: z.number().min(0.2).max(3).optional(), expanded: z.boolean().optional() });
+const uiSchema = z.object({
+  selected: z.string().optional(),
+  zoom: z.number().min(0.2).max(3).optional(),
+  /** Other runs' nodes drawn instead of folded into the count node. */
+  expanded: z.boolean().optional(),
+});
 const stateSchema = lineageViewStateSchema.extend({ ui: uiSchema });
 type State = z.infer<typeof stateSchema>;
 
@@ -127,7 +132,9 @@ function draw(): void {
   size = { width: placed.width, height: placed.height };
   const stale = all.nodes.filter((n) => n.stale).length;
   const runs = focused.foldedRuns.map((r) => `#${r}`).join(', ');
-  summary.textContent = `${all.nodes.length} nodes · ${all.edges.length} edges${stale > 0 ? ` · ${stale} stale` : ''}${foldCount > 0 ? ` · ${foldCount} of other runs folded` : ''}`;
+  const staleText = stale > 0 ? ` · ${stale} stale` : '';
+  const foldText = foldCount > 0 ? ` · ${foldCount} of other runs folded` : '';
+  summary.textContent = `${all.nodes.length} nodes · ${all.edges.length} edges${staleText}${foldText}`;
   foldButton.hidden = focused.folded.length === 0;
   foldButton.textContent = ui.expanded ? 'Fold other runs' : 'Show other runs';
   foldButton.setAttribute('aria-pressed', String(ui.expanded === true));
@@ -195,11 +202,18 @@ function draw(): void {
     nodes.append(
       svg(
         'g',
-        { class: 'node fold', transform: `translate(${foldAt.x},${foldAt.y})`, tabindex: 0, role: 'button', 'data-id': FOLD_ID, 'aria-label': `${what}: show them` },
-        svg('title', {}, `${what}: the runs that first computed cached outputs, or read this run's. Click to show them.`),
+        {
+          class: 'node fold',
+          transform: `translate(${foldAt.x},${foldAt.y})`,
+          tabindex: 0,
+          role: 'button',
+          'data-id': FOLD_ID,
+          'aria-label': `${what}: show them`,
+        },
+        svg('title', {}, `${what}: runs that first computed cached outputs, or read this run's. Click to show them.`),
         svg('rect', { width: NODE_W, height: NODE_H, rx: 5, class: 'box' }),
         svg('text', { x: 14, y: 19, class: 'label' }, `+${foldCount} of other runs`),
-        svg('text', { x: 14, y: 36, class: 'detail' }, runs.length > 20 ? `${focused.foldedRuns.length} runs · show` : `${runs} · show`),
+        svg('text', { x: 14, y: 36, class: 'detail' }, `${runs.length > 20 ? `${focused.foldedRuns.length} runs` : runs} · show`),
       ),
     );
   }
