@@ -42,7 +42,7 @@ export interface CairnDiagnostic {
   tags?: Array<1 | 2>;
 }
 
-/** The `cairn validate --format json` contract (DESIGN.md, "CLI contract"); 0-based LSP positions. */
+/** The `cairn validate --format json` contract (docs/cli.md, `cairn validate`); 0-based LSP positions. */
 export const validateDiagnosticSchema = z.object({
   file: z.string(),
   range: rangeSchema,

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { journeys, type Journey } from './journeys.js';
 import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
+import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { startCodeServer, type CodeServer } from './lib/codeServer.js';
 import { starveCpu } from './lib/slow.js';
@@ -59,6 +60,7 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     await part('ui', () => runJourneys(b, srv, copyWorkspace(runDir, 'ui'), outcomes));
     await part('recommender', () => runRecommenderJourneys(b, srv, runDir, outcomes));
     await part('deploy', () => runDeployJourneys(b, srv, runDir, outcomes));
+    await part('lineage', () => { const folder = prepareLineageWorkspace(runDir); return runWindow(b, srv, folder, lineageJourneys(folder), outcomes, { failShot: 'l' }); });
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

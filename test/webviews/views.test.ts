@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { chunkRunTable, runSummariesToTable } from '@cairn/protocol';
 import { makeHistory, makeRuns } from '../fixtures/webviews/compareFixture.js';
 import { driftReportFixture } from '../fixtures/webviews/driftFixture.js';
-import { lineageFixture } from '../fixtures/webviews/lineageFixture.js';
+import { lineageFixture, tenRunLineage } from '../fixtures/webviews/lineageFixture.js';
 import { assertClean, openView, screenshot, sharedBrowser, waitForPost, type ViewPage } from './harness.js';
 
 /**
@@ -197,6 +197,39 @@ describe('lineage view', () => {
       const count = (await v.posted()).length;
       await p.keyboard.press('r');
       assert.equal((await v.posted()).length, count);
+      await assertClean(v);
+    } finally {
+      await v.close();
+    }
+  });
+
+  test('after 10 runs: the run itself, files by name, other runs folded into a count that expands', async () => {
+    const v = await openView(chromium(), 'lineage', { width: 1280, height: 720 });
+    try {
+      const g = tenRunLineage();
+      await v.send({ type: 'graph', payload: { query: { target: 'run:5' }, graph: g } });
+      const p = v.page;
+      const fold = p.locator('.node.fold');
+      await fold.waitFor();
+      const steps = await p.locator('.node.kind-step .detail').allTextContents();
+      assert.equal(steps.length, 7);
+      assert.ok(steps.every((t) => t.startsWith('run #5')), `only run 5's steps: ${steps.join(', ')}`);
+      const shown = await p.locator('.node:not(.fold)').count();
+      const folded = g.nodes.length - shown;
+      assert.match((await fold.locator('.label').textContent()) ?? '', new RegExp(`^\\+${folded} of other runs`));
+      const count = `^${g.nodes.length} nodes · ${g.edges.length} edges( · \\d+ stale)? · ${folded} of other runs folded$`;
+      assert.match(await p.locator('.count').innerText(), new RegExp(count));
+      // A file is labelled by its name; its path is the node's title (the hover text).
+      const testPath = p.locator('title', { hasText: '.cairn/work/split/test.csv' });
+      const test = p.locator('.node.kind-artifact', { has: testPath });
+      assert.equal(await test.locator('.label').textContent(), '◆ test.csv');
+      await screenshot(v, 'lineage-10-runs');
+      await fold.click();
+      await p.locator('.node.fold').waitFor({ state: 'detached' });
+      assert.equal(await p.locator('.node').count(), g.nodes.length);
+      await p.getByRole('button', { name: 'Fold other runs' }).click();
+      await fold.waitFor();
+      assert.equal(await p.locator('.node:not(.fold)').count(), shown);
       await assertClean(v);
     } finally {
       await v.close();

@@ -5,7 +5,7 @@ import type { ModelEntry, ModelsService } from '../models/modelsService.js';
 import type { LensContributor } from './lensRegistry.js';
 
 /**
- * The deploy lenses (issue 6) on the model card of a registered model and on a pipeline's `uses: model.register`
+ * The deploy lenses on the model card of a registered model and on a pipeline's `uses: model.register`
  * step: "Deploy locally", the promotion gate state of the model's latest version (CheckGatesRequest), and the URL of a
  * deployment serving it. Refreshed when the models change (ModelsChangedNotification, a run finishing).
  */

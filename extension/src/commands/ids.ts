@@ -1,5 +1,10 @@
-/** Command ids: the palette ones (package.json `contributes.commands`) and the internal ones the views and lenses call. */
+/**
+ * Every command id, once: package.json `contributes.commands` lists the same set (VS Code needs it there; a unit test
+ * keeps the two equal), and commands/table.ts registers one handler for each.
+ */
 export const Commands = {
+  showServerLog: 'cairn.showServerLog',
+  restartServer: 'cairn.restartServer',
   runPipeline: 'cairn.runPipeline',
   runStep: 'cairn.runStep',
   runStepDownstream: 'cairn.runStepDownstream',
@@ -24,6 +29,7 @@ export const Commands = {
   revealStep: 'cairn.revealStep',
   openStepLog: 'cairn.openStepLog',
   explainRestricted: 'cairn.explainRestrictedMode',
+  openSample: 'cairn.walkthrough.openSample',
   refreshModels: 'cairn.models.refresh',
   deployModel: 'cairn.models.deploy',
   promoteModel: 'cairn.models.promote',
@@ -35,3 +41,5 @@ export const Commands = {
   showAlerts: 'cairn.models.showAlerts',
   retrainModel: 'cairn.models.retrain',
 } as const;
+
+export type CommandId = (typeof Commands)[keyof typeof Commands];

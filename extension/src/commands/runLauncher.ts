@@ -1,7 +1,14 @@
 import * as vscode from 'vscode';
-import { CancelRunRequest, RunPipelineRequest, type RunProgressNotification, type RunStatus } from '@cairn/protocol';
+import {
+  CancelRunRequest,
+  RunPipelineRequest,
+  isTerminalRunStatus,
+  type RunProgressNotification,
+  type RunStatus,
+} from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
 import { runBlockedReason } from './paramsInput.js';
+import { Commands } from './ids.js';
 
 export interface RunRequest {
   pipeline: vscode.Uri;
@@ -15,8 +22,6 @@ export interface RunResult {
   runId: number;
   status: RunStatus;
 }
-
-const terminal = new Set<string>(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 /** Shows why running is off in Restricted Mode, with the way to change it. Returns false when running is blocked. */
 export function checkTrust(): boolean {
@@ -86,7 +91,7 @@ export class RunLauncher {
                 progress.report({ message: `${p.step}: ${p.status}${p.cacheHit ? ' (cached)' : ''}` });
                 return;
               }
-              if (terminal.has(p.status)) {
+              if (isTerminalRunStatus(p.status)) {
                 listeners.delete(on);
                 resolve(p.status as RunStatus);
               }
@@ -112,7 +117,7 @@ export class RunLauncher {
           if (status === 'succeeded') void vscode.window.showInformationMessage(message);
           else
             void vscode.window.showWarningMessage(`${message} The step logs say why.`, 'Show Logs').then((c) => {
-              if (c) void vscode.commands.executeCommand('cairn.showRunLogs', runId);
+              if (c) void vscode.commands.executeCommand(Commands.showRunLogs, runId);
             });
           return result;
         },

@@ -6,14 +6,18 @@ import type { PipelineIndex } from '../views/pipelineIndex.js';
 import type { WebviewActions } from '../webviews/index.js';
 import type { ModelActions } from '../models/modelActions.js';
 import type { DriftReports } from './drift.js';
+import { runtimeFile } from './context.js';
 import { runDetailMarkdown, stepNameOfLabel } from './reports.js';
 import type { RunLauncher } from './runLauncher.js';
 
-/**
- * What clicks in the compare, lineage, drift and A/B views do: these commands' owner decides (extension/src/webviews/).
- * `models` is read when a view asks (the model actions are created after the webviews they open).
- */
-export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, index: PipelineIndex, driftReports: DriftReports, models: () => ModelActions | undefined): WebviewActions {
+/** What clicks in the compare, lineage, drift and A/B views do: the owner of these commands decides (webviews/). */
+export function webviewActions(
+  runtime: RuntimeClient,
+  launcher: RunLauncher,
+  index: PipelineIndex,
+  driftReports: DriftReports,
+  models: ModelActions,
+): WebviewActions {
   const workspace = (): vscode.Uri | undefined => RuntimeClient.workspaceFolder()?.uri;
   const openRun = async (runId: number): Promise<void> => {
     const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runDetailMarkdown(await runtime.request(GetRunRequest, { runId })) });
@@ -43,8 +47,7 @@ export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, in
         return;
       }
       const run = await runtime.request(GetRunRequest, { runId: node.runId });
-      const folder = workspace();
-      const file = path.isAbsolute(run.pipelineFile) ? vscode.Uri.file(run.pipelineFile) : folder ? vscode.Uri.joinPath(folder, run.pipelineFile) : undefined;
+      const file = runtimeFile(run.pipelineFile);
       if (!file) return;
       await launcher.run({ pipeline: file, step, downstream: true });
     },
@@ -62,7 +65,7 @@ export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, in
     },
     async driftReport(query) {
       // Stored monitoring reports (`monitor:<id>`, or the latest of a model) come from the runtime.
-      const monitored = await models()?.monitorReport(query);
+      const monitored = await models.monitorReport(query);
       if (monitored) return monitored;
       const report = driftReports.get(query.reportId);
       if (!report) throw new Error(query.reportId ? `drift report ${query.reportId} is gone (reports from files last for the session); run Cairn: Show Drift again` : 'no drift report chosen: run Cairn: Show Drift');
@@ -70,10 +73,8 @@ export function webviewActions(runtime: RuntimeClient, launcher: RunLauncher, in
     },
     canPromote: () => vscode.workspace.isTrusted,
     async promoteChallenger(result, alias) {
-      const actions = models();
-      if (!actions) return { ok: false, message: 'Promotion is not available yet (the runtime is starting).' };
       try {
-        const promotion = await actions.promote({ name: result.name, version: result.challengerVersion }, alias);
+        const promotion = await models.promote({ name: result.name, version: result.challengerVersion }, alias);
         if (!promotion) return { ok: false, message: 'Promotion cancelled.' };
         if (!promotion.move) return { ok: false, message: `Not promoted: ${promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => `${g.gate}: ${g.detail}`).join('; ')}` };
         return { ok: true, message: `${promotion.move.name}@${promotion.move.alias} → v${promotion.move.version}${promotion.move.previous === null ? '' : ` (was v${promotion.move.previous})`}` };

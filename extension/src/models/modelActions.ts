@@ -14,12 +14,11 @@ import {
   type Promotion,
   type ServeInputField,
 } from '@cairn/protocol';
-import { Commands } from '../commands/ids.js';
+import { runtimeFile } from '../commands/context.js';
 import { checkTrust, type RunLauncher } from '../commands/runLauncher.js';
 import { RuntimeClient } from '../runtime/runtimeClient.js';
 import type { ModelNode } from '../views/modelsView.js';
 import type { WalkthroughProgress } from '../walkthrough/walkthroughProgress.js';
-import type { CairnWebviews } from '../webviews/index.js';
 import { curlCommand, failingGates, gateItems, gateSummary, type GatePickItem } from './modelsModel.js';
 import { isMethodMissing, type ModelsService } from './modelsService.js';
 
@@ -37,6 +36,14 @@ export interface PromotionUi {
   pickGateAction(title: string, gates: GatePickItem[], passed: boolean): Promise<'promote' | 'override' | { open: GatePickItem } | undefined>;
   /** The reason recorded with an override of the failing gates. */
   askReason(failing: GateId[]): Promise<string | undefined>;
+}
+
+/** The alert a target is (an alert node of the Models view, or an alert itself), if it is one. */
+export function alertOf(target: ModelTarget | Alert): Alert | undefined {
+  if (typeof target !== 'object') return undefined;
+  if ('kind' in target && target.kind === 'alert') return target.alert;
+  // An Alert is the only target with `openedAt` (a Models view node is told apart by its `kind` above).
+  return 'openedAt' in target && 'reportId' in target && 'id' in target ? target : undefined;
 }
 
 type GateChoice = vscode.QuickPickItem & { action?: 'promote' | 'override' | 'cancel'; gate?: GatePickItem };
@@ -78,8 +85,8 @@ export const defaultPromotionUi: PromotionUi = {
 const usualAliases = ['champion', 'production', 'staging', 'challenger'];
 
 /**
- * The deploy/promote/monitor actions of the Models view, the deploy lenses, the alerts and the A/B view: each converts
- * its argument, sends one runtime request, and shows the result.
+ * The deploy/promote/retrain actions of the Models view, the deploy lenses, the alerts and the A/B view: each converts
+ * its argument, sends one runtime request, and shows the result. What opens a panel is in modelPanels.ts.
  */
 export class ModelActions {
   promotionUi: PromotionUi = defaultPromotionUi;
@@ -89,7 +96,6 @@ export class ModelActions {
     private readonly models: ModelsService,
     private readonly launcher: RunLauncher,
     private readonly walkthrough: WalkthroughProgress,
-    private readonly webviews: () => CairnWebviews,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -205,35 +211,6 @@ export class ModelActions {
     return command;
   }
 
-  /** The latest A/B result of a model (or the one of the node) in the A/B view. */
-  showAb(target: ModelTarget): void {
-    if (typeof target === 'object' && 'kind' in target && target.kind === 'ab') {
-      this.webviews().showAb({ resultId: target.result.id });
-      return;
-    }
-    const name = this.nameOf(target);
-    if (name) this.webviews().showAb({ name });
-  }
-
-  /** The monitoring report of an alert, or the latest of a model/deployment, in the drift view. */
-  async showMonitorReport(target: ModelTarget | Alert): Promise<void> {
-    const alert = typeof target === 'object' && 'kind' in target && target.kind === 'alert' ? target.alert : typeof target === 'object' && 'openedAt' in target ? target : undefined;
-    if (alert) {
-      if (alert.reportId === null) throw new Error(`alert #${alert.id} has no monitoring report`);
-      this.webviews().showDrift({ reportId: `monitor:${alert.reportId}` });
-      return;
-    }
-    const name = this.nameOf(target as ModelTarget);
-    if (!name) return;
-    const { reports } = await this.runtime.request(MonitorReportsRequest, { name, limit: 1 });
-    const latest = reports[0];
-    if (!latest) {
-      void vscode.window.showInformationMessage(`Cairn: no monitoring report for ${name} yet: \`cairn monitor\` writes one from a deployment's logged traffic.`);
-      return;
-    }
-    this.webviews().showDrift({ reportId: `monitor:${latest.id}` });
-  }
-
   /** The report a drift view asks for by `monitor:<id>` (or the latest of a model by name). */
   async monitorReport(query: { reportId?: string | undefined; deployment?: string | undefined }): Promise<TitledDriftReport | undefined> {
     const byId = /^monitor:(\d+)$/.exec(query.reportId ?? '');
@@ -245,24 +222,10 @@ export class ModelActions {
     return found.report;
   }
 
-  /** The open alerts: one opens its report; several are picked from. */
-  async showAlerts(): Promise<void> {
-    const open = this.models.openAlerts();
-    if (open.length === 0) {
-      void vscode.window.showInformationMessage('Cairn: no open alert.');
-      return;
-    }
-    const alert =
-      open.length === 1
-        ? open[0]
-        : (await vscode.window.showQuickPick(open.map((a) => ({ label: `$(warning) ${a.name}`, description: a.kind, detail: a.message, a })), { title: 'Cairn: open alerts' }))?.a;
-    if (alert) await this.showMonitorReport(alert);
-  }
-
   /** Re-runs the pipeline that registered the model's alerted (or latest) version, with the existing run launcher. */
   async retrain(target: ModelTarget | Alert): Promise<void> {
     if (!checkTrust()) return;
-    const alert = typeof target === 'object' && 'kind' in target && target.kind === 'alert' ? target.alert : typeof target === 'object' && 'openedAt' in target ? target : undefined;
+    const alert = alertOf(target);
     const name = alert?.name ?? this.nameOf(target as ModelTarget);
     if (!name) return;
     const entry = this.models.byName(name) ?? (await this.models.models()).find((m) => m.summary.name === name);
@@ -270,38 +233,10 @@ export class ModelActions {
     const version = versions.find((v) => v.version === (alert?.version ?? entry?.summary.latestVersion)) ?? versions[0];
     if (version?.runId === null || version?.runId === undefined) throw new Error(`cannot tell which pipeline registered ${name}${version ? ` v${version.version}` : ''} (its run is gone); run the pipeline by hand.`);
     const run = await this.runtime.request(GetRunRequest, { runId: version.runId });
-    const folder = RuntimeClient.workspaceFolder()?.uri;
-    const file = run.pipelineFile.startsWith('/') ? vscode.Uri.file(run.pipelineFile) : folder ? vscode.Uri.joinPath(folder, run.pipelineFile) : undefined;
+    const file = runtimeFile(run.pipelineFile);
     if (!file) return;
     this.log.info(`Retraining ${name}: running ${run.pipelineFile} (it registered v${version.version} in run #${run.id}).`);
     await this.launcher.run({ pipeline: file });
-  }
-
-  /** One notification per new alert, with what to do about it. */
-  notifyAlert(alert: Alert): void {
-    void vscode.window.showWarningMessage(`Cairn: ${alert.name}${alert.version === null ? '' : ` v${alert.version}`}: ${alert.message}`, 'Show Drift', 'Retrain').then(async (choice) => {
-      try {
-        if (choice === 'Show Drift') await this.showMonitorReport(alert);
-        else if (choice === 'Retrain') await this.retrain(alert);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`Cairn: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    });
-  }
-
-  commands(reg: (id: string, fn: (...args: never[]) => unknown) => vscode.Disposable): vscode.Disposable[] {
-    return [
-      reg(Commands.refreshModels, () => this.models.reload()),
-      reg(Commands.deployModel, (t: ModelTarget) => this.deploy(t)),
-      reg(Commands.promoteModel, (t: ModelTarget, alias?: string) => this.promote(t, alias)),
-      reg(Commands.stopDeployment, (t: ModelNode | undefined) => this.stop(t)),
-      reg(Commands.copyDeploymentUrl, (t: ModelNode | undefined) => this.copyUrl(t)),
-      reg(Commands.copyCurl, (t: ModelNode | undefined) => this.copyCurl(t)),
-      reg(Commands.showAbResult, (t: ModelTarget) => this.showAb(t)),
-      reg(Commands.showMonitorReport, (t: ModelTarget) => this.showMonitorReport(t)),
-      reg(Commands.showAlerts, () => this.showAlerts()),
-      reg(Commands.retrainModel, (t: ModelTarget) => this.retrain(t)),
-    ];
   }
 
   private async inputsOf(url: string, token: string | null): Promise<ServeInputField[] | undefined> {
@@ -339,7 +274,8 @@ export class ModelActions {
     return target;
   }
 
-  private nameOf(target: ModelTarget): string | undefined {
+  /** The model a target names (a lone model when there is no target). */
+  nameOf(target: ModelTarget): string | undefined {
     if (typeof target === 'string') return target.split('@', 1)[0];
     if (!target) return this.models.snapshot.length === 1 ? this.models.snapshot[0]?.summary.name : undefined;
     if ('kind' in target) return target.kind === 'message' ? undefined : target.name;

@@ -1,6 +1,7 @@
 import { parsePipeline, type Alert, type Deployment, type GateId, type GateReport, type GateResult, type ModelVersion, type ServeInputField } from '@cairn/protocol';
 import type { LensSpec } from '../codeLens/lensModel.js';
 import { formatMetric, keyMetric } from '../views/format.js';
+import { Commands } from '../commands/ids.js';
 
 /**
  * What the Models view, the deploy lenses, the gates quick pick and the alert status bar show, as pure functions of the
@@ -171,7 +172,7 @@ export interface DeployLensInput {
  */
 export function deployLenses(i: DeployLensInput): Array<LensSpec<never>> {
   if (!i.trusted) {
-    return [{ offset: i.offset, title: '$(shield) Deploying is off in Restricted Mode', command: 'cairn.explainRestrictedMode', args: [], tooltip: 'Cairn serves nothing in an untrusted workspace: serving loads the model and its transforms.' }];
+    return [{ offset: i.offset, title: '$(shield) Deploying is off in Restricted Mode', command: Commands.explainRestricted, args: [], tooltip: 'Cairn serves nothing in an untrusted workspace: serving loads the model and its transforms.' }];
   }
   if (i.version === undefined) {
     return [{ offset: i.offset, title: `$(info) ${i.model} is not registered yet: run the pipeline to deploy it`, command: '', args: [], tooltip: 'A run of the model.register step registers a version; then it can be deployed from here.' }];
@@ -179,17 +180,17 @@ export function deployLenses(i: DeployLensInput): Array<LensSpec<never>> {
   const target = { name: i.model, version: i.version };
   const lenses: Array<LensSpec<never>> = [
     i.pipeline === undefined
-      ? { offset: i.offset, title: `$(rocket) Deploy locally`, command: 'cairn.models.deploy', args: [target], tooltip: `Serve ${i.model} v${i.version} on 127.0.0.1 with a token (cairn serve)` }
-      : { offset: i.offset, title: `$(rocket) Deploy locally`, command: 'cairn.models.deploy', args: [{ ...target, pipeline: i.pipeline }], tooltip: `Serve ${i.model} v${i.version} with a token and this deploy: block's serve (host, port) settings (cairn serve --pipeline)` },
+      ? { offset: i.offset, title: `$(rocket) Deploy locally`, command: Commands.deployModel, args: [target], tooltip: `Serve ${i.model} v${i.version} on 127.0.0.1 with a token (cairn serve)` }
+      : { offset: i.offset, title: `$(rocket) Deploy locally`, command: Commands.deployModel, args: [{ ...target, pipeline: i.pipeline }], tooltip: `Serve ${i.model} v${i.version} with a token and this deploy: block's serve (host, port) settings (cairn serve --pipeline)` },
   ];
   if (i.gates && 'error' in i.gates) {
     lenses.push({ offset: i.offset, title: '$(question) gates: unknown', command: '', args: [], tooltip: i.gates.error });
   } else if (i.gates) {
     const s = gateSummary(i.gates);
-    lenses.push({ offset: i.offset, title: s.title, command: 'cairn.models.promote', args: [target], tooltip: `${s.tooltip}\nClick to promote v${i.version} (the gates are shown first).` });
+    lenses.push({ offset: i.offset, title: s.title, command: Commands.promoteModel, args: [target], tooltip: `${s.tooltip}\nClick to promote v${i.version} (the gates are shown first).` });
   }
   if (i.serving) {
-    lenses.push({ offset: i.offset, title: `$(globe) serving at ${i.serving.url}`, command: 'cairn.models.copyCurl', args: [{ kind: 'deployment', name: i.model, deployment: i.serving }], tooltip: 'Copy a curl command for POST /invocations' });
+    lenses.push({ offset: i.offset, title: `$(globe) serving at ${i.serving.url}`, command: Commands.copyCurl, args: [{ kind: 'deployment', name: i.model, deployment: i.serving }], tooltip: 'Copy a curl command for POST /invocations' });
   }
   return lenses;
 }

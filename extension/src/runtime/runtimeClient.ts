@@ -58,7 +58,7 @@ export class RuntimeClient implements vscode.Disposable {
   readonly onMetric = this.metricEmitter.event;
   /** Fires after every (re)start once the runtime is ready: views reload what they show. */
   readonly onReady = this.readyEmitter.event;
-  /** An alert opened or closed (monitoring, issue 6). */
+  /** An alert opened or closed (monitoring). */
   readonly onAlert = this.alertEmitter.event;
   /** The registry, a deployment, a monitoring report or an A/B result changed. */
   readonly onModelsChanged = this.modelsEmitter.event;

@@ -3,6 +3,7 @@ import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
 import { runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric } from './format.js';
 import { describeView, RunsModel } from './runsModel.js';
+import { Commands } from '../commands/ids.js';
 
 export type ExperimentNode =
   | { kind: 'group'; pipeline: string }
@@ -104,7 +105,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
         item.description = runDescription(run, now);
         item.tooltip = runTooltip(run);
         item.contextValue = run.status === 'running' ? 'cairn.run.running' : 'cairn.run';
-        item.command = { command: 'cairn.showRunLogs', title: 'Show Logs', arguments: [node] };
+        item.command = { command: Commands.showRunLogs, title: 'Show Logs', arguments: [node] };
         return item;
       }
       case 'more': {
@@ -113,7 +114,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
         item.id = `more:${node.pipeline}`;
         item.description = `${left} not shown`;
         item.iconPath = new vscode.ThemeIcon('ellipsis');
-        item.command = { command: 'cairn.experiments.loadMore', title: 'Load More', arguments: [node] };
+        item.command = { command: Commands.loadMore, title: 'Load More', arguments: [node] };
         return item;
       }
       case 'message': {
@@ -163,7 +164,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
       return [{ kind: 'message', text: 'Runs are off in Restricted Mode', tooltip: 'Cairn starts its runtime (which runs pipelines and reads the run store) only in a trusted workspace. Validation still works.', command: { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' } }];
     }
     if (state === 'noFolder') return [{ kind: 'message', text: 'Open a folder with a Cairn pipeline to track runs.' }];
-    if (state === 'failed') return [{ kind: 'message', text: 'The runtime failed: click to restart', command: { command: 'cairn.restartRuntime', title: 'Restart Runtime' } }];
+    if (state === 'failed') return [{ kind: 'message', text: 'The runtime failed: click to restart', command: { command: Commands.restartRuntime, title: 'Restart Runtime' } }];
     try {
       await this.runtime.whenReady();
     } catch (error) {
@@ -173,7 +174,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
     const names = this.model.pipelines();
     const nodes: ExperimentNode[] = [];
     const filter = describeView(this.model.view);
-    if (filter) nodes.push({ kind: 'message', text: `Filter: ${filter}`, tooltip: 'Cairn: Clear Run Filter removes it.', command: { command: 'cairn.experiments.clearFilter', title: 'Clear Filter' } });
+    if (filter) nodes.push({ kind: 'message', text: `Filter: ${filter}`, tooltip: 'Cairn: Clear Run Filter removes it.', command: { command: Commands.clearFilter, title: 'Clear Filter' } });
     if (names.length === 0) nodes.push({ kind: 'message', text: 'No runs yet: run a pipeline (Cairn: Run Pipeline).' });
     if (this.loadError) nodes.push({ kind: 'message', text: this.loadError });
     return [...nodes, ...names.map((n) => this.groupNode(n))];

@@ -4,6 +4,7 @@ import { formatAge } from './format.js';
 import type { PipelineEntry, PipelineIndex } from './pipelineIndex.js';
 import type { StepStateService } from './stepStateService.js';
 import { stepStateIcon } from './stepStates.js';
+import { Commands } from '../commands/ids.js';
 
 export type PipelineNode =
   | { kind: 'pipeline'; entry: PipelineEntry }
@@ -56,7 +57,7 @@ export class PipelinesView implements vscode.TreeDataProvider<PipelineNode>, vsc
         item.id = `step:${node.entry.uri.toString()}#${node.step}`;
         item.contextValue = 'cairn.step';
         const s = node.entry.outline.steps.find((x) => x.name === node.step);
-        if (s) item.command = { command: 'cairn.revealStep', title: 'Go to Step', arguments: [node.entry.uri, s.keyStart] };
+        if (s) item.command = { command: Commands.revealStep, title: 'Go to Step', arguments: [node.entry.uri, s.keyStart] };
         // The state needs the runtime: the item is a promise, so the tree shows the state without a hover.
         return this.decorateStep(item, node);
       }

@@ -1,5 +1,5 @@
 import type { ListRunsRequest, RunList, RunMetricNotification, RunProgressNotification, RunStatus, RunSummary } from '@cairn/protocol';
-import { runStatuses } from '@cairn/protocol';
+import { isTerminalRunStatus, runStatuses } from '@cairn/protocol';
 
 /**
  * What the Experiments tree shows, without vscode: runs grouped by pipeline, loaded a page at a time, and kept current
@@ -36,8 +36,6 @@ export type ProgressEffect =
   /** A run this model has not seen: fetch it (GetRun) and `insertRun` it. */
   | { kind: 'unknown'; runId: number; pipeline: string }
   | { kind: 'none' };
-
-const terminal = new Set<string>(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 export class RunsModel {
   private readonly groups = new Map<string, Group>();
@@ -114,7 +112,7 @@ export class RunsModel {
     if (p.step !== undefined) return { kind: 'none' };
     if (!(runStatuses as readonly string[]).includes(p.status)) return { kind: 'none' };
     run.status = p.status as RunStatus;
-    const finished = terminal.has(p.status);
+    const finished = isTerminalRunStatus(p.status);
     if (p.durationMs !== undefined) run.durationMs = p.durationMs;
     if (finished && p.message !== undefined && p.status !== 'succeeded') run.error = p.message;
     return { kind: 'run', run, finished };

@@ -56,12 +56,12 @@ export interface WebviewActions {
   runFromNode(node: LineageNode): Promise<void>;
   /** Show where a feature's drift threshold is configured. */
   openDriftThresholds(feature: string): Promise<void>;
-  /** Drift reports come from the monitor (issue 6); absent until it exists. */
-  driftReport?(query: DriftQuery): Promise<TitledDriftReport>;
+  /** The report a drift view asks for: a stored monitoring report, or one computed from two files this session. */
+  driftReport(query: DriftQuery): Promise<TitledDriftReport>;
   /** Promote the challenger of an A/B result (through its gates); what happened, in one sentence. */
-  promoteChallenger?(result: AbResult, alias: string): Promise<{ ok: boolean; message: string }>;
+  promoteChallenger(result: AbResult, alias: string): Promise<{ ok: boolean; message: string }>;
   /** Whether promoting is allowed here (Restricted Mode: no). */
-  canPromote?(): boolean;
+  canPromote(): boolean;
 }
 
 export interface CairnWebviews {
@@ -217,10 +217,6 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
 
   const driftController = (p: ViewPanel<DriftToView, DriftFromView, DriftQuery>): ViewController<DriftFromView, DriftQuery> => ({
     async onReady(query) {
-      if (!actions.driftReport) {
-        p.post({ type: 'error', payload: { message: 'No drift reports yet.', hint: 'Run `cairn monitor` on a deployment, or `cairn drift --reference F --current F`.' } });
-        return;
-      }
       try {
         p.post({ type: 'report', payload: { query, report: await actions.driftReport(query) } });
       } catch (err) {
@@ -253,7 +249,7 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
             return;
           }
           shown = result;
-          p.post({ type: 'result', payload: { query, result, promoteTo: actions.promoteChallenger && (actions.canPromote?.() ?? true) ? PROMOTE_TO : null } });
+          p.post({ type: 'result', payload: { query, result, promoteTo: actions.canPromote() ? PROMOTE_TO : null } });
         } catch (err) {
           p.fail('Loading the A/B result failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
         }
@@ -261,7 +257,7 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
       async onMessage(message) {
         switch (message.type) {
           case 'promote': {
-            if (!shown || shown.id !== message.payload.resultId || !actions.promoteChallenger) {
+            if (!shown || shown.id !== message.payload.resultId) {
               log.warn(`cairn.ab: ignored a promotion of result ${message.payload.resultId}, which this panel does not show`);
               return;
             }

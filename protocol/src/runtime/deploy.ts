@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does; STYLE.md. */
+/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does. */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { titledDriftReportSchema } from '../drift.js';

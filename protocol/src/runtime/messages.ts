@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as vscode-languageserver-protocol does; STYLE.md. */
+/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as vscode-languageserver-protocol does. */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import {

@@ -10,12 +10,26 @@ import { gateSchema } from '../pipeline/schema.js';
 export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export const runStatusSchema = z.enum(runStatuses);
 export type RunStatus = z.infer<typeof runStatusSchema>;
+/** The statuses a run ends in: once a run is in one, it stays there. */
+export const terminalRunStatuses = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const satisfies readonly RunStatus[];
+const terminalRunStatusSet: ReadonlySet<string> = new Set(terminalRunStatuses);
+export function isTerminalRunStatus(status: string): boolean {
+  return terminalRunStatusSet.has(status);
+}
 
 export const stepStatuses = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'skipped', 'interrupted'] as const;
 export const stepStatusSchema = z.enum(stepStatuses);
 export type StepStatus = z.infer<typeof stepStatusSchema>;
 
-/** A param as recorded on a run; secret values are never stored nor sent (value is `"***"`). */
+/** Shown instead of a secret param's value, everywhere (database, logs, output, the editor). */
+export const redactedValue = '***';
+
+/** A param as recorded on a run; secret values are never stored nor sent (value is `redactedValue`). */
 export const runParamSchema = z.object({
   value: z.unknown(),
   type: z.enum(['int', 'float', 'string', 'bool', 'list', 'map']),

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does; STYLE.md. */
+/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does. */
 import { RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 

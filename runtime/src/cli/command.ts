@@ -1,4 +1,4 @@
-/** One `cairn` sub-command. Exit codes (DESIGN.md): 0 ok, 1 findings or failure, 2 usage. */
+/** One `cairn` sub-command. Exit codes (docs/cli.md): 0 ok, 1 findings or failure, 2 usage. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;

@@ -1,4 +1,4 @@
-import { REDACTED } from '../store/store.js';
+import { redactedValue } from '@cairn/protocol';
 
 /** Replaces every secret value in a line with "***" (longest first, so a secret containing another is fully hidden). */
 export function makeRedactor(secrets: unknown[]): (line: string) => string {
@@ -9,7 +9,7 @@ export function makeRedactor(secrets: unknown[]): (line: string) => string {
   if (values.length === 0) return (line) => line;
   return (line) => {
     let out = line;
-    for (const v of values) out = out.split(v).join(REDACTED);
+    for (const v of values) out = out.split(v).join(redactedValue);
     return out;
   };
 }

@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DeployRequest, Promotion } from '@cairn/protocol';
-import type { CairnApi } from '../../../extension/src/extension.js';
+import type { CairnApi, RuntimeFeatures } from '../../../extension/src/extension.js';
 import type { PromotionUi } from '../../../extension/src/models/modelActions.js';
 import type { GatePickItem } from '../../../extension/src/models/modelsModel.js';
-import type { RuntimeFeatures } from '../../../extension/src/runtime/features.js';
 import type { ModelNode } from '../../../extension/src/views/modelsView.js';
 import { quickCreditPipeline } from '../lib/credit.js';
 

@@ -3,11 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { GetRunRequest } from '@cairn/protocol';
-import type { CairnApi } from '../../../extension/src/extension.js';
+import type { CairnApi, RuntimeFeatures } from '../../../extension/src/extension.js';
 import type { RunResult } from '../../../extension/src/commands/runLauncher.js';
 import type { ExperimentNode } from '../../../extension/src/views/experimentsView.js';
 import type { PipelineNode } from '../../../extension/src/views/pipelinesView.js';
-import type { RuntimeFeatures } from '../../../extension/src/runtime/features.js';
 
 const extensionId = 'cairn-dev.cairn';
 

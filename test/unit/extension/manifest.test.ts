@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Commands } from '../../../extension/src/commands/ids.js';
 
 /** package.json's contributions for the runtime features agree with the code and the files they name. */
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -16,16 +17,32 @@ interface Manifest {
 }
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
 const commandIds = new Set(manifest.contributes.commands.map((c) => c.command));
-const source = ['commands/ids.ts', 'walkthrough/walkthroughProgress.ts', 'runtime/features.ts'].map((f) => fs.readFileSync(path.join(root, 'extension', 'src', f), 'utf8')).join('\n');
+const source = ['commands/ids.ts', 'walkthrough/walkthroughProgress.ts', 'extension.ts']
+  .map((f) => fs.readFileSync(path.join(root, 'extension', 'src', f), 'utf8'))
+  .join('\n');
 
-test('every menu entry names a contributed command, and every command id of the code is contributed', () => {
+test('every menu entry names a contributed command, and the ids module is exactly the contributed commands', () => {
   for (const [where, entries] of Object.entries(manifest.contributes.menus)) {
     for (const e of entries) assert.ok(commandIds.has(e.command), `${where}: ${e.command} is not contributed`);
   }
-  const ids = fs.readFileSync(path.join(root, 'extension', 'src', 'commands', 'ids.ts'), 'utf8');
-  const inCode = [...ids.matchAll(/'(cairn\.[A-Za-z.]+)'/g)].map((m) => m[1] as string);
-  assert.ok(inCode.length >= 20, `ids found: ${inCode.length}`);
-  for (const id of inCode) assert.ok(commandIds.has(id), `${id} is registered by the code but not contributed in package.json`);
+  const inCode = Object.values(Commands);
+  assert.equal(new Set(inCode).size, inCode.length, 'no id appears twice in extension/src/commands/ids.ts');
+  const same = 'extension/src/commands/ids.ts and package.json contributes.commands list the same ids';
+  assert.deepEqual([...inCode].sort(), [...commandIds].sort(), same);
+});
+
+test('no command id is spelled outside the ids module (and package.json)', () => {
+  const dir = path.join(root, 'extension', 'src');
+  const files = fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && f !== path.join('commands', 'ids.ts'));
+  assert.ok(files.length > 20, `extension sources found: ${files.length}`);
+  for (const f of files) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const id of commandIds) {
+      assert.ok(!text.includes(`'${id}'`), `${f} spells '${id}': use Commands from commands/ids.ts`);
+    }
+  }
 });
 
 test('the walkthrough: media files exist, steps complete on contributed commands or on context keys the code sets', () => {

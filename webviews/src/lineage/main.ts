@@ -8,14 +8,21 @@ import '../kit/base.css';
 import './lineage.css';
 import { connectView } from '../kit/bridge.js';
 import { h, showBanner, svg } from '../kit/dom.js';
+import { FOLD_ID, detailLine, focusOnRun, shortLabel, targetRun, type Focused } from './fold.js';
 import { NODE_H, NODE_W, layoutLineage } from './layout.js';
 
 /**
  * Lineage view: datasets, step runs, artifacts, model versions and deployments laid out by dagre; stale nodes
  * marked. Click selects (details on the right), double-click or Enter opens, R (or the button) runs from a step.
+ * A run's graph shows that run (fold.ts); the nodes of other runs are one count node until it is clicked.
  */
 
-const uiSchema = z.object({ selected: z.string().optional(), zoom: z.number().min(0.2).max(3).optional() });
+const uiSchema = z.object({
+  selected: z.string().optional(),
+  zoom: z.number().min(0.2).max(3).optional(),
+  /** Other runs' nodes drawn instead of folded into the count node. */
+  expanded: z.boolean().optional(),
+});
 const stateSchema = lineageViewStateSchema.extend({ ui: uiSchema });
 type State = z.infer<typeof stateSchema>;
 
@@ -27,6 +34,8 @@ const restored = bridge.restoredState();
 let query: LineageQuery | undefined = restored?.query;
 const ui: State['ui'] = restored?.ui ?? {};
 let graph: LineageGraph | undefined;
+/** What is drawn: the graph, or its run's part of it while folded. */
+let shown: Focused | undefined;
 let size = { width: 0, height: 0 };
 
 const root = document.getElementById('root') ?? document.body;
@@ -35,6 +44,7 @@ const zoomLabel = h('span', { className: 'muted' });
 const canvas = h('div', { className: 'graph', 'aria-label': 'Lineage graph' });
 const details = h('aside', { className: 'details', 'aria-label': 'Selected node', 'aria-live': 'polite' });
 const legend = h('span', { className: 'kinds' }, ...(Object.keys(kindLabel) as Array<LineageNode['kind']>).map((k) => h('span', { className: `chip kind-${k}` }, `${kindIcon[k]} ${kindLabel[k]}`)), h('span', { className: 'chip stale' }, 'stale'));
+const foldButton = h('button', { hidden: true, onclick: () => setExpanded(!ui.expanded) }, 'Fold other runs');
 const zoomBy = (f: number | 'fit'): void => {
   ui.zoom = f === 'fit' ? undefined : Math.max(0.2, Math.min(3, (ui.zoom ?? fitZoom()) * f));
   applyZoom();
@@ -47,6 +57,7 @@ root.append(
     legend,
     h('span', { className: 'grow' }),
     summary,
+    foldButton,
     h('button', { onclick: () => zoomBy(1 / 1.25), 'aria-label': 'Zoom out' }, '−'),
     zoomLabel,
     h('button', { onclick: () => zoomBy(1.25), 'aria-label': 'Zoom in' }, '+'),
@@ -93,6 +104,14 @@ function applyZoom(): void {
   zoomLabel.textContent = `${Math.round(z * 100)}%`;
 }
 
+function setExpanded(expanded: boolean): void {
+  ui.expanded = expanded;
+  if (!expanded && ui.selected && shown?.graph.nodes.every((n) => n.id !== ui.selected)) ui.selected = undefined;
+  draw();
+  // The toggle moved the graph under the pointer: keep the keyboard where it was.
+  canvas.querySelector<SVGElement>(`[data-id="${CSS.escape(ui.selected ?? '')}"]`)?.focus();
+}
+
 function canOpen(n: LineageNode): boolean {
   return n.path !== undefined || n.runId !== undefined || n.kind === 'model' || n.kind === 'deployment';
 }
@@ -101,12 +120,24 @@ function canRun(n: LineageNode): boolean {
 }
 
 function draw(): void {
-  const g = graph;
-  if (!g) return;
-  const placed = layoutLineage(g);
+  const all = graph;
+  if (!all) return;
+  const focused = focusOnRun(all, targetRun(query?.target));
+  // A node chosen outside the run (a focus sent with the graph, a restored selection) is shown unfolded.
+  if (ui.selected && focused.folded.some((n) => n.id === ui.selected)) ui.expanded = true;
+  shown = ui.expanded ? { graph: all, folded: [], foldedRuns: focused.foldedRuns } : focused;
+  const g = shown.graph;
+  const foldCount = shown.folded.length;
+  const placed = layoutLineage({ nodes: foldCount > 0 ? [...g.nodes, { id: FOLD_ID }] : g.nodes, edges: g.edges });
   size = { width: placed.width, height: placed.height };
-  const stale = g.nodes.filter((n) => n.stale).length;
-  summary.textContent = `${g.nodes.length} nodes · ${g.edges.length} edges${stale > 0 ? ` · ${stale} stale` : ''}`;
+  const stale = all.nodes.filter((n) => n.stale).length;
+  const runs = focused.foldedRuns.map((r) => `#${r}`).join(', ');
+  const staleText = stale > 0 ? ` · ${stale} stale` : '';
+  const foldText = foldCount > 0 ? ` · ${foldCount} of other runs folded` : '';
+  summary.textContent = `${all.nodes.length} nodes · ${all.edges.length} edges${staleText}${foldText}`;
+  foldButton.hidden = focused.folded.length === 0;
+  foldButton.textContent = ui.expanded ? 'Fold other runs' : 'Show other runs';
+  foldButton.setAttribute('aria-pressed', String(ui.expanded === true));
   const root = svg('svg', { viewBox: `0 0 ${placed.width} ${placed.height}`, role: 'group', 'aria-label': `Lineage of ${query?.target ?? ''}` });
   root.append(svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
   const edges = svg('g', { class: 'edges' });
@@ -127,8 +158,9 @@ function draw(): void {
   for (const n of ordered) {
     const p = placed.nodes.get(n.id);
     if (!p) continue;
-    const detail = n.kind === 'step' && n.runId !== undefined ? `run #${n.runId}` : (n.hash?.slice(0, 8) ?? n.path ?? '');
-    const label = n.label.length > 22 ? `${n.label.slice(0, 21)}…` : n.label;
+    const detail = detailLine(n);
+    const text = shortLabel(n);
+    const label = text.length > 21 ? `${text.slice(0, 20)}…` : text;
     const node = svg(
       'g',
       {
@@ -144,8 +176,14 @@ function draw(): void {
       svg(
         'title',
         {},
-        `${kindLabel[n.kind]}: ${n.label}${n.stale ? `\nstale: ${n.staleReason ?? 'inputs changed'}` : ''}` +
-          (n.outside !== undefined ? `\noutside the workspace (read-only, allow_outside): ${n.outside}` : ''),
+        [
+          `${kindLabel[n.kind]}: ${n.path ?? n.label}`,
+          n.hash,
+          n.stale ? `stale: ${n.staleReason ?? 'inputs changed'}` : undefined,
+          n.outside !== undefined ? `outside the workspace (read-only, allow_outside): ${n.outside}` : undefined,
+        ]
+          .filter((line) => line !== undefined)
+          .join('\n'),
       ),
       svg('rect', { width: NODE_W, height: NODE_H, rx: 5, class: 'box' }),
       svg('rect', { width: 5, height: NODE_H, rx: 2, class: 'stripe' }),
@@ -158,10 +196,32 @@ function draw(): void {
     );
     nodes.append(node);
   }
+  const foldAt = placed.nodes.get(FOLD_ID);
+  if (foldAt && foldCount > 0) {
+    const what = `${foldCount} nodes of other runs (${runs})`;
+    nodes.append(
+      svg(
+        'g',
+        {
+          class: 'node fold',
+          transform: `translate(${foldAt.x},${foldAt.y})`,
+          tabindex: 0,
+          role: 'button',
+          'data-id': FOLD_ID,
+          'aria-label': `${what}: show them`,
+        },
+        svg('title', {}, `${what}: runs that first computed cached outputs, or read this run's. Click to show them.`),
+        svg('rect', { width: NODE_W, height: NODE_H, rx: 5, class: 'box' }),
+        svg('text', { x: 14, y: 19, class: 'label' }, `+${foldCount} of other runs`),
+        svg('text', { x: 14, y: 36, class: 'detail' }, `${runs.length > 20 ? `${focused.foldedRuns.length} runs` : runs} · show`),
+      ),
+    );
+  }
   root.append(nodes);
   root.addEventListener('click', (e) => {
     const id = nodeIdOf(e.target);
-    if (id) select(id);
+    if (id === FOLD_ID) setExpanded(true);
+    else if (id) select(id);
   });
   root.addEventListener('dblclick', (e) => {
     const id = nodeIdOf(e.target);
@@ -170,7 +230,8 @@ function draw(): void {
   root.addEventListener('keydown', (e) => {
     const id = nodeIdOf(e.target);
     if (!id) return;
-    if (e.key === 'Enter') act('open', id);
+    if (id === FOLD_ID && (e.key === 'Enter' || e.key === ' ')) setExpanded(true);
+    else if (e.key === 'Enter') act('open', id);
     else if (e.key === ' ') select(id);
     else if (e.key === 'r' || e.key === 'R') act('run', id);
     else return;

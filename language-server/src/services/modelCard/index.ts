@@ -6,13 +6,11 @@ import {
   cardSections,
   checkModelCard,
   frontMatterKeys,
-  hfLicenses,
   libraryNames,
   licenseName,
   linkedPipeline,
   parseModelCard,
   pipelineTags,
-  requiredSectionIds,
   type CardHeading,
   type ModelCardHost,
   type ParsedModelCard,
@@ -254,12 +252,3 @@ export const modelCardService: LanguageService<ParsedModelCard> = {
     return deps;
   },
 };
-
-/** Sections every complete card has, for callers that list what a card lacks (e.g. the promotion gate's CodeLens). */
-export function missingSections(card: ParsedModelCard): string[] {
-  const present = new Set(card.headings.flatMap((h) => h.sections));
-  return requiredSectionIds.filter((id) => !present.has(id)).map((id) => cardSection(id).title);
-}
-
-/** License ids as `[id, full name]`, for settings or pickers. */
-export const licenseChoices = hfLicenses;

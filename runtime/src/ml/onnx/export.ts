@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { GbdtEnsemble, MfModel, TabularModel } from '../models/artifact.js';
 import { AttributeType, DataType, encodeModel, type AttributeMsg, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from './schema.js';
 import { floatTensorProto, int64TensorProto } from './tensor.js';
@@ -211,8 +210,4 @@ export function mfToOnnx(m: MfModel): Uint8Array {
       'Cairn matrix factorization; inputs are indices into the users / items id maps of the cairn.model metadata.',
     ),
   );
-}
-
-export async function writeOnnx(path: string, bytes: Uint8Array): Promise<void> {
-  await writeFile(path, bytes);
 }

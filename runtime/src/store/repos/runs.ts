@@ -17,7 +17,9 @@ import type { SqlDb, SqlValue } from '../sql.js';
 import type { MetricWriter } from './metrics.js';
 
 /** Shown instead of a secret param's value, everywhere (database, logs, output). */
-export const REDACTED = '***';
+/** The one redaction marker (protocol/), under the store's name. */
+export { redactedValue as REDACTED } from '@cairn/protocol';
+import { redactedValue as REDACTED } from '@cairn/protocol';
 
 export interface NewRun {
   pipelineName: string;

@@ -1,0 +1,114 @@
+import * as vscode from 'vscode';
+import { DeleteRunRequest, GetRunRequest, ListRunsRequest } from '@cairn/protocol';
+import { isMethodMissing } from '../models/modelsService.js';
+import type { ExperimentNode } from '../views/experimentsView.js';
+import { openRuntimeFile, pickRun, runIdOf, runItem, type CommandContext, type Target } from './context.js';
+import { runDetailMarkdown } from './reports.js';
+
+/** Looking at runs (details, logs, comparisons, lineage) and deleting one. */
+
+/** The runs selected in the Experiments view, or two or more picked (the clicked one pre-ticked). */
+export const compareRuns = (ctx: CommandContext) => async (target: Target, selected?: ExperimentNode[]) => {
+  let ids = (selected ?? []).flatMap((n) => (n.kind === 'run' ? [n.runId] : []));
+  if (ids.length < 2) {
+    const page = await ctx.runtime.request(ListRunsRequest, {
+      sort: { by: 'startedAt', order: 'desc' },
+      offset: 0,
+      limit: 200,
+    });
+    const first = typeof target === 'number' ? undefined : runIdOf(target);
+    const picked = await vscode.window.showQuickPick(
+      page.runs.map((r) => ({ ...runItem(r), picked: r.id === first })),
+      { title: 'Cairn: compare which runs? (pick two or more)', canPickMany: true },
+    );
+    if (!picked) return undefined;
+    ids = picked.map((p) => p.runId);
+  }
+  if (ids.length < 2) {
+    void vscode.window.showWarningMessage('Cairn: pick at least two runs to compare.');
+    return undefined;
+  }
+  ctx.webviews.showCompare({ runIds: ids });
+  return ids;
+};
+
+export const showLineage = (ctx: CommandContext) => async (target: Target) => {
+  const runId = await pickRun(ctx.runtime, target, 'Cairn: lineage of which run?');
+  if (runId === undefined) return undefined;
+  ctx.webviews.showLineage({ target: `run:${runId}` });
+  return runId;
+};
+
+export const showRun = (ctx: CommandContext) => async (target: Target) => {
+  const runId = await pickRun(ctx.runtime, target, 'Cairn: which run?');
+  if (runId === undefined) return undefined;
+  const doc = await vscode.workspace.openTextDocument({
+    language: 'markdown',
+    content: runDetailMarkdown(await ctx.runtime.request(GetRunRequest, { runId })),
+  });
+  await vscode.window.showTextDocument(doc, { preview: true });
+  return doc;
+};
+
+export const showRunLogs = (ctx: CommandContext) => async (target: Target) => {
+  const runId = await pickRun(ctx.runtime, target, 'Cairn: logs of which run?');
+  if (runId === undefined) return undefined;
+  const run = await ctx.runtime.request(GetRunRequest, { runId });
+  const logs = run.steps.filter((s) => s.log);
+  if (logs.length === 0) {
+    ctx.log.show(true);
+    void vscode.window.showInformationMessage(
+      `Cairn: run #${runId} has no step logs (cached steps write none); its output is in the runtime log.`,
+    );
+    return undefined;
+  }
+  // The failed step's log first: that is the one people open logs for.
+  logs.sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
+  const chosen =
+    logs.length === 1
+      ? logs[0]
+      : (
+          await vscode.window.showQuickPick(
+            logs.map((s) => ({ label: s.step, description: s.status, s })),
+            { title: `Cairn: which step's log of run #${runId}?` },
+          )
+        )?.s;
+  if (!chosen?.log) return undefined;
+  return openRuntimeFile(chosen.log);
+};
+
+/** A step's log from a lens or the Pipelines view (which know the run and the step). */
+export const openStepLog = (ctx: CommandContext) => async (runId: number, step: string) => {
+  const run = await ctx.runtime.request(GetRunRequest, { runId });
+  const record = run.steps.find((s) => s.step === step);
+  if (!record?.log) {
+    ctx.log.show(true);
+    return undefined;
+  }
+  return openRuntimeFile(record.log);
+};
+
+export const deleteRun = (ctx: CommandContext) => async (target: Target) => {
+  const runId = await pickRun(ctx.runtime, target, 'Cairn: delete which run?');
+  if (runId === undefined) return undefined;
+  const ok = await vscode.window.showWarningMessage(
+    `Delete run #${runId} with its params, metrics and step records? Its artifacts stay until cairn gc.`,
+    { modal: true },
+    'Delete',
+  );
+  if (ok !== 'Delete') return undefined;
+  let deleted: boolean;
+  try {
+    ({ deleted } = await ctx.runtime.request(DeleteRunRequest, { runId }));
+  } catch (error) {
+    if (isMethodMissing(error))
+      throw new Error(
+        `this runtime does not delete runs yet (it lacks ${DeleteRunRequest.method}); update Cairn, or leave the run in place.`,
+      );
+    throw error;
+  }
+  if (!deleted)
+    void vscode.window.showWarningMessage(`Cairn: run #${runId} was not deleted (it is running, or gone already).`);
+  if (deleted) ctx.experiments.removeRun(runId);
+  return deleted;
+};
