@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * The workspace configuration, `.cairn/config.yaml`: where this workspace keeps its tracking store and its shared
+ * artifact remote, and which executor runs its pipelines. One definition, read by the runtime (CLI and JSON-RPC) and
+ * described to the editor. Every setting can also come from a flag or an environment variable; the order is
+ * flag > environment > this file > default (runtime/src/config/workspace.ts).
+ */
+export const workspaceConfigFile = '.cairn/config.yaml';
+
+export const executorNames = ['local', 'slurm'] as const;
+export type ExecutorName = (typeof executorNames)[number];
+
+export const workspaceConfigSchema = z
+  .object({
+    store: z
+      .object({
+        url: z
+          .string()
+          .min(1)
+          .describe(
+            'Tracking store: `postgres://user@host:5432/db` (password from PGPASSWORD, ~/.pgpass or the editor\'s secret storage, never this file) or a SQLite file path. Default: `.cairn/cairn.db`.',
+          ),
+      })
+      .strict()
+      .optional(),
+    remote: z
+      .object({
+        url: z
+          .string()
+          .min(1)
+          .describe('Shared artifact remote: a directory on a shared filesystem (`/mnt/team/cairn` or `file:///…`).'),
+      })
+      .strict()
+      .optional(),
+    executor: z.enum(executorNames).optional().describe('Where steps run: `local` child processes (default) or `slurm` jobs.'),
+    slurm: z
+      .object({
+        partition: z.string().min(1).optional().describe('Slurm partition (`--partition`).'),
+        account: z.string().min(1).optional().describe('Slurm account (`--account`).'),
+        qos: z.string().min(1).optional().describe('Slurm QOS (`--qos`).'),
+        time: z
+          .string()
+          .regex(/^(\d+-)?\d+(:\d{2}){0,2}$/)
+          .optional()
+          .describe('Default time limit per job, Slurm syntax (`30`, `1:00:00`, `2-00:00:00`).'),
+        extra_args: z.array(z.string()).optional().describe('More `sbatch` options, passed as written.'),
+      })
+      .strict()
+      .optional(),
+    export: z
+      .object({
+        image: z.string().min(1).optional().describe('Container image that has Cairn installed (Argo export).'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type WorkspaceConfig = z.infer<typeof workspaceConfigSchema>;
