@@ -250,7 +250,7 @@ function checkCycles(doc: PipelineDocument, out: CairnDiagnostic[], byStep: Map<
   }
 }
 
-/** Paths must stay inside the pipeline's folder (DESIGN.md, Security). */
+/** Paths must stay inside the pipeline's folder, as text (docs/architecture.md, "Security: workspace confinement"). */
 export function escapesRoot(path: string): boolean {
   // Most paths are plainly relative: skip the walk.
   if (!path.includes('..') && !/^([A-Za-z]:)?[\\/~]/.test(path)) return false;
