@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import { seededRandom } from '../../runtime/src/util/prng.js';
 import { buildCli } from '../../test/runtime/engine/cli.js';
-import { calibrate, crashTrial, writeCrashWorkspace } from '../../test/runtime/engine/crashHarness.js';
+import { crashTrial, killPoint, writeCrashWorkspace } from '../../test/runtime/engine/crashHarness.js';
 import { tempWorkspace } from '../../test/runtime/engine/helpers.js';
 
 const POINTS = Number(process.env.CAIRN_SOAK_POINTS ?? 100);
@@ -19,21 +19,20 @@ void (async () => {
   let failed = 0;
   try {
     writeCrashWorkspace(ws.dir);
-    const duration = await calibrate(cli, ws.dir);
-    console.log(`crash soak: ${POINTS} SIGKILLs over a ${duration.toFixed(0)} ms six-step run (seed ${SEED}, load average ${os.loadavg()[0]?.toFixed(1)})`);
+    console.log(`crash soak: ${POINTS} SIGKILLs at seeded points (a step's start + 0-40 ms) of a six-step run (seed ${SEED}, load average ${os.loadavg()[0]?.toFixed(1)})`);
     const random = seededRandom(SEED);
     const counts = { interrupted: 0, finishedFirst: 0, completedSteps: 0, reused: 0 };
     const t0 = performance.now();
     for (let i = 0; i < POINTS; i++) {
-      const killAfter = Math.round(random() * duration);
-      const r = await crashTrial(cli, ws.dir, 1000 + i, killAfter);
+      const point = killPoint(random);
+      const r = await crashTrial(cli, ws.dir, 1000 + i, point);
       if (r.statusAfterRestart === 'interrupted') counts.interrupted++;
       else counts.finishedFirst++;
       counts.completedSteps += r.completedBeforeKill.length;
       counts.reused += r.completedBeforeKill.filter((s) => r.reusedFromCache.includes(s)).length;
       if (r.problems.length > 0) {
         failed++;
-        console.log(`  point ${i} (kill after ${killAfter} ms): ${r.problems.join('; ')}`);
+        console.log(`  point ${i} (${point.delayMs} ms after ${point.after}): ${r.problems.join('; ')}`);
       }
     }
     console.log(`  ${POINTS - failed}/${POINTS} points clean in ${((performance.now() - t0) / 1000).toFixed(0)} s: integrity_check ok, objects match their hashes`);

@@ -7,7 +7,7 @@ import { runCli, spawnCli } from './cli.js';
 
 /**
  * Crash safety, shared by the test (20 points) and bench/soak/crash.ts (100 points): a real `cairn run` child is
- * SIGKILLed at a seeded random moment of a multi-step run; then the database must pass integrity_check, every object
+ * SIGKILLed at a seeded point of a multi-step run (a step's start plus a few ms); then the database must pass integrity_check, every object
  * in the store must hash to its name, the run must show as interrupted after a restart, and the next run must reuse
  * the steps the killed run completed.
  */
@@ -56,7 +56,9 @@ const outcomeSchema = z.object({
 });
 
 export interface TrialResult {
-  killedAfterMs: number;
+  point: KillPoint;
+  /** The run ended by itself before the kill landed (a kill point late on a loaded machine). */
+  exitedBeforeKill: boolean;
   /** The killed run's status as seen after restart ('interrupted', or 'succeeded' when the kill came after the end). */
   statusAfterRestart: string;
   completedBeforeKill: string[];
@@ -64,52 +66,64 @@ export interface TrialResult {
   problems: string[];
 }
 
+/** Where a trial kills: `delayMs` after a step's "running" line (or after the run row exists: `start`). */
+export interface KillPoint {
+  after: string;
+  delayMs: number;
+}
+
+/** The events a kill may follow: the run's start and every step's start but the last's, so work is still left. */
+export const killEvents = ['start', 'source', 'shards', 'train', 'evaluate', 'report'] as const;
+
+/** A seeded kill point: a moment named by what has happened in the run, not by a clock calibrated to this machine. */
+export function killPoint(random: () => number): KillPoint {
+  const after = killEvents[Math.floor(random() * killEvents.length)] ?? 'start';
+  return { after, delayMs: Math.floor(random() * 40) };
+}
+
 /**
- * Starts `cairn run` (text mode: it prints "run N of …" on stderr once the run row exists) and resolves with the run
- * id at that moment, plus a promise of the exit.
+ * Starts `cairn run` (text mode: "run N of …" on stderr once the run row exists, a line per step status change on
+ * stdout) and SIGKILLs it `delayMs` after the kill point's event. Resolves, once it has exited, with the run id and
+ * whether it ended by itself before the kill.
  */
-function startRun(cli: string, dir: string, seed: number): Promise<{ runId: number; child: ReturnType<typeof spawnCli>; exited: Promise<void> }> {
+function runUntilKilled(cli: string, dir: string, seed: number, point: KillPoint): Promise<{ runId: number; exitedBeforeKill: boolean }> {
   const child = spawnCli(cli, ['run', 'cairn.yaml', '-p', `seed=${seed}`], dir);
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const started = new RegExp(`^\\S+ ${point.after} +running`, 'm');
   return new Promise((resolve, reject) => {
     let stderr = '';
-    child.stdout?.resume();
+    let stdout = '';
+    let runId: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let killed = false;
+    const arm = () => {
+      timer ??= setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, point.delayMs);
+    };
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /run (\d+) of crash/.exec(stderr);
+      const m = runId === undefined ? /run (\d+) of crash/.exec(stderr) : null;
       if (m) {
-        child.stderr?.removeAllListeners('data');
-        child.stderr?.resume();
-        resolve({ runId: Number(m[1]), child, exited });
+        runId = Number(m[1]);
+        if (point.after === 'start') arm();
       }
     });
-    void exited.then(() => reject(new Error(`cairn run exited before starting a run: ${stderr}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (point.after !== 'start' && started.test(stdout)) arm();
+    });
+    child.on('close', () => {
+      if (timer) clearTimeout(timer);
+      if (runId === undefined) reject(new Error(`cairn run exited before starting a run: ${stderr}`));
+      else resolve({ runId, exitedBeforeKill: !killed });
+    });
   });
 }
 
-/** Measures an uninterrupted run from the moment its run row exists (kill points are spread over that span). */
-/**
- * How long a whole run takes: the fastest of three, so a cold first run (store creation, disk cache) or a moment of
- * load on the machine does not stretch the kill points past the end of the runs they aim at.
- */
-export async function calibrate(cli: string, dir: string): Promise<number> {
-  let fastest = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const started = await startRun(cli, dir, 999_999 - i);
-    const t0 = performance.now();
-    await started.exited;
-    if (started.child.exitCode !== 0) throw new Error('calibration run failed');
-    fastest = Math.min(fastest, performance.now() - t0);
-  }
-  return fastest;
-}
-
-export async function crashTrial(cli: string, dir: string, seed: number, killAfterMs: number): Promise<TrialResult> {
+export async function crashTrial(cli: string, dir: string, seed: number, point: KillPoint): Promise<TrialResult> {
   const problems: string[] = [];
-  const { runId, child, exited } = await startRun(cli, dir, seed);
-  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  await exited;
-  clearTimeout(timer);
+  const { runId, exitedBeforeKill } = await runUntilKilled(cli, dir, seed, point);
 
   // 1. The database as the crash left it: no repair has run yet (read-only connection).
   const dbFile = path.join(dir, '.cairn', 'cairn.db');
@@ -158,5 +172,5 @@ export async function crashTrial(cli: string, dir: string, seed: number, killAft
     after.close();
   }
   if (statusAfterRestart !== 'interrupted' && statusAfterRestart !== 'succeeded') problems.push(`run ${runId} shows ${statusAfterRestart}, not interrupted`);
-  return { killedAfterMs: killAfterMs, statusAfterRestart, completedBeforeKill, reusedFromCache, problems };
+  return { point, exitedBeforeKill, statusAfterRestart, completedBeforeKill, reusedFromCache, problems };
 }
