@@ -19,6 +19,8 @@ done
 pkgs=(build-essential python3)
 # ONNX test models with expected outputs (runtime tests).
 pkgs+=(libonnx-testdata)
+# The explanation tests cross-check against scikit-learn, scipy and xgboost (always: they are unit tests).
+pkgs+=(python3-sklearn python3-scipy python3-xgboost)
 # MovieLens for the recommender sample; numpy for the reference MF of the ML benches (bench/ml/mfNumpy.py).
 [ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs python3-numpy)
 # The gradient-boosting benchmark and its scikit-learn cross-check: reference libraries and two more data sets.
