@@ -17,6 +17,7 @@ import { trainGbdt } from '../ml/train/gbdt.js';
 import { mfArtifact, trainMf } from '../ml/train/mf.js';
 import { trainPopularity } from '../ml/train/popularity.js';
 import { trainTabular } from '../ml/train/tabular.js';
+import { encodedMeans } from '../ml/explain/contributions.js';
 import type { Table } from '../ml/types.js';
 
 /**
@@ -167,6 +168,7 @@ function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
         ...(transform ? { transform } : {}),
         encoding,
         layers: result.layers,
+        background: encodedMeans(x, labelled.y.length, encoding.width),
         backend: backendName,
         seed: o.seed as number,
         metrics: result.metrics,

@@ -1,3 +1,4 @@
+import { encodedMeans } from '../../../runtime/src/ml/explain/contributions.js';
 import type { TabularModel } from '../../../runtime/src/ml/models/artifact.js';
 import { applyEncoding, fitEncoding } from '../../../runtime/src/ml/models/encoding.js';
 import { trainGbdt, type GbdtOptions } from '../../../runtime/src/ml/train/gbdt.js';
@@ -110,8 +111,9 @@ export async function gbdtModel(t: Table, c: Case, over: Partial<GbdtOptions> = 
 /** Logistic regression (hidden: []) or an MLP, trained briefly on the tfjs backend (call initBackend first). */
 export async function networkModel(t: Table, c: Case, hidden: number[]): Promise<TabularModel> {
   const encoding = fitEncoding(t, FEATURES);
+  const x = applyEncoding(encoding, t);
   const res = await trainTabular(
-    { x: applyEncoding(encoding, t), width: encoding.width, y: target(t, c.target) },
+    { x, width: encoding.width, y: target(t, c.target) },
     {
       epochs: 8,
       lr: 0.05,
@@ -132,6 +134,7 @@ export async function networkModel(t: Table, c: Case, hidden: number[]): Promise
     ...(res.targetScale ? { targetScale: res.targetScale } : {}),
     encoding,
     layers: res.layers,
+    background: encodedMeans(x, t.rowCount, encoding.width),
     backend: 'tfjs',
     seed: 1,
     metrics: res.metrics,

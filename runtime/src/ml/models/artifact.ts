@@ -36,6 +36,8 @@ export const treeSchema = z.object({
   left: z.array(z.number().int()),
   right: z.array(z.number().int()),
   value: z.array(z.number()),
+  /** Training rows that reached each node (TreeSHAP weighs unknown features by it); absent in models before it. */
+  cover: z.array(z.number().nonnegative()).optional(),
 });
 
 export const treeEnsembleSchema = z.object({
@@ -68,6 +70,8 @@ export const tabularModelSchema = z.object({
   layers: z.array(denseLayerSchema),
   /** The trees (gradient boosting). */
   ensemble: treeEnsembleSchema.optional(),
+  /** Mean of each encoded input over the training rows: the reference point of linear contributions. */
+  background: z.array(z.number()).optional(),
 });
 export type TabularModel = z.infer<typeof tabularModelSchema>;
 

@@ -224,6 +224,7 @@ interface OpenLeaf {
 /** Training-time tree: split bins beside thresholds (to route binned rows). */
 interface GrowingTree extends GbdtTree {
   bin: number[];
+  cover: number[];
 }
 
 const leafValue = (g: number, h: number, l2: number, lr: number) => (-g / (h + l2)) * lr;
@@ -294,7 +295,15 @@ class TreeGrower {
     features: Uint32Array,
   ): GrowingTree {
     const { opts, binned, width } = this;
-    const tree: GrowingTree = { feature: [-1], threshold: [0], left: [-1], right: [-1], value: [0], bin: [0] };
+    const tree: GrowingTree = {
+      feature: [-1],
+      threshold: [0],
+      left: [-1],
+      right: [-1],
+      value: [0],
+      bin: [0],
+      cover: [rowCount],
+    };
     let g = 0;
     let h = 0;
     for (let i = 0; i < rowCount; i++) {
@@ -402,6 +411,7 @@ class TreeGrower {
         tree.value.push(0);
         tree.bin.push(0);
       }
+      tree.cover.push(leftCount, rightCount);
       leafCount++;
       const gr = leaf.g - gl;
       const hr = leaf.h - hl;
@@ -558,6 +568,7 @@ const strip = (t: GrowingTree): GbdtTree => ({
   left: t.left,
   right: t.right,
   value: t.value,
+  cover: t.cover,
 });
 
 export async function trainGbdt(data: GbdtData, opts: GbdtOptions, hooks: TrainHooks = {}): Promise<GbdtTrainResult> {
