@@ -10,4 +10,5 @@ export * from './webviews/index.js';
 export * from './modelCard/index.js';
 export * from './pipeline/index.js';
 export * from './serve.js';
+export * from './explain.js';
 export * from './paths/confine.js';

@@ -36,6 +36,25 @@ const column = z.string().min(1);
 const seed = z.number().int().min(0).default(42).describe('Random seed: the same seed and backend give the same results.');
 const fraction = (d: string) => z.number().gt(0).lt(1).describe(d);
 
+/** evaluate.classification / evaluate.regression: explanations.json on request (docs/ml.md, "Explanations"). */
+const explainOptions = {
+  explain: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Write explanations.json: permutation importance with a confidence interval for every model, and exact ' +
+        'per-row contributions (TreeSHAP for trees, w·(x − mean) for linear models) of the first explain_rows rows.',
+    ),
+  explain_repeats: z.number().int().min(2).max(100).default(5).describe('Permutation importance: shuffles per feature.'),
+  explain_rows: z.number().int().min(1).max(1000).default(20).describe('Test rows whose contributions are kept.'),
+  seed,
+};
+const explanationsOutput = {
+  file: 'explanations.json',
+  description: 'Permutation importance (mean, std, 95% interval) and per-row contributions (with `explain: true`).',
+  optional: true,
+};
+
 const columnRule = z
   .object({
     type: z.enum(['int', 'float', 'string', 'bool', 'category', 'timestamp']).describe('Expected column type.'),
@@ -390,10 +409,14 @@ export const builtins: readonly BuiltinSpec[] = [
         threshold: z.number().gt(0).lt(1).default(0.5).describe('Decision threshold for binary classifiers.'),
         slices: z.array(column).optional().describe('Columns to slice by (metrics and fairness gaps per group).'),
         average: z.enum(['micro', 'macro', 'weighted', 'binary']).default('binary').describe('Averaging for precision / recall / F1 in gates.'),
+        ...explainOptions,
       })
       .strict(),
     inputs: ['model', 'test'],
-    outputs: { report: { file: 'metrics.json', description: 'All metrics, the confusion matrix, per-slice metrics and fairness gaps.' } },
+    outputs: {
+      report: { file: 'metrics.json', description: 'All metrics, the confusion matrix, per-slice metrics and fairness gaps.' },
+      explanations: explanationsOutput,
+    },
     metrics: ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss', 'demographic_parity_difference', 'equal_opportunity_difference'],
   },
   {
@@ -407,10 +430,11 @@ export const builtins: readonly BuiltinSpec[] = [
         test: path.describe('Test data.'),
         target: column.describe('The column to predict.'),
         slices: z.array(column).optional().describe('Columns to slice by.'),
+        ...explainOptions,
       })
       .strict(),
     inputs: ['model', 'test'],
-    outputs: { report: { file: 'metrics.json', description: 'All metrics, per slice.' } },
+    outputs: { report: { file: 'metrics.json', description: 'All metrics, per slice.' }, explanations: explanationsOutput },
     metrics: ['rmse', 'mae', 'r2'],
   },
   {

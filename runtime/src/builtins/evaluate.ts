@@ -17,6 +17,8 @@ import {
   type SliceReport,
 } from '../ml/metrics/index.js';
 import type { RankingMetricName } from '@cairn/protocol';
+import { ExplainError } from '../ml/explain/permutation.js';
+import { buildExplanations } from '../ml/explain/report.js';
 import type { Predictor, RecommenderPredictor, Scores, Table, TabularPredictor } from '../ml/types.js';
 
 /**
@@ -29,7 +31,7 @@ export const deps: { loadPredictor: (path: string) => Promise<Predictor> } = {
 
 
 /** Bad data becomes a StepError: its message (file, line, what to do) is shown as is. */
-const userErrors = (f: () => Promise<void>): Promise<void> => asStepErrors(f, [DataError, MetricInputError]);
+const userErrors = (f: () => Promise<void>): Promise<void> => asStepErrors(f, [DataError, MetricInputError, ExplainError]);
 
 async function tabular(path: string, task: 'classification' | 'regression'): Promise<TabularPredictor> {
   const p = await deps.loadPredictor(path);
@@ -60,6 +62,19 @@ function checkScores(s: Scores, rows: number, width: number, path: string): void
   for (let i = 0; i < s.values.length; i++) {
     if (!Number.isFinite(s.values[i])) throw new StepError(`${path} returned a non-finite score for row ${Math.floor(i / s.width) + 1}; check the input values of that row`);
   }
+}
+
+/** `explain: true`: explanations.json next to metrics.json (runtime/src/ml/explain/report.ts). */
+async function writeExplanations(ctx: BuiltinContext, o: Record<string, unknown>, model: TabularPredictor, table: Table) {
+  if (o.explain !== true) return;
+  const out = ctx.outputs.explanations;
+  if (!out) throw new StepError('explain: true writes explanations.json: keep `explanations` among the step\'s outputs');
+  const opts = { repeats: o.explain_repeats as number, rows: o.explain_rows as number, seed: o.seed as number };
+  const e = await buildExplanations(o.model as string, o.test as string, model, table, o.target as string, opts);
+  if (ctx.signal.aborted) return;
+  await writeFile(out, JSON.stringify(e, null, 1) + '\n');
+  const top = e.importance.features.slice(0, 3).map((f) => `${f.feature} ${f.mean.toFixed(4)}`);
+  ctx.log(`explanations: importance (${e.importance.scoring} drop) ${top.join(', ')}${e.note ? `; ${e.note}` : ''}`);
 }
 
 async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
@@ -94,6 +109,7 @@ async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
     const slices: SliceReport[] = ((o.slices as string[] | undefined) ?? []).map((c) => classificationSlices(c, sliceValues(table, c, testPath), yTrue, proba, labels, options));
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n');
+    await writeExplanations(ctx, o, model, table);
     for (const key of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss'] as const) {
       const v = report[key];
       if (v !== null) ctx.metric(key, v);
@@ -125,6 +141,7 @@ async function evaluateRegression(ctx: BuiltinContext): Promise<void> {
     const slices = ((o.slices as string[] | undefined) ?? []).map((c) => regressionSlices(c, sliceValues(table, c, testPath), col.values, scores.values));
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n');
+    await writeExplanations(ctx, o, model, table);
     ctx.metric('rmse', report.rmse);
     ctx.metric('mae', report.mae);
     ctx.metric('r2', report.r2);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { builtinOutputPath, explanationsSchema } from '@cairn/protocol';
 import { commands } from '../../../runtime/src/cli/commands/index.js';
 import type { CliIo } from '../../../runtime/src/cli/command.js';
 
@@ -27,6 +28,22 @@ function copySample(name: string): string {
   return dir;
 }
 
+/** The credit sample explains its three models (docs/ml.md, "Explanations"). */
+function checkCreditExplanations(dir: string): void {
+  const read = (step: string) =>
+    explanationsSchema.parse(JSON.parse(readFileSync(join(dir, builtinOutputPath(step, 'explanations.json')), 'utf8')));
+  const methods = [['evaluate', 'linear'], ['evaluate-gbdt', 'tree-shap'], ['evaluate-mlp', null]] as const;
+  for (const [step, method] of methods) {
+    const e = read(step);
+    assert.equal(e.importance.features.length, 13, `${step}: one importance per feature`);
+    assert.equal(e.contributions?.method ?? null, method, `${step}: ${e.note ?? ''}`);
+    for (const row of e.contributions?.rows ?? []) {
+      const sum = (e.contributions?.base[0] ?? 0) + (row.values[0] ?? []).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - (row.margin[0] ?? NaN)) < 1e-9, `${step} row ${row.row}`);
+    }
+  }
+}
+
 interface Outcome {
   status: string;
   error?: string;
@@ -47,5 +64,6 @@ for (const [sample, params, steps] of [
     assert.equal(outcome.status, 'succeeded', `${outcome.error ?? ''}\n${ran.stderr}`);
     assert.equal(ran.code, 0);
     for (const s of steps) assert.equal(outcome.steps[s]?.status, 'succeeded', `step ${s}`);
+    if (sample === 'credit') checkCreditExplanations(dir);
   });
 }

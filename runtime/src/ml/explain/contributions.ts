@@ -25,7 +25,7 @@ export interface RowContributions {
   base: number[];
   /** [rows × outputs × features]. */
   values: Float64Array;
-  /** [rows × outputs]: base + Σ values. */
+  /** [rows × outputs]: the model's margin (log-odds, logits, prediction); equals base + Σ values. */
   margin: Float64Array;
   rows: number;
 }
@@ -97,23 +97,16 @@ export function contributions(m: TabularModel, table: Table): RowContributions {
   const width = m.encoding.width;
   const c = m.ensemble ? treeContributions(m.ensemble, x, rows, width) : linearContributions(m, x, rows);
   const values = grouped(c, m.encoding, rows);
-  const g = m.encoding.columns.length;
-  const margin = new Float64Array(rows * c.outputs);
-  for (let ro = 0; ro < rows * c.outputs; ro++) {
-    let s = c.base[ro % c.outputs] ?? 0;
-    for (let f = 0; f < g; f++) s += values[ro * g + f] ?? 0;
-    margin[ro] = s;
-  }
+  // The model's own margin, computed without the contributions: readers check base + Σ values against it.
+  const margin = marginOf(m, x, rows);
   const classes = (m.classes ?? []).map(String);
   const outputs = m.task === 'regression' ? [m.target] : c.outputs === 1 ? [classes[1] ?? '1'] : classes;
   const link = m.task === 'regression' ? 'prediction' : c.outputs === 1 ? 'log-odds' : 'logit';
   return { features: m.encoding.columns.map((col) => col.name), outputs, link, base: c.base, values, margin, rows };
 }
 
-/** The model's own margin, computed without contributions (for checking local accuracy). */
-export function modelMargin(m: TabularModel, table: Table): Float64Array {
-  const x = applyEncoding(m.encoding, m.transform ? applyTransform(table, m.transform) : table);
-  const rows = table.rowCount;
+/** The model's own margin for the encoded rows `x`: the trees' raw scores or the linear layer's output. */
+function marginOf(m: TabularModel, x: Float32Array, rows: number): Float64Array {
   if (m.ensemble) return rawScores(m.ensemble, x, rows, m.encoding.width);
   const layer = m.layers[0];
   if (!layer || m.layers.length !== 1) throw new ExplainError(`a ${m.algorithm} model has no linear margin`);

@@ -1,3 +1,4 @@
+import type { PermutationImportanceJson as PermutationImportance } from '@cairn/protocol';
 import { cellText, getColumn } from '../data/table.js';
 import { accuracy, rocAucBinary } from '../metrics/classification.js';
 import { rmse } from '../metrics/regression.js';
@@ -13,29 +14,8 @@ import { studentTQuantile } from './stats.js';
  * from their own seeded generator and shuffle the previous repeat's order again. It works for any tabular model
  * (it only calls `predict`), so it is an estimate: the interval is mean ± t·s/√repeats over the repeats.
  */
-export type ImportanceScoring = 'roc_auc' | 'accuracy' | 'neg_root_mean_squared_error';
-
-export interface FeatureImportance {
-  feature: string;
-  /** Mean drop of the score over the repeats. */
-  mean: number;
-  /** Population standard deviation of the drops (scikit-learn's importances_std). */
-  std: number;
-  /** Two-sided Student-t interval of the mean at `confidence`. */
-  ci: [number, number];
-  importances: number[];
-}
-
-export interface PermutationImportance {
-  scoring: ImportanceScoring;
-  baseline: number;
-  repeats: number;
-  seed: number;
-  confidence: number;
-  rows: number;
-  /** Most important first. */
-  features: FeatureImportance[];
-}
+export type ImportanceScoring = PermutationImportance['scoring'];
+export type FeatureImportance = PermutationImportance['features'][number];
 
 export interface PermutationOptions {
   repeats: number;
@@ -113,6 +93,8 @@ export function summarize(feature: string, drops: number[], confidence: number):
   const half = n > 1 ? (studentTQuantile((1 + confidence) / 2, n - 1) * Math.sqrt(ss / (n - 1))) / Math.sqrt(n) : 0;
   return { feature, mean, std: Math.sqrt(ss / n), ci: [mean - half, mean + half], importances: drops };
 }
+
+export type { PermutationImportance };
 
 export async function permutationImportance(
   model: TabularPredictor,

@@ -22,4 +22,11 @@ describe('pipeline service: hover', () => {
     const key = at(mark(base, 'gate:', 1));
     assert.match(pipelineService.hover(key.doc, key.offset, host)?.contents ?? '', /Evaluation gates/);
   });
+
+  test("hover: evaluate's `explain` option shows its docs from the built-in catalogue", () => {
+    const text = base.replace('      target: churned\n    gate:', '      target: churned\n      explain: true\n    gate:');
+    assert.notEqual(text, base, 'the fixture has an evaluate step with target churned and a gate');
+    const opt = at(mark(text, 'explain:', 2));
+    assert.match(pipelineService.hover(opt.doc, opt.offset, host)?.contents ?? '', /default `false`[\s\S]*permutation importance/);
+  });
 });
