@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { servedContributionsSchema } from './explain.js';
 
 /**
  * `cairn serve` HTTP contract (docs/cli.md, "Serving"). Request bodies follow MLflow's scoring protocol so existing
@@ -94,6 +95,8 @@ export type ClassPrediction = z.infer<typeof classPredictionSchema>;
  */
 export const invocationResponseSchema = z.object({
   predictions: z.union([z.array(z.number()), z.array(classPredictionSchema), z.array(z.array(z.union([z.string(), z.number()])))]),
+  /** With `"explain": true` in the body: each row's contributions (protocol/src/explain.ts). */
+  explanations: servedContributionsSchema.optional(),
 });
 export type InvocationResponse = z.infer<typeof invocationResponseSchema>;
 

@@ -1,6 +1,7 @@
 import type { ClassPrediction, ServeInputField, ServeModelInfo } from '@cairn/protocol';
 import { loadPredictor } from '../ml/models/index.js';
 import type { Column, RecommenderPredictor, Scores, Table, TabularPredictor } from '../ml/types.js';
+import { servedExplainer, type Explainer } from './explain.js';
 import { inputFields, recommenderFields } from './inputs.js';
 import { RequestError } from './request.js';
 
@@ -17,6 +18,8 @@ export interface Loaded {
   predict(table: Table): Promise<Prediction[]>;
   /** Recommenders: the same model answering rows of the user column alone with its `k` best items. */
   topK?: (k: number) => Loaded;
+  /** Tabular models: per-row contributions for `explain: true` (./explain.ts). */
+  explain?: Explainer;
 }
 
 export class ServeLoadError extends Error {}
@@ -98,7 +101,8 @@ export async function loadServedModel(file: string, registered?: { name: string;
     const fields = await inputFields(file, predictor.inputColumns);
     const classes = predictor.classes;
     const info: ServeModelInfo = { path: file, task: predictor.task, ...(classes ? { classes } : {}), inputs: fields, ...common };
-    return { fields, info, version: registered?.version ?? null, predict: tabular(predictor) };
+    const explain = await servedExplainer(file);
+    return { fields, info, version: registered?.version ?? null, predict: tabular(predictor), explain };
   } catch (e) {
     throw e instanceof ServeLoadError ? e : new ServeLoadError(message(e));
   }

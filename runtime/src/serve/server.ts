@@ -2,10 +2,12 @@ import * as http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { feedbackRequestSchema, ServeHeaders, type DeploymentArm, type FeedbackResponse, type ServeHealth, type ServeInputField, type ServeLogInfo, type ServeModelInfo } from '@cairn/protocol';
+import type { ServedContributions } from '@cairn/protocol';
 import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
 import { Batcher, type BatchOptions } from './batcher.js';
 import { keyShare } from './keyShare.js';
 import { ServeMetrics, type Route } from './metrics.js';
+import { explainFlag, explainRows } from './explain.js';
 import { RequestError, requestRows, tableFrom, type Rows } from './request.js';
 import { loadServedModel, ServeLoadError, type Loaded, type Prediction } from './served.js';
 
@@ -365,18 +367,24 @@ export class ModelServer {
     // One reference read: a swap during this request does not change the models it uses.
     const k = topKOf(req.url);
     const a = k === undefined ? this.arms : this.topKArms(k);
-    const rows = requestRows(body, a.fields);
+    const asked = explainFlag(body);
+    const rows = requestRows(asked.body, a.fields);
     const n = rows.count;
     let predictions: Prediction[];
     let toChallenger: Uint8Array | null = null;
     let keys: Array<string | null> | string | null = null;
     let challengerRows = 0;
+    let explanations: ServedContributions | undefined;
     // One deadline per prediction: past it the client gets a 503 at once, and the late answer is dropped below.
     const deadline = this.deadlines.add(this.predictTimeout, () => this.fail(req, res, new RequestError(503, 'timeout', `the model took longer than ${this.predictTimeout} ms; retry, or send fewer rows`)));
     try {
       if (!a.challenger) {
-        predictions = await a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt));
+        const table = tableFrom(rows, a.champion.fields, a.championAt);
+        predictions = await a.champion.predict(table);
+        if (asked.explain) explanations = explainRows(a.champion, table);
       } else {
+        if (asked.explain)
+          throw new RequestError(409, 'not_explainable', 'explain: true is not served during an A/B split');
         toChallenger = new Uint8Array(n);
         if (a.keyAt >= 0) {
           const k = new Array<string | null>(n);
@@ -415,7 +423,8 @@ export class ModelServer {
     if (arm === 'champion' && cv !== null) headers[H.version] = String(cv);
     else if (arm === 'challenger' && xv !== null) headers[H.version] = String(xv);
     else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[H.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
-    this.send(res, 200, JSON.stringify({ predictions }), JSON_TYPE, headers);
+    const answer = explanations ? { predictions, explanations } : { predictions };
+    this.send(res, 200, JSON.stringify(answer), JSON_TYPE, headers);
     const log = this.logState.log;
     if (log?.sampled(requestId)) {
       const latencyMs = performance.now() - t0;
