@@ -28,7 +28,7 @@ const entries = [
 ];
 
 // Each webview gets its own browser bundle: webviews/src/<view>/main.ts → dist/webviews/<view>.js
-for (const view of ['compare', 'lineage', 'drift', 'ab']) {
+for (const view of ['compare', 'lineage', 'drift', 'ab', 'explain']) {
   const entry = `webviews/src/${view}/main.ts`;
   if (existsSync(entry)) {
     entries.push({ name: `webview:${view}`, entryPoints: [entry], outfile: `dist/webviews/${view}.js`, platform: 'browser', format: 'iife' });

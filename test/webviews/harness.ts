@@ -12,7 +12,7 @@ import { renderWebviewHtml } from '@cairn/protocol';
  * view posts, theme variables as VS Code injects them, and every CSP violation collected.
  */
 
-export const views = ['compare', 'lineage', 'drift', 'ab'] as const;
+export const views = ['compare', 'lineage', 'drift', 'ab', 'explain'] as const;
 export type ViewName = (typeof views)[number];
 
 const repo = resolve(__dirname, '../..');

@@ -4,3 +4,4 @@ export * from './lineage.js';
 export * from './drift.js';
 export * from './html.js';
 export * from './ab.js';
+export * from './explain.js';
