@@ -30,6 +30,10 @@ export const workspaceConfigSchema = z
           .string()
           .min(1)
           .describe('Shared artifact remote: a directory on a shared filesystem (`/mnt/team/cairn` or `file:///…`).'),
+        push: z
+          .enum(['auto', 'off'])
+          .optional()
+          .describe('`auto` (default): each step that runs pushes its outputs and cache entry; `off`: only `cairn push`.'),
       })
       .strict()
       .optional(),

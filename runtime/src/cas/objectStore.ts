@@ -66,7 +66,7 @@ export class ObjectStore {
     }
   }
 
-  private async tempPath(): Promise<string> {
+  async tempPath(): Promise<string> {
     await fs.mkdir(this.tmpDir, { recursive: true });
     // The pid in the name lets gc tell a live writer's temp file from a dead one's.
     return path.join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -82,6 +82,16 @@ export class ObjectStore {
     await fs.mkdir(path.dirname(final), { recursive: true });
     await fs.chmod(tmp, 0o444);
     await fs.rename(tmp, final);
+  }
+
+  /** Moves a complete file (in tmpDir) into place as `hash` after checking its content hashes to it. */
+  async adopt(tmp: string, hash: string): Promise<void> {
+    const actual = await sha256File(tmp);
+    if (actual !== hash) {
+      await fs.rm(tmp, { force: true });
+      throw new CorruptObjectError(hash, actual);
+    }
+    await this.install(tmp, hash);
   }
 
   /** Copies a file in; the hash is taken of the copy, so a file changing meanwhile cannot store a wrong name. */

@@ -77,7 +77,7 @@ export function parseWorkspaceConfig(text: string, name: string): { config: Work
     const line = lines.get(unknown) ?? lines.get(key) ?? lines.get(at.slice(0, -1).join('.')) ?? 1;
     const what = issue?.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
     throw new ConfigError(
-      `${name}:${line}: ${key ? `${key}: ` : ''}${what}; allowed keys: store.url, remote.url, executor (local|slurm), slurm.{partition,account,qos,time,extra_args}, export.image`,
+      `${name}:${line}: ${key ? `${key}: ` : ''}${what}; allowed keys: store.url, remote.{url,push}, executor (local|slurm), slurm.{partition,account,qos,time,extra_args}, export.image`,
     );
   }
   return { config: parsed.data, lines };

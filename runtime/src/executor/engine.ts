@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ResolvedPipeline, RunEvent } from '@cairn/protocol';
 import { ObjectStore } from '../cas/objectStore.js';
+import { remoteFor, type RemoteSetting } from '../cas/remote/sync.js';
 import { Store } from '../store/store.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
 
@@ -18,13 +19,17 @@ export class Engine {
   readonly parallelism: number;
   private readonly active = new Map<number, RunHandle>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
+  /** `--remote` as given; resolved with CAIRN_REMOTE and `.cairn/config.yaml` on the first run. */
+  private readonly remoteFlag: string | undefined;
+  private remote: { setting: RemoteSetting | undefined } | undefined;
 
-  constructor(readonly workspace: string, options: { parallelism?: number } = {}) {
+  constructor(readonly workspace: string, options: { parallelism?: number; remote?: string } = {}) {
     this.workspace = path.resolve(workspace);
     this.cairnDir = path.join(this.workspace, '.cairn');
     this.store = new Store(path.join(this.cairnDir, 'cairn.db'));
     this.objects = new ObjectStore(this.cairnDir);
     this.parallelism = Math.max(1, options.parallelism ?? os.availableParallelism());
+    this.remoteFlag = options.remote;
   }
 
   /** Every event of every run (the RPC server forwards them as notifications). */
@@ -35,8 +40,10 @@ export class Engine {
 
   async start(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunHandle> {
     await this.store.ready;
+    this.remote ??= { setting: remoteFor(this.workspace, this.remoteFlag) };
     const handle = await startRun(pipeline, {
       ...options,
+      ...(this.remote.setting ? { remote: this.remote.setting } : {}),
       parallelism: options.parallelism ?? this.parallelism,
       store: this.store,
       objects: this.objects,

@@ -6,6 +6,8 @@ import { getBuiltin, outsideTags, type ResolvedPipeline, type ResolvedStep, type
 import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
+import { pushStepResult, remoteCacheHit, type RemoteStepContext } from '../cas/remote/stepCache.js';
+import type { RemoteSetting } from '../cas/remote/sync.js';
 import type { CachedOutput, Store } from '../store/store.js';
 import { gitState, runUser } from '../util/git.js';
 import { sha256File } from '../util/hash.js';
@@ -36,6 +38,8 @@ export interface ExecuteOptions {
   /** Steps run at once at most (default: the number of cores). */
   parallelism?: number;
   onEvent?: (event: RunEvent) => void;
+  /** Shared artifact remote: cache misses are looked up there, and steps that ran push to it (docs/team.md). */
+  remote?: RemoteSetting;
 }
 
 export interface StepOutcome {
@@ -377,7 +381,8 @@ class RunExecution {
       }
 
       if (step.cache && !this.options.force) {
-        const hit = await this.tryRestore(step, key, stepRunId, writeLog);
+        const remote = this.remoteStep(step, key, stepRunId, writeLog);
+        const hit = (await this.tryRestore(step, key, stepRunId, writeLog)) || (await remoteCacheHit(remote));
         if (hit) {
           // The gate is not part of the cache key (it changes no output), so a gate tightened since must fail here.
           const gateError = await this.checkGates(step, stepRunId);
@@ -437,6 +442,7 @@ class RunExecution {
         return this.fail(step, writeLog, elapsed(), gateError, log);
       }
       await this.store.artifacts.commitStepOutputs(stepRunId, step.cache ? key : null, stored);
+      if (step.cache) await pushStepResult(this.remoteStep(step, key, stepRunId, writeLog), stored);
       await closeLog(log);
       return this.settle(step.name, 'succeeded', elapsed(), null);
     } catch (error) {
@@ -486,6 +492,14 @@ class RunExecution {
     writeLog('cairn', `failed: ${message}`);
     await closeLog(log);
     return this.settle(step.name, 'failed', durationMs, message);
+  }
+
+  /** What the shared remote needs to serve or receive this step's outputs (cas/remote/stepCache.ts). */
+  private remoteStep(step: ResolvedStep, key: string, stepRunId: number, writeLog: (s: 'cairn', l: string) => void): RemoteStepContext {
+    const outputs = this.outputEntries(step).map((o) => ({ ...o, abs: this.abs(o.rel), what: outputWhat(step.name, o.name, o.rel) }));
+    const { store, objects, workspace, remote: setting } = this.options;
+    const base = { setting, store, objects, workspace, pipeline: this.pipeline.name, step: step.name, runId: this.runId };
+    return { ...base, stepRunId, key, outputs, log: (line) => writeLog('cairn', line) };
   }
 
   /** A cache hit: every output restored (verified) or already in place with the same hash. */

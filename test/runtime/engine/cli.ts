@@ -51,13 +51,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function spawnCli(cli: string, args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [cli, ...args], { cwd, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+export function spawnCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [cli, ...args], { cwd, env: { ...cliEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-export function runCli(cli: string, args: string[], cwd: string): Promise<CliResult> {
+export function runCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(cli, args, cwd);
+    const child = spawnCli(cli, args, cwd, env);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

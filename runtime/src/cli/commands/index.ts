@@ -14,6 +14,7 @@ import { monitorCommand } from './monitor.js';
 import { abCommand } from './ab.js';
 import { deploymentsCommand } from './deployments.js';
 import { exportCommand } from './export.js';
+import { pullCommand, pushCommand } from './remote.js';
 
 /** Every `cairn` sub-command; each lives in its own file in this folder. */
-export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand, exportCommand];
+export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand, exportCommand, pushCommand, pullCommand];

@@ -94,9 +94,9 @@ class Progress {
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Run a pipeline (all steps, one step, or a step and everything downstream), with caching and tracking.',
-  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--logs] [--workspace DIR] [--format json]',
+  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--logs] [--remote URL] [--workspace DIR] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace'] });
+    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote'] });
     const format = formatOf(parsed);
     if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'give the pipeline file to run' : `one pipeline at a time (got ${parsed.positionals.join(' ')})`);
     const file = parsed.positionals[0] ?? '';
@@ -125,7 +125,8 @@ export const runCommand: CliCommand = {
     if (format === 'text') for (const w of loaded.warnings) io.stderr(formatDiagnosticText(w) + '\n');
 
     await ensureBuiltinsFor(loaded.pipeline);
-    const engine = new Engine(workspace, jobs === undefined ? {} : { parallelism: jobs });
+    const remote = flag(parsed, 'remote');
+    const engine = new Engine(workspace, { ...(jobs === undefined ? {} : { parallelism: jobs }), ...(remote === undefined ? {} : { remote }) });
     let outcome: RunOutcome;
     try {
       let handle;

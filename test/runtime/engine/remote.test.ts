@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FsRemote } from '../../../runtime/src/cas/remote/fsRemote.js';
+import { remoteHitTag } from '../../../runtime/src/cas/remote/stepCache.js';
+import { Engine } from '../../../runtime/src/executor/engine.js';
+import { sha256File } from '../../../runtime/src/util/hash.js';
+import { buildCli, runCli } from './cli.js';
+import { commandStep, EventLog, pipelineOf, tempWorkspace } from './helpers.js';
+
+/**
+ * Two (or more) workspaces, clones of one pipeline, sharing one remote folder: what one ran is a cache hit for the
+ * others, restored byte-identical from the remote; corrupt objects are refused; interrupted and concurrent pushes
+ * leave only whole objects.
+ */
+describe('shared artifact remote', () => {
+  const made: Array<{ cleanup: () => void }> = [];
+  const engines: Engine[] = [];
+  let remoteDir: string;
+  let cli: string;
+
+  const tempDir = (prefix: string) => {
+    const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), prefix)));
+    made.push({ cleanup: () => rmSync(dir, { recursive: true, force: true }) });
+    return dir;
+  };
+  /** A clone: the same input and pipeline in a fresh folder. */
+  const clone = () => {
+    const ws = tempWorkspace('cairn-remote-ws-');
+    made.push(ws);
+    writeFileSync(path.join(ws.dir, 'input.csv'), 'a,b\n1,2\n3,4\n');
+    return ws.dir;
+  };
+  const pipeline = (root: string) =>
+    pipelineOf(root, [
+      commandStep('prep', 'echo prep >> ran.log; tr a-z A-Z < input.csv > prepared.csv', { deps: ['input.csv'], outs: { data: 'prepared.csv' } }),
+      commandStep('train', 'echo train >> ran.log; mkdir -p model/sub && cp prepared.csv model/w.csv && echo 7 > model/sub/n.txt', {
+        needs: ['prep'],
+        deps: ['prepared.csv'],
+        outs: { model: 'model' },
+      }),
+      commandStep('report', 'echo report >> ran.log; ls -R model > report.txt; echo \'{"acc": 0.75}\' > m.json', {
+        needs: ['train'],
+        deps: ['model'],
+        outs: { r: 'report.txt' },
+        metrics: ['m.json'],
+      }),
+    ]);
+  const engineFor = (dir: string, remote?: string) => {
+    const e = new Engine(dir, { parallelism: 2, ...(remote === undefined ? {} : { remote }) });
+    engines.push(e);
+    return e;
+  };
+  const ran = (dir: string) => {
+    const file = path.join(dir, 'ran.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+  };
+  const outputs = ['prepared.csv', 'model/w.csv', 'model/sub/n.txt', 'report.txt', 'm.json'];
+  /** Every object in a remote folder hashes to its name (nothing half-written is visible). */
+  const assertWhole = async (dir: string) => {
+    const remote = new FsRemote(dir, dir);
+    for (const hash of await remote.listObjects()) {
+      assert.equal(await sha256File(path.join(dir, 'objects', hash.slice(0, 2), hash.slice(2))), hash);
+    }
+  };
+
+  let a: string;
+  before(async () => {
+    remoteDir = tempDir('cairn-remote-');
+    cli = await buildCli();
+    a = clone();
+    const first = await engineFor(a, remoteDir).run(pipeline(a));
+    assert.equal(first.status, 'succeeded', JSON.stringify(first.steps));
+    assert.deepEqual(ran(a), ['prep', 'train', 'report']);
+  });
+  after(async () => {
+    for (const e of engines) await e.close();
+    for (const m of made) m.cleanup();
+  });
+
+  test("a teammate's workspace runs nothing: every step is a cache hit from the remote, outputs byte-identical", async () => {
+    assert.equal((await new FsRemote(remoteDir, remoteDir).listEntries()).length, 3, 'each step that ran pushed its entry');
+    const b = clone();
+    const engine = engineFor(b, `file://${remoteDir}`);
+    const log = new EventLog();
+    const run = await engine.run(pipeline(b), {}, log.listener);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(ran(b), [], 'no step ran in B');
+    for (const s of ['prep', 'train', 'report']) assert.equal(run.steps[s]?.cacheHit, true, s);
+    for (const f of outputs) assert.deepEqual(readFileSync(path.join(b, f)), readFileSync(path.join(a, f)), f);
+    assert.ok(log.logLines('train').some((l) => l.startsWith(`restored from remote file://${remoteDir}`)));
+    const detail = await engine.store.runs.detail(run.runId);
+    assert.equal(detail?.tags[remoteHitTag('train')], `file://${remoteDir}`);
+    assert.equal(detail?.metrics.acc, 0.75, 'the step metrics travel with the entry');
+    // Lineage as for a run here: the outputs are recorded on B's step runs, with A's hashes.
+    const hashes = (d: typeof detail) => d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
+    assert.deepEqual(hashes(detail), hashes(await engines[0]?.store.runs.detail(1)));
+    assert.deepEqual(detail?.steps.map((st) => st.outputs.map((o) => o.name)), [['data'], ['model'], ['metrics:m.json', 'r']]);
+    // Now local: the next run hits the local cache, even with no remote configured.
+    const again = await engineFor(b).run(pipeline(b));
+    assert.deepEqual(Object.values(again.steps).map((s) => s.cacheHit), [true, true, true]);
+    assert.deepEqual(ran(b), []);
+  });
+
+  test('a corrupt object on the remote is detected and not used: the step runs, with a warning, and the push repairs it', async () => {
+    const remote = new FsRemote(remoteDir, remoteDir);
+    const prepEntry = (await Promise.all((await remote.listEntries()).map((k) => remote.getEntry(k)))).find((e) => e?.step === 'prep');
+    const hash = prepEntry?.outputs.data?.hash ?? '';
+    const file = path.join(remoteDir, 'objects', hash.slice(0, 2), hash.slice(2));
+    chmodSync(file, 0o644);
+    writeFileSync(file, 'A,B\n9,9\n');
+    const c = clone();
+    const log = new EventLog();
+    const run = await engineFor(c, remoteDir).run(pipeline(c), {}, log.listener);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(ran(c), ['prep'], 'prep re-ran; its output is the same, so train and report hit');
+    assert.equal(run.steps.prep?.cacheHit, false);
+    assert.equal(readFileSync(path.join(c, 'prepared.csv'), 'utf8'), 'A,B\n1,2\n3,4\n');
+    const warning = log.logLines('prep').find((l) => l.startsWith('WARNING remote cache entry'));
+    assert.match(warning ?? '', new RegExp(`object ${hash.slice(0, 12)} on the remote .* is corrupt`));
+    assert.equal(readdirSync(path.join(remoteDir, 'corrupt')).length, 1, 'the bad object was moved aside');
+    assert.equal(await sha256File(file), hash, "C's push put the good object back");
+  });
+
+  test('a push killed midway leaves no half object and no entry without its objects; pushing again completes', async () => {
+    const r2 = tempDir('cairn-remote2-');
+    const killed = await runCli(cli, ['push', '--all', '--remote', r2, '--workspace', a], a, { CAIRN_REMOTE_KILL_AFTER: '3' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    await assertWhole(r2);
+    const remote = new FsRemote(r2, r2);
+    const objects = new Set(await remote.listObjects());
+    const entries = await remote.listEntries();
+    assert.equal(objects.size + entries.length, 2, 'two uploads landed before the kill, the third did not');
+    for (const key of entries) {
+      for (const o of Object.values((await remote.getEntry(key))?.outputs ?? {})) assert.ok(objects.has(o.hash), 'no entry before its objects');
+    }
+    assert.equal(readdirSync(path.join(r2, 'tmp')).length, 1, 'the interrupted upload is only a temp file');
+
+    const resumed = await runCli(cli, ['push', '--all', '--remote', r2, '--format', 'json'], a);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const counts = JSON.parse(resumed.stdout) as { moved: number; present: number; entries: number };
+    assert.equal(counts.entries, 3);
+    const total = (await remote.listObjects()).length;
+    assert.equal(counts.moved, total - objects.size, 'only what was missing is transferred');
+    assert.deepEqual(readdirSync(path.join(r2, 'tmp')), [], "the dead writer's temp file was cleaned");
+    await assertWhole(r2);
+    const idempotent = JSON.parse((await runCli(cli, ['push', '--all', '--remote', r2, '--format', 'json'], a)).stdout) as { moved: number };
+    assert.equal(idempotent.moved, 0);
+
+    // pull fills a fresh clone's .cairn/ only; its run is all hits without reaching the remote again.
+    const d = clone();
+    const pulled = await runCli(cli, ['pull', '--all', '--remote', r2, '--format', 'json'], d);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal((JSON.parse(pulled.stdout) as { entries: number }).entries, 3);
+    assert.deepEqual(readdirSync(d).sort(), ['.cairn', 'input.csv'], 'pull wrote nothing outside .cairn');
+    rmSync(r2, { recursive: true, force: true });
+    const run = await engineFor(d, r2).run(pipeline(d));
+    assert.deepEqual(Object.values(run.steps).map((s) => s.cacheHit), [true, true, true]);
+    assert.deepEqual(ran(d), []);
+  });
+
+  test('two processes pushing the same objects at once both succeed and leave whole objects', async () => {
+    const r3 = tempDir('cairn-remote3-');
+    const [x, y] = await Promise.all([
+      runCli(cli, ['push', '--all', '--remote', r3], a),
+      runCli(cli, ['push', '--all', '--remote', r3], a),
+    ]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.equal(y.code, 0, y.stderr);
+    await assertWhole(r3);
+    const remote = new FsRemote(r3, r3);
+    assert.equal((await remote.listEntries()).length, 3);
+    assert.deepEqual(readdirSync(path.join(r3, 'tmp')), []);
+  });
+
+  test('a remote URL of another kind is refused with what to use', async () => {
+    const e = engineFor(clone(), 's3://bucket/cairn');
+    await assert.rejects(e.run(pipeline(a)), /only filesystem remotes are supported/);
+  });
+});
