@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -95,7 +95,7 @@ describe('shared artifact remote', () => {
     assert.equal(detail?.tags[remoteHitTag('train')], `file://${remoteDir}`);
     assert.equal(detail?.metrics.acc, 0.75, 'the step metrics travel with the entry');
     // Lineage as for a run here: the outputs are recorded on B's step runs, with A's hashes.
-    const hashes = (d: typeof detail) => d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
+    const hashes = (d: Awaited<ReturnType<Engine['store']['runs']['detail']>>) => d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
     assert.deepEqual(hashes(detail), hashes(await engines[0]?.store.runs.detail(1)));
     assert.deepEqual(detail?.steps.map((st) => st.outputs.map((o) => o.name)), [['data'], ['model'], ['metrics:m.json', 'r']]);
     // Now local: the next run hits the local cache, even with no remote configured.
@@ -173,6 +173,22 @@ describe('shared artifact remote', () => {
     const remote = new FsRemote(r3, r3);
     assert.equal((await remote.listEntries()).length, 3);
     assert.deepEqual(readdirSync(path.join(r3, 'tmp')), []);
+  });
+
+  test('a cache entry on the remote that does not parse is no hit: the step runs, warns, and pushes a good one', async () => {
+    const r4 = tempDir('cairn-remote4-');
+    const key = (await engines[0]?.store.runs.detail(1))?.steps[0]?.cacheKey ?? '';
+    mkdirSync(path.join(r4, 'entries'));
+    writeFileSync(path.join(r4, 'entries', `${key}.json`), '{"format": "cairn-cache-entry/0"}');
+    const e = clone();
+    const log = new EventLog();
+    const run = await engineFor(e, r4).run(pipeline(e), {}, log.listener);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(ran(e), ['prep', 'train', 'report']);
+    assert.match(log.logLines('prep').join('\n'), /WARNING remote cache entry .* is invalid \(format: .*delete it/);
+    const entry = await new FsRemote(r4, r4).getEntry(key);
+    assert.equal(entry?.step, 'prep');
+    assert.equal(entry?.host, os.hostname(), 'the entry names where it was run');
   });
 
   test('a remote URL of another kind is refused with what to use', async () => {

@@ -6,6 +6,7 @@ import { sha256File } from '../../util/hash.js';
 import { processAlive } from '../../util/process.js';
 import {
   RemoteCorruptError,
+  RemoteEntryError,
   RemoteMissingError,
   remoteEntrySchema,
   type Remote,
@@ -131,12 +132,12 @@ export class FsRemote implements Remote {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new Error(`cache entry ${file} on the remote is not JSON; delete it (the step will run and push it again)`);
+      throw new RemoteEntryError(file, 'not JSON');
     }
     const parsed = remoteEntrySchema.safeParse(json);
     if (!parsed.success || parsed.data.key !== key) {
       const why = parsed.success ? 'its key is not its name' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      throw new Error(`cache entry ${file} on the remote is invalid (${why}); delete it (the step will run and push it again)`);
+      throw new RemoteEntryError(file, why);
     }
     return parsed.data;
   }

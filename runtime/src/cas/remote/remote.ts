@@ -78,6 +78,14 @@ export class RemoteMissingError extends CairnError {
   }
 }
 
+/** A cache entry on the remote that does not parse: never a hit. */
+export class RemoteEntryError extends CairnError {
+  constructor(file: string, why: string) {
+    super('invalid', `cache entry ${file} on the remote is invalid (${why}); delete it (the step will run and push it again)`);
+    this.name = 'RemoteEntryError';
+  }
+}
+
 /** A remote URL Cairn cannot use. */
 export class RemoteUrlError extends CairnError {
   constructor(url: string, from: string, why: string) {

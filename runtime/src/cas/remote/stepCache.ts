@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import type { CachedOutput, Store } from '../../store/store.js';
-import { assertWritableInside } from '../../util/confine.js';
+import { assertWritableInside, PathEscapeError } from '../../util/confine.js';
 import { runUser } from '../../util/git.js';
-import { CorruptObjectError, MissingObjectError, type ObjectStore } from '../objectStore.js';
-import { RemoteCorruptError, RemoteMissingError, type RemoteEntry } from './remote.js';
+import type { ObjectStore } from '../objectStore.js';
+import type { RemoteEntry } from './remote.js';
 import { emptyCounts, pulledEntry, pullObject, pushEntry, type RemoteSetting } from './sync.js';
 
 /** Run tag naming the remote a step's outputs came from: `cairn.remote_hit.<step>` → remote URL. */
@@ -52,8 +52,9 @@ export async function remoteCacheHit(ctx: RemoteStepContext): Promise<boolean> {
       await ctx.objects.restore(cached.hash, cached.kind, abs);
     }
   } catch (error) {
-    const known = [RemoteCorruptError, RemoteMissingError, CorruptObjectError, MissingObjectError];
-    if (!known.some((k) => error instanceof k)) throw error;
+    // A path leaving the workspace is refused as for a local hit; anything else of the remote (corrupt, missing,
+    // unreadable, unreachable) only costs the cache hit: the step runs.
+    if (error instanceof PathEscapeError) throw error;
     ctx.log(`WARNING remote cache entry ${ctx.key.slice(0, 12)} unusable: ${(error as Error).message}; running the step`);
     return false;
   }
@@ -75,7 +76,8 @@ export async function remoteCacheHit(ctx: RemoteStepContext): Promise<boolean> {
 export async function pushStepResult(ctx: RemoteStepContext, stored: Record<string, CachedOutput & { size: number }>): Promise<void> {
   if (!ctx.setting?.autoPush) return;
   try {
-    const entry = await entryOf(ctx.store, ctx.objects, ctx.workspace, ctx.key, ctx.pipeline, ctx.step, ctx.stepRunId, stored);
+    const source = { key: ctx.key, pipeline: ctx.pipeline, step: ctx.step, stepRunId: ctx.stepRunId, ...runUser(ctx.workspace) };
+    const entry = await entryOf(ctx.store, ctx.objects, source, stored);
     const counts = emptyCounts();
     await pushEntry(ctx.setting.remote, ctx.objects, entry, counts);
     ctx.log(`pushed to remote ${ctx.setting.remote.url} (${counts.moved} objects, ${counts.present} already there)`);
@@ -85,25 +87,31 @@ export async function pushStepResult(ctx: RemoteStepContext, stored: Record<stri
   }
 }
 
+/** Where a cache entry came from: its key, the step run that produced it, and who ran it on which host. */
+export interface EntrySource {
+  key: string;
+  pipeline: string;
+  step: string;
+  stepRunId: number;
+  user: string;
+  host: string;
+}
+
 /** The remote form of a local cache entry: outputs with sizes, the step's last metric values, who made it. */
 export async function entryOf(
   store: Store,
   objects: ObjectStore,
-  workspace: string,
-  key: string,
-  pipeline: string,
-  step: string,
-  stepRunId: number,
+  source: EntrySource,
   outputs: Record<string, CachedOutput & { size?: number }>,
 ): Promise<RemoteEntry> {
-  const who = runUser(workspace);
   const out: RemoteEntry['outputs'] = {};
   for (const [name, o] of Object.entries(outputs)) {
     const size = o.size ?? (await sizeOf(objects, o.hash, o.kind));
     out[name] = { path: o.path, hash: o.hash, kind: o.kind, size };
   }
-  const metrics = await store.metrics.latestOfStep(stepRunId);
-  return { format: 'cairn-cache-entry/1', key, pipeline, step, outputs: out, metrics, user: who.user, host: who.host, createdAt: Date.now() };
+  const metrics = await store.metrics.latestOfStep(source.stepRunId);
+  const { key, pipeline, step, user, host } = source;
+  return { format: 'cairn-cache-entry/1', key, pipeline, step, outputs: out, metrics, user, host, createdAt: Date.now() };
 }
 
 async function sizeOf(objects: ObjectStore, hash: string, kind: 'file' | 'dir'): Promise<number> {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo, type ParsedArgs } from '../command.js';
 import { ObjectStore } from '../../cas/objectStore.js';
-import { entryOf } from '../../cas/remote/stepCache.js';
+import { entryOf, type EntrySource } from '../../cas/remote/stepCache.js';
 import { emptyCounts, formatCounts, pullEntry, pushEntry, remoteFor, type RemoteSetting, type TransferCounts } from '../../cas/remote/sync.js';
 import { Store } from '../../store/store.js';
 import { CairnError } from '../../util/errors.js';
@@ -24,20 +24,21 @@ function selection(parsed: ParsedArgs): Selection {
 }
 
 /** Cache keys with the step that produced them: of one run, or of every run in the store. */
-async function cacheKeys(store: Store, sel: Selection): Promise<Array<{ key: string; pipeline: string; step: string }>> {
+async function cacheKeys(store: Store, sel: Selection): Promise<Array<Omit<EntrySource, 'stepRunId'>>> {
   const ids = sel.run !== undefined ? [sel.run] : (await store.runs.list({ limit: 100_000 })).runs.map((r) => r.id);
-  const out = new Map<string, { key: string; pipeline: string; step: string }>();
+  const out = new Map<string, Omit<EntrySource, 'stepRunId'>>();
   for (const id of ids) {
     const detail = await store.runs.detail(id);
     if (!detail) throw new CairnError('not-found', `run ${id} does not exist in this workspace's store; cairn runs list shows the runs`);
     for (const s of detail.steps) {
-      if (s.cacheKey !== null && s.status === 'succeeded') out.set(s.cacheKey, { key: s.cacheKey, pipeline: detail.pipeline, step: s.step });
+      if (s.cacheKey === null || s.status !== 'succeeded' || out.has(s.cacheKey)) continue;
+      out.set(s.cacheKey, { key: s.cacheKey, pipeline: detail.pipeline, step: s.step, user: detail.user ?? '', host: detail.host ?? '' });
     }
   }
   return [...out.values()];
 }
 
-async function withRemote(parsed: ParsedArgs, io: CliIo, body: (ctx: { store: Store; objects: ObjectStore; setting: RemoteSetting; workspace: string }) => Promise<TransferCounts>): Promise<number> {
+async function withRemote(parsed: ParsedArgs, io: CliIo, body: (ctx: { store: Store; objects: ObjectStore; setting: RemoteSetting }) => Promise<TransferCounts>): Promise<number> {
   const format = formatOf(parsed);
   const workspace = workspaceOf(parsed, io.cwd);
   const setting = remoteFor(workspace, flag(parsed, 'remote'));
@@ -49,7 +50,7 @@ async function withRemote(parsed: ParsedArgs, io: CliIo, body: (ctx: { store: St
   try {
     await store.ready;
     const started = performance.now();
-    const counts = await body({ store, objects: new ObjectStore(cairnDir), setting, workspace });
+    const counts = await body({ store, objects: new ObjectStore(cairnDir), setting });
     const seconds = (performance.now() - started) / 1000;
     if (format === 'json') io.stdout(JSON.stringify({ remote: setting.remote.url, ...counts, seconds }) + '\n');
     else io.stdout(`${formatCounts(counts)} — ${setting.remote.url}, ${seconds.toFixed(1)} s\n`);
@@ -68,7 +69,7 @@ export const pushCommand: CliCommand = {
   async run(args, io) {
     const parsed = parseArgs(args, spec);
     const sel = selection(parsed);
-    return withRemote(parsed, io, async ({ store, objects, setting, workspace }) => {
+    return withRemote(parsed, io, async ({ store, objects, setting }) => {
       const counts = emptyCounts();
       // Leftovers of an interrupted push (this host's dead writers) go first.
       await setting.remote.cleanTemps();
@@ -78,7 +79,8 @@ export const pushCommand: CliCommand = {
         i++;
         const local = await store.artifacts.cacheEntry(k.key);
         if (!local) continue;
-        const entry = await entryOf(store, objects, workspace, k.key, k.pipeline, k.step, local.stepRunId, local.outputs);
+        // The entry names who ran the step that produced it (the first run listed with that key), not who pushes.
+        const entry = await entryOf(store, objects, { ...k, stepRunId: local.stepRunId }, local.outputs);
         await pushEntry(setting.remote, objects, entry, counts);
         if (io.isTty) io.stderr(`\rpushing ${i}/${keys.length} ${k.step}          `);
       }
