@@ -74,7 +74,7 @@ export async function pullObject(remote: Remote, objects: ObjectStore, hash: str
     assertWritableInside(path.dirname(objects.cairnDir), dest, `pulled object ${hash.slice(0, 12)}`, { use: 'restore' });
     try {
       await remote.getObject(hash, dest);
-      await objects.adopt(dest, hash);
+      await objects.adopt(dest, hash, true);
     } finally {
       await fs.rm(dest, { force: true });
     }
