@@ -191,6 +191,37 @@ describe('shared artifact remote', () => {
     assert.equal(entry?.host, os.hostname(), 'the entry names where it was run');
   });
 
+  test('.cairn/config.yaml remote: with push: off runs push nothing; pull --run N fetches that run\'s entries', async () => {
+    const r5 = tempDir('cairn-remote5-');
+    const f = clone();
+    mkdirSync(path.join(f, '.cairn'), { recursive: true });
+    writeFileSync(path.join(f, '.cairn', 'config.yaml'), `remote:\n  url: file://${r5}\n  push: off\n`);
+    const run = await engineFor(f).run(pipeline(f));
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual(await new FsRemote(r5, r5).listEntries(), [], 'push: off');
+    const pushed = await runCli(cli, ['push', '--run', String(run.runId), '--format', 'json'], f);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal((JSON.parse(pushed.stdout) as { entries: number }).entries, 3);
+    const pulled = await runCli(cli, ['pull', '--run', String(run.runId), '--format', 'json'], f);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const counts = JSON.parse(pulled.stdout) as { entries: number; moved: number };
+    assert.deepEqual([counts.entries, counts.moved], [3, 0], 'entries fetched; every object was local already');
+    assert.ok(existsSync(path.join(f, '.cairn', 'remote-entries')));
+  });
+
+  test('push and pull say what to do without a remote, for an unknown run, and for both --run and --all', async () => {
+    const g = clone();
+    const none = await runCli(cli, ['push'], g);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no remote configured: give --remote DIR, set CAIRN_REMOTE, or remote.url in .cairn\/config.yaml/);
+    const unknown = await runCli(cli, ['pull', '--run', '99', '--remote', remoteDir], g);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /run 99 does not exist in this workspace's store/);
+    const both = await runCli(cli, ['push', '--run', '1', '--all', '--remote', remoteDir], g);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --run N or --all, not both/);
+  });
+
   test('a remote URL of another kind is refused with what to use', async () => {
     const e = engineFor(clone(), 's3://bucket/cairn');
     await assert.rejects(e.run(pipeline(a)), /only filesystem remotes are supported/);
