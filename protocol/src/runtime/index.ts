@@ -3,3 +3,4 @@ export * from './messages.js';
 export * from './registry.js';
 export * from './deploy.js';
 export * from './drift.js';
+export * from './abBusiness.js';

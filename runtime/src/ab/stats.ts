@@ -1,5 +1,6 @@
 import { gammaQ } from '../ml/drift/index.js';
 import { seededRandom } from '../util/prng.js';
+import { normalQuantile } from './distributions.js';
 
 /**
  * Significance tests of A/B results (docs/cli.md, "A/B tests"); cross-checked against scipy in
@@ -27,8 +28,22 @@ export interface ProportionTest {
   pValue: number;
 }
 
-/** The two-proportion z-test (pooled variance, two-sided), as statsmodels' proportions_ztest computes it. */
-export function twoProportionZTest(successA: number, nA: number, successB: number, nB: number): ProportionTest {
+/** The two-sided critical value z_{1−alpha/2}. */
+export function zCritical(alpha: number): number {
+  return alpha === 0.05 ? Z975 : normalQuantile(1 - alpha / 2);
+}
+
+/**
+ * The two-proportion z-test (pooled variance, two-sided), as statsmodels' proportions_ztest computes it; the interval
+ * of the difference is the unpooled Wald interval at 1 − alpha.
+ */
+export function twoProportionZTest(
+  successA: number,
+  nA: number,
+  successB: number,
+  nB: number,
+  alpha = 0.05,
+): ProportionTest {
   if (nA < 1 || nB < 1) throw new RangeError(`the z-test needs rows on both sides (got ${nA} and ${nB})`);
   const pA = successA / nA;
   const pB = successB / nB;
@@ -38,7 +53,9 @@ export function twoProportionZTest(successA: number, nA: number, successB: numbe
   // Both all-right or all-wrong: no variance, no evidence of a difference.
   const z = se === 0 ? 0 : difference / se;
   const wald = Math.sqrt((pA * (1 - pA)) / nA + (pB * (1 - pB)) / nB);
-  return { pA, pB, difference, ci: [difference - Z975 * wald, difference + Z975 * wald], z, pValue: se === 0 ? 1 : normalTwoSided(z) };
+  const zc = zCritical(alpha);
+  const ci: [number, number] = [difference - zc * wald, difference + zc * wald];
+  return { pA, pB, difference, ci, z, pValue: se === 0 ? 1 : normalTwoSided(z) };
 }
 
 /** numpy's default ('linear') percentile of sorted values, q in [0, 100]. */

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * A/B on business metrics (issue 13): the statistics' names and the report's shape, once. Computed by
+ * runtime/src/ab/business.ts; shown by `cairn ab --format json` and the A/B view.
+ */
+
+/** The business metrics of a recommender arm, each computed per impression. */
+export const abBusinessMetrics = ['ctr', 'conversion', 'revenuePerImpression'] as const;
+export type AbBusinessMetric = (typeof abBusinessMetrics)[number];
+
+/** An SRM p-value below this warns that the split is off (the usual threshold: Fabijan et al. 2019). */
+export const srmAlarmPValue = 0.001;
+
+const interval = z.tuple([z.number(), z.number()]);
+
+/** A rate (clicks or purchases per impression) with its Wilson score interval. */
+export const rateEstimateSchema = z.object({
+  successes: z.number().int().nonnegative(),
+  trials: z.number().int().nonnegative(),
+  rate: z.number(),
+  ci: interval,
+});
+export type RateEstimate = z.infer<typeof rateEstimateSchema>;
+
+/** A mean per impression (revenue) with its Student-t interval. */
+export const meanEstimateSchema = z.object({
+  n: z.number().int().nonnegative(),
+  mean: z.number(),
+  sd: z.number(),
+  ci: interval,
+});
+export type MeanEstimate = z.infer<typeof meanEstimateSchema>;
+
+/** Sample size per arm to detect `mde` (absolute, on the metric's scale) at `alpha` (two-sided) with `power`. */
+export const sampleSizeSchema = z.object({
+  mde: z.number(),
+  relative: z.boolean(),
+  alpha: z.number(),
+  power: z.number(),
+  /** Cohen's h for rates, d = mde / sd for means. */
+  effectSize: z.number(),
+  perArm: z.number().int().positive().nullable(),
+});
+export type SampleSize = z.infer<typeof sampleSizeSchema>;
+
+/** mSPRT (Johari et al. 2017, normal mixture N(0, tau²)): valid however often one looks. */
+export const sequentialTestSchema = z.object({
+  tau2: z.number().positive(),
+  looks: z.number().int().nonnegative(),
+  /** The always-valid p-value: the running minimum of 1/Λ over every look so far. */
+  pValue: z.number().min(0).max(1),
+  /** The confidence sequence at the last look, intersected with every earlier one. */
+  ci: interval,
+});
+export type SequentialTest = z.infer<typeof sequentialTestSchema>;
+
+/** challenger − champion on one metric. */
+export const metricDifferenceSchema = z.object({
+  metric: z.enum(abBusinessMetrics),
+  method: z.enum(['two-proportion-z', 'welch-t']),
+  difference: z.number(),
+  /** difference / champion's value; null when the champion's value is 0. */
+  relative: z.number().nullable(),
+  ci: interval,
+  statistic: z.number(),
+  pValue: z.number().min(0).max(1),
+  /** Welch's degrees of freedom (means only). */
+  df: z.number().nullable(),
+  /** Seeded percentile-bootstrap interval of the difference (means only). */
+  bootstrapCi: interval.nullable(),
+  sequential: sequentialTestSchema,
+  sampleSize: sampleSizeSchema,
+});
+export type MetricDifference = z.infer<typeof metricDifferenceSchema>;
+
+/** Chi-square goodness of fit of the impressions per arm against the configured split. */
+export const srmCheckSchema = z.object({
+  expectedShares: z.array(z.number()),
+  observed: z.array(z.number().int()),
+  chiSquare: z.number(),
+  pValue: z.number().min(0).max(1),
+  mismatch: z.boolean(),
+});
+export type SrmCheck = z.infer<typeof srmCheckSchema>;
