@@ -93,10 +93,20 @@ export type ClassPrediction = z.infer<typeof classPredictionSchema>;
  * `X-Cairn-Arm` header says which (`champion`, `challenger` or `mixed`, with `X-Cairn-Arm-Rows` counting each).
  * A recommender asked `POST /invocations?k=N` with rows of the user column alone answers each row's N best item ids.
  */
+/** A top-k answer's impression per row, in `impressions` beside `predictions` (a server logging to a deployment). */
+export const servedImpressionSchema = z.object({
+  id: z.string(),
+  arm: z.enum(['champion', 'challenger']),
+  version: z.number().int().nullable(),
+});
+export type ServedImpression = z.infer<typeof servedImpressionSchema>;
+
 export const invocationResponseSchema = z.object({
   predictions: z.union([z.array(z.number()), z.array(classPredictionSchema), z.array(z.array(z.union([z.string(), z.number()])))]),
   /** With `"explain": true` in the body: each row's contributions (protocol/src/explain.ts). */
   explanations: servedContributionsSchema.optional(),
+  /** Top-k answers of a server logging to a deployment: one impression per row, for `/feedback` events. */
+  impressions: z.array(servedImpressionSchema).optional(),
 });
 export type InvocationResponse = z.infer<typeof invocationResponseSchema>;
 
@@ -199,6 +209,41 @@ export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
 /** `updated`: logged rows that got their label; `unknown`: rows not in the log (not sampled, dropped, or never sent). */
 export const feedbackResponseSchema = z.object({ updated: z.number().int().min(0), unknown: z.number().int().min(0) });
 export type FeedbackResponse = z.infer<typeof feedbackResponseSchema>;
+
+/** What a client reports about a served top-k answer (docs/deploy.md, "A/B on clicks, conversions and revenue"). */
+export const abEventKinds = ['impression', 'click', 'purchase'] as const;
+export type AbEventKind = (typeof abEventKinds)[number];
+
+const eventBase = {
+  /** The client's id of this event: sending it again (a retry) stores nothing new. */
+  event_id: z.string().min(1).max(200),
+  /** The `impressions[].id` of the top-k answer the event is about. */
+  impression_id: z.string().min(1).max(260),
+  /** When it happened (ms since the epoch); late events are accepted. Default: when received. */
+  at: z.number().int().nonnegative().optional(),
+};
+
+/** One event: `impression` (the answer was shown), `click` (on an item), `purchase` (with its revenue, ≥ 0). */
+export const abEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...eventBase, type: z.literal('impression') }).strict(),
+  z.object({ ...eventBase, type: z.literal('click'), item: z.string().min(1).max(200).optional() }).strict(),
+  z
+    .object({ ...eventBase, type: z.literal('purchase'), item: z.string().min(1).max(200).optional(),
+      revenue: z.number().finite().nonnegative() })
+    .strict(),
+]);
+export type AbEvent = z.infer<typeof abEventSchema>;
+
+/** `POST /feedback` with events: `{"events": [...]}` (labels use the other two shapes above). */
+export const abEventsRequestSchema = z.object({ events: z.array(abEventSchema).min(1).max(10_000) }).strict();
+export type AbEventsRequest = z.infer<typeof abEventsRequestSchema>;
+
+/** `accepted`: events stored now; `duplicate`: event ids already stored (a retry), left as they were. */
+export const abEventsResponseSchema = z.object({
+  accepted: z.number().int().min(0),
+  duplicate: z.number().int().min(0),
+});
+export type AbEventsResponse = z.infer<typeof abEventsResponseSchema>;
 
 /** Response headers of `/invocations` (lower case, as node:http and fetch give them). */
 export const ServeHeaders = {

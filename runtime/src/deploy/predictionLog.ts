@@ -140,7 +140,7 @@ export class PredictionLog {
   private sawBusy = false;
 
   constructor(
-    private readonly store: Store,
+    readonly store: Store,
     readonly deploymentId: number,
     opts: PredictionLogOptions,
   ) {

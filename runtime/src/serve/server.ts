@@ -3,7 +3,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { feedbackRequestSchema, ServeHeaders, type DeploymentArm, type FeedbackResponse, type ServeHealth, type ServeInputField, type ServeLogInfo, type ServeModelInfo } from '@cairn/protocol';
 import type { ServedContributions } from '@cairn/protocol';
+import { abEventsRequestSchema, type AbEventsResponse, type ServedImpression } from '@cairn/protocol';
 import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
+import { UnknownImpressionError } from '../store/repos/abEvents.js';
 import { Batcher, type BatchOptions } from './batcher.js';
 import { keyShare } from './keyShare.js';
 import { ServeMetrics, type Route } from './metrics.js';
@@ -319,7 +321,10 @@ export class ModelServer {
       return this.send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
     }
     const body = await this.readJson(req);
-    if (route === '/feedback') return this.send(res, 200, JSON.stringify(this.feedback(body)));
+    if (route === '/feedback') {
+      const events = typeof body === 'object' && body !== null && 'events' in body;
+      return this.send(res, 200, JSON.stringify(events ? await this.events(body) : this.feedback(body)));
+    }
     await this.invoke(req, res, body, t0);
   }
 
@@ -358,6 +363,59 @@ export class ModelServer {
       if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')) throw new RequestError(503, 'busy', 'the prediction log is locked by another writer; retry the feedback');
       throw e;
     }
+  }
+
+  /** Impression, click and purchase events about top-k answers (docs/deploy.md): all stored, or none and a 400. */
+  private async events(body: unknown): Promise<AbEventsResponse> {
+    const log = this.logState.log;
+    if (!log) {
+      throw new RequestError(409, 'no_log', `this server logs to no deployment (${this.logState.reason}), so it issued no impressions`);
+    }
+    const parsed = abEventsRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `body.${issue.path.join('.')}: ` : '';
+      // zod says a missing field "received undefined": say it is missing.
+      const what = (issue?.message ?? 'invalid').replace(/^Invalid input: expected (\w+), received undefined$/, 'missing (a $1)');
+      throw new RequestError(
+        400,
+        'bad_event',
+        `${where}${what}; send {"events": [{"event_id": "...", "impression_id": "...", "type": ` +
+          `"impression" | "click" | "purchase", "revenue": (purchase: a number >= 0)}]}`,
+      );
+    }
+    try {
+      return await log.store.abEvents.addEvents(log.deploymentId, parsed.data.events, Date.now());
+    } catch (e) {
+      if (e instanceof UnknownImpressionError) {
+        const first = e.indexes[0] ?? 0;
+        const id = parsed.data.events[first]?.impression_id ?? '';
+        throw new RequestError(
+          400,
+          'unknown_impression',
+          `body.events.${first}.impression_id: "${id}" is no impression of this deployment` +
+            `${e.indexes.length > 1 ? ` (nor are ${e.indexes.length - 1} more)` : ''}; use an "impressions[].id" of a ` +
+            `top-k answer (POST /invocations?k=N). Nothing of this request was stored`,
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** One impression per row of a top-k answer, stored before the answer leaves so its events always find it. */
+  private async issueImpressions(requestId: string, predictions: Prediction[], toChallenger: Uint8Array | null,
+    cv: number | null, xv: number | null): Promise<ServedImpression[] | undefined> {
+    const log = this.logState.log;
+    if (!log) return undefined;
+    const servedAt = Date.now();
+    const impressions = predictions.map((_, r): ServedImpression => {
+      const ch = toChallenger?.[r] === 1;
+      return { id: `${requestId}/${r}`, arm: ch ? 'challenger' : 'champion', version: ch ? xv : cv };
+    });
+    await log.store.abEvents.addImpressions(impressions.map((imp, r) => ({
+      ...imp, deploymentId: log.deploymentId, itemsJson: JSON.stringify(predictions[r] ?? null), servedAt,
+    })));
+    return impressions;
   }
 
   private async invoke(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, t0: number): Promise<void> {
@@ -423,7 +481,10 @@ export class ModelServer {
     if (arm === 'champion' && cv !== null) headers[H.version] = String(cv);
     else if (arm === 'challenger' && xv !== null) headers[H.version] = String(xv);
     else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[H.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
-    const answer = explanations ? { predictions, explanations } : { predictions };
+    const impressions =
+      k === undefined ? undefined : await this.issueImpressions(requestId, predictions, toChallenger, cv, xv);
+    if (res.headersSent) return;
+    const answer = { predictions, ...(explanations ? { explanations } : {}), ...(impressions ? { impressions } : {}) };
     this.send(res, 200, JSON.stringify(answer), JSON_TYPE, headers);
     const log = this.logState.log;
     if (log?.sampled(requestId)) {

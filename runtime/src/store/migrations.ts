@@ -296,6 +296,33 @@ const core: Migration[] = [
       CREATE INDEX runs_by_user ON runs(user_name, id);
     `,
   },
+  {
+    version: 8,
+    name: 'ab_impressions, ab_events: top-k answers served with an impression id, and their impression/click/purchase events',
+    // Portable SQL (INTEGER/REAL/TEXT, no AUTOINCREMENT): the ids are the server's and the client's own strings, so
+    // an event sent twice is one row (ON CONFLICT (event_id) DO NOTHING in repos/abEvents.ts).
+    up: `
+      CREATE TABLE ab_impressions (
+        id TEXT PRIMARY KEY,
+        deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        arm TEXT NOT NULL,
+        version INTEGER,
+        items_json TEXT NOT NULL,
+        served_at INTEGER NOT NULL
+      );
+      CREATE INDEX ab_impressions_by_deployment ON ab_impressions(deployment_id, served_at);
+      CREATE TABLE ab_events (
+        event_id TEXT PRIMARY KEY,
+        impression_id TEXT NOT NULL REFERENCES ab_impressions(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        item TEXT,
+        revenue REAL,
+        occurred_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX ab_events_by_impression ON ab_events(impression_id);
+    `,
+  },
 ];
 
 const registered: Migration[] = [];

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import * as os from 'node:os';
 import { migrate } from './migrations.js';
 import { ArtifactRepository } from './repos/artifacts.js';
+import { AbEventRepository } from './repos/abEvents.js';
 import { DeploymentRepository } from './repos/deployments.js';
 import { MetricRepository, SqliteMetricWriter, type MetricWriter } from './repos/metrics.js';
 import { MonitorRepository } from './repos/monitor.js';
@@ -22,6 +23,7 @@ export interface Repositories {
   readonly registry: RegistryRepository;
   readonly deployments: DeploymentRepository;
   readonly monitor: MonitorRepository;
+  readonly abEvents: AbEventRepository;
 }
 
 function repositories(db: SqlDb, writer?: MetricWriter): Repositories {
@@ -31,6 +33,7 @@ function repositories(db: SqlDb, writer?: MetricWriter): Repositories {
     registry: new RegistryRepository(db),
     deployments: new DeploymentRepository(db),
     monitor: new MonitorRepository(db),
+    abEvents: new AbEventRepository(db),
   };
 }
 
@@ -46,6 +49,7 @@ export class Store implements Repositories {
   readonly registry: RegistryRepository;
   readonly deployments: DeploymentRepository;
   readonly monitor: MonitorRepository;
+  readonly abEvents: AbEventRepository;
   readonly metrics: MetricRepository;
   /** Resolves once runs left by dead processes are marked (see RunRepository.markInterrupted). */
   readonly ready: Promise<void>;
@@ -63,6 +67,7 @@ export class Store implements Repositories {
     this.registry = r.registry;
     this.deployments = r.deployments;
     this.monitor = r.monitor;
+    this.abEvents = r.abEvents;
     this.metrics = new MetricRepository(this.sql, writer);
     this.ready = this.sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname())).then(() => undefined);
   }
