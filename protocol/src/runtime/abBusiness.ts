@@ -83,3 +83,40 @@ export const srmCheckSchema = z.object({
   mismatch: z.boolean(),
 });
 export type SrmCheck = z.infer<typeof srmCheckSchema>;
+
+/** One arm's business metrics: impressions shown, clicks and purchases on them, revenue. */
+export const businessArmSchema = z.object({
+  arm: z.enum(['champion', 'challenger']),
+  version: z.number().int().nullable(),
+  impressions: z.number().int().nonnegative(),
+  clicks: z.number().int().nonnegative(),
+  purchases: z.number().int().nonnegative(),
+  revenue: z.number(),
+  /** Impressions with a click / all impressions (Wilson interval). */
+  ctr: rateEstimateSchema,
+  /** Impressions with a purchase / all impressions (Wilson interval). */
+  conversion: rateEstimateSchema,
+  /** Revenue / impressions (t interval). */
+  revenuePerImpression: meanEstimateSchema,
+});
+export type BusinessArm = z.infer<typeof businessArmSchema>;
+
+/** `cairn ab business --format json` and the A/B view's business section. */
+export const businessAbReportSchema = z.object({
+  name: z.string(),
+  deploymentId: z.number().int(),
+  alpha: z.number(),
+  power: z.number(),
+  /** The minimum detectable effect asked for, as a share of the champion's value (relative) unless `relative` false. */
+  mde: z.number(),
+  relative: z.boolean(),
+  /** The mSPRT looks at the data every `lookEvery` impressions (and at the end). */
+  lookEvery: z.number().int().positive(),
+  arms: z.tuple([businessArmSchema, businessArmSchema]),
+  differences: z.array(metricDifferenceSchema),
+  srm: srmCheckSchema,
+  /** Sentences for the user: the SRM warning, arms with no data, an underpowered test. */
+  warnings: z.array(z.string()),
+  createdAt: z.number(),
+});
+export type BusinessAbReport = z.infer<typeof businessAbReportSchema>;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AbResult } from '@cairn/protocol';
+import type { AbResult, BusinessAbReport } from '@cairn/protocol';
+import { businessAb } from '../../ab/business.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { table } from './models.js';
 import { AbError, onlineAb, replayAb } from '../../ab/analysis.js';
@@ -19,6 +20,37 @@ function printResult(io: CliIo, r: AbResult): void {
   io.stdout(`${r.test.statement}\nwinner: ${r.test.winner}\n`);
 }
 
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+const ci = (c: readonly [number, number], f: (x: number) => string): string => `[${f(c[0])}, ${f(c[1])}]`;
+const money = (x: number): string => x.toFixed(4);
+
+function printBusiness(io: CliIo, r: BusinessAbReport): void {
+  io.stdout(`A/B on business metrics of ${r.name}, deployment ${r.deploymentId} (alpha ${r.alpha}, power ${r.power}, ` +
+    `MDE ${r.relative ? `${r.mde * 100}% relative` : r.mde})\n\n`);
+  const rows = [['ARM', 'VERSION', 'IMPRESSIONS', 'CTR', 'CTR CI', 'CONVERSION', 'CONV CI', 'REV/IMPR', 'REV CI'],
+    ...r.arms.map((a) => [a.arm, String(a.version ?? ''), String(a.impressions), pct(a.ctr.rate), ci(a.ctr.ci, pct),
+      pct(a.conversion.rate), ci(a.conversion.ci, pct), money(a.revenuePerImpression.mean),
+      ci(a.revenuePerImpression.ci, money)])];
+  io.stdout(table(rows) + '\n');
+  const diffs = [['METRIC', 'DIFFERENCE', 'CI', 'TEST', 'P', 'ALWAYS-VALID P', 'N PER ARM'],
+    ...r.differences.map((d) => {
+      const f = d.metric === 'revenuePerImpression' ? money : pct;
+      return [d.metric, f(d.difference), ci(d.ci, f), d.method, d.pValue.toPrecision(3), d.sequential.pValue.toPrecision(3),
+        String(d.sampleSize.perArm ?? '')];
+    })];
+  io.stdout('\n' + table(diffs) + '\n');
+  io.stdout(`\nSRM: chi-square ${r.srm.chiSquare.toFixed(3)}, p = ${r.srm.pValue.toPrecision(3)}` +
+    `${r.srm.mismatch ? ' (MISMATCH)' : ''}\n`);
+  for (const w of r.warnings) io.stdout(`warning: ${w}\n`);
+}
+
+function unitOf(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!(v > 0 && v < 1)) throw new UsageError(`--${name} ${text}: give a number between 0 and 1`);
+  return v;
+}
+
 function alphaOf(text: string | undefined): number {
   if (text === undefined) return 0.05;
   const a = Number(text);
@@ -31,13 +63,17 @@ export const abCommand: CliCommand = {
   summary: 'A/B analysis of champion vs challenger: online per-arm metrics from feedback, or a replay on a holdout, with a significance test.',
   usage:
     'cairn ab report NAME [--deployment ID] [--alpha 0.05]\n' +
+    '       cairn ab business NAME [--deployment ID] [--alpha 0.05] [--power 0.8] [--mde 0.1] [--look-every 100]\n' +
     '       cairn ab replay NAME --holdout FILE --label COLUMN [--champion VERSION|ALIAS] [--challenger VERSION|ALIAS] [--alpha 0.05]\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger'] });
+    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger', 'power',
+      'mde', 'look-every'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
-    if (sub !== 'report' && sub !== 'replay') throw new UsageError(sub === undefined ? 'give a sub-command: report or replay' : `unknown sub-command '${sub}' (report, replay)`);
+    if (sub !== 'report' && sub !== 'replay' && sub !== 'business') {
+      throw new UsageError(sub === undefined ? 'give a sub-command: report, business or replay' : `unknown sub-command '${sub}' (report, business, replay)`);
+    }
     if (parsed.positionals.length !== 1) throw new UsageError(`ab ${sub} takes one model NAME`);
     const name = parsed.positionals[0] ?? '';
     const alpha = alphaOf(flag(parsed, 'alpha'));
@@ -49,6 +85,26 @@ export const abCommand: CliCommand = {
     const store = new Store(db);
     const ctx = { store, objects: new ObjectStore(path.join(workspace, '.cairn')), workspace };
     try {
+      if (sub === 'business') {
+        for (const f of ['holdout', 'label', 'champion', 'challenger']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);
+        const dep = flag(parsed, 'deployment');
+        const id = dep === undefined ? undefined : Number(dep);
+        if (id !== undefined && !(Number.isInteger(id) && id > 0)) throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
+        const every = flag(parsed, 'look-every');
+        const lookEvery = every === undefined ? 100 : Number(every);
+        if (!(Number.isInteger(lookEvery) && lookEvery > 0)) throw new UsageError(`--look-every ${every ?? ''}: give a whole number of impressions`);
+        const report = await businessAb(store, name, {
+          ...(id === undefined ? {} : { deploymentId: id }),
+          alpha,
+          power: unitOf('power', flag(parsed, 'power'), 0.8),
+          mde: unitOf('mde', flag(parsed, 'mde'), 0.1),
+          lookEvery,
+        });
+        if (format === 'json') io.stdout(JSON.stringify(report) + '\n');
+        else printBusiness(io, report);
+        return 0;
+      }
+      for (const f of ['power', 'mde', 'look-every']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab business`);
       let result: AbResult;
       if (sub === 'report') {
         for (const f of ['holdout', 'label', 'champion', 'challenger']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);

@@ -33,6 +33,16 @@ export interface DeploymentArms {
   name: string;
   version: number | null;
   challengerVersion: number | null;
+  /** The challenger's share of the traffic (0 without one). */
+  split: number;
+}
+
+interface ArmsRow {
+  id: number;
+  name: string;
+  version: number | null;
+  challenger_version: number | null;
+  split: number | null;
 }
 
 interface Row {
@@ -144,15 +154,16 @@ export class DeploymentRepository {
   async arms(ref: { id: number } | { abOf: string }): Promise<DeploymentArms | undefined> {
     const row =
       'id' in ref
-        ? await this.db.get<{ id: number; name: string; version: number | null; challenger_version: number | null }>(
-            'SELECT id, name, version, challenger_version FROM deployments WHERE id = ?',
+        ? await this.db.get<ArmsRow>(
+            'SELECT id, name, version, challenger_version, split FROM deployments WHERE id = ?',
             [ref.id],
           )
-        : await this.db.get<{ id: number; name: string; version: number | null; challenger_version: number | null }>(
-            'SELECT id, name, version, challenger_version FROM deployments WHERE name = ? AND challenger_ref IS NOT NULL ORDER BY id DESC LIMIT 1',
+        : await this.db.get<ArmsRow>(
+            'SELECT id, name, version, challenger_version, split FROM deployments WHERE name = ? AND challenger_ref IS NOT NULL ORDER BY id DESC LIMIT 1',
             [ref.abOf],
           );
-    return row ? { id: row.id, name: row.name, version: row.version, challengerVersion: row.challenger_version } : undefined;
+    if (!row) return undefined;
+    return { id: row.id, name: row.name, version: row.version, challengerVersion: row.challenger_version, split: row.split ?? 0 };
   }
 
   /** Logged predictions of some deployments, oldest first. */
