@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { businessAbReportSchema, type BusinessAbReport } from '@cairn/protocol';
-import { priceOf, simulateTraffic } from '../../../runtime/src/ab/simulate.js';
+import { priceOf, type SimulateSummary } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
@@ -101,7 +101,21 @@ json.dump(out, sys.stdout)
 `;
 
 test('simulated traffic → events → `cairn ab business`: per-arm CTR, conversion and revenue as scipy computes them', async () => {
-  const summary = await simulateTraffic({ url: server.url, token: TOKEN, ratings: future, k: 5 });
+  const sim = await cli([
+    'simulate',
+    '--url',
+    server.url,
+    '--token',
+    TOKEN,
+    '--ratings',
+    future,
+    '--k',
+    '5',
+    '--format',
+    'json',
+  ]);
+  assert.equal(sim.code, 0, sim.err);
+  const summary = JSON.parse(sim.out) as SimulateSummary;
   assert.equal(summary.requests, 400);
   assert.equal(summary.impressions, 400);
   assert.ok(summary.clicks > 0 && summary.purchases > 0, JSON.stringify(summary));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AbResult, BusinessAbReport } from '@cairn/protocol';
 import { businessAb } from '../../ab/business.js';
+import { SimulateError, simulateTraffic } from '../../ab/simulate.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { table } from './models.js';
 import { AbError, onlineAb, replayAb } from '../../ab/analysis.js';
@@ -51,6 +52,35 @@ function unitOf(name: string, text: string | undefined, fallback: number): numbe
   return v;
 }
 
+function countOf(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`--${name} ${text}: give a whole number > 0`);
+  return v;
+}
+
+/** `cairn ab simulate`: replays future ratings against a served recommender (runtime/src/ab/simulate.ts). */
+async function simulate(parsed: ReturnType<typeof parseArgs>, io: CliIo): Promise<number> {
+  const url = flag(parsed, 'url');
+  const ratings = flag(parsed, 'ratings');
+  if (url === undefined || ratings === undefined) throw new UsageError('ab simulate needs --url URL (of cairn serve) and --ratings FILE');
+  const k = countOf('k', flag(parsed, 'k'));
+  const limit = countOf('limit', flag(parsed, 'limit'));
+  try {
+    const s = await simulateTraffic({ url: url.replace(/\/+$/, ''), token: flag(parsed, 'token') ?? null,
+      ratings: path.resolve(io.cwd, ratings), ...(k === undefined ? {} : { k }), ...(limit === undefined ? {} : { limit }) });
+    if (formatOf(parsed) === 'json') io.stdout(JSON.stringify(s) + '\n');
+    else io.stdout(`${s.requests} top-k requests: ${s.impressions} impressions, ${s.clicks} clicks, ${s.purchases} purchases, revenue ${s.revenue.toFixed(2)} (${s.accepted} events stored)\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof SimulateError || error instanceof DataError) {
+      io.stderr(`cairn ab simulate: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
 function alphaOf(text: string | undefined): number {
   if (text === undefined) return 0.05;
   const a = Number(text);
@@ -63,14 +93,16 @@ export const abCommand: CliCommand = {
   summary: 'A/B analysis of champion vs challenger: online per-arm metrics from feedback, or a replay on a holdout, with a significance test.',
   usage:
     'cairn ab report NAME [--deployment ID] [--alpha 0.05]\n' +
+    '       cairn ab simulate --url URL --ratings FILE [--token TOKEN] [--k 10] [--limit N]\n' +
     '       cairn ab business NAME [--deployment ID] [--alpha 0.05] [--power 0.8] [--mde 0.1] [--look-every 100]\n' +
     '       cairn ab replay NAME --holdout FILE --label COLUMN [--champion VERSION|ALIAS] [--challenger VERSION|ALIAS] [--alpha 0.05]\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
     const parsed = parseArgs(rest, { value: ['format', 'workspace', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger', 'power',
-      'mde', 'look-every'] });
+      'mde', 'look-every', 'url', 'ratings', 'token', 'k', 'limit'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
+    if (sub === 'simulate') return simulate(parsed, io);
     if (sub !== 'report' && sub !== 'replay' && sub !== 'business') {
       throw new UsageError(sub === undefined ? 'give a sub-command: report, business or replay' : `unknown sub-command '${sub}' (report, business, replay)`);
     }
