@@ -120,3 +120,15 @@ export const businessAbReportSchema = z.object({
   createdAt: z.number(),
 });
 export type BusinessAbReport = z.infer<typeof businessAbReportSchema>;
+
+/** `cairn ab simulate --format json`: what the replay sent. */
+export const simulateSummarySchema = z.object({
+  requests: z.number().int().nonnegative(),
+  impressions: z.number().int().nonnegative(),
+  clicks: z.number().int().nonnegative(),
+  purchases: z.number().int().nonnegative(),
+  revenue: z.number(),
+  /** Events the server stored (a rerun against the same deployment stores none: the event ids repeat). */
+  accepted: z.number().int().nonnegative(),
+});
+export type SimulateSummary = z.infer<typeof simulateSummarySchema>;

@@ -1,4 +1,10 @@
-import { abEventsResponseSchema, invocationResponseSchema, ServeHeaders, type AbEvent } from '@cairn/protocol';
+import {
+  abEventsResponseSchema,
+  invocationResponseSchema,
+  ServeHeaders,
+  type AbEvent,
+  type SimulateSummary,
+} from '@cairn/protocol';
 import { cellValue, getColumn, readTable } from '../ml/data/index.js';
 import { CairnError } from '../util/errors.js';
 
@@ -36,15 +42,6 @@ export interface SimulateOptions {
   limit?: number;
   /** Requests in flight at once. */
   concurrency?: number;
-}
-
-export interface SimulateSummary {
-  requests: number;
-  impressions: number;
-  clicks: number;
-  purchases: number;
-  revenue: number;
-  accepted: number;
 }
 
 interface Rating {

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { businessAbReportSchema, type BusinessAbReport } from '@cairn/protocol';
-import { priceOf, type SimulateSummary } from '../../../runtime/src/ab/simulate.js';
+import { businessAbReportSchema, simulateSummarySchema, type BusinessAbReport } from '@cairn/protocol';
+import { priceOf } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
@@ -115,7 +115,7 @@ test('simulated traffic → events → `cairn ab business`: per-arm CTR, convers
     'json',
   ]);
   assert.equal(sim.code, 0, sim.err);
-  const summary = JSON.parse(sim.out) as SimulateSummary;
+  const summary = simulateSummarySchema.parse(JSON.parse(sim.out));
   assert.equal(summary.requests, 400);
   assert.equal(summary.impressions, 400);
   assert.ok(summary.clicks > 0 && summary.purchases > 0, JSON.stringify(summary));
