@@ -369,14 +369,16 @@ export class ModelServer {
   private async events(body: unknown): Promise<AbEventsResponse> {
     const log = this.logState.log;
     if (!log) {
-      throw new RequestError(409, 'no_log', `this server logs to no deployment (${this.logState.reason}), so it issued no impressions`);
+      const why = `this server logs to no deployment (${this.logState.reason}), so it issued no impressions`;
+      throw new RequestError(409, 'no_log', why);
     }
     const parsed = abEventsRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `body.${issue.path.join('.')}: ` : '';
       // zod says a missing field "received undefined": say it is missing.
-      const what = (issue?.message ?? 'invalid').replace(/^Invalid input: expected (\w+), received undefined$/, 'missing (a $1)');
+      const missing = /^Invalid input: expected (\w+), received undefined$/;
+      const what = (issue?.message ?? 'invalid').replace(missing, 'missing (a $1)');
       throw new RequestError(
         400,
         'bad_event',
@@ -394,7 +396,8 @@ export class ModelServer {
           400,
           'unknown_impression',
           `body.events.${first}.impression_id: "${id}" is no impression of this deployment` +
-            `${e.indexes.length > 1 ? ` (nor are ${e.indexes.length - 1} more)` : ''}; use an "impressions[].id" of a ` +
+            `${e.indexes.length > 1 ? ` (nor are ${e.indexes.length - 1} more)` : ''}; ` +
+            `use an "impressions[].id" of a ` +
             `top-k answer (POST /invocations?k=N). Nothing of this request was stored`,
         );
       }

@@ -298,7 +298,7 @@ const core: Migration[] = [
   },
   {
     version: 8,
-    name: 'ab_impressions, ab_events: top-k answers served with an impression id, and their impression/click/purchase events',
+    name: 'ab_impressions, ab_events: top-k answers with an impression id; their impression/click/purchase events',
     // Portable SQL (INTEGER/REAL/TEXT, no AUTOINCREMENT): the ids are the server's and the client's own strings, so
     // an event sent twice is one row (ON CONFLICT (event_id) DO NOTHING in repos/abEvents.ts).
     up: `

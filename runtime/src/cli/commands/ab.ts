@@ -36,7 +36,8 @@ function printBusiness(io: CliIo, r: BusinessAbReport): void {
   const diffs = [['METRIC', 'DIFFERENCE', 'CI', 'TEST', 'P', 'ALWAYS-VALID P', 'N PER ARM'],
     ...r.differences.map((d) => {
       const f = d.metric === 'revenuePerImpression' ? money : pct;
-      return [d.metric, f(d.difference), ci(d.ci, f), d.method, d.pValue.toPrecision(3), d.sequential.pValue.toPrecision(3),
+      const p = d.pValue.toPrecision(3);
+      return [d.metric, f(d.difference), ci(d.ci, f), d.method, p, d.sequential.pValue.toPrecision(3),
         String(d.sampleSize.perArm ?? '')];
     })];
   io.stdout('\n' + table(diffs) + '\n');
@@ -63,14 +64,20 @@ function countOf(name: string, text: string | undefined): number | undefined {
 async function simulate(parsed: ReturnType<typeof parseArgs>, io: CliIo): Promise<number> {
   const url = flag(parsed, 'url');
   const ratings = flag(parsed, 'ratings');
-  if (url === undefined || ratings === undefined) throw new UsageError('ab simulate needs --url URL (of cairn serve) and --ratings FILE');
+  if (url === undefined || ratings === undefined) {
+    throw new UsageError('ab simulate needs --url URL (of cairn serve) and --ratings FILE');
+  }
   const k = countOf('k', flag(parsed, 'k'));
   const limit = countOf('limit', flag(parsed, 'limit'));
   try {
     const s = await simulateTraffic({ url: url.replace(/\/+$/, ''), token: flag(parsed, 'token') ?? null,
-      ratings: path.resolve(io.cwd, ratings), ...(k === undefined ? {} : { k }), ...(limit === undefined ? {} : { limit }) });
+      ratings: path.resolve(io.cwd, ratings), ...(k === undefined ? {} : { k }),
+      ...(limit === undefined ? {} : { limit }) });
     if (formatOf(parsed) === 'json') io.stdout(JSON.stringify(s) + '\n');
-    else io.stdout(`${s.requests} top-k requests: ${s.impressions} impressions, ${s.clicks} clicks, ${s.purchases} purchases, revenue ${s.revenue.toFixed(2)} (${s.accepted} events stored)\n`);
+    else {
+      io.stdout(`${s.requests} top-k requests: ${s.impressions} impressions, ${s.clicks} clicks, ` +
+        `${s.purchases} purchases, revenue ${s.revenue.toFixed(2)} (${s.accepted} events stored)\n`);
+    }
     return 0;
   } catch (error) {
     if (error instanceof SimulateError || error instanceof DataError) {
@@ -104,7 +111,8 @@ export const abCommand: CliCommand = {
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub === 'simulate') return simulate(parsed, io);
     if (sub !== 'report' && sub !== 'replay' && sub !== 'business') {
-      throw new UsageError(sub === undefined ? 'give a sub-command: report, business or replay' : `unknown sub-command '${sub}' (report, business, replay)`);
+      throw new UsageError(sub === undefined ? 'give a sub-command: report, business, simulate or replay'
+        : `unknown sub-command '${sub}' (report, business, simulate, replay)`);
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`ab ${sub} takes one model NAME`);
     const name = parsed.positionals[0] ?? '';
@@ -118,13 +126,19 @@ export const abCommand: CliCommand = {
     const ctx = { store, objects: new ObjectStore(path.join(workspace, '.cairn')), workspace };
     try {
       if (sub === 'business') {
-        for (const f of ['holdout', 'label', 'champion', 'challenger']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);
+        for (const f of ['holdout', 'label', 'champion', 'challenger']) {
+          if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);
+        }
         const dep = flag(parsed, 'deployment');
         const id = dep === undefined ? undefined : Number(dep);
-        if (id !== undefined && !(Number.isInteger(id) && id > 0)) throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
+        if (id !== undefined && !(Number.isInteger(id) && id > 0)) {
+          throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
+        }
         const every = flag(parsed, 'look-every');
         const lookEvery = every === undefined ? 100 : Number(every);
-        if (!(Number.isInteger(lookEvery) && lookEvery > 0)) throw new UsageError(`--look-every ${every ?? ''}: give a whole number of impressions`);
+        if (!(Number.isInteger(lookEvery) && lookEvery > 0)) {
+          throw new UsageError(`--look-every ${every ?? ''}: give a whole number of impressions`);
+        }
         const report = await businessAb(store, name, {
           ...(id === undefined ? {} : { deploymentId: id }),
           alpha,
@@ -136,7 +150,9 @@ export const abCommand: CliCommand = {
         else printBusiness(io, report);
         return 0;
       }
-      for (const f of ['power', 'mde', 'look-every']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab business`);
+      for (const f of ['power', 'mde', 'look-every']) {
+        if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab business`);
+      }
       let result: AbResult;
       if (sub === 'report') {
         for (const f of ['holdout', 'label', 'champion', 'challenger']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);

@@ -159,11 +159,13 @@ export class DeploymentRepository {
             [ref.id],
           )
         : await this.db.get<ArmsRow>(
-            'SELECT id, name, version, challenger_version, split FROM deployments WHERE name = ? AND challenger_ref IS NOT NULL ORDER BY id DESC LIMIT 1',
+            'SELECT id, name, version, challenger_version, split FROM deployments ' +
+              'WHERE name = ? AND challenger_ref IS NOT NULL ORDER BY id DESC LIMIT 1',
             [ref.abOf],
           );
     if (!row) return undefined;
-    return { id: row.id, name: row.name, version: row.version, challengerVersion: row.challenger_version, split: row.split ?? 0 };
+    const split = row.split ?? 0;
+    return { id: row.id, name: row.name, version: row.version, challengerVersion: row.challenger_version, split };
   }
 
   /** Logged predictions of some deployments, oldest first. */
