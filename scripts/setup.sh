@@ -21,6 +21,8 @@ pkgs=(build-essential python3)
 pkgs+=(libonnx-testdata)
 # The explanation tests cross-check against scikit-learn, scipy and xgboost (always: they are unit tests).
 pkgs+=(python3-sklearn python3-scipy python3-xgboost)
+# A real single-node Slurm cluster for the Slurm executor's tests (test/lib/slurm.ts).
+pkgs+=(slurm-wlm munge)
 # MovieLens for the recommender sample; numpy for the reference MF of the ML benches (bench/ml/mfNumpy.py).
 [ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs python3-numpy)
 # The gradient-boosting benchmark and its scikit-learn cross-check: reference libraries and two more data sets.
