@@ -1,5 +1,5 @@
 import { UsageError, type CliIo } from './command.js';
-import { commands } from './commands/index.js';
+import { commands, hiddenCommands } from './commands/index.js';
 
 declare const CAIRN_VERSION: string | undefined;
 
@@ -27,7 +27,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${typeof CAIRN_VERSION === 'string' ? CAIRN_VERSION : 'dev'}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = [...commands, ...hiddenCommands].find((c) => c.name === name);
   if (!command) {
     io.stderr(`cairn: unknown command '${name}'.\n\n${help()}\n`);
     return 2;

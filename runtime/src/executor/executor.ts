@@ -139,6 +139,17 @@ export function pipelineGates(pipeline: ResolvedPipeline): RunGates {
 
 /** Starts a run: the run row exists when this resolves; `done` settles when every selected step has finished. */
 export async function startRun(pipeline: ResolvedPipeline, options: ExecuteOptions): Promise<RunHandle> {
+  const { selected, runId, stepRunIds } = await createRunRecord(pipeline, options);
+  const controller = new AbortController();
+  const run = new RunExecution(pipeline, selected, runId, stepRunIds, options, controller.signal);
+  return { runId, done: run.execute(), cancel: () => controller.abort() };
+}
+
+/** The run row and one step row per selected step, after the request was checked; shared by every executor. */
+export async function createRunRecord(
+  pipeline: ResolvedPipeline,
+  options: ExecuteOptions,
+): Promise<{ selected: ResolvedStep[]; runId: number; stepRunIds: Map<string, number> }> {
   const selected = selectSteps(pipeline, options.step, options.downstream);
   checkPipelinePaths(pipeline, options.workspace);
   const git = gitState(pipeline.root);
@@ -160,10 +171,76 @@ export async function startRun(pipeline: ResolvedPipeline, options: ExecuteOptio
   if (pipeline.allowOutside?.length) {
     await options.store.runs.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
   }
-  const controller = new AbortController();
   const stepRunIds = await options.store.runs.createStepRuns(runId, selected.map((s) => s.name));
-  const run = new RunExecution(pipeline, selected, runId, stepRunIds, options, controller.signal);
-  return { runId, done: run.execute(), cancel: () => controller.abort() };
+  return { selected, runId, stepRunIds };
+}
+
+/** The run's final status and error from its steps' outcomes, written to the store; shared by every executor. */
+export async function concludeRun(
+  store: Store,
+  pipeline: ResolvedPipeline,
+  runId: number,
+  outcomes: Record<string, StepOutcome>,
+  cancelled: boolean,
+): Promise<RunOutcome> {
+  const statuses = Object.values(outcomes).map((o) => o.status);
+  const status: RunStatus = cancelled ? 'cancelled' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'failed';
+  const firstError = Object.entries(outcomes).find(([, o]) => o.status === 'failed');
+  const error =
+    status === 'failed' && firstError
+      ? `step '${firstError[0]}' failed: ${firstError[1].error ?? 'unknown error'}`
+      : status === 'cancelled'
+        ? 'cancelled'
+        : null;
+  await store.writer.flush();
+  await store.runs.finishRun(runId, status, error);
+  store.writer.release(runId);
+  return { runId, pipeline: pipeline.name, status, steps: outcomes, error };
+}
+
+/**
+ * Runs one step of an existing run exactly as the local scheduler does (inputs hashed, cache key, restore, outputs
+ * into the CAS, lineage, metrics and log into the store): the entry a cluster job runs (`cairn step-exec`), so the
+ * same pipeline gives the same cache keys and lineage on either executor.
+ */
+export async function executeStepOfRun(
+  pipeline: ResolvedPipeline,
+  options: ExecuteOptions,
+  runId: number,
+  stepName: string,
+  signal: AbortSignal,
+): Promise<StepOutcome> {
+  const step = pipeline.steps.find((s) => s.name === stepName);
+  if (!step) throw new RunRequestError(`pipeline '${pipeline.name}' has no step '${stepName}'`);
+  const row = (await options.store.runs.steps(runId)).find((r) => r.step === stepName);
+  if (!row) throw new RunRequestError(`run ${runId} has no step '${stepName}'; \`cairn runs show ${runId}\` lists its steps`);
+  checkPipelinePaths(pipeline, options.workspace);
+  const run = new RunExecution(pipeline, [step], runId, new Map([[stepName, row.id]]), options, signal);
+  return (await run.executeOne(step)) ?? { status: 'pending', cacheHit: false, durationMs: null, error: null };
+}
+
+/**
+ * The steps of a run that are cache hits, restored and settled now, in pipeline order; a step is looked up only when
+ * every step it needs was a hit (otherwise its inputs do not exist yet). What is not returned is for the cluster.
+ */
+export async function restoreCachedSteps(
+  pipeline: ResolvedPipeline,
+  selected: ResolvedStep[],
+  runId: number,
+  stepRunIds: Map<string, number>,
+  options: ExecuteOptions,
+  signal: AbortSignal,
+): Promise<Record<string, StepOutcome>> {
+  const done: Record<string, StepOutcome> = {};
+  if (options.force) return done;
+  const selectedNames = new Set(selected.map((s) => s.name));
+  const run = new RunExecution(pipeline, selected, runId, stepRunIds, options, signal);
+  for (const step of selected) {
+    if (!step.cache || step.needs.some((n) => selectedNames.has(n) && done[n]?.status !== 'succeeded')) continue;
+    const outcome = await run.executeOne(step, true);
+    if (outcome) done[step.name] = outcome;
+  }
+  return done;
 }
 
 /** Core slots: a step takes as many as its `resources.cpu` hint (at least 1, at most all), first come first served. */
@@ -200,6 +277,8 @@ class RunExecution {
   /** Step number the next metric reported without one gets, per step run and key. */
   private readonly nextMetricStep = new Map<string, number>();
   private failed = false;
+  /** Stop after the cache lookup (a cluster executor resolving hits before it submits anything). */
+  private restoreOnly = false;
   /** Inputs read from outside the workspace (below an `allow_outside:` folder): path as written → where it leads. */
   private readonly outsideInputs = new Map<string, { real: string; allowedBy: string }>();
   /** Store writes started from synchronous callbacks (a step's pid, a built-in's tag), awaited before the run ends. */
@@ -265,15 +344,24 @@ class RunExecution {
     await Promise.all(results.values());
     await Promise.all([...this.background]);
     await fs.rm(this.scratchDir(), { recursive: true, force: true });
-    const statuses = Object.values(this.outcomes).map((o) => o.status);
-    const status: RunStatus = this.signal.aborted ? 'cancelled' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'failed';
-    const firstError = Object.entries(this.outcomes).find(([, o]) => o.status === 'failed');
-    const error = status === 'failed' && firstError ? `step '${firstError[0]}' failed: ${firstError[1].error ?? 'unknown error'}` : status === 'cancelled' ? 'cancelled' : null;
+    const outcome = await concludeRun(this.store, this.pipeline, this.runId, this.outcomes, this.signal.aborted);
+    this.progress(undefined, outcome.status, outcome.error ? { message: outcome.error } : {});
+    return outcome;
+  }
+
+  /**
+   * One step alone (the run itself is finished by whoever scheduled it). `restoreOnly`: a cache hit is restored and
+   * settled, anything else is left pending (undefined) for a cluster job to run.
+   */
+  async executeOne(step: ResolvedStep, restoreOnly = false): Promise<StepOutcome | undefined> {
+    this.restoreOnly = restoreOnly;
+    const status = await this.runStep(step);
+    if (status === 'pending') return undefined;
+    await Promise.all([...this.background]);
     await this.store.writer.flush();
-    await this.store.runs.finishRun(this.runId, status, error);
     this.store.writer.release(this.runId);
-    this.progress(undefined, status, error ? { message: error } : {});
-    return { runId: this.runId, pipeline: this.pipeline.name, status, steps: this.outcomes, error };
+    await fs.rm(this.scratchDir(), { recursive: true, force: true });
+    return this.outcomes[step.name] ?? { status, cacheHit: false, durationMs: null, error: null };
   }
 
   private async settle(step: string, status: StepStatus, durationMs: number | null, error: string | null, cacheHit = false): Promise<StepStatus> {
@@ -375,21 +463,32 @@ class RunExecution {
       const builtin = step.kind === 'uses' && step.uses ? getBuiltin(step.uses) : undefined;
       const key = stepCacheKey(step, inputs, params, builtin?.version ?? null);
       await this.store.runs.startStep(stepRunId, key, logRel);
-      for (const i of inputs) {
-        await this.store.artifacts.recordArtifact(i.hash, 'file', 0, false);
-        await this.store.artifacts.recordIo(stepRunId, 'in', null, i.path, i.hash);
-      }
+      const recordInputs = async () => {
+        for (const i of inputs) {
+          await this.store.artifacts.recordArtifact(i.hash, 'file', 0, false);
+          await this.store.artifacts.recordIo(stepRunId, 'in', null, i.path, i.hash);
+        }
+      };
+      // A cluster's lookup records them only on a hit: on a miss the job records them, once.
+      if (!this.restoreOnly) await recordInputs();
 
       if (step.cache && !this.options.force) {
         const remote = this.remoteStep(step, key, stepRunId, writeLog);
         const hit = (await this.tryRestore(step, key, stepRunId, writeLog)) || (await remoteCacheHit(remote));
         if (hit) {
+          if (this.restoreOnly) await recordInputs();
           // The gate is not part of the cache key (it changes no output), so a gate tightened since must fail here.
           const gateError = await this.checkGates(step, stepRunId);
           if (gateError !== null) return this.fail(step, writeLog, elapsed(), gateError, log);
           await closeLog(log);
           return this.settle(step.name, 'succeeded', elapsed(), null, true);
         }
+      }
+      if (this.restoreOnly) {
+        writeLog('cairn', 'not in the cache: submitted to the cluster');
+        await closeLog(log);
+        await this.store.runs.setStepStatus(stepRunId, 'pending');
+        return 'pending';
       }
       if (this.signal.aborted) {
         await closeLog(log);

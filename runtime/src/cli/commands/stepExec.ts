@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { flag, parseArgs, UsageError, type CliCommand } from '../command.js';
+import { ensureBuiltinsFor } from '../../executor/builtins.js';
+import { executeStepOfRun } from '../../executor/executor.js';
+import { formatDiagnosticText, loadPipeline } from '../../executor/loadPipeline.js';
+import { ObjectStore } from '../../cas/objectStore.js';
+import { Store } from '../../store/store.js';
+import { workspaceOf } from '../../util/workspace.js';
+import * as path from 'node:path';
+
+const overridesSchema = z.record(z.string(), z.string());
+
+/** `-p` overrides of the run, as the scheduler wrote them (a 0600 file: a secret value must not sit in a job script). */
+function readOverrides(file: string | undefined): Record<string, string> {
+  if (file === undefined) return {};
+  const parsed = overridesSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new UsageError(`--params-file ${file}: expected {"name": "value", …}: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/**
+ * Hidden: runs ONE step of an existing run exactly as the local executor would. A cluster job (Slurm) runs this, so
+ * caching, artifact hashing, lineage, metrics and logs are the local executor's own code.
+ */
+export const stepExecCommand: CliCommand = {
+  name: 'step-exec',
+  summary: 'Run one step of an existing run (what a cluster job runs).',
+  usage: 'cairn step-exec --run RUN --step STEP --pipeline FILE [--params-file FILE] [--force] [--workspace DIR]',
+  async run(args, io) {
+    const parsed = parseArgs(args, { boolean: ['force'], value: ['run', 'step', 'pipeline', 'params-file', 'workspace'] });
+    const runId = Number(flag(parsed, 'run'));
+    const step = flag(parsed, 'step');
+    const file = flag(parsed, 'pipeline');
+    if (!Number.isInteger(runId) || runId < 1) throw new UsageError('--run needs a run id');
+    if (step === undefined || file === undefined) throw new UsageError('--step and --pipeline are required');
+    const workspace = workspaceOf(parsed, io.cwd);
+    const loaded = loadPipeline(file, { cwd: io.cwd, workspace, overrides: readOverrides(flag(parsed, 'params-file')) });
+    if (!loaded.ok) {
+      io.stderr(`cairn step-exec: ${loaded.message ?? loaded.diagnostics.map(formatDiagnosticText).join('\n')}\n`);
+      return 1;
+    }
+    await ensureBuiltinsFor(loaded.pipeline);
+    const cairnDir = path.join(workspace, '.cairn');
+    const store = new Store(path.join(cairnDir, 'cairn.db'));
+    const controller = new AbortController();
+    // scancel and a Slurm time limit send SIGTERM first: the step's process group is stopped like a local cancel.
+    const stop = () => controller.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    try {
+      await store.ready;
+      const options = { store, objects: new ObjectStore(cairnDir), workspace, force: parsed.flags.has('force') };
+      const outcome = await executeStepOfRun(loaded.pipeline, options, runId, step, controller.signal);
+      io.stdout(JSON.stringify(outcome) + '\n');
+      return outcome.status === 'succeeded' ? 0 : 1;
+    } finally {
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RunEvent } from '@cairn/protocol';
+import { Engine } from '../../../runtime/src/executor/engine.js';
+import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
+import { SlurmError, slurmJobsTag, startSlurmRun, type SlurmSettings } from '../../../runtime/src/executor/slurm.js';
+import { buildCli, cliEnv } from '../engine/cli.js';
+import { EventLog, tempWorkspace } from '../engine/helpers.js';
+import { startSlurm, type SlurmCluster } from '../../lib/slurm.js';
+
+const pipelineYaml = `version: 1
+name: chain
+params:
+  factor: 2
+steps:
+  prepare:
+    run: awk '{ print $1 * \${params.factor} }' data.txt > prepared.txt
+    deps: [data.txt]
+    outputs: { prepared: prepared.txt }
+  train:
+    run: |
+      test -f fast || sleep 60
+      awk '{ s += $1 } END { print s }' \${steps.prepare.outputs.prepared} > model.txt
+      echo "::cairn-metric total=$(cat model.txt)"
+    outputs: { model: model.txt }
+    resources: { cpu: 1, memory: 64Mi }
+  report:
+    run: cat \${steps.train.outputs.model} > report.txt
+    outputs: { report: report.txt }
+`;
+
+function workspace(fast: boolean): ReturnType<typeof tempWorkspace> {
+  const ws = tempWorkspace('cairn-slurm-ws-');
+  writeFileSync(path.join(ws.dir, 'data.txt'), '1\n2\n3\n');
+  writeFileSync(path.join(ws.dir, 'cairn.yaml'), pipelineYaml);
+  if (fast) writeFileSync(path.join(ws.dir, 'fast'), '');
+  return ws;
+}
+
+function pipelineIn(dir: string) {
+  const loaded = loadPipeline('cairn.yaml', { cwd: dir, workspace: dir });
+  assert.ok(loaded.ok, JSON.stringify(loaded));
+  return loaded.pipeline;
+}
+
+/** Cache keys and lineage (inputs/outputs with hashes) of a run, by step. */
+async function records(engine: Engine, runId: number) {
+  const detail = await engine.store.runs.detail(runId);
+  assert.ok(detail);
+  const rows = await engine.store.runs.steps(runId);
+  const out: Record<string, unknown> = {};
+  for (const s of detail.steps) {
+    const id = rows.find((r) => r.step === s.step)?.id ?? -1;
+    const io = (await engine.store.artifacts.stepIo(id)).map((x) => JSON.stringify(x)).sort();
+    out[s.step] = { key: s.cacheKey, status: s.status, io };
+  }
+  return out;
+}
+
+describe('Slurm executor on a real single-node cluster', () => {
+  let cluster: SlurmCluster;
+  let settings: SlurmSettings;
+  before(async () => {
+    const [c, cli] = await Promise.all([startSlurm(), buildCli()]);
+    cluster = c;
+    settings = { cairn: [process.execPath, cli], env: { ...cliEnv(), SLURM_CONF: cluster.conf }, pollMs: 100 };
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test('same cache keys and lineage as the local executor; job ids recorded; a re-run is all cache hits', async () => {
+    const local = workspace(true);
+    const remote = workspace(true);
+    const a = new Engine(local.dir);
+    const b = new Engine(remote.dir);
+    try {
+      const localRun = await a.run(pipelineIn(local.dir));
+      assert.equal(localRun.status, 'succeeded');
+      await b.store.ready;
+      const events = new EventLog();
+      const opts = { store: b.store, objects: b.objects, workspace: remote.dir, onEvent: events.listener };
+      const handle = await startSlurmRun(pipelineIn(remote.dir), opts, settings);
+      const outcome = await handle.done;
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      const strip = (r: Record<string, unknown>) => JSON.parse(JSON.stringify(r).replaceAll(`"runId":${outcome.runId}`, '')) as unknown;
+      const mine = await records(b, outcome.runId);
+      const theirs = await records(a, localRun.runId);
+      assert.deepEqual(strip(mine), JSON.parse(JSON.stringify(theirs).replaceAll(`"runId":${localRun.runId}`, '')));
+      const jobs = JSON.parse((await b.store.runs.tag(outcome.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      assert.deepEqual(Object.keys(jobs).sort(), ['prepare', 'report', 'train']);
+      const dependency = cluster.client('scontrol', ['show', 'job', '-o', jobs.train ?? '']);
+      assert.match(dependency, /JobState=COMPLETED/);
+      assert.ok(events.events.some((e: RunEvent) => e.type === 'progress' && e.step === 'train' && /queued: Slurm job/.test(e.message ?? '')));
+      assert.equal((await b.store.runs.latestMetrics(outcome.runId))?.total, 12, 'metrics written by the job reach the run');
+      const again = await (await startSlurmRun(pipelineIn(remote.dir), opts, settings)).done;
+      assert.deepEqual(Object.values(again.steps).map((s) => s.cacheHit), [true, true, true]);
+      assert.equal(await b.store.runs.tag(again.runId, slurmJobsTag), '{}', 'cached steps are resolved before anything is submitted');
+    } finally {
+      await a.close();
+      await b.close();
+      local.cleanup();
+      remote.cleanup();
+    }
+  });
+
+  test('a job killed with scancel: step failed with Slurm reason, downstream cancelled, re-run resumes from cache', async () => {
+    const ws = workspace(false);
+    const engine = new Engine(ws.dir);
+    try {
+      await engine.store.ready;
+      const events = new EventLog();
+      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
+      const handle = await startSlurmRun(pipelineIn(ws.dir), opts, settings);
+      await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
+      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      cluster.client('scancel', [jobs.train ?? '']);
+      const outcome = await handle.done;
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.steps.train?.status, 'failed');
+      assert.match(outcome.steps.train?.error ?? '', /Slurm job \d+ ended CANCELLED/);
+      assert.equal(outcome.steps.report?.status, 'cancelled');
+      assert.match(outcome.error ?? '', /step 'train' failed/);
+      writeFileSync(path.join(ws.dir, 'fast'), '');
+      const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
+      assert.equal(resumed.status, 'succeeded');
+      assert.equal(resumed.steps.prepare?.cacheHit, true);
+      const resubmitted = JSON.parse((await engine.store.runs.tag(resumed.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      assert.deepEqual(Object.keys(resubmitted).sort(), ['report', 'train']);
+    } finally {
+      await engine.close();
+      ws.cleanup();
+    }
+  });
+
+  test('an unreachable controller is a clear error before any run is created', async () => {
+    const ws = workspace(true);
+    const engine = new Engine(ws.dir);
+    try {
+      await engine.store.ready;
+      const conf = path.join(ws.dir, 'slurm.conf');
+      writeFileSync(conf, 'ClusterName=none\nSlurmctldHost=nowhere(127.0.0.1)\nSlurmctldPort=9\nAuthType=auth/none\n');
+      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir };
+      await assert.rejects(
+        startSlurmRun(pipelineIn(ws.dir), opts, { ...settings, env: { ...settings.env, SLURM_CONF: conf } }),
+        (e: unknown) => e instanceof SlurmError && /controller is unreachable.*nothing was submitted/s.test(e.message),
+      );
+      assert.equal((await engine.store.runs.list()).total, 0);
+    } finally {
+      await engine.close();
+      ws.cleanup();
+    }
+  });
+});
