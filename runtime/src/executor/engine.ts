@@ -5,6 +5,8 @@ import { ObjectStore } from '../cas/objectStore.js';
 import { remoteFor, type RemoteSetting } from '../cas/remote/sync.js';
 import { Store } from '../store/store.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
+import { slurmSettingsOf, startSlurmRun, type SlurmSettings } from './slurm.js';
+import { workspaceSettings } from '../config/workspace.js';
 
 export type StartOptions = Pick<ExecuteOptions, 'step' | 'downstream' | 'force' | 'parallelism'>;
 
@@ -22,14 +24,22 @@ export class Engine {
   /** `--remote` as given; resolved with CAIRN_REMOTE and `.cairn/config.yaml` on the first run. */
   private readonly remoteFlag: string | undefined;
   private remote: { setting: RemoteSetting | undefined } | undefined;
+  /** `--executor` of the CLI; otherwise CAIRN_EXECUTOR or the workspace config, read at each start (edits apply). */
+  private readonly executorFlag: string | undefined;
+  private readonly slurm: SlurmSettings;
 
-  constructor(readonly workspace: string, options: { parallelism?: number; remote?: string } = {}) {
+  constructor(
+    readonly workspace: string,
+    options: { parallelism?: number; remote?: string; executor?: string; slurm?: SlurmSettings } = {},
+  ) {
     this.workspace = path.resolve(workspace);
     this.cairnDir = path.join(this.workspace, '.cairn');
     this.store = new Store(path.join(this.cairnDir, 'cairn.db'));
     this.objects = new ObjectStore(this.cairnDir);
     this.parallelism = Math.max(1, options.parallelism ?? os.availableParallelism());
     this.remoteFlag = options.remote;
+    this.executorFlag = options.executor;
+    this.slurm = options.slurm ?? {};
   }
 
   /** Every event of every run (the RPC server forwards them as notifications). */
@@ -41,7 +51,12 @@ export class Engine {
   async start(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunHandle> {
     await this.store.ready;
     this.remote ??= { setting: remoteFor(this.workspace, this.remoteFlag) };
-    const handle = await startRun(pipeline, {
+    const settings = workspaceSettings(this.workspace, this.executorFlag === undefined ? {} : { executor: this.executorFlag });
+    const execute: typeof startRun =
+      settings.executor.value === 'slurm'
+        ? (p, o) => startSlurmRun(p, o, { ...slurmSettingsOf(settings.config), ...this.slurm })
+        : startRun;
+    const handle = await execute(pipeline, {
       ...options,
       ...(this.remote.setting ? { remote: this.remote.setting } : {}),
       parallelism: options.parallelism ?? this.parallelism,

@@ -201,6 +201,8 @@ export async function startSlurmRun(
     ];
     const args = [
       '--parsable',
+      // A job lost with its node fails its step (Slurm's reason kept); a re-run resumes from the cache.
+      '--no-requeue',
       `--job-name=cairn-${runId}-${step.name}`,
       `--chdir=${pipeline.root}`,
       `--output=${path.join(logDir, `${step.name}.slurm.out`)}`,

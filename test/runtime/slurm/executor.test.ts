@@ -6,7 +6,7 @@ import type { RunEvent } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
 import { SlurmError, slurmJobsTag, startSlurmRun, type SlurmSettings } from '../../../runtime/src/executor/slurm.js';
-import { buildCli, cliEnv } from '../engine/cli.js';
+import { buildCli, cliEnv, runCli } from '../engine/cli.js';
 import { EventLog, tempWorkspace } from '../engine/helpers.js';
 import { startSlurm, type SlurmCluster } from '../../lib/slurm.js';
 
@@ -62,9 +62,11 @@ async function records(engine: Engine, runId: number) {
 describe('Slurm executor on a real single-node cluster', () => {
   let cluster: SlurmCluster;
   let settings: SlurmSettings;
+  let cli: string;
   before(async () => {
-    const [c, cli] = await Promise.all([startSlurm(), buildCli()]);
+    const [c, built] = await Promise.all([startSlurm(), buildCli()]);
     cluster = c;
+    cli = built;
     settings = { cairn: [process.execPath, cli], env: { ...cliEnv(), SLURM_CONF: cluster.conf }, pollMs: 100 };
   });
   after(async () => {
@@ -131,6 +133,65 @@ describe('Slurm executor on a real single-node cluster', () => {
       assert.deepEqual(Object.keys(resubmitted).sort(), ['report', 'train']);
     } finally {
       await engine.close();
+      ws.cleanup();
+    }
+  });
+
+  /** Runs with `train` sleeping until `fault` happens to its job; the step must fail with Slurm's state, then resume. */
+  async function faultRun(fault: (jobId: string) => void, expected: RegExp, time?: string): Promise<void> {
+    const ws = workspace(false);
+    const engine = new Engine(ws.dir);
+    try {
+      await engine.store.ready;
+      const events = new EventLog();
+      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
+      const perRun = time === undefined ? settings : { ...settings, time };
+      const handle = await startSlurmRun(pipelineIn(ws.dir), opts, perRun);
+      await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
+      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      fault(jobs.train ?? '');
+      const outcome = await handle.done;
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.steps.train?.status, 'failed');
+      assert.match(outcome.steps.train?.error ?? '', expected);
+      assert.equal(outcome.steps.report?.status, 'cancelled');
+      const stored = await engine.store.runs.detail(handle.runId);
+      assert.equal(stored?.status, 'failed');
+      assert.match(stored?.steps.find((st) => st.step === 'train')?.error ?? '', expected);
+      writeFileSync(path.join(ws.dir, 'fast'), '');
+      const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
+      assert.equal(resumed.status, 'succeeded');
+      assert.equal(resumed.steps.prepare?.cacheHit, true);
+    } finally {
+      await engine.close();
+      ws.cleanup();
+    }
+  }
+
+  test('a job lost with its node (scontrol ... state=down) fails with NODE_FAIL and the run resumes from cache', async () => {
+    await faultRun(() => {
+      cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=test']);
+      cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
+    }, /Slurm job \d+ ended (NODE_FAIL|FAILED|CANCELLED)/);
+  });
+
+  test('a job past its time limit fails with TIMEOUT and the run resumes from cache', async () => {
+    await faultRun(() => undefined, /Slurm job \d+ ended TIMEOUT/, '0:01');
+  });
+
+  test('cairn run --executor slurm runs the pipeline on the cluster', async () => {
+    const ws = workspace(true);
+    try {
+      const env = { SLURM_CONF: cluster.conf };
+      Object.assign(process.env, env);
+      const r = await runCli(cli, ['run', 'cairn.yaml', '--executor', 'slurm', '--format', 'json'], ws.dir);
+      assert.equal(r.code, 0, r.stderr);
+      const outcome = JSON.parse(r.stdout) as { runId: number; status: string };
+      assert.equal(outcome.status, 'succeeded');
+      const shown = await runCli(cli, ['runs', 'show', String(outcome.runId), '--format', 'json'], ws.dir);
+      const tags = (JSON.parse(shown.stdout) as { tags: Record<string, string> }).tags;
+      assert.match(tags[slurmJobsTag] ?? '', /"train":"\d+"/);
+    } finally {
       ws.cleanup();
     }
   });

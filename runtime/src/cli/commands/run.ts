@@ -94,9 +94,9 @@ class Progress {
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Run a pipeline (all steps, one step, or a step and everything downstream), with caching and tracking.',
-  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--logs] [--remote URL] [--workspace DIR] [--format json]',
+  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--executor local|slurm] [--logs] [--remote URL] [--workspace DIR] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote'] });
+    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote', 'executor'] });
     const format = formatOf(parsed);
     if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'give the pipeline file to run' : `one pipeline at a time (got ${parsed.positionals.join(' ')})`);
     const file = parsed.positionals[0] ?? '';
@@ -126,7 +126,12 @@ export const runCommand: CliCommand = {
 
     await ensureBuiltinsFor(loaded.pipeline);
     const remote = flag(parsed, 'remote');
-    const engine = new Engine(workspace, { ...(jobs === undefined ? {} : { parallelism: jobs }), ...(remote === undefined ? {} : { remote }) });
+    const executor = flag(parsed, 'executor');
+    const engine = new Engine(workspace, {
+      ...(jobs === undefined ? {} : { parallelism: jobs }),
+      ...(remote === undefined ? {} : { remote }),
+      ...(executor ? { executor } : {}),
+    });
     let outcome: RunOutcome;
     try {
       let handle;
