@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ResolvedPipeline, ResolvedStep, RunEvent, StepStatus } from '@cairn/protocol';
 import type { WorkspaceConfig } from '@cairn/protocol/config.js';
 import { CairnError } from '../util/errors.js';
+import { MetricsFileTail } from './commandStep.js';
 import {
   concludeRun,
   createRunRecord,
@@ -223,8 +224,18 @@ export async function startSlurmRun(
     }
   }
   await options.store.runs.setTag(runId, slurmJobsTag, JSON.stringify(Object.fromEntries(jobs)));
+  // The job writes its step log into the workspace; followed here so the log streams live as for a local run.
+  const tails = [...jobs.keys()].map(
+    (step) =>
+      new MetricsFileTail(path.join(options.workspace, '.cairn', 'logs', String(runId), `${step}.log`), (line) => {
+        const cairnLine = line.startsWith('[cairn] ');
+        const text = cairnLine ? line.slice('[cairn] '.length) : line;
+        emit({ type: 'log', runId, step, stream: cairnLine ? 'cairn' : 'stdout', line: text });
+      }),
+  );
   const watcher = new JobWatcher(pipeline, selected, runId, stepRunIds, options, settings, jobs, outcomes, progress);
   const done = watcher.watch(controller.signal).then(async (outcome) => {
+    await Promise.all(tails.map((t) => t.close()));
     await fs.rm(scratch, { recursive: true, force: true });
     progress(undefined, outcome.status, outcome.error ?? undefined);
     return outcome;

@@ -97,6 +97,7 @@ describe('Slurm executor on a real single-node cluster', () => {
       assert.match(dependency, /JobState=COMPLETED/);
       assert.ok(events.events.some((e: RunEvent) => e.type === 'progress' && e.step === 'train' && /queued: Slurm job/.test(e.message ?? '')));
       assert.equal((await b.store.runs.latestMetrics(outcome.runId))?.total, 12, 'metrics written by the job reach the run');
+      assert.ok(events.logLines('train').some((l) => l.includes('::cairn-metric total=12')), 'the job log streams back');
       const again = await (await startSlurmRun(pipelineIn(remote.dir), opts, settings)).done;
       assert.deepEqual(Object.values(again.steps).map((s) => s.cacheHit), [true, true, true]);
       assert.equal(await b.store.runs.tag(again.runId, slurmJobsTag), '{}', 'cached steps are resolved before anything is submitted');
