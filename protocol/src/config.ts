@@ -62,3 +62,20 @@ export const workspaceConfigSchema = z
   .strict();
 
 export type WorkspaceConfig = z.infer<typeof workspaceConfigSchema>;
+
+/** Run tag of a Slurm run: its job id per step, `{"train":"42",…}` (set by the executor, shown by the editor). */
+export const slurmJobsTag = 'cairn.slurm_jobs';
+
+const slurmJobsSchema = z.record(z.string(), z.string());
+
+/** The job ids of a run's tags, in step order as submitted; empty when the run did not run on Slurm. */
+export function slurmJobsOf(tags: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const raw = tags?.[slurmJobsTag];
+  if (raw === undefined) return {};
+  try {
+    const parsed = slurmJobsSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
-import { runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric } from './format.js';
+import { runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric, slurmJobsText } from './format.js';
 import { describeView, RunsModel } from './runsModel.js';
 import { Commands } from '../commands/ids.js';
 
@@ -254,6 +254,8 @@ function runTooltip(run: RunSummary): vscode.MarkdownString {
   if (params.length > 0) md.appendText(`Params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}\n\n`);
   const metrics = Object.entries(run.metrics);
   if (metrics.length > 0) md.appendText(`Metrics: ${metrics.map(([k, v]) => `${k}=${formatMetric(v)}`).join(', ')}\n\n`);
+  const jobs = slurmJobsText(run.tags);
+  if (jobs) md.appendText(`${jobs}\n\n`);
   if (run.gitCommit) md.appendText(`git ${run.gitCommit.slice(0, 10)}${run.gitDirty ? ' (dirty)' : ''}`);
   return md;
 }

@@ -1,4 +1,5 @@
 import type { RunProgressNotification, RunStatus, RunSummary, StepStatus } from '@cairn/protocol';
+import { slurmJobsOf } from '@cairn/protocol/config.js';
 
 /** Formatting for the trees and lenses. Pure: no vscode import (unit-tested). */
 
@@ -108,7 +109,7 @@ export function runLabel(run: Pick<RunSummary, 'id' | 'status'>): string {
   return `#${run.id} ${run.status}`;
 }
 
-export function runDescription(run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'>, nowMs: number, preferred?: readonly string[]): string {
+export function runDescription(run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'> & { tags?: RunSummary['tags'] }, nowMs: number, preferred?: readonly string[]): string {
   const parts = [formatAge(run.startedAt, nowMs)];
   if (run.status !== 'running') {
     const d = formatDuration(run.durationMs);
@@ -116,7 +117,15 @@ export function runDescription(run: Pick<RunSummary, 'startedAt' | 'durationMs' 
   }
   const metric = keyMetric(run.metrics, preferred);
   if (metric) parts.push(`${metric.key} ${formatMetric(metric.value)}`);
+  const jobs = Object.values(slurmJobsOf(run.tags));
+  if (jobs.length > 0) parts.push(`jobs ${jobs.join(',')}`);
   return parts.join(' · ');
+}
+
+/** "Slurm jobs: train 41, report 42" for a run that ran on Slurm; undefined otherwise. */
+export function slurmJobsText(tags: Readonly<Record<string, string>> | undefined): string | undefined {
+  const jobs = Object.entries(slurmJobsOf(tags));
+  return jobs.length > 0 ? `Slurm jobs: ${jobs.map(([step, id]) => `${step} ${id}`).join(', ')}` : undefined;
 }
 
 /** The last-result lens text of a step: "✓ succeeded 5m ago · rmse 0.91". */

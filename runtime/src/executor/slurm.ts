@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedPipeline, ResolvedStep, RunEvent, StepStatus } from '@cairn/protocol';
-import type { WorkspaceConfig } from '@cairn/protocol/config.js';
+import { slurmJobsTag, type WorkspaceConfig } from '@cairn/protocol/config.js';
 import { CairnError } from '../util/errors.js';
 import { MetricsFileTail } from './commandStep.js';
 import {
@@ -15,8 +15,7 @@ import {
   type StepOutcome,
 } from './executor.js';
 
-/** Run tag holding `{step: jobId}` of a Slurm run (shown by the Experiments view, used by cancel). */
-export const slurmJobsTag = 'slurm.jobs';
+export { slurmJobsTag };
 
 export interface SlurmSettings {
   partition?: string;

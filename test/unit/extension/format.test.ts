@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runDescription } from '../../../extension/src/views/format.js';
+import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runDescription, slurmJobsText } from '../../../extension/src/views/format.js';
 
 test('ages read like people say them', () => {
   const now = 1_000_000_000;
@@ -41,6 +41,10 @@ test('run descriptions and last results put status, age and the key metric toget
   const now = 10_000_000;
   assert.equal(runDescription({ startedAt: now - 300_000, durationMs: 12_300, metrics: { rmse: 0.91234 }, status: 'succeeded' }, now), '5m ago · 12.3 s · rmse 0.9123');
   assert.equal(runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running' }, now), 'just now');
+  const tags = { 'cairn.slurm_jobs': '{"train":"41","report":"42"}' };
+  assert.equal(runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running', tags }, now), 'just now · jobs 41,42');
+  assert.equal(slurmJobsText(tags), 'Slurm jobs: train 41, report 42');
+  assert.equal(slurmJobsText({ 'cairn.slurm_jobs': 'not json' }), undefined);
   assert.equal(lastResultText({ status: 'succeeded', at: now - 120_000, metrics: { f1: 0.5 } }, now), '✓ succeeded 2m ago · f1 0.5');
   assert.equal(lastResultText({ status: 'failed', at: null }, now), '✗ failed');
 });
