@@ -12,3 +12,4 @@ export * from './pipeline/index.js';
 export * from './serve.js';
 export * from './explain.js';
 export * from './paths/confine.js';
+export * from './prng.js';

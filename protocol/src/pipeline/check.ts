@@ -2,6 +2,7 @@ import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import { builtins, getBuiltin, type BuiltinSpec } from './builtins.js';
 import { PipelineCode } from './codes.js';
+import { checkMatrix } from './checkMatrix.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
 import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
@@ -60,6 +61,7 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   checkUnusedParams(doc, out);
   checkUnusedSteps(doc, byStep, other, out);
   checkAbSplit(doc, out);
+  checkMatrix(doc, out);
   out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
   return out;
 }

@@ -11,6 +11,18 @@ export { resolvePipeline, type ResolveOptions, type ResolveResult } from './reso
 export { PipelineCode, pipelineCodeSeverity } from './codes.js';
 export { pipelineJsonSchema, pipelineSchema, stepSchema, deploySchema, schemaAt, unwrap, describeType, enumValues, objectKeys, namePattern, type SchemaInfo } from './schema.js';
 export { scanInterpolations, exactInterpolation, interpolate, interpolationForms } from './interpolation.js';
+export {
+  matrixSchema,
+  distributionSchema,
+  expandMatrix,
+  matrixParams,
+  combinationOverrides,
+  gridValues,
+  type Matrix,
+  type Distribution,
+  type Combination,
+  type MatrixValue,
+} from './matrix.js';
 export { closest, suggestionFix } from './suggest.js';
 export type { YNode, YMap, YSeq, YScalar, YEntry } from './yamlTree.js';
 export { mapGet, nodeAtPath, toValue } from './yamlTree.js';

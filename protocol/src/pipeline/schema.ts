@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { matrixSchema } from './matrix.js';
 import { columnSchemaSchema } from './builtins.js';
 import { driftTestSettingSchema } from '../drift.js';
 
@@ -155,6 +156,7 @@ export const topLevelShape = {
   data: z.record(name, dataEntrySchema).optional().describe('Named data sets, referenced as `${data.name}`.'),
   steps: z.record(name, stepSchema).describe('The steps, by name.'),
   deploy: deploySchema.optional(),
+  matrix: matrixSchema.optional(),
   allow_outside: z
     .array(path)
     .optional()

@@ -49,6 +49,9 @@ export function checkTopEntry(entry: YEntry, out: CairnDiagnostic[], split: bool
     case 'deploy':
       checkWithZod(deploySchema, value, key, entry.keySpan, out);
       return;
+    case 'matrix':
+      checkWithZod(topLevelShape.matrix, value, key, entry.keySpan, out);
+      return;
     case 'allow_outside':
       checkWithZod(topLevelShape.allow_outside, value, key, entry.keySpan, out);
       if (value.kind === 'seq') {

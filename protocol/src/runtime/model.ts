@@ -60,6 +60,8 @@ export const runSummarySchema = z.object({
   /** Who started the run (git user.email, else the OS user) and on which host; absent/null for runs recorded before. */
   user: z.string().nullable().optional(),
   host: z.string().nullable().optional(),
+  /** The sweep the run is one combination of (`cairn sweep`); null/absent for a plain run. */
+  sweepId: z.number().int().nullable().optional(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
@@ -108,8 +110,24 @@ export const runFilterSchema = z.object({
   metrics: z.array(runConditionSchema).optional(),
   /** Runs started by this user (RunSummary.user): `cairn runs list --user X`, `--mine`, the Experiments view's "mine". */
   user: z.string().optional(),
+  /** The runs of one sweep (`cairn runs list --sweep ID`). */
+  sweep: z.number().int().optional(),
 });
 export type RunFilter = z.infer<typeof runFilterSchema>;
+
+/** A parameter sweep: its combinations are runs with `sweepId` set to its id (`cairn sweep`). */
+export const sweepSummarySchema = z.object({
+  id: z.number().int(),
+  pipeline: z.string(),
+  pipelineFile: z.string(),
+  createdAt: z.number(),
+  /** The swept params (the axes of the compare view's parallel coordinates), in matrix order. */
+  params: z.array(z.string()),
+  /** Combinations the sweep expanded to; `runs` of them have started so far. */
+  combinations: z.number().int(),
+  runs: z.number().int(),
+});
+export type SweepSummary = z.infer<typeof sweepSummarySchema>;
 
 /** Sort key: a run column, or `param:<name>` / `metric:<key>`. */
 export const runSortSchema = z.object({

@@ -4,11 +4,12 @@ import type { ResolvedPipeline, RunEvent } from '@cairn/protocol';
 import { ObjectStore } from '../cas/objectStore.js';
 import { remoteFor, type RemoteSetting } from '../cas/remote/sync.js';
 import { Store } from '../store/store.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
 import { slurmSettingsOf, startSlurmRun, type SlurmSettings } from './slurm.js';
 import { workspaceSettings } from '../config/workspace.js';
 
-export type StartOptions = Pick<ExecuteOptions, 'step' | 'downstream' | 'force' | 'parallelism'>;
+export type StartOptions = Pick<ExecuteOptions, 'step' | 'downstream' | 'force' | 'parallelism' | 'sweepId' | 'filesRoot'>;
 
 /**
  * One workspace's runtime: its store (`.cairn/cairn.db`), artifact store (`.cairn/objects/`) and the runs in progress.
@@ -27,6 +28,8 @@ export class Engine {
   /** `--executor` of the CLI; otherwise CAIRN_EXECUTOR or the workspace config, read at each start (edits apply). */
   private readonly executorFlag: string | undefined;
   private readonly slurm: SlurmSettings;
+  /** Cache keys being looked up or filled by a step of one of this engine's runs. */
+  private readonly cacheLocks = new KeyedLock();
 
   constructor(
     readonly workspace: string,
@@ -63,6 +66,7 @@ export class Engine {
       store: this.store,
       objects: this.objects,
       workspace: this.workspace,
+      cacheLocks: this.cacheLocks,
       onEvent: (event) => {
         onEvent?.(event);
         for (const l of this.listeners) l(event);

@@ -22,6 +22,7 @@ import { cairnVersion } from '../util/version.js';
 import { stepCacheKey } from './cacheKey.js';
 import { MetricsFileTail, parseMetricLine, runCommand } from './commandStep.js';
 import { makeRedactor } from './redact.js';
+import type { KeyedLock } from '../util/keyedLock.js';
 import { bindModelRegistry } from '../registry/hook.js';
 import { CairnError } from '../util/errors.js';
 
@@ -40,6 +41,15 @@ export interface ExecuteOptions {
   onEvent?: (event: RunEvent) => void;
   /** Shared artifact remote: cache misses are looked up there, and steps that ran push to it (docs/team.md). */
   remote?: RemoteSetting;
+  /** Shared by the runs of one engine: a cache key is looked up and filled by one step at a time (sweeps). */
+  cacheLocks?: KeyedLock;
+  /** The sweep this run is one combination of. */
+  sweepId?: number;
+  /**
+   * Folder the run's files live in instead of the pipeline's (a sweep combination's own copy, so side-by-side runs do
+   * not overwrite each other's outputs). Paths are recorded as the pipeline's: cache keys and lineage are the same.
+   */
+  filesRoot?: string;
 }
 
 export interface StepOutcome {
@@ -166,6 +176,7 @@ export async function createRunRecord(
     gates: pipelineGates(pipeline),
     user: who.user,
     host: who.host,
+    sweepId: options.sweepId ?? null,
   });
   // The opt-in is part of what the run was allowed to do: kept with it, beside what it read (outsideTags.read).
   if (pipeline.allowOutside?.length) {
@@ -283,6 +294,8 @@ class RunExecution {
   private readonly outsideInputs = new Map<string, { real: string; allowedBy: string }>();
   /** Store writes started from synchronous callbacks (a step's pid, a built-in's tag), awaited before the run ends. */
   private readonly background = new Set<Promise<void>>();
+  /** Cache-key locks held by running steps (options.cacheLocks), released when the step settles. */
+  private readonly heldKeys = new Map<string, () => void>();
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -336,6 +349,8 @@ class RunExecution {
             if (this.failed) return this.settle(step.name, 'skipped', null, 'the run stopped after a failure');
             return await this.runStep(step);
           } finally {
+            this.heldKeys.get(step.name)?.();
+            this.heldKeys.delete(step.name);
             slots.release(need);
           }
         })(),
@@ -381,12 +396,19 @@ class RunExecution {
     return path.join(this.options.workspace, '.cairn', 'tmp', `${process.pid}-run-${this.runId}`);
   }
 
-  private abs(rel: string): string {
-    return path.resolve(this.pipeline.root, rel);
+  /** Where the run's files are: the pipeline's folder, or its copy (options.filesRoot). */
+  private get root(): string {
+    return this.options.filesRoot ?? this.pipeline.root;
   }
 
+  private abs(rel: string): string {
+    return path.resolve(this.root, rel);
+  }
+
+  /** Workspace-relative, as the pipeline's own path (a copy's files are recorded under the originals' names). */
   private rel(abs: string): string {
-    return path.relative(this.options.workspace, abs).split(path.sep).join('/');
+    const inPipeline = path.resolve(this.pipeline.root, path.relative(this.root, abs));
+    return path.relative(this.options.workspace, inPipeline).split(path.sep).join('/');
   }
 
   /** Hash of a file or folder, reusing the stored hash while size and mtime are unchanged. */
@@ -462,6 +484,8 @@ class RunExecution {
       for (const name of step.params) params[name] = this.pipeline.params[name]?.value ?? null;
       const builtin = step.kind === 'uses' && step.uses ? getBuiltin(step.uses) : undefined;
       const key = stepCacheKey(step, inputs, params, builtin?.version ?? null);
+      // Held from the lookup until the outputs are stored, so a concurrent run with this key waits and restores.
+      if (step.cache && this.options.cacheLocks) this.heldKeys.set(step.name, await this.options.cacheLocks.acquire(key));
       await this.store.runs.startStep(stepRunId, key, logRel);
       const recordInputs = async () => {
         for (const i of inputs) {
@@ -683,7 +707,7 @@ class RunExecution {
       ...process.env,
       CAIRN_RUN_ID: String(this.runId),
       CAIRN_STEP: step.name,
-      CAIRN_ROOT: this.pipeline.root,
+      CAIRN_ROOT: this.root,
       CAIRN_PARAMS_FILE: paramsFile,
       CAIRN_METRICS: metricsFile,
       CAIRN_DEPS: JSON.stringify(step.deps.map((d) => this.abs(d))),
@@ -711,7 +735,7 @@ class RunExecution {
       writeLog('cairn', `$ ${command.trim()}`);
       result = await runCommand({
         command,
-        cwd: this.pipeline.root,
+        cwd: this.root,
         env,
         signal: this.signal,
         onSpawn: (pid) => this.later(this.store.runs.setStepPid(stepRunId, pid), (m) => writeLog('cairn', `recording the step's process: ${m}`)),
@@ -761,7 +785,7 @@ class RunExecution {
       if (entry?.schema) dataSchemas[option] = entry.schema;
     }
     const ctx: BuiltinContext = {
-      root: this.pipeline.root,
+      root: this.root,
       step: step.name,
       options,
       outputs,

@@ -323,6 +323,23 @@ const core: Migration[] = [
       CREATE INDEX ab_events_by_impression ON ab_events(impression_id);
     `,
   },
+  {
+    version: 9,
+    name: 'sweeps, runs.sweep_id: the runs of one parameter sweep grouped under one sweep id',
+    // matrix_json: the combinations' source (Matrix, protocol/src/pipeline/matrix.ts); params_json: the swept names.
+    up: `
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        pipeline_id INTEGER NOT NULL REFERENCES pipelines(id),
+        created_at INTEGER NOT NULL,
+        matrix_json TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        combinations INTEGER NOT NULL
+      );
+      ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id);
+      CREATE INDEX runs_by_sweep ON runs(sweep_id, id);
+    `,
+  },
 ];
 
 const registered: Migration[] = [];

@@ -8,6 +8,7 @@ import { MetricRepository, SqliteMetricWriter, type MetricWriter } from './repos
 import { MonitorRepository } from './repos/monitor.js';
 import { RegistryRepository } from './repos/registry.js';
 import { RunRepository } from './repos/runs.js';
+import { SweepRepository } from './repos/sweeps.js';
 import type { SqlDb } from './sql.js';
 import { SqliteDb } from './sqlite.js';
 
@@ -24,6 +25,7 @@ export interface Repositories {
   readonly deployments: DeploymentRepository;
   readonly monitor: MonitorRepository;
   readonly abEvents: AbEventRepository;
+  readonly sweeps: SweepRepository;
 }
 
 function repositories(db: SqlDb, writer?: MetricWriter): Repositories {
@@ -34,6 +36,7 @@ function repositories(db: SqlDb, writer?: MetricWriter): Repositories {
     deployments: new DeploymentRepository(db),
     monitor: new MonitorRepository(db),
     abEvents: new AbEventRepository(db),
+    sweeps: new SweepRepository(db),
   };
 }
 
@@ -50,6 +53,7 @@ export class Store implements Repositories {
   readonly deployments: DeploymentRepository;
   readonly monitor: MonitorRepository;
   readonly abEvents: AbEventRepository;
+  readonly sweeps: SweepRepository;
   readonly metrics: MetricRepository;
   /** Resolves once runs left by dead processes are marked (see RunRepository.markInterrupted). */
   readonly ready: Promise<void>;
@@ -68,6 +72,7 @@ export class Store implements Repositories {
     this.deployments = r.deployments;
     this.monitor = r.monitor;
     this.abEvents = r.abEvents;
+    this.sweeps = r.sweeps;
     this.metrics = new MetricRepository(this.sql, writer);
     this.ready = this.sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname())).then(() => undefined);
   }

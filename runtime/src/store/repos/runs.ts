@@ -35,6 +35,8 @@ export interface NewRun {
   /** Who started it (git user.email, else the OS user) and on which machine; omitted: NULL. */
   user?: string | null;
   host?: string | null;
+  /** The sweep this run is one combination of (SweepRepository.createSweep); omitted: NULL. */
+  sweepId?: number | null;
 }
 
 /** A step run as the lineage graph and the promotion gates read it. */
@@ -45,6 +47,20 @@ export interface StepRunRow {
   status: StepStatus;
   cacheHit: boolean;
   error: string | null;
+}
+
+/** The pipeline row of a file (made on first use; renamed when the file's pipeline name changed). */
+export async function pipelineIdOf(t: SqlDb, name: string, file: string): Promise<number> {
+  const row = await t.get<{ id: number; name: string }>('SELECT id, name FROM pipelines WHERE file = ?', [file]);
+  if (row) {
+    if (row.name !== name) await t.run('UPDATE pipelines SET name = ? WHERE id = ?', [name, row.id]);
+    return row.id;
+  }
+  const created = await t.get<{ id: number }>(
+    'INSERT INTO pipelines (name, file, created_at) VALUES (?, ?, ?) RETURNING id',
+    [name, file, Date.now()],
+  );
+  return created?.id ?? -1;
 }
 
 interface RunRow {
@@ -65,10 +81,12 @@ interface RunRow {
   tags_json: string;
   user_name: string | null;
   host: string | null;
+  sweep_id: number | null;
 }
 
 const runColumns = `r.id, p.name AS pipeline, p.file, r.status, r.started_at, r.ended_at, r.git_commit, r.git_dirty, r.backend,
-  r.platform, r.cairn_version, r.error, r.params_json, r.metrics_json, r.tags_json, r.user_name, r.host`;
+  r.platform, r.cairn_version, r.error, r.params_json, r.metrics_json, r.tags_json, r.user_name, r.host,
+  r.sweep_id`;
 
 const sortColumns: Record<string, string> = {
   id: 'r.id',
@@ -121,6 +139,7 @@ function toSummary(row: RunRow): RunSummary {
     error: row.error,
     user: row.user_name,
     host: row.host,
+    sweepId: row.sweep_id,
   };
 }
 
@@ -187,28 +206,15 @@ export class RunRepository {
     });
   }
 
-  private async pipelineId(t: SqlDb, name: string, file: string): Promise<number> {
-    const row = await t.get<{ id: number; name: string }>('SELECT id, name FROM pipelines WHERE file = ?', [file]);
-    if (row) {
-      if (row.name !== name) await t.run('UPDATE pipelines SET name = ? WHERE id = ?', [name, row.id]);
-      return row.id;
-    }
-    const created = await t.get<{ id: number }>(
-      'INSERT INTO pipelines (name, file, created_at) VALUES (?, ?, ?) RETURNING id',
-      [name, file, Date.now()],
-    );
-    return created?.id ?? -1;
-  }
-
   createRun(run: NewRun): Promise<number> {
     return this.db.tx(async (t) => {
-      const pipelineId = await this.pipelineId(t, run.pipelineName, run.pipelineFile);
+      const pipelineId = await pipelineIdOf(t, run.pipelineName, run.pipelineFile);
       const summary: Record<string, unknown> = {};
       for (const [name, p] of Object.entries(run.params)) summary[name] = p.secret ? REDACTED : p.value;
       const row = await t.get<{ id: number }>(
         `INSERT INTO runs (pipeline_id, status, started_at, git_commit, git_dirty, platform, cairn_version, pid, selection,
-           params_json, gates_json, user_name, host)
-         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+           params_json, gates_json, user_name, host, sweep_id)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         [
           pipelineId,
           Date.now(),
@@ -222,6 +228,7 @@ export class RunRepository {
           run.gates === undefined ? null : JSON.stringify(run.gates),
           run.user ?? null,
           run.host ?? null,
+          run.sweepId ?? null,
         ],
       );
       const id = row?.id ?? -1;
@@ -317,6 +324,10 @@ export class RunRepository {
       where.push('r.user_name = ?');
       args.push(f.user);
     }
+    if (f.sweep !== undefined) {
+      where.push('r.sweep_id = ?');
+      args.push(f.sweep);
+    }
     for (const [key, value] of Object.entries(f.tags ?? {})) {
       where.push('EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ? AND t.value = ?)');
       args.push(key, value);
@@ -377,7 +388,7 @@ export class RunRepository {
         `"endedAt":${q(r.ended_at)},"durationMs":${r.ended_at === null ? 'null' : r.ended_at - r.started_at},"gitCommit":${q(r.git_commit)},` +
         `"gitDirty":${r.git_dirty === null ? 'null' : r.git_dirty === 1},"backend":${q(r.backend)},"platform":${q(r.platform)},` +
         `"cairnVersion":${q(r.cairn_version)},"params":${r.params_json},"metrics":${r.metrics_json},"tags":${r.tags_json},"error":${q(r.error)},` +
-        `"user":${q(r.user_name)},"host":${q(r.host)}}`,
+        `"user":${q(r.user_name)},"host":${q(r.host)},"sweepId":${q(r.sweep_id)}}`,
     );
     return `{"runs":[${parts.join(',')}],"total":${total}}`;
   }
