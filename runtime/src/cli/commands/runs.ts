@@ -25,7 +25,7 @@ function runId(text: string | undefined): number {
   return n;
 }
 
-function cell(v: unknown): string {
+export function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -60,11 +60,11 @@ export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'List, show and compare tracked runs.',
   usage:
-    'cairn runs list [--pipeline P] [--status S[,S]] [--mine | --user EMAIL] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
+    'cairn runs list [--pipeline P] [--sweep ID] [--status S[,S]] [--mine | --user EMAIL] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
     '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'user', 'pipeline', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
+    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'user', 'pipeline', 'sweep', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub !== 'list' && sub !== 'show' && sub !== 'compare') throw new UsageError(sub === undefined ? 'give a sub-command: list, show or compare' : `unknown sub-command '${sub}' (list, show, compare)`);
@@ -80,6 +80,12 @@ export const runsCommand: CliCommand = {
         else if (user !== undefined) filter.user = user;
         const pipeline = flag(parsed, 'pipeline');
         if (pipeline !== undefined) filter.pipeline = pipeline;
+        const sweep = flag(parsed, 'sweep');
+        if (sweep !== undefined) {
+          const id = Number(sweep);
+          if (!Number.isInteger(id) || id < 1) throw new UsageError(`--sweep ${sweep}: give a sweep id (\`cairn sweep\` prints it)`);
+          filter.sweep = id;
+        }
         const status = flag(parsed, 'status');
         if (status !== undefined) {
           const list = z.array(z.enum(runStatuses)).safeParse(status.split(','));
