@@ -11,6 +11,7 @@ export const Commands = {
   runWithParams: 'cairn.runWithParams',
   cancelRun: 'cairn.cancelRun',
   compareRuns: 'cairn.compareRuns',
+  compareSweep: 'cairn.compareSweep',
   showLineage: 'cairn.showLineage',
   showDrift: 'cairn.showDrift',
   validateWorkspace: 'cairn.validateWorkspace',

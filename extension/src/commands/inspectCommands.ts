@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DeleteRunRequest, GetRunRequest, ListRunsRequest } from '@cairn/protocol';
+import { DeleteRunRequest, GetRunRequest, ListRunsRequest, ListSweepsRequest } from '@cairn/protocol';
 import { isMethodMissing } from '../models/modelsService.js';
 import type { ExperimentNode } from '../views/experimentsView.js';
 import { openRuntimeFile, pickRun, runIdOf, runItem, type CommandContext, type Target } from './context.js';
@@ -26,6 +26,38 @@ export const compareRuns = (ctx: CommandContext) => async (target: Target, selec
   }
   if (ids.length < 2) {
     void vscode.window.showWarningMessage('Cairn: pick at least two runs to compare.');
+    return undefined;
+  }
+  ctx.webviews.showCompare({ runIds: ids });
+  return ids;
+};
+
+/** The compare view on one sweep's runs (the given sweep id, else one picked): its parallel coordinates show the
+ * swept params against the chosen metric. */
+export const compareSweep = (ctx: CommandContext) => async (target?: number | ExperimentNode) => {
+  let sweepId = typeof target === 'number' ? target : target?.kind === 'sweep' ? target.sweepId : undefined;
+  if (sweepId === undefined) {
+    const { sweeps } = await ctx.runtime.request(ListSweepsRequest, { limit: 100 });
+    if (sweeps.length === 0) {
+      void vscode.window.showInformationMessage('Cairn: no sweeps yet; `cairn sweep PIPELINE -p NAME=V1,V2` runs one.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      sweeps.map((s) => ({
+        label: `sweep ${s.id}`,
+        description: `${s.pipeline}: ${s.params.join(', ')}`,
+        detail: `${s.runs} of ${s.combinations} combinations run`,
+        sweepId: s.id,
+      })),
+      { title: 'Cairn: compare which sweep?' },
+    );
+    if (!picked) return undefined;
+    sweepId = picked.sweepId;
+  }
+  const page = await ctx.runtime.request(ListRunsRequest, { filter: { sweep: sweepId }, offset: 0, limit: 10_000 });
+  const ids = page.runs.map((r) => r.id);
+  if (ids.length === 0) {
+    void vscode.window.showWarningMessage(`Cairn: sweep ${sweepId} has no runs.`);
     return undefined;
   }
   ctx.webviews.showCompare({ runIds: ids });

@@ -2,12 +2,14 @@ import * as vscode from 'vscode';
 import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
 import { runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric, slurmJobsText } from './format.js';
-import { describeView, RunsModel } from './runsModel.js';
+import { describeView, foldSweeps, RunsModel } from './runsModel.js';
 import { Commands } from '../commands/ids.js';
 
 export type ExperimentNode =
   | { kind: 'group'; pipeline: string }
   | { kind: 'run'; runId: number }
+  /** The loaded runs of one sweep (`cairn sweep`), folded under one node of their pipeline's group. */
+  | { kind: 'sweep'; pipeline: string; sweepId: number }
   | { kind: 'more'; pipeline: string }
   | { kind: 'message'; text: string; tooltip?: string; command?: vscode.Command };
 
@@ -21,6 +23,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
   readonly onDidChangeTreeData = this.changed.event;
   private readonly groupNodes = new Map<string, ExperimentNode & { kind: 'group' }>();
   private readonly runNodes = new Map<number, ExperimentNode & { kind: 'run' }>();
+  private readonly sweepNodes = new Map<number, ExperimentNode & { kind: 'sweep' }>();
   private readonly moreNodes = new Map<string, ExperimentNode & { kind: 'more' }>();
   private readonly fetching = new Set<number>();
   private pending = new Set<ExperimentNode>();
@@ -108,6 +111,18 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
         item.command = { command: Commands.showRunLogs, title: 'Show Logs', arguments: [node] };
         return item;
       }
+      case 'sweep': {
+        const runs = this.model.group(node.pipeline)?.runs.filter((r) => r.sweepId === node.sweepId) ?? [];
+        const item = new vscode.TreeItem(`sweep ${node.sweepId}`, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `sweep:${node.sweepId}`;
+        item.iconPath = new vscode.ThemeIcon('graph-line');
+        const running = runs.filter((r) => r.status === 'running').length;
+        item.description = `${runs.length} run${runs.length === 1 ? '' : 's'}${running > 0 ? `, ${running} running` : ''}`;
+        item.tooltip = 'A parameter sweep: click to compare its runs (parallel coordinates over the swept params).';
+        item.contextValue = 'cairn.sweep';
+        item.command = { command: Commands.compareSweep, title: 'Compare Sweep', arguments: [node.sweepId] };
+        return item;
+      }
       case 'more': {
         const left = this.model.remaining(node.pipeline);
         const item = new vscode.TreeItem(`Load ${Math.min(left, 100)} more…`, vscode.TreeItemCollapsibleState.None);
@@ -135,6 +150,11 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
 
   private async children(node?: ExperimentNode): Promise<ExperimentNode[]> {
     if (!node) return this.roots();
+    if (node.kind === 'sweep') {
+      const folded = foldSweeps(this.model.group(node.pipeline)?.runs ?? []);
+      const mine = folded.find((c) => 'sweepId' in c && c.sweepId === node.sweepId);
+      return mine && 'runIds' in mine ? mine.runIds.map((id) => this.runNode(id)) : [];
+    }
     if (node.kind !== 'group') return [];
     let g = this.model.group(node.pipeline);
     if (!g?.loaded) {
@@ -146,7 +166,9 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
       g = this.model.group(node.pipeline);
     }
     if (!g) return [];
-    const children: ExperimentNode[] = g.runs.map((r) => this.runNode(r.id));
+    const children: ExperimentNode[] = foldSweeps(g.runs).map((c) =>
+      'runId' in c ? this.runNode(c.runId) : this.sweepNode(node.pipeline, c.sweepId),
+    );
     if (this.model.remaining(node.pipeline) > 0) children.push(this.moreNode(node.pipeline));
     return children;
   }
@@ -228,6 +250,12 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
   private runNode(runId: number): ExperimentNode & { kind: 'run' } {
     let n = this.runNodes.get(runId);
     if (!n) this.runNodes.set(runId, (n = { kind: 'run', runId }));
+    return n;
+  }
+
+  private sweepNode(pipeline: string, sweepId: number): ExperimentNode & { kind: 'sweep' } {
+    let n = this.sweepNodes.get(sweepId);
+    if (!n) this.sweepNodes.set(sweepId, (n = { kind: 'sweep', pipeline, sweepId }));
     return n;
   }
 

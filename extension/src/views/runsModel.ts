@@ -222,3 +222,22 @@ export function describeView(view: RunsView): string {
 export function conditionsText(view: RunsView): string {
   return [...view.params.map((c) => `param:${c.key}${c.op}${String(c.value)}`), ...view.metrics.map((c) => `metric:${c.key}${c.op}${String(c.value)}`)].join(', ');
 }
+
+/** A group's children: plain runs, and each sweep's runs folded into one entry where its newest loaded run is. */
+export function foldSweeps(runs: readonly RunSummary[]): Array<{ runId: number } | { sweepId: number; runIds: number[] }> {
+  const out: Array<{ runId: number } | { sweepId: number; runIds: number[] }> = [];
+  const sweeps = new Map<number, number[]>();
+  for (const r of runs) {
+    if (r.sweepId === null || r.sweepId === undefined) {
+      out.push({ runId: r.id });
+      continue;
+    }
+    let ids = sweeps.get(r.sweepId);
+    if (!ids) {
+      sweeps.set(r.sweepId, (ids = []));
+      out.push({ sweepId: r.sweepId, runIds: ids });
+    }
+    ids.push(r.id);
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import {
   runStatusSchema,
   startRunResultSchema,
   stepStatusSchema,
+  sweepSummarySchema,
 } from './model.js';
 
 /**
@@ -70,6 +71,16 @@ export namespace ListRunsRequest {
   export const paramsSchema = runListQuerySchema;
   export type Params = z.input<typeof paramsSchema>;
   export const resultSchema = runListSchema;
+  export type Result = z.infer<typeof resultSchema>;
+  export const type = new RequestType<Params, Result, void>(method);
+}
+
+/** Client → runtime: the sweeps, newest first (`cairn sweep`; the compare view opens on one). */
+export namespace ListSweepsRequest {
+  export const method = 'runtime/listSweeps' as const;
+  export const paramsSchema = z.object({ limit: z.number().int().min(1).max(1000).default(100) });
+  export type Params = z.input<typeof paramsSchema>;
+  export const resultSchema = z.object({ sweeps: z.array(sweepSummarySchema) });
   export type Result = z.infer<typeof resultSchema>;
   export const type = new RequestType<Params, Result, void>(method);
 }

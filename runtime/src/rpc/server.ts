@@ -12,6 +12,7 @@ import {
   LineageRequest,
   ListModelsRequest,
   ListRunsRequest,
+  ListSweepsRequest,
   MetricHistoryRequest,
   RunLogNotification,
   RunMetricNotification,
@@ -74,6 +75,13 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   connection.onRequest(
     ListRunsRequest.type,
     guarded((raw) => engine.store.runs.list(check(ListRunsRequest.paramsSchema, raw, ListRunsRequest.method))),
+  );
+  connection.onRequest(
+    ListSweepsRequest.type,
+    guarded(async (raw) => {
+      const { limit } = check(ListSweepsRequest.paramsSchema, raw, ListSweepsRequest.method);
+      return { sweeps: await engine.store.sweeps.list(limit) };
+    }),
   );
   connection.onRequest(
     GetRunRequest.type,

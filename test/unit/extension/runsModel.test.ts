@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSummary } from '@cairn/protocol';
-import { describeView, parseConditions, RunsModel } from '../../../extension/src/views/runsModel.js';
+import { describeView, foldSweeps, parseConditions, RunsModel } from '../../../extension/src/views/runsModel.js';
 
 function run(id: number, over: Partial<RunSummary> = {}): RunSummary {
   return {
@@ -120,4 +120,14 @@ test('10,000 runs: a page and 10,000 progress events update rows in place', () =
   m.acceptPage('rec', 0, { runs: page, total: 10_000 });
   for (let i = 0; i < 10_000; i++) m.applyProgress({ runId: 10_000 - (i % 100), pipeline: 'rec', status: 'running' });
   assert.equal(m.remaining('rec'), 9900);
+});
+
+test('a sweep\'s runs fold into one node where its newest run is; other runs stay in order', () => {
+  const runs = [run(9, { sweepId: 2 }), run(8), run(7, { sweepId: 2 }), run(6, { sweepId: 1 }), run(5, { sweepId: 2 })];
+  assert.deepEqual(foldSweeps(runs), [
+    { sweepId: 2, runIds: [9, 7, 5] },
+    { runId: 8 },
+    { sweepId: 1, runIds: [6] },
+  ]);
+  assert.deepEqual(foldSweeps([run(3), run(2, { sweepId: null })]), [{ runId: 3 }, { runId: 2 }]);
 });
