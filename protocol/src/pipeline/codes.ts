@@ -65,6 +65,10 @@ export const PipelineCode = {
   badOverride: 'bad-override',
   /** A param without default and without override (resolve only). */
   missingParam: 'missing-param',
+  /** A step's `resources:` no partition of the configured Slurm cluster can give (`cairn validate`, executor slurm). */
+  unsatisfiableResources: 'unsatisfiable-resources',
+  /** `executor: slurm`, but `sinfo` could not reach the cluster: the resource check did not run (`cairn validate`). */
+  clusterUnreachable: 'cluster-unreachable',
 } as const;
 export type PipelineCode = (typeof PipelineCode)[keyof typeof PipelineCode];
 
@@ -102,4 +106,6 @@ export const pipelineCodeSeverity: Record<PipelineCode, Severity> = {
   'ab-split': Severity.Error,
   'bad-override': Severity.Error,
   'missing-param': Severity.Error,
+  'unsatisfiable-resources': Severity.Error,
+  'cluster-unreachable': Severity.Warning,
 };

@@ -25,7 +25,7 @@ export {
 } from './matrix.js';
 export { closest, suggestionFix } from './suggest.js';
 export type { YNode, YMap, YSeq, YScalar, YEntry } from './yamlTree.js';
-export { mapGet, nodeAtPath, toValue } from './yamlTree.js';
+export { makeDiagnostic, mapGet, nodeAtPath, toValue } from './yamlTree.js';
 
 /** `cairn.yaml`, `cairn.yml`, `*.cairn.yaml`, `*.cairn.yml` (as package.json registers the language). */
 export function isPipelineFile(path: string): boolean {

@@ -18,6 +18,8 @@ import {
 } from '@cairn/protocol';
 import { confine, confiningHost } from '../../util/confine.js';
 import { isInside } from '../../util/paths.js';
+import { clusterFindings } from '../../cluster/partitions.js';
+import { workspaceSettings } from '../../config/workspace.js';
 import { workspaceOf } from '../../util/workspace.js';
 import { formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 
@@ -112,6 +114,9 @@ function validate(args: string[], io: CliIo): number {
   };
   const seen = new Set<string>();
   const pipelines = targets.filter((t) => t.kind === 'pipeline');
+  // With `executor: slurm`, resource requests are checked against the cluster's partitions too.
+  const settings = pipelines.length > 0 ? workspaceSettings(workspace) : undefined;
+  const slurm = settings?.executor.value === 'slurm' ? { partition: settings.config.slurm?.partition } : undefined;
   const cards = targets.filter((t) => t.kind === 'card');
   // Which pipelines name which card: cards named by a pipeline are checked too, and know their pipelines.
   const namingCard = new Map<string, string[]>();
@@ -122,7 +127,7 @@ function validate(args: string[], io: CliIo): number {
     const dir = path.dirname(t.abs);
     const doc = parsePipeline(display(t.abs), text);
     const host = { fileExists: (p: string) => existsSync(path.resolve(dir, p)), ...confiningHost(rootFor(t.abs), dir) };
-    report(t.abs, text, checkPipeline(doc, host));
+    report(t.abs, text, [...checkPipeline(doc, host), ...(slurm ? clusterFindings(doc, slurm.partition) : [])]);
     for (const card of cardsNamedBy(doc, dir)) {
       namingCard.set(card, [...(namingCard.get(card) ?? []), t.abs]);
       if (existsSync(card) && !cards.some((c) => c.abs === card)) cards.push({ kind: 'card', abs: card });
