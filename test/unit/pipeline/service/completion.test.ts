@@ -36,7 +36,18 @@ describe('pipeline service: completion', () => {
     assert.ok(stepLabels.includes('resources') && stepLabels.includes('needs') && !stepLabels.includes('uses'), stepLabels.join(','));
     const top = at(base.replace('deploy:', '|\ndeploy:'));
     const topLabels = pipelineService.completions(top.doc, top.offset, host).map((i) => i.label);
-    assert.deepEqual(topLabels.sort(), ['allow_outside', 'description']);
+    assert.deepEqual(topLabels.sort(), ['allow_outside', 'description', 'matrix']);
+  });
+
+  test('completion: matrix keys and a random search\'s keys, with their descriptions', () => {
+    const m = at(base.replace('deploy:', 'matrix:\n  |\ndeploy:'));
+    const items = pipelineService.completions(m.doc, m.offset, host);
+    assert.deepEqual(items.map((i) => i.label).sort(), ['parallel', 'params', 'random']);
+    const r = at(base.replace('deploy:', 'matrix:\n  random:\n    |\ndeploy:'));
+    const random = pipelineService.completions(r.doc, r.offset, host);
+    assert.deepEqual(random.map((i) => i.label).sort(), ['n', 'params', 'seed']);
+    const seed = random.find((i) => i.label === 'seed');
+    assert.match(JSON.stringify(seed), /same seed draws the same values/);
   });
 
   test('completion: ${ references: namespaces, params, steps, and a step\'s outputs', () => {
