@@ -10,6 +10,7 @@ import {
   GetRunRequest,
   LineageRequest,
   ListRunsRequest,
+  ListSweepsRequest,
   MetricHistoryRequest,
   RunLogNotification,
   RunMetricNotification,
@@ -150,6 +151,20 @@ ${[0, 1, 2]
     await assert.rejects(connection.sendRequest(GetRunRequest.type, { runId: 9999 }), /run 9999 does not exist/);
     await assert.rejects(connection.sendRequest(RunPipelineRequest.type, { pipeline: '../outside.cairn.yaml' }), /outside the workspace/);
     await assert.rejects(connection.sendRequest(LineageRequest.type, { target: 'model:nothing' }), /no lineage recorded for model:nothing/);
+  });
+
+  test('a sweep run by the CLI is listed with its runs (runtime/listSweeps, listRuns filter.sweep)', async () => {
+    const r = await runCli(cli, ['sweep', 'cairn.yaml', '-p', 'n=1,2', '--format', 'json'], ws.dir);
+    assert.equal(r.code, 0, r.stderr);
+    const { sweepId } = JSON.parse(r.stdout) as { sweepId: number };
+    const { sweeps } = await connection.sendRequest(ListSweepsRequest.type, { limit: 10 });
+    const sweep = sweeps.find((s) => s.id === sweepId);
+    assert.deepEqual(sweep && [sweep.pipeline, sweep.params, sweep.combinations, sweep.runs], ['rpc', ['n'], 2, 2]);
+    const runs = await connection.sendRequest(ListRunsRequest.type, { filter: { sweep: sweepId } });
+    assert.deepEqual(runs.runs.map((x) => [x.sweepId, x.params.n]).sort(), [
+      [sweepId, 1],
+      [sweepId, 2],
+    ]);
   });
 
   test('cancel stops a running pipeline', async () => {
