@@ -5,10 +5,10 @@ import { PipelineCode } from './codes.js';
 import { checkMatrix } from './checkMatrix.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
-import type { ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
+import type { ParamSymbol, ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
 import { isPipelineDocument, parsePipeline, type PipelineDocument } from './parse.js';
 import { closest, suggestionFix as fix } from './suggest.js';
-import { pathUses, type PathUse, type StepInfo } from './symbols.js';
+import { pathUses, type PathUse, type StepInfo, type StepRead } from './symbols.js';
 import { describeEscape, isUnder, resolveText, withName, type Confinement } from '../paths/confine.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
 import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
@@ -39,18 +39,19 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   if (!doc.root || doc.diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) return out;
   const { byStep, other } = referencesByStep(doc);
   checkReferences(doc, out);
-  // Step-local checks (built-in, options, gates) depend only on the step's text and the params: cached per block.
-  const paramKey = paramSignature(doc);
+  // Step-local checks depend on the step's block and on what they read through their context: cached per block.
   for (const step of doc.symbols.steps.values()) {
     const cache = step.cache;
-    if (cache?.diagnostics && cache.key === paramKey) {
+    if (cache?.diagnostics && cache.reads && readsStillHold(doc, cache.reads)) {
       for (const d of cache.diagnostics) out.push(d);
       continue;
     }
     const local: CairnDiagnostic[] = [];
-    checkStep(doc, step, local);
+    const reads: StepRead[] = [];
+    const ctx = stepContext(doc, step, reads);
+    for (const check of stepChecks) check(ctx, local);
     if (cache) {
-      cache.key = paramKey;
+      cache.reads = reads;
       cache.diagnostics = local;
     }
     for (const d of local) out.push(d);
@@ -66,10 +67,46 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   return out;
 }
 
-function paramSignature(doc: PipelineDocument): string {
-  let key = '';
-  for (const p of doc.symbols.params.values()) key += `${p.name}:${p.type}:${JSON.stringify(p.value) ?? ''};`;
-  return key;
+/**
+ * A step-local check: a function of the step's own block (`ctx.step`) and of what it reads through `ctx` (params,
+ * whether a `${...}` reference resolves). Reading the document any other way would make its cached result stale:
+ * add an accessor here instead, recorded in `reads`. A new check is one more entry of `stepChecks`.
+ */
+export interface StepCheckContext {
+  readonly doc: PipelineDocument;
+  readonly step: StepInfo;
+  param(name: string): ParamSymbol | undefined;
+  resolves(ref: string): boolean;
+}
+export type StepCheck = (ctx: StepCheckContext, out: CairnDiagnostic[]) => void;
+
+function paramAnswer(p: ParamSymbol | undefined): string {
+  return p ? `${p.type}:${JSON.stringify(p.value) ?? ''}` : '';
+}
+
+function stepContext(doc: PipelineDocument, step: StepInfo, reads: StepRead[]): StepCheckContext {
+  return {
+    doc,
+    step,
+    param: (name) => {
+      const p = doc.symbols.params.get(name);
+      reads.push({ kind: 'param', name, answer: paramAnswer(p) });
+      return p;
+    },
+    resolves: (ref) => {
+      const ok = refResolves(doc, ref);
+      reads.push({ kind: 'ref', name: ref, answer: String(ok) });
+      return ok;
+    },
+  };
+}
+
+function readsStillHold(doc: PipelineDocument, reads: readonly StepRead[]): boolean {
+  for (const r of reads) {
+    const now = r.kind === 'param' ? paramAnswer(doc.symbols.params.get(r.name)) : String(refResolves(doc, r.name));
+    if (now !== r.answer) return false;
+  }
+  return true;
 }
 
 function listOf(names: Iterable<string>): string {
@@ -130,22 +167,22 @@ function checkReferences(doc: PipelineDocument, out: CairnDiagnostic[]): void {
 }
 
 /** The value a `with:` option will have once interpolated, as far as types go. */
-function substituted(doc: PipelineDocument, node: YNode, unresolved: Set<number>): unknown {
-  if (node.kind === 'seq') return node.items.map((i) => substituted(doc, i, unresolved));
+function substituted(ctx: StepCheckContext, node: YNode, unresolved: Set<number>): unknown {
+  if (node.kind === 'seq') return node.items.map((i) => substituted(ctx, i, unresolved));
   if (node.kind === 'map') {
     const o: Record<string, unknown> = {};
-    for (const e of node.entries) Object.defineProperty(o, e.key, { value: substituted(doc, e.value, unresolved), enumerable: true, writable: true, configurable: true });
+    for (const e of node.entries) Object.defineProperty(o, e.key, { value: substituted(ctx, e.value, unresolved), enumerable: true, writable: true, configurable: true });
     return o;
   }
   const v = node.value;
   if (typeof v !== 'string' || !v.includes('${')) return v;
   const exact = exactInterpolation(v);
   if (exact?.startsWith('params.')) {
-    const p = doc.symbols.params.get(exact.slice(7));
+    const p = ctx.param(exact.slice(7));
     // A param without default keeps its declared type: pick a representative value of that type.
     if (p) return p.value ?? sampleOf(p.type);
   }
-  if (!exact || !refResolves(doc, exact)) unresolved.add(node.span.start);
+  if (!exact || !ctx.resolves(exact)) unresolved.add(node.span.start);
   // Paths and text: a non-empty string.
   return v;
 }
@@ -182,7 +219,9 @@ function metricKnown(spec: BuiltinSpec, metric: string): boolean {
   return at !== null && spec.metrics.includes(`${at[1] ?? ''}@k`);
 }
 
-function checkStep(doc: PipelineDocument, step: StepInfo, out: CairnDiagnostic[]): void {
+/** A built-in step: the built-in exists, its options, the outputs it keeps, its gates. */
+function checkBuiltinStep(ctx: StepCheckContext, out: CairnDiagnostic[]): void {
+  const step = ctx.step;
   const v = step.entry.value;
   if (v.kind !== 'map' || step.kind !== 'uses') return;
   const usesEntry = mapGet(v, 'uses');
@@ -201,7 +240,7 @@ function checkStep(doc: PipelineDocument, step: StepInfo, out: CairnDiagnostic[]
     const node: YNode = withNode.kind === 'map' ? withNode : { kind: 'map', span: withNode.span, entries: [], flow: false };
     const found: CairnDiagnostic[] = [];
     const unresolved = new Set<number>();
-    checkWithZod(spec.options, node, spec.name, withEntry?.keySpan ?? usesEntry.keySpan, found, optionCodes, substituted(doc, node, unresolved));
+    checkWithZod(spec.options, node, spec.name, withEntry?.keySpan ?? usesEntry.keySpan, found, optionCodes, substituted(ctx, node, unresolved));
     // A broken or unknown reference is reported once, as such: not again as an option of the wrong type.
     for (const d of found) if (!(d.code === PipelineCode.optionType && unresolved.has(d.span.start))) out.push(d);
   }
@@ -221,6 +260,9 @@ function checkStep(doc: PipelineDocument, step: StepInfo, out: CairnDiagnostic[]
     }
   }
 }
+
+/** Every step-local check, run in this order on each step whose cached findings are stale. */
+const stepChecks: readonly StepCheck[] = [checkBuiltinStep];
 
 /** A built-in step's `outputs: [a, b]` names outputs its built-in writes. */
 function checkKeptOutputs(step: YNode, spec: BuiltinSpec, out: CairnDiagnostic[]): void {

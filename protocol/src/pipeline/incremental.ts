@@ -234,7 +234,7 @@ function shiftBlock(b: Block, d: number): Block {
     values: b.values,
     needsFull: b.needsFull,
     syntaxErrors: b.syntaxErrors,
-    cache: b.cache.diagnostics ? { key: b.cache.key, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) } : {},
+    cache: b.cache.diagnostics ? { reads: b.cache.reads, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) } : {},
   };
 }
 

@@ -14,8 +14,19 @@ import { makeDiagnostic, mapGet, toValue, type YEntry, type YMap, type YNode, ty
  */
 
 export interface StepCache {
-  key?: string;
+  /**
+   * What the step's checks read outside its own block, with the answer each read got: the cached findings are
+   * reused exactly while every read still gets the same answer (check.ts, StepCheckContext).
+   */
+  reads?: StepRead[];
   diagnostics?: CairnDiagnostic[];
+}
+
+/** One read of a step check outside its block: `param` (its type and value) or `ref` (whether `${ref}` resolves). */
+export interface StepRead {
+  kind: 'param' | 'ref';
+  name: string;
+  answer: string;
 }
 
 export interface StepInfo extends StepSymbol {
