@@ -40,15 +40,16 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   const { byStep, other } = referencesByStep(doc);
   checkReferences(doc, out);
   // Step-local checks depend on the step's block and on what they read through their context: cached per block.
+  const answers = readAnswers(doc);
   for (const step of doc.symbols.steps.values()) {
     const cache = step.cache;
-    if (cache?.diagnostics && cache.reads && readsStillHold(doc, cache.reads)) {
+    if (cache?.diagnostics && cache.reads && readsStillHold(answers, cache.reads)) {
       for (const d of cache.diagnostics) out.push(d);
       continue;
     }
     const local: CairnDiagnostic[] = [];
     const reads: StepRead[] = [];
-    const ctx = stepContext(doc, step, reads);
+    const ctx = stepContext(doc, step, reads, answers);
     for (const check of stepChecks) check(ctx, local);
     if (cache) {
       cache.reads = reads;
@@ -84,28 +85,38 @@ function paramAnswer(p: ParamSymbol | undefined): string {
   return p ? `${p.type}:${JSON.stringify(p.value) ?? ''}` : '';
 }
 
-function stepContext(doc: PipelineDocument, step: StepInfo, reads: StepRead[]): StepCheckContext {
+/** The answer to each read, asked once per check: thousands of steps read the same few params and references. */
+function readAnswers(doc: PipelineDocument): (kind: StepRead['kind'], name: string) => string {
+  const memo = new Map<string, string>();
+  return (kind, name) => {
+    const key = kind + '\u0000' + name;
+    let a = memo.get(key);
+    if (a === undefined) {
+      a = kind === 'param' ? paramAnswer(doc.symbols.params.get(name)) : String(refResolves(doc, name));
+      memo.set(key, a);
+    }
+    return a;
+  };
+}
+
+function stepContext(doc: PipelineDocument, step: StepInfo, reads: StepRead[], answer: ReturnType<typeof readAnswers>): StepCheckContext {
   return {
     doc,
     step,
     param: (name) => {
-      const p = doc.symbols.params.get(name);
-      reads.push({ kind: 'param', name, answer: paramAnswer(p) });
-      return p;
+      reads.push({ kind: 'param', name, answer: answer('param', name) });
+      return doc.symbols.params.get(name);
     },
     resolves: (ref) => {
-      const ok = refResolves(doc, ref);
-      reads.push({ kind: 'ref', name: ref, answer: String(ok) });
-      return ok;
+      const a = answer('ref', ref);
+      reads.push({ kind: 'ref', name: ref, answer: a });
+      return a === 'true';
     },
   };
 }
 
-function readsStillHold(doc: PipelineDocument, reads: readonly StepRead[]): boolean {
-  for (const r of reads) {
-    const now = r.kind === 'param' ? paramAnswer(doc.symbols.params.get(r.name)) : String(refResolves(doc, r.name));
-    if (now !== r.answer) return false;
-  }
+function readsStillHold(answer: ReturnType<typeof readAnswers>, reads: readonly StepRead[]): boolean {
+  for (const r of reads) if (answer(r.kind, r.name) !== r.answer) return false;
   return true;
 }
 
@@ -334,11 +345,11 @@ export function allowedOutside(doc: PipelineDocument): string[] {
  * below an `allow_outside:` folder. Outputs are checked by their folder: an output that is itself a link is replaced
  * by a regular file when the step runs, never followed.
  */
-function escapeFinding(u: PathUse, host: PipelineHost, allowed: readonly string[]): CairnDiagnostic | undefined {
+function escapeFinding(u: PathUse, confine: (path: string, read: boolean) => Confinement | undefined, allowed: readonly string[]): CairnDiagnostic | undefined {
   const read = u.role !== 'write';
   let result: Confinement | undefined;
   try {
-    const found = host.confine?.(read ? u.value : parentOf(u.value), read ? allowed : []);
+    const found = confine(read ? u.value : parentOf(u.value), read);
     result = found && !read ? withName(found, u.value.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '') : found;
   } catch {
     // A host that cannot answer is not a finding about the pipeline; the textual check still applies.
@@ -371,8 +382,17 @@ function checkFiles(doc: PipelineDocument, host: PipelineHost, out: CairnDiagnos
   const allowed = allowedOutside(doc);
   const written = new Set<string>();
   for (const s of doc.symbols.steps.values()) for (const o of s.outputs.values()) written.add(normalizePath(o.path));
+  // One answer per path per check: thousands of outputs share a folder, and the host's answers cost system calls.
+  const confined = new Map<string, Confinement | undefined>();
+  const confine = (p: string, read: boolean): Confinement | undefined => {
+    const key = (read ? 'r' : 'w') + p;
+    if (confined.has(key)) return confined.get(key);
+    const found = host.confine?.(p, read ? allowed : []);
+    confined.set(key, found);
+    return found;
+  };
   for (const u of uses) {
-    const escape = escapeFinding(u, host, allowed);
+    const escape = escapeFinding(u, confine, allowed);
     if (escape) {
       out.push(escape);
       continue;

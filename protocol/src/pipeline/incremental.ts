@@ -244,7 +244,7 @@ function shiftReference(r: PipelineReference, d: number): PipelineReference {
 }
 
 /** The document's tree, value and findings from its blocks, as the whole-text parse would give them. */
-function assemble(blocks: Block[], reused: number): Assembled {
+function assemble(blocks: Block[], reused: number): Assembled | undefined {
   const diagnostics: CairnDiagnostic[] = [];
   const references: PipelineReference[] = [];
   const topEntries: YEntry[] = [];
@@ -261,6 +261,9 @@ function assemble(blocks: Block[], reused: number): Assembled {
   const duplicate = (e: YEntry, first: YEntry) => diagnostics.push(duplicateKey(e.key, e.keySpan, first.keySpan));
   for (const b of blocks) {
     const e = b.entries[0];
+    // A repeated key's block is dropped, but the whole-text parse still reports its YAML errors (and only those):
+    // that case is left to it.
+    if (b.syntaxErrors && (inDuplicateSteps || (e !== undefined && (b.kind === 'step' ? seenSteps : seenTopKeys).has(e.key)))) return undefined;
     if (b.kind === 'step') {
       if (inDuplicateSteps) continue;
       if (!e) {
