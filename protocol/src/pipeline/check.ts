@@ -15,8 +15,8 @@ import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
 
 /**
  * The semantic pass: every finding that needs more than one block's text — the catalogue of built-ins, other blocks,
- * or the file system. Per step (`checkStep`: the built-in, its options, the outputs it keeps, its gates; a function of
- * the step's block and the params, cached with the block) and across steps (references, cycles, files, outputs written
+ * or the file system. Per step (`stepChecks`: the built-in, its options, the outputs it keeps, its gates; a function of
+ * the step's block and of the reads recorded through its StepCheckContext, cached with the block) and across steps (references, cycles, files, outputs written
  * twice, unused params and steps, the A/B split). Syntax is yamlTree.ts/yamlErrors.ts's, one block's shape
  * structure.ts's.
  */

@@ -17,11 +17,11 @@ type Edit = (text: string, rand: () => number) => string;
 const pick = <T>(xs: readonly T[], rand: () => number): T | undefined => xs[Math.floor(rand() * xs.length)];
 
 /** Replaces the `n`-th (random) match of `re` in `text` by `by(match)`; the text unchanged when nothing matches. */
-function replaceOne(text: string, re: RegExp, by: (m: RegExpExecArray) => string, rand: () => number): string {
+function replaceOne(text: string, re: RegExp, by: (m: RegExpMatchArray) => string, rand: () => number): string {
   const all = [...text.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))];
   const m = pick(all, rand);
   if (!m || m.index === undefined) return text;
-  return text.slice(0, m.index) + by(m as RegExpExecArray) + text.slice(m.index + m[0].length);
+  return text.slice(0, m.index) + by(m) + text.slice(m.index + m[0].length);
 }
 
 const edits: Array<[string, Edit]> = [
