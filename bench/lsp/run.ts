@@ -73,7 +73,8 @@ function startServer(name: string, command: string[], configuration: (section: s
 
 function nextDiagnostics(server: Server, uri: string, accept: (p: PublishDiagnosticsParams) => boolean = () => true): Promise<PublishDiagnosticsParams> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${server.name}: no diagnostics within 30 s`)), 30_000);
+    // yaml-language-server takes several seconds per edit at 10,000 steps, more on a loaded machine.
+    const timer = setTimeout(() => reject(new Error(`${server.name}: no diagnostics within 120 s`)), 120_000);
     const listen = (p: PublishDiagnosticsParams): void => {
       if (p.uri === uri && accept(p)) {
         clearTimeout(timer);
@@ -109,10 +110,17 @@ function cpuMs(server: Server): number | undefined {
 }
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-async function measure(server: Server, uri: string, text: string, languageId: string): Promise<{ samples: number[]; diagnostics: number; cpuPerEdit: number | undefined }> {
+async function measure(
+  server: Server,
+  uri: string,
+  text: string,
+  languageId: string,
+): Promise<{ samples: number[]; diagnostics: number; cpuPerEdit: number | undefined; openMs: number }> {
   const opened = nextDiagnostics(server, uri);
+  const openedAt = performance.now();
   await server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
   const first = await opened;
+  const openMs = performance.now() - openedAt;
   // Each edit rewrites the value of `lr` (line of `  lr: 0.01`), alternating, so every edit changes the document.
   const lines = text.split('\n');
   const line = lines.findIndex((l) => l.startsWith('  lr: '));
@@ -135,7 +143,7 @@ async function measure(server: Server, uri: string, text: string, languageId: st
   }
   const cpuEnd = cpuMs(server);
   const cpuPerEdit = cpuStart !== undefined && cpuEnd !== undefined ? (cpuEnd - cpuStart) / edits : undefined;
-  return { samples, diagnostics: first.diagnostics.length, cpuPerEdit };
+  return { samples, diagnostics: first.diagnostics.length, cpuPerEdit, openMs };
 }
 
 async function stop(server: Server): Promise<void> {
@@ -187,6 +195,15 @@ async function main(): Promise<void> {
     await initialize(cairn, folder, false);
     const ours = await measure(cairn, uri, text, 'cairn-pipeline');
     await stop(cairn);
+    // Printed before the slow baseline runs, so a baseline failure still leaves these figures.
+    const target = steps >= 10_000 ? { p50: 30, p95: 60 } : { p50: 15, p95: Infinity };
+    const oursP50 = quantile(ours.samples, 0.5);
+    const oursP95 = quantile(ours.samples, 0.95);
+    console.log(`cairn: open → first diagnostics ${ours.openMs.toFixed(0)} ms (target < 1000 ms); edit → fresh diagnostics p50 ${oursP50.toFixed(1)} ms, p95 ${oursP95.toFixed(1)} ms`);
+    console.log(
+      `target cairn p50 < ${target.p50} ms${target.p95 < Infinity ? `, p95 < ${target.p95} ms` : ''}: ${oursP50 < target.p50 && oursP95 < target.p95 ? 'met' : 'NOT met'}` +
+        ` [load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}]`,
+    );
 
     const yamlSettings = {
       validate: true,
@@ -208,7 +225,6 @@ async function main(): Promise<void> {
 
     const row = (name: string, s: number[], extra = ''): string =>
       `  ${name.padEnd(38)} p50 ${quantile(s, 0.5).toFixed(1).padStart(7)} ms   p95 ${quantile(s, 0.95).toFixed(1).padStart(7)} ms${extra}`;
-    const oursP50 = quantile(ours.samples, 0.5);
     const theirP50 = quantile(theirs.samples, 0.5);
     const theirWork = theirs.samples.map((s) => Math.max(0, s - yamlLsDelayMs));
     console.log('edit → fresh diagnostics (wall time, client to client):');
@@ -223,7 +239,6 @@ async function main(): Promise<void> {
       );
     }
     console.log(`machine load average while measuring: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-    console.log(`target cairn p50 < 50 ms: ${oursP50 < 50 ? 'met' : 'NOT met'} (${oursP50.toFixed(1)} ms)`);
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }
