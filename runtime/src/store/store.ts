@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
 import * as os from 'node:os';
 import { migrate } from './migrations.js';
+import { migratePostgres, postgresSchemaVersion } from './migrations.js';
+import { PgDb, redactUrl } from './postgres.js';
 import { ArtifactRepository } from './repos/artifacts.js';
 import { AbEventRepository } from './repos/abEvents.js';
 import { DeploymentRepository } from './repos/deployments.js';
-import { MetricRepository, SqliteMetricWriter, type MetricWriter } from './repos/metrics.js';
+import { MetricRepository, SqliteMetricWriter, SqlMetricWriter, type MetricWriter } from './repos/metrics.js';
 import { MonitorRepository } from './repos/monitor.js';
 import { RegistryRepository } from './repos/registry.js';
 import { RunRepository } from './repos/runs.js';
@@ -46,7 +48,9 @@ function repositories(db: SqlDb, writer?: MetricWriter): Repositories {
  * Embedded default: `.cairn/cairn.db` (SQLite: WAL, busy timeout, migrations on open).
  */
 export class Store implements Repositories {
-  private readonly sql: SqliteDb;
+  private readonly sql: SqliteDb | PgDb;
+  /** The SQLite file, or the PostgreSQL URL with its password redacted. */
+  readonly file: string;
   readonly runs: RunRepository;
   readonly artifacts: ArtifactRepository;
   readonly registry: RegistryRepository;
@@ -58,13 +62,20 @@ export class Store implements Repositories {
   /** Resolves once runs left by dead processes are marked (see RunRepository.markInterrupted). */
   readonly ready: Promise<void>;
 
-  constructor(
-    readonly file: string,
-    options: { busyTimeoutMs?: number } = {},
-  ) {
-    this.sql = new SqliteDb(file, options);
-    migrate(this.sql.raw);
-    const writer = new SqliteMetricWriter(this.sql.raw);
+  /** A SQLite store (created and migrated when new), or a PostgreSQL one already migrated (see Store.postgres). */
+  constructor(file: string | PgDb, options: { busyTimeoutMs?: number } = {}) {
+    let writer: MetricWriter;
+    if (typeof file === 'string') {
+      const sqlite = new SqliteDb(file, options);
+      migrate(sqlite.raw);
+      this.sql = sqlite;
+      this.file = file;
+      writer = new SqliteMetricWriter(sqlite.raw);
+    } else {
+      this.sql = file;
+      this.file = redactUrl(file.url);
+      writer = new SqlMetricWriter(file);
+    }
     const r = repositories(this.sql, writer);
     this.runs = r.runs;
     this.artifacts = r.artifacts;
@@ -74,7 +85,41 @@ export class Store implements Repositories {
     this.abEvents = r.abEvents;
     this.sweeps = r.sweeps;
     this.metrics = new MetricRepository(this.sql, writer);
-    this.ready = this.sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname())).then(() => undefined);
+    const sql = this.sql;
+    this.ready = (sql instanceof SqliteDb
+      ? sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname()))
+      : new RunRepository(sql).markInterrupted(os.hostname())
+    ).then(() => undefined);
+  }
+
+  /** Opens a PostgreSQL store: checks the connection, applies pending migrations (once, under an advisory lock). */
+  static async postgres(url: string, options: { statementTimeoutMs?: number } = {}): Promise<Store> {
+    const db = new PgDb(url, options);
+    try {
+      await db.connect();
+      await migratePostgres(db);
+    } catch (error) {
+      await db.close().catch(() => {});
+      throw error;
+    }
+    const store = new Store(db);
+    await store.ready;
+    return store;
+  }
+
+  /** The schema version reached (the newest migration applied). */
+  async schemaVersion(): Promise<number> {
+    if (this.sql instanceof SqliteDb) return Number(this.sql.raw.pragma('user_version', { simple: true }));
+    return postgresSchemaVersion(this.sql);
+  }
+
+  get dialect(): SqlDb['dialect'] {
+    return this.sql.dialect;
+  }
+
+  /** The query interface, for store-layer code (cairn store info / migrate, tests) that works on both backends. */
+  get sqlDb(): SqlDb {
+    return this.sql;
   }
 
   get writer(): MetricWriter {
@@ -83,7 +128,7 @@ export class Store implements Repositories {
 
   /** How long a write waits for another process's lock (SQLite's busy timeout; PostgreSQL waits on its own). */
   waitForLocks(ms: number): void {
-    this.sql.raw.pragma(`busy_timeout = ${ms}`);
+    if (this.sql instanceof SqliteDb) this.sql.raw.pragma(`busy_timeout = ${ms}`);
   }
 
   /** One write transaction over several repositories: all of it is stored, or none. */
@@ -96,6 +141,9 @@ export class Store implements Repositories {
    * store/predictionRows.ts) and for tests and benchmarks that look at rows directly.
    */
   get db(): Database.Database {
+    if (!(this.sql instanceof SqliteDb)) {
+      throw new Error(`the prediction log is not yet written to a PostgreSQL store (${this.file}); serve against the embedded SQLite store`);
+    }
     return this.sql.raw;
   }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { allMigrations, migrate, orderMigrations } from '../../../runtime/src/store/migrations.js';
+import { after, before, test } from 'node:test';
+import { allMigrations, migrate, migratePostgres, orderMigrations } from '../../../runtime/src/store/migrations.js';
+import { PgDb } from '../../../runtime/src/store/postgres.js';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
-import { tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
 function newRun(params: Record<string, unknown>, pipeline = 'p'): NewRun {
   const full: NewRun['params'] = {};
@@ -11,45 +11,66 @@ function newRun(params: Record<string, unknown>, pipeline = 'p'): NewRun {
   return { pipelineName: pipeline, pipelineFile: `${pipeline}.cairn.yaml`, params: full, gitCommit: 'abc', gitDirty: false, platform: 'test', cairnVersion: '0.0.0', selection: null };
 }
 
-describe('tracking store', () => {
-  let ws: ReturnType<typeof tempWorkspace>;
+forEachBackend('tracking store', (b) => {
   let store: Store;
-  before(() => {
-    ws = tempWorkspace('cairn-store-');
-    store = new Store(path.join(ws.dir, '.cairn', 'cairn.db'));
+  before(async () => {
+    store = await b.open();
   });
   after(async () => {
     await store.close();
-    ws.cleanup();
   });
 
-  test('opens in WAL mode with every migration applied; reopening applies nothing', () => {
-    assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('user_version', { simple: true }), allMigrations().at(-1)?.version);
-    assert.deepEqual(migrate(store.db), []);
-  });
-
-  test('a registered migration is applied once, in order; a duplicate version is refused', async () => {
-    const scratch = new Store(':memory:');
-    try {
-      const list = [...allMigrations(), { version: 1000, name: 'test table', up: 'CREATE TABLE extra (x INTEGER)' }];
-      assert.deepEqual(migrate(scratch.db, list), [1000]);
-      assert.deepEqual(migrate(scratch.db, list), []);
-      scratch.db.prepare('INSERT INTO extra (x) VALUES (1)').run();
-      assert.throws(() => migrate(scratch.db, allMigrations()), /written by a newer Cairn/);
-      assert.throws(() => orderMigrations([...allMigrations(), { version: 1, name: 'clash', up: '' }]), /two store migrations have version 1/);
-    } finally {
-      await scratch.close();
+  test('opens with every migration applied; reopening applies nothing', async () => {
+    assert.equal(await store.schemaVersion(), allMigrations().at(-1)?.version);
+    if (b.name === 'sqlite') {
+      assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.deepEqual(migrate(store.db), []);
+    } else {
+      const db = new PgDb(await b.location());
+      try {
+        assert.deepEqual(await migratePostgres(db), []);
+      } finally {
+        await db.close();
+      }
     }
+  });
+
+  test('a registered migration is applied once, in order; a newer schema and a duplicate version are refused', async () => {
+    const list = [...allMigrations(), { version: 1000, name: 'test table', up: 'CREATE TABLE extra (x INTEGER)' }];
+    const newer = /this store was written by a newer Cairn \(schema 1000 > \d+\): upgrade Cairn/;
+    if (b.name === 'sqlite') {
+      const scratch = new Store(':memory:');
+      try {
+        assert.deepEqual(migrate(scratch.db, list), [1000]);
+        assert.deepEqual(migrate(scratch.db, list), []);
+        scratch.db.prepare('INSERT INTO extra (x) VALUES (1)').run();
+        assert.throws(() => migrate(scratch.db, allMigrations()), newer);
+      } finally {
+        await scratch.close();
+      }
+    } else {
+      const { postgresCluster } = await import('../../lib/postgres.js');
+      const db = new PgDb(await (await postgresCluster()).createDatabase('scratch'));
+      try {
+        assert.deepEqual(await migratePostgres(db, list), list.map((m) => m.version));
+        assert.deepEqual(await migratePostgres(db, list), []);
+        await db.run('INSERT INTO extra (x) VALUES (?)', [1]);
+        await assert.rejects(migratePostgres(db, allMigrations()), newer);
+        await assert.rejects(Store.postgres(db.url), newer);
+      } finally {
+        await db.close();
+      }
+    }
+    assert.throws(() => orderMigrations([...allMigrations(), { version: 1, name: 'clash', up: '' }]), /two store migrations have version 1/);
   });
 
   test('runs left running by a dead process become interrupted on open', async () => {
     const id = await store.runs.createRun(newRun({ lr: 1 }));
     const steps = await store.runs.createStepRuns(id, ['a']);
     await store.runs.startStep(steps.get('a') ?? -1, null, null);
-    store.db.prepare('UPDATE runs SET pid = 999999999 WHERE id = ?').run(id);
+    await store.sqlDb.run('UPDATE runs SET pid = 999999999 WHERE id = ?', [id]);
     const live = await store.runs.createRun(newRun({ lr: 2 }));
-    const reopened = new Store(store.file);
+    const reopened = await b.open();
     try {
       assert.equal((await reopened.runs.detail(id))?.status, 'interrupted');
       assert.equal((await reopened.runs.detail(id))?.steps[0]?.status, 'interrupted');
@@ -73,8 +94,8 @@ describe('tracking store', () => {
     assert.equal(all.total, 20);
     assert.equal(all.runs[0]?.id, ids[19], 'newest first by default');
     assert.equal(all.runs[0]?.params.token, '***');
-    assert.equal(store.db.prepare("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'").get() !== undefined, true);
-    assert.equal((store.db.prepare("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'").get() as { n: number }).n, 0);
+    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'"))?.n, 0);
+    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE name = 'token'"))?.n, 30);
     const page = (await store.runs.list({ filter: { pipeline: 'list' }, sort: { by: 'metric:acc', order: 'asc' }, offset: 5, limit: 5 }));
     assert.deepEqual(page.runs.map((r) => r.id), ids.slice(5, 10));
     const filtered = (await store.runs.list({ filter: { pipeline: 'list', status: ['succeeded'], params: [{ key: 'opt', op: '=', value: 'adam' }], metrics: [{ key: 'acc', op: '>=', value: 0.3 }], tags: { team: 'red' } }, limit: 100 }));
