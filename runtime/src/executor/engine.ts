@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import type { ResolvedPipeline, RunEvent } from '@cairn/protocol';
 import { ObjectStore } from '../cas/objectStore.js';
 import { remoteFor, type RemoteSetting } from '../cas/remote/sync.js';
+import { workspaceSettings, type WorkspaceSettings } from '../config/workspace.js';
+import { openStore } from '../store/open.js';
 import { Store } from '../store/store.js';
 import { KeyedLock } from '../util/keyedLock.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
 import { slurmSettingsOf, startSlurmRun, type SlurmSettings } from './slurm.js';
-import { workspaceSettings } from '../config/workspace.js';
 
 export type StartOptions = Pick<ExecuteOptions, 'step' | 'downstream' | 'force' | 'parallelism' | 'sweepId' | 'filesRoot'>;
 
@@ -31,18 +32,27 @@ export class Engine {
   /** Cache keys being looked up or filled by a step of one of this engine's runs. */
   private readonly cacheLocks = new KeyedLock();
 
+  /** `store`: an opened store (Engine.open); default: the workspace's embedded SQLite store. */
   constructor(
     readonly workspace: string,
-    options: { parallelism?: number; remote?: string; executor?: string; slurm?: SlurmSettings } = {},
+    options: { parallelism?: number; remote?: string; executor?: string; slurm?: SlurmSettings; store?: Store } = {},
   ) {
     this.workspace = path.resolve(workspace);
     this.cairnDir = path.join(this.workspace, '.cairn');
-    this.store = new Store(path.join(this.cairnDir, 'cairn.db'));
+    this.store = options.store ?? new Store(path.join(this.cairnDir, 'cairn.db'));
     this.objects = new ObjectStore(this.cairnDir);
     this.parallelism = Math.max(1, options.parallelism ?? os.availableParallelism());
     this.remoteFlag = options.remote;
     this.executorFlag = options.executor;
     this.slurm = options.slurm ?? {};
+  }
+
+  /** An engine on the store the workspace's settings name (flag > CAIRN_STORE_URL > .cairn/config.yaml > default). */
+  static async open(
+    settings: Pick<WorkspaceSettings, 'workspace' | 'store'>,
+    options: { parallelism?: number; remote?: string; executor?: string; slurm?: SlurmSettings } = {},
+  ): Promise<Engine> {
+    return new Engine(settings.workspace, { ...options, store: await openStore(settings) });
   }
 
   /** Every event of every run (the RPC server forwards them as notifications). */

@@ -23,6 +23,7 @@ import {
   SetAliasRequest,
 } from '@cairn/protocol';
 import { ensureBuiltinsFor } from '../executor/builtins.js';
+import { workspaceSettings } from '../config/workspace.js';
 import { Engine } from '../executor/engine.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
 import { lineage } from '../lineage/lineage.js';
@@ -187,7 +188,8 @@ export async function runStdioServer(workspace: string): Promise<void> {
   // A stray error in a step's library must not take the editor's runtime (and every other run) down: log it.
   process.on('uncaughtException', (error) => process.stderr.write(`cairn runtime: uncaught error: ${error.stack ?? error.message}\n`));
   process.on('unhandledRejection', (reason) => process.stderr.write(`cairn runtime: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`));
-  const engine = new Engine(path.resolve(workspace));
+  // The store the workspace names: CAIRN_STORE_URL (the editor passes its setting so), .cairn/config.yaml, default.
+  const engine = await Engine.open(workspaceSettings(path.resolve(workspace)));
   const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
   const { closed } = serveRuntime(connection, engine);
   const stop = () => connection.dispose();

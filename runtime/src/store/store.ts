@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as os from 'node:os';
 import { migrate } from './migrations.js';
-import { migratePostgres, postgresSchemaVersion } from './migrations.js';
+import { migratePostgres, PG_VERSION_TABLE, postgresSchemaVersion } from './migrations.js';
 import { PgDb, redactUrl } from './postgres.js';
 import { ArtifactRepository } from './repos/artifacts.js';
 import { AbEventRepository } from './repos/abEvents.js';
@@ -111,6 +111,21 @@ export class Store implements Repositories {
   async schemaVersion(): Promise<number> {
     if (this.sql instanceof SqliteDb) return Number(this.sql.raw.pragma('user_version', { simple: true }));
     return postgresSchemaVersion(this.sql);
+  }
+
+  /** Rows per table of the logical schema (cairn store info, store migrate's check), by table name. */
+  async tableCounts(): Promise<Record<string, number>> {
+    const names =
+      this.sql instanceof SqliteDb
+        ? await this.sql.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        : await this.sql.all<{ name: string }>(
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> ? ORDER BY table_name",
+            [PG_VERSION_TABLE],
+          );
+    const out: Record<string, number> = {};
+    // Names come from the catalog, not from input.
+    for (const { name } of names) out[name] = (await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`))?.n ?? 0;
+    return out;
   }
 
   get dialect(): SqlDb['dialect'] {

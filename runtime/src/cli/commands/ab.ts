@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { storeOf, storeSettingsOf } from '../store.js';
+import { storeAbsent } from '../../store/open.js';
 import * as path from 'node:path';
 import type { AbResult, BusinessAbReport } from '@cairn/protocol';
 import { businessAb } from '../../ab/business.js';
@@ -10,7 +11,6 @@ import { ObjectStore } from '../../cas/objectStore.js';
 import { DataError } from '../../ml/data/index.js';
 import { RegistryError } from '../../registry/registry.js';
 import { ServeLoadError } from '../../serve/index.js';
-import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 function printResult(io: CliIo, r: AbResult): void {
@@ -105,7 +105,7 @@ export const abCommand: CliCommand = {
     '       cairn ab replay NAME --holdout FILE --label COLUMN [--champion VERSION|ALIAS] [--challenger VERSION|ALIAS] [--alpha 0.05]\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger', 'power',
+    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'store', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger', 'power',
       'mde', 'look-every', 'url', 'ratings', 'token', 'k', 'limit'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
@@ -117,12 +117,11 @@ export const abCommand: CliCommand = {
     if (parsed.positionals.length !== 1) throw new UsageError(`ab ${sub} takes one model NAME`);
     const name = parsed.positionals[0] ?? '';
     const alpha = alphaOf(flag(parsed, 'alpha'));
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    if (!existsSync(db)) {
+    if (storeAbsent(storeSettingsOf(parsed, workspace))) {
       io.stderr(`cairn ab: no store in ${workspace} (.cairn/cairn.db): nothing is registered there; pass --workspace\n`);
       return 1;
     }
-    const store = new Store(db);
+    const store = await storeOf(parsed, workspace);
     const ctx = { store, objects: new ObjectStore(path.join(workspace, '.cairn')), workspace };
     try {
       if (sub === 'business') {

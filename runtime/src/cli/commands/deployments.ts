@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
+import { storeOf, storeSettingsOf } from '../store.js';
+import { storeAbsent } from '../../store/open.js';
 import type { Deployment } from '@cairn/protocol';
 import { formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { table, when } from './models.js';
 import { DeploymentError, listDeployments, stopDeployment } from '../../deploy/status.js';
-import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 
@@ -35,18 +34,17 @@ function printList(io: CliIo, list: Deployment[]): void {
 export const deploymentsCommand: CliCommand = {
   name: 'deployments',
   summary: 'Deployments (cairn serve processes) with their logged and labelled predictions; stop one.',
-  usage: 'cairn deployments list [NAME] [--serving]\n       cairn deployments stop ID\n       (all: [--workspace DIR] [--format json])',
+  usage: 'cairn deployments list [NAME] [--serving]\n       cairn deployments stop ID\n       (all: [--workspace DIR] [--store URL|PATH] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { boolean: ['serving'], value: ['format', 'workspace'] });
+    const parsed = parseArgs(rest, { boolean: ['serving'], value: ['format', 'workspace', 'store'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub !== 'list' && sub !== 'stop') throw new UsageError(sub === undefined ? 'give a sub-command: list or stop' : `unknown sub-command '${sub}' (list, stop)`);
     const p = parsed.positionals;
     if (sub === 'list' && p.length > 1) throw new UsageError(`deployments list takes at most a model NAME; unexpected '${p[1]}'`);
     if (sub === 'stop' && (p.length !== 1 || !/^\d+$/.test(p[0] ?? ''))) throw new UsageError('deployments stop takes one deployment ID (see `cairn deployments list`)');
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    if (!existsSync(db)) {
+    if (storeAbsent(storeSettingsOf(parsed, workspace))) {
       if (sub === 'list') {
         if (format === 'json') io.stdout(JSON.stringify({ deployments: [] }) + '\n');
         else printList(io, []);
@@ -55,7 +53,7 @@ export const deploymentsCommand: CliCommand = {
       io.stderr(`cairn deployments stop: no store in ${workspace} (.cairn/cairn.db); pass --workspace\n`);
       return 1;
     }
-    const store = new Store(db);
+    const store = await storeOf(parsed, workspace);
     try {
       if (sub === 'list') {
         const deployments = await listDeployments(store, { ...(p[0] === undefined ? {} : { name: p[0] }), serving: parsed.flags.has('serving') });

@@ -1,21 +1,21 @@
+import { storeOf } from '../store.js';
 import * as path from 'node:path';
 import { formatOf, parseArgs, UsageError, type CliCommand } from '../command.js';
 import { ObjectStore } from '../../cas/objectStore.js';
 import { collectGarbage } from '../../cas/gc.js';
-import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 export const gcCommand: CliCommand = {
   name: 'gc',
   summary: 'Remove artifact-store objects no run refers to, and temp files of crashed runs.',
-  usage: 'cairn gc [--dry-run] [--workspace DIR] [--format json]',
+  usage: 'cairn gc [--dry-run] [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['dry-run'], value: ['format', 'workspace'] });
+    const parsed = parseArgs(args, { boolean: ['dry-run'], value: ['format', 'workspace', 'store'] });
     const format = formatOf(parsed);
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
     const workspace = workspaceOf(parsed, io.cwd);
     const cairnDir = path.join(workspace, '.cairn');
-    const store = new Store(path.join(cairnDir, 'cairn.db'));
+    const store = await storeOf(parsed, workspace);
     try {
       const dryRun = parsed.flags.has('dry-run');
       const result = await collectGarbage(store, new ObjectStore(cairnDir), dryRun);

@@ -1,23 +1,19 @@
-import * as path from 'node:path';
-import { existsSync } from 'node:fs';
+import { storeOf } from '../store.js';
 import { formatOf, parseArgs, UsageError, type CliCommand } from '../command.js';
 import { lineage, LineageTargetError } from '../../lineage/lineage.js';
-import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 export const lineageCommand: CliCommand = {
   name: 'lineage',
   summary: 'The lineage graph of a run, an artifact (hash or path) or a model, with stale nodes marked.',
-  usage: 'cairn lineage <run-id | artifact:HASH[:PATH] | PATH | model:NAME[@VERSION]> [--workspace DIR] [--format json]',
+  usage: 'cairn lineage <run-id | artifact:HASH[:PATH] | PATH | model:NAME[@VERSION]> [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { value: ['format', 'workspace'] });
+    const parsed = parseArgs(args, { value: ['format', 'workspace', 'store'] });
     // The graph is data: JSON unless text is asked for explicitly.
     const format = parsed.flags.has('format') ? formatOf(parsed) : 'json';
     if (parsed.positionals.length !== 1) throw new UsageError('give one run id, artifact or model');
     const workspace = workspaceOf(parsed, io.cwd);
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    if (!existsSync(db)) throw new Error(`no runs recorded in ${workspace}; run a pipeline first, or pass --workspace`);
-    const store = new Store(db);
+    const store = await storeOf(parsed, workspace, { mustExist: true });
     try {
       const graph = await lineage(store, workspace, parsed.positionals[0] ?? '');
       if (format === 'json') io.stdout(JSON.stringify(graph) + '\n');

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { storeOf, storeSettingsOf } from '../store.js';
+import { storeAbsent } from '../../store/open.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gateIdSchema, gateIds, modelAliasSchema, type AliasMove, type GateId, type ModelDetail, type ModelSummary, type Promotion } from '@cairn/protocol';
@@ -6,7 +7,6 @@ import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } fr
 import { ObjectStore } from '../../cas/objectStore.js';
 import { checkGates, formatGates, promote } from '../../registry/gates.js';
 import { ModelRegistry, RegistryError } from '../../registry/registry.js';
-import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 /** A time for tables: `2026-12-02 03:04:05` (UTC). Shared by the deploy commands. */
@@ -98,7 +98,7 @@ export const modelsCommand: CliCommand = {
     '       cairn models promote NAME VERSION|ALIAS --alias A [--override GATE,GATE --reason R]\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'reason', 'alias', 'override'] });
+    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'store', 'reason', 'alias', 'override'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     const arity = { list: 0, show: 1, alias: 3, rollback: 2, gates: 2, promote: 2 } as const;
@@ -117,8 +117,8 @@ export const modelsCommand: CliCommand = {
     if (sub === 'promote' && target === undefined) throw new UsageError('models promote needs --alias ALIAS (e.g. --alias production)');
     const override = overrideFlag === undefined ? [] : overrideList(overrideFlag);
     if (override.length > 0 && (reason === null || reason.trim() === '')) throw new UsageError('--override needs --reason TEXT: the reason is recorded with the move');
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    if (!existsSync(db)) {
+    const settings = storeSettingsOf(parsed, workspace);
+    if (storeAbsent(settings)) {
       if (sub === 'list') {
         if (format === 'json') io.stdout(JSON.stringify({ models: [] }) + '\n');
         else printList(io, [], workspace);
@@ -127,7 +127,7 @@ export const modelsCommand: CliCommand = {
       io.stderr(`cairn models ${sub}: no runs recorded in ${workspace} (no .cairn/cairn.db), so no model is registered; run a pipeline with a model.register step, or pass --workspace\n`);
       return 1;
     }
-    const store = new Store(db);
+    const store = await storeOf(parsed, workspace);
     const objects = new ObjectStore(path.join(workspace, '.cairn'));
     const registry = new ModelRegistry(store, objects, workspace);
     const gateContext = { store, objects, workspace };

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { storeSettingsOf } from '../store.js';
+import { storeAbsent } from '../../store/open.js';
 import * as path from 'node:path';
 import type { Alert, MonitorRun } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
@@ -65,19 +66,19 @@ export const monitorCommand: CliCommand = {
   async run(args, io) {
     const parsed = parseArgs(args, {
       boolean: ['all'],
-      value: ['format', 'workspace', 'deployment', 'reference', 'window-rows', 'window', 'columns', 'share', 'retrain', 'p', 'param', 'reason'],
+      value: ['format', 'workspace', 'store', 'deployment', 'reference', 'window-rows', 'window', 'columns', 'share', 'retrain', 'p', 'param', 'reason'],
     });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     const [first, ...rest] = parsed.positionals;
     if (first === undefined) throw new UsageError('give the model NAME to monitor (or: alerts, close ID)');
-    const db = path.join(workspace, '.cairn', 'cairn.db');
-    if (!existsSync(db)) {
+    const settings = storeSettingsOf(parsed, workspace);
+    if (storeAbsent(settings)) {
       io.stderr(`cairn monitor: no store in ${workspace} (.cairn/cairn.db): nothing is registered or served there; pass --workspace\n`);
       return 1;
     }
     const out = (value: unknown, text: () => void) => (format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text());
-    const engine = new Engine(workspace);
+    const engine = await Engine.open(settings);
     try {
       if (first === 'alerts') {
         if (rest.length > 1) throw new UsageError(`monitor alerts takes at most a NAME; unexpected '${rest[1]}'`);

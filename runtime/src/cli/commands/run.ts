@@ -1,3 +1,4 @@
+import { storeSettingsOf } from '../store.js';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunEvent, StepStatus } from '@cairn/protocol';
@@ -94,9 +95,9 @@ class Progress {
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Run a pipeline (all steps, one step, or a step and everything downstream), with caching and tracking.',
-  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--executor local|slurm] [--logs] [--remote URL] [--workspace DIR] [--format json]',
+  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--executor local|slurm] [--logs] [--remote URL] [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote', 'executor'] });
+    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote', 'executor', 'store'] });
     const format = formatOf(parsed);
     if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'give the pipeline file to run' : `one pipeline at a time (got ${parsed.positionals.join(' ')})`);
     const file = parsed.positionals[0] ?? '';
@@ -127,7 +128,7 @@ export const runCommand: CliCommand = {
     await ensureBuiltinsFor(loaded.pipeline);
     const remote = flag(parsed, 'remote');
     const executor = flag(parsed, 'executor');
-    const engine = new Engine(workspace, {
+    const engine = await Engine.open(storeSettingsOf(parsed, workspace), {
       ...(jobs === undefined ? {} : { parallelism: jobs }),
       ...(remote === undefined ? {} : { remote }),
       ...(executor ? { executor } : {}),

@@ -1,11 +1,9 @@
+import { storeOf } from '../store.js';
 import { z } from 'zod';
 import { runStatuses, type RunFilter, type RunListQuery, type RunSummary } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
-import { Store } from '../../store/store.js';
 import { runUser } from '../../util/git.js';
 import { workspaceOf } from '../../util/workspace.js';
-import * as path from 'node:path';
-import { existsSync } from 'node:fs';
 
 const conditionPattern = /^([^<>=!]+?)\s*(<=|>=|!=|=|<|>)\s*(.+)$/;
 
@@ -40,11 +38,6 @@ function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-function openStore(workspace: string): Store {
-  const db = path.join(workspace, '.cairn', 'cairn.db');
-  if (!existsSync(db)) throw new Error(`no runs recorded in ${workspace} (no .cairn/cairn.db); run a pipeline first, or pass --workspace`);
-  return new Store(db);
-}
 
 function printList(io: CliIo, runs: RunSummary[], total: number): void {
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort().slice(0, 6);
@@ -61,14 +54,14 @@ export const runsCommand: CliCommand = {
   summary: 'List, show and compare tracked runs.',
   usage:
     'cairn runs list [--pipeline P] [--sweep ID] [--status S[,S]] [--mine | --user EMAIL] [--param NAME=V]… [--metric "KEY>=V"]… [--tag K=V]… [--sort FIELD|param:N|metric:K] [--asc] [--limit N] [--offset N]\n' +
-    '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--format json])',
+    '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--store URL|PATH] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'user', 'pipeline', 'sweep', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
+    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'store', 'user', 'pipeline', 'sweep', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub !== 'list' && sub !== 'show' && sub !== 'compare') throw new UsageError(sub === undefined ? 'give a sub-command: list, show or compare' : `unknown sub-command '${sub}' (list, show, compare)`);
-    const store = openStore(workspace);
+    const store = await storeOf(parsed, workspace, { mustExist: true });
     try {
       if (sub === 'list') {
         if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
