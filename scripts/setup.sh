@@ -23,6 +23,8 @@ pkgs+=(libonnx-testdata)
 pkgs+=(python3-sklearn python3-scipy python3-xgboost)
 # A real single-node Slurm cluster for the Slurm executor's tests (test/lib/slurm.ts).
 pkgs+=(slurm-wlm munge)
+# The PostgreSQL tracking store: the store tests start a throwaway cluster of the real server (test/lib/postgres.ts).
+pkgs+=(postgresql)
 # MovieLens for the recommender sample; numpy for the reference MF of the ML benches (bench/ml/mfNumpy.py).
 [ "$want_data" = 1 ] && pkgs+=(r-base-core r-cran-dslabs python3-numpy)
 # The gradient-boosting benchmark and its scikit-learn cross-check: reference libraries and two more data sets.
@@ -39,6 +41,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" != 0 ] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# initdb refuses to run as root: the test cluster then runs as the `postgres` OS user (the Debian package creates it).
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
 stamp=node_modules/.cairn-install-stamp
