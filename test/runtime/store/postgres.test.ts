@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -132,6 +133,28 @@ describe('PostgreSQL store', () => {
     } finally {
       await Promise.all(writers.map((w) => w.close()));
     }
+  });
+
+  test('several processes writing to one store (one pipeline, racing to create it) lose no row and fail none', async () => {
+    const writer = path.join(__dirname, 'pgWriter.ts');
+    const [processes, runs, points] = [4, 5, 2000];
+    const outputs = await Promise.all(
+      Array.from({ length: processes }, (_, k) =>
+        new Promise<number[]>((resolve, reject) => {
+          execFile(process.execPath, ['--import', 'tsx', writer, url, `w${k}`, String(runs), String(points)], (error, stdout, stderr) => {
+            if (error) reject(new Error(`writer ${k} failed: ${stderr}`));
+            else resolve(JSON.parse(stdout) as number[]);
+          });
+        }),
+      ),
+    );
+    const ids = outputs.flat();
+    assert.equal(new Set(ids).size, processes * runs, 'every run got its own id');
+    const count = async (sql: string) => (await store.sqlDb.get<{ n: number }>(sql, [ids.length > 0 ? Math.min(...ids) : 0]))?.n;
+    assert.equal(await count('SELECT count(*) AS n FROM runs WHERE id >= ? AND user_name LIKE \'w%\''), processes * runs);
+    assert.equal(await count('SELECT count(*) AS n FROM metrics WHERE run_id >= ? AND key = \'loss\''), processes * runs * points);
+    assert.equal(await count('SELECT count(*) AS n FROM step_runs WHERE run_id >= ?'), processes * runs * 2);
+    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM pipelines WHERE name = 'shared'"))?.n, 1);
   });
 
   test('two racing promotions: exactly one wins, the other is told the alias moved meanwhile', async () => {
