@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { implementations } from '../../../runtime/src/builtins/index.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { builtinStep, commandStep, EventLog, pipelineOf, tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
-describe('cache', () => {
+forEachBackend('cache', (b) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
-  before(() => {
+  before(async () => {
     ws = tempWorkspace();
-    engine = new Engine(ws.dir, { parallelism: 2 });
+    engine = new Engine(ws.dir, { parallelism: 2, store: await b.open() });
     writeFileSync(path.join(ws.dir, 'input.csv'), 'a,b\n1,2\n');
   });
   after(async () => {

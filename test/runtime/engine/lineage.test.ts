@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
 import { commandStep, pipelineOf, tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
-describe('lineage', () => {
+forEachBackend('lineage', (b) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
   let runId = 0;
   before(async () => {
     ws = tempWorkspace('cairn-lineage-');
-    engine = new Engine(ws.dir, { parallelism: 2 });
+    engine = new Engine(ws.dir, { parallelism: 2, store: await b.open() });
     writeFileSync(path.join(ws.dir, 'raw.csv'), 'a\n1\n');
     const p = pipelineOf(ws.dir, [
       commandStep('clean', 'sort raw.csv > clean.csv', { deps: ['raw.csv'], outs: { data: 'clean.csv' } }),

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { LineageGraph } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { artifactNodeId, lineage, parseArtifactNodeId } from '../../../runtime/src/lineage/lineage.js';
 import { commandStep, pipelineOf, tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
 /** Kahn's algorithm: the nodes left over sit on a cycle (none in a lineage graph). */
 function nodesOnCycles(g: LineageGraph): string[] {
@@ -26,14 +27,14 @@ function nodesOnCycles(g: LineageGraph): string[] {
 }
 
 // Steps whose output is byte-identical to their input: a copy, and a validation that drops nothing.
-describe('lineage of byte-identical files', () => {
+forEachBackend('lineage of byte-identical files', (b) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
   let runId = 0;
   let rawHash = '';
   before(async () => {
     ws = tempWorkspace('cairn-lineage-copies-');
-    engine = new Engine(ws.dir, { parallelism: 2 });
+    engine = new Engine(ws.dir, { parallelism: 2, store: await b.open() });
     writeFileSync(path.join(ws.dir, 'raw.csv'), 'a,b\n1,2\n3,4\n');
     const p = pipelineOf(ws.dir, [
       commandStep('copy', 'cp raw.csv copy.csv', { deps: ['raw.csv'], outs: { data: 'copy.csv' } }),

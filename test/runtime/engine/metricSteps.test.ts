@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { RunEvent } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { EventLog, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
 // A metric reported without a step number gets the next step of its key (0, 1, 2…), per step run.
-describe('metric steps of command steps', () => {
+forEachBackend('metric steps of command steps', (b) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
   let runId = 0;
   const log = new EventLog();
   before(async () => {
     ws = tempWorkspace('cairn-metric-steps-');
-    engine = new Engine(ws.dir, { parallelism: 2 });
+    engine = new Engine(ws.dir, { parallelism: 2, store: await b.open() });
     const script = [
       'import json, os',
       // stdout, no step: loss three times, acc once.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { GetModelRequest, ListModelsRequest, RollbackAliasRequest, SetAliasRequest, modelDetailSchema, modelListSchema, type ModelDetail } from '@cairn/protocol';
 import '../../../runtime/src/builtins/all.js';
@@ -14,6 +14,7 @@ import { lineage } from '../../../runtime/src/lineage/lineage.js';
 import { AliasMovedError, ModelRegistry, RegistryError } from '../../../runtime/src/registry/registry.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { builtinStep, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
+import { forEachBackend } from '../../lib/stores.js';
 
 // The model registry against a real store: a pipeline trains a tiny popularity model, reports a metric and registers
 // it with model.register; then versions, aliases, history and rollback through the registry, the CLI and JSON-RPC.
@@ -24,15 +25,18 @@ function ratings(shift: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** The suite's store (SQLite file or PostgreSQL URL): commands given a --workspace also get --store. */
+let storeFlag: string[] = [];
+
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd, isTty: false };
-  const code = await main(args, io);
+  const code = await main(args.includes('--workspace') ? [...args, ...storeFlag] : args, io);
   return { code, stdout, stderr };
 }
 
-describe('model registry', () => {
+forEachBackend('model registry', (b) => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
   let registry: ModelRegistry;
@@ -51,7 +55,8 @@ describe('model registry', () => {
 
   before(async () => {
     ws = tempWorkspace('cairn-registry-');
-    engine = new Engine(ws.dir, { parallelism: 2 });
+    engine = new Engine(ws.dir, { parallelism: 2, store: await b.open() });
+    storeFlag = ['--store', await b.location()];
     registry = new ModelRegistry(engine.store, engine.objects, ws.dir);
     writeFileSync(path.join(ws.dir, 'ratings.csv'), ratings(0));
     writeFileSync(path.join(ws.dir, 'MODEL_CARD.md'), '# recs\n\nA popularity baseline.\n');
@@ -77,7 +82,7 @@ describe('model registry', () => {
     assert.ok(v1 && trained);
     assert.equal(v1.runId, firstRun);
     assert.equal(v1.step, 'register');
-    assert.equal(v1.stepRunId, (engine.store.db.prepare("SELECT id FROM step_runs WHERE run_id = ? AND step = 'register'").get(firstRun) as { id: number }).id);
+    assert.equal(v1.stepRunId, (await engine.store.sqlDb.get<{ id: number }>("SELECT id FROM step_runs WHERE run_id = ? AND step = 'register'", [firstRun]))?.id);
     assert.equal(v1.artifactHash, trained.hash, 'the hash of the file the train step wrote');
     assert.equal(v1.path, 'models/pop.json');
     assert.equal(v1.cardPath, 'MODEL_CARD.md');
@@ -116,8 +121,8 @@ describe('model registry', () => {
     assert.equal((await registry.get('recs')).versionCount, 2);
     const otherRun = await registry.register({ ...base, runId: firstRun });
     assert.deepEqual([otherRun.version, otherRun.created], [3, true], 'the same artifact from another run is a new version');
-    engine.store.db.prepare("DELETE FROM model_versions WHERE name = 'recs' AND version = 3").run();
-    engine.store.db.prepare("DELETE FROM lineage_edges WHERE to_id = 'model:recs@3'").run();
+    await engine.store.sqlDb.run("DELETE FROM model_versions WHERE name = 'recs' AND version = 3");
+    await engine.store.sqlDb.run("DELETE FROM lineage_edges WHERE to_id = 'model:recs@3'");
     const fresh = await registry.register({ ...base, name: 'other', runId: null });
     assert.deepEqual([fresh.version, fresh.created], [1, true]);
     const next = await registry.register({ ...base, name: 'other', runId: null });
