@@ -120,6 +120,7 @@ function createRuntimeFeatures(
   const modelsView = new ModelsView(models);
   const ctx = {
     extensionUri: context.extensionUri,
+    secrets: context.secrets,
     languageServer,
     serverLog,
     runtime,

@@ -17,6 +17,8 @@ import type { RunLauncher } from './runLauncher.js';
 /** What a command handler may use: the pieces the composition root (extension.ts) made. */
 export interface CommandContext {
   readonly extensionUri: vscode.Uri;
+  /** Where the tracking store's password is kept (never in settings). */
+  readonly secrets: vscode.SecretStorage;
   readonly languageServer: CairnLanguageServer;
   /** The language server's log ("Cairn"). */
   readonly serverLog: vscode.LogOutputChannel;

@@ -17,6 +17,7 @@ export const Commands = {
   validateWorkspace: 'cairn.validateWorkspace',
   showRuntimeLog: 'cairn.showRuntimeLog',
   restartRuntime: 'cairn.restartRuntime',
+  setStorePassword: 'cairn.setStorePassword',
   showRunLogs: 'cairn.showRunLogs',
   showRun: 'cairn.showRun',
   rerun: 'cairn.rerun',

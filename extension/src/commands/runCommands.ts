@@ -3,6 +3,8 @@ import { CancelRunRequest, GetRunRequest } from '@cairn/protocol';
 import { pickPipeline, pickRun, pickStep, runtimeFile, type CommandContext, type Target } from './context.js';
 import { overridesFromRun, parseParamOverrides } from './paramsInput.js';
 import { checkTrust, type RunResult } from './runLauncher.js';
+import { storeUrlSetting } from '../runtime/runtimeClient.js';
+import { storePasswordKey, withoutPassword } from '../runtime/storeEnv.js';
 
 /** Starting, re-running and cancelling runs: each factory takes the context and returns the command's handler. */
 
@@ -76,6 +78,19 @@ export const rerun = (ctx: CommandContext) => async (target: Target) => {
 export const restartRuntime = (ctx: CommandContext) => async () => {
   if (!checkTrust()) return;
   await ctx.runtime.restart();
+};
+
+/** Asks for the tracking store's password, keeps it in SecretStorage (never in settings), restarts the runtime. */
+export const setStorePassword = (ctx: CommandContext) => async () => {
+  const url = storeUrlSetting();
+  if (url === '') {
+    void vscode.window.showInformationMessage('Cairn: set `cairn.store.url` (a postgres:// URL) first; the password is kept apart from it.');
+    return;
+  }
+  const password = await vscode.window.showInputBox({ title: `Password for ${withoutPassword(url)}`, password: true, ignoreFocusOut: true });
+  if (password === undefined) return;
+  await ctx.secrets.store(storePasswordKey(url), password);
+  if (checkTrust()) await ctx.runtime.restart();
 };
 
 export const explainRestricted = () => () => checkTrust();

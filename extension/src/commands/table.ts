@@ -15,6 +15,7 @@ import {
   runStep,
   runStepDownstream,
   runWithParams,
+  setStorePassword,
 } from './runCommands.js';
 import { validateWorkspace } from './validate.js';
 import {
@@ -48,6 +49,7 @@ const commandTable = {
   [Commands.validateWorkspace]: (ctx) => () => validateWorkspace(ctx.index, ctx.log),
   [Commands.showRuntimeLog]: (ctx) => () => ctx.log.show(true),
   [Commands.restartRuntime]: restartRuntime,
+  [Commands.setStorePassword]: setStorePassword,
   [Commands.showRunLogs]: showRunLogs,
   [Commands.showRun]: showRun,
   [Commands.rerun]: rerun,

@@ -8,6 +8,7 @@ import { RestartPolicy } from './backoff.js';
 import { resolveNodePath } from './nodePath.js';
 import type { RuntimeStatusItem } from './runtimeStatus.js';
 
+import { runtimeEnv, storePasswordKey } from './storeEnv.js';
 /** One runtime message namespace as protocol/src/runtime/messages.ts declares it. */
 export interface RuntimeRequestType<P, R> {
   readonly method: string;
@@ -27,6 +28,11 @@ export class RuntimeUnavailableError extends Error {
   }
 }
 
+/** The `cairn.store.url` setting ('' when unset). */
+export function storeUrlSetting(): string {
+  return vscode.workspace.getConfiguration('cairn.store').get<string>('url') ?? '';
+}
+
 /**
  * Owns the `cairn runtime --stdio` child process: spawn, ready handshake, typed and zod-checked messages, restart with
  * backoff on crash. Two lifetimes: this object lives with the extension; each process (and its connection) lives until
@@ -44,6 +50,8 @@ export class RuntimeClient implements vscode.Disposable {
   private lastStderr: string[] = [];
   private readonly policy = new RestartPolicy();
   private readonly shownErrors = new Set<string>();
+  /** The configured store's password (SecretStorage), read before each start; only ever put in the child's env. */
+  private storePassword: string | undefined;
 
   private readonly stateEmitter = new vscode.EventEmitter<RuntimeState>();
   private readonly progressEmitter = new vscode.EventEmitter<RunProgressNotification.Params>();
@@ -88,6 +96,9 @@ export class RuntimeClient implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) return this.setState('untrusted');
     const folder = RuntimeClient.workspaceFolder();
     if (!folder) return this.setState('noFolder');
+    if (this.child) return this.ready?.then(() => undefined, () => undefined);
+    const url = storeUrlSetting();
+    this.storePassword = url === '' ? undefined : await this.context.secrets.get(storePasswordKey(url));
     if (this.child) return this.ready?.then(() => undefined, () => undefined);
     this.spawnRuntime(folder.uri.fsPath);
     try {
@@ -170,7 +181,7 @@ export class RuntimeClient implements vscode.Disposable {
     this.log.info(`Starting the runtime: ${node} ${args.join(' ')}`);
     this.setState(this.state === 'restarting' ? 'restarting' : 'starting');
     this.lastStderr = [];
-    const child = spawn(node, args, { cwd: workspace, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CAIRN_WORKSPACE: workspace }, windowsHide: true });
+    const child = spawn(node, args, { cwd: workspace, stdio: ['pipe', 'pipe', 'pipe'], env: runtimeEnv(process.env, workspace, storeUrlSetting(), this.storePassword), windowsHide: true });
     this.child = child;
     const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     this.connection = connection;
