@@ -94,6 +94,34 @@ describe('PostgreSQL store', () => {
     });
   });
 
+  test('libpq environment variables and a password file reach the server (nothing in the URL)', async () => {
+    const db = new URL(url).pathname.slice(1);
+    const keys = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGPASSFILE', 'PGSSLMODE'] as const;
+    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    const restore = () => {
+      for (const k of keys) {
+        const v = saved[k];
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    try {
+      Object.assign(process.env, { PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: 'postgres', PGPASSWORD: cluster.password, PGSSLMODE: 'disable' });
+      const fromEnv = await Store.postgres(`postgres:///${db}`);
+      assert.ok((await fromEnv.runs.list({})).total >= 0);
+      await fromEnv.close();
+      delete process.env.PGPASSWORD;
+      const pgpass = path.join(ws, 'pgpass');
+      writeFileSync(pgpass, `127.0.0.1:${cluster.port}:*:postgres:${cluster.password}\n`, { mode: 0o600 });
+      process.env.PGPASSFILE = pgpass;
+      const fromFile = await Store.postgres(`postgres://postgres@127.0.0.1:${cluster.port}/${db}?sslmode=disable`);
+      assert.equal(fromFile.file.includes(cluster.password), false);
+      await fromFile.close();
+    } finally {
+      restore();
+    }
+  });
+
   test('a read-only role browses and gets a clear error on write', async () => {
     const db = new URL(url).pathname.slice(1);
     await cluster.admin(db, "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
