@@ -25,6 +25,7 @@ export const Commands = {
   filterRuns: 'cairn.experiments.filter',
   sortRuns: 'cairn.experiments.sort',
   clearFilter: 'cairn.experiments.clearFilter',
+  toggleMine: 'cairn.experiments.toggleMine',
   refreshRuns: 'cairn.experiments.refresh',
   loadMore: 'cairn.experiments.loadMore',
   refreshPipelines: 'cairn.pipelines.refresh',

@@ -26,6 +26,7 @@ import {
   refreshRuns,
   revealStep,
   sortRuns,
+  toggleMine,
 } from './viewCommands.js';
 
 /**
@@ -57,6 +58,7 @@ const commandTable = {
   [Commands.filterRuns]: filterRuns,
   [Commands.sortRuns]: sortRuns,
   [Commands.clearFilter]: clearFilter,
+  [Commands.toggleMine]: toggleMine,
   [Commands.refreshRuns]: refreshRuns,
   [Commands.loadMore]: loadMore,
   [Commands.refreshPipelines]: refreshPipelines,

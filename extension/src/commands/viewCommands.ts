@@ -64,6 +64,18 @@ export const sortRuns = (ctx: CommandContext) => async () => {
   ctx.experiments.refresh();
 };
 
+/** Mine / all: only the runs this workspace's user started (a shared store holds everyone's), or all of them. */
+export const toggleMine = (ctx: CommandContext) => () => {
+  const { experiments } = ctx;
+  const me = ctx.runtime.info?.user;
+  if (experiments.model.view.user === undefined && me === undefined) {
+    void vscode.window.showInformationMessage('Cairn: the runtime has not said which user runs record yet; try again once it is ready.');
+    return;
+  }
+  experiments.model.view = { ...experiments.model.view, user: experiments.model.view.user === undefined ? me : undefined };
+  experiments.refresh();
+};
+
 export const clearFilter = (ctx: CommandContext) => () => {
   ctx.experiments.model.view = {
     statuses: undefined,

@@ -19,6 +19,8 @@ export interface RunsView {
   params: RunCondition[];
   metrics: RunCondition[];
   sort: { by: string; order: 'asc' | 'desc' };
+  /** Only this user's runs ("mine"; a shared store holds the whole team's); undefined: everyone's. */
+  user?: string | undefined;
 }
 
 export const defaultRunsView: RunsView = { statuses: undefined, params: [], metrics: [], sort: { by: 'startedAt', order: 'desc' } };
@@ -72,6 +74,7 @@ export class RunsModel {
     if (this.view.statuses && this.view.statuses.length > 0) filter.status = this.view.statuses;
     if (this.view.params.length > 0) filter.params = this.view.params;
     if (this.view.metrics.length > 0) filter.metrics = this.view.metrics;
+    if (this.view.user !== undefined) filter.user = this.view.user;
     return { filter, sort: this.view.sort, offset, limit };
   }
 
@@ -163,6 +166,7 @@ export class RunsModel {
   /** The filter, applied to one run on the client (for runs that arrive by notification). */
   matches(run: RunSummary): boolean {
     if (this.view.statuses && this.view.statuses.length > 0 && !this.view.statuses.includes(run.status)) return false;
+    if (this.view.user !== undefined && run.user !== this.view.user) return false;
     return this.view.params.every((c) => compare(run.params[c.key], c)) && this.view.metrics.every((c) => compare(run.metrics[c.key], c));
   }
 }
@@ -211,6 +215,7 @@ export function parseConditions(text: string): ParsedConditions {
 /** The filter as one line (tree message and the filter box's initial value). */
 export function describeView(view: RunsView): string {
   const parts: string[] = [];
+  if (view.user !== undefined) parts.push(`mine (${view.user})`);
   if (view.statuses && view.statuses.length > 0) parts.push(`status ${view.statuses.join('|')}`);
   for (const c of view.params) parts.push(`param:${c.key}${c.op}${String(c.value)}`);
   for (const c of view.metrics) parts.push(`metric:${c.key}${c.op}${String(c.value)}`);

@@ -30,6 +30,8 @@ export namespace RuntimeReadyNotification {
     workspace: z.string(),
     /** Number of steps run in parallel at most. */
     parallelism: z.number().int(),
+    /** The user this workspace's runs record (git user.email, else the OS user): the Experiments view's "mine". */
+    user: z.string().optional(),
   });
   export type Params = z.infer<typeof paramsSchema>;
   export const type = new NotificationType<Params>(method);

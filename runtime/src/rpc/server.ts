@@ -30,6 +30,7 @@ import { lineage } from '../lineage/lineage.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { CairnError } from '../util/errors.js';
 import { cairnVersion } from '../util/version.js';
+import { runUser } from '../util/git.js';
 import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
 import { serveDriftHandlers } from './driftHandlers.js';
 import { check, guarded } from './errors.js';
@@ -173,6 +174,7 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
         pid: process.pid,
         workspace: engine.workspace,
         parallelism: engine.parallelism,
+        user: runUser(engine.workspace).user,
       }),
     (error: unknown) => process.stderr.write(`cairn runtime: the store cannot be opened: ${error instanceof Error ? error.message : String(error)}\n`),
   );

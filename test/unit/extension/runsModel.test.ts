@@ -85,6 +85,18 @@ test('new runs respect the filter and other sorts only count them', () => {
   assert.equal(m.upsertRun(run(7, { metrics: { rmse: 3 } })), 'filtered');
 });
 
+test('mine: only this user\'s runs are asked for and taken from notifications', () => {
+  const m = new RunsModel();
+  m.view = { ...m.view, user: 'ana@example.com' };
+  assert.equal(m.pageQuery('rec', 0).filter?.user, 'ana@example.com');
+  assert.match(describeView(m.view), /^mine \(ana@example\.com\)/);
+  m.acceptPage('rec', 0, { runs: [], total: 0 });
+  assert.equal(m.upsertRun(run(8, { user: 'bob@example.com' })), 'filtered');
+  assert.equal(m.upsertRun(run(9, { user: 'ana@example.com' })), 'inserted');
+  m.view = { ...m.view, user: undefined };
+  assert.equal(m.pageQuery('rec', 0).filter?.user, undefined);
+});
+
 test('delete removes the run and counts it out', () => {
   const m = new RunsModel();
   m.acceptPage('rec', 0, { runs: [run(2), run(1)], total: 2 });
