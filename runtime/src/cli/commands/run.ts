@@ -1,3 +1,4 @@
+import { settingEnv } from '../../config/workspace.js';
 import { storeSettingsOf } from '../store.js';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -128,7 +129,10 @@ export const runCommand: CliCommand = {
     await ensureBuiltinsFor(loaded.pipeline);
     const remote = flag(parsed, 'remote');
     const executor = flag(parsed, 'executor');
-    const engine = await Engine.open(storeSettingsOf(parsed, workspace), {
+    const storeSettings = storeSettingsOf(parsed, workspace);
+    // Slurm jobs (cairn step-exec) inherit the environment: they write to the store this run uses.
+    if (storeSettings.store.source === 'flag' && storeSettings.store.value) process.env[settingEnv.store] = storeSettings.store.value;
+    const engine = await Engine.open(storeSettings, {
       ...(jobs === undefined ? {} : { parallelism: jobs }),
       ...(remote === undefined ? {} : { remote }),
       ...(executor ? { executor } : {}),

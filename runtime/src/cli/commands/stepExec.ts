@@ -5,7 +5,8 @@ import { ensureBuiltinsFor } from '../../executor/builtins.js';
 import { executeStepOfRun } from '../../executor/executor.js';
 import { formatDiagnosticText, loadPipeline } from '../../executor/loadPipeline.js';
 import { ObjectStore } from '../../cas/objectStore.js';
-import { Store } from '../../store/store.js';
+import { openStore } from '../../store/open.js';
+import { storeSettingsOf } from '../store.js';
 import { workspaceOf } from '../../util/workspace.js';
 import * as path from 'node:path';
 
@@ -28,7 +29,7 @@ export const stepExecCommand: CliCommand = {
   summary: 'Run one step of an existing run (what a cluster job runs).',
   usage: 'cairn step-exec --run RUN --step STEP --pipeline FILE [--params-file FILE] [--force] [--workspace DIR]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['force'], value: ['run', 'step', 'pipeline', 'params-file', 'workspace'] });
+    const parsed = parseArgs(args, { boolean: ['force'], value: ['run', 'step', 'pipeline', 'params-file', 'workspace', 'store'] });
     const runId = Number(flag(parsed, 'run'));
     const step = flag(parsed, 'step');
     const file = flag(parsed, 'pipeline');
@@ -42,7 +43,8 @@ export const stepExecCommand: CliCommand = {
     }
     await ensureBuiltinsFor(loaded.pipeline);
     const cairnDir = path.join(workspace, '.cairn');
-    const store = new Store(path.join(cairnDir, 'cairn.db'));
+    // The store the submitting run uses: CAIRN_STORE_URL travels with the job's environment, or the workspace config.
+    const store = await openStore(storeSettingsOf(parsed, workspace));
     const controller = new AbortController();
     // scancel and a Slurm time limit send SIGTERM first: the step's process group is stopped like a local cancel.
     const stop = () => controller.abort();

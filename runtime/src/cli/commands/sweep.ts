@@ -1,5 +1,6 @@
 import { gridValues, type MatrixValue } from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
+import { storeSettingsOf } from '../store.js';
 import { Engine } from '../../executor/engine.js';
 import { formatDiagnosticText, loadPipeline } from '../../executor/loadPipeline.js';
 import { pipelineMatrix, runSweep, SweepError, sweepMatrix, type SweepOutcome } from '../../sweep/sweep.js';
@@ -31,11 +32,11 @@ export const sweepCommand: CliCommand = {
   summary: 'Run every combination of a parameter sweep (the pipeline\'s matrix: or -p NAME=V1,V2), side by side.',
   usage:
     'cairn sweep <pipeline> [-p NAME=V1,V2,…]… [--random N [--seed S]] [--parallel K] [--metric KEY]… [--force] ' +
-    '[--workspace DIR] [--format json]',
+    '[--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io: CliIo) {
     const parsed = parseArgs(args, {
       boolean: ['force'],
-      value: ['p', 'param', 'random', 'seed', 'parallel', 'metric', 'format', 'workspace'],
+      value: ['p', 'param', 'random', 'seed', 'parallel', 'metric', 'format', 'workspace', 'store'],
     });
     const format = formatOf(parsed);
     if (parsed.positionals.length !== 1) throw new UsageError('give the pipeline file to sweep');
@@ -70,7 +71,7 @@ export const sweepCommand: CliCommand = {
       if (error instanceof SweepError) throw new UsageError(error.message);
       throw error;
     }
-    const engine = new Engine(workspace);
+    const engine = await Engine.open(storeSettingsOf(parsed, workspace));
     const controller = new AbortController();
     const cancel = () => {
       io.stderr('\ncairn sweep: cancelling every run of the sweep…\n');
