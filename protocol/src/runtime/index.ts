@@ -4,3 +4,4 @@ export * from './registry.js';
 export * from './deploy.js';
 export * from './drift.js';
 export * from './abBusiness.js';
+export * from './page.js';

@@ -86,7 +86,8 @@ export const runTableSchema = z
   });
 export type RunTable = z.infer<typeof runTableSchema>;
 
-function toCell(v: unknown): CompareCell {
+/** One stored value as a table cell (the one conversion; the runtime's `runs/page` uses it too). */
+export function toCompareCell(v: unknown): CompareCell {
   if (v === undefined || v === null) return null;
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' || typeof v === 'boolean') return v;
@@ -94,8 +95,11 @@ function toCell(v: unknown): CompareCell {
   return JSON.stringify(v) ?? null;
 }
 
-/** The table for some runs: params, then metrics, then tags, each group in name order; absent values are null. */
-export function runSummariesToTable(runs: readonly RunSummary[]): RunTable {
+/**
+ * The table for some runs: params, then metrics, then tags, each group in name order; absent values are null. With
+ * `keys` (column keys, `metric:auc`), exactly those columns in that order, present in the runs or not.
+ */
+export function runSummariesToTable(runs: readonly RunSummary[], keys?: readonly string[]): RunTable {
   const groups = { param: new Set<string>(), metric: new Set<string>(), tag: new Set<string>() };
   for (const r of runs) {
     for (const k of Object.keys(r.params)) groups.param.add(k);
@@ -105,15 +109,24 @@ export function runSummariesToTable(runs: readonly RunSummary[]): RunTable {
   const pick = (r: RunSummary, group: CompareColumn['group'], name: string): unknown =>
     group === 'param' ? r.params[name] : group === 'metric' ? r.metrics[name] : r.tags[name];
   const specs: Array<{ group: CompareColumn['group']; name: string }> = [];
-  for (const group of ['param', 'metric', 'tag'] as const) {
-    for (const name of [...groups[group]].sort()) specs.push({ group, name });
+  if (keys) {
+    for (const key of keys) {
+      const at = key.indexOf(':');
+      const group = key.slice(0, at);
+      if (group !== 'param' && group !== 'metric' && group !== 'tag') throw new Error(`column key '${key}' is not param:, metric: or tag:`);
+      specs.push({ group, name: key.slice(at + 1) });
+    }
+  } else {
+    for (const group of ['param', 'metric', 'tag'] as const) {
+      for (const name of [...groups[group]].sort()) specs.push({ group, name });
+    }
   }
   const rows: CompareRow[] = runs.map((r) => ({
     id: r.id,
     pipeline: r.pipeline,
     status: r.status,
     startedAt: r.startedAt,
-    values: specs.map((s) => toCell(pick(r, s.group, s.name))),
+    values: specs.map((s) => toCompareCell(pick(r, s.group, s.name))),
   }));
   const columns: CompareColumn[] = specs.map((s, i) => {
     let kind: CompareColumn['kind'] | undefined;

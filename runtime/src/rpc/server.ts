@@ -13,6 +13,7 @@ import {
   ListModelsRequest,
   ListRunsRequest,
   ListSweepsRequest,
+  RunPageRequest,
   MetricHistoryRequest,
   RunLogNotification,
   RunMetricNotification,
@@ -84,6 +85,10 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
       const { limit } = check(ListSweepsRequest.paramsSchema, raw, ListSweepsRequest.method);
       return { sweeps: await engine.store.sweeps.list(limit) };
     }),
+  );
+  connection.onRequest(
+    RunPageRequest.type,
+    guarded((raw) => engine.store.runs.page(check(RunPageRequest.paramsSchema, raw, RunPageRequest.method))),
   );
   connection.onRequest(
     GetRunRequest.type,

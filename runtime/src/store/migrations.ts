@@ -356,6 +356,16 @@ const core: Migration[] = [
       CREATE INDEX runs_by_sweep ON runs(sweep_id, id);
     `,
   },
+  {
+    version: 10,
+    name: 'run list keyset paging: indexes in the order of the runs/page sorts and filters',
+    // (sort key, id) is the page's ORDER BY and cursor; status and pipeline filters keep id order within them.
+    up: `
+      CREATE INDEX runs_by_started ON runs(started_at, id);
+      CREATE INDEX runs_by_status_id ON runs(status, id);
+      CREATE INDEX runs_by_pipeline_id ON runs(pipeline_id, id);
+    `,
+  },
 ];
 
 const registered: Migration[] = [];

@@ -14,6 +14,7 @@ import {
   MetricHistoryRequest,
   RunLogNotification,
   RunMetricNotification,
+  RunPageRequest,
   RunPipelineRequest,
   RunProgressNotification,
   RuntimeReadyNotification,
@@ -199,6 +200,21 @@ ${[0, 1, 2]
     await assert.rejects(connection.sendRequest(DeleteRunRequest.type, { runId: slowId }), /still running: cancel it first/);
     await connection.sendRequest(CancelRunRequest.type, { runId: slowId });
     await runEnd(slowId);
+  });
+
+  test('runs come page by page (runtime/runsPage): the same runs as the list, only the asked columns', async () => {
+    const listed = await connection.sendRequest(ListRunsRequest.type, { limit: 1000 });
+    const ids: number[] = [];
+    let page = await connection.sendRequest(RunPageRequest.type, { limit: 1, columns: ['param:n'], withTotal: true });
+    assert.equal(page.total, listed.total);
+    for (;;) {
+      assert.deepEqual(page.table.columns.map((c) => c.key), ['param:n']);
+      ids.push(...page.table.rows.map((r) => r.id));
+      if (page.next === null) break;
+      page = await connection.sendRequest(RunPageRequest.type, { limit: 1, columns: ['param:n'], after: page.next });
+    }
+    assert.deepEqual(ids, listed.runs.map((r) => r.id));
+    await assert.rejects(connection.sendRequest(RunPageRequest.type, { columns: ['n'] }), /runtime\/runsPage.*param:<name>/s);
   });
 
   test('four pipelines at once while runs are listed, in-process and from another process: no SQLITE_BUSY, nothing lost', async () => {

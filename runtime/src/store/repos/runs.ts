@@ -1,6 +1,13 @@
 import {
   runGatesSchema,
   runListQuerySchema,
+  runPageQuerySchema,
+  runSummariesToTable,
+  type RunCursor,
+  type RunFilter,
+  type RunPage,
+  type RunPageQuery,
+  type RunSort,
   type ParamType,
   type RunComparison,
   type RunDetail,
@@ -13,7 +20,8 @@ import {
   type StepStatus,
 } from '@cairn/protocol';
 import { processAlive } from '../../util/process.js';
-import type { SqlDb, SqlValue } from '../sql.js';
+import { CairnError } from '../../util/errors.js';
+import { dialects, type SqlDb, type SqlValue } from '../sql.js';
 import type { MetricWriter } from './metrics.js';
 
 /** Shown instead of a secret param's value, everywhere (database, logs, output). */
@@ -141,6 +149,37 @@ function toSummary(row: RunRow): RunSummary {
     host: row.host,
     sweepId: row.sweep_id,
   };
+}
+
+/** The filters the run list and the run pages share: pipeline (name or file), status set, user. */
+function columnFilters(f: Pick<RunFilter, 'pipeline' | 'status' | 'user' | 'sweep'>, where: string[], args: SqlValue[]): void {
+  if (f.pipeline !== undefined) {
+    where.push('(p.name = ? OR p.file = ?)');
+    args.push(f.pipeline, f.pipeline);
+  }
+  if (f.status && f.status.length > 0) {
+    where.push(`r.status IN (${f.status.map(() => '?').join(', ')})`);
+    args.push(...f.status);
+  }
+  if (f.user !== undefined) {
+    where.push('r.user_name = ?');
+    args.push(f.user);
+  }
+  if (f.sweep !== undefined) {
+    where.push('r.sweep_id = ?');
+    args.push(f.sweep);
+  }
+}
+
+/** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (used with ESCAPE '\'). */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** SQL fragment with its bound values, in the order its `?` appear. */
+interface Fragment {
+  sql: string;
+  args: SqlValue[];
 }
 
 const FINISH_RUN = 'UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?';
@@ -312,22 +351,7 @@ export class RunRepository {
     const args: SqlValue[] = [];
     const f = q.filter ?? {};
     const pg = this.db.dialect === 'postgres';
-    if (f.pipeline !== undefined) {
-      where.push('(p.name = ? OR p.file = ?)');
-      args.push(f.pipeline, f.pipeline);
-    }
-    if (f.status && f.status.length > 0) {
-      where.push(`r.status IN (${f.status.map(() => '?').join(', ')})`);
-      args.push(...f.status);
-    }
-    if (f.user !== undefined) {
-      where.push('r.user_name = ?');
-      args.push(f.user);
-    }
-    if (f.sweep !== undefined) {
-      where.push('r.sweep_id = ?');
-      args.push(f.sweep);
-    }
+    columnFilters(f, where, args);
     for (const [key, value] of Object.entries(f.tags ?? {})) {
       where.push('EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ? AND t.value = ?)');
       args.push(key, value);
@@ -368,6 +392,83 @@ export class RunRepository {
       q.offset,
     ]);
     return { rows, total };
+  }
+
+  /** The sort expression of a run page (NULL where a run has no such param/metric, or has not ended). */
+  private sortKey(sort: RunSort): Fragment {
+    const fixed = sortColumns[sort.by];
+    if (fixed) return { sql: fixed, args: [] };
+    const at = sort.by.indexOf(':');
+    const column = sort.by.slice(0, at) === 'param' ? 'r.params_json' : 'r.metrics_json';
+    const key = sort.by.slice(at + 1);
+    const pg = this.db.dialect === 'postgres';
+    return { sql: dialects[this.db.dialect].jsonValue(column), args: [pg ? key : jsonKeyPath(key)] };
+  }
+
+  /** A cursor key bound for comparison with the sort expression (jsonb on PostgreSQL for param/metric keys). */
+  private keyArg(sort: RunSort, key: Exclude<RunCursor['key'], null>): Fragment {
+    if (this.db.dialect === 'postgres' && !sortColumns[sort.by]) return { sql: '?::jsonb', args: [JSON.stringify(key)] };
+    return { sql: '?', args: [typeof key === 'boolean' ? (key ? 1 : 0) : key] };
+  }
+
+  /**
+   * One page of runs as a compare table, by keyset: ORDER BY (sort key, id) with missing keys last, and the page after
+   * a cursor starts strictly after that row, so every run is on exactly one page whatever the ties, and runs inserted
+   * between pages never repeat or hide the ones before the cursor. Only the asked columns travel.
+   */
+  async page(query: RunPageQuery = {}): Promise<RunPage> {
+    const q = runPageQuerySchema.parse(query);
+    const sort: RunSort = q.sort ?? { by: 'id', order: 'desc' };
+    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = sort.order === 'asc' ? '>' : '<';
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    const f = q.filter ?? {};
+    columnFilters(f, where, args);
+    if (f.text !== undefined) {
+      const fields = ['p.name', "coalesce(r.user_name, '')", "coalesce(r.host, '')", 'r.status', 'r.tags_json'];
+      where.push(`(${fields.map((c) => `lower(${c}) LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+      args.push(...fields.map(() => containsPattern(f.text ?? '')));
+    }
+    const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
+    const filterSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const total = q.withTotal
+      ? ((await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${filterSql}`, args))?.n ?? 0)
+      : undefined;
+
+    const key = this.sortKey(sort);
+    const pageWhere = [...where];
+    const pageArgs = [...args];
+    if (q.after) {
+      const { key: k, id } = q.after;
+      if (k === null) {
+        pageWhere.push(`(${key.sql} IS NULL AND r.id ${cmp} ?)`);
+        pageArgs.push(...key.args, id);
+      } else {
+        const v = this.keyArg(sort, k);
+        pageWhere.push(`(${key.sql} ${cmp} ${v.sql} OR (${key.sql} = ${v.sql} AND r.id ${cmp} ?) OR ${key.sql} IS NULL)`);
+        pageArgs.push(...key.args, ...v.args, ...key.args, ...v.args, id, ...key.args);
+      }
+    }
+    const pageWhereSql = pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : '';
+    const rows = await this.db.all<RunRow & { sort_key: unknown }>(
+      `SELECT ${runColumns}, ${key.sql} AS sort_key ${from} ${pageWhereSql}
+       ORDER BY ${key.sql} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
+      [...key.args, ...pageArgs, ...key.args, q.limit + 1],
+    );
+    const more = rows.length > q.limit;
+    if (more) rows.length = q.limit;
+    const last = rows.at(-1);
+    let next: RunCursor | null = null;
+    if (more && last) {
+      const k = last.sort_key;
+      if (k !== null && typeof k !== 'number' && typeof k !== 'string' && typeof k !== 'boolean') {
+        throw new CairnError('refused', `runs cannot be paged by ${sort.by}: its values are lists or maps; sort by a scalar column`);
+      }
+      next = { key: k, id: last.id };
+    }
+    const table = runSummariesToTable(rows.map(toSummary), q.columns);
+    return total === undefined ? { table, next } : { table, next, total };
   }
 
   async list(query: RunListQuery = {}): Promise<RunList> {

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { RunCursor, RunPageQuery, RunSort, RunSummary } from '@cairn/protocol';
+import { Store, type NewRun } from '../../../runtime/src/store/store.js';
+
+function newRun(i: number, pipeline: string, user: string | null): NewRun {
+  // lr takes 4 values (ties); every fifth run has no lr at all (a NULL key).
+  const params: NewRun['params'] = {};
+  if (i % 5 !== 0) params.lr = { value: [0.1, 0.01, 0.001, 0.1][i % 4], type: 'float', secret: false, overridden: false };
+  return {
+    pipelineName: pipeline,
+    pipelineFile: `${pipeline}.cairn.yaml`,
+    params,
+    gitCommit: null,
+    gitDirty: null,
+    platform: 'test',
+    cairnVersion: '0.0.0',
+    selection: null,
+    user,
+    host: `host-${i % 2}`,
+  };
+}
+
+/** Every page of a query, following the cursors; fails on a cursor that does not advance. */
+async function allPages(store: Store, query: RunPageQuery, between?: (page: number) => Promise<void>): Promise<number[]> {
+  const ids: number[] = [];
+  let after: RunCursor | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = await store.runs.page({ ...query, ...(after ? { after } : {}) });
+    ids.push(...result.table.rows.map((r) => r.id));
+    if (result.next === null) return ids;
+    assert.notDeepEqual(result.next, after, 'the cursor advances');
+    after = result.next;
+    await between?.(page);
+  }
+  throw new Error('more than 1000 pages');
+}
+
+function sortValue(r: RunSummary, by: string): number | string | null {
+  if (by === 'id') return r.id;
+  if (by === 'startedAt') return r.startedAt;
+  if (by === 'durationMs') return r.durationMs;
+  if (by === 'status') return r.status;
+  if (by === 'pipeline') return r.pipeline;
+  if (by === 'param:lr') return (r.params.lr as number | undefined) ?? null;
+  return r.metrics[by.slice('metric:'.length)] ?? null;
+}
+
+/** The order the runtime promises: by key (missing keys last), ties by id, both in the sort's direction. */
+function expected(runs: RunSummary[], sort: RunSort): number[] {
+  const sign = sort.order === 'asc' ? 1 : -1;
+  return [...runs]
+    .sort((a, b) => {
+      const x = sortValue(a, sort.by);
+      const y = sortValue(b, sort.by);
+      if (x === null || y === null) return x === y ? sign * (a.id - b.id) : x === null ? 1 : -1;
+      if (x !== y) return sign * (x < y ? -1 : 1);
+      return sign * (a.id - b.id);
+    })
+    .map((r) => r.id);
+}
+
+describe('run pages (keyset)', () => {
+  let store: Store;
+  let runs: RunSummary[];
+  before(async () => {
+    store = new Store(':memory:');
+    for (let i = 0; i < 53; i++) {
+      const id = await store.runs.createRun(newRun(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`));
+      // auc has ties (7 values) and is missing on every third run; a third of the runs are still running.
+      if (i % 3 !== 1) store.writer.add(id, null, 'auc', 0, (i % 7) / 10);
+      if (i % 3 !== 2) await store.runs.finishRun(id, i % 2 === 0 ? 'succeeded' : 'failed');
+      if (i % 6 === 0) await store.runs.setTag(id, 'owner', i % 12 === 0 ? 'Ada' : 'bob');
+    }
+    await store.writer.flush();
+    runs = (await store.runs.list({ limit: 1000 })).runs;
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  const sorts = ['id', 'startedAt', 'durationMs', 'status', 'pipeline', 'param:lr', 'metric:auc', 'metric:absent'];
+  for (const by of sorts) {
+    for (const order of ['asc', 'desc'] as const) {
+      test(`every run exactly once, in order, sorted by ${by} ${order}`, async () => {
+        const want = expected(runs, { by, order });
+        for (const limit of [1, 7, 100]) {
+          const ids = await allPages(store, { sort: { by, order }, limit, columns: [] });
+          assert.deepEqual(ids, want, `pages of ${limit}`);
+        }
+      });
+    }
+  }
+
+  test('runs inserted between pages neither repeat nor hide the runs before the cursor', async () => {
+    const scratch = new Store(':memory:');
+    try {
+      for (let i = 0; i < 30; i++) {
+        const id = await scratch.runs.createRun(newRun(i, 'train', 'u'));
+        scratch.writer.add(id, null, 'auc', 0, (i % 4) / 10);
+        await scratch.runs.finishRun(id, 'succeeded');
+      }
+      const before = new Set((await scratch.runs.list({ limit: 100 })).runs.map((r) => r.id));
+      let inserted = 0;
+      const insert = async (): Promise<void> => {
+        for (let k = 0; k < 3; k++) {
+          const id = await scratch.runs.createRun(newRun(100 + inserted++, 'train', 'u'));
+          scratch.writer.add(id, null, 'auc', 0, (inserted % 5) / 10);
+          await scratch.runs.finishRun(id, 'succeeded');
+        }
+      };
+      for (const sort of [{ by: 'id', order: 'desc' }, { by: 'metric:auc', order: 'asc' }, { by: 'startedAt', order: 'desc' }] as const) {
+        const ids = await allPages(scratch, { sort, limit: 4, columns: [] }, insert);
+        assert.equal(new Set(ids).size, ids.length, `${sort.by}: no run twice`);
+        for (const id of before) assert.ok(ids.includes(id), `${sort.by}: run ${id} is on a page`);
+        // Newest first: runs inserted after the first page sort before its cursor, so none shows up.
+        if (sort.by === 'id') assert.deepEqual(new Set(ids), before);
+      }
+      assert.ok(inserted > 0);
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  test('filters: status, user, pipeline, text (case-insensitive, % literal), with the total', async () => {
+    const check = async (filter: RunPageQuery['filter'], want: (r: RunSummary) => boolean): Promise<void> => {
+      const expectIds = runs.filter(want).map((r) => r.id);
+      const first = await store.runs.page({ filter, limit: 5, withTotal: true, columns: [] });
+      assert.equal(first.total, expectIds.length, JSON.stringify(filter));
+      assert.deepEqual(await allPages(store, { filter, limit: 5, columns: [] }), expectIds, JSON.stringify(filter));
+    };
+    await check({ status: ['failed', 'running'] }, (r) => r.status === 'failed' || r.status === 'running');
+    await check({ user: 'user1' }, (r) => r.user === 'user1');
+    await check({ pipeline: 'train' }, (r) => r.pipeline === 'train');
+    await check({ pipeline: 'train.cairn.yaml', status: ['succeeded'] }, (r) => r.pipeline === 'train' && r.status === 'succeeded');
+    await check({ text: 'ADA' }, (r) => r.tags.owner === 'Ada');
+    await check({ text: '100%' }, (r) => r.pipeline === 'eval_100%');
+    await check({ text: '_1' }, (r) => r.pipeline.includes('_1'));
+    await check({ text: 'host-1' }, (r) => r.host === 'host-1');
+    await check({ text: 'zzz%' }, () => false);
+    assert.equal((await store.runs.page({ columns: [] })).total, undefined, 'no count unless asked');
+  });
+
+  test('only the asked columns, in the asked order; absent: the columns the page has', async () => {
+    const page = await store.runs.page({ sort: { by: 'id', order: 'asc' }, limit: 3, columns: ['metric:auc', 'param:lr', 'tag:none'] });
+    assert.deepEqual(page.table.columns.map((c) => c.key), ['metric:auc', 'param:lr', 'tag:none']);
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    for (const row of page.table.rows) {
+      const r = byId.get(row.id);
+      assert.deepEqual(row.values, [r?.metrics.auc ?? null, r?.params.lr ?? null, null]);
+    }
+    const all = await store.runs.page({ limit: 10 });
+    assert.deepEqual(all.table.columns.map((c) => c.key), ['param:lr', 'metric:auc', 'tag:owner']);
+  });
+
+  test('bad queries are refused with what is wrong', async () => {
+    await assert.rejects(store.runs.page({ columns: ['lr'] }), /param:<name>, metric:<key> or tag:<key>/);
+    await assert.rejects(store.runs.page({ limit: 0 }), /limit/);
+  });
+});
