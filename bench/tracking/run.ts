@@ -2,7 +2,8 @@
  * Tracking benchmarks, each against a baseline measured in the same run (npm run bench:tracking):
  *  1. ingest of 1M metric points through the store's batched writer vs raw better-sqlite3 bulk insert of the same rows
  *     into the same table (target: ≥ 50% of raw speed);
- *  2. listing and serializing 10,000 runs × 50 columns (25 params + 25 metrics) (target: < 300 ms);
+ *  2. listing and serializing 10,000 runs × 50 columns (25 params + 25 metrics) (target: < 300 ms), and the same runs
+ *     as one keyset page of a compare table (runtime/runsPage, the RPC path since issue 15; target: < 150 ms warm);
  *  3. a no-op re-run of a fully cached 20-step pipeline, parse to finish, in-process (target: < 300 ms).
  */
 import Database from 'better-sqlite3';
@@ -129,6 +130,14 @@ async function listing(): Promise<void> {
     direct.push(b);
     if (i === 0 && JSON.stringify(JSON.parse(b.value)) !== a.value) throw new Error('listRunsJson differs from listRuns');
   }
+  const pageTimes: Array<{ wall: number; cpu: number }> = [];
+  let pageBytes = 0;
+  for (let i = 0; i < 7; i++) {
+    const columns = [...Array.from({ length: 25 }, (_, p) => `param:param_${p}`), ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`)];
+    const t = await timed(() => store.runs.pageJson({ limit: 10_000, columns, withTotal: true }));
+    pageTimes.push(t);
+    pageBytes = t.value.length;
+  }
   const fmt = (xs: Array<{ wall: number; cpu: number }>) => `median wall ${median(xs.map((x) => x.wall)).toFixed(0)} ms, cpu ${median(xs.map((x) => x.cpu)).toFixed(0)} ms (min wall ${Math.min(...xs.map((x) => x.wall)).toFixed(0)} ms)`;
   const sample = (await store.runs.list({ limit: 1 })).runs[0];
   const columns = Object.keys(sample?.params ?? {}).length + Object.keys(sample?.metrics ?? {}).length;
@@ -136,6 +145,11 @@ async function listing(): Promise<void> {
   const first = times[0] ?? { wall: NaN, cpu: NaN };
   console.log(`  objects + JSON.stringify (RPC path): first (cold) wall ${first.wall.toFixed(0)} ms, cpu ${first.cpu.toFixed(0)} ms; warm ${fmt(times.slice(1))}`);
   console.log(`  spliced JSON (CLI --format json):    ${fmt(direct)}`);
+  const pageFirst = pageTimes[0] ?? { wall: NaN, cpu: NaN };
+  console.log(
+    `  runs page as a table (runtime/runsPage, ${(pageBytes / 1e6).toFixed(1)} MB), target < 150 ms warm: ` +
+      `first wall ${pageFirst.wall.toFixed(0)} ms; warm ${fmt(pageTimes.slice(1))}`,
+  );
   await store.close();
 }
 

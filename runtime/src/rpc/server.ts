@@ -35,6 +35,7 @@ import { runUser } from '../util/git.js';
 import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
 import { serveDriftHandlers } from './driftHandlers.js';
 import { check, guarded } from './errors.js';
+import { RawJson, splicingJsonEncoder } from './rawJson.js';
 
 /**
  * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/{messages,registry,deploy}.ts in, run events out as
@@ -79,6 +80,7 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     ListRunsRequest.type,
     guarded((raw) => engine.store.runs.list(check(ListRunsRequest.paramsSchema, raw, ListRunsRequest.method))),
   );
+  // By method name: the handler answers RawJson (the store's spliced text), which the protocol's Result type is not.
   connection.onRequest(
     ListSweepsRequest.type,
     guarded(async (raw) => {
@@ -87,8 +89,11 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     }),
   );
   connection.onRequest(
-    RunPageRequest.type,
-    guarded((raw) => engine.store.runs.page(check(RunPageRequest.paramsSchema, raw, RunPageRequest.method))),
+    RunPageRequest.method,
+    guarded(async (raw: unknown) => {
+      const query = check(RunPageRequest.paramsSchema, raw, RunPageRequest.method);
+      return new RawJson(await engine.store.runs.pageJson(query));
+    }),
   );
   connection.onRequest(
     GetRunRequest.type,
@@ -197,7 +202,10 @@ export async function runStdioServer(workspace: string): Promise<void> {
   process.on('unhandledRejection', (reason) => process.stderr.write(`cairn runtime: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`));
   // The store the workspace names: CAIRN_STORE_URL (the editor passes its setting so), .cairn/config.yaml, default.
   const engine = await Engine.open(workspaceSettings(path.resolve(workspace)));
-  const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  const connection = createMessageConnection(
+    new StreamMessageReader(process.stdin),
+    new StreamMessageWriter(process.stdout, { contentTypeEncoder: splicingJsonEncoder }),
+  );
   const { closed } = serveRuntime(connection, engine);
   const stop = () => connection.dispose();
   process.once('SIGTERM', stop);

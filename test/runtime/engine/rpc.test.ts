@@ -207,6 +207,8 @@ ${[0, 1, 2]
     const ids: number[] = [];
     let page = await connection.sendRequest(RunPageRequest.type, { limit: 1, columns: ['param:n'], withTotal: true });
     assert.equal(page.total, listed.total);
+    // The runtime splices the store's JSON text into its answer (rpc/rawJson.ts): what arrives is a valid RunPage.
+    assert.deepEqual(RunPageRequest.resultSchema.parse(page), page);
     for (;;) {
       assert.deepEqual(page.table.columns.map((c) => c.key), ['param:n']);
       ids.push(...page.table.rows.map((r) => r.id));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { RunCursor, RunPageQuery, RunSort, RunSummary } from '@cairn/protocol';
+import { runPageSchema, runSummariesToTable, type RunCursor, type RunPageQuery, type RunSort, type RunSummary } from '@cairn/protocol';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 
 function newRun(i: number, pipeline: string, user: string | null): NewRun {
@@ -72,6 +72,11 @@ describe('run pages (keyset)', () => {
       if (i % 3 !== 2) await store.runs.finishRun(id, i % 2 === 0 ? 'succeeded' : 'failed');
       if (i % 6 === 0) await store.runs.setTag(id, 'owner', i % 12 === 0 ? 'Ada' : 'bob');
     }
+    // Values of every kind, and keys that need escapes, for the spliced encoding.
+    const odd = newRun(99, 'train', 'u');
+    const p = (value: unknown) => ({ value, type: 'string' as const, secret: false, overridden: false });
+    odd.params = { opt: p('say "hi"\\ é\u2028'), flag: p(true), layers: p([64, { a: [1, 'x'] }]), 'we"ird\\key': p(-1.5e-7) };
+    await store.runs.createRun(odd);
     await store.writer.flush();
     runs = (await store.runs.list({ limit: 1000 })).runs;
   });
@@ -149,8 +154,13 @@ describe('run pages (keyset)', () => {
       const r = byId.get(row.id);
       assert.deepEqual(row.values, [r?.metrics.auc ?? null, r?.params.lr ?? null, null]);
     }
+    // The spliced encoding says what the general conversion says, kinds included.
+    const keys = ['param:lr', 'metric:auc', 'tag:owner', 'param:constructor', 'param:opt', 'param:flag', 'param:layers'];
+    keys.push('param:we"ird\\key');
+    const spliced = await store.runs.page({ sort: { by: 'id', order: 'desc' }, limit: 1000, columns: keys });
+    assert.deepEqual(runPageSchema.parse(spliced).table, runSummariesToTable(runs, keys));
     const all = await store.runs.page({ limit: 10 });
-    assert.deepEqual(all.table.columns.map((c) => c.key), ['param:lr', 'metric:auc', 'tag:owner']);
+    assert.deepEqual(all.table.columns.map((c) => c.key), ['param:flag', 'param:layers', 'param:lr', 'param:opt', 'param:we"ird\\key', 'metric:auc', 'tag:owner']);
   });
 
   test('bad queries are refused with what is wrong', async () => {
