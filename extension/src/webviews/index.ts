@@ -10,6 +10,7 @@ import {
   GetRunRequest,
   LineageRequest,
   ListRunsRequest,
+  RunPageRequest,
   MetricHistoryRequest,
   compareFromViewSchema,
   compareViewStateSchema,
@@ -35,6 +36,7 @@ import {
   type MetricHistory,
 } from '@cairn/protocol';
 import type { RuntimeRequestType } from '../runtime/runtimeClient.js';
+import { postRunPages } from './comparePages.js';
 import { ViewPanel, revivedQuery, type ViewController, type ViewSpec } from './panelHost.js';
 
 /**
@@ -130,17 +132,21 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
   const compareController = (p: ViewPanel<CompareToView, CompareFromView, CompareQuery>): ViewController<CompareFromView, CompareQuery> => ({
     async onReady(query) {
       try {
+        if (!query.runIds) {
+          await postRunPages((params) => runtime.request(RunPageRequest, params), query, (m) => p.post(m), MAX_RUNS);
+          return;
+        }
         const list = await runtime.request(ListRunsRequest, {
           filter: query.pipeline ? { pipeline: query.pipeline } : undefined,
           sort: { by: 'startedAt', order: 'desc' },
           limit: MAX_RUNS,
         });
-        const wanted = query.runIds ? new Set(query.runIds) : undefined;
-        const runs = wanted ? list.runs.filter((r) => wanted.has(r.id)) : list.runs;
+        const wanted = new Set(query.runIds);
+        const runs = list.runs.filter((r) => wanted.has(r.id));
         // The first rows paint while the rest are still being delivered (see chunkRunTable).
         const [head, ...tail] = chunkRunTable(runSummariesToTable(runs));
         let pending = runs.length - (head?.rows.length ?? 0);
-        p.post({ type: 'runs', payload: { query, table: head ?? { columns: [], rows: [] }, total: wanted ? runs.length : list.total, pending } });
+        p.post({ type: 'runs', payload: { query, table: head ?? { columns: [], rows: [] }, total: runs.length, pending } });
         for (const chunk of tail) {
           pending -= chunk.rows.length;
           p.post({ type: 'patch', payload: { table: chunk, pending } });
