@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CompareToView, RunTable } from '@cairn/protocol';
 import { FIRST_PAGE, postRunPages } from '../../../extension/src/webviews/comparePages.js';
-import { Store } from '../../../runtime/src/store/store.js';
+import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 import { mergeTables } from '../../../webviews/src/compare/model.js';
 
 /** What the compare view holds after the messages: the first table, patches merged as the view merges them. */
@@ -22,7 +22,7 @@ describe('compare view fed by run pages (runtime/runsPage)', () => {
     await store.tx(async (s) => {
       for (let i = 0; i < n; i++) {
         // The oldest runs have a param the newest do not: a later page brings a new column.
-        const params = i < 100 ? { old: { value: i, type: 'int' as const, secret: false, overridden: false } } : {};
+        const params: NewRun['params'] = i < 100 ? { old: { value: i, type: 'int' as const, secret: false, overridden: false } } : {};
         await s.runs.createRun({ pipelineName: i % 2 ? 'a' : 'b', pipelineFile: i % 2 ? 'a.yaml' : 'b.yaml', params, gitCommit: null, gitDirty: null, platform: 't', cairnVersion: '0', selection: null });
       }
     });
