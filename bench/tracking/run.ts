@@ -7,6 +7,7 @@
  *  3. a no-op re-run of a fully cached 20-step pipeline, parse to finish, in-process (target: < 300 ms).
  */
 import Database from 'better-sqlite3';
+import type { RunCursor } from '@cairn/protocol';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -153,6 +154,60 @@ async function listing(): Promise<void> {
   await store.close();
 }
 
+/**
+ * The runtime's side of the compare view's first screen and of a scroll at team size: 100,000 runs × 50 columns,
+ * one page of 200 rows (first page with the total, then a page deep in the list by its cursor) under three sorts.
+ * Target (issue 15): first screen < 300 ms after the request, of which this is the store's part.
+ */
+async function page100k(): Promise<void> {
+  const store = new Store(path.join(dir, 'page.db'));
+  const N = Number(process.env.CAIRN_BENCH_RUNS ?? 100_000);
+  // Rows written in bulk (a fixture: the repository's createRun would take minutes at this count).
+  const db = store.db;
+  db.prepare("INSERT INTO pipelines (id, name, file, created_at) VALUES (1, 'bench', 'bench.cairn.yaml', 0)").run();
+  const insert = db.prepare(
+    `INSERT INTO runs (pipeline_id, status, started_at, ended_at, platform, cairn_version, selection, params_json, metrics_json,
+       tags_json, user_name) VALUES (1, ?, ?, ?, 'bench', 'bench', 'null', ?, ?, '{}', ?)`,
+  );
+  db.transaction(() => {
+    for (let i = 0; i < N; i++) {
+      const params: Record<string, number> = {};
+      for (let p = 0; p < 25; p++) params[`param_${p}`] = ((i * 31 + p) % 97) / 7;
+      const metrics: Record<string, number> = {};
+      // metric_0 is missing on every tenth run (NULL keys sort last).
+      for (let m = i % 10 === 0 ? 1 : 0; m < 25; m++) metrics[`metric_${m}`] = ((i * 17 + m) % 1009) / 13;
+      const t = 1_700_000_000_000 + i * 1000;
+      insert.run(i % 7 === 0 ? 'failed' : 'succeeded', t, t + (i % 300) * 1000, JSON.stringify(params), JSON.stringify(metrics), `user${i % 20}`);
+    }
+  })();
+  const columns = [...Array.from({ length: 25 }, (_, p) => `param:param_${p}`), ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`)];
+  console.log(`runs page at ${N.toLocaleString('en')} runs × 50 columns, 200 rows a page (store side of the compare view's first screen, target < 300 ms):`);
+  for (const sort of [{ by: 'startedAt', order: 'desc' }, { by: 'metric:metric_0', order: 'desc' }, { by: 'param:param_3', order: 'asc' }] as const) {
+    const firsts: number[] = [];
+    const deeps: number[] = [];
+    let cursor: Parameters<Store['runs']['page']>[0] = {};
+    for (let round = 0; round < 5; round++) {
+      const first = await timed(() => store.runs.pageJson({ sort, columns, limit: 200, withTotal: true }));
+      firsts.push(first.wall);
+      if (round === 0) {
+        // A cursor half-way down: a scroll far into the list.
+        let after: RunCursor | null | undefined;
+        for (let seen = 0; seen < N / 2 && after !== null; seen += 10_000) {
+          after = (await store.runs.page({ sort, columns: [], limit: 10_000, ...(after ? { after } : {}) })).next;
+        }
+        cursor = { sort, columns, limit: 200, ...(after ? { after } : {}) };
+      }
+      deeps.push((await timed(() => store.runs.pageJson(cursor))).wall);
+    }
+    const filtered = await timed(() => store.runs.pageJson({ sort, columns, limit: 200, withTotal: true, filter: { status: ['failed'], text: 'user1' } }));
+    console.log(
+      `  sort ${sort.by} ${sort.order}: first page + total median ${median(firsts).toFixed(0)} ms; page at run ${(N / 2).toLocaleString('en')} ` +
+        `median ${median(deeps).toFixed(0)} ms; filtered (status + text) first page ${filtered.wall.toFixed(0)} ms`,
+    );
+  }
+  await store.close();
+}
+
 async function noopRerun(): Promise<void> {
   const ws = path.join(dir, 'cached');
   rmSync(ws, { recursive: true, force: true });
@@ -194,11 +249,12 @@ async function noopRerun(): Promise<void> {
 void (async () => {
   try {
     console.log(`cairn bench:tracking — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.versions.node}, load average ${os.loadavg()[0]?.toFixed(1)}`);
-    // CAIRN_BENCH_ONLY=ingest|history|list|rerun runs one part.
+    // CAIRN_BENCH_ONLY=ingest|history|list|page100k|rerun runs one part.
     const only = process.env.CAIRN_BENCH_ONLY;
     if (!only || only === 'ingest') await ingest();
     if (!only || only === 'history') await history();
     if (!only || only === 'list') await listing();
+    if (!only || only === 'page100k') await page100k();
     if (!only || only === 'rerun') await noopRerun();
   } finally {
     rmSync(dir, { recursive: true, force: true });
