@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { runPageSchema, runSummariesToTable, type RunCursor, type RunPageQuery, type RunSort, type RunSummary } from '@cairn/protocol';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
+import { forEachBackend } from '../../lib/stores.js';
 
 function newRun(i: number, pipeline: string, user: string | null): NewRun {
   // lr takes 4 values (ties); every fifth run has no lr at all (a NULL key).
@@ -60,11 +61,11 @@ function expected(runs: RunSummary[], sort: RunSort): number[] {
     .map((r) => r.id);
 }
 
-describe('run pages (keyset)', () => {
+forEachBackend('run pages (keyset)', (backend) => {
   let store: Store;
   let runs: RunSummary[];
   before(async () => {
-    store = new Store(':memory:');
+    store = await backend.open();
     for (let i = 0; i < 53; i++) {
       const id = await store.runs.createRun(newRun(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`));
       // auc has ties (7 values) and is missing on every third run; a third of the runs are still running.
