@@ -7,6 +7,8 @@ import { journeys, type Journey } from './journeys.js';
 import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
 import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
+import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
+import { startSlurm } from '../lib/slurm.js';
 import { startCodeServer, type CodeServer } from './lib/codeServer.js';
 import { starveCpu } from './lib/slow.js';
 
@@ -43,7 +45,8 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
   let browser: Browser | undefined;
   const t0 = Date.now();
   try {
-    const srv = await startCodeServer(binary, runDir, { CAIRN_E2E_RESULT: suiteResult });
+    // The runtimes code-server starts read SLURM_CONF at each Slurm command: the slurm part links it to its cluster.
+    const srv = await startCodeServer(binary, runDir, { CAIRN_E2E_RESULT: suiteResult, SLURM_CONF: slurmConfLink(runDir) });
     server = srv;
     console.log(`e2e: code-server at ${srv.base} (${Date.now() - t0} ms)`);
     const b = await chromium.launch({ executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium', headless: true, args: chromiumArgs });
@@ -61,6 +64,8 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     await part('recommender', () => runRecommenderJourneys(b, srv, runDir, outcomes));
     await part('deploy', () => runDeployJourneys(b, srv, runDir, outcomes));
     await part('lineage', () => { const folder = prepareLineageWorkspace(runDir); return runWindow(b, srv, folder, lineageJourneys(folder), outcomes, { failShot: 'l' }); });
+    await part('slurm', () => runSlurmJourneys(b, srv, runDir, outcomes));
+    await part('sweep', async () => { const folder = await prepareSweepWorkspace(runDir); await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' }); });
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -201,6 +206,33 @@ function runDeployJourneys(browser: Browser, server: CodeServer, runDir: string,
   const folder = path.join(runDir, 'workspace-credit');
   prepareDeployWorkspace(folder);
   return runWindow(browser, server, folder, deployJourneys(folder), outcomes, { failShot: 'd' });
+}
+
+function slurmConfLink(runDir: string): string {
+  return path.join(runDir, 'slurm.conf');
+}
+
+/**
+ * The Slurm journeys (journeysCluster.ts) on a real single-node cluster started for them and stopped after, also when
+ * they fail; the code-server's SLURM_CONF is linked to its slurm.conf meanwhile. The second journey builds on the
+ * first's workbench, so after a failure the rest are reported as not run.
+ */
+async function runSlurmJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
+  const cluster = await startSlurm();
+  try {
+    fs.symlinkSync(cluster.conf, slurmConfLink(runDir));
+    const folder = prepareSlurmWorkspace(runDir, cluster);
+    await runWindow(browser, server, folder, slurmJourneys(folder, cluster), outcomes, { failShot: 's' });
+  } finally {
+    // Jobs still queued (a failed journey) would hold the daemons' folder: cancelled before the cluster stops.
+    try {
+      cluster.client('scancel', ['--user=root']);
+    } catch (error) {
+      console.log(`e2e: scancel before stopping the Slurm cluster: ${String(error)}`);
+    }
+    fs.rmSync(slurmConfLink(runDir), { force: true });
+    await cluster.stop();
+  }
 }
 
 async function runExtensionSuite(browser: Browser, server: CodeServer, folder: string, resultFile: string, outcomes: Outcome[]): Promise<void> {

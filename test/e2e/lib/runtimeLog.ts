@@ -21,7 +21,7 @@ function logFiles(dir: string): string[] {
 }
 
 /** The runtime log of the window whose runtime serves `folder` (each window has its own extension host and log). */
-function logOf(userData: string, folder: string): string | undefined {
+export function logOf(userData: string, folder: string): string | undefined {
   const names = new Set([folder, fs.realpathSync(folder)]);
   for (const file of logFiles(path.join(userData, 'logs'))) {
     const text = fs.readFileSync(file, 'utf8');
