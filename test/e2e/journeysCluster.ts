@@ -86,6 +86,8 @@ export async function prepareSweepWorkspace(runDir: string): Promise<string> {
 
 const runSchema = z.object({ id: z.number().int(), status: z.string(), sweepId: z.number().int().nullish(), tags: z.record(z.string(), z.string()).optional() });
 
+const detailSchema = z.object({ steps: z.array(z.object({ step: z.string(), cacheHit: z.boolean() })) });
+
 async function storedRuns(folder: string): Promise<Array<z.infer<typeof runSchema>>> {
   return z.object({ runs: z.array(runSchema) }).parse(JSON.parse(await cairn(folder, ['runs', 'list']))).runs;
 }
@@ -191,6 +193,13 @@ export function sweepJourneys(folder: string): Journey[] {
         const combinations = sweep.lr.length * sweep.factors.length;
         assert.equal(runs.length, combinations, `the sweep ran every combination: ${runs.map((r) => `#${r.id}`).join(' ')}`);
         assert.ok(runs.every((r) => r.status === 'succeeded'), `every run of the sweep succeeded: ${runs.map((r) => r.status).join(' ')}`);
+        // The shared first step ran once; the other combinations restored it from the cache.
+        const computed: number[] = [];
+        for (const r of runs) {
+          const detail = detailSchema.parse(JSON.parse(await cairn(folder, ['runs', 'show', String(r.id)])));
+          if (detail.steps.some((st) => st.step === 'prepare' && !st.cacheHit)) computed.push(r.id);
+        }
+        assert.equal(computed.length, 1, `prepare was computed by one run of the sweep: ${computed.map((id) => `#${id}`).join(' ')}`);
         await showExperiments(page);
         await widenSidebar(page, 420);
         await experimentRows(page).filter({ hasText: /^sweep \d+/ }).first().waitFor({ timeout: 30_000 });

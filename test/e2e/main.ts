@@ -8,7 +8,7 @@ import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
 import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
-import { startSlurm } from '../lib/slurm.js';
+import { startSlurm, type SlurmCluster } from '../lib/slurm.js';
 import { startCodeServer, type CodeServer } from './lib/codeServer.js';
 import { starveCpu } from './lib/slow.js';
 
@@ -218,7 +218,17 @@ function slurmConfLink(runDir: string): string {
  * first's workbench, so after a failure the rest are reported as not run.
  */
 async function runSlurmJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
-  const cluster = await startSlurm();
+  const t = Date.now();
+  let cluster: SlurmCluster;
+  try {
+    cluster = await startSlurm();
+  } catch (error) {
+    // Reported as this part's failure; the parts after it still run.
+    const message = error instanceof Error ? error.message : String(error);
+    outcomes.push({ name: 'slurm: the single-node Slurm cluster starts', ok: false, ms: Date.now() - t, error: message });
+    console.log(`FAIL slurm: the cluster did not start: ${message}`);
+    return;
+  }
   try {
     fs.symlinkSync(cluster.conf, slurmConfLink(runDir));
     const folder = prepareSlurmWorkspace(runDir, cluster);
