@@ -9,7 +9,15 @@ import { cairn } from './journeysRecommender.js';
 import { userDataDir } from './lib/codeServer.js';
 import { logOf, runHistory } from './lib/runtimeLog.js';
 import { until } from './lib/wait.js';
-import { clearNotifications, freshEditorArea, notification, palette, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
+import {
+  clearNotifications,
+  freshEditorArea,
+  notification,
+  palette,
+  waitForWorkbench,
+  webview,
+  widenSidebar,
+} from './lib/workbench.js';
 import type { SlurmCluster } from '../lib/slurm.js';
 
 /**
@@ -79,12 +87,26 @@ export function prepareSlurmWorkspace(runDir: string, cluster: SlurmCluster): st
 export async function prepareSweepWorkspace(runDir: string): Promise<string> {
   const folder = path.join(runDir, 'workspace-sweep');
   writeWorkspace(folder, sweepPipeline);
-  const out = await cairn(folder, ['sweep', 'cairn.yaml', '-p', `lr=${sweep.lr.join(',')}`, '-p', `factors=${sweep.factors.join(',')}`, '--parallel', '2']);
+  const out = await cairn(folder, [
+    'sweep',
+    'cairn.yaml',
+    '-p',
+    `lr=${sweep.lr.join(',')}`,
+    '-p',
+    `factors=${sweep.factors.join(',')}`,
+    '--parallel',
+    '2',
+  ]);
   assert.ok(out.length > 0, 'cairn sweep printed its table');
   return folder;
 }
 
-const runSchema = z.object({ id: z.number().int(), status: z.string(), sweepId: z.number().int().nullish(), tags: z.record(z.string(), z.string()).optional() });
+const runSchema = z.object({
+  id: z.number().int(),
+  status: z.string(),
+  sweepId: z.number().int().nullish(),
+  tags: z.record(z.string(), z.string()).optional(),
+});
 
 const detailSchema = z.object({ steps: z.array(z.object({ step: z.string(), cacheHit: z.boolean() })) });
 
@@ -93,12 +115,15 @@ async function storedRuns(folder: string): Promise<Array<z.infer<typeof runSchem
 }
 
 function experimentRows(page: Page): Locator {
-  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Experiments/ }) }).locator('.monaco-list-row');
+  return page
+    .locator('.pane', { has: page.locator('.pane-header', { hasText: /^Experiments/ }) })
+    .locator('.monaco-list-row');
 }
 
 async function showExperiments(page: Page): Promise<void> {
   const header = page.locator('.sidebar .pane-header', { hasText: /^Experiments/ });
-  if (!(await header.isVisible())) await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
+  if (!(await header.isVisible()))
+    await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
   await header.waitFor({ timeout: 15_000 });
   if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
 }
@@ -126,13 +151,15 @@ export function slurmJourneys(folder: string, cluster: SlurmCluster): Journey[] 
   const userData = userDataDir(path.dirname(folder));
   return [
     {
-      name: 'slurm: Run Pipeline from the palette runs its steps as Slurm jobs; Experiments shows it succeeded with its job ids',
+      name: 'slurm: Run Pipeline from the palette runs steps as Slurm jobs; Experiments shows succeeded and job ids',
       async run(page, shot) {
         await waitForWorkbench(page);
         await showExperiments(page);
         await widenSidebar(page, 520);
         await palette(page, 'Cairn: Run Pipeline');
-        const done = experimentRows(page).filter({ hasText: /^#1 (succeeded|failed|cancelled|interrupted)/ }).first();
+        const done = experimentRows(page)
+          .filter({ hasText: /^#1 (succeeded|failed|cancelled|interrupted)/ })
+          .first();
         await done.waitFor({ timeout: 120_000 });
         assert.match(await done.innerText(), /^#1 succeeded/, 'run #1 on Slurm succeeded');
         await notification(page, 'Cairn: run #1 succeeded.');
@@ -142,11 +169,18 @@ export function slurmJourneys(folder: string, cluster: SlurmCluster): Journey[] 
         assert.deepEqual([states[0], states.at(-1)], ['running', 'succeeded'], `run #1 went ${states.join(' → ')}`);
         const log = logOf(userData, folder) ?? '';
         for (const step of ['prepare', 'train']) {
-          assert.match(log, new RegExp(`run #1 slurm-demo › ${step}: pending \\(queued: Slurm job \\d+`), `${step} was queued on Slurm`);
+          assert.match(
+            log,
+            new RegExp(`run #1 slurm-demo › ${step}: pending \\(queued: Slurm job \\d+`),
+            `${step} was queued on Slurm`,
+          );
         }
         const jobs = await storedJobs(folder, 1);
         assert.equal(jobs.length, 2, `one job per step: ${jobs.join(',')}`);
-        await experimentRows(page).filter({ hasText: new RegExp(`^#1 succeeded.*jobs ${jobs.join(',')}`) }).first().waitFor({ timeout: 30_000 });
+        await experimentRows(page)
+          .filter({ hasText: new RegExp(`^#1 succeeded.*jobs ${jobs.join(',')}`) })
+          .first()
+          .waitFor({ timeout: 30_000 });
         await shot('s01-slurm-run-succeeded');
       },
     },
@@ -158,25 +192,40 @@ export function slurmJourneys(folder: string, cluster: SlurmCluster): Journey[] 
         await page.locator('.quick-input-widget input').fill('hold=600');
         await page.keyboard.press('Enter');
         // Both steps are in squeue (prepare running its hold, train waiting on it), and the row says running.
-        const jobs = await until(() => {
-          const q = queued(cluster, 2);
-          return q.get('prepare') === 'RUNNING' && q.has('train') ? q : undefined;
-        }, () => `run #2's jobs in squeue: ${[...queued(cluster, 2)].join(' ')}`, 60_000);
+        const jobs = await until(
+          () => {
+            const q = queued(cluster, 2);
+            return q.get('prepare') === 'RUNNING' && q.has('train') ? q : undefined;
+          },
+          () => `run #2's jobs in squeue: ${[...queued(cluster, 2)].join(' ')}`,
+          60_000,
+        );
         assert.equal(jobs.get('train'), 'PENDING', 'train waits on prepare (afterok dependency)');
-        const row = experimentRows(page).filter({ hasText: /^#2 running/ }).first();
+        const row = experimentRows(page)
+          .filter({ hasText: /^#2 running/ })
+          .first();
         await row.waitFor({ timeout: 30_000 });
         await shot('s02-slurm-run-held');
         await row.hover();
         await row.locator('.action-label[aria-label="Cancel Run"]').click();
         await notification(page, 'Cairn: cancelling run #2.');
         await clearNotifications(page);
-        const done = experimentRows(page).filter({ hasText: /^#2 (succeeded|failed|cancelled|interrupted)/ }).first();
+        const done = experimentRows(page)
+          .filter({ hasText: /^#2 (succeeded|failed|cancelled|interrupted)/ })
+          .first();
         await done.waitFor({ timeout: 60_000 });
         assert.match(await done.innerText(), /^#2 cancelled/, 'run #2 was cancelled');
-        await until(() => (queued(cluster, 2).size === 0 ? true : undefined), () => `run #2's jobs left squeue: ${[...queued(cluster, 2)].join(' ')}`, 30_000);
+        await until(
+          () => (queued(cluster, 2).size === 0 ? true : undefined),
+          () => `run #2's jobs left squeue: ${[...queued(cluster, 2)].join(' ')}`,
+          30_000,
+        );
         const ids = await storedJobs(folder, 2);
         assert.equal(ids.length, 2, `both steps were submitted: ${ids.join(',')}`);
-        await experimentRows(page).filter({ hasText: new RegExp(`^#2 cancelled.*jobs ${ids.join(',')}`) }).first().waitFor({ timeout: 30_000 });
+        await experimentRows(page)
+          .filter({ hasText: new RegExp(`^#2 cancelled.*jobs ${ids.join(',')}`) })
+          .first()
+          .waitFor({ timeout: 30_000 });
         await shot('s02-slurm-run-cancelled');
       },
     },
@@ -191,30 +240,49 @@ export function sweepJourneys(folder: string): Journey[] {
         await waitForWorkbench(page);
         const runs = (await storedRuns(folder)).filter((r) => r.sweepId !== undefined && r.sweepId !== null);
         const combinations = sweep.lr.length * sweep.factors.length;
-        assert.equal(runs.length, combinations, `the sweep ran every combination: ${runs.map((r) => `#${r.id}`).join(' ')}`);
-        assert.ok(runs.every((r) => r.status === 'succeeded'), `every run of the sweep succeeded: ${runs.map((r) => r.status).join(' ')}`);
+        assert.equal(
+          runs.length,
+          combinations,
+          `the sweep ran every combination: ${runs.map((r) => `#${r.id}`).join(' ')}`,
+        );
+        assert.ok(
+          runs.every((r) => r.status === 'succeeded'),
+          `every run of the sweep succeeded: ${runs.map((r) => r.status).join(' ')}`,
+        );
         // The shared first step ran once; the other combinations restored it from the cache.
         const computed: number[] = [];
         for (const r of runs) {
           const detail = detailSchema.parse(JSON.parse(await cairn(folder, ['runs', 'show', String(r.id)])));
           if (detail.steps.some((st) => st.step === 'prepare' && !st.cacheHit)) computed.push(r.id);
         }
-        assert.equal(computed.length, 1, `prepare was computed by one run of the sweep: ${computed.map((id) => `#${id}`).join(' ')}`);
+        assert.equal(
+          computed.length,
+          1,
+          `prepare was computed by one run of the sweep: ${computed.map((id) => `#${id}`).join(' ')}`,
+        );
         await showExperiments(page);
         await widenSidebar(page, 420);
-        await experimentRows(page).filter({ hasText: /^sweep \d+/ }).first().waitFor({ timeout: 30_000 });
+        await experimentRows(page)
+          .filter({ hasText: /^sweep \d+/ })
+          .first()
+          .waitFor({ timeout: 30_000 });
         await freshEditorArea(page, true);
         await palette(page, 'Cairn: Compare a Sweep…', /compare which sweep/);
         const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: /^sweep \d+/ }).first();
         await pick.waitFor({ timeout: 15_000 });
         assert.match(await pick.innerText(), /lr, factors|factors, lr/, 'the pick names the swept params');
         await pick.click();
-        await page.locator('.tabs-container .tab.active', { hasText: `Compare ${combinations} runs` }).waitFor({ timeout: 20_000 });
+        await page
+          .locator('.tabs-container .tab.active', { hasText: `Compare ${combinations} runs` })
+          .waitFor({ timeout: 20_000 });
         // The chart is a canvas: its label says which runs and axes it drew.
-        const chart = webview(page).locator(`.panel.parallel .plot[aria-label^="Parallel coordinates of ${combinations} runs over "]`);
+        const chart = webview(page).locator(
+          `.panel.parallel .plot[aria-label^="Parallel coordinates of ${combinations} runs over "]`,
+        );
         await chart.waitFor({ timeout: 30_000 });
         const label = (await chart.getAttribute('aria-label')) ?? '';
-        for (const axis of ['lr', 'factors', 'score']) assert.match(label, new RegExp(`\\b${axis}\\b`), `an axis for ${axis}: ${label}`);
+        for (const axis of ['lr', 'factors', 'score'])
+          assert.match(label, new RegExp(`\\b${axis}\\b`), `an axis for ${axis}: ${label}`);
         await shot('w01-sweep-parallel-coordinates');
       },
     },

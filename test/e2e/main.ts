@@ -46,7 +46,10 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
   const t0 = Date.now();
   try {
     // The runtimes code-server starts read SLURM_CONF at each Slurm command: the slurm part links it to its cluster.
-    const srv = await startCodeServer(binary, runDir, { CAIRN_E2E_RESULT: suiteResult, SLURM_CONF: slurmConfLink(runDir) });
+    const srv = await startCodeServer(binary, runDir, {
+      CAIRN_E2E_RESULT: suiteResult,
+      SLURM_CONF: slurmConfLink(runDir),
+    });
     server = srv;
     console.log(`e2e: code-server at ${srv.base} (${Date.now() - t0} ms)`);
     const b = await chromium.launch({ executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium', headless: true, args: chromiumArgs });
@@ -65,7 +68,10 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     await part('deploy', () => runDeployJourneys(b, srv, runDir, outcomes));
     await part('lineage', () => { const folder = prepareLineageWorkspace(runDir); return runWindow(b, srv, folder, lineageJourneys(folder), outcomes, { failShot: 'l' }); });
     await part('slurm', () => runSlurmJourneys(b, srv, runDir, outcomes));
-    await part('sweep', async () => { const folder = await prepareSweepWorkspace(runDir); await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' }); });
+    await part('sweep', async () => {
+      const folder = await prepareSweepWorkspace(runDir);
+      await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' });
+    });
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -217,7 +223,12 @@ function slurmConfLink(runDir: string): string {
  * they fail; the code-server's SLURM_CONF is linked to its slurm.conf meanwhile. The second journey builds on the
  * first's workbench, so after a failure the rest are reported as not run.
  */
-async function runSlurmJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
+async function runSlurmJourneys(
+  browser: Browser,
+  server: CodeServer,
+  runDir: string,
+  outcomes: Outcome[],
+): Promise<void> {
   const t = Date.now();
   let cluster: SlurmCluster;
   try {
@@ -225,7 +236,7 @@ async function runSlurmJourneys(browser: Browser, server: CodeServer, runDir: st
   } catch (error) {
     // Reported as this part's failure; the parts after it still run.
     const message = error instanceof Error ? error.message : String(error);
-    outcomes.push({ name: 'slurm: the single-node Slurm cluster starts', ok: false, ms: Date.now() - t, error: message });
+    outcomes.push({ name: 'slurm: the Slurm cluster starts', ok: false, ms: Date.now() - t, error: message });
     console.log(`FAIL slurm: the cluster did not start: ${message}`);
     return;
   }
