@@ -69,3 +69,6 @@ export type Explanations = z.infer<typeof explanationsSchema>;
 /** The `explanations` member of a `POST /invocations` answer with `explain: true`: one entry per request row. */
 export const servedContributionsSchema = contributionsHeaderSchema.extend({ rows: z.array(rowContributionSchema) });
 export type ServedContributions = z.infer<typeof servedContributionsSchema>;
+
+/** The output name under which evaluate.* records explanations.json (its catalogue entry, builtins.ts). */
+export const explanationsOutputName = 'explanations';

@@ -5,3 +5,4 @@ export * from './deploy.js';
 export * from './drift.js';
 export * from './abBusiness.js';
 export * from './page.js';
+export * from './explain.js';

@@ -34,6 +34,7 @@ import { cairnVersion } from '../util/version.js';
 import { runUser } from '../util/git.js';
 import { serveDeployHandlers, type DeployHandlerOptions } from './deployHandlers.js';
 import { serveDriftHandlers } from './driftHandlers.js';
+import { serveExplainHandlers } from './explainHandlers.js';
 import { check, guarded } from './errors.js';
 import { RawJson, splicingJsonEncoder } from './rawJson.js';
 
@@ -173,6 +174,8 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   serveDeployHandlers(connection, engine, options);
   // Drift between two tables (protocol/src/runtime/drift.ts): the editor's "Show Drift".
   serveDriftHandlers(connection, engine);
+  // A run's explanations (protocol/src/runtime/explain.ts): the explanation view.
+  serveExplainHandlers(connection, engine);
 
   const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
   connection.listen();

@@ -120,6 +120,15 @@ export class ArtifactRepository {
     return this.db.all<StepIo>(`SELECT direction, path, hash FROM step_io WHERE step_run_id = ? ORDER BY ${order}`, [stepRunId]);
   }
 
+  /** The outputs a run's steps recorded under one output name (e.g. `explanations`), in step-run order. */
+  async namedOutputsOfRun(runId: number, name: string): Promise<Array<{ step: string; path: string; hash: string }>> {
+    return this.db.all<{ step: string; path: string; hash: string }>(
+      `SELECT s.step, io.path, io.hash FROM step_io io JOIN step_runs s ON s.id = io.step_run_id
+       WHERE s.run_id = ? AND io.direction = 'out' AND io.name = ? ORDER BY s.id`,
+      [runId, name],
+    );
+  }
+
   async recorded(hash: string, relPath: string, direction?: 'out'): Promise<boolean> {
     const sql = `SELECT 1 AS one FROM step_io WHERE hash = ? AND path = ?${direction ? " AND direction = 'out'" : ''} LIMIT 1`;
     return (await this.db.get(sql, [hash, relPath])) !== undefined;

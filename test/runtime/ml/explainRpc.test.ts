@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { RunExplanationsRequest, explanationsSchema } from '@cairn/protocol';
+import { main } from '../../../runtime/src/cli/main.js';
+import { Engine } from '../../../runtime/src/executor/engine.js';
+import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { tempWorkspace } from '../engine/helpers.js';
+
+// `runtime/explanations` over the real JSON-RPC path (in-memory streams) against a real run of a small credit
+// pipeline: the view gets the explanations the run recorded (from the artifact store, not the workspace file), and
+// not-found errors that say what to do.
+
+const FEATURES = '[Seniority, Home, Time, Age, Marital, Records, Job, Expenses, Income, Assets, Debt, Amount, Price]';
+const PIPELINE = `version: 1
+name: credit-explain
+data:
+  credit: { path: data/credit.csv }
+steps:
+  split:
+    uses: data.split
+    with: { input: "\${data.credit}", by: application, test_fraction: 0.3 }
+    outputs: [train, test]
+  gbdt:
+    uses: train.gradient-boosting
+    with: { train: "\${steps.split.outputs.train}", target: Status, features: ${FEATURES}, trees: 15, max_depth: 3, seed: 1 }
+    outputs: [model, onnx]
+  evaluate:
+    uses: evaluate.classification
+    with:
+      model: \${steps.gbdt.outputs.model}
+      test: \${steps.split.outputs.test}
+      target: Status
+      positive: bad
+      explain: true
+      explain_rows: 5
+      explain_repeats: 2
+    outputs: [report, explanations]
+  plain:
+    uses: evaluate.classification
+    with: { model: "\${steps.gbdt.outputs.model}", test: "\${steps.split.outputs.test}", target: Status, positive: bad }
+    outputs: [report]
+`;
+
+async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown };
+    return { code: Number(e.code), message: String(e.message) };
+  }
+  assert.fail('the request succeeded');
+}
+
+describe('runtime/explanations over JSON-RPC', () => {
+  let ws: ReturnType<typeof tempWorkspace>;
+  let engine: Engine;
+  let client: MessageConnection;
+  let server: MessageConnection;
+  let toServer: PassThrough;
+  let closed: Promise<void>;
+  let runId: number;
+
+  before(async () => {
+    ws = tempWorkspace('cairn-explain-rpc-');
+    mkdirSync(path.join(ws.dir, 'data'));
+    copyFileSync(path.resolve(__dirname, '../../../samples/credit/data/credit.csv'), path.join(ws.dir, 'data', 'credit.csv'));
+    writeFileSync(path.join(ws.dir, 'cairn.yaml'), PIPELINE);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd: ws.dir, isTty: false };
+    assert.equal(await main(['run', 'cairn.yaml', '--format', 'json'], io), 0, err.join('') + out.join(''));
+    runId = (JSON.parse(out.join('')) as { runId: number }).runId;
+    engine = new Engine(ws.dir);
+    toServer = new PassThrough();
+    const toClient = new PassThrough();
+    server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
+    client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+    client.listen();
+    ({ closed } = serveRuntime(server, engine, { pollMs: 60_000 }));
+  });
+  after(async () => {
+    toServer.end();
+    await closed;
+    client.dispose();
+    server.dispose();
+    await engine.close();
+    ws.cleanup();
+  });
+
+  test("answers the run's recorded explanations, read from the artifact store", async () => {
+    const answer = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId }));
+    assert.equal(answer.runId, runId);
+    assert.deepEqual(answer.steps.map((s) => s.step), ['evaluate'], 'only the step that explains');
+    const [only] = answer.steps;
+    assert.ok(only);
+    const file = path.join(ws.dir, only.path);
+    assert.deepEqual(only.explanations, explanationsSchema.parse(JSON.parse(readFileSync(file, 'utf8'))));
+    assert.equal(only.explanations.contributions?.method, 'tree-shap');
+    assert.equal(only.explanations.contributions.rows.length, 5);
+    // A later edit of the workspace file does not change what the run recorded.
+    writeFileSync(file, '{"not": "explanations"}');
+    const again = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId, step: 'evaluate' }));
+    assert.deepEqual(again.steps[0]?.explanations, only.explanations);
+  });
+
+  test('not-found errors say what to do', async () => {
+    const noRun = await failure(client.sendRequest(RunExplanationsRequest.type, { runId: runId + 100 }));
+    assert.deepEqual([noRun.code, noRun.message], [-32001, `run ${runId + 100} does not exist`]);
+    const noStep = await failure(client.sendRequest(RunExplanationsRequest.type, { runId, step: 'plain' }));
+    assert.equal(noStep.code, -32001);
+    assert.match(noStep.message, new RegExp(`step plain of run ${runId} recorded no explanations; the steps that did: evaluate`));
+    const bad = await failure(client.sendRequest(RunExplanationsRequest.method, { runId: 'one' }));
+    assert.equal(bad.code, -32602);
+    assert.match(bad.message, /runtime\/explanations: invalid params: runId/);
+  });
+});
