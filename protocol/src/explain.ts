@@ -72,3 +72,5 @@ export type ServedContributions = z.infer<typeof servedContributionsSchema>;
 
 /** The output name under which evaluate.* records explanations.json (its catalogue entry, builtins.ts). */
 export const explanationsOutputName = 'explanations';
+/** The run tag (value `true`) the executor sets when a step of the run recorded explanations: the editor offers them. */
+export const explainedRunTag = 'cairn.explained';

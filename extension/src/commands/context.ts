@@ -88,18 +88,20 @@ export async function pickRun(
   target: Target,
   title: string,
   statuses?: RunStatus[],
+  /** Only runs with these tags, and what to say when there is none. */
+  tagged?: { tags: Record<string, string>; none: string },
 ): Promise<number | undefined> {
   const given = runIdOf(target);
   if (given !== undefined) return given;
   const page = await runtime.request(ListRunsRequest, {
-    ...(statuses ? { filter: { status: statuses } } : {}),
+    ...(statuses || tagged ? { filter: { ...(statuses ? { status: statuses } : {}), ...(tagged ? { tags: tagged.tags } : {}) } } : {}),
     sort: { by: 'startedAt', order: 'desc' },
     offset: 0,
     limit: 200,
   });
   if (page.runs.length === 0) {
     void vscode.window.showInformationMessage(
-      statuses ? `Cairn: no ${statuses.join(' or ')} run.` : 'Cairn: no runs yet.',
+      tagged ? tagged.none : statuses ? `Cairn: no ${statuses.join(' or ')} run.` : 'Cairn: no runs yet.',
     );
     return undefined;
   }

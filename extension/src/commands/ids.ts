@@ -13,6 +13,7 @@ export const Commands = {
   compareRuns: 'cairn.compareRuns',
   compareSweep: 'cairn.compareSweep',
   showLineage: 'cairn.showLineage',
+  openExplanation: 'cairn.openExplanation',
   showDrift: 'cairn.showDrift',
   validateWorkspace: 'cairn.validateWorkspace',
   showRuntimeLog: 'cairn.showRuntimeLog',

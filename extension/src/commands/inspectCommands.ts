@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DeleteRunRequest, GetRunRequest, ListRunsRequest, ListSweepsRequest } from '@cairn/protocol';
+import { DeleteRunRequest, GetRunRequest, ListRunsRequest, ListSweepsRequest, RunExplanationsRequest, explainedRunTag } from '@cairn/protocol';
 import { isMethodMissing } from '../models/modelsService.js';
 import type { ExperimentNode } from '../views/experimentsView.js';
 import { openRuntimeFile, pickRun, runIdOf, runItem, type CommandContext, type Target } from './context.js';
@@ -69,6 +69,28 @@ export const showLineage = (ctx: CommandContext) => async (target: Target) => {
   if (runId === undefined) return undefined;
   ctx.webviews.showLineage({ target: `run:${runId}` });
   return runId;
+};
+
+/** A run's explanations (importance bars, one row's waterfall); with several explaining steps, the user picks one. */
+export const openExplanation = (ctx: CommandContext) => async (target: Target) => {
+  const runId = await pickRun(ctx.runtime, target, 'Cairn: explanations of which run?', undefined, {
+    tags: { [explainedRunTag]: 'true' },
+    none: 'Cairn: no run has explanations yet: add `explain: true` to an evaluate step and run the pipeline.',
+  });
+  if (runId === undefined) return undefined;
+  const { steps } = await ctx.runtime.request(RunExplanationsRequest, { runId });
+  const chosen =
+    steps.length === 1
+      ? steps[0]
+      : (
+          await vscode.window.showQuickPick(
+            steps.map((s) => ({ label: s.step, description: s.explanations.model, s })),
+            { title: `Cairn: which step's explanations of run #${runId}?` },
+          )
+        )?.s;
+  if (!chosen) return undefined;
+  ctx.webviews.showExplanation({ runId, step: chosen.step });
+  return { runId, step: chosen.step };
 };
 
 export const showRun = (ctx: CommandContext) => async (target: Target) => {

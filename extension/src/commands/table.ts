@@ -5,7 +5,7 @@ import { openRecommenderSample } from '../walkthrough/openSample.js';
 import type { CommandContext } from './context.js';
 import { runDriftCommand } from './drift.js';
 import { Commands, type CommandId } from './ids.js';
-import { compareRuns, compareSweep, deleteRun, openStepLog, showLineage, showRun, showRunLogs } from './inspectCommands.js';
+import { compareRuns, compareSweep, deleteRun, openExplanation, openStepLog, showLineage, showRun, showRunLogs } from './inspectCommands.js';
 import {
   cancelRun,
   explainRestricted,
@@ -46,6 +46,7 @@ const commandTable = {
   [Commands.compareRuns]: compareRuns,
   [Commands.compareSweep]: compareSweep,
   [Commands.showLineage]: showLineage,
+  [Commands.openExplanation]: openExplanation,
   [Commands.showDrift]: (ctx) => () => runDriftCommand(ctx.runtime, ctx.webviews, ctx.driftReports, ctx.log),
   [Commands.validateWorkspace]: (ctx) => () => validateWorkspace(ctx.index, ctx.log),
   [Commands.showRuntimeLog]: (ctx) => () => ctx.log.show(true),

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
-import { runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric, slurmJobsText } from './format.js';
+import { runContextValue, runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric, slurmJobsText } from './format.js';
 import { describeView, foldSweeps, RunsModel } from './runsModel.js';
 import { Commands } from '../commands/ids.js';
 
@@ -107,7 +107,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
         item.iconPath = new vscode.ThemeIcon(runStatusIcon(run.status), color ? new vscode.ThemeColor(color) : undefined);
         item.description = runDescription(run, now);
         item.tooltip = runTooltip(run);
-        item.contextValue = run.status === 'running' ? 'cairn.run.running' : 'cairn.run';
+        item.contextValue = runContextValue(run);
         item.command = { command: Commands.showRunLogs, title: 'Show Logs', arguments: [node] };
         return item;
       }

@@ -1,4 +1,4 @@
-import type { RunProgressNotification, RunStatus, RunSummary, StepStatus } from '@cairn/protocol';
+import { explainedRunTag, type RunProgressNotification, type RunStatus, type RunSummary, type StepStatus } from '@cairn/protocol';
 import { slurmJobsOf } from '@cairn/protocol/config.js';
 
 /** Formatting for the trees and lenses. Pure: no vscode import (unit-tested). */
@@ -68,6 +68,15 @@ export function keyMetric(metrics: Readonly<Record<string, number>>, preferred: 
 }
 
 /** Codicon per status (the tree icon). */
+/**
+ * A run's tree item context (package.json menus match it): running runs can be cancelled, finished ones deleted, and
+ * runs whose steps recorded explanations offer "Open Explanation".
+ */
+export function runContextValue(run: Pick<RunSummary, 'status' | 'tags'>): string {
+  if (run.status === 'running') return 'cairn.run.running';
+  return run.tags[explainedRunTag] === 'true' ? 'cairn.run.explained' : 'cairn.run';
+}
+
 export function runStatusIcon(status: RunStatus | StepStatus): string {
   switch (status) {
     case 'running':

@@ -15,6 +15,12 @@ import {
   compareFromViewSchema,
   compareViewStateSchema,
   driftFromViewSchema,
+  explainFromViewSchema,
+  explainViewStateSchema,
+  RunExplanationsRequest,
+  type ExplainFromView,
+  type ExplainQuery,
+  type ExplainToView,
   driftViewStateSchema,
   lineageFromViewSchema,
   lineageViewStateSchema,
@@ -71,6 +77,8 @@ export interface CairnWebviews {
   showLineage(query: LineageQuery): void;
   showDrift(query: DriftQuery): void;
   showAb(query: AbQuery): void;
+  /** A run's explanations (one step's explanations.json). */
+  showExplanation(query: ExplainQuery): void;
   /** Runs changed (progress, new metrics): open compare panels get a patch with their new summaries. */
   runsChanged(runIds: number[]): void;
 }
@@ -108,6 +116,14 @@ const abSpec: ViewSpec<AbFromView, AbQuery> = {
   fromView: abFromViewSchema,
   state: abViewStateSchema,
   title: (q) => `A/B${q.name ? ` · ${q.name}` : ''}${q.resultId === undefined ? '' : ` · #${q.resultId}`}`,
+};
+
+const explainSpec: ViewSpec<ExplainFromView, ExplainQuery> = {
+  viewType: 'cairn.explain',
+  bundle: 'explain',
+  fromView: explainFromViewSchema,
+  state: explainViewStateSchema,
+  title: (q) => `Explanation${q.runId === undefined ? '' : ` · run #${q.runId}`}${q.step ? ` · ${q.step}` : ''}`,
 };
 
 /** The alias an A/B view offers to move to the challenger. */
@@ -281,6 +297,33 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     };
   };
 
+  const explainController = (p: ViewPanel<ExplainToView, ExplainFromView, ExplainQuery>): ViewController<ExplainFromView, ExplainQuery> => ({
+    async onReady(query) {
+      if (query.runId === undefined) {
+        p.post({ type: 'error', payload: { message: 'This explanation panel names no run.', hint: 'Open one with Cairn: Open Explanation.' } });
+        return;
+      }
+      try {
+        const { runId, steps } = await runtime.request(RunExplanationsRequest, { runId: query.runId, ...(query.step ? { step: query.step } : {}) });
+        const [first] = steps;
+        if (!first) return;
+        p.post({ type: 'explanations', payload: { query, title: `Run #${runId} · ${first.step}`, explanations: first.explanations } });
+      } catch (err) {
+        p.fail(`Loading the explanations of run #${query.runId} failed`, err, 'Check that the run exists and one of its evaluate steps has `explain: true`.');
+      }
+    },
+    // The view only says it is ready or failed: nothing in it acts on the workspace.
+    onMessage(message) {
+      switch (message.type) {
+        case 'ready':
+        case 'error':
+          return Promise.resolve();
+        default:
+          return assertNeverMessage(message);
+      }
+    },
+  });
+
   function open<To extends { type: string }, From extends { type: string }, Q>(
     spec: ViewSpec<From, Q>,
     query: Q,
@@ -301,6 +344,8 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
   const showLineage = (query: LineageQuery, panel?: vscode.WebviewPanel): void => void open(lineageSpec, query, lineageController, panel);
   const showDrift = (query: DriftQuery, panel?: vscode.WebviewPanel): void => void open(driftSpec, query, driftController, panel);
   const showAb = (query: AbQuery, panel?: vscode.WebviewPanel): void => void open(abSpec, query, abController, panel);
+  const showExplanation = (query: ExplainQuery, panel?: vscode.WebviewPanel): void =>
+    void open(explainSpec, query, explainController, panel);
 
   // Panels open at shutdown come back after a reload with the query from their saved state.
   context.subscriptions.push(
@@ -324,6 +369,12 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         return Promise.resolve();
       },
     }),
+    vscode.window.registerWebviewPanelSerializer(explainSpec.viewType, {
+      deserializeWebviewPanel: (panel, state: unknown) => {
+        showExplanation(revivedQuery(explainSpec, state, {}, log), panel);
+        return Promise.resolve();
+      },
+    }),
     vscode.window.registerWebviewPanelSerializer(abSpec.viewType, {
       deserializeWebviewPanel: (panel, state: unknown) => {
         showAb(revivedQuery(abSpec, state, {}, log), panel);
@@ -337,6 +388,7 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     showLineage: (query) => showLineage(query),
     showDrift: (query) => showDrift(query),
     showAb: (query) => showAb(query),
+    showExplanation: (query) => showExplanation(query),
     runsChanged(runIds) {
       if (comparePanels.size === 0 || runIds.length === 0) return;
       void mapLimit(runIds, HISTORY_CONCURRENCY, (runId) => runtime.request(GetRunRequest, { runId })).then(

@@ -2,7 +2,7 @@ import { createWriteStream, promises as fs, readFileSync, type WriteStream } fro
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { getBuiltin, outsideTags, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
+import { explainedRunTag, explanationsOutputName, getBuiltin, outsideTags, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
 import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
@@ -566,6 +566,7 @@ class RunExecution {
       }
       await this.store.artifacts.commitStepOutputs(stepRunId, step.cache ? key : null, stored);
       if (step.cache) await pushStepResult(this.remoteStep(step, key, stepRunId, writeLog), stored);
+      if (explanationsOutputName in stored) await this.store.runs.setTag(this.runId, explainedRunTag, 'true');
       await closeLog(log);
       return this.settle(step.name, 'succeeded', elapsed(), null);
     } catch (error) {
@@ -656,6 +657,7 @@ class RunExecution {
     for (const [name, o] of Object.entries(entry.outputs)) {
       await this.store.artifacts.recordIo(stepRunId, 'out', name, o.path, o.hash);
     }
+    if (explanationsOutputName in entry.outputs) await this.store.runs.setTag(this.runId, explainedRunTag, 'true');
     const copied = await this.store.metrics.copyStep(entry.stepRunId, this.runId, stepRunId);
     writeLog('cairn', `restored from cache (key ${key.slice(0, 12)}, ${Object.keys(entry.outputs).length} outputs, ${copied.length} metrics)`);
     return true;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { RunExplanationsRequest, explanationsSchema } from '@cairn/protocol';
+import { RunExplanationsRequest, explainedRunTag, explanationsSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
@@ -105,6 +105,18 @@ describe('runtime/explanations over JSON-RPC', () => {
     writeFileSync(file, '{"not": "explanations"}');
     const again = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId, step: 'evaluate' }));
     assert.deepEqual(again.steps[0]?.explanations, only.explanations);
+  });
+
+  test('the run is tagged as explained, and so is a re-run whose steps are cache hits', async () => {
+    assert.equal(await engine.store.runs.tag(runId, explainedRunTag), 'true');
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: () => undefined, cwd: ws.dir, isTty: false };
+    assert.equal(await main(['run', 'cairn.yaml', '--format', 'json'], io), 0, out.join(''));
+    const cached = (JSON.parse(out.join('')) as { runId: number }).runId;
+    assert.notEqual(cached, runId);
+    assert.equal(await engine.store.runs.tag(cached, explainedRunTag), 'true');
+    const answer = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId: cached }));
+    assert.deepEqual(answer.steps.map((s) => s.step), ['evaluate']);
   });
 
   test('not-found errors say what to do', async () => {

@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runDescription, slurmJobsText } from '../../../extension/src/views/format.js';
+import { explainedRunTag } from '@cairn/protocol';
+import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runContextValue, runDescription, slurmJobsText } from '../../../extension/src/views/format.js';
+
+interface Manifest {
+  contributes: { menus: Record<string, Array<{ command: string; when?: string }>> };
+}
 
 test('ages read like people say them', () => {
   const now = 1_000_000_000;
@@ -57,4 +64,21 @@ test('each status change the runtime reports is one log line: the run, or its st
     'run #12 recommender › train: succeeded (restored from cache, 12.3 s)',
   );
   assert.equal(progressLogLine({ runId: 3, pipeline: 'p', step: 'a', status: 'failed', message: 'exit code 2' }), 'run #3 p › a: failed (exit code 2)');
+});
+
+test('a run offers its explanations only when a step recorded some, and only once it is not running', () => {
+  assert.equal(runContextValue({ status: 'succeeded', tags: {} }), 'cairn.run');
+  assert.equal(runContextValue({ status: 'succeeded', tags: { [explainedRunTag]: 'true' } }), 'cairn.run.explained');
+  assert.equal(runContextValue({ status: 'failed', tags: { [explainedRunTag]: 'true' } }), 'cairn.run.explained');
+  assert.equal(runContextValue({ status: 'running', tags: { [explainedRunTag]: 'true' } }), 'cairn.run.running');
+  // The menus of package.json: "Open Explanation" on explained runs, "Delete" on every finished run.
+  const menus = (JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as Manifest).contributes.menus['view/item/context'] ?? [];
+  const when = (command: string) => menus.find((m) => m.command === command)?.when ?? '';
+  const offered = (command: string, viewItem: string) => {
+    const m = /viewItem (==|=~) (\S+)/.exec(when(command));
+    if (!m) return false;
+    return m[1] === '==' ? m[2] === viewItem : new RegExp(m[2]!.slice(1, -1)).test(viewItem);
+  };
+  assert.deepEqual(['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.openExplanation', v)), [false, true, false]);
+  assert.deepEqual(['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.deleteRun', v)), [true, true, false]);
 });
