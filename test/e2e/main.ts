@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { journeys, type Journey } from './journeys.js';
 import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
+import { explainJourneys, prepareExplainWorkspace } from './journeysExplain.js';
 import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
@@ -72,6 +73,7 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
       const folder = await prepareSweepWorkspace(runDir);
       await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' });
     });
+    await part('explain', () => runWindow(b, srv, prepareExplainWorkspace(runDir), explainJourneys(), outcomes, { failShot: 'x' }));
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
