@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-namespace -- one namespace per message (method, schemas, type), as messages.ts does. */
+import { RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 
 /**
@@ -132,3 +134,20 @@ export const simulateSummarySchema = z.object({
   accepted: z.number().int().nonnegative(),
 });
 export type SimulateSummary = z.infer<typeof simulateSummarySchema>;
+
+/** Client → runtime: the business report of a model's deployment (by id, or its newest with a challenger). */
+export namespace BusinessAbRequest {
+  export const method = 'runtime/businessAb' as const;
+  export const paramsSchema = z.object({
+    name: z.string().min(1),
+    deploymentId: z.number().int().positive().optional(),
+    alpha: z.number().gt(0).lt(1).optional(),
+    power: z.number().gt(0).lt(1).optional(),
+    mde: z.number().positive().optional(),
+    lookEvery: z.number().int().positive().optional(),
+  });
+  export type Params = z.infer<typeof paramsSchema>;
+  export const resultSchema = businessAbReportSchema;
+  export type Result = z.infer<typeof resultSchema>;
+  export const type = new RequestType<Params, Result, void>(method);
+}

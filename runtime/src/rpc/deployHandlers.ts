@@ -3,6 +3,7 @@ import type { MessageConnection } from 'vscode-jsonrpc/node';
 import {
   AbResultsRequest,
   AlertNotification,
+  BusinessAbRequest,
   CheckGatesRequest,
   DeployRequest,
   ModelStatusRequest,
@@ -11,6 +12,7 @@ import {
   PromoteModelRequest,
   StopDeploymentRequest,
 } from '@cairn/protocol';
+import { businessAb } from '../ab/business.js';
 import { listDeployments, stopDeployment } from '../deploy/status.js';
 import { watchStore } from '../deploy/storeWatcher.js';
 import { DeploymentSupervisor, type SupervisorOptions } from '../deploy/supervisor.js';
@@ -120,6 +122,14 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
     guarded(async (raw) => {
       const p = check(AbResultsRequest.paramsSchema, raw, AbResultsRequest.method);
       return { results: await engine.store.monitor.abResults({ ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }) }) };
+    }),
+  );
+
+  connection.onRequest(
+    BusinessAbRequest.type,
+    guarded(async (raw) => {
+      const { name, ...options } = check(BusinessAbRequest.paramsSchema, raw, BusinessAbRequest.method);
+      return businessAb(engine.store, name, options);
     }),
   );
 

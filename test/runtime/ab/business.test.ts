@@ -4,10 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { businessAbReportSchema, simulateSummarySchema, type BusinessAbReport } from '@cairn/protocol';
+import { PassThrough } from 'node:stream';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { BusinessAbRequest, businessAbReportSchema, simulateSummarySchema, type BusinessAbReport } from '@cairn/protocol';
 import { priceOf } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
+import { Engine } from '../../../runtime/src/executor/engine.js';
+import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { seededRandom } from '../../../runtime/src/util/prng.js';
@@ -167,6 +171,31 @@ test('simulated traffic → events → `cairn ab business`: per-arm CTR, convers
   assertClose(report.srm.pValue, ref.srm.p, 'SRM p', 1e-9);
   assert.ok(rev.bootstrapCi !== null && rev.bootstrapCi[0] <= rev.difference && rev.difference <= rev.bootstrapCi[1]);
   for (const d of report.differences) assert.ok(d.sampleSize.perArm !== null && d.sampleSize.perArm > 0, d.metric);
+
+  // The JSON-RPC request (what the A/B view asks) answers the same report from the same store.
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+  client.listen();
+  const { closed } = serveRuntime(
+    createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)),
+    new Engine(dir),
+  );
+  try {
+    const viaRpc = await client.sendRequest(BusinessAbRequest.type, { name: 'rec', lookEvery: 25 });
+    const { createdAt: _a, ...rpcRest } = businessAbReportSchema.parse(viaRpc);
+    const { createdAt: _b, ...cliRest } = report;
+    assert.deepEqual(rpcRest, cliRest);
+    await assert.rejects(client.sendRequest(BusinessAbRequest.type, { name: 'nope' }), /nope has no deployment with a challenger/);
+    await assert.rejects(
+      client.sendRequest(BusinessAbRequest.type, { name: 'rec', lookEvery: 0 } as BusinessAbRequest.Params),
+      /runtime\/businessAb: invalid params: lookEvery/,
+    );
+  } finally {
+    toServer.end();
+    await closed;
+    client.dispose();
+  }
 
   // The text form shows the same table.
   const text = await cli(['business', 'rec', '--workspace', dir]);
