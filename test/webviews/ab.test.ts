@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { abFromViewSchema, abToViewSchema, parseWebviewMessage } from '@cairn/protocol';
+import { businessReport } from '../../runtime/src/ab/business.js';
+import type { ImpressionOutcome } from '../../runtime/src/store/repos/abEvents.js';
+import { seededRandom } from '../../runtime/src/util/prng.js';
 import { abResultFixture } from './abFixture.js';
 import { assertClean, openView, screenshot, sharedBrowser, waitForPost } from './harness.js';
 
@@ -78,6 +81,68 @@ describe('A/B view', () => {
       assert.equal(await v.page.locator('.arms tbody tr').count(), 0, 'nothing drawn from the invalid result');
       assert.equal(await v.page.getByRole('button', { name: /Promote challenger/ }).isEnabled(), false);
       assert.deepEqual(await v.cspViolations(), []);
+    } finally {
+      await v.close();
+    }
+  });
+});
+
+/** A real report (runtime/src/ab/business.ts) over seeded outcomes: a challenger with more clicks and purchases. */
+function businessFixture(champion: number, challenger: number) {
+  const random = seededRandom(3);
+  const outcomes: ImpressionOutcome[] = [];
+  const add = (arm: 'champion' | 'challenger', n: number, pClick: number): void => {
+    for (let i = 0; i < n; i++) {
+      const clicked = random() < pClick;
+      const purchased = clicked && random() < 0.3;
+      outcomes.push({ arm, version: arm === 'champion' ? 1 : 2, shownAt: outcomes.length, clicked, purchased, revenue: purchased ? 9.99 : 0 });
+    }
+  };
+  add('champion', champion, 0.1);
+  add('challenger', challenger, 0.16);
+  return businessReport(outcomes, { name: 'rec', deploymentId: 4, versions: { champion: 1, challenger: 2 }, split: 0.5 });
+}
+
+describe('A/B view: business metrics', () => {
+  test('per arm CTR, conversion and revenue per impression with intervals; differences with p, mSPRT and n', async () => {
+    const v = await openView(chromium(), 'ab', { width: 1200, height: 620 });
+    try {
+      const report = businessFixture(1000, 1000);
+      await v.send({ type: 'business', payload: { report } });
+      const p = v.page;
+      await p.locator('.business-arms tbody tr').first().waitFor();
+      assert.match(await p.locator('.toolbar').innerText(), /rec: v1 \(champion\) vs v2 \(challenger\)[\s\S]*online · deployment #4/);
+      const [a, b] = report.arms;
+      const arms = await p.locator('.business-arms tbody tr').allInnerTexts();
+      assert.match(arms[0] ?? '', new RegExp(`champion\\s+v1\\s+${a.impressions.toLocaleString()}\\s+${a.ctr.rate.toFixed(3).replace(/0+$/, '')}`));
+      assert.match(arms[1] ?? '', new RegExp(`challenger\\s+v2\\s+${b.impressions.toLocaleString()}`));
+      assert.match(await p.locator('.business-arms thead').innerText(), /CTR 95%[\s\S]*conversion 95%[\s\S]*revenue \/ impression 95%/);
+      const diffs = await p.locator('.business-diffs tbody tr').allInnerTexts();
+      assert.equal(diffs.length, 3);
+      assert.match(diffs[0] ?? '', /^CTR/);
+      assert.match(diffs[2] ?? '', /^revenue \/ impression/);
+      const ctr = report.differences[0];
+      assert.ok(ctr);
+      const ctrRow = p.locator('.business-diffs tr[data-metric="ctr"] td');
+      assert.equal(await ctrRow.nth(6).innerText(), (ctr.sampleSize.perArm ?? 0).toLocaleString());
+      assert.equal(await p.locator('.business-warnings .srm').count(), 0, 'a 1000/1000 split is no mismatch');
+      assert.equal(await p.locator('.ab > section.verdict').isVisible(), false, 'no stored result: only the business section');
+      await screenshot(v, 'ab-business');
+      await assertClean(v);
+    } finally {
+      await v.close();
+    }
+  });
+
+  test('a split far off 50/50 shows the sample-ratio-mismatch warning', async () => {
+    const v = await openView(chromium(), 'ab', { width: 1000, height: 560 });
+    try {
+      const report = businessFixture(1200, 800);
+      assert.equal(report.srm.mismatch, true);
+      await v.send({ type: 'business', payload: { report } });
+      await v.page.locator('.business-warnings .srm').waitFor();
+      assert.match(await v.page.locator('.business-warnings .srm').innerText(), /^Sample ratio mismatch: impressions 1200 \/ 800/);
+      await assertClean(v);
     } finally {
       await v.close();
     }

@@ -17,7 +17,7 @@ export class ModelPanels {
     private readonly webviews: CairnWebviews,
   ) {}
 
-  /** The latest A/B result of a model (or the one of the node) in the A/B view. */
+  /** The latest A/B result of a model (or the one of the node) and its deployment's business metrics: the A/B view. */
   showAb(target: ModelTarget): void {
     if (typeof target === 'object' && 'kind' in target && target.kind === 'ab') {
       this.webviews.showAb({ resultId: target.result.id });

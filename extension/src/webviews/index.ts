@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import {
   AbResultsRequest,
+  BusinessAbRequest,
   abFromViewSchema,
   abViewStateSchema,
   type AbFromView,
@@ -266,12 +267,18 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         try {
           const { results } = await runtime.request(AbResultsRequest, query.resultId !== undefined ? { id: query.resultId } : query.name ? { name: query.name } : {});
           const result = results[0];
-          if (!result) {
+          const name = query.name ?? result?.name;
+          // The business report exists only for a deployment with a challenger that got impressions: absent is normal.
+          const business = name === undefined ? undefined : await runtime.request(BusinessAbRequest, { name }).catch((err: unknown) => void log.info(`cairn.ab: no business report for ${name}: ${String(err)}`));
+          if (!result && !business) {
             p.post({ type: 'error', payload: { message: `No A/B result${query.name ? ` for ${query.name}` : ''} yet.`, hint: 'Run `cairn ab` (a replay on a holdout) or split traffic with a challenger and send feedback.' } });
             return;
           }
-          shown = result;
-          p.post({ type: 'result', payload: { query, result, promoteTo: actions.canPromote() ? PROMOTE_TO : null } });
+          if (result) {
+            shown = result;
+            p.post({ type: 'result', payload: { query, result, promoteTo: actions.canPromote() ? PROMOTE_TO : null } });
+          }
+          if (business) p.post({ type: 'business', payload: { report: business } });
         } catch (err) {
           p.fail('Loading the A/B result failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
         }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { businessAbReportSchema } from '../runtime/abBusiness.js';
 import { abResultSchema } from '../runtime/deploy.js';
 import { hostErrorMessageSchema, readyMessageSchema, viewErrorMessageSchema, webviewMessage } from './common.js';
 
@@ -30,7 +31,9 @@ export const abPromotedMessageSchema = webviewMessage(
   'promoted',
   z.strictObject({ resultId: z.number().int(), ok: z.boolean(), message: z.string().max(4000) }),
 );
-export const abToViewSchema = z.discriminatedUnion('type', [abResultMessageSchema, abPromotedMessageSchema, hostErrorMessageSchema]);
+/** The business metrics (CTR, conversion, revenue per impression) of the model's deployment with a challenger. */
+export const abBusinessMessageSchema = webviewMessage('business', z.strictObject({ report: businessAbReportSchema }));
+export const abToViewSchema = z.discriminatedUnion('type', [abResultMessageSchema, abPromotedMessageSchema, abBusinessMessageSchema, hostErrorMessageSchema]);
 export type AbToView = z.infer<typeof abToViewSchema>;
 
 // ---- view → extension

@@ -3,6 +3,7 @@ import '../kit/noEval.js';
 import { assertNeverMessage } from '@cairn/protocol/webviews/common.js';
 import { abToViewSchema, abViewStateSchema, type AbFromView, type AbQuery, type AbToView } from '@cairn/protocol/webviews/ab.js';
 import type { AbResult } from '@cairn/protocol/runtime/deploy.js';
+import type { BusinessAbReport, BusinessArm } from '@cairn/protocol/runtime/abBusiness.js';
 import '../kit/base.css';
 import './ab.css';
 import { connectView } from '../kit/bridge.js';
@@ -39,6 +40,18 @@ root.append(
   ),
 );
 
+// Business metrics of the deployment with a challenger (clicks, purchases, revenue per shown impression).
+const businessArms = h('table', { className: 'plain business-arms', 'aria-label': 'Business metrics per arm' });
+const businessDiffs = h('table', { className: 'plain business-diffs', 'aria-label': 'Business differences' });
+const businessNotes = h('ul', { className: 'business-warnings', role: 'status' });
+const businessSection = h(
+  'section',
+  { className: 'panel business', 'aria-label': 'Business metrics', hidden: true },
+  h('header', {}, h('h2', {}, 'Clicks, conversions and revenue')),
+  h('div', { className: 'body scroll pad' }, businessNotes, businessArms, businessDiffs),
+);
+(root.querySelector('.ab') ?? root).append(businessSection);
+
 promoteButton.addEventListener('click', () => {
   if (!result || promoteTo === null) return;
   promoteButton.disabled = true;
@@ -55,6 +68,7 @@ function onMessage(message: AbToView): void {
       result = message.payload.result;
       promoteTo = message.payload.promoteTo;
       bridge.saveState({ query });
+      root.querySelector('.ab')?.classList.remove('business-only');
       draw(result);
       return;
     case 'promoted':
@@ -62,6 +76,10 @@ function onMessage(message: AbToView): void {
       outcome.textContent = message.payload.message;
       outcome.className = `outcome ${message.payload.ok ? 'good' : 'bad'}`;
       promoteButton.disabled = message.payload.ok || promoteTo === null;
+      return;
+    case 'business':
+      root.querySelector('.banner')?.remove();
+      drawBusiness(message.payload.report);
       return;
     case 'error':
       showBanner(root, message.payload.message, message.payload.hint);
@@ -160,6 +178,70 @@ function drawInterval(r: AbResult): void {
       svg('circle', { cx: x(t.difference), cy: y, r: 5, class: `ci-point ${tone}` }),
       svg('text', { x: x(t.difference), y: y - 12, 'text-anchor': 'middle', class: 'label' }, `${formatNumber(t.difference)} [${formatNumber(lo)}, ${formatNumber(hi)}]`),
       svg('text', { x: width / 2, y: height - 4, 'text-anchor': 'middle', class: 'tick' }, `${t.metric}: challenger − champion, 95% CI`),
+    ),
+  );
+}
+
+const interval = (ci: readonly [number, number]): string => `[${formatNumber(ci[0])}, ${formatNumber(ci[1])}]`;
+const metricLabel = { ctr: 'CTR', conversion: 'conversion', revenuePerImpression: 'revenue / impression' } as const;
+
+function drawBusiness(r: BusinessAbReport): void {
+  businessSection.hidden = false;
+  // Without a stored result only the business section has something to show.
+  root.querySelector('.ab')?.classList.toggle('business-only', !result);
+  if (!result) {
+    header.replaceChildren(
+      h('strong', {}, `${r.name}: v${r.arms[0].version ?? '?'} (champion) vs v${r.arms[1].version ?? '?'} (challenger)`),
+      h('span', { className: 'badge' }, `online · deployment #${r.deploymentId}`),
+      h('span', { className: 'grow' }),
+      h('span', { className: 'muted' }, formatTime(r.createdAt)),
+    );
+  }
+  businessNotes.replaceChildren(
+    ...(r.srm.mismatch
+      ? [h('li', { className: 'srm bad' }, `Sample ratio mismatch: impressions ${r.srm.observed.join(' / ')} are off the configured split (p = ${formatNumber(r.srm.pValue)}); do not trust the comparison.`)]
+      : []),
+    ...r.warnings.map((w) => h('li', { className: 'muted' }, w)),
+  );
+  const cell = (value: number, ci: readonly [number, number]): HTMLElement => h('td', { className: 'num' }, `${formatNumber(value)} ${interval(ci)}`);
+  const armRow = (a: BusinessArm): HTMLElement =>
+    h(
+      'tr',
+      { 'data-arm': a.arm },
+      h('td', {}, h('span', { className: `arm ${a.arm}` }, a.arm)),
+      h('td', { className: 'num' }, a.version === null ? '—' : `v${a.version}`),
+      h('td', { className: 'num' }, a.impressions.toLocaleString()),
+      cell(a.ctr.rate, a.ctr.ci),
+      cell(a.conversion.rate, a.conversion.ci),
+      cell(a.revenuePerImpression.mean, a.revenuePerImpression.ci),
+    );
+  const ciLevel = `${formatNumber((1 - r.alpha) * 100)}%`;
+  businessArms.replaceChildren(
+    h('thead', {}, h('tr', {}, h('th', {}, 'arm'), h('th', { className: 'num' }, 'version'), h('th', { className: 'num' }, 'impressions'), h('th', { className: 'num' }, `CTR ${ciLevel}`), h('th', { className: 'num' }, `conversion ${ciLevel}`), h('th', { className: 'num' }, `revenue / impression ${ciLevel}`))),
+    h('tbody', {}, ...r.arms.map(armRow)),
+  );
+  businessDiffs.replaceChildren(
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['metric', 'challenger − champion', 'CI', 'p-value', 'mSPRT p (always valid)', 'mSPRT CI', `n per arm (MDE ${formatNumber(r.mde * (r.relative ? 100 : 1))}${r.relative ? '%' : ''})`].map((t, i) => h('th', { className: i === 0 ? '' : 'num' }, t))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...r.differences.map((d) =>
+        h(
+          'tr',
+          { 'data-metric': d.metric },
+          h('td', {}, metricLabel[d.metric]),
+          h('td', { className: 'num' }, formatNumber(d.difference)),
+          h('td', { className: 'num' }, interval(d.ci)),
+          h('td', { className: `num${d.pValue < r.alpha ? ' good' : ''}` }, formatNumber(d.pValue)),
+          h('td', { className: `num${d.sequential.pValue < r.alpha ? ' good' : ''}` }, formatNumber(d.sequential.pValue)),
+          h('td', { className: 'num' }, interval(d.sequential.ci)),
+          h('td', { className: 'num' }, d.sampleSize.perArm === null ? '—' : d.sampleSize.perArm.toLocaleString()),
+        ),
+      ),
     ),
   );
 }
