@@ -197,6 +197,10 @@ export async function startSlurmRun(
       paramsFile,
       '--workspace',
       options.workspace,
+      // A sweep combination's own folder copy: the job must not write into the shared pipeline folder.
+      ...(options.filesRoot ? ['--files-root', options.filesRoot] : []),
+      // The job looks cache misses up on the shared remote and pushes to it, as a local run does.
+      ...(options.remote ? ['--remote', options.remote.remote.url, ...(options.remote.autoPush ? [] : ['--no-push'])] : []),
       ...(options.force ? ['--force'] : []),
     ];
     const args = [
@@ -204,7 +208,7 @@ export async function startSlurmRun(
       // A job lost with its node fails its step (Slurm's reason kept); a re-run resumes from the cache.
       '--no-requeue',
       `--job-name=cairn-${runId}-${step.name}`,
-      `--chdir=${pipeline.root}`,
+      `--chdir=${options.filesRoot ?? pipeline.root}`,
       `--output=${path.join(logDir, `${step.name}.slurm.out`)}`,
       ...(after.length > 0 ? [`--dependency=afterok:${after.join(':')}`, '--kill-on-invalid-dep=yes'] : []),
       ...sbatchResourceArgs(step, settings),

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunEvent } from '@cairn/protocol';
+import { FsRemote } from '../../../runtime/src/cas/remote/fsRemote.js';
+import { remoteHitTag } from '../../../runtime/src/cas/remote/stepCache.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
 import { SlurmError, slurmJobsTag, startSlurmRun, type SlurmSettings } from '../../../runtime/src/executor/slurm.js';
@@ -21,7 +24,7 @@ steps:
     outputs: { prepared: prepared.txt }
   train:
     run: |
-      test -f fast || sleep 60
+      test -f fast || sleep 600
       awk '{ s += $1 } END { print s }' \${steps.prepare.outputs.prepared} > model.txt
       echo "::cairn-metric total=$(cat model.txt)"
     outputs: { model: model.txt }
@@ -59,20 +62,63 @@ async function records(engine: Engine, runId: number) {
   return out;
 }
 
-describe('Slurm executor on a real single-node cluster', () => {
+// Slurm notices a time limit only at its periodic check (every 30 s, fixed in slurmctld), so the time-limit test
+// runs on a cluster of its own, side by side with the others (which take the node down on theirs).
+describe('Slurm executor on a real single-node cluster', { concurrency: true }, () => {
   let cluster: SlurmCluster;
+  let timeCluster: SlurmCluster;
   let settings: SlurmSettings;
+  let timeSettings: SlurmSettings;
   let cli: string;
   before(async () => {
-    const [c, built] = await Promise.all([startSlurm(), buildCli()]);
+    const [c, t, built] = await Promise.all([startSlurm(), startSlurm(), buildCli()]);
     cluster = c;
+    timeCluster = t;
     cli = built;
     settings = { cairn: [process.execPath, cli], env: { ...cliEnv(), SLURM_CONF: cluster.conf }, pollMs: 100 };
+    timeSettings = { ...settings, env: { ...cliEnv(), SLURM_CONF: timeCluster.conf } };
   });
   after(async () => {
     await cluster?.stop();
+    await timeCluster?.stop();
   });
 
+  /** Runs with `train` sleeping until `fault` happens to its job; the step must fail with Slurm's state, then resume. */
+  async function faultRun(fault: (jobId: string) => void, expected: RegExp, on: SlurmSettings = settings): Promise<void> {
+    const ws = workspace(false);
+    const engine = new Engine(ws.dir);
+    try {
+      await engine.store.ready;
+      const events = new EventLog();
+      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
+      const handle = await startSlurmRun(pipelineIn(ws.dir), opts, on);
+      await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
+      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      fault(jobs.train ?? '');
+      const outcome = await handle.done;
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.steps.train?.status, 'failed');
+      assert.match(outcome.steps.train?.error ?? '', expected);
+      assert.equal(outcome.steps.report?.status, 'cancelled');
+      const stored = await engine.store.runs.detail(handle.runId);
+      assert.equal(stored?.status, 'failed');
+      assert.match(stored?.steps.find((st) => st.step === 'train')?.error ?? '', expected);
+      writeFileSync(path.join(ws.dir, 'fast'), '');
+      const { time: _limit, ...unlimited } = on;
+      const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, unlimited)).done;
+      assert.equal(resumed.status, 'succeeded');
+      assert.equal(resumed.steps.prepare?.cacheHit, true);
+    } finally {
+      await engine.close();
+      ws.cleanup();
+    }
+  }
+
+  test('a job past its time limit fails with TIMEOUT and the run resumes from cache', async () => {
+    await faultRun(() => undefined, /Slurm job \d+ ended TIMEOUT/, { ...timeSettings, time: '0:01' });
+  });
+
+  describe('on the shared cluster, one at a time', { concurrency: 1 }, () => {
   test('same cache keys and lineage as the local executor; job ids recorded; a re-run is all cache hits', async () => {
     const local = workspace(true);
     const remote = workspace(true);
@@ -138,46 +184,11 @@ describe('Slurm executor on a real single-node cluster', () => {
     }
   });
 
-  /** Runs with `train` sleeping until `fault` happens to its job; the step must fail with Slurm's state, then resume. */
-  async function faultRun(fault: (jobId: string) => void, expected: RegExp, time?: string): Promise<void> {
-    const ws = workspace(false);
-    const engine = new Engine(ws.dir);
-    try {
-      await engine.store.ready;
-      const events = new EventLog();
-      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
-      const perRun = time === undefined ? settings : { ...settings, time };
-      const handle = await startSlurmRun(pipelineIn(ws.dir), opts, perRun);
-      await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
-      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
-      fault(jobs.train ?? '');
-      const outcome = await handle.done;
-      assert.equal(outcome.status, 'failed');
-      assert.equal(outcome.steps.train?.status, 'failed');
-      assert.match(outcome.steps.train?.error ?? '', expected);
-      assert.equal(outcome.steps.report?.status, 'cancelled');
-      const stored = await engine.store.runs.detail(handle.runId);
-      assert.equal(stored?.status, 'failed');
-      assert.match(stored?.steps.find((st) => st.step === 'train')?.error ?? '', expected);
-      writeFileSync(path.join(ws.dir, 'fast'), '');
-      const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
-      assert.equal(resumed.status, 'succeeded');
-      assert.equal(resumed.steps.prepare?.cacheHit, true);
-    } finally {
-      await engine.close();
-      ws.cleanup();
-    }
-  }
-
   test('a job lost with its node (scontrol ... state=down) fails with NODE_FAIL and the run resumes from cache', async () => {
     await faultRun(() => {
       cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=test']);
       cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
     }, /Slurm job \d+ ended (NODE_FAIL|FAILED|CANCELLED)/);
-  });
-
-  test('a job past its time limit fails with TIMEOUT and the run resumes from cache', async () => {
-    await faultRun(() => undefined, /Slurm job \d+ ended TIMEOUT/, '0:01');
   });
 
   test('cairn run --executor slurm runs the pipeline on the cluster', async () => {
@@ -194,6 +205,40 @@ describe('Slurm executor on a real single-node cluster', () => {
       assert.match(tags[slurmJobsTag] ?? '', /"train":"\d+"/);
     } finally {
       ws.cleanup();
+    }
+  });
+
+  test('a sweep combination (filesRoot) runs in its own folder; jobs push to the remote; a teammate hits it', async () => {
+    const ws = workspace(true);
+    const teammate = workspace(true);
+    const remoteDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-slurm-remote-'));
+    const copy = path.join(ws.dir, '.cairn', 'tmp', 'combination-0');
+    mkdirSync(copy, { recursive: true });
+    for (const f of ['cairn.yaml', 'data.txt', 'fast']) cpSync(path.join(ws.dir, f), path.join(copy, f));
+    const engine = new Engine(ws.dir);
+    const other = new Engine(teammate.dir);
+    try {
+      await engine.store.ready;
+      await other.store.ready;
+      const remote = { remote: new FsRemote(remoteDir, remoteDir), autoPush: true };
+      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, filesRoot: copy, remote };
+      const outcome = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.equal(readFileSync(path.join(copy, 'report.txt'), 'utf8'), '12\n');
+      for (const f of ['prepared.txt', 'model.txt', 'report.txt']) assert.ok(!existsSync(path.join(ws.dir, f)), `${f} not shared`);
+      const entries = await new FsRemote(remoteDir, remoteDir).listEntries();
+      assert.equal(entries.length, 3, 'each job pushed its step to the remote');
+      const theirs = { store: other.store, objects: other.objects, workspace: teammate.dir, remote };
+      const hit = await (await startSlurmRun(pipelineIn(teammate.dir), theirs, settings)).done;
+      assert.deepEqual(Object.values(hit.steps).map((st) => st.cacheHit), [true, true, true]);
+      assert.equal((await other.store.runs.detail(hit.runId))?.tags[remoteHitTag('train')], remoteDir);
+      assert.equal(readFileSync(path.join(teammate.dir, 'report.txt'), 'utf8'), '12\n');
+    } finally {
+      await engine.close();
+      await other.close();
+      ws.cleanup();
+      teammate.cleanup();
+      rmSync(remoteDir, { recursive: true, force: true });
     }
   });
 
@@ -214,5 +259,6 @@ describe('Slurm executor on a real single-node cluster', () => {
       await engine.close();
       ws.cleanup();
     }
+  });
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { flag, parseArgs, UsageError, type CliCommand } from '../command.js';
 import { ensureBuiltinsFor } from '../../executor/builtins.js';
-import { executeStepOfRun } from '../../executor/executor.js';
+import { executeStepOfRun, type ExecuteOptions } from '../../executor/executor.js';
+import { openRemote } from '../../cas/remote/sync.js';
 import { formatDiagnosticText, loadPipeline } from '../../executor/loadPipeline.js';
 import { ObjectStore } from '../../cas/objectStore.js';
 import { openStore } from '../../store/open.js';
@@ -27,9 +28,14 @@ function readOverrides(file: string | undefined): Record<string, string> {
 export const stepExecCommand: CliCommand = {
   name: 'step-exec',
   summary: 'Run one step of an existing run (what a cluster job runs).',
-  usage: 'cairn step-exec --run RUN --step STEP --pipeline FILE [--params-file FILE] [--force] [--workspace DIR]',
+  usage:
+    'cairn step-exec --run RUN --step STEP --pipeline FILE [--params-file FILE] [--files-root DIR] [--remote URL [--no-push]]' +
+    ' [--force] [--workspace DIR]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['force'], value: ['run', 'step', 'pipeline', 'params-file', 'workspace', 'store'] });
+    const parsed = parseArgs(args, {
+      boolean: ['force', 'no-push'],
+      value: ['run', 'step', 'pipeline', 'params-file', 'workspace', 'store', 'files-root', 'remote'],
+    });
     const runId = Number(flag(parsed, 'run'));
     const step = flag(parsed, 'step');
     const file = flag(parsed, 'pipeline');
@@ -52,7 +58,18 @@ export const stepExecCommand: CliCommand = {
     process.once('SIGINT', stop);
     try {
       await store.ready;
-      const options = { store, objects: new ObjectStore(cairnDir), workspace, force: parsed.flags.has('force') };
+      const filesRoot = flag(parsed, 'files-root');
+      const remoteUrl = flag(parsed, 'remote');
+      const options: ExecuteOptions = {
+        store,
+        objects: new ObjectStore(cairnDir),
+        workspace,
+        force: parsed.flags.has('force'),
+        ...(filesRoot === undefined ? {} : { filesRoot: path.resolve(io.cwd, filesRoot) }),
+        ...(remoteUrl === undefined
+          ? {}
+          : { remote: { remote: openRemote(remoteUrl, workspace, '--remote'), autoPush: !parsed.flags.has('no-push') } }),
+      };
       const outcome = await executeStepOfRun(loaded.pipeline, options, runId, step, controller.signal);
       io.stdout(JSON.stringify(outcome) + '\n');
       return outcome.status === 'succeeded' ? 0 : 1;
