@@ -49,6 +49,15 @@ function pipelineIn(dir: string) {
 }
 
 /** Cache keys and lineage (inputs/outputs with hashes) of a run, by step. */
+/** Polls a cluster fact (Slurm has no event to wait on) until it holds; fails after 3 minutes. */
+async function until(condition: () => boolean): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > 180_000) throw new Error('Slurm condition not met in 3 minutes');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function records(engine: Engine, runId: number) {
   const detail = await engine.store.runs.detail(runId);
   assert.ok(detail);
@@ -64,7 +73,7 @@ async function records(engine: Engine, runId: number) {
 
 // Slurm notices a time limit only at its periodic check (every 30 s, fixed in slurmctld), so the time-limit test
 // runs on a cluster of its own, side by side with the others (which take the node down on theirs).
-describe('Slurm executor on a real single-node cluster', { concurrency: true }, () => {
+describe('Slurm executor on a real single-node cluster', { concurrency: true, timeout: 600_000 }, () => {
   let cluster: SlurmCluster;
   let timeCluster: SlurmCluster;
   let settings: SlurmSettings;
@@ -84,7 +93,7 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true }, 
   });
 
   /** Runs with `train` sleeping until `fault` happens to its job; the step must fail with Slurm's state, then resume. */
-  async function faultRun(fault: (jobId: string) => void, expected: RegExp, on: SlurmSettings = settings): Promise<void> {
+  async function faultRun(fault: (jobId: string) => void | Promise<void>, expected: RegExp, on: SlurmSettings = settings): Promise<void> {
     const ws = workspace(false);
     const engine = new Engine(ws.dir);
     try {
@@ -94,7 +103,7 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true }, 
       const handle = await startSlurmRun(pipelineIn(ws.dir), opts, on);
       await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
       const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
-      fault(jobs.train ?? '');
+      await fault(jobs.train ?? '');
       const outcome = await handle.done;
       assert.equal(outcome.status, 'failed');
       assert.equal(outcome.steps.train?.status, 'failed');
@@ -185,9 +194,20 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true }, 
   });
 
   test('a job lost with its node (scontrol ... state=down) fails with NODE_FAIL and the run resumes from cache', async () => {
-    await faultRun(() => {
+    await faultRun(async (jobId) => {
       cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=test']);
-      cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
+      // The node comes back only once its job has ended (else the job might run on); Slurm takes `resume` only
+      // while it still holds the node down, so both are waited on as conditions.
+      await until(() => !/RUNNING|PENDING|CONFIGURING/.test(cluster.client('squeue', ['-h', '--states=all', '-j', jobId, '-o', '%T'])));
+      await until(() => {
+        if (!/down|drain|fail/i.test(cluster.client('sinfo', ['-h', '-n', cluster.node, '-o', '%T']))) return true;
+        try {
+          cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
+        } catch {
+          // Not yet in a state Slurm resumes from: look again.
+        }
+        return false;
+      });
     }, /Slurm job \d+ ended (NODE_FAIL|FAILED|CANCELLED)/);
   });
 
