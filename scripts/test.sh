@@ -8,6 +8,7 @@ bash scripts/setup.sh --with-e2e --with-data
 
 echo "== typecheck"; npx tsc -b
 echo "== lint"; npx eslint . --max-warnings=0
+echo "== format"; npx prettier --check .
 
 # One node:test run over every tier so the closing summary counts all of them.
 shopt -s globstar nullglob

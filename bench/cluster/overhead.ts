@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     const env = { ...cliEnv(), SLURM_CONF: cluster.conf };
     const options = { store: engine.store, objects: engine.objects, workspace: dir };
     t0 = performance.now();
-    const slurm = await (await startSlurmRun(loaded.pipeline, options, { cairn: [process.execPath, cli], env, pollMs: 100 })).done;
+    const slurm = await (
+      await startSlurmRun(loaded.pipeline, options, { cairn: [process.execPath, cli], env, pollMs: 100 })
+    ).done;
     const slurmMs = performance.now() - t0;
 
     // Bare chain: same poll interval, same end condition (the last job COMPLETED).
@@ -49,10 +51,21 @@ async function main(): Promise<void> {
     let previous = '';
     for (let i = 0; i < STEPS; i++) {
       const dep = previous ? [`--dependency=afterok:${previous}`] : [];
-      previous = cluster.client('sbatch', ['--parsable', '--no-requeue', '-o', '/dev/null', ...dep, '--wrap', `echo ${i}`]);
+      previous = cluster.client('sbatch', [
+        '--parsable',
+        '--no-requeue',
+        '-o',
+        '/dev/null',
+        ...dep,
+        '--wrap',
+        `echo ${i}`,
+      ]);
     }
     for (;;) {
-      const out = spawnSync('squeue', ['-h', '--states=all', '-j', previous, '-o', '%T'], { env: cluster.env, encoding: 'utf8' });
+      const out = spawnSync('squeue', ['-h', '--states=all', '-j', previous, '-o', '%T'], {
+        env: cluster.env,
+        encoding: 'utf8',
+      });
       if (out.stdout.trim() === 'COMPLETED') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -62,7 +75,9 @@ async function main(): Promise<void> {
     console.log(`local executor, ${STEPS}-step chain: ${(localMs / 1000).toFixed(2)} s (${local.status})`);
     console.log(`slurm executor, ${STEPS}-step chain: ${(slurmMs / 1000).toFixed(2)} s (${slurm.status})`);
     console.log(`bare sbatch afterok chain, ${STEPS} jobs: ${(bareMs / 1000).toFixed(2)} s`);
-    console.log(`Cairn overhead per step beyond Slurm's latency: ${(perStep / 1000).toFixed(2)} s (target ≤ 1 s): ${perStep <= 1000 ? 'ok' : 'ABOVE TARGET'}`);
+    console.log(
+      `Cairn overhead per step beyond Slurm's latency: ${(perStep / 1000).toFixed(2)} s (target ≤ 1 s): ${perStep <= 1000 ? 'ok' : 'ABOVE TARGET'}`,
+    );
   } finally {
     await engine.close();
     await cluster.stop();

@@ -109,12 +109,19 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const outcome = await runSweep(engine, matrix, { file: 'cairn.yaml', cwd: sweepDir });
     const sweepMs = performance.now() - t0;
-    if (outcome.status !== 'succeeded') throw new Error(`sweep: ${JSON.stringify(outcome.combinations.map((c) => c.error))}`);
-    const ran = await executions(engine, outcome.combinations.map((c) => c.runId), shared);
+    if (outcome.status !== 'succeeded')
+      throw new Error(`sweep: ${JSON.stringify(outcome.combinations.map((c) => c.error))}`);
+    const ran = await executions(
+      engine,
+      outcome.combinations.map((c) => c.runId),
+      shared,
+    );
     console.log(`sweep (side by side): ${(sweepMs / 1000).toFixed(1)} s`);
     console.log(`ratio one-after-another / sweep: ${(seqMs / sweepMs).toFixed(2)}x`);
     console.log(`shared steps really run in the sweep: ${JSON.stringify(ran)} (target: 1 each)`);
-    const best = [...outcome.combinations].sort((a, b) => (a.metrics.rmse ?? Infinity) - (b.metrics.rmse ?? Infinity))[0];
+    const best = [...outcome.combinations].sort(
+      (a, b) => (a.metrics.rmse ?? Infinity) - (b.metrics.rmse ?? Infinity),
+    )[0];
     if (best) console.log(`best rmse ${best.metrics.rmse ?? '?'} at ${JSON.stringify(best.params)}`);
     if (Object.values(ran).some((n) => n !== 1)) process.exitCode = 1;
   } finally {

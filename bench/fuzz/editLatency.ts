@@ -60,8 +60,14 @@ for (let i = 0; i < 15; i++) {
 }
 
 const p50 = pct(incremental, 50);
-console.log(`pipeline: ${steps} steps, ${base.length} chars, ${base.split('\n').length} lines; ${edits} one-character edits (${fallbacks} fell back to a full parse)`);
-console.log(`incremental parse+check: p50 ${p50.toFixed(2)} ms, p95 ${pct(incremental, 95).toFixed(2)} ms, max ${Math.max(...incremental).toFixed(2)} ms`);
+console.log(
+  `pipeline: ${steps} steps, ${base.length} chars, ${base.split('\n').length} lines; ${edits} one-character edits (${fallbacks} fell back to a full parse)`,
+);
+console.log(
+  `incremental parse+check: p50 ${p50.toFixed(2)} ms, p95 ${pct(incremental, 95).toFixed(2)} ms, max ${Math.max(...incremental).toFixed(2)} ms`,
+);
 console.log(`full parse+check:        p50 ${pct(full, 50).toFixed(2)} ms`);
 console.log(`yaml.parseDocument only: p50 ${pct(yamlOnly, 50).toFixed(2)} ms`);
-console.log(`ratio incremental/full ${(p50 / pct(full, 50)).toFixed(3)}, incremental/yaml ${(p50 / pct(yamlOnly, 50)).toFixed(3)}; target p50 < 20 ms: ${p50 < 20 ? 'met' : 'NOT met'}`);
+console.log(
+  `ratio incremental/full ${(p50 / pct(full, 50)).toFixed(3)}, incremental/yaml ${(p50 / pct(yamlOnly, 50)).toFixed(3)}; target p50 < 20 ms: ${p50 < 20 ? 'met' : 'NOT met'}`,
+);

@@ -7,7 +7,42 @@ import { seededRandom } from '../../runtime/src/util/prng.js';
 /** The shared seeded generator (mulberry32). */
 export const prng = seededRandom;
 
-const snippets = ['${', '}', '${params.', '${steps.', '.outputs.', ': ', ':', '- ', '[', ']', '{', '}', '"', "'", '&a ', '*a', '---\n', '\t', '#', '|\n', '>\n', '\ufeff', '\r\n', '\u0000', '🙂', '  ', '\n', 'uses: ', 'run: ', 'with:\n', 'needs: [', '? ', '!!str ', '%YAML 1.2\n'];
+const snippets = [
+  '${',
+  '}',
+  '${params.',
+  '${steps.',
+  '.outputs.',
+  ': ',
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '---\n',
+  '\t',
+  '#',
+  '|\n',
+  '>\n',
+  '\ufeff',
+  '\r\n',
+  '\u0000',
+  '🙂',
+  '  ',
+  '\n',
+  'uses: ',
+  'run: ',
+  'with:\n',
+  'needs: [',
+  '? ',
+  '!!str ',
+  '%YAML 1.2\n',
+];
 
 export function mutate(text: string, rand: () => number): string {
   let out = text;
@@ -23,7 +58,10 @@ export function mutate(text: string, rand: () => number): string {
     else if (r < 0.8) {
       // Re-indent one line.
       const start = out.lastIndexOf('\n', pos - 1) + 1;
-      out = rand() < 0.5 ? out.slice(0, start) + ' ' + out.slice(start) : out.slice(0, start) + out.slice(start).replace(/^ /, '');
+      out =
+        rand() < 0.5
+          ? out.slice(0, start) + ' ' + out.slice(start)
+          : out.slice(0, start) + out.slice(start).replace(/^ /, '');
     } else if (r < 0.9) {
       // Swap two lines.
       const lines = out.split('\n');
@@ -39,7 +77,27 @@ export function mutate(text: string, rand: () => number): string {
 }
 
 /** What the language-server fuzz (test/lsp/fuzz.test.ts) inserts at a value's start or into a line. */
-const valueStarts = ['${params.lr}', '{ a: ${x} }', '[${data.d}]', '@x', '`x`', '%x', '{', '[', '*a', '&a', '!t', '|x', '>x', '\t', '"', "'", 'a: b: c', '}', ']'];
+const valueStarts = [
+  '${params.lr}',
+  '{ a: ${x} }',
+  '[${data.d}]',
+  '@x',
+  '`x`',
+  '%x',
+  '{',
+  '[',
+  '*a',
+  '&a',
+  '!t',
+  '|x',
+  '>x',
+  '\t',
+  '"',
+  "'",
+  'a: b: c',
+  '}',
+  ']',
+];
 
 /**
  * Line-level mutations for the language-server fuzz: delete, duplicate or insert a line; put a value starting with a
@@ -59,13 +117,21 @@ export function mutateLines(text: string, rand: () => number): string {
     else if (r < 0.4) lines.splice(i, 0, pick(lines));
     else if (r < 0.6) {
       const colon = line.indexOf(': ');
-      lines[i] = colon >= 0 ? line.slice(0, colon + 2) + pick(valueStarts) + (rand() < 0.5 ? line.slice(colon + 2) : '') : line + pick(valueStarts);
+      lines[i] =
+        colon >= 0
+          ? line.slice(0, colon + 2) + pick(valueStarts) + (rand() < 0.5 ? line.slice(colon + 2) : '')
+          : line + pick(valueStarts);
     } else if (r < 0.7) lines[i] = line.replace(/^ +/, (s) => (rand() < 0.5 ? '\t' : '\t' + s.slice(1)));
     else if (r < 0.8) {
       // Deep nesting: brackets, `- ` or indentation, from a few levels to thousands.
       const n = pick([5, 50, 99, 100, 101, 150, 1000, 5000]);
       const kind = rand();
-      const deep = kind < 0.4 ? '['.repeat(n) + (rand() < 0.7 ? ']'.repeat(n) : '') : kind < 0.7 ? '{a: '.repeat(n) + '1' + '}'.repeat(n) : '- '.repeat(n) + 'x';
+      const deep =
+        kind < 0.4
+          ? '['.repeat(n) + (rand() < 0.7 ? ']'.repeat(n) : '')
+          : kind < 0.7
+            ? '{a: '.repeat(n) + '1' + '}'.repeat(n)
+            : '- '.repeat(n) + 'x';
       const colon = line.indexOf(': ');
       lines[i] = colon >= 0 ? line.slice(0, colon + 2) + deep : `${line}\n${deep}`;
     } else if (r < 0.85) {

@@ -49,7 +49,14 @@ for (let i = 0; i < count; i++) {
   if (ms > slowest.ms) slowest = { ms, index: i, chars: text.length };
 }
 const total = performance.now() - started;
-console.log(`cases ${count} (seed ${seed}), threw ${threw}, over 1 s ${over1s}, with findings ${withFindings}, total ${(total / 1000).toFixed(1)} s`);
+console.log(
+  `cases ${count} (seed ${seed}), threw ${threw}, over 1 s ${over1s}, with findings ${withFindings}, total ${(total / 1000).toFixed(1)} s`,
+);
 console.log(`slowest: case ${slowest.index} (${slowest.chars} chars) ${slowest.ms.toFixed(1)} ms`);
-console.log(`codes: ${[...codes.entries()].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+console.log(
+  `codes: ${[...codes.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ')}`,
+);
 process.exitCode = threw > 0 || over1s > 0 ? 1 : 0;

@@ -106,7 +106,16 @@ export function generatePipeline(steps: number): string {
   }
   out.push('');
   if (firstTrain) {
-    out.push('deploy:', `  model: \${steps.${firstTrain}.outputs.onnx}`, '  serve: { port: 8080 }', '  monitor:', '    reference: ${data.reference}', '    window: 1d', '    on_drift: alert', '');
+    out.push(
+      'deploy:',
+      `  model: \${steps.${firstTrain}.outputs.onnx}`,
+      '  serve: { port: 8080 }',
+      '  monitor:',
+      '    reference: ${data.reference}',
+      '    window: 1d',
+      '    on_drift: alert',
+      '',
+    );
   }
   return out.join('\n');
 }

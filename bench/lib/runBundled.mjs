@@ -16,9 +16,20 @@ if (!entry) {
 const args = rest[0] === '--' ? rest.slice(1) : rest;
 const outdir = path.join('dist', 'bench');
 const external = [...nativeExternals, 'esbuild'];
-const common = { bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', tsconfig: 'tsconfig.base.json', external };
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  logLevel: 'warning',
+  tsconfig: 'tsconfig.base.json',
+  external,
+};
 const outfile = path.join(outdir, `${path.basename(path.dirname(entry))}-${path.basename(entry, '.ts')}.js`);
 await esbuild.build({ ...common, entryPoints: [entry], outfile });
-await esbuild.build({ ...common, entryPoints: ['runtime/src/deploy/logWriter.worker.ts'], outfile: path.join(outdir, 'logWriter.js') });
+await esbuild.build({
+  ...common,
+  entryPoints: ['runtime/src/deploy/logWriter.worker.ts'],
+  outfile: path.join(outdir, 'logWriter.js'),
+});
 const r = spawnSync(process.execPath, [outfile, ...args], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

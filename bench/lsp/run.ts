@@ -71,7 +71,11 @@ function startServer(name: string, command: string[], configuration: (section: s
   return server;
 }
 
-function nextDiagnostics(server: Server, uri: string, accept: (p: PublishDiagnosticsParams) => boolean = () => true): Promise<PublishDiagnosticsParams> {
+function nextDiagnostics(
+  server: Server,
+  uri: string,
+  accept: (p: PublishDiagnosticsParams) => boolean = () => true,
+): Promise<PublishDiagnosticsParams> {
   return new Promise((resolve, reject) => {
     // yaml-language-server takes several seconds per edit at 10,000 steps, more on a loaded machine.
     const timer = setTimeout(() => reject(new Error(`${server.name}: no diagnostics within 120 s`)), 120_000);
@@ -90,7 +94,10 @@ async function initialize(server: Server, folder: string, withConfiguration: boo
     processId: process.pid,
     rootUri: pathToFileURL(folder).href,
     workspaceFolders: [{ uri: pathToFileURL(folder).href, name: 'bench' }],
-    capabilities: { workspace: { configuration: withConfiguration }, textDocument: { publishDiagnostics: { versionSupport: true } } },
+    capabilities: {
+      workspace: { configuration: withConfiguration },
+      textDocument: { publishDiagnostics: { versionSupport: true } },
+    },
     initializationOptions: { settings: { validation: { debounceMs: 0 } } },
   });
   await server.connection.sendNotification(InitializedNotification.type, {});
@@ -118,7 +125,9 @@ async function measure(
 ): Promise<{ samples: number[]; diagnostics: number; cpuPerEdit: number | undefined; openMs: number }> {
   const opened = nextDiagnostics(server, uri);
   const openedAt = performance.now();
-  await server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+  await server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+    textDocument: { uri, languageId, version: 1, text },
+  });
   const first = await opened;
   const openMs = performance.now() - openedAt;
   // Each edit rewrites the value of `lr` (line of `  lr: 0.01`), alternating, so every edit changes the document.
@@ -167,7 +176,9 @@ function schemaFile(): string {
   // Not published yet: ask the CLI, as `npm run schema` would.
   const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'cairn.js'), 'schema'], { encoding: 'utf8' });
   if (r.status !== 0 || r.stdout.trim() === '') {
-    throw new Error(`no schemas/cairn-pipeline.schema.json and \`node bin/cairn.js schema\` failed (${r.status}): ${r.stderr.trim()}. Run npm run build && npm run schema.`);
+    throw new Error(
+      `no schemas/cairn-pipeline.schema.json and \`node bin/cairn.js schema\` failed (${r.status}): ${r.stderr.trim()}. Run npm run build && npm run schema.`,
+    );
   }
   const out = path.join(os.tmpdir(), `cairn-pipeline-${process.pid}.schema.json`);
   fs.writeFileSync(out, r.stdout);
@@ -176,22 +187,30 @@ function schemaFile(): string {
 
 async function main(): Promise<void> {
   const serverBundle = path.join(repo, 'dist', 'languageServer.js');
-  if (!fs.existsSync(serverBundle)) throw new Error('dist/languageServer.js is missing: run `node esbuild.mjs` first (npm run bench:lsp does).');
+  if (!fs.existsSync(serverBundle))
+    throw new Error('dist/languageServer.js is missing: run `node esbuild.mjs` first (npm run bench:lsp does).');
   const schema = schemaFile();
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-lsp-'));
   try {
     // The files the generated pipeline reads exist, so it checks clean and both servers do their full work.
     for (const f of ['data/raw.csv', 'data/reference.csv', 'src/prep.py']) {
       fs.mkdirSync(path.join(folder, path.dirname(f)), { recursive: true });
-      fs.writeFileSync(path.join(folder, f), f.endsWith('.csv') ? 'age,income,region,label\n30,1000,north,1\n' : 'print("prep")\n');
+      fs.writeFileSync(
+        path.join(folder, f),
+        f.endsWith('.csv') ? 'age,income,region,label\n30,1000,north,1\n' : 'print("prep")\n',
+      );
     }
     const text = generatePipeline(steps);
     const file = path.join(folder, 'bench.cairn.yaml');
     fs.writeFileSync(file, text);
     const uri = pathToFileURL(file).href;
-    console.log(`bench:lsp: ${steps} steps, ${text.split('\n').length} lines, ${(text.length / 1024).toFixed(0)} KiB; ${edits} edits after ${warmup} warm-up edits`);
+    console.log(
+      `bench:lsp: ${steps} steps, ${text.split('\n').length} lines, ${(text.length / 1024).toFixed(0)} KiB; ${edits} edits after ${warmup} warm-up edits`,
+    );
 
-    const cairn = startServer('cairn', [process.execPath, serverBundle, '--stdio'], () => ({ validation: { debounceMs: 0 } }));
+    const cairn = startServer('cairn', [process.execPath, serverBundle, '--stdio'], () => ({
+      validation: { debounceMs: 0 },
+    }));
     await initialize(cairn, folder, false);
     const ours = await measure(cairn, uri, text, 'cairn-pipeline');
     await stop(cairn);
@@ -199,10 +218,15 @@ async function main(): Promise<void> {
     const target = steps >= 10_000 ? { p50: 30, p95: 60 } : { p50: 15, p95: Infinity };
     const oursP50 = quantile(ours.samples, 0.5);
     const oursP95 = quantile(ours.samples, 0.95);
-    console.log(`cairn: open → first diagnostics ${ours.openMs.toFixed(0)} ms (target < 1000 ms); edit → fresh diagnostics p50 ${oursP50.toFixed(1)} ms, p95 ${oursP95.toFixed(1)} ms`);
+    console.log(
+      `cairn: open → first diagnostics ${ours.openMs.toFixed(0)} ms (target < 1000 ms); edit → fresh diagnostics p50 ${oursP50.toFixed(1)} ms, p95 ${oursP95.toFixed(1)} ms`,
+    );
     console.log(
       `target cairn p50 < ${target.p50} ms${target.p95 < Infinity ? `, p95 < ${target.p95} ms` : ''}: ${oursP50 < target.p50 && oursP95 < target.p95 ? 'met' : 'NOT met'}` +
-        ` [load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}]`,
+        ` [load ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}]`,
     );
 
     const yamlSettings = {
@@ -215,7 +239,11 @@ async function main(): Promise<void> {
     };
     const yamlLs = startServer(
       'yaml-language-server',
-      [process.execPath, path.join(repo, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server'), '--stdio'],
+      [
+        process.execPath,
+        path.join(repo, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server'),
+        '--stdio',
+      ],
       (section) => (section === 'yaml' ? yamlSettings : section === 'http' ? { proxy: '', proxyStrictSSL: false } : {}),
     );
     await initialize(yamlLs, folder, true);
@@ -228,17 +256,32 @@ async function main(): Promise<void> {
     const theirP50 = quantile(theirs.samples, 0.5);
     const theirWork = theirs.samples.map((s) => Math.max(0, s - yamlLsDelayMs));
     console.log('edit → fresh diagnostics (wall time, client to client):');
-    console.log(row('cairn language server (debounce 0)', ours.samples, `   (${ours.diagnostics} diagnostics on the clean file)`));
-    console.log(row('yaml-language-server + JSON Schema', theirs.samples, `   (${theirs.diagnostics} diagnostics; includes its fixed ${yamlLsDelayMs} ms delay)`));
+    console.log(
+      row('cairn language server (debounce 0)', ours.samples, `   (${ours.diagnostics} diagnostics on the clean file)`),
+    );
+    console.log(
+      row(
+        'yaml-language-server + JSON Schema',
+        theirs.samples,
+        `   (${theirs.diagnostics} diagnostics; includes its fixed ${yamlLsDelayMs} ms delay)`,
+      ),
+    );
     console.log(row('yaml-language-server minus its delay', theirWork));
-    console.log(`ratio cairn / yaml-language-server, p50: ${(oursP50 / theirP50).toFixed(3)} (target ≤ 0.333); without its delay: ${(oursP50 / quantile(theirWork, 0.5)).toFixed(3)}`);
+    console.log(
+      `ratio cairn / yaml-language-server, p50: ${(oursP50 / theirP50).toFixed(3)} (target ≤ 0.333); without its delay: ${(oursP50 / quantile(theirWork, 0.5)).toFixed(3)}`,
+    );
     if (ours.cpuPerEdit !== undefined && theirs.cpuPerEdit !== undefined) {
       // CPU time per edit does not grow when other processes compete for the cores, unlike the wall times above.
       console.log(
         `server CPU per edit (mean, user+system): cairn ${ours.cpuPerEdit.toFixed(1)} ms, yaml-language-server ${theirs.cpuPerEdit.toFixed(1)} ms, ratio ${(ours.cpuPerEdit / theirs.cpuPerEdit).toFixed(3)}`,
       );
     }
-    console.log(`machine load average while measuring: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+    console.log(
+      `machine load average while measuring: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${os.cpus().length} cores`,
+    );
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }

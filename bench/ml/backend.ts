@@ -42,8 +42,23 @@ async function measure(name: BackendName, data: Awaited<ReturnType<typeof movieL
   b.dispose();
   const c1 = process.cpuUsage();
   const w1 = performance.now();
-  await trainMf(data.train.data, { epochs: 1, lr: 0.01, l2: 0.05, batchSize: 256, seed: 42, validFraction: 0, factors: 32, implicit: false });
-  return { backend: name, matmulMs, matmulWallMs, mfEpochS: cpuSeconds(c1), mfEpochWallS: (performance.now() - w1) / 1000 };
+  await trainMf(data.train.data, {
+    epochs: 1,
+    lr: 0.01,
+    l2: 0.05,
+    batchSize: 256,
+    seed: 42,
+    validFraction: 0,
+    factors: 32,
+    implicit: false,
+  });
+  return {
+    backend: name,
+    matmulMs,
+    matmulWallMs,
+    mfEpochS: cpuSeconds(c1),
+    mfEpochWallS: (performance.now() - w1) / 1000,
+  };
 }
 
 async function main(): Promise<void> {
@@ -54,13 +69,28 @@ async function main(): Promise<void> {
     if (r) results.push(r);
   }
   console.log('\nCPU = user + system time of this process (fairer than wall time on a shared machine).');
-  console.log('backend'.padEnd(12), 'matmul 512³ CPU ms'.padStart(19), 'wall ms'.padStart(9), 'MF epoch CPU s'.padStart(15), 'wall s'.padStart(8));
+  console.log(
+    'backend'.padEnd(12),
+    'matmul 512³ CPU ms'.padStart(19),
+    'wall ms'.padStart(9),
+    'MF epoch CPU s'.padStart(15),
+    'wall s'.padStart(8),
+  );
   for (const r of results) {
-    console.log(r.backend.padEnd(12), r.matmulMs.toFixed(1).padStart(19), r.matmulWallMs.toFixed(1).padStart(9), r.mfEpochS.toFixed(2).padStart(15), r.mfEpochWallS.toFixed(2).padStart(8));
+    console.log(
+      r.backend.padEnd(12),
+      r.matmulMs.toFixed(1).padStart(19),
+      r.matmulWallMs.toFixed(1).padStart(9),
+      r.mfEpochS.toFixed(2).padStart(15),
+      r.mfEpochWallS.toFixed(2).padStart(8),
+    );
   }
   const wasm = results.find((r) => r.backend === 'tfjs-wasm');
   const cpu = results.find((r) => r.backend === 'tfjs-cpu');
-  if (wasm && cpu) console.log(`\nwasm speed-up over cpu: matmul ${(cpu.matmulMs / wasm.matmulMs).toFixed(1)}×, MF epoch ${(cpu.mfEpochS / wasm.mfEpochS).toFixed(1)}×`);
+  if (wasm && cpu)
+    console.log(
+      `\nwasm speed-up over cpu: matmul ${(cpu.matmulMs / wasm.matmulMs).toFixed(1)}×, MF epoch ${(cpu.mfEpochS / wasm.mfEpochS).toFixed(1)}×`,
+    );
 }
 
 void main();

@@ -46,7 +46,10 @@ function generate(seed: number, shiftScale: number): Float64Array[] {
   return cols;
 }
 
-const toTable = (cols: Float64Array[]): Table => ({ rowCount: rows, columns: cols.map((values, j) => ({ name: `f${j}`, type: 'float', values, missing: null })) });
+const toTable = (cols: Float64Array[]): Table => ({
+  rowCount: rows,
+  columns: cols.map((values, j) => ({ name: `f${j}`, type: 'float', values, missing: null })),
+});
 
 const PYTHON = String.raw`
 import sys, time, json
@@ -119,7 +122,10 @@ function main(): void {
     const cairnSeconds = (performance.now() - t0) / 1000;
     const cairnCpu = (cpu.user + cpu.system) / 1e6;
 
-    const py = spawnSync('/usr/bin/python3', ['-c', PYTHON, String(rows), String(columns), refFile, curFile], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const py = spawnSync('/usr/bin/python3', ['-c', PYTHON, String(rows), String(columns), refFile, curFile], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     if (py.status !== 0) throw new Error(`python failed: ${py.stderr}`);
     const scipy = JSON.parse(py.stdout) as PyResult;
 
@@ -140,9 +146,13 @@ function main(): void {
       }
     });
     // CPU time too: on a shared machine wall time mostly measures the neighbours.
-    console.log(`cairn driftReport:      ${cairnSeconds.toFixed(2)} s wall, ${cairnCpu.toFixed(2)} s CPU (${report.driftedColumns} of ${report.testedColumns} columns drifted, method ${report.features[0]?.method ?? '?'})`);
+    console.log(
+      `cairn driftReport:      ${cairnSeconds.toFixed(2)} s wall, ${cairnCpu.toFixed(2)} s CPU (${report.driftedColumns} of ${report.testedColumns} columns drifted, method ${report.features[0]?.method ?? '?'})`,
+    );
     console.log(`scipy (same tests):     ${scipy.seconds.toFixed(2)} s wall, ${scipy.cpuSeconds.toFixed(2)} s CPU`);
-    console.log(`ratio cairn / scipy:    ${(cairnSeconds / scipy.seconds).toFixed(2)} wall, ${(cairnCpu / scipy.cpuSeconds).toFixed(2)} CPU (target ≤ 1)`);
+    console.log(
+      `ratio cairn / scipy:    ${(cairnSeconds / scipy.seconds).toFixed(2)} wall, ${(cairnCpu / scipy.cpuSeconds).toFixed(2)} CPU (target ≤ 1)`,
+    );
     console.log(`largest relative difference between the two: ${worst.toExponential(2)}`);
     if (worst > 1e-9) process.exitCode = 1;
   } finally {

@@ -24,19 +24,43 @@ import { ratingRows } from '../../runtime/src/ml/train/interactions.js';
  */
 const repo = resolve(__dirname, '..', '..');
 const sample = join(repo, 'samples', 'recommender');
-const paramsSchema = z.object({ factors: z.number(), epochs: z.number(), lr: z.number(), l2: z.number(), seed: z.number() });
-const numpySchema = z.object({ rmse: z.number(), rmse_known: z.number().nullable(), known_rows: z.number(), epochs: z.number(), seconds: z.number() });
+const paramsSchema = z.object({
+  factors: z.number(),
+  epochs: z.number(),
+  lr: z.number(),
+  l2: z.number(),
+  seed: z.number(),
+});
+const numpySchema = z.object({
+  rmse: z.number(),
+  rmse_known: z.number().nullable(),
+  known_rows: z.number(),
+  epochs: z.number(),
+  seconds: z.number(),
+});
 
 async function main(): Promise<void> {
   const cli = join(repo, 'bin', 'cairn.js');
   if (!existsSync(join(repo, 'dist', 'cli.js'))) throw new Error('the CLI is not built: run `npm run build` first');
-  const doc = z.object({ params: z.record(z.string(), z.unknown()) }).parse(parse(readFileSync(join(sample, 'cairn.yaml'), 'utf8')));
-  const params = paramsSchema.parse(Object.fromEntries(Object.entries(doc.params).map(([k, v]) => [k, typeof v === 'object' && v !== null && 'default' in v ? v.default : v])));
+  const doc = z
+    .object({ params: z.record(z.string(), z.unknown()) })
+    .parse(parse(readFileSync(join(sample, 'cairn.yaml'), 'utf8')));
+  const params = paramsSchema.parse(
+    Object.fromEntries(
+      Object.entries(doc.params).map(([k, v]) => [
+        k,
+        typeof v === 'object' && v !== null && 'default' in v ? v.default : v,
+      ]),
+    ),
+  );
   const work = mkdtempSync(join(tmpdir(), 'cairn-bench-mf-reference-'));
   for (const f of ['cairn.yaml', 'MODEL_CARD.md']) copyFileSync(join(sample, f), join(work, f));
   console.log(`running the sample up to its train step in ${work} …`);
   for (const step of ['collect', 'validate', 'split', 'train']) {
-    execFileSync(process.execPath, [cli, 'run', 'cairn.yaml', '--step', step, '--workspace', work], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [cli, 'run', 'cairn.yaml', '--step', step, '--workspace', work], {
+      cwd: work,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   const trainCsv = join(work, '.cairn', 'work', 'split', 'train.csv');
   const testCsv = join(work, '.cairn', 'work', 'split', 'test.csv');
@@ -47,24 +71,55 @@ async function main(): Promise<void> {
   const items = new Set(train.items.map(String));
   const known = test.users.flatMap((u, r) => (users.has(String(u)) && items.has(String(test.items[r])) ? [r] : []));
   const model = await loadPredictor(join(work, '.cairn', 'work', 'train', 'model.json'));
-  if (model.kind !== 'recommender') throw new Error('the sample\'s train step did not write a recommender');
-  const pred = await model.score(known.map((r) => test.users[r] ?? ''), known.map((r) => test.items[r] ?? ''));
-  const cairn = rmse(known.map((r) => test.ratings[r] ?? 0), pred);
+  if (model.kind !== 'recommender') throw new Error("the sample's train step did not write a recommender");
+  const pred = await model.score(
+    known.map((r) => test.users[r] ?? ''),
+    known.map((r) => test.items[r] ?? ''),
+  );
+  const cairn = rmse(
+    known.map((r) => test.ratings[r] ?? 0),
+    pred,
+  );
   const cairnAll = rmse(test.ratings, await model.score(test.users, test.items));
 
   const numpy = numpySchema.parse(
     JSON.parse(
-      execFileSync('/usr/bin/python3', [join(__dirname, 'mfNumpy.py'), trainCsv, testCsv, String(params.epochs), String(params.factors), String(params.lr), String(params.l2), '256', String(params.seed), '--valid-fraction', '0.1', '--patience', '3'], {
-        encoding: 'utf8',
-      }),
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          join(__dirname, 'mfNumpy.py'),
+          trainCsv,
+          testCsv,
+          String(params.epochs),
+          String(params.factors),
+          String(params.lr),
+          String(params.l2),
+          '256',
+          String(params.seed),
+          '--valid-fraction',
+          '0.1',
+          '--patience',
+          '3',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ),
     ),
   );
-  if (numpy.known_rows !== known.length) throw new Error(`numpy counted ${numpy.known_rows} known pairs, Cairn ${known.length}`);
-  console.log(`\nsample time split: ${train.ratings.length} training / ${test.ratings.length} test ratings, ${known.length} test pairs with a known user and item`);
-  console.log(`MF: ${params.factors} factors + biases, up to ${params.epochs} epochs (patience 3 on a 10% validation share), lr ${params.lr}, l2 ${params.l2}, batch 256\n`);
+  if (numpy.known_rows !== known.length)
+    throw new Error(`numpy counted ${numpy.known_rows} known pairs, Cairn ${known.length}`);
+  console.log(
+    `\nsample time split: ${train.ratings.length} training / ${test.ratings.length} test ratings, ${known.length} test pairs with a known user and item`,
+  );
+  console.log(
+    `MF: ${params.factors} factors + biases, up to ${params.epochs} epochs (patience 3 on a 10% validation share), lr ${params.lr}, l2 ${params.l2}, batch 256\n`,
+  );
   console.log(`| implementation | RMSE, ${known.length} known pairs | RMSE, all ${test.ratings.length} test rows |`);
   console.log('|---|---|---|');
-  console.log(`| numpy reference (bench/ml/mfNumpy.py) | ${numpy.rmse_known?.toFixed(4) ?? 'n/a'} | ${numpy.rmse.toFixed(4)} |`);
+  console.log(
+    `| numpy reference (bench/ml/mfNumpy.py) | ${numpy.rmse_known?.toFixed(4) ?? 'n/a'} | ${numpy.rmse.toFixed(4)} |`,
+  );
   console.log(`| Cairn train.matrix-factorization | ${cairn.toFixed(4)} | ${cairnAll.toFixed(4)} |`);
 }
 

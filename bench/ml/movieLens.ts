@@ -23,7 +23,9 @@ export async function movieLens(): Promise<MovieLensSplit> {
   let source = resolve(__dirname, '..', '..', 'samples', 'recommender', 'data', 'ratings.csv');
   if (!existsSync(source)) {
     source = join(dir, 'ratings.csv');
-    execFileSync('Rscript', ['-e', `write.csv(dslabs::movielens, "${source}", row.names = FALSE)`], { stdio: 'inherit' });
+    execFileSync('Rscript', ['-e', `write.csv(dslabs::movielens, "${source}", row.names = FALSE)`], {
+      stdio: 'inherit',
+    });
   }
   const table = await readTable(source);
   const all = indexInteractions(table, { user: 'userId', item: 'movieId', rating: 'rating' }, source);
@@ -42,8 +44,16 @@ export async function movieLens(): Promise<MovieLensSplit> {
   const testCsv = join(dir, 'test.csv');
   writeFileSync(trainCsv, lines(0, cut));
   writeFileSync(testCsv, lines(cut, n));
-  const train = indexInteractions(await readTable(trainCsv), { user: 'userId', item: 'movieId', rating: 'rating' }, trainCsv);
-  const testTable = indexInteractions(await readTable(testCsv), { user: 'userId', item: 'movieId', rating: 'rating' }, testCsv);
+  const train = indexInteractions(
+    await readTable(trainCsv),
+    { user: 'userId', item: 'movieId', rating: 'rating' },
+    trainCsv,
+  );
+  const testTable = indexInteractions(
+    await readTable(testCsv),
+    { user: 'userId', item: 'movieId', rating: 'rating' },
+    testCsv,
+  );
   return {
     dir,
     trainCsv,

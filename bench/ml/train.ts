@@ -30,12 +30,25 @@ async function main(): Promise<void> {
   const seed = 42;
   const ml = await movieLens();
   const backend = await initBackend();
-  console.log(`MovieLens latest-small: ${ml.train.data.ratings.length} training / ${ml.test.ratings.length} test ratings (random 80/20, seed 1)`);
-  console.log(`model: ${factors} factors + biases, ${epochs} epochs, lr ${lr}, l2 ${l2}, batch ${batch}; Cairn on ${backend.name}\n`);
+  console.log(
+    `MovieLens latest-small: ${ml.train.data.ratings.length} training / ${ml.test.ratings.length} test ratings (random 80/20, seed 1)`,
+  );
+  console.log(
+    `model: ${factors} factors + biases, ${epochs} epochs, lr ${lr}, l2 ${l2}, batch ${batch}; Cairn on ${backend.name}\n`,
+  );
 
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const res = await trainMf(ml.train.data, { epochs, lr, l2, batchSize: batch, seed, validFraction: 0, factors, implicit: false });
+  const res = await trainMf(ml.train.data, {
+    epochs,
+    lr,
+    l2,
+    batchSize: batch,
+    seed,
+    validFraction: 0,
+    factors,
+    implicit: false,
+  });
   const cpu = process.cpuUsage(cpu0);
   const cairn = { seconds: (performance.now() - wall0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   const model: MfModel = {
@@ -64,7 +77,22 @@ async function main(): Promise<void> {
 
   const numpy = (extra: string[]) =>
     JSON.parse(
-      execFileSync('/usr/bin/python3', [join(__dirname, 'mfNumpy.py'), ml.trainCsv, ml.testCsv, String(epochs), String(factors), String(lr), String(l2), String(batch), String(seed), ...extra], { encoding: 'utf8' }),
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          join(__dirname, 'mfNumpy.py'),
+          ml.trainCsv,
+          ml.testCsv,
+          String(epochs),
+          String(factors),
+          String(lr),
+          String(l2),
+          String(batch),
+          String(seed),
+          ...extra,
+        ],
+        { encoding: 'utf8' },
+      ),
     ) as { rmse: number; seconds: number; cpu_seconds: number };
   const np = numpy([]);
   const rows: Array<[string, number, number, number]> = [
@@ -76,10 +104,20 @@ async function main(): Promise<void> {
     rows.push(['numpy per-rating SGD', pr.rmse, pr.seconds, pr.cpu_seconds]);
   }
   console.log('implementation'.padEnd(28), 'test RMSE'.padStart(10), 'wall s'.padStart(9), 'CPU s'.padStart(9));
-  for (const [name, rmse, wall, cpuS] of rows) console.log(name.padEnd(28), rmse.toFixed(4).padStart(10), wall.toFixed(2).padStart(9), cpuS.toFixed(2).padStart(9));
+  for (const [name, rmse, wall, cpuS] of rows)
+    console.log(
+      name.padEnd(28),
+      rmse.toFixed(4).padStart(10),
+      wall.toFixed(2).padStart(9),
+      cpuS.toFixed(2).padStart(9),
+    );
   const rmseRatio = cairnRmse / np.rmse;
-  console.log(`\nRMSE cairn / numpy: ${rmseRatio.toFixed(4)} (target ≤ 1.01: ${rmseRatio <= 1.01 ? 'met' : 'NOT met'})`);
-  console.log(`time numpy / cairn: wall ${(np.seconds / cairn.seconds).toFixed(2)}×, CPU ${(np.cpu_seconds / cairn.cpuSeconds).toFixed(2)}× (target ≥ 1: ${np.seconds >= cairn.seconds ? 'met' : 'NOT met'})`);
+  console.log(
+    `\nRMSE cairn / numpy: ${rmseRatio.toFixed(4)} (target ≤ 1.01: ${rmseRatio <= 1.01 ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `time numpy / cairn: wall ${(np.seconds / cairn.seconds).toFixed(2)}×, CPU ${(np.cpu_seconds / cairn.cpuSeconds).toFixed(2)}× (target ≥ 1: ${np.seconds >= cairn.seconds ? 'met' : 'NOT met'})`,
+  );
 }
 
 void main();

@@ -18,7 +18,11 @@ const clone = path.join(dir, 'b');
 cpSync(path.resolve('samples/recommender'), ws, { recursive: true });
 cpSync(path.resolve('samples/recommender'), clone, { recursive: true });
 
-async function cli(command: typeof pushCommand, args: string[], cwd: string): Promise<{ bytes: number; seconds: number }> {
+async function cli(
+  command: typeof pushCommand,
+  args: string[],
+  cwd: string,
+): Promise<{ bytes: number; seconds: number }> {
   let out = '';
   const io = { stdout: (t: string) => (out += t), stderr: () => undefined, cwd, isTty: false };
   const code = await command.run([...args, '--format', 'json'], io);

@@ -39,14 +39,41 @@ async function run(batchRows: number, thread: boolean): Promise<{ process: numbe
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-log-'));
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
   try {
-    const id = (await store.deployments.start({ name: 'bench', ref: 'model.onnx', version: null, challenger: null, url: 'http://127.0.0.1:1', pid: process.pid, logSample: 1 }));
-    const log = new PredictionLog(store, id, { sample: 1, maxRows: 1_000_000, flushMs: 3_600_000, batchRows: 1_000_000, capacity: 1_000_000, thread });
+    const id = await store.deployments.start({
+      name: 'bench',
+      ref: 'model.onnx',
+      version: null,
+      challenger: null,
+      url: 'http://127.0.0.1:1',
+      pid: process.pid,
+      logSample: 1,
+    });
+    const log = new PredictionLog(store, id, {
+      sample: 1,
+      maxRows: 1_000_000,
+      flushMs: 3_600_000,
+      batchRows: 1_000_000,
+      capacity: 1_000_000,
+      thread,
+    });
     const main0 = mainThreadCpuUs();
     const cpu0 = process.cpuUsage();
     for (let r = 0; r < ROWS; r++) {
       const data = [names.map((_, k) => r + k / 10)];
       const cells: Pick<Rows, 'cell'> = { cell: (f, row) => data[row]?.[f] };
-      log.add({ requestId: `0123456789ab-${r.toString(36).padStart(10, '0')}`, row: 0, arm: 'champion', version: null, abKey: null, columns: names, fieldAt, cells, prediction, latencyMs: 1.5, at: Date.now() });
+      log.add({
+        requestId: `0123456789ab-${r.toString(36).padStart(10, '0')}`,
+        row: 0,
+        arm: 'champion',
+        version: null,
+        abKey: null,
+        columns: names,
+        fieldAt,
+        cells,
+        prediction,
+        latencyMs: 1.5,
+        at: Date.now(),
+      });
       if (log.pending >= batchRows) log.flush();
     }
     log.flush();
@@ -62,7 +89,9 @@ async function run(batchRows: number, thread: boolean): Promise<{ process: numbe
   }
 }
 
-console.log(`bench:serve:log — ${ROWS} single-row predictions per run, least CPU of ${REPEAT} runs, node ${process.version}`);
+console.log(
+  `bench:serve:log — ${ROWS} single-row predictions per run, least CPU of ${REPEAT} runs, node ${process.version}`,
+);
 void (async () => {
   await run(250, true); // warm-up
   await run(250, false);
@@ -79,6 +108,8 @@ void (async () => {
   }
   cases.forEach((c, j) => {
     const m = best[j] as { process: number; main: number };
-    console.log(`${String(c.b).padStart(5)} rows per flush  ${c.thread ? 'writer thread ' : 'serving thread'}   serving thread ${m.main.toFixed(1).padStart(5)} µs/row   process ${m.process.toFixed(1).padStart(5)} µs/row`);
+    console.log(
+      `${String(c.b).padStart(5)} rows per flush  ${c.thread ? 'writer thread ' : 'serving thread'}   serving thread ${m.main.toFixed(1).padStart(5)} µs/row   process ${m.process.toFixed(1).padStart(5)} µs/row`,
+    );
   });
 })();

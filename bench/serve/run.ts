@@ -50,9 +50,17 @@ const model: TabularModel = {
   target: 'y',
   classes: ['no', 'yes'],
   inputColumns: names,
-  transform: { format: 'cairn.transform', version: 1, steps: names.map((column, i) => ({ kind: 'standardize' as const, column, mean: i, std: 1 + i / 10 })), target: null, outputs: names },
+  transform: {
+    format: 'cairn.transform',
+    version: 1,
+    steps: names.map((column, i) => ({ kind: 'standardize' as const, column, mean: i, std: 1 + i / 10 })),
+    target: null,
+    outputs: names,
+  },
   encoding: { columns: names.map((name) => ({ name, kind: 'numeric' as const, mean: 0, std: 1 })), width: F },
-  layers: [{ inputs: F, units: 1, weights: names.map((_, i) => (i % 2 ? 0.3 : -0.2)), bias: [0.05], activation: 'linear' }],
+  layers: [
+    { inputs: F, units: 1, weights: names.map((_, i) => (i % 2 ? 0.3 : -0.2)), bias: [0.05], activation: 'linear' },
+  ],
 };
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-serve-'));
 const file = join(dir, 'model.onnx');
@@ -115,7 +123,11 @@ interface Slice {
 /** `total` requests over `connections` keep-alive sockets of `agent`; latency per request in ms. */
 async function load(url: string, total: number, connections: number, agent: http.Agent): Promise<Slice> {
   const target = new URL(`${url}/invocations`);
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${TOKEN}` };
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    authorization: `Bearer ${TOKEN}`,
+  };
   const lat = new Float64Array(total);
   let next = 0;
   let failed = 0;
@@ -123,14 +135,17 @@ async function load(url: string, total: number, connections: number, agent: http
   const one = (i: number): Promise<void> =>
     new Promise((resolve) => {
       const t0 = performance.now();
-      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          lat[i] = performance.now() - t0;
-          if (res.statusCode !== 200) failed++;
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => {
+            lat[i] = performance.now() - t0;
+            if (res.statusCode !== 200) failed++;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         failed++;
         resolve();
@@ -161,7 +176,13 @@ function summarize(slices: Slice[]): Result {
   }
   sorted.sort();
   const q = (p: number): number => sorted[Math.min(done - 1, Math.floor(p * done))] ?? NaN;
-  return { rps: done / secs, cpuUs: slices.reduce((a, s) => a + s.cpuUs, 0) / done, p50: q(0.5), p99: q(0.99), failed: slices.reduce((a, s) => a + s.failed, 0) };
+  return {
+    rps: done / secs,
+    cpuUs: slices.reduce((a, s) => a + s.cpuUs, 0) / done,
+    p50: q(0.5),
+    p99: q(0.99),
+    failed: slices.reduce((a, s) => a + s.failed, 0),
+  };
 }
 
 /**
@@ -172,12 +193,22 @@ async function round(urls: string[], total: number, connections: number): Promis
   const agents = urls.map(() => new http.Agent({ keepAlive: true, maxSockets: connections }));
   const slices: Slice[][] = urls.map(() => []);
   const per = Math.max(1, Math.floor(total / SLICES));
-  for (let k = 0; k < SLICES; k++) for (let j = 0; j < urls.length; j++) slices[j]?.push(await load(urls[j] ?? '', k === SLICES - 1 ? total - per * (SLICES - 1) : per, connections, agents[j] as http.Agent));
+  for (let k = 0; k < SLICES; k++)
+    for (let j = 0; j < urls.length; j++)
+      slices[j]?.push(
+        await load(
+          urls[j] ?? '',
+          k === SLICES - 1 ? total - per * (SLICES - 1) : per,
+          connections,
+          agents[j] as http.Agent,
+        ),
+      );
   for (const a of agents) a.destroy();
   return slices.map(summarize);
 }
 
-const fmt = (r: Result): string => `${r.rps.toFixed(0).padStart(7)} req/s   cpu ${r.cpuUs.toFixed(0).padStart(4)} µs/req   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   failed ${r.failed}`;
+const fmt = (r: Result): string =>
+  `${r.rps.toFixed(0).padStart(7)} req/s   cpu ${r.cpuUs.toFixed(0).padStart(4)} µs/req   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   failed ${r.failed}`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -191,11 +222,21 @@ async function main(): Promise<void> {
   const full = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
   const batched = await ModelServer.start({ model: file, port: 0, token: TOKEN });
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
-  const deployment = (await store.deployments.start({ name: 'bench', ref: file, version: null, challenger: null, url: full.url, pid: process.pid, logSample: 1 }));
+  const deployment = await store.deployments.start({
+    name: 'bench',
+    ref: file,
+    version: null,
+    challenger: null,
+    url: full.url,
+    pid: process.pid,
+    logSample: 1,
+  });
   store.db.pragma('busy_timeout = 20');
   const log = new PredictionLog(store, deployment, { sample: 1, maxRows: 100_000 });
   full.attachDeployment(deployment, log);
-  console.log(`bench:serve — ${REQUESTS} single-row requests per server per round in ${SLICES} interleaved slices, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`);
+  console.log(
+    `bench:serve — ${REQUESTS} single-row requests per server per round in ${SLICES} interleaved slices, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`,
+  );
   // Warm all three (JIT, ORT arenas) before measuring.
   await round([bare.url, plain.url, full.url], 2000, CONNECTIONS);
   const ratios: number[] = [];
@@ -223,23 +264,35 @@ async function main(): Promise<void> {
     const p99d: number[] = [];
     const p50d: number[] = [];
     for (let r = 1; r <= BATCH_ROUNDS; r++) {
-      const [b, x, u] = (await round([bare.url, batched.url, plain.url], total, connections)) as [Result, Result, Result];
+      const [b, x, u] = (await round([bare.url, batched.url, plain.url], total, connections)) as [
+        Result,
+        Result,
+        Result,
+      ];
       speedups.push(x.rps / b.rps);
       p99d.push(x.p99 - b.p99);
       p50d.push(x.p50 - b.p50);
       failed += b.failed + x.failed + u.failed;
-      const d = (v: Result): string => `×${(v.rps / b.rps).toFixed(2)} bare   p50 ${(v.p50 - b.p50 >= 0 ? '+' : '') + (v.p50 - b.p50).toFixed(2)} ms   p99 ${(v.p99 - b.p99 >= 0 ? '+' : '') + (v.p99 - b.p99).toFixed(2)} ms`;
+      const d = (v: Result): string =>
+        `×${(v.rps / b.rps).toFixed(2)} bare   p50 ${(v.p50 - b.p50 >= 0 ? '+' : '') + (v.p50 - b.p50).toFixed(2)} ms   p99 ${(v.p99 - b.p99 >= 0 ? '+' : '') + (v.p99 - b.p99).toFixed(2)} ms`;
       console.log(`batch ${connections} conn round ${r}  bare              ${fmt(b)}`);
       console.log(`batch ${connections} conn round ${r}  cairn, batched    ${fmt(x)}   ${d(x)}`);
       console.log(`batch ${connections} conn round ${r}  cairn, unbatched  ${fmt(u)}   ${d(u)}`);
     }
     const target = connections === 1 ? 'target: p50 ≤ bare + 0.2 ms' : 'target: ≥ 2× bare, p99 ≤ bare + 1 ms';
-    console.log(`batching at ${connections} connection(s): median throughput ×${median(speedups).toFixed(2)} bare, p50 ${median(p50d).toFixed(2)} ms, p99 ${median(p99d).toFixed(2)} ms over bare (${target})`);
+    console.log(
+      `batching at ${connections} connection(s): median throughput ×${median(speedups).toFixed(2)} bare, p50 ${median(p50d).toFixed(2)} ms, p99 ${median(p99d).toFixed(2)} ms over bare (${target})`,
+    );
   }
   const calls = batched.metrics.batch;
-  console.log(`batched server: ${calls.calls} model calls, ${calls.batches} coalesced calls answering ${calls.batchedRequests} requests`);
+  console.log(
+    `batched server: ${calls.calls} model calls, ${calls.batches} coalesced calls answering ${calls.batchedRequests} requests`,
+  );
   log.flush();
-  const rows = store.db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?').get(deployment)?.n ?? 0;
+  const rows =
+    store.db
+      .prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?')
+      .get(deployment)?.n ?? 0;
   console.log(`prediction log: ${log.logged} rows written (${rows} kept, bound 100000), ${log.dropped} dropped`);
   console.log(
     `median throughput ratio, every feature on ${(100 * median(ratios)).toFixed(1)}% (target ≥ 75%; without the log ${(100 * median(plainRatios)).toFixed(1)}%), median CPU-cost ratio bare/cairn ${(100 * median(cpuRatios)).toFixed(1)}%, cairn worst p99 ${worstP99.toFixed(2)} ms (target < 5 ms; median over the bare server's own p99 in the same round +${median(p99Over).toFixed(2)} ms), failed ${failed}`,

@@ -19,7 +19,9 @@ void (async () => {
   let failed = 0;
   try {
     writeCrashWorkspace(ws.dir);
-    console.log(`crash soak: ${POINTS} SIGKILLs at seeded points (a step's start + 0-40 ms) of a six-step run (seed ${SEED}, load average ${os.loadavg()[0]?.toFixed(1)})`);
+    console.log(
+      `crash soak: ${POINTS} SIGKILLs at seeded points (a step's start + 0-40 ms) of a six-step run (seed ${SEED}, load average ${os.loadavg()[0]?.toFixed(1)})`,
+    );
     const random = seededRandom(SEED);
     const counts = { interrupted: 0, finishedFirst: 0, completedSteps: 0, reused: 0 };
     const t0 = performance.now();
@@ -35,9 +37,15 @@ void (async () => {
         console.log(`  point ${i} (${point.delayMs} ms after ${point.after}): ${r.problems.join('; ')}`);
       }
     }
-    console.log(`  ${POINTS - failed}/${POINTS} points clean in ${((performance.now() - t0) / 1000).toFixed(0)} s: integrity_check ok, objects match their hashes`);
-    console.log(`  ${counts.interrupted} kills interrupted a run (shown interrupted after restart), ${counts.finishedFirst} came after the run ended`);
-    console.log(`  ${counts.reused}/${counts.completedSteps} steps completed before a kill were reused from cache by the next run`);
+    console.log(
+      `  ${POINTS - failed}/${POINTS} points clean in ${((performance.now() - t0) / 1000).toFixed(0)} s: integrity_check ok, objects match their hashes`,
+    );
+    console.log(
+      `  ${counts.interrupted} kills interrupted a run (shown interrupted after restart), ${counts.finishedFirst} came after the run ended`,
+    );
+    console.log(
+      `  ${counts.reused}/${counts.completedSteps} steps completed before a kill were reused from cache by the next run`,
+    );
   } finally {
     ws.cleanup();
   }

@@ -14,7 +14,16 @@ const POINTS = Number(process.env.CAIRN_BENCH_POINTS ?? 500_000);
 const WRITER_POINTS = Number(process.env.CAIRN_BENCH_WRITER_POINTS ?? 100_000);
 
 function newRun(pipeline = 'bench'): NewRun {
-  return { pipelineName: pipeline, pipelineFile: `${pipeline}.cairn.yaml`, params: {}, gitCommit: null, gitDirty: null, platform: 'bench', cairnVersion: 'bench', selection: null };
+  return {
+    pipelineName: pipeline,
+    pipelineFile: `${pipeline}.cairn.yaml`,
+    params: {},
+    gitCommit: null,
+    gitDirty: null,
+    platform: 'bench',
+    cairnVersion: 'bench',
+    selection: null,
+  };
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number }> {
@@ -51,7 +60,8 @@ async function storeInsert(url: string): Promise<number> {
   const store = await Store.postgres(url);
   const runId = await store.runs.createRun(newRun());
   const t = await timed(async () => {
-    for (let i = 0; i < POINTS; i++) store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
+    for (let i = 0; i < POINTS; i++)
+      store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
     await store.writer.flush();
   });
   const n = (await store.sqlDb.get<{ n: number }>('SELECT count(*) AS n FROM metrics WHERE run_id = ?', [runId]))?.n;
@@ -77,7 +87,9 @@ async function main(): Promise<void> {
   const r = Math.min(...raw);
   const o = Math.min(...ours);
   console.log(`pg ingest ${POINTS.toLocaleString('en')} metric points (best of 3), target ≥ 50% of raw speed:`);
-  console.log(`  raw multi-row INSERT ${r.toFixed(0)} ms, store writer ${o.toFixed(0)} ms → ${((r / o) * 100).toFixed(0)}% of raw speed`);
+  console.log(
+    `  raw multi-row INSERT ${r.toFixed(0)} ms, store writer ${o.toFixed(0)} ms → ${((r / o) * 100).toFixed(0)}% of raw speed`,
+  );
 
   // 10k runs × 25 params + 25 metrics, seeded in bulk (the listing is what is measured).
   const listUrl = await fresh();
@@ -97,7 +109,10 @@ async function main(): Promise<void> {
       tuples.push("(?, 'succeeded', ?, ?, 'bench', 'bench', ?, ?)");
       values.push(template?.pipeline_id ?? 1, k, k + 1000, JSON.stringify(params), JSON.stringify(metrics));
     }
-    await store.sqlDb.run(`INSERT INTO runs (pipeline_id, status, started_at, ended_at, platform, cairn_version, params_json, metrics_json) VALUES ${tuples.join(', ')}`, values);
+    await store.sqlDb.run(
+      `INSERT INTO runs (pipeline_id, status, started_at, ended_at, platform, cairn_version, params_json, metrics_json) VALUES ${tuples.join(', ')}`,
+      values,
+    );
   }
   const times: number[] = [];
   let bytes = 0;
@@ -106,7 +121,9 @@ async function main(): Promise<void> {
     bytes = t.value.length;
     times.push(t.wall);
   }
-  console.log(`pg list + serialize 10,000 runs × 50 columns (${(bytes / 1e6).toFixed(1)} MB JSON), target < 500 ms warm: median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0]?.toFixed(0)} ms)`);
+  console.log(
+    `pg list + serialize 10,000 runs × 50 columns (${(bytes / 1e6).toFixed(1)} MB JSON), target < 500 ms warm: median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0]?.toFixed(0)} ms)`,
+  );
   await store.close();
 
   // 8 writers, each its own connection pool and run.

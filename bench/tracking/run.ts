@@ -39,7 +39,9 @@ async function rawInsert(file: string): Promise<{ wall: number; cpu: number }> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrate(db);
-  const insert = db.prepare('INSERT INTO metrics (run_id, step_run_id, key, step, time, value) VALUES (?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO metrics (run_id, step_run_id, key, step, time, value) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   const t = await timed(() =>
     db.transaction(() => {
       for (let i = 0; i < POINTS; i++) insert.run(1, null, 'loss', i, 1_700_000_000_000 + i, Math.sin(i / 1000));
@@ -53,7 +55,8 @@ async function storeInsert(file: string): Promise<{ wall: number; cpu: number }>
   const store = new Store(file);
   const runId = await store.runs.createRun(newRun({}));
   const t = await timed(async () => {
-    for (let i = 0; i < POINTS; i++) store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
+    for (let i = 0; i < POINTS; i++)
+      store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
     await store.writer.flush();
   });
   const n = (store.db.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n;
@@ -65,7 +68,16 @@ async function storeInsert(file: string): Promise<{ wall: number; cpu: number }>
 function newRun(params: Record<string, unknown>): NewRun {
   const full: NewRun['params'] = {};
   for (const [k, v] of Object.entries(params)) full[k] = { value: v, type: 'float', secret: false, overridden: false };
-  return { pipelineName: 'bench', pipelineFile: 'bench.cairn.yaml', params: full, gitCommit: null, gitDirty: null, platform: 'bench', cairnVersion: 'bench', selection: null };
+  return {
+    pipelineName: 'bench',
+    pipelineFile: 'bench.cairn.yaml',
+    params: full,
+    gitCommit: null,
+    gitDirty: null,
+    platform: 'bench',
+    cairnVersion: 'bench',
+    selection: null,
+  };
 }
 
 async function ingest(): Promise<void> {
@@ -80,7 +92,9 @@ async function ingest(): Promise<void> {
   for (const k of ['wall', 'cpu'] as const) {
     const r = best(raw, k);
     const o = best(ours, k);
-    console.log(`  ${k.padEnd(4)}: raw bulk insert ${r.toFixed(0)} ms, store writer ${o.toFixed(0)} ms → ${((r / o) * 100).toFixed(0)}% of raw speed`);
+    console.log(
+      `  ${k.padEnd(4)}: raw bulk insert ${r.toFixed(0)} ms, store writer ${o.toFixed(0)} ms → ${((r / o) * 100).toFixed(0)}% of raw speed`,
+    );
   }
 }
 
@@ -88,7 +102,8 @@ async function ingest(): Promise<void> {
 async function history(): Promise<void> {
   const store = new Store(path.join(dir, 'history.db'));
   const runId = await store.runs.createRun(newRun({}));
-  for (let i = 0; i < POINTS; i++) store.writer.add(runId, null, 'loss', i, Math.exp(-i / 200_000) + (i === 654_321 ? 5 : 0), 0);
+  for (let i = 0; i < POINTS; i++)
+    store.writer.add(runId, null, 'loss', i, Math.exp(-i / 200_000) + (i === 654_321 ? 5 : 0), 0);
   await store.writer.flush();
   const times: Array<{ wall: number; cpu: number }> = [];
   let points = 0;
@@ -99,7 +114,9 @@ async function history(): Promise<void> {
     points = t.value.points.length;
     spike = t.value.points.some((p) => p.value > 4);
   }
-  console.log(`metric history ${POINTS.toLocaleString('en')} points → ${points} points (spike kept: ${spike}): median wall ${median(times.map((t) => t.wall)).toFixed(0)} ms, cpu ${median(times.map((t) => t.cpu)).toFixed(0)} ms`);
+  console.log(
+    `metric history ${POINTS.toLocaleString('en')} points → ${points} points (spike kept: ${spike}): median wall ${median(times.map((t) => t.wall)).toFixed(0)} ms, cpu ${median(times.map((t) => t.cpu)).toFixed(0)} ms`,
+  );
   await store.close();
 }
 
@@ -129,22 +146,31 @@ async function listing(): Promise<void> {
     bytes = a.value.length;
     const b = await timed(() => store.runs.listJson({ limit: 10_000 }));
     direct.push(b);
-    if (i === 0 && JSON.stringify(JSON.parse(b.value)) !== a.value) throw new Error('listRunsJson differs from listRuns');
+    if (i === 0 && JSON.stringify(JSON.parse(b.value)) !== a.value)
+      throw new Error('listRunsJson differs from listRuns');
   }
   const pageTimes: Array<{ wall: number; cpu: number }> = [];
   let pageBytes = 0;
   for (let i = 0; i < 7; i++) {
-    const columns = [...Array.from({ length: 25 }, (_, p) => `param:param_${p}`), ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`)];
+    const columns = [
+      ...Array.from({ length: 25 }, (_, p) => `param:param_${p}`),
+      ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`),
+    ];
     const t = await timed(() => store.runs.pageJson({ limit: 10_000, columns, withTotal: true }));
     pageTimes.push(t);
     pageBytes = t.value.length;
   }
-  const fmt = (xs: Array<{ wall: number; cpu: number }>) => `median wall ${median(xs.map((x) => x.wall)).toFixed(0)} ms, cpu ${median(xs.map((x) => x.cpu)).toFixed(0)} ms (min wall ${Math.min(...xs.map((x) => x.wall)).toFixed(0)} ms)`;
+  const fmt = (xs: Array<{ wall: number; cpu: number }>) =>
+    `median wall ${median(xs.map((x) => x.wall)).toFixed(0)} ms, cpu ${median(xs.map((x) => x.cpu)).toFixed(0)} ms (min wall ${Math.min(...xs.map((x) => x.wall)).toFixed(0)} ms)`;
   const sample = (await store.runs.list({ limit: 1 })).runs[0];
   const columns = Object.keys(sample?.params ?? {}).length + Object.keys(sample?.metrics ?? {}).length;
-  console.log(`list + serialize 10,000 runs × ${columns} columns (${(bytes / 1e6).toFixed(1)} MB JSON), target < 300 ms:`);
+  console.log(
+    `list + serialize 10,000 runs × ${columns} columns (${(bytes / 1e6).toFixed(1)} MB JSON), target < 300 ms:`,
+  );
   const first = times[0] ?? { wall: NaN, cpu: NaN };
-  console.log(`  objects + JSON.stringify (RPC path): first (cold) wall ${first.wall.toFixed(0)} ms, cpu ${first.cpu.toFixed(0)} ms; warm ${fmt(times.slice(1))}`);
+  console.log(
+    `  objects + JSON.stringify (RPC path): first (cold) wall ${first.wall.toFixed(0)} ms, cpu ${first.cpu.toFixed(0)} ms; warm ${fmt(times.slice(1))}`,
+  );
   console.log(`  spliced JSON (CLI --format json):    ${fmt(direct)}`);
   const pageFirst = pageTimes[0] ?? { wall: NaN, cpu: NaN };
   console.log(
@@ -177,12 +203,28 @@ async function page100k(): Promise<void> {
       // metric_0 is missing on every tenth run (NULL keys sort last).
       for (let m = i % 10 === 0 ? 1 : 0; m < 25; m++) metrics[`metric_${m}`] = ((i * 17 + m) % 1009) / 13;
       const t = 1_700_000_000_000 + i * 1000;
-      insert.run(i % 7 === 0 ? 'failed' : 'succeeded', t, t + (i % 300) * 1000, JSON.stringify(params), JSON.stringify(metrics), `user${i % 20}`);
+      insert.run(
+        i % 7 === 0 ? 'failed' : 'succeeded',
+        t,
+        t + (i % 300) * 1000,
+        JSON.stringify(params),
+        JSON.stringify(metrics),
+        `user${i % 20}`,
+      );
     }
   })();
-  const columns = [...Array.from({ length: 25 }, (_, p) => `param:param_${p}`), ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`)];
-  console.log(`runs page at ${N.toLocaleString('en')} runs × 50 columns, 200 rows a page (store side of the compare view's first screen, target < 300 ms):`);
-  for (const sort of [{ by: 'startedAt', order: 'desc' }, { by: 'metric:metric_0', order: 'desc' }, { by: 'param:param_3', order: 'asc' }] as const) {
+  const columns = [
+    ...Array.from({ length: 25 }, (_, p) => `param:param_${p}`),
+    ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`),
+  ];
+  console.log(
+    `runs page at ${N.toLocaleString('en')} runs × 50 columns, 200 rows a page (store side of the compare view's first screen, target < 300 ms):`,
+  );
+  for (const sort of [
+    { by: 'startedAt', order: 'desc' },
+    { by: 'metric:metric_0', order: 'desc' },
+    { by: 'param:param_3', order: 'asc' },
+  ] as const) {
     const firsts: number[] = [];
     const deeps: number[] = [];
     let cursor: Parameters<Store['runs']['page']>[0] = {};
@@ -199,7 +241,15 @@ async function page100k(): Promise<void> {
       }
       deeps.push((await timed(() => store.runs.pageJson(cursor))).wall);
     }
-    const filtered = await timed(() => store.runs.pageJson({ sort, columns, limit: 200, withTotal: true, filter: { status: ['failed'], text: 'user1' } }));
+    const filtered = await timed(() =>
+      store.runs.pageJson({
+        sort,
+        columns,
+        limit: 200,
+        withTotal: true,
+        filter: { status: ['failed'], text: 'user1' },
+      }),
+    );
     console.log(
       `  sort ${sort.by} ${sort.order}: first page + total median ${median(firsts).toFixed(0)} ms; page at run ${(N / 2).toLocaleString('en')} ` +
         `median ${median(deeps).toFixed(0)} ms; filtered (status + text) first page ${filtered.wall.toFixed(0)} ms`,
@@ -219,7 +269,12 @@ async function noopRerun(): Promise<void> {
   const steps: string[] = [];
   for (let i = 0; i < 20; i++) {
     const input = i === 0 ? 'input.csv' : i < 10 ? `\${steps.s${i - 1}.outputs.out}` : '${steps.s5.outputs.out}';
-    steps.push(`  s${i}:\n    run: cat ${input} > out${i}.csv\n    outputs: { out: out${i}.csv }\n    deps: [${i === 0 ? 'input.csv' : ''}]\n`.replace('    deps: []\n', ''));
+    steps.push(
+      `  s${i}:\n    run: cat ${input} > out${i}.csv\n    outputs: { out: out${i}.csv }\n    deps: [${i === 0 ? 'input.csv' : ''}]\n`.replace(
+        '    deps: []\n',
+        '',
+      ),
+    );
   }
   writeFileSync(path.join(ws, 'cairn.yaml'), `version: 1\nname: cached20\nsteps:\n${steps.join('')}`);
   const engine = new Engine(ws);
@@ -242,13 +297,17 @@ async function noopRerun(): Promise<void> {
     const hits = Object.values(r.steps).filter((s) => s.cacheHit).length;
     if (hits !== 20) throw new Error(`expected 20 cache hits, got ${hits}`);
   }
-  console.log(`no-op re-run of a fully cached 20-step pipeline (parse → check → resolve → 20 cache hits, in-process), target < 300 ms: median wall ${median(times).toFixed(0)} ms, cpu ${median(cpus).toFixed(0)} ms (min wall ${Math.min(...times).toFixed(0)} ms)`);
+  console.log(
+    `no-op re-run of a fully cached 20-step pipeline (parse → check → resolve → 20 cache hits, in-process), target < 300 ms: median wall ${median(times).toFixed(0)} ms, cpu ${median(cpus).toFixed(0)} ms (min wall ${Math.min(...times).toFixed(0)} ms)`,
+  );
   await engine.close();
 }
 
 void (async () => {
   try {
-    console.log(`cairn bench:tracking — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.versions.node}, load average ${os.loadavg()[0]?.toFixed(1)}`);
+    console.log(
+      `cairn bench:tracking — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.versions.node}, load average ${os.loadavg()[0]?.toFixed(1)}`,
+    );
     // CAIRN_BENCH_ONLY=ingest|history|list|page100k|rerun runs one part.
     const only = process.env.CAIRN_BENCH_ONLY;
     if (!only || only === 'ingest') await ingest();

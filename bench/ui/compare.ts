@@ -73,7 +73,9 @@ async function firstPaint(v: ViewPage, runs: number): Promise<FirstPaint> {
   // The messages the extension posts (extension/src/webviews/index.ts): the first rows, then the rest in chunks.
   const [head, ...tail] = chunkRunTable(table);
   let pending = runs - (head?.rows.length ?? 0);
-  const messages: unknown[] = [{ type: 'runs', payload: { query: {}, table: head, total: runs, keyMetric: 'val/auc', pending } }];
+  const messages: unknown[] = [
+    { type: 'runs', payload: { query: {}, table: head, total: runs, keyMetric: 'val/auc', pending } },
+  ];
   for (const chunk of tail) {
     pending -= chunk.rows.length;
     messages.push({ type: 'patch', payload: { table: chunk, pending } });
@@ -111,8 +113,17 @@ async function firstPaint(v: ViewPage, runs: number): Promise<FirstPaint> {
   );
   paint.cpuMs = chromiumCpuMs() - cpu0;
   await v.page.waitForFunction(() => performance.getEntriesByName('cairn:charts-drawn').length > 0);
-  paint.chartsMs = await v.page.evaluate(() => (performance.getEntriesByName('cairn:charts-drawn')[0]?.startTime ?? NaN) - (performance.getEntriesByName('cairn:message-arrived')[0]?.startTime ?? NaN));
-  paint.completeMs = await v.page.evaluate(() => (performance.getEntriesByName('cairn:runs-complete')[0]?.startTime ?? performance.getEntriesByName('cairn:runs-rendered')[0]?.startTime ?? NaN) - (performance.getEntriesByName('cairn:message-arrived')[0]?.startTime ?? NaN));
+  paint.chartsMs = await v.page.evaluate(
+    () =>
+      (performance.getEntriesByName('cairn:charts-drawn')[0]?.startTime ?? NaN) -
+      (performance.getEntriesByName('cairn:message-arrived')[0]?.startTime ?? NaN),
+  );
+  paint.completeMs = await v.page.evaluate(
+    () =>
+      (performance.getEntriesByName('cairn:runs-complete')[0]?.startTime ??
+        performance.getEntriesByName('cairn:runs-rendered')[0]?.startTime ??
+        NaN) - (performance.getEntriesByName('cairn:message-arrived')[0]?.startTime ?? NaN),
+  );
   return paint;
 }
 
@@ -146,10 +157,16 @@ async function main(): Promise<void> {
   await buildViews(true);
   // Timings depend on what else the machine runs: print the load so numbers can be judged.
   const { loadavg, cpus } = await import('node:os');
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const browser = await launch();
   try {
-    const measure = async (runs: number): Promise<{ paint: FirstPaint; down: ScrollStats; across: ScrollStats; jump: ScrollStats }> => {
+    const measure = async (
+      runs: number,
+    ): Promise<{ paint: FirstPaint; down: ScrollStats; across: ScrollStats; jump: ScrollStats }> => {
       const v = await openView(browser, 'compare', { width: 1280, height: 800 });
       try {
         const paint = await firstPaint(v, runs);
@@ -164,15 +181,29 @@ async function main(): Promise<void> {
     const baseline = await measure(100);
     const big = await measure(N);
     const fmt = (x: number): string => x.toFixed(1);
-    const result = { runs: N, columns: 50, baseline100: baseline, result: big, ratioFirstPaint: big.paint.totalMs / baseline.paint.totalMs };
+    const result = {
+      runs: N,
+      columns: 50,
+      baseline100: baseline,
+      result: big,
+      ratioFirstPaint: big.paint.totalMs / baseline.paint.totalMs,
+    };
     if (json) {
       console.log(JSON.stringify(result, null, 2));
       return;
     }
     console.log(`compare view, ${N} runs × 50 columns (baseline: 100 runs, same run)`);
-    console.log(`first paint     ${fmt(big.paint.totalMs)} ms (delivery ${fmt(big.paint.arriveMs)}, validate ${fmt(big.paint.validateMs)}, render ${fmt(big.paint.renderMs)}; Chromium CPU ${fmt(big.paint.cpuMs)} ms; all ${N} runs in ${fmt(big.paint.completeMs)}, charts at ${fmt(big.paint.chartsMs)}) · baseline ${fmt(baseline.paint.totalMs)} ms · ratio ${result.ratioFirstPaint.toFixed(2)} · target < 300 ms: ${big.paint.totalMs < 300 ? 'met' : 'MISSED'}`);
-    for (const [name, s, b] of [['scroll down', big.down, baseline.down], ['scroll across', big.across, baseline.across], ['jump scroll', big.jump, baseline.jump]] as const) {
-      console.log(`${name.padEnd(15)} ${s.frames} frames: max ${fmt(s.maxMs)} ms, p95 ${fmt(s.p95Ms)} ms, mean ${fmt(s.meanMs)} ms, frames > 50 ms: ${s.over50}, CPU/frame ${fmt(s.cpuPerFrameMs)} ms, long tasks: ${s.longTasks} · baseline max ${fmt(b.maxMs)} ms · target no frame > 50 ms: ${s.over50 === 0 ? 'met' : 'MISSED'}`);
+    console.log(
+      `first paint     ${fmt(big.paint.totalMs)} ms (delivery ${fmt(big.paint.arriveMs)}, validate ${fmt(big.paint.validateMs)}, render ${fmt(big.paint.renderMs)}; Chromium CPU ${fmt(big.paint.cpuMs)} ms; all ${N} runs in ${fmt(big.paint.completeMs)}, charts at ${fmt(big.paint.chartsMs)}) · baseline ${fmt(baseline.paint.totalMs)} ms · ratio ${result.ratioFirstPaint.toFixed(2)} · target < 300 ms: ${big.paint.totalMs < 300 ? 'met' : 'MISSED'}`,
+    );
+    for (const [name, s, b] of [
+      ['scroll down', big.down, baseline.down],
+      ['scroll across', big.across, baseline.across],
+      ['jump scroll', big.jump, baseline.jump],
+    ] as const) {
+      console.log(
+        `${name.padEnd(15)} ${s.frames} frames: max ${fmt(s.maxMs)} ms, p95 ${fmt(s.p95Ms)} ms, mean ${fmt(s.meanMs)} ms, frames > 50 ms: ${s.over50}, CPU/frame ${fmt(s.cpuPerFrameMs)} ms, long tasks: ${s.longTasks} · baseline max ${fmt(b.maxMs)} ms · target no frame > 50 ms: ${s.over50 === 0 ? 'met' : 'MISSED'}`,
+      );
     }
   } finally {
     await browser.close();

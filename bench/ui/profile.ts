@@ -36,7 +36,11 @@ interface TraceEvent {
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
   samples: number[];
   timeDeltas: number[];
 }
@@ -48,7 +52,9 @@ interface CpuProfile {
 function selfTimes(events: TraceEvent[]): { self: Map<string, number>; topLevel: number[] } {
   const out = new Map<string, number>();
   const topLevel: number[] = [];
-  const sorted = events.filter((e) => e.ph === 'X' && e.dur !== undefined).sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  const sorted = events
+    .filter((e) => e.ph === 'X' && e.dur !== undefined)
+    .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
   const stack: Array<{ e: TraceEvent; end: number; child: number }> = [];
   const close = (upTo: number): void => {
     while (stack.length > 0 && (stack[stack.length - 1]?.end ?? Infinity) <= upTo) {
@@ -90,11 +96,15 @@ async function main(): Promise<void> {
       await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
       await cdp.send('Profiler.start');
     } else {
-      await browser.startTracing(v.page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute'] });
+      await browser.startTracing(v.page, {
+        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8.execute'],
+      });
     }
     const { deltas: wall } = await scrollFrames(v.page, frames, step[0], step[1]);
     const sorted = [...wall].sort((a, b) => a - b);
-    console.log(`${mode} scroll, ${wall.length} frames: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms, > 50 ms: ${wall.filter((d) => d > 50).length}`);
+    console.log(
+      `${mode} scroll, ${wall.length} frames: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms, > 50 ms: ${wall.filter((d) => d > 50).length}`,
+    );
     if (argv.includes('--js')) {
       const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: CpuProfile };
       const self = new Map<number, number>();
@@ -106,12 +116,14 @@ async function main(): Promise<void> {
         byFn.set(name, (byFn.get(name) ?? 0) + (self.get(node.id) ?? 0));
       }
       const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 25);
-      for (const [name, us] of top) console.log(`${(us / 1000 / wall.length).toFixed(2).padStart(8)} ms/frame  ${name}`);
+      for (const [name, us] of top)
+        console.log(`${(us / 1000 / wall.length).toFixed(2).padStart(8)} ms/frame  ${name}`);
     } else {
       const buf = await browser.stopTracing();
       const trace = JSON.parse(buf.toString('utf8')) as { traceEvents: TraceEvent[] };
       const threads = new Map<string, string>();
-      for (const e of trace.traceEvents) if (e.ph === 'M' && e.name === 'thread_name' && e.args?.name) threads.set(`${e.pid}:${e.tid}`, e.args.name);
+      for (const e of trace.traceEvents)
+        if (e.ph === 'M' && e.name === 'thread_name' && e.args?.name) threads.set(`${e.pid}:${e.tid}`, e.args.name);
       const byThread = new Map<string, TraceEvent[]>();
       for (const e of trace.traceEvents) {
         const t = threads.get(`${e.pid}:${e.tid}`) ?? 'unknown';
@@ -128,8 +140,11 @@ async function main(): Promise<void> {
         if (total / wall.length < 500) continue;
         // Top-level tasks: the longest is a lower bound of the worst frame on an idle machine.
         const longest = tasks.reduce((m, t) => Math.max(m, t), 0);
-        console.log(`\n${thread}: ${(total / 1000 / wall.length).toFixed(1)} ms CPU/frame; longest task ${longest.toFixed(1)} ms CPU, tasks over 50 ms CPU: ${tasks.filter((t) => t > 50).length}`);
-        for (const [name, us] of self.slice(0, 15)) console.log(`${(us / 1000 / wall.length).toFixed(2).padStart(8)} ms/frame  ${name}`);
+        console.log(
+          `\n${thread}: ${(total / 1000 / wall.length).toFixed(1)} ms CPU/frame; longest task ${longest.toFixed(1)} ms CPU, tasks over 50 ms CPU: ${tasks.filter((t) => t > 50).length}`,
+        );
+        for (const [name, us] of self.slice(0, 15))
+          console.log(`${(us / 1000 / wall.length).toFixed(2).padStart(8)} ms/frame  ${name}`);
       }
     }
     await v.close();

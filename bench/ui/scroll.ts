@@ -5,7 +5,12 @@ import type { Page } from 'playwright-core';
  * dragged scrollbar does, and returns the rAF-to-rAF intervals (ms) and how many long tasks (> 50 ms) ran meanwhile.
  * Shared by bench/ui/compare.ts (frame times) and bench/ui/profile.ts (where the time goes).
  */
-export async function scrollFrames(page: Page, frames: number, dx: number, dy: number): Promise<{ deltas: number[]; longTasks: number }> {
+export async function scrollFrames(
+  page: Page,
+  frames: number,
+  dx: number,
+  dy: number,
+): Promise<{ deltas: number[]; longTasks: number }> {
   return page.evaluate(
     ([n, stepX, stepY]) =>
       new Promise<{ deltas: number[]; longTasks: number }>((resolve) => {

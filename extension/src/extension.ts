@@ -214,7 +214,8 @@ function createRuntimeFeatures(
     modelLenses,
     alerts,
     walkthrough,
-    showDriftBetween: (reference, current) => showDriftBetween(runtime, webviews, driftReports, log, reference, current),
+    showDriftBetween: (reference, current) =>
+      showDriftBetween(runtime, webviews, driftReports, log, reference, current),
   };
 }
 

@@ -1,5 +1,11 @@
 import * as vscode from 'vscode';
-import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  LanguageClient,
+  State,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import { languageServerSettingsSection } from '@cairn/protocol';
 import type { ServerStatusItem } from './statusItem.js';
 
@@ -61,7 +67,10 @@ export class CairnLanguageServer implements vscode.Disposable {
         else if (this.stopping) this.status.set('stopped');
         else {
           // vscode-languageclient gave up restarting a crashing server (or never got it running).
-          this.status.set('error', 'the server stopped unexpectedly; see the log, then run Cairn: Restart Language Server');
+          this.status.set(
+            'error',
+            'the server stopped unexpectedly; see the log, then run Cairn: Restart Language Server',
+          );
           this.log.error('The Cairn language server stopped unexpectedly.');
         }
       }),

@@ -24,8 +24,15 @@ export class ServerStatusItem implements vscode.Disposable {
     const looks: Record<ServerState, { text: string; tooltip: string; background?: vscode.ThemeColor }> = {
       starting: { text: '$(sync~spin) Cairn', tooltip: 'Cairn language server: starting' },
       ready: { text: '$(check) Cairn', tooltip: 'Cairn language server: ready' },
-      stopped: { text: '$(debug-stop) Cairn', tooltip: 'Cairn language server: stopped (Cairn: Restart Language Server starts it)' },
-      error: { text: '$(error) Cairn', tooltip: 'Cairn language server: failed', background: new vscode.ThemeColor('statusBarItem.errorBackground') },
+      stopped: {
+        text: '$(debug-stop) Cairn',
+        tooltip: 'Cairn language server: stopped (Cairn: Restart Language Server starts it)',
+      },
+      error: {
+        text: '$(error) Cairn',
+        tooltip: 'Cairn language server: failed',
+        background: new vscode.ThemeColor('statusBarItem.errorBackground'),
+      },
     };
     const look = looks[state];
     this.item.text = look.text;

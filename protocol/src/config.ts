@@ -19,7 +19,7 @@ export const workspaceConfigSchema = z
           .string()
           .min(1)
           .describe(
-            'Tracking store: `postgres://user@host:5432/db` (password from PGPASSWORD, ~/.pgpass or the editor\'s secret storage, never this file) or a SQLite file path. Default: `.cairn/cairn.db`.',
+            "Tracking store: `postgres://user@host:5432/db` (password from PGPASSWORD, ~/.pgpass or the editor's secret storage, never this file) or a SQLite file path. Default: `.cairn/cairn.db`.",
           ),
       })
       .strict()
@@ -33,11 +33,16 @@ export const workspaceConfigSchema = z
         push: z
           .enum(['auto', 'off'])
           .optional()
-          .describe('`auto` (default): each step that runs pushes its outputs and cache entry; `off`: only `cairn push`.'),
+          .describe(
+            '`auto` (default): each step that runs pushes its outputs and cache entry; `off`: only `cairn push`.',
+          ),
       })
       .strict()
       .optional(),
-    executor: z.enum(executorNames).optional().describe('Where steps run: `local` child processes (default) or `slurm` jobs.'),
+    executor: z
+      .enum(executorNames)
+      .optional()
+      .describe('Where steps run: `local` child processes (default) or `slurm` jobs.'),
     slurm: z
       .object({
         partition: z.string().min(1).optional().describe('Slurm partition (`--partition`).'),

@@ -30,8 +30,15 @@ export type LanguageServerInitOptions = z.infer<typeof languageServerInitOptions
 export function parseLanguageServerSettings(raw: unknown): LanguageServerSettings {
   const parsed = languageServerSettingsSchema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
-  const debounce = z.number().int().min(0).max(60_000).safeParse((raw as { validation?: { debounceMs?: unknown } } | null)?.validation?.debounceMs);
-  return { validation: { debounceMs: debounce.success ? debounce.data : defaultLanguageServerSettings.validation.debounceMs } };
+  const debounce = z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .safeParse((raw as { validation?: { debounceMs?: unknown } } | null)?.validation?.debounceMs);
+  return {
+    validation: { debounceMs: debounce.success ? debounce.data : defaultLanguageServerSettings.validation.debounceMs },
+  };
 }
 
 /** The settings section name the server asks the client for (`workspace/configuration`). */
@@ -47,4 +54,7 @@ export const trackedMetricsParamsSchema = z.object({
   metrics: z.record(z.string(), z.number().refine(Number.isFinite, 'metric values must be finite numbers')),
 });
 export type TrackedMetricsParams = z.infer<typeof trackedMetricsParamsSchema>;
-export const TrackedMetricsNotification = { method: 'cairn/trackedMetrics', params: trackedMetricsParamsSchema } as const;
+export const TrackedMetricsNotification = {
+  method: 'cairn/trackedMetrics',
+  params: trackedMetricsParamsSchema,
+} as const;

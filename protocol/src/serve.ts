@@ -11,15 +11,32 @@ export type ServeCell = z.infer<typeof serveCellSchema>;
 const recordSchema = z.record(z.string(), serveCellSchema);
 const rowSchema = z.array(serveCellSchema);
 
-const dataframeSplitSchema = z.object({ dataframe_split: z.object({ columns: z.array(z.string()), data: z.array(rowSchema), index: z.array(z.unknown()).optional() }) }).strict();
+const dataframeSplitSchema = z
+  .object({
+    dataframe_split: z.object({
+      columns: z.array(z.string()),
+      data: z.array(rowSchema),
+      index: z.array(z.unknown()).optional(),
+    }),
+  })
+  .strict();
 const dataframeRecordsSchema = z.object({ dataframe_records: z.array(recordSchema) }).strict();
 /** A list of records, or of rows in the model's input-column order. */
 const instancesSchema = z.object({ instances: z.union([z.array(recordSchema), z.array(rowSchema)]) }).strict();
 /** As `instances`, or columnar: `{"inputs": {"col": [v, …]}}`. */
-const inputsSchema = z.object({ inputs: z.union([z.array(recordSchema), z.array(rowSchema), z.record(z.string(), z.array(serveCellSchema))]) }).strict();
+const inputsSchema = z
+  .object({
+    inputs: z.union([z.array(recordSchema), z.array(rowSchema), z.record(z.string(), z.array(serveCellSchema))]),
+  })
+  .strict();
 
 /** Each body format by its one top-level key, so a server can check a body against its own format only. */
-export const invocationFormatSchemas = { dataframe_split: dataframeSplitSchema, dataframe_records: dataframeRecordsSchema, instances: instancesSchema, inputs: inputsSchema } as const;
+export const invocationFormatSchemas = {
+  dataframe_split: dataframeSplitSchema,
+  dataframe_records: dataframeRecordsSchema,
+  instances: instancesSchema,
+  inputs: inputsSchema,
+} as const;
 
 /**
  * The common case of `invocationFormatSchemas[key].safeParse(body).success`, decided without zod: true only for a
@@ -27,13 +44,17 @@ export const invocationFormatSchemas = { dataframe_split: dataframeSplitSchema, 
  * per-cell walk and copy on the hot path. false means "ask the schema" (which then accepts it or names the issue).
  * test/unit/protocol/serveFastCheck.test.ts holds the two to the same answers.
  */
-export function conformsToInvocationFormat(key: keyof typeof invocationFormatSchemas, body: Record<string, unknown>): boolean {
+export function conformsToInvocationFormat(
+  key: keyof typeof invocationFormatSchemas,
+  body: Record<string, unknown>,
+): boolean {
   const v = body[key];
   switch (key) {
     case 'dataframe_split': {
       if (!isPlainObject(v)) return false;
       const { columns, data, index } = v;
-      if (!Array.isArray(columns) || !Array.isArray(data) || (index !== undefined && !Array.isArray(index))) return false;
+      if (!Array.isArray(columns) || !Array.isArray(data) || (index !== undefined && !Array.isArray(index)))
+        return false;
       for (const c of columns) if (typeof c !== 'string') return false;
       return isRowList(data);
     }
@@ -80,11 +101,19 @@ function isRecordList(v: unknown): boolean {
   return true;
 }
 
-export const invocationRequestSchema = z.union([dataframeSplitSchema, dataframeRecordsSchema, instancesSchema, inputsSchema]);
+export const invocationRequestSchema = z.union([
+  dataframeSplitSchema,
+  dataframeRecordsSchema,
+  instancesSchema,
+  inputsSchema,
+]);
 export type InvocationRequest = z.infer<typeof invocationRequestSchema>;
 
 /** A classifier's prediction: the most probable label and every class's probability (keyed by the label's text). */
-export const classPredictionSchema = z.object({ label: z.union([z.string(), z.number()]), probabilities: z.record(z.string(), z.number()) });
+export const classPredictionSchema = z.object({
+  label: z.union([z.string(), z.number()]),
+  probabilities: z.record(z.string(), z.number()),
+});
 export type ClassPrediction = z.infer<typeof classPredictionSchema>;
 
 /**
@@ -102,7 +131,11 @@ export const servedImpressionSchema = z.object({
 export type ServedImpression = z.infer<typeof servedImpressionSchema>;
 
 export const invocationResponseSchema = z.object({
-  predictions: z.union([z.array(z.number()), z.array(classPredictionSchema), z.array(z.array(z.union([z.string(), z.number()])))]),
+  predictions: z.union([
+    z.array(z.number()),
+    z.array(classPredictionSchema),
+    z.array(z.array(z.union([z.string(), z.number()]))),
+  ]),
   /** With `"explain": true` in the body: each row's contributions (protocol/src/explain.ts). */
   explanations: servedContributionsSchema.optional(),
   /** Top-k answers of a server logging to a deployment: one impression per row, for `/feedback` events. */
@@ -199,9 +232,24 @@ export const feedbackLabelSchema = z.union([z.number(), z.string(), z.boolean(),
  * `X-Cairn-Request-Id` it was answered with). Either one label per row of a request, or (request, row, label) items.
  */
 export const feedbackRequestSchema = z.union([
-  z.object({ request_id: z.string().min(1).max(200), labels: z.array(feedbackLabelSchema).min(1).max(10_000) }).strict(),
   z
-    .object({ feedback: z.array(z.object({ request_id: z.string().min(1).max(200), row: z.number().int().min(0), label: feedbackLabelSchema }).strict()).min(1).max(10_000) })
+    .object({ request_id: z.string().min(1).max(200), labels: z.array(feedbackLabelSchema).min(1).max(10_000) })
+    .strict(),
+  z
+    .object({
+      feedback: z
+        .array(
+          z
+            .object({
+              request_id: z.string().min(1).max(200),
+              row: z.number().int().min(0),
+              label: feedbackLabelSchema,
+            })
+            .strict(),
+        )
+        .min(1)
+        .max(10_000),
+    })
     .strict(),
 ]);
 export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
@@ -228,8 +276,12 @@ export const abEventSchema = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('impression') }).strict(),
   z.object({ ...eventBase, type: z.literal('click'), item: z.string().min(1).max(200).optional() }).strict(),
   z
-    .object({ ...eventBase, type: z.literal('purchase'), item: z.string().min(1).max(200).optional(),
-      revenue: z.number().finite().nonnegative() })
+    .object({
+      ...eventBase,
+      type: z.literal('purchase'),
+      item: z.string().min(1).max(200).optional(),
+      revenue: z.number().finite().nonnegative(),
+    })
     .strict(),
 ]);
 export type AbEvent = z.infer<typeof abEventSchema>;

@@ -25,7 +25,14 @@ async function main(): Promise<number> {
       extensionDevelopmentPath: repo,
       extensionTestsPath: suite,
       extensionTestsEnv: { CAIRN_E2E_RESULT: result },
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--user-data-dir', path.join(runDir, 'user-data')],
+      launchArgs: [
+        workspace,
+        '--disable-extensions',
+        '--disable-workspace-trust',
+        '--skip-welcome',
+        '--user-data-dir',
+        path.join(runDir, 'user-data'),
+      ],
     });
     console.log(fs.existsSync(result) ? fs.readFileSync(result, 'utf8') : 'e2e (electron): the suite wrote no result');
     return 0;

@@ -41,7 +41,11 @@ export const journeys: Journey[] = [
       const row = problemRows(page).filter({ hasText: seeded.message });
       await row.first().waitFor({ timeout: 30_000 });
       const text = await row.first().innerText();
-      assert.match(text, new RegExp(`${seeded.code}|Ln ${seeded.line}`), `Problems row names the code or line: ${text}`);
+      assert.match(
+        text,
+        new RegExp(`${seeded.code}|Ln ${seeded.line}`),
+        `Problems row names the code or line: ${text}`,
+      );
       await shot('02-problems-and-squiggle');
     },
   },
@@ -76,10 +80,16 @@ export const journeys: Journey[] = [
       await item.waitFor({ timeout: 20_000 });
       await shot('04-quick-fix-menu');
       // The menu opens with its first fix focused; Enter applies it (as a user would), after checking it is ours.
-      assert.match(await menu.locator('.action-list-item.focused, .monaco-list-row.focused').first().innerText(), seeded.fixTitle);
+      assert.match(
+        await menu.locator('.action-list-item.focused, .monaco-list-row.focused').first().innerText(),
+        seeded.fixTitle,
+      );
       await page.keyboard.press('Enter');
       await page.locator('.monaco-editor .squiggly-error').first().waitFor({ state: 'detached', timeout: 30_000 });
-      await problemRows(page).filter({ hasText: seeded.message }).first().waitFor({ state: 'detached', timeout: 30_000 });
+      await problemRows(page)
+        .filter({ hasText: seeded.message })
+        .first()
+        .waitFor({ state: 'detached', timeout: 30_000 });
       assert.match(await editorText(page), /needs:/);
       await shot('05-fixed');
     },

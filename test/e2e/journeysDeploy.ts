@@ -6,7 +6,16 @@ import { z } from 'zod';
 import type { Journey } from './journeys.js';
 import { cairn } from './journeysRecommender.js';
 import { quickCreditPipeline } from './lib/credit.js';
-import { clearNotifications, freshEditorArea, notification, openFile, palette, waitForWorkbench, webview, widenSidebar } from './lib/workbench.js';
+import {
+  clearNotifications,
+  freshEditorArea,
+  notification,
+  openFile,
+  palette,
+  waitForWorkbench,
+  webview,
+  widenSidebar,
+} from './lib/workbench.js';
 
 /**
  * The deploy journeys of issue 6 in a copy of samples/credit (faster than the recommender): a run registers the model
@@ -34,7 +43,8 @@ function pane(page: Page, name: string): Locator {
 /** Opens the Cairn container and expands the Models view. */
 async function showModels(page: Page): Promise<Locator> {
   const header = page.locator('.sidebar .pane-header', { hasText: /^Models/ });
-  if (!(await header.isVisible())) await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
+  if (!(await header.isVisible()))
+    await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
   await header.waitFor({ timeout: 15_000 });
   if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
   return pane(page, 'Models').locator('.monaco-list-row');
@@ -46,7 +56,11 @@ function creditRow(folder: string, index = 0): Record<string, string | number> {
   const unquote = (s: string): string => s.replace(/^"|"$/g, '');
   const keys = (lines[0] ?? '').split(',').map(unquote);
   const values = (lines[index + 1] ?? '').split(',').map(unquote);
-  return Object.fromEntries(keys.flatMap((k, i) => (k === 'Status' ? [] : [[k, /^-?\d+(\.\d+)?$/.test(values[i] ?? '') ? Number(values[i]) : (values[i] ?? '')]])));
+  return Object.fromEntries(
+    keys.flatMap((k, i) =>
+      k === 'Status' ? [] : [[k, /^-?\d+(\.\d+)?$/.test(values[i] ?? '') ? Number(values[i]) : (values[i] ?? '')]],
+    ),
+  );
 }
 
 const served: { url?: string; token?: string } = {};
@@ -60,12 +74,18 @@ export function deployJourneys(folder: string): Journey[] {
         await openFile(page, 'cairn.yaml');
         const rows = await showModels(page);
         // The first window of a run activates the extension and starts its runtime: slow on a busy machine.
-        await rows.filter({ hasText: /No models yet/ }).first().waitFor({ timeout: 120_000 });
+        await rows
+          .filter({ hasText: /No models yet/ })
+          .first()
+          .waitFor({ timeout: 120_000 });
         await palette(page, 'Cairn: Run Pipeline');
         // The Notification Center keeps the run's notification (a toast hides after a few seconds).
         await notification(page, /Cairn: run #1 succeeded\./, 180_000);
         // The runtime says the registry changed; the view reloads on its own.
-        await rows.filter({ hasText: /credit-risk/ }).first().waitFor({ timeout: 30_000 });
+        await rows
+          .filter({ hasText: /credit-risk/ })
+          .first()
+          .waitFor({ timeout: 30_000 });
         await rows.filter({ hasText: /^v1/ }).first().waitFor({ timeout: 15_000 });
         assert.match(await rows.filter({ hasText: /^v1/ }).first().innerText(), /challenger/);
         await clearNotifications(page);
@@ -103,8 +123,17 @@ export function deployJourneys(folder: string): Journey[] {
           JSON.stringify(body),
         );
         const rows = await showModels(page);
-        await rows.filter({ hasText: /deployment #\d+/ }).first().waitFor({ timeout: 30_000 });
-        assert.match(await rows.filter({ hasText: /deployment #\d+/ }).first().innerText(), new RegExp(served.url.replace(/[.:/]/g, '\\$&')));
+        await rows
+          .filter({ hasText: /deployment #\d+/ })
+          .first()
+          .waitFor({ timeout: 30_000 });
+        assert.match(
+          await rows
+            .filter({ hasText: /deployment #\d+/ })
+            .first()
+            .innerText(),
+          new RegExp(served.url.replace(/[.:/]/g, '\\$&')),
+        );
         await clearNotifications(page);
         // Wide enough to read the descriptions (URL, versions, counts), as a user would drag it.
         await widenSidebar(page, 560);
@@ -116,9 +145,27 @@ export function deployJourneys(folder: string): Journey[] {
       async run(page, shot) {
         assert.ok(served.url && served.token, 'the previous journey deployed');
         await freshEditorArea(page, true);
-        await cairn(folder, ['replay', 'data/credit.csv', '--url', served.url, '--token', served.token, '--label', 'Status', '--limit', '1200', '--batch', '20']);
+        await cairn(folder, [
+          'replay',
+          'data/credit.csv',
+          '--url',
+          served.url,
+          '--token',
+          served.token,
+          '--label',
+          'Status',
+          '--limit',
+          '1200',
+          '--batch',
+          '20',
+        ]);
         // A low dataset share makes the credit data's few drifted columns an alert.
-        const monitored = z.object({ report: z.object({ id: z.number(), report: z.object({ windows: z.array(z.unknown()) }) }), alert: z.object({ id: z.number() }).nullable() }).parse(JSON.parse(await cairn(folder, ['monitor', 'credit-risk', '--window-rows', '200', '--share', '0.1'])));
+        const monitored = z
+          .object({
+            report: z.object({ id: z.number(), report: z.object({ windows: z.array(z.unknown()) }) }),
+            alert: z.object({ id: z.number() }).nullable(),
+          })
+          .parse(JSON.parse(await cairn(folder, ['monitor', 'credit-risk', '--window-rows', '200', '--share', '0.1'])));
         assert.ok(monitored.alert, 'cairn monitor opened an alert');
         assert.ok(monitored.report.report.windows.length >= 4, `windows: ${monitored.report.report.windows.length}`);
         const status = page.locator('.statusbar-item', { hasText: /1 drift alert/ }).first();
@@ -131,7 +178,10 @@ export function deployJourneys(folder: string): Journey[] {
         await page.locator('.tabs-container .tab.active', { hasText: /^Drift/ }).waitFor({ timeout: 30_000 });
         const view = webview(page);
         await view.locator('.windows .uplot canvas').first().waitFor({ timeout: 30_000 });
-        assert.equal(await view.locator('.heat-table thead tr:first-child th.num').count(), monitored.report.report.windows.length);
+        assert.equal(
+          await view.locator('.heat-table thead tr:first-child th.num').count(),
+          monitored.report.report.windows.length,
+        );
         await view.locator('.dist .uplot canvas').first().waitFor({ timeout: 15_000 });
         await shot('d05-drift-windows');
       },
@@ -142,7 +192,25 @@ export function deployJourneys(folder: string): Journey[] {
         await freshEditorArea(page, true);
         // A second version (another seed), as a retrain would register it.
         await cairn(folder, ['run', 'cairn.yaml', '-p', 'seed=7']);
-        const ab = z.object({ id: z.number(), test: z.object({ statement: z.string() }) }).parse(JSON.parse(await cairn(folder, ['ab', 'replay', 'credit-risk', '--holdout', 'data/credit.csv', '--label', 'Status', '--champion', '1', '--challenger', '2'])));
+        const ab = z
+          .object({ id: z.number(), test: z.object({ statement: z.string() }) })
+          .parse(
+            JSON.parse(
+              await cairn(folder, [
+                'ab',
+                'replay',
+                'credit-risk',
+                '--holdout',
+                'data/credit.csv',
+                '--label',
+                'Status',
+                '--champion',
+                '1',
+                '--challenger',
+                '2',
+              ]),
+            ),
+          );
         const rows = await showModels(page);
         const abRow = rows.filter({ hasText: /A\/B v1 vs v2/ }).first();
         await abRow.waitFor({ timeout: 30_000 });
@@ -154,19 +222,30 @@ export function deployJourneys(folder: string): Journey[] {
         await view.locator('.ci-svg .ci-point').waitFor({ timeout: 10_000 });
         await shot('d06-ab-view');
         const promote = view.getByRole('button', { name: 'Promote challenger to champion' });
-        const title = page.locator('.quick-input-widget .quick-input-title', { hasText: /Promote credit-risk v2 to \w+ — gates \d\/4/ });
+        const title = page.locator('.quick-input-widget .quick-input-title', {
+          hasText: /Promote credit-risk v2 to \w+ — gates \d\/4/,
+        });
         const champion = !(await promote.isEnabled());
         if (champion) {
           // The champion won the replay: the view offers nothing to promote; the gates lens on the card still does.
           assert.match((await promote.getAttribute('title')) ?? '', /champion won/);
           await openFile(page, 'MODEL_CARD.md');
-          await page.locator('.codelens-decoration a', { hasText: /gates \d\/4/ }).first().click();
-          await page.locator('.quick-input-list .monaco-list-row', { hasText: /^production/ }).first().click({ timeout: 30_000 });
+          await page
+            .locator('.codelens-decoration a', { hasText: /gates \d\/4/ })
+            .first()
+            .click();
+          await page
+            .locator('.quick-input-list .monaco-list-row', { hasText: /^production/ })
+            .first()
+            .click({ timeout: 30_000 });
         } else {
           await promote.click();
         }
         await title.waitFor({ timeout: 30_000 });
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: /card/ }).first().waitFor({ timeout: 10_000 });
+        await page
+          .locator('.quick-input-list .monaco-list-row', { hasText: /card/ })
+          .first()
+          .waitFor({ timeout: 10_000 });
         await shot('d07-gates-quick-pick');
         await page.keyboard.press('Escape');
         if (!champion) await view.locator('.outcome', { hasText: 'Promotion cancelled.' }).waitFor({ timeout: 15_000 });

@@ -19,7 +19,11 @@ export function prepareExplainWorkspace(runDir: string): string {
   fs.cpSync(path.join(repo, 'samples', 'credit'), folder, { recursive: true });
   const file = path.join(folder, 'cairn.yaml');
   const yaml = quickCreditPipeline(fs.readFileSync(file, 'utf8'), 3);
-  assert.match(yaml, /^ {2}evaluate:.*\n(?: {4}.*\n)*? {6}explain: true/m, 'the quick pipeline still explains its evaluate step');
+  assert.match(
+    yaml,
+    /^ {2}evaluate:.*\n(?: {4}.*\n)*? {6}explain: true/m,
+    'the quick pipeline still explains its evaluate step',
+  );
   fs.writeFileSync(file, yaml);
   return folder;
 }

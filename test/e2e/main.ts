@@ -27,7 +27,16 @@ const shotsRoot = path.join(repo, 'test-results', 'e2e');
 /** Screenshots of the iteration running: test-results/e2e/, or test-results/e2e/<i>/ with E2E_REPEAT. */
 let shots = shotsRoot;
 const fixture = path.join(repo, 'test', 'fixtures', 'workspace');
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 interface Outcome {
   name: string;
@@ -53,7 +62,11 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     });
     server = srv;
     console.log(`e2e: code-server at ${srv.base} (${Date.now() - t0} ms)`);
-    const b = await chromium.launch({ executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium', headless: true, args: chromiumArgs });
+    const b = await chromium.launch({
+      executablePath: process.env['CAIRN_E2E_CHROMIUM'] ?? '/usr/bin/chromium',
+      headless: true,
+      args: chromiumArgs,
+    });
     browser = b;
     // CAIRN_E2E_ONLY=deploy,suite runs only those parts while working on them (the others are listed as not run).
     const only = process.env['CAIRN_E2E_ONLY']?.split(',').map((s) => s.trim());
@@ -67,13 +80,18 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     await part('ui', () => runJourneys(b, srv, copyWorkspace(runDir, 'ui'), outcomes));
     await part('recommender', () => runRecommenderJourneys(b, srv, runDir, outcomes));
     await part('deploy', () => runDeployJourneys(b, srv, runDir, outcomes));
-    await part('lineage', () => { const folder = prepareLineageWorkspace(runDir); return runWindow(b, srv, folder, lineageJourneys(folder), outcomes, { failShot: 'l' }); });
+    await part('lineage', () => {
+      const folder = prepareLineageWorkspace(runDir);
+      return runWindow(b, srv, folder, lineageJourneys(folder), outcomes, { failShot: 'l' });
+    });
     await part('slurm', () => runSlurmJourneys(b, srv, runDir, outcomes));
     await part('sweep', async () => {
       const folder = await prepareSweepWorkspace(runDir);
       await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' });
     });
-    await part('explain', () => runWindow(b, srv, prepareExplainWorkspace(runDir), explainJourneys(), outcomes, { failShot: 'x' }));
+    await part('explain', () =>
+      runWindow(b, srv, prepareExplainWorkspace(runDir), explainJourneys(), outcomes, { failShot: 'x' }),
+    );
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -91,7 +109,8 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   console.log(`e2e: screenshots in ${path.relative(repo, shots)}/ (${Date.now() - t0} ms in all)`);
-  if (process.env['CAIRN_E2E_ONLY']) console.log(`e2e: partial run (CAIRN_E2E_ONLY=${process.env['CAIRN_E2E_ONLY']}): not the whole suite`);
+  if (process.env['CAIRN_E2E_ONLY'])
+    console.log(`e2e: partial run (CAIRN_E2E_ONLY=${process.env['CAIRN_E2E_ONLY']}): not the whole suite`);
   console.log(`e2e: ${tag}${outcomes.length - failed.length} passed, ${failed.length} failed`);
   return outcomes;
 }
@@ -106,7 +125,9 @@ function positiveInt(name: string, fallback: number): number {
 async function main(): Promise<number> {
   const binary = process.env['CAIRN_E2E_CODE_SERVER'];
   if (!binary || !fs.existsSync(binary)) {
-    console.error(`e2e: CAIRN_E2E_CODE_SERVER must name the code-server binary (run test/e2e/run.sh); got ${binary ?? 'nothing'}`);
+    console.error(
+      `e2e: CAIRN_E2E_CODE_SERVER must name the code-server binary (run test/e2e/run.sh); got ${binary ?? 'nothing'}`,
+    );
     return 2;
   }
   const repeat = positiveInt('E2E_REPEAT', 1);
@@ -128,12 +149,15 @@ async function main(): Promise<number> {
       const bad = outcomes.filter((o) => !o.ok).length;
       passed += outcomes.length - bad;
       failed += bad;
-      iterations.push(`${i}: ${outcomes.length - bad} passed, ${bad} failed (${Math.round((Date.now() - t) / 1000)} s)`);
+      iterations.push(
+        `${i}: ${outcomes.length - bad} passed, ${bad} failed (${Math.round((Date.now() - t) / 1000)} s)`,
+      );
     }
   } finally {
     hogs?.stop();
   }
-  if (repeat > 1) console.log(`e2e: ${repeat} iterations in ${Math.round((Date.now() - t0) / 1000)} s: ${iterations.join('; ')}`);
+  if (repeat > 1)
+    console.log(`e2e: ${repeat} iterations in ${Math.round((Date.now() - t0) / 1000)} s: ${iterations.join('; ')}`);
   if (repeat > 1) console.log(`e2e: ${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
@@ -174,7 +198,12 @@ async function runWindow(
   for (const [i, journey] of list.entries()) {
     const t = Date.now();
     if (broken) {
-      outcomes.push({ name: journey.name, ok: false, ms: 0, error: `not run: an earlier journey failed ("${broken}") and left the workbench in an unknown state` });
+      outcomes.push({
+        name: journey.name,
+        ok: false,
+        ms: 0,
+        error: `not run: an earlier journey failed ("${broken}") and left the workbench in an unknown state`,
+      });
       console.log(`FAIL ${journey.name}: not run, an earlier journey failed`);
       continue;
     }
@@ -187,7 +216,10 @@ async function runWindow(
       outcomes.push({ name: journey.name, ok: false, ms: Date.now() - t, error: message });
       console.log(`FAIL ${journey.name}: ${message}`);
       await shot(page, `fail-${options.failShot}${String(i + 1).padStart(2, '0')}`);
-      if (options.recover) await options.recover(page).catch((e: unknown) => console.log(`e2e: recovering after "${journey.name}" failed: ${String(e)}`));
+      if (options.recover)
+        await options
+          .recover(page)
+          .catch((e: unknown) => console.log(`e2e: recovering after "${journey.name}" failed: ${String(e)}`));
       else broken = journey.name;
     }
   }
@@ -200,10 +232,18 @@ function runJourneys(browser: Browser, server: CodeServer, folder: string, outco
 }
 
 /** The recommender journeys (journeysRecommender.ts) on a reduced copy of samples/recommender; a failure skips nothing. */
-function runRecommenderJourneys(browser: Browser, server: CodeServer, runDir: string, outcomes: Outcome[]): Promise<void> {
+function runRecommenderJourneys(
+  browser: Browser,
+  server: CodeServer,
+  runDir: string,
+  outcomes: Outcome[],
+): Promise<void> {
   const folder = path.join(runDir, 'workspace-recommender');
   prepareRecommenderWorkspace(folder);
-  return runWindow(browser, server, folder, recommenderJourneys(folder), outcomes, { failShot: 'r', recover: recoverRecommender });
+  return runWindow(browser, server, folder, recommenderJourneys(folder), outcomes, {
+    failShot: 'r',
+    recover: recoverRecommender,
+  });
 }
 
 /**
@@ -258,7 +298,13 @@ async function runSlurmJourneys(
   }
 }
 
-async function runExtensionSuite(browser: Browser, server: CodeServer, folder: string, resultFile: string, outcomes: Outcome[]): Promise<void> {
+async function runExtensionSuite(
+  browser: Browser,
+  server: CodeServer,
+  folder: string,
+  resultFile: string,
+  outcomes: Outcome[],
+): Promise<void> {
   const t = Date.now();
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
@@ -266,12 +312,19 @@ async function runExtensionSuite(browser: Browser, server: CodeServer, folder: s
   const exited = new Promise<number | 'timeout'>((resolve) => (finish = resolve));
   // VS Code's test runner reports through these two functions when they exist on the page (code automation).
   await page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) => {
-    const text = (args ?? []).map((a) => (typeof a === 'string' ? a.replace(/^%c\s*/, '') : JSON.stringify(a))).join(' ');
+    const text = (args ?? [])
+      .map((a) => (typeof a === 'string' ? a.replace(/^%c\s*/, '') : JSON.stringify(a)))
+      .join(' ');
     if (/^(PASS|FAIL|extension suite:)/.test(text)) console.log(`  ${text}`);
   });
   await page.exposeFunction('codeAutomationExit', (code: number) => finish(code));
   const suite = path.join(repo, 'dist', 'test', 'extensionSuite.js');
-  await page.goto(workbenchUrl(server, folder, [['extensionDevelopmentPath', remote(server, repo)], ['extensionTestsPath', remote(server, suite)]]));
+  await page.goto(
+    workbenchUrl(server, folder, [
+      ['extensionDevelopmentPath', remote(server, repo)],
+      ['extensionTestsPath', remote(server, suite)],
+    ]),
+  );
   const timer = setTimeout(() => finish('timeout'), 300_000);
   const code = await exited;
   clearTimeout(timer);
@@ -286,7 +339,8 @@ async function runExtensionSuite(browser: Browser, server: CodeServer, folder: s
     }
   }
   if (!result || code !== 0) {
-    if (!result || result.failed === 0) outcomes.push({ name: 'extension host suite', ok: false, ms: Date.now() - t, error: `exit ${code}` });
+    if (!result || result.failed === 0)
+      outcomes.push({ name: 'extension host suite', ok: false, ms: Date.now() - t, error: `exit ${code}` });
     console.log(`FAIL extension host suite: exit ${code} after ${Date.now() - t} ms`);
   } else {
     console.log(`PASS extension host suite: ${result.passed} tests (${Date.now() - t} ms)`);
@@ -303,7 +357,9 @@ function readSuiteResult(file: string): z.infer<typeof suiteResultSchema> | unde
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) }).catch((e: unknown) => console.log(`e2e: screenshot ${name} failed: ${String(e)}`));
+  await page
+    .screenshot({ path: path.join(shots, `${name}.png`) })
+    .catch((e: unknown) => console.log(`e2e: screenshot ${name} failed: ${String(e)}`));
 }
 
 main().then(

@@ -36,7 +36,9 @@ export function postgresBinDir(): string {
   }
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => path.join(root, v, 'bin')));
   }
   const bin = candidates.find((d) => existsSync(path.join(d, 'initdb')) && existsSync(path.join(d, 'pg_ctl')));
@@ -62,7 +64,9 @@ function runAs(): { prefix: string[]; uid?: number; gid?: number } {
   try {
     ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim().split(/\s+/);
   } catch {
-    throw new Error('running as root but there is no `postgres` OS user to run the test cluster: run bash scripts/setup.sh');
+    throw new Error(
+      'running as root but there is no `postgres` OS user to run the test cluster: run bash scripts/setup.sh',
+    );
   }
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   return { prefix: ['runuser', '-u', 'postgres', '--'], uid: Number(ids[0]), gid };
@@ -107,8 +111,17 @@ async function start(): Promise<PgCluster> {
   }
   try {
     exec(who.prefix, path.join(bin, 'initdb'), [
-      '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`,
-      '-E', 'UTF8', '--locale=C', '--no-sync',
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
     ]);
     const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
     exec(who.prefix, path.join(bin, 'pg_ctl'), ['start', '-w', '-D', data, '-l', path.join(dir, 'log'), '-o', opts]);

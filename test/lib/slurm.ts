@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
@@ -40,7 +49,8 @@ function freePort(): Promise<number> {
 async function waitUntil(what: string, test: () => boolean, timeoutMs: number, detail: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!test()) {
-    if (Date.now() > deadline) throw new Error(`slurm test cluster: ${what} did not happen within ${timeoutMs} ms\n${detail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`slurm test cluster: ${what} did not happen within ${timeoutMs} ms\n${detail()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -65,9 +75,12 @@ function tail(file: string): string {
 export async function startSlurm(options: { timeLimitMinutes?: number } = {}): Promise<SlurmCluster> {
   const missing = daemons.filter((d) => !existsSync(d));
   if (missing.length > 0) {
-    throw new Error(`Slurm is not installed (missing ${missing.join(', ')}): run \`bash scripts/setup.sh\` (slurm-wlm, munge)`);
+    throw new Error(
+      `Slurm is not installed (missing ${missing.join(', ')}): run \`bash scripts/setup.sh\` (slurm-wlm, munge)`,
+    );
   }
-  if (process.getuid?.() !== 0) throw new Error('the Slurm test cluster runs its daemons as root; run the tests as root');
+  if (process.getuid?.() !== 0)
+    throw new Error('the Slurm test cluster runs its daemons as root; run the tests as root');
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'cairn-slurm-')));
   for (const sub of ['munge/run', 'munge/log', 'munge/lib', 'etc', 'state', 'spool', 'log']) {
     mkdirSync(path.join(dir, sub), { recursive: true });
@@ -91,7 +104,12 @@ export async function startSlurm(options: { timeLimitMinutes?: number } = {}): P
       const pid = readPid(file);
       if (pid === undefined || !processAlive(pid)) continue;
       process.kill(pid, 'SIGTERM');
-      await waitUntil(`exit of pid ${pid}`, () => !processAlive(pid), 20_000, () => file);
+      await waitUntil(
+        `exit of pid ${pid}`,
+        () => !processAlive(pid),
+        20_000,
+        () => file,
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -148,7 +166,12 @@ export async function startSlurm(options: { timeLimitMinutes?: number } = {}): P
       `--seed-file=${dir}/munge/lib/seed`,
       '-f',
     ]);
-    await waitUntil('munged start', () => existsSync(socket), 10_000, () => tail(`${dir}/munge/log/munged.log`));
+    await waitUntil(
+      'munged start',
+      () => existsSync(socket),
+      10_000,
+      () => tail(`${dir}/munge/log/munged.log`),
+    );
     execFileSync('/usr/sbin/slurmctld', ['-f', conf], { env });
     execFileSync('/usr/sbin/slurmd', ['-f', conf, '-N', node], { env });
     const state = () => spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout.trim();

@@ -37,7 +37,8 @@ const seeds = seedFiles.map((f) => readFileSync(f, 'utf8'));
 const MUTATIONS = 2000;
 
 /** Words of a JavaScript engine or of a value printed without care; a stack frame (`at f (file:1:2)`). */
-const internals = /undefined|\bnull\b|of undefined|is not a function|Maximum call stack|TypeError|RangeError|\[object|\bNaN\b|\bat \S+ \(|\.[jt]s:\d+:\d+/;
+const internals =
+  /undefined|\bnull\b|of undefined|is not a function|Maximum call stack|TypeError|RangeError|\[object|\bNaN\b|\bat \S+ \(|\.[jt]s:\d+:\d+/;
 
 let session: LspSession;
 before(async () => {
@@ -100,7 +101,10 @@ test(`fuzz: ${MUTATIONS} seeded mutations of ${seeds.length} real pipelines thro
       case 4: {
         const range = await session.prepareRename(uri, at);
         // A refused rename answers with an error: that is an answer too.
-        if (range) await session.rename(uri, range.start, 'renamed').catch((e: unknown) => assert.ok(e instanceof Error, `${label}: rename failed oddly`));
+        if (range)
+          await session
+            .rename(uri, range.start, 'renamed')
+            .catch((e: unknown) => assert.ok(e instanceof Error, `${label}: rename failed oddly`));
         break;
       }
       case 5:

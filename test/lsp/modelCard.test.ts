@@ -15,14 +15,26 @@ import { applyEdits, fileUri, LspSession, messageOf } from './helpers/lspClient.
 const corpus = path.join(__dirname, '..', 'fixtures', 'cards');
 const expectedSchema = z.record(
   z.string(),
-  z.union([z.string(), z.object({ expect: z.array(z.string()), host: z.object({ tracked: z.record(z.string(), z.record(z.string(), z.number())).optional(), personalPipelines: z.array(z.string()).optional() }).optional() })]),
+  z.union([
+    z.string(),
+    z.object({
+      expect: z.array(z.string()),
+      host: z
+        .object({
+          tracked: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+          personalPipelines: z.array(z.string()).optional(),
+        })
+        .optional(),
+    }),
+  ]),
 );
 
 let dir: string;
 let session: LspSession;
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-lsp-cards-'));
-  for (const f of fs.readdirSync(path.join(corpus, 'broken'))) fs.copyFileSync(path.join(corpus, 'broken', f), path.join(dir, f));
+  for (const f of fs.readdirSync(path.join(corpus, 'broken')))
+    fs.copyFileSync(path.join(corpus, 'broken', f), path.join(dir, f));
   // The corpus assumes a pipeline beside the cards.
   fs.writeFileSync(path.join(dir, 'cairn.yaml'), 'version: 1\nname: churn\nsteps: {}\n');
   session = await LspSession.start(languageServices());
@@ -32,11 +44,14 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const fmt = (d: Diagnostic): string => `${String(d.code)} ${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character}`;
+const fmt = (d: Diagnostic): string =>
+  `${String(d.code)} ${d.range.start.line}:${d.range.start.character}-${d.range.end.line}:${d.range.end.character}`;
 
 describe('model cards through the language server', () => {
   test('every broken card of the corpus gets exactly its expected codes and ranges', async () => {
-    const expected = expectedSchema.parse(JSON.parse(fs.readFileSync(path.join(corpus, 'broken', 'expected.json'), 'utf8')));
+    const expected = expectedSchema.parse(
+      JSON.parse(fs.readFileSync(path.join(corpus, 'broken', 'expected.json'), 'utf8')),
+    );
     let checked = 0;
     for (const [name, entry] of Object.entries(expected)) {
       if (typeof entry === 'string') continue; // the "//" note
@@ -44,15 +59,23 @@ describe('model cards through the language server', () => {
       if (entry.host?.personalPipelines) continue;
       const uri = fileUri(path.join(dir, name));
       const text = fs.readFileSync(path.join(dir, name), 'utf8');
-      for (const [model, metrics] of Object.entries(entry.host?.tracked ?? {})) await session.notify(TrackedMetricsNotification.method, { model, metrics });
+      for (const [model, metrics] of Object.entries(entry.host?.tracked ?? {}))
+        await session.notify(TrackedMetricsNotification.method, { model, metrics });
       const p = await session.open(uri, text, 'cairn-model-card');
       let got = p.diagnostics.map(fmt).sort();
       if (entry.host?.tracked && !got.some((g) => g.startsWith('card/metric-mismatch'))) {
         // The metrics notification re-validates the card; wait for that publication.
-        got = (await session.waitForDiagnostics(uri, (x) => x.diagnostics.some((d) => d.code === 'card/metric-mismatch'))).diagnostics.map(fmt).sort();
+        got = (
+          await session.waitForDiagnostics(uri, (x) => x.diagnostics.some((d) => d.code === 'card/metric-mismatch'))
+        ).diagnostics
+          .map(fmt)
+          .sort();
       }
       assert.deepEqual(got, [...entry.expect].sort(), name);
-      assert.ok(p.diagnostics.every((d) => d.source === 'cairn' && messageOf(d).length > 0), `${name}: source and message`);
+      assert.ok(
+        p.diagnostics.every((d) => d.source === 'cairn' && messageOf(d).length > 0),
+        `${name}: source and message`,
+      );
       await session.close(uri);
       checked++;
     }
@@ -93,7 +116,13 @@ describe('model cards through the language server', () => {
     const licenseLine = lines.findIndex((l) => l.startsWith('license:'));
     assert.ok(licenseLine >= 0, 'the complete card declares a license');
     const items = await session.completion(uri, { line: licenseLine, character: 'license: '.length });
-    assert.ok(items.some((i) => i.label === 'apache-2.0' || i.label === 'mit'), `license completions: ${items.slice(0, 5).map((i) => i.label).join(', ')}`);
+    assert.ok(
+      items.some((i) => i.label === 'apache-2.0' || i.label === 'mit'),
+      `license completions: ${items
+        .slice(0, 5)
+        .map((i) => i.label)
+        .join(', ')}`,
+    );
     const keyItems = await session.completion(uri, { line: licenseLine, character: 0 });
     assert.ok(keyItems.length > 0, 'front-matter keys are offered');
     const hover = await session.hover(uri, { line: licenseLine, character: 2 });
@@ -101,7 +130,10 @@ describe('model cards through the language server', () => {
     const symbols = await session.symbols(uri);
     assert.ok(symbols.length > 0, 'the outline lists headings');
     const headingLine = lines.findIndex((l) => l.startsWith('## '));
-    assert.ok(symbols.flatMap((s) => [s, ...(s.children ?? [])]).some((s) => s.range.start.line === headingLine), 'a heading symbol sits on its line');
+    assert.ok(
+      symbols.flatMap((s) => [s, ...(s.children ?? [])]).some((s) => s.range.start.line === headingLine),
+      'a heading symbol sits on its line',
+    );
     // Nothing in a card can be renamed: the server answers null (prepare) or a clear error (rename).
     assert.equal(await session.prepareRename(uri, { line: headingLine, character: 4 }), null);
     await assert.rejects(session.rename(uri, { line: headingLine, character: 4 }, 'x'), /rename/i);

@@ -40,7 +40,18 @@ function fiveMegabytes(): string {
   return text;
 }
 
-const aliasBomb = ['version: 1', 'name: bomb', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]', 'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]', 'steps: {}', ''].join('\n');
+const aliasBomb = [
+  'version: 1',
+  'name: bomb',
+  'a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+  'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+  'steps: {}',
+  '',
+].join('\n');
 
 interface Case {
   name: string;
@@ -59,7 +70,10 @@ const pipelineCases: Case[] = [
   { name: 'binary junk', text: junk(4096, 7) },
   { name: 'NUL bytes', text: 'version: 1\u0000\u0000\nname: x\n' },
   { name: 'a 5 MB file', text: fiveMegabytes() },
-  { name: 'anchors and aliases', text: 'version: 1\nname: anchors\nparams:\n  lr: &rate 0.01\n  lr2: *rate\nsteps:\n  a: &step\n    run: echo ${params.lr} ${params.lr2}\n  b: *step\n' },
+  {
+    name: 'anchors and aliases',
+    text: 'version: 1\nname: anchors\nparams:\n  lr: &rate 0.01\n  lr2: *rate\nsteps:\n  a: &step\n    run: echo ${params.lr} ${params.lr2}\n  b: *step\n',
+  },
   // 10^5 nodes once expanded: must be refused or bounded quickly, never expanded for seconds.
   { name: 'an alias bomb', text: aliasBomb, budgetMs: 5000 },
   { name: 'multi-document YAML', text: `${validPipeline}---\nversion: 1\n`, expect: ['multi-document'] },
@@ -67,12 +81,31 @@ const pipelineCases: Case[] = [
   { name: 'a byte-order mark', text: `\uFEFF${validPipeline}`, clean: true },
   { name: 'CRLF line ends', text: validPipeline.replace(/\n/g, '\r\n'), clean: true },
   { name: 'lone CR line ends', text: validPipeline.replace(/\n/g, '\r') },
-  { name: 'a deeply nested value', text: `version: 1\nname: deep\nsteps: {}\nx: ${'['.repeat(2000)}${']'.repeat(2000)}\n` },
-  { name: 'an unterminated interpolation', text: validPipeline.replace('${params.lr}', '${params.lr'), expect: ['interpolation-syntax'] },
+  {
+    name: 'a deeply nested value',
+    text: `version: 1\nname: deep\nsteps: {}\nx: ${'['.repeat(2000)}${']'.repeat(2000)}\n`,
+  },
+  {
+    name: 'an unterminated interpolation',
+    text: validPipeline.replace('${params.lr}', '${params.lr'),
+    expect: ['interpolation-syntax'],
+  },
   // Deep enough to exhaust yaml's recursive composer: one nesting finding in our words instead.
-  { name: 'an unclosed 20,000-deep flow sequence', text: `${validPipeline}x: ${'['.repeat(20_000)}\n`, expect: ['yaml-syntax'] },
-  { name: '20,000 nested list items on one line', text: `${validPipeline}x:\n${'- '.repeat(20_000)}a\n`, expect: ['yaml-syntax'] },
-  { name: 'an interpolation in a flow mapping', text: validPipeline.replace('{ model: model.bin }', '{ model: ${params.lr}.bin }'), expect: ['yaml-syntax'] },
+  {
+    name: 'an unclosed 20,000-deep flow sequence',
+    text: `${validPipeline}x: ${'['.repeat(20_000)}\n`,
+    expect: ['yaml-syntax'],
+  },
+  {
+    name: '20,000 nested list items on one line',
+    text: `${validPipeline}x:\n${'- '.repeat(20_000)}a\n`,
+    expect: ['yaml-syntax'],
+  },
+  {
+    name: 'an interpolation in a flow mapping',
+    text: validPipeline.replace('{ model: model.bin }', '{ model: ${params.lr}.bin }'),
+    expect: ['yaml-syntax'],
+  },
 ];
 
 const cardCases: Case[] = [
@@ -97,8 +130,15 @@ function checkShape(p: PublishDiagnosticsParams, text: string, name: string): vo
   for (const d of p.diagnostics) {
     assert.ok(typeof d.code === 'string' && d.code.length > 0, `${name}: every diagnostic has a code`);
     assert.ok(messageOf(d).trim().length > 0, `${name}: every diagnostic has a message`);
-    assert.doesNotMatch(messageOf(d), /Maximum call stack|TypeError|RangeError|of undefined|\[object/, `${name}: no engine message`);
-    assert.ok(d.range.start.line < lineCount && d.range.end.line < lineCount, `${name}: ranges stay inside the document`);
+    assert.doesNotMatch(
+      messageOf(d),
+      /Maximum call stack|TypeError|RangeError|of undefined|\[object/,
+      `${name}: no engine message`,
+    );
+    assert.ok(
+      d.range.start.line < lineCount && d.range.end.line < lineCount,
+      `${name}: ranges stay inside the document`,
+    );
   }
 }
 
@@ -108,8 +148,17 @@ async function survive(c: Case, file: string, languageId: string): Promise<Diagn
   const p = await session.open(uri, c.text, languageId);
   const elapsed = Date.now() - started;
   checkShape(p, c.text, c.name);
-  for (const code of c.expect ?? []) assert.ok(p.diagnostics.some((d) => d.code === code), `${c.name}: expected ${code}; got ${p.diagnostics.map((d) => String(d.code)).join(', ')}`);
-  if (c.clean) assert.deepEqual(p.diagnostics.map((d) => `${String(d.code)}: ${messageOf(d)}`), [], c.name);
+  for (const code of c.expect ?? [])
+    assert.ok(
+      p.diagnostics.some((d) => d.code === code),
+      `${c.name}: expected ${code}; got ${p.diagnostics.map((d) => String(d.code)).join(', ')}`,
+    );
+  if (c.clean)
+    assert.deepEqual(
+      p.diagnostics.map((d) => `${String(d.code)}: ${messageOf(d)}`),
+      [],
+      c.name,
+    );
   // Still answering: hover, completion and the outline return (any answer) on the same document.
   await session.hover(uri, { line: 0, character: 0 });
   await session.completion(uri, { line: 0, character: 0 });
@@ -138,7 +187,11 @@ describe('bad input never crashes the server', () => {
   test('CRLF and LF give the same findings at the same lines', async () => {
     const broken = validPipeline.replace('    outputs:', '    output:');
     const lf = await survive({ name: 'lf', text: broken }, 'lf.cairn.yaml', 'cairn-pipeline');
-    const crlf = await survive({ name: 'crlf', text: broken.replace(/\n/g, '\r\n') }, 'crlf.cairn.yaml', 'cairn-pipeline');
+    const crlf = await survive(
+      { name: 'crlf', text: broken.replace(/\n/g, '\r\n') },
+      'crlf.cairn.yaml',
+      'cairn-pipeline',
+    );
     assert.ok(lf.length > 0);
     assert.deepEqual(
       crlf.map((d) => [d.code, d.range]),

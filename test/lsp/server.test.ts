@@ -4,7 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TrackedMetricsNotification } from '@cairn/protocol';
-import { CodeActionKind, CompletionItemKind, DiagnosticSeverity, FileChangeType, InsertTextFormat, MessageType } from 'vscode-languageserver/node';
+import {
+  CodeActionKind,
+  CompletionItemKind,
+  DiagnosticSeverity,
+  FileChangeType,
+  InsertTextFormat,
+  MessageType,
+} from 'vscode-languageserver/node';
 import { fakeService } from './helpers/fakeService.js';
 import { applyEdits, fileUri, LspSession } from './helpers/lspClient.js';
 
@@ -29,7 +36,15 @@ describe('language server mechanics', () => {
     const p = await s.open(uri, 'name: x\nstep: bad\n', 'cairn-pipeline');
     assert.equal(p.version, 1);
     assert.deepEqual(
-      p.diagnostics.map((d) => [d.code, d.source, d.severity, d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character]),
+      p.diagnostics.map((d) => [
+        d.code,
+        d.source,
+        d.severity,
+        d.range.start.line,
+        d.range.start.character,
+        d.range.end.line,
+        d.range.end.character,
+      ]),
       [['pipeline-bad', 'cairn', DiagnosticSeverity.Error, 1, 6, 1, 9]],
     );
     await s.dispose();
@@ -59,11 +74,21 @@ describe('language server mechanics', () => {
     const s = await LspSession.start(svc);
     const uri = fileUri(path.join(dir, 'inc.cairn.yaml'));
     await s.open(uri, 'a: bad\nb: ok\n', 'cairn-pipeline');
-    const fixed = await s.change(uri, [{ range: { start: { line: 0, character: 3 }, end: { line: 0, character: 6 } }, text: 'good' }]);
+    const fixed = await s.change(uri, [
+      { range: { start: { line: 0, character: 3 }, end: { line: 0, character: 6 } }, text: 'good' },
+    ]);
     assert.deepEqual(fixed.diagnostics, []);
-    const broken = await s.change(uri, [{ range: { start: { line: 1, character: 3 }, end: { line: 1, character: 5 } }, text: 'bad' }]);
-    assert.deepEqual(broken.diagnostics.map((d) => d.range.start), [{ line: 1, character: 3 }]);
-    assert.ok(svc.pipeline.stats.parsesWithPrevious >= 2, `previous parse passed on re-parse (${svc.pipeline.stats.parsesWithPrevious})`);
+    const broken = await s.change(uri, [
+      { range: { start: { line: 1, character: 3 }, end: { line: 1, character: 5 } }, text: 'bad' },
+    ]);
+    assert.deepEqual(
+      broken.diagnostics.map((d) => d.range.start),
+      [{ line: 1, character: 3 }],
+    );
+    assert.ok(
+      svc.pipeline.stats.parsesWithPrevious >= 2,
+      `previous parse passed on re-parse (${svc.pipeline.stats.parsesWithPrevious})`,
+    );
     await s.dispose();
   });
 
@@ -75,7 +100,9 @@ describe('language server mechanics', () => {
     const callsAfterOpen = svc.pipeline.stats.diagnosticsCalls;
     // Sent in one tick (not awaited one by one): the burst reaches the server before any timer can run, so a pause
     // of the whole process between two edits on a busy machine cannot split it.
-    const last = Math.max(...(await Promise.all(Array.from({ length: 5 }, (_, i) => s.sendChange(uri, [{ text: `a: ${i}\nb: bad\n` }])))));
+    const last = Math.max(
+      ...(await Promise.all(Array.from({ length: 5 }, (_, i) => s.sendChange(uri, [{ text: `a: ${i}\nb: bad\n` }])))),
+    );
     const p = await s.nextDiagnostics(uri, last);
     assert.equal(p.version, last);
     assert.deepEqual(
@@ -97,7 +124,10 @@ describe('language server mechanics', () => {
     assert.deepEqual(await s.symbols(uri), []);
     const errors = () => s.logs.filter((l) => l.type === MessageType.Error);
     assert.equal(errors().length, 1, 'one log line for the whole version');
-    assert.match(errors()[0]?.message ?? '', /pipeline service failed \(diagnostics\).*throw\.cairn\.yaml.*asked to throw/s);
+    assert.match(
+      errors()[0]?.message ?? '',
+      /pipeline service failed \(diagnostics\).*throw\.cairn\.yaml.*asked to throw/s,
+    );
     await s.change(uri, [{ text: 'a: 2\nthrow\n' }]);
     assert.equal(errors().length, 2, 'a new version logs again');
     const healed = await s.change(uri, [{ text: 'a: bad\n' }]);
@@ -113,7 +143,10 @@ describe('language server mechanics', () => {
     const items = await s.completion(uri, { line: 1, character: 3 });
     const alpha = items.find((i) => i.label === 'alpha');
     assert.equal(alpha?.kind, CompletionItemKind.Property);
-    assert.deepEqual(alpha?.textEdit, { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } }, newText: 'alpha' });
+    assert.deepEqual(alpha?.textEdit, {
+      range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } },
+      newText: 'alpha',
+    });
     assert.deepEqual(alpha?.documentation, { kind: 'markdown', value: '**alpha** docs' });
     const beta = items.find((i) => i.label === 'beta');
     assert.equal(beta?.insertTextFormat, InsertTextFormat.Snippet);
@@ -122,7 +155,11 @@ describe('language server mechanics', () => {
     const symbols = await s.symbols(uri);
     assert.deepEqual(
       symbols.map((x) => [x.name, x.range.start.line, x.selectionRange.end.character]),
-      [['first', 0, 5], ['second', 1, 6], ['ref', 2, 3]],
+      [
+        ['first', 0, 5],
+        ['second', 1, 6],
+        ['ref', 2, 3],
+      ],
     );
     await s.dispose();
   });
@@ -135,9 +172,18 @@ describe('language server mechanics', () => {
     const defs = await s.definition(uri, { line: 1, character: 7 });
     assert.deepEqual(defs, [{ uri, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } } }]);
     const refs = await s.references(uri, { line: 0, character: 1 });
-    assert.deepEqual(refs.map((r) => r.range.start.line), [0, 1, 3]);
-    assert.deepEqual((await s.references(uri, { line: 0, character: 1 }, false)).map((r) => r.range.start.line), [1, 3]);
-    assert.deepEqual(await s.prepareRename(uri, { line: 0, character: 2 }), { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } });
+    assert.deepEqual(
+      refs.map((r) => r.range.start.line),
+      [0, 1, 3],
+    );
+    assert.deepEqual(
+      (await s.references(uri, { line: 0, character: 1 }, false)).map((r) => r.range.start.line),
+      [1, 3],
+    );
+    assert.deepEqual(await s.prepareRename(uri, { line: 0, character: 2 }), {
+      start: { line: 0, character: 0 },
+      end: { line: 0, character: 5 },
+    });
     assert.equal(await s.prepareRename(uri, { line: 1, character: 1 }), null);
     const edit = await s.rename(uri, { line: 0, character: 2 }, 'fit');
     assert.equal(applyEdits(text, edit?.changes?.[uri] ?? []), 'fit: 1\nref: fit\nother: 2\nref: fit\n');
@@ -155,10 +201,17 @@ describe('language server mechanics', () => {
     const actions = await s.codeActions(uri, diagnostic.range, [diagnostic]);
     assert.deepEqual(
       actions.map((a) => [a.title, a.kind, a.isPreferred]),
-      [['Replace with "good"', CodeActionKind.QuickFix, true], ['Replace with "fine"', CodeActionKind.QuickFix, false]],
+      [
+        ['Replace with "good"', CodeActionKind.QuickFix, true],
+        ['Replace with "fine"', CodeActionKind.QuickFix, false],
+      ],
     );
     assert.equal(actions[0]?.diagnostics?.[0]?.code, 'pipeline-bad');
-    assert.deepEqual(await s.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }), [], 'nothing away from the finding');
+    assert.deepEqual(
+      await s.codeActions(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }),
+      [],
+      'nothing away from the finding',
+    );
     const fixed = applyEdits(text, actions[0]?.edit?.changes?.[uri] ?? []);
     assert.equal(fixed, 'a: 1\nb: good\n');
     const after = await s.change(uri, [{ text: fixed }]);
@@ -172,7 +225,10 @@ describe('language server mechanics', () => {
     fs.writeFileSync(data, 'ok\n');
     const uri = fileUri(path.join(dir, 'dep.cairn.yaml'));
     const first = await s.open(uri, 'dep: data.csv\ndep: missing.csv\n', 'cairn-pipeline');
-    assert.deepEqual(first.diagnostics.map((d) => d.code), ['pipeline-missing']);
+    assert.deepEqual(
+      first.diagnostics.map((d) => d.code),
+      ['pipeline-missing'],
+    );
     // On disk: the watcher reports the change.
     fs.writeFileSync(data, 'broken\n');
     const next = s.waitForDiagnostics(uri, (p) => p.diagnostics.some((d) => d.code === 'pipeline-broken'));
@@ -199,7 +255,13 @@ describe('language server mechanics', () => {
     const s = await LspSession.start(services(), { folders: [folder] });
     const cardUri = fileUri(path.join(folder, 'docs', 'card.md'));
     const card = await s.open(cardUri, 'card: yes\nx: bad\n', 'markdown');
-    assert.deepEqual(card.diagnostics.map((d) => [d.code, d.message]), [['card-bad', '"bad" is not allowed in a card'], ['card-card', 'card of cairn.yaml']]);
+    assert.deepEqual(
+      card.diagnostics.map((d) => [d.code, d.message]),
+      [
+        ['card-bad', '"bad" is not allowed in a card'],
+        ['card-card', 'card of cairn.yaml'],
+      ],
+    );
     // The pipeline stops naming it: the Markdown file is no longer a card and its diagnostics are cleared.
     const pipelineUri = fileUri(path.join(folder, 'cairn.yaml'));
     const cleared = s.waitForDiagnostics(cardUri, (p) => p.diagnostics.length === 0);
@@ -225,14 +287,22 @@ describe('language server mechanics', () => {
   test('settings are pulled from the client (workspace/configuration) at start and on every change', async () => {
     let debounceMs = 400;
     const svc = services();
-    const s = await LspSession.start(svc, { debounceMs: 0, configuration: (section) => (section === 'cairn' ? { validation: { debounceMs } } : null) });
+    const s = await LspSession.start(svc, {
+      debounceMs: 0,
+      configuration: (section) => (section === 'cairn' ? { validation: { debounceMs } } : null),
+    });
     const uri = fileUri(path.join(dir, 'settings.cairn.yaml'));
     await s.open(uri, 'a: 1\n', 'cairn-pipeline');
     assert.deepEqual(s.configurationRequests, ['cairn'], 'pulled once after initialized');
     // Pulled 400 ms: a burst of edits is validated once, at its last version.
-    const last = Math.max(...(await Promise.all(Array.from({ length: 3 }, (_, i) => s.sendChange(uri, [{ text: `a: ${i}\n` }])))));
+    const last = Math.max(
+      ...(await Promise.all(Array.from({ length: 3 }, (_, i) => s.sendChange(uri, [{ text: `a: ${i}\n` }])))),
+    );
     await s.nextDiagnostics(uri, last);
-    assert.deepEqual(s.published.filter((p) => p.uri === uri).map((p) => p.version), [1, last]);
+    assert.deepEqual(
+      s.published.filter((p) => p.uri === uri).map((p) => p.version),
+      [1, last],
+    );
     debounceMs = 0;
     await s.configurationChanged();
     await s.hover(uri, { line: 0, character: 0 }); // requests are answered in order: the pull was asked before this

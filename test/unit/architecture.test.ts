@@ -20,7 +20,9 @@ function sources(dir: string): string[] {
 
 /** `from './x.js'`, `import './x.js'`, `import('./x.js')`: the relative specifiers of one file, resolved to .ts files. */
 export function relativeImports(file: string, text: string): string[] {
-  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1] ?? '');
+  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map(
+    (m) => m[1] ?? '',
+  );
   return specifiers.map((s) => path.resolve(path.dirname(file), s.replace(/\.js$/, '.ts')));
 }
 
@@ -71,14 +73,33 @@ test('the import reader and the cycle finder see what they must (a planted cycle
   const a = path.join(root, 'x/a.ts');
   const b = path.join(root, 'x/b.ts');
   const c = path.join(root, 'x/c.ts');
-  assert.deepEqual(relativeImports(a, "import { b } from './b.js';\nimport type { C } from \"./c.js\";\nexport * from '../y/d.js';\nconst e = await import('./e.js');\nimport { z } from 'zod';"), [
-    b,
-    c,
-    path.join(root, 'y/d.ts'),
-    path.join(root, 'x/e.ts'),
-  ]);
-  assert.deepEqual(cycles(new Map([[a, [b]], [b, [c]], [c, [a]]])), [[a, b, c]]);
-  assert.deepEqual(cycles(new Map([[a, [b]], [b, [c]], [c, []]])), []);
+  assert.deepEqual(
+    relativeImports(
+      a,
+      "import { b } from './b.js';\nimport type { C } from \"./c.js\";\nexport * from '../y/d.js';\nconst e = await import('./e.js');\nimport { z } from 'zod';",
+    ),
+    [b, c, path.join(root, 'y/d.ts'), path.join(root, 'x/e.ts')],
+  );
+  assert.deepEqual(
+    cycles(
+      new Map([
+        [a, [b]],
+        [b, [c]],
+        [c, [a]],
+      ]),
+    ),
+    [[a, b, c]],
+  );
+  assert.deepEqual(
+    cycles(
+      new Map([
+        [a, [b]],
+        [b, [c]],
+        [c, []],
+      ]),
+    ),
+    [],
+  );
   assert.deepEqual(cycles(new Map([[a, [a]]])), [[a]]);
 });
 

@@ -25,7 +25,8 @@ export function abResultFixture(overrides: Partial<AbResult['test']> = {}): AbRe
       pValue: 0.047,
       alpha: 0.05,
       winner: 'challenger',
-      statement: 'Two-proportion z-test on accuracy over 1,336 replayed rows per arm: challenger 0.812 vs champion 0.781, difference +0.031 (95% CI 0.0004 to 0.0616), p = 0.047 < 0.05: the challenger is better.',
+      statement:
+        'Two-proportion z-test on accuracy over 1,336 replayed rows per arm: challenger 0.812 vs champion 0.781, difference +0.031 (95% CI 0.0004 to 0.0616), p = 0.047 < 0.05: the challenger is better.',
       ...overrides,
     },
     createdAt: Date.UTC(2026, 11, 1, 14, 30),

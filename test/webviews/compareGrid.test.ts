@@ -17,7 +17,11 @@ const chromium = sharedBrowser();
 
 interface Snapshot {
   header: Array<{ col: number; key: string }>;
-  rows: Array<{ rowIndex: number; selected: boolean; cells: Array<{ col: number; text: string; active: boolean; id: string }> }>;
+  rows: Array<{
+    rowIndex: number;
+    selected: boolean;
+    cells: Array<{ col: number; text: string; active: boolean; id: string }>;
+  }>;
   activeDescendant: string | null;
   actives: number;
 }
@@ -27,11 +31,19 @@ async function snapshot(v: ViewPage): Promise<Snapshot> {
   return v.page.evaluate(() => {
     const colOf = (el: Element): number => Number(el.getAttribute('aria-colindex'));
     return {
-      header: Array.from(document.querySelectorAll('.grid-header .hcell')).map((el) => ({ col: colOf(el), key: el.querySelector('button')?.getAttribute('data-sort') ?? '' })),
+      header: Array.from(document.querySelectorAll('.grid-header .hcell')).map((el) => ({
+        col: colOf(el),
+        key: el.querySelector('button')?.getAttribute('data-sort') ?? '',
+      })),
       rows: Array.from(document.querySelectorAll('.grid-row')).map((row) => ({
         rowIndex: Number(row.getAttribute('aria-rowindex')),
         selected: row.getAttribute('aria-selected') === 'true',
-        cells: Array.from(row.querySelectorAll('.cell')).map((c) => ({ col: colOf(c), text: c.textContent ?? '', active: c.classList.contains('active'), id: c.id })),
+        cells: Array.from(row.querySelectorAll('.cell')).map((c) => ({
+          col: colOf(c),
+          text: c.textContent ?? '',
+          active: c.classList.contains('active'),
+          id: c.id,
+        })),
       })),
       activeDescendant: document.querySelector('.grid')?.getAttribute('aria-activedescendant') ?? null,
       actives: document.querySelectorAll('.grid .active').length,
@@ -94,7 +106,10 @@ describe('compare view: the recycled runs table', () => {
       assertConsistent(s, table);
       const drawnCols = s.header.filter((hcell) => hcell.col > 3).length;
       assert.ok(drawnCols >= 5 && drawnCols < 30, `only the visible columns are drawn (${drawnCols} of 52)`);
-      assert.ok(s.rows.length >= 10 && s.rows.length < 40, `only the visible rows are drawn (${s.rows.length} of 2000)`);
+      assert.ok(
+        s.rows.length >= 10 && s.rows.length < 40,
+        `only the visible rows are drawn (${s.rows.length} of 2000)`,
+      );
 
       // Across a little at a time (columns leave on the left and come in on the right), then back.
       for (let x = 0; x <= 1500; x += 250) {
@@ -115,7 +130,10 @@ describe('compare view: the recycled runs table', () => {
       await scrollTo(v, 5000, 24 * 900);
       s = await snapshot(v);
       assertConsistent(s, table);
-      assert.ok(s.rows.some((r) => r.rowIndex > 900), 'the jump drew rows far down');
+      assert.ok(
+        s.rows.some((r) => r.rowIndex > 900),
+        'the jump drew rows far down',
+      );
       await scrollTo(v, 0, 24 * 100);
       assertConsistent(await snapshot(v), table);
 
@@ -147,7 +165,10 @@ describe('compare view: the recycled runs table', () => {
       assert.equal(s.activeDescendant, 'cell-0-54');
       assert.equal(s.actives, 1, 'one active cell');
       const active = s.rows.flatMap((r) => r.cells.filter((c) => c.active).map((c) => ({ row: r.rowIndex, ...c })));
-      assert.deepEqual(active.map((c) => [c.row, c.col, c.id]), [[2, 55, 'cell-0-54']]);
+      assert.deepEqual(
+        active.map((c) => [c.row, c.col, c.id]),
+        [[2, 55, 'cell-0-54']],
+      );
       assertConsistent(s, table);
       // Down a page and back to the first column.
       await p.keyboard.press('PageDown');
@@ -168,9 +189,14 @@ describe('compare view: the recycled runs table', () => {
       assert.equal(s.actives, 1);
       // Space selects the active row's run; the row is marked and stays consistent.
       await p.keyboard.press('Space');
-      await p.waitForFunction(() => document.querySelector('.grid-row[aria-rowindex="4"]')?.getAttribute('aria-selected') === 'true');
+      await p.waitForFunction(
+        () => document.querySelector('.grid-row[aria-rowindex="4"]')?.getAttribute('aria-selected') === 'true',
+      );
       s = await snapshot(v);
-      assert.deepEqual(s.rows.filter((r) => r.selected).map((r) => r.rowIndex), [4]);
+      assert.deepEqual(
+        s.rows.filter((r) => r.selected).map((r) => r.rowIndex),
+        [4],
+      );
       assertConsistent(s, table);
       await assertClean(v);
     } finally {

@@ -68,7 +68,11 @@ export interface ViewPage {
   close(): Promise<void>;
 }
 
-export async function openView(browser: Browser, view: ViewName, opts: { width?: number; height?: number; state?: unknown } = {}): Promise<ViewPage> {
+export async function openView(
+  browser: Browser,
+  view: ViewName,
+  opts: { width?: number; height?: number; state?: unknown } = {},
+): Promise<ViewPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } });
   const page = await context.newPage();
   const nonce = 'testnonce0123456789';
@@ -83,7 +87,10 @@ export async function openView(browser: Browser, view: ViewName, opts: { width?:
     const name = new URL(route.request().url()).pathname.slice(1);
     if (name === 'index.html') return route.fulfill({ contentType: 'text/html', body: html });
     if (/^[a-z]+\.(js|css)$/.test(name)) {
-      return route.fulfill({ contentType: name.endsWith('.js') ? 'text/javascript' : 'text/css', body: readFileSync(join(buildDir, name)) });
+      return route.fulfill({
+        contentType: name.endsWith('.js') ? 'text/javascript' : 'text/css',
+        body: readFileSync(join(buildDir, name)),
+      });
     }
     return route.fulfill({ status: 404, body: '' });
   });
@@ -113,10 +120,13 @@ export async function openView(browser: Browser, view: ViewName, opts: { width?:
   });
   await page.goto(`${ORIGIN}/index.html`);
   // The view says ready once its listener is installed: the handshake every host waits for.
-  await page.waitForFunction(() => ((window as unknown as { __posted: Array<{ type: string }> }).__posted ?? []).some((m) => m.type === 'ready'));
+  await page.waitForFunction(() =>
+    ((window as unknown as { __posted: Array<{ type: string }> }).__posted ?? []).some((m) => m.type === 'ready'),
+  );
   return {
     page,
-    posted: () => page.evaluate(() => (window as unknown as { __posted: Array<{ type: string; payload: unknown }> }).__posted),
+    posted: () =>
+      page.evaluate(() => (window as unknown as { __posted: Array<{ type: string; payload: unknown }> }).__posted),
     send: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
     cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp),
     pageErrors,
@@ -127,7 +137,8 @@ export async function openView(browser: Browser, view: ViewName, opts: { width?:
 /** Waits until the view has posted a message of this type (after `from` messages), and returns it. */
 export async function waitForPost(v: ViewPage, type: string, from = 0): Promise<{ type: string; payload: unknown }> {
   const handle = await v.page.waitForFunction(
-    ([t, f]) => (window as unknown as { __posted: Array<{ type: string }> }).__posted.slice(f).find((m) => m.type === t),
+    ([t, f]) =>
+      (window as unknown as { __posted: Array<{ type: string }> }).__posted.slice(f).find((m) => m.type === t),
     [type, from] as const,
   );
   return (await handle.jsonValue()) as { type: string; payload: unknown };
@@ -147,7 +158,10 @@ export async function screenshot(v: ViewPage, name: string): Promise<string> {
 export function sharedBrowser(): () => Browser {
   let browser: Browser | undefined;
   before(async () => {
-    assert.ok(existsSync(chromiumPath()), `Chromium not found at ${chromiumPath()}: run scripts/setup.sh --with-e2e or set CAIRN_CHROMIUM`);
+    assert.ok(
+      existsSync(chromiumPath()),
+      `Chromium not found at ${chromiumPath()}: run scripts/setup.sh --with-e2e or set CAIRN_CHROMIUM`,
+    );
     await buildViews();
     browser = await launch();
   });

@@ -19,7 +19,14 @@ type HistoryRequest = { requestId: number; runIds: number[]; metric: string; max
 /** Answers the view's latest history request with fixture histories, as the extension relays the runtime's. */
 async function answerHistories(v: ViewPage, from = 0): Promise<HistoryRequest> {
   const req = (await waitForPost(v, 'requestHistories', from)).payload as HistoryRequest;
-  await v.send({ type: 'histories', payload: { requestId: req.requestId, metric: req.metric, histories: req.runIds.map((id) => makeHistory(id, req.metric, 60)) } });
+  await v.send({
+    type: 'histories',
+    payload: {
+      requestId: req.requestId,
+      metric: req.metric,
+      histories: req.runIds.map((id) => makeHistory(id, req.metric, 60)),
+    },
+  });
   return req;
 }
 
@@ -28,7 +35,10 @@ describe('compare view', () => {
     const v = await openView(chromium(), 'compare');
     try {
       const table = runSummariesToTable(makeRuns(200, { params: 6, metrics: 4, tags: 2 }));
-      await v.send({ type: 'runs', payload: { query: { pipeline: 'recommender' }, table, total: 200, keyMetric: 'val/auc' } });
+      await v.send({
+        type: 'runs',
+        payload: { query: { pipeline: 'recommender' }, table, total: 200, keyMetric: 'val/auc' },
+      });
       const p = v.page;
       await p.locator('.grid-row').first().waitFor();
       assert.match(await p.locator('.count').innerText(), /^200 of 200 runs · 12 columns$/);
@@ -41,7 +51,10 @@ describe('compare view', () => {
       await p.locator('.history .uplot canvas').waitFor();
       assert.equal(await p.locator('.legend li').count(), 8);
       await p.locator('.scatter .uplot canvas').waitFor();
-      assert.match((await p.locator('.parallel .plot').getAttribute('aria-label')) ?? '', /^Parallel coordinates of 200 runs over /);
+      assert.match(
+        (await p.locator('.parallel .plot').getAttribute('aria-label')) ?? '',
+        /^Parallel coordinates of 200 runs over /,
+      );
 
       // "Only what differs": `seed`, `p6`... are the same in every run and disappear.
       const headers = async (): Promise<string[]> => p.locator('.grid-header .hcell button').allInnerTexts();
@@ -49,13 +62,17 @@ describe('compare view', () => {
       await p.getByLabel('Only what differs').check();
       assert.ok(!(await headers()).includes('seed'), 'equal column hidden');
       // Rows are reused while scrolling and refilled when columns change: never two elements for one row.
-      const rowIndexes = await p.locator('.grid-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-rowindex')));
+      const rowIndexes = await p
+        .locator('.grid-row')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-rowindex')));
       assert.equal(new Set(rowIndexes).size, rowIndexes.length, 'no duplicate rows');
       await p.locator('.grid').evaluate((g) => {
         g.scrollTop = 1500;
       });
       await p.waitForFunction(() => document.querySelector('.grid-row[aria-rowindex="70"]') !== null);
-      const afterScroll = await p.locator('.grid-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-rowindex')));
+      const afterScroll = await p
+        .locator('.grid-row')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-rowindex')));
       assert.equal(new Set(afterScroll).size, afterScroll.length, 'no duplicate rows after scrolling');
       const cells = await p.locator('.grid-row[aria-rowindex="70"] .cell').allInnerTexts();
       assert.equal(cells[1], '#69', 'a reused row shows its new run');
@@ -100,11 +117,17 @@ describe('compare view', () => {
       assert.equal(await p.locator('.grid-row[aria-selected="true"]').count(), 1);
       // Charts follow the table a frame later, so an earlier request may come first: wait for the one for the selection.
       await p.waitForFunction(
-        (from) => (window as unknown as { __posted: Array<{ type: string; payload: { runIds?: number[] } }> }).__posted.slice(from).some((m) => m.type === 'requestHistories' && m.payload.runIds?.join() === '98'),
+        (from) =>
+          (window as unknown as { __posted: Array<{ type: string; payload: { runIds?: number[] } }> }).__posted
+            .slice(from)
+            .some((m) => m.type === 'requestHistories' && m.payload.runIds?.join() === '98'),
         before,
       );
       // State: the query and the UI are saved for a reload.
-      const state = (await p.evaluate(() => (window as unknown as { __getState(): unknown }).__getState())) as { query: unknown; ui: { selected: number[]; sort: unknown } };
+      const state = (await p.evaluate(() => (window as unknown as { __getState(): unknown }).__getState())) as {
+        query: unknown;
+        ui: { selected: number[]; sort: unknown };
+      };
       assert.deepEqual(state.query, { runIds: [1, 2] });
       assert.deepEqual(state.ui.selected, [98]);
       assert.deepEqual(state.ui.sort, { key: 'run:id', dir: 'desc' });
@@ -115,7 +138,11 @@ describe('compare view', () => {
       try {
         await revived.send({ type: 'runs', payload: { query: { runIds: [1, 2] }, table, total: 100 } });
         await revived.page.locator('.grid-row').first().waitFor();
-        assert.equal(await revived.page.locator('.grid-row[aria-rowindex="2"] .cell').nth(1).innerText(), '#100', 'sort restored');
+        assert.equal(
+          await revived.page.locator('.grid-row[aria-rowindex="2"] .cell').nth(1).innerText(),
+          '#100',
+          'sort restored',
+        );
         assert.equal(await revived.page.locator('.grid-row[aria-selected="true"]').count(), 1, 'selection restored');
         await assertClean(revived);
       } finally {
@@ -129,14 +156,26 @@ describe('compare view', () => {
   test('a large table arrives in chunks: the table paints first, charts wait for the last chunk', async () => {
     const v = await openView(chromium(), 'compare');
     try {
-      const [head, ...tail] = chunkRunTable(runSummariesToTable(makeRuns(120, { params: 4, metrics: 3, tags: 1 })), 50, 40);
+      const [head, ...tail] = chunkRunTable(
+        runSummariesToTable(makeRuns(120, { params: 4, metrics: 3, tags: 1 })),
+        50,
+        40,
+      );
       assert.equal(tail.length, 2);
       await v.send({ type: 'runs', payload: { query: {}, table: head, total: 120, pending: 70 } });
       const p = v.page;
-      await p.waitForFunction(() => document.querySelector('.count')?.textContent?.startsWith('50 of 120 runs (loading…)'));
+      await p.waitForFunction(() =>
+        document.querySelector('.count')?.textContent?.startsWith('50 of 120 runs (loading…)'),
+      );
       await v.send({ type: 'patch', payload: { table: tail[0], pending: 30 } });
-      await p.waitForFunction(() => document.querySelector('.count')?.textContent?.startsWith('90 of 120 runs (loading…)'));
-      assert.equal((await v.posted()).filter((m) => m.type === 'requestHistories').length, 0, 'no chart work while loading');
+      await p.waitForFunction(() =>
+        document.querySelector('.count')?.textContent?.startsWith('90 of 120 runs (loading…)'),
+      );
+      assert.equal(
+        (await v.posted()).filter((m) => m.type === 'requestHistories').length,
+        0,
+        'no chart work while loading',
+      );
       await v.send({ type: 'patch', payload: { table: tail[1], pending: 0 } });
       await p.waitForFunction(() => document.querySelector('.count')?.textContent?.startsWith('120 of 120 runs ·'));
       await answerHistories(v);
@@ -168,7 +207,10 @@ describe('lineage view', () => {
   test('lays out the graph, marks stale nodes, and posts open/run for nodes', async () => {
     const v = await openView(chromium(), 'lineage', { width: 1280, height: 640 });
     try {
-      await v.send({ type: 'graph', payload: { query: { target: 'run:12' }, graph: lineageFixture(), focus: 'step:103' } });
+      await v.send({
+        type: 'graph',
+        payload: { query: { target: 'run:12' }, graph: lineageFixture(), focus: 'step:103' },
+      });
       const p = v.page;
       await p.locator('.node').first().waitFor();
       assert.equal(await p.locator('.node').count(), 13);
@@ -192,7 +234,11 @@ describe('lineage view', () => {
       // Keyboard: focus a node, Enter opens it.
       await p.locator('[data-id="data:data/movies.csv@9f8e"]').focus();
       await p.keyboard.press('Enter');
-      await p.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string; payload: { nodeId?: string } }> }).__posted.some((m) => m.payload.nodeId === 'data:data/movies.csv@9f8e'));
+      await p.waitForFunction(() =>
+        (window as unknown as { __posted: Array<{ type: string; payload: { nodeId?: string } }> }).__posted.some(
+          (m) => m.payload.nodeId === 'data:data/movies.csv@9f8e',
+        ),
+      );
       // A dataset cannot be run: R does nothing.
       const count = (await v.posted()).length;
       await p.keyboard.press('r');
@@ -213,7 +259,10 @@ describe('lineage view', () => {
       await fold.waitFor();
       const steps = await p.locator('.node.kind-step .detail').allTextContents();
       assert.equal(steps.length, 7);
-      assert.ok(steps.every((t) => t.startsWith('run #5')), `only run 5's steps: ${steps.join(', ')}`);
+      assert.ok(
+        steps.every((t) => t.startsWith('run #5')),
+        `only run 5's steps: ${steps.join(', ')}`,
+      );
       const shown = await p.locator('.node:not(.fold)').count();
       const folded = g.nodes.length - shown;
       assert.match((await fold.locator('.label').textContent()) ?? '', new RegExp(`^\\+${folded} of other runs`));
@@ -259,26 +308,49 @@ describe('drift view', () => {
       const p = v.page;
       await p.locator('.stats tbody tr').first().waitFor();
       assert.equal(await p.locator('.stats tbody tr').count(), 4);
-      assert.match(await p.locator('.toolbar').innerText(), /dataset drift[\s\S]*2 of 4 features drifted \(50%; dataset threshold 50%\)/);
+      assert.match(
+        await p.locator('.toolbar').innerText(),
+        /dataset drift[\s\S]*2 of 4 features drifted \(50%; dataset threshold 50%\)/,
+      );
       assert.deepEqual(await p.locator('.stats tbody tr .badge').allInnerTexts(), ['drifted', 'ok', 'drifted', 'ok']);
       await p.locator('.dist .uplot canvas').waitFor();
-      assert.match((await p.locator('.dist .plot').getAttribute('aria-label')) ?? '', /^age: reference and current distributions over 20 bins$/);
+      assert.match(
+        (await p.locator('.dist .plot').getAttribute('aria-label')) ?? '',
+        /^age: reference and current distributions over 20 bins$/,
+      );
       await p.locator('.windows .uplot canvas').waitFor();
       assert.equal(await p.locator('.heat-table td.hot').count(), 6);
       // One column per window, labelled by its start as briefly as tells them apart, with its row count.
       const starts = await p.locator('.heat-table thead tr:first-child th.num').allInnerTexts();
       assert.equal(starts.length, 6);
       assert.equal(new Set(starts).size, 6, `distinct window labels: ${starts.join(', ')}`);
-      assert.ok(starts.every((l) => l.length <= 11), `short window labels: ${starts.join(', ')}`);
-      assert.deepEqual(await p.locator('.heat-table thead tr.rows th.num').allInnerTexts(), ['300', '300', '300', '300', '300', '300']);
+      assert.ok(
+        starts.every((l) => l.length <= 11),
+        `short window labels: ${starts.join(', ')}`,
+      );
+      assert.deepEqual(await p.locator('.heat-table thead tr.rows th.num').allInnerTexts(), [
+        '300',
+        '300',
+        '300',
+        '300',
+        '300',
+        '300',
+      ]);
       await screenshot(v, 'drift');
       // Keyboard: move to the categorical feature `genre`.
       await p.locator('.stats').focus();
       await p.keyboard.press('ArrowDown');
       await p.keyboard.press('ArrowDown');
-      await p.waitForFunction(() => document.querySelector('.dist .plot')?.getAttribute('aria-label')?.startsWith('genre: reference and current distributions over 5 categories'));
+      await p.waitForFunction(() =>
+        document
+          .querySelector('.dist .plot')
+          ?.getAttribute('aria-label')
+          ?.startsWith('genre: reference and current distributions over 5 categories'),
+      );
       await screenshot(v, 'drift-categorical');
-      const state = (await p.evaluate(() => (window as unknown as { __getState(): unknown }).__getState())) as { ui: { feature: string } };
+      const state = (await p.evaluate(() => (window as unknown as { __getState(): unknown }).__getState())) as {
+        ui: { feature: string };
+      };
       assert.equal(state.ui.feature, 'genre');
       await assertClean(v);
     } finally {

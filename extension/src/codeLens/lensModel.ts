@@ -18,17 +18,55 @@ export interface LensSpec<U> {
  * step's last result (status, age, key metric; opens its log) on each step. Untrusted: no run lens at all, one lens
  * on top that explains why and how to change it.
  */
-export function pipelineLenses<U>(uri: U, outline: PipelineOutline, trusted: boolean, states: ReadonlyMap<string, StepStateInfo> | undefined, nowMs: number): Array<LensSpec<U>> {
+export function pipelineLenses<U>(
+  uri: U,
+  outline: PipelineOutline,
+  trusted: boolean,
+  states: ReadonlyMap<string, StepStateInfo> | undefined,
+  nowMs: number,
+): Array<LensSpec<U>> {
   if (!trusted) {
-    return [{ offset: outline.topOffset, title: '$(shield) Running is off in Restricted Mode', command: Commands.explainRestricted, args: [], tooltip: 'Cairn runs nothing in an untrusted workspace; validation still works.' }];
+    return [
+      {
+        offset: outline.topOffset,
+        title: '$(shield) Running is off in Restricted Mode',
+        command: Commands.explainRestricted,
+        args: [],
+        tooltip: 'Cairn runs nothing in an untrusted workspace; validation still works.',
+      },
+    ];
   }
   const lenses: Array<LensSpec<U>> = [
-    { offset: outline.topOffset, title: '$(play) Run all', command: Commands.runPipeline, args: [uri], tooltip: `Run every step of ${outline.name} (cached steps are restored)` },
-    { offset: outline.topOffset, title: '$(symbol-parameter) Run with params…', command: Commands.runWithParams, args: [uri], tooltip: 'Override params for this run' },
+    {
+      offset: outline.topOffset,
+      title: '$(play) Run all',
+      command: Commands.runPipeline,
+      args: [uri],
+      tooltip: `Run every step of ${outline.name} (cached steps are restored)`,
+    },
+    {
+      offset: outline.topOffset,
+      title: '$(symbol-parameter) Run with params…',
+      command: Commands.runWithParams,
+      args: [uri],
+      tooltip: 'Override params for this run',
+    },
   ];
   for (const step of outline.steps) {
-    lenses.push({ offset: step.keyStart, title: '$(play) Run step', command: Commands.runStep, args: [uri, step.name], tooltip: `Run ${step.name} only` });
-    lenses.push({ offset: step.keyStart, title: '$(run-below) Run downstream', command: Commands.runStepDownstream, args: [uri, step.name], tooltip: `Run ${step.name} and every step that depends on it` });
+    lenses.push({
+      offset: step.keyStart,
+      title: '$(play) Run step',
+      command: Commands.runStep,
+      args: [uri, step.name],
+      tooltip: `Run ${step.name} only`,
+    });
+    lenses.push({
+      offset: step.keyStart,
+      title: '$(run-below) Run downstream',
+      command: Commands.runStepDownstream,
+      args: [uri, step.name],
+      tooltip: `Run ${step.name} and every step that depends on it`,
+    });
     const info = states?.get(step.name);
     if (info?.runId !== undefined && info.status !== undefined) {
       lenses.push({

@@ -44,7 +44,13 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
     }
     const inputs: DeployLensInput[] = [];
     for (const place of places) {
-      const entry = place.model ? entries.find((m) => m.summary.name === place.model) : place.card ? entries.find((m) => m.detail?.versions.some((v) => v.cardPath !== null && samePath(v.cardPath, place.card ?? ''))) : undefined;
+      const entry = place.model
+        ? entries.find((m) => m.summary.name === place.model)
+        : place.card
+          ? entries.find((m) =>
+              m.detail?.versions.some((v) => v.cardPath !== null && samePath(v.cardPath, place.card ?? '')),
+            )
+          : undefined;
       // A card nobody registered: no lens (it may be a card of something else).
       if (!entry && !place.model) continue;
       const name = entry?.summary.name ?? place.model ?? '';
@@ -54,16 +60,31 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
         try {
           gates = await this.models.checkGates(name, version);
         } catch (error) {
-          gates = { error: `The gates could not be checked: ${error instanceof Error ? error.message : String(error)}` };
+          gates = {
+            error: `The gates could not be checked: ${error instanceof Error ? error.message : String(error)}`,
+          };
         }
       }
       const serving = entry?.status?.deployments.find((d) => d.status === 'serving');
-      inputs.push({ offset: place.offset, model: name, trusted, version, gates, serving, ...(place.pipeline !== undefined ? { pipeline: place.pipeline } : {}) });
+      inputs.push({
+        offset: place.offset,
+        model: name,
+        trusted,
+        version,
+        gates,
+        serving,
+        ...(place.pipeline !== undefined ? { pipeline: place.pipeline } : {}),
+      });
     }
     if (token.isCancellationRequested) return [];
     return inputs.flatMap(deployLenses).map((spec) => {
       const at = document.positionAt(spec.offset);
-      return new vscode.CodeLens(new vscode.Range(at, at), { title: spec.title, command: spec.command, arguments: spec.args, ...(spec.tooltip ? { tooltip: spec.tooltip } : {}) });
+      return new vscode.CodeLens(new vscode.Range(at, at), {
+        title: spec.title,
+        command: spec.command,
+        arguments: spec.args,
+        ...(spec.tooltip ? { tooltip: spec.tooltip } : {}),
+      });
     });
   }
 
@@ -71,12 +92,17 @@ export class ModelLensProvider implements LensContributor, vscode.Disposable {
    * Where lenses go: a card's first line (its model is found by card path), each register step's key, the `deploy:` key
    * (which deploys with the pipeline's settings, so it names the file).
    */
-  private places(document: vscode.TextDocument): Array<{ offset: number; model?: string; card?: string; pipeline?: string }> {
+  private places(
+    document: vscode.TextDocument,
+  ): Array<{ offset: number; model?: string; card?: string; pipeline?: string }> {
     const file = document.uri.fsPath;
     if (document.languageId === 'cairn-pipeline' || isPipelineFile(file)) {
       const text = document.getText();
       const block = deployBlock(file, text);
-      return [...registerSteps(file, text).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : [])), ...(block ? [{ offset: block.keyStart, model: block.model, pipeline: file }] : [])];
+      return [
+        ...registerSteps(file, text).flatMap((s) => (s.model ? [{ offset: s.keyStart, model: s.model }] : [])),
+        ...(block ? [{ offset: block.keyStart, model: block.model, pipeline: file }] : []),
+      ];
     }
     const relative = vscode.workspace.asRelativePath(document.uri, false);
     // Past a front matter block, where the card's text starts.

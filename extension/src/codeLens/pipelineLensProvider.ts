@@ -8,7 +8,10 @@ import { outlinePipeline } from './pipelineOutline.js';
 
 /** CodeLens on pipeline files: run all / run step / run downstream, and each step's last result inline. */
 export class PipelineLensProvider implements LensContributor, vscode.Disposable {
-  readonly selector: vscode.DocumentSelector = [{ language: 'cairn-pipeline' }, { scheme: 'file', pattern: '**/{cairn,*.cairn}.{yaml,yml}' }];
+  readonly selector: vscode.DocumentSelector = [
+    { language: 'cairn-pipeline' },
+    { scheme: 'file', pattern: '**/{cairn,*.cairn}.{yaml,yml}' },
+  ];
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -42,7 +45,12 @@ export class PipelineLensProvider implements LensContributor, vscode.Disposable 
     if (token.isCancellationRequested) return [];
     return pipelineLenses(document.uri, outline, trusted, states, Date.now()).map((spec) => {
       const at = document.positionAt(spec.offset);
-      return new vscode.CodeLens(new vscode.Range(at, at), { title: spec.title, command: spec.command, arguments: spec.args, ...(spec.tooltip ? { tooltip: spec.tooltip } : {}) });
+      return new vscode.CodeLens(new vscode.Range(at, at), {
+        title: spec.title,
+        command: spec.command,
+        arguments: spec.args,
+        ...(spec.tooltip ? { tooltip: spec.tooltip } : {}),
+      });
     });
   }
 

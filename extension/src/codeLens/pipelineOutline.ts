@@ -26,7 +26,9 @@ export function outlinePipeline(file: string, text: string): PipelineOutline {
   const steps = [...doc.symbols.steps.values()]
     .map((s) => {
       // `${steps.a.outputs.x}` inside a step makes it depend on `a` as much as `needs: [a]` does.
-      const implied = doc.references.filter((r) => r.kind === 'output' && r.span.start >= s.span.start && r.span.end <= s.span.end && r.step !== s.name);
+      const implied = doc.references.filter(
+        (r) => r.kind === 'output' && r.span.start >= s.span.start && r.span.end <= s.span.end && r.step !== s.name,
+      );
       const needs = [...new Set([...s.needs, ...implied.map((r) => (r.kind === 'output' ? r.step : ''))])];
       return { name: s.name, needs, keyStart: s.keySpan.start, keyEnd: s.keySpan.end, uses: s.uses };
     })

@@ -94,7 +94,9 @@ export async function pickRun(
   const given = runIdOf(target);
   if (given !== undefined) return given;
   const page = await runtime.request(ListRunsRequest, {
-    ...(statuses || tagged ? { filter: { ...(statuses ? { status: statuses } : {}), ...(tagged ? { tags: tagged.tags } : {}) } } : {}),
+    ...(statuses || tagged
+      ? { filter: { ...(statuses ? { status: statuses } : {}), ...(tagged ? { tags: tagged.tags } : {}) } }
+      : {}),
     sort: { by: 'startedAt', order: 'desc' },
     offset: 0,
     limit: 200,

@@ -1,5 +1,12 @@
 import * as vscode from 'vscode';
-import { DeleteRunRequest, GetRunRequest, ListRunsRequest, ListSweepsRequest, RunExplanationsRequest, explainedRunTag } from '@cairn/protocol';
+import {
+  DeleteRunRequest,
+  GetRunRequest,
+  ListRunsRequest,
+  ListSweepsRequest,
+  RunExplanationsRequest,
+  explainedRunTag,
+} from '@cairn/protocol';
 import { isMethodMissing } from '../models/modelsService.js';
 import type { ExperimentNode } from '../views/experimentsView.js';
 import { openRuntimeFile, pickRun, runIdOf, runItem, type CommandContext, type Target } from './context.js';

@@ -22,8 +22,10 @@ export function parseParamOverrides(text: string): ParsedParams {
     if (eq <= 0) return { ok: false, error: `"${part}" is not name=value (e.g. lr=0.01 epochs=3)` };
     const name = part.slice(0, eq).trim();
     let value = part.slice(eq + 1).trim();
-    if (!namePattern.test(name)) return { ok: false, error: `"${name}" is not a param name (letters, digits, _ and -)` };
-    if (Object.prototype.hasOwnProperty.call(params, name)) return { ok: false, error: `param "${name}" is given twice` };
+    if (!namePattern.test(name))
+      return { ok: false, error: `"${name}" is not a param name (letters, digits, _ and -)` };
+    if (Object.prototype.hasOwnProperty.call(params, name))
+      return { ok: false, error: `param "${name}" is given twice` };
     if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
     params[name] = value;
   }

@@ -6,7 +6,14 @@ import { formatDuration, formatMetric } from '../views/format.js';
  * cell text is escaped so a param value cannot break the table.
  */
 function cell(value: unknown): string {
-  const text = value === null || value === undefined ? '—' : typeof value === 'number' ? formatMetric(value) : typeof value === 'string' ? value : JSON.stringify(value);
+  const text =
+    value === null || value === undefined
+      ? '—'
+      : typeof value === 'number'
+        ? formatMetric(value)
+        : typeof value === 'string'
+          ? value
+          : JSON.stringify(value);
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
@@ -24,7 +31,10 @@ export function runDetailMarkdown(run: RunDetail): string {
   lines.push('', `## Params (${params.length})`, '');
   if (params.length > 0) {
     lines.push('| param | value | type | |', '|---|---|---|---|');
-    for (const [k, p] of params) lines.push(`| ${cell(k)} | ${p.secret ? '\\*\\*\\*' : cell(p.value)} | ${p.type} | ${p.overridden ? 'overridden' : 'default'} |`);
+    for (const [k, p] of params)
+      lines.push(
+        `| ${cell(k)} | ${p.secret ? '\\*\\*\\*' : cell(p.value)} | ${p.type} | ${p.overridden ? 'overridden' : 'default'} |`,
+      );
   }
   const metrics = Object.entries(run.metrics);
   lines.push('', `## Metrics (${metrics.length})`, '');
@@ -33,7 +43,10 @@ export function runDetailMarkdown(run: RunDetail): string {
     for (const [k, v] of metrics) lines.push(`| ${cell(k)} | ${cell(v)} |`);
   }
   lines.push('', `## Steps (${run.steps.length})`, '', '| step | status | time | log |', '|---|---|---|---|');
-  for (const s of run.steps) lines.push(`| ${cell(s.step)} | ${s.status}${s.cacheHit ? ' (cached)' : ''}${s.error ? `: ${cell(s.error)}` : ''} | ${formatDuration(s.durationMs)} | ${s.log ? `\`${s.log}\`` : ''} |`);
+  for (const s of run.steps)
+    lines.push(
+      `| ${cell(s.step)} | ${s.status}${s.cacheHit ? ' (cached)' : ''}${s.error ? `: ${cell(s.error)}` : ''} | ${formatDuration(s.durationMs)} | ${s.log ? `\`${s.log}\`` : ''} |`,
+    );
   return lines.join('\n') + '\n';
 }
 

@@ -84,10 +84,16 @@ export const restartRuntime = (ctx: CommandContext) => async () => {
 export const setStorePassword = (ctx: CommandContext) => async () => {
   const url = storeUrlSetting();
   if (url === '') {
-    void vscode.window.showInformationMessage('Cairn: set `cairn.store.url` (a postgres:// URL) first; the password is kept apart from it.');
+    void vscode.window.showInformationMessage(
+      'Cairn: set `cairn.store.url` (a postgres:// URL) first; the password is kept apart from it.',
+    );
     return;
   }
-  const password = await vscode.window.showInputBox({ title: `Password for ${withoutPassword(url)}`, password: true, ignoreFocusOut: true });
+  const password = await vscode.window.showInputBox({
+    title: `Password for ${withoutPassword(url)}`,
+    password: true,
+    ignoreFocusOut: true,
+  });
   if (password === undefined) return;
   await ctx.secrets.store(storePasswordKey(url), password);
   if (checkTrust()) await ctx.runtime.restart();

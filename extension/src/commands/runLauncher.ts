@@ -75,11 +75,18 @@ export class RunLauncher {
           if (started.runId === null) {
             const errors = started.diagnostics.filter((d) => d.severity === 'error');
             const first = errors[0] ?? started.diagnostics[0];
-            const where = first ? `${vscode.workspace.asRelativePath(first.file)}:${first.range.start.line + 1}: ${first.message}` : 'the pipeline is invalid';
+            const where = first
+              ? `${vscode.workspace.asRelativePath(first.file)}:${first.range.start.line + 1}: ${first.message}`
+              : 'the pipeline is invalid';
             this.log.warn(`Run refused: ${started.diagnostics.length} problem(s); first: ${where}`);
-            void vscode.window.showErrorMessage(`Cairn did not run ${file}: ${where}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}. Fix it and run again.`, 'Show Problems').then((c) => {
-              if (c) void vscode.commands.executeCommand('workbench.actions.view.problems');
-            });
+            void vscode.window
+              .showErrorMessage(
+                `Cairn did not run ${file}: ${where}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}. Fix it and run again.`,
+                'Show Problems',
+              )
+              .then((c) => {
+                if (c) void vscode.commands.executeCommand('workbench.actions.view.problems');
+              });
             return undefined;
           }
           const runId = started.runId;
@@ -100,7 +107,9 @@ export class RunLauncher {
             for (const p of seen.get(runId) ?? []) on(p);
             token.onCancellationRequested(() => {
               progress.report({ message: 'cancelling…' });
-              void this.runtime.request(CancelRunRequest, { runId }).catch((error: unknown) => this.log.error(`Cancelling run #${runId} failed: ${String(error)}`));
+              void this.runtime
+                .request(CancelRunRequest, { runId })
+                .catch((error: unknown) => this.log.error(`Cancelling run #${runId} failed: ${String(error)}`));
             });
             // The runtime crashed mid-run: its restart marks the run interrupted; stop waiting.
             const stateSub = this.runtime.onDidChangeState((s) => {

@@ -5,7 +5,16 @@ import { openRecommenderSample } from '../walkthrough/openSample.js';
 import type { CommandContext } from './context.js';
 import { runDriftCommand } from './drift.js';
 import { Commands, type CommandId } from './ids.js';
-import { compareRuns, compareSweep, deleteRun, openExplanation, openStepLog, showLineage, showRun, showRunLogs } from './inspectCommands.js';
+import {
+  compareRuns,
+  compareSweep,
+  deleteRun,
+  openExplanation,
+  openStepLog,
+  showLineage,
+  showRun,
+  showRunLogs,
+} from './inspectCommands.js';
 import {
   cancelRun,
   explainRestricted,

@@ -5,22 +5,31 @@ import type { PipelineIndex } from '../views/pipelineIndex.js';
  * "Validate Workspace": opens every pipeline file (without showing it) so the language server checks each, waits for
  * their diagnostics, and summarises. Works in Restricted Mode: validation runs nothing.
  */
-export async function validateWorkspace(index: PipelineIndex, log: vscode.LogOutputChannel): Promise<{ files: number; errors: number; warnings: number }> {
+export async function validateWorkspace(
+  index: PipelineIndex,
+  log: vscode.LogOutputChannel,
+): Promise<{ files: number; errors: number; warnings: number }> {
   await index.rescan();
   const entries = await index.all();
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Cairn: validating pipelines…', cancellable: true }, async (progress, token) => {
-    let errors = 0;
-    let warnings = 0;
-    for (const entry of entries) {
-      if (token.isCancellationRequested) break;
-      progress.report({ message: vscode.workspace.asRelativePath(entry.uri), increment: 100 / Math.max(1, entries.length) });
-      await vscode.workspace.openTextDocument(entry.uri);
-      const diagnostics = await diagnosticsFor(entry.uri, token);
-      errors += diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length;
-      warnings += diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length;
-    }
-    return { files: entries.length, errors, warnings };
-  });
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Cairn: validating pipelines…', cancellable: true },
+    async (progress, token) => {
+      let errors = 0;
+      let warnings = 0;
+      for (const entry of entries) {
+        if (token.isCancellationRequested) break;
+        progress.report({
+          message: vscode.workspace.asRelativePath(entry.uri),
+          increment: 100 / Math.max(1, entries.length),
+        });
+        await vscode.workspace.openTextDocument(entry.uri);
+        const diagnostics = await diagnosticsFor(entry.uri, token);
+        errors += diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length;
+        warnings += diagnostics.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length;
+      }
+      return { files: entries.length, errors, warnings };
+    },
+  );
   const summary = `Cairn: ${result.files} pipeline file(s) checked: ${result.errors} error(s), ${result.warnings} warning(s).`;
   log.info(summary);
   if (result.errors + result.warnings > 0) {

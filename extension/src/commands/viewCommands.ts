@@ -69,10 +69,15 @@ export const toggleMine = (ctx: CommandContext) => () => {
   const { experiments } = ctx;
   const me = ctx.runtime.info?.user;
   if (experiments.model.view.user === undefined && me === undefined) {
-    void vscode.window.showInformationMessage('Cairn: the runtime has not said which user runs record yet; try again once it is ready.');
+    void vscode.window.showInformationMessage(
+      'Cairn: the runtime has not said which user runs record yet; try again once it is ready.',
+    );
     return;
   }
-  experiments.model.view = { ...experiments.model.view, user: experiments.model.view.user === undefined ? me : undefined };
+  experiments.model.view = {
+    ...experiments.model.view,
+    user: experiments.model.view.user === undefined ? me : undefined,
+  };
   experiments.refresh();
 };
 

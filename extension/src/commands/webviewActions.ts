@@ -20,7 +20,10 @@ export function webviewActions(
 ): WebviewActions {
   const workspace = (): vscode.Uri | undefined => RuntimeClient.workspaceFolder()?.uri;
   const openRun = async (runId: number): Promise<void> => {
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runDetailMarkdown(await runtime.request(GetRunRequest, { runId })) });
+    const doc = await vscode.workspace.openTextDocument({
+      language: 'markdown',
+      content: runDetailMarkdown(await runtime.request(GetRunRequest, { runId })),
+    });
     await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   };
   return {
@@ -34,7 +37,10 @@ export function webviewActions(
           void vscode.window.showWarningMessage(`Cairn: ${node.path} is outside the workspace; not opened.`);
           return;
         }
-        await vscode.window.showTextDocument(vscode.Uri.file(target), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        await vscode.window.showTextDocument(vscode.Uri.file(target), {
+          preview: true,
+          viewColumn: vscode.ViewColumn.Beside,
+        });
         return;
       }
       if (node.runId !== undefined) return openRun(node.runId);
@@ -43,7 +49,9 @@ export function webviewActions(
     async runFromNode(node: LineageNode) {
       const step = stepNameOfLabel(node.label);
       if (node.runId === undefined || !step) {
-        void vscode.window.showWarningMessage(`Cairn: cannot tell which step "${node.label}" is; run it from the pipeline file.`);
+        void vscode.window.showWarningMessage(
+          `Cairn: cannot tell which step "${node.label}" is; run it from the pipeline file.`,
+        );
         return;
       }
       const run = await runtime.request(GetRunRequest, { runId: node.runId });
@@ -55,20 +63,32 @@ export function webviewActions(
       // Thresholds live in a pipeline's drift step (`with: tests: { <feature>: ... }`): open the first mention.
       for (const entry of await index.all()) {
         const doc = await vscode.workspace.openTextDocument(entry.uri);
-        const at = new RegExp(`(^|[\\s{,])${feature.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`, 'm').exec(doc.getText());
+        const at = new RegExp(`(^|[\\s{,])${feature.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`, 'm').exec(
+          doc.getText(),
+        );
         if (!at) continue;
         const pos = doc.positionAt(at.index + (at[1] ?? '').length);
-        await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.Beside });
+        await vscode.window.showTextDocument(doc, {
+          selection: new vscode.Range(pos, pos),
+          viewColumn: vscode.ViewColumn.Beside,
+        });
         return;
       }
-      void vscode.window.showInformationMessage(`Cairn: no pipeline sets a drift threshold for "${feature}": the default for its test applies (see docs/pipeline-spec.md, drift.check).`);
+      void vscode.window.showInformationMessage(
+        `Cairn: no pipeline sets a drift threshold for "${feature}": the default for its test applies (see docs/pipeline-spec.md, drift.check).`,
+      );
     },
     async driftReport(query) {
       // Stored monitoring reports (`monitor:<id>`, or the latest of a model) come from the runtime.
       const monitored = await models.monitorReport(query);
       if (monitored) return monitored;
       const report = driftReports.get(query.reportId);
-      if (!report) throw new Error(query.reportId ? `drift report ${query.reportId} is gone (reports from files last for the session); run Cairn: Show Drift again` : 'no drift report chosen: run Cairn: Show Drift');
+      if (!report)
+        throw new Error(
+          query.reportId
+            ? `drift report ${query.reportId} is gone (reports from files last for the session); run Cairn: Show Drift again`
+            : 'no drift report chosen: run Cairn: Show Drift',
+        );
       return report;
     },
     canPromote: () => vscode.workspace.isTrusted,
@@ -76,8 +96,18 @@ export function webviewActions(
       try {
         const promotion = await models.promote({ name: result.name, version: result.challengerVersion }, alias);
         if (!promotion) return { ok: false, message: 'Promotion cancelled.' };
-        if (!promotion.move) return { ok: false, message: `Not promoted: ${promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => `${g.gate}: ${g.detail}`).join('; ')}` };
-        return { ok: true, message: `${promotion.move.name}@${promotion.move.alias} → v${promotion.move.version}${promotion.move.previous === null ? '' : ` (was v${promotion.move.previous})`}` };
+        if (!promotion.move)
+          return {
+            ok: false,
+            message: `Not promoted: ${promotion.gates.gates
+              .filter((g) => g.state === 'fail')
+              .map((g) => `${g.gate}: ${g.detail}`)
+              .join('; ')}`,
+          };
+        return {
+          ok: true,
+          message: `${promotion.move.name}@${promotion.move.alias} → v${promotion.move.version}${promotion.move.previous === null ? '' : ` (was v${promotion.move.previous})`}`,
+        };
       } catch (error) {
         return { ok: false, message: `Promotion failed: ${error instanceof Error ? error.message : String(error)}` };
       }

@@ -33,7 +33,11 @@ export interface PromotionUi {
   /** Which alias to move (the first suggestion is pre-selected). */
   pickAlias(name: string, version: number, suggestions: string[]): Promise<string | undefined>;
   /** Shows every gate with its state and detail; returns what to do. */
-  pickGateAction(title: string, gates: GatePickItem[], passed: boolean): Promise<'promote' | 'override' | { open: GatePickItem } | undefined>;
+  pickGateAction(
+    title: string,
+    gates: GatePickItem[],
+    passed: boolean,
+  ): Promise<'promote' | 'override' | { open: GatePickItem } | undefined>;
   /** The reason recorded with an override of the failing gates. */
   askReason(failing: GateId[]): Promise<string | undefined>;
 }
@@ -62,10 +66,18 @@ export const defaultPromotionUi: PromotionUi = {
       { label: '', kind: vscode.QuickPickItemKind.Separator },
       passed
         ? { label: '$(check) Promote', description: 'every gate passes', action: 'promote' }
-        : { label: '$(edit) Override with reason…', description: 'promote past the failing gates; the reason is recorded', action: 'override' },
+        : {
+            label: '$(edit) Override with reason…',
+            description: 'promote past the failing gates; the reason is recorded',
+            action: 'override',
+          },
       { label: '$(close) Cancel', action: 'cancel' },
     ];
-    const picked = await vscode.window.showQuickPick(items, { title, placeHolder: passed ? 'Every gate passes' : 'Failing gates block the promotion unless overridden with a reason', matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(items, {
+      title,
+      placeHolder: passed ? 'Every gate passes' : 'Failing gates block the promotion unless overridden with a reason',
+      matchOnDetail: true,
+    });
     if (!picked || picked.action === 'cancel') return undefined;
     if (picked.gate) return { open: picked.gate };
     return picked.action;
@@ -108,27 +120,50 @@ export class ModelActions {
     const ref = this.refOf(target);
     if (!ref) return undefined;
     const pipeline = typeof target === 'object' && !('kind' in target) ? target.pipeline : undefined;
-    const where = pipeline === undefined ? 'on 127.0.0.1' : `with the deploy: settings of ${vscode.workspace.asRelativePath(pipeline, false)}`;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cairn: deploying ${ref} ${where}…` }, () =>
-      this.runtime.request(DeployRequest, { model: ref, ...(pipeline === undefined ? {} : { pipeline }) }).catch((error: unknown) => {
-        if (isMethodMissing(error)) throw new Error(`this runtime cannot deploy yet (it lacks ${DeployRequest.method}); run \`cairn serve --model ${ref}${pipeline === undefined ? '' : ` --pipeline ${pipeline}`}\` in a terminal instead.`);
-        throw error;
-      }),
+    const where =
+      pipeline === undefined
+        ? 'on 127.0.0.1'
+        : `with the deploy: settings of ${vscode.workspace.asRelativePath(pipeline, false)}`;
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Cairn: deploying ${ref} ${where}…` },
+      () =>
+        this.runtime
+          .request(DeployRequest, { model: ref, ...(pipeline === undefined ? {} : { pipeline }) })
+          .catch((error: unknown) => {
+            if (isMethodMissing(error))
+              throw new Error(
+                `this runtime cannot deploy yet (it lacks ${DeployRequest.method}); run \`cairn serve --model ${ref}${pipeline === undefined ? '' : ` --pipeline ${pipeline}`}\` in a terminal instead.`,
+              );
+            throw error;
+          }),
     );
     const d = result.deployment;
     this.models.rememberToken(d.id, result.token);
     this.walkthrough.deployed();
-    this.log.info(`Deployment #${d.id} of ${d.ref} (v${d.version ?? '?'}) serving at ${d.url}${result.token === null ? ' without a token' : ''}.`);
-    void this.models.reload().catch((e: unknown) => this.log.warn(`Reloading models after the deployment failed: ${String(e)}`));
+    this.log.info(
+      `Deployment #${d.id} of ${d.ref} (v${d.version ?? '?'}) serving at ${d.url}${result.token === null ? ' without a token' : ''}.`,
+    );
+    void this.models
+      .reload()
+      .catch((e: unknown) => this.log.warn(`Reloading models after the deployment failed: ${String(e)}`));
     if (!options.quiet) {
       const tokenText = result.token === null ? 'no token' : `token ${result.token}`;
       const c = d.challenger;
-      const ab = c ? ` against challenger ${c.version === null ? c.ref : `v${c.version}`} (${Math.round(c.split * 1000) / 10}% of traffic${c.key ? `, sticky by ${c.key}` : ''})` : '';
-      void vscode.window.showInformationMessage(`Cairn: ${d.name}${d.version === null ? '' : ` v${d.version}`}${ab} is serving at ${d.url} (${tokenText}).`, 'Copy curl', 'Copy URL', 'Stop').then(async (choice) => {
-        if (choice === 'Copy curl') await this.copyCurl(d);
-        else if (choice === 'Copy URL') await this.copyUrl(d);
-        else if (choice === 'Stop') await this.stop(d);
-      });
+      const ab = c
+        ? ` against challenger ${c.version === null ? c.ref : `v${c.version}`} (${Math.round(c.split * 1000) / 10}% of traffic${c.key ? `, sticky by ${c.key}` : ''})`
+        : '';
+      void vscode.window
+        .showInformationMessage(
+          `Cairn: ${d.name}${d.version === null ? '' : ` v${d.version}`}${ab} is serving at ${d.url} (${tokenText}).`,
+          'Copy curl',
+          'Copy URL',
+          'Stop',
+        )
+        .then(async (choice) => {
+          if (choice === 'Copy curl') await this.copyCurl(d);
+          else if (choice === 'Copy URL') await this.copyUrl(d);
+          else if (choice === 'Stop') await this.stop(d);
+        });
     }
     return result;
   }
@@ -146,11 +181,21 @@ export class ModelActions {
     if (version === undefined) throw new Error(`no registered model named ${name}`);
     const alias =
       aliasGiven ??
-      (await this.promotionUi.pickAlias(name, version, [...new Set([...usualAliases, ...Object.keys(entry?.summary.aliases ?? {})])].filter((a) => entry?.summary.aliases[a] !== version)));
+      (await this.promotionUi.pickAlias(
+        name,
+        version,
+        [...new Set([...usualAliases, ...Object.keys(entry?.summary.aliases ?? {})])].filter(
+          (a) => entry?.summary.aliases[a] !== version,
+        ),
+      ));
     if (!alias) return undefined;
     const report = await this.models.checkGates(name, version);
     const summary = gateSummary(report);
-    const choice = await this.promotionUi.pickGateAction(`Promote ${name} v${version} to ${alias} — ${summary.title.replace(/^\$\([a-z-]+\) /, '')}`, gateItems(report), report.passed);
+    const choice = await this.promotionUi.pickGateAction(
+      `Promote ${name} v${version} to ${alias} — ${summary.title.replace(/^\$\([a-z-]+\) /, '')}`,
+      gateItems(report),
+      report.passed,
+    );
     if (!choice) return undefined;
     if (typeof choice === 'object') {
       await this.openGateFile(report.gates.find((g) => g.gate === choice.open.gate));
@@ -164,15 +209,25 @@ export class ModelActions {
       override = { override: failing, reason };
     }
     const promotion = await this.runtime.request(PromoteModelRequest, { name, version, alias, ...(override ?? {}) });
-    await this.models.reload().catch((e: unknown) => this.log.warn(`Reloading models after the promotion failed: ${String(e)}`));
+    await this.models
+      .reload()
+      .catch((e: unknown) => this.log.warn(`Reloading models after the promotion failed: ${String(e)}`));
     if (promotion.move) {
       const m = promotion.move;
-      const what = m.changed ? `${m.name}@${m.alias} → v${m.version}${m.previous === null ? '' : ` (was v${m.previous})`}` : `${m.name}@${m.alias} already pointed at v${m.version}`;
-      this.log.info(`Promotion: ${what}${override ? `; overrode ${override.override.join(', ')}: ${override.reason}` : ''}.`);
-      void vscode.window.showInformationMessage(`Cairn: ${what}${override ? ` (gates overridden: ${override.override.join(', ')})` : ''}.`);
+      const what = m.changed
+        ? `${m.name}@${m.alias} → v${m.version}${m.previous === null ? '' : ` (was v${m.previous})`}`
+        : `${m.name}@${m.alias} already pointed at v${m.version}`;
+      this.log.info(
+        `Promotion: ${what}${override ? `; overrode ${override.override.join(', ')}: ${override.reason}` : ''}.`,
+      );
+      void vscode.window.showInformationMessage(
+        `Cairn: ${what}${override ? ` (gates overridden: ${override.override.join(', ')})` : ''}.`,
+      );
     } else {
       const blocked = promotion.gates.gates.filter((g) => g.state === 'fail');
-      void vscode.window.showWarningMessage(`Cairn: ${name} v${version} was not promoted: ${blocked.map((g) => `${g.gate}: ${g.detail}`).join('; ')}`);
+      void vscode.window.showWarningMessage(
+        `Cairn: ${name} v${version} was not promoted: ${blocked.map((g) => `${g.gate}: ${g.detail}`).join('; ')}`,
+      );
     }
     return promotion;
   }
@@ -181,7 +236,9 @@ export class ModelActions {
     const d = this.deploymentOf(target) ?? (await this.pickDeployment('Cairn: stop which deployment?'));
     if (!d) return undefined;
     const stopped = await this.runtime.request(StopDeploymentRequest, { id: d.id });
-    await this.models.reload().catch((e: unknown) => this.log.warn(`Reloading models after stopping failed: ${String(e)}`));
+    await this.models
+      .reload()
+      .catch((e: unknown) => this.log.warn(`Reloading models after stopping failed: ${String(e)}`));
     void vscode.window.showInformationMessage(`Cairn: deployment #${stopped.id} (${stopped.ref}) ${stopped.status}.`);
     return stopped;
   }
@@ -212,13 +269,19 @@ export class ModelActions {
   }
 
   /** The report a drift view asks for by `monitor:<id>` (or the latest of a model by name). */
-  async monitorReport(query: { reportId?: string | undefined; deployment?: string | undefined }): Promise<TitledDriftReport | undefined> {
+  async monitorReport(query: {
+    reportId?: string | undefined;
+    deployment?: string | undefined;
+  }): Promise<TitledDriftReport | undefined> {
     const byId = /^monitor:(\d+)$/.exec(query.reportId ?? '');
     if (!byId && !query.deployment) return undefined;
     const params = byId ? { id: Number(byId[1]) } : { name: query.deployment ?? '', limit: 1 };
     const { reports } = await this.runtime.request(MonitorReportsRequest, params);
     const found = reports[0];
-    if (!found) throw new Error(byId ? `monitoring report ${byId[1]} is gone` : `no monitoring report for ${query.deployment ?? ''} yet`);
+    if (!found)
+      throw new Error(
+        byId ? `monitoring report ${byId[1]} is gone` : `no monitoring report for ${query.deployment ?? ''} yet`,
+      );
     return found.report;
   }
 
@@ -231,17 +294,25 @@ export class ModelActions {
     const entry = this.models.byName(name) ?? (await this.models.models()).find((m) => m.summary.name === name);
     const versions = entry?.detail?.versions ?? [];
     const version = versions.find((v) => v.version === (alert?.version ?? entry?.summary.latestVersion)) ?? versions[0];
-    if (version?.runId === null || version?.runId === undefined) throw new Error(`cannot tell which pipeline registered ${name}${version ? ` v${version.version}` : ''} (its run is gone); run the pipeline by hand.`);
+    if (version?.runId === null || version?.runId === undefined)
+      throw new Error(
+        `cannot tell which pipeline registered ${name}${version ? ` v${version.version}` : ''} (its run is gone); run the pipeline by hand.`,
+      );
     const run = await this.runtime.request(GetRunRequest, { runId: version.runId });
     const file = runtimeFile(run.pipelineFile);
     if (!file) return;
-    this.log.info(`Retraining ${name}: running ${run.pipelineFile} (it registered v${version.version} in run #${run.id}).`);
+    this.log.info(
+      `Retraining ${name}: running ${run.pipelineFile} (it registered v${version.version} in run #${run.id}).`,
+    );
     await this.launcher.run({ pipeline: file });
   }
 
   private async inputsOf(url: string, token: string | null): Promise<ServeInputField[] | undefined> {
     try {
-      const res = await fetch(`${url.replace(/\/$/, '')}/health`, { headers: token === null ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
+      const res = await fetch(`${url.replace(/\/$/, '')}/health`, {
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(3000),
+      });
       const parsed = serveHealthSchema.safeParse(await res.json());
       return parsed.success ? parsed.data.model.inputs : undefined;
     } catch (error) {
@@ -250,7 +321,9 @@ export class ModelActions {
     }
   }
 
-  private async openGateFile(gate: { file?: string | undefined; line?: number | undefined } | undefined): Promise<void> {
+  private async openGateFile(
+    gate: { file?: string | undefined; line?: number | undefined } | undefined,
+  ): Promise<void> {
     const folder = RuntimeClient.workspaceFolder()?.uri;
     if (!gate?.file || !folder) return;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, gate.file));
@@ -259,13 +332,20 @@ export class ModelActions {
   }
 
   private async pickDeployment(title: string): Promise<Deployment | undefined> {
-    const serving = (await this.models.models()).flatMap((m) => m.status?.deployments.filter((d) => d.status === 'serving') ?? []);
+    const serving = (await this.models.models()).flatMap(
+      (m) => m.status?.deployments.filter((d) => d.status === 'serving') ?? [],
+    );
     if (serving.length === 0) {
       void vscode.window.showInformationMessage('Cairn: nothing is being served.');
       return undefined;
     }
     if (serving.length === 1) return serving[0];
-    return (await vscode.window.showQuickPick(serving.map((d) => ({ label: `#${d.id} ${d.ref}`, description: d.url, d })), { title }))?.d;
+    return (
+      await vscode.window.showQuickPick(
+        serving.map((d) => ({ label: `#${d.id} ${d.ref}`, description: d.url, d })),
+        { title },
+      )
+    )?.d;
   }
 
   private deploymentOf(target: ModelNode | Deployment | undefined): Deployment | undefined {
@@ -297,7 +377,9 @@ export class ModelActions {
     if (typeof target === 'string') return target;
     const name = this.nameOf(target);
     if (!name) {
-      void vscode.window.showWarningMessage('Cairn: deploy which model? Use the Models view or the "Deploy locally" lens on a model card.');
+      void vscode.window.showWarningMessage(
+        'Cairn: deploy which model? Use the Models view or the "Deploy locally" lens on a model card.',
+      );
       return undefined;
     }
     const version = this.versionOf(target);

@@ -103,7 +103,10 @@ export class ModelsService implements vscode.Disposable {
 
   /** Every open alert of every model, newest first. */
   openAlerts(): Alert[] {
-    return this.snapshot.flatMap((m) => m.status?.alerts ?? []).filter((a) => a.closedAt === null).sort((a, b) => b.openedAt - a.openedAt);
+    return this.snapshot
+      .flatMap((m) => m.status?.alerts ?? [])
+      .filter((a) => a.closedAt === null)
+      .sort((a, b) => b.openedAt - a.openedAt);
   }
 
   /** Drops what is cached and reloads soon (bursts of notifications are one reload). */
@@ -166,11 +169,18 @@ export class ModelsService implements vscode.Disposable {
     const { models } = await this.runtime.request(ListModelsRequest, {});
     return Promise.all(
       models.map(async (summary): Promise<ModelEntry> => {
-        const [detail, status] = await Promise.allSettled([this.runtime.request(GetModelRequest, { name: summary.name }), this.runtime.request(ModelStatusRequest, { name: summary.name })]);
+        const [detail, status] = await Promise.allSettled([
+          this.runtime.request(GetModelRequest, { name: summary.name }),
+          this.runtime.request(ModelStatusRequest, { name: summary.name }),
+        ]);
         const problems: string[] = [];
         if (detail.status === 'rejected') problems.push(`versions: ${String(detail.reason)}`);
         if (status.status === 'rejected') {
-          problems.push(isMethodMissing(status.reason) ? `deployments: this runtime does not answer ${ModelStatusRequest.method} yet` : `deployments: ${String(status.reason)}`);
+          problems.push(
+            isMethodMissing(status.reason)
+              ? `deployments: this runtime does not answer ${ModelStatusRequest.method} yet`
+              : `deployments: ${String(status.reason)}`,
+          );
         }
         if (problems.length > 0) this.log.warn(`Models view, ${summary.name}: ${problems.join('; ')}`);
         return {

@@ -17,7 +17,10 @@ export interface BackoffOptions {
 export const defaultBackoff: BackoffOptions = { baseMs: 500, maxMs: 30_000, windowMs: 3 * 60_000, maxCrashes: 5 };
 
 /** Delay before restart number `attempt` (0-based): base · 2^attempt, capped at max. */
-export function backoffDelay(attempt: number, options: Pick<BackoffOptions, 'baseMs' | 'maxMs'> = defaultBackoff): number {
+export function backoffDelay(
+  attempt: number,
+  options: Pick<BackoffOptions, 'baseMs' | 'maxMs'> = defaultBackoff,
+): number {
   if (!Number.isFinite(attempt) || attempt < 0) return options.baseMs;
   return Math.min(options.maxMs, options.baseMs * 2 ** Math.min(attempt, 30));
 }

@@ -1,8 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+  type RequestType,
+} from 'vscode-jsonrpc/node';
 import type { z } from 'zod';
-import { AlertNotification, ModelsChangedNotification, RunLogNotification, RunMetricNotification, RunProgressNotification, RuntimeReadyNotification } from '@cairn/protocol';
+import {
+  AlertNotification,
+  ModelsChangedNotification,
+  RunLogNotification,
+  RunMetricNotification,
+  RunProgressNotification,
+  RuntimeReadyNotification,
+} from '@cairn/protocol';
 import { progressLogLine } from '../views/format.js';
 import { RestartPolicy } from './backoff.js';
 import { resolveNodePath } from './nodePath.js';
@@ -96,10 +109,18 @@ export class RuntimeClient implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) return this.setState('untrusted');
     const folder = RuntimeClient.workspaceFolder();
     if (!folder) return this.setState('noFolder');
-    if (this.child) return this.ready?.then(() => undefined, () => undefined);
+    if (this.child)
+      return this.ready?.then(
+        () => undefined,
+        () => undefined,
+      );
     const url = storeUrlSetting();
     this.storePassword = url === '' ? undefined : await this.context.secrets.get(storePasswordKey(url));
-    if (this.child) return this.ready?.then(() => undefined, () => undefined);
+    if (this.child)
+      return this.ready?.then(
+        () => undefined,
+        () => undefined,
+      );
     this.spawnRuntime(folder.uri.fsPath);
     try {
       await this.ready;
@@ -120,11 +141,19 @@ export class RuntimeClient implements vscode.Disposable {
   /** Resolves when the runtime is ready; rejects with what to do when it cannot be. */
   async whenReady(): Promise<RuntimeReadyNotification.Params> {
     if (!vscode.workspace.isTrusted) {
-      throw new RuntimeUnavailableError('The Cairn runtime does not start in an untrusted workspace: trust the workspace to run pipelines and see runs.');
+      throw new RuntimeUnavailableError(
+        'The Cairn runtime does not start in an untrusted workspace: trust the workspace to run pipelines and see runs.',
+      );
     }
-    if (!RuntimeClient.workspaceFolder()) throw new RuntimeUnavailableError('Open a folder with a Cairn pipeline: the runtime serves the first workspace folder.');
+    if (!RuntimeClient.workspaceFolder())
+      throw new RuntimeUnavailableError(
+        'Open a folder with a Cairn pipeline: the runtime serves the first workspace folder.',
+      );
     if (!this.child && this.state !== 'restarting') await this.start();
-    if (this.state === 'failed') throw new RuntimeUnavailableError('The Cairn runtime failed to start: see "Cairn: Show Runtime Log", fix the cause, then "Cairn: Restart Runtime".');
+    if (this.state === 'failed')
+      throw new RuntimeUnavailableError(
+        'The Cairn runtime failed to start: see "Cairn: Show Runtime Log", fix the cause, then "Cairn: Restart Runtime".',
+      );
     if (this.state === 'restarting' || this.state === 'starting') {
       await new Promise<void>((resolve) => {
         const sub = this.onDidChangeState((s) => {
@@ -133,7 +162,10 @@ export class RuntimeClient implements vscode.Disposable {
           resolve();
         });
       });
-      if (this.currentState !== 'ready') throw new RuntimeUnavailableError('The Cairn runtime failed to start: see "Cairn: Show Runtime Log", fix the cause, then "Cairn: Restart Runtime".');
+      if (this.currentState !== 'ready')
+        throw new RuntimeUnavailableError(
+          'The Cairn runtime failed to start: see "Cairn: Show Runtime Log", fix the cause, then "Cairn: Restart Runtime".',
+        );
     }
     if (!this.ready) throw new RuntimeUnavailableError('The Cairn runtime is not running.');
     return this.ready;
@@ -145,12 +177,19 @@ export class RuntimeClient implements vscode.Disposable {
     const connection = this.connection;
     if (!connection) throw new RuntimeUnavailableError('The Cairn runtime stopped before the request could be sent.');
     // By method name: the result is checked with the schema below rather than trusted by its static type.
-    const raw: unknown = token ? await connection.sendRequest(message.method, params, token) : await connection.sendRequest(message.method, params);
+    const raw: unknown = token
+      ? await connection.sendRequest(message.method, params, token)
+      : await connection.sendRequest(message.method, params);
     const parsed = message.resultSchema.safeParse(raw);
     if (!parsed.success) {
-      const detail = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).join('; ');
+      const detail = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || 'result'}: ${i.message}`)
+        .join('; ');
       this.log.error(`runtime: ${message.method} answered with an invalid result (${detail}); dropped.`);
-      throw new Error(`The Cairn runtime answered ${message.method} with an invalid result (${detail}). Is the runtime the same version as the extension?`);
+      throw new Error(
+        `The Cairn runtime answered ${message.method} with an invalid result (${detail}). Is the runtime the same version as the extension?`,
+      );
     }
     return parsed.data;
   }
@@ -181,9 +220,17 @@ export class RuntimeClient implements vscode.Disposable {
     this.log.info(`Starting the runtime: ${node} ${args.join(' ')}`);
     this.setState(this.state === 'restarting' ? 'restarting' : 'starting');
     this.lastStderr = [];
-    const child = spawn(node, args, { cwd: workspace, stdio: ['pipe', 'pipe', 'pipe'], env: runtimeEnv(process.env, workspace, storeUrlSetting(), this.storePassword), windowsHide: true });
+    const child = spawn(node, args, {
+      cwd: workspace,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: runtimeEnv(process.env, workspace, storeUrlSetting(), this.storePassword),
+      windowsHide: true,
+    });
     this.child = child;
-    const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    const connection = createMessageConnection(
+      new StreamMessageReader(child.stdout),
+      new StreamMessageWriter(child.stdin),
+    );
     this.connection = connection;
 
     let resolveReady!: (p: RuntimeReadyNotification.Params) => void;
@@ -205,7 +252,9 @@ export class RuntimeClient implements vscode.Disposable {
       if (!p.success) return this.dropInvalid(RuntimeReadyNotification.method, p.error);
       clearTimeout(readyTimer);
       this.readyInfo = p.data;
-      this.log.info(`Runtime ${p.data.version} ready (pid ${p.data.pid}, workspace ${p.data.workspace}, ${p.data.parallelism} parallel steps).`);
+      this.log.info(
+        `Runtime ${p.data.version} ready (pid ${p.data.pid}, workspace ${p.data.workspace}, ${p.data.parallelism} parallel steps).`,
+      );
       this.setState('ready', `pid ${p.data.pid}`);
       resolveReady(p.data);
       this.readyEmitter.fire(p.data);
@@ -219,7 +268,9 @@ export class RuntimeClient implements vscode.Disposable {
     connection.onNotification(RunLogNotification.method, (raw: unknown) => {
       const p = RunLogNotification.paramsSchema.safeParse(raw);
       if (!p.success) return this.dropInvalid(RunLogNotification.method, p.error);
-      this.log.info(`[run ${p.data.runId} ${p.data.step}${p.data.stream === 'stderr' ? ' stderr' : ''}] ${p.data.line}`);
+      this.log.info(
+        `[run ${p.data.runId} ${p.data.step}${p.data.stream === 'stderr' ? ' stderr' : ''}] ${p.data.line}`,
+      );
       this.logEmitter.fire(p.data);
     });
     connection.onNotification(RunMetricNotification.method, (raw: unknown) => {
@@ -230,7 +281,9 @@ export class RuntimeClient implements vscode.Disposable {
     connection.onNotification(AlertNotification.method, (raw: unknown) => {
       const p = AlertNotification.paramsSchema.safeParse(raw);
       if (!p.success) return this.dropInvalid(AlertNotification.method, p.error);
-      this.log.info(`Alert #${p.data.id} ${p.data.closedAt === null ? 'opened' : 'closed'} for ${p.data.name}: ${p.data.message}`);
+      this.log.info(
+        `Alert #${p.data.id} ${p.data.closedAt === null ? 'opened' : 'closed'} for ${p.data.name}: ${p.data.message}`,
+      );
       this.alertEmitter.fire(p.data);
     });
     connection.onNotification(ModelsChangedNotification.method, (raw: unknown) => {
@@ -264,7 +317,10 @@ export class RuntimeClient implements vscode.Disposable {
   }
 
   private dropInvalid(method: string, error: z.ZodError): void {
-    const detail = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+    const detail = error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || 'params'}: ${i.message}`)
+      .join('; ');
     this.log.warn(`runtime: dropped an invalid ${method} notification (${detail}).`);
   }
 

@@ -22,7 +22,11 @@ export class RuntimeStatusItem implements vscode.Disposable {
       ready: { text: '$(server-process) Runtime', tooltip: 'Cairn runtime: ready' },
       restarting: { text: '$(sync~spin) Runtime', tooltip: 'Cairn runtime: restarting after a crash' },
       failed: { text: '$(error) Runtime', tooltip: 'Cairn runtime: failed (click to restart)', error: true },
-      untrusted: { text: '$(shield) Runtime', tooltip: 'Cairn runtime: off in an untrusted workspace (validation still works; trust the workspace to run pipelines)' },
+      untrusted: {
+        text: '$(shield) Runtime',
+        tooltip:
+          'Cairn runtime: off in an untrusted workspace (validation still works; trust the workspace to run pipelines)',
+      },
       noFolder: { text: '$(debug-stop) Runtime', tooltip: 'Cairn runtime: open a folder to run pipelines' },
     };
     const look = looks[state];

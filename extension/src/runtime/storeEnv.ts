@@ -21,7 +21,12 @@ export function withoutPassword(url: string): string {
 }
 
 /** The environment of the runtime process: the base, the workspace, and the store when one is configured. */
-export function runtimeEnv(base: NodeJS.ProcessEnv, workspace: string, url: string, password: string | undefined): NodeJS.ProcessEnv {
+export function runtimeEnv(
+  base: NodeJS.ProcessEnv,
+  workspace: string,
+  url: string,
+  password: string | undefined,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, CAIRN_WORKSPACE: workspace };
   const trimmed = url.trim();
   if (trimmed === '') return env;

@@ -1,7 +1,16 @@
 import * as vscode from 'vscode';
 import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
-import { runContextValue, runDescription, runLabel, runStatusColor, runStatusIcon, formatDuration, formatMetric, slurmJobsText } from './format.js';
+import {
+  runContextValue,
+  runDescription,
+  runLabel,
+  runStatusColor,
+  runStatusIcon,
+  formatDuration,
+  formatMetric,
+  slurmJobsText,
+} from './format.js';
 import { describeView, foldSweeps, RunsModel } from './runsModel.js';
 import { Commands } from '../commands/ids.js';
 
@@ -104,7 +113,10 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
         item.id = `run:${node.runId}`;
         if (!run) return item;
         const color = runStatusColor(run.status);
-        item.iconPath = new vscode.ThemeIcon(runStatusIcon(run.status), color ? new vscode.ThemeColor(color) : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          runStatusIcon(run.status),
+          color ? new vscode.ThemeColor(color) : undefined,
+        );
         item.description = runDescription(run, now);
         item.tooltip = runTooltip(run);
         item.contextValue = runContextValue(run);
@@ -161,7 +173,9 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
       try {
         await this.loadPage(node.pipeline, 0);
       } catch (error) {
-        return [{ kind: 'message', text: `Could not load runs: ${error instanceof Error ? error.message : String(error)}` }];
+        return [
+          { kind: 'message', text: `Could not load runs: ${error instanceof Error ? error.message : String(error)}` },
+        ];
       }
       g = this.model.group(node.pipeline);
     }
@@ -183,10 +197,25 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
   private async roots(): Promise<ExperimentNode[]> {
     const state = this.runtime.currentState;
     if (state === 'untrusted') {
-      return [{ kind: 'message', text: 'Runs are off in Restricted Mode', tooltip: 'Cairn starts its runtime (which runs pipelines and reads the run store) only in a trusted workspace. Validation still works.', command: { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' } }];
+      return [
+        {
+          kind: 'message',
+          text: 'Runs are off in Restricted Mode',
+          tooltip:
+            'Cairn starts its runtime (which runs pipelines and reads the run store) only in a trusted workspace. Validation still works.',
+          command: { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' },
+        },
+      ];
     }
     if (state === 'noFolder') return [{ kind: 'message', text: 'Open a folder with a Cairn pipeline to track runs.' }];
-    if (state === 'failed') return [{ kind: 'message', text: 'The runtime failed: click to restart', command: { command: Commands.restartRuntime, title: 'Restart Runtime' } }];
+    if (state === 'failed')
+      return [
+        {
+          kind: 'message',
+          text: 'The runtime failed: click to restart',
+          command: { command: Commands.restartRuntime, title: 'Restart Runtime' },
+        },
+      ];
     try {
       await this.runtime.whenReady();
     } catch (error) {
@@ -196,7 +225,13 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
     const names = this.model.pipelines();
     const nodes: ExperimentNode[] = [];
     const filter = describeView(this.model.view);
-    if (filter) nodes.push({ kind: 'message', text: `Filter: ${filter}`, tooltip: 'Cairn: Clear Run Filter removes it.', command: { command: Commands.clearFilter, title: 'Clear Filter' } });
+    if (filter)
+      nodes.push({
+        kind: 'message',
+        text: `Filter: ${filter}`,
+        tooltip: 'Cairn: Clear Run Filter removes it.',
+        command: { command: Commands.clearFilter, title: 'Clear Filter' },
+      });
     if (names.length === 0) nodes.push({ kind: 'message', text: 'No runs yet: run a pipeline (Cairn: Run Pipeline).' });
     if (this.loadError) nodes.push({ kind: 'message', text: this.loadError });
     return [...nodes, ...names.map((n) => this.groupNode(n))];
@@ -219,8 +254,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
       if (isNewGroup) {
         this.fireAll();
         this.updatedEmitter.fire();
-      }
-      else if (effect === 'updated') this.queue(this.runNode(runId));
+      } else if (effect === 'updated') this.queue(this.runNode(runId));
       else if (effect !== 'filtered') this.queue(this.groupNode(summary.pipeline));
     } catch (error) {
       this.loadError = `Could not read run #${runId}: ${error instanceof Error ? error.message : String(error)}`;
@@ -276,12 +310,15 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
 function runTooltip(run: RunSummary): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Run #${run.id}** — ${run.pipeline} — ${run.status}\n\n`);
-  md.appendMarkdown(`Started ${new Date(run.startedAt).toLocaleString()}${run.durationMs !== null ? `, took ${formatDuration(run.durationMs)}` : ''}\n\n`);
+  md.appendMarkdown(
+    `Started ${new Date(run.startedAt).toLocaleString()}${run.durationMs !== null ? `, took ${formatDuration(run.durationMs)}` : ''}\n\n`,
+  );
   if (run.error) md.appendText(`Error: ${run.error}\n\n`);
   const params = Object.entries(run.params);
   if (params.length > 0) md.appendText(`Params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}\n\n`);
   const metrics = Object.entries(run.metrics);
-  if (metrics.length > 0) md.appendText(`Metrics: ${metrics.map(([k, v]) => `${k}=${formatMetric(v)}`).join(', ')}\n\n`);
+  if (metrics.length > 0)
+    md.appendText(`Metrics: ${metrics.map(([k, v]) => `${k}=${formatMetric(v)}`).join(', ')}\n\n`);
   const jobs = slurmJobsText(run.tags);
   if (jobs) md.appendText(`${jobs}\n\n`);
   if (run.gitCommit) md.appendText(`git ${run.gitCommit.slice(0, 10)}${run.gitDirty ? ' (dirty)' : ''}`);

@@ -1,4 +1,10 @@
-import { explainedRunTag, type RunProgressNotification, type RunStatus, type RunSummary, type StepStatus } from '@cairn/protocol';
+import {
+  explainedRunTag,
+  type RunProgressNotification,
+  type RunStatus,
+  type RunSummary,
+  type StepStatus,
+} from '@cairn/protocol';
 import { slurmJobsOf } from '@cairn/protocol/config.js';
 
 /** Formatting for the trees and lenses. Pure: no vscode import (unit-tested). */
@@ -50,9 +56,27 @@ export function formatMetric(value: number): string {
  * Metrics people look for first, best-known names first; a run shows the first it has. Otherwise the first key in
  * alphabetical order, so the choice is stable between runs.
  */
-export const preferredMetrics = ['ndcg@10', 'ndcg', 'map', 'f1', 'roc_auc', 'auc', 'accuracy', 'precision@10', 'recall@10', 'rmse', 'mae', 'r2', 'loss', 'val_loss'];
+export const preferredMetrics = [
+  'ndcg@10',
+  'ndcg',
+  'map',
+  'f1',
+  'roc_auc',
+  'auc',
+  'accuracy',
+  'precision@10',
+  'recall@10',
+  'rmse',
+  'mae',
+  'r2',
+  'loss',
+  'val_loss',
+];
 
-export function keyMetric(metrics: Readonly<Record<string, number>>, preferred: readonly string[] = preferredMetrics): { key: string; value: number } | undefined {
+export function keyMetric(
+  metrics: Readonly<Record<string, number>>,
+  preferred: readonly string[] = preferredMetrics,
+): { key: string; value: number } | undefined {
   const keys = Object.keys(metrics);
   if (keys.length === 0) return undefined;
   const lower = new Map(keys.map((k) => [k.toLowerCase(), k]));
@@ -60,7 +84,9 @@ export function keyMetric(metrics: Readonly<Record<string, number>>, preferred: 
     const exact = lower.get(p.toLowerCase());
     if (exact !== undefined) return { key: exact, value: metrics[exact] as number };
     // Prefixed by a step or split name: "eval/ndcg@10", "test_f1".
-    const suffixed = keys.filter((k) => k.toLowerCase().endsWith(`/${p.toLowerCase()}`) || k.toLowerCase().endsWith(`_${p.toLowerCase()}`)).sort()[0];
+    const suffixed = keys
+      .filter((k) => k.toLowerCase().endsWith(`/${p.toLowerCase()}`) || k.toLowerCase().endsWith(`_${p.toLowerCase()}`))
+      .sort()[0];
     if (suffixed !== undefined) return { key: suffixed, value: metrics[suffixed] as number };
   }
   const first = [...keys].sort()[0] as string;
@@ -118,7 +144,11 @@ export function runLabel(run: Pick<RunSummary, 'id' | 'status'>): string {
   return `#${run.id} ${run.status}`;
 }
 
-export function runDescription(run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'> & { tags?: RunSummary['tags'] }, nowMs: number, preferred?: readonly string[]): string {
+export function runDescription(
+  run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'> & { tags?: RunSummary['tags'] },
+  nowMs: number,
+  preferred?: readonly string[],
+): string {
   const parts = [formatAge(run.startedAt, nowMs)];
   if (run.status !== 'running') {
     const d = formatDuration(run.durationMs);
@@ -138,8 +168,13 @@ export function slurmJobsText(tags: Readonly<Record<string, string>> | undefined
 }
 
 /** The last-result lens text of a step: "✓ succeeded 5m ago · rmse 0.91". */
-export function lastResultText(result: { status: RunStatus | StepStatus; at: number | null; metrics?: Readonly<Record<string, number>> }, nowMs: number, preferred?: readonly string[]): string {
-  const mark = result.status === 'succeeded' ? '✓' : result.status === 'failed' ? '✗' : result.status === 'running' ? '…' : '•';
+export function lastResultText(
+  result: { status: RunStatus | StepStatus; at: number | null; metrics?: Readonly<Record<string, number>> },
+  nowMs: number,
+  preferred?: readonly string[],
+): string {
+  const mark =
+    result.status === 'succeeded' ? '✓' : result.status === 'failed' ? '✗' : result.status === 'running' ? '…' : '•';
   const parts = [`${mark} ${result.status}${result.at === null ? '' : ` ${formatAge(result.at, nowMs)}`}`];
   const metric = result.metrics ? keyMetric(result.metrics, preferred) : undefined;
   if (metric) parts.push(`${metric.key} ${formatMetric(metric.value)}`);

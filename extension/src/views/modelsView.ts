@@ -40,10 +40,15 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode>, vscode.Di
         item.id = `model:${summary.name}`;
         const aliases = Object.entries(summary.aliases).map(([a, v]) => `${a} → v${v}`);
         const serving = status?.deployments.filter((d) => d.status === 'serving').length ?? 0;
-        item.description = [`v${summary.latestVersion}`, ...aliases, serving > 0 ? `${serving} serving` : ''].filter(Boolean).join(' · ');
+        item.description = [`v${summary.latestVersion}`, ...aliases, serving > 0 ? `${serving} serving` : '']
+          .filter(Boolean)
+          .join(' · ');
         item.tooltip = `${summary.name}: ${summary.versionCount} version${summary.versionCount === 1 ? '' : 's'}, latest v${summary.latestVersion}${node.entry.problem ? `\n${node.entry.problem}` : ''}`;
         const alerts = status?.alerts.filter((a) => a.closedAt === null).length ?? 0;
-        item.iconPath = new vscode.ThemeIcon(alerts > 0 ? 'warning' : 'package', alerts > 0 ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          alerts > 0 ? 'warning' : 'package',
+          alerts > 0 ? new vscode.ThemeColor('list.warningForeground') : undefined,
+        );
         item.contextValue = 'cairn.model';
         return item;
       }
@@ -75,12 +80,16 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode>, vscode.Di
         item.tooltip = `Alert #${a.id} (${a.kind})${a.version === null ? '' : ` on v${a.version}`}: ${a.message}${a.retrainRunId === null ? '' : `\nretrain run #${a.retrainRunId}`}\nClick to open its monitoring report in the drift view.`;
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
         item.contextValue = 'cairn.alert';
-        if (a.reportId !== null) item.command = { command: Commands.showMonitorReport, title: 'Show Drift Report', arguments: [node] };
+        if (a.reportId !== null)
+          item.command = { command: Commands.showMonitorReport, title: 'Show Drift Report', arguments: [node] };
         return item;
       }
       case 'ab': {
         const r = node.result;
-        const item = new vscode.TreeItem(`A/B v${r.championVersion} vs v${r.challengerVersion}`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          `A/B v${r.championVersion} vs v${r.challengerVersion}`,
+          vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `ab:${r.id}`;
         item.description = `${r.source} · ${r.test.winner === 'inconclusive' ? 'inconclusive' : `${r.test.winner} wins`} · p ${r.test.pValue.toPrecision(2)}`;
         item.tooltip = r.test.statement;
@@ -104,8 +113,12 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode>, vscode.Di
     const { entry, name } = node;
     const status = entry.status;
     return [
-      ...(status?.alerts.filter((a) => a.closedAt === null).map((alert): ModelNode => ({ kind: 'alert', name, alert })) ?? []),
-      ...(status?.deployments.filter((d) => d.status === 'serving').map((deployment): ModelNode => ({ kind: 'deployment', name, deployment })) ?? []),
+      ...(status?.alerts
+        .filter((a) => a.closedAt === null)
+        .map((alert): ModelNode => ({ kind: 'alert', name, alert })) ?? []),
+      ...(status?.deployments
+        .filter((d) => d.status === 'serving')
+        .map((deployment): ModelNode => ({ kind: 'deployment', name, deployment })) ?? []),
       ...(status?.latestAb ? [{ kind: 'ab', name, result: status.latestAb } as const] : []),
       ...(entry.detail?.versions.map((version): ModelNode => ({ kind: 'version', name, version })) ?? []),
       ...(entry.problem ? [{ kind: 'message', text: entry.problem, icon: 'info' } as const] : []),
@@ -113,7 +126,14 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode>, vscode.Di
   }
 
   private async roots(): Promise<ModelNode[]> {
-    if (!vscode.workspace.isTrusted) return [{ kind: 'message', text: 'Models show once the workspace is trusted (the runtime does not start in Restricted Mode).', icon: 'shield' }];
+    if (!vscode.workspace.isTrusted)
+      return [
+        {
+          kind: 'message',
+          text: 'Models show once the workspace is trusted (the runtime does not start in Restricted Mode).',
+          icon: 'shield',
+        },
+      ];
     const why = this.models.unavailableReason;
     if (why) return [{ kind: 'message', text: why, icon: why.startsWith('Waiting') ? 'loading~spin' : 'warning' }];
     try {
@@ -123,14 +143,21 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode>, vscode.Di
           {
             kind: 'message',
             text: 'No models yet: they appear once a run registers one (uses: model.register).',
-            tooltip: 'A pipeline step `uses: model.register` registers a model version from a run; versions, aliases (champion, challenger), deployments and drift alerts then show here.',
+            tooltip:
+              'A pipeline step `uses: model.register` registers a model version from a run; versions, aliases (champion, challenger), deployments and drift alerts then show here.',
             icon: 'info',
           },
         ];
       }
       return models.map((entry) => ({ kind: 'model', name: entry.summary.name, entry }));
     } catch (error) {
-      return [{ kind: 'message', text: `Could not list models: ${error instanceof Error ? error.message : String(error)}`, icon: 'error' }];
+      return [
+        {
+          kind: 'message',
+          text: `Could not list models: ${error instanceof Error ? error.message : String(error)}`,
+          icon: 'error',
+        },
+      ];
     }
   }
 

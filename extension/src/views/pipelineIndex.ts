@@ -66,7 +66,8 @@ export class PipelineIndex implements vscode.Disposable {
   private async scan(): Promise<Map<string, PipelineEntry>> {
     const uris = await vscode.workspace.findFiles(pipelineGlob, exclude, 500);
     const map = new Map<string, PipelineEntry>();
-    for (const entry of await Promise.all(uris.map((u) => this.read(u)))) if (entry) map.set(entry.uri.toString(), entry);
+    for (const entry of await Promise.all(uris.map((u) => this.read(u))))
+      if (entry) map.set(entry.uri.toString(), entry);
     this.entries = map;
     this.loading = undefined;
     return map;

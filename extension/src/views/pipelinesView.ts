@@ -57,7 +57,8 @@ export class PipelinesView implements vscode.TreeDataProvider<PipelineNode>, vsc
         item.id = `step:${node.entry.uri.toString()}#${node.step}`;
         item.contextValue = 'cairn.step';
         const s = node.entry.outline.steps.find((x) => x.name === node.step);
-        if (s) item.command = { command: Commands.revealStep, title: 'Go to Step', arguments: [node.entry.uri, s.keyStart] };
+        if (s)
+          item.command = { command: Commands.revealStep, title: 'Go to Step', arguments: [node.entry.uri, s.keyStart] };
         // The state needs the runtime: the item is a promise, so the tree shows the state without a hover.
         return this.decorateStep(item, node);
       }
@@ -70,10 +71,16 @@ export class PipelinesView implements vscode.TreeDataProvider<PipelineNode>, vsc
     if (!node) {
       const entries = await this.index.all();
       this.roots = entries.map((entry) => ({ kind: 'pipeline', entry }));
-      return this.roots.length > 0 ? this.roots : [{ kind: 'message', text: 'No cairn.yaml or *.cairn.yaml in this workspace.' }];
+      return this.roots.length > 0
+        ? this.roots
+        : [{ kind: 'message', text: 'No cairn.yaml or *.cairn.yaml in this workspace.' }];
     }
     if (node.kind !== 'pipeline') return [];
-    const children: PipelineNode[] = node.entry.outline.steps.map((s) => ({ kind: 'step', entry: node.entry, step: s.name }));
+    const children: PipelineNode[] = node.entry.outline.steps.map((s) => ({
+      kind: 'step',
+      entry: node.entry,
+      step: s.name,
+    }));
     return children;
   }
 

@@ -1,4 +1,11 @@
-import type { ListRunsRequest, RunList, RunMetricNotification, RunProgressNotification, RunStatus, RunSummary } from '@cairn/protocol';
+import type {
+  ListRunsRequest,
+  RunList,
+  RunMetricNotification,
+  RunProgressNotification,
+  RunStatus,
+  RunSummary,
+} from '@cairn/protocol';
 import { isTerminalRunStatus, runStatuses } from '@cairn/protocol';
 
 /**
@@ -23,7 +30,12 @@ export interface RunsView {
   user?: string | undefined;
 }
 
-export const defaultRunsView: RunsView = { statuses: undefined, params: [], metrics: [], sort: { by: 'startedAt', order: 'desc' } };
+export const defaultRunsView: RunsView = {
+  statuses: undefined,
+  params: [],
+  metrics: [],
+  sort: { by: 'startedAt', order: 'desc' },
+};
 
 interface Group {
   runs: RunSummary[];
@@ -143,7 +155,8 @@ export class RunsModel {
     const g = this.groups.get(summary.pipeline) ?? { runs: [], total: 0, loaded: false };
     this.groups.set(summary.pipeline, g);
     g.total += 1;
-    const newestFirst = (this.view.sort.by === 'startedAt' || this.view.sort.by === 'id') && this.view.sort.order === 'desc';
+    const newestFirst =
+      (this.view.sort.by === 'startedAt' || this.view.sort.by === 'id') && this.view.sort.order === 'desc';
     if (!newestFirst || !g.loaded) return 'counted';
     g.runs.unshift(summary);
     this.byId.set(summary.id, summary);
@@ -167,7 +180,10 @@ export class RunsModel {
   matches(run: RunSummary): boolean {
     if (this.view.statuses && this.view.statuses.length > 0 && !this.view.statuses.includes(run.status)) return false;
     if (this.view.user !== undefined && run.user !== this.view.user) return false;
-    return this.view.params.every((c) => compare(run.params[c.key], c)) && this.view.metrics.every((c) => compare(run.metrics[c.key], c));
+    return (
+      this.view.params.every((c) => compare(run.params[c.key], c)) &&
+      this.view.metrics.every((c) => compare(run.metrics[c.key], c))
+    );
   }
 }
 
@@ -190,7 +206,8 @@ function compare(actual: unknown, c: RunCondition): boolean {
   }
 }
 
-export type ParsedConditions = { ok: true; params: RunCondition[]; metrics: RunCondition[] } | { ok: false; error: string };
+export type ParsedConditions =
+  { ok: true; params: RunCondition[]; metrics: RunCondition[] } | { ok: false; error: string };
 
 /**
  * Parses the filter box: comma-separated conditions, `param:lr=0.01`, `metric:rmse<0.9`, or `rmse<0.9` (a metric).
@@ -203,10 +220,21 @@ export function parseConditions(text: string): ParsedConditions {
     const part = raw.trim();
     if (!part) continue;
     const m = /^(?:(param|metric):)?([^<>=!]+?)\s*(<=|>=|!=|=|<|>)\s*(.+)$/.exec(part);
-    if (!m) return { ok: false, error: `"${part}" is not a condition: write key<op>value with op one of = != < <= > >=, e.g. metric:rmse<0.9 or param:lr=0.01` };
-    const [, kind, key, op, rawValue] = m as unknown as [string, string | undefined, string, RunCondition['op'], string];
+    if (!m)
+      return {
+        ok: false,
+        error: `"${part}" is not a condition: write key<op>value with op one of = != < <= > >=, e.g. metric:rmse<0.9 or param:lr=0.01`,
+      };
+    const [, kind, key, op, rawValue] = m as unknown as [
+      string,
+      string | undefined,
+      string,
+      RunCondition['op'],
+      string,
+    ];
     const v = rawValue.trim();
-    const value: number | string | boolean = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+    const value: number | string | boolean =
+      v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
     (kind === 'param' ? params : metrics).push({ key: key.trim(), op, value });
   }
   return { ok: true, params, metrics };
@@ -219,17 +247,23 @@ export function describeView(view: RunsView): string {
   if (view.statuses && view.statuses.length > 0) parts.push(`status ${view.statuses.join('|')}`);
   for (const c of view.params) parts.push(`param:${c.key}${c.op}${String(c.value)}`);
   for (const c of view.metrics) parts.push(`metric:${c.key}${c.op}${String(c.value)}`);
-  const sorted = view.sort.by === 'startedAt' && view.sort.order === 'desc' ? '' : `sorted by ${view.sort.by} ${view.sort.order}`;
+  const sorted =
+    view.sort.by === 'startedAt' && view.sort.order === 'desc' ? '' : `sorted by ${view.sort.by} ${view.sort.order}`;
   if (sorted) parts.push(sorted);
   return parts.join(', ');
 }
 
 export function conditionsText(view: RunsView): string {
-  return [...view.params.map((c) => `param:${c.key}${c.op}${String(c.value)}`), ...view.metrics.map((c) => `metric:${c.key}${c.op}${String(c.value)}`)].join(', ');
+  return [
+    ...view.params.map((c) => `param:${c.key}${c.op}${String(c.value)}`),
+    ...view.metrics.map((c) => `metric:${c.key}${c.op}${String(c.value)}`),
+  ].join(', ');
 }
 
 /** A group's children: plain runs, and each sweep's runs folded into one entry where its newest loaded run is. */
-export function foldSweeps(runs: readonly RunSummary[]): Array<{ runId: number } | { sweepId: number; runIds: number[] }> {
+export function foldSweeps(
+  runs: readonly RunSummary[],
+): Array<{ runId: number } | { sweepId: number; runIds: number[] }> {
   const out: Array<{ runId: number } | { sweepId: number; runIds: number[] }> = [];
   const sweeps = new Map<number, number[]>();
   for (const r of runs) {

@@ -60,7 +60,12 @@ export class StepStateService implements vscode.Disposable {
   }
 
   private async load(entry: PipelineEntry): Promise<Map<string, StepStateInfo>> {
-    const page = await this.runtime.request(ListRunsRequest, { filter: { pipeline: entry.outline.name }, sort: { by: 'startedAt', order: 'desc' }, offset: 0, limit: recentRuns });
+    const page = await this.runtime.request(ListRunsRequest, {
+      filter: { pipeline: entry.outline.name },
+      sort: { by: 'startedAt', order: 'desc' },
+      offset: 0,
+      limit: recentRuns,
+    });
     const details: RunDetail[] = [];
     const wanted = new Set(entry.outline.steps.map((s) => s.name));
     for (const run of page.runs) {

@@ -35,7 +35,11 @@ export type RunForState = Pick<RunDetail, 'id' | 'startedAt' | 'steps' | 'metric
 
 const decided = new Set<StepStatus>(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
 
-export function stepStates(steps: readonly StepShape[], runsNewestFirst: readonly RunForState[], pipelineChangedAt: number | undefined): Map<string, StepStateInfo> {
+export function stepStates(
+  steps: readonly StepShape[],
+  runsNewestFirst: readonly RunForState[],
+  pipelineChangedAt: number | undefined,
+): Map<string, StepStateInfo> {
   const byName = new Map(steps.map((s) => [s.name, s]));
   const own = new Map<string, StepStateInfo>();
   for (const step of steps) {
@@ -46,7 +50,8 @@ export function stepStates(steps: readonly StepShape[], runsNewestFirst: readonl
       const at = record.endedAt ?? record.startedAt ?? run.startedAt;
       const base = { runId: run.id, status: record.status, at, metrics: run.metrics };
       if (record.status === 'running') found = { ...base, state: 'running', why: `running in run #${run.id}` };
-      else if (record.status === 'failed') found = { ...base, state: 'failed', why: `failed in run #${run.id}${record.error ? `: ${record.error}` : ''}` };
+      else if (record.status === 'failed')
+        found = { ...base, state: 'failed', why: `failed in run #${run.id}${record.error ? `: ${record.error}` : ''}` };
       else if (record.status === 'succeeded') {
         const started = record.startedAt ?? run.startedAt;
         found =

@@ -9,16 +9,27 @@ export async function openRecommenderSample(extensionUri: vscode.Uri): Promise<v
   try {
     await vscode.workspace.fs.stat(source);
   } catch {
-    void vscode.window.showErrorMessage(`Cairn: the recommender sample is missing from the extension (${source.fsPath}). Reinstall Cairn, or open your own folder with a cairn.yaml.`);
+    void vscode.window.showErrorMessage(
+      `Cairn: the recommender sample is missing from the extension (${source.fsPath}). Reinstall Cairn, or open your own folder with a cairn.yaml.`,
+    );
     return;
   }
-  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Copy the sample here', title: 'Cairn: where should the recommender sample go?' });
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    openLabel: 'Copy the sample here',
+    title: 'Cairn: where should the recommender sample go?',
+  });
   const parent = picked?.[0];
   if (!parent) return;
   const target = vscode.Uri.joinPath(parent, 'cairn-recommender');
   try {
     await vscode.workspace.fs.stat(target);
-    const choice = await vscode.window.showWarningMessage(`${target.fsPath} exists already. Open it as it is?`, 'Open', 'Cancel');
+    const choice = await vscode.window.showWarningMessage(
+      `${target.fsPath} exists already. Open it as it is?`,
+      'Open',
+      'Cancel',
+    );
     if (choice !== 'Open') return;
   } catch {
     await vscode.workspace.fs.copy(source, target, { overwrite: false });

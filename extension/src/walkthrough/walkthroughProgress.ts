@@ -21,7 +21,8 @@ export class WalkthroughProgress implements vscode.Disposable {
 
   constructor(runtime: RuntimeClient, index: PipelineIndex) {
     const onEditor = (editor: vscode.TextEditor | undefined) => {
-      if (editor && (editor.document.languageId === 'cairn-pipeline' || isPipelineFile(editor.document.uri.fsPath))) this.set(WalkthroughKeys.pipelineOpened);
+      if (editor && (editor.document.languageId === 'cairn-pipeline' || isPipelineFile(editor.document.uri.fsPath)))
+        this.set(WalkthroughKeys.pipelineOpened);
     };
     onEditor(vscode.window.activeTextEditor);
     this.disposables.push(
@@ -30,7 +31,9 @@ export class WalkthroughProgress implements vscode.Disposable {
         for (const uri of e.uris) {
           if (!isPipelineFile(uri.fsPath)) continue;
           const key = uri.toString();
-          const errors = vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'cairn' && d.severity === vscode.DiagnosticSeverity.Error).length;
+          const errors = vscode.languages
+            .getDiagnostics(uri)
+            .filter((d) => d.source === 'cairn' && d.severity === vscode.DiagnosticSeverity.Error).length;
           if (errors > 0) this.withErrors.add(key);
           else if (this.withErrors.delete(key)) this.set(WalkthroughKeys.diagnosticFixed);
         }

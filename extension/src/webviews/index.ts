@@ -143,14 +143,26 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
-export function registerWebviews(context: vscode.ExtensionContext, runtime: WebviewRuntime, actions: WebviewActions, log: vscode.LogOutputChannel): CairnWebviews {
+export function registerWebviews(
+  context: vscode.ExtensionContext,
+  runtime: WebviewRuntime,
+  actions: WebviewActions,
+  log: vscode.LogOutputChannel,
+): CairnWebviews {
   const comparePanels = new Set<ViewPanel<CompareToView, CompareFromView, CompareQuery>>();
 
-  const compareController = (p: ViewPanel<CompareToView, CompareFromView, CompareQuery>): ViewController<CompareFromView, CompareQuery> => ({
+  const compareController = (
+    p: ViewPanel<CompareToView, CompareFromView, CompareQuery>,
+  ): ViewController<CompareFromView, CompareQuery> => ({
     async onReady(query) {
       try {
         if (!query.runIds) {
-          await postRunPages((params) => runtime.request(RunPageRequest, params), query, (m) => p.post(m), MAX_RUNS);
+          await postRunPages(
+            (params) => runtime.request(RunPageRequest, params),
+            query,
+            (m) => p.post(m),
+            MAX_RUNS,
+          );
           return;
         }
         const list = await runtime.request(ListRunsRequest, {
@@ -163,7 +175,10 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         // The first rows paint while the rest are still being delivered (see chunkRunTable).
         const [head, ...tail] = chunkRunTable(runSummariesToTable(runs));
         let pending = runs.length - (head?.rows.length ?? 0);
-        p.post({ type: 'runs', payload: { query, table: head ?? { columns: [], rows: [] }, total: runs.length, pending } });
+        p.post({
+          type: 'runs',
+          payload: { query, table: head ?? { columns: [], rows: [] }, total: runs.length, pending },
+        });
         for (const chunk of tail) {
           pending -= chunk.rows.length;
           p.post({ type: 'patch', payload: { table: chunk, pending } });
@@ -177,7 +192,9 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         case 'requestHistories': {
           const { requestId, runIds, metric, maxPoints } = message.payload;
           try {
-            const histories: MetricHistory[] = await mapLimit(runIds, HISTORY_CONCURRENCY, (runId) => runtime.request(MetricHistoryRequest, { runId, key: metric, maxPoints }));
+            const histories: MetricHistory[] = await mapLimit(runIds, HISTORY_CONCURRENCY, (runId) =>
+              runtime.request(MetricHistoryRequest, { runId, key: metric, maxPoints }),
+            );
             p.post({ type: 'histories', payload: { requestId, metric, histories } });
           } catch (err) {
             p.fail(`Loading the history of ${metric} failed`, err);
@@ -198,7 +215,9 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     },
   });
 
-  const lineageController = (p: ViewPanel<LineageToView, LineageFromView, LineageQuery>): ViewController<LineageFromView, LineageQuery> => {
+  const lineageController = (
+    p: ViewPanel<LineageToView, LineageFromView, LineageQuery>,
+  ): ViewController<LineageFromView, LineageQuery> => {
     // Only ids of the graph this panel was sent are acted on: a view cannot make the extension open arbitrary paths.
     let nodes = new Map<string, LineageNode>();
     const nodeFor = (id: string): LineageNode | undefined => {
@@ -213,7 +232,11 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
           nodes = new Map(graph.nodes.map((n) => [n.id, n]));
           p.post({ type: 'graph', payload: { query, graph } });
         } catch (err) {
-          p.fail(`Loading the lineage of ${query.target} failed`, err, 'Check that the run, artifact or model exists (cairn lineage <target>).');
+          p.fail(
+            `Loading the lineage of ${query.target} failed`,
+            err,
+            'Check that the run, artifact or model exists (cairn lineage <target>).',
+          );
         }
       },
       async onMessage(message) {
@@ -238,7 +261,9 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     };
   };
 
-  const driftController = (p: ViewPanel<DriftToView, DriftFromView, DriftQuery>): ViewController<DriftFromView, DriftQuery> => ({
+  const driftController = (
+    p: ViewPanel<DriftToView, DriftFromView, DriftQuery>,
+  ): ViewController<DriftFromView, DriftQuery> => ({
     async onReady(query) {
       try {
         p.post({ type: 'report', payload: { query, report: await actions.driftReport(query) } });
@@ -265,13 +290,27 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     return {
       async onReady(query) {
         try {
-          const { results } = await runtime.request(AbResultsRequest, query.resultId !== undefined ? { id: query.resultId } : query.name ? { name: query.name } : {});
+          const { results } = await runtime.request(
+            AbResultsRequest,
+            query.resultId !== undefined ? { id: query.resultId } : query.name ? { name: query.name } : {},
+          );
           const result = results[0];
           const name = query.name ?? result?.name;
           // The business report exists only for a deployment with a challenger that got impressions: absent is normal.
-          const business = name === undefined ? undefined : await runtime.request(BusinessAbRequest, { name }).catch((err: unknown) => void log.info(`cairn.ab: no business report for ${name}: ${String(err)}`));
+          const business =
+            name === undefined
+              ? undefined
+              : await runtime
+                  .request(BusinessAbRequest, { name })
+                  .catch((err: unknown) => void log.info(`cairn.ab: no business report for ${name}: ${String(err)}`));
           if (!result && !business) {
-            p.post({ type: 'error', payload: { message: `No A/B result${query.name ? ` for ${query.name}` : ''} yet.`, hint: 'Run `cairn ab` (a replay on a holdout) or split traffic with a challenger and send feedback.' } });
+            p.post({
+              type: 'error',
+              payload: {
+                message: `No A/B result${query.name ? ` for ${query.name}` : ''} yet.`,
+                hint: 'Run `cairn ab` (a replay on a holdout) or split traffic with a challenger and send feedback.',
+              },
+            });
             return;
           }
           if (result) {
@@ -287,7 +326,9 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         switch (message.type) {
           case 'promote': {
             if (!shown || shown.id !== message.payload.resultId) {
-              log.warn(`cairn.ab: ignored a promotion of result ${message.payload.resultId}, which this panel does not show`);
+              log.warn(
+                `cairn.ab: ignored a promotion of result ${message.payload.resultId}, which this panel does not show`,
+              );
               return;
             }
             const outcome = await actions.promoteChallenger(shown, PROMOTE_TO);
@@ -304,19 +345,34 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     };
   };
 
-  const explainController = (p: ViewPanel<ExplainToView, ExplainFromView, ExplainQuery>): ViewController<ExplainFromView, ExplainQuery> => ({
+  const explainController = (
+    p: ViewPanel<ExplainToView, ExplainFromView, ExplainQuery>,
+  ): ViewController<ExplainFromView, ExplainQuery> => ({
     async onReady(query) {
       if (query.runId === undefined) {
-        p.post({ type: 'error', payload: { message: 'This explanation panel names no run.', hint: 'Open one with Cairn: Open Explanation.' } });
+        p.post({
+          type: 'error',
+          payload: { message: 'This explanation panel names no run.', hint: 'Open one with Cairn: Open Explanation.' },
+        });
         return;
       }
       try {
-        const { runId, steps } = await runtime.request(RunExplanationsRequest, { runId: query.runId, ...(query.step ? { step: query.step } : {}) });
+        const { runId, steps } = await runtime.request(RunExplanationsRequest, {
+          runId: query.runId,
+          ...(query.step ? { step: query.step } : {}),
+        });
         const [first] = steps;
         if (!first) return;
-        p.post({ type: 'explanations', payload: { query, title: `Run #${runId} · ${first.step}`, explanations: first.explanations } });
+        p.post({
+          type: 'explanations',
+          payload: { query, title: `Run #${runId} · ${first.step}`, explanations: first.explanations },
+        });
       } catch (err) {
-        p.fail(`Loading the explanations of run #${query.runId} failed`, err, 'Check that the run exists and one of its evaluate steps has `explain: true`.');
+        p.fail(
+          `Loading the explanations of run #${query.runId} failed`,
+          err,
+          'Check that the run exists and one of its evaluate steps has `explain: true`.',
+        );
       }
     },
     // The view only says it is ready or failed: nothing in it acts on the workspace.
@@ -337,7 +393,8 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     controller: (p: ViewPanel<To, From, Q>) => ViewController<From, Q>,
     panel?: vscode.WebviewPanel,
   ): ViewPanel<To, From, Q> {
-    const webviewPanel = panel ?? vscode.window.createWebviewPanel(spec.viewType, spec.title(query), vscode.ViewColumn.Active, {});
+    const webviewPanel =
+      panel ?? vscode.window.createWebviewPanel(spec.viewType, spec.title(query), vscode.ViewColumn.Active, {});
     const view = new ViewPanel<To, From, Q>(webviewPanel, spec, query, context.extensionUri, log, controller);
     context.subscriptions.push(view);
     return view;
@@ -348,8 +405,10 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
     comparePanels.add(view);
     view.panel.onDidDispose(() => comparePanels.delete(view));
   };
-  const showLineage = (query: LineageQuery, panel?: vscode.WebviewPanel): void => void open(lineageSpec, query, lineageController, panel);
-  const showDrift = (query: DriftQuery, panel?: vscode.WebviewPanel): void => void open(driftSpec, query, driftController, panel);
+  const showLineage = (query: LineageQuery, panel?: vscode.WebviewPanel): void =>
+    void open(lineageSpec, query, lineageController, panel);
+  const showDrift = (query: DriftQuery, panel?: vscode.WebviewPanel): void =>
+    void open(driftSpec, query, driftController, panel);
   const showAb = (query: AbQuery, panel?: vscode.WebviewPanel): void => void open(abSpec, query, abController, panel);
   const showExplanation = (query: ExplainQuery, panel?: vscode.WebviewPanel): void =>
     void open(explainSpec, query, explainController, panel);
@@ -402,7 +461,9 @@ export function registerWebviews(context: vscode.ExtensionContext, runtime: Webv
         (runs) => {
           for (const view of comparePanels) {
             const wanted = view.query.runIds ? new Set(view.query.runIds) : undefined;
-            const mine = runs.filter((r) => (!wanted || wanted.has(r.id)) && (!view.query.pipeline || r.pipeline === view.query.pipeline));
+            const mine = runs.filter(
+              (r) => (!wanted || wanted.has(r.id)) && (!view.query.pipeline || r.pipeline === view.query.pipeline),
+            );
             if (mine.length > 0) view.post({ type: 'patch', payload: { table: runSummariesToTable(mine) } });
           }
         },

@@ -27,7 +27,9 @@ export interface ViewController<FromView, Query> {
   onMessage(message: FromView): Promise<void>;
 }
 
-export class ViewPanel<ToView extends { type: string }, FromView extends { type: string }, Query> implements vscode.Disposable {
+export class ViewPanel<ToView extends { type: string }, FromView extends { type: string }, Query>
+  implements vscode.Disposable
+{
   private ready = false;
   private queue: ToView[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -67,7 +69,8 @@ export class ViewPanel<ToView extends { type: string }, FromView extends { type:
     }
     void this.panel.webview.postMessage(message).then(
       (delivered) => {
-        if (!delivered) this.log.warn(`${this.spec.viewType}: '${message.type}' not delivered (the view is hidden or closed)`);
+        if (!delivered)
+          this.log.warn(`${this.spec.viewType}: '${message.type}' not delivered (the view is hidden or closed)`);
       },
       (err: unknown) => this.log.error(`${this.spec.viewType}: posting '${message.type}' failed: ${String(err)}`),
     );
@@ -96,7 +99,9 @@ export class ViewPanel<ToView extends { type: string }, FromView extends { type:
         for (const m of queued) this.post(m);
         await handler.onReady(this.query);
       } else if (message.type === 'error') {
-        this.log.error(`${this.spec.viewType} view: ${JSON.stringify((message as unknown as { payload: unknown }).payload)}`);
+        this.log.error(
+          `${this.spec.viewType} view: ${JSON.stringify((message as unknown as { payload: unknown }).payload)}`,
+        );
       } else {
         await handler.onMessage(message);
       }
@@ -114,9 +119,15 @@ export class ViewPanel<ToView extends { type: string }, FromView extends { type:
 }
 
 /** Reads a revived panel's state; an invalid one is logged and replaced by `fallback`. */
-export function revivedQuery<Query>(spec: ViewSpec<{ type: string }, Query>, state: unknown, fallback: Query, log: vscode.LogOutputChannel): Query {
+export function revivedQuery<Query>(
+  spec: ViewSpec<{ type: string }, Query>,
+  state: unknown,
+  fallback: Query,
+  log: vscode.LogOutputChannel,
+): Query {
   const parsed = spec.state.safeParse(state);
   if (parsed.success) return parsed.data.query;
-  if (state !== undefined && state !== null) log.warn(`${spec.viewType}: saved view state ignored (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (state !== undefined && state !== null)
+    log.warn(`${spec.viewType}: saved view state ignored (${parsed.error.issues[0]?.message ?? 'invalid'})`);
   return fallback;
 }

@@ -24,7 +24,11 @@ export interface FileResolver {
   lineIndexOf(file: string): LineIndex | undefined;
 }
 
-export function makeFileResolver(uriOf: (file: string) => string, readText: (file: string) => string | undefined, own?: { file: string; index: LineIndex }): FileResolver {
+export function makeFileResolver(
+  uriOf: (file: string) => string,
+  readText: (file: string) => string | undefined,
+  own?: { file: string; index: LineIndex },
+): FileResolver {
   const indexes = new Map<string, LineIndex | undefined>();
   if (own) indexes.set(own.file, own.index);
   return {
@@ -41,7 +45,12 @@ export function makeFileResolver(uriOf: (file: string) => string, readText: (fil
 
 export const diagnosticSource = 'cairn';
 
-export function toDiagnostic(d: CairnDiagnostic, lines: LineIndex, files: FileResolver | undefined, ownUri: string): Diagnostic {
+export function toDiagnostic(
+  d: CairnDiagnostic,
+  lines: LineIndex,
+  files: FileResolver | undefined,
+  ownUri: string,
+): Diagnostic {
   const diagnostic: Diagnostic = {
     range: lines.rangeOf(d.span),
     severity: d.severity,
@@ -49,13 +58,20 @@ export function toDiagnostic(d: CairnDiagnostic, lines: LineIndex, files: FileRe
     source: diagnosticSource,
     message: d.message,
   };
-  if (d.tags && d.tags.length > 0) diagnostic.tags = d.tags.map((t) => (t === 1 ? DiagnosticTag.Unnecessary : DiagnosticTag.Deprecated));
+  if (d.tags && d.tags.length > 0)
+    diagnostic.tags = d.tags.map((t) => (t === 1 ? DiagnosticTag.Unnecessary : DiagnosticTag.Deprecated));
   if (d.related && d.related.length > 0) {
     const related = [];
     for (const r of d.related) {
       const index = r.file === undefined ? lines : files?.lineIndexOf(r.file);
       if (!index) continue;
-      related.push({ location: { uri: r.file === undefined ? ownUri : (files?.uriOf(r.file) ?? ownUri), range: index.rangeOf(r.span) }, message: r.message });
+      related.push({
+        location: {
+          uri: r.file === undefined ? ownUri : (files?.uriOf(r.file) ?? ownUri),
+          range: index.rangeOf(r.span),
+        },
+        message: r.message,
+      });
     }
     if (related.length > 0) diagnostic.relatedInformation = related;
   }
@@ -63,7 +79,12 @@ export function toDiagnostic(d: CairnDiagnostic, lines: LineIndex, files: FileRe
 }
 
 /** The quick fixes of the diagnostics that touch `range`, each tied to its diagnostic. */
-export function toCodeActions(diagnostics: CairnDiagnostic[], lines: LineIndex, uri: string, requested: Span): CodeAction[] {
+export function toCodeActions(
+  diagnostics: CairnDiagnostic[],
+  lines: LineIndex,
+  uri: string,
+  requested: Span,
+): CodeAction[] {
   const actions: CodeAction[] = [];
   for (const d of diagnostics) {
     if (!d.fixes || d.fixes.length === 0 || !touches(d.span, requested)) continue;

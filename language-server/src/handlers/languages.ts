@@ -1,6 +1,14 @@
 import * as path from 'node:path';
 import { LineIndex, type CairnDiagnostic, type Span } from '@cairn/protocol';
-import type { Completion, FileSpan, Hover, LanguageService, OutlineSymbol, RenameResult, WorkspaceHost } from '../services/types.js';
+import type {
+  Completion,
+  FileSpan,
+  Hover,
+  LanguageService,
+  OutlineSymbol,
+  RenameResult,
+  WorkspaceHost,
+} from '../services/types.js';
 
 export type LanguageId = 'pipeline' | 'modelCard';
 
@@ -50,7 +58,11 @@ interface CacheEntry<P> {
 
 const markdownFile = /\.(md|markdown)$/i;
 
-export function bindLanguage<P>(id: LanguageId, service: LanguageService<P>, report: ServiceErrorReporter): BoundLanguage {
+export function bindLanguage<P>(
+  id: LanguageId,
+  service: LanguageService<P>,
+  report: ServiceErrorReporter,
+): BoundLanguage {
   const cache = new Map<string, CacheEntry<P>>();
 
   function parse(doc: DocRef): P {
@@ -84,14 +96,19 @@ export function bindLanguage<P>(id: LanguageId, service: LanguageService<P>, rep
     id,
     diagnostics: (doc, host) => guard('diagnostics', doc, [], (p) => service.diagnostics(p, host)),
     completions: (doc, offset, host) => guard('completion', doc, [], (p) => service.completions(p, offset, host)),
-    hover: (doc, offset, host) => guard<Hover | undefined>('hover', doc, undefined, (p) => service.hover(p, offset, host)),
+    hover: (doc, offset, host) =>
+      guard<Hover | undefined>('hover', doc, undefined, (p) => service.hover(p, offset, host)),
     definition: (doc, offset, host) => guard('definition', doc, [], (p) => service.definition(p, offset, host)),
     references: (doc, offset, host, includeDeclaration) =>
       guard('references', doc, [], (p) => service.references(p, offset, host, includeDeclaration)),
-    prepareRename: (doc, offset) => guard<Span | undefined>('prepareRename', doc, undefined, (p) => service.prepareRename(p, offset)),
+    prepareRename: (doc, offset) =>
+      guard<Span | undefined>('prepareRename', doc, undefined, (p) => service.prepareRename(p, offset)),
     rename: (doc, offset, newName, host) =>
-      guard<RenameResult>('rename', doc, { error: 'Rename failed inside the Cairn language server; see its log.' }, (p) =>
-        service.rename(p, offset, newName, host),
+      guard<RenameResult>(
+        'rename',
+        doc,
+        { error: 'Rename failed inside the Cairn language server; see its log.' },
+        (p) => service.rename(p, offset, newName, host),
       ),
     symbols: (doc) => guard('documentSymbol', doc, [], (p) => service.symbols(p)),
     dependencies: (doc, host) => guard('dependencies', doc, [], (p) => service.dependencies(p, host)),

@@ -22,7 +22,15 @@ import {
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { LanguageService } from '../services/types.js';
-import { makeFileResolver, toCodeActions, toCompletionItem, toDiagnostic, toDocumentSymbols, toLocations, toWorkspaceEdit } from './convert.js';
+import {
+  makeFileResolver,
+  toCodeActions,
+  toCompletionItem,
+  toDiagnostic,
+  toDocumentSymbols,
+  toLocations,
+  toWorkspaceEdit,
+} from './convert.js';
 import { bindLanguage, type BoundLanguage, type DocRef, type ServiceErrorReporter } from './languages.js';
 import { isPipelineFile, uriToPath, Workspace } from './workspace.js';
 
@@ -56,9 +64,14 @@ export function startServer(connection: Connection, services: ServerServices): v
         'The server keeps running; results for this document are incomplete until it changes. Please report this with the file.',
     );
   };
-  const bind = (id: 'pipeline' | 'modelCard', service: LanguageService<unknown> | undefined): BoundLanguage | undefined =>
-    service === undefined ? undefined : bindLanguage(id, service, report);
-  const workspace = new Workspace(documents, { pipeline: bind('pipeline', services.pipeline), modelCard: bind('modelCard', services.modelCard) });
+  const bind = (
+    id: 'pipeline' | 'modelCard',
+    service: LanguageService<unknown> | undefined,
+  ): BoundLanguage | undefined => (service === undefined ? undefined : bindLanguage(id, service, report));
+  const workspace = new Workspace(documents, {
+    pipeline: bind('pipeline', services.pipeline),
+    modelCard: bind('modelCard', services.modelCard),
+  });
 
   // ---- validation: debounced per document, stale results dropped by version ----
   const timers = new Map<string, NodeJS.Timeout>();
@@ -115,7 +128,11 @@ export function startServer(connection: Connection, services: ServerServices): v
       if (documents.get(uri)?.version !== version) return; // edited meanwhile: a newer validation is queued
       findings.set(uri, { version, found });
       const lines = workspace.lineIndex(doc);
-      const files = makeFileResolver((f) => workspace.uriOf(f), (f) => workspace.readText(f), { file: ref.file, index: lines });
+      const files = makeFileResolver(
+        (f) => workspace.uriOf(f),
+        (f) => workspace.readText(f),
+        { file: ref.file, index: lines },
+      );
       const diagnostics = found.map((d) => toDiagnostic(d, lines, files, uri));
       if (diagnostics.length > 0) published.add(uri);
       else published.delete(uri);
@@ -170,7 +187,9 @@ export function startServer(connection: Connection, services: ServerServices): v
   connection.onNotification(trackedMetricsType, (raw) => {
     const parsed = TrackedMetricsNotification.params.safeParse(raw);
     if (!parsed.success) {
-      connection.console.warn(`Ignored ${TrackedMetricsNotification.method} with invalid params: ${parsed.error.message}`);
+      connection.console.warn(
+        `Ignored ${TrackedMetricsNotification.method} with invalid params: ${parsed.error.message}`,
+      );
       return;
     }
     workspace.setTrackedMetrics(parsed.data.model, parsed.data.metrics);
@@ -219,7 +238,10 @@ export function startServer(connection: Connection, services: ServerServices): v
   });
 
   connection.onInitialized(() => {
-    if (canRegisterConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: languageServerSettingsSection });
+    if (canRegisterConfiguration)
+      void connection.client.register(DidChangeConfigurationNotification.type, {
+        section: languageServerSettingsSection,
+      });
     if (canPullConfiguration) void pullSettings();
     try {
       workspace.scanFolders();
@@ -247,7 +269,11 @@ export function startServer(connection: Connection, services: ServerServices): v
   }
 
   function files(t: Target) {
-    return makeFileResolver((f) => workspace.uriOf(f), (f) => workspace.readText(f), { file: t.ref.file, index: workspace.lineIndex(t.doc) });
+    return makeFileResolver(
+      (f) => workspace.uriOf(f),
+      (f) => workspace.readText(f),
+      { file: t.ref.file, index: workspace.lineIndex(t.doc) },
+    );
   }
 
   function guarded<T>(what: string, uri: string, fallback: T, fn: () => T): T {
@@ -275,7 +301,10 @@ export function startServer(connection: Connection, services: ServerServices): v
       if (!t) return null;
       const hover = t.language.hover(t.ref, t.offset, workspace.host());
       if (!hover) return null;
-      return { contents: { kind: 'markdown', value: hover.contents }, range: workspace.lineIndex(t.doc).rangeOf(hover.span) };
+      return {
+        contents: { kind: 'markdown', value: hover.contents },
+        range: workspace.lineIndex(t.doc).rangeOf(hover.span),
+      };
     }),
   );
 
@@ -291,7 +320,10 @@ export function startServer(connection: Connection, services: ServerServices): v
     guarded('references', params.textDocument.uri, [], () => {
       const t = target(params);
       if (!t) return [];
-      return toLocations(t.language.references(t.ref, t.offset, workspace.host(), params.context.includeDeclaration), files(t));
+      return toLocations(
+        t.language.references(t.ref, t.offset, workspace.host(), params.context.includeDeclaration),
+        files(t),
+      );
     }),
   );
 
@@ -327,7 +359,14 @@ export function startServer(connection: Connection, services: ServerServices): v
     guarded('codeAction', params.textDocument.uri, [], () => {
       const only = params.context.only;
       // Our actions are `quickfix`: answer when the client asks for all kinds, `quickfix`, or a parent of it.
-      if (only && !only.some((k) => k === CodeActionKind.Empty || k === CodeActionKind.QuickFix || CodeActionKind.QuickFix.startsWith(`${k}.`))) return [];
+      if (
+        only &&
+        !only.some(
+          (k) =>
+            k === CodeActionKind.Empty || k === CodeActionKind.QuickFix || CodeActionKind.QuickFix.startsWith(`${k}.`),
+        )
+      )
+        return [];
       const doc = documents.get(params.textDocument.uri);
       const language = doc && workspace.languageOf(doc);
       if (!doc || !language) return [];
@@ -335,7 +374,8 @@ export function startServer(connection: Connection, services: ServerServices): v
       // The findings of the current version only, so fixes always match the text they edit: those of the last
       // validation when it saw this version, else computed now (parse cached).
       const last = findings.get(doc.uri);
-      const found = last?.version === doc.version ? last.found : language.diagnostics(workspace.docRef(doc), workspace.host());
+      const found =
+        last?.version === doc.version ? last.found : language.diagnostics(workspace.docRef(doc), workspace.host());
       return toCodeActions(found, lines, doc.uri, lines.spanOf(params.range));
     }),
   );

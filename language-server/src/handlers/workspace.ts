@@ -14,7 +14,17 @@ export interface Languages {
 const pipelineName = /^(cairn\.ya?ml|.+\.cairn\.ya?ml)$/i;
 const cardName = /^(MODEL_CARD\.md|.+\.modelcard\.md)$/i;
 const markdownName = /\.(md|markdown)$/i;
-const skippedFolders = new Set(['node_modules', '.git', '.cairn', 'dist', 'out', '.tsbuild', '.venv', 'venv', '__pycache__']);
+const skippedFolders = new Set([
+  'node_modules',
+  '.git',
+  '.cairn',
+  'dist',
+  'out',
+  '.tsbuild',
+  '.venv',
+  'venv',
+  '__pycache__',
+]);
 /** Bounds the start-up scan so a huge workspace cannot stall the server. */
 const maxScannedEntries = 50_000;
 
@@ -94,7 +104,8 @@ export class Workspace {
     const file = uriToPath(doc.uri);
     if (doc.languageId === 'cairn-pipeline' || isPipelineFile(file)) return 'pipeline';
     if (doc.languageId === 'cairn-model-card' || isCardFile(file)) return 'modelCard';
-    if ((doc.languageId === 'markdown' || markdownName.test(file)) && this.pipelinesNamingCard(file).length > 0) return 'modelCard';
+    if ((doc.languageId === 'markdown' || markdownName.test(file)) && this.pipelinesNamingCard(file).length > 0)
+      return 'modelCard';
     return undefined;
   }
 

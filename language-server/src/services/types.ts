@@ -29,7 +29,19 @@ export interface WorkspaceHost {
   workspaceFolderOf?(file: string): string | undefined;
 }
 
-export type CompletionKind = 'property' | 'value' | 'step' | 'param' | 'data' | 'output' | 'builtin' | 'metric' | 'snippet' | 'section' | 'license' | 'file';
+export type CompletionKind =
+  | 'property'
+  | 'value'
+  | 'step'
+  | 'param'
+  | 'data'
+  | 'output'
+  | 'builtin'
+  | 'metric'
+  | 'snippet'
+  | 'section'
+  | 'license'
+  | 'file';
 
 export interface Completion {
   label: string;

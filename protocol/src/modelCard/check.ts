@@ -32,9 +32,17 @@ function checkLicense(card: ParsedModelCard, out: CairnDiagnostic[]): void {
   out.push({
     code: 'card/license-name-missing',
     severity: Severity.Warning,
-    message: '`license: other` needs `license_name` (a short id for the license) and `license_link` (where its text is, e.g. `LICENSE`).',
+    message:
+      '`license: other` needs `license_name` (a short id for the license) and `license_link` (where its text is, e.g. `LICENSE`).',
     span: other.span,
-    fixes: [{ title: 'Add `license_name` and `license_link`', span: { start: eol, end: eol }, newText: insert, isPreferred: true }],
+    fixes: [
+      {
+        title: 'Add `license_name` and `license_link`',
+        span: { start: eol, end: eol },
+        newText: insert,
+        isPreferred: true,
+      },
+    ],
   });
 }
 
@@ -79,7 +87,10 @@ export function cardAnchor(card: ParsedModelCard): Span {
 }
 
 /** The first and last heading counting as each section: one pass per card, not one per question (huge cards). */
-const sectionIndexes = new WeakMap<readonly CardHeading[], Map<CardSectionId, { first: CardHeading; last: CardHeading }>>();
+const sectionIndexes = new WeakMap<
+  readonly CardHeading[],
+  Map<CardSectionId, { first: CardHeading; last: CardHeading }>
+>();
 
 function sectionIndex(card: ParsedModelCard): Map<CardSectionId, { first: CardHeading; last: CardHeading }> {
   let index = sectionIndexes.get(card.headings);
@@ -122,12 +133,19 @@ export function insertSectionFix(card: ParsedModelCard, section: CardSectionId):
   const index = sectionIndex(card);
   const lastOf = (id: CardSectionId): CardHeading | undefined => index.get(id)?.last;
   const firstOf = (id: CardSectionId): CardHeading | undefined => index.get(id)?.first;
-  const prev = order.slice(0, k).reverse().map(lastOf).find((h) => h !== undefined);
+  const prev = order
+    .slice(0, k)
+    .reverse()
+    .map(lastOf)
+    .find((h) => h !== undefined);
   if (prev !== undefined) {
     at = prev.contentSpan.end;
     level = prev.level;
   } else {
-    const next = order.slice(k + 1).map(firstOf).find((h) => h !== undefined);
+    const next = order
+      .slice(k + 1)
+      .map(firstOf)
+      .find((h) => h !== undefined);
     if (next !== undefined) {
       at = next.span.start;
       level = next.level;
@@ -136,10 +154,16 @@ export function insertSectionFix(card: ParsedModelCard, section: CardSectionId):
   }
   const nl = lineBreak(card.text);
   const head = card.text.slice(Math.max(0, at - 2), at);
-  const prefix = !before || at === 0 || /(\r\n|\r|\n)(\r\n|\r|\n)$|^\n$/.test(head) ? '' : /(\r\n|\r|\n)$/.test(head) ? nl : nl + nl;
+  const prefix =
+    !before || at === 0 || /(\r\n|\r|\n)(\r\n|\r|\n)$|^\n$/.test(head) ? '' : /(\r\n|\r|\n)$/.test(head) ? nl : nl + nl;
   let body = sectionTemplate(section, level).replace(/\n/g, nl);
   if (before && at === card.text.length) body = body.replace(/(\r\n|\n)$/, '');
-  return { title: `Add the '${cardSection(section).title}' section`, span: { start: at, end: at }, newText: prefix + body, isPreferred: true };
+  return {
+    title: `Add the '${cardSection(section).title}' section`,
+    span: { start: at, end: at },
+    newText: prefix + body,
+    isPreferred: true,
+  };
 }
 
 function checkSections(card: ParsedModelCard, out: CairnDiagnostic[]): void {
@@ -174,12 +198,20 @@ function checkSections(card: ParsedModelCard, out: CairnDiagnostic[]): void {
   });
 }
 
-function checkPersonalData(card: ParsedModelCard, host: ModelCardHost, pipelines: string[], out: CairnDiagnostic[]): void {
+function checkPersonalData(
+  card: ParsedModelCard,
+  host: ModelCardHost,
+  pipelines: string[],
+  out: CairnDiagnostic[],
+): void {
   if (hasSection(card, 'privacy')) return;
   const declared = card.metadata.cairn?.personalData;
   const flaggedBy = pipelines.find((p) => host.pipelineHasPersonalData?.(p) === true);
   if (declared?.value !== true && flaggedBy === undefined) return;
-  const why = declared?.value === true ? 'declares `cairn.personal_data: true`' : `is linked to ${flaggedBy ?? 'a pipeline'}, whose data is flagged as personal`;
+  const why =
+    declared?.value === true
+      ? 'declares `cairn.personal_data: true`'
+      : `is linked to ${flaggedBy ?? 'a pipeline'}, whose data is flagged as personal`;
   const fix = insertSectionFix(card, 'privacy');
   out.push({
     code: 'card/personal-data-without-privacy',
@@ -222,7 +254,8 @@ function checkMetrics(card: ParsedModelCard, host: ModelCardHost, out: CairnDiag
         if (m.value === undefined || m.type === undefined) continue;
         const claimed = numeric(m.value.value);
         if (claimed === undefined) continue;
-        const t = byKey.get(metricKey(m.type.value)) ?? (m.name === undefined ? undefined : byKey.get(metricKey(m.name.value)));
+        const t =
+          byKey.get(metricKey(m.type.value)) ?? (m.name === undefined ? undefined : byKey.get(metricKey(m.name.value)));
         if (t === undefined || !Number.isFinite(t.v)) continue;
         const written = card.text.slice(m.value.span.start, m.value.span.end).trim();
         const tol = tolerance(written);
@@ -232,7 +265,9 @@ function checkMetrics(card: ParsedModelCard, host: ModelCardHost, out: CairnDiag
           severity: Severity.Warning,
           message: `The card claims ${m.type.value} = ${written}, but Cairn tracked ${t.k} = ${t.v} for model '${model}'. Update the value or re-run the evaluation.`,
           span: m.value.span,
-          fixes: [{ title: `Use the tracked value ${t.v}`, span: m.value.span, newText: String(t.v), isPreferred: true }],
+          fixes: [
+            { title: `Use the tracked value ${t.v}`, span: m.value.span, newText: String(t.v), isPreferred: true },
+          ],
         });
       }
     }

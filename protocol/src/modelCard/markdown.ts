@@ -91,7 +91,9 @@ export function scanHeadings(text: string, from: number, to: number): MarkdownHe
       const content = (a[2] ?? '').replace(/(?:^|[ \t]+)#+[ \t]*$/, '').trimEnd();
       const hashEnd = start + t.indexOf('#') + a[1].length;
       const titleStart = content === '' ? hashEnd : start + t.indexOf(content, hashEnd - start);
-      found.push(heading(a[1].length, 'atx', content, { start: titleStart, end: titleStart + content.length }, { start, end }));
+      found.push(
+        heading(a[1].length, 'atx', content, { start: titleStart, end: titleStart + content.length }, { start, end }),
+      );
       paragraphStart = -1;
       continue;
     }
@@ -101,7 +103,15 @@ export function scanHeadings(text: string, from: number, to: number): MarkdownHe
       const titleStart = paragraphStart + lead;
       const titleEnd = prevStart + previous.trimEnd().length;
       const title = text.slice(titleStart, titleEnd).replace(/[ \t]*(\r\n|\r|\n)[ \t]*/g, ' ');
-      found.push(heading(u[1][0] === '=' ? 1 : 2, 'setext', title, { start: titleStart, end: titleEnd }, { start: paragraphStart, end }));
+      found.push(
+        heading(
+          u[1][0] === '=' ? 1 : 2,
+          'setext',
+          title,
+          { start: titleStart, end: titleEnd },
+          { start: paragraphStart, end },
+        ),
+      );
       paragraphStart = -1;
       continue;
     }
@@ -160,11 +170,25 @@ const todoWords = /^(?:todo|tbd|tba|n\/?a|fixme|xxx|to do|to be determined|comin
  * else 'text'.
  */
 export function classifyContent(text: string, start: number, end: number, skip: Span[] = []): SectionContent {
-  return classifyWithout(text, start, end, skip.map((span) => ({ span })), 0, skip.length);
+  return classifyWithout(
+    text,
+    start,
+    end,
+    skip.map((span) => ({ span })),
+    0,
+    skip.length,
+  );
 }
 
 /** `classifyContent` skipping the spans of `heads[from, to)` (in document order). */
-function classifyWithout(text: string, start: number, end: number, heads: ReadonlyArray<{ span: Span }>, from: number, to: number): SectionContent {
+function classifyWithout(
+  text: string,
+  start: number,
+  end: number,
+  heads: ReadonlyArray<{ span: Span }>,
+  from: number,
+  to: number,
+): SectionContent {
   let body = '';
   let at = start;
   for (let k = from; k < to; k++) {
@@ -179,7 +203,7 @@ function classifyWithout(text: string, start: number, end: number, heads: Readon
   let sawPlaceholder = false;
   // Line by line, stopping at the first line of text (most sections have one near their start).
   const lineBreak = /\r\n|\r|\n/g;
-  for (let at = 0; at <= marked.length; ) {
+  for (let at = 0; at <= marked.length;) {
     const br = lineBreak.exec(marked);
     const rawLine = marked.slice(at, br === null ? marked.length : br.index);
     at = br === null ? marked.length + 1 : br.index + br[0].length;
@@ -196,7 +220,10 @@ function classifyWithout(text: string, start: number, end: number, heads: Readon
       sawPlaceholder = true;
       continue;
     }
-    const words = line.replace(/^(?:[-*+>]|\d+[.)])\s*/, '').replace(/[*_`~.!:]+/g, '').trim();
+    const words = line
+      .replace(/^(?:[-*+>]|\d+[.)])\s*/, '')
+      .replace(/[*_`~.!:]+/g, '')
+      .trim();
     if (todoWords.test(words)) {
       sawPlaceholder = true;
       continue;

@@ -1,4 +1,15 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 import { Severity, type CairnDiagnostic, type TextFix } from '../diagnostics.js';
 import { LineIndex, type Span } from '../text.js';
 import { scanHeadings } from './markdown.js';
@@ -21,7 +32,10 @@ import { allLicenseIds, isKnownLicense, pipelineTags } from './vocabulary.js';
 /** Front-matter keys the Hub documents for model cards (others are allowed: the Hub has many more). */
 export const frontMatterKeys: ReadonlyArray<readonly [key: string, doc: string]> = [
   ['language', 'Languages the model handles: ISO 639-1 codes (`en`) or a list of them.'],
-  ['license', 'License id from the Hugging Face list (e.g. `apache-2.0`, `mit`, `cc-by-4.0`) or an SPDX id; `other` needs `license_name` and `license_link`.'],
+  [
+    'license',
+    'License id from the Hugging Face list (e.g. `apache-2.0`, `mit`, `cc-by-4.0`) or an SPDX id; `other` needs `license_name` and `license_link`.',
+  ],
   ['license_name', 'Short id of a license not on the Hub list, when `license: other`.'],
   ['license_link', 'Link (or relative path, e.g. `LICENSE`) to the license text, when `license: other`.'],
   ['library_name', 'The library that loads the model (e.g. `transformers`, `sklearn`, `onnx`, `cairn`).'],
@@ -30,27 +44,63 @@ export const frontMatterKeys: ReadonlyArray<readonly [key: string, doc: string]>
   ['metrics', 'Metric ids the card reports (e.g. `accuracy`, `f1`, `roc_auc`).'],
   ['base_model', 'The model this one was fine-tuned, quantised or merged from (Hub id, or a list).'],
   ['new_version', 'A newer version of this model (Hub id).'],
-  ['pipeline_tag', 'The task, from the Hub\'s task list (e.g. `text-classification`, `tabular-classification`).'],
-  ['model-index', 'Evaluation results: `- name`, `results[]` with `task.type`, `dataset.type`, `dataset.name` and `metrics[]` (`type`, `value`).'],
+  ['pipeline_tag', "The task, from the Hub's task list (e.g. `text-classification`, `tabular-classification`)."],
+  [
+    'model-index',
+    'Evaluation results: `- name`, `results[]` with `task.type`, `dataset.type`, `dataset.name` and `metrics[]` (`type`, `value`).',
+  ],
   ['thumbnail', 'Image shown for the model on the Hub.'],
-  ['widget', 'Example inputs for the Hub\'s inference widget.'],
-  ['inference', 'Turns the Hub\'s inference widget on or off, or sets its parameters.'],
-  ['co2_eq_emissions', 'Carbon emitted while training (grams CO2eq), or a mapping with `emissions`, `source`, `training_type`, `geographical_location`, `hardware_used`.'],
-  ['cairn', 'Cairn link: `pipeline` (the pipeline file, relative to the card), `model` (step or registered model name), `personal_data` (true when trained or evaluated on personal data).'],
+  ['widget', "Example inputs for the Hub's inference widget."],
+  ['inference', "Turns the Hub's inference widget on or off, or sets its parameters."],
+  [
+    'co2_eq_emissions',
+    'Carbon emitted while training (grams CO2eq), or a mapping with `emissions`, `source`, `training_type`, `geographical_location`, `hardware_used`.',
+  ],
+  [
+    'cairn',
+    'Cairn link: `pipeline` (the pipeline file, relative to the card), `model` (step or registered model name), `personal_data` (true when trained or evaluated on personal data).',
+  ],
 ];
 
 /** Keys of the `cairn:` block. */
 export const cairnKeys: ReadonlyArray<readonly [key: string, doc: string]> = [
-  ['pipeline', 'The pipeline that trains this model, relative to the card (e.g. `./cairn.yaml`). Go to definition opens it.'],
-  ['model', 'The model this card describes: the pipeline step that trains it, or its registered name. Claimed metrics are compared with the metrics Cairn tracked for it.'],
-  ['personal_data', '`true` when the model was trained or evaluated on personal data: the card then needs a Privacy section.'],
+  [
+    'pipeline',
+    'The pipeline that trains this model, relative to the card (e.g. `./cairn.yaml`). Go to definition opens it.',
+  ],
+  [
+    'model',
+    'The model this card describes: the pipeline step that trains it, or its registered name. Claimed metrics are compared with the metrics Cairn tracked for it.',
+  ],
+  [
+    'personal_data',
+    '`true` when the model was trained or evaluated on personal data: the card then needs a Privacy section.',
+  ],
 ];
 
 const listKeys = new Set(['tags', 'datasets', 'metrics', 'language', 'base_model']);
 const stringKeys = new Set(['license_name', 'license_link', 'library_name', 'pipeline_tag', 'new_version']);
 const knownKeys = frontMatterKeys.map(([k]) => k);
 /** Keys the Hub knows that a near-miss check must not "correct". */
-const otherHubKeys = ['model_name', 'model_type', 'extra_gated_prompt', 'extra_gated_fields', 'language_bcp47', 'pretty_name', 'annotations_creators', 'task_categories', 'task_ids', 'size_categories', 'license_details', 'model_creator', 'quantized_by', 'base_model_relation', 'instance_prompt', 'paper', 'duplicated_from'];
+const otherHubKeys = [
+  'model_name',
+  'model_type',
+  'extra_gated_prompt',
+  'extra_gated_fields',
+  'language_bcp47',
+  'pretty_name',
+  'annotations_creators',
+  'task_categories',
+  'task_ids',
+  'size_categories',
+  'license_details',
+  'model_creator',
+  'quantized_by',
+  'base_model_relation',
+  'instance_prompt',
+  'paper',
+  'duplicated_from',
+];
 
 export function isModelCardFile(path: string): boolean {
   const base = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
@@ -65,7 +115,11 @@ interface Ctx {
 }
 
 function diag(ctx: Ctx, code: string, severity: Severity, message: string, span: Span, fixes?: TextFix[]): void {
-  ctx.diagnostics.push(fixes === undefined || fixes.length === 0 ? { code, severity, message, span } : { code, severity, message, span, fixes });
+  ctx.diagnostics.push(
+    fixes === undefined || fixes.length === 0
+      ? { code, severity, message, span }
+      : { code, severity, message, span, fixes },
+  );
 }
 
 /** The node's span, trailing blank space and line breaks excluded (block collections end at the next line). */
@@ -151,10 +205,21 @@ function insertKeyFix(ctx: Ctx, map: unknown, lines: string[], title: string): T
   const eol = ctx.text.slice(at).search(/\r|\n|$/);
   at += eol;
   const nl = /\r\n/.test(ctx.text) ? '\r\n' : '\n';
-  return [{ title, span: { start: at, end: at }, newText: lines.map((l) => `${nl}${indent}${l}`).join(''), isPreferred: true }];
+  return [
+    {
+      title,
+      span: { start: at, end: at },
+      newText: lines.map((l) => `${nl}${indent}${l}`).join(''),
+      isPreferred: true,
+    },
+  ];
 }
 
-function parseFrontMatterYaml(text: string, contentSpan: Span, diagnostics: CairnDiagnostic[]): { value: unknown; entries: FrontMatterEntry[]; metadata: CardMetadata } {
+function parseFrontMatterYaml(
+  text: string,
+  contentSpan: Span,
+  diagnostics: CairnDiagnostic[],
+): { value: unknown; entries: FrontMatterEntry[]; metadata: CardMetadata } {
   const metadata: CardMetadata = { licenses: [], metrics: [], modelIndex: [] };
   const src = text.slice(contentSpan.start, contentSpan.end);
   const doc = parseDocument(src, { uniqueKeys: true, prettyErrors: false, strict: false });
@@ -181,7 +246,9 @@ function parseFrontMatterYaml(text: string, contentSpan: Span, diagnostics: Cair
       ctx,
       duplicate ? 'card/duplicate-key' : 'card/yaml-syntax',
       Severity.Error,
-      duplicate ? `Duplicate key in the front matter: keep one of them (${firstLine}).` : `Front matter is not valid YAML: ${firstLine}. Fix the YAML between the two \`---\` lines.`,
+      duplicate
+        ? `Duplicate key in the front matter: keep one of them (${firstLine}).`
+        : `Front matter is not valid YAML: ${firstLine}. Fix the YAML between the two \`---\` lines.`,
       start === end && end < contentSpan.end ? { start, end: end + 1 } : { start, end },
     );
   }
@@ -189,7 +256,13 @@ function parseFrontMatterYaml(text: string, contentSpan: Span, diagnostics: Cair
   if (root === null || (isScalar(root) && root.value === null)) return { value: undefined, entries: [], metadata };
   if (!isMap(root)) {
     if (!syntaxError) {
-      diag(ctx, 'card/front-matter-not-mapping', Severity.Error, `The front matter must be a YAML mapping (\`key: value\` lines), not ${typeName(root)}.`, nodeSpan(ctx, root, contentSpan));
+      diag(
+        ctx,
+        'card/front-matter-not-mapping',
+        Severity.Error,
+        `The front matter must be a YAML mapping (\`key: value\` lines), not ${typeName(root)}.`,
+        nodeSpan(ctx, root, contentSpan),
+      );
     }
     return { value: undefined, entries: [], metadata };
   }
@@ -207,11 +280,26 @@ function parseFrontMatterYaml(text: string, contentSpan: Span, diagnostics: Cair
       },
     });
     const reason = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
-    diag(ctx, 'card/yaml-syntax', Severity.Error, `Front matter YAML cannot be read: ${reason}. Define the anchor (\`&name\`) before using \`*name\`, and do not nest aliases.`, at);
+    diag(
+      ctx,
+      'card/yaml-syntax',
+      Severity.Error,
+      `Front matter YAML cannot be read: ${reason}. Define the anchor (\`&name\`) before using \`*name\`, and do not nest aliases.`,
+      at,
+    );
   }
   const entries = entriesOf(ctx, root);
   for (const e of entries) checkTopLevel(ctx, e, metadata);
-  return { value, entries: entries.map(({ key, keySpan, valueSpan, value: v }) => ({ key, keySpan, valueSpan, value: isScalar(v) ? v.value : v })), metadata };
+  return {
+    value,
+    entries: entries.map(({ key, keySpan, valueSpan, value: v }) => ({
+      key,
+      keySpan,
+      valueSpan,
+      value: isScalar(v) ? v.value : v,
+    })),
+    metadata,
+  };
 }
 
 function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
@@ -219,19 +307,39 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
   const isNull = v === null || v === undefined || (isScalar(v) && v.value === null);
   if (e.key === 'license') {
     if (isNull) return;
-    const items = isSeq(v) ? v.items.map((n) => ({ node: resolve(ctx, n), span: nodeSpan(ctx, n as Node, e.valueSpan) })) : [{ node: v, span: e.valueSpan }];
+    const items = isSeq(v)
+      ? v.items.map((n) => ({ node: resolve(ctx, n), span: nodeSpan(ctx, n as Node, e.valueSpan) }))
+      : [{ node: v, span: e.valueSpan }];
     for (const { node, span } of items) {
       const id = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
       if (id === undefined) {
-        diag(ctx, 'card/invalid-type', Severity.Error, `\`license\` must be a license id such as \`apache-2.0\`, not ${typeName(node)}.`, span);
+        diag(
+          ctx,
+          'card/invalid-type',
+          Severity.Error,
+          `\`license\` must be a license id such as \`apache-2.0\`, not ${typeName(node)}.`,
+          span,
+        );
         continue;
       }
       metadata.licenses.push({ value: id, span, keySpan: e.keySpan });
       if (!isKnownLicense(id)) {
         const near = closest(id, allLicenseIds());
-        const fixes = near.map((n, i) => ({ title: `Change license to '${n}'`, span, newText: n, isPreferred: i === 0 }));
+        const fixes = near.map((n, i) => ({
+          title: `Change license to '${n}'`,
+          span,
+          newText: n,
+          isPreferred: i === 0,
+        }));
         const hint = near.length > 0 ? ` Did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
-        diag(ctx, 'card/unknown-license', Severity.Error, `Unknown license id '${id}'.${hint} Use an id from the Hugging Face license list or an SPDX id; for anything else write \`license: other\` with \`license_name\` and \`license_link\`.`, span, fixes);
+        diag(
+          ctx,
+          'card/unknown-license',
+          Severity.Error,
+          `Unknown license id '${id}'.${hint} Use an id from the Hugging Face license list or an SPDX id; for anything else write \`license: other\` with \`license_name\` and \`license_link\`.`,
+          span,
+          fixes,
+        );
       }
     }
     return;
@@ -239,7 +347,13 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
   if (stringKeys.has(e.key)) {
     if (isNull) return;
     if (!isScalar(v)) {
-      diag(ctx, 'card/invalid-type', Severity.Error, `\`${e.key}\` must be a single value, not ${typeName(v)}.`, e.valueSpan);
+      diag(
+        ctx,
+        'card/invalid-type',
+        Severity.Error,
+        `\`${e.key}\` must be a single value, not ${typeName(v)}.`,
+        e.valueSpan,
+      );
       return;
     }
     const loc = located(e);
@@ -251,9 +365,21 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
       metadata.pipelineTag = loc;
       if (!pipelineTags.includes(loc.value)) {
         const near = closest(loc.value, pipelineTags);
-        const fixes = near.map((n, i) => ({ title: `Change pipeline_tag to '${n}'`, span: loc.span, newText: n, isPreferred: i === 0 }));
+        const fixes = near.map((n, i) => ({
+          title: `Change pipeline_tag to '${n}'`,
+          span: loc.span,
+          newText: n,
+          isPreferred: i === 0,
+        }));
         const hint = near.length > 0 ? ` Did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
-        diag(ctx, 'card/unknown-pipeline-tag', Severity.Warning, `'${loc.value}' is not a Hugging Face pipeline tag.${hint}`, loc.span, fixes);
+        diag(
+          ctx,
+          'card/unknown-pipeline-tag',
+          Severity.Warning,
+          `'${loc.value}' is not a Hugging Face pipeline tag.${hint}`,
+          loc.span,
+          fixes,
+        );
       }
     }
     return;
@@ -261,7 +387,13 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
   if (listKeys.has(e.key)) {
     if (isNull) return;
     if (isMap(v)) {
-      diag(ctx, 'card/invalid-type', Severity.Error, `\`${e.key}\` must be a value or a list of values, not a mapping.`, e.valueSpan);
+      diag(
+        ctx,
+        'card/invalid-type',
+        Severity.Error,
+        `\`${e.key}\` must be a value or a list of values, not a mapping.`,
+        e.valueSpan,
+      );
       return;
     }
     const items = isSeq(v) ? v.items : [v];
@@ -269,7 +401,13 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
       const node = resolve(ctx, n);
       const span = nodeSpan(ctx, n as Node, e.valueSpan);
       if (isMap(node) || isSeq(node)) {
-        diag(ctx, 'card/invalid-type', Severity.Error, `Each entry of \`${e.key}\` must be a single value, not ${typeName(node)}.`, span);
+        diag(
+          ctx,
+          'card/invalid-type',
+          Severity.Error,
+          `Each entry of \`${e.key}\` must be a single value, not ${typeName(node)}.`,
+          span,
+        );
       } else if (e.key === 'metrics') {
         const s = scalarText(node);
         if (s !== undefined) metadata.metrics.push({ value: s, span, keySpan: e.keySpan });
@@ -280,11 +418,22 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
   if (e.key === 'model-index') {
     if (isNull) return;
     if (!isSeq(v)) {
-      diag(ctx, 'card/invalid-type', Severity.Error, '`model-index` must be a list of models (`- name: ...` with `results:`).', e.valueSpan);
+      diag(
+        ctx,
+        'card/invalid-type',
+        Severity.Error,
+        '`model-index` must be a list of models (`- name: ...` with `results:`).',
+        e.valueSpan,
+      );
       return;
     }
     v.items.forEach((item, i) => {
-      const entry = checkModelIndexEntry(ctx, resolve(ctx, item), nodeSpan(ctx, item as Node, e.valueSpan), `model-index[${i}]`);
+      const entry = checkModelIndexEntry(
+        ctx,
+        resolve(ctx, item),
+        nodeSpan(ctx, item as Node, e.valueSpan),
+        `model-index[${i}]`,
+      );
       if (entry !== undefined) metadata.modelIndex.push(entry);
     });
     return;
@@ -297,13 +446,27 @@ function checkTopLevel(ctx: Ctx, e: MapEntry, metadata: CardMetadata): void {
     const near = closest(e.key, knownKeys, 1).filter((k) => k.length > 3);
     const best = near[0];
     if (best !== undefined && e.key.length > 3) {
-      diag(ctx, 'card/unknown-key', Severity.Hint, `Unknown front-matter key '${e.key}': did you mean '${best}'?`, e.keySpan, [{ title: `Rename to '${best}'`, span: e.keySpan, newText: best, isPreferred: true }]);
+      diag(
+        ctx,
+        'card/unknown-key',
+        Severity.Hint,
+        `Unknown front-matter key '${e.key}': did you mean '${best}'?`,
+        e.keySpan,
+        [{ title: `Rename to '${best}'`, span: e.keySpan, newText: best, isPreferred: true }],
+      );
     }
   }
 }
 
 function missing(ctx: Ctx, where: string, field: string, map: unknown, span: Span, insert: string[]): void {
-  diag(ctx, 'card/model-index-missing-field', Severity.Error, `${where} is missing \`${field}\`, which the Hugging Face Hub requires.`, span, insertKeyFix(ctx, map, insert, `Add \`${field}\``));
+  diag(
+    ctx,
+    'card/model-index-missing-field',
+    Severity.Error,
+    `${where} is missing \`${field}\`, which the Hugging Face Hub requires.`,
+    span,
+    insertKeyFix(ctx, map, insert, `Add \`${field}\``),
+  );
 }
 
 /** Span for a finding about a mapping as a whole: its first key (one line), else the node. */
@@ -316,24 +479,52 @@ function headSpan(ctx: Ctx, map: unknown, fallback: Span): Span {
 }
 
 /** Checks a required string field; returns it when present. */
-function requireString(ctx: Ctx, where: string, map: unknown, field: string, mapSpan: Span, insertValue = ''): Located<string> | undefined {
+function requireString(
+  ctx: Ctx,
+  where: string,
+  map: unknown,
+  field: string,
+  mapSpan: Span,
+  insertValue = '',
+): Located<string> | undefined {
   const e = entriesOf(ctx, map).find((x) => x.key === field);
   if (e === undefined) {
-    missing(ctx, where, `${field}`, map, headSpan(ctx, map, mapSpan), [`${field}: ${insertValue}`.trimEnd() + (insertValue === '' ? ' ' : '')]);
+    missing(ctx, where, `${field}`, map, headSpan(ctx, map, mapSpan), [
+      `${field}: ${insertValue}`.trimEnd() + (insertValue === '' ? ' ' : ''),
+    ]);
     return undefined;
   }
   if (isMap(e.value) || isSeq(e.value)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`${where}.${field}\` must be a single value, not ${typeName(e.value)}.`, e.valueSpan);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`${where}.${field}\` must be a single value, not ${typeName(e.value)}.`,
+      e.valueSpan,
+    );
     return undefined;
   }
   const loc = located(e);
   if (loc === undefined) {
-    diag(ctx, 'card/model-index-missing-field', Severity.Error, `\`${where}.${field}\` is empty; the Hugging Face Hub requires a value.`, e.keySpan);
+    diag(
+      ctx,
+      'card/model-index-missing-field',
+      Severity.Error,
+      `\`${where}.${field}\` is empty; the Hugging Face Hub requires a value.`,
+      e.keySpan,
+    );
   }
   return loc;
 }
 
-function subMap(ctx: Ctx, where: string, map: unknown, field: string, mapSpan: Span, insert: string[]): { node: unknown; span: Span } | undefined {
+function subMap(
+  ctx: Ctx,
+  where: string,
+  map: unknown,
+  field: string,
+  mapSpan: Span,
+  insert: string[],
+): { node: unknown; span: Span } | undefined {
   const e = entriesOf(ctx, map).find((x) => x.key === field);
   if (e === undefined) {
     missing(ctx, where, field, map, headSpan(ctx, map, mapSpan), insert);
@@ -341,7 +532,18 @@ function subMap(ctx: Ctx, where: string, map: unknown, field: string, mapSpan: S
   }
   if (!isMap(e.value)) {
     const isNull = isScalar(e.value) && e.value.value === null;
-    diag(ctx, isNull ? 'card/model-index-missing-field' : 'card/invalid-type', Severity.Error, isNull ? `\`${where}.${field}\` is empty; write its fields (${insert.slice(1).map((l) => `\`${l.trim().replace(/:.*/, '')}\``).join(', ')}).` : `\`${where}.${field}\` must be a mapping, not ${typeName(e.value)}.`, isNull ? e.keySpan : e.valueSpan);
+    diag(
+      ctx,
+      isNull ? 'card/model-index-missing-field' : 'card/invalid-type',
+      Severity.Error,
+      isNull
+        ? `\`${where}.${field}\` is empty; write its fields (${insert
+            .slice(1)
+            .map((l) => `\`${l.trim().replace(/:.*/, '')}\``)
+            .join(', ')}).`
+        : `\`${where}.${field}\` must be a mapping, not ${typeName(e.value)}.`,
+      isNull ? e.keySpan : e.valueSpan,
+    );
     return undefined;
   }
   return { node: e.value, span: e.valueSpan };
@@ -349,7 +551,13 @@ function subMap(ctx: Ctx, where: string, map: unknown, field: string, mapSpan: S
 
 function checkModelIndexEntry(ctx: Ctx, node: unknown, span: Span, where: string): ModelIndexEntry | undefined {
   if (!isMap(node)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`${where}\` must be a mapping with \`name\` and \`results\`, not ${typeName(node)}.`, span);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`${where}\` must be a mapping with \`name\` and \`results\`, not ${typeName(node)}.`,
+      span,
+    );
     return undefined;
   }
   const entry: ModelIndexEntry = { span, results: [] };
@@ -357,15 +565,36 @@ function checkModelIndexEntry(ctx: Ctx, node: unknown, span: Span, where: string
   if (name !== undefined) entry.name = name;
   const results = entriesOf(ctx, node).find((x) => x.key === 'results');
   if (results === undefined) {
-    missing(ctx, where, 'results', node, headSpan(ctx, node, span), ['results:', '- task:', '    type: ', '  dataset:', '    type: ', '    name: ', '  metrics:', '  - type: ', '    value: ']);
+    missing(ctx, where, 'results', node, headSpan(ctx, node, span), [
+      'results:',
+      '- task:',
+      '    type: ',
+      '  dataset:',
+      '    type: ',
+      '    name: ',
+      '  metrics:',
+      '  - type: ',
+      '    value: ',
+    ]);
     return entry;
   }
   if (!isSeq(results.value)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`${where}.results\` must be a list of results (\`- task:\`, \`dataset:\`, \`metrics:\`), not ${typeName(results.value)}.`, results.valueSpan);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`${where}.results\` must be a list of results (\`- task:\`, \`dataset:\`, \`metrics:\`), not ${typeName(results.value)}.`,
+      results.valueSpan,
+    );
     return entry;
   }
   results.value.items.forEach((item, i) => {
-    const r = checkResult(ctx, resolve(ctx, item), nodeSpan(ctx, item as Node, results.valueSpan), `${where}.results[${i}]`);
+    const r = checkResult(
+      ctx,
+      resolve(ctx, item),
+      nodeSpan(ctx, item as Node, results.valueSpan),
+      `${where}.results[${i}]`,
+    );
     if (r !== undefined) entry.results.push(r);
   });
   return entry;
@@ -373,7 +602,13 @@ function checkModelIndexEntry(ctx: Ctx, node: unknown, span: Span, where: string
 
 function checkResult(ctx: Ctx, node: unknown, span: Span, where: string): ModelIndexResult | undefined {
   if (!isMap(node)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`${where}\` must be a mapping with \`task\`, \`dataset\` and \`metrics\`, not ${typeName(node)}.`, span);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`${where}\` must be a mapping with \`task\`, \`dataset\` and \`metrics\`, not ${typeName(node)}.`,
+      span,
+    );
     return undefined;
   }
   const result: ModelIndexResult = { span, metrics: [] };
@@ -387,9 +622,23 @@ function checkResult(ctx: Ctx, node: unknown, span: Span, where: string): ModelI
     const present = entriesOf(ctx, dataset.node);
     const typeText = present.find((x) => x.key === 'type');
     const nameText = present.find((x) => x.key === 'name');
-    const t = requireString(ctx, `${where}.dataset`, dataset.node, 'type', dataset.span, nameText === undefined ? '' : (scalarText(nameText.value) ?? ''));
+    const t = requireString(
+      ctx,
+      `${where}.dataset`,
+      dataset.node,
+      'type',
+      dataset.span,
+      nameText === undefined ? '' : (scalarText(nameText.value) ?? ''),
+    );
     if (t !== undefined) result.datasetType = t;
-    const n = requireString(ctx, `${where}.dataset`, dataset.node, 'name', dataset.span, typeText === undefined ? '' : (scalarText(typeText.value) ?? ''));
+    const n = requireString(
+      ctx,
+      `${where}.dataset`,
+      dataset.node,
+      'name',
+      dataset.span,
+      typeText === undefined ? '' : (scalarText(typeText.value) ?? ''),
+    );
     if (n !== undefined) result.datasetName = n;
   }
   const metrics = entriesOf(ctx, node).find((x) => x.key === 'metrics');
@@ -398,7 +647,13 @@ function checkResult(ctx: Ctx, node: unknown, span: Span, where: string): ModelI
     return result;
   }
   if (!isSeq(metrics.value)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`${where}.metrics\` must be a list of metrics (\`- type: accuracy\` with \`value:\`), not ${typeName(metrics.value)}.`, metrics.valueSpan);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`${where}.metrics\` must be a list of metrics (\`- type: accuracy\` with \`value:\`), not ${typeName(metrics.value)}.`,
+      metrics.valueSpan,
+    );
     return result;
   }
   metrics.value.items.forEach((item, i) => {
@@ -406,7 +661,13 @@ function checkResult(ctx: Ctx, node: unknown, span: Span, where: string): ModelI
     const mSpan = nodeSpan(ctx, item as Node, metrics.valueSpan);
     const mWhere = `${where}.metrics[${i}]`;
     if (!isMap(m)) {
-      diag(ctx, 'card/invalid-type', Severity.Error, `\`${mWhere}\` must be a mapping with \`type\` and \`value\`, not ${typeName(m)}.`, mSpan);
+      diag(
+        ctx,
+        'card/invalid-type',
+        Severity.Error,
+        `\`${mWhere}\` must be a mapping with \`type\` and \`value\`, not ${typeName(m)}.`,
+        mSpan,
+      );
       return;
     }
     const metric: ModelIndexMetric = { span: mSpan };
@@ -421,9 +682,19 @@ function checkResult(ctx: Ctx, node: unknown, span: Span, where: string): ModelI
     if (valueEntry === undefined) {
       missing(ctx, mWhere, 'value', m, headSpan(ctx, m, mSpan), ['value: ']);
     } else if (isScalar(valueEntry.value) && valueEntry.value.value === null) {
-      diag(ctx, 'card/model-index-missing-field', Severity.Error, `\`${mWhere}.value\` is empty; write the measured value.`, valueEntry.keySpan);
+      diag(
+        ctx,
+        'card/model-index-missing-field',
+        Severity.Error,
+        `\`${mWhere}.value\` is empty; write the measured value.`,
+        valueEntry.keySpan,
+      );
     } else {
-      metric.value = { value: isScalar(valueEntry.value) ? valueEntry.value.value : valueEntry.value, span: valueEntry.valueSpan, keySpan: valueEntry.keySpan };
+      metric.value = {
+        value: isScalar(valueEntry.value) ? valueEntry.value.value : valueEntry.value,
+        span: valueEntry.valueSpan,
+        keySpan: valueEntry.keySpan,
+      };
     }
     result.metrics.push(metric);
   });
@@ -434,7 +705,13 @@ function checkCairn(ctx: Ctx, e: MapEntry): CairnLink | undefined {
   const v = e.value;
   if (v === null || (isScalar(v) && v.value === null)) return undefined;
   if (!isMap(v)) {
-    diag(ctx, 'card/invalid-type', Severity.Error, `\`cairn\` must be a mapping (\`pipeline\`, \`model\`, \`personal_data\`), not ${typeName(v)}.`, e.valueSpan);
+    diag(
+      ctx,
+      'card/invalid-type',
+      Severity.Error,
+      `\`cairn\` must be a mapping (\`pipeline\`, \`model\`, \`personal_data\`), not ${typeName(v)}.`,
+      e.valueSpan,
+    );
     return undefined;
   }
   const link: CairnLink = { span: e.valueSpan, keySpan: e.keySpan };
@@ -445,14 +722,26 @@ function checkCairn(ctx: Ctx, e: MapEntry): CairnLink | undefined {
       if (isNull) continue;
       const loc = isScalar(c.value) && typeof c.value.value === 'string' ? located(c) : undefined;
       if (loc === undefined) {
-        diag(ctx, 'card/invalid-type', Severity.Error, `\`cairn.${c.key}\` must be a string, not ${typeName(c.value)}.`, c.valueSpan);
+        diag(
+          ctx,
+          'card/invalid-type',
+          Severity.Error,
+          `\`cairn.${c.key}\` must be a string, not ${typeName(c.value)}.`,
+          c.valueSpan,
+        );
       } else if (c.key === 'pipeline') link.pipeline = loc;
       else link.model = loc;
     } else if (c.key === 'personal_data') {
       if (isScalar(c.value) && typeof c.value.value === 'boolean') {
         link.personalData = { value: c.value.value, span: c.valueSpan, keySpan: c.keySpan };
       } else {
-        diag(ctx, 'card/invalid-type', Severity.Error, `\`cairn.personal_data\` must be \`true\` or \`false\`, not ${typeName(c.value)}.`, c.valueSpan);
+        diag(
+          ctx,
+          'card/invalid-type',
+          Severity.Error,
+          `\`cairn.personal_data\` must be \`true\` or \`false\`, not ${typeName(c.value)}.`,
+          c.valueSpan,
+        );
       }
     } else {
       const near = closest(c.key, names, 1);
@@ -463,7 +752,9 @@ function checkCairn(ctx: Ctx, e: MapEntry): CairnLink | undefined {
         Severity.Warning,
         `Unknown key '${c.key}' in \`cairn:\`.${best === undefined ? '' : ` Did you mean '${best}'?`} Known keys: ${names.join(', ')}.`,
         c.keySpan,
-        best === undefined ? undefined : [{ title: `Rename to '${best}'`, span: c.keySpan, newText: best, isPreferred: true }],
+        best === undefined
+          ? undefined
+          : [{ title: `Rename to '${best}'`, span: c.keySpan, newText: best, isPreferred: true }],
       );
     }
   }
@@ -520,9 +811,17 @@ export function parseModelCard(file: string, text: string): ParsedModelCard {
       diagnostics.push({
         code: 'card/front-matter-not-at-start',
         severity: Severity.Warning,
-        message: 'Front matter must start on the first line: remove the blank lines before `---`, or the metadata is read as Markdown.',
+        message:
+          'Front matter must start on the first line: remove the blank lines before `---`, or the metadata is read as Markdown.',
         span: { start: at, end: at + 3 },
-        fixes: [{ title: 'Remove the blank lines before the front matter', span: { start: bodyStart, end: at }, newText: '', isPreferred: true }],
+        fixes: [
+          {
+            title: 'Remove the blank lines before the front matter',
+            span: { start: bodyStart, end: at },
+            newText: '',
+            isPreferred: true,
+          },
+        ],
       });
     }
   }
@@ -534,7 +833,15 @@ export function parseModelCard(file: string, text: string): ParsedModelCard {
     if (sections === undefined) sectionsByTitle.set(h.title, (sections = sectionsOfHeading(h.title)));
     return Object.assign(h, { sections: [...sections] });
   });
-  const card: ParsedModelCard = { file, text, lines, bodySpan: { start: bodyStart, end: text.length }, headings, metadata, diagnostics };
+  const card: ParsedModelCard = {
+    file,
+    text,
+    lines,
+    bodySpan: { start: bodyStart, end: text.length },
+    headings,
+    metadata,
+    diagnostics,
+  };
   if (frontMatter !== undefined) card.frontMatter = frontMatter;
   return card;
 }

@@ -8,7 +8,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
       cur.push(d);
     }
     rows.push(cur);
@@ -20,13 +21,15 @@ export function editDistance(a: string, b: string): number {
 export function closest(word: string, candidates: readonly string[], limit = 3): string[] {
   const w = word.toLowerCase();
   const max = Math.max(1, Math.min(4, Math.floor(w.length / 3)));
-  return candidates
-    .map((c, i) => ({ c, i, d: editDistance(w, c.toLowerCase()) }))
-    .filter(({ c, d }) => d <= max || (w.length >= 3 && c.toLowerCase().startsWith(w)))
-    // Ties keep the candidates' own order (the Hub's ids before SPDX spellings).
-    .sort((x, y) => x.d - y.d || x.i - y.i)
-    .slice(0, limit)
-    .map(({ c }) => c);
+  return (
+    candidates
+      .map((c, i) => ({ c, i, d: editDistance(w, c.toLowerCase()) }))
+      .filter(({ c, d }) => d <= max || (w.length >= 3 && c.toLowerCase().startsWith(w)))
+      // Ties keep the candidates' own order (the Hub's ids before SPDX spellings).
+      .sort((x, y) => x.d - y.d || x.i - y.i)
+      .slice(0, limit)
+      .map(({ c }) => c)
+  );
 }
 
 /** The folder part of a path written with `/` or `\`. */

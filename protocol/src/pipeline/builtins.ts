@@ -33,7 +33,12 @@ export interface BuiltinSpec {
 
 const path = z.string().min(1);
 const column = z.string().min(1);
-const seed = z.number().int().min(0).default(42).describe('Random seed: the same seed and backend give the same results.');
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .default(42)
+  .describe('Random seed: the same seed and backend give the same results.');
 const fraction = (d: string) => z.number().gt(0).lt(1).describe(d);
 
 /** evaluate.classification / evaluate.regression: explanations.json on request (docs/ml.md, "Explanations"). */
@@ -45,7 +50,13 @@ const explainOptions = {
       'Write explanations.json: permutation importance with a confidence interval for every model, and exact ' +
         'per-row contributions (TreeSHAP for trees, w·(x − mean) for linear models) of the first explain_rows rows.',
     ),
-  explain_repeats: z.number().int().min(2).max(100).default(5).describe('Permutation importance: shuffles per feature.'),
+  explain_repeats: z
+    .number()
+    .int()
+    .min(2)
+    .max(100)
+    .default(5)
+    .describe('Permutation importance: shuffles per feature.'),
   explain_rows: z.number().int().min(1).max(1000).default(20).describe('Test rows whose contributions are kept.'),
   seed,
 };
@@ -62,7 +73,10 @@ const columnRule = z
     max: z.number().optional().describe('Largest allowed value.'),
     required: z.boolean().optional().describe('Missing values are errors (default true).'),
     unique: z.boolean().optional().describe('Every value must be distinct.'),
-    values: z.array(z.union([z.string(), z.number()])).optional().describe('Allowed categories.'),
+    values: z
+      .array(z.union([z.string(), z.number()]))
+      .optional()
+      .describe('Allowed categories.'),
     pii: z.boolean().optional().describe('The column holds personal data (overrides detection).'),
   })
   .strict();
@@ -82,7 +96,12 @@ const trainCommon = {
   l2: z.number().min(0).default(0).describe('L2 regularisation strength.'),
   batch_size: z.number().int().min(1).default(256).describe('Rows per gradient step.'),
   seed,
-  valid_fraction: z.number().min(0).lt(1).default(0.1).describe('Share of the training rows held out to watch the loss (0 turns it off).'),
+  valid_fraction: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.1)
+    .describe('Share of the training rows held out to watch the loss (0 turns it off).'),
   early_stopping: earlyStopping.optional(),
 };
 
@@ -90,7 +109,9 @@ const tabularTrain = {
   train: path.describe('Training data (CSV or JSON lines).'),
   target: column.describe('The column to predict.'),
   features: z.array(column).optional().describe('Feature columns (default: every column but the target).'),
-  transform: path.optional().describe('A saved feature transform (features.transform output) applied before the model.'),
+  transform: path
+    .optional()
+    .describe('A saved feature transform (features.transform output) applied before the model.'),
   ...trainCommon,
 };
 
@@ -128,12 +149,22 @@ const itemFeatures = {
   items: z
     .array(path)
     .optional()
-    .describe('Tables holding the item features (the item column plus genres and title), read for the catalogue: items in them without ratings are recommended and scored from their features (cold start). Default: the ratings table.'),
-  genres: column.default('genres').describe('Column of each item\'s genres, separated by `separator`.'),
-  title: column.optional().describe('Column of each item\'s title: its words become TF-IDF terms.'),
+    .describe(
+      'Tables holding the item features (the item column plus genres and title), read for the catalogue: items in them without ratings are recommended and scored from their features (cold start). Default: the ratings table.',
+    ),
+  genres: column.default('genres').describe("Column of each item's genres, separated by `separator`."),
+  title: column.optional().describe("Column of each item's title: its words become TF-IDF terms."),
   separator: z.string().min(1).default('|').describe('Separator of the genres.'),
-  weighting: z.enum(['tfidf', 'binary']).default('tfidf').describe('Term weights of the item profiles: TF-IDF, or binary (genres one-hot).'),
-  min_df: z.number().int().min(1).default(2).describe('Title words in fewer items than this are left out of the vocabulary.'),
+  weighting: z
+    .enum(['tfidf', 'binary'])
+    .default('tfidf')
+    .describe('Term weights of the item profiles: TF-IDF, or binary (genres one-hot).'),
+  min_df: z
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe('Title words in fewer items than this are left out of the vocabulary.'),
 };
 
 export const builtins: readonly BuiltinSpec[] = [
@@ -150,27 +181,42 @@ export const builtins: readonly BuiltinSpec[] = [
       })
       .strict(),
     inputs: ['path'],
-    outputs: { data: { file: 'data.csv', description: 'The loaded table.' }, schema: { file: 'schema.json', description: 'The inferred schema.' } },
+    outputs: {
+      data: { file: 'data.csv', description: 'The loaded table.' },
+      schema: { file: 'schema.json', description: 'The inferred schema.' },
+    },
     metrics: ['rows', 'columns'],
   },
   {
     name: 'data.validate',
     version: 1,
     category: 'data',
-    summary: 'Check a table against a schema (types, ranges, missing values, uniqueness, categories), clean it, and report data quality and personal-data columns.',
+    summary:
+      'Check a table against a schema (types, ranges, missing values, uniqueness, categories), clean it, and report data quality and personal-data columns.',
     options: z
       .object({
         input: path.describe('The table to check.'),
-        schema: columnSchemaSchema.optional().describe('Rules per column (default: the `schema` of the data entry the input comes from).'),
+        schema: columnSchemaSchema
+          .optional()
+          .describe('Rules per column (default: the `schema` of the data entry the input comes from).'),
         drop_duplicates: z.array(column).optional().describe('Drop rows that repeat these columns (keeps the last).'),
-        drop_missing: z.boolean().default(false).describe('Drop rows with a missing required value instead of failing.'),
-        fail_on: z.enum(['error', 'warning', 'never']).default('error').describe('Fail the step on findings of this severity or worse.'),
+        drop_missing: z
+          .boolean()
+          .default(false)
+          .describe('Drop rows with a missing required value instead of failing.'),
+        fail_on: z
+          .enum(['error', 'warning', 'never'])
+          .default('error')
+          .describe('Fail the step on findings of this severity or worse.'),
       })
       .strict(),
     inputs: ['input'],
     outputs: {
       clean: { file: 'clean.csv', description: 'Rows that pass the rules.' },
-      report: { file: 'report.json', description: 'Data-quality report: per-column stats, findings, personal-data flags.' },
+      report: {
+        file: 'report.json',
+        description: 'Data-quality report: per-column stats, findings, personal-data flags.',
+      },
     },
     metrics: ['rows', 'dropped_rows', 'missing_share'],
   },
@@ -188,14 +234,18 @@ export const builtins: readonly BuiltinSpec[] = [
         as_of: z
           .union([z.number(), z.string().min(1)])
           .optional()
-          .describe('"Now" for a time split (needs `by`): rows later than this are the future, left out of train and test and written to `future` (e.g. to replay as traffic). A value of the time column, or an ISO 8601 date for a timestamp column.'),
+          .describe(
+            '"Now" for a time split (needs `by`): rows later than this are the future, left out of train and test and written to `future` (e.g. to replay as traffic). A value of the time column, or an ISO 8601 date for a timestamp column.',
+          ),
         as_of_fraction: z
           .number()
           .gt(0)
           .max(1)
           .optional()
-          .describe('"Now" as the share of rows, in time order, seen so far (needs `by`; 1: every row, an empty future). The time of the last row seen becomes `as_of`.'),
-        stratify: column.optional().describe('Keep this column\'s class shares equal across the sets.'),
+          .describe(
+            '"Now" as the share of rows, in time order, seen so far (needs `by`; 1: every row, an empty future). The time of the last row seen becomes `as_of`.',
+          ),
+        stratify: column.optional().describe("Keep this column's class shares equal across the sets."),
         seed,
       })
       .strict(),
@@ -204,7 +254,11 @@ export const builtins: readonly BuiltinSpec[] = [
       train: { file: 'train.csv', description: 'Training rows.' },
       test: { file: 'test.csv', description: 'Test rows.' },
       valid: { file: 'valid.csv', description: 'Validation rows (when valid_fraction > 0).', optional: true },
-      future: { file: 'future.csv', description: 'Rows later than `as_of`, oldest first (when as_of or as_of_fraction is set).', optional: true },
+      future: {
+        file: 'future.csv',
+        description: 'Rows later than `as_of`, oldest first (when as_of or as_of_fraction is set).',
+        optional: true,
+      },
     },
     metrics: ['train_rows', 'test_rows', 'future_rows', 'as_of'],
   },
@@ -212,7 +266,8 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'features.transform',
     version: 1,
     category: 'features',
-    summary: 'Fit feature transforms (standardize, one-hot, hashing) on a table; save them so evaluation and serving apply exactly the same.',
+    summary:
+      'Fit feature transforms (standardize, one-hot, hashing) on a table; save them so evaluation and serving apply exactly the same.',
     options: z
       .object({
         input: path.describe('The table to fit on (the training set).'),
@@ -230,7 +285,10 @@ export const builtins: readonly BuiltinSpec[] = [
     inputs: ['input'],
     outputs: {
       data: { file: 'data.csv', description: 'The transformed table.' },
-      transform: { file: 'transform.json', description: 'The fitted transform, applied again at evaluation and serving.' },
+      transform: {
+        file: 'transform.json',
+        description: 'The fitted transform, applied again at evaluation and serving.',
+      },
     },
     metrics: [],
   },
@@ -239,7 +297,12 @@ export const builtins: readonly BuiltinSpec[] = [
     version: 1,
     category: 'features',
     summary: 'Apply a saved feature transform to another table (test data, new data).',
-    options: z.object({ input: path.describe('The table to transform.'), transform: path.describe('A features.transform `transform` output.') }).strict(),
+    options: z
+      .object({
+        input: path.describe('The table to transform.'),
+        transform: path.describe('A features.transform `transform` output.'),
+      })
+      .strict(),
     inputs: ['input', 'transform'],
     outputs: { data: { file: 'data.csv', description: 'The transformed table.' } },
     metrics: [],
@@ -249,7 +312,13 @@ export const builtins: readonly BuiltinSpec[] = [
     version: 1,
     category: 'features',
     summary: 'Per-user and per-item statistics (count, mean rating, recency) from an interactions table.',
-    options: z.object({ input: path.describe('Interactions (ratings, clicks, purchases).'), ...ratingColumns, time: column.optional().describe('Timestamp column, for recency.') }).strict(),
+    options: z
+      .object({
+        input: path.describe('Interactions (ratings, clicks, purchases).'),
+        ...ratingColumns,
+        time: column.optional().describe('Timestamp column, for recency.'),
+      })
+      .strict(),
     inputs: ['input'],
     outputs: {
       users: { file: 'users.csv', description: 'One row per user.' },
@@ -261,7 +330,8 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'train.logistic-regression',
     version: 1,
     category: 'train',
-    summary: 'Logistic regression (binary or multinomial) trained with tfjs on the best local backend; exported to ONNX.',
+    summary:
+      'Logistic regression (binary or multinomial) trained with tfjs on the best local backend; exported to ONNX.',
     options: z.object(tabularTrain).strict(),
     inputs: ['train', 'transform'],
     outputs: {
@@ -295,35 +365,87 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'train.gradient-boosting',
     version: 1,
     category: 'train',
-    summary: 'Gradient-boosted trees (histogram-based, as XGBoost hist / LightGBM) for classification or regression; exported to ONNX as a tree ensemble.',
+    summary:
+      'Gradient-boosted trees (histogram-based, as XGBoost hist / LightGBM) for classification or regression; exported to ONNX as a tree ensemble.',
     options: z
       .object({
         train: tabularTrain.train,
         target: tabularTrain.target,
         features: tabularTrain.features,
         transform: tabularTrain.transform,
-        task: z.enum(['classification', 'regression']).default('classification').describe('What the target is: binary or multiclass labels (log loss, softmax), or numbers (squared error).'),
-        trees: z.number().int().min(1).default(100).describe('Boosting rounds (a multiclass round grows one tree per class).'),
-        lr: z.number().gt(0).lte(1).default(0.1).describe('Learning rate (shrinkage): each tree\'s leaves are scaled by it.'),
-        l2: z.number().min(0).default(1).describe('L2 regularisation of leaf values (XGBoost\'s lambda).'),
-        growth: z.enum(['depthwise', 'leafwise']).default('depthwise').describe('Grow level by level (XGBoost) or the best leaf first (LightGBM, scikit-learn; needs max_leaves).'),
+        task: z
+          .enum(['classification', 'regression'])
+          .default('classification')
+          .describe('What the target is: binary or multiclass labels (log loss, softmax), or numbers (squared error).'),
+        trees: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('Boosting rounds (a multiclass round grows one tree per class).'),
+        lr: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(0.1)
+          .describe("Learning rate (shrinkage): each tree's leaves are scaled by it."),
+        l2: z.number().min(0).default(1).describe("L2 regularisation of leaf values (XGBoost's lambda)."),
+        growth: z
+          .enum(['depthwise', 'leafwise'])
+          .default('depthwise')
+          .describe('Grow level by level (XGBoost) or the best leaf first (LightGBM, scikit-learn; needs max_leaves).'),
         max_depth: z.number().int().min(0).default(6).describe('Deepest level of a leaf (0: no limit).'),
-        max_leaves: z.number().int().min(0).default(0).describe('Most leaves per tree (0: no limit; leafwise growth needs one, e.g. 31).'),
-        min_child_weight: z.number().min(0).default(1).describe('Smallest hessian sum in a leaf (XGBoost\'s min_child_weight).'),
+        max_leaves: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Most leaves per tree (0: no limit; leafwise growth needs one, e.g. 31).'),
+        min_child_weight: z
+          .number()
+          .min(0)
+          .default(1)
+          .describe("Smallest hessian sum in a leaf (XGBoost's min_child_weight)."),
         min_samples_leaf: z.number().int().min(1).default(1).describe('Smallest number of training rows in a leaf.'),
-        subsample: z.number().gt(0).lte(1).default(1).describe('Share of rows each tree sees, drawn without replacement from the seed.'),
-        colsample: z.number().gt(0).lte(1).default(1).describe('Share of features each tree may split on, drawn from the seed.'),
+        subsample: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(1)
+          .describe('Share of rows each tree sees, drawn without replacement from the seed.'),
+        colsample: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(1)
+          .describe('Share of features each tree may split on, drawn from the seed.'),
         max_bins: z.number().int().min(2).max(255).default(255).describe('Quantile bins per feature.'),
-        threads: z.number().int().min(1).max(64).default(1).describe('Threads building histograms (worker threads beside the step); results are the same for any number.'),
+        threads: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(1)
+          .describe(
+            'Threads building histograms (worker threads beside the step); results are the same for any number.',
+          ),
         seed,
         valid_fraction: trainCommon.valid_fraction,
-        early_stopping: earlyStopping.optional().describe('Stop when the validation loss has not improved for `patience` rounds; the best round\'s trees are kept.'),
+        early_stopping: earlyStopping
+          .optional()
+          .describe(
+            "Stop when the validation loss has not improved for `patience` rounds; the best round's trees are kept.",
+          ),
       })
       .strict(),
     inputs: ['train', 'transform'],
     outputs: {
       model: { file: 'model.json', description: 'The trained trees, input schema and transform.' },
-      onnx: { file: 'model.onnx', description: 'The model as an ONNX TreeEnsembleClassifier / TreeEnsembleRegressor, for serving with onnxruntime.' },
+      onnx: {
+        file: 'model.onnx',
+        description:
+          'The model as an ONNX TreeEnsembleClassifier / TreeEnsembleRegressor, for serving with onnxruntime.',
+      },
     },
     metrics: ['loss', 'val_loss', 'accuracy', 'val_accuracy', 'mae', 'val_mae', 'trees'],
   },
@@ -331,7 +453,8 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'train.matrix-factorization',
     version: 1,
     category: 'train',
-    summary: 'Matrix factorization with user/item biases for ratings (explicit) or interactions (implicit), trained with tfjs.',
+    summary:
+      'Matrix factorization with user/item biases for ratings (explicit) or interactions (implicit), trained with tfjs.',
     options: z
       .object({
         ratings: path.describe('Interactions table.'),
@@ -362,62 +485,112 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'train.content-based',
     version: 1,
     category: 'train',
-    summary: 'A content-based recommender: TF-IDF (or one-hot) item profiles from genres and titles, user profiles from the rated items (mean-centred rating weights), scored by cosine; the rating is the user and item means plus a fitted multiple of the cosine.',
+    summary:
+      'A content-based recommender: TF-IDF (or one-hot) item profiles from genres and titles, user profiles from the rated items (mean-centred rating weights), scored by cosine; the rating is the user and item means plus a fitted multiple of the cosine.',
     options: z.object({ ratings: path.describe('Interactions table.'), ...ratingColumns, ...itemFeatures }).strict(),
     inputs: ['ratings', 'items'],
-    outputs: { model: { file: 'model.json', description: 'Vocabulary, item and user profiles, biases and the rating scale.' } },
+    outputs: {
+      model: { file: 'model.json', description: 'Vocabulary, item and user profiles, biases and the rating scale.' },
+    },
     metrics: ['vocabulary', 'rmse'],
   },
   {
     name: 'train.hybrid',
     version: 1,
     category: 'train',
-    summary: 'Matrix factorization blended with the content-based recommender and popularity, the blend weights chosen on each user\'s newest training ratings; new users get popular items, new items their content profile.',
+    summary:
+      "Matrix factorization blended with the content-based recommender and popularity, the blend weights chosen on each user's newest training ratings; new users get popular items, new items their content profile.",
     options: z
       .object({
         ratings: path.describe('Interactions table.'),
         ...ratingColumns,
-        time: column.optional().describe('Timestamp column: each user\'s newest `blend_fraction` of ratings choose the blend weights (default: a seeded random share of each user\'s ratings).'),
+        time: column
+          .optional()
+          .describe(
+            "Timestamp column: each user's newest `blend_fraction` of ratings choose the blend weights (default: a seeded random share of each user's ratings).",
+          ),
         ...itemFeatures,
         factors: z.number().int().min(1).default(32).describe('Latent dimensions of the matrix factorization.'),
         ...trainCommon,
-        blend_fraction: fraction('Share of each user\'s ratings held out to choose the blend weights (the components are then refitted on every rating).').default(0.1),
+        blend_fraction: fraction(
+          "Share of each user's ratings held out to choose the blend weights (the components are then refitted on every rating).",
+        ).default(0.1),
         popularity_half_life: z
           .number()
           .min(0)
           .default(0.25)
-          .describe('Popularity component: a rating\'s weight halves every this share of the training time span (needs `time`; 0: plain rating counts).'),
+          .describe(
+            "Popularity component: a rating's weight halves every this share of the training time span (needs `time`; 0: plain rating counts).",
+          ),
         k: z.number().int().min(1).default(10).describe('List length whose NDCG the ranking blend maximizes.'),
-        relevance: z.number().default(4).describe('Held-out ratings at or above this count as relevant when choosing the ranking blend.'),
+        relevance: z
+          .number()
+          .default(4)
+          .describe('Held-out ratings at or above this count as relevant when choosing the ranking blend.'),
       })
       .strict(),
     inputs: ['ratings', 'items'],
-    outputs: { model: { file: 'model.json', description: 'The matrix factorization, the content model, item popularity and the blend weights.' } },
-    metrics: ['loss', 'val_loss', 'rmse', 'val_rmse', 'blend_rmse', 'blend_ndcg@k', 'weight_mf', 'weight_content', 'weight_popularity'],
+    outputs: {
+      model: {
+        file: 'model.json',
+        description: 'The matrix factorization, the content model, item popularity and the blend weights.',
+      },
+    },
+    metrics: [
+      'loss',
+      'val_loss',
+      'rmse',
+      'val_rmse',
+      'blend_rmse',
+      'blend_ndcg@k',
+      'weight_mf',
+      'weight_content',
+      'weight_popularity',
+    ],
   },
   {
     name: 'evaluate.classification',
     version: 1,
     category: 'evaluate',
-    summary: 'Classification metrics (accuracy, precision, recall, F1, ROC-AUC, PR-AUC, log loss, confusion matrix), per slice with fairness gaps. Works on Cairn models and any ONNX classifier.',
+    summary:
+      'Classification metrics (accuracy, precision, recall, F1, ROC-AUC, PR-AUC, log loss, confusion matrix), per slice with fairness gaps. Works on Cairn models and any ONNX classifier.',
     options: z
       .object({
         model: path.describe('A Cairn model.json or an .onnx model.'),
         test: path.describe('Labelled test data.'),
         target: column.describe('The label column.'),
-        positive: z.union([z.string(), z.number()]).optional().describe('The positive class for binary metrics (default: the larger label).'),
+        positive: z
+          .union([z.string(), z.number()])
+          .optional()
+          .describe('The positive class for binary metrics (default: the larger label).'),
         threshold: z.number().gt(0).lt(1).default(0.5).describe('Decision threshold for binary classifiers.'),
         slices: z.array(column).optional().describe('Columns to slice by (metrics and fairness gaps per group).'),
-        average: z.enum(['micro', 'macro', 'weighted', 'binary']).default('binary').describe('Averaging for precision / recall / F1 in gates.'),
+        average: z
+          .enum(['micro', 'macro', 'weighted', 'binary'])
+          .default('binary')
+          .describe('Averaging for precision / recall / F1 in gates.'),
         ...explainOptions,
       })
       .strict(),
     inputs: ['model', 'test'],
     outputs: {
-      report: { file: 'metrics.json', description: 'All metrics, the confusion matrix, per-slice metrics and fairness gaps.' },
+      report: {
+        file: 'metrics.json',
+        description: 'All metrics, the confusion matrix, per-slice metrics and fairness gaps.',
+      },
       explanations: explanationsOutput,
     },
-    metrics: ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss', 'demographic_parity_difference', 'equal_opportunity_difference'],
+    metrics: [
+      'accuracy',
+      'precision',
+      'recall',
+      'f1',
+      'roc_auc',
+      'pr_auc',
+      'log_loss',
+      'demographic_parity_difference',
+      'equal_opportunity_difference',
+    ],
   },
   {
     name: 'evaluate.regression',
@@ -434,14 +607,18 @@ export const builtins: readonly BuiltinSpec[] = [
       })
       .strict(),
     inputs: ['model', 'test'],
-    outputs: { report: { file: 'metrics.json', description: 'All metrics, per slice.' }, explanations: explanationsOutput },
+    outputs: {
+      report: { file: 'metrics.json', description: 'All metrics, per slice.' },
+      explanations: explanationsOutput,
+    },
     metrics: ['rmse', 'mae', 'r2'],
   },
   {
     name: 'evaluate.ranking',
     version: 2,
     category: 'evaluate',
-    summary: 'Ranking metrics for recommenders (precision@k, recall@k, F1@k, NDCG@k, MAP@k, hit rate, coverage, RMSE on all, known and cold-start rows), the first model compared with the others.',
+    summary:
+      'Ranking metrics for recommenders (precision@k, recall@k, F1@k, NDCG@k, MAP@k, hit rate, coverage, RMSE on all, known and cold-start rows), the first model compared with the others.',
     options: z
       .object({
         models: z.array(path).min(1).describe('Models to compare; the first is the candidate, the rest baselines.'),
@@ -464,13 +641,19 @@ export const builtins: readonly BuiltinSpec[] = [
     name: 'drift.check',
     version: 1,
     category: 'drift',
-    summary: 'Per-feature drift between a reference and a current table (KS / chi-square / Wasserstein / Jensen–Shannon / PSI, chosen as Evidently does).',
+    summary:
+      'Per-feature drift between a reference and a current table (KS / chi-square / Wasserstein / Jensen–Shannon / PSI, chosen as Evidently does).',
     options: z
       .object({
         reference: path.describe('Reference data (usually the training set).'),
         current: path.describe('Current data.'),
         columns: z.array(column).optional().describe('Columns to check (default: all shared columns).'),
-        share: z.number().gt(0).lte(1).default(0.5).describe('The dataset drifts when at least this share of columns drift.'),
+        share: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(0.5)
+          .describe('The dataset drifts when at least this share of columns drift.'),
         tests: z
           .record(z.string(), driftOverrideSchema)
           .optional()
@@ -489,7 +672,10 @@ export const builtins: readonly BuiltinSpec[] = [
     options: z
       .object({
         model: path.describe('The model to register.'),
-        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).describe('Registered model name.'),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+          .describe('Registered model name.'),
         card: path.optional().describe('The model card (Markdown) for this model.'),
         alias: z.string().optional().describe('Alias to point at the new version (e.g. challenger).'),
       })

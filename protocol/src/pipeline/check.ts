@@ -99,7 +99,12 @@ function readAnswers(doc: PipelineDocument): (kind: StepRead['kind'], name: stri
   };
 }
 
-function stepContext(doc: PipelineDocument, step: StepInfo, reads: StepRead[], answer: ReturnType<typeof readAnswers>): StepCheckContext {
+function stepContext(
+  doc: PipelineDocument,
+  step: StepInfo,
+  reads: StepRead[],
+  answer: ReturnType<typeof readAnswers>,
+): StepCheckContext {
   return {
     doc,
     step,
@@ -133,33 +138,67 @@ function checkReferences(doc: PipelineDocument, out: CairnDiagnostic[]): void {
       case 'param':
         if (!params.has(r.name)) {
           const s = closest(r.name, params.keys());
-          out.push(makeDiagnostic(PipelineCode.unknownParam, `Unknown param '${r.name}'${s ? `: did you mean '${s}'?` : ` (params: ${listOf(params.keys())})`}`, r.nameSpan, fix(r.nameSpan, s)));
+          out.push(
+            makeDiagnostic(
+              PipelineCode.unknownParam,
+              `Unknown param '${r.name}'${s ? `: did you mean '${s}'?` : ` (params: ${listOf(params.keys())})`}`,
+              r.nameSpan,
+              fix(r.nameSpan, s),
+            ),
+          );
         }
         break;
       case 'data':
         if (!data.has(r.name)) {
           const s = closest(r.name, data.keys());
-          out.push(makeDiagnostic(PipelineCode.unknownData, `Unknown data '${r.name}'${s ? `: did you mean '${s}'?` : ` (data: ${listOf(data.keys())})`}`, r.nameSpan, fix(r.nameSpan, s)));
+          out.push(
+            makeDiagnostic(
+              PipelineCode.unknownData,
+              `Unknown data '${r.name}'${s ? `: did you mean '${s}'?` : ` (data: ${listOf(data.keys())})`}`,
+              r.nameSpan,
+              fix(r.nameSpan, s),
+            ),
+          );
         }
         break;
       case 'step':
         if (!steps.has(r.name)) {
           const s = closest(r.name, steps.keys());
-          out.push(makeDiagnostic(PipelineCode.unknownStep, `Unknown step '${r.name}'${s ? `: did you mean '${s}'?` : ` (steps: ${listOf(steps.keys())})`}`, r.nameSpan, fix(r.nameSpan, s)));
+          out.push(
+            makeDiagnostic(
+              PipelineCode.unknownStep,
+              `Unknown step '${r.name}'${s ? `: did you mean '${s}'?` : ` (steps: ${listOf(steps.keys())})`}`,
+              r.nameSpan,
+              fix(r.nameSpan, s),
+            ),
+          );
         }
         break;
       case 'output': {
         const step = steps.get(r.step);
         if (!step) {
           const s = closest(r.step, steps.keys());
-          out.push(makeDiagnostic(PipelineCode.unknownStep, `Unknown step '${r.step}'${s ? `: did you mean '${s}'?` : ` (steps: ${listOf(steps.keys())})`}`, r.stepSpan, fix(r.stepSpan, s)));
+          out.push(
+            makeDiagnostic(
+              PipelineCode.unknownStep,
+              `Unknown step '${r.step}'${s ? `: did you mean '${s}'?` : ` (steps: ${listOf(steps.keys())})`}`,
+              r.stepSpan,
+              fix(r.stepSpan, s),
+            ),
+          );
           break;
         }
         if (step.outputs.has(r.name)) break;
         const spec = step.kind === 'uses' && step.uses ? getBuiltin(step.uses) : undefined;
         if (step.kind === 'uses' && !spec) break; // unknown built-in: reported on `uses:`
         if (spec && r.name in spec.outputs) {
-          out.push(makeDiagnostic(PipelineCode.unknownOutput, `Step '${r.step}' does not keep output '${r.name}': add it to its \`outputs:\` list.`, r.nameSpan));
+          out.push(
+            makeDiagnostic(
+              PipelineCode.unknownOutput,
+              `Step '${r.step}' does not keep output '${r.name}': add it to its \`outputs:\` list.`,
+              r.nameSpan,
+            ),
+          );
           break;
         }
         const s = closest(r.name, step.outputs.keys());
@@ -182,7 +221,13 @@ function substituted(ctx: StepCheckContext, node: YNode, unresolved: Set<number>
   if (node.kind === 'seq') return node.items.map((i) => substituted(ctx, i, unresolved));
   if (node.kind === 'map') {
     const o: Record<string, unknown> = {};
-    for (const e of node.entries) Object.defineProperty(o, e.key, { value: substituted(ctx, e.value, unresolved), enumerable: true, writable: true, configurable: true });
+    for (const e of node.entries)
+      Object.defineProperty(o, e.key, {
+        value: substituted(ctx, e.value, unresolved),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return o;
   }
   const v = node.value;
@@ -202,7 +247,12 @@ function refResolves(doc: PipelineDocument, ref: string): boolean {
   const parts = ref.split('.');
   if (parts[0] === 'params') return parts.length === 2 && doc.symbols.params.has(parts[1] ?? '');
   if (parts[0] === 'data') return parts.length === 2 && doc.symbols.data.has(parts[1] ?? '');
-  if (parts[0] === 'steps') return parts.length === 4 && parts[2] === 'outputs' && doc.symbols.steps.get(parts[1] ?? '')?.outputs.has(parts[3] ?? '') === true;
+  if (parts[0] === 'steps')
+    return (
+      parts.length === 4 &&
+      parts[2] === 'outputs' &&
+      doc.symbols.steps.get(parts[1] ?? '')?.outputs.has(parts[3] ?? '') === true
+    );
   return false;
 }
 
@@ -241,17 +291,33 @@ function checkBuiltinStep(ctx: StepCheckContext, out: CairnDiagnostic[]): void {
   const span = usesEntry.value.span;
   if (!spec) {
     const s = closest(usesEntry.value.value, builtinNames);
-    out.push(makeDiagnostic(PipelineCode.unknownBuiltin, `Unknown built-in '${usesEntry.value.value}'${s ? `: did you mean '${s}'?` : ' (see docs/pipeline-spec.md for the catalogue)'}`, span, fix(span, s)));
+    out.push(
+      makeDiagnostic(
+        PipelineCode.unknownBuiltin,
+        `Unknown built-in '${usesEntry.value.value}'${s ? `: did you mean '${s}'?` : ' (see docs/pipeline-spec.md for the catalogue)'}`,
+        span,
+        fix(span, s),
+      ),
+    );
     return;
   }
   checkKeptOutputs(v, spec, out);
   const withEntry = mapGet(v, 'with');
   const withNode: YNode = withEntry?.value ?? { kind: 'map', span: usesEntry.keySpan, entries: [], flow: false };
   if (withNode.kind === 'map' || (withNode.kind === 'scalar' && withNode.value === null)) {
-    const node: YNode = withNode.kind === 'map' ? withNode : { kind: 'map', span: withNode.span, entries: [], flow: false };
+    const node: YNode =
+      withNode.kind === 'map' ? withNode : { kind: 'map', span: withNode.span, entries: [], flow: false };
     const found: CairnDiagnostic[] = [];
     const unresolved = new Set<number>();
-    checkWithZod(spec.options, node, spec.name, withEntry?.keySpan ?? usesEntry.keySpan, found, optionCodes, substituted(ctx, node, unresolved));
+    checkWithZod(
+      spec.options,
+      node,
+      spec.name,
+      withEntry?.keySpan ?? usesEntry.keySpan,
+      found,
+      optionCodes,
+      substituted(ctx, node, unresolved),
+    );
     // A broken or unknown reference is reported once, as such: not again as an option of the wrong type.
     for (const d of found) if (!(d.code === PipelineCode.optionType && unresolved.has(d.span.start))) out.push(d);
   }
@@ -285,12 +351,28 @@ function checkKeptOutputs(step: YNode, spec: BuiltinSpec, out: CairnDiagnostic[]
     const name = item.kind === 'scalar' ? String(item.value) : '';
     if (item.kind !== 'scalar' || names.includes(name)) continue;
     const suggestion = closest(name, names);
-    const hint = suggestion ? `: did you mean '${suggestion}'?` : names.length > 0 ? ` (its outputs: ${names.join(', ')})` : ' (it writes none)';
-    out.push(makeDiagnostic(PipelineCode.unknownOutput, `${spec.name} has no output '${name}'${hint}`, item.span, fix(item.span, suggestion)));
+    const hint = suggestion
+      ? `: did you mean '${suggestion}'?`
+      : names.length > 0
+        ? ` (its outputs: ${names.join(', ')})`
+        : ' (it writes none)';
+    out.push(
+      makeDiagnostic(
+        PipelineCode.unknownOutput,
+        `${spec.name} has no output '${name}'${hint}`,
+        item.span,
+        fix(item.span, suggestion),
+      ),
+    );
   }
 }
 
-function checkCycles(doc: PipelineDocument, out: CairnDiagnostic[], byStep: Map<string, PipelineReference[]>, other: PipelineReference[]): void {
+function checkCycles(
+  doc: PipelineDocument,
+  out: CairnDiagnostic[],
+  byStep: Map<string, PipelineReference[]>,
+  other: PipelineReference[],
+): void {
   const edges = stepEdges(doc, { byStep, other });
   const cycles = findCycles([...doc.symbols.steps.keys()], edges);
   for (const comp of cycles) {
@@ -300,7 +382,14 @@ function checkCycles(doc: PipelineDocument, out: CairnDiagnostic[], byStep: Map<
       const from = loop[i];
       const to = loop[i + 1];
       const edge = edges.find((e) => e.from === from && e.to === to);
-      if (edge) out.push(makeDiagnostic(PipelineCode.cycle, `Cycle: ${text}. Steps cannot depend on themselves; remove one of these dependencies.`, edge.span));
+      if (edge)
+        out.push(
+          makeDiagnostic(
+            PipelineCode.cycle,
+            `Cycle: ${text}. Steps cannot depend on themselves; remove one of these dependencies.`,
+            edge.span,
+          ),
+        );
     }
   }
 }
@@ -321,7 +410,17 @@ export function escapesRoot(path: string): boolean {
 
 export function normalizePath(path: string): string {
   // Most paths are already normal: skip the split.
-  if (!path.includes('\\') && !path.includes('//') && !path.startsWith('./') && !path.includes('/.') && !path.endsWith('/') && !path.startsWith('../') && path !== '.' && path !== '..') return path;
+  if (
+    !path.includes('\\') &&
+    !path.includes('//') &&
+    !path.startsWith('./') &&
+    !path.includes('/.') &&
+    !path.endsWith('/') &&
+    !path.startsWith('../') &&
+    path !== '.' &&
+    path !== '..'
+  )
+    return path;
   const parts: string[] = [];
   for (const part of path.split(/[\\/]+/)) {
     if (part === '' || part === '.') continue;
@@ -345,12 +444,25 @@ export function allowedOutside(doc: PipelineDocument): string[] {
  * below an `allow_outside:` folder. Outputs are checked by their folder: an output that is itself a link is replaced
  * by a regular file when the step runs, never followed.
  */
-function escapeFinding(u: PathUse, confine: (path: string, read: boolean) => Confinement | undefined, allowed: readonly string[]): CairnDiagnostic | undefined {
+function escapeFinding(
+  u: PathUse,
+  confine: (path: string, read: boolean) => Confinement | undefined,
+  allowed: readonly string[],
+): CairnDiagnostic | undefined {
   const read = u.role !== 'write';
   let result: Confinement | undefined;
   try {
     const found = confine(read ? u.value : parentOf(u.value), read);
-    result = found && !read ? withName(found, u.value.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '') : found;
+    result =
+      found && !read
+        ? withName(
+            found,
+            u.value
+              .replace(/[\\/]+$/, '')
+              .split(/[\\/]/)
+              .pop() ?? '',
+          )
+        : found;
   } catch {
     // A host that cannot answer is not a finding about the pipeline; the textual check still applies.
     result = undefined;
@@ -439,9 +551,14 @@ function checkOutputsWrittenTwice(doc: PipelineDocument, out: CairnDiagnostic[])
       const prior = first.get(norm);
       if (prior && (prior.step !== s.name || seenHere.has(norm))) {
         out.push(
-          makeDiagnostic(PipelineCode.duplicateOutput, `'${o.path}' is also written by step '${prior.step}': two steps cannot write the same file.`, o.span, {
-            related: [{ span: prior.span, message: `written by '${prior.step}'` }],
-          }),
+          makeDiagnostic(
+            PipelineCode.duplicateOutput,
+            `'${o.path}' is also written by step '${prior.step}': two steps cannot write the same file.`,
+            o.span,
+            {
+              related: [{ span: prior.span, message: `written by '${prior.step}'` }],
+            },
+          ),
         );
         continue;
       }
@@ -456,7 +573,14 @@ function checkUnusedParams(doc: PipelineDocument, out: CairnDiagnostic[]): void 
   for (const r of doc.references) if (r.kind === 'param') used.add(r.name);
   for (const p of doc.symbols.params.values()) {
     if (used.has(p.name)) continue;
-    out.push(makeDiagnostic(PipelineCode.unusedParam, `Param '${p.name}' is never used: read it with \`\${params.${p.name}}\` or list it in a step's \`params:\`, or remove it.`, p.keySpan, { tags: [1] }));
+    out.push(
+      makeDiagnostic(
+        PipelineCode.unusedParam,
+        `Param '${p.name}' is never used: read it with \`\${params.${p.name}}\` or list it in a step's \`params:\`, or remove it.`,
+        p.keySpan,
+        { tags: [1] },
+      ),
+    );
   }
 }
 
@@ -469,7 +593,12 @@ const terminalCategories = new Set(['evaluate', 'drift', 'model']);
  * `metrics:`, any step with `gate:`), it is a built-in step with an explicit `outputs:` list (kept as products), or
  * it is the last step of the file in a pipeline with no such step and no deploy.
  */
-function checkUnusedSteps(doc: PipelineDocument, byStep: Map<string, PipelineReference[]>, other: PipelineReference[], out: CairnDiagnostic[]): void {
+function checkUnusedSteps(
+  doc: PipelineDocument,
+  byStep: Map<string, PipelineReference[]>,
+  other: PipelineReference[],
+  out: CairnDiagnostic[],
+): void {
   const consumed = new Set<string>();
   const mark = (r: PipelineReference, owner?: string) => {
     if (r.kind === 'output' && r.step !== owner) consumed.add(r.step);
@@ -488,15 +617,23 @@ function checkUnusedSteps(doc: PipelineDocument, byStep: Map<string, PipelineRef
   };
   const hasDeploy = doc.root ? mapGet(doc.root, 'deploy') !== undefined : false;
   const anyTerminal = hasDeploy || steps.some(isTerminal);
-  const last = steps.reduce<StepInfo | undefined>((a, s) => (a === undefined || s.span.start > a.span.start ? s : a), undefined);
+  const last = steps.reduce<StepInfo | undefined>(
+    (a, s) => (a === undefined || s.span.start > a.span.start ? s : a),
+    undefined,
+  );
   for (const s of steps) {
     if (s.outputs.size === 0 || consumed.has(s.name) || isTerminal(s)) continue;
     if (!anyTerminal && s === last) continue;
     if (s.kind === 'uses' && s.uses && !getBuiltin(s.uses)) continue;
     out.push(
-      makeDiagnostic(PipelineCode.unusedStep, `Step '${s.name}' produces outputs nothing uses: reference one (\`\${steps.${s.name}.outputs.${[...s.outputs.keys()][0] ?? 'OUTPUT'}}\`), or remove the step.`, s.keySpan, {
-        tags: [1],
-      }),
+      makeDiagnostic(
+        PipelineCode.unusedStep,
+        `Step '${s.name}' produces outputs nothing uses: reference one (\`\${steps.${s.name}.outputs.${[...s.outputs.keys()][0] ?? 'OUTPUT'}}\`), or remove the step.`,
+        s.keySpan,
+        {
+          tags: [1],
+        },
+      ),
     );
   }
 }
@@ -515,12 +652,21 @@ export interface AbArms {
  * split (`splitNode`, or `fallback` for a caller without the tree); a wrong sum carries a fix setting the challenger's
  * share to the rest.
  */
-export function abSplitArms(split: Readonly<Record<string, number>>, splitNode: YNode | undefined, fallback: Span): { arms: AbArms } | { problems: CairnDiagnostic[] } {
+export function abSplitArms(
+  split: Readonly<Record<string, number>>,
+  splitNode: YNode | undefined,
+  fallback: Span,
+): { arms: AbArms } | { problems: CairnDiagnostic[] } {
   const aliases = Object.keys(split);
   const has = (alias: string): boolean => Object.hasOwn(split, alias);
-  const spanOf = (alias?: string): Span => (alias !== undefined ? mapGet(splitNode, alias)?.keySpan : undefined) ?? splitNode?.span ?? fallback;
+  const spanOf = (alias?: string): Span =>
+    (alias !== undefined ? mapGet(splitNode, alias)?.keySpan : undefined) ?? splitNode?.span ?? fallback;
   const problems: CairnDiagnostic[] = [];
-  const challenger = has('challenger') ? 'challenger' : has('champion') ? aliases.find((a) => a !== 'champion') : undefined;
+  const challenger = has('challenger')
+    ? 'challenger'
+    : has('champion')
+      ? aliases.find((a) => a !== 'champion')
+      : undefined;
   const champion = has('champion') ? 'champion' : aliases.find((a) => a !== 'challenger');
   const paired = aliases.length === 2 && challenger !== undefined && champion !== undefined;
   if (!paired) {
@@ -542,7 +688,17 @@ export function abSplitArms(split: Readonly<Record<string, number>>, splitNode: 
       const rest = Number((1 - kept).toPrecision(12));
       message += `; write ${challenger}: ${rest} (with ${champion}: ${kept})`;
       const value = mapGet(splitNode, challenger)?.value;
-      if (value) extra = { fixes: [{ title: `Set ${challenger} to ${rest} so the shares add up to 1`, span: value.span, newText: String(rest), isPreferred: true }] };
+      if (value)
+        extra = {
+          fixes: [
+            {
+              title: `Set ${challenger} to ${rest} so the shares add up to 1`,
+              span: value.span,
+              newText: String(rest),
+              isPreferred: true,
+            },
+          ],
+        };
     }
     problems.push(makeDiagnostic(PipelineCode.abSplit, message, spanOf(), extra));
   }

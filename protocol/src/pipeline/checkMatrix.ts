@@ -10,15 +10,22 @@ import { makeDiagnostic, nodeAtPath } from './yamlTree.js';
  */
 export function checkMatrix(doc: PipelineDocument, out: CairnDiagnostic[]): void {
   const declared = [...doc.symbols.params.keys()];
-  for (const where of [['matrix', 'params'], ['matrix', 'random', 'params']]) {
+  for (const where of [
+    ['matrix', 'params'],
+    ['matrix', 'random', 'params'],
+  ]) {
     const node = nodeAtPath(doc.root, where);
     if (node?.kind !== 'map') continue;
     for (const entry of node.entries) {
       if (doc.symbols.params.has(entry.key)) continue;
       const suggestion = closest(entry.key, declared);
-      const hint = suggestion ? `did you mean '${suggestion}'?` : `declare it under params: (${declared.join(', ') || 'none yet'})`;
+      const hint = suggestion
+        ? `did you mean '${suggestion}'?`
+        : `declare it under params: (${declared.join(', ') || 'none yet'})`;
       const message = `The matrix sweeps '${entry.key}', which is not a param of this pipeline: ${hint}`;
-      out.push(makeDiagnostic(PipelineCode.unknownParam, message, entry.keySpan, suggestionFix(entry.keySpan, suggestion)));
+      out.push(
+        makeDiagnostic(PipelineCode.unknownParam, message, entry.keySpan, suggestionFix(entry.keySpan, suggestion)),
+      );
     }
   }
 }

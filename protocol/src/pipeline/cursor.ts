@@ -40,7 +40,12 @@ export function locateOffset(doc: CursorDocument, offset: number): NodeLocation 
           break;
         }
         // `key: |` with nothing typed yet (also inside `{ ... }`).
-        if (e.value.kind === 'scalar' && e.value.value === null && offset >= e.value.span.start && /^[ ]*$/.test(text.slice(e.value.span.start, offset))) {
+        if (
+          e.value.kind === 'scalar' &&
+          e.value.value === null &&
+          offset >= e.value.span.start &&
+          /^[ ]*$/.test(text.slice(e.value.span.start, offset))
+        ) {
           return { path: [...path, e.key], on: 'value', span: { start: offset, end: offset } };
         }
       }
@@ -73,7 +78,7 @@ function textLocation(doc: CursorDocument, offset: number): NodeLocation | undef
   const lineStart = offset - pos.character;
   const lineText = text.slice(lineStart, offset);
   const indentMatch = /^( *)(- )?/.exec(lineText);
-  let indent = indentMatch ? indentMatch[1]?.length ?? 0 : 0;
+  let indent = indentMatch ? (indentMatch[1]?.length ?? 0) : 0;
   const afterIndent = lineText.slice(indent);
   const keyValue = /^(- )?([A-Za-z0-9_.@-]+)\s*:\s*(.*)$/.exec(afterIndent);
   const chain: string[] = [];
@@ -97,8 +102,16 @@ function textLocation(doc: CursorDocument, offset: number): NodeLocation | undef
   if (keyValue) {
     const valueText = keyValue[3] ?? '';
     const vStart = offset - valueText.length;
-    const interp = interpolationAt(text, offset, { start: lineStart, end: doc.lines.offsetAt({ line: pos.line + 1, character: 0 }) });
-    return { path: chain, on: 'value', span: { start: vStart, end: offset }, ...(interp ? { interpolation: interp } : {}) };
+    const interp = interpolationAt(text, offset, {
+      start: lineStart,
+      end: doc.lines.offsetAt({ line: pos.line + 1, character: 0 }),
+    });
+    return {
+      path: chain,
+      on: 'value',
+      span: { start: vStart, end: offset },
+      ...(interp ? { interpolation: interp } : {}),
+    };
   }
   const typed = /^[A-Za-z0-9_.@-]*$/.test(afterIndent) ? afterIndent : '';
   return { path: chain, on: 'newKey', span: { start: Math.min(wordStart, offset), end: wordStart + typed.length } };

@@ -10,7 +10,10 @@ export interface StepRefs {
 }
 
 /** Groups references by the step that contains them; the rest (data, deploy) go to `other`. */
-export function referencesByStep(doc: PipelineDocument): { byStep: Map<string, PipelineReference[]>; other: PipelineReference[] } {
+export function referencesByStep(doc: PipelineDocument): {
+  byStep: Map<string, PipelineReference[]>;
+  other: PipelineReference[];
+} {
   const steps = [...doc.symbols.steps.values()].sort((a, b) => a.span.start - b.span.start);
   const byStep = new Map<string, PipelineReference[]>();
   for (const s of steps) byStep.set(s.name, []);
@@ -48,7 +51,8 @@ export function dataSources(doc: PipelineDocument, refs: PipelineReference[]): M
 function stepsOfData(info: DataInfo, refs: PipelineReference[]): string[] {
   const span: Span = info.span;
   const steps: string[] = [];
-  for (const r of refs) if (r.kind === 'output' && r.span.start >= span.start && r.span.end <= span.end) steps.push(r.step);
+  for (const r of refs)
+    if (r.kind === 'output' && r.span.start >= span.start && r.span.end <= span.end) steps.push(r.step);
   return steps;
 }
 
@@ -67,8 +71,11 @@ export function stepEdges(doc: PipelineDocument, grouped = referencesByStep(doc)
   for (const [name, refs] of byStep) {
     for (const r of refs) {
       if (r.kind === 'step' && doc.symbols.steps.has(r.name)) edges.push({ from: r.name, to: name, span: r.nameSpan });
-      else if (r.kind === 'output' && doc.symbols.steps.has(r.step)) edges.push({ from: r.step, to: name, span: r.stepSpan });
-      else if (r.kind === 'data') for (const s of sources.get(r.name) ?? []) if (doc.symbols.steps.has(s)) edges.push({ from: s, to: name, span: r.nameSpan });
+      else if (r.kind === 'output' && doc.symbols.steps.has(r.step))
+        edges.push({ from: r.step, to: name, span: r.stepSpan });
+      else if (r.kind === 'data')
+        for (const s of sources.get(r.name) ?? [])
+          if (doc.symbols.steps.has(s)) edges.push({ from: s, to: name, span: r.nameSpan });
     }
   }
   return edges;

@@ -3,7 +3,16 @@ import { PipelineCode } from './codes.js';
 import type { PipelineReference } from './model.js';
 import { checkNotAMapping, checkStepEntry, checkTopEntry } from './structure.js';
 import { stepReferences, topReferences, type StepCache } from './symbols.js';
-import { duplicateKey, parseYaml, shiftDiagnostic, shiftEntry, shiftSpan, toValue, type YEntry, type YMap } from './yamlTree.js';
+import {
+  duplicateKey,
+  parseYaml,
+  shiftDiagnostic,
+  shiftEntry,
+  shiftSpan,
+  toValue,
+  type YEntry,
+  type YMap,
+} from './yamlTree.js';
 
 /**
  * Incremental re-parsing: the text is split by indentation into top-level blocks and, inside `steps:`, one block per
@@ -53,11 +62,20 @@ export function reparse(text: string, previous: readonly Block[] | undefined): A
     const prev = previous ?? [];
     // Blocks before and after the edit match in order; only the ones in between are looked up by text.
     const same = (b: Block | undefined, spec: BlockSpec | undefined): boolean =>
-      b !== undefined && spec !== undefined && b.kind === spec.kind && b.text.length === spec.end - spec.start && text.startsWith(b.text, spec.start);
+      b !== undefined &&
+      spec !== undefined &&
+      b.kind === spec.kind &&
+      b.text.length === spec.end - spec.start &&
+      text.startsWith(b.text, spec.start);
     let head = 0;
     while (head < prev.length && head < split.length && same(prev[head], split[head])) head++;
     let tail = 0;
-    while (tail < prev.length - head && tail < split.length - head && same(prev[prev.length - 1 - tail], split[split.length - 1 - tail])) tail++;
+    while (
+      tail < prev.length - head &&
+      tail < split.length - head &&
+      same(prev[prev.length - 1 - tail], split[split.length - 1 - tail])
+    )
+      tail++;
     let pool: Map<string, Block[]> | undefined;
     const lookup = (kind: string, blockText: string): Block | undefined => {
       if (!pool) {
@@ -80,7 +98,12 @@ export function reparse(text: string, previous: readonly Block[] | undefined): A
       const spec = split[i];
       if (!spec) continue;
       const blockText = text.slice(spec.start, spec.end);
-      const cached = i < head ? prev[i] : i >= split.length - tail ? prev[prev.length - (split.length - i)] : lookup(spec.kind, blockText);
+      const cached =
+        i < head
+          ? prev[i]
+          : i >= split.length - tail
+            ? prev[prev.length - (split.length - i)]
+            : lookup(spec.kind, blockText);
       let block: Block;
       if (cached) {
         block = cached.start === spec.start ? cached : shiftBlock(cached, spec.start - cached.start);
@@ -103,7 +126,11 @@ export function reparse(text: string, previous: readonly Block[] | undefined): A
         if (!b?.syntaxErrors) continue;
         const next = blocks[i + 1];
         const joined = text.slice(b.start, next ? next.start + next.text.length : b.start + b.text.length);
-        if (next === undefined || !parseYaml(joined, 0, b.kind === 'step' ? 1 : 0).diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) ok = false;
+        if (
+          next === undefined ||
+          !parseYaml(joined, 0, b.kind === 'step' ? 1 : 0).diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)
+        )
+          ok = false;
       }
     }
     if (ok) return assemble(blocks, reused);
@@ -124,7 +151,7 @@ export function splitBlocks(text: string): BlockSpec[] | undefined {
   if (text.includes('\t') || text.length === 0) return undefined;
   const specs: BlockSpec[] = [];
   const lineStarts: number[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     lineStarts.push(i);
     const nl = text.indexOf('\n', i);
     i = nl < 0 ? text.length : nl + 1;
@@ -207,7 +234,19 @@ function parseBlock(kind: 'top' | 'step', blockText: string, start: number): Blo
   const references: PipelineReference[] = [];
   let entries: YEntry[] = [];
   if (y.root?.kind === 'map') entries = y.root.entries;
-  else if (y.root && !(y.root.kind === 'scalar' && y.root.value === null)) return { kind, text: blockText, start, entries: [], diagnostics, references, values: [], needsFull: true, syntaxErrors, cache: {} };
+  else if (y.root && !(y.root.kind === 'scalar' && y.root.value === null))
+    return {
+      kind,
+      text: blockText,
+      start,
+      entries: [],
+      diagnostics,
+      references,
+      values: [],
+      needsFull: true,
+      syntaxErrors,
+      cache: {},
+    };
   if (!needsFull && !syntaxErrors) {
     for (const e of entries) {
       if (kind === 'top') {
@@ -219,7 +258,18 @@ function parseBlock(kind: 'top' | 'step', blockText: string, start: number): Blo
       }
     }
   }
-  const block: Block = { kind, text: blockText, start: 0, entries, diagnostics, references, values: entries.map((e) => toValue(e.value)), needsFull, syntaxErrors, cache: {} };
+  const block: Block = {
+    kind,
+    text: blockText,
+    start: 0,
+    entries,
+    diagnostics,
+    references,
+    values: entries.map((e) => toValue(e.value)),
+    needsFull,
+    syntaxErrors,
+    cache: {},
+  };
   return start === 0 ? block : shiftBlock(block, start);
 }
 
@@ -234,12 +284,15 @@ function shiftBlock(b: Block, d: number): Block {
     values: b.values,
     needsFull: b.needsFull,
     syntaxErrors: b.syntaxErrors,
-    cache: b.cache.diagnostics ? { reads: b.cache.reads, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) } : {},
+    cache: b.cache.diagnostics
+      ? { reads: b.cache.reads, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) }
+      : {},
   };
 }
 
 function shiftReference(r: PipelineReference, d: number): PipelineReference {
-  if (r.kind === 'output') return { ...r, stepSpan: shiftSpan(r.stepSpan, d), nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
+  if (r.kind === 'output')
+    return { ...r, stepSpan: shiftSpan(r.stepSpan, d), nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
   return { ...r, nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
 }
 
@@ -263,7 +316,11 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
     const e = b.entries[0];
     // A repeated key's block is dropped, but the whole-text parse still reports its YAML errors (and only those):
     // that case is left to it.
-    if (b.syntaxErrors && (inDuplicateSteps || (e !== undefined && (b.kind === 'step' ? seenSteps : seenTopKeys).has(e.key)))) return undefined;
+    if (
+      b.syntaxErrors &&
+      (inDuplicateSteps || (e !== undefined && (b.kind === 'step' ? seenSteps : seenTopKeys).has(e.key)))
+    )
+      return undefined;
     if (b.kind === 'step') {
       if (inDuplicateSteps) continue;
       if (!e) {
@@ -302,7 +359,12 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
     const map: YMap = { kind: 'map', span: { start: firstStepStart, end: lastStepEnd }, entries: unique, flow: false };
     const header = stepsHeader;
     const idx = topEntries.indexOf(header);
-    const stepsEntry: YEntry = { key: header.key, keySpan: header.keySpan, value: map, span: { start: header.span.start, end: map.span.end } };
+    const stepsEntry: YEntry = {
+      key: header.key,
+      keySpan: header.keySpan,
+      value: map,
+      span: { start: header.span.start, end: map.span.end },
+    };
     topEntries[idx] = stepsEntry;
     const stepsValue: Record<string, unknown> = {};
     for (const e of unique) defineValue(stepsValue, e.key, values.get(e));
@@ -314,7 +376,12 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
   if (uniqueTop.length > 0) {
     const first = uniqueTop[0];
     const last = uniqueTop[uniqueTop.length - 1];
-    root = { kind: 'map', span: { start: first?.span.start ?? 0, end: last?.span.end ?? 0 }, entries: uniqueTop, flow: false };
+    root = {
+      kind: 'map',
+      span: { start: first?.span.start ?? 0, end: last?.span.end ?? 0 },
+      entries: uniqueTop,
+      flow: false,
+    };
     value = {};
     for (const e of uniqueTop) defineValue(value, e.key, values.get(e));
   } else {
@@ -325,6 +392,7 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
 
 function defineValue(o: Record<string, unknown>, key: string, v: unknown): void {
   // `__proto__` must become an own key, not the prototype.
-  if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
   else o[key] = v;
 }

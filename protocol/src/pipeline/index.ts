@@ -4,12 +4,31 @@
  * runtime. Layout: docs/architecture.md, "The pipeline language".
  */
 export { parsePipeline, isPipelineDocument, type PipelineDocument, type ParseOptions } from './parse.js';
-export { builtinOutputPath, outputNameOfPath, pathUses, type StepInfo, type DataInfo, type PathUse } from './symbols.js';
+export {
+  builtinOutputPath,
+  outputNameOfPath,
+  pathUses,
+  type StepInfo,
+  type DataInfo,
+  type PathUse,
+} from './symbols.js';
 export { withinSpan } from './cursor.js';
 export { checkPipeline, abSplitArms, escapesRoot, normalizePath, type AbArms } from './check.js';
 export { resolvePipeline, type ResolveOptions, type ResolveResult } from './resolve.js';
 export { PipelineCode, pipelineCodeSeverity } from './codes.js';
-export { pipelineJsonSchema, pipelineSchema, stepSchema, deploySchema, schemaAt, unwrap, describeType, enumValues, objectKeys, namePattern, type SchemaInfo } from './schema.js';
+export {
+  pipelineJsonSchema,
+  pipelineSchema,
+  stepSchema,
+  deploySchema,
+  schemaAt,
+  unwrap,
+  describeType,
+  enumValues,
+  objectKeys,
+  namePattern,
+  type SchemaInfo,
+} from './schema.js';
 export { scanInterpolations, exactInterpolation, interpolate, interpolationForms } from './interpolation.js';
 export {
   matrixSchema,

@@ -14,7 +14,13 @@ const namePart = /[A-Za-z0-9_-]/;
 
 export const interpolationForms = '`${params.NAME}`, `${data.NAME}` or `${steps.STEP.outputs.OUTPUT}`';
 
-export function scanInterpolations(text: string, start: number, end: number, refs: PipelineReference[], errors: InterpolationError[]): void {
+export function scanInterpolations(
+  text: string,
+  start: number,
+  end: number,
+  refs: PipelineReference[],
+  errors: InterpolationError[],
+): void {
   let i = text.indexOf('${', start);
   while (i >= 0 && i < end - 1) {
     if (i > start && text.charCodeAt(i - 1) === 36 /* $ */) {
@@ -24,7 +30,10 @@ export function scanInterpolations(text: string, start: number, end: number, ref
     const close = findClose(text, i + 2, end);
     if (close < 0) {
       const eol = lineEnd(text, i, end);
-      errors.push({ span: { start: i, end: eol }, message: `Unterminated interpolation: close it with '}' (${interpolationForms}).` });
+      errors.push({
+        span: { start: i, end: eol },
+        message: `Unterminated interpolation: close it with '}' (${interpolationForms}).`,
+      });
       return;
     }
     parseReference(text, i, close, refs, errors);
@@ -54,7 +63,13 @@ interface Segment {
   span: Span;
 }
 
-function parseReference(text: string, open: number, close: number, refs: PipelineReference[], errors: InterpolationError[]): void {
+function parseReference(
+  text: string,
+  open: number,
+  close: number,
+  refs: PipelineReference[],
+  errors: InterpolationError[],
+): void {
   const span = { start: open, end: close + 1 };
   const segments: Segment[] = [];
   let j = open + 2;
@@ -67,7 +82,10 @@ function parseReference(text: string, open: number, close: number, refs: Pipelin
       segments.push({ name: text.slice(segStart, j), span: { start: segStart, end: j } });
       segStart = j + 1;
     } else if (!namePart.test(text[j] ?? '')) {
-      errors.push({ span, message: `Invalid character '${text[j] ?? ''}' in interpolation: use ${interpolationForms}.` });
+      errors.push({
+        span,
+        message: `Invalid character '${text[j] ?? ''}' in interpolation: use ${interpolationForms}.`,
+      });
       return;
     }
   }
@@ -87,14 +105,20 @@ function parseReference(text: string, open: number, close: number, refs: Pipelin
     return;
   }
   if (ns.name === 'steps' && a && segments.length === 2) {
-    errors.push({ span, message: `A step is not a value: name one of its outputs, \`\${steps.${a.name}.outputs.OUTPUT}\`.` });
+    errors.push({
+      span,
+      message: `A step is not a value: name one of its outputs, \`\${steps.${a.name}.outputs.OUTPUT}\`.`,
+    });
     return;
   }
   if (ns.name === 'param' || ns.name === 'step' || ns.name === 'output' || ns.name === 'outputs') {
     errors.push({ span, message: `Unknown namespace '${ns.name}': use ${interpolationForms}.` });
     return;
   }
-  errors.push({ span, message: `Cannot interpolate '${text.slice(open + 2, close).trim()}': use ${interpolationForms}.` });
+  errors.push({
+    span,
+    message: `Cannot interpolate '${text.slice(open + 2, close).trim()}': use ${interpolationForms}.`,
+  });
 }
 
 /** The reference when a string is exactly one interpolation (its value then keeps the referenced value's type). */
@@ -112,14 +136,27 @@ export function interpolate(value: string, lookup: (ref: string) => string | und
 }
 
 /** The interpolation an offset is inside (after `${`), with the text typed before the offset, for completion. */
-export function interpolationAt(text: string, offset: number, scalar: Span): { span: Span; prefix: string } | undefined {
+export function interpolationAt(
+  text: string,
+  offset: number,
+  scalar: Span,
+): { span: Span; prefix: string } | undefined {
   const from = Math.max(scalar.start, offset - 200);
   const open = text.lastIndexOf('${', offset - 1);
   if (open < from || open + 2 > offset) return undefined;
   const between = text.slice(open + 2, offset);
   if (/[}\n\r]/.test(between)) return undefined;
   let end = offset;
-  while (end < scalar.end && end < text.length && text[end] !== '}' && text[end] !== '\n' && text[end] !== ' ' && text[end] !== '"' && text[end] !== "'") end++;
+  while (
+    end < scalar.end &&
+    end < text.length &&
+    text[end] !== '}' &&
+    text[end] !== '\n' &&
+    text[end] !== ' ' &&
+    text[end] !== '"' &&
+    text[end] !== "'"
+  )
+    end++;
   if (text[end] === '}') end++;
   return { span: { start: open, end }, prefix: between.trimStart() };
 }

@@ -15,30 +15,30 @@ const range = (what: string) =>
     .tuple([z.number(), z.number()])
     .refine(([lo, hi]) => lo <= hi, { message: `${what}: write [low, high] with low <= high` });
 
-export const distributionSchema = z.union([
-  z
-    .object({ uniform: range('uniform').describe('A float drawn uniformly from [low, high].') })
-    .strict(),
-  z
-    .object({
-      log_uniform: range('log_uniform')
-        .refine(([lo]) => lo > 0, { message: 'log_uniform: both bounds must be above 0' })
-        .describe('A float drawn uniformly on a log scale from [low, high] (learning rates, regularization).'),
-    })
-    .strict(),
-  z
-    .object({
-      int_uniform: range('int_uniform')
-        .refine(([lo, hi]) => Number.isInteger(lo) && Number.isInteger(hi), {
-          message: 'int_uniform: both bounds must be whole numbers',
-        })
-        .describe('A whole number drawn uniformly from [low, high], both included.'),
-    })
-    .strict(),
-  z
-    .object({ choice: z.array(scalar).min(1).describe('One of these values, each equally likely.') })
-    .strict(),
-]).describe('How a random search draws a param: `{ uniform | log_uniform | int_uniform: [low, high] }` or `{ choice: [...] }`.');
+export const distributionSchema = z
+  .union([
+    z.object({ uniform: range('uniform').describe('A float drawn uniformly from [low, high].') }).strict(),
+    z
+      .object({
+        log_uniform: range('log_uniform')
+          .refine(([lo]) => lo > 0, { message: 'log_uniform: both bounds must be above 0' })
+          .describe('A float drawn uniformly on a log scale from [low, high] (learning rates, regularization).'),
+      })
+      .strict(),
+    z
+      .object({
+        int_uniform: range('int_uniform')
+          .refine(([lo, hi]) => Number.isInteger(lo) && Number.isInteger(hi), {
+            message: 'int_uniform: both bounds must be whole numbers',
+          })
+          .describe('A whole number drawn uniformly from [low, high], both included.'),
+      })
+      .strict(),
+    z.object({ choice: z.array(scalar).min(1).describe('One of these values, each equally likely.') }).strict(),
+  ])
+  .describe(
+    'How a random search draws a param: `{ uniform | log_uniform | int_uniform: [low, high] }` or `{ choice: [...] }`.',
+  );
 export type Distribution = z.infer<typeof distributionSchema>;
 
 export const matrixSchema = z
@@ -50,12 +50,18 @@ export const matrixSchema = z
     random: z
       .object({
         n: z.number().int().min(1).max(10_000).describe('How many random combinations to draw.'),
-        seed: z.number().int().optional().describe('Seed of the draw (default 0): the same seed draws the same values.'),
+        seed: z
+          .number()
+          .int()
+          .optional()
+          .describe('Seed of the draw (default 0): the same seed draws the same values.'),
         params: z.record(z.string(), distributionSchema).describe('Param → how to draw it.'),
       })
       .strict()
       .optional()
-      .describe('Random search: `n` combinations drawn with `seed`; with `params:` too, each draw runs with every grid point.'),
+      .describe(
+        'Random search: `n` combinations drawn with `seed`; with `params:` too, each draw runs with every grid point.',
+      ),
     parallel: z
       .number()
       .int()

@@ -35,11 +35,26 @@ export interface ParseOptions {
   full?: boolean;
 }
 
-export function parsePipeline(file: string, text: string, previous?: ParsedPipeline | PipelineDocument, options: ParseOptions = {}): PipelineDocument {
+export function parsePipeline(
+  file: string,
+  text: string,
+  previous?: ParsedPipeline | PipelineDocument,
+  options: ParseOptions = {},
+): PipelineDocument {
   const blocks = isPipelineDocument(previous) ? previous.blocks : undefined;
   const inc = options.full ? undefined : reparse(text, blocks);
   if (!inc) return parseFull(file, text);
-  const doc = finish(file, text, inc.root, inc.diagnostics, inc.references, inc.blocks, 'incremental', inc.reused, inc.value);
+  const doc = finish(
+    file,
+    text,
+    inc.root,
+    inc.diagnostics,
+    inc.references,
+    inc.blocks,
+    'incremental',
+    inc.reused,
+    inc.value,
+  );
   for (const step of doc.symbols.steps.values()) {
     const cache = inc.caches.get(step.entry);
     if (cache) step.cache = cache;
@@ -79,7 +94,9 @@ function finish(
   if (root) checkRootKeys(root, diagnostics);
   // On broken YAML the tree is a guess: structure findings on it would mostly be noise.
   if (diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) {
-    diagnostics = diagnostics.filter((d) => d.code === PipelineCode.yamlSyntax || d.code === PipelineCode.multiDocument);
+    diagnostics = diagnostics.filter(
+      (d) => d.code === PipelineCode.yamlSyntax || d.code === PipelineCode.multiDocument,
+    );
   }
   diagnostics.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
   const symbols = collectSymbols(root);

@@ -5,7 +5,14 @@ import { allowedOutside, checkPipeline, normalizePath } from './check.js';
 import { PipelineCode, pipelineCodeSeverity } from './codes.js';
 import { referencesByStep, stepEdges, topoOrder } from './graph.js';
 import { exactInterpolation, interpolate } from './interpolation.js';
-import type { ParamType, ParsedPipeline, PipelineHost, ResolvedDeploy, ResolvedPipeline, ResolvedStep } from './model.js';
+import type {
+  ParamType,
+  ParsedPipeline,
+  PipelineHost,
+  ResolvedDeploy,
+  ResolvedPipeline,
+  ResolvedStep,
+} from './model.js';
 import { isPipelineDocument, parsePipeline, type PipelineDocument } from './parse.js';
 import { builtinOutputPath, valueMatchesType, type StepInfo } from './symbols.js';
 import { mapGet, toValue, type YNode } from './yamlTree.js';
@@ -74,17 +81,33 @@ export function resolvePipeline(parsed: ParsedPipeline | PipelineDocument, optio
   for (const [name, raw] of Object.entries(overrides)) {
     const p = doc.symbols.params.get(name);
     if (!p) {
-      diagnostics.push({ code: PipelineCode.badOverride, severity: Severity.Error, message: `-p ${name}: the pipeline has no param '${name}' (params: ${[...doc.symbols.params.keys()].join(', ') || 'none'}).`, span: firstKey });
+      diagnostics.push({
+        code: PipelineCode.badOverride,
+        severity: Severity.Error,
+        message: `-p ${name}: the pipeline has no param '${name}' (params: ${[...doc.symbols.params.keys()].join(', ') || 'none'}).`,
+        span: firstKey,
+      });
       continue;
     }
     const c = coerce(raw, p.type);
-    if (!c.ok) diagnostics.push({ code: PipelineCode.badOverride, severity: Severity.Error, message: `-p ${name}=${stringOf(raw)}: '${name}' is a ${p.type}.`, span: p.keySpan });
+    if (!c.ok)
+      diagnostics.push({
+        code: PipelineCode.badOverride,
+        severity: Severity.Error,
+        message: `-p ${name}=${stringOf(raw)}: '${name}' is a ${p.type}.`,
+        span: p.keySpan,
+      });
     else params[name] = { value: c.value, type: p.type, secret: p.secret, overridden: true };
   }
   for (const p of doc.symbols.params.values()) {
     if (params[p.name] || Object.prototype.hasOwnProperty.call(overrides, p.name)) continue;
     if (p.value === undefined) {
-      diagnostics.push({ code: PipelineCode.missingParam, severity: pipelineCodeSeverity['missing-param'], message: `Param '${p.name}' has no default: pass it with \`-p ${p.name}=VALUE\`.`, span: p.keySpan });
+      diagnostics.push({
+        code: PipelineCode.missingParam,
+        severity: pipelineCodeSeverity['missing-param'],
+        message: `Param '${p.name}' has no default: pass it with \`-p ${p.name}=VALUE\`.`,
+        span: p.keySpan,
+      });
       continue;
     }
     params[p.name] = { value: p.value, type: p.type, secret: p.secret, overridden: false };
@@ -113,7 +136,13 @@ export function resolvePipeline(parsed: ParsedPipeline | PipelineDocument, optio
     if (node.kind === 'seq') return node.items.map(resolveValue);
     if (node.kind === 'map') {
       const o: Record<string, unknown> = {};
-      for (const e of node.entries) Object.defineProperty(o, e.key, { value: resolveValue(e.value), enumerable: true, writable: true, configurable: true });
+      for (const e of node.entries)
+        Object.defineProperty(o, e.key, {
+          value: resolveValue(e.value),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return o;
     }
     const v = node.value;
@@ -160,7 +189,10 @@ export function resolvePipeline(parsed: ParsedPipeline | PipelineDocument, optio
     const p = dataPath.get(d.name);
     if (p === undefined) continue;
     const schema = d.entry.value.kind === 'map' ? toValue(mapGet(d.entry.value, 'schema')?.value) : undefined;
-    data[d.name] = { path: p, ...(schema && typeof schema === 'object' ? { schema: schema as Record<string, unknown> } : {}) };
+    data[d.name] = {
+      path: p,
+      ...(schema && typeof schema === 'object' ? { schema: schema as Record<string, unknown> } : {}),
+    };
   }
   pipeline.data = data;
   return { pipeline, diagnostics };
@@ -208,13 +240,18 @@ function resolveStep(
   const env: Record<string, string> = {};
   if (envNode?.kind === 'map') for (const e of envNode.entries) env[e.key] = str(e.value) ?? '';
   const resNode = get('resources');
-  const res = resNode ? (toValue(resNode) as { cpu?: number; gpu?: 'none' | 'optional' | 'required'; memory?: string }) : {};
+  const res = resNode
+    ? (toValue(resNode) as { cpu?: number; gpu?: 'none' | 'optional' | 'required'; memory?: string })
+    : {};
   const resources: ResolvedStep['resources'] = {};
   if (typeof res.cpu === 'number') resources.cpu = res.cpu;
   if (res.gpu) resources.gpu = res.gpu;
   if (typeof res.memory === 'string') resources.memory = res.memory;
   const gateValue = get('gate') ? toValue(get('gate')) : {};
-  const gate = (gateValue && typeof gateValue === 'object' ? gateValue : {}) as Record<string, { min?: number; max?: number }>;
+  const gate = (gateValue && typeof gateValue === 'object' ? gateValue : {}) as Record<
+    string,
+    { min?: number; max?: number }
+  >;
   const step: ResolvedStep = {
     name: s.name,
     needs,
@@ -246,17 +283,19 @@ function resolveStep(
         span: withNode?.span ?? s.keySpan,
       });
     }
-    step.with = parsed?.success ? (parsed.data) : (raw as Record<string, unknown>);
+    step.with = parsed?.success ? parsed.data : (raw as Record<string, unknown>);
     const dataSchemas: Record<string, Record<string, unknown>> = {};
     if (spec && withNode?.kind === 'map') {
       for (const name of spec.inputs) {
         const val = step.with[name];
         for (const p of Array.isArray(val) ? val : [val]) if (typeof p === 'string') addDep(p);
         const opt = mapGet(withNode, name)?.value;
-        const exact = opt?.kind === 'scalar' && typeof opt.value === 'string' ? exactInterpolation(opt.value) : undefined;
+        const exact =
+          opt?.kind === 'scalar' && typeof opt.value === 'string' ? exactInterpolation(opt.value) : undefined;
         if (exact?.startsWith('data.')) {
           const d = doc.symbols.data.get(exact.slice(5));
-          const schema = d && d.entry.value.kind === 'map' ? toValue(mapGet(d.entry.value, 'schema')?.value) : undefined;
+          const schema =
+            d && d.entry.value.kind === 'map' ? toValue(mapGet(d.entry.value, 'schema')?.value) : undefined;
           if (schema && typeof schema === 'object') dataSchemas[name] = schema as Record<string, unknown>;
         }
       }
@@ -264,7 +303,9 @@ function resolveStep(
     if (Object.keys(dataSchemas).length > 0) step.dataSchemas = dataSchemas;
   }
   const declaredParams = get('params');
-  if (declaredParams?.kind === 'seq') for (const i of declaredParams.items) if (i.kind === 'scalar' && typeof i.value === 'string') paramNames.add(i.value);
+  if (declaredParams?.kind === 'seq')
+    for (const i of declaredParams.items)
+      if (i.kind === 'scalar' && typeof i.value === 'string') paramNames.add(i.value);
   step.params = [...paramNames].filter((p) => p.length > 0);
   step.deps = deps.map((d) => (d.startsWith('./') ? normalizePath(d) : d));
   return step;
@@ -274,7 +315,11 @@ function interpolateOut(str: (n: YNode | undefined) => string | undefined, path:
   return str({ kind: 'scalar', span: { start: 0, end: 0 }, value: path, quoted: false }) ?? path;
 }
 
-function resolveDeploy(doc: PipelineDocument, resolveValue: (n: YNode) => unknown, str: (n: YNode | undefined) => string | undefined): ResolvedDeploy | undefined {
+function resolveDeploy(
+  doc: PipelineDocument,
+  resolveValue: (n: YNode) => unknown,
+  str: (n: YNode | undefined) => string | undefined,
+): ResolvedDeploy | undefined {
   const d = doc.root ? mapGet(doc.root, 'deploy')?.value : undefined;
   if (d?.kind !== 'map') return undefined;
   const serveValue = toValue(mapGet(d, 'serve')?.value) as { host?: string; port?: number } | undefined;
@@ -286,7 +331,9 @@ function resolveDeploy(doc: PipelineDocument, resolveValue: (n: YNode) => unknow
   if (card) deploy.card = card;
   const m = mapGet(d, 'monitor')?.value;
   if (m?.kind === 'map') {
-    const driftValue = resolveValue(mapGet(m, 'drift')?.value ?? { kind: 'map', span: { start: 0, end: 0 }, entries: [], flow: false }) as Record<string, unknown>;
+    const driftValue = resolveValue(
+      mapGet(m, 'drift')?.value ?? { kind: 'map', span: { start: 0, end: 0 }, entries: [], flow: false },
+    ) as Record<string, unknown>;
     const drift: Record<string, { test?: string; threshold?: number }> = {};
     for (const [col, spec] of Object.entries(driftValue)) {
       if (typeof spec === 'string') drift[col] = { test: spec };

@@ -18,18 +18,26 @@ export const paramTypes = ['int', 'float', 'string', 'bool', 'list', 'map'] as c
 export const paramLongSchema = z
   .object({
     type: z.enum(paramTypes).optional().describe('The value type (default: inferred from `default`).'),
-    default: z.unknown().optional().describe('The value used when a run does not override it (`cairn run -p name=value`).'),
+    default: z
+      .unknown()
+      .optional()
+      .describe('The value used when a run does not override it (`cairn run -p name=value`).'),
     description: z.string().optional().describe('What the param controls; shown in hover and run views.'),
     secret: z.boolean().optional().describe('Redact the value in logs, run views and exports.'),
     min: z.number().optional().describe('Smallest allowed value (int and float params).'),
     max: z.number().optional().describe('Largest allowed value (int and float params).'),
-    values: z.array(z.union([z.string(), z.number()])).optional().describe('The allowed values.'),
+    values: z
+      .array(z.union([z.string(), z.number()]))
+      .optional()
+      .describe('The allowed values.'),
   })
   .strict();
 
 export const paramSchema = z
   .union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), paramLongSchema])
-  .describe('A param: a default value (`lr: 0.01`, type inferred) or the long form `{ type, default, description, secret, min, max }`.');
+  .describe(
+    'A param: a default value (`lr: 0.01`, type inferred) or the long form `{ type, default, description, secret, min, max }`.',
+  );
 
 export const dataEntrySchema = z
   .union([
@@ -37,9 +45,11 @@ export const dataEntrySchema = z
     z
       .object({
         path: path.optional().describe('A file of the workspace, relative to the pipeline.'),
-        from: path.optional().describe('Another step\'s output: `${steps.s.outputs.o}`.'),
+        from: path.optional().describe("Another step's output: `${steps.s.outputs.o}`."),
         description: z.string().optional().describe('What the data is.'),
-        schema: columnSchemaSchema.optional().describe('Column rules: `column: { type, min, max, required, unique, values, pii }`.'),
+        schema: columnSchemaSchema
+          .optional()
+          .describe('Column rules: `column: { type, min, max, required, unique, values, pii }`.'),
       })
       .strict(),
   ])
@@ -48,13 +58,16 @@ export const dataEntrySchema = z
 const outputsSchema = z
   .union([z.record(z.string(), path), z.array(path)])
   .describe(
-    'Command steps: the files the step writes, as `name: path` or a list of paths (named by file name without extension). Built-in steps: the subset of the built-in\'s outputs the pipeline keeps.',
+    "Command steps: the files the step writes, as `name: path` or a list of paths (named by file name without extension). Built-in steps: the subset of the built-in's outputs the pipeline keeps.",
   );
 
 export const resourcesSchema = z
   .object({
     cpu: z.number().gt(0).optional().describe('CPU cores the step uses (the scheduler runs fewer steps side by side).'),
-    gpu: z.enum(['none', 'optional', 'required']).optional().describe('GPU need: `required` fails without one, `optional` uses one when present.'),
+    gpu: z
+      .enum(['none', 'optional', 'required'])
+      .optional()
+      .describe('GPU need: `required` fails without one, `optional` uses one when present.'),
     memory: z
       .string()
       .regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/)
@@ -79,19 +92,41 @@ export const gateSchema = z
 export const stepSchema = z
   .object({
     description: z.string().optional().describe('What the step does.'),
-    run: z.string().min(1).optional().describe('A shell command (a command step). May use `${params.x}`, `${data.d}`, `${steps.s.outputs.o}`.'),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A shell command (a command step). May use `${params.x}`, `${data.d}`, `${steps.s.outputs.o}`.'),
     uses: z.string().min(1).optional().describe('A built-in step, e.g. `train.mlp` (a built-in step).'),
     with: z.record(z.string(), z.unknown()).optional().describe('Options of the built-in (`uses:`).'),
     outputs: outputsSchema.optional(),
     outs: outputsSchema.optional().describe('DVC spelling of `outputs`.'),
-    deps: z.array(path).optional().describe('Files the command reads (hashed into the cache key; changes re-run the step).'),
-    params: z.array(name).optional().describe('Params the command reads (through its own config): their values join the cache key.'),
-    metrics: z.array(path).optional().describe('JSON metric files the command writes; their numbers are recorded on the run.'),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Environment variables for the command.'),
-    needs: z.union([name, z.array(name)]).optional().describe('Steps that must finish first (beyond those implied by `${steps...}` references).'),
+    deps: z
+      .array(path)
+      .optional()
+      .describe('Files the command reads (hashed into the cache key; changes re-run the step).'),
+    params: z
+      .array(name)
+      .optional()
+      .describe('Params the command reads (through its own config): their values join the cache key.'),
+    metrics: z
+      .array(path)
+      .optional()
+      .describe('JSON metric files the command writes; their numbers are recorded on the run.'),
+    env: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Environment variables for the command.'),
+    needs: z
+      .union([name, z.array(name)])
+      .optional()
+      .describe('Steps that must finish first (beyond those implied by `${steps...}` references).'),
     resources: resourcesSchema.optional(),
     gate: gateSchema.optional(),
-    cache: z.boolean().optional().describe('`false`: always run, never restore from the cache (e.g. a step that fetches fresh data).'),
+    cache: z
+      .boolean()
+      .optional()
+      .describe('`false`: always run, never restore from the cache (e.g. a step that fetches fresh data).'),
   })
   .strict()
   .describe('A step: `run:` a command, or `uses:` a built-in with `with:` options.');
@@ -124,20 +159,28 @@ export const deploySchema = z
             z.union([
               driftTest,
               z
-                .object({ test: driftTest.optional().describe('Drift test.'), threshold: z.number().gt(0).optional().describe('Threshold of the test.') })
+                .object({
+                  test: driftTest.optional().describe('Drift test.'),
+                  threshold: z.number().gt(0).optional().describe('Threshold of the test.'),
+                })
                 .strict(),
             ]),
           )
           .optional()
           .describe('Per-column drift test and threshold; `default` applies to the other columns.'),
-        on_drift: z.enum(['retrain', 'alert']).optional().describe('`retrain` runs this pipeline again; `alert` only raises an alert.'),
+        on_drift: z
+          .enum(['retrain', 'alert'])
+          .optional()
+          .describe('`retrain` runs this pipeline again; `alert` only raises an alert.'),
       })
       .strict()
       .optional()
       .describe('Drift monitoring of logged traffic.'),
     ab: z
       .object({
-        split: z.record(z.string(), z.number().min(0).max(1)).describe('Traffic share per alias, e.g. `{ champion: 0.9, challenger: 0.1 }`.'),
+        split: z
+          .record(z.string(), z.number().min(0).max(1))
+          .describe('Traffic share per alias, e.g. `{ champion: 0.9, challenger: 0.1 }`.'),
         key: z.string().optional().describe('Input column that keeps a user on one arm.'),
         metric: z.string().optional().describe('Metric compared between the arms.'),
       })
@@ -152,7 +195,10 @@ export const topLevelShape = {
   version: z.literal(1).describe('Language version; always 1.'),
   name: name.optional().describe('Pipeline name (default: the file name).'),
   description: z.string().optional().describe('What the pipeline does.'),
-  params: z.record(name, paramSchema).optional().describe('Typed params with defaults, overridable per run (`cairn run -p lr=0.01`).'),
+  params: z
+    .record(name, paramSchema)
+    .optional()
+    .describe('Typed params with defaults, overridable per run (`cairn run -p lr=0.01`).'),
   data: z.record(name, dataEntrySchema).optional().describe('Named data sets, referenced as `${data.name}`.'),
   steps: z.record(name, stepSchema).describe('The steps, by name.'),
   deploy: deploySchema.optional(),
@@ -167,7 +213,10 @@ export const topLevelShape = {
     ),
 };
 
-export const pipelineSchema = z.object(topLevelShape).strict().describe('A Cairn pipeline (cairn.yaml / *.cairn.yaml).');
+export const pipelineSchema = z
+  .object(topLevelShape)
+  .strict()
+  .describe('A Cairn pipeline (cairn.yaml / *.cairn.yaml).');
 
 /** The JSON Schema of the pipeline language (what `cairn schema` prints and schemas/ publishes). */
 export function pipelineJsonSchema(): Record<string, unknown> {
@@ -215,7 +264,10 @@ export function unwrap(schema: z.ZodType): SchemaInfo {
   let optional = false;
   for (let i = 0; i < 10; i++) {
     const def = defOf(s);
-    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) {
+    if (
+      (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') &&
+      def.innerType
+    ) {
       if (def.type === 'optional') optional = true;
       if (def.type === 'default') {
         hasDefault = true;
@@ -281,8 +333,12 @@ export function describeType(schema: z.ZodType): string {
     case 'string':
       return 'a string';
     case 'number': {
-      const checks = (unwrap(schema).schema._zod.def as { checks?: Array<{ _zod: { def: { check?: string; format?: string } } }> }).checks ?? [];
-      return checks.some((c) => c._zod.def.format === 'safeint' || c._zod.def.check === 'number_format') ? 'an integer' : 'a number';
+      const checks =
+        (unwrap(schema).schema._zod.def as { checks?: Array<{ _zod: { def: { check?: string; format?: string } } }> })
+          .checks ?? [];
+      return checks.some((c) => c._zod.def.format === 'safeint' || c._zod.def.check === 'number_format')
+        ? 'an integer'
+        : 'a number';
     }
     case 'int':
       return 'an integer';
@@ -311,7 +367,8 @@ export function describeType(schema: z.ZodType): string {
 export function enumValues(schema: z.ZodType): Array<string | number> | undefined {
   const def = defOf(unwrap(schema).schema);
   if (def.type === 'enum') return Object.values(def.entries ?? {});
-  if (def.type === 'literal') return (def.values ?? []).filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
+  if (def.type === 'literal')
+    return (def.values ?? []).filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
   if (def.type === 'union') {
     const all = (def.options ?? []).flatMap((o) => enumValues(o) ?? []);
     return all.length > 0 ? all : undefined;

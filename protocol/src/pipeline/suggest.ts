@@ -42,5 +42,7 @@ export function distance(a: string, b: string): number {
 
 /** The quick fix of a did-you-mean finding: replace `span` with the suggestion (nothing without one). */
 export function suggestionFix(span: Span, suggestion: string | undefined): Pick<CairnDiagnostic, 'fixes'> {
-  return suggestion ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] } : {};
+  return suggestion
+    ? { fixes: [{ title: `Change to '${suggestion}'`, span, newText: suggestion, isPreferred: true }] }
+    : {};
 }

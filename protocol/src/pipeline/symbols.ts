@@ -94,7 +94,10 @@ export function paramFromNode(p: YEntry): ParamSymbol {
     const def = mapGet(node, 'default');
     const value = toValue(def?.value);
     const t = toValue(mapGet(node, 'type')?.value);
-    const type = typeof t === 'string' && (paramTypes as readonly string[]).includes(t) ? (t as ParamType) : inferType(value, def?.value);
+    const type =
+      typeof t === 'string' && (paramTypes as readonly string[]).includes(t)
+        ? (t as ParamType)
+        : inferType(value, def?.value);
     const description = toValue(mapGet(node, 'description')?.value);
     return {
       name: p.key,
@@ -107,7 +110,14 @@ export function paramFromNode(p: YEntry): ParamSymbol {
     };
   }
   const value = toValue(node);
-  return { name: p.key, keySpan: p.keySpan, span: p.span, type: inferType(value, node), value: value === null ? undefined : value, secret: false };
+  return {
+    name: p.key,
+    keySpan: p.keySpan,
+    span: p.span,
+    type: inferType(value, node),
+    value: value === null ? undefined : value,
+    secret: false,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +189,7 @@ export function stepFromEntry(e: YEntry): StepInfo {
   if (v.kind !== 'map') return info;
   const usesEntry = mapGet(v, 'uses');
   // With both `run:` and `uses:` (reported), the built-in wins: its outputs are known.
-  const outsEntry = usesEntry ? mapGet(v, 'outputs') : mapGet(v, 'outputs') ?? mapGet(v, 'outs');
+  const outsEntry = usesEntry ? mapGet(v, 'outputs') : (mapGet(v, 'outputs') ?? mapGet(v, 'outs'));
   if (usesEntry) {
     info.kind = 'uses';
     const uses = toValue(usesEntry.value);
@@ -198,7 +208,9 @@ export function stepFromEntry(e: YEntry): StepInfo {
   } else if (outsEntry) {
     const o = outsEntry.value;
     if (o.kind === 'map') {
-      for (const oe of o.entries) if (oe.value.kind === 'scalar' && typeof oe.value.value === 'string' && !outputs.has(oe.key)) outputs.set(oe.key, { name: oe.key, keySpan: oe.keySpan, span: oe.span, path: oe.value.value });
+      for (const oe of o.entries)
+        if (oe.value.kind === 'scalar' && typeof oe.value.value === 'string' && !outputs.has(oe.key))
+          outputs.set(oe.key, { name: oe.key, keySpan: oe.keySpan, span: oe.span, path: oe.value.value });
     } else if (o.kind === 'seq') {
       for (const item of o.items) {
         if (item.kind !== 'scalar' || typeof item.value !== 'string') continue;
@@ -208,7 +220,9 @@ export function stepFromEntry(e: YEntry): StepInfo {
     }
   }
   const n = mapGet(v, 'needs')?.value;
-  if (n) for (const item of n.kind === 'seq' ? n.items : [n]) if (item.kind === 'scalar' && typeof item.value === 'string') needs.push(item.value);
+  if (n)
+    for (const item of n.kind === 'seq' ? n.items : [n])
+      if (item.kind === 'scalar' && typeof item.value === 'string') needs.push(item.value);
   return info;
 }
 
@@ -218,7 +232,8 @@ export function stepFromEntry(e: YEntry): StepInfo {
 /** The span of a scalar's text without its quotes. */
 export function innerSpan(node: YScalar, text: string): Span {
   const c = text[node.span.start];
-  if (node.quoted && (c === '"' || c === "'") && node.span.end - node.span.start >= 2) return { start: node.span.start + 1, end: node.span.end - 1 };
+  if (node.quoted && (c === '"' || c === "'") && node.span.end - node.span.start >= 2)
+    return { start: node.span.start + 1, end: node.span.end - 1 };
   return node.span;
 }
 
@@ -263,9 +278,15 @@ export function stepReferences(entry: YEntry, text: string, refs: PipelineRefere
   const v = entry.value;
   if (v.kind !== 'map') return;
   const needs = mapGet(v, 'needs');
-  if (needs) for (const item of needs.value.kind === 'seq' ? needs.value.items : [needs.value]) if (item.kind === 'scalar' && typeof item.value === 'string') refs.push({ kind: 'step', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
+  if (needs)
+    for (const item of needs.value.kind === 'seq' ? needs.value.items : [needs.value])
+      if (item.kind === 'scalar' && typeof item.value === 'string')
+        refs.push({ kind: 'step', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
   const params = mapGet(v, 'params');
-  if (params?.value.kind === 'seq') for (const item of params.value.items) if (item.kind === 'scalar' && typeof item.value === 'string') refs.push({ kind: 'param', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
+  if (params?.value.kind === 'seq')
+    for (const item of params.value.items)
+      if (item.kind === 'scalar' && typeof item.value === 'string')
+        refs.push({ kind: 'param', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
   collectReferences(v, text, refs, out);
 }
 
@@ -283,7 +304,13 @@ export interface PathUse {
 export function pathUses(symbols: SymbolTables, root: YMap | undefined): PathUse[] {
   const uses: PathUse[] = [];
   const add = (node: YNode | undefined, role: PathUse['role']) => {
-    if (node?.kind === 'scalar' && typeof node.value === 'string' && node.value.length > 0 && !node.value.includes('${')) uses.push({ node, value: node.value, role });
+    if (
+      node?.kind === 'scalar' &&
+      typeof node.value === 'string' &&
+      node.value.length > 0 &&
+      !node.value.includes('${')
+    )
+      uses.push({ node, value: node.value, role });
   };
   for (const d of symbols.data.values()) add(d.pathNode, 'read');
   for (const s of symbols.steps.values()) {

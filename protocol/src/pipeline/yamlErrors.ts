@@ -21,10 +21,16 @@ export const maxNesting = 100;
 export const nestingMessage = `Nesting deeper than ${maxNesting} levels: a pipeline is never this deep; flatten the structure (or quote the value if its brackets are text).`;
 
 /** Words that give away a JavaScript engine message rather than ours (tests check messages against it too). */
-export const engineWords = /\bundefined\b|\bnull\b|of undefined|is not a function|Maximum call stack|TypeError|RangeError|\[object|\bNaN\b|\n\s+at /;
+export const engineWords =
+  /\bundefined\b|\bnull\b|of undefined|is not a function|Maximum call stack|TypeError|RangeError|\[object|\bNaN\b|\n\s+at /;
 
 function diag(message: string, span: Span, fixes?: TextFix[]): CairnDiagnostic {
-  const d: CairnDiagnostic = { code: PipelineCode.yamlSyntax, severity: pipelineCodeSeverity[PipelineCode.yamlSyntax], message, span };
+  const d: CairnDiagnostic = {
+    code: PipelineCode.yamlSyntax,
+    severity: pipelineCodeSeverity[PipelineCode.yamlSyntax],
+    message,
+    span,
+  };
   if (fixes && fixes.length > 0) d.fixes = fixes;
   return d;
 }
@@ -36,7 +42,12 @@ function quoted(s: string): string {
 
 function quoteFix(text: string, span: Span, base: number): TextFix {
   const value = text.slice(span.start, span.end);
-  return { title: `Quote the value: ${quoted(value)}`, span: { start: base + span.start, end: base + span.end }, newText: quoted(value), isPreferred: true };
+  return {
+    title: `Quote the value: ${quoted(value)}`,
+    span: { start: base + span.start, end: base + span.end },
+    newText: quoted(value),
+    isPreferred: true,
+  };
 }
 
 function lineEnd(text: string, at: number): number {
@@ -162,7 +173,9 @@ function describe(e: YamlError, text: string, at: number, base: number): Describ
     const value = plainValue(text, dollar);
     const written = text.slice(value.start, value.end);
     return {
-      diagnostic: diag(`A value that starts with \`\${\` must be quoted here: write ${quoted(written)}.`, abs(value), [quoteFix(text, value, base)]),
+      diagnostic: diag(`A value that starts with \`\${\` must be quoted here: write ${quoted(written)}.`, abs(value), [
+        quoteFix(text, value, base),
+      ]),
       skipUntil: inFlowOnLine(text, dollar) ? flowEnd(text, value.end) : lineEnd(text, value.end),
     };
   }
@@ -175,54 +188,136 @@ function describe(e: YamlError, text: string, at: number, base: number): Describ
     case 'BAD_SCALAR_START': {
       const value = plainValue(text, at);
       const written = text.slice(value.start, value.end);
-      const what = c === '%' ? 'the directive sign `%`' : c === '`' ? 'a backtick (a reserved character)' : `the reserved character \`${c}\``;
-      return { diagnostic: diag(`A plain value can't start with ${what}: quote it, write ${quoted(written)}.`, abs(value), [quoteFix(text, value, base)]), skipUntil: value.end };
+      const what =
+        c === '%'
+          ? 'the directive sign `%`'
+          : c === '`'
+            ? 'a backtick (a reserved character)'
+            : `the reserved character \`${c}\``;
+      return {
+        diagnostic: diag(`A plain value can't start with ${what}: quote it, write ${quoted(written)}.`, abs(value), [
+          quoteFix(text, value, base),
+        ]),
+        skipUntil: value.end,
+      };
     }
     case 'BLOCK_AS_IMPLICIT_KEY': {
       const value = plainValue(text, at);
       const written = text.slice(value.start, value.end);
       return {
-        diagnostic: diag(`A value can't hold \`: \` unquoted (it would start a mapping on the same line): quote it, write ${quoted(written)}, or put the nested key on its own line.`, abs(value), [quoteFix(text, value, base)]),
+        diagnostic: diag(
+          `A value can't hold \`: \` unquoted (it would start a mapping on the same line): quote it, write ${quoted(written)}, or put the nested key on its own line.`,
+          abs(value),
+          [quoteFix(text, value, base)],
+        ),
         skipUntil: value.end,
       };
     }
     case 'MULTILINE_IMPLICIT_KEY': {
       const first = firstLine(text, span);
-      return { diagnostic: diag('This line is not `key: value`: add `: ` after the key, or `- ` before a list item (a key is one line).', abs(first)), skipUntil: span.end };
+      return {
+        diagnostic: diag(
+          'This line is not `key: value`: add `: ` after the key, or `- ` before a list item (a key is one line).',
+          abs(first),
+        ),
+        skipUntil: span.end,
+      };
     }
     case 'BAD_INDENT':
-      if (/Flow (map|sequence)/.test(message)) return unclosed(/Flow map/.test(message) ? '{' : '[', text, at, span, base);
-      if (/same column/.test(message)) return { diagnostic: diag('The keys of one mapping start at the same column: indent this line like the keys above it.', abs(keyOfLine(text, at))) };
-      return { diagnostic: diag('Wrong indentation here: indent what belongs to a key by more spaces than the key, and its siblings by the same.', abs(span)) };
+      if (/Flow (map|sequence)/.test(message))
+        return unclosed(/Flow map/.test(message) ? '{' : '[', text, at, span, base);
+      if (/same column/.test(message))
+        return {
+          diagnostic: diag(
+            'The keys of one mapping start at the same column: indent this line like the keys above it.',
+            abs(keyOfLine(text, at)),
+          ),
+        };
+      return {
+        diagnostic: diag(
+          'Wrong indentation here: indent what belongs to a key by more spaces than the key, and its siblings by the same.',
+          abs(span),
+        ),
+      };
     case 'MISSING_CHAR': {
       const q = /Missing closing (["'])/.exec(message)?.[1];
       if (q) {
         // Unclosed, so the last such quote before the end is the opening one.
         const open = text.lastIndexOf(q, Math.max(0, at - 1));
-        const where = open >= 0 ? { start: open, end: Math.max(open + 1, Math.min(lineEnd(text, open), span.end)) } : span;
-        return { diagnostic: diag(`This ${q}quoted value is never closed: add the closing \`${q}\`.`, abs(firstLine(text, where))), skipUntil: text.length };
+        const where =
+          open >= 0 ? { start: open, end: Math.max(open + 1, Math.min(lineEnd(text, open), span.end)) } : span;
+        return {
+          diagnostic: diag(
+            `This ${q}quoted value is never closed: add the closing \`${q}\`.`,
+            abs(firstLine(text, where)),
+          ),
+          skipUntil: text.length,
+        };
       }
-      if (/flow sequence/.test(message)) return { diagnostic: diag('Missing `,` between two items of a `[ ]` list: add it, or quote the item if it is text.', abs(span)) };
-      if (/flow map/.test(message)) return { diagnostic: diag('Missing `,` between two entries of a `{ }` mapping (or `: ` after a key): add it, or quote the value if it is text.', abs(span)) };
-      if (/followed by map values/.test(message)) return { diagnostic: diag('A key needs `: ` after it (a colon, then a space or the end of the line): write `key: value`.', abs(firstLine(text, span))) };
-      return { diagnostic: diag('Something is missing here: check the brackets, quotes and `: ` on this line.', abs(span)) };
+      if (/flow sequence/.test(message))
+        return {
+          diagnostic: diag(
+            'Missing `,` between two items of a `[ ]` list: add it, or quote the item if it is text.',
+            abs(span),
+          ),
+        };
+      if (/flow map/.test(message))
+        return {
+          diagnostic: diag(
+            'Missing `,` between two entries of a `{ }` mapping (or `: ` after a key): add it, or quote the value if it is text.',
+            abs(span),
+          ),
+        };
+      if (/followed by map values/.test(message))
+        return {
+          diagnostic: diag(
+            'A key needs `: ` after it (a colon, then a space or the end of the line): write `key: value`.',
+            abs(firstLine(text, span)),
+          ),
+        };
+      return {
+        diagnostic: diag('Something is missing here: check the brackets, quotes and `: ` on this line.', abs(span)),
+      };
     }
     case 'BLOCK_IN_FLOW':
-      return { diagnostic: diag('Inside `[ ]` or `{ }` a nested mapping needs braces of its own: write `{ a: { b: c } }`, or quote the value if the `:` is text.', abs(span)), skipUntil: flowEnd(text, at) };
+      return {
+        diagnostic: diag(
+          'Inside `[ ]` or `{ }` a nested mapping needs braces of its own: write `{ a: { b: c } }`, or quote the value if the `:` is text.',
+          abs(span),
+        ),
+        skipUntil: flowEnd(text, at),
+      };
     case 'BAD_DQ_ESCAPE': {
       const escape = text.slice(at, at + 2) || '\\';
-      return { diagnostic: diag(`\`${escape}\` is not an escape in a "double-quoted" value: write \`\\\\\` for a backslash, or use 'single quotes' where backslashes are plain text.`, abs(span)) };
+      return {
+        diagnostic: diag(
+          `\`${escape}\` is not an escape in a "double-quoted" value: write \`\\\\\` for a backslash, or use 'single quotes' where backslashes are plain text.`,
+          abs(span),
+        ),
+      };
     }
     case 'KEY_OVER_1024_CHARS':
-      return { diagnostic: diag('A key runs longer than 1024 characters before its `:`: shorten it (or is a `:` missing on a line above?).', abs(firstLine(text, span))) };
+      return {
+        diagnostic: diag(
+          'A key runs longer than 1024 characters before its `:`: shorten it (or is a `:` missing on a line above?).',
+          abs(firstLine(text, span)),
+        ),
+      };
     case 'MULTIPLE_ANCHORS':
       return { diagnostic: diag('A value has two anchors (`&a &b`): keep one.', abs(span)) };
     case 'MULTIPLE_TAGS':
       return { diagnostic: diag('A value has two tags (`!a !b`): keep one.', abs(span)) };
     case 'ALIAS_PROPS':
-      return { diagnostic: diag('An alias (`*name`) stands for a value defined elsewhere: it cannot carry an anchor or a tag; remove the `&` or `!` before it.', abs(span)) };
+      return {
+        diagnostic: diag(
+          'An alias (`*name`) stands for a value defined elsewhere: it cannot carry an anchor or a tag; remove the `&` or `!` before it.',
+          abs(span),
+        ),
+      };
     case 'BAD_ALIAS':
-      return { diagnostic: diag('An alias is `*name`, with the name of an anchor `&name` defined above it.', abs(span)) };
+      return {
+        diagnostic: diag('An alias is `*name`, with the name of an anchor `&name` defined above it.', abs(span)),
+      };
     case 'BAD_PROP_ORDER':
       return { diagnostic: diag('Write an anchor (`&a`) or a tag (`!t`) before the value it applies to.', abs(span)) };
     case 'UNEXPECTED_TOKEN':
@@ -246,7 +341,11 @@ function unclosed(bracket: '{' | '[', text: string, at: number, span: Span, base
   // `run: {a` or `- [x`: the bracket starts the value, so quoting the rest of the line is the likely intent.
   const valueStart = onLine && /(^|:\s|-\s)\s*$/.test(text.slice(lineStart, open));
   const value = valueStart ? plainBlockValue(text, open) : undefined;
-  const d = diag(message, { start: base + where.start, end: base + where.end }, value ? [{ ...quoteFix(text, value, base), isPreferred: false }] : undefined);
+  const d = diag(
+    message,
+    { start: base + where.start, end: base + where.end },
+    value ? [{ ...quoteFix(text, value, base), isPreferred: false }] : undefined,
+  );
   return { diagnostic: d, skipUntil: onLine ? lineEnd(text, open) : undefined };
 }
 
@@ -281,28 +380,70 @@ function unexpected(message: string, text: string, at: number, span: Span, base:
     const value = plainValue(text, start);
     const written = text.slice(value.start, value.end);
     return {
-      diagnostic: diag(`\`${indicator}\` starts a block of text on the following lines: write the text there, indented, or quote the value, write ${quoted(written)}.`, abs(value), [quoteFix(text, value, base)]),
+      diagnostic: diag(
+        `\`${indicator}\` starts a block of text on the following lines: write the text there, indented, or quote the value, write ${quoted(written)}.`,
+        abs(value),
+        [quoteFix(text, value, base)],
+      ),
       skipUntil: value.end,
     };
   }
-  if (/^Unexpected , in flow/.test(message)) return { diagnostic: diag('An extra `,` in a `[ ]` list or `{ }` mapping: remove it (or quote the item if it is text).', abs(span)) };
-  if (/block-seq-ind on same line with key/.test(message)) return { diagnostic: diag('A list item `- ` cannot follow a key on its line: put it on the next line, indented under the key.', abs(span)) };
+  if (/^Unexpected , in flow/.test(message))
+    return {
+      diagnostic: diag(
+        'An extra `,` in a `[ ]` list or `{ }` mapping: remove it (or quote the item if it is text).',
+        abs(span),
+      ),
+    };
+  if (/block-seq-ind on same line with key/.test(message))
+    return {
+      diagnostic: diag(
+        'A list item `- ` cannot follow a key on its line: put it on the next line, indented under the key.',
+        abs(span),
+      ),
+    };
   const token = /^Unexpected ([a-z-]+)(?: token)?/.exec(message)?.[1] ?? '';
   if (/at node end/.test(message)) {
-    if (token === 'scalar') return { diagnostic: diag('Text after the end of a value (a closing quote or bracket): put all of the value inside the quotes, or remove what follows.', abs(span)), skipUntil: lineEnd(text, at) };
+    if (token === 'scalar')
+      return {
+        diagnostic: diag(
+          'Text after the end of a value (a closing quote or bracket): put all of the value inside the quotes, or remove what follows.',
+          abs(span),
+        ),
+        skipUntil: lineEnd(text, at),
+      };
     const sign = tokenText[token] ?? c;
-    return { diagnostic: diag(`Unexpected \`${sign}\` after a value: quote the whole value if it is text.`, abs(span)), skipUntil: lineEnd(text, at) };
+    return {
+      diagnostic: diag(`Unexpected \`${sign}\` after a value: quote the whole value if it is text.`, abs(span)),
+      skipUntil: lineEnd(text, at),
+    };
   }
   const sign = tokenText[token];
-  if (sign === ']' || sign === '}') return { diagnostic: diag(`A \`${sign}\` without its \`${sign === ']' ? '[' : '{'}\`: remove it, or quote the value if it is text.`, abs(span)) };
-  if (sign !== undefined) return { diagnostic: diag(`Unexpected \`${sign}\` here: check the indentation and brackets of this line, or quote the value if it is text.`, abs(span)) };
+  if (sign === ']' || sign === '}')
+    return {
+      diagnostic: diag(
+        `A \`${sign}\` without its \`${sign === ']' ? '[' : '{'}\`: remove it, or quote the value if it is text.`,
+        abs(span),
+      ),
+    };
+  if (sign !== undefined)
+    return {
+      diagnostic: diag(
+        `Unexpected \`${sign}\` here: check the indentation and brackets of this line, or quote the value if it is text.`,
+        abs(span),
+      ),
+    };
   return { diagnostic: diag(fallback(message), abs(span)) };
 }
 
 /** yaml's own sentence, without its position suffix, when it names nothing of the engine. */
 function fallback(message: string): string {
-  const sentence = message.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '').trim();
-  if (sentence.length === 0 || engineWords.test(sentence)) return 'This is not valid YAML: check the indentation, brackets and quotes on this line.';
+  const sentence = message
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:$/, '')
+    .trim();
+  if (sentence.length === 0 || engineWords.test(sentence))
+    return 'This is not valid YAML: check the indentation, brackets and quotes on this line.';
   return `Not valid YAML: ${sentence.charAt(0).toLowerCase()}${sentence.slice(1)}${/[.!?]$/.test(sentence) ? '' : '.'}`;
 }
 
@@ -354,7 +495,7 @@ export function tooDeepAt(text: string, depth = 0): number | undefined {
   let quote = '';
   // Lines of a block scalar (`|`, `>`) indented past this are text, not structure.
   let scalarIndent = -1;
-  for (let ls = 0; ls < text.length; ) {
+  for (let ls = 0; ls < text.length;) {
     const le = lineEnd(text, ls);
     let i = ls;
     while (i < le && (text[i] === ' ' || text[i] === '\t' || text[i] === '\ufeff')) i++;

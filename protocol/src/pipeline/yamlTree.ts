@@ -53,9 +53,14 @@ export { diag as makeDiagnostic };
 
 /** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
 export function duplicateKey(key: string, keySpan: Span, first: Span): CairnDiagnostic {
-  return diag(PipelineCode.duplicateKey, `Duplicate key '${key}': it is already defined above and only the first one counts; remove or rename one.`, keySpan, {
-    related: [{ span: first, message: `first '${key}'` }],
-  });
+  return diag(
+    PipelineCode.duplicateKey,
+    `Duplicate key '${key}': it is already defined above and only the first one counts; remove or rename one.`,
+    keySpan,
+    {
+      related: [{ span: first, message: `first '${key}'` }],
+    },
+  );
 }
 
 /** Parses YAML text; offsets are relative to `text` plus `base`. */
@@ -64,7 +69,12 @@ export function parseYaml(text: string, base = 0, depth = 0): YamlParse {
   // Checked before yaml's recursive composer runs: one finding, never the engine's stack overflow.
   const deep = tooDeepAt(text, depth);
   if (deep !== undefined) {
-    diagnostics.push(diag(PipelineCode.yamlSyntax, nestingMessage, { start: base + deep, end: base + Math.min(text.length, deep + 1) }));
+    diagnostics.push(
+      diag(PipelineCode.yamlSyntax, nestingMessage, {
+        start: base + deep,
+        end: base + Math.min(text.length, deep + 1),
+      }),
+    );
     return { root: undefined, diagnostics, hasAnchors: false, documents: 1 };
   }
   let doc: Document.Parsed;
@@ -72,7 +82,10 @@ export function parseYaml(text: string, base = 0, depth = 0): YamlParse {
     doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
   } catch (error) {
     // yaml does not throw on bad input as far as we know; if it ever does, report it (in our words) instead of crashing.
-    const message = error instanceof RangeError ? nestingMessage : 'This text could not be read as YAML: check the indentation, brackets and quotes around here.';
+    const message =
+      error instanceof RangeError
+        ? nestingMessage
+        : 'This text could not be read as YAML: check the indentation, brackets and quotes around here.';
     diagnostics.push(diag(PipelineCode.yamlSyntax, message, { start: base, end: base + Math.min(text.length, 1) }));
     return { root: undefined, diagnostics, hasAnchors: false, documents: 0 };
   }
@@ -80,19 +93,35 @@ export function parseYaml(text: string, base = 0, depth = 0): YamlParse {
   let documents = 1;
   // A second document shows up as text after the first one's end marker (text left after a syntax error is not one).
   const docEnd = doc.range[2];
-  const secondDocument = doc.errors.some((e) => e.code === 'MULTIPLE_DOCS') || /^(---|\.\.\.)(\s|$)/.test(stripComments(text.slice(docEnd)).trimStart());
+  const secondDocument =
+    doc.errors.some((e) => e.code === 'MULTIPLE_DOCS') ||
+    /^(---|\.\.\.)(\s|$)/.test(stripComments(text.slice(docEnd)).trimStart());
   if (docEnd < text.length && secondDocument && /\S/.test(stripComments(text.slice(docEnd)))) {
     documents = 2;
     const rest = text.slice(docEnd);
     const offset = docEnd + rest.search(/\S/);
     diagnostics.push(
-      diag(PipelineCode.multiDocument, 'A pipeline file holds one YAML document; remove the `---` and what follows, or move it to its own file.', {
-        start: base + offset,
-        end: base + Math.min(text.length, offset + 3),
-      }),
+      diag(
+        PipelineCode.multiDocument,
+        'A pipeline file holds one YAML document; remove the `---` and what follows, or move it to its own file.',
+        {
+          start: base + offset,
+          end: base + Math.min(text.length, offset + 3),
+        },
+      ),
     );
   }
-  const state: ConvertState = { doc, text, base, diagnostics, hasAnchors: false, depth, aliasDepth: 0, budget: 200_000, stopped: false };
+  const state: ConvertState = {
+    doc,
+    text,
+    base,
+    diagnostics,
+    hasAnchors: false,
+    depth,
+    aliasDepth: 0,
+    budget: 200_000,
+    stopped: false,
+  };
   const root = doc.contents ? convert(doc.contents, state) : undefined;
   return { root, diagnostics, hasAnchors: state.hasAnchors, documents };
 }
@@ -134,7 +163,9 @@ function convert(node: YamlNode, st: ConvertState): YNode {
       st.diagnostics.push(
         diag(
           PipelineCode.yamlSyntax,
-          st.depth > maxNesting ? nestingMessage : 'Aliases expand to too much data: a pipeline is never this large; use fewer aliases of aliases.',
+          st.depth > maxNesting
+            ? nestingMessage
+            : 'Aliases expand to too much data: a pipeline is never this large; use fewer aliases of aliases.',
           { start: span.start, end: Math.max(span.start + 1, Math.min(span.end, span.start + 1)) },
         ),
       );
@@ -148,9 +179,21 @@ function convert(node: YamlNode, st: ConvertState): YNode {
     if (!target) {
       const written = st.text.slice(span.start - st.base, span.end - st.base);
       st.diagnostics.push(
-        diag(PipelineCode.yamlSyntax, `Unknown alias *${node.source}: a value starting with \`*\` stands for the anchor &${node.source} defined above; define it, or quote the value if it is text: ${JSON.stringify(written)}.`, span, {
-          fixes: [{ title: `Quote the value: ${JSON.stringify(written)}`, span, newText: JSON.stringify(written), isPreferred: true }],
-        }),
+        diag(
+          PipelineCode.yamlSyntax,
+          `Unknown alias *${node.source}: a value starting with \`*\` stands for the anchor &${node.source} defined above; define it, or quote the value if it is text: ${JSON.stringify(written)}.`,
+          span,
+          {
+            fixes: [
+              {
+                title: `Quote the value: ${JSON.stringify(written)}`,
+                span,
+                newText: JSON.stringify(written),
+                isPreferred: true,
+              },
+            ],
+          },
+        ),
       );
       return { kind: 'scalar', span, value: null, quoted: false };
     }
@@ -163,7 +206,12 @@ function convert(node: YamlNode, st: ConvertState): YNode {
   if (isScalar(node)) {
     const v = node.value;
     const value = scalarValue(v, node.source);
-    return { kind: 'scalar', span: spanOf(node, st.base), value, quoted: node.type !== 'PLAIN' && node.type !== undefined };
+    return {
+      kind: 'scalar',
+      span: spanOf(node, st.base),
+      value,
+      quoted: node.type !== 'PLAIN' && node.type !== undefined,
+    };
   }
   if (isMap(node)) {
     st.depth++;
@@ -186,10 +234,18 @@ function convert(node: YamlNode, st: ConvertState): YNode {
         continue;
       }
       const valueNode = pair.value as YamlNode | null;
-      const value: YNode = valueNode ? convert(valueNode, st) : { kind: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, quoted: false };
+      const value: YNode = valueNode
+        ? convert(valueNode, st)
+        : { kind: 'scalar', span: { start: keySpan.end + 1, end: keySpan.end + 1 }, value: null, quoted: false };
       if (!valueNode) value.span = emptyAfterColon(st, keySpan);
-      else if (isScalar(valueNode) && valueNode.value === null && valueNode.source === '') value.span = emptyAfterColon(st, keySpan);
-      const entry: YEntry = { key, keySpan, value, span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) } };
+      else if (isScalar(valueNode) && valueNode.value === null && valueNode.source === '')
+        value.span = emptyAfterColon(st, keySpan);
+      const entry: YEntry = {
+        key,
+        keySpan,
+        value,
+        span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) },
+      };
       const first = seen.get(key);
       if (first) {
         st.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
@@ -240,7 +296,13 @@ export function toValue(node: YNode | undefined): unknown {
       const out: Record<string, unknown> = {};
       for (const e of node.entries) {
         // `__proto__` must become an own key, not the prototype.
-        if (e.key === '__proto__') Object.defineProperty(out, e.key, { value: toValue(e.value), enumerable: true, writable: true, configurable: true });
+        if (e.key === '__proto__')
+          Object.defineProperty(out, e.key, {
+            value: toValue(e.value),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         else out[e.key] = toValue(e.value);
       }
       return out;
@@ -256,7 +318,12 @@ export function shiftNode(node: YNode, d: number): YNode {
   // Object literals with a fixed shape (no spread): this runs for every node after an edit.
   switch (node.kind) {
     case 'scalar':
-      return { kind: 'scalar', span: { start: node.span.start + d, end: node.span.end + d }, value: node.value, quoted: node.quoted };
+      return {
+        kind: 'scalar',
+        span: { start: node.span.start + d, end: node.span.end + d },
+        value: node.value,
+        quoted: node.quoted,
+      };
     case 'seq': {
       const items = new Array<YNode>(node.items.length);
       for (let i = 0; i < items.length; i++) items[i] = shiftNode(node.items[i] as YNode, d);

@@ -145,9 +145,23 @@ function mapIssue(
       // Report the branch that matched the value's shape (an object for a mapping...), else a type mismatch.
       if (loc.node && issue.errors) {
         const shape = loc.node.kind;
-        const branch = shape === 'scalar' ? undefined : issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0));
+        const branch =
+          shape === 'scalar'
+            ? undefined
+            : issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0));
         if (branch) {
-          for (const e of branch) mapIssue(schema, root, ownerKey, ownerKeySpan, e as unknown as z.core.$ZodIssue, path, out, codes, rootValue);
+          for (const e of branch)
+            mapIssue(
+              schema,
+              root,
+              ownerKey,
+              ownerKeySpan,
+              e as unknown as z.core.$ZodIssue,
+              path,
+              out,
+              codes,
+              rootValue,
+            );
           return;
         }
       }
@@ -165,7 +179,8 @@ function mapIssue(
       const values = (issue.values ?? []).map((v) => String(v));
       const span = valueSpan(loc);
       const found = loc.node.kind === 'scalar' ? String(loc.node.value) : '';
-      const suggestion = loc.node.kind === 'scalar' && typeof loc.node.value === 'string' ? closest(found, values) : undefined;
+      const suggestion =
+        loc.node.kind === 'scalar' && typeof loc.node.value === 'string' ? closest(found, values) : undefined;
       out.push(
         makeDiagnostic(
           codes.invalidValue,
@@ -208,19 +223,39 @@ function valueAt(value: unknown, path: ReadonlyArray<string | number>): unknown 
   return cur;
 }
 
-function typeIssue(schema: z.ZodType, path: Array<string | number>, loc: Located, what: string, out: CairnDiagnostic[], codes: IssueCodes, rootValue?: unknown): void {
+function typeIssue(
+  schema: z.ZodType,
+  path: Array<string | number>,
+  loc: Located,
+  what: string,
+  out: CairnDiagnostic[],
+  codes: IssueCodes,
+  rootValue?: unknown,
+): void {
   const value = valueAt(rootValue, path);
   const info = schemaAt(schema, path);
   const expected = info ? describeType(info.schema) : 'another type';
   if (!loc.node) {
     const last = path[path.length - 1];
-    out.push(makeDiagnostic(codes.missingKey, `Missing required ${codes.noun} '${String(last)}' (${expected}).`, loc.parentSpan));
+    out.push(
+      makeDiagnostic(
+        codes.missingKey,
+        `Missing required ${codes.noun} '${String(last)}' (${expected}).`,
+        loc.parentSpan,
+      ),
+    );
     return;
   }
   const n = loc.node;
   if (n.kind === 'scalar' && typeof n.value === 'string' && n.value.startsWith('${') && value !== n.value) {
     // The value comes from an interpolation: name what it resolves to.
-    out.push(makeDiagnostic(codes.wrongType, `'${what}' must be ${expected}, but ${n.value} is ${describeValue(value)}.`, valueSpan(loc)));
+    out.push(
+      makeDiagnostic(
+        codes.wrongType,
+        `'${what}' must be ${expected}, but ${n.value} is ${describeValue(value)}.`,
+        valueSpan(loc),
+      ),
+    );
     return;
   }
   out.push(makeDiagnostic(codes.wrongType, `'${what}' must be ${expected}, not ${kindOf(n)}.`, valueSpan(loc)));

@@ -195,7 +195,10 @@ export type ModelStatus = z.infer<typeof modelStatusSchema>;
 /** Client → runtime: check the promotion gates of a version (nothing moves). */
 export namespace CheckGatesRequest {
   export const method = 'runtime/checkGates' as const;
-  export const paramsSchema = z.object({ name: z.string().min(1), version: z.union([z.number().int().min(1), modelAliasSchema]) });
+  export const paramsSchema = z.object({
+    name: z.string().min(1),
+    version: z.union([z.number().int().min(1), modelAliasSchema]),
+  });
   export type Params = z.infer<typeof paramsSchema>;
   export const resultSchema = gateReportSchema;
   export type Result = z.infer<typeof resultSchema>;
@@ -270,7 +273,11 @@ export namespace StopDeploymentRequest {
 /** Client → runtime: the stored monitoring reports of a model (newest first), or one by id. */
 export namespace MonitorReportsRequest {
   export const method = 'runtime/monitorReports' as const;
-  export const paramsSchema = z.object({ name: z.string().min(1).optional(), id: z.number().int().optional(), limit: z.number().int().min(1).max(1000).optional() });
+  export const paramsSchema = z.object({
+    name: z.string().min(1).optional(),
+    id: z.number().int().optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  });
   export type Params = z.infer<typeof paramsSchema>;
   export const resultSchema = z.object({ reports: z.array(monitorReportSchema) });
   export type Result = z.infer<typeof resultSchema>;

@@ -22,7 +22,15 @@ export function isTerminalRunStatus(status: string): boolean {
   return terminalRunStatusSet.has(status);
 }
 
-export const stepStatuses = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'skipped', 'interrupted'] as const;
+export const stepStatuses = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+  'interrupted',
+] as const;
 export const stepStatusSchema = z.enum(stepStatuses);
 export type StepStatus = z.infer<typeof stepStatusSchema>;
 
@@ -131,7 +139,10 @@ export type SweepSummary = z.infer<typeof sweepSummarySchema>;
 
 /** Sort key: a run column, or `param:<name>` / `metric:<key>`. */
 export const runSortSchema = z.object({
-  by: z.union([z.enum(['id', 'startedAt', 'durationMs', 'status', 'pipeline']), z.string().regex(/^(param|metric):.+$/)]),
+  by: z.union([
+    z.enum(['id', 'startedAt', 'durationMs', 'status', 'pipeline']),
+    z.string().regex(/^(param|metric):.+$/),
+  ]),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
 export type RunSort = z.infer<typeof runSortSchema>;

@@ -29,7 +29,9 @@ export const runPageFilterSchema = z.strictObject({
 export type RunPageFilter = z.infer<typeof runPageFilterSchema>;
 
 /** A column key as the compare table spells it: `param:lr`, `metric:val/auc`, `tag:owner`. */
-export const runColumnKeySchema = z.string().regex(/^(param|metric|tag):.+$/, 'a column is param:<name>, metric:<key> or tag:<key>');
+export const runColumnKeySchema = z
+  .string()
+  .regex(/^(param|metric|tag):.+$/, 'a column is param:<name>, metric:<key> or tag:<key>');
 
 export const runPageQuerySchema = z.strictObject({
   filter: runPageFilterSchema.optional(),

@@ -9,10 +9,20 @@ import { z } from 'zod';
  */
 
 /** A registered model's name (as model.register's `name` option). */
-export const modelNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a model name is letters, digits, ".", "_" or "-", starting with a letter or digit');
+export const modelNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'a model name is letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 /** An alias: starts with a letter, so `name@3` (a version) and `name@production` (an alias) never clash. */
-export const modelAliasSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9._-]*$/, 'an alias is letters, digits, ".", "_" or "-", starting with a letter (e.g. production, challenger)');
+export const modelAliasSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9._-]*$/,
+    'an alias is letters, digits, ".", "_" or "-", starting with a letter (e.g. production, challenger)',
+  );
 
 export const modelVersionSchema = z.object({
   name: z.string(),

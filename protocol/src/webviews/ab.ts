@@ -33,13 +33,22 @@ export const abPromotedMessageSchema = webviewMessage(
 );
 /** The business metrics (CTR, conversion, revenue per impression) of the model's deployment with a challenger. */
 export const abBusinessMessageSchema = webviewMessage('business', z.strictObject({ report: businessAbReportSchema }));
-export const abToViewSchema = z.discriminatedUnion('type', [abResultMessageSchema, abPromotedMessageSchema, abBusinessMessageSchema, hostErrorMessageSchema]);
+export const abToViewSchema = z.discriminatedUnion('type', [
+  abResultMessageSchema,
+  abPromotedMessageSchema,
+  abBusinessMessageSchema,
+  hostErrorMessageSchema,
+]);
 export type AbToView = z.infer<typeof abToViewSchema>;
 
 // ---- view → extension
 /** Promote the challenger of the shown result; the extension honours only the id of the result it sent. */
 export const abPromoteMessageSchema = webviewMessage('promote', z.strictObject({ resultId: z.number().int() }));
-export const abFromViewSchema = z.discriminatedUnion('type', [readyMessageSchema, viewErrorMessageSchema, abPromoteMessageSchema]);
+export const abFromViewSchema = z.discriminatedUnion('type', [
+  readyMessageSchema,
+  viewErrorMessageSchema,
+  abPromoteMessageSchema,
+]);
 export type AbFromView = z.infer<typeof abFromViewSchema>;
 
 export const abViewStateSchema = z.looseObject({ query: abQuerySchema });

@@ -47,8 +47,10 @@ function rowProblem(r: unknown): { path: Array<string | number>; message: string
   for (const k of Object.keys(o)) if (!rowKeys.has(k)) return { path: [k], message: `unknown key '${k}'` };
   if (typeof o.id !== 'number' || !Number.isInteger(o.id)) return { path: ['id'], message: 'id must be an integer' };
   if (typeof o.pipeline !== 'string') return { path: ['pipeline'], message: 'pipeline must be a string' };
-  if (typeof o.status !== 'string' || !statuses.has(o.status)) return { path: ['status'], message: `status must be one of ${[...statuses].join(', ')}` };
-  if (typeof o.startedAt !== 'number' || !Number.isFinite(o.startedAt)) return { path: ['startedAt'], message: 'startedAt must be a finite number' };
+  if (typeof o.status !== 'string' || !statuses.has(o.status))
+    return { path: ['status'], message: `status must be one of ${[...statuses].join(', ')}` };
+  if (typeof o.startedAt !== 'number' || !Number.isFinite(o.startedAt))
+    return { path: ['startedAt'], message: 'startedAt must be a finite number' };
   if (!Array.isArray(o.values)) return { path: ['values'], message: 'values must be an array' };
   const bad = o.values.findIndex((v) => !isCell(v));
   if (bad >= 0) return { path: ['values', bad], message: 'values must be finite numbers, strings, booleans or null' };
@@ -68,20 +70,24 @@ export const compareRowsSchema = z
     }
   });
 
-
 export const runTableSchema = z
   .strictObject({ columns: z.array(compareColumnSchema), rows: compareRowsSchema })
   .superRefine((t, ctx) => {
     const keys = new Set<string>();
     for (const c of t.columns) {
-      if (keys.has(c.key)) ctx.addIssue({ code: 'custom', message: `column key '${c.key}' appears twice`, path: ['columns'] });
+      if (keys.has(c.key))
+        ctx.addIssue({ code: 'custom', message: `column key '${c.key}' appears twice`, path: ['columns'] });
       keys.add(c.key);
     }
     const n = t.columns.length;
     // Refinements also run when a row was already rejected: never assume its shape here.
     const bad = t.rows.findIndex((r) => Array.isArray(r?.values) && r.values.length !== n);
     if (bad >= 0) {
-      ctx.addIssue({ code: 'custom', message: `run has ${t.rows[bad]?.values.length} values for ${n} columns`, path: ['rows', bad, 'values'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `run has ${t.rows[bad]?.values.length} values for ${n} columns`,
+        path: ['rows', bad, 'values'],
+      });
     }
   });
 export type RunTable = z.infer<typeof runTableSchema>;
@@ -113,7 +119,8 @@ export function runSummariesToTable(runs: readonly RunSummary[], keys?: readonly
     for (const key of keys) {
       const at = key.indexOf(':');
       const group = key.slice(0, at);
-      if (group !== 'param' && group !== 'metric' && group !== 'tag') throw new Error(`column key '${key}' is not param:, metric: or tag:`);
+      if (group !== 'param' && group !== 'metric' && group !== 'tag')
+        throw new Error(`column key '${key}' is not param:, metric: or tag:`);
       specs.push({ group, name: key.slice(at + 1) });
     }
   } else {
@@ -156,7 +163,8 @@ export type CompareQuery = z.infer<typeof compareQuerySchema>;
 /** Splits a table for delivery: the first `first` rows, then chunks of `rest` rows (same columns). */
 export function chunkRunTable(table: RunTable, first = 1000, rest = 2500): RunTable[] {
   const out: RunTable[] = [{ columns: table.columns, rows: table.rows.slice(0, first) }];
-  for (let i = first; i < table.rows.length; i += rest) out.push({ columns: table.columns, rows: table.rows.slice(i, i + rest) });
+  for (let i = first; i < table.rows.length; i += rest)
+    out.push({ columns: table.columns, rows: table.rows.slice(i, i + rest) });
   return out;
 }
 
@@ -178,7 +186,10 @@ export const compareRunsMessageSchema = webviewMessage(
   }),
 );
 /** More runs or live changes (a run finished, a metric arrived): the view replaces the runs it has, adds the others. */
-export const compareRunsPatchMessageSchema = webviewMessage('patch', z.strictObject({ table: runTableSchema, pending: z.number().int().min(0).optional() }));
+export const compareRunsPatchMessageSchema = webviewMessage(
+  'patch',
+  z.strictObject({ table: runTableSchema, pending: z.number().int().min(0).optional() }),
+);
 /** Answer to `requestHistories`: one downsampled history per run that has the metric. */
 export const compareHistoriesMessageSchema = webviewMessage(
   'histories',

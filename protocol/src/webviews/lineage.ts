@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { lineageGraphSchema } from '../runtime/model.js';
-import { hostErrorMessageSchema, readyMessageSchema, viewErrorMessageSchema, webviewIdSchema, webviewMessage } from './common.js';
+import {
+  hostErrorMessageSchema,
+  readyMessageSchema,
+  viewErrorMessageSchema,
+  webviewIdSchema,
+  webviewMessage,
+} from './common.js';
 
 /**
  * Lineage view contract: the graph `runtime/lineage` returns (nodes with stale marks, edges), relayed as is. The
@@ -12,12 +18,14 @@ export const lineageViewGraphSchema = lineageGraphSchema.superRefine((g, ctx) =>
   if (!Array.isArray(g.nodes) || !Array.isArray(g.edges)) return;
   const ids = new Set<string>();
   g.nodes.forEach((n, i) => {
-    if (ids.has(n.id)) ctx.addIssue({ code: 'custom', message: `node id '${n.id}' appears twice`, path: ['nodes', i, 'id'] });
+    if (ids.has(n.id))
+      ctx.addIssue({ code: 'custom', message: `node id '${n.id}' appears twice`, path: ['nodes', i, 'id'] });
     ids.add(n.id);
   });
   g.edges.forEach((e, i) => {
     for (const end of ['from', 'to'] as const) {
-      if (!ids.has(e[end])) ctx.addIssue({ code: 'custom', message: `edge ${end} '${e[end]}' is not a node`, path: ['edges', i, end] });
+      if (!ids.has(e[end]))
+        ctx.addIssue({ code: 'custom', message: `edge ${end} '${e[end]}' is not a node`, path: ['edges', i, end] });
     }
   });
 });

@@ -94,11 +94,17 @@ export interface BootstrapTest {
  * rows are drawn for both (replay: both models scored the same holdout rows); unpaired: each side is resampled on its
  * own (online arms saw different requests). Seeded, so a result can be reproduced.
  */
-export function bootstrapMeanDifference(a: ArrayLike<number>, b: ArrayLike<number>, o: { paired: boolean; resamples?: number; seed?: number }): BootstrapTest {
+export function bootstrapMeanDifference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  o: { paired: boolean; resamples?: number; seed?: number },
+): BootstrapTest {
   const resamples = o.resamples ?? 2000;
   const seed = o.seed ?? 42;
-  if (a.length < 1 || b.length < 1) throw new RangeError(`the bootstrap needs rows on both sides (got ${a.length} and ${b.length})`);
-  if (o.paired && a.length !== b.length) throw new RangeError(`a paired bootstrap needs the same rows on both sides (got ${a.length} and ${b.length})`);
+  if (a.length < 1 || b.length < 1)
+    throw new RangeError(`the bootstrap needs rows on both sides (got ${a.length} and ${b.length})`);
+  if (o.paired && a.length !== b.length)
+    throw new RangeError(`a paired bootstrap needs the same rows on both sides (got ${a.length} and ${b.length})`);
   const random = seededRandom(seed);
   const diffs = new Float64Array(resamples);
   const nA = a.length;
@@ -128,5 +134,14 @@ export function bootstrapMeanDifference(a: ArrayLike<number>, b: ArrayLike<numbe
   const pValue = Math.min(1, (2 * (Math.min(below, above) + 1)) / (resamples + 1));
   const meanA = mean(a);
   const meanB = mean(b);
-  return { meanA, meanB, difference: meanB - meanA, ci: [percentileSorted(diffs, 2.5), percentileSorted(diffs, 97.5)], pValue, resamples, paired: o.paired, seed };
+  return {
+    meanA,
+    meanB,
+    difference: meanB - meanA,
+    ci: [percentileSorted(diffs, 2.5), percentileSorted(diffs, 97.5)],
+    pValue,
+    resamples,
+    paired: o.paired,
+    seed,
+  };
 }

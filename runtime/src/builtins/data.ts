@@ -40,7 +40,9 @@ async function dataLoad(ctx: BuiltinContext): Promise<void> {
     ctx.metric('rows', table.rowCount);
     ctx.metric('columns', table.columns.length);
     for (const p of profiles) if (p.pii.pii) ctx.log(`personal data? column '${p.name}': ${p.pii.reasons.join('; ')}`);
-    ctx.log(`${table.rowCount} rows × ${table.columns.length} columns: ${table.columns.map((c) => `${c.name}:${c.type}`).join(', ')}`);
+    ctx.log(
+      `${table.rowCount} rows × ${table.columns.length} columns: ${table.columns.map((c) => `${c.name}:${c.type}`).join(', ')}`,
+    );
   });
 }
 
@@ -49,7 +51,7 @@ async function schemaFromFile(file: string): Promise<Schema | undefined> {
   try {
     const json = JSON.parse(await readFile(file, 'utf8')) as { columns?: unknown };
     const parsed = columnSchemaSchema.safeParse(json.columns ?? json);
-    return parsed.success ? (parsed.data) : undefined;
+    return parsed.success ? parsed.data : undefined;
   } catch {
     // No schema beside the input is normal: the rules are then inferred.
     return undefined;
@@ -64,22 +66,28 @@ async function dataValidate(ctx: BuiltinContext): Promise<void> {
     let schema = o.schema as Record<string, ColumnRule> | undefined;
     if (!schema && ctx.dataSchemas.input) {
       const parsed = columnSchemaSchema.safeParse(ctx.dataSchemas.input);
-      if (!parsed.success) throw new StepError(`the data entry's schema is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
+      if (!parsed.success)
+        throw new StepError(`the data entry's schema is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
       schema = parsed.data;
     }
     if (!schema) {
       schema = (await schemaFromFile(input.replace(/data\.csv$/, 'schema.json'))) ?? inferSchema(table);
       ctx.log('no schema given: checking against the inferred one (types, required columns)');
     }
-    const { clean, report } = validateTable(table, schema, { dropMissing: o.drop_missing as boolean, dropDuplicates: o.drop_duplicates as string[] | undefined });
+    const { clean, report } = validateTable(table, schema, {
+      dropMissing: o.drop_missing as boolean,
+      dropDuplicates: o.drop_duplicates as string[] | undefined,
+    });
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify({ input, schema, ...report }, null, 1) + '\n');
     await writeCsv(clean, ctx.outputs.clean as string);
     ctx.metric('rows', report.cleanRows);
     ctx.metric('dropped_rows', report.droppedRows);
     ctx.metric('missing_share', report.missingShare);
-    for (const f of report.findings) ctx.log(`${f.severity}: ${f.message}${f.lines.length ? ` (lines ${f.lines.join(', ')})` : ''}`);
-    if (report.piiColumns.length) ctx.log(`personal data in: ${report.piiColumns.join(', ')} (a model card needs a privacy section)`);
+    for (const f of report.findings)
+      ctx.log(`${f.severity}: ${f.message}${f.lines.length ? ` (lines ${f.lines.join(', ')})` : ''}`);
+    if (report.piiColumns.length)
+      ctx.log(`personal data in: ${report.piiColumns.join(', ')} (a model card needs a privacy section)`);
     const failOn = o.fail_on as 'error' | 'warning' | 'never';
     const failing = failOn === 'never' ? 0 : failOn === 'warning' ? report.errors + report.warnings : report.errors;
     if (failing > 0) {
@@ -97,24 +105,44 @@ async function dataValidate(ctx: BuiltinContext): Promise<void> {
  * later ones, oldest first, are the future. `as_of_fraction` names "now" by the share of rows seen: the time of the last
  * of them, so rows sharing that time all stay in the past and the future starts strictly later.
  */
-export function cutAtTime(table: Table, by: string, at: { asOf?: number | string; asOfFraction?: number }, file: string): { past: Table; future: Table; asOf: number } {
+export function cutAtTime(
+  table: Table,
+  by: string,
+  at: { asOf?: number | string; asOfFraction?: number },
+  file: string,
+): { past: Table; future: Table; asOf: number } {
   const col = getColumn(table, by, file);
-  if (col.type === 'string' || col.type === 'bool') throw new DataError(`time column '${by}' holds ${col.type === 'bool' ? 'booleans' : 'text'}; use a timestamp or number column`, file);
+  if (col.type === 'string' || col.type === 'bool')
+    throw new DataError(
+      `time column '${by}' holds ${col.type === 'bool' ? 'booleans' : 'text'}; use a timestamp or number column`,
+      file,
+    );
   const n = table.rowCount;
   for (let i = 0; i < n; i++) {
-    if (isMissing(col, i)) throw new DataError(`time column '${by}' is missing a value on line ${i + 2}; fill or drop such rows (data.validate drop_missing) first`, file, i + 2);
+    if (isMissing(col, i))
+      throw new DataError(
+        `time column '${by}' is missing a value on line ${i + 2}; fill or drop such rows (data.validate drop_missing) first`,
+        file,
+        i + 2,
+      );
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (col.values[a] as number) - (col.values[b] as number) || a - b);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (col.values[a] as number) - (col.values[b] as number) || a - b,
+  );
   let asOf: number;
   if (at.asOfFraction !== undefined) {
     const seen = Math.max(1, Math.round(n * at.asOfFraction));
     asOf = col.values[order[seen - 1] as number] as number;
   } else if (typeof at.asOf === 'string') {
     if (col.type !== 'timestamp') {
-      throw new DataError(`as_of '${at.asOf}' is a date but time column '${by}' holds numbers (${col.type}); give as_of as a number in the column's unit`, file);
+      throw new DataError(
+        `as_of '${at.asOf}' is a date but time column '${by}' holds numbers (${col.type}); give as_of as a number in the column's unit`,
+        file,
+      );
     }
     asOf = parseTimestamp(at.asOf);
-    if (!Number.isFinite(asOf)) throw new DataError(`as_of '${at.asOf}' is not an ISO 8601 date (e.g. 2008-01-01 or 2008-01-01T12:00:00Z)`, file);
+    if (!Number.isFinite(asOf))
+      throw new DataError(`as_of '${at.asOf}' is not an ISO 8601 date (e.g. 2008-01-01 or 2008-01-01T12:00:00Z)`, file);
   } else {
     asOf = at.asOf as number;
   }
@@ -132,7 +160,10 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
     const asOf = o.as_of as number | string | undefined;
     const asOfFraction = o.as_of_fraction as number | undefined;
     if ((asOf !== undefined || asOfFraction !== undefined) && !by) {
-      throw new StepError(`${ctx.step}: ${asOf !== undefined ? 'as_of' : 'as_of_fraction'} needs \`by\` (the time column that says what is past and what is future)`, 'Add `by: <time column>` to the step\'s `with:`, or remove the option.');
+      throw new StepError(
+        `${ctx.step}: ${asOf !== undefined ? 'as_of' : 'as_of_fraction'} needs \`by\` (the time column that says what is past and what is future)`,
+        "Add `by: <time column>` to the step's `with:`, or remove the option.",
+      );
     }
     if (asOf !== undefined && asOfFraction !== undefined) {
       throw new StepError(`${ctx.step}: give either as_of or as_of_fraction, not both`);
@@ -145,7 +176,11 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
       table = c.past;
       future = c.future;
       cut = c.asOf;
-      if (table.rowCount === 0) throw new DataError(`no row is at or before as_of ${cut}: every row is in the future; choose a later as_of`, input);
+      if (table.rowCount === 0)
+        throw new DataError(
+          `no row is at or before as_of ${cut}: every row is in the future; choose a later as_of`,
+          input,
+        );
     }
     const r = splitTable(table, {
       testFraction: o.test_fraction as number,
@@ -160,7 +195,8 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
     await writeCsv(r.test, ctx.outputs.test as string);
     if (r.valid && ctx.outputs.valid) await writeCsv(r.valid, ctx.outputs.valid);
     if (future && ctx.outputs.future) await writeCsv(future, ctx.outputs.future);
-    else if (future && future.rowCount > 0) ctx.log(`warning: ${future.rowCount} rows after as_of are left out; declare the output \`future\` to keep them`);
+    else if (future && future.rowCount > 0)
+      ctx.log(`warning: ${future.rowCount} rows after as_of are left out; declare the output \`future\` to keep them`);
     ctx.metric('train_rows', r.train.rowCount);
     ctx.metric('test_rows', r.test.rowCount);
     if (future && cut !== null) {
@@ -168,7 +204,9 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
       ctx.metric('as_of', cut);
     }
     const asOfText = cut === null ? '' : `; as of ${by as string} = ${cut}, future ${future?.rowCount ?? 0}`;
-    ctx.log(`train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${by ? `by time '${by}'` : o.stratify ? `stratified by '${o.stratify as string}'` : 'random'})${asOfText}`);
+    ctx.log(
+      `train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${by ? `by time '${by}'` : o.stratify ? `stratified by '${o.stratify as string}'` : 'random'})${asOfText}`,
+    );
   });
 }
 

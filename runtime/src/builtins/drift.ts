@@ -19,11 +19,17 @@ async function driftCheck(ctx: BuiltinContext): Promise<void> {
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify(report, null, 1) + '\n');
     for (const f of report.features) {
-      ctx.log(f.skipped ? `${f.name}: skipped — ${f.skipped}` : `${f.name}: ${f.method} ${f.score} (threshold ${f.threshold}) ${f.drifted ? 'DRIFT' : 'ok'}`);
+      ctx.log(
+        f.skipped
+          ? `${f.name}: skipped — ${f.skipped}`
+          : `${f.name}: ${f.method} ${f.score} (threshold ${f.threshold}) ${f.drifted ? 'DRIFT' : 'ok'}`,
+      );
     }
     ctx.metric('share_drifted', report.shareDrifted);
     ctx.metric('drifted_columns', report.driftedColumns);
-    ctx.log(`${report.driftedColumns} of ${report.testedColumns} columns drifted; dataset drift: ${report.datasetDrifted}`);
+    ctx.log(
+      `${report.driftedColumns} of ${report.testedColumns} columns drifted; dataset drift: ${report.datasetDrifted}`,
+    );
   } catch (error) {
     if (error instanceof DataError || error instanceof DriftInputError) throw new StepError(error.message);
     throw error;

@@ -29,9 +29,9 @@ export const deps: { loadPredictor: (path: string) => Promise<Predictor> } = {
   loadPredictor: async (path) => (await import('../ml/models/index.js')).loadPredictor(path),
 };
 
-
 /** Bad data becomes a StepError: its message (file, line, what to do) is shown as is. */
-const userErrors = (f: () => Promise<void>): Promise<void> => asStepErrors(f, [DataError, MetricInputError, ExplainError]);
+const userErrors = (f: () => Promise<void>): Promise<void> =>
+  asStepErrors(f, [DataError, MetricInputError, ExplainError]);
 
 async function tabular(path: string, task: 'classification' | 'regression'): Promise<TabularPredictor> {
   const p = await deps.loadPredictor(path);
@@ -45,7 +45,12 @@ function labelsOf(table: Table, target: string, file: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < table.rowCount; i++) {
     const t = cellText(col, i);
-    if (t === null) throw new DataError(`the target '${target}' is missing on line ${i + 2}; drop or fill unlabelled rows before evaluating`, file, i + 2);
+    if (t === null)
+      throw new DataError(
+        `the target '${target}' is missing on line ${i + 2}; drop or fill unlabelled rows before evaluating`,
+        file,
+        i + 2,
+      );
     out.push(t);
   }
   return out;
@@ -57,18 +62,27 @@ function sliceValues(table: Table, column: string, file: string): string[] {
 }
 
 function checkScores(s: Scores, rows: number, width: number, path: string): void {
-  if (s.values.length !== rows * s.width) throw new StepError(`${path} returned ${s.values.length} scores for ${rows} rows`);
+  if (s.values.length !== rows * s.width)
+    throw new StepError(`${path} returned ${s.values.length} scores for ${rows} rows`);
   if (s.width !== width) throw new StepError(`${path} returned ${s.width} scores per row; expected ${width}`);
   for (let i = 0; i < s.values.length; i++) {
-    if (!Number.isFinite(s.values[i])) throw new StepError(`${path} returned a non-finite score for row ${Math.floor(i / s.width) + 1}; check the input values of that row`);
+    if (!Number.isFinite(s.values[i]))
+      throw new StepError(
+        `${path} returned a non-finite score for row ${Math.floor(i / s.width) + 1}; check the input values of that row`,
+      );
   }
 }
 
 /** `explain: true`: explanations.json next to metrics.json (runtime/src/ml/explain/report.ts). */
-async function writeExplanations(ctx: BuiltinContext, o: Record<string, unknown>, model: TabularPredictor, table: Table) {
+async function writeExplanations(
+  ctx: BuiltinContext,
+  o: Record<string, unknown>,
+  model: TabularPredictor,
+  table: Table,
+) {
   if (o.explain !== true) return;
   const out = ctx.outputs.explanations;
-  if (!out) throw new StepError('explain: true writes explanations.json: keep `explanations` among the step\'s outputs');
+  if (!out) throw new StepError("explain: true writes explanations.json: keep `explanations` among the step's outputs");
   const opts = { repeats: o.explain_repeats as number, rows: o.explain_rows as number, seed: o.seed as number };
   const e = await buildExplanations(o.model as string, o.test as string, model, table, o.target as string, opts);
   if (ctx.signal.aborted) return;
@@ -87,7 +101,8 @@ async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
     if (table.rowCount === 0) throw new DataError('the test table has no rows', testPath);
     const yTrue = labelsOf(table, o.target as string, testPath);
     const labels = (model.classes ?? []).map(String);
-    if (labels.length < 2) throw new StepError(`${modelPath} declares ${labels.length} classes; a classifier needs at least two`);
+    if (labels.length < 2)
+      throw new StepError(`${modelPath} declares ${labels.length} classes; a classifier needs at least two`);
     let scores = await model.predict(table);
     if (scores.width === 1 && labels.length === 2) {
       // A single sigmoid output is P(second class).
@@ -106,21 +121,30 @@ async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
       average: o.average as Average,
     };
     const report = classificationReport(yTrue, proba, labels, options);
-    const slices: SliceReport[] = ((o.slices as string[] | undefined) ?? []).map((c) => classificationSlices(c, sliceValues(table, c, testPath), yTrue, proba, labels, options));
+    const slices: SliceReport[] = ((o.slices as string[] | undefined) ?? []).map((c) =>
+      classificationSlices(c, sliceValues(table, c, testPath), yTrue, proba, labels, options),
+    );
     if (ctx.signal.aborted) return;
-    await writeFile(ctx.outputs.report as string, JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n');
+    await writeFile(
+      ctx.outputs.report as string,
+      JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n',
+    );
     await writeExplanations(ctx, o, model, table);
     for (const key of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss'] as const) {
       const v = report[key];
       if (v !== null) ctx.metric(key, v);
     }
     const dp = slices.map((s) => s.fairness?.demographicParityDifference).filter((v): v is number => v !== undefined);
-    const eo = slices.map((s) => s.fairness?.equalOpportunityDifference).filter((v): v is number => typeof v === 'number');
+    const eo = slices
+      .map((s) => s.fairness?.equalOpportunityDifference)
+      .filter((v): v is number => typeof v === 'number');
     // With several slice columns the gate sees the worst gap.
     if (dp.length) ctx.metric('demographic_parity_difference', Math.max(...dp));
     if (eo.length) ctx.metric('equal_opportunity_difference', Math.max(...eo));
     for (const n of report.notes) ctx.log(`note: ${n}`);
-    ctx.log(`accuracy ${report.accuracy.toFixed(4)}, f1 (${report.average}) ${report.f1.toFixed(4)}, roc_auc ${report.roc_auc?.toFixed(4) ?? 'n/a'}`);
+    ctx.log(
+      `accuracy ${report.accuracy.toFixed(4)}, f1 (${report.average}) ${report.f1.toFixed(4)}, roc_auc ${report.roc_auc?.toFixed(4) ?? 'n/a'}`,
+    );
   });
 }
 
@@ -133,14 +157,22 @@ async function evaluateRegression(ctx: BuiltinContext): Promise<void> {
     const table = await readTable(testPath);
     if (table.rowCount === 0) throw new DataError('the test table has no rows', testPath);
     const col = getColumn(table, o.target as string, testPath);
-    if (col.type === 'string') throw new DataError(`the target '${col.name}' holds text; a regression target must be numeric`, testPath);
-    for (let i = 0; i < table.rowCount; i++) if (isMissing(col, i)) throw new DataError(`the target '${col.name}' is missing on line ${i + 2}`, testPath, i + 2);
+    if (col.type === 'string')
+      throw new DataError(`the target '${col.name}' holds text; a regression target must be numeric`, testPath);
+    for (let i = 0; i < table.rowCount; i++)
+      if (isMissing(col, i))
+        throw new DataError(`the target '${col.name}' is missing on line ${i + 2}`, testPath, i + 2);
     const scores = await model.predict(table);
     checkScores(scores, table.rowCount, 1, modelPath);
     const report = regressionReport(col.values, scores.values);
-    const slices = ((o.slices as string[] | undefined) ?? []).map((c) => regressionSlices(c, sliceValues(table, c, testPath), col.values, scores.values));
+    const slices = ((o.slices as string[] | undefined) ?? []).map((c) =>
+      regressionSlices(c, sliceValues(table, c, testPath), col.values, scores.values),
+    );
     if (ctx.signal.aborted) return;
-    await writeFile(ctx.outputs.report as string, JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n');
+    await writeFile(
+      ctx.outputs.report as string,
+      JSON.stringify({ model: modelPath, test: testPath, ...report, slices }, null, 1) + '\n',
+    );
     await writeExplanations(ctx, o, model, table);
     ctx.metric('rmse', report.rmse);
     ctx.metric('mae', report.mae);
@@ -168,7 +200,8 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
     const users = ids(test, o.user as string, testPath);
     const items = ids(test, o.item as string, testPath);
     const ratingCol = getColumn(test, o.rating as string, testPath);
-    if (ratingCol.type === 'string') throw new DataError(`rating column '${ratingCol.name}' holds text; it must be numeric`, testPath);
+    if (ratingCol.type === 'string')
+      throw new DataError(`rating column '${ratingCol.name}' holds text; it must be numeric`, testPath);
     const ratings = ratingCol.values;
     const relevant = new Map<string, Map<string, number>>();
     const userIds = new Map<string, string | number>();
@@ -196,15 +229,26 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
       const trainItems = new Set(ti.map(String));
       known = Uint8Array.from(users, (u, i) => (trainUsers.has(String(u)) && trainItems.has(String(items[i])) ? 1 : 0));
     } else if (needSplit) {
-      throw new StepError('rmse_known and rmse_cold tell known rows from cold-start ones by the training ratings: give `train:` (the training interactions)');
+      throw new StepError(
+        'rmse_known and rmse_cold tell known rows from cold-start ones by the training ratings: give `train:` (the training interactions)',
+      );
     }
-    if (wanted.includes('lift_ndcg@k') && (o.models as string[]).length < 2) throw new StepError('lift_ndcg@k compares the first model with the baselines: list at least two `models:`');
-    const evalUsers = [...relevant.entries()].filter(([, r]) => r.size > 0).map(([u]) => userIds.get(u) as string | number);
+    if (wanted.includes('lift_ndcg@k') && (o.models as string[]).length < 2)
+      throw new StepError('lift_ndcg@k compares the first model with the baselines: list at least two `models:`');
+    const evalUsers = [...relevant.entries()]
+      .filter(([, r]) => r.size > 0)
+      .map(([u]) => userIds.get(u) as string | number);
     const results: Array<{ model: string; metrics: Record<string, number> }> = [];
     for (const modelPath of o.models as string[]) {
       const p = await deps.loadPredictor(modelPath);
-      if (p.kind !== 'recommender') throw new StepError(`${modelPath} is a tabular model; evaluate.ranking needs a recommender (matrix factorization, popularity, content-based, hybrid)`);
-      results.push({ model: modelPath, metrics: await rankModel(p, { users, items, ratings, known, evalUsers, relevant, exclude, k, wanted }) });
+      if (p.kind !== 'recommender')
+        throw new StepError(
+          `${modelPath} is a tabular model; evaluate.ranking needs a recommender (matrix factorization, popularity, content-based, hybrid)`,
+        );
+      results.push({
+        model: modelPath,
+        metrics: await rankModel(p, { users, items, ratings, known, evalUsers, relevant, exclude, k, wanted }),
+      });
       if (ctx.signal.aborted) return;
     }
     const candidate = results[0] as { model: string; metrics: Record<string, number> };
@@ -213,13 +257,30 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
       const best = Math.max(...results.slice(1).map((r) => r.metrics[ndcg] ?? -Infinity));
       candidate.metrics[`lift_ndcg@${k}`] = (candidate.metrics[ndcg] ?? 0) - best;
     }
-    await writeFile(ctx.outputs.report as string, JSON.stringify({ test: testPath, k, relevance: o.relevance, users: evalUsers.length, models: results }, null, 1) + '\n');
+    await writeFile(
+      ctx.outputs.report as string,
+      JSON.stringify({ test: testPath, k, relevance: o.relevance, users: evalUsers.length, models: results }, null, 1) +
+        '\n',
+    );
     for (const [name, v] of Object.entries(candidate.metrics)) ctx.metric(name, v);
-    for (const r of results) ctx.log(`${r.model}: ${Object.entries(r.metrics).map(([n, v]) => `${n} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
+    for (const r of results)
+      ctx.log(
+        `${r.model}: ${Object.entries(r.metrics)
+          .map(([n, v]) => `${n} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+          .join(', ')}`,
+      );
   });
 }
 
-const listMetricNames: ReadonlySet<RankingMetricName> = new Set(['precision@k', 'recall@k', 'f1@k', 'ndcg@k', 'map@k', 'hit_rate@k', 'coverage']);
+const listMetricNames: ReadonlySet<RankingMetricName> = new Set([
+  'precision@k',
+  'recall@k',
+  'f1@k',
+  'ndcg@k',
+  'map@k',
+  'hit_rate@k',
+  'coverage',
+]);
 
 async function rankModel(
   p: RecommenderPredictor,

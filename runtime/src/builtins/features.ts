@@ -1,7 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { registerBuiltins } from './index.js';
 import type { BuiltinContext } from './types.js';
-import { applyTransform, DataError, fitTransform, parseTransform, readTable, userItemStats, writeCsv } from '../ml/data/index.js';
+import {
+  applyTransform,
+  DataError,
+  fitTransform,
+  parseTransform,
+  readTable,
+  userItemStats,
+  writeCsv,
+} from '../ml/data/index.js';
 import { asStepErrors, builtinSpec as spec, parseOptions } from './support.js';
 
 /** The features.* built-ins: fit / apply a saved transform, and user/item statistics. */
@@ -15,13 +23,17 @@ async function featuresTransform(ctx: BuiltinContext): Promise<void> {
     const input = o.input as string;
     const table = await readTable(input);
     const hash = o.hash as { columns: string[]; buckets: number } | undefined;
-    const t = fitTransform(table, {
-      standardize: o.standardize as string[] | undefined,
-      oneHot: o.one_hot as string[] | undefined,
-      hash,
-      drop: o.drop as string[] | undefined,
-      target: o.target as string | undefined,
-    }, input);
+    const t = fitTransform(
+      table,
+      {
+        standardize: o.standardize as string[] | undefined,
+        oneHot: o.one_hot as string[] | undefined,
+        hash,
+        drop: o.drop as string[] | undefined,
+        target: o.target as string | undefined,
+      },
+      input,
+    );
     const out = applyTransform(table, t, input);
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.transform as string, JSON.stringify(t, null, 1) + '\n');
@@ -38,7 +50,10 @@ async function featuresApply(ctx: BuiltinContext): Promise<void> {
     try {
       json = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new DataError(`cannot read the transform (${error instanceof Error ? error.message : String(error)})`, file);
+      throw new DataError(
+        `cannot read the transform (${error instanceof Error ? error.message : String(error)})`,
+        file,
+      );
     }
     const t = parseTransform(json, file);
     const input = o.input as string;
@@ -68,4 +83,8 @@ async function featuresUserItemStats(ctx: BuiltinContext): Promise<void> {
   });
 }
 
-registerBuiltins({ 'features.transform': featuresTransform, 'features.apply': featuresApply, 'features.user-item-stats': featuresUserItemStats });
+registerBuiltins({
+  'features.transform': featuresTransform,
+  'features.apply': featuresApply,
+  'features.user-item-stats': featuresUserItemStats,
+});

@@ -43,7 +43,9 @@ async function register(ctx: BuiltinContext): Promise<void> {
     try {
       await access(request.card);
     } catch {
-      throw new StepError(`model.register: the model card ${request.card} does not exist; write it (see the sample's MODEL_CARD.md)`);
+      throw new StepError(
+        `model.register: the model card ${request.card} does not exist; write it (see the sample's MODEL_CARD.md)`,
+      );
     }
   }
   if (ctx.signal.aborted) return;

@@ -12,7 +12,13 @@ import { trainHybrid } from '../ml/train/hybrid.js';
 import { columnOf, indexInteractions, ratingRows } from '../ml/train/interactions.js';
 import { rmse } from '../ml/metrics/index.js';
 import { contentPredictor } from '../ml/models/recommender.js';
-import { TrainingCancelled, TrainingError, type TrainHooks, type TrainOptions, type TrainSummary } from '../ml/train/loop.js';
+import {
+  TrainingCancelled,
+  TrainingError,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainSummary,
+} from '../ml/train/loop.js';
 import { trainGbdt } from '../ml/train/gbdt.js';
 import { mfArtifact, trainMf } from '../ml/train/mf.js';
 import { trainPopularity } from '../ml/train/popularity.js';
@@ -45,7 +51,11 @@ function hooks(ctx: BuiltinContext): TrainHooks {
     log: (l) => ctx.log(l),
     onEpoch: (epoch, metrics) => {
       for (const [k, v] of Object.entries(metrics)) ctx.metric(k, v, epoch);
-      ctx.log(`epoch ${epoch}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+      ctx.log(
+        `epoch ${epoch}: ${Object.entries(metrics)
+          .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+          .join(', ')}`,
+      );
     },
   };
 }
@@ -73,7 +83,8 @@ async function guarded(body: () => Promise<void>): Promise<void> {
     await body();
   } catch (error) {
     if (error instanceof TrainingCancelled) return;
-    if (error instanceof DataError || error instanceof EncodingError || error instanceof TrainingError) throw new StepError(error.message);
+    if (error instanceof DataError || error instanceof EncodingError || error instanceof TrainingError)
+      throw new StepError(error.message);
     throw error;
   }
 }
@@ -81,26 +92,43 @@ async function guarded(body: () => Promise<void>): Promise<void> {
 /** Class labels in a stable order: numbers ascending, else text ascending. */
 function classesOf(table: Table, target: string, file: string): { classes: Array<string | number>; y: Float64Array } {
   const col = table.columns.find((c) => c.name === target);
-  if (!col) throw new TrainingError(`${file}: no target column "${target}" (the columns are ${table.columns.map((c) => c.name).join(', ')})`);
+  if (!col)
+    throw new TrainingError(
+      `${file}: no target column "${target}" (the columns are ${table.columns.map((c) => c.name).join(', ')})`,
+    );
   const labels: Array<string | number> = [];
   for (let r = 0; r < table.rowCount; r++) {
     const v = col.type === 'string' ? col.values[r] : col.missing?.[r] ? null : col.values[r];
-    if (v === null || v === undefined) throw new TrainingError(`${file}:${r + 2}: the target "${target}" is missing; drop such rows (data.validate drop_missing: true)`);
+    if (v === null || v === undefined)
+      throw new TrainingError(
+        `${file}:${r + 2}: the target "${target}" is missing; drop such rows (data.validate drop_missing: true)`,
+      );
     labels.push(v);
   }
   const distinct = [...new Set(labels)];
-  distinct.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  distinct.sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
   const at = new Map(distinct.map((c, i) => [c, i]));
   return { classes: distinct, y: Float64Array.from(labels, (l) => at.get(l) ?? 0) };
 }
 
 function regressionTarget(table: Table, target: string, file: string): Float64Array {
   const col = table.columns.find((c) => c.name === target);
-  if (!col) throw new TrainingError(`${file}: no target column "${target}" (the columns are ${table.columns.map((c) => c.name).join(', ')})`);
-  if (col.type === 'string') throw new TrainingError(`${file}: the regression target "${target}" holds text; use task: classification or a numeric column`);
+  if (!col)
+    throw new TrainingError(
+      `${file}: no target column "${target}" (the columns are ${table.columns.map((c) => c.name).join(', ')})`,
+    );
+  if (col.type === 'string')
+    throw new TrainingError(
+      `${file}: the regression target "${target}" holds text; use task: classification or a numeric column`,
+    );
   const y = Float64Array.from(col.values);
   const missing = col.missing?.findIndex((m) => m === 1) ?? -1;
-  if (missing >= 0) throw new TrainingError(`${file}:${missing + 2}: the target "${target}" is missing; drop such rows (data.validate drop_missing: true)`);
+  if (missing >= 0)
+    throw new TrainingError(
+      `${file}:${missing + 2}: the target "${target}" is missing; drop such rows (data.validate drop_missing: true)`,
+    );
   return y;
 }
 
@@ -109,13 +137,21 @@ async function readTransform(file: string): Promise<FittedTransform> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new DataError(`cannot read the transform (${error instanceof Error ? error.message : String(error)}); give a features.transform \`transform\` output`, file);
+    throw new DataError(
+      `cannot read the transform (${error instanceof Error ? error.message : String(error)}); give a features.transform \`transform\` output`,
+      file,
+    );
   }
   return parseTransform(json, file);
 }
 
 /** What every tabular trainer reads: the table, its saved transform, the target, and the encoded feature matrix. */
-async function tabularInputs(name: string, o: Record<string, unknown>, task: 'classification' | 'regression', ctx: BuiltinContext) {
+async function tabularInputs(
+  name: string,
+  o: Record<string, unknown>,
+  task: 'classification' | 'regression',
+  ctx: BuiltinContext,
+) {
   const file = o.train as string;
   const target = o.target as string;
   const raw = await readTable(file);
@@ -124,13 +160,20 @@ async function tabularInputs(name: string, o: Record<string, unknown>, task: 'cl
   // A saved transform runs first (it passes the target through); the model's own encoding follows.
   const table = transform ? applyTransform(raw, transform, file) : raw;
   const features = (o.features as string[] | undefined) ?? table.columns.map((c) => c.name).filter((c) => c !== target);
-  const inputColumns = transform ? [...new Set(transform.steps.map((s) => s.column))].filter((c) => c !== target) : features;
+  const inputColumns = transform
+    ? [...new Set(transform.steps.map((s) => s.column))].filter((c) => c !== target)
+    : features;
   if (features.includes(target)) throw new TrainingError(`${name}: the target "${target}" is also listed as a feature`);
   if (features.length === 0) throw new TrainingError(`${file}: no feature columns besides the target "${target}"`);
-  const labelled = task === 'classification' ? classesOf(table, target, file) : { classes: undefined, y: regressionTarget(table, target, file) };
+  const labelled =
+    task === 'classification'
+      ? classesOf(table, target, file)
+      : { classes: undefined, y: regressionTarget(table, target, file) };
   const encoding = fitEncoding(table, features);
   const x = applyEncoding(encoding, table);
-  ctx.log(`${table.rowCount} rows, ${features.length} features → ${encoding.width} inputs${labelled.classes ? `, classes ${labelled.classes.join(', ')}` : ''}`);
+  ctx.log(
+    `${table.rowCount} rows, ${features.length} features → ${encoding.width} inputs${labelled.classes ? `, classes ${labelled.classes.join(', ')}` : ''}`,
+  );
   return { target, transform, inputColumns, labelled, encoding, x };
 }
 
@@ -242,7 +285,11 @@ async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
   });
 }
 
-const columnsOf = (o: Record<string, unknown>) => ({ user: o.user as string, item: o.item as string, rating: o.rating as string });
+const columnsOf = (o: Record<string, unknown>) => ({
+  user: o.user as string,
+  item: o.item as string,
+  rating: o.rating as string,
+});
 
 async function matrixFactorization(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
@@ -252,10 +299,18 @@ async function matrixFactorization(ctx: BuiltinContext): Promise<void> {
     const columns = columnsOf(o);
     const ix = indexInteractions(await readTable(file), columns, file);
     const implicit = o.implicit as boolean;
-    ctx.log(`${ix.data.ratings.length} interactions, ${ix.data.nUsers} users, ${ix.data.nItems} items, ${o.factors as number} factors${implicit ? ', implicit' : ''}`);
+    ctx.log(
+      `${ix.data.ratings.length} interactions, ${ix.data.nUsers} users, ${ix.data.nItems} items, ${o.factors as number} factors${implicit ? ', implicit' : ''}`,
+    );
     const result = await trainMf(ix.data, { ...trainOptions(o), factors: o.factors as number, implicit }, hooks(ctx));
     if (ctx.signal.aborted) return;
-    const model = mfArtifact(ix, result, { columns, factors: o.factors as number, implicit, backend: backendName, seed: o.seed as number });
+    const model = mfArtifact(ix, result, {
+      columns,
+      factors: o.factors as number,
+      implicit,
+      backend: backendName,
+      seed: o.seed as number,
+    });
     summarize(ctx, result);
     await writeJson(ctx.outputs.model, model);
     if (ctx.outputs.onnx) await writeFile(ctx.outputs.onnx, mfToOnnx(model));
@@ -286,9 +341,14 @@ function featureOptions(o: Record<string, unknown>): ContentFeatureOptions {
 }
 
 /** The item features of `items:` tables (default: the ratings table itself). */
-async function itemFeatures(o: Record<string, unknown>, ratings: { table: Table; file: string }): Promise<Map<string, ItemFeatures>> {
+async function itemFeatures(
+  o: Record<string, unknown>,
+  ratings: { table: Table; file: string },
+): Promise<Map<string, ItemFeatures>> {
   const files = o.items as string[] | undefined;
-  const tables = files ? await Promise.all(files.map(async (file) => ({ table: await readTable(file), file }))) : [ratings];
+  const tables = files
+    ? await Promise.all(files.map(async (file) => ({ table: await readTable(file), file })))
+    : [ratings];
   return readItemFeatures(tables, featureOptions(o));
 }
 
@@ -302,10 +362,15 @@ async function contentBased(ctx: BuiltinContext): Promise<void> {
     const features = await itemFeatures(o, { table, file });
     const model = trainContent(ix, features, columns, featureOptions(o));
     const predict = contentPredictor(model);
-    const fitted = await predict.score(Array.from(ix.data.users, (u) => ix.users[u] ?? u), Array.from(ix.data.items, (i) => ix.items[i] ?? i));
+    const fitted = await predict.score(
+      Array.from(ix.data.users, (u) => ix.users[u] ?? u),
+      Array.from(ix.data.items, (i) => ix.items[i] ?? i),
+    );
     const trainRmse = rmse(ix.data.ratings, fitted);
     const cold = model.items.length - ix.items.length;
-    ctx.log(`${model.items.length} items (${cold} without ratings), ${model.vocabulary.length} terms, ${ix.users.length} user profiles; rating = means + ${model.scale.toFixed(3)} · cosine`);
+    ctx.log(
+      `${model.items.length} items (${cold} without ratings), ${model.vocabulary.length} terms, ${ix.users.length} user profiles; rating = means + ${model.scale.toFixed(3)} · cosine`,
+    );
     ctx.metric('vocabulary', model.vocabulary.length);
     ctx.metric('rmse', trainRmse);
     await writeJson(ctx.outputs.model, model);
@@ -323,7 +388,8 @@ async function hybrid(ctx: BuiltinContext): Promise<void> {
     let times: Float64Array | undefined;
     if (typeof o.time === 'string') {
       const col = columnOf(table, o.time, file, 'time');
-      if (col.type === 'string') throw new TrainingError(`${file}: the time column "${o.time}" holds text; give a numeric timestamp column`);
+      if (col.type === 'string')
+        throw new TrainingError(`${file}: the time column "${o.time}" holds text; give a numeric timestamp column`);
       times = col.values;
     }
     const features = await itemFeatures(o, { table, file });

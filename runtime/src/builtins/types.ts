@@ -29,7 +29,10 @@ export interface BuiltinContext {
 
 /** Thrown for failures the user can fix (bad data, a missing column): the message is shown as is, no stack. */
 export class StepError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'StepError';
   }

@@ -13,7 +13,14 @@ import { sha256, sha256File } from '../util/hash.js';
 const manifestSchema = z.object({
   format: z.literal('cairn-tree/1'),
   // A manifest may come from elsewhere (a pulled artifact): its paths must stay below the folder they restore into.
-  entries: z.array(z.object({ path: z.string().refine(isTreePath, 'a relative path without `..`, `.` or empty parts'), hash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), executable: z.boolean() })),
+  entries: z.array(
+    z.object({
+      path: z.string().refine(isTreePath, 'a relative path without `..`, `.` or empty parts'),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      size: z.number().int(),
+      executable: z.boolean(),
+    }),
+  ),
 });
 export type TreeManifest = z.infer<typeof manifestSchema>;
 
@@ -30,15 +37,22 @@ export interface StoredObject {
 }
 
 export class CorruptObjectError extends Error {
-  constructor(readonly hash: string, actual: string) {
-    super(`object ${hash.slice(0, 12)} in the artifact store is corrupt (its content hashes to ${actual.slice(0, 12)}); it was removed — run the step again with --force`);
+  constructor(
+    readonly hash: string,
+    actual: string,
+  ) {
+    super(
+      `object ${hash.slice(0, 12)} in the artifact store is corrupt (its content hashes to ${actual.slice(0, 12)}); it was removed — run the step again with --force`,
+    );
     this.name = 'CorruptObjectError';
   }
 }
 
 export class MissingObjectError extends Error {
   constructor(readonly hash: string) {
-    super(`object ${hash.slice(0, 12)} is missing from the artifact store (removed by gc or by hand); the step will run again`);
+    super(
+      `object ${hash.slice(0, 12)} is missing from the artifact store (removed by gc or by hand); the step will run again`,
+    );
     this.name = 'MissingObjectError';
   }
 }
@@ -158,7 +172,9 @@ export class ObjectStore {
     const parsed = manifestSchema.safeParse(JSON.parse(await fs.readFile(this.pathOf(hash), 'utf8')));
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      throw new Error(`object ${hash.slice(0, 12)} is not a valid folder manifest (${why}); nothing was restored from it`);
+      throw new Error(
+        `object ${hash.slice(0, 12)} is not a valid folder manifest (${why}); nothing was restored from it`,
+      );
     }
     return parsed.data;
   }
@@ -212,7 +228,10 @@ export class ObjectStore {
    * Removes objects not in `referenced` (directory manifests keep their files) and temp files of writers that are
    * gone. Returns what was (or, with dryRun, would be) removed.
    */
-  async gc(referenced: Iterable<{ hash: string; kind: 'file' | 'dir' }>, dryRun = false): Promise<{ removed: string[]; bytes: number; tempFiles: number }> {
+  async gc(
+    referenced: Iterable<{ hash: string; kind: 'file' | 'dir' }>,
+    dryRun = false,
+  ): Promise<{ removed: string[]; bytes: number; tempFiles: number }> {
     const keep = new Set<string>();
     for (const r of referenced) {
       keep.add(r.hash);

@@ -13,7 +13,7 @@ function help(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Exit codes: 0 ok, 1 findings or failure, 2 usage.',
-    'Run `cairn <command> --help` for a command\'s options.',
+    "Run `cairn <command> --help` for a command's options.",
   ].join('\n');
 }
 

@@ -39,7 +39,11 @@ export function memoryMb(text: string): number | undefined {
   return Number(m[1]) * (scale[m[2] ?? ''] ?? 1);
 }
 
-const resourcesValue = z.object({ cpu: z.number().optional(), gpu: z.string().optional(), memory: z.string().optional() });
+const resourcesValue = z.object({
+  cpu: z.number().optional(),
+  gpu: z.string().optional(),
+  memory: z.string().optional(),
+});
 
 /** A finding on each step whose `resources:` no partition (or not the configured `slurm.partition`) can give. */
 export function resourceFindings(doc: PipelineDocument, partitions: Partition[], only?: string): CairnDiagnostic[] {
@@ -78,7 +82,11 @@ function stepResources(value: unknown, step: string): unknown {
 /** The cluster's partitions, or why `sinfo` gave none (not installed, controller down). */
 export function querySinfo(): { ok: true; partitions: Partition[] } | { ok: false; reason: string } {
   try {
-    const text = execFileSync('sinfo', ['-h', '-o', '%P %c %m %G'], { encoding: 'utf8', timeout: 10_000, stdio: 'pipe' });
+    const text = execFileSync('sinfo', ['-h', '-o', '%P %c %m %G'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: 'pipe',
+    });
     return { ok: true, partitions: parseSinfo(text) };
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
-import { workspaceConfigFile, workspaceConfigSchema, type ExecutorName, type WorkspaceConfig } from '@cairn/protocol/config.js';
+import {
+  workspaceConfigFile,
+  workspaceConfigSchema,
+  type ExecutorName,
+  type WorkspaceConfig,
+} from '@cairn/protocol/config.js';
 import { CairnError } from '../util/errors.js';
 
 /** `.cairn/config.yaml` that does not parse or does not fit the schema: names file, line and what to do. */
@@ -44,7 +49,11 @@ export interface SettingFlags {
 export const settingEnv = { store: 'CAIRN_STORE_URL', remote: 'CAIRN_REMOTE', executor: 'CAIRN_EXECUTOR' } as const;
 
 /** Reads `.cairn/config.yaml` of a workspace; a missing file is an empty configuration. */
-export function readWorkspaceConfig(workspace: string): { config: WorkspaceConfig; file?: string; lines: Map<string, number> } {
+export function readWorkspaceConfig(workspace: string): {
+  config: WorkspaceConfig;
+  file?: string;
+  lines: Map<string, number>;
+} {
   const file = path.join(workspace, workspaceConfigFile);
   let text: string;
   try {
@@ -57,13 +66,18 @@ export function readWorkspaceConfig(workspace: string): { config: WorkspaceConfi
 }
 
 /** Parses the text of a configuration file; `name` is how errors name the file. */
-export function parseWorkspaceConfig(text: string, name: string): { config: WorkspaceConfig; lines: Map<string, number> } {
+export function parseWorkspaceConfig(
+  text: string,
+  name: string,
+): { config: WorkspaceConfig; lines: Map<string, number> } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
   const first = doc.errors[0];
   if (first) {
-    throw new ConfigError(`${name}:${lineOf(first.pos[0])}: not valid YAML (${first.code.toLowerCase().replace(/_/g, ' ')}); fix the syntax at that line`);
+    throw new ConfigError(
+      `${name}:${lineOf(first.pos[0])}: not valid YAML (${first.code.toLowerCase().replace(/_/g, ' ')}); fix the syntax at that line`,
+    );
   }
   const value: unknown = doc.toJS() ?? {};
   const lines = new Map<string, number>();
@@ -75,7 +89,8 @@ export function parseWorkspaceConfig(text: string, name: string): { config: Work
     const key = at.join('.');
     const unknown = issue?.code === 'unrecognized_keys' ? [...at, issue.keys[0] ?? ''].join('.') : key;
     const line = lines.get(unknown) ?? lines.get(key) ?? lines.get(at.slice(0, -1).join('.')) ?? 1;
-    const what = issue?.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+    const what =
+      issue?.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
     throw new ConfigError(
       `${name}:${line}: ${key ? `${key}: ` : ''}${what}; allowed keys: store.url, remote.{url,push}, executor (local|slurm), slurm.{partition,account,qos,time,extra_args}, export.image`,
     );
@@ -83,7 +98,12 @@ export function parseWorkspaceConfig(text: string, name: string): { config: Work
   return { config: parsed.data, lines };
 }
 
-function collectLines(node: unknown, prefix: string, out: Map<string, number>, lineOf: (offset: number) => number): void {
+function collectLines(
+  node: unknown,
+  prefix: string,
+  out: Map<string, number>,
+  lineOf: (offset: number) => number,
+): void {
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = pair.key as Node | null;
@@ -106,10 +126,18 @@ function collectLines(node: unknown, prefix: string, out: Map<string, number>, l
  * The settings of a workspace: flag > environment > `.cairn/config.yaml` > default. Throws ConfigError for a file
  * that does not parse or an executor that does not exist.
  */
-export function workspaceSettings(workspace: string, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkspaceSettings {
+export function workspaceSettings(
+  workspace: string,
+  flags: SettingFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): WorkspaceSettings {
   const { config, lines } = readWorkspaceConfig(workspace);
   const at = (key: string) => `${workspaceConfigFile}:${lines.get(key) ?? 1}`;
-  function pick(name: keyof typeof settingEnv, fromFile: string | undefined, fileKey: string): Setting<string | undefined> {
+  function pick(
+    name: keyof typeof settingEnv,
+    fromFile: string | undefined,
+    fileKey: string,
+  ): Setting<string | undefined> {
     const f = flags[name];
     if (f !== undefined && f !== '') return { value: f, source: 'flag', from: `--${name}` };
     const e = env[settingEnv[name]];

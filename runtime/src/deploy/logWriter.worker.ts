@@ -8,7 +8,15 @@
 import type Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { isBusy, openWriterConnection, RowWriter, setBusyTimeout, type WriterData, type WriterReply, type WriterRequest } from '../store/predictionRows.js';
+import {
+  isBusy,
+  openWriterConnection,
+  RowWriter,
+  setBusyTimeout,
+  type WriterData,
+  type WriterReply,
+  type WriterRequest,
+} from '../store/predictionRows.js';
 
 interface Start extends WriterData {
   port: MessagePort;

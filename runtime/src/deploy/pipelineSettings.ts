@@ -35,7 +35,12 @@ function registeredNameOf(pipeline: ResolvedPipeline, file: string): PipelineSer
   const all = names(registers);
   const value = deployed.length === 1 ? deployed[0] : all.length === 1 ? all[0] : undefined;
   if (value !== undefined) return { value };
-  return { why: registers.length === 0 ? `${file} has no model.register step to name the model` : `${file} registers several models (${all.join(', ')}) and none of them by the path of deploy.model` };
+  return {
+    why:
+      registers.length === 0
+        ? `${file} has no model.register step to name the model`
+        : `${file} registers several models (${all.join(', ')}) and none of them by the path of deploy.model`,
+  };
 }
 
 /**
@@ -43,29 +48,58 @@ function registeredNameOf(pipeline: ResolvedPipeline, file: string): PipelineSer
  * editor underlines, a `deploy.ab.split` that does not map to two arms or add up to 1 included), then reads the arms
  * with the language's own `abSplitArms`. Findings carry the file's line and column.
  */
-export function pipelineServeSettings(file: string, options: { cwd: string; workspace: string; found?: boolean }): PipelineSettingsResult {
+export function pipelineServeSettings(
+  file: string,
+  options: { cwd: string; workspace: string; found?: boolean },
+): PipelineSettingsResult {
   const loaded = loadPipeline(file, { cwd: options.cwd, workspace: options.workspace });
   if (!loaded.ok) {
     if (loaded.message) return { ok: false, code: 2, text: loaded.message, diagnostics: [] };
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    return { ok: false, code: 1, text: `${file} is not valid: ${errors.map(formatDiagnosticText).join('; ')}`, diagnostics: loaded.diagnostics, checkedByValidate: true };
+    return {
+      ok: false,
+      code: 1,
+      text: `${file} is not valid: ${errors.map(formatDiagnosticText).join('; ')}`,
+      diagnostics: loaded.diagnostics,
+      checkedByValidate: true,
+    };
   }
   const { pipeline, document: doc } = loaded;
   const deploy = pipeline.deploy;
-  if (!deploy) return { ok: false, code: 2, text: `${file} has no deploy: block, so there is nothing for cairn serve to take from it`, diagnostics: [] };
+  if (!deploy)
+    return {
+      ok: false,
+      code: 2,
+      text: `${file} has no deploy: block, so there is nothing for cairn serve to take from it`,
+      diagnostics: [],
+    };
   // Positions (and whether deploy.serve was written at all) come from the parse the loader resolved.
   const written = (...keys: string[]): boolean => nodeAtPath(doc.root, keys) !== undefined;
-  const settings: PipelineServeSettings = { file, path: pipeline.file, found: options.found ?? false, name: registeredNameOf(pipeline, file) };
+  const settings: PipelineServeSettings = {
+    file,
+    path: pipeline.file,
+    found: options.found ?? false,
+    name: registeredNameOf(pipeline, file),
+  };
   if (written('deploy', 'serve', 'host')) settings.host = deploy.serve.host;
   if (written('deploy', 'serve', 'port')) settings.port = deploy.serve.port;
   if (deploy.ab) {
     const deployEntry = mapGet(doc.root, 'deploy');
-    const arms = abSplitArms(deploy.ab.split, nodeAtPath(doc.root, ['deploy', 'ab', 'split']), deployEntry?.keySpan ?? { start: 0, end: 0 });
+    const arms = abSplitArms(
+      deploy.ab.split,
+      nodeAtPath(doc.root, ['deploy', 'ab', 'split']),
+      deployEntry?.keySpan ?? { start: 0, end: 0 },
+    );
     if ('problems' in arms) {
       const diagnostics = arms.problems.map((p) => toValidateDiagnostic(file, doc.lines, p));
       return { ok: false, code: 1, text: diagnostics.map(formatDiagnosticText).join('; '), diagnostics };
     }
-    settings.ab = { champion: arms.arms.champion, challenger: arms.arms.challenger, split: arms.arms.share, ...(deploy.ab.key !== undefined ? { key: deploy.ab.key } : {}) };
+    settings.ab = {
+      champion: arms.arms.champion,
+      challenger: arms.arms.challenger,
+      split: arms.arms.share,
+      ...(deploy.ab.key !== undefined ? { key: deploy.ab.key } : {}),
+    };
   }
   return { ok: true, settings };
 }

@@ -105,7 +105,10 @@ function startThread(data: Omit<WriterData, 'signal'>): Thread | undefined {
       return undefined;
     }
     if (!existsSync(source)) return undefined;
-    worker = new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, { ...options, eval: true });
+    worker = new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, {
+      ...options,
+      eval: true,
+    });
   }
   worker.unref();
   channel.port1.unref();
@@ -154,7 +157,9 @@ export class PredictionLog {
       try {
         this.thread = startThread({ file: store.file, deploymentId, maxRows: opts.maxRows });
       } catch (e) {
-        this.log(`prediction log: no writer thread (${e instanceof Error ? e.message : String(e)}); writing on the serving thread`);
+        this.log(
+          `prediction log: no writer thread (${e instanceof Error ? e.message : String(e)}); writing on the serving thread`,
+        );
       }
     }
     if (this.thread) {
@@ -184,7 +189,8 @@ export class PredictionLog {
       return false;
     }
     pushRow(this.queue, row);
-    if (!this.soon && !this.inflight && this.queue.length >= this.batchRows * ROW_VALUES) this.soon = setImmediate(() => this.flushQuietly());
+    if (!this.soon && !this.inflight && this.queue.length >= this.batchRows * ROW_VALUES)
+      this.soon = setImmediate(() => this.flushQuietly());
     return true;
   }
 
@@ -210,7 +216,8 @@ export class PredictionLog {
         this.drain();
         if (!this.inflight) continue;
         const left = t0 + busyMs + WRITER_GRACE_MS - Date.now();
-        if (left <= 0 || Atomics.wait(t.signal, 0, seen, left) === 'timed-out') this.abandon(t, `the writer thread did not answer within ${busyMs + WRITER_GRACE_MS} ms`);
+        if (left <= 0 || Atomics.wait(t.signal, 0, seen, left) === 'timed-out')
+          this.abandon(t, `the writer thread did not answer within ${busyMs + WRITER_GRACE_MS} ms`);
         continue;
       }
       if (this.pending === 0 || !this.send(Infinity, busyMs)) return;
@@ -221,7 +228,8 @@ export class PredictionLog {
   private drain(): void {
     const t = this.thread;
     if (!t) return;
-    for (let m = receiveMessageOnPort(t.port); m; m = receiveMessageOnPort(t.port)) this.onReply(m.message as WriterReply);
+    for (let m = receiveMessageOnPort(t.port); m; m = receiveMessageOnPort(t.port))
+      this.onReply(m.message as WriterReply);
   }
 
   private onReply(r: WriterReply): void {
@@ -239,7 +247,8 @@ export class PredictionLog {
       this.dropped += rows;
       this.log(`prediction log: ${rows} rows not written: ${r.error}`);
     }
-    if (!this.closed && this.queue.length >= this.batchRows * ROW_VALUES && !this.soon) this.soon = setImmediate(() => this.flushQuietly());
+    if (!this.closed && this.queue.length >= this.batchRows * ROW_VALUES && !this.soon)
+      this.soon = setImmediate(() => this.flushQuietly());
   }
 
   /** Rows the database was too busy to take: kept in front of the rest (within the capacity), or dropped once closed. */
@@ -303,7 +312,9 @@ export class PredictionLog {
         return false;
       }
       this.dropped += values.length / ROW_VALUES;
-      this.log(`prediction log: ${values.length / ROW_VALUES} rows not written: ${e instanceof Error ? e.message : String(e)}`);
+      this.log(
+        `prediction log: ${values.length / ROW_VALUES} rows not written: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return true;
     }
   }
@@ -319,7 +330,8 @@ export class PredictionLog {
     // Rows still queued (the database stayed busy): the label goes into the row, written with it.
     const q = this.queue;
     const queued = new Map<string, number>();
-    for (let o = 0; o < q.length; o += ROW_VALUES) queued.set(`${String(q[o + ROW])}\u0000${String(q[o + REQUEST_ID])}`, o);
+    for (let o = 0; o < q.length; o += ROW_VALUES)
+      queued.set(`${String(q[o + ROW])}\u0000${String(q[o + REQUEST_ID])}`, o);
     const stored: FeedbackItem[] = [];
     for (const f of items) {
       const o = queued.get(`${f.row}\u0000${f.requestId}`);

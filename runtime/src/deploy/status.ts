@@ -17,7 +17,10 @@ export class DeploymentError extends CairnError {
 }
 
 /** Deployments newest first: all, of one model, or only those serving (serving rows whose process died marked first). */
-export async function listDeployments(store: Store, options: { name?: string; serving?: boolean } = {}): Promise<Deployment[]> {
+export async function listDeployments(
+  store: Store,
+  options: { name?: string; serving?: boolean } = {},
+): Promise<Deployment[]> {
   await store.deployments.markDead();
   return store.deployments.list(options);
 }
@@ -27,7 +30,10 @@ export async function getDeployment(store: Store, id: number): Promise<Deploymen
   const d = await store.deployments.get(id);
   if (!d) {
     const ids = await store.deployments.latestIds(10);
-    throw new DeploymentError(`deployment ${id} does not exist${ids.length > 0 ? ` (latest: ${ids.join(', ')})` : ' (nothing was deployed here)'}; \`cairn deployments list\` shows them`, 'not-found');
+    throw new DeploymentError(
+      `deployment ${id} does not exist${ids.length > 0 ? ` (latest: ${ids.join(', ')})` : ' (nothing was deployed here)'}; \`cairn deployments list\` shows them`,
+      'not-found',
+    );
   }
   return d;
 }
@@ -48,14 +54,26 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs =
  */
 export async function stopDeployment(store: Store, id: number, timeoutMs = 10_000): Promise<Deployment> {
   const d = await getDeployment(store, id);
-  if (d.status !== 'serving') throw new DeploymentError(`deployment ${id} is not serving (it is ${d.status}${d.stoppedAt === null ? '' : ` since ${new Date(d.stoppedAt).toISOString()}`})`, 'refused');
+  if (d.status !== 'serving')
+    throw new DeploymentError(
+      `deployment ${id} is not serving (it is ${d.status}${d.stoppedAt === null ? '' : ` since ${new Date(d.stoppedAt).toISOString()}`})`,
+      'refused',
+    );
   try {
     process.kill(d.pid, 'SIGTERM');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw new DeploymentError(`cannot stop deployment ${id} (pid ${d.pid}): ${(error as Error).message}`, 'refused');
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH')
+      throw new DeploymentError(`cannot stop deployment ${id} (pid ${d.pid}): ${(error as Error).message}`, 'refused');
   }
-  const stopped = await until(async () => (await store.deployments.status(id)) !== 'serving' || !processAlive(d.pid), timeoutMs);
-  if (!stopped) throw new DeploymentError(`deployment ${id} (pid ${d.pid}) did not stop within ${timeoutMs / 1000} s of SIGTERM; kill it with \`kill -9 ${d.pid}\``, 'refused');
+  const stopped = await until(
+    async () => (await store.deployments.status(id)) !== 'serving' || !processAlive(d.pid),
+    timeoutMs,
+  );
+  if (!stopped)
+    throw new DeploymentError(
+      `deployment ${id} (pid ${d.pid}) did not stop within ${timeoutMs / 1000} s of SIGTERM; kill it with \`kill -9 ${d.pid}\``,
+      'refused',
+    );
   // The process exits right after writing its row; a dead process that wrote nothing is marked interrupted here.
   await until(async () => (await store.deployments.status(id)) !== 'serving', 1000);
   return getDeployment(store, id);

@@ -13,7 +13,11 @@ export interface StoreChanges {
  * died) by polling a few max(id)s every `pollMs`; `poll()` looks at once (after a change made here). Deployments whose
  * process is gone are marked on each look.
  */
-export function watchStore(store: Store, changes: StoreChanges, pollMs: number): { poll: () => void; dispose: () => void } {
+export function watchStore(
+  store: Store,
+  changes: StoreChanges,
+  pollMs: number,
+): { poll: () => void; dispose: () => void } {
   let alertId = 0;
   let closedAt = 0;
   let seen = '';
@@ -57,7 +61,10 @@ export function watchStore(store: Store, changes: StoreChanges, pollMs: number):
     polling = look()
       .catch((error: unknown) => {
         // The store closing under a last poll is not worth a crash; anything else is reported once per poll.
-        if (!disposed) process.stderr.write(`cairn runtime: watching alerts and models: ${error instanceof Error ? error.message : String(error)}\n`);
+        if (!disposed)
+          process.stderr.write(
+            `cairn runtime: watching alerts and models: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
       })
       .finally(() => {
         polling = undefined;

@@ -24,14 +24,26 @@ export interface SupervisorContext {
 }
 
 /** Waits for `cairn serve --format json`'s first stdout line (listening, or an error) and the exit of a failed start. */
-function listening(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<{ token: string | null; deploymentId: number | null }> {
+function listening(
+  child: ChildProcess,
+  timeoutMs: number,
+  stderr: () => string,
+): Promise<{ token: string | null; deploymentId: number | null }> {
   return new Promise((resolve, reject) => {
     if (!child.stdout) {
       reject(new Error('cairn serve was started without a stdout pipe'));
       return;
     }
     const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => finish(new Error(`cairn serve did not start listening within ${timeoutMs / 1000} s${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `cairn serve did not start listening within ${timeoutMs / 1000} s${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`,
+          ),
+        ),
+      timeoutMs,
+    );
     const finish = (error: Error | null, token: string | null = null, deploymentId: number | null = null) => {
       clearTimeout(timer);
       lines.close();
@@ -41,7 +53,12 @@ function listening(child: ChildProcess, timeoutMs: number, stderr: () => string)
       if (error) reject(error);
       else resolve({ token, deploymentId });
     };
-    const onExit = (code: number | null) => finish(new Error(`cairn serve exited (code ${code ?? 'none'}) before listening${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`));
+    const onExit = (code: number | null) =>
+      finish(
+        new Error(
+          `cairn serve exited (code ${code ?? 'none'}) before listening${stderr() ? `: ${stderr().trim().split('\n').slice(-3).join(' ')}` : ''}`,
+        ),
+      );
     child.once('exit', onExit);
     lines.once('line', (line) => {
       let json: unknown;
@@ -53,7 +70,14 @@ function listening(child: ChildProcess, timeoutMs: number, stderr: () => string)
       }
       const started = serveStartedSchema.safeParse(json);
       if (started.success) finish(null, started.data.token, started.data.deploymentId ?? null);
-      else finish(new Error(typeof json === 'object' && json !== null && 'error' in json ? String(json.error) : `cairn serve printed an unexpected line: ${line.slice(0, 200)}`));
+      else
+        finish(
+          new Error(
+            typeof json === 'object' && json !== null && 'error' in json
+              ? String(json.error)
+              : `cairn serve printed an unexpected line: ${line.slice(0, 200)}`,
+          ),
+        );
     });
   });
 }
@@ -92,7 +116,8 @@ export class DeploymentSupervisor {
     let port = p.port;
     if (p.pipeline !== undefined) {
       const loaded = pipelineServeSettings(p.pipeline, { cwd: workspace, workspace });
-      if (!loaded.ok) throw new CairnError('refused', `deploying ${p.model} with the settings of ${p.pipeline}: ${loaded.text}`);
+      if (!loaded.ok)
+        throw new CairnError('refused', `deploying ${p.model} with the settings of ${p.pipeline}: ${loaded.text}`);
       extra.push('--pipeline', p.pipeline);
       if (port === undefined && loaded.settings.port === undefined) port = 0;
       // A deploy.ab block deploys its A/B test: NAME@<champion alias> against NAME@<challenger alias>, once both
@@ -108,12 +133,26 @@ export class DeploymentSupervisor {
         if ((await exists(arms[0])) && (await exists(arms[1]))) [model, challenger] = arms;
       }
     }
-    const args = [...(this.options.cliEntry ?? [process.argv[1] ?? 'cairn']), 'serve', '--model', model, '--workspace', workspace, '--format', 'json', ...extra];
+    const args = [
+      ...(this.options.cliEntry ?? [process.argv[1] ?? 'cairn']),
+      'serve',
+      '--model',
+      model,
+      '--workspace',
+      workspace,
+      '--format',
+      'json',
+      ...extra,
+    ];
     if (p.pipeline === undefined || port !== undefined) args.push('--port', String(port ?? 0));
     if (challenger !== undefined) args.push('--challenger', challenger);
     if (p.split !== undefined) args.push('--split', String(p.split));
     if (p.key !== undefined) args.push('--key', p.key);
-    const child = spawn(process.execPath, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'], env: this.options.env ?? process.env });
+    const child = spawn(process.execPath, args, {
+      cwd: workspace,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.options.env ?? process.env,
+    });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => {
       err = (err + d.toString()).slice(-4000);

@@ -9,7 +9,12 @@ const KEY_FORMAT = 1;
  * and the built-in's version. Anything that could change its outputs is in here; nothing else (names of other steps,
  * timestamps) is.
  */
-export function stepCacheKey(step: ResolvedStep, inputs: Array<{ path: string; hash: string }>, params: Record<string, unknown>, builtinVersion: number | null): string {
+export function stepCacheKey(
+  step: ResolvedStep,
+  inputs: Array<{ path: string; hash: string }>,
+  params: Record<string, unknown>,
+  builtinVersion: number | null,
+): string {
   const spec = {
     kind: step.kind,
     run: step.run ?? null,

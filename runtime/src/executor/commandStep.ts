@@ -77,7 +77,9 @@ export function runCommand(options: CommandOptions): Promise<CommandResult> {
 }
 
 /** Parses `::cairn-metric loss=0.31 acc=0.9 step=3` (step optional); undefined when the line is not a metric line. */
-export function parseMetricLine(line: string): { metrics: Array<{ key: string; value: number }>; step: number | undefined; error?: string } | undefined {
+export function parseMetricLine(
+  line: string,
+): { metrics: Array<{ key: string; value: number }>; step: number | undefined; error?: string } | undefined {
   const m = /^::cairn-metric\s+(.*)$/.exec(line.trim());
   if (!m) return undefined;
   const metrics: Array<{ key: string; value: number }> = [];
@@ -88,11 +90,13 @@ export function parseMetricLine(line: string): { metrics: Array<{ key: string; v
     const key = token.slice(0, eq);
     const raw = token.slice(eq + 1);
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value)) return { metrics: [], step: undefined, error: `${key}=${raw} is not a finite number` };
+    if (raw.trim() === '' || !Number.isFinite(value))
+      return { metrics: [], step: undefined, error: `${key}=${raw} is not a finite number` };
     if (key === 'step') step = value;
     else metrics.push({ key, value });
   }
-  if (metrics.length === 0) return { metrics, step, error: 'no metric on the line (write ::cairn-metric name=value step=N)' };
+  if (metrics.length === 0)
+    return { metrics, step, error: 'no metric on the line (write ::cairn-metric name=value step=N)' };
   return { metrics, step };
 }
 

@@ -10,7 +10,10 @@ import { KeyedLock } from '../util/keyedLock.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
 import { slurmSettingsOf, startSlurmRun, type SlurmSettings } from './slurm.js';
 
-export type StartOptions = Pick<ExecuteOptions, 'step' | 'downstream' | 'force' | 'parallelism' | 'sweepId' | 'filesRoot'>;
+export type StartOptions = Pick<
+  ExecuteOptions,
+  'step' | 'downstream' | 'force' | 'parallelism' | 'sweepId' | 'filesRoot'
+>;
 
 /**
  * One workspace's runtime: its store (`.cairn/cairn.db`), artifact store (`.cairn/objects/`) and the runs in progress.
@@ -61,10 +64,17 @@ export class Engine {
     return () => this.listeners.delete(listener);
   }
 
-  async start(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunHandle> {
+  async start(
+    pipeline: ResolvedPipeline,
+    options: StartOptions = {},
+    onEvent?: (event: RunEvent) => void,
+  ): Promise<RunHandle> {
     await this.store.ready;
     this.remote ??= { setting: remoteFor(this.workspace, this.remoteFlag) };
-    const settings = workspaceSettings(this.workspace, this.executorFlag === undefined ? {} : { executor: this.executorFlag });
+    const settings = workspaceSettings(
+      this.workspace,
+      this.executorFlag === undefined ? {} : { executor: this.executorFlag },
+    );
     const execute: typeof startRun =
       settings.executor.value === 'slurm'
         ? (p, o) => startSlurmRun(p, o, { ...slurmSettingsOf(settings.config), ...this.slurm })
@@ -88,7 +98,11 @@ export class Engine {
     return handle;
   }
 
-  async run(pipeline: ResolvedPipeline, options: StartOptions = {}, onEvent?: (event: RunEvent) => void): Promise<RunOutcome> {
+  async run(
+    pipeline: ResolvedPipeline,
+    options: StartOptions = {},
+    onEvent?: (event: RunEvent) => void,
+  ): Promise<RunOutcome> {
     return (await this.start(pipeline, options, onEvent)).done;
   }
 

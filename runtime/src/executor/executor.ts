@@ -2,7 +2,18 @@ import { createWriteStream, promises as fs, readFileSync, type WriteStream } fro
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { explainedRunTag, explanationsOutputName, getBuiltin, outsideTags, type ResolvedPipeline, type ResolvedStep, type RunEvent, type RunGates, type RunStatus, type StepStatus } from '@cairn/protocol';
+import {
+  explainedRunTag,
+  explanationsOutputName,
+  getBuiltin,
+  outsideTags,
+  type ResolvedPipeline,
+  type ResolvedStep,
+  type RunEvent,
+  type RunGates,
+  type RunStatus,
+  type StepStatus,
+} from '@cairn/protocol';
 import { implementations } from '../builtins/index.js';
 import { StepError, type BuiltinContext } from '../builtins/types.js';
 import { CorruptObjectError, MissingObjectError, hashPath, type ObjectStore } from '../cas/objectStore.js';
@@ -91,7 +102,9 @@ const metricLineSchema = z.object({
 export function selectSteps(pipeline: ResolvedPipeline, step?: string, downstream?: boolean): ResolvedStep[] {
   if (step === undefined) return pipeline.steps;
   if (!pipeline.steps.some((s) => s.name === step)) {
-    throw new RunRequestError(`pipeline '${pipeline.name}' has no step '${step}'; its steps are: ${pipeline.steps.map((s) => s.name).join(', ')}`);
+    throw new RunRequestError(
+      `pipeline '${pipeline.name}' has no step '${step}'; its steps are: ${pipeline.steps.map((s) => s.name).join(', ')}`,
+    );
   }
   const chosen = new Set([step]);
   if (downstream) {
@@ -182,7 +195,10 @@ export async function createRunRecord(
   if (pipeline.allowOutside?.length) {
     await options.store.runs.setTag(runId, outsideTags.allowed, JSON.stringify(pipeline.allowOutside));
   }
-  const stepRunIds = await options.store.runs.createStepRuns(runId, selected.map((s) => s.name));
+  const stepRunIds = await options.store.runs.createStepRuns(
+    runId,
+    selected.map((s) => s.name),
+  );
   return { selected, runId, stepRunIds };
 }
 
@@ -224,7 +240,8 @@ export async function executeStepOfRun(
   const step = pipeline.steps.find((s) => s.name === stepName);
   if (!step) throw new RunRequestError(`pipeline '${pipeline.name}' has no step '${stepName}'`);
   const row = (await options.store.runs.steps(runId)).find((r) => r.step === stepName);
-  if (!row) throw new RunRequestError(`run ${runId} has no step '${stepName}'; \`cairn runs show ${runId}\` lists its steps`);
+  if (!row)
+    throw new RunRequestError(`run ${runId} has no step '${stepName}'; \`cairn runs show ${runId}\` lists its steps`);
   checkPipelinePaths(pipeline, options.workspace);
   const run = new RunExecution(pipeline, [step], runId, new Map([[stepName, row.id]]), options, signal);
   return (await run.executeOne(step)) ?? { status: 'pending', cacheHit: false, durationMs: null, error: null };
@@ -307,13 +324,20 @@ class RunExecution {
   ) {
     this.store = options.store;
     this.objects = options.objects;
-    this.redact = makeRedactor(Object.values(pipeline.params).filter((p) => p.secret).map((p) => p.value));
-    for (const s of pipeline.steps) for (const o of Object.values(s.outs)) this.producers.set(path.normalize(o), s.name);
+    this.redact = makeRedactor(
+      Object.values(pipeline.params)
+        .filter((p) => p.secret)
+        .map((p) => p.value),
+    );
+    for (const s of pipeline.steps)
+      for (const o of Object.values(s.outs)) this.producers.set(path.normalize(o), s.name);
   }
 
   /** Starts a store write from a synchronous callback; its failure goes to the step's log via `onError`. */
   private later(write: Promise<void>, onError: (message: string) => void): void {
-    const p = write.catch((error: unknown) => onError(error instanceof Error ? error.message : String(error))).finally(() => this.background.delete(p));
+    const p = write
+      .catch((error: unknown) => onError(error instanceof Error ? error.message : String(error)))
+      .finally(() => this.background.delete(p));
     this.background.add(p);
   }
 
@@ -325,8 +349,19 @@ class RunExecution {
     }
   }
 
-  private progress(step: string | undefined, status: StepStatus | RunStatus, extra: { cacheHit?: boolean; durationMs?: number; message?: string } = {}): void {
-    this.emit({ type: 'progress', runId: this.runId, pipeline: this.pipeline.name, ...(step === undefined ? {} : { step }), status, ...extra });
+  private progress(
+    step: string | undefined,
+    status: StepStatus | RunStatus,
+    extra: { cacheHit?: boolean; durationMs?: number; message?: string } = {},
+  ): void {
+    this.emit({
+      type: 'progress',
+      runId: this.runId,
+      pipeline: this.pipeline.name,
+      ...(step === undefined ? {} : { step }),
+      status,
+      ...extra,
+    });
   }
 
   async execute(): Promise<RunOutcome> {
@@ -336,12 +371,20 @@ class RunExecution {
     const selectedNames = new Set(this.selected.map((s) => s.name));
     const results = new Map<string, Promise<StepStatus>>();
     for (const step of this.selected) {
-      const needs = step.needs.filter((n) => selectedNames.has(n)).map((n) => results.get(n) ?? Promise.resolve<StepStatus>('succeeded'));
+      const needs = step.needs
+        .filter((n) => selectedNames.has(n))
+        .map((n) => results.get(n) ?? Promise.resolve<StepStatus>('succeeded'));
       results.set(
         step.name,
         (async () => {
           const upstream = await Promise.all(needs);
-          if (upstream.some((s) => s !== 'succeeded')) return this.settle(step.name, this.signal.aborted ? 'cancelled' : 'skipped', null, 'an upstream step did not succeed');
+          if (upstream.some((s) => s !== 'succeeded'))
+            return this.settle(
+              step.name,
+              this.signal.aborted ? 'cancelled' : 'skipped',
+              null,
+              'an upstream step did not succeed',
+            );
           const need = Math.min(total, Math.max(1, Math.ceil(step.resources.cpu ?? 1)));
           await slots.acquire(need);
           try {
@@ -379,7 +422,13 @@ class RunExecution {
     return this.outcomes[step.name] ?? { status, cacheHit: false, durationMs: null, error: null };
   }
 
-  private async settle(step: string, status: StepStatus, durationMs: number | null, error: string | null, cacheHit = false): Promise<StepStatus> {
+  private async settle(
+    step: string,
+    status: StepStatus,
+    durationMs: number | null,
+    error: string | null,
+    cacheHit = false,
+  ): Promise<StepStatus> {
     const id = this.stepRunIds.get(step);
     if (id !== undefined) {
       if (status === 'skipped' || status === 'cancelled') await this.store.runs.setStepStatus(id, status, error);
@@ -387,7 +436,11 @@ class RunExecution {
     }
     this.outcomes[step] = { status, cacheHit, durationMs, error };
     if (status === 'failed') this.failed = true;
-    this.progress(step, status, { cacheHit, ...(durationMs === null ? {} : { durationMs }), ...(error ? { message: error } : cacheHit ? { message: 'restored from cache' } : {}) });
+    this.progress(step, status, {
+      cacheHit,
+      ...(durationMs === null ? {} : { durationMs }),
+      ...(error ? { message: error } : cacheHit ? { message: 'restored from cache' } : {}),
+    });
     return status;
   }
 
@@ -428,7 +481,8 @@ class RunExecution {
   private inputPaths(step: ResolvedStep): string[] {
     const all = new Set(step.deps.map((d) => path.normalize(d)));
     if (step.kind === 'uses' && step.uses) {
-      for (const option of getBuiltin(step.uses)?.inputs ?? []) for (const p of pathsOf(step.with?.[option])) all.add(path.normalize(p));
+      for (const option of getBuiltin(step.uses)?.inputs ?? [])
+        for (const p of pathsOf(step.with?.[option])) all.add(path.normalize(p));
     }
     return [...all];
   }
@@ -476,7 +530,9 @@ class RunExecution {
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
           const producer = this.producers.get(rel);
-          const hint = producer ? ` — it is an output of step '${producer}': run that step first (cairn run ${path.basename(this.pipeline.file)} --step ${producer})` : ' — create it or fix the path in the pipeline';
+          const hint = producer
+            ? ` — it is an output of step '${producer}': run that step first (cairn run ${path.basename(this.pipeline.file)} --step ${producer})`
+            : ' — create it or fix the path in the pipeline';
           return this.fail(step, writeLog, elapsed(), `dependency '${rel}' does not exist${hint}`, log);
         }
       }
@@ -485,7 +541,8 @@ class RunExecution {
       const builtin = step.kind === 'uses' && step.uses ? getBuiltin(step.uses) : undefined;
       const key = stepCacheKey(step, inputs, params, builtin?.version ?? null);
       // Held from the lookup until the outputs are stored, so a concurrent run with this key waits and restores.
-      if (step.cache && this.options.cacheLocks) this.heldKeys.set(step.name, await this.options.cacheLocks.acquire(key));
+      if (step.cache && this.options.cacheLocks)
+        this.heldKeys.set(step.name, await this.options.cacheLocks.acquire(key));
       await this.store.runs.startStep(stepRunId, key, logRel);
       const recordInputs = async () => {
         for (const i of inputs) {
@@ -528,7 +585,10 @@ class RunExecution {
         await fs.rm(abs, { recursive: true, force: true });
         await fs.mkdir(path.dirname(abs), { recursive: true });
       }
-      const error = step.kind === 'run' ? await this.runCommandStep(step, stepRunId, writeLog) : await this.runBuiltinStep(step, stepRunId, writeLog);
+      const error =
+        step.kind === 'run'
+          ? await this.runCommandStep(step, stepRunId, writeLog)
+          : await this.runBuiltinStep(step, stepRunId, writeLog);
       if (this.signal.aborted) {
         writeLog('cairn', 'cancelled');
         await closeLog(log);
@@ -548,7 +608,13 @@ class RunExecution {
         );
         if (!exists) {
           if (o.optional) continue;
-          return this.fail(step, writeLog, elapsed(), `declared output '${o.name}' (${o.rel}) was not produced; the step must write it`, log);
+          return this.fail(
+            step,
+            writeLog,
+            elapsed(),
+            `declared output '${o.name}' (${o.rel}) was not produced; the step must write it`,
+            log,
+          );
         }
         if (o.name.startsWith('metrics:')) this.readMetricsFile(abs, o.rel, stepRunId, step.name, writeLog);
         const obj = await this.objects.putPath(abs);
@@ -593,7 +659,9 @@ class RunExecution {
     this.outsideInputs.set(rel, { real, allowedBy });
     writeLog('cairn', `reading ${rel} from outside the workspace (${real}, read-only: allow_outside ${allowedBy})`);
     const list = [...this.outsideInputs].map(([p, v]) => ({ path: p, real: v.real, allowedBy: v.allowedBy }));
-    this.later(this.store.runs.setTag(this.runId, outsideTags.read, JSON.stringify(list)), (m) => writeLog('cairn', `tag ${outsideTags.read}: ${m}`));
+    this.later(this.store.runs.setTag(this.runId, outsideTags.read, JSON.stringify(list)), (m) =>
+      writeLog('cairn', `tag ${outsideTags.read}: ${m}`),
+    );
   }
 
   /** `gate:` bounds on the metrics this step reported; the first violation, or null. */
@@ -605,29 +673,60 @@ class RunExecution {
       // `ndcg@k` in a gate names the metric a built-in reports for its `k` option, e.g. `ndcg@10`.
       const k = step.with?.k;
       const value = latest.get(key) ?? (typeof k === 'number' ? latest.get(key.replace(/@k$/, `@${k}`)) : undefined);
-      if (value === undefined) return `gate on '${key}': the step reported no such metric (it reported: ${[...latest.keys()].join(', ') || 'none'})`;
-      if (bound.min !== undefined && value < bound.min) return `gate failed: ${key} = ${value} is below the minimum ${bound.min}`;
-      if (bound.max !== undefined && value > bound.max) return `gate failed: ${key} = ${value} is above the maximum ${bound.max}`;
+      if (value === undefined)
+        return `gate on '${key}': the step reported no such metric (it reported: ${[...latest.keys()].join(', ') || 'none'})`;
+      if (bound.min !== undefined && value < bound.min)
+        return `gate failed: ${key} = ${value} is below the minimum ${bound.min}`;
+      if (bound.max !== undefined && value > bound.max)
+        return `gate failed: ${key} = ${value} is above the maximum ${bound.max}`;
     }
     return null;
   }
 
-  private async fail(step: ResolvedStep, writeLog: (s: 'cairn', line: string) => void, durationMs: number, message: string, log: WriteStream): Promise<StepStatus> {
+  private async fail(
+    step: ResolvedStep,
+    writeLog: (s: 'cairn', line: string) => void,
+    durationMs: number,
+    message: string,
+    log: WriteStream,
+  ): Promise<StepStatus> {
     writeLog('cairn', `failed: ${message}`);
     await closeLog(log);
     return this.settle(step.name, 'failed', durationMs, message);
   }
 
   /** What the shared remote needs to serve or receive this step's outputs (cas/remote/stepCache.ts). */
-  private remoteStep(step: ResolvedStep, key: string, stepRunId: number, writeLog: (s: 'cairn', l: string) => void): RemoteStepContext {
-    const outputs = this.outputEntries(step).map((o) => ({ ...o, abs: this.abs(o.rel), what: outputWhat(step.name, o.name, o.rel) }));
+  private remoteStep(
+    step: ResolvedStep,
+    key: string,
+    stepRunId: number,
+    writeLog: (s: 'cairn', l: string) => void,
+  ): RemoteStepContext {
+    const outputs = this.outputEntries(step).map((o) => ({
+      ...o,
+      abs: this.abs(o.rel),
+      what: outputWhat(step.name, o.name, o.rel),
+    }));
     const { store, objects, workspace, remote: setting } = this.options;
-    const base = { setting, store, objects, workspace, pipeline: this.pipeline.name, step: step.name, runId: this.runId };
+    const base = {
+      setting,
+      store,
+      objects,
+      workspace,
+      pipeline: this.pipeline.name,
+      step: step.name,
+      runId: this.runId,
+    };
     return { ...base, stepRunId, key, outputs, log: (line) => writeLog('cairn', line) };
   }
 
   /** A cache hit: every output restored (verified) or already in place with the same hash. */
-  private async tryRestore(step: ResolvedStep, key: string, stepRunId: number, writeLog: (s: 'cairn', line: string) => void): Promise<boolean> {
+  private async tryRestore(
+    step: ResolvedStep,
+    key: string,
+    stepRunId: number,
+    writeLog: (s: 'cairn', line: string) => void,
+  ): Promise<boolean> {
     const entry = await this.store.artifacts.cacheEntry(key);
     if (!entry) return false;
     const expected = this.outputEntries(step);
@@ -659,7 +758,10 @@ class RunExecution {
     }
     if (explanationsOutputName in entry.outputs) await this.store.runs.setTag(this.runId, explainedRunTag, 'true');
     const copied = await this.store.metrics.copyStep(entry.stepRunId, this.runId, stepRunId);
-    writeLog('cairn', `restored from cache (key ${key.slice(0, 12)}, ${Object.keys(entry.outputs).length} outputs, ${copied.length} metrics)`);
+    writeLog(
+      'cairn',
+      `restored from cache (key ${key.slice(0, 12)}, ${Object.keys(entry.outputs).length} outputs, ${copied.length} metrics)`,
+    );
     return true;
   }
 
@@ -678,16 +780,26 @@ class RunExecution {
   }
 
   /** A metrics file (`metrics:` of a command step): numeric leaves become metrics, nested keys joined by '.'. */
-  private readMetricsFile(abs: string, rel: string, stepRunId: number, stepName: string, writeLog: (s: 'cairn', line: string) => void): void {
+  private readMetricsFile(
+    abs: string,
+    rel: string,
+    stepRunId: number,
+    stepName: string,
+    writeLog: (s: 'cairn', line: string) => void,
+  ): void {
     let data: unknown;
     try {
       data = JSON.parse(readFileSync(abs, 'utf8'));
     } catch (error) {
-      writeLog('cairn', `metrics file ${rel} is not valid JSON (${error instanceof Error ? error.message : String(error)}); its values were not recorded`);
+      writeLog(
+        'cairn',
+        `metrics file ${rel} is not valid JSON (${error instanceof Error ? error.message : String(error)}); its values were not recorded`,
+      );
       return;
     }
     const walk = (value: unknown, prefix: string) => {
-      if (typeof value === 'number' && Number.isFinite(value)) this.recordMetric(stepRunId, stepName, prefix, value, undefined);
+      if (typeof value === 'number' && Number.isFinite(value))
+        this.recordMetric(stepRunId, stepName, prefix, value, undefined);
       else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
       }
@@ -695,7 +807,11 @@ class RunExecution {
     walk(data, '');
   }
 
-  private async runCommandStep(step: ResolvedStep, stepRunId: number, writeLog: (s: 'stdout' | 'stderr' | 'cairn', line: string) => void): Promise<string | null> {
+  private async runCommandStep(
+    step: ResolvedStep,
+    stepRunId: number,
+    writeLog: (s: 'stdout' | 'stderr' | 'cairn', line: string) => void,
+  ): Promise<string | null> {
     const command = step.run ?? '';
     const scratch = this.scratchDir();
     await fs.mkdir(scratch, { recursive: true });
@@ -714,7 +830,8 @@ class RunExecution {
       CAIRN_METRICS: metricsFile,
       CAIRN_DEPS: JSON.stringify(step.deps.map((d) => this.abs(d))),
     };
-    for (const [name, p] of Object.entries(this.pipeline.params)) env[`CAIRN_PARAM_${envName(name)}`] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
+    for (const [name, p] of Object.entries(this.pipeline.params))
+      env[`CAIRN_PARAM_${envName(name)}`] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
     for (const [name, rel] of Object.entries(step.outs)) env[`CAIRN_OUTPUT_${envName(name)}`] = this.abs(rel);
     Object.assign(env, step.env);
     const tail = new MetricsFileTail(metricsFile, (line, lineNo) => {
@@ -727,7 +844,10 @@ class RunExecution {
       }
       const parsed = metricLineSchema.safeParse(json);
       if (!parsed.success) {
-        writeLog('cairn', `CAIRN_METRICS line ${lineNo} ignored: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')}`);
+        writeLog(
+          'cairn',
+          `CAIRN_METRICS line ${lineNo} ignored: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')}`,
+        );
         return;
       }
       this.recordMetric(stepRunId, step.name, parsed.data.key, parsed.data.value, parsed.data.step);
@@ -740,11 +860,15 @@ class RunExecution {
         cwd: this.root,
         env,
         signal: this.signal,
-        onSpawn: (pid) => this.later(this.store.runs.setStepPid(stepRunId, pid), (m) => writeLog('cairn', `recording the step's process: ${m}`)),
+        onSpawn: (pid) =>
+          this.later(this.store.runs.setStepPid(stepRunId, pid), (m) =>
+            writeLog('cairn', `recording the step's process: ${m}`),
+          ),
         onLine: (stream, line) => {
           const metric = stream === 'stdout' ? parseMetricLine(line) : undefined;
           if (metric?.error) writeLog('cairn', `metric line ignored: ${metric.error}`);
-          else if (metric) for (const m of metric.metrics) this.recordMetric(stepRunId, step.name, m.key, m.value, metric.step);
+          else if (metric)
+            for (const m of metric.metrics) this.recordMetric(stepRunId, step.name, m.key, m.value, metric.step);
           writeLog(stream, line);
         },
       });
@@ -756,25 +880,32 @@ class RunExecution {
     if (result.cancelled) return 'cancelled';
     if (result.code === 0) return null;
     const program = command.trim().split(/\s+/)[0] ?? command;
-    if (result.code === 127) return `program not found: '${program}' (exit 127); install it or fix the step's run: line`;
+    if (result.code === 127)
+      return `program not found: '${program}' (exit 127); install it or fix the step's run: line`;
     if (result.code === 126) return `'${program}' cannot be executed (exit 126); check its permissions (chmod +x)`;
     if (result.signal) return `the command was killed by ${result.signal}`;
     return `the command exited with code ${result.code}; see the step log above`;
   }
 
-  private async runBuiltinStep(step: ResolvedStep, stepRunId: number, writeLog: (s: 'stdout' | 'stderr' | 'cairn', line: string) => void): Promise<string | null> {
+  private async runBuiltinStep(
+    step: ResolvedStep,
+    stepRunId: number,
+    writeLog: (s: 'stdout' | 'stderr' | 'cairn', line: string) => void,
+  ): Promise<string | null> {
     const name = step.uses ?? '';
     const spec = getBuiltin(name);
     if (!spec) return `'${name}' is not a built-in step; \`cairn schema\` lists them`;
     const impl = implementations.get(name);
     if (!impl) return `built-in '${name}' has no implementation in this Cairn version (${cairnVersion()})`;
     const parsed = spec.options.safeParse(step.with ?? {});
-    if (!parsed.success) return `options of '${name}' are invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    if (!parsed.success)
+      return `options of '${name}' are invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
     const options: Record<string, unknown> = { ...parsed.data };
     for (const option of spec.inputs) {
       const v = options[option];
       if (typeof v === 'string') options[option] = this.abs(v);
-      else if (Array.isArray(v)) options[option] = (v as unknown[]).map((x) => (typeof x === 'string' ? this.abs(x) : x));
+      else if (Array.isArray(v))
+        options[option] = (v as unknown[]).map((x) => (typeof x === 'string' ? this.abs(x) : x));
     }
     const outputs: Record<string, string> = {};
     for (const [o, rel] of Object.entries(step.outs)) outputs[o] = this.abs(rel);
@@ -783,7 +914,9 @@ class RunExecution {
     for (const option of spec.inputs) {
       const given = step.with?.[option];
       if (typeof given !== 'string') continue;
-      const entry = Object.values(this.pipeline.data ?? {}).find((d) => path.normalize(d.path) === path.normalize(given));
+      const entry = Object.values(this.pipeline.data ?? {}).find(
+        (d) => path.normalize(d.path) === path.normalize(given),
+      );
       if (entry?.schema) dataSchemas[option] = entry.schema;
     }
     const ctx: BuiltinContext = {
@@ -800,12 +933,20 @@ class RunExecution {
         }
         this.recordMetric(stepRunId, step.name, key, value, x);
       },
-      tag: (key, value) => this.later(this.store.runs.setTag(this.runId, key, value), (m) => writeLog('cairn', `tag ${key}: ${m}`)),
+      tag: (key, value) =>
+        this.later(this.store.runs.setTag(this.runId, key, value), (m) => writeLog('cairn', `tag ${key}: ${m}`)),
       signal: this.signal,
     };
     try {
       // model.register writes into this run's store: the registry hook is bound to this step's context.
-      if (name === 'model.register') await bindModelRegistry(ctx, { store: this.store, objects: this.objects, workspace: this.options.workspace, runId: this.runId, stepRunId });
+      if (name === 'model.register')
+        await bindModelRegistry(ctx, {
+          store: this.store,
+          objects: this.objects,
+          workspace: this.options.workspace,
+          runId: this.runId,
+          stepRunId,
+        });
       await impl(ctx);
       return null;
     } catch (error) {

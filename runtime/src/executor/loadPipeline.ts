@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { LineIndex, Severity, severityName, type CairnDiagnostic, type ResolvedPipeline, type ValidateDiagnostic } from '@cairn/protocol';
+import {
+  LineIndex,
+  Severity,
+  severityName,
+  type CairnDiagnostic,
+  type ResolvedPipeline,
+  type ValidateDiagnostic,
+} from '@cairn/protocol';
 import type { PipelineDocument } from '@cairn/protocol/pipeline/index.js';
 import { parsePipeline, resolvePipeline } from '@cairn/protocol/pipeline/index.js';
 import { confiningHost } from '../util/confine.js';
@@ -16,17 +23,31 @@ export type LoadResult =
  * language server, so a run refuses exactly what the editor underlines, with the same diagnostics.
  * `file` is relative to `cwd` (or absolute) and must lie inside `workspace`.
  */
-export function loadPipeline(file: string, options: { cwd: string; workspace: string; overrides?: Record<string, string> }): LoadResult {
+export function loadPipeline(
+  file: string,
+  options: { cwd: string; workspace: string; overrides?: Record<string, string> },
+): LoadResult {
   const abs = path.resolve(options.cwd, file);
   if (!isInside(options.workspace, abs)) {
-    return { ok: false, diagnostics: [], message: `pipeline ${file} is outside the workspace ${options.workspace}; run cairn from the workspace folder` };
+    return {
+      ok: false,
+      diagnostics: [],
+      message: `pipeline ${file} is outside the workspace ${options.workspace}; run cairn from the workspace folder`,
+    };
   }
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, diagnostics: [], message: code === 'ENOENT' ? `pipeline file ${file} does not exist` : `cannot read pipeline file ${file}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      diagnostics: [],
+      message:
+        code === 'ENOENT'
+          ? `pipeline file ${file} does not exist`
+          : `cannot read pipeline file ${file}: ${(error as Error).message}`,
+    };
   }
   const root = path.dirname(abs);
   const parsed = parsePipeline(file, text);
@@ -37,7 +58,8 @@ export function loadPipeline(file: string, options: { cwd: string; workspace: st
   });
   const lines = new LineIndex(text);
   const diagnostics = result.diagnostics.map((d) => toValidateDiagnostic(file, lines, d));
-  if (!result.pipeline || result.diagnostics.some((d) => d.severity === Severity.Error)) return { ok: false, diagnostics };
+  if (!result.pipeline || result.diagnostics.some((d) => d.severity === Severity.Error))
+    return { ok: false, diagnostics };
   return { ok: true, pipeline: result.pipeline, warnings: diagnostics, document: parsed };
 }
 

@@ -55,7 +55,8 @@ function client(program: string, args: string[], env: NodeJS.ProcessEnv | undefi
     execFile(program, args, { env: env ?? process.env, encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
       if (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? `${program} is not installed (install slurm-client)` : stderr.trim() || error.message;
+        const why =
+          code === 'ENOENT' ? `${program} is not installed (install slurm-client)` : stderr.trim() || error.message;
         reject(new SlurmError(`${program} ${args.join(' ')}: ${why}`));
       } else resolve(stdout.trim());
     });
@@ -72,7 +73,9 @@ export async function checkController(env?: NodeJS.ProcessEnv): Promise<void> {
   }
   if (!/\bUP\b/.test(out)) {
     const conf = (env ?? process.env).SLURM_CONF ?? '/etc/slurm/slurm.conf';
-    throw new SlurmError(`the Slurm controller is unreachable (${out.replace(/\s+/g, ' ')}); check slurmctld and ${conf}; nothing was submitted`);
+    throw new SlurmError(
+      `the Slurm controller is unreachable (${out.replace(/\s+/g, ' ')}); check slurmctld and ${conf}; nothing was submitted`,
+    );
   }
 }
 
@@ -128,7 +131,8 @@ const terminalStates = new Set([
 
 function defaultCairn(): string[] {
   const script = process.argv[1];
-  if (!script) throw new SlurmError('cannot tell how to start cairn on the node; set the Slurm executor\'s cairn command');
+  if (!script)
+    throw new SlurmError("cannot tell how to start cairn on the node; set the Slurm executor's cairn command");
   return [process.execPath, path.resolve(script)];
 }
 
@@ -157,10 +161,18 @@ export async function startSlurmRun(
     }
   };
   const progress = (step: string | undefined, status: StepStatus | 'running', message?: string) =>
-    emit({ type: 'progress', runId, pipeline: pipeline.name, ...(step ? { step } : {}), status, ...(message ? { message } : {}) });
+    emit({
+      type: 'progress',
+      runId,
+      pipeline: pipeline.name,
+      ...(step ? { step } : {}),
+      status,
+      ...(message ? { message } : {}),
+    });
   progress(undefined, 'running');
   const outcomes = await restoreCachedSteps(pipeline, selected, runId, stepRunIds, options, controller.signal);
-  for (const [name, o] of Object.entries(outcomes)) progress(name, o.status, o.cacheHit ? 'restored from cache' : o.error ?? undefined);
+  for (const [name, o] of Object.entries(outcomes))
+    progress(name, o.status, o.cacheHit ? 'restored from cache' : (o.error ?? undefined));
 
   const scratch = path.join(options.workspace, '.cairn', 'tmp', `slurm-run-${runId}`);
   await fs.mkdir(scratch, { recursive: true });
@@ -178,7 +190,12 @@ export async function startSlurmRun(
     if (outcomes[step.name]) continue;
     const upstream = step.needs.filter((n) => selectedNames.has(n));
     if (failedEarly || upstream.some((n) => outcomes[n] && outcomes[n].status !== 'succeeded')) {
-      outcomes[step.name] = { status: 'skipped', cacheHit: false, durationMs: null, error: 'an upstream step did not succeed' };
+      outcomes[step.name] = {
+        status: 'skipped',
+        cacheHit: false,
+        durationMs: null,
+        error: 'an upstream step did not succeed',
+      };
       continue;
     }
     const after = upstream.flatMap((n) => (jobs.has(n) ? [jobs.get(n) ?? ''] : []));
@@ -200,7 +217,9 @@ export async function startSlurmRun(
       // A sweep combination's own folder copy: the job must not write into the shared pipeline folder.
       ...(options.filesRoot ? ['--files-root', options.filesRoot] : []),
       // The job looks cache misses up on the shared remote and pushes to it, as a local run does.
-      ...(options.remote ? ['--remote', options.remote.remote.url, ...(options.remote.autoPush ? [] : ['--no-push'])] : []),
+      ...(options.remote
+        ? ['--remote', options.remote.remote.url, ...(options.remote.autoPush ? [] : ['--no-push'])]
+        : []),
       ...(options.force ? ['--force'] : []),
     ];
     const args = [

@@ -36,7 +36,6 @@ export function parseArtifactNodeId(id: string): { hash: string; path?: string }
   return m[2] === undefined ? { hash: m[1] } : { hash: m[1], path: m[2] };
 }
 
-
 /**
  * The lineage graph of a run (`12`, `run:12`), an artifact (`artifact:<hash or prefix>`, a hash prefix, or a workspace
  * path) or a model (`model:<name>[@<version>]`, through the registry's lineage edges). Nodes whose inputs changed on
@@ -51,7 +50,8 @@ export async function lineage(store: Store, workspace: string, target: string): 
     const runId = Number(runMatch[1]);
     const steps = await store.runs.steps(runId);
     if (steps.length === 0) {
-      if (!(await store.runs.exists(runId))) throw new LineageTargetError(`run ${runId} does not exist; \`cairn runs list\` shows the runs there are`);
+      if (!(await store.runs.exists(runId)))
+        throw new LineageTargetError(`run ${runId} does not exist; \`cairn runs list\` shows the runs there are`);
     }
     for (const s of steps) await g.addStep(s, 'both', 1);
   } else if (t.startsWith('model:')) {
@@ -59,7 +59,10 @@ export async function lineage(store: Store, workspace: string, target: string): 
     const candidates = id ? [id] : await store.artifacts.edgeNodesLike(`${t}@`);
     const known: string[] = [];
     for (const c of candidates) if (await store.artifacts.hasEdge(c)) known.push(c);
-    if (known.length === 0) throw new LineageTargetError(`no lineage recorded for ${t}; register the model first (cairn models list shows registered ones)`);
+    if (known.length === 0)
+      throw new LineageTargetError(
+        `no lineage recorded for ${t}; register the model first (cairn models list shows registered ones)`,
+      );
     for (const k of known) await g.addGeneric(k, 'both');
   } else {
     for (const a of await resolveArtifact(store, t)) await g.addArtifact(a.hash, a.path, 'both');
@@ -76,12 +79,15 @@ async function resolveArtifact(store: Store, target: string): Promise<Array<{ ha
   const exact = parseArtifactNodeId(target);
   if (exact?.path !== undefined) {
     if (await store.artifacts.recorded(exact.hash, exact.path)) return [{ hash: exact.hash, path: exact.path }];
-    throw new LineageTargetError(`no run recorded ${exact.path} with content ${exact.hash.slice(0, 12)}; \`cairn lineage ${exact.path}\` shows its newest version`);
+    throw new LineageTargetError(
+      `no run recorded ${exact.path} with content ${exact.hash.slice(0, 12)}; \`cairn lineage ${exact.path}\` shows its newest version`,
+    );
   }
   const given = target.replace(/^artifact:/, '');
   if (/^[0-9a-f]{6,64}$/.test(given)) {
     const rows = await store.artifacts.hashesWithPrefix(given, 2);
-    if (rows.length > 1) throw new LineageTargetError(`artifact prefix ${given} is ambiguous; give more characters of the hash`);
+    if (rows.length > 1)
+      throw new LineageTargetError(`artifact prefix ${given} is ambiguous; give more characters of the hash`);
     const hash = rows[0];
     if (hash !== undefined) {
       return (await store.artifacts.pathsOf(hash)).map((p) => ({ hash, path: p }));
@@ -90,7 +96,9 @@ async function resolveArtifact(store: Store, target: string): Promise<Array<{ ha
   const rel = path.normalize(given).split(path.sep).join('/');
   const byPath = await store.artifacts.newestHashAt(rel);
   if (byPath !== undefined) return [{ hash: byPath, path: rel }];
-  throw new LineageTargetError(`no run recorded '${given}' as an artifact, a hash, or a path; give a run id, an artifact hash, a workspace path, or model:<name>`);
+  throw new LineageTargetError(
+    `no run recorded '${given}' as an artifact, a hash, or a path; give a run id, an artifact hash, a workspace path, or model:<name>`,
+  );
 }
 
 class GraphBuilder {
@@ -115,13 +123,22 @@ class GraphBuilder {
   async addStep(s: StepRunRow, direction: 'up' | 'down' | 'both', depth: number): Promise<string> {
     const id = `step:${s.id}`;
     if (!this.nodes.has(id)) {
-      this.nodes.set(id, { id, kind: 'step', label: `${s.step} (run ${s.runId}${s.cacheHit ? ', cached' : ''})`, runId: s.runId, stale: false });
+      this.nodes.set(id, {
+        id,
+        kind: 'step',
+        label: `${s.step} (run ${s.runId}${s.cacheHit ? ', cached' : ''})`,
+        runId: s.runId,
+        stale: false,
+      });
     }
     const key = `${id}:${direction}`;
     if (this.visited.has(key) || this.full()) return id;
     this.visited.add(key);
     const io = await this.store.artifacts.stepIo(s.id);
-    this.inputs.set(id, io.filter((r) => r.direction === 'in'));
+    this.inputs.set(
+      id,
+      io.filter((r) => r.direction === 'in'),
+    );
     const outside = await this.outsideInputs(s.runId);
     for (const r of io) {
       const a = await this.artifactNode(r.hash, r.path);
@@ -165,7 +182,14 @@ class GraphBuilder {
     if (!this.nodes.has(id)) {
       const produced = relPath !== undefined && (await this.store.artifacts.recorded(hash, relPath, 'out'));
       const label = relPath ?? hash.slice(0, 12);
-      this.nodes.set(id, { id, kind: produced ? 'artifact' : 'data', label, ...(relPath === undefined ? {} : { path: relPath }), hash, stale: false });
+      this.nodes.set(id, {
+        id,
+        kind: produced ? 'artifact' : 'data',
+        label,
+        ...(relPath === undefined ? {} : { path: relPath }),
+        hash,
+        stale: false,
+      });
     }
     return id;
   }
@@ -176,7 +200,9 @@ class GraphBuilder {
   }
 
   /** The graph node for an `artifact:` id of an edge recorded elsewhere (either form), created if needed. */
-  private async artifactOfId(id: string): Promise<{ hash: string; path: string | undefined; node: string } | undefined> {
+  private async artifactOfId(
+    id: string,
+  ): Promise<{ hash: string; path: string | undefined; node: string } | undefined> {
     const parsed = parseArtifactNodeId(id);
     if (parsed === undefined) return undefined;
     const relPath = parsed.path ?? (await this.newestPath(parsed.hash));
@@ -265,7 +291,8 @@ class GraphBuilder {
         if (now === i.hash) continue;
         if (!node.stale) {
           node.stale = true;
-          node.staleReason = now === null ? `input ${i.path} no longer exists` : `input ${i.path} changed since this step ran`;
+          node.staleReason =
+            now === null ? `input ${i.path} no longer exists` : `input ${i.path} changed since this step ran`;
         }
         const input = this.nodes.get(artifactNodeId(i.hash, i.path));
         if (input && !input.stale) {

@@ -73,7 +73,8 @@ async function choose(candidates: readonly BackendName[]): Promise<BackendChoice
 export function initBackend(): Promise<BackendChoice> {
   if (!chosen) {
     const forced = process.env['CAIRN_TFJS_BACKEND'];
-    const list = forced && (backendCandidates as readonly string[]).includes(forced) ? [forced as BackendName] : backendCandidates;
+    const list =
+      forced && (backendCandidates as readonly string[]).includes(forced) ? [forced as BackendName] : backendCandidates;
     chosen = choose(list);
   }
   return chosen;

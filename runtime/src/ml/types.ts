@@ -50,7 +50,11 @@ export interface RecommenderPredictor {
   /** Predicted rating (or score) per (user, item) pair; unknown ids get the model's fallback. */
   score(users: ArrayLike<string | number>, items: ArrayLike<string | number>): Promise<Float64Array>;
   /** Top-k item ids per user, best first, skipping `exclude`d items of that user. */
-  recommend(users: Array<string | number>, k: number, exclude?: Map<string | number, Set<string | number>>): Promise<Array<Array<string | number>>>;
+  recommend(
+    users: Array<string | number>,
+    k: number,
+    exclude?: Map<string | number, Set<string | number>>,
+  ): Promise<Array<Array<string | number>>>;
   /** Items the model can recommend (for catalogue coverage). */
   catalogue(): Array<string | number>;
 }

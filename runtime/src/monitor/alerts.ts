@@ -12,7 +12,17 @@ export class AlertError extends CairnError {
   }
 }
 
-export async function insertAlert(store: Store, a: { name: string; version: number | null; deploymentId: number | null; kind: Alert['kind']; message: string; reportId: number | null }): Promise<Alert> {
+export async function insertAlert(
+  store: Store,
+  a: {
+    name: string;
+    version: number | null;
+    deploymentId: number | null;
+    kind: Alert['kind'];
+    message: string;
+    reportId: number | null;
+  },
+): Promise<Alert> {
   const id = await store.monitor.insertAlert(a);
   const alert = await store.monitor.alert(id);
   if (!alert) throw new Error(`alert ${id} vanished after insert`);
@@ -23,10 +33,16 @@ export async function closeAlert(store: Store, id: number, reason: string): Prom
   const alert = await store.monitor.alert(id);
   if (!alert) {
     const open = (await store.monitor.alerts()).map((a) => a.id);
-    throw new AlertError(`alert ${id} does not exist${open.length > 0 ? ` (open alerts: ${open.join(', ')})` : ' (no alert is open)'}`, 'not-found');
+    throw new AlertError(
+      `alert ${id} does not exist${open.length > 0 ? ` (open alerts: ${open.join(', ')})` : ' (no alert is open)'}`,
+      'not-found',
+    );
   }
-  if (alert.closedAt !== null) throw new AlertError(`alert ${id} was closed already (${new Date(alert.closedAt).toISOString()}: ${alert.closedReason ?? ''})`, 'refused');
+  if (alert.closedAt !== null)
+    throw new AlertError(
+      `alert ${id} was closed already (${new Date(alert.closedAt).toISOString()}: ${alert.closedReason ?? ''})`,
+      'refused',
+    );
   await store.monitor.closeAlert(id, reason);
   return (await store.monitor.alert(id)) ?? alert;
 }
-

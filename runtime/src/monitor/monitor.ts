@@ -1,7 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { driftTestSchema, type Alert, type DriftWindow, type ModelVersion, type MonitorReport, type ResolvedDeploy, type TitledDriftReport } from '@cairn/protocol';
+import {
+  driftTestSchema,
+  type Alert,
+  type DriftWindow,
+  type ModelVersion,
+  type MonitorReport,
+  type ResolvedDeploy,
+  type TitledDriftReport,
+} from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { formatOf as dataFormatOf, parseJsonl, readTable, takeRows } from '../ml/data/index.js';
 import { loadPipeline } from '../executor/loadPipeline.js';
@@ -58,7 +66,10 @@ type DeployMonitor = NonNullable<ResolvedDeploy['monitor']>;
 const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** The `deploy.monitor` block of the pipeline that registered the version (its file as it is now), if it has one. */
-async function deployMonitorOf(ctx: MonitorContext, v: ModelVersion): Promise<{ file: string; monitor: DeployMonitor } | undefined> {
+async function deployMonitorOf(
+  ctx: MonitorContext,
+  v: ModelVersion,
+): Promise<{ file: string; monitor: DeployMonitor } | undefined> {
   if (v.runId === null) return undefined;
   const runFile = await ctx.store.runs.pipelineFile(v.runId);
   if (runFile === undefined) return undefined;
@@ -75,7 +86,8 @@ function testsOf(monitor: DeployMonitor, columns: string[]): NonNullable<DriftOp
   for (const c of columns) {
     const cfg = monitor.drift[c] ?? fallback;
     const test = driftTestSchema.safeParse(cfg?.test);
-    if (test.success) tests[c] = { test: test.data, ...(cfg?.threshold === undefined ? {} : { threshold: cfg.threshold }) };
+    if (test.success)
+      tests[c] = { test: test.data, ...(cfg?.threshold === undefined ? {} : { threshold: cfg.threshold }) };
   }
   return tests;
 }
@@ -94,7 +106,10 @@ const TABLE_EXT = /\.(csv|jsonl|parquet)$/i;
 
 /** The table a model version was trained on: lineage back from the model artifact to the first table input. */
 export async function lineageReference(ctx: MonitorContext, v: ModelVersion): Promise<{ table: Table; label: string }> {
-  if (v.runId === null) throw new MonitorError(`the run that registered ${v.name} version ${v.version} was deleted, so its training data cannot be found: give --reference FILE`);
+  if (v.runId === null)
+    throw new MonitorError(
+      `the run that registered ${v.name} version ${v.version} was deleted, so its training data cannot be found: give --reference FILE`,
+    );
   // Breadth-first from the model artifact: a model exported to ONNX reaches its trainer, then the training table.
   const seen = new Set<string>();
   let frontier = [v.artifactHash];
@@ -109,24 +124,33 @@ export async function lineageReference(ctx: MonitorContext, v: ModelVersion): Pr
       const table = ins.find((i) => TABLE_EXT.test(i.path));
       if (table) {
         const label = `${table.path} (input of step ${step.step}, run ${v.runId})`;
-        if (await ctx.objects.has(table.hash)) return { table: await readTable(ctx.objects.pathOf(table.hash), dataFormatOf(table.path)), label };
+        if (await ctx.objects.has(table.hash))
+          return { table: await readTable(ctx.objects.pathOf(table.hash), dataFormatOf(table.path)), label };
         const abs = path.resolve(ctx.workspace, table.path);
         try {
           if ((await sha256File(abs)) === table.hash) return { table: await readTable(abs), label };
         } catch {
           // Gone from the workspace: reported below.
         }
-        throw new MonitorError(`${label} is not in the artifact store and the workspace file changed or is gone: give --reference FILE`);
+        throw new MonitorError(
+          `${label} is not in the artifact store and the workspace file changed or is gone: give --reference FILE`,
+        );
       }
       next.push(...ins.map((i) => i.hash));
     }
     frontier = next;
   }
-  throw new MonitorError(`no table (csv, jsonl, parquet) found upstream of ${v.name} version ${v.version} in run ${v.runId}: give --reference FILE`);
+  throw new MonitorError(
+    `no table (csv, jsonl, parquet) found upstream of ${v.name} version ${v.version} in run ${v.runId}: give --reference FILE`,
+  );
 }
 
 /** The model's predictions on the reference rows, as the `prediction` column, or why there are none. */
-async function referencePredictions(ctx: MonitorContext, v: ModelVersion, reference: Table): Promise<unknown[] | string> {
+async function referencePredictions(
+  ctx: MonitorContext,
+  v: ModelVersion,
+  reference: Table,
+): Promise<unknown[] | string> {
   if (v.artifactKind !== 'file') return `version ${v.version} is a folder, not a model file`;
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-monitor-'));
   try {
@@ -149,7 +173,10 @@ function withColumn(table: Table, name: string, values: unknown[]): Table {
 }
 
 /** Row windows, newest last: by count (the latest ending at the newest row) or by time. */
-function windowsOf(at: number[], o: { windowRows?: number; windowMs?: number }): Array<{ start: number; end: number; rows: number[] }> {
+function windowsOf(
+  at: number[],
+  o: { windowRows?: number; windowMs?: number },
+): Array<{ start: number; end: number; rows: number[] }> {
   const out: Array<{ start: number; end: number; rows: number[] }> = [];
   const n = at.length;
   if (o.windowMs !== undefined) {
@@ -173,7 +200,8 @@ function windowsOf(at: number[], o: { windowRows?: number; windowMs?: number }):
   }
   // The oldest window holds the remainder; under half a window it is too small to judge alone, so it joins the next one.
   const [first, second] = out;
-  if (first && second && first.rows.length < size / 2) out.splice(0, 2, { start: first.start, end: second.end, rows: [...first.rows, ...second.rows] });
+  if (first && second && first.rows.length < size / 2)
+    out.splice(0, 2, { start: first.start, end: second.end, rows: [...first.rows, ...second.rows] });
   return out;
 }
 
@@ -181,12 +209,20 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
   const registry = new ModelRegistry(ctx.store, ctx.objects, ctx.workspace);
   const deployments = await ctx.store.deployments.idsOf(o.name);
   if (o.deploymentId !== undefined && !deployments.includes(o.deploymentId)) {
-    throw new MonitorError(`deployment ${o.deploymentId} does not serve ${o.name}${deployments.length > 0 ? ` (its deployments: ${deployments.join(', ')})` : ''}; \`cairn deployments list\` shows them`);
+    throw new MonitorError(
+      `deployment ${o.deploymentId} does not serve ${o.name}${deployments.length > 0 ? ` (its deployments: ${deployments.join(', ')})` : ''}; \`cairn deployments list\` shows them`,
+    );
   }
   const ids = o.deploymentId === undefined ? deployments : [o.deploymentId];
-  if (ids.length === 0) throw new MonitorError(`${o.name} has no deployment, so no logged traffic to monitor: serve it with \`cairn serve --model ${o.name}@ALIAS\``);
+  if (ids.length === 0)
+    throw new MonitorError(
+      `${o.name} has no deployment, so no logged traffic to monitor: serve it with \`cairn serve --model ${o.name}@ALIAS\``,
+    );
   const all = await ctx.store.deployments.predictions(ids);
-  if (all.length === 0) throw new MonitorError(`no prediction of ${o.name} is logged yet (deployment${ids.length === 1 ? '' : 's'} ${ids.join(', ')}): send traffic first`);
+  if (all.length === 0)
+    throw new MonitorError(
+      `no prediction of ${o.name} is logged yet (deployment${ids.length === 1 ? '' : 's'} ${ids.join(', ')}): send traffic first`,
+    );
   // The version monitored: the champion arm's latest (a challenger has its own reference).
   const latest = [...all].reverse().find((r) => r.arm === 'champion') ?? all[all.length - 1];
   const version = latest?.version ?? null;
@@ -199,11 +235,17 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
     reference = await readTable(o.reference);
     referenceLabel = path.relative(ctx.workspace, o.reference).split(path.sep).join('/');
   } else {
-    if (v === null) throw new MonitorError(`${o.name} is served from a file, not a registered version, so lineage cannot find its training data: give --reference FILE`);
+    if (v === null)
+      throw new MonitorError(
+        `${o.name} is served from a file, not a registered version, so lineage cannot find its training data: give --reference FILE`,
+      );
     ({ table: reference, label: referenceLabel } = await lineageReference(ctx, v));
   }
 
-  const records = rows.map((r) => ({ ...(JSON.parse(r.inputsJson) as Record<string, unknown>), prediction: loggedPrediction(r.predictionJson).value }));
+  const records = rows.map((r) => ({
+    ...(JSON.parse(r.inputsJson) as Record<string, unknown>),
+    prediction: loggedPrediction(r.predictionJson).value,
+  }));
   let current = parseJsonl(records.map((r) => JSON.stringify(r)).join('\n'), 'the prediction log');
   const refPredictions = v === null ? 'the model is served from a file' : await referencePredictions(ctx, v, reference);
   if (typeof refPredictions !== 'string') reference = withColumn(reference, 'prediction', refPredictions);
@@ -211,12 +253,26 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
 
   // The pipeline's deploy.monitor block sets per-column tests, the window (when no window option is given) and on_drift.
   const block = v === null ? undefined : await deployMonitorOf(ctx, v);
-  const tests = block ? testsOf(block.monitor, current.columns.map((c) => c.name)) : {};
-  const options: DriftOptions = { share: o.share ?? 0.5, ...(o.columns === undefined ? {} : { columns: o.columns }), ...(Object.keys(tests).length > 0 ? { tests } : {}) };
+  const tests = block
+    ? testsOf(
+        block.monitor,
+        current.columns.map((c) => c.name),
+      )
+    : {};
+  const options: DriftOptions = {
+    share: o.share ?? 0.5,
+    ...(o.columns === undefined ? {} : { columns: o.columns }),
+    ...(Object.keys(tests).length > 0 ? { tests } : {}),
+  };
   const blockWindow = /^(\d+)([smhdw])$/.exec(block?.monitor.window ?? '');
-  const windowing = o.windowRows === undefined && o.windowMs === undefined && blockWindow ? { windowMs: Number(blockWindow[1]) * (unitMs[blockWindow[2] ?? 'd'] ?? 86_400_000) } : o;
+  const windowing =
+    o.windowRows === undefined && o.windowMs === undefined && blockWindow
+      ? { windowMs: Number(blockWindow[1]) * (unitMs[blockWindow[2] ?? 'd'] ?? 86_400_000) }
+      : o;
   const byBlock = o.retrainPipeline;
-  const retrain = o.retrain ?? (block?.monitor.onDrift === 'retrain' && byBlock ? (): Promise<number> => byBlock(block.file) : undefined);
+  const retrain =
+    o.retrain ??
+    (block?.monitor.onDrift === 'retrain' && byBlock ? (): Promise<number> => byBlock(block.file) : undefined);
   const windows: DriftWindow[] = windowsOf(
     rows.map((r) => r.at),
     windowing,
@@ -227,7 +283,9 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
       end: w.end,
       rows: w.rows.length,
       share: r.shareDrifted,
-      features: r.features.filter((f) => f.score !== null).map((f) => ({ name: f.name, score: f.score ?? 0, drifted: f.drifted })),
+      features: r.features
+        .filter((f) => f.score !== null)
+        .map((f) => ({ name: f.name, score: f.score ?? 0, drifted: f.drifted })),
     };
   });
   const overall = driftReport(reference, current, options);
@@ -242,7 +300,15 @@ export async function runMonitor(ctx: MonitorContext, o: MonitorOptions): Promis
     windows,
   };
   const deploymentId = ids.length === 1 ? (ids[0] ?? null) : null;
-  const reportId = await ctx.store.monitor.insertReport({ name: o.name, version, deploymentId, reference: referenceLabel, drifted, reportJson: JSON.stringify(view), createdAt });
+  const reportId = await ctx.store.monitor.insertReport({
+    name: o.name,
+    version,
+    deploymentId,
+    reference: referenceLabel,
+    drifted,
+    reportJson: JSON.stringify(view),
+    createdAt,
+  });
 
   let alert: Alert | null = (await ctx.store.monitor.openAlert(o.name, version, 'drift')) ?? null;
   let alertOpened = false;

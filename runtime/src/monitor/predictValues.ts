@@ -8,7 +8,10 @@ import { loadPredictor, readModelFile } from '../ml/models/index.js';
  * on its training rows) and for A/B replays (both models on the holdout rows). Throws when the table lacks a column
  * the model needs (a recommender's user or item column; a tabular model's inputs fail in its predictor).
  */
-export async function predictedValues(file: string, table: Table): Promise<{ task: 'classification' | 'regression'; values: unknown[] }> {
+export async function predictedValues(
+  file: string,
+  table: Table,
+): Promise<{ task: 'classification' | 'regression'; values: unknown[] }> {
   const predictor = await loadPredictor(file);
   if (predictor.kind === 'recommender') {
     const m = await readModelFile(file);
@@ -25,7 +28,8 @@ export async function predictedValues(file: string, table: Table): Promise<{ tas
     if (predictor.task === 'regression') values.push(scores.values[r * scores.width]);
     else {
       let best = 0;
-      for (let j = 1; j < scores.width; j++) if ((scores.values[r * scores.width + j] ?? 0) > (scores.values[r * scores.width + best] ?? 0)) best = j;
+      for (let j = 1; j < scores.width; j++)
+        if ((scores.values[r * scores.width + j] ?? 0) > (scores.values[r * scores.width + best] ?? 0)) best = j;
       values.push(predictor.classes?.[best] ?? best);
     }
   }
@@ -35,6 +39,7 @@ export async function predictedValues(file: string, table: Table): Promise<{ tas
 /** A logged prediction (predictions.prediction_json) as one value: a classifier's label, else the number. */
 export function loggedPrediction(json: string): { task: 'classification' | 'regression'; value: unknown } {
   const p: unknown = JSON.parse(json);
-  if (typeof p === 'object' && p !== null && !Array.isArray(p) && 'label' in p) return { task: 'classification', value: p.label };
+  if (typeof p === 'object' && p !== null && !Array.isArray(p) && 'label' in p)
+    return { task: 'classification', value: p.label };
   return { task: typeof p === 'number' ? 'regression' : 'classification', value: p };
 }

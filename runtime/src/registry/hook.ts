@@ -20,7 +20,10 @@ const scopes = new WeakMap<BuiltinContext, RegistryScope>();
 const hook: RegistryHook = {
   async register(request: RegisterRequest, ctx: BuiltinContext): Promise<{ version: number }> {
     const scope = scopes.get(ctx);
-    if (!scope) throw new StepError('model.register: no model registry for this step (it was not started by a run); run the pipeline with `cairn run`');
+    if (!scope)
+      throw new StepError(
+        'model.register: no model registry for this step (it was not started by a run); run the pipeline with `cairn run`',
+      );
     const registry = new ModelRegistry(scope.store, scope.objects, scope.workspace);
     try {
       const result = await registry.register({
@@ -33,8 +36,14 @@ const hook: RegistryHook = {
         step: request.step,
         actor: `run ${scope.runId} (step ${request.step})`,
       });
-      if (!result.created) ctx.log(`${request.name} version ${result.version} already holds this model from this run; not registered twice`);
-      if (result.alias?.changed) ctx.log(`alias ${result.alias.alias}: ${result.alias.previous === null ? 'new' : `version ${result.alias.previous}`} → version ${result.version}`);
+      if (!result.created)
+        ctx.log(
+          `${request.name} version ${result.version} already holds this model from this run; not registered twice`,
+        );
+      if (result.alias?.changed)
+        ctx.log(
+          `alias ${result.alias.alias}: ${result.alias.previous === null ? 'new' : `version ${result.alias.previous}`} → version ${result.version}`,
+        );
       return { version: result.version };
     } catch (error) {
       if (error instanceof RegistryError) throw new StepError(`model.register: ${error.message}`);

@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import type { z } from 'zod';
-import { modelAliasSchema, modelNameSchema, type AliasMove, type ModelDetail, type ModelSummary, type ModelVersion } from '@cairn/protocol';
+import {
+  modelAliasSchema,
+  modelNameSchema,
+  type AliasMove,
+  type ModelDetail,
+  type ModelSummary,
+  type ModelVersion,
+} from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { ConflictError, type Repositories, type Store } from '../store/store.js';
 import { artifactNodeId } from '../lineage/lineage.js';
@@ -67,7 +74,11 @@ export interface RegisterResult {
 
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new RegistryError(`${what} '${String(value)}': ${r.error.issues.map((i) => i.message).join('; ')}`, 'invalid');
+  if (!r.success)
+    throw new RegistryError(
+      `${what} '${String(value)}': ${r.error.issues.map((i) => i.message).join('; ')}`,
+      'invalid',
+    );
   return r.data;
 }
 
@@ -126,10 +137,21 @@ export class ModelRegistry {
       // No run id on these edges: they belong to the version, which outlives a deleted run.
       // Lineage ids name the file (content and workspace path): docs/protocol.md.
       await s.artifacts.addEdge(artifactNodeId(model.hash, this.rel(input.model)), modelNodeId(name, version));
-      if (card && input.card !== undefined) await s.artifacts.addEdge(artifactNodeId(card.hash, this.rel(input.card)), modelNodeId(name, version));
+      if (card && input.card !== undefined)
+        await s.artifacts.addEdge(artifactNodeId(card.hash, this.rel(input.card)), modelNodeId(name, version));
       const out: RegisterResult = { version, created, artifactHash: model.hash };
       if (input.alias !== undefined) {
-        out.alias = publicMove(await moveAlias(s, { name, alias: input.alias, version, action: 'set', undoes: null, actor: input.actor, reason: input.step ? `registered by step ${input.step}` : null }));
+        out.alias = publicMove(
+          await moveAlias(s, {
+            name,
+            alias: input.alias,
+            version,
+            action: 'set',
+            undoes: null,
+            actor: input.actor,
+            reason: input.step ? `registered by step ${input.step}` : null,
+          }),
+        );
       }
       return out;
     });
@@ -161,7 +183,14 @@ export class ModelRegistry {
 
   private async summary(m: ModelRow): Promise<ModelSummary> {
     const r = this.store.registry;
-    return { name: m.name, createdAt: m.createdAt, updatedAt: m.updatedAt, latestVersion: await r.latestVersion(m.name), versionCount: await r.versionCount(m.name), aliases: await r.aliases(m.name) };
+    return {
+      name: m.name,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+      latestVersion: await r.latestVersion(m.name),
+      versionCount: await r.versionCount(m.name),
+      aliases: await r.aliases(m.name),
+    };
   }
 
   async get(name: string): Promise<ModelDetail> {
@@ -181,7 +210,10 @@ export class ModelRegistry {
     const name = at < 0 ? ref : ref.slice(0, at);
     const given = at < 0 ? undefined : ref.slice(at + 1);
     const detail = await this.get(name);
-    const version = given === undefined ? detail.latestVersion : await resolveVersion(this.store, name, /^\d+$/.test(given) ? Number(given) : given);
+    const version =
+      given === undefined
+        ? detail.latestVersion
+        : await resolveVersion(this.store, name, /^\d+$/.test(given) ? Number(given) : given);
     const found = detail.versions.find((v) => v.version === version);
     if (!found) throw new RegistryError(`model '${name}' has no version ${version}`, 'not-found');
     return found;
@@ -196,9 +228,29 @@ export class ModelRegistry {
    * Points an alias at a version (a number or another alias), recorded in the history. With `expect` (the version
    * the caller saw the alias at, null: no alias yet), a move made meanwhile by someone else refuses this one.
    */
-  setAlias(name: string, alias: string, ref: number | string, actor: string, reason: string | null = null, expect?: number | null): Promise<AliasMove> {
+  setAlias(
+    name: string,
+    alias: string,
+    ref: number | string,
+    actor: string,
+    reason: string | null = null,
+    expect?: number | null,
+  ): Promise<AliasMove> {
     checkAlias(alias);
-    return this.store.tx(async (s) => publicMove(await moveAlias(s, { name, alias, version: await resolveVersion(s, name, ref), action: 'set', undoes: null, actor, reason, expect })));
+    return this.store.tx(async (s) =>
+      publicMove(
+        await moveAlias(s, {
+          name,
+          alias,
+          version: await resolveVersion(s, name, ref),
+          action: 'set',
+          undoes: null,
+          actor,
+          reason,
+          expect,
+        }),
+      ),
+    );
   }
 
   /**
@@ -210,7 +262,8 @@ export class ModelRegistry {
     return this.store.tx(async (s) => {
       await model(s, name);
       const current = await s.registry.aliasVersion(name, alias);
-      if (current === undefined) throw new RegistryError(`model '${name}' has no alias '${alias}' to roll back`, 'not-found');
+      if (current === undefined)
+        throw new RegistryError(`model '${name}' has no alias '${alias}' to roll back`, 'not-found');
       const moves = await s.registry.history(name, alias);
       const undone = new Set<number>();
       for (const m of moves) {
@@ -220,7 +273,17 @@ export class ModelRegistry {
           continue;
         }
         if (m.fromVersion === null) break;
-        return publicMove(await moveAlias(s, { name, alias, version: m.fromVersion, action: 'rollback', undoes: m.id, actor, reason: reason ?? `rollback of the move to version ${m.toVersion}` }));
+        return publicMove(
+          await moveAlias(s, {
+            name,
+            alias,
+            version: m.fromVersion,
+            action: 'rollback',
+            undoes: m.id,
+            actor,
+            reason: reason ?? `rollback of the move to version ${m.toVersion}`,
+          }),
+        );
       }
       throw new RegistryError(
         `alias '${alias}' of model '${name}' has no earlier version to roll back to (every later move is rolled back: it points at version ${current}, where it was created); set it with \`cairn models alias ${name} ${alias} VERSION\``,
@@ -246,7 +309,10 @@ async function resolveVersion(s: Repositories, name: string, ref: number | strin
     const version = await s.registry.aliasVersion(name, ref);
     if (version === undefined) {
       const known = Object.keys(await s.registry.aliases(name));
-      throw new RegistryError(`model '${name}' has no alias '${ref}'${known.length > 0 ? ` (its aliases: ${known.join(', ')})` : ''}`, 'not-found');
+      throw new RegistryError(
+        `model '${name}' has no alias '${ref}'${known.length > 0 ? ` (its aliases: ${known.join(', ')})` : ''}`,
+        'not-found',
+      );
     }
     return version;
   }
@@ -265,11 +331,31 @@ export function publicMove(m: AliasMove & { historyId: number | null }): AliasMo
 /** Inside a transaction: moves the alias and records the move (nothing when it already points there). */
 export async function moveAlias(
   s: Repositories,
-  m: { name: string; alias: string; version: number; action: 'set' | 'rollback'; undoes: number | null; actor: string; reason: string | null; expect?: number | null | undefined },
+  m: {
+    name: string;
+    alias: string;
+    version: number;
+    action: 'set' | 'rollback';
+    undoes: number | null;
+    actor: string;
+    reason: string | null;
+    expect?: number | null | undefined;
+  },
 ): Promise<AliasMove & { historyId: number | null }> {
   const previous = (await s.registry.aliasVersion(m.name, m.alias)) ?? null;
   if (m.expect !== undefined && previous !== m.expect) throw new AliasMovedError(m.name, m.alias, m.expect, previous);
-  if (previous === m.version) return { name: m.name, alias: m.alias, version: m.version, previous, changed: false, historyId: null };
-  const historyId = await s.registry.moveAlias({ name: m.name, alias: m.alias, from: previous, to: m.version, action: m.action, undoes: m.undoes, actor: m.actor, reason: m.reason, at: Date.now() });
+  if (previous === m.version)
+    return { name: m.name, alias: m.alias, version: m.version, previous, changed: false, historyId: null };
+  const historyId = await s.registry.moveAlias({
+    name: m.name,
+    alias: m.alias,
+    from: previous,
+    to: m.version,
+    action: m.action,
+    undoes: m.undoes,
+    actor: m.actor,
+    reason: m.reason,
+    at: Date.now(),
+  });
   return { name: m.name, alias: m.alias, version: m.version, previous, changed: true, historyId };
 }

@@ -41,7 +41,11 @@ function editor(): string {
  * polling the store every `pollMs` (deploy/storeWatcher.ts). Deployments started here are children of the runtime and
  * stop with it (deploy/supervisor.ts).
  */
-export function serveDeployHandlers(connection: MessageConnection, engine: Engine, options: DeployHandlerOptions = {}): { dispose: () => void } {
+export function serveDeployHandlers(
+  connection: MessageConnection,
+  engine: Engine,
+  options: DeployHandlerOptions = {},
+): { dispose: () => void } {
   const ctx = { store: engine.store, objects: engine.objects, workspace: engine.workspace };
   const send = (fn: () => Promise<void>): void => {
     try {
@@ -79,7 +83,11 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
     PromoteModelRequest.type,
     guarded(async (raw) => {
       const p = check(PromoteModelRequest.paramsSchema, raw, PromoteModelRequest.method);
-      const result = await promote(ctx, p.name, p.version, p.alias, { ...(p.override === undefined ? {} : { override: p.override }), ...(p.reason === undefined ? {} : { reason: p.reason }), actor: p.actor ?? editor() });
+      const result = await promote(ctx, p.name, p.version, p.alias, {
+        ...(p.override === undefined ? {} : { override: p.override }),
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+        actor: p.actor ?? editor(),
+      });
       poll();
       return result;
     }),
@@ -114,14 +122,25 @@ export function serveDeployHandlers(connection: MessageConnection, engine: Engin
     MonitorReportsRequest.type,
     guarded(async (raw) => {
       const p = check(MonitorReportsRequest.paramsSchema, raw, MonitorReportsRequest.method);
-      return { reports: await engine.store.monitor.reports({ ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }), ...(p.limit === undefined ? {} : { limit: p.limit }) }) };
+      return {
+        reports: await engine.store.monitor.reports({
+          ...(p.name === undefined ? {} : { name: p.name }),
+          ...(p.id === undefined ? {} : { id: p.id }),
+          ...(p.limit === undefined ? {} : { limit: p.limit }),
+        }),
+      };
     }),
   );
   connection.onRequest(
     AbResultsRequest.type,
     guarded(async (raw) => {
       const p = check(AbResultsRequest.paramsSchema, raw, AbResultsRequest.method);
-      return { results: await engine.store.monitor.abResults({ ...(p.name === undefined ? {} : { name: p.name }), ...(p.id === undefined ? {} : { id: p.id }) }) };
+      return {
+        results: await engine.store.monitor.abResults({
+          ...(p.name === undefined ? {} : { name: p.name }),
+          ...(p.id === undefined ? {} : { id: p.id }),
+        }),
+      };
     }),
   );
 

@@ -2,7 +2,12 @@ import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import {
   CancelRunRequest,
   CompareRunsRequest,
@@ -42,13 +47,19 @@ import { RawJson, splicingJsonEncoder } from './rawJson.js';
  * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/{messages,registry,deploy}.ts in, run events out as
  * notifications. Sends `runtime/ready` once the store is open; the client waits for it before its first request.
  */
-export function serveRuntime(connection: MessageConnection, engine: Engine, options: DeployHandlerOptions = {}): { closed: Promise<void> } {
+export function serveRuntime(
+  connection: MessageConnection,
+  engine: Engine,
+  options: DeployHandlerOptions = {},
+): { closed: Promise<void> } {
   engine.onEvent((event) => {
     const { type, ...params } = event;
     // A closed connection must not break the run that is still writing its results.
     try {
-      if (type === 'progress') void connection.sendNotification(RunProgressNotification.type, params as RunProgressNotification.Params);
-      else if (type === 'log') void connection.sendNotification(RunLogNotification.type, params as RunLogNotification.Params);
+      if (type === 'progress')
+        void connection.sendNotification(RunProgressNotification.type, params as RunProgressNotification.Params);
+      else if (type === 'log')
+        void connection.sendNotification(RunLogNotification.type, params as RunLogNotification.Params);
       else void connection.sendNotification(RunMetricNotification.type, params as RunMetricNotification.Params);
     } catch {
       // Disposed connection: the client is gone; the run still finishes and is recorded.
@@ -59,7 +70,11 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
     RunPipelineRequest.type,
     guarded(async (raw) => {
       const p = check(RunPipelineRequest.paramsSchema, raw, RunPipelineRequest.method);
-      const loaded = loadPipeline(p.pipeline, { cwd: engine.workspace, workspace: engine.workspace, overrides: p.params ?? {} });
+      const loaded = loadPipeline(p.pipeline, {
+        cwd: engine.workspace,
+        workspace: engine.workspace,
+        overrides: p.params ?? {},
+      });
       if (!loaded.ok) {
         if (loaded.message) throw new CairnError('refused', loaded.message);
         return { runId: null, diagnostics: loaded.diagnostics };
@@ -75,7 +90,9 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   );
   connection.onRequest(
     CancelRunRequest.type,
-    guarded((raw) => ({ cancelled: engine.cancel(check(CancelRunRequest.paramsSchema, raw, CancelRunRequest.method).runId) })),
+    guarded((raw) => ({
+      cancelled: engine.cancel(check(CancelRunRequest.paramsSchema, raw, CancelRunRequest.method).runId),
+    })),
   );
   connection.onRequest(
     ListRunsRequest.type,
@@ -107,11 +124,15 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
   );
   connection.onRequest(
     CompareRunsRequest.type,
-    guarded((raw) => engine.store.runs.compare(check(CompareRunsRequest.paramsSchema, raw, CompareRunsRequest.method).runIds)),
+    guarded((raw) =>
+      engine.store.runs.compare(check(CompareRunsRequest.paramsSchema, raw, CompareRunsRequest.method).runIds),
+    ),
   );
   connection.onRequest(
     LineageRequest.type,
-    guarded((raw) => lineage(engine.store, engine.workspace, check(LineageRequest.paramsSchema, raw, LineageRequest.method).target)),
+    guarded((raw) =>
+      lineage(engine.store, engine.workspace, check(LineageRequest.paramsSchema, raw, LineageRequest.method).target),
+    ),
   );
   connection.onRequest(
     MetricHistoryRequest.type,
@@ -127,7 +148,8 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
       const { runId } = check(DeleteRunRequest.paramsSchema, raw, DeleteRunRequest.method);
       try {
         const deleted = await engine.store.runs.deleteRun(runId);
-        if (deleted) rmSync(path.join(engine.workspace, '.cairn', 'logs', String(runId)), { recursive: true, force: true });
+        if (deleted)
+          rmSync(path.join(engine.workspace, '.cairn', 'logs', String(runId)), { recursive: true, force: true });
         return { deleted };
       } catch (error) {
         throw new CairnError('refused', error instanceof Error ? error.message : String(error));
@@ -189,7 +211,10 @@ export function serveRuntime(connection: MessageConnection, engine: Engine, opti
         parallelism: engine.parallelism,
         user: runUser(engine.workspace).user,
       }),
-    (error: unknown) => process.stderr.write(`cairn runtime: the store cannot be opened: ${error instanceof Error ? error.message : String(error)}\n`),
+    (error: unknown) =>
+      process.stderr.write(
+        `cairn runtime: the store cannot be opened: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
   );
   return { closed };
 }
@@ -201,8 +226,14 @@ export async function runStdioServer(workspace: string): Promise<void> {
     console[level] = (...args: unknown[]) => void process.stderr.write(`${format(...args)}\n`);
   }
   // A stray error in a step's library must not take the editor's runtime (and every other run) down: log it.
-  process.on('uncaughtException', (error) => process.stderr.write(`cairn runtime: uncaught error: ${error.stack ?? error.message}\n`));
-  process.on('unhandledRejection', (reason) => process.stderr.write(`cairn runtime: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`));
+  process.on('uncaughtException', (error) =>
+    process.stderr.write(`cairn runtime: uncaught error: ${error.stack ?? error.message}\n`),
+  );
+  process.on('unhandledRejection', (reason) =>
+    process.stderr.write(
+      `cairn runtime: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
+    ),
+  );
   // The store the workspace names: CAIRN_STORE_URL (the editor passes its setting so), .cairn/config.yaml, default.
   const engine = await Engine.open(workspaceSettings(path.resolve(workspace)));
   const connection = createMessageConnection(

@@ -86,7 +86,8 @@ export class Batcher {
     if (this.running === 0 && this.queue.length === 0) return this.call(table);
     const sig = signature(table);
     if (table.rowCount >= this.opts.maxRows) return this.call(table);
-    if (this.queue.length > 0 && (sig !== this.queuedSig || this.queuedRows + table.rowCount > this.opts.maxRows)) this.flush();
+    if (this.queue.length > 0 && (sig !== this.queuedSig || this.queuedRows + table.rowCount > this.opts.maxRows))
+      this.flush();
     return new Promise<Prediction[]>((resolve, reject) => {
       if (this.queue.length === 0) {
         this.queuedSig = sig;

@@ -79,7 +79,9 @@ export class AliasFollower {
       next = await restoreVersion(this.store, this.workspace, `${this.name}@${version}`);
     } catch (e) {
       this.refused = version;
-      this.opts.log?.(`${this.name}@${this.alias} moved to version ${version}, which could not be restored: ${e instanceof Error ? e.message : String(e)}`);
+      this.opts.log?.(
+        `${this.name}@${this.alias} moved to version ${version}, which could not be restored: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return;
     }
     try {

@@ -17,7 +17,11 @@ function fromEncoding(enc: FeatureEncoding): Map<string, FieldType> {
   return new Map(enc.columns.map((c) => [c.name, c.kind === 'numeric' ? 'number' : 'any']));
 }
 
-function cairnFields(inputColumns: string[], transform: FittedTransform | undefined, enc: FeatureEncoding): ServeInputField[] {
+function cairnFields(
+  inputColumns: string[],
+  transform: FittedTransform | undefined,
+  enc: FeatureEncoding,
+): ServeInputField[] {
   const encoded = fromEncoding(enc);
   const raw = new Map<string, FieldType>();
   if (transform) {
@@ -31,7 +35,10 @@ function cairnFields(inputColumns: string[], transform: FittedTransform | undefi
 }
 
 function fromCairn(m: CairnModel, file: string): ServeInputField[] {
-  if (m.kind !== 'tabular') throw new Error(`${file}: a ${m.kind} model cannot be served yet; cairn serve takes tabular models (classifiers and regressors)`);
+  if (m.kind !== 'tabular')
+    throw new Error(
+      `${file}: a ${m.kind} model cannot be served yet; cairn serve takes tabular models (classifiers and regressors)`,
+    );
   return cairnFields(m.inputColumns, m.transform, m.encoding);
 }
 
@@ -41,8 +48,16 @@ export async function inputFields(file: string, inputColumns: string[]): Promise
   const m = decodeModel(await readFile(file));
   const cairn = m.metadataProps?.find((p) => p.key === METADATA_KEY)?.value;
   if (cairn) {
-    const parsed = JSON.parse(cairn) as { kind?: string; inputColumns?: string[]; transform?: FittedTransform; encoding?: FeatureEncoding };
-    if (parsed.kind !== 'tabular' || !parsed.encoding) throw new Error(`${file}: a ${parsed.kind ?? 'non-tabular'} model cannot be served yet; cairn serve takes tabular models`);
+    const parsed = JSON.parse(cairn) as {
+      kind?: string;
+      inputColumns?: string[];
+      transform?: FittedTransform;
+      encoding?: FeatureEncoding;
+    };
+    if (parsed.kind !== 'tabular' || !parsed.encoding)
+      throw new Error(
+        `${file}: a ${parsed.kind ?? 'non-tabular'} model cannot be served yet; cairn serve takes tabular models`,
+      );
     return cairnFields(parsed.inputColumns ?? inputColumns, parsed.transform, parsed.encoding);
   }
   // A user's ONNX model: per-column inputs carry their element type; a matrix input is all numbers.
@@ -57,7 +72,9 @@ export async function inputFields(file: string, inputColumns: string[]): Promise
  * A recommender's request columns: the user and item columns it was trained on (model.json `columns`, or the
  * cairn.model metadata of its ONNX export). Ids are numbers or text, compared as text as training did.
  */
-export async function recommenderFields(file: string): Promise<{ user: string; item: string; fields: ServeInputField[] }> {
+export async function recommenderFields(
+  file: string,
+): Promise<{ user: string; item: string; fields: ServeInputField[] }> {
   let columns: { user: string; item: string } | undefined;
   if (file.toLowerCase().endsWith('.onnx')) {
     const cairn = decodeModel(await readFile(file)).metadataProps?.find((p) => p.key === METADATA_KEY)?.value;
@@ -68,6 +85,15 @@ export async function recommenderFields(file: string): Promise<{ user: string; i
     const m = await readModelFile(file);
     if (m.kind !== 'tabular') columns = m.columns;
   }
-  if (!columns) throw new Error(`${file}: a recommender without its user and item column names; export it again with a train.* step`);
-  return { ...columns, fields: [{ name: columns.user, type: 'any' }, { name: columns.item, type: 'any' }] };
+  if (!columns)
+    throw new Error(
+      `${file}: a recommender without its user and item column names; export it again with a train.* step`,
+    );
+  return {
+    ...columns,
+    fields: [
+      { name: columns.user, type: 'any' },
+      { name: columns.item, type: 'any' },
+    ],
+  };
 }

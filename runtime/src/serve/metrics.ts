@@ -59,17 +59,26 @@ export class ServeMetrics {
 
   render(): string {
     const out: string[] = [];
-    out.push('# HELP cairn_serve_requests_total HTTP requests by route and status code.', '# TYPE cairn_serve_requests_total counter');
+    out.push(
+      '# HELP cairn_serve_requests_total HTTP requests by route and status code.',
+      '# TYPE cairn_serve_requests_total counter',
+    );
     for (const [k, v] of [...this.requests].sort()) {
       const [route, status] = k.split('\u0000');
       out.push(`cairn_serve_requests_total{route="${escape(route ?? '')}",status="${status ?? ''}"} ${v}`);
     }
-    out.push('# HELP cairn_serve_errors_total Requests answered with an error, by route and class (4xx client, 5xx server).', '# TYPE cairn_serve_errors_total counter');
+    out.push(
+      '# HELP cairn_serve_errors_total Requests answered with an error, by route and class (4xx client, 5xx server).',
+      '# TYPE cairn_serve_errors_total counter',
+    );
     for (const [k, v] of [...this.errors].sort()) {
       const [route, cls] = k.split('\u0000');
       out.push(`cairn_serve_errors_total{route="${escape(route ?? '')}",class="${cls ?? ''}"} ${v}`);
     }
-    out.push('# HELP cairn_serve_request_duration_seconds Time from request start to response end.', '# TYPE cairn_serve_request_duration_seconds histogram');
+    out.push(
+      '# HELP cairn_serve_request_duration_seconds Time from request start to response end.',
+      '# TYPE cairn_serve_request_duration_seconds histogram',
+    );
     for (const route of ROUTES) {
       const h = this.latency.get(route);
       if (!h) continue;
@@ -82,22 +91,74 @@ export class ServeMetrics {
       out.push(`cairn_serve_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
       out.push(`cairn_serve_request_duration_seconds_count{route="${route}"} ${h.count}`);
     }
-    out.push('# HELP cairn_serve_in_flight_requests Requests being handled now.', '# TYPE cairn_serve_in_flight_requests gauge', `cairn_serve_in_flight_requests ${this.inFlight}`);
-    out.push('# HELP cairn_serve_predictions_total Rows predicted.', '# TYPE cairn_serve_predictions_total counter', `cairn_serve_predictions_total ${this.predictions}`);
-    out.push('# HELP cairn_serve_arm_requests_total Prediction requests by A/B arm (a request split across both counts for each).', '# TYPE cairn_serve_arm_requests_total counter');
-    for (const a of ['champion', 'challenger'] as const) out.push(`cairn_serve_arm_requests_total{arm="${a}"} ${this.armRequests[a]}`);
-    out.push('# HELP cairn_serve_arm_rows_total Rows predicted by A/B arm.', '# TYPE cairn_serve_arm_rows_total counter');
-    for (const a of ['champion', 'challenger'] as const) out.push(`cairn_serve_arm_rows_total{arm="${a}"} ${this.armRows[a]}`);
-    out.push('# HELP cairn_predictions_logged_total Rows written to the prediction log.', '# TYPE cairn_predictions_logged_total counter', `cairn_predictions_logged_total ${this.logged}`);
-    out.push('# HELP cairn_predictions_dropped_total Rows the prediction log dropped (its buffer was full, or a write failed); requests are never held up.', '# TYPE cairn_predictions_dropped_total counter', `cairn_predictions_dropped_total ${this.dropped}`);
+    out.push(
+      '# HELP cairn_serve_in_flight_requests Requests being handled now.',
+      '# TYPE cairn_serve_in_flight_requests gauge',
+      `cairn_serve_in_flight_requests ${this.inFlight}`,
+    );
+    out.push(
+      '# HELP cairn_serve_predictions_total Rows predicted.',
+      '# TYPE cairn_serve_predictions_total counter',
+      `cairn_serve_predictions_total ${this.predictions}`,
+    );
+    out.push(
+      '# HELP cairn_serve_arm_requests_total Prediction requests by A/B arm (a request split across both counts for each).',
+      '# TYPE cairn_serve_arm_requests_total counter',
+    );
+    for (const a of ['champion', 'challenger'] as const)
+      out.push(`cairn_serve_arm_requests_total{arm="${a}"} ${this.armRequests[a]}`);
+    out.push(
+      '# HELP cairn_serve_arm_rows_total Rows predicted by A/B arm.',
+      '# TYPE cairn_serve_arm_rows_total counter',
+    );
+    for (const a of ['champion', 'challenger'] as const)
+      out.push(`cairn_serve_arm_rows_total{arm="${a}"} ${this.armRows[a]}`);
+    out.push(
+      '# HELP cairn_predictions_logged_total Rows written to the prediction log.',
+      '# TYPE cairn_predictions_logged_total counter',
+      `cairn_predictions_logged_total ${this.logged}`,
+    );
+    out.push(
+      '# HELP cairn_predictions_dropped_total Rows the prediction log dropped (its buffer was full, or a write failed); requests are never held up.',
+      '# TYPE cairn_predictions_dropped_total counter',
+      `cairn_predictions_dropped_total ${this.dropped}`,
+    );
     const b = this.batch;
-    out.push('# HELP cairn_serve_model_calls_total Model calls made for /invocations (batching makes fewer calls than requests).', '# TYPE cairn_serve_model_calls_total counter', `cairn_serve_model_calls_total ${b.calls}`);
-    out.push('# HELP cairn_serve_batches_total Model calls that coalesced several requests.', '# TYPE cairn_serve_batches_total counter', `cairn_serve_batches_total ${b.batches}`);
-    out.push('# HELP cairn_serve_batched_requests_total Requests answered by a coalesced call.', '# TYPE cairn_serve_batched_requests_total counter', `cairn_serve_batched_requests_total ${b.batchedRequests}`);
-    out.push('# HELP cairn_serve_batch_fallbacks_total Coalesced calls that failed and were retried request by request.', '# TYPE cairn_serve_batch_fallbacks_total counter', `cairn_serve_batch_fallbacks_total ${b.fallbacks}`);
-    out.push('# HELP cairn_serve_model_swaps_total Successful model swaps.', '# TYPE cairn_serve_model_swaps_total counter', `cairn_serve_model_swaps_total ${this.swaps}`);
-    out.push('# HELP cairn_serve_model_swap_failures_total Swaps refused because the new model did not load (the old one kept serving).', '# TYPE cairn_serve_model_swap_failures_total counter', `cairn_serve_model_swap_failures_total ${this.swapFailures}`);
-    out.push('# HELP cairn_serve_model_info The model being served.', '# TYPE cairn_serve_model_info gauge', `cairn_serve_model_info{path="${escape(this.model)}"} 1`);
+    out.push(
+      '# HELP cairn_serve_model_calls_total Model calls made for /invocations (batching makes fewer calls than requests).',
+      '# TYPE cairn_serve_model_calls_total counter',
+      `cairn_serve_model_calls_total ${b.calls}`,
+    );
+    out.push(
+      '# HELP cairn_serve_batches_total Model calls that coalesced several requests.',
+      '# TYPE cairn_serve_batches_total counter',
+      `cairn_serve_batches_total ${b.batches}`,
+    );
+    out.push(
+      '# HELP cairn_serve_batched_requests_total Requests answered by a coalesced call.',
+      '# TYPE cairn_serve_batched_requests_total counter',
+      `cairn_serve_batched_requests_total ${b.batchedRequests}`,
+    );
+    out.push(
+      '# HELP cairn_serve_batch_fallbacks_total Coalesced calls that failed and were retried request by request.',
+      '# TYPE cairn_serve_batch_fallbacks_total counter',
+      `cairn_serve_batch_fallbacks_total ${b.fallbacks}`,
+    );
+    out.push(
+      '# HELP cairn_serve_model_swaps_total Successful model swaps.',
+      '# TYPE cairn_serve_model_swaps_total counter',
+      `cairn_serve_model_swaps_total ${this.swaps}`,
+    );
+    out.push(
+      '# HELP cairn_serve_model_swap_failures_total Swaps refused because the new model did not load (the old one kept serving).',
+      '# TYPE cairn_serve_model_swap_failures_total counter',
+      `cairn_serve_model_swap_failures_total ${this.swapFailures}`,
+    );
+    out.push(
+      '# HELP cairn_serve_model_info The model being served.',
+      '# TYPE cairn_serve_model_info gauge',
+      `cairn_serve_model_info{path="${escape(this.model)}"} 1`,
+    );
     return out.join('\n') + '\n';
   }
 }

@@ -24,7 +24,10 @@ export interface RegisteredModel {
 /** Resolves a registry reference in `workspace` and restores that version's model file into a temp folder. */
 export async function restoreRegistered(workspace: string, ref: string): Promise<RegisteredModel> {
   const db = path.join(workspace, '.cairn', 'cairn.db');
-  if (!existsSync(db)) throw new ServeLoadError(`--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
+  if (!existsSync(db))
+    throw new ServeLoadError(
+      `--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`,
+    );
   const store = new Store(db);
   try {
     return await restoreVersion(store, workspace, ref);
@@ -34,7 +37,12 @@ export async function restoreRegistered(workspace: string, ref: string): Promise
 }
 
 /** As restoreRegistered, with the workspace store already open (a serving process keeps one to follow aliases). */
-export async function restoreVersion(store: Store, workspace: string, ref: string, option = '--model'): Promise<RegisteredModel> {
+export async function restoreVersion(
+  store: Store,
+  workspace: string,
+  ref: string,
+  option = '--model',
+): Promise<RegisteredModel> {
   const objects = new ObjectStore(path.join(workspace, '.cairn'));
   const registry = new ModelRegistry(store, objects, workspace);
   let v;
@@ -43,7 +51,10 @@ export async function restoreVersion(store: Store, workspace: string, ref: strin
   } catch (e) {
     throw new ServeLoadError(`${option} ${ref}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (v.artifactKind !== 'file') throw new ServeLoadError(`${option} ${ref}: version ${v.version} is a folder (${v.path}); cairn serve takes a model file (model.json or .onnx)`);
+  if (v.artifactKind !== 'file')
+    throw new ServeLoadError(
+      `${option} ${ref}: version ${v.version} is a folder (${v.path}); cairn serve takes a model file (model.json or .onnx)`,
+    );
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
   // The basename keeps the extension loadPredictor dispatches on (.onnx vs model.json).
   // Confined to the folder made for it: a recorded path ('..', a crafted name) cannot aim the restore elsewhere.

@@ -67,13 +67,22 @@ function ids(col: Column | undefined, name: string): Array<string | number> {
   const out = new Array<string | number>(col.values.length);
   for (let r = 0; r < col.values.length; r++) {
     const v = col.type === 'string' ? col.values[r] : col.missing?.[r] ? null : col.values[r];
-    if (v === null || v === undefined) throw new RequestError(400, 'missing_value', `row ${r + 1}: column "${name}" is null; send an id (an id the model has not seen gets its fallback score)`);
+    if (v === null || v === undefined)
+      throw new RequestError(
+        400,
+        'missing_value',
+        `row ${r + 1}: column "${name}" is null; send an id (an id the model has not seen gets its fallback score)`,
+      );
     out[r] = v;
   }
   return out;
 }
 
-function recommender(predictor: RecommenderPredictor, user: string, item: string): (table: Table) => Promise<Prediction[]> {
+function recommender(
+  predictor: RecommenderPredictor,
+  user: string,
+  item: string,
+): (table: Table) => Promise<Prediction[]> {
   return async (table) => {
     const scores = await predictor.score(ids(table.columns[0], user), ids(table.columns[1], item));
     return Array.from(scores, (s) => finite(s));
@@ -81,7 +90,11 @@ function recommender(predictor: RecommenderPredictor, user: string, item: string
 }
 
 /** Top-k: best items first (seen items are not excluded: the server keeps no history); an unknown user gets the model's fallback list. */
-function recommendations(predictor: RecommenderPredictor, user: string, k: number): (table: Table) => Promise<Prediction[]> {
+function recommendations(
+  predictor: RecommenderPredictor,
+  user: string,
+  k: number,
+): (table: Table) => Promise<Prediction[]> {
   return (table) => predictor.recommend(ids(table.columns[0], user), k);
 }
 
@@ -95,12 +108,23 @@ export async function loadServedModel(file: string, registered?: { name: string;
       const info: ServeModelInfo = { path: file, task: 'recommender', inputs: cols.fields, ...common };
       const version = registered?.version ?? null;
       const userOnly = cols.fields.slice(0, 1);
-      const topK = (k: number): Loaded => ({ fields: userOnly, info, version, predict: recommendations(predictor, cols.user, k) });
+      const topK = (k: number): Loaded => ({
+        fields: userOnly,
+        info,
+        version,
+        predict: recommendations(predictor, cols.user, k),
+      });
       return { fields: cols.fields, info, version, predict: recommender(predictor, cols.user, cols.item), topK };
     }
     const fields = await inputFields(file, predictor.inputColumns);
     const classes = predictor.classes;
-    const info: ServeModelInfo = { path: file, task: predictor.task, ...(classes ? { classes } : {}), inputs: fields, ...common };
+    const info: ServeModelInfo = {
+      path: file,
+      task: predictor.task,
+      ...(classes ? { classes } : {}),
+      inputs: fields,
+      ...common,
+    };
     const explain = await servedExplainer(file);
     return { fields, info, version: registered?.version ?? null, predict: tabular(predictor), explain };
   } catch (e) {

@@ -1,7 +1,16 @@
 import * as http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { feedbackRequestSchema, ServeHeaders, type DeploymentArm, type FeedbackResponse, type ServeHealth, type ServeInputField, type ServeLogInfo, type ServeModelInfo } from '@cairn/protocol';
+import {
+  feedbackRequestSchema,
+  ServeHeaders,
+  type DeploymentArm,
+  type FeedbackResponse,
+  type ServeHealth,
+  type ServeInputField,
+  type ServeLogInfo,
+  type ServeModelInfo,
+} from '@cairn/protocol';
 import type { ServedContributions } from '@cairn/protocol';
 import { abEventsRequestSchema, type AbEventsResponse, type ServedImpression } from '@cairn/protocol';
 import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
@@ -69,7 +78,16 @@ function armsOf(champion: Loaded, challenger: Loaded | null, key: string | null)
   const championAt = champion.fields.map((_, i) => i);
   const challengerAt = (challenger?.fields ?? []).map((f) => indexOf(f.name, f.type));
   const keyAt = challenger && key !== null ? indexOf(key, 'any') : -1;
-  return { champion, challenger, fields, championAt, challengerAt, keyAt, championNames: champion.fields.map((f) => f.name), challengerNames: (challenger?.fields ?? []).map((f) => f.name) };
+  return {
+    champion,
+    challenger,
+    fields,
+    championAt,
+    challengerAt,
+    keyAt,
+    championNames: champion.fields.map((f) => f.name),
+    challengerNames: (challenger?.fields ?? []).map((f) => f.name),
+  };
 }
 
 /** Chosen with bench:serve (docs/cli.md, "Batching"). */
@@ -94,7 +112,8 @@ function topKOf(url: string | undefined): number | undefined {
   const raw = new URLSearchParams(url.slice(q + 1)).get('k');
   if (raw === null) return undefined;
   const k = Number(raw);
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new RequestError(400, 'bad_k', `k must be an integer from 1 to 1000, not ${raw}`);
+  if (!Number.isInteger(k) || k < 1 || k > 1000)
+    throw new RequestError(400, 'bad_k', `k must be an integer from 1 to 1000, not ${raw}`);
   return k;
 }
 
@@ -103,7 +122,13 @@ function routeOf(url: string | undefined): Route {
   return p === '/invocations' || p === '/health' || p === '/metrics' || p === '/feedback' ? p : 'other';
 }
 
-const METHODS: Record<Route, string> = { '/invocations': 'POST', '/feedback': 'POST', '/health': 'GET', '/metrics': 'GET', other: '' };
+const METHODS: Record<Route, string> = {
+  '/invocations': 'POST',
+  '/feedback': 'POST',
+  '/health': 'GET',
+  '/metrics': 'GET',
+  other: '',
+};
 
 /** What /health says about the prediction log, and where rows go. */
 interface LogState {
@@ -140,7 +165,11 @@ export class ModelServer {
   /** Generated request ids: a random per-process prefix and a counter, so they sort by time (cheap appends to the log's unique index). */
   private readonly idPrefix = randomBytes(6).toString('hex');
   private requests = 0;
-  private logState: LogState = { log: null, deploymentId: null, reason: 'serving a model file without --workspace: no store to log to' };
+  private logState: LogState = {
+    log: null,
+    deploymentId: null,
+    reason: 'serving a model file without --workspace: no store to log to',
+  };
 
   private constructor(champion: Loaded, challenger: Loaded | null, opts: ServeOptions) {
     this.split = opts.challenger?.split ?? 0;
@@ -160,10 +189,14 @@ export class ModelServer {
 
   /** Loads the model(s) (failing before any socket opens) and listens. */
   static async start(opts: ServeOptions): Promise<ModelServer> {
-    if (opts.token !== null && opts.token.length === 0) throw new ServeLoadError('the token is empty; give a non-empty --token or --no-token');
+    if (opts.token !== null && opts.token.length === 0)
+      throw new ServeLoadError('the token is empty; give a non-empty --token or --no-token');
     const c = opts.challenger;
     if (c && !(c.split >= 0 && c.split <= 1)) throw new ServeLoadError(`the split must be from 0 to 1, not ${c.split}`);
-    const [champion, challenger] = await Promise.all([loadServedModel(opts.model, opts.registered), c ? loadServedModel(c.model, c.registered) : Promise.resolve(null)]);
+    const [champion, challenger] = await Promise.all([
+      loadServedModel(opts.model, opts.registered),
+      c ? loadServedModel(c.model, c.registered) : Promise.resolve(null),
+    ]);
     const s = new ModelServer(champion, challenger, opts);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
@@ -219,17 +252,22 @@ export class ModelServer {
   swapModel(file: string, registered?: Registered, arm: DeploymentArm = 'champion'): Promise<ServeModelInfo> {
     const next = this.swapping.then(async () => {
       try {
-        if (arm === 'challenger' && !this.arms.challenger) throw new ServeLoadError('this server has no challenger to swap (start it with --challenger)');
+        if (arm === 'challenger' && !this.arms.challenger)
+          throw new ServeLoadError('this server has no challenger to swap (start it with --challenger)');
         const loaded = this.batched(await loadServedModel(file, registered));
         const a = this.arms;
         this.arms = arm === 'champion' ? armsOf(loaded, a.challenger, this.key) : armsOf(a.champion, loaded, this.key);
         this.metrics.swaps++;
         if (arm === 'champion') this.metrics.model = loaded.info.path;
-        this.log(`swapped the ${arm} to ${registered ? `${registered.name} version ${registered.version} (${file})` : file}`);
+        this.log(
+          `swapped the ${arm} to ${registered ? `${registered.name} version ${registered.version} (${file})` : file}`,
+        );
         return loaded.info;
       } catch (e) {
         this.metrics.swapFailures++;
-        this.log(`swap of the ${arm} to ${file} refused, still serving the previous model: ${e instanceof Error ? e.message : String(e)}`);
+        this.log(
+          `swap of the ${arm} to ${file} refused, still serving the previous model: ${e instanceof Error ? e.message : String(e)}`,
+        );
         throw e;
       }
     });
@@ -254,10 +292,21 @@ export class ModelServer {
     this.deadlines.stop();
   }
 
-  private send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE, extra?: Record<string, string>): void {
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body: string,
+    type = JSON_TYPE,
+    extra?: Record<string, string>,
+  ): void {
     if (res.headersSent) return;
     if (this.closing) res.setHeader('connection', 'close');
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', ...extra });
+    res.writeHead(status, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'x-content-type-options': 'nosniff',
+      ...extra,
+    });
     res.end(body);
   }
 
@@ -267,7 +316,9 @@ export class ModelServer {
     const code = known ? e.code : 'internal';
     // Clients get a message, never a stack; the log keeps the detail.
     const message = known ? e.message : 'the server failed on this request; the server log has the detail';
-    this.log(`${status} ${req.method ?? '?'} ${req.url ?? '?'}: ${known ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    this.log(
+      `${status} ${req.method ?? '?'} ${req.url ?? '?'}: ${known ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    );
     if (status === 401) res.setHeader('www-authenticate', 'Bearer');
     if (status === 413 || status === 408) {
       // The rest of the body is not read: close the connection rather than leave it mid-request.
@@ -288,17 +339,36 @@ export class ModelServer {
   private logInfo(): ServeLogInfo {
     const l = this.logState.log;
     if (!l) return { enabled: false, sample: 0, maxRows: 0, reason: this.logState.reason, logged: 0, dropped: 0 };
-    return { enabled: true, sample: l.sample, maxRows: l.maxRows, logged: l.logged, dropped: l.dropped, pending: l.pending, writer: l.threaded ? 'thread' : 'serving-thread' };
+    return {
+      enabled: true,
+      sample: l.sample,
+      maxRows: l.maxRows,
+      logged: l.logged,
+      dropped: l.dropped,
+      pending: l.pending,
+      writer: l.threaded ? 'thread' : 'serving-thread',
+    };
   }
 
   private async dispatch(route: Route, req: http.IncomingMessage, res: http.ServerResponse, t0: number): Promise<void> {
-    if (route === 'other') throw new RequestError(404, 'not_found', `no route ${req.method ?? ''} ${(req.url ?? '').split('?', 1)[0] ?? ''}; the routes are POST /invocations, POST /feedback, GET /health, GET /metrics`);
+    if (route === 'other')
+      throw new RequestError(
+        404,
+        'not_found',
+        `no route ${req.method ?? ''} ${(req.url ?? '').split('?', 1)[0] ?? ''}; the routes are POST /invocations, POST /feedback, GET /health, GET /metrics`,
+      );
     if (req.method !== METHODS[route]) {
       res.setHeader('allow', METHODS[route]);
       throw new RequestError(405, 'method_not_allowed', `${route} takes ${METHODS[route]}, not ${req.method ?? '?'}`);
     }
     if (!this.authorized(req)) {
-      throw new RequestError(401, 'unauthorized', req.headers.authorization ? 'the bearer token is wrong' : 'send the token printed by cairn serve as "Authorization: Bearer TOKEN"');
+      throw new RequestError(
+        401,
+        'unauthorized',
+        req.headers.authorization
+          ? 'the bearer token is wrong'
+          : 'send the token printed by cairn serve as "Authorization: Bearer TOKEN"',
+      );
     }
     if (route === '/health') {
       const c = this.challenger;
@@ -330,18 +400,32 @@ export class ModelServer {
 
   private async readJson(req: http.IncomingMessage): Promise<unknown> {
     const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-    if (type !== JSON_TYPE) throw new RequestError(415, 'unsupported_media_type', `send the body as application/json${type ? `, not ${type}` : ' (the Content-Type header is missing)'}`);
+    if (type !== JSON_TYPE)
+      throw new RequestError(
+        415,
+        'unsupported_media_type',
+        `send the body as application/json${type ? `, not ${type}` : ' (the Content-Type header is missing)'}`,
+      );
     const text = await this.readBody(req);
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new RequestError(400, 'malformed_json', `the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+      throw new RequestError(
+        400,
+        'malformed_json',
+        `the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
   }
 
   private feedback(body: unknown): FeedbackResponse {
     const log = this.logState.log;
-    if (!log) throw new RequestError(409, 'no_log', `this server keeps no prediction log (${this.logState.reason}), so it has nothing to attach labels to`);
+    if (!log)
+      throw new RequestError(
+        409,
+        'no_log',
+        `this server keeps no prediction log (${this.logState.reason}), so it has nothing to attach labels to`,
+      );
     const parsed = feedbackRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -354,13 +438,17 @@ export class ModelServer {
     }
     const b = parsed.data;
     const items: FeedbackItem[] = [];
-    if ('labels' in b) b.labels.forEach((label, row) => label !== null && items.push({ requestId: b.request_id, row, label }));
-    else for (const f of b.feedback) if (f.label !== null) items.push({ requestId: f.request_id, row: f.row, label: f.label });
+    if ('labels' in b)
+      b.labels.forEach((label, row) => label !== null && items.push({ requestId: b.request_id, row, label }));
+    else
+      for (const f of b.feedback)
+        if (f.label !== null) items.push({ requestId: f.request_id, row: f.row, label: f.label });
     if (items.length === 0) return { updated: 0, unknown: 0 };
     try {
       return log.feedback(items);
     } catch (e) {
-      if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')) throw new RequestError(503, 'busy', 'the prediction log is locked by another writer; retry the feedback');
+      if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED'))
+        throw new RequestError(503, 'busy', 'the prediction log is locked by another writer; retry the feedback');
       throw e;
     }
   }
@@ -406,8 +494,13 @@ export class ModelServer {
   }
 
   /** One impression per row of a top-k answer, stored before the answer leaves so its events always find it. */
-  private async issueImpressions(requestId: string, predictions: Prediction[], toChallenger: Uint8Array | null,
-    cv: number | null, xv: number | null): Promise<ServedImpression[] | undefined> {
+  private async issueImpressions(
+    requestId: string,
+    predictions: Prediction[],
+    toChallenger: Uint8Array | null,
+    cv: number | null,
+    xv: number | null,
+  ): Promise<ServedImpression[] | undefined> {
     const log = this.logState.log;
     if (!log) return undefined;
     const servedAt = Date.now();
@@ -415,15 +508,25 @@ export class ModelServer {
       const ch = toChallenger?.[r] === 1;
       return { id: `${requestId}/${r}`, arm: ch ? 'challenger' : 'champion', version: ch ? xv : cv };
     });
-    await log.store.abEvents.addImpressions(impressions.map((imp, r) => ({
-      ...imp, deploymentId: log.deploymentId, itemsJson: JSON.stringify(predictions[r] ?? null), servedAt,
-    })));
+    await log.store.abEvents.addImpressions(
+      impressions.map((imp, r) => ({
+        ...imp,
+        deploymentId: log.deploymentId,
+        itemsJson: JSON.stringify(predictions[r] ?? null),
+        servedAt,
+      })),
+    );
     return impressions;
   }
 
   private async invoke(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, t0: number): Promise<void> {
     const given = req.headers[H.clientRequestId];
-    if (given !== undefined && (typeof given !== 'string' || !REQUEST_ID.test(given))) throw new RequestError(400, 'bad_request_id', 'the X-Request-Id header must be 1 to 200 visible ASCII characters (no spaces)');
+    if (given !== undefined && (typeof given !== 'string' || !REQUEST_ID.test(given)))
+      throw new RequestError(
+        400,
+        'bad_request_id',
+        'the X-Request-Id header must be 1 to 200 visible ASCII characters (no spaces)',
+      );
     const requestId = given ?? this.newRequestId();
     // One reference read: a swap during this request does not change the models it uses.
     const k = topKOf(req.url);
@@ -437,7 +540,17 @@ export class ModelServer {
     let challengerRows = 0;
     let explanations: ServedContributions | undefined;
     // One deadline per prediction: past it the client gets a 503 at once, and the late answer is dropped below.
-    const deadline = this.deadlines.add(this.predictTimeout, () => this.fail(req, res, new RequestError(503, 'timeout', `the model took longer than ${this.predictTimeout} ms; retry, or send fewer rows`)));
+    const deadline = this.deadlines.add(this.predictTimeout, () =>
+      this.fail(
+        req,
+        res,
+        new RequestError(
+          503,
+          'timeout',
+          `the model took longer than ${this.predictTimeout} ms; retry, or send fewer rows`,
+        ),
+      ),
+    );
     try {
       if (!a.challenger) {
         const table = tableFrom(rows, a.champion.fields, a.championAt);
@@ -451,7 +564,12 @@ export class ModelServer {
           const k = new Array<string | null>(n);
           for (let r = 0; r < n; r++) {
             const c = rows.cell(a.keyAt, r);
-            if (c === undefined || c === null) throw new RequestError(400, 'missing_key', `row ${r + 1}: the A/B key column "${this.key ?? ''}" is ${c === null ? 'null' : 'missing'}; every row needs a key value`);
+            if (c === undefined || c === null)
+              throw new RequestError(
+                400,
+                'missing_key',
+                `row ${r + 1}: the A/B key column "${this.key ?? ''}" is ${c === null ? 'null' : 'missing'}; every row needs a key value`,
+              );
             const text = String(c);
             k[r] = text;
             toChallenger[r] = challengerShare(text) < this.split ? 1 : 0;
@@ -483,7 +601,8 @@ export class ModelServer {
     const xv = a.challenger?.version ?? null;
     if (arm === 'champion' && cv !== null) headers[H.version] = String(cv);
     else if (arm === 'challenger' && xv !== null) headers[H.version] = String(xv);
-    else if (arm === 'mixed' && (cv !== null || xv !== null)) headers[H.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
+    else if (arm === 'mixed' && (cv !== null || xv !== null))
+      headers[H.version] = `champion=${cv ?? ''},challenger=${xv ?? ''}`;
     const impressions =
       k === undefined ? undefined : await this.issueImpressions(requestId, predictions, toChallenger, cv, xv);
     if (res.headersSent) return;
@@ -520,16 +639,27 @@ export class ModelServer {
   private topKArms(k: number): Arms {
     const a = this.arms;
     const variant = (l: Loaded): Loaded => {
-      if (!l.topK) throw new RequestError(400, 'not_recommender', `?k= asks for each user's top-k items, which only a recommender answers; ${l.info.path} is a ${l.info.task} model`);
+      if (!l.topK)
+        throw new RequestError(
+          400,
+          'not_recommender',
+          `?k= asks for each user's top-k items, which only a recommender answers; ${l.info.path} is a ${l.info.task} model`,
+        );
       return l.topK(k);
     };
     return armsOf(variant(a.champion), a.challenger ? variant(a.challenger) : null, this.key);
   }
 
   /** Each arm predicts its rows (in parallel); answers are put back in request order. */
-  private async predictSplit(a: Arms, rows: Rows, toChallenger: Uint8Array, challengerRows: number): Promise<Prediction[]> {
+  private async predictSplit(
+    a: Arms,
+    rows: Rows,
+    toChallenger: Uint8Array,
+    challengerRows: number,
+  ): Promise<Prediction[]> {
     const challenger = a.challenger;
-    if (!challenger || challengerRows === 0) return a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt));
+    if (!challenger || challengerRows === 0)
+      return a.champion.predict(tableFrom(rows, a.champion.fields, a.championAt));
     if (challengerRows === rows.count) return challenger.predict(tableFrom(rows, challenger.fields, a.challengerAt));
     const ch = new Int32Array(challengerRows);
     const cp = new Int32Array(rows.count - challengerRows);
@@ -549,7 +679,14 @@ export class ModelServer {
 
   private readBody(req: http.IncomingMessage): Promise<string> {
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > this.maxBody) return Promise.reject(new RequestError(413, 'too_large', `the body is ${declared} bytes; the limit is ${this.maxBody} (send fewer rows per request)`));
+    if (declared > this.maxBody)
+      return Promise.reject(
+        new RequestError(
+          413,
+          'too_large',
+          `the body is ${declared} bytes; the limit is ${this.maxBody} (send fewer rows per request)`,
+        ),
+      );
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -559,16 +696,29 @@ export class ModelServer {
         if (err) {
           req.pause();
           reject(err);
-        } else resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+        } else
+          resolve(
+            chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          );
       };
       const onData = (c: Buffer): void => {
         size += c.length;
-        if (size > this.maxBody) done(new RequestError(413, 'too_large', `the body is over the limit of ${this.maxBody} bytes (send fewer rows per request)`));
+        if (size > this.maxBody)
+          done(
+            new RequestError(
+              413,
+              'too_large',
+              `the body is over the limit of ${this.maxBody} bytes (send fewer rows per request)`,
+            ),
+          );
         else chunks.push(c);
       };
       const onEnd = (): void => done();
-      const onError = (): void => done(new RequestError(400, 'aborted', 'the request was aborted while its body was read'));
-      const deadline = this.deadlines.add(this.bodyTimeout, () => done(new RequestError(408, 'timeout', `the body did not arrive within ${this.bodyTimeout} ms`)));
+      const onError = (): void =>
+        done(new RequestError(400, 'aborted', 'the request was aborted while its body was read'));
+      const deadline = this.deadlines.add(this.bodyTimeout, () =>
+        done(new RequestError(408, 'timeout', `the body did not arrive within ${this.bodyTimeout} ms`)),
+      );
       req.on('data', onData).on('end', onEnd).on('error', onError);
     });
   }

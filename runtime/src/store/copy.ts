@@ -30,12 +30,19 @@ interface TableInfo {
 }
 
 async function sqliteTables(db: SqlDb): Promise<TableInfo[]> {
-  const names = await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  const names = await db.all<{ name: string }>(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  );
   const out: TableInfo[] = [];
   for (const { name } of names) {
     // Table names come from the catalog; pragma functions take them as bound values.
-    const cols = await db.all<{ name: string; type: string; pk: number }>('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid', [name]);
-    const uniques = await db.all<{ n: number }>("SELECT count(*) AS n FROM pragma_index_list(?) WHERE \"unique\" = 1", [name]);
+    const cols = await db.all<{ name: string; type: string; pk: number }>(
+      'SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid',
+      [name],
+    );
+    const uniques = await db.all<{ n: number }>('SELECT count(*) AS n FROM pragma_index_list(?) WHERE "unique" = 1', [
+      name,
+    ]);
     const fks = await db.all<{ table: string }>('SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)', [name]);
     const pk = cols.filter((c) => c.pk > 0);
     out.push({
@@ -56,7 +63,8 @@ function dependencyOrder(tables: TableInfo[]): TableInfo[] {
   const out: TableInfo[] = [];
   const visit = (t: TableInfo, path: string[]) => {
     if (done.has(t.name)) return;
-    if (path.includes(t.name)) throw new Error(`store tables reference each other in a cycle: ${[...path, t.name].join(' → ')}`);
+    if (path.includes(t.name))
+      throw new Error(`store tables reference each other in a cycle: ${[...path, t.name].join(' → ')}`);
     for (const d of t.dependsOn) {
       const dep = byName.get(d);
       if (dep) visit(dep, [...path, t.name]);
@@ -72,7 +80,13 @@ const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Order-independent: the rows' hashes sorted, then hashed (the backends may return rows in different orders). */
 function checksum(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
-  const hashes = rows.map((r) => createHash('sha256').update(JSON.stringify(columns.map((c) => r[c] ?? null))).digest('hex')).sort();
+  const hashes = rows
+    .map((r) =>
+      createHash('sha256')
+        .update(JSON.stringify(columns.map((c) => r[c] ?? null)))
+        .digest('hex'),
+    )
+    .sort();
   const h = createHash('sha256');
   for (const x of hashes) h.update(x);
   return h.digest('hex').slice(0, 16);
@@ -85,13 +99,22 @@ function checksum(rows: ReadonlyArray<Record<string, unknown>>, columns: readonl
  * everything back, so the target is never half-written.
  */
 export async function copyStore(from: Store, to: Store): Promise<TableCopy[]> {
-  if (from.dialect !== 'sqlite' || to.dialect !== 'postgres') throw new CairnError('invalid', 'store migrate copies a SQLite store into a PostgreSQL one');
+  if (from.dialect !== 'sqlite' || to.dialect !== 'postgres')
+    throw new CairnError('invalid', 'store migrate copies a SQLite store into a PostgreSQL one');
   const [vf, vt] = [await from.schemaVersion(), await to.schemaVersion()];
-  if (vf !== vt) throw new CairnError('refused', `the source store is at schema ${vf}, the target at ${vt}: open both with this Cairn first`);
+  if (vf !== vt)
+    throw new CairnError(
+      'refused',
+      `the source store is at schema ${vf}, the target at ${vt}: open both with this Cairn first`,
+    );
   await from.writer.flush();
   const tables = await sqliteTables(from.sqlDb);
   const source = new Map<string, Array<Record<string, SqlValue>>>();
-  for (const t of tables) source.set(t.name, await from.sqlDb.all<Record<string, SqlValue>>(`SELECT ${t.columns.map(q).join(', ')} FROM ${q(t.name)}`));
+  for (const t of tables)
+    source.set(
+      t.name,
+      await from.sqlDb.all<Record<string, SqlValue>>(`SELECT ${t.columns.map(q).join(', ')} FROM ${q(t.name)}`),
+    );
   return to.sqlDb.tx(async (db) => {
     const report: TableCopy[] = [];
     for (const t of tables) {
@@ -99,8 +122,13 @@ export async function copyStore(from: Store, to: Store): Promise<TableCopy[]> {
       const cols = t.columns.map(q).join(', ');
       if (!t.keyed) {
         const owner = KEYLESS_OWNER[t.name];
-        if (!owner) throw new Error(`store migrate does not know how to copy table ${t.name} (no key): add it to KEYLESS_OWNER in store/copy.ts`);
-        const owners = [...new Set(rows.map((r) => r[owner] ?? null))].filter((o): o is number => typeof o === 'number');
+        if (!owner)
+          throw new Error(
+            `store migrate does not know how to copy table ${t.name} (no key): add it to KEYLESS_OWNER in store/copy.ts`,
+          );
+        const owners = [...new Set(rows.map((r) => r[owner] ?? null))].filter(
+          (o): o is number => typeof o === 'number',
+        );
         for (let i = 0; i < owners.length; i += MAX_PARAMS) {
           const chunk = owners.slice(i, i + MAX_PARAMS);
           await db.run(`DELETE FROM ${q(t.name)} WHERE ${q(owner)} IN (${chunk.map(() => '?').join(', ')})`, chunk);
@@ -120,7 +148,10 @@ export async function copyStore(from: Store, to: Store): Promise<TableCopy[]> {
       }
       if (t.identity) {
         // Later inserts on the target take ids after the copied ones.
-        await db.get(`SELECT setval(pg_get_serial_sequence(?, 'id'), greatest((SELECT max(id) FROM ${q(t.name)}), 1))`, [t.name]);
+        await db.get(
+          `SELECT setval(pg_get_serial_sequence(?, 'id'), greatest((SELECT max(id) FROM ${q(t.name)}), 1))`,
+          [t.name],
+        );
       }
       const copied = await db.all<Record<string, SqlValue>>(`SELECT ${cols} FROM ${q(t.name)}`);
       const want = checksum(rows, t.columns);

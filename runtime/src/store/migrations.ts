@@ -383,7 +383,8 @@ export function allMigrations(): Migration[] {
 export function orderMigrations(migrations: Migration[]): Migration[] {
   const list = [...migrations].sort((a, b) => a.version - b.version);
   for (let i = 1; i < list.length; i++) {
-    if (list[i]?.version === list[i - 1]?.version) throw new Error(`two store migrations have version ${list[i]?.version}: give the newer one the next free number`);
+    if (list[i]?.version === list[i - 1]?.version)
+      throw new Error(`two store migrations have version ${list[i]?.version}: give the newer one the next free number`);
   }
   return list;
 }
@@ -402,7 +403,8 @@ export function toPostgresDdl(sql: string): string {
 
 function postgresSql(m: Migration): string {
   if (m.postgres !== undefined) return m.postgres;
-  if (typeof m.up !== 'string') throw new Error(`store migration ${m.version} (${m.name}) has no PostgreSQL SQL: give it \`postgres\``);
+  if (typeof m.up !== 'string')
+    throw new Error(`store migration ${m.version} (${m.name}) has no PostgreSQL SQL: give it \`postgres\``);
   return toPostgresDdl(m.up);
 }
 
@@ -444,10 +446,16 @@ export async function migratePostgres(db: PgDb, list: Migration[] = allMigration
         await client.query('BEGIN');
         try {
           if (m.version === list[0]?.version || current === 0) {
-            await client.query(`CREATE TABLE IF NOT EXISTS ${PG_VERSION_TABLE} (version BIGINT PRIMARY KEY, name TEXT NOT NULL, at BIGINT NOT NULL)`);
+            await client.query(
+              `CREATE TABLE IF NOT EXISTS ${PG_VERSION_TABLE} (version BIGINT PRIMARY KEY, name TEXT NOT NULL, at BIGINT NOT NULL)`,
+            );
           }
           await client.query(postgresSql(m));
-          await db.query(client, `INSERT INTO ${PG_VERSION_TABLE} (version, name, at) VALUES (?, ?, ?)`, [m.version, m.name, Date.now()]);
+          await db.query(client, `INSERT INTO ${PG_VERSION_TABLE} (version, name, at) VALUES (?, ?, ?)`, [
+            m.version,
+            m.name,
+            Date.now(),
+          ]);
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {});

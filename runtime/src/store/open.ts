@@ -18,7 +18,10 @@ export function storeLocation(workspace: string, setting: Setting<string | undef
     try {
       new URL(v);
     } catch {
-      throw new CairnError('invalid', `${setting.from}: ${redactUrl(v)} is not a valid URL; write postgres://USER@HOST:PORT/DATABASE`);
+      throw new CairnError(
+        'invalid',
+        `${setting.from}: ${redactUrl(v)} is not a valid URL; write postgres://USER@HOST:PORT/DATABASE`,
+      );
     }
     return { kind: 'postgres', url: v };
   }

@@ -151,7 +151,11 @@ export class PgDb implements SqlDb {
   }
 
   /** Runs SQL with `$n` placeholders already in place, on one client (migrations, COPY-free bulk paths). */
-  async query<T>(on: Queryable, sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
+  async query<T>(
+    on: Queryable,
+    sql: string,
+    params: readonly SqlValue[],
+  ): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
     try {
       return await on.query<T & pg.QueryResultRow>(toPgPlaceholders(sql), params as unknown[]);
     } catch (error) {
@@ -172,17 +176,28 @@ export class PgDb implements SqlDb {
         `this store is read-only for user ${this.user}: ${msg} (ask the store's owner for write access, or point this ` +
           'workspace at a store you may write: --store, CAIRN_STORE_URL or .cairn/config.yaml store.url)',
       );
-    } else if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || /timeout|terminated/i.test(msg)) {
-      out = new StoreConnectionError(`cannot reach the tracking store ${where}: ${msg}; is the server running and the host/port right?`);
+    } else if (
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'ENOTFOUND' ||
+      e.code === 'EAI_AGAIN' ||
+      /timeout|terminated/i.test(msg)
+    ) {
+      out = new StoreConnectionError(
+        `cannot reach the tracking store ${where}: ${msg}; is the server running and the host/port right?`,
+      );
     } else if (e.code === '28P01' || e.code === '28000') {
       out = new StoreConnectionError(
         `the tracking store ${where} refused the login of user ${this.user}: ${msg}; check the password (PGPASSWORD, ~/.pgpass ` +
           'or "Cairn: Set Store Password") and the user name',
       );
     } else if (e.code === '3D000') {
-      out = new StoreConnectionError(`the tracking store ${where} has no such database: ${msg}; create it (createdb) or fix the URL`);
+      out = new StoreConnectionError(
+        `the tracking store ${where} has no such database: ${msg}; create it (createdb) or fix the URL`,
+      );
     } else if (e.code && /^(08|57P)/.test(e.code)) {
-      out = new StoreConnectionError(`lost the connection to the tracking store ${where}: ${msg}; retry when the server is back`);
+      out = new StoreConnectionError(
+        `lost the connection to the tracking store ${where}: ${msg}; retry when the server is back`,
+      );
     } else {
       out = new Error(msg);
       if (e.code) Object.assign(out, { code: e.code });

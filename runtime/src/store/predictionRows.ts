@@ -26,17 +26,25 @@ const PREDICTION = 7;
 const INSERT_COLUMNS = 12;
 /** Rows per multi-row INSERT: fewer statement calls (bench/serve/logWrite.ts: about 20% less CPU per row than one call each). */
 const ROWS_PER_INSERT = 50;
-const INSERT_HEAD = 'INSERT INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
+const INSERT_HEAD =
+  'INSERT INTO predictions (deployment_id, request_id, row, arm, version, ab_key, inputs_json, prediction_json, latency_ms, at, label_json, label_at) VALUES ';
 const insertSql = (rows: number): string =>
-  INSERT_HEAD + Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',') + ' ON CONFLICT DO NOTHING';
+  INSERT_HEAD +
+  Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',') +
+  ' ON CONFLICT DO NOTHING';
 
-export const isBusy = (e: unknown): boolean => e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED');
+export const isBusy = (e: unknown): boolean =>
+  e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED');
 
 /** What the serving thread sends the writer thread. */
 export type WriterRequest = { kind: 'write'; seq: number; values: unknown[]; busyMs: number } | { kind: 'close' };
 
 /** What the writer thread answers, one reply per `write`: rows inserted, the database busy (rows not written), or a failure. */
-export type WriterReply = { seq: number; inserted: number } | { seq: number; busy: true } | { seq: number; error: string } | { startError: string };
+export type WriterReply =
+  | { seq: number; inserted: number }
+  | { seq: number; busy: true }
+  | { seq: number; error: string }
+  | { startError: string };
 
 /** Where the writer thread is told what to open. */
 export interface WriterData {
@@ -65,8 +73,13 @@ export class RowWriter {
     this.insert = db.prepare(insertSql(1));
     this.insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
     // Keeps the newest maxRows rows of this deployment (ids grow with time).
-    this.trim = db.prepare('DELETE FROM predictions WHERE deployment_id = ? AND id <= (SELECT id FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)');
-    this.stored = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?').get(deploymentId)?.n ?? 0;
+    this.trim = db.prepare(
+      'DELETE FROM predictions WHERE deployment_id = ? AND id <= (SELECT id FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    );
+    this.stored =
+      db
+        .prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?')
+        .get(deploymentId)?.n ?? 0;
   }
 
   /** Writes a batch (ROW_VALUES values per row) in one transaction and trims to the bound; the rows inserted (a repeated id is ignored). Throws as SQLite does (busy included): nothing is written then. */
@@ -76,7 +89,8 @@ export class RowWriter {
     this.db.transaction(() => {
       let r = 0;
       for (; r + ROWS_PER_INSERT <= rows; r += ROWS_PER_INSERT) {
-        for (let j = 0; j < ROWS_PER_INSERT; j++) this.bind(this.many, j * INSERT_COLUMNS, values, (r + j) * ROW_VALUES);
+        for (let j = 0; j < ROWS_PER_INSERT; j++)
+          this.bind(this.many, j * INSERT_COLUMNS, values, (r + j) * ROW_VALUES);
         inserted += this.insertMany.run(this.many).changes;
       }
       for (; r < rows; r++) {
@@ -127,8 +141,15 @@ export function busyTimeout(db: Database.Database): number {
 }
 
 /** Stores labels for written rows in one transaction; returns how many rows they reached. */
-export function labelRows(db: Database.Database, deploymentId: number, items: Array<{ requestId: string; row: number; label: unknown }>, at: number): number {
-  const label = db.prepare('UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?');
+export function labelRows(
+  db: Database.Database,
+  deploymentId: number,
+  items: Array<{ requestId: string; row: number; label: unknown }>,
+  at: number,
+): number {
+  const label = db.prepare(
+    'UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?',
+  );
   let updated = 0;
   db.transaction(() => {
     for (const f of items) updated += label.run(JSON.stringify(f.label), at, deploymentId, f.requestId, f.row).changes;

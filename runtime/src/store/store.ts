@@ -86,9 +86,10 @@ export class Store implements Repositories {
     this.sweeps = r.sweeps;
     this.metrics = new MetricRepository(this.sql, writer);
     const sql = this.sql;
-    this.ready = (sql instanceof SqliteDb
-      ? sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname()))
-      : new RunRepository(sql).markInterrupted(os.hostname())
+    this.ready = (
+      sql instanceof SqliteDb
+        ? sql.exclusive((d) => new RunRepository(d).markInterrupted(os.hostname()))
+        : new RunRepository(sql).markInterrupted(os.hostname())
     ).then(() => undefined);
   }
 
@@ -117,14 +118,17 @@ export class Store implements Repositories {
   async tableCounts(): Promise<Record<string, number>> {
     const names =
       this.sql instanceof SqliteDb
-        ? await this.sql.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        ? await this.sql.all<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+          )
         : await this.sql.all<{ name: string }>(
             "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> ? ORDER BY table_name",
             [PG_VERSION_TABLE],
           );
     const out: Record<string, number> = {};
     // Names come from the catalog, not from input.
-    for (const { name } of names) out[name] = (await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`))?.n ?? 0;
+    for (const { name } of names)
+      out[name] = (await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`))?.n ?? 0;
     return out;
   }
 
@@ -157,7 +161,9 @@ export class Store implements Repositories {
    */
   get db(): Database.Database {
     if (!(this.sql instanceof SqliteDb)) {
-      throw new Error(`the prediction log is not yet written to a PostgreSQL store (${this.file}); serve against the embedded SQLite store`);
+      throw new Error(
+        `the prediction log is not yet written to a PostgreSQL store (${this.file}); serve against the embedded SQLite store`,
+      );
     }
     return this.sql.raw;
   }

@@ -97,7 +97,11 @@ export interface SweepOptions {
 }
 
 /** Runs at once and each run's core share: at most `parallel`, never more than the engine's cores or the combinations. */
-export function sweepConcurrency(cores: number, combinations: number, parallel?: number): { runs: number; perRun: number } {
+export function sweepConcurrency(
+  cores: number,
+  combinations: number,
+  parallel?: number,
+): { runs: number; perRun: number } {
   const runs = Math.max(1, Math.min(parallel ?? cores, cores, combinations));
   return { runs, perRun: Math.max(1, Math.floor(cores / runs)) };
 }
@@ -177,7 +181,12 @@ export async function runSweep(engine: Engine, matrix: Matrix, options: SweepOpt
  * where linking fails), without `.cairn`, `.git` and the steps' outputs, which the run produces or restores itself.
  * Side-by-side runs thus never overwrite each other's outputs; a step must not edit its inputs in place.
  */
-export async function combinationFolder(workspace: string, pipeline: ResolvedPipeline, sweepId: number, n: number): Promise<string> {
+export async function combinationFolder(
+  workspace: string,
+  pipeline: ResolvedPipeline,
+  sweepId: number,
+  n: number,
+): Promise<string> {
   const target = path.join(workspace, '.cairn', 'sweeps', String(sweepId), String(n));
   await fs.rm(target, { recursive: true, force: true });
   const outputs = pipeline.steps.flatMap((s) => [...Object.values(s.outs), ...s.metrics]).map((o) => path.normalize(o));
@@ -191,11 +200,12 @@ export async function combinationFolder(workspace: string, pipeline: ResolvedPip
       const child = path.join(rel, entry.name);
       if (skipped(child) || path.join(pipeline.root, child) === path.join(workspace, '.cairn')) continue;
       if (entry.isDirectory()) await walk(child);
-      else if (entry.isSymbolicLink()) await fs.symlink(await fs.readlink(path.join(from, entry.name)), path.join(to, entry.name));
+      else if (entry.isSymbolicLink())
+        await fs.symlink(await fs.readlink(path.join(from, entry.name)), path.join(to, entry.name));
       else if (entry.isFile()) {
-        await fs.link(path.join(from, entry.name), path.join(to, entry.name)).catch(() =>
-          fs.copyFile(path.join(from, entry.name), path.join(to, entry.name)),
-        );
+        await fs
+          .link(path.join(from, entry.name), path.join(to, entry.name))
+          .catch(() => fs.copyFile(path.join(from, entry.name), path.join(to, entry.name)));
       }
     }
   };

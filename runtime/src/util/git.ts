@@ -9,7 +9,12 @@ export interface GitState {
 /** The commit and dirty state of the repository holding `dir`; nulls when it is not a git work tree or git is absent. */
 export function gitState(dir: string): GitState {
   try {
-    const opts = { cwd: dir, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
+    const opts = {
+      cwd: dir,
+      encoding: 'utf8' as const,
+      stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    };
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
     const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts);
     return { commit: commit || null, dirty: status.trim().length > 0 };
@@ -29,7 +34,12 @@ export function runUser(dir: string): { user: string; host: string } {
   let user = users.get(dir);
   if (user === undefined) {
     try {
-      user = execFileSync('git', ['config', 'user.email'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+      user = execFileSync('git', ['config', 'user.email'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5000,
+      }).trim();
     } catch {
       // No git, or no user.email configured: the OS user names the person.
       user = '';

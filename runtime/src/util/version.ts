@@ -10,7 +10,9 @@ export function cairnVersion(): string {
   if (cached !== undefined) return cached;
   if (typeof CAIRN_VERSION === 'string') return (cached = CAIRN_VERSION);
   try {
-    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
     cached = typeof pkg.version === 'string' ? pkg.version : 'dev';
   } catch {
     // Running outside the repository (no package.json beside the sources): the version is simply unknown.

@@ -6,7 +6,11 @@ import type { CairnLanguageServer } from '../../../extension/src/languageClient.
 const extensionId = 'cairn-dev.cairn';
 
 /** Resolves with the document's diagnostics once `test` accepts them (event-driven: no polling, no sleeps). */
-function diagnosticsWhere(uri: vscode.Uri, test: (d: readonly vscode.Diagnostic[]) => boolean, what: string): Promise<readonly vscode.Diagnostic[]> {
+function diagnosticsWhere(
+  uri: vscode.Uri,
+  test: (d: readonly vscode.Diagnostic[]) => boolean,
+  what: string,
+): Promise<readonly vscode.Diagnostic[]> {
   return new Promise((resolve, reject) => {
     const check = (): boolean => {
       const now = vscode.languages.getDiagnostics(uri);
@@ -17,7 +21,11 @@ function diagnosticsWhere(uri: vscode.Uri, test: (d: readonly vscode.Diagnostic[
     if (check()) return;
     const timer = setTimeout(() => {
       sub.dispose();
-      reject(new Error(`timed out waiting for ${what}; have ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => d.message))}`));
+      reject(
+        new Error(
+          `timed out waiting for ${what}; have ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => d.message))}`,
+        ),
+      );
     }, 30_000);
     const sub = vscode.languages.onDidChangeDiagnostics((e) => {
       if (e.uris.some((u) => u.toString() === uri.toString()) && check()) {
@@ -57,7 +65,11 @@ export function defineCairnSuite(): void {
       const doc = await vscode.workspace.openTextDocument(pipeline);
       assert.equal(doc.languageId, 'cairn-pipeline');
       await vscode.window.showTextDocument(doc);
-      const found = await diagnosticsWhere(pipeline, (ds) => ds.some((d) => codeOf(d) === 'unknown-key'), 'the unknown-key diagnostic');
+      const found = await diagnosticsWhere(
+        pipeline,
+        (ds) => ds.some((d) => codeOf(d) === 'unknown-key'),
+        'the unknown-key diagnostic',
+      );
       const d = found.find((x) => codeOf(x) === 'unknown-key');
       assert.equal(d?.source, 'cairn');
       assert.equal(d?.range.start.line, 12);
@@ -70,9 +82,15 @@ export function defineCairnSuite(): void {
       const at = new vscode.Position(8, line.text.length);
       await editor.edit((b) => b.insert(at, ' ${params.'));
       try {
-        const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', pipeline, at.translate(0, ' ${params.'.length));
+        const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+          'vscode.executeCompletionItemProvider',
+          pipeline,
+          at.translate(0, ' ${params.'.length),
+        );
         // Word-based suggestions (kind Text) would also offer `lr`: only the server's items count.
-        const labels = list.items.filter((i) => i.kind !== vscode.CompletionItemKind.Text).map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+        const labels = list.items
+          .filter((i) => i.kind !== vscode.CompletionItemKind.Text)
+          .map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
         assert.ok(labels.includes('lr'), `Cairn completion labels: ${labels.join(', ')}`);
       } finally {
         await vscode.commands.executeCommand('undo');
@@ -82,30 +100,54 @@ export function defineCairnSuite(): void {
     test('Cairn: Restart Language Server brings diagnostics back from a fresh server', async () => {
       const doc = await vscode.workspace.openTextDocument(pipeline);
       await vscode.window.showTextDocument(doc);
-      await diagnosticsWhere(pipeline, (ds) => ds.some((d) => codeOf(d) === 'unknown-key'), 'the unknown-key diagnostic');
+      await diagnosticsWhere(
+        pipeline,
+        (ds) => ds.some((d) => codeOf(d) === 'unknown-key'),
+        'the unknown-key diagnostic',
+      );
       const before = server.languageClient;
       assert.ok(before, 'a running client');
-      assert.ok(before.diagnostics?.get(pipeline)?.some((d) => codeOf(d) === 'unknown-key'), 'the running client holds the diagnostic');
+      assert.ok(
+        before.diagnostics?.get(pipeline)?.some((d) => codeOf(d) === 'unknown-key'),
+        'the running client holds the diagnostic',
+      );
       await vscode.commands.executeCommand('cairn.restartServer');
       // Stopping the client clears its diagnostics (its collection is gone, not merely emptied for a moment, which
       // onDidChangeDiagnostics, debounced, may never show); the new server re-publishes them for the open document.
       const after = server.languageClient;
       assert.ok(after && after !== before, 'a fresh client (and server) after the restart');
       assert.equal(before.diagnostics, undefined, "the old server's diagnostics are cleared");
-      await diagnosticsWhere(pipeline, () => after.diagnostics?.get(pipeline)?.some((d) => codeOf(d) === 'unknown-key') === true, 'diagnostics from the restarted server');
+      await diagnosticsWhere(
+        pipeline,
+        () => after.diagnostics?.get(pipeline)?.some((d) => codeOf(d) === 'unknown-key') === true,
+        'diagnostics from the restarted server',
+      );
     });
 
     test('the quick fix for the seeded error removes it', async () => {
       const doc = await vscode.workspace.openTextDocument(pipeline);
       await vscode.window.showTextDocument(doc);
-      const found = await diagnosticsWhere(pipeline, (ds) => ds.some((d) => codeOf(d) === 'unknown-key'), 'the unknown-key diagnostic');
+      const found = await diagnosticsWhere(
+        pipeline,
+        (ds) => ds.some((d) => codeOf(d) === 'unknown-key'),
+        'the unknown-key diagnostic',
+      );
       const d = found.find((x) => codeOf(x) === 'unknown-key');
       assert.ok(d);
-      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', pipeline, d.range, vscode.CodeActionKind.QuickFix.value);
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+        'vscode.executeCodeActionProvider',
+        pipeline,
+        d.range,
+        vscode.CodeActionKind.QuickFix.value,
+      );
       const fix = actions.find((a) => a.isPreferred && a.edit);
       assert.ok(fix?.edit, `a preferred quick fix; got ${actions.map((a) => a.title).join(', ')}`);
       assert.ok(await vscode.workspace.applyEdit(fix.edit));
-      await diagnosticsWhere(pipeline, (ds) => !ds.some((x) => codeOf(x) === 'unknown-key'), 'the diagnostic to go away');
+      await diagnosticsWhere(
+        pipeline,
+        (ds) => !ds.some((x) => codeOf(x) === 'unknown-key'),
+        'the diagnostic to go away',
+      );
     });
   });
 }

@@ -69,14 +69,17 @@ export function defineModelsSuite(): void {
     suiteTeardown(async () => {
       // Leave nothing serving behind the suite.
       for (const m of await api.models.models().catch(() => [])) {
-        for (const d of m.status?.deployments ?? []) if (d.status === 'serving') await api.modelActions.stop(d).catch(() => undefined);
+        for (const d of m.status?.deployments ?? [])
+          if (d.status === 'serving') await api.modelActions.stop(d).catch(() => undefined);
       }
     });
 
     test('the Models view lists the registered model with its version, aliases and metrics', async () => {
       await api.models.reload();
       const roots = await api.modelsView.getChildren();
-      const model = roots.find((n): n is Extract<ModelNode, { kind: 'model' }> => n.kind === 'model' && n.name === 'credit-risk');
+      const model = roots.find(
+        (n): n is Extract<ModelNode, { kind: 'model' }> => n.kind === 'model' && n.name === 'credit-risk',
+      );
       assert.ok(model, `a credit-risk node; got ${roots.map((n) => n.kind).join(', ')}`);
       assert.match(String(api.modelsView.getTreeItem(model).description), /^v1 · challenger → v1/);
       const children = await api.modelsView.getChildren(model);
@@ -85,7 +88,10 @@ export function defineModelsSuite(): void {
       const item = api.modelsView.getTreeItem(version);
       assert.equal(label(item), 'v1');
       assert.match(String(item.description), /^challenger · f1 0\.\d+/);
-      assert.match(typeof item.tooltip === 'string' ? item.tooltip : '', /card: credit\/MODEL_CARD\.md[\s\S]*roc_auc: 0\.\d+/);
+      assert.match(
+        typeof item.tooltip === 'string' ? item.tooltip : '',
+        /card: credit\/MODEL_CARD\.md[\s\S]*roc_auc: 0\.\d+/,
+      );
       assert.equal(item.contextValue, 'cairn.modelVersion');
     });
 
@@ -96,17 +102,37 @@ export function defineModelsSuite(): void {
       const titles = lenses.map((l) => l.command?.title ?? '');
       assert.ok(titles.includes('$(rocket) Deploy locally'), titles.join(' | '));
       const gates = titles.find((t) => t.includes('gates'));
-      assert.match(gates ?? '', /^\$\(warning\) gates [0-3]\/4 — card: missing section "Caveats and Recommendations"/, titles.join(' | '));
+      assert.match(
+        gates ?? '',
+        /^\$\(warning\) gates [0-3]\/4 — card: missing section "Caveats and Recommendations"/,
+        titles.join(' | '),
+      );
       const deploy = lenses.find((l) => l.command?.title === '$(rocket) Deploy locally');
-      assert.equal(deploy?.range.start.line, doc.getText().split('\n').findIndex((l) => l.startsWith('# Model Card')), 'below the front matter, on the title');
+      assert.equal(
+        deploy?.range.start.line,
+        doc
+          .getText()
+          .split('\n')
+          .findIndex((l) => l.startsWith('# Model Card')),
+        'below the front matter, on the title',
+      );
       assert.deepEqual(deploy?.command?.arguments, [{ name: 'credit-risk', version: 1 }]);
 
       const yaml = await vscode.workspace.openTextDocument(pipeline);
-      const onPipeline = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', pipeline);
-      const registerLine = yaml.getText().split('\n').findIndex((l) => l.startsWith('  register:'));
+      const onPipeline = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        pipeline,
+      );
+      const registerLine = yaml
+        .getText()
+        .split('\n')
+        .findIndex((l) => l.startsWith('  register:'));
       const here = onPipeline.filter((l) => l.range.start.line === registerLine).map((l) => l.command?.title ?? '');
       assert.ok(here.includes('$(rocket) Deploy locally'), `lenses on the register step: ${here.join(' | ')}`);
-      assert.ok(here.some((t) => /gates [0-3]\/4/.test(t)), here.join(' | '));
+      assert.ok(
+        here.some((t) => /gates [0-3]\/4/.test(t)),
+        here.join(' | '),
+      );
     });
 
     test('Deploy locally serves the model: a request with the token gets a prediction, without it a 401', async () => {
@@ -121,13 +147,25 @@ export function defineModelsSuite(): void {
       assert.match(result.deployment.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.ok(result.token, 'served with a token by default');
       deployedUrl = result.deployment.url;
-      const body = JSON.stringify({ dataframe_records: [firstCreditRow(path.join(folder.fsPath, 'data', 'credit.csv'))] });
-      const res = await fetch(`${result.deployment.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${result.token}` }, body });
-      const answer = (await res.json()) as { predictions?: Array<{ label: string; probabilities: Record<string, number> }> };
+      const body = JSON.stringify({
+        dataframe_records: [firstCreditRow(path.join(folder.fsPath, 'data', 'credit.csv'))],
+      });
+      const res = await fetch(`${result.deployment.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${result.token}` },
+        body,
+      });
+      const answer = (await res.json()) as {
+        predictions?: Array<{ label: string; probabilities: Record<string, number> }>;
+      };
       assert.equal(res.status, 200, JSON.stringify(answer));
       assert.equal(answer.predictions?.length, 1);
       assert.ok(['good', 'bad'].includes(answer.predictions?.[0]?.label ?? ''), JSON.stringify(answer));
-      const denied = await fetch(`${result.deployment.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const denied = await fetch(`${result.deployment.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       assert.equal(denied.status, 401);
 
       // The Models view shows the deployment with its URL; the copy-curl action builds a working command.
@@ -140,7 +178,12 @@ export function defineModelsSuite(): void {
       assert.equal(item.contextValue, 'cairn.deployment.serving');
       assert.ok(String(item.description).startsWith(result.deployment.url), String(item.description));
       const curl = await api.modelActions.copyCurl(node);
-      assert.match(curl ?? '', new RegExp(`Authorization: Bearer ${result.token}.*"Seniority":0.*${result.deployment.url.replace(/[.:/]/g, '\\$&')}/invocations`));
+      assert.match(
+        curl ?? '',
+        new RegExp(
+          `Authorization: Bearer ${result.token}.*"Seniority":0.*${result.deployment.url.replace(/[.:/]/g, '\\$&')}/invocations`,
+        ),
+      );
       assert.equal(await vscode.env.clipboard.readText(), curl);
     });
 
@@ -153,7 +196,9 @@ export function defineModelsSuite(): void {
       const stopped = await api.modelActions.stop(node);
       assert.equal(stopped?.status, 'stopped');
       await assert.rejects(fetch(`${deployedUrl}/health`), 'nothing listens any more');
-      const after = await api.modelsView.getChildren((await api.modelsView.getChildren()).find((n) => n.kind === 'model'));
+      const after = await api.modelsView.getChildren(
+        (await api.modelsView.getChildren()).find((n) => n.kind === 'model'),
+      );
       assert.ok(!after.some((n) => n.kind === 'deployment'), 'no serving deployment listed');
     });
 
@@ -188,29 +233,47 @@ export function defineModelsSuite(): void {
       api.modelActions.promotionUi = ui;
       try {
         // Cancelled at the gates: nothing moves.
-        assert.equal(await vscode.commands.executeCommand('cairn.models.promote', { name: 'credit-risk', version: 1 }), undefined);
+        assert.equal(
+          await vscode.commands.executeCommand('cairn.models.promote', { name: 'credit-risk', version: 1 }),
+          undefined,
+        );
         assert.equal(shown.length, 1);
         const first = shown[0];
         assert.ok(first);
         assert.equal(first.passed, false);
         assert.match(first.title, /^Promote credit-risk v1 to production — gates [0-3]\/4/);
-        assert.deepEqual(first.gates.map((g) => g.gate), ['card', 'card-metrics', 'evaluation', 'drift']);
+        assert.deepEqual(
+          first.gates.map((g) => g.gate),
+          ['card', 'card-metrics', 'evaluation', 'drift'],
+        );
         const cardGate = first.gates[0];
         assert.equal(cardGate?.label, '$(error) card');
         assert.match(cardGate?.detail ?? '', /missing section "Caveats and Recommendations"/);
-        assert.equal((await api.models.reload()).find((m) => m.summary.name === 'credit-risk')?.summary.aliases['production'], undefined);
+        assert.equal(
+          (await api.models.reload()).find((m) => m.summary.name === 'credit-risk')?.summary.aliases['production'],
+          undefined,
+        );
 
         // Overridden with a reason: promoted, the override recorded.
-        const promotion = await vscode.commands.executeCommand<Promotion | undefined>('cairn.models.promote', { name: 'credit-risk', version: 1 });
+        const promotion = await vscode.commands.executeCommand<Promotion | undefined>('cairn.models.promote', {
+          name: 'credit-risk',
+          version: 1,
+        });
         assert.ok(promotion?.move, `promoted: ${JSON.stringify(promotion)}`);
         assert.deepEqual([promotion.move.alias, promotion.move.version], ['production', 1]);
-        assert.ok(reasons[0]?.split(',').includes('card'), `the reason was asked for the failing gates: ${reasons.join(';')}`);
+        assert.ok(
+          reasons[0]?.split(',').includes('card'),
+          `the reason was asked for the failing gates: ${reasons.join(';')}`,
+        );
         assert.equal(promotion.gates.gates.find((g) => g.gate === 'card')?.state, 'overridden');
         const model = (await api.modelsView.getChildren()).find((n) => n.kind === 'model' && n.name === 'credit-risk');
         assert.ok(model);
         const version = (await api.modelsView.getChildren(model)).find((n) => n.kind === 'version');
         assert.ok(version);
-        assert.match(String(api.modelsView.getTreeItem(version).description), /challenger, production|production, challenger/);
+        assert.match(
+          String(api.modelsView.getTreeItem(version).description),
+          /challenger, production|production, challenger/,
+        );
       } finally {
         api.modelActions.promotionUi = original;
       }

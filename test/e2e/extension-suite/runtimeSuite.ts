@@ -29,7 +29,9 @@ function when(event: vscode.Event<unknown>, test: () => boolean, what: string, m
 
 /** An open webview tab with this title. */
 function webviewTab(title: string): boolean {
-  return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.label === title));
+  return vscode.window.tabGroups.all.some((g) =>
+    g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.label === title),
+  );
 }
 
 function label(item: vscode.TreeItem): string {
@@ -62,7 +64,10 @@ export function defineRuntimeSuite(): void {
       assert.ok(folder, 'a workspace folder is open');
       // The fixture pipelines join the workspace copy the harness opened (never the repository's fixture folder).
       for (const name of ['tiny.cairn.yaml', 'slow.cairn.yaml', 'drift-reference.csv', 'drift-current.csv']) {
-        fs.copyFileSync(path.join(ext.extensionPath, 'test', 'fixtures', 'runtime', name), path.join(folder.uri.fsPath, name));
+        fs.copyFileSync(
+          path.join(ext.extensionPath, 'test', 'fixtures', 'runtime', name),
+          path.join(folder.uri.fsPath, name),
+        );
       }
       tiny = vscode.Uri.joinPath(folder.uri, 'tiny.cairn.yaml');
       slow = vscode.Uri.joinPath(folder.uri, 'slow.cairn.yaml');
@@ -73,7 +78,18 @@ export function defineRuntimeSuite(): void {
     test('every palette command is registered', async () => {
       const all = new Set(await vscode.commands.getCommands(true));
       const ours = packageJson.contributes.commands.map((c) => c.command).filter((c) => c.startsWith('cairn.'));
-      for (const id of ['cairn.runPipeline', 'cairn.runStep', 'cairn.runStepDownstream', 'cairn.runWithParams', 'cairn.cancelRun', 'cairn.compareRuns', 'cairn.showLineage', 'cairn.showDrift', 'cairn.validateWorkspace', 'cairn.showRuntimeLog']) {
+      for (const id of [
+        'cairn.runPipeline',
+        'cairn.runStep',
+        'cairn.runStepDownstream',
+        'cairn.runWithParams',
+        'cairn.cancelRun',
+        'cairn.compareRuns',
+        'cairn.showLineage',
+        'cairn.showDrift',
+        'cairn.validateWorkspace',
+        'cairn.showRuntimeLog',
+      ]) {
         assert.ok(ours.includes(id), `${id} is contributed`);
       }
       const missing = ours.filter((id) => !all.has(id));
@@ -83,13 +99,21 @@ export function defineRuntimeSuite(): void {
     test('the runtime starts and reports ready with the workspace it serves', async () => {
       const info = await api.runtime.whenReady();
       assert.equal(api.runtime.currentState, 'ready');
-      assert.equal(fs.realpathSync(info.workspace), fs.realpathSync(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? ''));
+      assert.equal(
+        fs.realpathSync(info.workspace),
+        fs.realpathSync(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? ''),
+      );
     });
 
     test('the Pipelines tree shows the pipeline and its steps', async () => {
       const roots = await api.pipelines.getChildren();
-      const node = roots.find((r): r is PipelineNode & { kind: 'pipeline' } => r.kind === 'pipeline' && r.entry.outline.name === 'tiny');
-      assert.ok(node, `pipelines: ${roots.map((r) => (r.kind === 'pipeline' ? r.entry.outline.name : r.kind)).join(', ')}`);
+      const node = roots.find(
+        (r): r is PipelineNode & { kind: 'pipeline' } => r.kind === 'pipeline' && r.entry.outline.name === 'tiny',
+      );
+      assert.ok(
+        node,
+        `pipelines: ${roots.map((r) => (r.kind === 'pipeline' ? r.entry.outline.name : r.kind)).join(', ')}`,
+      );
       const steps = await api.pipelines.getChildren(node);
       assert.deepEqual(
         steps.map((s) => (s.kind === 'step' ? s.step : s.kind)),
@@ -113,9 +137,16 @@ export function defineRuntimeSuite(): void {
       }
       assert.ok(firstRun, 'the command returned the run');
       assert.equal(firstRun.status, 'succeeded');
-      assert.ok(seen.includes('make:running') && seen.includes('count:succeeded') && seen.includes('run:succeeded'), `progress seen: ${seen.join(' ')}`);
+      assert.ok(
+        seen.includes('make:running') && seen.includes('count:succeeded') && seen.includes('run:succeeded'),
+        `progress seen: ${seen.join(' ')}`,
+      );
       const runId = firstRun.runId;
-      await when(api.experiments.onDidUpdate, () => api.experiments.model.run(runId)?.metrics['accuracy'] === 0.75, 'the run with its final metrics in the Experiments model');
+      await when(
+        api.experiments.onDidUpdate,
+        () => api.experiments.model.run(runId)?.metrics['accuracy'] === 0.75,
+        'the run with its final metrics in the Experiments model',
+      );
       const children = await api.experiments.getChildren(group);
       const runNode = children.find((c) => c.kind === 'run' && c.runId === runId);
       assert.ok(runNode, `run #${runId} is in the tiny group`);
@@ -141,12 +172,31 @@ export function defineRuntimeSuite(): void {
     test('CodeLens on the pipeline: run all, run step, run downstream, and the last result', async () => {
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(tiny));
       const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', tiny);
-      const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.command ?? ''}:${l.command?.title ?? ''}`).join('\n');
+      const titles = lenses
+        .map((l) => `${l.range.start.line}:${l.command?.command ?? ''}:${l.command?.title ?? ''}`)
+        .join('\n');
       const stepLine = 6; // `  make:` in the fixture; line 1 is `version: 1`
-      assert.ok(lenses.some((l) => l.command?.command === 'cairn.runPipeline' && l.range.start.line === 1), titles);
-      assert.ok(lenses.some((l) => l.command?.command === 'cairn.runStep' && l.range.start.line === stepLine && l.command.arguments?.[1] === 'make'), titles);
-      assert.ok(lenses.some((l) => l.command?.command === 'cairn.runStepDownstream' && l.range.start.line === stepLine), titles);
-      assert.ok(lenses.some((l) => l.command?.command === 'cairn.openStepLog' && /^✓ succeeded/.test(l.command.title)), titles);
+      assert.ok(
+        lenses.some((l) => l.command?.command === 'cairn.runPipeline' && l.range.start.line === 1),
+        titles,
+      );
+      assert.ok(
+        lenses.some(
+          (l) =>
+            l.command?.command === 'cairn.runStep' &&
+            l.range.start.line === stepLine &&
+            l.command.arguments?.[1] === 'make',
+        ),
+        titles,
+      );
+      assert.ok(
+        lenses.some((l) => l.command?.command === 'cairn.runStepDownstream' && l.range.start.line === stepLine),
+        titles,
+      );
+      assert.ok(
+        lenses.some((l) => l.command?.command === 'cairn.openStepLog' && /^✓ succeeded/.test(l.command.title)),
+        titles,
+      );
     });
 
     test('run step (the lens arguments) runs that step only', async () => {
@@ -187,13 +237,20 @@ export function defineRuntimeSuite(): void {
       assert.deepEqual(compared, [firstRun.runId, second.runId]);
       await when(vscode.window.tabGroups.onDidChangeTabs, () => webviewTab('Compare 2 runs'), 'the compare panel');
       assert.equal(await vscode.commands.executeCommand<number>('cairn.showLineage', second.runId), second.runId);
-      await when(vscode.window.tabGroups.onDidChangeTabs, () => webviewTab(`Lineage · run:${second.runId}`), 'the lineage panel');
+      await when(
+        vscode.window.tabGroups.onDidChangeTabs,
+        () => webviewTab(`Lineage · run:${second.runId}`),
+        'the lineage panel',
+      );
     });
 
     test('show drift computes the report with the runtime and opens the drift view', async () => {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       assert.ok(folder);
-      const report = await api.showDriftBetween(vscode.Uri.joinPath(folder, 'drift-reference.csv'), vscode.Uri.joinPath(folder, 'drift-current.csv'));
+      const report = await api.showDriftBetween(
+        vscode.Uri.joinPath(folder, 'drift-reference.csv'),
+        vscode.Uri.joinPath(folder, 'drift-current.csv'),
+      );
       assert.ok(report);
       assert.deepEqual(
         report.features.map((f) => [f.name, f.drifted]),
@@ -231,13 +288,21 @@ export function defineRuntimeSuite(): void {
 
     test('a wrong cairn.runtime.nodePath fails at once with what to do, and fixing it brings the runtime back', async () => {
       const config = vscode.workspace.getConfiguration('cairn.runtime');
-      const failed = when(api.runtime.onDidChangeState, () => api.runtime.currentState === 'failed', 'the runtime to fail');
+      const failed = when(
+        api.runtime.onDidChangeState,
+        () => api.runtime.currentState === 'failed',
+        'the runtime to fail',
+      );
       await config.update('nodePath', '/nonexistent/bin/node', vscode.ConfigurationTarget.Global);
       try {
         await failed;
         await assert.rejects(api.runtime.whenReady(), /failed to start/);
       } finally {
-        const ready = when(api.runtime.onDidChangeState, () => api.runtime.currentState === 'ready', 'the runtime to come back');
+        const ready = when(
+          api.runtime.onDidChangeState,
+          () => api.runtime.currentState === 'ready',
+          'the runtime to come back',
+        );
         await config.update('nodePath', undefined, vscode.ConfigurationTarget.Global);
         await ready;
       }
@@ -248,8 +313,13 @@ export function defineRuntimeSuite(): void {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       assert.ok(folder);
       const broken = vscode.Uri.joinPath(folder, 'broken.cairn.yaml');
-      fs.writeFileSync(broken.fsPath, 'version: 1\nname: broken\nsteps:\n  a:\n    run: echo hi\n    needs: [missing]\n');
-      const result = await vscode.commands.executeCommand<{ files: number; errors: number; warnings: number }>('cairn.validateWorkspace');
+      fs.writeFileSync(
+        broken.fsPath,
+        'version: 1\nname: broken\nsteps:\n  a:\n    run: echo hi\n    needs: [missing]\n',
+      );
+      const result = await vscode.commands.executeCommand<{ files: number; errors: number; warnings: number }>(
+        'cairn.validateWorkspace',
+      );
       assert.ok(result);
       assert.ok(result.files >= 4, `files: ${result.files}`);
       assert.ok(result.errors >= 1, `errors: ${result.errors}`);
@@ -258,13 +328,20 @@ export function defineRuntimeSuite(): void {
 
     test('workspace trust: limited support declared, run actions gated on isWorkspaceTrusted', () => {
       assert.equal(packageJson.capabilities?.untrustedWorkspaces?.supported, 'limited');
-      const runCommands = new Set(['cairn.runPipeline', 'cairn.runStep', 'cairn.runStepDownstream', 'cairn.runWithParams', 'cairn.rerun']);
+      const runCommands = new Set([
+        'cairn.runPipeline',
+        'cairn.runStep',
+        'cairn.runStepDownstream',
+        'cairn.runWithParams',
+        'cairn.rerun',
+      ]);
       const gated = Object.entries(packageJson.contributes.menus)
         .filter(([where]) => where !== 'commandPalette')
         .flatMap(([, entries]) => entries)
         .filter((e) => runCommands.has(e.command));
       assert.ok(gated.length >= 5, `run menu entries: ${gated.length}`);
-      for (const e of gated) assert.match(e.when ?? '', /isWorkspaceTrusted/, `${e.command} is hidden in Restricted Mode`);
+      for (const e of gated)
+        assert.match(e.when ?? '', /isWorkspaceTrusted/, `${e.command} is hidden in Restricted Mode`);
       // This host is trusted: running is allowed (the untrusted lens set and refusal are unit-tested).
       assert.equal(vscode.workspace.isTrusted, true);
     });

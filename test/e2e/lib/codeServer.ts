@@ -19,7 +19,11 @@ export function userDataDir(runDir: string): string {
  * Starts code-server on a free loopback port (port 0: the OS picks, code-server prints it) and resolves once it
  * listens. Everything it writes (settings, extensions, logs) stays under `runDir`.
  */
-export async function startCodeServer(binary: string, runDir: string, env: Record<string, string>): Promise<CodeServer> {
+export async function startCodeServer(
+  binary: string,
+  runDir: string,
+  env: Record<string, string>,
+): Promise<CodeServer> {
   const userData = userDataDir(runDir);
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(path.join(runDir, 'extensions'), { recursive: true });
@@ -45,27 +49,40 @@ export async function startCodeServer(binary: string, runDir: string, env: Recor
   const child = spawn(
     binary,
     [
-      '--config', config,
-      '--bind-addr', '127.0.0.1:0',
-      '--auth', 'none',
+      '--config',
+      config,
+      '--bind-addr',
+      '127.0.0.1:0',
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
       '--disable-getting-started-override',
       '--ignore-last-opened',
-      '--user-data-dir', userData,
-      '--extensions-dir', path.join(runDir, 'extensions'),
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      path.join(runDir, 'extensions'),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XDG_CONFIG_HOME: path.join(runDir, 'xdg-config'), XDG_DATA_HOME: path.join(runDir, 'xdg-data'), ...env },
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: path.join(runDir, 'xdg-config'),
+        XDG_DATA_HOME: path.join(runDir, 'xdg-data'),
+        ...env,
+      },
       detached: true, // its own process group, so stop() ends the extension host and language server too
     },
   );
   const base = await new Promise<string>((resolve, reject) => {
     let seen = '';
     let listening = false;
-    const timer = setTimeout(() => reject(new Error(`code-server did not start within 60 s; see ${path.join(runDir, 'code-server.log')}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`code-server did not start within 60 s; see ${path.join(runDir, 'code-server.log')}`)),
+      60_000,
+    );
     const onData = (chunk: Buffer): void => {
       if (log.open) fs.writeSync(log.fd, chunk);
       if (listening) return;

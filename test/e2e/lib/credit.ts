@@ -1,7 +1,8 @@
 /** The credit sample made quick for the end-to-end tests (the Playwright deploy journeys and the extension-host suite). */
 
 function replaceOnce(text: string, from: RegExp, to: string, what: string): string {
-  if (!from.test(text)) throw new Error(`samples/credit/cairn.yaml no longer has ${what} (${String(from)}): update test/e2e/lib/credit.ts`);
+  if (!from.test(text))
+    throw new Error(`samples/credit/cairn.yaml no longer has ${what} (${String(from)}): update test/e2e/lib/credit.ts`);
   return text.replace(from, to);
 }
 
@@ -11,6 +12,7 @@ function replaceOnce(text: string, from: RegExp, to: string, what: string): stri
  */
 export function quickCreditPipeline(yaml: string, epochs: number): string {
   let out = replaceOnce(yaml, /^(\s+epochs:) \d+/m, `$1 ${epochs}`, 'an `epochs:` param');
-  for (const step of ['mlp', 'evaluate-mlp', 'gbdt', 'evaluate-gbdt']) out = replaceOnce(out, new RegExp(`^ {2}${step}:.*\\n(?: {4}.*\\n)*\\n`, 'm'), '', `the ${step} step`);
+  for (const step of ['mlp', 'evaluate-mlp', 'gbdt', 'evaluate-gbdt'])
+    out = replaceOnce(out, new RegExp(`^ {2}${step}:.*\\n(?: {4}.*\\n)*\\n`, 'm'), '', `the ${step} step`);
   return out;
 }

@@ -15,7 +15,8 @@ const finished = new Set<string>(runStatuses.filter((s) => s !== 'running'));
 
 function logFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name === channelFile)
     .map((e) => path.join(e.parentPath, e.name));
 }

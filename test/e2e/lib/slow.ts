@@ -10,7 +10,8 @@ import * as os from 'node:os';
  */
 
 // Spins; every ~50 M iterations (well under a second) checks that the harness that started it is still alive.
-const spinner = (harness: number): string => `for (let i = 0; ; i++) if (i % 5e7 === 0) try { process.kill(${harness}, 0); } catch { process.exit(0); }`;
+const spinner = (harness: number): string =>
+  `for (let i = 0; ; i++) if (i % 5e7 === 0) try { process.kill(${harness}, 0); } catch { process.exit(0); }`;
 
 export interface CpuHogs {
   count: number;
@@ -20,7 +21,8 @@ export interface CpuHogs {
 export function starveCpu(): CpuHogs {
   const count = os.availableParallelism();
   const children: ChildProcess[] = [];
-  for (let i = 0; i < count; i++) children.push(spawn(process.execPath, ['-e', spinner(process.pid)], { stdio: 'ignore' }));
+  for (let i = 0; i < count; i++)
+    children.push(spawn(process.execPath, ['-e', spinner(process.pid)], { stdio: 'ignore' }));
   const stop = (): void => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   };

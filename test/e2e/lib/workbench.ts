@@ -83,9 +83,14 @@ export async function palette(page: Page, title: string, next?: RegExp): Promise
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row', {
+      has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
+    })
+    .first();
   await row.click({ timeout: 15_000 });
-  if (next) await page.locator('.quick-input-widget .quick-input-title', { hasText: next }).waitFor({ timeout: 30_000 });
+  if (next)
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: next }).waitFor({ timeout: 30_000 });
   else await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
@@ -95,7 +100,8 @@ export async function palette(page: Page, title: string, next?: RegExp): Promise
  * center stays open until `clearNotifications`.
  */
 export async function notification(page: Page, text: string | RegExp, timeout = 30_000): Promise<Locator> {
-  if (!(await page.locator('.notifications-center.visible').isVisible())) await runCommand(page, 'Notifications: Show Notifications');
+  if (!(await page.locator('.notifications-center.visible').isVisible()))
+    await runCommand(page, 'Notifications: Show Notifications');
   const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
   await item.waitFor({ timeout });
   return item;
@@ -128,7 +134,8 @@ export async function freshEditorArea(page: Page, keepSidebar: boolean): Promise
   await runCommand(page, 'Notifications: Clear All Notifications');
   await closeAllEditors(page);
   if (await page.locator('.part.panel').isVisible()) await palette(page, 'View: Hide Panel');
-  if (!keepSidebar && (await page.locator('.part.sidebar').isVisible())) await palette(page, 'View: Close Primary Side Bar');
+  if (!keepSidebar && (await page.locator('.part.sidebar').isVisible()))
+    await palette(page, 'View: Close Primary Side Bar');
 }
 
 /** Drags the sidebar's edge to the right, as a user would to read the run descriptions (age · duration · metric). */
@@ -143,5 +150,8 @@ export async function widenSidebar(page: Page, width: number): Promise<void> {
   await page.mouse.move(x + width - box.width, y, { steps: 4 });
   await page.mouse.up();
   const after = await page.locator('.part.sidebar').boundingBox();
-  assert.ok(after && after.width > box.width, `dragging its edge widened the sidebar (${box.width} px before, ${after?.width ?? 0} px after)`);
+  assert.ok(
+    after && after.width > box.width,
+    `dragging its edge widened the sidebar (${box.width} px before, ${after?.width ?? 0} px after)`,
+  );
 }

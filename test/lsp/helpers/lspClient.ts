@@ -50,7 +50,11 @@ import { startServer, type ServerServices } from '../../../language-server/src/h
 export class LspSession {
   readonly logs: LogMessageParams[] = [];
   private readonly latest = new Map<string, PublishDiagnosticsParams>();
-  private readonly waiters: Array<{ uri: string; test: (p: PublishDiagnosticsParams) => boolean; resolve: (p: PublishDiagnosticsParams) => void }> = [];
+  private readonly waiters: Array<{
+    uri: string;
+    test: (p: PublishDiagnosticsParams) => boolean;
+    resolve: (p: PublishDiagnosticsParams) => void;
+  }> = [];
   private readonly versions = new Map<string, number>();
   /** Every publishDiagnostics received, in order (tests about staleness and debouncing read it). */
   readonly published: PublishDiagnosticsParams[] = [];
@@ -100,7 +104,9 @@ export class LspSession {
       processId: null,
       rootUri: folders[0] === undefined ? null : pathToFileURL(folders[0]).href,
       workspaceFolders: folders.map((f) => ({ uri: pathToFileURL(f).href, name: f })),
-      capabilities: configuration ? { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } } : {},
+      capabilities: configuration
+        ? { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } }
+        : {},
       initializationOptions: { settings: { validation: { debounceMs: options.debounceMs ?? 0 } } },
     });
     await client.sendNotification(InitializedNotification.type, {});
@@ -111,14 +117,18 @@ export class LspSession {
     this.versions.set(uri, 1);
     this.latest.delete(uri); // a reopened URI must not resolve with the previous document's diagnostics
     const next = this.nextDiagnostics(uri, 1);
-    await this.client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    await this.client.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId, version: 1, text },
+    });
     return next;
   }
 
   /** Opens without waiting for diagnostics (for files the server does not check). */
   async openQuietly(uri: string, text: string, languageId = 'plaintext'): Promise<void> {
     this.versions.set(uri, 1);
-    await this.client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    await this.client.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId, version: 1, text },
+    });
   }
 
   /** Sends one didChange (full text or incremental edits); resolves with the diagnostics of that version. */
@@ -130,7 +140,10 @@ export class LspSession {
   async sendChange(uri: string, changes: TextDocumentContentChangeEvent[]): Promise<number> {
     const version = (this.versions.get(uri) ?? 0) + 1;
     this.versions.set(uri, version);
-    await this.client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: changes });
+    await this.client.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: changes,
+    });
     return version;
   }
 
@@ -166,7 +179,10 @@ export class LspSession {
   }
 
   async completion(uri: string, position: Position): Promise<CompletionItem[]> {
-    const r: CompletionItem[] | CompletionList | null = await this.client.sendRequest(CompletionRequest.type, { textDocument: { uri }, position });
+    const r: CompletionItem[] | CompletionList | null = await this.client.sendRequest(CompletionRequest.type, {
+      textDocument: { uri },
+      position,
+    });
     if (r === null) return [];
     return Array.isArray(r) ? r : r.items;
   }
@@ -178,11 +194,19 @@ export class LspSession {
   async definition(uri: string, position: Position): Promise<Location[]> {
     const r = await this.client.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position });
     if (r === null) return [];
-    return (Array.isArray(r) ? r : [r]).map((l) => ('targetUri' in l ? { uri: l.targetUri, range: l.targetSelectionRange } : l));
+    return (Array.isArray(r) ? r : [r]).map((l) =>
+      'targetUri' in l ? { uri: l.targetUri, range: l.targetSelectionRange } : l,
+    );
   }
 
   async references(uri: string, position: Position, includeDeclaration = true): Promise<Location[]> {
-    return (await this.client.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position, context: { includeDeclaration } })) ?? [];
+    return (
+      (await this.client.sendRequest(ReferencesRequest.type, {
+        textDocument: { uri },
+        position,
+        context: { includeDeclaration },
+      })) ?? []
+    );
   }
 
   async prepareRename(uri: string, position: Position): Promise<Range | null> {
@@ -198,12 +222,18 @@ export class LspSession {
   }
 
   async symbols(uri: string): Promise<DocumentSymbol[]> {
-    const r: DocumentSymbol[] | SymbolInformation[] | null = await this.client.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } });
+    const r: DocumentSymbol[] | SymbolInformation[] | null = await this.client.sendRequest(DocumentSymbolRequest.type, {
+      textDocument: { uri },
+    });
     return (r ?? []).filter((s): s is DocumentSymbol => 'selectionRange' in s);
   }
 
   async codeActions(uri: string, range: Range, diagnostics: Diagnostic[] = []): Promise<CodeAction[]> {
-    const r = await this.client.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } });
+    const r = await this.client.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range,
+      context: { diagnostics },
+    });
     return (r ?? []).filter((a): a is CodeAction => 'title' in a && !('command' in a && typeof a.command === 'string'));
   }
 
@@ -225,7 +255,9 @@ export function applyEdits(text: string, edits: Array<{ range: Range; newText: s
     }
     return Math.min(i + p.character, text.length);
   };
-  const sorted = edits.map((e) => ({ start: offsetAt(e.range.start), end: offsetAt(e.range.end), newText: e.newText })).sort((a, b) => b.start - a.start);
+  const sorted = edits
+    .map((e) => ({ start: offsetAt(e.range.start), end: offsetAt(e.range.end), newText: e.newText }))
+    .sort((a, b) => b.start - a.start);
   let out = text;
   for (const e of sorted) out = out.slice(0, e.start) + e.newText + out.slice(e.end);
   return out;
@@ -237,7 +269,10 @@ export function cursor(marked: string): { text: string; position: Position } {
   if (at < 0) throw new Error('test text has no | cursor');
   const before = marked.slice(0, at);
   const lines = before.split('\n');
-  return { text: before + marked.slice(at + 1), position: { line: lines.length - 1, character: (lines[lines.length - 1] ?? '').length } };
+  return {
+    text: before + marked.slice(at + 1),
+    position: { line: lines.length - 1, character: (lines[lines.length - 1] ?? '').length },
+  };
 }
 
 export function fileUri(file: string): string {

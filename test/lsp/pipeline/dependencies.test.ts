@@ -12,7 +12,10 @@ describe('cross-file dependencies through the language server', () => {
   test('cross-file: a missing data file is reported until it exists, then re-checked on the watcher event', async () => {
     const missing = pipeline.replace('data/customers.csv', 'data/clients.csv');
     const p = await session.change(uri, [{ text: missing }]);
-    assert.deepEqual(p.diagnostics.map((d) => d.code), ['missing-file']);
+    assert.deepEqual(
+      p.diagnostics.map((d) => d.code),
+      ['missing-file'],
+    );
     fs.writeFileSync(path.join(dir, 'data', 'clients.csv'), 'age,churned\n');
     const healed = session.waitForDiagnostics(uri, (x) => x.diagnostics.length === 0);
     await session.filesChanged([{ uri: fileUri(path.join(dir, 'data', 'clients.csv')), type: FileChangeType.Created }]);
@@ -25,7 +28,10 @@ describe('cross-file dependencies through the language server', () => {
     const text = fs.readFileSync(path.join(dir, 'docs', 'churn.md'), 'utf8');
     const broken = text.replace(/^license: .*$/m, 'license: not-a-license');
     const p = await session.open(cardUri, broken, 'markdown');
-    assert.ok(p.diagnostics.some((d) => d.code === 'card/unknown-license'), `card diagnostics: ${p.diagnostics.map((d) => String(d.code)).join(', ')}`);
+    assert.ok(
+      p.diagnostics.some((d) => d.code === 'card/unknown-license'),
+      `card diagnostics: ${p.diagnostics.map((d) => String(d.code)).join(', ')}`,
+    );
     await session.close(cardUri);
   });
 });

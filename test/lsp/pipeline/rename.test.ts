@@ -14,7 +14,10 @@ describe('rename through the language server', () => {
     assert.equal(renamed.match(/\bsplit\b/g)?.length, 1, 'only the built-in name data.split keeps the word');
     assert.match(renamed, /\$\{steps\.holdout\.outputs\.train\}/);
     assert.deepEqual((await session.change(uri, [{ text: renamed }])).diagnostics, []);
-    await assert.rejects(session.rename(uri, at(renamed, '  holdout:', 3), 'not a name'), (e: Error) => e.message.length > 0);
+    await assert.rejects(
+      session.rename(uri, at(renamed, '  holdout:', 3), 'not a name'),
+      (e: Error) => e.message.length > 0,
+    );
     await reset();
   });
 });

@@ -67,11 +67,18 @@ export function usePipelineSession(): void {
     fs.mkdirSync(path.join(dir, 'docs'));
     fs.writeFileSync(path.join(dir, 'data', 'customers.csv'), 'age,churned\n30,0\n');
     fs.writeFileSync(path.join(dir, 'cairn.yaml'), pipeline);
-    fs.copyFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cards', 'complete', 'MODEL_CARD.md'), path.join(dir, 'docs', 'churn.md'));
+    fs.copyFileSync(
+      path.join(__dirname, '..', '..', 'fixtures', 'cards', 'complete', 'MODEL_CARD.md'),
+      path.join(dir, 'docs', 'churn.md'),
+    );
     session = await LspSession.start(languageServices(), { folders: [dir] });
     uri = fileUri(path.join(dir, 'cairn.yaml'));
     const p = await session.open(uri, pipeline, 'cairn-pipeline');
-    assert.deepEqual(p.diagnostics.map((d) => `${String(d.code)}: ${messageOf(d)}`), [], 'the test pipeline starts clean');
+    assert.deepEqual(
+      p.diagnostics.map((d) => `${String(d.code)}: ${messageOf(d)}`),
+      [],
+      'the test pipeline starts clean',
+    );
   });
   after(async () => {
     await session.dispose();

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import { BusinessAbRequest, businessAbReportSchema, simulateSummarySchema, type BusinessAbReport } from '@cairn/protocol';
+import {
+  BusinessAbRequest,
+  businessAbReportSchema,
+  simulateSummarySchema,
+  type BusinessAbReport,
+} from '@cairn/protocol';
 import { priceOf } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
@@ -186,7 +191,10 @@ test('simulated traffic → events → `cairn ab business`: per-arm CTR, convers
     const { createdAt: _a, ...rpcRest } = businessAbReportSchema.parse(viaRpc);
     const { createdAt: _b, ...cliRest } = report;
     assert.deepEqual(rpcRest, cliRest);
-    await assert.rejects(client.sendRequest(BusinessAbRequest.type, { name: 'nope' }), /nope has no deployment with a challenger/);
+    await assert.rejects(
+      client.sendRequest(BusinessAbRequest.type, { name: 'nope' }),
+      /nope has no deployment with a challenger/,
+    );
     await assert.rejects(
       client.sendRequest(BusinessAbRequest.type, { name: 'rec', lookEvery: 0 } as BusinessAbRequest.Params),
       /runtime\/businessAb: invalid params: lookEvery/,

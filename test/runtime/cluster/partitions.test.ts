@@ -4,7 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parsePipeline, PipelineCode } from '@cairn/protocol';
-import { clusterFindings, memoryMb, parseSinfo, querySinfo, resourceFindings } from '../../../runtime/src/cluster/partitions.js';
+import {
+  clusterFindings,
+  memoryMb,
+  parseSinfo,
+  querySinfo,
+  resourceFindings,
+} from '../../../runtime/src/cluster/partitions.js';
 
 // What `sinfo -h -o "%P %c %m %G"` prints: the default partition starred, gres with or without a type.
 const sinfo = 'debug* 4 7900 (null)\ngpu 16 64000 gpu:a100:2(S:0-1)\n';
@@ -42,7 +48,10 @@ test('a request no partition can give is an error on its resources: key, naming 
   assert.match(found[0]?.message ?? '', /Step 'big' asks for 32 cpu.*debug: 4 cpu, 7900 MB, 0 gpu; gpu: 16 cpu/);
   // Held to the configured partition, the gpu step cannot run either.
   const onDebug = resourceFindings(doc, parseSinfo(sinfo), 'debug');
-  assert.deepEqual(onDebug.map((d) => doc.lines.rangeOf(d.span).start.line), [7, 10]);
+  assert.deepEqual(
+    onDebug.map((d) => doc.lines.rangeOf(d.span).start.line),
+    [7, 10],
+  );
   assert.match(onDebug[1]?.message ?? '', /'trainer' asks for 32G memory, a gpu, which partition 'debug'/);
 });
 
@@ -55,7 +64,10 @@ test('an unreachable cluster is a warning, not silence; a pipeline without resou
     const result = querySinfo();
     assert.deepEqual(result, { ok: false, reason: 'sinfo is not installed' });
     const found = clusterFindings(doc, undefined);
-    assert.deepEqual(found.map((d) => d.code), [PipelineCode.clusterUnreachable]);
+    assert.deepEqual(
+      found.map((d) => d.code),
+      [PipelineCode.clusterUnreachable],
+    );
     assert.match(found[0]?.message ?? '', /unreachable \(sinfo is not installed\)/);
   } finally {
     process.env.PATH = saved;
@@ -63,6 +75,9 @@ test('an unreachable cluster is a warning, not silence; a pipeline without resou
   }
   let asked = false;
   const none = parsePipeline('cairn.yaml', 'version: 1\nsteps:\n  a:\n    run: echo hi\n');
-  assert.deepEqual(clusterFindings(none, undefined, () => ((asked = true), { ok: true, partitions: [] })), []);
+  assert.deepEqual(
+    clusterFindings(none, undefined, () => ((asked = true), { ok: true, partitions: [] })),
+    [],
+  );
   assert.equal(asked, false);
 });

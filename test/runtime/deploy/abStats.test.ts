@@ -6,9 +6,25 @@ import { assertClose, loadGolden } from '../ml/golden.js';
 // The A/B significance tests against scipy: golden values from scripts/golden/make_ab_golden.py.
 
 interface Golden {
-  ztest: Array<{ successA: number; nA: number; successB: number; nB: number; z: number; pValue: number; difference: number; ci: [number, number] }>;
+  ztest: Array<{
+    successA: number;
+    nA: number;
+    successB: number;
+    nB: number;
+    z: number;
+    pValue: number;
+    difference: number;
+    ci: [number, number];
+  }>;
   percentile: { x: number[]; cases: Array<{ q: number; value: number }> };
-  bootstrap: Array<{ paired: boolean; a: number[]; b: number[]; difference: number; ci: [number, number]; standardError: number }>;
+  bootstrap: Array<{
+    paired: boolean;
+    a: number[];
+    b: number[];
+    difference: number;
+    ci: [number, number];
+    standardError: number;
+  }>;
 }
 
 const golden = loadGolden<Golden>('ab.json');
@@ -39,7 +55,10 @@ describe('A/B statistics vs scipy', () => {
       // Two independent 2,000-resample bootstraps: their percentile endpoints differ by a few % of the width.
       for (const k of [0, 1] as const) {
         const diff = Math.abs(t.ci[k] - c.ci[k]);
-        assert.ok(diff < 0.1 * width, `${c.paired ? 'paired' : 'unpaired'} ci[${k}]: ${t.ci[k]} vs scipy ${c.ci[k]} (off by ${(diff / width).toFixed(3)} of the width)`);
+        assert.ok(
+          diff < 0.1 * width,
+          `${c.paired ? 'paired' : 'unpaired'} ci[${k}]: ${t.ci[k]} vs scipy ${c.ci[k]} (off by ${(diff / width).toFixed(3)} of the width)`,
+        );
       }
       // The CI and the p-value agree: 0 outside the interval ⇔ p < 0.05.
       assert.equal(t.ci[0] > 0 || t.ci[1] < 0, t.pValue < 0.05, `ci ${t.ci.join('..')} vs p ${t.pValue}`);

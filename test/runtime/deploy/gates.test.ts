@@ -16,14 +16,31 @@ import { cli } from './fixture.js';
 
 function ratings(shift: number): string {
   const lines = ['userId,movieId,rating'];
-  for (let u = 1; u <= 12; u++) for (let m = 1; m <= 8; m++) if ((u * m) % 3 !== 0) lines.push(`${u},${100 + m},${1 + ((u + m + shift) % 5)}`);
+  for (let u = 1; u <= 12; u++)
+    for (let m = 1; m <= 8; m++) if ((u * m) % 3 !== 0) lines.push(`${u},${100 + m},${1 + ((u + m + shift) % 5)}`);
   return lines.join('\n') + '\n';
 }
 
 /** A complete card (every section written), claiming `rmse` in its model-index. */
 function card(rmse: string, drop?: string): string {
-  const claims = ['model-index:', '- name: recs', '  results:', '  - task:', '      type: tabular-regression', '    dataset:', '      type: ratings', '      name: Ratings', '    metrics:', '    - type: rmse', `      value: ${rmse}`].join('\n');
-  let text = modelCardTemplate('recs').replace('---\n', `---\n${claims}\n`).replace(/^- \*\*([^*]+):\*\* $/gm, '- **$1:** written').replace(/<!--[^>]*-->/g, 'Written.').replace('./cairn.yaml', './other.cairn.yaml');
+  const claims = [
+    'model-index:',
+    '- name: recs',
+    '  results:',
+    '  - task:',
+    '      type: tabular-regression',
+    '    dataset:',
+    '      type: ratings',
+    '      name: Ratings',
+    '    metrics:',
+    '    - type: rmse',
+    `      value: ${rmse}`,
+  ].join('\n');
+  let text = modelCardTemplate('recs')
+    .replace('---\n', `---\n${claims}\n`)
+    .replace(/^- \*\*([^*]+):\*\* $/gm, '- **$1:** written')
+    .replace(/<!--[^>]*-->/g, 'Written.')
+    .replace('./cairn.yaml', './other.cairn.yaml');
   if (drop !== undefined) text = text.replace(new RegExp(`## ${drop}\\n\\n[^#]*`), '');
   return text;
 }
@@ -34,9 +51,23 @@ describe('promotion gates', () => {
   let ctx: { store: Engine['store']; objects: Engine['objects']; workspace: string };
   const steps = (root: string, maxRmse: number, registerNeedsEvaluate: boolean) =>
     pipelineOf(root, [
-      builtinStep('train', 'train.popularity', { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' }, { outs: { model: 'models/pop.json' } }),
-      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', { needs: ['train'], deps: ['models/pop.json'], gate: { rmse: { max: maxRmse } } }),
-      builtinStep('register', 'model.register', { model: 'models/pop.json', name: 'recs', card: 'MODEL_CARD.md' }, { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] }),
+      builtinStep(
+        'train',
+        'train.popularity',
+        { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' },
+        { outs: { model: 'models/pop.json' } },
+      ),
+      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', {
+        needs: ['train'],
+        deps: ['models/pop.json'],
+        gate: { rmse: { max: maxRmse } },
+      }),
+      builtinStep(
+        'register',
+        'model.register',
+        { model: 'models/pop.json', name: 'recs', card: 'MODEL_CARD.md' },
+        { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] },
+      ),
     ]);
   const runWith = async (shift: number, cardText: string, maxRmse = 1, needsEvaluate = true) => {
     writeFileSync(path.join(ws.dir, 'ratings.csv'), ratings(shift));
@@ -50,7 +81,10 @@ describe('promotion gates', () => {
     ctx = { store: engine.store, objects: engine.objects, workspace: ws.dir };
     writeFileSync(path.join(ws.dir, 'other.cairn.yaml'), 'version: 1\n'); // the card's `cairn.pipeline` link must exist
     // The runs' pipeline file, as the evaluation gate reads it to list the gated steps.
-    writeFileSync(path.join(ws.dir, 'cairn.yaml'), 'version: 1\nname: test\nsteps:\n  evaluate:\n    run: echo "::cairn-metric rmse=0.9137"\n    gate:\n      rmse: { max: 1 }\n');
+    writeFileSync(
+      path.join(ws.dir, 'cairn.yaml'),
+      'version: 1\nname: test\nsteps:\n  evaluate:\n    run: echo "::cairn-metric rmse=0.9137"\n    gate:\n      rmse: { max: 1 }\n',
+    );
     assert.equal((await runWith(0, card('0.914'))).status, 'succeeded'); // v1: complete, claim matches at 3 decimals
     assert.equal((await runWith(1, card('0.914', 'Factors'))).status, 'succeeded'); // v2: no Factors section
     assert.equal((await runWith(2, card('0.95'))).status, 'succeeded'); // v3: wrong claim
@@ -65,7 +99,15 @@ describe('promotion gates', () => {
 
   test('a complete card with matching claims, passed evaluation gates and no alert passes every gate', async () => {
     const report = gateReportSchema.parse(await checkGates(ctx, 'recs', 1));
-    assert.deepEqual(report.gates.map((g) => [g.gate, g.state]), [['card', 'pass'], ['card-metrics', 'pass'], ['evaluation', 'pass'], ['drift', 'pass']]);
+    assert.deepEqual(
+      report.gates.map((g) => [g.gate, g.state]),
+      [
+        ['card', 'pass'],
+        ['card-metrics', 'pass'],
+        ['evaluation', 'pass'],
+        ['drift', 'pass'],
+      ],
+    );
     assert.equal(report.passed, true);
     assert.match(report.gates[2]?.detail ?? '', /evaluate: rmse=0\.9137 ≤ 1/);
   });
@@ -81,23 +123,52 @@ describe('promotion gates', () => {
     const out = promotionSchema.parse(JSON.parse(r.stdout));
     assert.equal(out.move, undefined);
     assert.match(r.stderr, /refused: recs version 2 fails card/);
-    assert.equal((await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs')).aliases.production, undefined, 'nothing moved');
+    assert.equal(
+      (await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs')).aliases.production,
+      undefined,
+      'nothing moved',
+    );
   });
 
   test('overriding the failing gate needs a reason; the override is stored and the reason is in the alias history', async () => {
-    const noReason = await cli(['models', 'promote', 'recs', '2', '--alias', 'production', '--override', 'card'], ws.dir);
+    const noReason = await cli(
+      ['models', 'promote', 'recs', '2', '--alias', 'production', '--override', 'card'],
+      ws.dir,
+    );
     assert.equal(noReason.code, 2);
     assert.match(noReason.stderr, /--override needs --reason/);
-    const r = await cli(['models', 'promote', 'recs', '2', '--alias', 'production', '--override', 'card', '--reason', 'Factors documented in the wiki until the card is fixed'], ws.dir);
+    const r = await cli(
+      [
+        'models',
+        'promote',
+        'recs',
+        '2',
+        '--alias',
+        'production',
+        '--override',
+        'card',
+        '--reason',
+        'Factors documented in the wiki until the card is fixed',
+      ],
+      ws.dir,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /! card\s+overridden/);
     const m = await new ModelRegistry(engine.store, engine.objects, ws.dir).get('recs');
     assert.equal(m.aliases.production, 2);
     const move = m.history[0];
     assert.match(move?.reason ?? '', /promoted past failing gate card: Factors documented in the wiki/);
-    const rows = engine.store.db.prepare<[], { gate: string; reason: string; history_id: number; version: number; alias: string; detail: string }>('SELECT * FROM gate_overrides').all();
+    const rows = engine.store.db
+      .prepare<
+        [],
+        { gate: string; reason: string; history_id: number; version: number; alias: string; detail: string }
+      >('SELECT * FROM gate_overrides')
+      .all();
     assert.equal(rows.length, 1);
-    assert.deepEqual([rows[0]?.gate, rows[0]?.version, rows[0]?.alias, rows[0]?.history_id], ['card', 2, 'production', move?.id]);
+    assert.deepEqual(
+      [rows[0]?.gate, rows[0]?.version, rows[0]?.alias, rows[0]?.history_id],
+      ['card', 2, 'production', move?.id],
+    );
     assert.match(rows[0]?.detail ?? '', /Factors/);
   });
 
@@ -118,10 +189,20 @@ describe('promotion gates', () => {
   });
 
   test('an open drift alert fails the drift gate until it is closed', async () => {
-    const alert = await insertAlert(engine.store, { name: 'recs', version: 1, deploymentId: null, kind: 'drift', message: 'latest window drifted', reportId: null });
+    const alert = await insertAlert(engine.store, {
+      name: 'recs',
+      version: 1,
+      deploymentId: null,
+      kind: 'drift',
+      message: 'latest window drifted',
+      reportId: null,
+    });
     const blocked = await promote(ctx, 'recs', 1, 'champion', { actor: 'test' });
     assert.equal(blocked.move, undefined);
-    assert.match(blocked.gates.gates.find((g) => g.gate === 'drift')?.detail ?? '', new RegExp(`#${alert.id} latest window drifted.*cairn monitor close ${alert.id}`));
+    assert.match(
+      blocked.gates.gates.find((g) => g.gate === 'drift')?.detail ?? '',
+      new RegExp(`#${alert.id} latest window drifted.*cairn monitor close ${alert.id}`),
+    );
     await closeAlert(engine.store, alert.id, 'retrained');
     const ok = await promote(ctx, 'recs', 1, 'champion', { actor: 'test' });
     assert.equal(ok.move?.version, 1);

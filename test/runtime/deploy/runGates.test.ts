@@ -21,19 +21,39 @@ function ratings(shift: number): string {
   return lines.join('\n') + '\n';
 }
 
-const gatedFile = (max: number) => `version: 1\nname: test\nsteps:\n  evaluate:\n    run: echo "::cairn-metric rmse=0.9137"\n    gate:\n      rmse: { max: ${max} }\n`;
+const gatedFile = (max: number) =>
+  `version: 1\nname: test\nsteps:\n  evaluate:\n    run: echo "::cairn-metric rmse=0.9137"\n    gate:\n      rmse: { max: ${max} }\n`;
 const ungatedFile = 'version: 1\nname: test\nsteps:\n  evaluate:\n    run: echo "::cairn-metric rmse=0.9137"\n';
 
 describe('evaluation gates stored with the run', () => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
   let ctx: { store: Engine['store']; objects: Engine['objects']; workspace: string };
-  const runIds: Record<'passed' | 'failed' | 'partial' | 'cached', number> = { passed: 0, failed: 0, partial: 0, cached: 0 };
+  const runIds: Record<'passed' | 'failed' | 'partial' | 'cached', number> = {
+    passed: 0,
+    failed: 0,
+    partial: 0,
+    cached: 0,
+  };
   const pipeline = (maxRmse: number, registerNeedsEvaluate: boolean) =>
     pipelineOf(ws.dir, [
-      builtinStep('train', 'train.popularity', { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' }, { outs: { model: 'models/pop.json' } }),
-      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', { needs: ['train'], deps: ['models/pop.json'], gate: { rmse: { max: maxRmse } } }),
-      builtinStep('register', 'model.register', { model: 'models/pop.json', name: 'recs' }, { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] }),
+      builtinStep(
+        'train',
+        'train.popularity',
+        { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' },
+        { outs: { model: 'models/pop.json' } },
+      ),
+      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', {
+        needs: ['train'],
+        deps: ['models/pop.json'],
+        gate: { rmse: { max: maxRmse } },
+      }),
+      builtinStep(
+        'register',
+        'model.register',
+        { model: 'models/pop.json', name: 'recs' },
+        { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] },
+      ),
     ]);
   const evaluation = async (version: number): Promise<GateResult> => {
     const g = (await checkGates(ctx, 'recs', version)).gates.find((x) => x.gate === 'evaluation');
@@ -42,7 +62,11 @@ describe('evaluation gates stored with the run', () => {
   };
   // Versions here have no card: the card gates fail for each, so promotions override them and only evaluation decides.
   const promoteToProduction = (version: number) =>
-    promote(ctx, 'recs', version, 'production', { actor: 'test', override: ['card', 'card-metrics'], reason: 'cards are out of scope of this test' });
+    promote(ctx, 'recs', version, 'production', {
+      actor: 'test',
+      override: ['card', 'card-metrics'],
+      reason: 'cards are out of scope of this test',
+    });
 
   before(async () => {
     ws = tempWorkspace('cairn-run-gates-');
@@ -69,11 +93,19 @@ describe('evaluation gates stored with the run', () => {
   });
 
   test('a run stores the gate of every gated step of its pipeline, cached or not selected', async () => {
-    for (const id of Object.values(runIds)) assert.ok((await engine.store.runs.detail(id))?.gates?.evaluate, `run ${id}`);
+    for (const id of Object.values(runIds))
+      assert.ok((await engine.store.runs.detail(id))?.gates?.evaluate, `run ${id}`);
     assert.deepEqual((await engine.store.runs.detail(runIds.passed))?.gates, { evaluate: { rmse: { max: 1 } } });
     assert.deepEqual((await engine.store.runs.detail(runIds.failed))?.gates, { evaluate: { rmse: { max: 0.5 } } });
-    assert.deepEqual((await engine.store.runs.detail(runIds.cached))?.gates, { evaluate: { rmse: { max: 1 } } }, 'the cached step still counts');
-    assert.deepEqual((await engine.store.runs.detail(runIds.partial))?.steps.map((s) => s.step), ['register']);
+    assert.deepEqual(
+      (await engine.store.runs.detail(runIds.cached))?.gates,
+      { evaluate: { rmse: { max: 1 } } },
+      'the cached step still counts',
+    );
+    assert.deepEqual(
+      (await engine.store.runs.detail(runIds.partial))?.steps.map((s) => s.step),
+      ['register'],
+    );
   });
 
   test('a pipeline without gates stores an empty record', async () => {
@@ -90,7 +122,9 @@ describe('evaluation gates stored with the run', () => {
   });
 
   test('dropping, loosening or deleting the gate in the file changes nothing about the run that passed it', async () => {
-    const expected = new RegExp(`run ${runIds.passed} passed every gate of cairn\\.yaml as it was when run ${runIds.passed} started: evaluate: rmse=0\\.9137 ≤ 1$`);
+    const expected = new RegExp(
+      `run ${runIds.passed} passed every gate of cairn\\.yaml as it was when run ${runIds.passed} started: evaluate: rmse=0\\.9137 ≤ 1$`,
+    );
     for (const text of [ungatedFile, gatedFile(5), null]) {
       if (text === null) rmSync(path.join(ws.dir, 'cairn.yaml'));
       else writeFileSync(path.join(ws.dir, 'cairn.yaml'), text);
@@ -106,7 +140,10 @@ describe('evaluation gates stored with the run', () => {
     writeFileSync(path.join(ws.dir, 'cairn.yaml'), gatedFile(5));
     const g = await evaluation(2);
     assert.equal(g.state, 'fail');
-    assert.match(g.detail, new RegExp(`^run ${runIds.failed}: step evaluate: gate failed: rmse = 0\\.9137 is above the maximum 0\\.5`));
+    assert.match(
+      g.detail,
+      new RegExp(`^run ${runIds.failed}: step evaluate: gate failed: rmse = 0\\.9137 is above the maximum 0\\.5`),
+    );
     const refused = await promoteToProduction(2);
     assert.equal(refused.move, undefined);
     assert.equal(refused.gates.gates.find((x) => x.gate === 'evaluation')?.state, 'fail');
@@ -116,10 +153,15 @@ describe('evaluation gates stored with the run', () => {
     writeFileSync(path.join(ws.dir, 'cairn.yaml'), ungatedFile);
     const g = await evaluation(3);
     assert.equal(g.state, 'fail');
-    assert.match(g.detail, new RegExp(`^run ${runIds.partial} did not pass the gated step evaluate \\(not in the run\\) of cairn\\.yaml as it was when run ${runIds.partial} started`));
+    assert.match(
+      g.detail,
+      new RegExp(
+        `^run ${runIds.partial} did not pass the gated step evaluate \\(not in the run\\) of cairn\\.yaml as it was when run ${runIds.partial} started`,
+      ),
+    );
   });
 
-  test('cairn runs show lists the run\'s gates (text and JSON)', async () => {
+  test("cairn runs show lists the run's gates (text and JSON)", async () => {
     const json = await cli(['runs', 'show', String(runIds.failed), '--format', 'json'], ws.dir);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(runDetailSchema.parse(JSON.parse(json.stdout)).gates, { evaluate: { rmse: { max: 0.5 } } });
@@ -146,7 +188,10 @@ describe('evaluation gates stored with the run', () => {
     const json = await cli(['runs', 'show', String(runIds.passed), '--format', 'json'], ws.dir);
     assert.equal(runDetailSchema.parse(JSON.parse(json.stdout)).gates, null);
     const text = await cli(['runs', 'show', String(runIds.passed)], ws.dir);
-    assert.match(text.stdout, new RegExp(`\\(no evaluation gates stored: run ${runIds.passed} predates stored gates\\)`));
+    assert.match(
+      text.stdout,
+      new RegExp(`\\(no evaluation gates stored: run ${runIds.passed} predates stored gates\\)`),
+    );
   });
 });
 
@@ -155,20 +200,28 @@ test('migration 6 on a version-5 store keeps its runs; they read as recorded bef
   try {
     const file = path.join(ws.dir, 'cairn.db');
     const v5 = new Database(file);
-    migrate(v5, allMigrations().filter((m) => m.version <= 5));
+    migrate(
+      v5,
+      allMigrations().filter((m) => m.version <= 5),
+    );
     assert.equal(v5.pragma('user_version', { simple: true }), 5);
     v5.prepare("INSERT INTO pipelines (id, name, file, created_at) VALUES (1, 'old', 'cairn.yaml', 0)").run();
-    v5.prepare("INSERT INTO runs (id, pipeline_id, status, started_at, ended_at, platform, cairn_version, metrics_json) VALUES (7, 1, 'succeeded', 0, 10, 'test', '0.1.0', '{\"rmse\":0.9}')").run();
+    v5.prepare(
+      "INSERT INTO runs (id, pipeline_id, status, started_at, ended_at, platform, cairn_version, metrics_json) VALUES (7, 1, 'succeeded', 0, 10, 'test', '0.1.0', '{\"rmse\":0.9}')",
+    ).run();
     v5.prepare("INSERT INTO step_runs (run_id, step, status) VALUES (7, 'evaluate', 'succeeded')").run();
     v5.close();
     const store = new Store(file);
     try {
       assert.equal(store.db.pragma('user_version', { simple: true }), allMigrations().at(-1)?.version);
-      const run = (await store.runs.detail(7));
+      const run = await store.runs.detail(7);
       assert.ok(run);
       assert.equal(run.status, 'succeeded');
       assert.deepEqual(run.metrics, { rmse: 0.9 });
-      assert.deepEqual(run.steps.map((s) => [s.step, s.status]), [['evaluate', 'succeeded']]);
+      assert.deepEqual(
+        run.steps.map((s) => [s.step, s.status]),
+        [['evaluate', 'succeeded']],
+      );
       assert.equal(run.gates, null);
     } finally {
       await store.close();

@@ -25,14 +25,26 @@ forEachBackend('cache', (b) => {
     pipelineOf(
       ws.dir,
       [
-        commandStep('prep', 'echo prep >> runs.log; tr a-z A-Z < input.csv > prepared.csv', { deps: ['input.csv'], outs: { data: 'prepared.csv' } }),
-        commandStep('train', 'echo train >> runs.log; mkdir -p model && cp prepared.csv model/weights.csv && echo "$CAIRN_PARAM_LR" > model/lr.txt', {
-          needs: ['prep'],
-          deps: ['prepared.csv'],
-          outs: { model: 'model' },
-          params: ['lr'],
+        commandStep('prep', 'echo prep >> runs.log; tr a-z A-Z < input.csv > prepared.csv', {
+          deps: ['input.csv'],
+          outs: { data: 'prepared.csv' },
         }),
-        commandStep('report', 'echo report >> runs.log; ls model > report.txt; echo \'{"acc": 0.5}\' > m.json', { needs: ['train'], deps: ['model'], outs: { r: 'report.txt' }, metrics: ['m.json'] }),
+        commandStep(
+          'train',
+          'echo train >> runs.log; mkdir -p model && cp prepared.csv model/weights.csv && echo "$CAIRN_PARAM_LR" > model/lr.txt',
+          {
+            needs: ['prep'],
+            deps: ['prepared.csv'],
+            outs: { model: 'model' },
+            params: ['lr'],
+          },
+        ),
+        commandStep('report', 'echo report >> runs.log; ls model > report.txt; echo \'{"acc": 0.5}\' > m.json', {
+          needs: ['train'],
+          deps: ['model'],
+          outs: { r: 'report.txt' },
+          metrics: ['m.json'],
+        }),
       ],
       { lr: { value: lr, type: 'float' } },
     );
@@ -52,8 +64,13 @@ forEachBackend('cache', (b) => {
     assert.equal(second.status, 'succeeded');
     assert.deepEqual(ran(), []);
     assert.ok(Object.values(second.steps).every((s) => s.cacheHit));
-    assert.ok(log.events.some((e) => e.type === 'progress' && e.step === 'train' && e.cacheHit === true && e.message === 'restored from cache'));
-    const detail = (await engine.store.runs.detail(second.runId));
+    assert.ok(
+      log.events.some(
+        (e) =>
+          e.type === 'progress' && e.step === 'train' && e.cacheHit === true && e.message === 'restored from cache',
+      ),
+    );
+    const detail = await engine.store.runs.detail(second.runId);
     assert.ok(detail?.steps.every((s) => s.cacheHit && s.outputs.length > 0));
     assert.equal(detail?.metrics.acc, 0.5, 'a hit carries the metrics of the run that produced it');
   });
@@ -91,7 +108,7 @@ forEachBackend('cache', (b) => {
   });
 
   test('a corrupt object is detected on restore, removed, and the step runs again', async () => {
-    const detail = (await engine.store.runs.detail((await engine.run(p(0.1))).runId));
+    const detail = await engine.store.runs.detail((await engine.run(p(0.1))).runId);
     ran();
     const hash = detail?.steps.find((s) => s.step === 'prep')?.outputs[0]?.hash ?? '';
     const object = engine.objects.pathOf(hash);
@@ -121,11 +138,16 @@ forEachBackend('cache', (b) => {
     });
     try {
       const step = (columns?: string[]) =>
-        builtinStep('load', 'data.load', { path: 'input.csv', format: 'auto', ...(columns ? { columns } : {}) }, { outs: { data: '.cairn/out/load/data.csv', schema: '.cairn/out/load/schema.json' } });
+        builtinStep(
+          'load',
+          'data.load',
+          { path: 'input.csv', format: 'auto', ...(columns ? { columns } : {}) },
+          { outs: { data: '.cairn/out/load/data.csv', schema: '.cairn/out/load/schema.json' } },
+        );
       const first = await engine.run(pipelineOf(ws.dir, [step()]));
       assert.equal(first.status, 'succeeded', JSON.stringify(first.steps));
       assert.deepEqual(calls, [path.join(ws.dir, 'input.csv')], 'input options arrive as absolute paths');
-      const summary = (await engine.store.runs.detail(first.runId));
+      const summary = await engine.store.runs.detail(first.runId);
       assert.equal(summary?.backend, 'test-backend');
       assert.equal(summary?.metrics.rows, 1);
       assert.equal((await engine.run(pipelineOf(ws.dir, [step()]))).steps.load?.cacheHit, true);
@@ -141,7 +163,16 @@ forEachBackend('cache', (b) => {
     const previous = implementations.get('train.popularity');
     implementations.delete('train.popularity');
     try {
-      const outcome = await engine.run(pipelineOf(ws.dir, [builtinStep('pop', 'train.popularity', { ratings: 'input.csv' }, { outs: { model: '.cairn/out/pop/model.json' } })]));
+      const outcome = await engine.run(
+        pipelineOf(ws.dir, [
+          builtinStep(
+            'pop',
+            'train.popularity',
+            { ratings: 'input.csv' },
+            { outs: { model: '.cairn/out/pop/model.json' } },
+          ),
+        ]),
+      );
       assert.equal(outcome.status, 'failed');
       assert.match(outcome.steps.pop?.error ?? '', /built-in 'train.popularity' has no implementation/);
     } finally {

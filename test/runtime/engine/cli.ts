@@ -52,7 +52,11 @@ export interface CliResult {
 }
 
 export function spawnCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [cli, ...args], { cwd, env: { ...cliEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...cliEnv(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 export function runCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {

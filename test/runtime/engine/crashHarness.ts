@@ -86,7 +86,12 @@ export function killPoint(random: () => number): KillPoint {
  * stdout) and SIGKILLs it `delayMs` after the kill point's event. Resolves, once it has exited, with the run id and
  * whether it ended by itself before the kill.
  */
-function runUntilKilled(cli: string, dir: string, seed: number, point: KillPoint): Promise<{ runId: number; exitedBeforeKill: boolean }> {
+function runUntilKilled(
+  cli: string,
+  dir: string,
+  seed: number,
+  point: KillPoint,
+): Promise<{ runId: number; exitedBeforeKill: boolean }> {
   const child = spawnCli(cli, ['run', 'cairn.yaml', '-p', `seed=${seed}`], dir);
   const started = new RegExp(`^\\S+ ${point.after} +running`, 'm');
   return new Promise((resolve, reject) => {
@@ -132,7 +137,10 @@ export async function crashTrial(cli: string, dir: string, seed: number, point: 
   try {
     const check = db.pragma('integrity_check', { simple: true });
     if (check !== 'ok') problems.push(`integrity_check: ${String(check)}`);
-    for (const r of db.prepare("SELECT step FROM step_runs WHERE run_id = ? AND status = 'succeeded' ORDER BY id").all(runId) as Array<{ step: string }>) completedBeforeKill.push(r.step);
+    for (const r of db
+      .prepare("SELECT step FROM step_runs WHERE run_id = ? AND status = 'succeeded' ORDER BY id")
+      .all(runId) as Array<{ step: string }>)
+      completedBeforeKill.push(r.step);
   } finally {
     db.close();
   }
@@ -147,7 +155,8 @@ export async function crashTrial(cli: string, dir: string, seed: number, point: 
   }
   for (const d of dirs) {
     for (const f of readdirSync(path.join(objects, d))) {
-      if (sha256(readFileSync(path.join(objects, d, f))) !== d + f) problems.push(`object ${d}${f} does not match its hash`);
+      if (sha256(readFileSync(path.join(objects, d, f))) !== d + f)
+        problems.push(`object ${d}${f} does not match its hash`);
     }
   }
 
@@ -155,22 +164,29 @@ export async function crashTrial(cli: string, dir: string, seed: number, point: 
   const next = await runCli(cli, ['run', 'cairn.yaml', '-p', `seed=${seed}`, '--format', 'json'], dir);
   const outcome = outcomeSchema.safeParse(JSON.parse(next.stdout || 'null'));
   const reusedFromCache: string[] = [];
-  if (next.code !== 0 || !outcome.success || outcome.data.status !== 'succeeded') problems.push(`resumed run failed (exit ${next.code}): ${next.stdout}${next.stderr}`);
+  if (next.code !== 0 || !outcome.success || outcome.data.status !== 'succeeded')
+    problems.push(`resumed run failed (exit ${next.code}): ${next.stdout}${next.stderr}`);
   else {
     for (const [name, s] of Object.entries(outcome.data.steps)) if (s.cacheHit) reusedFromCache.push(name);
-    for (const s of completedBeforeKill) if (!reusedFromCache.includes(s)) problems.push(`step ${s} completed before the kill but ran again`);
+    for (const s of completedBeforeKill)
+      if (!reusedFromCache.includes(s)) problems.push(`step ${s} completed before the kill but ran again`);
   }
 
   // 4. ...and, having opened the store, shows the killed run as interrupted (or succeeded if the kill came too late).
   const after = new Database(dbFile, { readonly: true });
   let statusAfterRestart = 'none';
   try {
-    statusAfterRestart = (after.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined)?.status ?? 'missing';
-    const open = after.prepare("SELECT count(*) AS n FROM step_runs WHERE run_id = ? AND status IN ('running', 'pending')").get(runId) as { n: number };
+    statusAfterRestart =
+      (after.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined)?.status ??
+      'missing';
+    const open = after
+      .prepare("SELECT count(*) AS n FROM step_runs WHERE run_id = ? AND status IN ('running', 'pending')")
+      .get(runId) as { n: number };
     if (open.n > 0) problems.push(`run ${runId} still has ${open.n} running/pending steps after restart`);
   } finally {
     after.close();
   }
-  if (statusAfterRestart !== 'interrupted' && statusAfterRestart !== 'succeeded') problems.push(`run ${runId} shows ${statusAfterRestart}, not interrupted`);
+  if (statusAfterRestart !== 'interrupted' && statusAfterRestart !== 'succeeded')
+    problems.push(`run ${runId} shows ${statusAfterRestart}, not interrupted`);
   return { point, exitedBeforeKill, statusAfterRestart, completedBeforeKill, reusedFromCache, problems };
 }

@@ -19,17 +19,24 @@ describe('executor: order, parallelism, failures', () => {
 
   test('runs independent steps in parallel and dependents after them', async () => {
     // a waits for b's start marker: it can only succeed when both run at the same time.
-    const waitFor = (f: string) => `i=0; while [ ! -f ${f} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done; [ -f ${f} ]`;
+    const waitFor = (f: string) =>
+      `i=0; while [ ! -f ${f} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done; [ -f ${f} ]`;
     const p = pipelineOf(ws.dir, [
       commandStep('a', `touch a.started && ${waitFor('b.started')} && echo a > a.out`, { outs: { out: 'a.out' } }),
       commandStep('b', `touch b.started && ${waitFor('a.started')} && echo b > b.out`, { outs: { out: 'b.out' } }),
-      commandStep('c', 'cat a.out b.out > c.out', { needs: ['a', 'b'], deps: ['a.out', 'b.out'], outs: { out: 'c.out' } }),
+      commandStep('c', 'cat a.out b.out > c.out', {
+        needs: ['a', 'b'],
+        deps: ['a.out', 'b.out'],
+        outs: { out: 'c.out' },
+      }),
     ]);
     const log = new EventLog();
     const outcome = await engine.run(p, {}, log.listener);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     assert.equal(readFileSync(path.join(ws.dir, 'c.out'), 'utf8'), 'a\nb\n');
-    const finished = log.events.flatMap((e) => (e.type === 'progress' && e.step && e.status === 'succeeded' ? [e.step] : []));
+    const finished = log.events.flatMap((e) =>
+      e.type === 'progress' && e.step && e.status === 'succeeded' ? [e.step] : [],
+    );
     assert.equal(finished.at(-1), 'c');
   });
 
@@ -42,17 +49,31 @@ describe('executor: order, parallelism, failures', () => {
     const outcome = await engine.run(p, { parallelism: 1 });
     assert.equal(outcome.status, 'succeeded');
     const lines = readFileSync(path.join(ws.dir, 'order.txt'), 'utf8').trim().split('\n');
-    assert.deepEqual(lines.map((l) => l.slice(0, 3)), ['sta', 'end', 'sta', 'end']);
+    assert.deepEqual(
+      lines.map((l) => l.slice(0, 3)),
+      ['sta', 'end', 'sta', 'end'],
+    );
   });
 
   test('a step with resources.cpu takes that many core slots: two 2-core steps on 2 slots never overlap', async () => {
     const p = pipelineOf(ws.dir, [
-      commandStep('big1', 'echo start >> cpu.txt; sleep 0.05; echo end >> cpu.txt', { cache: false, resources: { cpu: 2 } }),
-      commandStep('big2', 'echo start >> cpu.txt; sleep 0.05; echo end >> cpu.txt', { cache: false, resources: { cpu: 2 } }),
+      commandStep('big1', 'echo start >> cpu.txt; sleep 0.05; echo end >> cpu.txt', {
+        cache: false,
+        resources: { cpu: 2 },
+      }),
+      commandStep('big2', 'echo start >> cpu.txt; sleep 0.05; echo end >> cpu.txt', {
+        cache: false,
+        resources: { cpu: 2 },
+      }),
     ]);
     writeFileSync(path.join(ws.dir, 'cpu.txt'), '');
     assert.equal((await engine.run(p)).status, 'succeeded');
-    assert.deepEqual(readFileSync(path.join(ws.dir, 'cpu.txt'), 'utf8').trim().split('\n'), ['start', 'end', 'start', 'end']);
+    assert.deepEqual(readFileSync(path.join(ws.dir, 'cpu.txt'), 'utf8').trim().split('\n'), [
+      'start',
+      'end',
+      'start',
+      'end',
+    ]);
   });
 
   test('a non-zero exit fails the step, skips dependents, and says why', async () => {
@@ -66,7 +87,7 @@ describe('executor: order, parallelism, failures', () => {
     assert.match(outcome.steps.bad?.error ?? '', /exited with code 3/);
     assert.equal(outcome.steps.after?.status, 'skipped');
     assert.ok(!existsSync(path.join(ws.dir, 'never.out')));
-    const detail = (await engine.store.runs.detail(outcome.runId));
+    const detail = await engine.store.runs.detail(outcome.runId);
     assert.equal(detail?.status, 'failed');
     assert.match(detail?.error ?? '', /step 'bad' failed/);
     const logFile = detail?.steps.find((s) => s.step === 'bad')?.log ?? '';
@@ -80,7 +101,9 @@ describe('executor: order, parallelism, failures', () => {
   });
 
   test('a declared output that is not produced fails the step', async () => {
-    const outcome = await engine.run(pipelineOf(ws.dir, [commandStep('lazy', 'echo nothing', { outs: { model: 'models/model.bin' } })]));
+    const outcome = await engine.run(
+      pipelineOf(ws.dir, [commandStep('lazy', 'echo nothing', { outs: { model: 'models/model.bin' } })]),
+    );
     assert.equal(outcome.status, 'failed');
     assert.match(outcome.steps.lazy?.error ?? '', /declared output 'model' \(models\/model\.bin\) was not produced/);
   });
@@ -93,7 +116,10 @@ describe('executor: order, parallelism, failures', () => {
     const outcome = await engine.run(p, { step: 'use' });
     assert.equal(outcome.status, 'failed');
     assert.deepEqual(Object.keys(outcome.steps), ['use']);
-    assert.match(outcome.steps.use?.error ?? '', /dependency 'made.txt' does not exist — it is an output of step 'make'/);
+    assert.match(
+      outcome.steps.use?.error ?? '',
+      /dependency 'made.txt' does not exist — it is an output of step 'make'/,
+    );
   });
 
   test('--step with downstream runs the step and everything after it only', async () => {
@@ -123,15 +149,24 @@ describe('executor: order, parallelism, failures', () => {
   test('params reach the command; secrets are redacted in logs and in the store', async () => {
     const p = pipelineOf(
       ws.dir,
-      [commandStep('env', 'echo "lr=$CAIRN_PARAM_LR token=$CAIRN_PARAM_API_TOKEN"; cat "$CAIRN_PARAMS_FILE" > params.seen; echo done > "$CAIRN_OUTPUT_RESULT"', { params: ['lr'], outs: { result: 'result.txt' } })],
+      [
+        commandStep(
+          'env',
+          'echo "lr=$CAIRN_PARAM_LR token=$CAIRN_PARAM_API_TOKEN"; cat "$CAIRN_PARAMS_FILE" > params.seen; echo done > "$CAIRN_OUTPUT_RESULT"',
+          { params: ['lr'], outs: { result: 'result.txt' } },
+        ),
+      ],
       { lr: { value: 0.01, type: 'float' }, 'api-token': { value: 's3cr3t-value', secret: true } },
     );
     const log = new EventLog();
     const outcome = await engine.run(p, {}, log.listener);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     assert.ok(log.logLines('env').includes('lr=0.01 token=***'), log.logLines('env').join('\n'));
-    assert.deepEqual(JSON.parse(readFileSync(path.join(ws.dir, 'params.seen'), 'utf8')), { lr: 0.01, 'api-token': 's3cr3t-value' });
-    const detail = (await engine.store.runs.detail(outcome.runId));
+    assert.deepEqual(JSON.parse(readFileSync(path.join(ws.dir, 'params.seen'), 'utf8')), {
+      lr: 0.01,
+      'api-token': 's3cr3t-value',
+    });
+    const detail = await engine.store.runs.detail(outcome.runId);
     assert.equal(detail?.params['api-token'], '***');
     assert.equal(detail?.params.lr, 0.01);
     const logText = readFileSync(path.join(ws.dir, detail?.steps[0]?.log ?? ''), 'utf8');
@@ -153,10 +188,13 @@ describe('executor: order, parallelism, failures', () => {
     const log = new EventLog();
     const outcome = await engine.run(p, {}, log.listener);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
-    const history = (await engine.store.metrics.history(outcome.runId, 'loss'));
-    assert.deepEqual(history.points.map((pt) => pt.step), [0, 1, 2, 3, 4]);
+    const history = await engine.store.metrics.history(outcome.runId, 'loss');
+    assert.deepEqual(
+      history.points.map((pt) => pt.step),
+      [0, 1, 2, 3, 4],
+    );
     assert.equal(history.points[4]?.value, 0.2);
-    const detail = (await engine.store.runs.detail(outcome.runId));
+    const detail = await engine.store.runs.detail(outcome.runId);
     assert.equal(detail?.metrics.acc, 0.75);
     assert.equal(detail?.metrics.loss, 0.2);
     const lines = log.logLines('train').join('\n');
@@ -167,7 +205,11 @@ describe('executor: order, parallelism, failures', () => {
   });
 
   test('metrics files declared by a step are recorded (nested keys joined by dots)', async () => {
-    const p = pipelineOf(ws.dir, [commandStep('eval', `echo '{"auc": 0.9, "per_class": {"a": {"f1": 0.5}}, "note": "x"}' > eval.json`, { metrics: ['eval.json'] })]);
+    const p = pipelineOf(ws.dir, [
+      commandStep('eval', `echo '{"auc": 0.9, "per_class": {"a": {"f1": 0.5}}, "note": "x"}' > eval.json`, {
+        metrics: ['eval.json'],
+      }),
+    ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
     assert.deepEqual((await engine.store.runs.detail(outcome.runId))?.metrics, { auc: 0.9, 'per_class.a.f1': 0.5 });
@@ -175,7 +217,9 @@ describe('executor: order, parallelism, failures', () => {
 
   test('cancelling kills the whole process tree and marks the run cancelled', async () => {
     const p = pipelineOf(ws.dir, [
-      commandStep('tree', 'sh -c "sleep 60 & echo \\$! > grandchild.pid; wait" & echo $! > child.pid; wait', { cache: false }),
+      commandStep('tree', 'sh -c "sleep 60 & echo \\$! > grandchild.pid; wait" & echo $! > child.pid; wait', {
+        cache: false,
+      }),
       commandStep('later', 'echo never', { needs: ['tree'] }),
     ]);
     const log = new EventLog();

@@ -11,11 +11,45 @@ export function tempWorkspace(prefix = 'cairn-engine-'): { dir: string; cleanup:
 }
 
 export function commandStep(name: string, run: string, fields: Partial<ResolvedStep> = {}): ResolvedStep {
-  return { name, kind: 'run', run, needs: [], deps: [], outs: {}, params: [], metrics: [], env: {}, resources: {}, gate: {}, cache: true, ...fields };
+  return {
+    name,
+    kind: 'run',
+    run,
+    needs: [],
+    deps: [],
+    outs: {},
+    params: [],
+    metrics: [],
+    env: {},
+    resources: {},
+    gate: {},
+    cache: true,
+    ...fields,
+  };
 }
 
-export function builtinStep(name: string, uses: string, options: Record<string, unknown>, fields: Partial<ResolvedStep> = {}): ResolvedStep {
-  return { name, kind: 'uses', uses, with: options, needs: [], deps: [], outs: {}, params: [], metrics: [], env: {}, resources: {}, gate: {}, cache: true, ...fields };
+export function builtinStep(
+  name: string,
+  uses: string,
+  options: Record<string, unknown>,
+  fields: Partial<ResolvedStep> = {},
+): ResolvedStep {
+  return {
+    name,
+    kind: 'uses',
+    uses,
+    with: options,
+    needs: [],
+    deps: [],
+    outs: {},
+    params: [],
+    metrics: [],
+    env: {},
+    resources: {},
+    gate: {},
+    cache: true,
+    ...fields,
+  };
 }
 
 export function pipelineOf(
@@ -25,7 +59,13 @@ export function pipelineOf(
   name = 'test',
 ): ResolvedPipeline {
   const full: ResolvedPipeline['params'] = {};
-  for (const [k, p] of Object.entries(params)) full[k] = { value: p.value, type: p.type ?? 'string', secret: p.secret ?? false, overridden: p.overridden ?? false };
+  for (const [k, p] of Object.entries(params))
+    full[k] = {
+      value: p.value,
+      type: p.type ?? 'string',
+      secret: p.secret ?? false,
+      overridden: p.overridden ?? false,
+    };
   return { name, file: path.join(root, 'cairn.yaml'), root, params: full, steps };
 }
 

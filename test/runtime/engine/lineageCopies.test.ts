@@ -38,8 +38,16 @@ forEachBackend('lineage of byte-identical files', (b) => {
     writeFileSync(path.join(ws.dir, 'raw.csv'), 'a,b\n1,2\n3,4\n');
     const p = pipelineOf(ws.dir, [
       commandStep('copy', 'cp raw.csv copy.csv', { deps: ['raw.csv'], outs: { data: 'copy.csv' } }),
-      commandStep('validate', 'cat copy.csv > valid.csv', { needs: ['copy'], deps: ['copy.csv'], outs: { data: 'valid.csv' } }),
-      commandStep('train', 'wc -l valid.csv > model.bin', { needs: ['validate'], deps: ['valid.csv'], outs: { model: 'model.bin' } }),
+      commandStep('validate', 'cat copy.csv > valid.csv', {
+        needs: ['copy'],
+        deps: ['copy.csv'],
+        outs: { data: 'valid.csv' },
+      }),
+      commandStep('train', 'wc -l valid.csv > model.bin', {
+        needs: ['validate'],
+        deps: ['valid.csv'],
+        outs: { model: 'model.bin' },
+      }),
     ]);
     const outcome = await engine.run(p);
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.steps));
@@ -63,10 +71,14 @@ forEachBackend('lineage of byte-identical files', (b) => {
     assert.equal(byPath('copy.csv')?.kind, 'artifact');
     assert.equal(byPath('copy.csv')?.id, artifactNodeId(rawHash, 'copy.csv'));
     const step = (name: string) => g.nodes.find((n) => n.kind === 'step' && n.label.startsWith(`${name} (`))?.id;
-    const edge = (from: string | undefined, to: string | undefined) => g.edges.some((e) => e.from === from && e.to === to);
+    const edge = (from: string | undefined, to: string | undefined) =>
+      g.edges.some((e) => e.from === from && e.to === to);
     assert.ok(edge(byPath('raw.csv')?.id, step('copy')) && edge(step('copy'), byPath('copy.csv')?.id));
     assert.ok(edge(byPath('copy.csv')?.id, step('validate')) && edge(step('validate'), byPath('valid.csv')?.id));
-    assert.ok(!edge(step('copy'), byPath('raw.csv')?.id) && !edge(byPath('copy.csv')?.id, step('copy')), 'a step never feeds itself');
+    assert.ok(
+      !edge(step('copy'), byPath('raw.csv')?.id) && !edge(byPath('copy.csv')?.id, step('copy')),
+      'a step never feeds itself',
+    );
   });
 
   test('a hash (or artifact:<hash>) names every file with that content; artifact:<hash>:<path> names one', async () => {
@@ -78,19 +90,32 @@ forEachBackend('lineage of byte-identical files', (b) => {
     }
     const one = await lineage(engine.store, ws.dir, artifactNodeId(rawHash, 'copy.csv'));
     assert.deepEqual(nodesOnCycles(one), []);
-    assert.ok(one.nodes.some((n) => n.path === 'raw.csv') && one.nodes.some((n) => n.path === 'model.bin'), 'upstream to the raw data, downstream to the model');
+    assert.ok(
+      one.nodes.some((n) => n.path === 'raw.csv') && one.nodes.some((n) => n.path === 'model.bin'),
+      'upstream to the raw data, downstream to the model',
+    );
     const byPath = await lineage(engine.store, ws.dir, 'valid.csv');
     assert.ok(byPath.nodes.some((n) => n.id === artifactNodeId(rawHash, 'valid.csv')));
-    await assert.rejects(lineage(engine.store, ws.dir, artifactNodeId(rawHash, 'other.csv')), /no run recorded other.csv with content/);
+    await assert.rejects(
+      lineage(engine.store, ws.dir, artifactNodeId(rawHash, 'other.csv')),
+      /no run recorded other.csv with content/,
+    );
   });
 
   test('an edge recorded with the hash-only id reaches the newest file with that content', async () => {
-    const model = (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
+    const model =
+      (await engine.store.runs.detail(runId))?.steps.find((s) => s.step === 'train')?.outputs[0]?.hash ?? '';
     await engine.store.artifacts.addEdge(`artifact:${model}`, 'model:copies@1', runId);
     const g = await lineage(engine.store, ws.dir, 'model:copies@1');
-    assert.ok(g.edges.some((e) => e.from === artifactNodeId(model, 'model.bin') && e.to === 'model:copies@1'), JSON.stringify(g.edges));
+    assert.ok(
+      g.edges.some((e) => e.from === artifactNodeId(model, 'model.bin') && e.to === 'model:copies@1'),
+      JSON.stringify(g.edges),
+    );
     assert.ok(!g.nodes.some((n) => n.id === `artifact:${model}`), 'no second node for the same file');
-    assert.ok(g.nodes.some((n) => n.kind === 'data' && n.path === 'raw.csv'), 'through the copies to the raw data');
+    assert.ok(
+      g.nodes.some((n) => n.kind === 'data' && n.path === 'raw.csv'),
+      'through the copies to the raw data',
+    );
     assert.deepEqual(nodesOnCycles(g), []);
     // Edges may also name the file exactly.
     await engine.store.artifacts.addEdge(artifactNodeId(model, 'model.bin'), 'model:copies@2', runId);
@@ -107,7 +132,10 @@ forEachBackend('lineage of byte-identical files', (b) => {
   });
 
   test('artifact ids: both forms parse back; other ids are not artifacts', () => {
-    assert.deepEqual(parseArtifactNodeId(artifactNodeId('ab12', 'data/x:y.csv')), { hash: 'ab12', path: 'data/x:y.csv' });
+    assert.deepEqual(parseArtifactNodeId(artifactNodeId('ab12', 'data/x:y.csv')), {
+      hash: 'ab12',
+      path: 'data/x:y.csv',
+    });
     assert.deepEqual(parseArtifactNodeId(artifactNodeId('ab12')), { hash: 'ab12' });
     assert.equal(parseArtifactNodeId('model:recs@1'), undefined);
     assert.equal(parseArtifactNodeId('step:3'), undefined);

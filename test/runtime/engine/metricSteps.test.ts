@@ -49,7 +49,8 @@ forEachBackend('metric steps of command steps', (b) => {
     ws.cleanup();
   });
 
-  const steps = async (key: string) => (await engine.store.metrics.history(runId, key)).points.map((pt) => [pt.step, pt.value]);
+  const steps = async (key: string) =>
+    (await engine.store.metrics.history(runId, key)).points.map((pt) => [pt.step, pt.value]);
 
   test('successive reports without a step get 0, 1, 2… per metric name', async () => {
     assert.deepEqual(await steps('loss'), [
@@ -83,7 +84,9 @@ forEachBackend('metric steps of command steps', (b) => {
       [0, 0.8],
       [1, 0.81],
     ]);
-    const live = log.events.filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric' && e.key === 'loss').map((e) => e.step);
+    const live = log.events
+      .filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric' && e.key === 'loss')
+      .map((e) => e.step);
     assert.deepEqual(live, [0, 1, 2]);
   });
 });

@@ -7,7 +7,13 @@ import { resolveInside } from '../../../runtime/src/util/paths.js';
 import { stableStringify } from '../../../runtime/src/util/hash.js';
 
 test('marked metric lines: several metrics, optional step, clear errors', () => {
-  assert.deepEqual(parseMetricLine('::cairn-metric loss=0.31 acc=0.9 step=3'), { metrics: [{ key: 'loss', value: 0.31 }, { key: 'acc', value: 0.9 }], step: 3 });
+  assert.deepEqual(parseMetricLine('::cairn-metric loss=0.31 acc=0.9 step=3'), {
+    metrics: [
+      { key: 'loss', value: 0.31 },
+      { key: 'acc', value: 0.9 },
+    ],
+    step: 3,
+  });
   assert.equal(parseMetricLine('epoch 3 loss=0.3'), undefined);
   assert.match(parseMetricLine('::cairn-metric loss=abc')?.error ?? '', /loss=abc is not a finite number/);
   assert.match(parseMetricLine('::cairn-metric loss')?.error ?? '', /'loss' is not key=value/);
@@ -28,7 +34,10 @@ test('paths outside the root are refused, inside accepted', () => {
 });
 
 test('stable JSON ignores key order', () => {
-  assert.equal(stableStringify({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }), stableStringify({ a: { c: null, d: [2, { e: 0, f: 1 }] }, b: 1 }));
+  assert.equal(
+    stableStringify({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }),
+    stableStringify({ a: { c: null, d: [2, { e: 0, f: 1 }] }, b: 1 }),
+  );
 });
 
 test('LTTB keeps the ends and a lone spike, and returns the requested count', () => {

@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -35,12 +45,19 @@ describe('shared artifact remote', () => {
   };
   const pipeline = (root: string) =>
     pipelineOf(root, [
-      commandStep('prep', 'echo prep >> ran.log; tr a-z A-Z < input.csv > prepared.csv', { deps: ['input.csv'], outs: { data: 'prepared.csv' } }),
-      commandStep('train', 'echo train >> ran.log; mkdir -p model/sub && cp prepared.csv model/w.csv && echo 7 > model/sub/n.txt', {
-        needs: ['prep'],
-        deps: ['prepared.csv'],
-        outs: { model: 'model' },
+      commandStep('prep', 'echo prep >> ran.log; tr a-z A-Z < input.csv > prepared.csv', {
+        deps: ['input.csv'],
+        outs: { data: 'prepared.csv' },
       }),
+      commandStep(
+        'train',
+        'echo train >> ran.log; mkdir -p model/sub && cp prepared.csv model/w.csv && echo 7 > model/sub/n.txt',
+        {
+          needs: ['prep'],
+          deps: ['prepared.csv'],
+          outs: { model: 'model' },
+        },
+      ),
       commandStep('report', 'echo report >> ran.log; ls -R model > report.txt; echo \'{"acc": 0.75}\' > m.json', {
         needs: ['train'],
         deps: ['model'],
@@ -81,7 +98,11 @@ describe('shared artifact remote', () => {
   });
 
   test("a teammate's workspace runs nothing: every step is a cache hit from the remote, outputs byte-identical", async () => {
-    assert.equal((await new FsRemote(remoteDir, remoteDir).listEntries()).length, 3, 'each step that ran pushed its entry');
+    assert.equal(
+      (await new FsRemote(remoteDir, remoteDir).listEntries()).length,
+      3,
+      'each step that ran pushed its entry',
+    );
     const b = clone();
     const engine = engineFor(b, `file://${remoteDir}`);
     const log = new EventLog();
@@ -95,18 +116,27 @@ describe('shared artifact remote', () => {
     assert.equal(detail?.tags[remoteHitTag('train')], `file://${remoteDir}`);
     assert.equal(detail?.metrics.acc, 0.75, 'the step metrics travel with the entry');
     // Lineage as for a run here: the outputs are recorded on B's step runs, with A's hashes.
-    const hashes = (d: Awaited<ReturnType<Engine['store']['runs']['detail']>>) => d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
+    const hashes = (d: Awaited<ReturnType<Engine['store']['runs']['detail']>>) =>
+      d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
     assert.deepEqual(hashes(detail), hashes(await engines[0]?.store.runs.detail(1)));
-    assert.deepEqual(detail?.steps.map((st) => st.outputs.map((o) => o.name)), [['data'], ['model'], ['metrics:m.json', 'r']]);
+    assert.deepEqual(
+      detail?.steps.map((st) => st.outputs.map((o) => o.name)),
+      [['data'], ['model'], ['metrics:m.json', 'r']],
+    );
     // Now local: the next run hits the local cache, even with no remote configured.
     const again = await engineFor(b).run(pipeline(b));
-    assert.deepEqual(Object.values(again.steps).map((s) => s.cacheHit), [true, true, true]);
+    assert.deepEqual(
+      Object.values(again.steps).map((s) => s.cacheHit),
+      [true, true, true],
+    );
     assert.deepEqual(ran(b), []);
   });
 
   test('a corrupt object on the remote is detected and not used: the step runs, with a warning, and the push repairs it', async () => {
     const remote = new FsRemote(remoteDir, remoteDir);
-    const prepEntry = (await Promise.all((await remote.listEntries()).map((k) => remote.getEntry(k)))).find((e) => e?.step === 'prep');
+    const prepEntry = (await Promise.all((await remote.listEntries()).map((k) => remote.getEntry(k)))).find(
+      (e) => e?.step === 'prep',
+    );
     const hash = prepEntry?.outputs.data?.hash ?? '';
     const file = path.join(remoteDir, 'objects', hash.slice(0, 2), hash.slice(2));
     chmodSync(file, 0o644);
@@ -126,7 +156,9 @@ describe('shared artifact remote', () => {
 
   test('a push killed midway leaves no half object and no entry without its objects; pushing again completes', async () => {
     const r2 = tempDir('cairn-remote2-');
-    const killed = await runCli(cli, ['push', '--all', '--remote', r2, '--workspace', a], a, { CAIRN_REMOTE_KILL_AFTER: '3' });
+    const killed = await runCli(cli, ['push', '--all', '--remote', r2, '--workspace', a], a, {
+      CAIRN_REMOTE_KILL_AFTER: '3',
+    });
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     await assertWhole(r2);
     const remote = new FsRemote(r2, r2);
@@ -134,7 +166,8 @@ describe('shared artifact remote', () => {
     const entries = await remote.listEntries();
     assert.equal(objects.size + entries.length, 2, 'two uploads landed before the kill, the third did not');
     for (const key of entries) {
-      for (const o of Object.values((await remote.getEntry(key))?.outputs ?? {})) assert.ok(objects.has(o.hash), 'no entry before its objects');
+      for (const o of Object.values((await remote.getEntry(key))?.outputs ?? {}))
+        assert.ok(objects.has(o.hash), 'no entry before its objects');
     }
     assert.equal(readdirSync(path.join(r2, 'tmp')).length, 1, 'the interrupted upload is only a temp file');
 
@@ -146,7 +179,9 @@ describe('shared artifact remote', () => {
     assert.equal(counts.moved, total - objects.size, 'only what was missing is transferred');
     assert.deepEqual(readdirSync(path.join(r2, 'tmp')), [], "the dead writer's temp file was cleaned");
     await assertWhole(r2);
-    const idempotent = JSON.parse((await runCli(cli, ['push', '--all', '--remote', r2, '--format', 'json'], a)).stdout) as { moved: number };
+    const idempotent = JSON.parse(
+      (await runCli(cli, ['push', '--all', '--remote', r2, '--format', 'json'], a)).stdout,
+    ) as { moved: number };
     assert.equal(idempotent.moved, 0);
 
     // pull fills a fresh clone's .cairn/ only; its run is all hits without reaching the remote again.
@@ -157,7 +192,10 @@ describe('shared artifact remote', () => {
     assert.deepEqual(readdirSync(d).sort(), ['.cairn', 'input.csv'], 'pull wrote nothing outside .cairn');
     rmSync(r2, { recursive: true, force: true });
     const run = await engineFor(d, r2).run(pipeline(d));
-    assert.deepEqual(Object.values(run.steps).map((s) => s.cacheHit), [true, true, true]);
+    assert.deepEqual(
+      Object.values(run.steps).map((s) => s.cacheHit),
+      [true, true, true],
+    );
     assert.deepEqual(ran(d), []);
   });
 
@@ -191,7 +229,7 @@ describe('shared artifact remote', () => {
     assert.equal(entry?.host, os.hostname(), 'the entry names where it was run');
   });
 
-  test('.cairn/config.yaml remote: with push: off runs push nothing; pull --run N fetches that run\'s entries', async () => {
+  test(".cairn/config.yaml remote: with push: off runs push nothing; pull --run N fetches that run's entries", async () => {
     const r5 = tempDir('cairn-remote5-');
     const f = clone();
     mkdirSync(path.join(f, '.cairn'), { recursive: true });
@@ -213,7 +251,10 @@ describe('shared artifact remote', () => {
     const g = clone();
     const none = await runCli(cli, ['push'], g);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /no remote configured: give --remote DIR, set CAIRN_REMOTE, or remote.url in .cairn\/config.yaml/);
+    assert.match(
+      none.stderr,
+      /no remote configured: give --remote DIR, set CAIRN_REMOTE, or remote.url in .cairn\/config.yaml/,
+    );
     const unknown = await runCli(cli, ['pull', '--run', '99', '--remote', remoteDir], g);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /run 99 does not exist in this workspace's store/);

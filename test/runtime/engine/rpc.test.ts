@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import {
   CancelRunRequest,
   CompareRunsRequest,
@@ -90,7 +95,9 @@ ${[0, 1, 2]
     }
     child = spawnCli(cli, ['runtime', '--stdio'], ws.dir);
     connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-    const gotReady = new Promise<RuntimeReadyNotification.Params>((resolve) => connection.onNotification(RuntimeReadyNotification.type, resolve));
+    const gotReady = new Promise<RuntimeReadyNotification.Params>((resolve) =>
+      connection.onNotification(RuntimeReadyNotification.type, resolve),
+    );
     connection.onNotification(RunProgressNotification.type, (p) => {
       progress.push(p);
       if (p.step === undefined && p.status !== 'running') {
@@ -119,39 +126,68 @@ ${[0, 1, 2]
   test('says ready with its workspace, then runs a pipeline with live progress, logs and metrics', async () => {
     assert.equal(ready.workspace, ws.dir);
     assert.ok(ready.parallelism >= 1);
-    const started = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'cairn.yaml', params: { n: '3' } });
+    const started = await connection.sendRequest(RunPipelineRequest.type, {
+      pipeline: 'cairn.yaml',
+      params: { n: '3' },
+    });
     assert.ok(started.runId !== null);
     const runId = started.runId ?? 0;
     const end = await runEnd(runId);
     assert.equal(end.status, 'succeeded', end.message);
-    assert.deepEqual(progress.filter((p) => p.runId === runId && p.step === 'make').map((p) => p.status), ['running', 'succeeded']);
-    assert.ok(logs.some((l) => l.runId === runId && l.step === 'make' && l.line === 'key ***'), 'secret redacted in streamed logs');
+    assert.deepEqual(
+      progress.filter((p) => p.runId === runId && p.step === 'make').map((p) => p.status),
+      ['running', 'succeeded'],
+    );
+    assert.ok(
+      logs.some((l) => l.runId === runId && l.step === 'make' && l.line === 'key ***'),
+      'secret redacted in streamed logs',
+    );
     assert.ok(!logs.some((l) => l.line.includes('k3y-value-123')));
-    assert.deepEqual(metrics.filter((m) => m.runId === runId).map((m) => m.value), [1, 2, 3]);
+    assert.deepEqual(
+      metrics.filter((m) => m.runId === runId).map((m) => m.value),
+      [1, 2, 3],
+    );
     const run = await connection.sendRequest(GetRunRequest.type, { runId });
     assert.equal(run.paramDetails.n?.value, 3);
     assert.equal(run.paramDetails.n?.overridden, true);
     assert.equal(run.params.api_key, '***');
     const history = await connection.sendRequest(MetricHistoryRequest.type, { runId, key: 'loss' });
-    assert.deepEqual(history.points.map((p) => p.value), [1, 2, 3]);
+    assert.deepEqual(
+      history.points.map((p) => p.value),
+      [1, 2, 3],
+    );
     const again = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'cairn.yaml', params: { n: '4' } });
     await runEnd(again.runId ?? 0);
     const cmp = await connection.sendRequest(CompareRunsRequest.type, { runIds: [runId, again.runId ?? 0] });
     assert.deepEqual(cmp.params, { n: [3, 4] });
     const graph = await connection.sendRequest(LineageRequest.type, { target: String(runId) });
     assert.ok(graph.nodes.some((n) => n.kind === 'step' && n.label.startsWith('use')));
-    assert.ok(graph.nodes.some((n) => n.path === 'make.txt' && n.stale), 'make.txt was rewritten by the later run: stale');
+    assert.ok(
+      graph.nodes.some((n) => n.path === 'make.txt' && n.stale),
+      'make.txt was rewritten by the later run: stale',
+    );
   });
 
   test('an invalid pipeline returns diagnostics and runs nothing; bad params are clear errors', async () => {
     writeFileSync(path.join(ws.dir, 'bad.cairn.yaml'), 'version: 1\nsteps:\n  a:\n    runn: echo\n');
     const r = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'bad.cairn.yaml' });
     assert.equal(r.runId, null);
-    assert.ok(r.diagnostics.some((d) => d.severity === 'error' && d.file === 'bad.cairn.yaml' && d.range.start.line === 3));
-    await assert.rejects(connection.sendRequest(GetRunRequest.type, { runId: 'one' } as unknown as GetRunRequest.Params), /runtime\/getRun: invalid params: runId/);
+    assert.ok(
+      r.diagnostics.some((d) => d.severity === 'error' && d.file === 'bad.cairn.yaml' && d.range.start.line === 3),
+    );
+    await assert.rejects(
+      connection.sendRequest(GetRunRequest.type, { runId: 'one' } as unknown as GetRunRequest.Params),
+      /runtime\/getRun: invalid params: runId/,
+    );
     await assert.rejects(connection.sendRequest(GetRunRequest.type, { runId: 9999 }), /run 9999 does not exist/);
-    await assert.rejects(connection.sendRequest(RunPipelineRequest.type, { pipeline: '../outside.cairn.yaml' }), /outside the workspace/);
-    await assert.rejects(connection.sendRequest(LineageRequest.type, { target: 'model:nothing' }), /no lineage recorded for model:nothing/);
+    await assert.rejects(
+      connection.sendRequest(RunPipelineRequest.type, { pipeline: '../outside.cairn.yaml' }),
+      /outside the workspace/,
+    );
+    await assert.rejects(
+      connection.sendRequest(LineageRequest.type, { target: 'model:nothing' }),
+      /no lineage recorded for model:nothing/,
+    );
   });
 
   test('a sweep run by the CLI is listed with its runs (runtime/listSweeps, listRuns filter.sweep)', async () => {
@@ -172,7 +208,10 @@ ${[0, 1, 2]
     const r = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'slow.cairn.yaml' });
     const runId = r.runId ?? 0;
     await new Promise<void>((resolve) => {
-      const check = () => (progress.some((p) => p.runId === runId && p.step === 'wait' && p.status === 'running') ? resolve() : setTimeout(check, 5));
+      const check = () =>
+        progress.some((p) => p.runId === runId && p.step === 'wait' && p.status === 'running')
+          ? resolve()
+          : setTimeout(check, 5);
       check();
     });
     assert.deepEqual(await connection.sendRequest(CancelRunRequest.type, { runId }), { cancelled: true });
@@ -181,12 +220,19 @@ ${[0, 1, 2]
   });
 
   test('delete removes a finished run with its metrics and logs; a running run is refused', async () => {
-    const r = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'cairn.yaml', params: { n: '2' }, force: true });
+    const r = await connection.sendRequest(RunPipelineRequest.type, {
+      pipeline: 'cairn.yaml',
+      params: { n: '2' },
+      force: true,
+    });
     const runId = r.runId ?? 0;
     assert.equal((await runEnd(runId)).status, 'succeeded');
     assert.ok(existsSync(path.join(ws.dir, '.cairn', 'logs', String(runId))));
     assert.deepEqual(await connection.sendRequest(DeleteRunRequest.type, { runId }), { deleted: true });
-    await assert.rejects(connection.sendRequest(GetRunRequest.type, { runId }), new RegExp(`run ${runId} does not exist`));
+    await assert.rejects(
+      connection.sendRequest(GetRunRequest.type, { runId }),
+      new RegExp(`run ${runId} does not exist`),
+    );
     assert.ok(!existsSync(path.join(ws.dir, '.cairn', 'logs', String(runId))), 'its logs are gone');
     const listed = await connection.sendRequest(ListRunsRequest.type, { limit: 1000 });
     assert.ok(!listed.runs.some((x) => x.id === runId));
@@ -194,10 +240,14 @@ ${[0, 1, 2]
     const slow = await connection.sendRequest(RunPipelineRequest.type, { pipeline: 'slow.cairn.yaml' });
     const slowId = slow.runId ?? 0;
     await new Promise<void>((resolve) => {
-      const check = () => (progress.some((p) => p.runId === slowId && p.status === 'running') ? resolve() : setTimeout(check, 5));
+      const check = () =>
+        progress.some((p) => p.runId === slowId && p.status === 'running') ? resolve() : setTimeout(check, 5);
       check();
     });
-    await assert.rejects(connection.sendRequest(DeleteRunRequest.type, { runId: slowId }), /still running: cancel it first/);
+    await assert.rejects(
+      connection.sendRequest(DeleteRunRequest.type, { runId: slowId }),
+      /still running: cancel it first/,
+    );
     await connection.sendRequest(CancelRunRequest.type, { runId: slowId });
     await runEnd(slowId);
   });
@@ -210,17 +260,28 @@ ${[0, 1, 2]
     // The runtime splices the store's JSON text into its answer (rpc/rawJson.ts): what arrives is a valid RunPage.
     assert.deepEqual(RunPageRequest.resultSchema.parse(page), page);
     for (;;) {
-      assert.deepEqual(page.table.columns.map((c) => c.key), ['param:n']);
+      assert.deepEqual(
+        page.table.columns.map((c) => c.key),
+        ['param:n'],
+      );
       ids.push(...page.table.rows.map((r) => r.id));
       if (page.next === null) break;
       page = await connection.sendRequest(RunPageRequest.type, { limit: 1, columns: ['param:n'], after: page.next });
     }
-    assert.deepEqual(ids, listed.runs.map((r) => r.id));
-    await assert.rejects(connection.sendRequest(RunPageRequest.type, { columns: ['n'] }), /runtime\/runsPage.*param:<name>/s);
+    assert.deepEqual(
+      ids,
+      listed.runs.map((r) => r.id),
+    );
+    await assert.rejects(
+      connection.sendRequest(RunPageRequest.type, { columns: ['n'] }),
+      /runtime\/runsPage.*param:<name>/s,
+    );
   });
 
   test('four pipelines at once while runs are listed, in-process and from another process: no SQLITE_BUSY, nothing lost', async () => {
-    const starts = await Promise.all([0, 1, 2, 3].map((i) => connection.sendRequest(RunPipelineRequest.type, { pipeline: `p${i}.cairn.yaml` })));
+    const starts = await Promise.all(
+      [0, 1, 2, 3].map((i) => connection.sendRequest(RunPipelineRequest.type, { pipeline: `p${i}.cairn.yaml` })),
+    );
     const ids = starts.map((s) => s.runId ?? 0);
     let done = false;
     const ends = Promise.all(ids.map(runEnd)).finally(() => (done = true));

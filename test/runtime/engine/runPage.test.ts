@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runPageSchema, runSummariesToTable, type RunCursor, type RunPageQuery, type RunSort, type RunSummary } from '@cairn/protocol';
+import {
+  runPageSchema,
+  runSummariesToTable,
+  type RunCursor,
+  type RunPageQuery,
+  type RunSort,
+  type RunSummary,
+} from '@cairn/protocol';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 import { forEachBackend } from '../../lib/stores.js';
 
 function newRun(i: number, pipeline: string, user: string | null): NewRun {
   // lr takes 4 values (ties); every fifth run has no lr at all (a NULL key).
   const params: NewRun['params'] = {};
-  if (i % 5 !== 0) params.lr = { value: [0.1, 0.01, 0.001, 0.1][i % 4], type: 'float', secret: false, overridden: false };
+  if (i % 5 !== 0)
+    params.lr = { value: [0.1, 0.01, 0.001, 0.1][i % 4], type: 'float', secret: false, overridden: false };
   return {
     pipelineName: pipeline,
     pipelineFile: `${pipeline}.cairn.yaml`,
@@ -23,7 +31,11 @@ function newRun(i: number, pipeline: string, user: string | null): NewRun {
 }
 
 /** Every page of a query, following the cursors; fails on a cursor that does not advance. */
-async function allPages(store: Store, query: RunPageQuery, between?: (page: number) => Promise<void>): Promise<number[]> {
+async function allPages(
+  store: Store,
+  query: RunPageQuery,
+  between?: (page: number) => Promise<void>,
+): Promise<number[]> {
   const ids: number[] = [];
   let after: RunCursor | undefined;
   for (let page = 0; page < 1000; page++) {
@@ -67,7 +79,9 @@ forEachBackend('run pages (keyset)', (backend) => {
   before(async () => {
     store = await backend.open();
     for (let i = 0; i < 53; i++) {
-      const id = await store.runs.createRun(newRun(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`));
+      const id = await store.runs.createRun(
+        newRun(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`),
+      );
       // auc has ties (7 values) and is missing on every third run; a third of the runs are still running.
       if (i % 3 !== 1) store.writer.add(id, null, 'auc', 0, (i % 7) / 10);
       if (i % 3 !== 2) await store.runs.finishRun(id, i % 2 === 0 ? 'succeeded' : 'failed');
@@ -76,7 +90,12 @@ forEachBackend('run pages (keyset)', (backend) => {
     // Values of every kind, and keys that need escapes, for the spliced encoding.
     const odd = newRun(99, 'train', 'u');
     const p = (value: unknown) => ({ value, type: 'string' as const, secret: false, overridden: false });
-    odd.params = { opt: p('say "hi"\\ é\u2028'), flag: p(true), layers: p([64, { a: [1, 'x'] }]), 'we"ird\\key': p(-1.5e-7) };
+    odd.params = {
+      opt: p('say "hi"\\ é\u2028'),
+      flag: p(true),
+      layers: p([64, { a: [1, 'x'] }]),
+      'we"ird\\key': p(-1.5e-7),
+    };
     await store.runs.createRun(odd);
     await store.writer.flush();
     runs = (await store.runs.list({ limit: 1000 })).runs;
@@ -115,7 +134,11 @@ forEachBackend('run pages (keyset)', (backend) => {
           await scratch.runs.finishRun(id, 'succeeded');
         }
       };
-      for (const sort of [{ by: 'id', order: 'desc' }, { by: 'metric:auc', order: 'asc' }, { by: 'startedAt', order: 'desc' }] as const) {
+      for (const sort of [
+        { by: 'id', order: 'desc' },
+        { by: 'metric:auc', order: 'asc' },
+        { by: 'startedAt', order: 'desc' },
+      ] as const) {
         const ids = await allPages(scratch, { sort, limit: 4, columns: [] }, insert);
         assert.equal(new Set(ids).size, ids.length, `${sort.by}: no run twice`);
         for (const id of before) assert.ok(ids.includes(id), `${sort.by}: run ${id} is on a page`);
@@ -138,7 +161,10 @@ forEachBackend('run pages (keyset)', (backend) => {
     await check({ status: ['failed', 'running'] }, (r) => r.status === 'failed' || r.status === 'running');
     await check({ user: 'user1' }, (r) => r.user === 'user1');
     await check({ pipeline: 'train' }, (r) => r.pipeline === 'train');
-    await check({ pipeline: 'train.cairn.yaml', status: ['succeeded'] }, (r) => r.pipeline === 'train' && r.status === 'succeeded');
+    await check(
+      { pipeline: 'train.cairn.yaml', status: ['succeeded'] },
+      (r) => r.pipeline === 'train' && r.status === 'succeeded',
+    );
     await check({ text: 'ADA' }, (r) => r.tags.owner === 'Ada');
     await check({ text: '100%' }, (r) => r.pipeline === 'eval_100%');
     await check({ text: '_1' }, (r) => r.pipeline.includes('_1'));
@@ -148,20 +174,38 @@ forEachBackend('run pages (keyset)', (backend) => {
   });
 
   test('only the asked columns, in the asked order; absent: the columns the page has', async () => {
-    const page = await store.runs.page({ sort: { by: 'id', order: 'asc' }, limit: 3, columns: ['metric:auc', 'param:lr', 'tag:none'] });
-    assert.deepEqual(page.table.columns.map((c) => c.key), ['metric:auc', 'param:lr', 'tag:none']);
+    const page = await store.runs.page({
+      sort: { by: 'id', order: 'asc' },
+      limit: 3,
+      columns: ['metric:auc', 'param:lr', 'tag:none'],
+    });
+    assert.deepEqual(
+      page.table.columns.map((c) => c.key),
+      ['metric:auc', 'param:lr', 'tag:none'],
+    );
     const byId = new Map(runs.map((r) => [r.id, r]));
     for (const row of page.table.rows) {
       const r = byId.get(row.id);
       assert.deepEqual(row.values, [r?.metrics.auc ?? null, r?.params.lr ?? null, null]);
     }
     // The spliced encoding says what the general conversion says, kinds included.
-    const keys = ['param:lr', 'metric:auc', 'tag:owner', 'param:constructor', 'param:opt', 'param:flag', 'param:layers'];
+    const keys = [
+      'param:lr',
+      'metric:auc',
+      'tag:owner',
+      'param:constructor',
+      'param:opt',
+      'param:flag',
+      'param:layers',
+    ];
     keys.push('param:we"ird\\key');
     const spliced = await store.runs.page({ sort: { by: 'id', order: 'desc' }, limit: 1000, columns: keys });
     assert.deepEqual(runPageSchema.parse(spliced).table, runSummariesToTable(runs, keys));
     const all = await store.runs.page({ limit: 10 });
-    assert.deepEqual(all.table.columns.map((c) => c.key), ['param:flag', 'param:layers', 'param:lr', 'param:opt', 'param:we"ird\\key', 'metric:auc', 'tag:owner']);
+    assert.deepEqual(
+      all.table.columns.map((c) => c.key),
+      ['param:flag', 'param:layers', 'param:lr', 'param:opt', 'param:we"ird\\key', 'metric:auc', 'tag:owner'],
+    );
   });
 
   test('bad queries are refused with what is wrong', async () => {

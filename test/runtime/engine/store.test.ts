@@ -7,8 +7,18 @@ import { forEachBackend } from '../../lib/stores.js';
 
 function newRun(params: Record<string, unknown>, pipeline = 'p'): NewRun {
   const full: NewRun['params'] = {};
-  for (const [k, v] of Object.entries(params)) full[k] = { value: v, type: typeof v === 'number' ? 'float' : 'string', secret: k === 'token', overridden: false };
-  return { pipelineName: pipeline, pipelineFile: `${pipeline}.cairn.yaml`, params: full, gitCommit: 'abc', gitDirty: false, platform: 'test', cairnVersion: '0.0.0', selection: null };
+  for (const [k, v] of Object.entries(params))
+    full[k] = { value: v, type: typeof v === 'number' ? 'float' : 'string', secret: k === 'token', overridden: false };
+  return {
+    pipelineName: pipeline,
+    pipelineFile: `${pipeline}.cairn.yaml`,
+    params: full,
+    gitCommit: 'abc',
+    gitDirty: false,
+    platform: 'test',
+    cairnVersion: '0.0.0',
+    selection: null,
+  };
 }
 
 forEachBackend('tracking store', (b) => {
@@ -52,7 +62,10 @@ forEachBackend('tracking store', (b) => {
       const { postgresCluster } = await import('../../lib/postgres.js');
       const db = new PgDb(await (await postgresCluster()).createDatabase('scratch'));
       try {
-        assert.deepEqual(await migratePostgres(db, list), list.map((m) => m.version));
+        assert.deepEqual(
+          await migratePostgres(db, list),
+          list.map((m) => m.version),
+        );
         assert.deepEqual(await migratePostgres(db, list), []);
         await db.run('INSERT INTO extra (x) VALUES (?)', [1]);
         await assert.rejects(migratePostgres(db, allMigrations()), newer);
@@ -61,7 +74,10 @@ forEachBackend('tracking store', (b) => {
         await db.close();
       }
     }
-    assert.throws(() => orderMigrations([...allMigrations(), { version: 1, name: 'clash', up: '' }]), /two store migrations have version 1/);
+    assert.throws(
+      () => orderMigrations([...allMigrations(), { version: 1, name: 'clash', up: '' }]),
+      /two store migrations have version 1/,
+    );
   });
 
   test('runs left running by a dead process become interrupted on open', async () => {
@@ -84,34 +100,80 @@ forEachBackend('tracking store', (b) => {
   test('lists, filters, sorts and pages runs; secrets never stored', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const id = await store.runs.createRun(newRun({ lr: i / 100, opt: i % 2 === 0 ? 'adam' : 'sgd', token: 'hunter2' }, i < 20 ? 'list' : 'other'));
+      const id = await store.runs.createRun(
+        newRun({ lr: i / 100, opt: i % 2 === 0 ? 'adam' : 'sgd', token: 'hunter2' }, i < 20 ? 'list' : 'other'),
+      );
       store.writer.add(id, null, 'acc', 0, i / 30);
       await store.runs.setTag(id, 'team', i % 3 === 0 ? 'red' : 'blue');
       await store.runs.finishRun(id, i === 5 ? 'failed' : 'succeeded');
       ids.push(id);
     }
-    const all = (await store.runs.list({ filter: { pipeline: 'list' }, limit: 100 }));
+    const all = await store.runs.list({ filter: { pipeline: 'list' }, limit: 100 });
     assert.equal(all.total, 20);
     assert.equal(all.runs[0]?.id, ids[19], 'newest first by default');
     assert.equal(all.runs[0]?.params.token, '***');
-    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'"))?.n, 0);
-    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE name = 'token'"))?.n, 30);
-    const page = (await store.runs.list({ filter: { pipeline: 'list' }, sort: { by: 'metric:acc', order: 'asc' }, offset: 5, limit: 5 }));
-    assert.deepEqual(page.runs.map((r) => r.id), ids.slice(5, 10));
-    const filtered = (await store.runs.list({ filter: { pipeline: 'list', status: ['succeeded'], params: [{ key: 'opt', op: '=', value: 'adam' }], metrics: [{ key: 'acc', op: '>=', value: 0.3 }], tags: { team: 'red' } }, limit: 100 }));
-    assert.deepEqual(filtered.runs.map((r) => r.id).sort((a, b) => a - b), ids.filter((_, i) => i < 20 && i % 2 === 0 && i / 30 >= 0.3 && i % 3 === 0));
+    assert.equal(
+      (await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE value LIKE '%hunter2%'"))?.n,
+      0,
+    );
+    assert.equal(
+      (await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM params WHERE name = 'token'"))?.n,
+      30,
+    );
+    const page = await store.runs.list({
+      filter: { pipeline: 'list' },
+      sort: { by: 'metric:acc', order: 'asc' },
+      offset: 5,
+      limit: 5,
+    });
+    assert.deepEqual(
+      page.runs.map((r) => r.id),
+      ids.slice(5, 10),
+    );
+    const filtered = await store.runs.list({
+      filter: {
+        pipeline: 'list',
+        status: ['succeeded'],
+        params: [{ key: 'opt', op: '=', value: 'adam' }],
+        metrics: [{ key: 'acc', op: '>=', value: 0.3 }],
+        tags: { team: 'red' },
+      },
+      limit: 100,
+    });
+    assert.deepEqual(
+      filtered.runs.map((r) => r.id).sort((a, b) => a - b),
+      ids.filter((_, i) => i < 20 && i % 2 === 0 && i / 30 >= 0.3 && i % 3 === 0),
+    );
     assert.equal((await store.runs.list({ filter: { status: ['failed'] } })).runs[0]?.id, ids[5]);
-    const byParam = (await store.runs.list({ filter: { pipeline: 'other' }, sort: { by: 'param:lr', order: 'desc' }, limit: 2 }));
-    assert.deepEqual(byParam.runs.map((r) => r.params.lr), [0.29, 0.28]);
+    const byParam = await store.runs.list({
+      filter: { pipeline: 'other' },
+      sort: { by: 'param:lr', order: 'desc' },
+      limit: 2,
+    });
+    assert.deepEqual(
+      byParam.runs.map((r) => r.params.lr),
+      [0.29, 0.28],
+    );
   });
 
   test('runs record who started them and where; the list filters by user', async () => {
     const mine = await store.runs.createRun({ ...newRun({}, 'who'), user: 'ana@example.com', host: 'box-1' });
     const theirs = await store.runs.createRun({ ...newRun({}, 'who'), user: 'bob@example.com', host: 'box-2' });
     const list = await store.runs.list({ filter: { pipeline: 'who', user: 'ana@example.com' } });
-    assert.deepEqual(list.runs.map((r) => [r.id, r.user, r.host]), [[mine, 'ana@example.com', 'box-1']]);
-    const json = JSON.parse(await store.runs.listJson({ filter: { pipeline: 'who' } })) as { runs: Array<{ id: number; user: string }> };
-    assert.deepEqual(json.runs.map((r) => [r.id, r.user]), [[theirs, 'bob@example.com'], [mine, 'ana@example.com']]);
+    assert.deepEqual(
+      list.runs.map((r) => [r.id, r.user, r.host]),
+      [[mine, 'ana@example.com', 'box-1']],
+    );
+    const json = JSON.parse(await store.runs.listJson({ filter: { pipeline: 'who' } })) as {
+      runs: Array<{ id: number; user: string }>;
+    };
+    assert.deepEqual(
+      json.runs.map((r) => [r.id, r.user]),
+      [
+        [theirs, 'bob@example.com'],
+        [mine, 'ana@example.com'],
+      ],
+    );
     await store.runs.finishRun(mine, 'succeeded');
     await store.runs.finishRun(theirs, 'succeeded');
   });
@@ -122,7 +184,7 @@ forEachBackend('tracking store', (b) => {
     store.writer.add(a, null, 'acc', 0, 0.8);
     store.writer.add(b, null, 'loss', 0, 0.3);
     await store.writer.flush();
-    const c = (await store.runs.compare([a, b]));
+    const c = await store.runs.compare([a, b]);
     assert.deepEqual(c.params, { extra: [null, 'x'], lr: [0.1, 0.2] });
     assert.deepEqual(c.metrics, { acc: [0.8, null], loss: [null, 0.3] });
     await assert.rejects(store.runs.compare([a, 424242]), /run 424242 does not exist/);
@@ -138,19 +200,27 @@ forEachBackend('tracking store', (b) => {
       if (i === 50_001) y = -25;
       store.writer.add(id, null, 'loss', i, y, 0);
     }
-    const h = (await store.metrics.history(id, 'loss', 1000));
+    const h = await store.metrics.history(id, 'loss', 1000);
     assert.equal(h.total, n);
     assert.equal(h.downsampled, true);
     assert.ok(h.points.length <= 1000 && h.points.length >= 900, `got ${h.points.length} points`);
     assert.equal(h.points[0]?.step, 0);
     assert.equal(h.points.at(-1)?.step, n - 1);
-    assert.ok(h.points.some((p) => p.step === 123_457 && p.value === 25), 'spike kept');
-    assert.ok(h.points.some((p) => p.step === 50_001 && p.value === -25), 'dip kept');
-    for (let i = 1; i < h.points.length; i++) assert.ok((h.points[i]?.step ?? 0) > (h.points[i - 1]?.step ?? 0), 'points in x order');
+    assert.ok(
+      h.points.some((p) => p.step === 123_457 && p.value === 25),
+      'spike kept',
+    );
+    assert.ok(
+      h.points.some((p) => p.step === 50_001 && p.value === -25),
+      'dip kept',
+    );
+    for (let i = 1; i < h.points.length; i++)
+      assert.ok((h.points[i]?.step ?? 0) > (h.points[i - 1]?.step ?? 0), 'points in x order');
     // The shape: each returned point lies on the curve it came from.
-    for (const p of h.points) if (p.value !== 25 && p.value !== -25) assert.ok(Math.abs(p.value - Math.sin(p.step / 20_000)) < 1e-9);
+    for (const p of h.points)
+      if (p.value !== 25 && p.value !== -25) assert.ok(Math.abs(p.value - Math.sin(p.step / 20_000)) < 1e-9);
     // Every 100th x-bucket's extreme is represented within tolerance: max |curve - interpolated| stays small.
-    const small = (await store.metrics.history(id, 'loss', 5_000_000));
+    const small = await store.metrics.history(id, 'loss', 5_000_000);
     assert.equal(small.points.length, n);
     assert.equal(small.downsampled, false);
   });

@@ -33,10 +33,21 @@ const col = (t: Table, name: string): Column => {
 const nums = (c: Column) => (c.type === 'string' ? c.values : Array.from(c.values));
 
 test('CSV: RFC 4180 quotes, CRLF, BOM, missing values and type inference', () => {
-  const text = '\uFEFFid,name,score,ok,when,note\r\n1,"Smith, Ann",3.5,true,2024-01-02,"say ""hi"""\r\n2,Bob,,false,2024-01-03T10:00:00Z,"two\r\nlines"\r\n3,NA,7,TRUE,2024-02-01 12:30,plain\r\n';
+  const text =
+    '\uFEFFid,name,score,ok,when,note\r\n1,"Smith, Ann",3.5,true,2024-01-02,"say ""hi"""\r\n2,Bob,,false,2024-01-03T10:00:00Z,"two\r\nlines"\r\n3,NA,7,TRUE,2024-02-01 12:30,plain\r\n';
   const t = parseCsv(text, 'x.csv');
   assert.equal(t.rowCount, 3);
-  assert.deepEqual(t.columns.map((c) => [c.name, c.type]), [['id', 'int'], ['name', 'string'], ['score', 'float'], ['ok', 'bool'], ['when', 'timestamp'], ['note', 'string']]);
+  assert.deepEqual(
+    t.columns.map((c) => [c.name, c.type]),
+    [
+      ['id', 'int'],
+      ['name', 'string'],
+      ['score', 'float'],
+      ['ok', 'bool'],
+      ['when', 'timestamp'],
+      ['note', 'string'],
+    ],
+  );
   assert.deepEqual(nums(col(t, 'name')), ['Smith, Ann', 'Bob', null]);
   assert.deepEqual(nums(col(t, 'note')), ['say "hi"', 'two\r\nlines', 'plain']);
   const score = col(t, 'score') as NumericColumn;
@@ -46,12 +57,20 @@ test('CSV: RFC 4180 quotes, CRLF, BOM, missing values and type inference', () =>
   assert.equal(cellText(col(t, 'when'), 2), '2024-02-01T12:30:00.000Z');
   // Round trip through the writer keeps every value and type.
   const back = parseCsv(formatCsv(t), 'y.csv');
-  assert.deepEqual(back.columns.map((c) => c.type), t.columns.map((c) => c.type));
-  for (const c of t.columns) for (let i = 0; i < t.rowCount; i++) assert.equal(cellText(col(back, c.name), i), cellText(c, i));
+  assert.deepEqual(
+    back.columns.map((c) => c.type),
+    t.columns.map((c) => c.type),
+  );
+  for (const c of t.columns)
+    for (let i = 0; i < t.rowCount; i++) assert.equal(cellText(col(back, c.name), i), cellText(c, i));
 });
 
 test('CSV bad input: ragged row, unclosed quote, empty file, header only, duplicate header', () => {
-  assert.throws(() => parseCsv('a,b\n1,2\n3,4,5\n', 'r.csv'), (e: unknown) => e instanceof DataError && /^r\.csv:3: row has 3 fields but the header has 2; quote values/.test(e.message));
+  assert.throws(
+    () => parseCsv('a,b\n1,2\n3,4,5\n', 'r.csv'),
+    (e: unknown) =>
+      e instanceof DataError && /^r\.csv:3: row has 3 fields but the header has 2; quote values/.test(e.message),
+  );
   assert.throws(() => parseCsv('a,b\n1,"x\n2,3\n', 'q.csv'), /q\.csv:2: a quoted field is never closed/);
   assert.throws(() => parseCsv('', 'e.csv'), /e\.csv: the file is empty; a CSV needs a header row/);
   const headerOnly = parseCsv('a,b\n', 'h.csv');
@@ -70,18 +89,30 @@ test('CSV: wrong types fall back to text; all-missing column is a string column 
 
 test('CSV reads 100k rows with the right types (speed is measured in bench/ml, not here)', async () => {
   const lines = ['user,item,rating,ts,tag'];
-  for (let i = 0; i < 100_000; i++) lines.push(`${i % 611},${(i * 7) % 9742},${((i % 10) + 1) / 2},${1500000000 + i},t${i % 13}`);
+  for (let i = 0; i < 100_000; i++)
+    lines.push(`${i % 611},${(i * 7) % 9742},${((i % 10) + 1) / 2},${1500000000 + i},t${i % 13}`);
   const file = path.join(tmp, 'big.csv');
   writeFileSync(file, lines.join('\n') + '\n');
   const table = await readCsv(file);
   assert.equal(table.rowCount, 100_000);
-  assert.deepEqual(table.columns.map((c) => c.type), ['int', 'int', 'float', 'int', 'string']);
+  assert.deepEqual(
+    table.columns.map((c) => c.type),
+    ['int', 'int', 'float', 'int', 'string'],
+  );
 });
 
 test('JSON lines: union of keys, nulls, bad line named', async () => {
   const t = parseJsonl('{"a":1,"b":"x"}\n\n{"a":2.5,"c":true}\n{"a":null,"b":"y","d":{"k":1}}\n', 'j.jsonl');
   assert.equal(t.rowCount, 3);
-  assert.deepEqual(t.columns.map((c) => [c.name, c.type]), [['a', 'float'], ['b', 'string'], ['c', 'bool'], ['d', 'string']]);
+  assert.deepEqual(
+    t.columns.map((c) => [c.name, c.type]),
+    [
+      ['a', 'float'],
+      ['b', 'string'],
+      ['c', 'bool'],
+      ['d', 'string'],
+    ],
+  );
   assert.deepEqual(nums(col(t, 'd')), [null, null, '{"k":1}']);
   assert.throws(() => parseJsonl('{"a":1}\n{oops\n', 'bad.jsonl'), /bad\.jsonl:2: not valid JSON/);
   assert.throws(() => parseJsonl('[1,2]\n', 'arr.jsonl'), /arr\.jsonl:1: each line must be a JSON object/);
@@ -103,28 +134,57 @@ test('Parquet: columns, types and missing values; a broken file is a clear error
       { name: 'x', data: [0.5, null, 2.25], type: 'DOUBLE' },
       { name: 'name', data: ['a', 'b', null], type: 'STRING' },
       { name: 'flag', data: [true, false, true], type: 'BOOLEAN' },
-      { name: 'at', data: [new Date('2024-01-02T00:00:00Z'), new Date('2024-01-03T12:00:00Z'), null], type: 'TIMESTAMP' },
+      {
+        name: 'at',
+        data: [new Date('2024-01-02T00:00:00Z'), new Date('2024-01-03T12:00:00Z'), null],
+        type: 'TIMESTAMP',
+      },
     ],
   });
   const t = await readTable(file);
   assert.equal(t.rowCount, 3);
-  assert.deepEqual(t.columns.map((c) => [c.name, c.type]), [['id', 'int'], ['big', 'int'], ['x', 'float'], ['name', 'string'], ['flag', 'bool'], ['at', 'timestamp']]);
-  assert.deepEqual(nums(col(t, 'x')).map((v) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)), [0.5, 'NaN', 2.25]);
+  assert.deepEqual(
+    t.columns.map((c) => [c.name, c.type]),
+    [
+      ['id', 'int'],
+      ['big', 'int'],
+      ['x', 'float'],
+      ['name', 'string'],
+      ['flag', 'bool'],
+      ['at', 'timestamp'],
+    ],
+  );
+  assert.deepEqual(
+    nums(col(t, 'x')).map((v) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)),
+    [0.5, 'NaN', 2.25],
+  );
   assert.equal(cellText(col(t, 'at'), 1), '2024-01-03T12:00:00.000Z');
   assert.equal(cellText(col(t, 'big'), 2), null);
   const broken = path.join(tmp, 'broken.parquet');
   writeFileSync(broken, 'not parquet at all');
-  await assert.rejects(readTable(broken), (e: unknown) => e instanceof DataError && /broken\.parquet: not a readable Parquet file/.test(e.message));
+  await assert.rejects(
+    readTable(broken),
+    (e: unknown) => e instanceof DataError && /broken\.parquet: not a readable Parquet file/.test(e.message),
+  );
 });
 
 test('schema inference and validation: types, ranges, missing, uniqueness, categories, constant and all-missing columns', () => {
   const t = parseCsv(
-    ['id,age,country,email,const,blank', '1,34,DE,ann@example.com,x,', '2,-3,FR,bob@example.org,x,', '2,51,XX,carl@example.net,x,', '4,,DE,dee@example.com,x,', '5,abc,FR,eve@example.com,x,'].join('\n'),
+    [
+      'id,age,country,email,const,blank',
+      '1,34,DE,ann@example.com,x,',
+      '2,-3,FR,bob@example.org,x,',
+      '2,51,XX,carl@example.net,x,',
+      '4,,DE,dee@example.com,x,',
+      '5,abc,FR,eve@example.com,x,',
+    ].join('\n'),
     'v.csv',
   );
   const inferred = inferSchema(t);
   assert.equal(inferred.country?.type, 'string', 'three countries in five rows are not (yet) a category');
-  const many = inferSchema(parseCsv(['c', ...Array.from({ length: 20 }, (_, i) => ['DE', 'FR', 'IT'][i % 3])].join('\n'), 'c.csv'));
+  const many = inferSchema(
+    parseCsv(['c', ...Array.from({ length: 20 }, (_, i) => ['DE', 'FR', 'IT'][i % 3])].join('\n'), 'c.csv'),
+  );
   assert.deepEqual(many.c, { type: 'category', required: true, values: ['DE', 'FR', 'IT'] });
   assert.equal(inferred.id?.required, true);
   const { clean, report } = validateTable(t, {
@@ -141,7 +201,10 @@ test('schema inference and validation: types, ranges, missing, uniqueness, categ
   assert.ok(rules.includes('error:country:values:4'), rules.join(' '));
   assert.ok(rules.includes('warning:blank:all_missing:2/3/4/5/6'), rules.join(' '));
   assert.ok(rules.includes('warning:const:constant:'), rules.join(' '));
-  assert.match(report.findings.find((f) => f.rule === 'type')?.message ?? '', /1 values of 'age' are not int \(line 6: "abc"\)/);
+  assert.match(
+    report.findings.find((f) => f.rule === 'type')?.message ?? '',
+    /1 values of 'age' are not int \(line 6: "abc"\)/,
+  );
   assert.equal(clean.rowCount, 1);
   assert.equal(report.droppedRows, 4);
   assert.deepEqual(report.piiColumns, ['email']);
@@ -162,7 +225,10 @@ test('personal data: by column name and by values; ordinary columns stay clear',
   assert.deepEqual(detectPii(s('tel', ['+49 30 1234567', '(555) 123-4567'])).kinds, ['phone']);
   assert.deepEqual(detectPii(s('card', ['4111 1111 1111 1111'])).kinds, ['credit_card']);
   assert.deepEqual(detectPii({ name: 'first_name', type: 'string', values: [null] }).kinds, ['person_name']);
-  assert.deepEqual(detectPii({ name: 'date_of_birth', type: 'timestamp', values: new Float64Array(1), missing: null }).kinds, ['birth_date']);
+  assert.deepEqual(
+    detectPii({ name: 'date_of_birth', type: 'timestamp', values: new Float64Array(1), missing: null }).kinds,
+    ['birth_date'],
+  );
   assert.equal(detectPii(s('genre', ['Comedy', 'Drama', 'Action'])).pii, false);
   assert.equal(detectPii({ name: 'rating', type: 'float', values: new Float64Array(3), missing: null }).pii, false);
 });
@@ -185,8 +251,14 @@ test('splits: seeded random, stratified, by time; deterministic; errors are clea
   const testTimes = nums(col(byTime.test, 'ts')) as number[];
   assert.ok(Math.max(...trainTimes) < Math.min(...testTimes));
   assert.throws(() => splitTable(t, { testFraction: 0.6, validFraction: 0.5 }), /sum to less than 1/);
-  assert.throws(() => splitTable(parseCsv('a\n1\n', 'one.csv'), { testFraction: 0.2, file: 'one.csv' }), /1 rows are too few/);
-  assert.throws(() => splitTable(t, { testFraction: 0.2, by: 'label', file: 's.csv' }), /time column 'label' holds text/);
+  assert.throws(
+    () => splitTable(parseCsv('a\n1\n', 'one.csv'), { testFraction: 0.2, file: 'one.csv' }),
+    /1 rows are too few/,
+  );
+  assert.throws(
+    () => splitTable(t, { testFraction: 0.2, by: 'label', file: 's.csv' }),
+    /time column 'label' holds text/,
+  );
   const file = path.join(tmp, 'split.csv');
   await writeCsv(a.train, file);
   assert.equal((await readCsv(file)).rowCount, a.train.rowCount);
@@ -194,7 +266,12 @@ test('splits: seeded random, stratified, by time; deterministic; errors are clea
 
 test('feature transforms: fit, JSON round trip, apply to new data with unseen and missing values', () => {
   const train = parseCsv('x,color,city,y\n1,red,Berlin,0\n3,blue,Paris,1\n5,red,Rome,1\n', 't.csv');
-  const t = fitTransform(train, { standardize: ['x'], oneHot: ['color'], hash: { columns: ['city'], buckets: 8 }, target: 'y' });
+  const t = fitTransform(train, {
+    standardize: ['x'],
+    oneHot: ['color'],
+    hash: { columns: ['city'], buckets: 8 },
+    target: 'y',
+  });
   const saved = parseTransform(JSON.parse(JSON.stringify(t)));
   assert.deepEqual(saved.outputs, ['x', 'color=blue', 'color=red', 'city_bucket', 'y']);
   const out = applyTransform(train, saved);
@@ -203,9 +280,18 @@ test('feature transforms: fit, JSON round trip, apply to new data with unseen an
   assert.deepEqual(x, [(1 - 3) / sd, 0, (5 - 3) / sd]);
   const serving = parseCsv('x,color,city\n,green,Berlin\n', 'n.csv');
   const s = applyTransform(serving, saved);
-  assert.deepEqual(s.columns.map((c) => c.name), ['x', 'color=blue', 'color=red', 'city_bucket']);
-  assert.deepEqual(s.columns.map((c) => nums(c)[0]), [0, 0, 0, nums(col(out, 'city_bucket'))[0]]);
-  assert.throws(() => applyTransform(parseCsv('color\nred\n', 'c.csv'), saved, 'c.csv'), /column 'x' is missing; the transform was fitted with it/);
+  assert.deepEqual(
+    s.columns.map((c) => c.name),
+    ['x', 'color=blue', 'color=red', 'city_bucket'],
+  );
+  assert.deepEqual(
+    s.columns.map((c) => nums(c)[0]),
+    [0, 0, 0, nums(col(out, 'city_bucket'))[0]],
+  );
+  assert.throws(
+    () => applyTransform(parseCsv('color\nred\n', 'c.csv'), saved, 'c.csv'),
+    /column 'x' is missing; the transform was fitted with it/,
+  );
   assert.throws(() => fitTransform(train, { standardize: ['color'] }), /holds text; standardize needs numbers/);
   assert.throws(() => parseTransform({ format: 'other' }, 'f.json'), /f\.json: not a Cairn feature transform/);
   const constant = fitTransform(parseCsv('k\n2\n2\n', 'k.csv'), { standardize: ['k'] });

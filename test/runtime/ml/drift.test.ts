@@ -19,7 +19,16 @@ interface NumericCase {
   psi: number;
   jensenshannon: number;
   distinct: number;
-  bins: { kind: 'histogram'; edges: number[]; reference: number[]; current: number[]; currentBelow: number; currentAbove: number } | { kind: 'categories'; categories: number[]; reference: number[]; current: number[] };
+  bins:
+    | {
+        kind: 'histogram';
+        edges: number[];
+        reference: number[];
+        current: number[];
+        currentBelow: number;
+        currentAbove: number;
+      }
+    | { kind: 'categories'; categories: number[]; reference: number[]; current: number[] };
   chisquare?: { statistic: number; pValue: number; dof: number };
 }
 interface CategoricalCase {
@@ -135,12 +144,49 @@ test('test choice follows Evidently: size, type and distinct values; overrides w
   const big = Array.from({ length: 1500 }, (_, i) => (i * 7919) % 1000);
   assert.equal(featureDrift('a', col('a', small), col('a', small)).method, 'ks');
   assert.equal(featureDrift('a', col('a', big), col('a', big)).method, 'wasserstein');
-  assert.equal(featureDrift('a', col('a', small.map((v) => v % 4)), col('a', small.map((v) => v % 4))).method, 'chisquare');
-  assert.equal(featureDrift('a', col('a', big.map((v) => v % 4)), col('a', big.map((v) => v % 4))).method, 'jensenshannon');
+  assert.equal(
+    featureDrift(
+      'a',
+      col(
+        'a',
+        small.map((v) => v % 4),
+      ),
+      col(
+        'a',
+        small.map((v) => v % 4),
+      ),
+    ).method,
+    'chisquare',
+  );
+  assert.equal(
+    featureDrift(
+      'a',
+      col(
+        'a',
+        big.map((v) => v % 4),
+      ),
+      col(
+        'a',
+        big.map((v) => v % 4),
+      ),
+    ).method,
+    'jensenshannon',
+  );
   const cats = small.map((v) => `c${v % 7}`);
   assert.equal(featureDrift('c', textCol('c', cats), textCol('c', cats)).method, 'chisquare');
-  assert.equal(featureDrift('c', textCol('c', [...cats, ...cats, ...cats]), textCol('c', cats)).method, 'jensenshannon');
-  const psiOverride = featureDrift('a', col('a', small), col('a', small.map((v) => v + 300)), { test: 'psi', threshold: 0.2 });
+  assert.equal(
+    featureDrift('c', textCol('c', [...cats, ...cats, ...cats]), textCol('c', cats)).method,
+    'jensenshannon',
+  );
+  const psiOverride = featureDrift(
+    'a',
+    col('a', small),
+    col(
+      'a',
+      small.map((v) => v + 300),
+    ),
+    { test: 'psi', threshold: 0.2 },
+  );
   assert.equal(psiOverride.method, 'psi');
   assert.equal(psiOverride.threshold, 0.2);
   assert.equal(psiOverride.score, psiOverride.tests.psi?.value);
@@ -162,7 +208,10 @@ test('bad input: all-missing column, constant column, unseen category, type mism
   const unseen = featureDrift('c', textCol('c', ['a', 'b', 'a', 'b']), textCol('c', ['a', 'b', 'z', 'z']));
   assert.deepEqual(unseen.bins?.kind === 'categories' ? unseen.bins.categories : [], ['a', 'b', 'z']);
   assert.ok(Number.isFinite(unseen.tests.psi?.value) && Number.isFinite(unseen.tests.jensenshannon?.distance));
-  assert.throws(() => featureDrift('x', col('x', [1, 2]), textCol('x', ['1', 'abc'])), /numeric in the reference but text in the current data \(e\.g\. 'abc'\)/);
+  assert.throws(
+    () => featureDrift('x', col('x', [1, 2]), textCol('x', ['1', 'abc'])),
+    /numeric in the reference but text in the current data \(e\.g\. 'abc'\)/,
+  );
   const t = { rowCount: 2, columns: [col('a', [1, 2])] };
   assert.throws(() => driftReport(t, t, { columns: ['b'] }), /column 'b' is not in the reference and current data/);
   assert.deepEqual(chiSquareHomogeneity([5], [7]), { statistic: 0, pValue: 1, dof: 0 });

@@ -3,7 +3,12 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { RunExplanationsRequest, explainedRunTag, explanationsSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
@@ -67,7 +72,10 @@ describe('runtime/explanations over JSON-RPC', () => {
   before(async () => {
     ws = tempWorkspace('cairn-explain-rpc-');
     mkdirSync(path.join(ws.dir, 'data'));
-    copyFileSync(path.resolve(__dirname, '../../../samples/credit/data/credit.csv'), path.join(ws.dir, 'data', 'credit.csv'));
+    copyFileSync(
+      path.resolve(__dirname, '../../../samples/credit/data/credit.csv'),
+      path.join(ws.dir, 'data', 'credit.csv'),
+    );
     writeFileSync(path.join(ws.dir, 'cairn.yaml'), PIPELINE);
     const out: string[] = [];
     const err: string[] = [];
@@ -92,9 +100,15 @@ describe('runtime/explanations over JSON-RPC', () => {
   });
 
   test("answers the run's recorded explanations, read from the artifact store", async () => {
-    const answer = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId }));
+    const answer = RunExplanationsRequest.resultSchema.parse(
+      await client.sendRequest(RunExplanationsRequest.type, { runId }),
+    );
     assert.equal(answer.runId, runId);
-    assert.deepEqual(answer.steps.map((s) => s.step), ['evaluate'], 'only the step that explains');
+    assert.deepEqual(
+      answer.steps.map((s) => s.step),
+      ['evaluate'],
+      'only the step that explains',
+    );
     const [only] = answer.steps;
     assert.ok(only);
     const file = path.join(ws.dir, only.path);
@@ -103,7 +117,9 @@ describe('runtime/explanations over JSON-RPC', () => {
     assert.equal(only.explanations.contributions.rows.length, 5);
     // A later edit of the workspace file does not change what the run recorded.
     writeFileSync(file, '{"not": "explanations"}');
-    const again = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId, step: 'evaluate' }));
+    const again = RunExplanationsRequest.resultSchema.parse(
+      await client.sendRequest(RunExplanationsRequest.type, { runId, step: 'evaluate' }),
+    );
     assert.deepEqual(again.steps[0]?.explanations, only.explanations);
   });
 
@@ -115,8 +131,13 @@ describe('runtime/explanations over JSON-RPC', () => {
     const cached = (JSON.parse(out.join('')) as { runId: number }).runId;
     assert.notEqual(cached, runId);
     assert.equal(await engine.store.runs.tag(cached, explainedRunTag), 'true');
-    const answer = RunExplanationsRequest.resultSchema.parse(await client.sendRequest(RunExplanationsRequest.type, { runId: cached }));
-    assert.deepEqual(answer.steps.map((s) => s.step), ['evaluate']);
+    const answer = RunExplanationsRequest.resultSchema.parse(
+      await client.sendRequest(RunExplanationsRequest.type, { runId: cached }),
+    );
+    assert.deepEqual(
+      answer.steps.map((s) => s.step),
+      ['evaluate'],
+    );
   });
 
   test('not-found errors say what to do', async () => {
@@ -124,7 +145,10 @@ describe('runtime/explanations over JSON-RPC', () => {
     assert.deepEqual([noRun.code, noRun.message], [-32001, `run ${runId + 100} does not exist`]);
     const noStep = await failure(client.sendRequest(RunExplanationsRequest.type, { runId, step: 'plain' }));
     assert.equal(noStep.code, -32001);
-    assert.match(noStep.message, new RegExp(`step plain of run ${runId} recorded no explanations; the steps that did: evaluate`));
+    assert.match(
+      noStep.message,
+      new RegExp(`step plain of run ${runId} recorded no explanations; the steps that did: evaluate`),
+    );
     const bad = await failure(client.sendRequest(RunExplanationsRequest.method, { runId: 'one' }));
     assert.equal(bad.code, -32602);
     assert.match(bad.message, /runtime\/explanations: invalid params: runId/);

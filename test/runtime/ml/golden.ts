@@ -19,7 +19,12 @@ export function num(v: number | string): number {
 }
 
 /** Equal within `rel` relative; values below 1e-14 in size also pass within 1e-14 absolute (cancellation noise). */
-export function assertClose(actual: number | null | undefined, expected: number | string, what: string, rel = 1e-9): void {
+export function assertClose(
+  actual: number | null | undefined,
+  expected: number | string,
+  what: string,
+  rel = 1e-9,
+): void {
   const e = num(expected);
   assert.ok(typeof actual === 'number', `${what}: expected a number ${e}, got ${String(actual)}`);
   if (Number.isNaN(e)) {

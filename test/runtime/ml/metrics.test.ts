@@ -40,7 +40,10 @@ interface BinaryCase {
 }
 interface MetricsGolden {
   binary: BinaryCase[];
-  multiclass: Omit<BinaryCase, 'roc_auc' | 'pr_auc' | 'threshold'> & { roc_auc: Record<'macro' | 'weighted', number>; pr_auc: Record<'macro' | 'weighted', number> };
+  multiclass: Omit<BinaryCase, 'roc_auc' | 'pr_auc' | 'threshold'> & {
+    roc_auc: Record<'macro' | 'weighted', number>;
+    pr_auc: Record<'macro' | 'weighted', number>;
+  };
   regression: { y: number[]; pred: number[]; rmse: number; mae: number; r2: number };
   ranking: { relevance: number[][]; scores: number[][]; ndcg: Record<string, number[]>; ndcgMean10: number };
   fairness: {
@@ -117,13 +120,19 @@ test('NDCG@k equals sklearn ndcg_score per user and on average', () => {
       assertClose(ndcgAtK(list, gains, k), perUser[u] as number, `ndcg@${k} user ${u}`);
     });
   }
-  const lists = new Map(scores.map((row, u) => [u, row.map((_, i) => i).sort((a, b) => (row[b] as number) - (row[a] as number))]));
+  const lists = new Map(
+    scores.map((row, u) => [u, row.map((_, i) => i).sort((a, b) => (row[b] as number) - (row[a] as number))]),
+  );
   const rel = new Map(relevance.map((r, u) => [u, new Map(r.map((g, i) => [i, g] as [number, number]))]));
   assertClose(rankingMetrics(lists, rel, 10, 40)['ndcg@k'], golden.ranking.ndcgMean10, 'mean ndcg@10');
 });
 
 test('ranking metrics by their definitions on a worked example', () => {
-  const rel = new Map<string, number>([['a', 1], ['c', 1], ['x', 1]]);
+  const rel = new Map<string, number>([
+    ['a', 1],
+    ['c', 1],
+    ['x', 1],
+  ]);
   const list = ['a', 'b', 'c', 'd'];
   assert.equal(precisionAtK(list, rel, 4), 2 / 4);
   assert.equal(recallAtK(list, rel, 4), 2 / 3);
@@ -132,8 +141,30 @@ test('ranking metrics by their definitions on a worked example', () => {
   // AP@4 = (1/1 + 2/3) / min(4, 3)
   assertClose(averagePrecisionAtK(list, rel, 4), (1 + 2 / 3) / 3, 'ap@4');
   assertClose(ndcgAtK(list, rel, 4), (1 + 1 / Math.log2(4)) / (1 + 1 / Math.log2(3) + 1 / Math.log2(4)), 'ndcg@4');
-  assert.equal(catalogueCoverage([['a', 'b'], ['b', 'c', 'z']], 10, 2), 3 / 10);
-  const m = rankingMetrics(new Map([['u1', list], ['u2', ['x']]]), new Map([['u1', rel], ['u2', new Map([['x', 1]])], ['u3', new Map([['q', 0]])]]), 4, 8);
+  assert.equal(
+    catalogueCoverage(
+      [
+        ['a', 'b'],
+        ['b', 'c', 'z'],
+      ],
+      10,
+      2,
+    ),
+    3 / 10,
+  );
+  const m = rankingMetrics(
+    new Map([
+      ['u1', list],
+      ['u2', ['x']],
+    ]),
+    new Map([
+      ['u1', rel],
+      ['u2', new Map([['x', 1]])],
+      ['u3', new Map([['q', 0]])],
+    ]),
+    4,
+    8,
+  );
   assert.equal(m.users, 2);
   assertClose(m['hit_rate@k'], 1, 'hit rate');
   assertClose(m['precision@k'], (2 / 4 + 1 / 4) / 2, 'mean precision');
@@ -152,16 +183,39 @@ test('fairness gaps equal fairlearn definitions (computed with sklearn per group
 
 test('slices: per-group metrics; undefined metrics are null with a note, never NaN', () => {
   const yTrue = [0, 1, 1, 0, 1, 1];
-  const proba = flat([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.1, 0.9], [0.4, 0.6]]);
+  const proba = flat([
+    [0.9, 0.1],
+    [0.2, 0.8],
+    [0.6, 0.4],
+    [0.3, 0.7],
+    [0.1, 0.9],
+    [0.4, 0.6],
+  ]);
   const s = classificationSlices('g', ['a', 'a', 'a', 'b', 'b', 'b'], yTrue, proba, [0, 1]);
-  assert.deepEqual(s.groups.map((g) => g.value), ['a', 'b']);
+  assert.deepEqual(
+    s.groups.map((g) => g.value),
+    ['a', 'b'],
+  );
   assert.equal(s.groups[0]?.metrics.accuracy, 2 / 3);
-  const only = classificationReport([1, 1], flat([[0.2, 0.8], [0.6, 0.4]]), [0, 1]);
+  const only = classificationReport(
+    [1, 1],
+    flat([
+      [0.2, 0.8],
+      [0.6, 0.4],
+    ]),
+    [0, 1],
+  );
   assert.equal(only.roc_auc, null);
   assert.match(only.notes.join(' '), /roc_auc: ROC-AUC needs both classes/);
   assert.ok(s.fairness);
   assert.throws(() => accuracy([1], [1, 2]), MetricInputError);
-  assert.throws(() => classificationReport([2], flat([[0.5, 0.5]]), [0, 1]), /true label 2 is not one of the model's classes/);
-  assert.deepEqual(confusionMatrix(['x', 'y'], ['y', 'y']), [[0, 1], [0, 1]]);
+  assert.throws(
+    () => classificationReport([2], flat([[0.5, 0.5]]), [0, 1]),
+    /true label 2 is not one of the model's classes/,
+  );
+  assert.deepEqual(confusionMatrix(['x', 'y'], ['y', 'y']), [
+    [0, 1],
+    [0, 1],
+  ]);
   assert.deepEqual(precisionRecallF1([0, 0], [0, 0], 'binary', 1, [0, 1]), { precision: 0, recall: 0, f1: 0 });
 });

@@ -4,7 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPredictor, OnnxModelError } from '../../../runtime/src/ml/models/index.js';
-import { AttributeType, DataType, encodeModel, type ModelMsg, type NodeMsg, type ValueInfoMsg } from '../../../runtime/src/ml/onnx/schema.js';
+import {
+  AttributeType,
+  DataType,
+  encodeModel,
+  type ModelMsg,
+  type NodeMsg,
+  type ValueInfoMsg,
+} from '../../../runtime/src/ml/onnx/schema.js';
 import { floatTensorProto } from '../../../runtime/src/ml/onnx/tensor.js';
 import { applyEncoding, EncodingError, fitEncoding } from '../../../runtime/src/ml/models/encoding.js';
 import type { Table } from '../../../runtime/src/ml/types.js';
@@ -15,7 +22,12 @@ import type { Table } from '../../../runtime/src/ml/types.js';
 const dir = mkdtempSync(join(tmpdir(), 'cairn-models-'));
 const vi = (name: string, dims: Array<number | string>): ValueInfoMsg => ({
   name,
-  type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  type: {
+    tensorType: {
+      elemType: DataType.FLOAT,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  },
 });
 const node = (opType: string, input: string[], output: string[], axis?: number): NodeMsg => ({
   opType,
@@ -28,7 +40,10 @@ const node = (opType: string, input: string[], output: string[], axis?: number):
 function classifier(perColumn: boolean, metadata: Array<{ key: string; value: string }>): string {
   const W = floatTensorProto('W', [2, 2], [1, -1, -1, 1]);
   const nodes: NodeMsg[] = perColumn ? [node('Concat', ['a', 'b'], ['x'], 1)] : [];
-  nodes.push(node('MatMul', [perColumn ? 'x' : 'input', 'W'], ['logits']), node('Softmax', ['logits'], ['probabilities'], 1));
+  nodes.push(
+    node('MatMul', [perColumn ? 'x' : 'input', 'W'], ['logits']),
+    node('Softmax', ['logits'], ['probabilities'], 1),
+  );
   const model: ModelMsg = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 13 }],
@@ -70,7 +85,10 @@ test('a per-column ONNX classifier: columns by input name, probabilities, labels
 });
 
 test('a matrix-input ONNX model needs its column names', async () => {
-  await assert.rejects(loadPredictor(classifier(false, [])), (e: unknown) => e instanceof OnnxModelError && /cairn\.input_columns/.test(e.message));
+  await assert.rejects(
+    loadPredictor(classifier(false, [])),
+    (e: unknown) => e instanceof OnnxModelError && /cairn\.input_columns/.test(e.message),
+  );
   const p = await loadPredictor(classifier(false, [{ key: 'cairn.input_columns', value: '["a","b"]' }]));
   assert.ok(p.kind === 'tabular');
   if (p.kind !== 'tabular') return;
@@ -88,14 +106,26 @@ test('unreadable models get clear errors', async () => {
   const junk = join(dir, 'junk.onnx');
   writeFileSync(junk, 'not a model');
   await assert.rejects(loadPredictor(junk), (e: unknown) => e instanceof Error && /junk\.onnx/.test(e.message));
-  await assert.rejects(loadPredictor(join(dir, 'missing.onnx')), (e: unknown) => e instanceof Error && /missing\.onnx: cannot read/.test(e.message));
+  await assert.rejects(
+    loadPredictor(join(dir, 'missing.onnx')),
+    (e: unknown) => e instanceof Error && /missing\.onnx: cannot read/.test(e.message),
+  );
   const badJson = join(dir, 'model.json');
   writeFileSync(badJson, JSON.stringify({ format: 'cairn-model', kind: 'tabular' }));
-  await assert.rejects(loadPredictor(badJson), (e: unknown) => e instanceof Error && /model\.json: not a Cairn model\.json/.test(e.message));
+  await assert.rejects(
+    loadPredictor(badJson),
+    (e: unknown) => e instanceof Error && /model\.json: not a Cairn model\.json/.test(e.message),
+  );
   const missingColumn = await loadPredictor(classifier(true, []));
   assert.ok(missingColumn.kind === 'tabular');
   if (missingColumn.kind !== 'tabular') return;
-  await assert.rejects(missingColumn.predict({ rowCount: 1, columns: [{ name: 'a', type: 'float', values: Float64Array.from([1]), missing: null }] }), /column "b" is missing/);
+  await assert.rejects(
+    missingColumn.predict({
+      rowCount: 1,
+      columns: [{ name: 'a', type: 'float', values: Float64Array.from([1]), missing: null }],
+    }),
+    /column "b" is missing/,
+  );
 });
 
 test('the saved encoding: unseen categories, missing and all-missing columns have defined values, text is an error', () => {
@@ -108,7 +138,10 @@ test('the saved encoding: unseen categories, missing and all-missing columns hav
     ],
   };
   const enc = fitEncoding(train, ['x', 'c', 'k']);
-  assert.deepEqual(enc.columns.map((c) => c.kind), ['numeric', 'onehot', 'numeric']);
+  assert.deepEqual(
+    enc.columns.map((c) => c.kind),
+    ['numeric', 'onehot', 'numeric'],
+  );
   assert.equal(enc.width, 4);
   const current: Table = {
     rowCount: 2,
@@ -120,7 +153,16 @@ test('the saved encoding: unseen categories, missing and all-missing columns hav
   };
   // x all missing → 0 (the mean); green unseen → zeros; blue → its column; k constant in training (std 1) → k − 5.
   assert.deepEqual(Array.from(applyEncoding(enc, current)), [0, 0, 0, 0, 0, 1, 0, 2]);
-  const text: Table = { ...current, columns: [{ name: 'x', type: 'string', values: [null, 'high'] }, ...current.columns.slice(1)] };
-  assert.throws(() => applyEncoding(enc, text), (e: unknown) => e instanceof EncodingError && /row 2: "high"/.test(e.message));
-  assert.throws(() => fitEncoding({ rowCount: 2, columns: [{ name: 'e', type: 'string', values: [null, null] }] }, ['e']), EncodingError);
+  const text: Table = {
+    ...current,
+    columns: [{ name: 'x', type: 'string', values: [null, 'high'] }, ...current.columns.slice(1)],
+  };
+  assert.throws(
+    () => applyEncoding(enc, text),
+    (e: unknown) => e instanceof EncodingError && /row 2: "high"/.test(e.message),
+  );
+  assert.throws(
+    () => fitEncoding({ rowCount: 2, columns: [{ name: 'e', type: 'string', values: [null, null] }] }, ['e']),
+    EncodingError,
+  );
 });

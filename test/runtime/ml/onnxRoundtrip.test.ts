@@ -30,7 +30,7 @@ function table(n: number, seed: number, classes: number): Table {
   for (let i = 0; i < n; i++) {
     a[i] = normal(r) * 10 + 50;
     b[i] = normal(r);
-    city.push(i % 7 === 0 ? null : ['oslo', 'lima', 'pune'][i % 3] ?? null);
+    city.push(i % 7 === 0 ? null : (['oslo', 'lima', 'pune'][i % 3] ?? null));
     label[i] = (a[i]! > 50 ? 1 : 0) + (classes > 2 && b[i]! > 0.5 ? 1 : 0);
     amount[i] = 3 * a[i]! - 20 * b[i]! + (city[i] === 'oslo' ? 15 : 0);
     if (i % 11 === 0) missing[i] = 1;
@@ -47,7 +47,12 @@ function table(n: number, seed: number, classes: number): Table {
   };
 }
 
-async function roundTrip(task: 'classification' | 'regression', classes: number, hidden: number[], name: string): Promise<void> {
+async function roundTrip(
+  task: 'classification' | 'regression',
+  classes: number,
+  hidden: number[],
+  name: string,
+): Promise<void> {
   await initBackend();
   const t = table(400, classes + hidden.length, classes);
   const features = ['a', 'b', 'city'];
@@ -55,7 +60,22 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
   const x = applyEncoding(encoding, t);
   const target = task === 'classification' ? 'label' : 'amount';
   const y = Float64Array.from((t.columns.find((c) => c.name === target)?.values ?? []) as Float64Array);
-  const res = await trainTabular({ x, width: encoding.width, y }, { epochs: 3, lr: 0.05, l2: 0.001, batchSize: 32, seed: 1, validFraction: 0.1, task, classes, hidden, activation: 'tanh', dropout: 0 });
+  const res = await trainTabular(
+    { x, width: encoding.width, y },
+    {
+      epochs: 3,
+      lr: 0.05,
+      l2: 0.001,
+      batchSize: 32,
+      seed: 1,
+      validFraction: 0.1,
+      task,
+      classes,
+      hidden,
+      activation: 'tanh',
+      dropout: 0,
+    },
+  );
   const model: TabularModel = {
     format: 'cairn-model',
     formatVersion: 1,
@@ -89,7 +109,11 @@ async function roundTrip(task: 'classification' | 'regression', classes: number,
   assert.equal(q.width, p.width);
   assert.equal(q.values.length, p.values.length);
   let maxDiff = 0;
-  for (let i = 0; i < p.values.length; i++) maxDiff = Math.max(maxDiff, Math.abs((p.values[i] ?? NaN) - (q.values[i] ?? NaN)) / Math.max(1, Math.abs(p.values[i] ?? 0)));
+  for (let i = 0; i < p.values.length; i++)
+    maxDiff = Math.max(
+      maxDiff,
+      Math.abs((p.values[i] ?? NaN) - (q.values[i] ?? NaN)) / Math.max(1, Math.abs(p.values[i] ?? 0)),
+    );
   assert.ok(maxDiff <= 1e-5, `max relative difference ${maxDiff}`);
   // The predictions are not trivial (e.g. all equal), so agreement means something.
   assert.ok(new Set(Array.from(p.values, (v) => v.toFixed(4))).size > 10);
@@ -113,8 +137,23 @@ test('ONNX round trip: matrix factorization scores and recommendations', async (
       ratings.push(1 + Math.round(r() * 8) / 2);
     }
   }
-  const data = { users: Int32Array.from(users), items: Int32Array.from(items), ratings: Float32Array.from(ratings), nUsers: 30, nItems: 25 };
-  const res = await trainMf(data, { epochs: 5, lr: 0.05, l2: 0.01, batchSize: 32, seed: 3, validFraction: 0, factors: 4, implicit: false });
+  const data = {
+    users: Int32Array.from(users),
+    items: Int32Array.from(items),
+    ratings: Float32Array.from(ratings),
+    nUsers: 30,
+    nItems: 25,
+  };
+  const res = await trainMf(data, {
+    epochs: 5,
+    lr: 0.05,
+    l2: 0.01,
+    batchSize: 32,
+    seed: 3,
+    validFraction: 0,
+    factors: 4,
+    implicit: false,
+  });
   const ids = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
   const model: MfModel = {
     format: 'cairn-model',
@@ -145,9 +184,11 @@ test('ONNX round trip: matrix factorization scores and recommendations', async (
   const is = Array.from({ length: 750 }, (_, k) => `i${Math.floor(k / 30)}`);
   const sa = await a.score(us, is);
   const sb = await b.score(us, is);
-  for (let k = 0; k < sa.length; k++) assert.ok(Math.abs((sa[k] ?? NaN) - (sb[k] ?? NaN)) <= 1e-5, `pair ${k}: ${sa[k]} vs ${sb[k]}`);
+  for (let k = 0; k < sa.length; k++)
+    assert.ok(Math.abs((sa[k] ?? NaN) - (sb[k] ?? NaN)) <= 1e-5, `pair ${k}: ${sa[k]} vs ${sb[k]}`);
   assert.deepEqual(await a.recommend(['u1', 'u2'], 5), await b.recommend(['u1', 'u2'], 5));
   // The metadata carries the id maps but not the weights (those are initializers).
-  const meta = decodeModel(readFileSync(join(dir, 'mf.onnx'))).metadataProps?.find((p) => p.key === 'cairn.model')?.value ?? '';
+  const meta =
+    decodeModel(readFileSync(join(dir, 'mf.onnx'))).metadataProps?.find((p) => p.key === 'cairn.model')?.value ?? '';
   assert.ok(meta.includes('"u29"') && !meta.includes('userFactors'));
 });

@@ -11,14 +11,37 @@ import { tensorFromProto, tensorNumbers } from '../../../runtime/src/ml/onnx/ten
 const base = '/usr/share/libonnx-testdata/data';
 
 const models = [
-  'node/test_abs', 'node/test_relu', 'node/test_sigmoid', 'node/test_tanh', 'node/test_softmax_axis_1', 'node/test_matmul_2d',
-  'node/test_gemm_default_no_bias', 'node/test_add_bcast', 'node/test_gather_0', 'node/test_reduce_sum_keepdims_example',
-  'node/test_concat_2d_axis_0', 'node/test_transpose_default', 'node/test_exp', 'node/test_argmax_default_axis_example',
-  'simple/test_single_relu_model', 'simple/test_sign_model', 'simple/test_expand_shape_model1', 'simple/test_shrink',
-  'pytorch-converted/test_Conv2d', 'pytorch-converted/test_Conv1d_stride', 'pytorch-converted/test_ConvTranspose2d',
-  'pytorch-converted/test_Linear_no_bias', 'pytorch-converted/test_LogSoftmax', 'pytorch-converted/test_MaxPool2d',
-  'pytorch-converted/test_Embedding', 'pytorch-converted/test_Softmax', 'pytorch-converted/test_SELU', 'pytorch-converted/test_PixelShuffle',
-  'pytorch-operator/test_operator_chunk', 'pytorch-operator/test_operator_reduced_mean_keepdim', 'pytorch-operator/test_operator_maxpool',
+  'node/test_abs',
+  'node/test_relu',
+  'node/test_sigmoid',
+  'node/test_tanh',
+  'node/test_softmax_axis_1',
+  'node/test_matmul_2d',
+  'node/test_gemm_default_no_bias',
+  'node/test_add_bcast',
+  'node/test_gather_0',
+  'node/test_reduce_sum_keepdims_example',
+  'node/test_concat_2d_axis_0',
+  'node/test_transpose_default',
+  'node/test_exp',
+  'node/test_argmax_default_axis_example',
+  'simple/test_single_relu_model',
+  'simple/test_sign_model',
+  'simple/test_expand_shape_model1',
+  'simple/test_shrink',
+  'pytorch-converted/test_Conv2d',
+  'pytorch-converted/test_Conv1d_stride',
+  'pytorch-converted/test_ConvTranspose2d',
+  'pytorch-converted/test_Linear_no_bias',
+  'pytorch-converted/test_LogSoftmax',
+  'pytorch-converted/test_MaxPool2d',
+  'pytorch-converted/test_Embedding',
+  'pytorch-converted/test_Softmax',
+  'pytorch-converted/test_SELU',
+  'pytorch-converted/test_PixelShuffle',
+  'pytorch-operator/test_operator_chunk',
+  'pytorch-operator/test_operator_reduced_mean_keepdim',
+  'pytorch-operator/test_operator_maxpool',
   'pytorch-operator/test_operator_permute2',
 ];
 
@@ -27,7 +50,10 @@ function readTensor(path: string): ort.Tensor {
 }
 
 test('libonnx-testdata is installed', () => {
-  assert.ok(existsSync(base), `${base} is missing: install the Debian package libonnx-testdata (bash scripts/setup.sh)`);
+  assert.ok(
+    existsSync(base),
+    `${base} is missing: install the Debian package libonnx-testdata (bash scripts/setup.sh)`,
+  );
 });
 
 for (const name of models) {
@@ -53,7 +79,10 @@ for (const name of models) {
         for (let j = 0; j < e.length; j++) {
           const diff = Math.abs((a[j] ?? NaN) - (e[j] ?? NaN));
           // The ONNX backend tests' own tolerance is rtol 1e-3, atol 1e-7; this is tighter on the relative part.
-          assert.ok(diff <= 1e-5 + 1e-4 * Math.abs(e[j] ?? 0), `${set} ${output.name}[${j}]: ${a[j]} vs expected ${e[j]}`);
+          assert.ok(
+            diff <= 1e-5 + 1e-4 * Math.abs(e[j] ?? 0),
+            `${set} ${output.name}[${j}]: ${a[j]} vs expected ${e[j]}`,
+          );
         }
       });
     }

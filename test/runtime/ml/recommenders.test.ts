@@ -36,16 +36,28 @@ async function recommender(file: string): Promise<RecommenderPredictor> {
   return p;
 }
 
-test('F1@k is the harmonic mean of the user\'s precision@k and recall@k, then averaged over users', () => {
+test("F1@k is the harmonic mean of the user's precision@k and recall@k, then averaged over users", () => {
   // u1: top 4 = a b c d, relevant a c x → P = 2/4, R = 2/3, F1 = 2·(1/2)(2/3) / (1/2 + 2/3) = 4/7.
-  const rel1 = new Map([['a', 1], ['c', 1], ['x', 1]]);
+  const rel1 = new Map([
+    ['a', 1],
+    ['c', 1],
+    ['x', 1],
+  ]);
   assert.ok(Math.abs(f1AtK(['a', 'b', 'c', 'd'], rel1, 4) - 4 / 7) < 1e-15);
   // u2: no hit → 0 (not NaN); u3: one item, relevant → P = 1/4, R = 1, F1 = 2·(1/4) / (5/4) = 2/5.
   assert.equal(f1AtK(['q'], new Map([['z', 1]]), 4), 0);
   assert.equal(f1AtK(['z'], new Map([['z', 1]]), 4), 2 / 5);
   const m = rankingMetrics(
-    new Map([['u1', ['a', 'b', 'c', 'd']], ['u2', ['q']], ['u3', ['z']]]),
-    new Map([['u1', rel1], ['u2', new Map([['z', 1]])], ['u3', new Map([['z', 1]])]]),
+    new Map([
+      ['u1', ['a', 'b', 'c', 'd']],
+      ['u2', ['q']],
+      ['u3', ['z']],
+    ]),
+    new Map([
+      ['u1', rel1],
+      ['u2', new Map([['z', 1]])],
+      ['u3', new Map([['z', 1]])],
+    ]),
     4,
     10,
   );
@@ -56,11 +68,19 @@ test('content-based: profiles, cosine scores and ratings on a hand-worked exampl
   // Items: 1 = genres A|B, 2 = A, 3 = B. u1 rates 1 → 5 and 2 → 1 (mean 3: weights +2, −2); u2 rates 3 → 4.
   const ratings = write('tiny.csv', 'userId,movieId,rating,genres\n1,1,5,A|B\n1,2,1,A\n2,3,4,B\n');
   const out = join(dir, 'tiny-content.json');
-  const r = await runBuiltin('train.content-based', dir, { ratings, ...cols, genres: 'genres', separator: '|', weighting: 'binary', min_df: 2 }, { model: out });
+  const r = await runBuiltin(
+    'train.content-based',
+    dir,
+    { ratings, ...cols, genres: 'genres', separator: '|', weighting: 'binary', min_df: 2 },
+    { model: out },
+  );
   const m: ContentModel = contentModelSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.deepEqual(m.vocabulary, ['genre:A', 'genre:B']);
   // Unit item profiles: 1 = (1, 1)/√2, 2 = (1, 0), 3 = (0, 1).
-  assert.deepEqual(m.itemProfiles.map((p) => p.terms), [[0, 1], [0], [1]]);
+  assert.deepEqual(
+    m.itemProfiles.map((p) => p.terms),
+    [[0, 1], [0], [1]],
+  );
   assert.ok(Math.abs((m.itemProfiles[0]?.weights[0] ?? 0) - Math.SQRT1_2) < 1e-15);
   // u1 = 2·(1, 1)/√2 − 2·(1, 0) = (√2 − 2, √2), unit: (−sin π/8, cos π/8). Its cosines: item 1 sin π/8 … in closed
   // form cos(u1, 1) = (√2 − 2 + √2)/√2 / |u1|, cos(u1, 2) = −sin(π/8), cos(u1, 3) = cos(π/8).
@@ -77,7 +97,10 @@ test('content-based: profiles, cosine scores and ratings on a hand-worked exampl
   assert.ok(Math.abs((m.itemBias[2] ?? 0) - (4 - mu - bu2) / 6) < 1e-12);
   const got = await p.score([1, 1, 1], [1, 2, 3]);
   [1, 2, 3].forEach((i, r) => {
-    const want = Math.min(5, Math.max(1, mu + (m.userBias[0] ?? 0) + (m.itemBias[i - 1] ?? 0) + m.scale * cos[i as 1 | 2 | 3]));
+    const want = Math.min(
+      5,
+      Math.max(1, mu + (m.userBias[0] ?? 0) + (m.itemBias[i - 1] ?? 0) + m.scale * cos[i as 1 | 2 | 3]),
+    );
     assert.ok(Math.abs((got[r] ?? 0) - want) < 1e-12, `rating of item ${i}: ${got[r]} vs ${want}`);
   });
   // Leave-one-out fit of the scale: each of u1's rated items, left out, leaves the other's profile as the user's.
@@ -85,14 +108,25 @@ test('content-based: profiles, cosine scores and ratings on a hand-worked exampl
   const residual = (u: number, i: number, y: number) => y - mu - (m.userBias[u] ?? 0) - (m.itemBias[i] ?? 0);
   const x = [-Math.SQRT1_2, Math.SQRT1_2];
   const y = [residual(0, 0, 5), residual(0, 1, 1)];
-  assert.ok(Math.abs(m.scale - ((x[0] ?? 0) * (y[0] ?? 0) + (x[1] ?? 0) * (y[1] ?? 0)) / 1) < 1e-12, `scale ${m.scale}`);
+  assert.ok(
+    Math.abs(m.scale - ((x[0] ?? 0) * (y[0] ?? 0) + (x[1] ?? 0) * (y[1] ?? 0)) / 1) < 1e-12,
+    `scale ${m.scale}`,
+  );
   assert.equal(r.metrics.get('vocabulary'), 2);
 });
 
 test('content-based TF-IDF: smooth idf over the catalogue, title words below min_df left out', async () => {
-  const ratings = write('titles.csv', 'userId,movieId,rating,genres,title\n1,1,4,A,Star Wars\n1,2,2,A|B,Star Trek\n2,3,3,B,Alien\n');
+  const ratings = write(
+    'titles.csv',
+    'userId,movieId,rating,genres,title\n1,1,4,A,Star Wars\n1,2,2,A|B,Star Trek\n2,3,3,B,Alien\n',
+  );
   const out = join(dir, 'titles-content.json');
-  await runBuiltin('train.content-based', dir, { ratings, ...cols, genres: 'genres', title: 'title', separator: '|', weighting: 'tfidf', min_df: 2 }, { model: out });
+  await runBuiltin(
+    'train.content-based',
+    dir,
+    { ratings, ...cols, genres: 'genres', title: 'title', separator: '|', weighting: 'tfidf', min_df: 2 },
+    { model: out },
+  );
   const m = contentModelSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
   // "star" is in 2 items (kept), "wars", "trek", "alien" in one (dropped); idf = ln((1 + 3)/(1 + df)) + 1.
   assert.deepEqual(m.vocabulary, ['genre:A', 'genre:B', 'title:star']);
@@ -115,7 +149,9 @@ function catalogueFixture(): { ratings: string; items: string } {
       // Users with an even id like action, odd ones comedy: a content signal the blend can use.
       const likes = (u % 2 === 0 && g.includes('Action')) || (u % 2 === 1 && g.includes('Comedy'));
       // Times interleave users and movies, so each user's newest ratings are of different movies.
-      lines.push(`${u},${100 + m},${likes ? 4 + (m % 2) * 0.5 : 2 + (m % 3) * 0.5},${t + ((u * 37 + m * 11) % 97) * 60 + u},${g},Movie ${m % 5} Part ${m}`);
+      lines.push(
+        `${u},${100 + m},${likes ? 4 + (m % 2) * 0.5 : 2 + (m % 3) * 0.5},${t + ((u * 37 + m * 11) % 97) * 60 + u},${g},Movie ${m % 5} Part ${m}`,
+      );
     }
   }
   const ratings = write('catalogue-ratings.csv', lines.join('\n') + '\n');
@@ -151,9 +187,24 @@ test('hybrid: every row gets a prediction, new users and new items by their cold
   const out = join(dir, 'hybrid.json');
   const r = await runBuiltin('train.hybrid', dir, hybridOptions(ratings, [ratings, items]), { model: out });
   const m = hybridModelSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
-  for (const k of ['rmse', 'val_rmse', 'blend_rmse', 'blend_ndcg@5', 'weight_mf', 'weight_content', 'weight_popularity']) assert.ok(Number.isFinite(r.metrics.get(k)), `metric ${k}`);
-  assert.ok(Math.abs(m.rankBlend.mf + m.rankBlend.content + m.rankBlend.popularity - 1) < 1e-12, 'the ranking weights lie on the simplex');
-  assert.ok(m.content.items.includes(113) && !m.mf.items.includes(113), 'movie 113: in the catalogue, unknown to the MF');
+  for (const k of [
+    'rmse',
+    'val_rmse',
+    'blend_rmse',
+    'blend_ndcg@5',
+    'weight_mf',
+    'weight_content',
+    'weight_popularity',
+  ])
+    assert.ok(Number.isFinite(r.metrics.get(k)), `metric ${k}`);
+  assert.ok(
+    Math.abs(m.rankBlend.mf + m.rankBlend.content + m.rankBlend.popularity - 1) < 1e-12,
+    'the ranking weights lie on the simplex',
+  );
+  assert.ok(
+    m.content.items.includes(113) && !m.mf.items.includes(113),
+    'movie 113: in the catalogue, unknown to the MF',
+  );
   const p = await recommender(out);
   // The hybrid's components, each served alone, are the references of its rows.
   const part = async (name: string, value: unknown) => {
@@ -175,7 +226,11 @@ test('hybrid: every row gets a prediction, new users and new items by their cold
   const u2 = c.users.indexOf(2);
   const clip = (v: number) => Math.min(c.clip.max, Math.max(c.clip.min, v));
   assert.ok(Math.abs((viaContent[2] ?? 0) - clip(c.globalMean + (c.itemBias[c.items.indexOf(101)] ?? 0))) < 1e-12);
-  assert.notEqual(got[1], clip(c.globalMean + (c.userBias[u2] ?? 0)), 'the new item is scored from its content profile');
+  assert.notEqual(
+    got[1],
+    clip(c.globalMean + (c.userBias[u2] ?? 0)),
+    'the new item is scored from its content profile',
+  );
   assert.equal(got[4], clip(c.globalMean), 'nothing known: the global mean');
   // The known pair is the rating blend of the MF and content ratings.
   const mfRating = (await (await part('mf', m.mf)).score([2], [101]))[0] ?? NaN;
@@ -183,7 +238,11 @@ test('hybrid: every row gets a prediction, new users and new items by their cold
   assert.ok(Math.abs((got[0] ?? 0) - Math.min(5, Math.max(2, blend))) < 1e-12);
   // Lists: a new user gets the most popular items (recency-weighted), a known user k unseen items of the catalogue.
   const [forNew, forKnown] = await p.recommend([999, 2], 5, new Map([[2, new Set<string | number>([101, 102])]]));
-  const byPopularity = m.content.items.map((id, i) => ({ id, w: m.popularity[i] ?? 0 })).sort((a, b) => b.w - a.w).slice(0, 5).map((x) => x.id);
+  const byPopularity = m.content.items
+    .map((id, i) => ({ id, w: m.popularity[i] ?? 0 }))
+    .sort((a, b) => b.w - a.w)
+    .slice(0, 5)
+    .map((x) => x.id);
   assert.deepEqual(forNew, byPopularity);
   assert.equal(forKnown?.length, 5);
   assert.ok(!forKnown?.includes(101) && !forKnown?.includes(102), 'excluded items stay out');
@@ -192,8 +251,15 @@ test('hybrid: every row gets a prediction, new users and new items by their cold
 test('hybrid blend helpers: least squares recovers an exact line; the grid covers the simplex; per-user hold-out', async () => {
   const x1 = [1, 2, 3, 4, 5];
   const x2 = [2, 1, 0, 1, 3];
-  const coef = fitLinear2(x1, x2, x1.map((v, i) => 0.5 + 2 * v - 0.25 * (x2[i] ?? 0)));
-  assert.ok(coef && Math.abs(coef[0] - 0.5) < 1e-6 && Math.abs(coef[1] - 2) < 1e-6 && Math.abs(coef[2] + 0.25) < 1e-6, JSON.stringify(coef));
+  const coef = fitLinear2(
+    x1,
+    x2,
+    x1.map((v, i) => 0.5 + 2 * v - 0.25 * (x2[i] ?? 0)),
+  );
+  assert.ok(
+    coef && Math.abs(coef[0] - 0.5) < 1e-6 && Math.abs(coef[1] - 2) < 1e-6 && Math.abs(coef[2] + 0.25) < 1e-6,
+    JSON.stringify(coef),
+  );
   const grid = blendGrid(10);
   assert.equal(grid.length, 66);
   assert.deepEqual(grid[0], { mf: 1, content: 0, popularity: 0 });
@@ -210,11 +276,12 @@ test('hybrid blend helpers: least squares recovers an exact line; the grid cover
   assert.equal(fitRows.length + heldRows.length, rows.ratings.length);
   // Each user's held-out ratings are newer than every one of that user's fitted ratings.
   for (const h of heldRows) {
-    for (const f of fitRows) if (rows.users[f] === rows.users[h]) assert.ok((time.values[f] ?? 0) < (time.values[h] ?? 0));
+    for (const f of fitRows)
+      if (rows.users[f] === rows.users[h]) assert.ok((time.values[f] ?? 0) < (time.values[h] ?? 0));
   }
 });
 
-test('evaluate.ranking: f1@k, RMSE on known and on cold-start rows, and the lift of the candidate\'s NDCG', async () => {
+test("evaluate.ranking: f1@k, RMSE on known and on cold-start rows, and the lift of the candidate's NDCG", async () => {
   const { ratings, items } = catalogueFixture();
   const hybrid = join(dir, 'eval-hybrid.json');
   await runBuiltin('train.hybrid', dir, hybridOptions(ratings, [ratings, items]), { model: hybrid });
@@ -224,10 +291,16 @@ test('evaluate.ranking: f1@k, RMSE on known and on cold-start rows, and the lift
   const testFile = write('eval-test.csv', 'userId,movieId,rating\n2,103,4\n3,101,2\n2,113,5\n77,101,3\n');
   const report = join(dir, 'eval-report.json');
   const metrics = ['rmse', 'rmse_known', 'rmse_cold', 'f1@k', 'ndcg@k', 'lift_ndcg@k'];
-  const r = await runBuiltin('evaluate.ranking', dir, { models: [hybrid, popularity], test: testFile, train: ratings, ...cols, k: 5, relevance: 4, metrics }, { report });
+  const r = await runBuiltin(
+    'evaluate.ranking',
+    dir,
+    { models: [hybrid, popularity], test: testFile, train: ratings, ...cols, k: 5, relevance: 4, metrics },
+    { report },
+  );
   const p = await recommender(hybrid);
   const pred = await p.score([2, 3, 2, 77], [103, 101, 113, 101]);
-  const rm = (ys: number[], ps: number[]) => Math.sqrt(ys.reduce((s, y, i) => s + (y - (ps[i] ?? 0)) ** 2, 0) / ys.length);
+  const rm = (ys: number[], ps: number[]) =>
+    Math.sqrt(ys.reduce((s, y, i) => s + (y - (ps[i] ?? 0)) ** 2, 0) / ys.length);
   assert.equal(r.metrics.get('known_rows'), 2);
   assert.equal(r.metrics.get('cold_rows'), 2);
   assert.ok(Math.abs((r.metrics.get('rmse_known') ?? NaN) - rm([4, 2], [pred[0] ?? 0, pred[1] ?? 0])) < 1e-12);
@@ -237,7 +310,12 @@ test('evaluate.ranking: f1@k, RMSE on known and on cold-start rows, and the lift
   const [cand, base] = written.models;
   assert.equal(r.metrics.get('lift_ndcg@5'), (cand?.metrics['ndcg@5'] ?? NaN) - (base?.metrics['ndcg@5'] ?? NaN));
   await assert.rejects(
-    runBuiltin('evaluate.ranking', dir, { models: [hybrid], test: testFile, ...cols, k: 5, relevance: 4, metrics: ['rmse_known'] }, { report }),
+    runBuiltin(
+      'evaluate.ranking',
+      dir,
+      { models: [hybrid], test: testFile, ...cols, k: 5, relevance: 4, metrics: ['rmse_known'] },
+      { report },
+    ),
     /give `train:`/,
   );
 });
@@ -245,7 +323,21 @@ test('evaluate.ranking: f1@k, RMSE on known and on cold-start rows, and the lift
 test('content-based and hybrid models are served like matrix factorization: a rating per row, ?k=N lists', async () => {
   const { ratings, items } = catalogueFixture();
   const files = { content: join(dir, 'serve-content.json'), hybrid: join(dir, 'serve-hybrid.json') };
-  const { time: _t, factors: _f, epochs: _e, lr: _l, l2: _2, batch_size: _b, seed: _s, valid_fraction: _v, blend_fraction: _bf, popularity_half_life: _h, k: _k, relevance: _r, ...contentOptions } = hybridOptions(ratings, [ratings, items]);
+  const {
+    time: _t,
+    factors: _f,
+    epochs: _e,
+    lr: _l,
+    l2: _2,
+    batch_size: _b,
+    seed: _s,
+    valid_fraction: _v,
+    blend_fraction: _bf,
+    popularity_half_life: _h,
+    k: _k,
+    relevance: _r,
+    ...contentOptions
+  } = hybridOptions(ratings, [ratings, items]);
   await runBuiltin('train.content-based', dir, contentOptions, { model: files.content });
   await runBuiltin('train.hybrid', dir, hybridOptions(ratings, [ratings, items]), { model: files.hybrid });
   const token = 'recommenders-token-0123456789';
@@ -254,12 +346,31 @@ test('content-based and hybrid models are served like matrix factorization: a ra
     servers.push(server);
     const p = await recommender(file);
     const post = async (query: string, body: unknown) => {
-      const res = await fetch(`${server.url}/invocations${query}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const res = await fetch(`${server.url}/invocations${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
       assert.equal(res.status, 200, `${file}${query}: ${res.status}`);
       return invocationResponseSchema.parse(await res.json()).predictions;
     };
-    const pairs: Array<[number, number]> = [[2, 101], [2, 113], [999, 104]];
-    assert.deepEqual(await post('', { dataframe_records: pairs.map(([userId, movieId]) => ({ userId, movieId })) }), Array.from(await p.score(pairs.map((x) => x[0]), pairs.map((x) => x[1]))));
-    assert.deepEqual(await post('?k=3', { dataframe_records: [{ userId: 2 }, { userId: 999 }] }), await p.recommend([2, 999], 3));
+    const pairs: Array<[number, number]> = [
+      [2, 101],
+      [2, 113],
+      [999, 104],
+    ];
+    assert.deepEqual(
+      await post('', { dataframe_records: pairs.map(([userId, movieId]) => ({ userId, movieId })) }),
+      Array.from(
+        await p.score(
+          pairs.map((x) => x[0]),
+          pairs.map((x) => x[1]),
+        ),
+      ),
+    );
+    assert.deepEqual(
+      await post('?k=3', { dataframe_records: [{ userId: 2 }, { userId: 999 }] }),
+      await p.recommend([2, 999], 3),
+    );
   }
 });

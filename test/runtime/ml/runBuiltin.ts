@@ -12,7 +12,13 @@ export interface BuiltinRun {
  * Runs one registered built-in in-process with `options` and the given output paths (the built-in's module must be
  * imported by the test so it registers). Shared by the built-in tests.
  */
-export async function runBuiltin(name: string, root: string, options: Record<string, unknown>, outputs: Record<string, string>, step = 'test'): Promise<BuiltinRun> {
+export async function runBuiltin(
+  name: string,
+  root: string,
+  options: Record<string, unknown>,
+  outputs: Record<string, string>,
+  step = 'test',
+): Promise<BuiltinRun> {
   const impl = implementations.get(name);
   assert.ok(impl, `${name} is registered`);
   const r: BuiltinRun = { metrics: new Map(), logs: [] };

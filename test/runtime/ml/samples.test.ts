@@ -12,7 +12,11 @@ import type { CliIo } from '../../../runtime/src/cli/command.js';
 
 const repo = resolve(__dirname, '..', '..', '..');
 
-async function cli(name: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  name: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const command = commands.find((c) => c.name === name);
   assert.ok(command, `cairn ${name} exists`);
   let stdout = '';
@@ -24,7 +28,10 @@ async function cli(name: string, args: string[], cwd: string): Promise<{ code: n
 
 function copySample(name: string): string {
   const dir = join(mkdtempSync(join(tmpdir(), `cairn-sample-${name}-`)), name);
-  cpSync(join(repo, 'samples', name), dir, { recursive: true, filter: (src) => !src.includes(`${name}/.cairn`) && !src.endsWith(`${name}/data/ratings.csv`) });
+  cpSync(join(repo, 'samples', name), dir, {
+    recursive: true,
+    filter: (src) => !src.includes(`${name}/.cairn`) && !src.endsWith(`${name}/data/ratings.csv`),
+  });
   return dir;
 }
 
@@ -32,7 +39,11 @@ function copySample(name: string): string {
 function checkCreditExplanations(dir: string): void {
   const read = (step: string) =>
     explanationsSchema.parse(JSON.parse(readFileSync(join(dir, builtinOutputPath(step, 'explanations.json')), 'utf8')));
-  const methods = [['evaluate', 'linear'], ['evaluate-gbdt', 'tree-shap'], ['evaluate-mlp', null]] as const;
+  const methods = [
+    ['evaluate', 'linear'],
+    ['evaluate-gbdt', 'tree-shap'],
+    ['evaluate-mlp', null],
+  ] as const;
   for (const [step, method] of methods) {
     const e = read(step);
     assert.equal(e.importance.features.length, 13, `${step}: one importance per feature`);
@@ -51,14 +62,27 @@ interface Outcome {
 }
 
 for (const [sample, params, steps] of [
-  ['credit', ['-p', 'epochs=3'], ['validate', 'split', 'train', 'mlp', 'evaluate', 'evaluate-mlp', 'gbdt', 'evaluate-gbdt', 'drift', 'register']],
-  ['recommender', ['-p', 'epochs=2', '-p', 'factors=8'], ['collect', 'validate', 'split', 'features', 'train', 'baseline', 'content', 'hybrid', 'evaluate', 'register']],
+  [
+    'credit',
+    ['-p', 'epochs=3'],
+    ['validate', 'split', 'train', 'mlp', 'evaluate', 'evaluate-mlp', 'gbdt', 'evaluate-gbdt', 'drift', 'register'],
+  ],
+  [
+    'recommender',
+    ['-p', 'epochs=2', '-p', 'factors=8'],
+    ['collect', 'validate', 'split', 'features', 'train', 'baseline', 'content', 'hybrid', 'evaluate', 'register'],
+  ],
 ] as const) {
   test(`sample ${sample}: validates cleanly and runs end to end`, async () => {
     const dir = copySample(sample);
     const checked = await cli('validate', [dir, '--format', 'json'], dir);
-    const diagnostics = (JSON.parse(checked.stdout) as { diagnostics: Array<{ severity: string; message: string }> }).diagnostics;
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning'), [], 'no errors or warnings');
+    const diagnostics = (JSON.parse(checked.stdout) as { diagnostics: Array<{ severity: string; message: string }> })
+      .diagnostics;
+    assert.deepEqual(
+      diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning'),
+      [],
+      'no errors or warnings',
+    );
     const ran = await cli('run', [join(dir, 'cairn.yaml'), ...params, '--workspace', dir, '--format', 'json'], dir);
     const outcome = JSON.parse(ran.stdout) as Outcome;
     assert.equal(outcome.status, 'succeeded', `${outcome.error ?? ''}\n${ran.stderr}`);

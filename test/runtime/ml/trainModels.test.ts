@@ -28,7 +28,14 @@ const base = { epochs: 15, lr: 0.05, l2: 0, batchSize: 32, seed: 7, validFractio
 
 test('logistic regression: loss falls and separable blobs are learned', async () => {
   await initBackend();
-  const r = await trainTabular(blobs(600, 1), { ...base, task: 'classification', classes: 3, hidden: [], activation: 'relu', dropout: 0 });
+  const r = await trainTabular(blobs(600, 1), {
+    ...base,
+    task: 'classification',
+    classes: 3,
+    hidden: [],
+    activation: 'relu',
+    dropout: 0,
+  });
   const first = r.history[0]?.['loss'] ?? NaN;
   const last = r.history.at(-1)?.['loss'] ?? NaN;
   assert.ok(last < first * 0.7, `loss should fall: ${first} → ${last}`);
@@ -39,7 +46,15 @@ test('logistic regression: loss falls and separable blobs are learned', async ()
 test('same seed and backend give the same metrics and weights; another seed does not', async () => {
   await initBackend();
   const data = blobs(300, 2, 2);
-  const opts = { ...base, epochs: 5, task: 'classification' as const, classes: 2, hidden: [8], activation: 'tanh' as const, dropout: 0.1 };
+  const opts = {
+    ...base,
+    epochs: 5,
+    task: 'classification' as const,
+    classes: 2,
+    hidden: [8],
+    activation: 'tanh' as const,
+    dropout: 0.1,
+  };
   const tensors = tf.memory().numTensors;
   const a = await trainTabular(data, opts);
   assert.equal(tf.memory().numTensors, tensors, 'training leaks no tensors');
@@ -63,7 +78,10 @@ test('MLP regression recovers a smooth function', async () => {
     x[i * 2 + 1] = b;
     y[i] = 100 + 20 * a - 10 * b + 5 * a * a + normal(r);
   }
-  const res = await trainTabular({ x, width: 2, y }, { ...base, epochs: 40, lr: 0.01, task: 'regression', classes: 0, hidden: [32, 16], activation: 'relu', dropout: 0 });
+  const res = await trainTabular(
+    { x, width: 2, y },
+    { ...base, epochs: 40, lr: 0.01, task: 'regression', classes: 0, hidden: [32, 16], activation: 'relu', dropout: 0 },
+  );
   // The target's std is about 30; a fit within a few units shows the network learned the surface.
   assert.ok((res.metrics['val_mae'] ?? Infinity) < 4, `val_mae ${res.metrics['val_mae']}`);
   const pred = predictTabular(res.layers, Float32Array.from([0, 0]), 1, 'regression', 0, res.targetScale);
@@ -93,7 +111,16 @@ function lowRank(seed: number): { data: Interactions; noise: number } {
       ratings.push(s + normal(r) * 0.1);
     }
   }
-  return { data: { users: Int32Array.from(users), items: Int32Array.from(items), ratings: Float32Array.from(ratings), nUsers, nItems }, noise: 0.1 };
+  return {
+    data: {
+      users: Int32Array.from(users),
+      items: Int32Array.from(items),
+      ratings: Float32Array.from(ratings),
+      nUsers,
+      nItems,
+    },
+    noise: 0.1,
+  };
 }
 
 test('matrix factorization recovers a low-rank matrix: held-out RMSE near the noise level', async () => {
@@ -103,7 +130,16 @@ test('matrix factorization recovers a low-rank matrix: held-out RMSE near the no
   const mean = data.ratings.reduce((a, b) => a + b, 0) / data.ratings.length;
   for (const v of data.ratings) sd += (v - mean) ** 2;
   sd = Math.sqrt(sd / data.ratings.length);
-  const res = await trainMf(data, { epochs: 120, lr: 0.02, l2: 0.01, batchSize: 64, seed: 1, validFraction: 0.15, factors: 3, implicit: false });
+  const res = await trainMf(data, {
+    epochs: 120,
+    lr: 0.02,
+    l2: 0.01,
+    batchSize: 64,
+    seed: 1,
+    validFraction: 0.15,
+    factors: 3,
+    implicit: false,
+  });
   const valRmse = res.metrics['val_rmse'] ?? Infinity;
   // The ratings spread by about 1; the best possible held-out RMSE is the noise, 0.1.
   assert.ok(sd > 0.8, `rating std ${sd}`);
@@ -114,7 +150,16 @@ test('matrix factorization recovers a low-rank matrix: held-out RMSE near the no
 test('matrix factorization is reproducible for a seed', async () => {
   await initBackend();
   const { data } = lowRank(12);
-  const opts = { epochs: 3, lr: 0.02, l2: 0.01, batchSize: 64, seed: 5, validFraction: 0.1, factors: 4, implicit: false };
+  const opts = {
+    epochs: 3,
+    lr: 0.02,
+    l2: 0.01,
+    batchSize: 64,
+    seed: 5,
+    validFraction: 0.1,
+    factors: 4,
+    implicit: false,
+  };
   const tensors = tf.memory().numTensors;
   const a = await trainMf(data, opts);
   assert.equal(tf.memory().numTensors, tensors, 'training leaks no tensors');
@@ -128,7 +173,17 @@ test('matrix factorization is reproducible for a seed', async () => {
 test('implicit matrix factorization: the logistic loss falls', async () => {
   await initBackend();
   const { data } = lowRank(13);
-  const res = await trainMf(data, { epochs: 8, lr: 0.05, l2: 0.001, batchSize: 64, seed: 2, validFraction: 0.1, factors: 4, implicit: true, negatives: 2 });
+  const res = await trainMf(data, {
+    epochs: 8,
+    lr: 0.05,
+    l2: 0.001,
+    batchSize: 64,
+    seed: 2,
+    validFraction: 0.1,
+    factors: 4,
+    implicit: true,
+    negatives: 2,
+  });
   const first = res.history[0]?.['loss'] ?? 0;
   const last = res.history.at(-1)?.['loss'] ?? Infinity;
   assert.ok(last < first, `loss ${first} → ${last}`);
@@ -139,7 +194,17 @@ test('early stopping stops an overfitting model and keeps its best epoch', async
   await initBackend();
   const { data } = lowRank(14);
   // Many factors, no regularisation, a high step: the validation loss turns up after a few epochs.
-  const res = await trainMf(data, { epochs: 200, lr: 0.1, l2: 0, batchSize: 16, seed: 3, validFraction: 0.3, factors: 30, implicit: false, earlyStopping: { patience: 2, minDelta: 0 } });
+  const res = await trainMf(data, {
+    epochs: 200,
+    lr: 0.1,
+    l2: 0,
+    batchSize: 16,
+    seed: 3,
+    validFraction: 0.3,
+    factors: 30,
+    implicit: false,
+    earlyStopping: { patience: 2, minDelta: 0 },
+  });
   assert.ok(res.stoppedEarly, `ran ${res.epochsRun} epochs`);
   assert.ok(res.epochsRun < 200);
   assert.equal(res.epochsRun, res.bestEpoch + 2);
@@ -151,7 +216,14 @@ test('cancellation stops training promptly; divergence is a clear error', async 
   await initBackend();
   const ac = new AbortController();
   ac.abort();
-  await assert.rejects(trainTabular(blobs(50, 4), { ...base, task: 'classification', classes: 3, hidden: [], activation: 'relu', dropout: 0 }, { signal: ac.signal }), TrainingCancelled);
+  await assert.rejects(
+    trainTabular(
+      blobs(50, 4),
+      { ...base, task: 'classification', classes: 3, hidden: [], activation: 'relu', dropout: 0 },
+      { signal: ac.signal },
+    ),
+    TrainingCancelled,
+  );
   // A cancel that arrives from outside while training runs (the trainer yields to the event loop between batches).
   const outside = new AbortController();
   let epochs = 0;
@@ -162,9 +234,38 @@ test('cancellation stops training promptly; divergence is a clear error', async 
       setImmediate(() => outside.abort());
     },
   };
-  await assert.rejects(trainTabular(blobs(400, 4), { ...base, epochs: 50, batchSize: 8, task: 'classification', classes: 3, hidden: [], activation: 'relu', dropout: 0 }, hooks), TrainingCancelled);
+  await assert.rejects(
+    trainTabular(
+      blobs(400, 4),
+      {
+        ...base,
+        epochs: 50,
+        batchSize: 8,
+        task: 'classification',
+        classes: 3,
+        hidden: [],
+        activation: 'relu',
+        dropout: 0,
+      },
+      hooks,
+    ),
+    TrainingCancelled,
+  );
   assert.ok(epochs < 50, `stopped after ${epochs} epochs`);
   const { data } = lowRank(15);
-  await assert.rejects(trainMf(data, { epochs: 5, lr: 50, l2: 0, batchSize: 64, seed: 1, validFraction: 0, factors: 3, implicit: false }), (e: unknown) => e instanceof TrainingError && /diverged/.test(e.message));
-  await assert.rejects(trainTabular(blobs(10, 4, 2), { ...base, task: 'classification', classes: 1, hidden: [], activation: 'relu', dropout: 0 }), TrainingError);
+  await assert.rejects(
+    trainMf(data, { epochs: 5, lr: 50, l2: 0, batchSize: 64, seed: 1, validFraction: 0, factors: 3, implicit: false }),
+    (e: unknown) => e instanceof TrainingError && /diverged/.test(e.message),
+  );
+  await assert.rejects(
+    trainTabular(blobs(10, 4, 2), {
+      ...base,
+      task: 'classification',
+      classes: 1,
+      hidden: [],
+      activation: 'relu',
+      dropout: 0,
+    }),
+    TrainingError,
+  );
 });

@@ -22,14 +22,24 @@ const servers: ModelServer[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
 
 async function start(key: string | null, split = 0.3): Promise<ModelServer> {
-  const s = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, challenger: { model: modelB, split, key } });
+  const s = await ModelServer.start({
+    model: modelA,
+    port: 0,
+    token: TOKEN,
+    challenger: { model: modelB, split, key },
+  });
   servers.push(s);
   return s;
 }
 
 type Row = { customer: string; age: number; city: string; score: number };
 // score k + 0.25 keeps every logit off 0, where MODEL_A and MODEL_B (its negation) would both answer 0.5.
-const rowOf = (i: number): Row => ({ customer: `c${i}`, age: 25 + (i % 30), city: i % 3 ? 'paris' : 'rome', score: (i % 7) - 2.75 });
+const rowOf = (i: number): Row => ({
+  customer: `c${i}`,
+  age: 25 + (i % 30),
+  city: i % 3 ? 'paris' : 'rome',
+  score: (i % 7) - 2.75,
+});
 
 /** Which model answered a row: its P(yes) matches one model's by hand. */
 function armOf(p: ClassPrediction, r: Row): 'champion' | 'challenger' {
@@ -40,8 +50,16 @@ function armOf(p: ClassPrediction, r: Row): 'champion' | 'challenger' {
   throw new Error(`row ${r.customer}: P(yes) ${yes} matches neither model`);
 }
 
-async function invoke(url: string, rows: Row[], headers: Record<string, string> = {}): Promise<{ arms: Array<'champion' | 'challenger'>; headers: Headers }> {
-  const res = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers }, body: JSON.stringify({ dataframe_records: rows }) });
+async function invoke(
+  url: string,
+  rows: Row[],
+  headers: Record<string, string> = {},
+): Promise<{ arms: Array<'champion' | 'challenger'>; headers: Headers }> {
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
+    body: JSON.stringify({ dataframe_records: rows }),
+  });
   assert.equal(res.status, 200);
   const p = invocationResponseSchema.parse(await res.json()).predictions as ClassPrediction[];
   return { arms: p.map((x, i) => armOf(x, rows[i] as Row)), headers: res.headers };
@@ -64,7 +82,9 @@ test('--key: each row goes to the arm its key hashes to, the same on every reque
   const again = await start('customer');
   const shuffled = [...rows].reverse().slice(0, 100);
   const r2 = await invoke(again.url, shuffled);
-  shuffled.forEach((row, j) => assert.equal(r2.arms[j], first.get(row.customer), `${row.customer} is sticky across servers`));
+  shuffled.forEach((row, j) =>
+    assert.equal(r2.arms[j], first.get(row.customer), `${row.customer} is sticky across servers`),
+  );
   // 300 keys at 0.3: a standard deviation of 0.026; ±0.1 is nearly 4 of them.
   const share = [...first.values()].filter((a) => a === 'challenger').length / first.size;
   assert.ok(share > 0.2 && share < 0.4, `challenger share ${share}`);
@@ -86,11 +106,17 @@ test('without --key the X-Cairn-Key header picks the arm of the whole request; a
       assert.equal(r.headers.get('x-cairn-arm'), expected);
     }
   }
-  const h = serveHealthSchema.parse(await (await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
+  const h = serveHealthSchema.parse(
+    await (await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json(),
+  );
   assert.equal(h.model.path, modelA);
   assert.deepEqual([h.challenger?.model.path, h.challenger?.split, h.challenger?.key], [modelB, 0.5, null]);
   const keyed = await start('customer');
-  const res = await fetch(`${keyed.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ dataframe_records: [{ age: 1, city: 'rome', score: 0 }] }) });
+  const res = await fetch(`${keyed.url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ dataframe_records: [{ age: 1, city: 'rome', score: 0 }] }),
+  });
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { error: { message: string } }).error.message, /"customer" is missing/);
 });
@@ -101,14 +127,31 @@ test('serving NAME@alias follows the alias: a promotion under continuous load sw
   const v2 = writeOnnxModel(ws, 'v2', MODEL_B);
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   const registry = new ModelRegistry(store, new ObjectStore(join(ws, '.cairn')), ws);
-  await registry.register({ name: 'credit', model: v1, alias: 'production', runId: null, stepRunId: null, step: null, actor: 'test' });
+  await registry.register({
+    name: 'credit',
+    model: v1,
+    alias: 'production',
+    runId: null,
+    stepRunId: null,
+    step: null,
+    actor: 'test',
+  });
   await registry.register({ name: 'credit', model: v2, runId: null, stepRunId: null, step: null, actor: 'test' });
-  const child = spawnCli(await buildCli(), ['serve', '--model', 'credit@production', '--port', '0', '--format', 'json', '--token', TOKEN, '--follow-ms', '50'], ws);
+  const child = spawnCli(
+    await buildCli(),
+    ['serve', '--model', 'credit@production', '--port', '0', '--format', 'json', '--token', TOKEN, '--follow-ms', '50'],
+    ws,
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
     assert.ok(started.deploymentId !== null && started.deploymentId !== undefined, 'a registry ref is a deployment');
-    const dep = () => store.db.prepare<[number], { version: number; status: string; ref: string; pid: number }>('SELECT version, status, ref, pid FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
+    const dep = () =>
+      store.db
+        .prepare<[number], { version: number; status: string; ref: string; pid: number }>(
+          'SELECT version, status, ref, pid FROM deployments WHERE id = ?',
+        )
+        .get(started.deploymentId ?? -1);
     assert.deepEqual(dep(), { version: 1, status: 'serving', ref: 'credit@production', pid: child.pid });
     const row = rowOf(5);
     let failed = 0;
@@ -121,7 +164,11 @@ test('serving NAME@alias follows the alias: a promotion under continuous load sw
           const r = await invoke(started.url, [row]);
           const v = r.headers.get('x-cairn-version') ?? '';
           versions.push(v);
-          assert.equal(r.arms[0], v === '1' ? 'champion' : 'challenger', 'version 1 answers as MODEL_A, version 2 as MODEL_B');
+          assert.equal(
+            r.arms[0],
+            v === '1' ? 'champion' : 'challenger',
+            'version 1 answers as MODEL_A, version 2 as MODEL_B',
+          );
           if (promoted && v === '2') return;
         } catch (e) {
           failed++;
@@ -135,14 +182,23 @@ test('serving NAME@alias follows the alias: a promotion under continuous load sw
     };
     await Promise.all([client(), client(), client(), client()]);
     assert.equal(failed, 0);
-    assert.ok(versions.includes('1') && versions.at(-1) === '2', `answers switch from version 1 to 2 (${versions.length} requests)`);
-    const h = serveHealthSchema.parse(await (await fetch(`${started.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
+    assert.ok(
+      versions.includes('1') && versions.at(-1) === '2',
+      `answers switch from version 1 to 2 (${versions.length} requests)`,
+    );
+    const h = serveHealthSchema.parse(
+      await (await fetch(`${started.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json(),
+    );
     assert.deepEqual(h.model.registered, { name: 'credit', version: 2 });
     assert.equal(dep()?.version, 2, 'the deployment row follows');
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.equal(dep()?.status, 'stopped');
-    const logged = store.db.prepare<[number], { n: number; v1: number; v2: number }>('SELECT count(*) AS n, sum(version = 1) AS v1, sum(version = 2) AS v2 FROM predictions WHERE deployment_id = ?').get(started.deploymentId);
+    const logged = store.db
+      .prepare<[number], { n: number; v1: number; v2: number }>(
+        'SELECT count(*) AS n, sum(version = 1) AS v1, sum(version = 2) AS v2 FROM predictions WHERE deployment_id = ?',
+      )
+      .get(started.deploymentId);
     assert.equal(logged?.n, versions.length, 'every request logged (sample 1), flushed on SIGTERM');
     assert.ok((logged?.v1 ?? 0) > 0 && (logged?.v2 ?? 0) > 0);
   } finally {
@@ -155,18 +211,51 @@ test('the challenger arm follows its alias too; a version that does not load is 
   const ws = mkdtempSync(join(tmpdir(), 'cairn-serve-follow-ch-'));
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   const registry = new ModelRegistry(store, new ObjectStore(join(ws, '.cairn')), ws);
-  await registry.register({ name: 'credit', model: writeOnnxModel(ws, 'v1', MODEL_A), alias: 'champion', runId: null, stepRunId: null, step: null, actor: 'test' });
-  await registry.register({ name: 'credit', model: writeOnnxModel(ws, 'v2', MODEL_B), alias: 'challenger', runId: null, stepRunId: null, step: null, actor: 'test' });
+  await registry.register({
+    name: 'credit',
+    model: writeOnnxModel(ws, 'v1', MODEL_A),
+    alias: 'champion',
+    runId: null,
+    stepRunId: null,
+    step: null,
+    actor: 'test',
+  });
+  await registry.register({
+    name: 'credit',
+    model: writeOnnxModel(ws, 'v2', MODEL_B),
+    alias: 'challenger',
+    runId: null,
+    stepRunId: null,
+    step: null,
+    actor: 'test',
+  });
   const broken = join(ws, 'broken.onnx');
   writeFileSync(broken, 'not a model');
   await registry.register({ name: 'credit', model: broken, runId: null, stepRunId: null, step: null, actor: 'test' });
-  await registry.register({ name: 'credit', model: writeOnnxModel(ws, 'v4', MODEL_A), runId: null, stepRunId: null, step: null, actor: 'test' });
+  await registry.register({
+    name: 'credit',
+    model: writeOnnxModel(ws, 'v4', MODEL_A),
+    runId: null,
+    stepRunId: null,
+    step: null,
+    actor: 'test',
+  });
   const champion = await restoreVersion(store, ws, 'credit@champion');
   const challenger = await restoreVersion(store, ws, 'credit@challenger');
-  const s = await ModelServer.start({ model: champion.file, registered: { name: 'credit', version: 1 }, port: 0, token: TOKEN, challenger: { model: challenger.file, registered: { name: 'credit', version: 2 }, split: 1, key: null } });
+  const s = await ModelServer.start({
+    model: champion.file,
+    registered: { name: 'credit', version: 1 },
+    port: 0,
+    token: TOKEN,
+    challenger: { model: challenger.file, registered: { name: 'credit', version: 2 }, split: 1, key: null },
+  });
   servers.push(s);
   const swapped: number[] = [];
-  const follower = new AliasFollower(store, ws, s, 'credit', 'challenger', challenger, { arm: 'challenger', intervalMs: 3_600_000, onSwap: (v) => swapped.push(v) });
+  const follower = new AliasFollower(store, ws, s, 'credit', 'challenger', challenger, {
+    arm: 'challenger',
+    intervalMs: 3_600_000,
+    onSwap: (v) => swapped.push(v),
+  });
   try {
     await registry.setAlias('credit', 'challenger', 3, 'test');
     await follower.check();
@@ -178,7 +267,11 @@ test('the challenger arm follows its alias too; a version that does not load is 
     assert.equal(s.challenger?.model.registered?.version, 4);
     assert.equal(s.model.registered?.version, 1, 'the champion is untouched');
     const r = await invoke(s.url, [rowOf(1)]);
-    assert.deepEqual([r.arms, r.headers.get('x-cairn-version')], [['champion'], '4'], 'split 1: every row to the challenger, now version 4 = MODEL_A');
+    assert.deepEqual(
+      [r.arms, r.headers.get('x-cairn-version')],
+      [['champion'], '4'],
+      'split 1: every row to the challenger, now version 4 = MODEL_A',
+    );
     assert.ok(!existsSync(challenger.file), 'the replaced copy is removed');
   } finally {
     await follower.stop();

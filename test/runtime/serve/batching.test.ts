@@ -22,7 +22,12 @@ const servers: ModelServer[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
 
 type Row = { customer: string; age: number; city: string; score: number };
-const rowOf = (i: number): Row => ({ customer: `c${i}`, age: 25 + (i % 30), city: i % 3 ? 'paris' : 'rome', score: (i % 7) - 2.75 });
+const rowOf = (i: number): Row => ({
+  customer: `c${i}`,
+  age: 25 + (i % 30),
+  city: i % 3 ? 'paris' : 'rome',
+  score: (i % 7) - 2.75,
+});
 /** Finite cells whose float32 features overflow to +inf and -inf: the logit is NaN, which the server refuses to answer. */
 const BAD: Row = { customer: 'bad', age: 1e41, city: 'paris', score: -1e40 };
 
@@ -99,15 +104,26 @@ test('a row the model fails on fails only its own request; its batch neighbours 
   const settled = await Promise.allSettled(answers);
   settled.forEach((s, i) => {
     if (i === 5) assert.ok(s.status === 'rejected' && String(s.reason).includes('non-finite'));
-    else assert.ok(s.status === 'fulfilled' && Math.abs(yes(s.value[0]) - expectedYes(MODEL_A, rows[i] as Row)) < 1e-5, `row ${i}`);
+    else
+      assert.ok(
+        s.status === 'fulfilled' && Math.abs(yes(s.value[0]) - expectedYes(MODEL_A, rows[i] as Row)) < 1e-5,
+        `row ${i}`,
+      );
   });
   assert.equal(c.fallbacks, 1);
 });
 
 async function post(url: string, rows: Row[]): Promise<{ status: number; predictions: ClassPrediction[] }> {
-  const res = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ dataframe_records: rows }) });
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ dataframe_records: rows }),
+  });
   const body: unknown = await res.json();
-  return { status: res.status, predictions: res.status === 200 ? (invocationResponseSchema.parse(body).predictions as ClassPrediction[]) : [] };
+  return {
+    status: res.status,
+    predictions: res.status === 200 ? (invocationResponseSchema.parse(body).predictions as ClassPrediction[]) : [],
+  };
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -117,8 +133,14 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(line.split(' ')[1]);
 }
 
-test('over HTTP with an A/B split: concurrent requests get their own arm\'s answers, a bad one fails alone', async () => {
-  const s = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, challenger: { model: modelB, split: 0.5, key: 'customer' }, batch: { windowMs: 5, maxRows: 256 } });
+test("over HTTP with an A/B split: concurrent requests get their own arm's answers, a bad one fails alone", async () => {
+  const s = await ModelServer.start({
+    model: modelA,
+    port: 0,
+    token: TOKEN,
+    challenger: { model: modelB, split: 0.5, key: 'customer' },
+    batch: { windowMs: 5, maxRows: 256 },
+  });
   servers.push(s);
   const rows = Array.from({ length: 64 }, (_, i) => (i === 17 ? BAD : rowOf(i)));
   const answers = await Promise.all(rows.map((r) => post(s.url, [r])));
@@ -129,7 +151,11 @@ test('over HTTP with an A/B split: concurrent requests get their own arm\'s answ
     const w = challengerShare(r.customer) < 0.5 ? MODEL_B : MODEL_A;
     assert.ok(Math.abs(yes(a.predictions[0]) - expectedYes(w, r)) < 1e-5, `row ${i} answered by its arm`);
   });
-  assert.equal(await metric(s.url, 'cairn_serve_arm_rows_total{arm="champion"}') + (await metric(s.url, 'cairn_serve_arm_rows_total{arm="challenger"}')), 63);
+  assert.equal(
+    (await metric(s.url, 'cairn_serve_arm_rows_total{arm="champion"}')) +
+      (await metric(s.url, 'cairn_serve_arm_rows_total{arm="challenger"}')),
+    63,
+  );
   assert.ok((await metric(s.url, 'cairn_serve_model_calls_total')) >= 1);
 });
 
@@ -145,7 +171,15 @@ test('the prediction log gets every row of concurrent requests, batched or not',
   const s = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, batch: { windowMs: 5, maxRows: 256 } });
   servers.push(s);
   const store = new Store(join(dir, '.cairn', 'cairn.db'));
-  const id = (await store.deployments.start({ name: 'a', ref: modelA, version: null, challenger: null, url: s.url, pid: process.pid, logSample: 1 }));
+  const id = await store.deployments.start({
+    name: 'a',
+    ref: modelA,
+    version: null,
+    challenger: null,
+    url: s.url,
+    pid: process.pid,
+    logSample: 1,
+  });
   const log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000 });
   s.attachDeployment(id, log);
   try {

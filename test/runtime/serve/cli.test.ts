@@ -21,7 +21,14 @@ let built: Promise<string> | undefined;
 const cliPath = (): Promise<string> => (built ??= buildCli());
 
 function io(): CliIo & { out: string; err: string } {
-  const r = { out: '', err: '', cwd: dir, isTty: false, stdout: (t: string) => (r.out += t), stderr: (t: string) => (r.err += t) };
+  const r = {
+    out: '',
+    err: '',
+    cwd: dir,
+    isTty: false,
+    stdout: (t: string) => (r.out += t),
+    stderr: (t: string) => (r.err += t),
+  };
   return r;
 }
 
@@ -33,7 +40,10 @@ test('usage errors exit 2 with the reason; a model that does not load exits 1 na
     [['serve', '--model', model, '--port', '70000'], /--port must be an integer from 0 to 65535/],
     [['serve', '--model', model, '--token', 'short'], /at least 8 characters/],
     [['serve', '--model', model, '--split', '0.3'], /give --challenger REF too/],
-    [['serve', '--model', model, '--challenger', model, '--split', '1.5'], /--split must be a number from 0 to 1, not 1\.5/],
+    [
+      ['serve', '--model', model, '--challenger', model, '--split', '1.5'],
+      /--split must be a number from 0 to 1, not 1\.5/,
+    ],
     [['serve', '--model', model, '--no-log', '--log-sample', '0.5'], /--no-log turns the prediction log off/],
     [['serve', '--model', model, '--log-max-rows', '0'], /--log-max-rows must be an integer from 1/],
     [['serve', '--model', model, '--no-batch', '--batch-window-ms', '1'], /--no-batch turns batching off/],
@@ -59,9 +69,17 @@ test('cairn serve --format json prints URL and a generated token, serves, and ex
   assert.ok(started.token && started.token.length >= 24, 'a generated token');
   assert.equal(started.model.path, model);
   const body = JSON.stringify({ instances: [{ age: 50, city: 'paris', score: 1 }] });
-  const denied = await fetch(`${started.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const denied = await fetch(`${started.url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   assert.equal(denied.status, 401);
-  const ok = await fetch(`${started.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${started.token}` }, body });
+  const ok = await fetch(`${started.url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${started.token}` },
+    body,
+  });
   assert.equal(ok.status, 200);
   assert.equal(((await ok.json()) as { predictions: Array<{ label: string }> }).predictions[0]?.label, 'yes');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -87,7 +105,15 @@ test('--model NAME@ALIAS serves a registered version, restored from the artifact
   const file = writeOnnxModel(ws, 'model', MODEL_A);
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   const registry = new ModelRegistry(store, new ObjectStore(join(ws, '.cairn')), ws);
-  await registry.register({ name: 'credit', model: file, alias: 'production', runId: null, stepRunId: null, step: null, actor: 'test' });
+  await registry.register({
+    name: 'credit',
+    model: file,
+    alias: 'production',
+    runId: null,
+    stepRunId: null,
+    step: null,
+    actor: 'test',
+  });
   await store.close();
   // The registered bytes are served even after the original file is overwritten.
   writeFileSync(file, 'overwritten');
@@ -96,7 +122,11 @@ test('--model NAME@ALIAS serves a registered version, restored from the artifact
   assert.equal(await main(['serve', '--model', 'nope@production', '--workspace', ws, '--port', '0'], unknown), 1);
   assert.match(unknown.err, /--model nope@production: no model named 'nope'/);
 
-  const child = spawnCli(await cliPath(), ['serve', '--model', 'credit@production', '--port', '0', '--format', 'json', '--token', 'registry-token-1'], ws);
+  const child = spawnCli(
+    await cliPath(),
+    ['serve', '--model', 'credit@production', '--port', '0', '--format', 'json', '--token', 'registry-token-1'],
+    ws,
+  );
   const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
   assert.deepEqual(started.model.registered, { name: 'credit', version: 1 });
   const res = await fetch(`${started.url}/invocations`, {
@@ -113,10 +143,29 @@ test('--model NAME@ALIAS serves a registered version, restored from the artifact
 
 test('--workspace records a deployment (id in the listening line and /health) and marks it stopped on SIGTERM', async () => {
   const ws = mkdtempSync(join(tmpdir(), 'cairn-serve-dep-'));
-  const child = spawnCli(await cliPath(), ['serve', '--model', model, '--workspace', ws, '--port', '0', '--format', 'json', '--token', 'deploy-token-1', '--no-log'], dir);
+  const child = spawnCli(
+    await cliPath(),
+    [
+      'serve',
+      '--model',
+      model,
+      '--workspace',
+      ws,
+      '--port',
+      '0',
+      '--format',
+      'json',
+      '--token',
+      'deploy-token-1',
+      '--no-log',
+    ],
+    dir,
+  );
   const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
   assert.equal(typeof started.deploymentId, 'number');
-  const h = serveHealthSchema.parse(await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer deploy-token-1' } })).json());
+  const h = serveHealthSchema.parse(
+    await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer deploy-token-1' } })).json(),
+  );
   assert.equal(h.deploymentId, started.deploymentId);
   assert.deepEqual([h.log?.enabled, h.log?.reason], [false, 'started with --no-log']);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -124,8 +173,33 @@ test('--workspace records a deployment (id in the listening line and /health) an
   assert.equal(await exited, 0);
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   try {
-    const row = store.db.prepare<[number], { name: string; ref: string; version: number | null; status: string; url: string; log_sample: number; stopped_at: number | null }>('SELECT * FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
-    assert.deepEqual({ ...row, stopped_at: typeof row?.stopped_at }, { ...row, name: 'a', ref: model, version: null, status: 'stopped', url: started.url, log_sample: 0, stopped_at: 'number' });
+    const row = store.db
+      .prepare<
+        [number],
+        {
+          name: string;
+          ref: string;
+          version: number | null;
+          status: string;
+          url: string;
+          log_sample: number;
+          stopped_at: number | null;
+        }
+      >('SELECT * FROM deployments WHERE id = ?')
+      .get(started.deploymentId ?? -1);
+    assert.deepEqual(
+      { ...row, stopped_at: typeof row?.stopped_at },
+      {
+        ...row,
+        name: 'a',
+        ref: model,
+        version: null,
+        status: 'stopped',
+        url: started.url,
+        log_sample: 0,
+        stopped_at: 'number',
+      },
+    );
   } finally {
     await store.close();
   }
@@ -134,24 +208,69 @@ test('--workspace records a deployment (id in the listening line and /health) an
 test('--challenger --split --key: both models served, the split recorded on the deployment row, rows logged per arm', async () => {
   const ws = mkdtempSync(join(tmpdir(), 'cairn-serve-ab-cli-'));
   writeOnnxModel(dir, 'b', MODEL_B);
-  const child = spawnCli(await cliPath(), ['serve', '--model', 'a.onnx', '--challenger', 'b.onnx', '--split', '0.5', '--key', 'customer', '--workspace', ws, '--port', '0', '--format', 'json', '--token', 'ab-cli-token-1', '--log-sample', '1'], dir);
+  const child = spawnCli(
+    await cliPath(),
+    [
+      'serve',
+      '--model',
+      'a.onnx',
+      '--challenger',
+      'b.onnx',
+      '--split',
+      '0.5',
+      '--key',
+      'customer',
+      '--workspace',
+      ws,
+      '--port',
+      '0',
+      '--format',
+      'json',
+      '--token',
+      'ab-cli-token-1',
+      '--log-sample',
+      '1',
+    ],
+    dir,
+  );
   const started = serveStartedSchema.parse(JSON.parse(await firstLine(child)));
-  assert.deepEqual([started.challenger?.model.path, started.challenger?.split, started.challenger?.key], [join(dir, 'b.onnx'), 0.5, 'customer']);
+  assert.deepEqual(
+    [started.challenger?.model.path, started.challenger?.split, started.challenger?.key],
+    [join(dir, 'b.onnx'), 0.5, 'customer'],
+  );
   const rows = Array.from({ length: 40 }, (_, i) => ({ customer: `k${i}`, age: 30 + i, city: 'paris', score: 1 }));
-  const res = await fetch(`${started.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ab-cli-token-1' }, body: JSON.stringify({ dataframe_records: rows }) });
+  const res = await fetch(`${started.url}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ab-cli-token-1' },
+    body: JSON.stringify({ dataframe_records: rows }),
+  });
   assert.equal(res.status, 200);
   const challengerRows = rows.filter((r) => challengerShare(r.customer) < 0.5).length;
   assert.equal(res.headers.get('x-cairn-arm-rows'), `champion=${40 - challengerRows},challenger=${challengerRows}`);
-  const health = serveHealthSchema.parse(await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer ab-cli-token-1' } })).json());
-  assert.equal(health.log?.writer, 'thread', 'the bundled CLI writes the log from its writer thread (logWriter.js beside it)');
+  const health = serveHealthSchema.parse(
+    await (await fetch(`${started.url}/health`, { headers: { authorization: 'Bearer ab-cli-token-1' } })).json(),
+  );
+  assert.equal(
+    health.log?.writer,
+    'thread',
+    'the bundled CLI writes the log from its writer thread (logWriter.js beside it)',
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   const store = new Store(join(ws, '.cairn', 'cairn.db'));
   try {
-    const row = store.db.prepare<[number], { challenger_ref: string; split: number; ab_key: string; log_sample: number }>('SELECT challenger_ref, split, ab_key, log_sample FROM deployments WHERE id = ?').get(started.deploymentId ?? -1);
+    const row = store.db
+      .prepare<[number], { challenger_ref: string; split: number; ab_key: string; log_sample: number }>(
+        'SELECT challenger_ref, split, ab_key, log_sample FROM deployments WHERE id = ?',
+      )
+      .get(started.deploymentId ?? -1);
     assert.deepEqual(row, { challenger_ref: 'b.onnx', split: 0.5, ab_key: 'customer', log_sample: 1 });
-    const arms = store.db.prepare<[number], { arm: string; n: number }>('SELECT arm, count(*) AS n FROM predictions WHERE deployment_id = ? GROUP BY arm ORDER BY arm').all(started.deploymentId ?? -1);
+    const arms = store.db
+      .prepare<[number], { arm: string; n: number }>(
+        'SELECT arm, count(*) AS n FROM predictions WHERE deployment_id = ? GROUP BY arm ORDER BY arm',
+      )
+      .all(started.deploymentId ?? -1);
     assert.deepEqual(arms, [
       { arm: 'challenger', n: challengerRows },
       { arm: 'champion', n: 40 - challengerRows },

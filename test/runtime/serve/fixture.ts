@@ -45,7 +45,12 @@ export function tinyModel(w: Weights): TabularModel {
       outputs: ['age', 'city=paris', 'city=rome', 'score'],
     },
     encoding: {
-      columns: ['age', 'city=paris', 'city=rome', 'score'].map((name) => ({ name, kind: 'numeric' as const, mean: 0, std: 1 })),
+      columns: ['age', 'city=paris', 'city=rome', 'score'].map((name) => ({
+        name,
+        kind: 'numeric' as const,
+        mean: 0,
+        std: 1,
+      })),
       width: 4,
     },
     layers: [{ inputs: 4, units: 1, weights: [w.age, w.paris, w.rome, w.score], bias: [w.bias], activation: 'linear' }],
@@ -61,7 +66,12 @@ export function writeOnnxModel(dir: string, name: string, w: Weights): string {
 /** P(yes) by hand: the transform, then the logistic layer. */
 export function expectedYes(w: Weights, row: { age: number | null; city: string | null; score: number }): number {
   const age = row.age === null ? 0 : (row.age - 40) / 10;
-  const z = w.age * age + (row.city === 'paris' ? w.paris : 0) + (row.city === 'rome' ? w.rome : 0) + w.score * row.score + w.bias;
+  const z =
+    w.age * age +
+    (row.city === 'paris' ? w.paris : 0) +
+    (row.city === 'rome' ? w.rome : 0) +
+    w.score * row.score +
+    w.bias;
   return 1 / (1 + Math.exp(-z));
 }
 

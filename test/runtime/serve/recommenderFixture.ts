@@ -7,7 +7,8 @@ import type { BuiltinContext } from '../../../runtime/src/builtins/types.js';
 /** A small ratings table (users 1–20, items 101–115, most pairs rated), as MovieLens columns. */
 export function writeRatings(dir: string): string {
   const lines = ['userId,movieId,rating'];
-  for (let u = 1; u <= 20; u++) for (let m = 1; m <= 15; m++) if ((u * m) % 4 !== 0) lines.push(`${u},${100 + m},${1 + ((u * 3 + m) % 5)}`);
+  for (let u = 1; u <= 20; u++)
+    for (let m = 1; m <= 15; m++) if ((u * m) % 4 !== 0) lines.push(`${u},${100 + m},${1 + ((u * 3 + m) % 5)}`);
   const file = join(dir, 'ratings.csv');
   writeFileSync(file, lines.join('\n') + '\n');
   return file;
@@ -26,7 +27,20 @@ export async function trainRecommender(dir: string): Promise<{ json: string; onn
   const ctx: BuiltinContext = {
     root: dir,
     step: 'train',
-    options: { ratings, user: 'userId', item: 'movieId', rating: 'rating', factors: 4, implicit: false, epochs: 3, lr: 0.02, l2: 0.01, batch_size: 32, seed: 2, valid_fraction: 0.1 },
+    options: {
+      ratings,
+      user: 'userId',
+      item: 'movieId',
+      rating: 'rating',
+      factors: 4,
+      implicit: false,
+      epochs: 3,
+      lr: 0.02,
+      l2: 0.01,
+      batch_size: 32,
+      seed: 2,
+      valid_fraction: 0.1,
+    },
     outputs: { model: json, onnx },
     dataSchemas: {},
     log: () => undefined,

@@ -21,8 +21,21 @@ let server: ModelServer;
 let id: number;
 let log: PredictionLog;
 before(async () => {
-  server = await ModelServer.start({ model: writeOnnxModel(dir, 'a', MODEL_A), port: 0, token: TOKEN, challenger: { model: writeOnnxModel(dir, 'b', MODEL_B), split: 0.4, key: 'customer' } });
-  id = (await store.deployments.start({ name: 'a', ref: 'a.onnx', version: null, challenger: { ref: 'b.onnx', version: null, split: 0.4, key: 'customer' }, url: server.url, pid: process.pid, logSample: 1 }));
+  server = await ModelServer.start({
+    model: writeOnnxModel(dir, 'a', MODEL_A),
+    port: 0,
+    token: TOKEN,
+    challenger: { model: writeOnnxModel(dir, 'b', MODEL_B), split: 0.4, key: 'customer' },
+  });
+  id = await store.deployments.start({
+    name: 'a',
+    ref: 'a.onnx',
+    version: null,
+    challenger: { ref: 'b.onnx', version: null, split: 0.4, key: 'customer' },
+    url: server.url,
+    pid: process.pid,
+    logSample: 1,
+  });
   log = new PredictionLog(store, id, { sample: 1, maxRows: 100_000 });
   server.attachDeployment(id, log);
 });
@@ -34,38 +47,85 @@ after(async () => {
 
 const N = 57;
 const lines = ['customer,age,city,score,bought'];
-for (let i = 0; i < N; i++) lines.push(`u${i % 19},${20 + i},${i % 2 ? 'paris' : 'rome'},${(i % 5) - 2},${i % 3 ? 'yes' : 'no'}`);
+for (let i = 0; i < N; i++)
+  lines.push(`u${i % 19},${20 + i},${i % 2 ? 'paris' : 'rome'},${(i % 5) - 2},${i % 3 ? 'yes' : 'no'}`);
 const table = join(dir, 'traffic.csv');
 writeFileSync(table, lines.join('\n') + '\n');
 writeFileSync(join(dir, 'token.txt'), TOKEN + '\n');
 
 function io(): CliIo & { out: string; err: string } {
-  const r = { out: '', err: '', cwd: dir, isTty: false, stdout: (t: string) => (r.out += t), stderr: (t: string) => (r.err += t) };
+  const r = {
+    out: '',
+    err: '',
+    cwd: dir,
+    isTty: false,
+    stdout: (t: string) => (r.out += t),
+    stderr: (t: string) => (r.err += t),
+  };
   return r;
 }
 
 test('replays every row in batches, posts the labels as feedback, and counts rows per arm', async () => {
   const r = io();
-  const code = await main(['replay', 'traffic.csv', '--url', server.url, '--token-file', 'token.txt', '--label', 'bought', '--batch', '5', '--concurrency', '3', '--format', 'json'], r);
+  const code = await main(
+    [
+      'replay',
+      'traffic.csv',
+      '--url',
+      server.url,
+      '--token-file',
+      'token.txt',
+      '--label',
+      'bought',
+      '--batch',
+      '5',
+      '--concurrency',
+      '3',
+      '--format',
+      'json',
+    ],
+    r,
+  );
   assert.equal(code, 0, r.err + r.out);
   const s = JSON.parse(r.out) as ReplaySummary;
   assert.equal(s.rows, N);
   assert.equal(s.requests, Math.ceil(N / 5));
   assert.equal(s.failed, 0);
-  const challengerRows = Array.from({ length: N }, (_, i) => challengerShare(`u${i % 19}`) < 0.4).filter(Boolean).length;
-  assert.deepEqual(s.arms, { ...(N - challengerRows ? { champion: N - challengerRows } : {}), ...(challengerRows ? { challenger: challengerRows } : {}) });
+  const challengerRows = Array.from({ length: N }, (_, i) => challengerShare(`u${i % 19}`) < 0.4).filter(
+    Boolean,
+  ).length;
+  assert.deepEqual(s.arms, {
+    ...(N - challengerRows ? { champion: N - challengerRows } : {}),
+    ...(challengerRows ? { challenger: challengerRows } : {}),
+  });
   assert.deepEqual(s.feedback, { requests: s.requests, updated: N, unknown: 0 });
   assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p99 >= s.latencyMs.p50);
-  const rows = store.db.prepare<[number], { inputs_json: string; label_json: string; arm: string }>('SELECT inputs_json, label_json, arm FROM predictions WHERE deployment_id = ? ORDER BY id').all(id);
+  const rows = store.db
+    .prepare<[number], { inputs_json: string; label_json: string; arm: string }>(
+      'SELECT inputs_json, label_json, arm FROM predictions WHERE deployment_id = ? ORDER BY id',
+    )
+    .all(id);
   assert.equal(rows.length, N);
-  assert.ok(rows.every((x) => x.label_json === '"yes"' || x.label_json === '"no"'), 'every logged row got its label');
-  assert.ok(rows.every((x) => !('bought' in (JSON.parse(x.inputs_json) as object))), 'the label column is not sent');
+  assert.ok(
+    rows.every((x) => x.label_json === '"yes"' || x.label_json === '"no"'),
+    'every logged row got its label',
+  );
+  assert.ok(
+    rows.every((x) => !('bought' in (JSON.parse(x.inputs_json) as object))),
+    'the label column is not sent',
+  );
   assert.equal(rows.filter((x) => x.arm === 'challenger').length, challengerRows);
 });
 
 test('--limit stops early; a wrong token fails every request and exits 1 with the reason', async () => {
   const r = io();
-  assert.equal(await main(['replay', 'traffic.csv', '--url', server.url, '--token', 'wrong-token-123', '--limit', '4', '--format', 'json'], r), 1);
+  assert.equal(
+    await main(
+      ['replay', 'traffic.csv', '--url', server.url, '--token', 'wrong-token-123', '--limit', '4', '--format', 'json'],
+      r,
+    ),
+    1,
+  );
   const s = JSON.parse(r.out) as ReplaySummary;
   assert.deepEqual([s.rows, s.requests, s.failed], [0, 4, 4]);
   assert.match(s.errors[0] ?? '', /401: the bearer token is wrong/);
@@ -79,7 +139,10 @@ test('usage errors exit 2 naming the flag', async () => {
     [['replay'], /give the table/],
     [['replay', 'traffic.csv'], /--url is required/],
     [['replay', 'traffic.csv', '--url', 'nope'], /not a URL/],
-    [['replay', 'traffic.csv', '--url', server.url, '--label', 'label'], /--label label: traffic\.csv has no such column \(its columns: customer, age, city, score, bought\)/],
+    [
+      ['replay', 'traffic.csv', '--url', server.url, '--label', 'label'],
+      /--label label: traffic\.csv has no such column \(its columns: customer, age, city, score, bought\)/,
+    ],
     [['replay', 'traffic.csv', '--url', server.url, '--batch', '0'], /--batch must be an integer/],
   ];
   for (const [args, re] of cases) {

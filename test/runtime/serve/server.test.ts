@@ -19,7 +19,14 @@ const logs: string[] = [];
 let server: ModelServer;
 
 before(async () => {
-  server = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, maxBodyBytes: 64 * 1024, bodyTimeoutMs: 300, log: (l) => logs.push(l) });
+  server = await ModelServer.start({
+    model: modelA,
+    port: 0,
+    token: TOKEN,
+    maxBodyBytes: 64 * 1024,
+    bodyTimeoutMs: 300,
+    log: (l) => logs.push(l),
+  });
 });
 after(() => server.close());
 
@@ -29,7 +36,10 @@ const rows = [
   { age: 40, city: 'oslo', score: 0 }, // unseen category: every one-hot column 0
 ];
 
-async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; headers: Headers }> {
+async function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   const res = await fetch(`${server.url}/invocations`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
@@ -49,7 +59,10 @@ function assertModel(preds: ClassPrediction[], w: typeof MODEL_A, input = rows):
   assert.equal(preds.length, input.length);
   preds.forEach((p, i) => {
     const yes = expectedYes(w, input[i] as (typeof rows)[number]);
-    assert.ok(Math.abs((p.probabilities['yes'] ?? NaN) - yes) < 1e-5, `row ${i + 1}: P(yes) ${p.probabilities['yes']} vs ${yes}`);
+    assert.ok(
+      Math.abs((p.probabilities['yes'] ?? NaN) - yes) < 1e-5,
+      `row ${i + 1}: P(yes) ${p.probabilities['yes']} vs ${yes}`,
+    );
     assert.ok(Math.abs((p.probabilities['no'] ?? NaN) - (1 - yes)) < 1e-5);
     assert.equal(p.label, yes > 0.5 ? 'yes' : 'no');
   });
@@ -78,7 +91,9 @@ test('every MLflow body format gives the same predictions, with the saved transf
 test('null is a missing value: a standardized column takes the training mean', async () => {
   const res = await post({ dataframe_records: [{ age: null, city: null, score: 0 }] });
   assert.equal(res.status, 200);
-  assertModel(predictions(res.json), MODEL_A, [{ age: null as unknown as number, city: null as unknown as string, score: 0 }]);
+  assertModel(predictions(res.json), MODEL_A, [
+    { age: null as unknown as number, city: null as unknown as string, score: 0 },
+  ]);
 });
 
 test('GET /health reports the model and its input schema', async () => {
@@ -109,21 +124,152 @@ const json = { ...auth, 'content-type': 'application/json' };
 const good = JSON.stringify({ dataframe_records: rows });
 
 const cases: Case[] = [
-  { name: 'no token', status: 401, code: 'unauthorized', message: /Authorization: Bearer/, send: () => fetch(url('/invocations'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: good }) },
-  { name: 'wrong token', status: 401, code: 'unauthorized', message: /token is wrong/, send: () => fetch(url('/invocations'), { method: 'POST', headers: { ...json, authorization: `Bearer ${TOKEN}x` }, body: good }) },
-  { name: 'token on /metrics too', status: 401, code: 'unauthorized', message: /Bearer/, send: () => fetch(url('/metrics')) },
-  { name: 'unknown route', status: 404, code: 'not_found', message: /POST \/invocations/, send: () => fetch(url('/predict'), { headers: auth }) },
-  { name: 'wrong method', status: 405, code: 'method_not_allowed', message: /takes POST/, send: () => fetch(url('/invocations'), { headers: auth }) },
-  { name: 'wrong content type', status: 415, code: 'unsupported_media_type', message: /application\/json, not text\/csv/, send: () => fetch(url('/invocations'), { method: 'POST', headers: { ...auth, 'content-type': 'text/csv' }, body: 'age,city\n1,2' }) },
-  { name: 'malformed JSON', status: 400, code: 'malformed_json', message: /not valid JSON/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"dataframe_records": [' }) },
-  { name: 'unknown body format', status: 400, code: 'bad_body', message: /dataframe_split, dataframe_records, instances or inputs/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"rows": []}' }) },
-  { name: 'a cell that is an object', status: 400, code: 'bad_body', message: /body\.dataframe_records\[0\]\.age/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"dataframe_records": [{"age": {"x": 1}, "city": "a", "score": 1}]}' }) },
-  { name: 'missing column', status: 400, code: 'missing_column', message: /column "score" is missing/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: JSON.stringify({ dataframe_split: { columns: ['age', 'city'], data: [[1, 'a']] } }) }) },
-  { name: 'missing column in a record', status: 400, code: 'missing_column', message: /row 2: column "city" is missing/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: JSON.stringify({ dataframe_records: [rows[0], { age: 1, score: 2 }] }) }) },
-  { name: 'wrong type', status: 400, code: 'bad_type', message: /row 1: column "age" must be a number.*"fifty"/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: JSON.stringify({ instances: [{ age: 'fifty', city: 'rome', score: 1 }] }) }) },
-  { name: 'ragged row', status: 400, code: 'bad_row', message: /row 1 has 2 values but there are 3 columns/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: JSON.stringify({ dataframe_split: { columns: ['age', 'city', 'score'], data: [[1, 'a']] } }) }) },
-  { name: 'no rows', status: 400, code: 'empty', message: /no rows/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"instances": []}' }) },
-  { name: 'body over the limit', status: 413, code: 'too_large', message: /limit is 65536/, send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: JSON.stringify({ dataframe_records: Array.from({ length: 3000 }, () => rows[0]) }) }) },
+  {
+    name: 'no token',
+    status: 401,
+    code: 'unauthorized',
+    message: /Authorization: Bearer/,
+    send: () =>
+      fetch(url('/invocations'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: good }),
+  },
+  {
+    name: 'wrong token',
+    status: 401,
+    code: 'unauthorized',
+    message: /token is wrong/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${TOKEN}x` },
+        body: good,
+      }),
+  },
+  {
+    name: 'token on /metrics too',
+    status: 401,
+    code: 'unauthorized',
+    message: /Bearer/,
+    send: () => fetch(url('/metrics')),
+  },
+  {
+    name: 'unknown route',
+    status: 404,
+    code: 'not_found',
+    message: /POST \/invocations/,
+    send: () => fetch(url('/predict'), { headers: auth }),
+  },
+  {
+    name: 'wrong method',
+    status: 405,
+    code: 'method_not_allowed',
+    message: /takes POST/,
+    send: () => fetch(url('/invocations'), { headers: auth }),
+  },
+  {
+    name: 'wrong content type',
+    status: 415,
+    code: 'unsupported_media_type',
+    message: /application\/json, not text\/csv/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/csv' },
+        body: 'age,city\n1,2',
+      }),
+  },
+  {
+    name: 'malformed JSON',
+    status: 400,
+    code: 'malformed_json',
+    message: /not valid JSON/,
+    send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"dataframe_records": [' }),
+  },
+  {
+    name: 'unknown body format',
+    status: 400,
+    code: 'bad_body',
+    message: /dataframe_split, dataframe_records, instances or inputs/,
+    send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"rows": []}' }),
+  },
+  {
+    name: 'a cell that is an object',
+    status: 400,
+    code: 'bad_body',
+    message: /body\.dataframe_records\[0\]\.age/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: '{"dataframe_records": [{"age": {"x": 1}, "city": "a", "score": 1}]}',
+      }),
+  },
+  {
+    name: 'missing column',
+    status: 400,
+    code: 'missing_column',
+    message: /column "score" is missing/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ dataframe_split: { columns: ['age', 'city'], data: [[1, 'a']] } }),
+      }),
+  },
+  {
+    name: 'missing column in a record',
+    status: 400,
+    code: 'missing_column',
+    message: /row 2: column "city" is missing/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ dataframe_records: [rows[0], { age: 1, score: 2 }] }),
+      }),
+  },
+  {
+    name: 'wrong type',
+    status: 400,
+    code: 'bad_type',
+    message: /row 1: column "age" must be a number.*"fifty"/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ instances: [{ age: 'fifty', city: 'rome', score: 1 }] }),
+      }),
+  },
+  {
+    name: 'ragged row',
+    status: 400,
+    code: 'bad_row',
+    message: /row 1 has 2 values but there are 3 columns/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ dataframe_split: { columns: ['age', 'city', 'score'], data: [[1, 'a']] } }),
+      }),
+  },
+  {
+    name: 'no rows',
+    status: 400,
+    code: 'empty',
+    message: /no rows/,
+    send: () => fetch(url('/invocations'), { method: 'POST', headers: json, body: '{"instances": []}' }),
+  },
+  {
+    name: 'body over the limit',
+    status: 413,
+    code: 'too_large',
+    message: /limit is 65536/,
+    send: () =>
+      fetch(url('/invocations'), {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ dataframe_records: Array.from({ length: 3000 }, () => rows[0]) }),
+      }),
+  },
 ];
 
 for (const c of cases) {
@@ -154,7 +300,8 @@ function rawRequest(text: string): Promise<string> {
   });
 }
 
-const rawHead = (extra: string) => `POST /invocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n${extra}\r\n`;
+const rawHead = (extra: string) =>
+  `POST /invocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n${extra}\r\n`;
 
 test('408 when the body does not arrive in time; the connection is closed', async () => {
   const out = await rawRequest(rawHead('Content-Length: 100\r\n') + '{"instances":');
@@ -164,7 +311,9 @@ test('408 when the body does not arrive in time; the connection is closed', asyn
 
 test('413 for a chunked body (no Content-Length) that grows over the limit', async () => {
   const chunk = 'x'.repeat(8 * 1024);
-  const out = await rawRequest(rawHead('Transfer-Encoding: chunked\r\n') + `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(10));
+  const out = await rawRequest(
+    rawHead('Transfer-Encoding: chunked\r\n') + `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(10),
+  );
   assert.match(out, /^HTTP\/1\.1 413/);
   assert.match(out, /over the limit of 65536 bytes/);
 });
@@ -182,8 +331,13 @@ test('GET /metrics: Prometheus text with requests by route and status, errors, a
   const inf = value(/^cairn_serve_request_duration_seconds_bucket\{route="\/invocations",le="\+Inf"\} (\d+)$/m);
   assert.equal(value(/^cairn_serve_request_duration_seconds_count\{route="\/invocations"\} (\d+)$/m), inf);
   // Buckets are cumulative.
-  const buckets = [...text.matchAll(/^cairn_serve_request_duration_seconds_bucket\{route="\/invocations",le="[^"]+"\} (\d+)$/gm)].map((m) => Number(m[1]));
-  assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b));
+  const buckets = [
+    ...text.matchAll(/^cairn_serve_request_duration_seconds_bucket\{route="\/invocations",le="[^"]+"\} (\d+)$/gm),
+  ].map((m) => Number(m[1]));
+  assert.deepEqual(
+    buckets,
+    [...buckets].sort((a, b) => a - b),
+  );
   // This request itself is in flight while the text is rendered.
   assert.equal(value(/^cairn_serve_in_flight_requests (\d+)$/m), 1);
   assert.ok(value(/^cairn_serve_predictions_total (\d+)$/m) >= 18);
@@ -246,7 +400,11 @@ test('a Cairn model.json serves the same predictions as its ONNX export', async 
   writeFileSync(json, JSON.stringify(tinyModel(MODEL_A)));
   const s = await ModelServer.start({ model: json, port: 0, token: null });
   try {
-    const res = await fetch(`${s.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_records: rows }) });
+    const res = await fetch(`${s.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_records: rows }),
+    });
     assert.equal(res.status, 200);
     assertModel(predictions(await res.json()), MODEL_A);
   } finally {
@@ -271,7 +429,10 @@ test('close() lets in-flight requests finish, then refuses new connections', asy
         sock.on('close', () => resolve(out));
       }),
   );
-  for (const sock of socks) sock.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`);
+  for (const sock of socks)
+    sock.write(
+      `POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+    );
   while (s.metrics.inFlight < 8) await new Promise((r) => setImmediate(r));
   const closed = s.close();
   for (const sock of socks) sock.write(body.slice(half));
@@ -282,7 +443,13 @@ test('close() lets in-flight requests finish, then refuses new connections', asy
 
 test('a model slower than the predict timeout: 503 at the deadline, the late answer dropped, the server keeps serving', async () => {
   const lines: string[] = [];
-  const slow = await ModelServer.start({ model: modelA, port: 0, token: TOKEN, predictTimeoutMs: 50, log: (l) => lines.push(l) });
+  const slow = await ModelServer.start({
+    model: modelA,
+    port: 0,
+    token: TOKEN,
+    predictTimeoutMs: 50,
+    log: (l) => lines.push(l),
+  });
   try {
     // The loaded model, made slow: it answers only once the test lets it, after the 503 has arrived (a timer would
     // race the deadline on a busy machine).
@@ -294,18 +461,34 @@ test('a model slower than the predict timeout: 503 at the deadline, the late ans
     let finished: Promise<unknown[]> | undefined;
     arms.champion.predict = (t) => (finished = gate.then(() => predict(t)).finally(() => late++));
     // A server that waited for the model would never answer: the request gives up (and the test fails) after 30 s.
-    const res = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }), signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${slow.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ instances: [rows[0]] }),
+      signal: AbortSignal.timeout(30_000),
+    });
     assert.equal(late, 0, 'answered at the deadline, before the model finished');
     assert.equal(res.status, 503);
-    assert.match(((await res.json()) as { error: { message: string } }).error.message, /the model took longer than 50 ms/);
+    assert.match(
+      ((await res.json()) as { error: { message: string } }).error.message,
+      /the model took longer than 50 ms/,
+    );
     assert.ok(finished, 'the request reached the model');
     release();
     await finished;
     assert.equal(late, 1, 'the model did finish later');
     arms.champion.predict = predict;
-    const ok = await fetch(`${slow.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ instances: [rows[0]] }) });
+    const ok = await fetch(`${slow.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ instances: [rows[0]] }),
+    });
     assert.equal(ok.status, 200);
-    assert.equal(lines.filter((l) => l.startsWith('503')).length, 1, 'one 503 logged, no second answer for the late prediction');
+    assert.equal(
+      lines.filter((l) => l.startsWith('503')).length,
+      1,
+      'one 503 logged, no second answer for the late prediction',
+    );
   } finally {
     await slow.close(0);
   }

@@ -24,7 +24,14 @@ async function until(test: () => boolean): Promise<void> {
 test('the test cluster runs an afterok chain in order and stops its daemons', async () => {
   const out = path.join(cluster.dir, 'chain.txt');
   const a = cluster.client('sbatch', ['--parsable', '-o', '/dev/null', '--wrap', `echo a >> ${out}`]);
-  const b = cluster.client('sbatch', ['--parsable', '-o', '/dev/null', `--dependency=afterok:${a}`, '--wrap', `echo b >> ${out}`]);
+  const b = cluster.client('sbatch', [
+    '--parsable',
+    '-o',
+    '/dev/null',
+    `--dependency=afterok:${a}`,
+    '--wrap',
+    `echo b >> ${out}`,
+  ]);
   await until(() => jobState(b) === 'COMPLETED');
   assert.equal(jobState(a), 'COMPLETED');
   assert.equal(readFileSync(out, 'utf8'), 'a\nb\n');

@@ -93,7 +93,11 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true, ti
   });
 
   /** Runs with `train` sleeping until `fault` happens to its job; the step must fail with Slurm's state, then resume. */
-  async function faultRun(fault: (jobId: string) => void | Promise<void>, expected: RegExp, on: SlurmSettings = settings): Promise<void> {
+  async function faultRun(
+    fault: (jobId: string) => void | Promise<void>,
+    expected: RegExp,
+    on: SlurmSettings = settings,
+  ): Promise<void> {
     const ws = workspace(false);
     const engine = new Engine(ws.dir);
     try {
@@ -102,7 +106,10 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true, ti
       const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
       const handle = await startSlurmRun(pipelineIn(ws.dir), opts, on);
       await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
-      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
+      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<
+        string,
+        string
+      >;
       await fault(jobs.train ?? '');
       const outcome = await handle.done;
       assert.equal(outcome.status, 'failed');
@@ -128,157 +135,198 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true, ti
   });
 
   describe('on the shared cluster, one at a time', { concurrency: 1 }, () => {
-  test('same cache keys and lineage as the local executor; job ids recorded; a re-run is all cache hits', async () => {
-    const local = workspace(true);
-    const remote = workspace(true);
-    const a = new Engine(local.dir);
-    const b = new Engine(remote.dir);
-    try {
-      const localRun = await a.run(pipelineIn(local.dir));
-      assert.equal(localRun.status, 'succeeded');
-      await b.store.ready;
-      const events = new EventLog();
-      const opts = { store: b.store, objects: b.objects, workspace: remote.dir, onEvent: events.listener };
-      const handle = await startSlurmRun(pipelineIn(remote.dir), opts, settings);
-      const outcome = await handle.done;
-      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
-      const strip = (r: Record<string, unknown>) => JSON.parse(JSON.stringify(r).replaceAll(`"runId":${outcome.runId}`, '')) as unknown;
-      const mine = await records(b, outcome.runId);
-      const theirs = await records(a, localRun.runId);
-      assert.deepEqual(strip(mine), JSON.parse(JSON.stringify(theirs).replaceAll(`"runId":${localRun.runId}`, '')));
-      const jobs = JSON.parse((await b.store.runs.tag(outcome.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
-      assert.deepEqual(Object.keys(jobs).sort(), ['prepare', 'report', 'train']);
-      const dependency = cluster.client('scontrol', ['show', 'job', '-o', jobs.train ?? '']);
-      assert.match(dependency, /JobState=COMPLETED/);
-      assert.ok(events.events.some((e: RunEvent) => e.type === 'progress' && e.step === 'train' && /queued: Slurm job/.test(e.message ?? '')));
-      assert.equal((await b.store.runs.latestMetrics(outcome.runId))?.total, 12, 'metrics written by the job reach the run');
-      assert.ok(events.logLines('train').some((l) => l.includes('::cairn-metric total=12')), 'the job log streams back');
-      const again = await (await startSlurmRun(pipelineIn(remote.dir), opts, settings)).done;
-      assert.deepEqual(Object.values(again.steps).map((s) => s.cacheHit), [true, true, true]);
-      assert.equal(await b.store.runs.tag(again.runId, slurmJobsTag), '{}', 'cached steps are resolved before anything is submitted');
-    } finally {
-      await a.close();
-      await b.close();
-      local.cleanup();
-      remote.cleanup();
-    }
-  });
+    test('same cache keys and lineage as the local executor; job ids recorded; a re-run is all cache hits', async () => {
+      const local = workspace(true);
+      const remote = workspace(true);
+      const a = new Engine(local.dir);
+      const b = new Engine(remote.dir);
+      try {
+        const localRun = await a.run(pipelineIn(local.dir));
+        assert.equal(localRun.status, 'succeeded');
+        await b.store.ready;
+        const events = new EventLog();
+        const opts = { store: b.store, objects: b.objects, workspace: remote.dir, onEvent: events.listener };
+        const handle = await startSlurmRun(pipelineIn(remote.dir), opts, settings);
+        const outcome = await handle.done;
+        assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+        const strip = (r: Record<string, unknown>) =>
+          JSON.parse(JSON.stringify(r).replaceAll(`"runId":${outcome.runId}`, '')) as unknown;
+        const mine = await records(b, outcome.runId);
+        const theirs = await records(a, localRun.runId);
+        assert.deepEqual(strip(mine), JSON.parse(JSON.stringify(theirs).replaceAll(`"runId":${localRun.runId}`, '')));
+        const jobs = JSON.parse((await b.store.runs.tag(outcome.runId, slurmJobsTag)) ?? '{}') as Record<
+          string,
+          string
+        >;
+        assert.deepEqual(Object.keys(jobs).sort(), ['prepare', 'report', 'train']);
+        const dependency = cluster.client('scontrol', ['show', 'job', '-o', jobs.train ?? '']);
+        assert.match(dependency, /JobState=COMPLETED/);
+        assert.ok(
+          events.events.some(
+            (e: RunEvent) => e.type === 'progress' && e.step === 'train' && /queued: Slurm job/.test(e.message ?? ''),
+          ),
+        );
+        assert.equal(
+          (await b.store.runs.latestMetrics(outcome.runId))?.total,
+          12,
+          'metrics written by the job reach the run',
+        );
+        assert.ok(
+          events.logLines('train').some((l) => l.includes('::cairn-metric total=12')),
+          'the job log streams back',
+        );
+        const again = await (await startSlurmRun(pipelineIn(remote.dir), opts, settings)).done;
+        assert.deepEqual(
+          Object.values(again.steps).map((s) => s.cacheHit),
+          [true, true, true],
+        );
+        assert.equal(
+          await b.store.runs.tag(again.runId, slurmJobsTag),
+          '{}',
+          'cached steps are resolved before anything is submitted',
+        );
+      } finally {
+        await a.close();
+        await b.close();
+        local.cleanup();
+        remote.cleanup();
+      }
+    });
 
-  test('a job killed with scancel: step failed with Slurm reason, downstream cancelled, re-run resumes from cache', async () => {
-    const ws = workspace(false);
-    const engine = new Engine(ws.dir);
-    try {
-      await engine.store.ready;
-      const events = new EventLog();
-      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
-      const handle = await startSlurmRun(pipelineIn(ws.dir), opts, settings);
-      await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
-      const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
-      cluster.client('scancel', [jobs.train ?? '']);
-      const outcome = await handle.done;
-      assert.equal(outcome.status, 'failed');
-      assert.equal(outcome.steps.train?.status, 'failed');
-      assert.match(outcome.steps.train?.error ?? '', /Slurm job \d+ ended CANCELLED/);
-      assert.equal(outcome.steps.report?.status, 'cancelled');
-      assert.match(outcome.error ?? '', /step 'train' failed/);
-      writeFileSync(path.join(ws.dir, 'fast'), '');
-      const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
-      assert.equal(resumed.status, 'succeeded');
-      assert.equal(resumed.steps.prepare?.cacheHit, true);
-      const resubmitted = JSON.parse((await engine.store.runs.tag(resumed.runId, slurmJobsTag)) ?? '{}') as Record<string, string>;
-      assert.deepEqual(Object.keys(resubmitted).sort(), ['report', 'train']);
-    } finally {
-      await engine.close();
-      ws.cleanup();
-    }
-  });
+    test('a job killed with scancel: step failed with Slurm reason, downstream cancelled, re-run resumes from cache', async () => {
+      const ws = workspace(false);
+      const engine = new Engine(ws.dir);
+      try {
+        await engine.store.ready;
+        const events = new EventLog();
+        const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
+        const handle = await startSlurmRun(pipelineIn(ws.dir), opts, settings);
+        await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
+        const jobs = JSON.parse((await engine.store.runs.tag(handle.runId, slurmJobsTag)) ?? '{}') as Record<
+          string,
+          string
+        >;
+        cluster.client('scancel', [jobs.train ?? '']);
+        const outcome = await handle.done;
+        assert.equal(outcome.status, 'failed');
+        assert.equal(outcome.steps.train?.status, 'failed');
+        assert.match(outcome.steps.train?.error ?? '', /Slurm job \d+ ended CANCELLED/);
+        assert.equal(outcome.steps.report?.status, 'cancelled');
+        assert.match(outcome.error ?? '', /step 'train' failed/);
+        writeFileSync(path.join(ws.dir, 'fast'), '');
+        const resumed = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
+        assert.equal(resumed.status, 'succeeded');
+        assert.equal(resumed.steps.prepare?.cacheHit, true);
+        const resubmitted = JSON.parse((await engine.store.runs.tag(resumed.runId, slurmJobsTag)) ?? '{}') as Record<
+          string,
+          string
+        >;
+        assert.deepEqual(Object.keys(resubmitted).sort(), ['report', 'train']);
+      } finally {
+        await engine.close();
+        ws.cleanup();
+      }
+    });
 
-  test('a job lost with its node (scontrol ... state=down) fails with NODE_FAIL and the run resumes from cache', async () => {
-    await faultRun(async (jobId) => {
-      cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=test']);
-      // The node comes back only once its job has ended (else the job might run on); Slurm takes `resume` only
-      // while it still holds the node down, so both are waited on as conditions.
-      await until(() => !/RUNNING|PENDING|CONFIGURING/.test(cluster.client('squeue', ['-h', '--states=all', '-j', jobId, '-o', '%T'])));
-      await until(() => {
-        if (!/down|drain|fail/i.test(cluster.client('sinfo', ['-h', '-n', cluster.node, '-o', '%T']))) return true;
-        try {
-          cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
-        } catch {
-          // Not yet in a state Slurm resumes from: look again.
-        }
-        return false;
-      });
-    }, /Slurm job \d+ ended (NODE_FAIL|FAILED|CANCELLED)/);
-  });
+    test('a job lost with its node (scontrol ... state=down) fails with NODE_FAIL and the run resumes from cache', async () => {
+      await faultRun(async (jobId) => {
+        cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=test']);
+        // The node comes back only once its job has ended (else the job might run on); Slurm takes `resume` only
+        // while it still holds the node down, so both are waited on as conditions.
+        await until(
+          () =>
+            !/RUNNING|PENDING|CONFIGURING/.test(
+              cluster.client('squeue', ['-h', '--states=all', '-j', jobId, '-o', '%T']),
+            ),
+        );
+        await until(() => {
+          if (!/down|drain|fail/i.test(cluster.client('sinfo', ['-h', '-n', cluster.node, '-o', '%T']))) return true;
+          try {
+            cluster.client('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
+          } catch {
+            // Not yet in a state Slurm resumes from: look again.
+          }
+          return false;
+        });
+      }, /Slurm job \d+ ended (NODE_FAIL|FAILED|CANCELLED)/);
+    });
 
-  test('cairn run --executor slurm runs the pipeline on the cluster', async () => {
-    const ws = workspace(true);
-    try {
-      const env = { SLURM_CONF: cluster.conf };
-      Object.assign(process.env, env);
-      const r = await runCli(cli, ['run', 'cairn.yaml', '--executor', 'slurm', '--format', 'json'], ws.dir);
-      assert.equal(r.code, 0, r.stderr);
-      const outcome = JSON.parse(r.stdout) as { runId: number; status: string };
-      assert.equal(outcome.status, 'succeeded');
-      const shown = await runCli(cli, ['runs', 'show', String(outcome.runId), '--format', 'json'], ws.dir);
-      const tags = (JSON.parse(shown.stdout) as { tags: Record<string, string> }).tags;
-      assert.match(tags[slurmJobsTag] ?? '', /"train":"\d+"/);
-    } finally {
-      ws.cleanup();
-    }
-  });
+    test('cairn run --executor slurm runs the pipeline on the cluster', async () => {
+      const ws = workspace(true);
+      try {
+        const env = { SLURM_CONF: cluster.conf };
+        Object.assign(process.env, env);
+        const r = await runCli(cli, ['run', 'cairn.yaml', '--executor', 'slurm', '--format', 'json'], ws.dir);
+        assert.equal(r.code, 0, r.stderr);
+        const outcome = JSON.parse(r.stdout) as { runId: number; status: string };
+        assert.equal(outcome.status, 'succeeded');
+        const shown = await runCli(cli, ['runs', 'show', String(outcome.runId), '--format', 'json'], ws.dir);
+        const tags = (JSON.parse(shown.stdout) as { tags: Record<string, string> }).tags;
+        assert.match(tags[slurmJobsTag] ?? '', /"train":"\d+"/);
+      } finally {
+        ws.cleanup();
+      }
+    });
 
-  test('a sweep combination (filesRoot) runs in its own folder; jobs push to the remote; a teammate hits it', async () => {
-    const ws = workspace(true);
-    const teammate = workspace(true);
-    const remoteDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-slurm-remote-'));
-    const copy = path.join(ws.dir, '.cairn', 'tmp', 'combination-0');
-    mkdirSync(copy, { recursive: true });
-    for (const f of ['cairn.yaml', 'data.txt', 'fast']) cpSync(path.join(ws.dir, f), path.join(copy, f));
-    const engine = new Engine(ws.dir);
-    const other = new Engine(teammate.dir);
-    try {
-      await engine.store.ready;
-      await other.store.ready;
-      const remote = { remote: new FsRemote(remoteDir, remoteDir), autoPush: true };
-      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, filesRoot: copy, remote };
-      const outcome = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
-      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
-      assert.equal(readFileSync(path.join(copy, 'report.txt'), 'utf8'), '12\n');
-      for (const f of ['prepared.txt', 'model.txt', 'report.txt']) assert.ok(!existsSync(path.join(ws.dir, f)), `${f} not shared`);
-      const entries = await new FsRemote(remoteDir, remoteDir).listEntries();
-      assert.equal(entries.length, 3, 'each job pushed its step to the remote');
-      const theirs = { store: other.store, objects: other.objects, workspace: teammate.dir, remote };
-      const hit = await (await startSlurmRun(pipelineIn(teammate.dir), theirs, settings)).done;
-      assert.deepEqual(Object.values(hit.steps).map((st) => st.cacheHit), [true, true, true]);
-      assert.equal((await other.store.runs.detail(hit.runId))?.tags[remoteHitTag('train')], remoteDir);
-      assert.equal(readFileSync(path.join(teammate.dir, 'report.txt'), 'utf8'), '12\n');
-    } finally {
-      await engine.close();
-      await other.close();
-      ws.cleanup();
-      teammate.cleanup();
-      rmSync(remoteDir, { recursive: true, force: true });
-    }
-  });
+    test('a sweep combination (filesRoot) runs in its own folder; jobs push to the remote; a teammate hits it', async () => {
+      const ws = workspace(true);
+      const teammate = workspace(true);
+      const remoteDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-slurm-remote-'));
+      const copy = path.join(ws.dir, '.cairn', 'tmp', 'combination-0');
+      mkdirSync(copy, { recursive: true });
+      for (const f of ['cairn.yaml', 'data.txt', 'fast']) cpSync(path.join(ws.dir, f), path.join(copy, f));
+      const engine = new Engine(ws.dir);
+      const other = new Engine(teammate.dir);
+      try {
+        await engine.store.ready;
+        await other.store.ready;
+        const remote = { remote: new FsRemote(remoteDir, remoteDir), autoPush: true };
+        const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, filesRoot: copy, remote };
+        const outcome = await (await startSlurmRun(pipelineIn(ws.dir), opts, settings)).done;
+        assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+        assert.equal(readFileSync(path.join(copy, 'report.txt'), 'utf8'), '12\n');
+        for (const f of ['prepared.txt', 'model.txt', 'report.txt'])
+          assert.ok(!existsSync(path.join(ws.dir, f)), `${f} not shared`);
+        const entries = await new FsRemote(remoteDir, remoteDir).listEntries();
+        assert.equal(entries.length, 3, 'each job pushed its step to the remote');
+        const theirs = { store: other.store, objects: other.objects, workspace: teammate.dir, remote };
+        const hit = await (await startSlurmRun(pipelineIn(teammate.dir), theirs, settings)).done;
+        assert.deepEqual(
+          Object.values(hit.steps).map((st) => st.cacheHit),
+          [true, true, true],
+        );
+        assert.equal((await other.store.runs.detail(hit.runId))?.tags[remoteHitTag('train')], remoteDir);
+        assert.equal(readFileSync(path.join(teammate.dir, 'report.txt'), 'utf8'), '12\n');
+      } finally {
+        await engine.close();
+        await other.close();
+        ws.cleanup();
+        teammate.cleanup();
+        rmSync(remoteDir, { recursive: true, force: true });
+      }
+    });
 
-  test('an unreachable controller is a clear error before any run is created', async () => {
-    const ws = workspace(true);
-    const engine = new Engine(ws.dir);
-    try {
-      await engine.store.ready;
-      const conf = path.join(ws.dir, 'slurm.conf');
-      writeFileSync(conf, 'ClusterName=none\nSlurmctldHost=nowhere(127.0.0.1)\nSlurmctldPort=9\nAuthType=auth/none\n');
-      const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir };
-      await assert.rejects(
-        startSlurmRun(pipelineIn(ws.dir), opts, { ...settings, env: { ...settings.env, SLURM_CONF: conf } }),
-        (e: unknown) => e instanceof SlurmError && /controller is unreachable.*nothing was submitted/s.test(e.message),
-      );
-      assert.equal((await engine.store.runs.list()).total, 0);
-    } finally {
-      await engine.close();
-      ws.cleanup();
-    }
-  });
+    test('an unreachable controller is a clear error before any run is created', async () => {
+      const ws = workspace(true);
+      const engine = new Engine(ws.dir);
+      try {
+        await engine.store.ready;
+        const conf = path.join(ws.dir, 'slurm.conf');
+        writeFileSync(
+          conf,
+          'ClusterName=none\nSlurmctldHost=nowhere(127.0.0.1)\nSlurmctldPort=9\nAuthType=auth/none\n',
+        );
+        const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir };
+        await assert.rejects(
+          startSlurmRun(pipelineIn(ws.dir), opts, { ...settings, env: { ...settings.env, SLURM_CONF: conf } }),
+          (e: unknown) =>
+            e instanceof SlurmError && /controller is unreachable.*nothing was submitted/s.test(e.message),
+        );
+        assert.equal((await engine.store.runs.list()).total, 0);
+      } finally {
+        await engine.close();
+        ws.cleanup();
+      }
+    });
   });
 });

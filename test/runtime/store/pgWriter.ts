@@ -12,8 +12,16 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < Number(runs); r++) {
       const id = await store.runs.createRun({
-        pipelineName: 'shared', pipelineFile: 'shared.cairn.yaml', params: {}, gitCommit: null, gitDirty: false, platform: 'test',
-        cairnVersion: '0', selection: null, user: tag, host: 'h',
+        pipelineName: 'shared',
+        pipelineFile: 'shared.cairn.yaml',
+        params: {},
+        gitCommit: null,
+        gitDirty: false,
+        platform: 'test',
+        cairnVersion: '0',
+        selection: null,
+        user: tag,
+        host: 'h',
       });
       const steps = await store.runs.createStepRuns(id, ['a', 'b']);
       for (let i = 0; i < Number(points); i++) store.writer.add(id, steps.get('a') ?? null, 'loss', i, i);

@@ -12,10 +12,23 @@ import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 import { postgresCluster, type PgCluster } from '../../lib/postgres.js';
 
 function newRun(pipeline: string): NewRun {
-  return { pipelineName: pipeline, pipelineFile: `${pipeline}.cairn.yaml`, params: {}, gitCommit: null, gitDirty: false, platform: 'test', cairnVersion: '0', selection: null };
+  return {
+    pipelineName: pipeline,
+    pipelineFile: `${pipeline}.cairn.yaml`,
+    params: {},
+    gitCommit: null,
+    gitDirty: false,
+    platform: 'test',
+    cairnVersion: '0',
+    selection: null,
+  };
 }
 
-async function cli(command: CliCommand, args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  command: CliCommand,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await command.run(args, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd, isTty: false });
@@ -54,7 +67,14 @@ describe('PostgreSQL store', () => {
     await store.runs.finishRun(id, 'succeeded');
     const r = await cli(storeCommand, ['info', '--store', url, '--format', 'json'], ws);
     assert.equal(r.code, 0);
-    const info = JSON.parse(r.out) as { kind: string; location: string; source: string; schema: number; supportedSchema: number; rows: Record<string, number> };
+    const info = JSON.parse(r.out) as {
+      kind: string;
+      location: string;
+      source: string;
+      schema: number;
+      supportedSchema: number;
+      rows: Record<string, number>;
+    };
     assert.equal(info.kind, 'postgres');
     assert.equal(info.source, 'flag');
     assert.equal(info.schema, info.supportedSchema);
@@ -68,7 +88,10 @@ describe('PostgreSQL store', () => {
     const text = await cli(storeCommand, ['info'], ws);
     assert.match(text.out, /setting: config \(\.cairn\/config\.yaml:2\)/);
     const list = await cli(runsCommand, ['list', '--pipeline', 'info', '--format', 'json'], ws);
-    assert.deepEqual((JSON.parse(list.out) as { runs: Array<{ id: number }> }).runs.map((x) => x.id), [id]);
+    assert.deepEqual(
+      (JSON.parse(list.out) as { runs: Array<{ id: number }> }).runs.map((x) => x.id),
+      [id],
+    );
     rmSync(path.join(ws, '.cairn'), { recursive: true, force: true });
   });
 
@@ -87,9 +110,15 @@ describe('PostgreSQL store', () => {
       assert.ok(!e.message.includes(cluster.password));
       return true;
     });
-    await assert.rejects(Store.postgres(cluster.urlOf('no_such_db')), /has no such database.*create it \(createdb\) or fix the URL/);
+    await assert.rejects(
+      Store.postgres(cluster.urlOf('no_such_db')),
+      /has no such database.*create it \(createdb\) or fix the URL/,
+    );
     await assert.rejects(cli(storeCommand, ['info', '--store', 'mysql://u:pw@h/db'], ws), (e: Error) => {
-      assert.match(e.message, /--store: store mysql:\/\/u:\*\*\*@h\/db: only postgres:\/\/ URLs and SQLite file paths are supported/);
+      assert.match(
+        e.message,
+        /--store: store mysql:\/\/u:\*\*\*@h\/db: only postgres:\/\/ URLs and SQLite file paths are supported/,
+      );
       return true;
     });
   });
@@ -106,7 +135,13 @@ describe('PostgreSQL store', () => {
       }
     };
     try {
-      Object.assign(process.env, { PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: 'postgres', PGPASSWORD: cluster.password, PGSSLMODE: 'disable' });
+      Object.assign(process.env, {
+        PGHOST: '127.0.0.1',
+        PGPORT: String(cluster.port),
+        PGUSER: 'postgres',
+        PGPASSWORD: cluster.password,
+        PGSSLMODE: 'disable',
+      });
       const fromEnv = await Store.postgres(`postgres:///${db}`);
       assert.ok((await fromEnv.runs.list({})).total >= 0);
       await fromEnv.close();
@@ -124,12 +159,18 @@ describe('PostgreSQL store', () => {
 
   test('a read-only role browses and gets a clear error on write', async () => {
     const db = new URL(url).pathname.slice(1);
-    await cluster.admin(db, "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
+    await cluster.admin(
+      db,
+      "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader",
+    );
     const id = await store.runs.createRun(newRun('ro'));
     await store.runs.finishRun(id, 'succeeded');
     const reader = await Store.postgres(cluster.urlOf(db, 'reader', 'reader-pw'));
     try {
-      assert.deepEqual((await reader.runs.list({ filter: { pipeline: 'ro' } })).runs.map((r) => r.id), [id]);
+      assert.deepEqual(
+        (await reader.runs.list({ filter: { pipeline: 'ro' } })).runs.map((r) => r.id),
+        [id],
+      );
       assert.equal((await reader.runs.compare([id])).runs.length, 1);
       await assert.rejects(reader.runs.setTag(id, 'k', 'v'), (e: Error) => {
         assert.match(e.message, /this store is read-only for user reader: permission denied for table tags/);
@@ -155,8 +196,14 @@ describe('PostgreSQL store', () => {
         }),
       );
       for (const id of runIds) {
-        assert.equal((await store.sqlDb.get<{ n: number }>('SELECT count(*) AS n FROM metrics WHERE run_id = ?', [id]))?.n, 5000);
-        assert.equal((await store.sqlDb.get<{ n: number }>('SELECT count(*) AS n FROM tags WHERE run_id = ?', [id]))?.n, 20);
+        assert.equal(
+          (await store.sqlDb.get<{ n: number }>('SELECT count(*) AS n FROM metrics WHERE run_id = ?', [id]))?.n,
+          5000,
+        );
+        assert.equal(
+          (await store.sqlDb.get<{ n: number }>('SELECT count(*) AS n FROM tags WHERE run_id = ?', [id]))?.n,
+          20,
+        );
       }
     } finally {
       await Promise.all(writers.map((w) => w.close()));
@@ -167,22 +214,35 @@ describe('PostgreSQL store', () => {
     const writer = path.join(__dirname, 'pgWriter.ts');
     const [processes, runs, points] = [4, 5, 2000];
     const outputs = await Promise.all(
-      Array.from({ length: processes }, (_, k) =>
-        new Promise<number[]>((resolve, reject) => {
-          execFile(process.execPath, ['--import', 'tsx', writer, url, `w${k}`, String(runs), String(points)], (error, stdout, stderr) => {
-            if (error) reject(new Error(`writer ${k} failed: ${stderr}`));
-            else resolve(JSON.parse(stdout) as number[]);
-          });
-        }),
+      Array.from(
+        { length: processes },
+        (_, k) =>
+          new Promise<number[]>((resolve, reject) => {
+            execFile(
+              process.execPath,
+              ['--import', 'tsx', writer, url, `w${k}`, String(runs), String(points)],
+              (error, stdout, stderr) => {
+                if (error) reject(new Error(`writer ${k} failed: ${stderr}`));
+                else resolve(JSON.parse(stdout) as number[]);
+              },
+            );
+          }),
       ),
     );
     const ids = outputs.flat();
     assert.equal(new Set(ids).size, processes * runs, 'every run got its own id');
-    const count = async (sql: string) => (await store.sqlDb.get<{ n: number }>(sql, [ids.length > 0 ? Math.min(...ids) : 0]))?.n;
-    assert.equal(await count('SELECT count(*) AS n FROM runs WHERE id >= ? AND user_name LIKE \'w%\''), processes * runs);
-    assert.equal(await count('SELECT count(*) AS n FROM metrics WHERE run_id >= ? AND key = \'loss\''), processes * runs * points);
+    const count = async (sql: string) =>
+      (await store.sqlDb.get<{ n: number }>(sql, [ids.length > 0 ? Math.min(...ids) : 0]))?.n;
+    assert.equal(await count("SELECT count(*) AS n FROM runs WHERE id >= ? AND user_name LIKE 'w%'"), processes * runs);
+    assert.equal(
+      await count("SELECT count(*) AS n FROM metrics WHERE run_id >= ? AND key = 'loss'"),
+      processes * runs * points,
+    );
     assert.equal(await count('SELECT count(*) AS n FROM step_runs WHERE run_id >= ?'), processes * runs * 2);
-    assert.equal((await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM pipelines WHERE name = 'shared'"))?.n, 1);
+    assert.equal(
+      (await store.sqlDb.get<{ n: number }>("SELECT count(*) AS n FROM pipelines WHERE name = 'shared'"))?.n,
+      1,
+    );
   });
 
   test('two racing promotions: exactly one wins, the other is told the alias moved meanwhile', async () => {
@@ -191,18 +251,52 @@ describe('PostgreSQL store', () => {
       await s.registry.touchModel('race', now);
       for (const version of [1, 2, 3]) {
         await s.registry.insertVersion({
-          name: 'race', version, runId: null, stepRunId: null, step: null, artifactHash: `h${version}`, artifactKind: 'file',
-          path: 'm.bin', cardPath: null, cardHash: null, metrics: {}, createdAt: now,
+          name: 'race',
+          version,
+          runId: null,
+          stepRunId: null,
+          step: null,
+          artifactHash: `h${version}`,
+          artifactKind: 'file',
+          path: 'm.bin',
+          cardPath: null,
+          cardHash: null,
+          metrics: {},
+          createdAt: now,
         });
       }
-      await moveAlias(s, { name: 'race', alias: 'prod', version: 1, action: 'set', undoes: null, actor: 't', reason: null });
+      await moveAlias(s, {
+        name: 'race',
+        alias: 'prod',
+        version: 1,
+        action: 'set',
+        undoes: null,
+        actor: 't',
+        reason: null,
+      });
     });
     const a = await Store.postgres(url);
     const b = await Store.postgres(url);
     try {
       const results = await Promise.allSettled(
-        ([[a, 2], [b, 3]] as const).map(([s, version]) =>
-          s.tx((r) => moveAlias(r, { name: 'race', alias: 'prod', version, action: 'set', undoes: null, actor: 't', reason: null, expect: 1 })),
+        (
+          [
+            [a, 2],
+            [b, 3],
+          ] as const
+        ).map(([s, version]) =>
+          s.tx((r) =>
+            moveAlias(r, {
+              name: 'race',
+              alias: 'prod',
+              version,
+              action: 'set',
+              undoes: null,
+              actor: 't',
+              reason: null,
+              expect: 1,
+            }),
+          ),
         ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');

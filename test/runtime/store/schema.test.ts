@@ -32,25 +32,50 @@ const action = (a: string): string => a.toUpperCase().replace('NO ACTION', 'NO A
 
 function sqliteSchema(db: Database.Database): Schema {
   const out: Schema = {};
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all() as Array<{ name: string }>;
   for (const { name } of tables) {
-    const cols = db.pragma(`table_info(${name})`) as Array<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number }>;
+    const cols = db.pragma(`table_info(${name})`) as Array<{
+      name: string;
+      type: string;
+      notnull: number;
+      dflt_value: string | null;
+      pk: number;
+    }>;
     const t: Table = { columns: {}, primaryKey: [], unique: [], indexes: [], foreignKeys: [] };
-    for (const c of cols) t.columns[c.name] = `${typeClass(c.type)} ${c.notnull || c.pk ? 'NOT NULL' : 'NULL'} ${normDefault(c.dflt_value)}`.trim();
-    t.primaryKey = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+    for (const c of cols)
+      t.columns[c.name] =
+        `${typeClass(c.type)} ${c.notnull || c.pk ? 'NOT NULL' : 'NULL'} ${normDefault(c.dflt_value)}`.trim();
+    t.primaryKey = cols
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk)
+      .map((c) => c.name);
     const indexes = db.pragma(`index_list(${name})`) as Array<{ name: string; unique: number; origin: string }>;
     for (const ix of indexes) {
-      const columns = (db.pragma(`index_info(${ix.name})`) as Array<{ seqno: number; name: string }>).sort((a, b) => a.seqno - b.seqno).map((c) => c.name);
+      const columns = (db.pragma(`index_info(${ix.name})`) as Array<{ seqno: number; name: string }>)
+        .sort((a, b) => a.seqno - b.seqno)
+        .map((c) => c.name);
       if (ix.origin === 'u') t.unique.push(columns.join(','));
       else if (ix.origin === 'c') t.indexes.push(`${ix.name}${ix.unique ? ' UNIQUE' : ''} (${columns.join(',')})`);
     }
-    const fks = db.pragma(`foreign_key_list(${name})`) as Array<{ id: number; seq: number; table: string; from: string; to: string; on_delete: string }>;
+    const fks = db.pragma(`foreign_key_list(${name})`) as Array<{
+      id: number;
+      seq: number;
+      table: string;
+      from: string;
+      to: string;
+      on_delete: string;
+    }>;
     const byId = new Map<number, typeof fks>();
     for (const f of fks) byId.set(f.id, [...(byId.get(f.id) ?? []), f]);
     for (const group of byId.values()) {
       group.sort((a, b) => a.seq - b.seq);
       const first = group[0];
-      if (first) t.foreignKeys.push(`(${group.map((f) => f.from).join(',')}) -> ${first.table}(${group.map((f) => f.to).join(',')}) ON DELETE ${action(first.on_delete)}`);
+      if (first)
+        t.foreignKeys.push(
+          `(${group.map((f) => f.from).join(',')}) -> ${first.table}(${group.map((f) => f.to).join(',')}) ON DELETE ${action(first.on_delete)}`,
+        );
     }
     t.unique.sort();
     t.indexes.sort();
@@ -60,20 +85,40 @@ function sqliteSchema(db: Database.Database): Schema {
   return out;
 }
 
-const pgAction: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const pgAction: Record<string, string> = {
+  a: 'NO ACTION',
+  r: 'RESTRICT',
+  c: 'CASCADE',
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+};
 
 async function postgresSchema(db: PgDb): Promise<Schema> {
   const out: Schema = {};
-  const cols = await db.all<{ table_name: string; column_name: string; data_type: string; is_nullable: string; column_default: string | null }>(
+  const cols = await db.all<{
+    table_name: string;
+    column_name: string;
+    data_type: string;
+    is_nullable: string;
+    column_default: string | null;
+  }>(
     "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
   );
   for (const c of cols) {
     if (c.table_name === PG_VERSION_TABLE || c.column_name === 'seq') continue;
     const t = (out[c.table_name] ??= { columns: {}, primaryKey: [], unique: [], indexes: [], foreignKeys: [] });
-    t.columns[c.column_name] = `${typeClass(c.data_type)} ${c.is_nullable === 'NO' ? 'NOT NULL' : 'NULL'} ${normDefault(c.column_default)}`.trim();
+    t.columns[c.column_name] =
+      `${typeClass(c.data_type)} ${c.is_nullable === 'NO' ? 'NOT NULL' : 'NULL'} ${normDefault(c.column_default)}`.trim();
   }
   // Constraints (conkey order is the declared order) and plain indexes.
-  const cons = await db.all<{ t: string; contype: string; cols: string; ftable: string | null; fcols: string | null; del: string }>(
+  const cons = await db.all<{
+    t: string;
+    contype: string;
+    cols: string;
+    ftable: string | null;
+    fcols: string | null;
+    del: string;
+  }>(
     `SELECT c.conrelid::regclass::text AS t, c.contype,
        (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(n, ord)
           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n) AS cols,

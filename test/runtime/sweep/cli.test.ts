@@ -27,20 +27,39 @@ after(() => ws.cleanup());
 async function cairn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: ws.dir, isTty: false });
+  const code = await main(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    cwd: ws.dir,
+    isTty: false,
+  });
   return { code, stdout, stderr };
 }
 
 test('cairn sweep -p lists runs the grid, prints a table; runs list --sweep shows its runs', async () => {
-  const r = await cairn(['sweep', 'cairn.yaml', '-p', 'factors=16,32', '-p', 'lr=0.5', '--parallel', '2', '--metric', 'score']);
+  const r = await cairn([
+    'sweep',
+    'cairn.yaml',
+    '-p',
+    'factors=16,32',
+    '-p',
+    'lr=0.5',
+    '--parallel',
+    '2',
+    '--metric',
+    'score',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.match(lines[0] ?? '', /^sweep (\d+) of cairn: succeeded \(2 runs\)$/);
   assert.deepEqual(lines[1]?.split(/\s+/), ['RUN', 'STATUS', 'factors', 'lr', 'score']);
-  assert.deepEqual(lines.slice(2, 4).map((l) => l.split(/\s+/).slice(1)), [
-    ['succeeded', '16', '0.5', '16'],
-    ['succeeded', '32', '0.5', '32'],
-  ]);
+  assert.deepEqual(
+    lines.slice(2, 4).map((l) => l.split(/\s+/).slice(1)),
+    [
+      ['succeeded', '16', '0.5', '16'],
+      ['succeeded', '32', '0.5', '32'],
+    ],
+  );
   const sweepId = /^sweep (\d+)/.exec(lines[0] ?? '')?.[1] ?? '';
   const list = await cairn(['runs', 'list', '--sweep', sweepId, '--format', 'json']);
   assert.equal(list.code, 0, list.stderr);

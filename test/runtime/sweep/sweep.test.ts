@@ -4,7 +4,13 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
-import { pipelineMatrix, runSweep, sweepConcurrency, sweepMatrix, SweepError } from '../../../runtime/src/sweep/sweep.js';
+import {
+  pipelineMatrix,
+  runSweep,
+  sweepConcurrency,
+  sweepMatrix,
+  SweepError,
+} from '../../../runtime/src/sweep/sweep.js';
 import { tempWorkspace } from '../engine/helpers.js';
 
 // `prep` reads no param: every combination shares it. Each step appends its name to ran.log in the workspace (each
@@ -56,7 +62,11 @@ describe('sweeps', () => {
     assert.ok(loaded.ok);
     const matrix = sweepMatrix(pipelineMatrix(loaded), { grid: {} }, 'cairn.yaml');
     const started: number[] = [];
-    const outcome = await runSweep(engine, matrix, { file: 'cairn.yaml', cwd: ws.dir, onRunStarted: (_, id) => started.push(id) });
+    const outcome = await runSweep(engine, matrix, {
+      file: 'cairn.yaml',
+      cwd: ws.dir,
+      onRunStarted: (_, id) => started.push(id),
+    });
     assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome.combinations));
     assert.deepEqual(
       outcome.combinations.map((c) => c.params),
@@ -67,7 +77,10 @@ describe('sweeps', () => {
         { lr: 0.01, factors: 32 },
       ],
     );
-    assert.deepEqual(outcome.combinations.map((c) => c.metrics.score), [16, 32, 16, 32]);
+    assert.deepEqual(
+      outcome.combinations.map((c) => c.metrics.score),
+      [16, 32, 16, 32],
+    );
     // Four runs started before the first finished would each miss `prep` without the cache-key lock.
     const lines = ran();
     assert.equal(lines.filter((l) => l === 'prep').length, 1, lines.join(','));

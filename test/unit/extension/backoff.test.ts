@@ -5,7 +5,10 @@ import { defaultNodePath, resolveNodePath } from '../../../extension/src/runtime
 
 test('backoff doubles from the base and stops at the cap', () => {
   const o = { baseMs: 500, maxMs: 4000 };
-  assert.deepEqual([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, o)), [500, 1000, 2000, 4000, 4000, 4000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, o)),
+    [500, 1000, 2000, 4000, 4000, 4000],
+  );
   assert.equal(backoffDelay(-1, o), 500);
   assert.equal(backoffDelay(Number.NaN, o), 500);
 });
@@ -24,8 +27,14 @@ test('the restart policy gives up after too many crashes in the window, and forg
 });
 
 test('the runtime runs on the host Node unless the host is Electron; the setting wins', () => {
-  assert.equal(defaultNodePath({ execPath: '/usr/lib/code-server/lib/node', versions: { node: '20.11.1' } }), '/usr/lib/code-server/lib/node');
-  assert.equal(defaultNodePath({ execPath: '/usr/share/code/code', versions: { node: '20.11.1', electron: '34.2.0' } }), 'node');
+  assert.equal(
+    defaultNodePath({ execPath: '/usr/lib/code-server/lib/node', versions: { node: '20.11.1' } }),
+    '/usr/lib/code-server/lib/node',
+  );
+  assert.equal(
+    defaultNodePath({ execPath: '/usr/share/code/code', versions: { node: '20.11.1', electron: '34.2.0' } }),
+    'node',
+  );
   assert.equal(resolveNodePath('  /opt/node20/bin/node ', { execPath: '/x', versions: {} }), '/opt/node20/bin/node');
   assert.equal(resolveNodePath('   ', { execPath: '/x', versions: {} }), '/x');
   assert.equal(resolveNodePath(undefined, { execPath: '/x', versions: { electron: '1' } }), 'node');

@@ -22,8 +22,18 @@ describe('compare view fed by run pages (runtime/runsPage)', () => {
     await store.tx(async (s) => {
       for (let i = 0; i < n; i++) {
         // The oldest runs have a param the newest do not: a later page brings a new column.
-        const params: NewRun['params'] = i < 100 ? { old: { value: i, type: 'int' as const, secret: false, overridden: false } } : {};
-        await s.runs.createRun({ pipelineName: i % 2 ? 'a' : 'b', pipelineFile: i % 2 ? 'a.yaml' : 'b.yaml', params, gitCommit: null, gitDirty: null, platform: 't', cairnVersion: '0', selection: null });
+        const params: NewRun['params'] =
+          i < 100 ? { old: { value: i, type: 'int' as const, secret: false, overridden: false } } : {};
+        await s.runs.createRun({
+          pipelineName: i % 2 ? 'a' : 'b',
+          pipelineFile: i % 2 ? 'a.yaml' : 'b.yaml',
+          params,
+          gitCommit: null,
+          gitDirty: null,
+          platform: 't',
+          cairnVersion: '0',
+          selection: null,
+        });
       }
     });
   });
@@ -33,7 +43,12 @@ describe('compare view fed by run pages (runtime/runsPage)', () => {
 
   test('first page as `runs`, the rest as patches; every run once, new columns merged, pending counts down to 0', async () => {
     const messages: CompareToView[] = [];
-    await postRunPages((p) => store.runs.page(p), {}, (m) => messages.push(m), 10_000);
+    await postRunPages(
+      (p) => store.runs.page(p),
+      {},
+      (m) => messages.push(m),
+      10_000,
+    );
     const [first, ...rest] = messages;
     assert.equal(first?.type, 'runs');
     if (first?.type !== 'runs') return;
@@ -52,7 +67,12 @@ describe('compare view fed by run pages (runtime/runsPage)', () => {
 
   test('a pipeline filter and the cap on runs shown', async () => {
     const messages: CompareToView[] = [];
-    await postRunPages((p) => store.runs.page(p), { pipeline: 'a' }, (m) => messages.push(m), 600);
+    await postRunPages(
+      (p) => store.runs.page(p),
+      { pipeline: 'a' },
+      (m) => messages.push(m),
+      600,
+    );
     const table = viewTable(messages);
     assert.equal(table.rows.length, 600);
     const first = messages[0];

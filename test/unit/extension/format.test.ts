@@ -3,7 +3,17 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { explainedRunTag } from '@cairn/protocol';
-import { formatAge, formatDuration, formatMetric, keyMetric, lastResultText, progressLogLine, runContextValue, runDescription, slurmJobsText } from '../../../extension/src/views/format.js';
+import {
+  formatAge,
+  formatDuration,
+  formatMetric,
+  keyMetric,
+  lastResultText,
+  progressLogLine,
+  runContextValue,
+  runDescription,
+  slurmJobsText,
+} from '../../../extension/src/views/format.js';
 
 interface Manifest {
   contributes: { menus: Record<string, Array<{ command: string; when?: string }>> };
@@ -46,24 +56,56 @@ test('the key metric prefers well-known names, then the first key', () => {
 
 test('run descriptions and last results put status, age and the key metric together', () => {
   const now = 10_000_000;
-  assert.equal(runDescription({ startedAt: now - 300_000, durationMs: 12_300, metrics: { rmse: 0.91234 }, status: 'succeeded' }, now), '5m ago · 12.3 s · rmse 0.9123');
-  assert.equal(runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running' }, now), 'just now');
+  assert.equal(
+    runDescription(
+      { startedAt: now - 300_000, durationMs: 12_300, metrics: { rmse: 0.91234 }, status: 'succeeded' },
+      now,
+    ),
+    '5m ago · 12.3 s · rmse 0.9123',
+  );
+  assert.equal(
+    runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running' }, now),
+    'just now',
+  );
   const tags = { 'cairn.slurm_jobs': '{"train":"41","report":"42"}' };
-  assert.equal(runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running', tags }, now), 'just now · jobs 41,42');
+  assert.equal(
+    runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running', tags }, now),
+    'just now · jobs 41,42',
+  );
   assert.equal(slurmJobsText(tags), 'Slurm jobs: train 41, report 42');
   assert.equal(slurmJobsText({ 'cairn.slurm_jobs': 'not json' }), undefined);
-  assert.equal(lastResultText({ status: 'succeeded', at: now - 120_000, metrics: { f1: 0.5 } }, now), '✓ succeeded 2m ago · f1 0.5');
+  assert.equal(
+    lastResultText({ status: 'succeeded', at: now - 120_000, metrics: { f1: 0.5 } }, now),
+    '✓ succeeded 2m ago · f1 0.5',
+  );
   assert.equal(lastResultText({ status: 'failed', at: null }, now), '✗ failed');
 });
 
 test('each status change the runtime reports is one log line: the run, or its step, and why', () => {
-  assert.equal(progressLogLine({ runId: 12, pipeline: 'recommender', status: 'running' }), 'run #12 recommender: running');
-  assert.equal(progressLogLine({ runId: 12, pipeline: 'recommender', status: 'succeeded', durationMs: 527 }), 'run #12 recommender: succeeded (527 ms)');
   assert.equal(
-    progressLogLine({ runId: 12, pipeline: 'recommender', step: 'train', status: 'succeeded', cacheHit: true, message: 'restored from cache', durationMs: 12_345 }),
+    progressLogLine({ runId: 12, pipeline: 'recommender', status: 'running' }),
+    'run #12 recommender: running',
+  );
+  assert.equal(
+    progressLogLine({ runId: 12, pipeline: 'recommender', status: 'succeeded', durationMs: 527 }),
+    'run #12 recommender: succeeded (527 ms)',
+  );
+  assert.equal(
+    progressLogLine({
+      runId: 12,
+      pipeline: 'recommender',
+      step: 'train',
+      status: 'succeeded',
+      cacheHit: true,
+      message: 'restored from cache',
+      durationMs: 12_345,
+    }),
     'run #12 recommender › train: succeeded (restored from cache, 12.3 s)',
   );
-  assert.equal(progressLogLine({ runId: 3, pipeline: 'p', step: 'a', status: 'failed', message: 'exit code 2' }), 'run #3 p › a: failed (exit code 2)');
+  assert.equal(
+    progressLogLine({ runId: 3, pipeline: 'p', step: 'a', status: 'failed', message: 'exit code 2' }),
+    'run #3 p › a: failed (exit code 2)',
+  );
 });
 
 test('a run offers its explanations only when a step recorded some, and only once it is not running', () => {
@@ -72,13 +114,22 @@ test('a run offers its explanations only when a step recorded some, and only onc
   assert.equal(runContextValue({ status: 'failed', tags: { [explainedRunTag]: 'true' } }), 'cairn.run.explained');
   assert.equal(runContextValue({ status: 'running', tags: { [explainedRunTag]: 'true' } }), 'cairn.run.running');
   // The menus of package.json: "Open Explanation" on explained runs, "Delete" on every finished run.
-  const menus = (JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as Manifest).contributes.menus['view/item/context'] ?? [];
+  const menus =
+    (JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as Manifest).contributes.menus[
+      'view/item/context'
+    ] ?? [];
   const when = (command: string) => menus.find((m) => m.command === command)?.when ?? '';
   const offered = (command: string, viewItem: string) => {
     const m = /viewItem (==|=~) (\S+)/.exec(when(command));
     if (!m) return false;
     return m[1] === '==' ? m[2] === viewItem : new RegExp(m[2]!.slice(1, -1)).test(viewItem);
   };
-  assert.deepEqual(['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.openExplanation', v)), [false, true, false]);
-  assert.deepEqual(['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.deleteRun', v)), [true, true, false]);
+  assert.deepEqual(
+    ['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.openExplanation', v)),
+    [false, true, false],
+  );
+  assert.deepEqual(
+    ['cairn.run', 'cairn.run.explained', 'cairn.run.running'].map((v) => offered('cairn.deleteRun', v)),
+    [true, true, false],
+  );
 });

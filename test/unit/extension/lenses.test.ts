@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { pipelineLenses } from '../../../extension/src/codeLens/lensModel.js';
 import { outlinePipeline, pipelineName } from '../../../extension/src/codeLens/pipelineOutline.js';
 import { runDetailMarkdown, stepNameOfLabel } from '../../../extension/src/commands/reports.js';
-import { overridesFromRun, parseParamOverrides, runBlockedReason } from '../../../extension/src/commands/paramsInput.js';
+import {
+  overridesFromRun,
+  parseParamOverrides,
+  runBlockedReason,
+} from '../../../extension/src/commands/paramsInput.js';
 
 const text = `# a comment
 version: 1
@@ -20,17 +24,32 @@ test('the outline names the pipeline as the runtime does and finds step keys and
   const o = outlinePipeline('/w/tiny.cairn.yaml', text);
   assert.equal(o.name, 'tiny');
   assert.equal(o.topOffset, text.indexOf('version'));
-  assert.deepEqual(o.steps.map((s) => [s.name, text.slice(s.keyStart, s.keyEnd), s.needs]), [
-    ['make', 'make', []],
-    ['count', 'count', ['make']],
-  ]);
+  assert.deepEqual(
+    o.steps.map((s) => [s.name, text.slice(s.keyStart, s.keyEnd), s.needs]),
+    [
+      ['make', 'make', []],
+      ['count', 'count', ['make']],
+    ],
+  );
   assert.equal(pipelineName('/w/train.cairn.yaml', {}), 'train');
   assert.equal(pipelineName('/w/cairn.yml', null), 'cairn');
 });
 
 test('trusted: run lenses on top and per step, the last result where a run is known', () => {
   const o = outlinePipeline('/w/tiny.cairn.yaml', text);
-  const states = new Map([['make', { state: 'fresh' as const, why: 'ran in run #4', runId: 4, status: 'succeeded' as const, at: 1000, metrics: { acc: 0.5 } }]]);
+  const states = new Map([
+    [
+      'make',
+      {
+        state: 'fresh' as const,
+        why: 'ran in run #4',
+        runId: 4,
+        status: 'succeeded' as const,
+        at: 1000,
+        metrics: { acc: 0.5 },
+      },
+    ],
+  ]);
   const lenses = pipelineLenses('URI', o, true, states, 61_000);
   assert.deepEqual(
     lenses.map((l) => [l.offset, l.title, l.command, l.args]),
@@ -48,16 +67,26 @@ test('trusted: run lenses on top and per step, the last result where a run is kn
 
 test('untrusted: no run lens, one that explains', () => {
   const lenses = pipelineLenses('URI', outlinePipeline('/w/tiny.cairn.yaml', text), false, undefined, 0);
-  assert.deepEqual(lenses.map((l) => l.command), ['cairn.explainRestrictedMode']);
+  assert.deepEqual(
+    lenses.map((l) => l.command),
+    ['cairn.explainRestrictedMode'],
+  );
   assert.match(runBlockedReason(false) ?? '', /Restricted Mode/);
   assert.equal(runBlockedReason(true), undefined);
 });
 
 test('param overrides parse and re-runs skip secrets', () => {
-  assert.deepEqual(parseParamOverrides('lr=0.01, epochs=3 name="a b" ids=[1, 2]'), { ok: true, params: { lr: '0.01', epochs: '3', name: 'a b', ids: '[1, 2]' } });
+  assert.deepEqual(parseParamOverrides('lr=0.01, epochs=3 name="a b" ids=[1, 2]'), {
+    ok: true,
+    params: { lr: '0.01', epochs: '3', name: 'a b', ids: '[1, 2]' },
+  });
   assert.equal(parseParamOverrides('lr').ok, false);
   assert.equal(parseParamOverrides('a=1 a=2').ok, false);
-  assert.deepEqual(overridesFromRun({ lr: 0.01, token: '***', opt: 'adam', layers: [8, 4] }), { lr: '0.01', opt: 'adam', layers: '[8,4]' });
+  assert.deepEqual(overridesFromRun({ lr: 0.01, token: '***', opt: 'adam', layers: [8, 4] }), {
+    lr: '0.01',
+    opt: 'adam',
+    layers: '[8,4]',
+  });
 });
 
 test('run details in Markdown escape cells and hide secrets', () => {
@@ -78,8 +107,24 @@ test('run details in Markdown escape cells and hide secrets', () => {
     metrics: { f1: 0.51234 },
     tags: {},
     error: 'step train failed',
-    paramDetails: { note: { value: 'a|b', type: 'string', secret: false, overridden: true }, key: { value: '***', type: 'string', secret: true, overridden: false } },
-    steps: [{ step: 'train', status: 'failed', cacheHit: false, cacheKey: null, startedAt: 0, endedAt: 1500, durationMs: 1500, error: 'exit 1', log: '.cairn/logs/7/train.log', outputs: [] }],
+    paramDetails: {
+      note: { value: 'a|b', type: 'string', secret: false, overridden: true },
+      key: { value: '***', type: 'string', secret: true, overridden: false },
+    },
+    steps: [
+      {
+        step: 'train',
+        status: 'failed',
+        cacheHit: false,
+        cacheKey: null,
+        startedAt: 0,
+        endedAt: 1500,
+        durationMs: 1500,
+        error: 'exit 1',
+        log: '.cairn/logs/7/train.log',
+        outputs: [],
+      },
+    ],
     gates: null,
   });
   assert.match(md, /^# Run #7 — p — failed/);

@@ -11,7 +11,10 @@ interface Manifest {
   contributes: {
     commands: Array<{ command: string; category?: string }>;
     menus: Record<string, Array<{ command: string; when?: string }>>;
-    walkthroughs: Array<{ id: string; steps: Array<{ id: string; media: { markdown?: string }; completionEvents: string[] }> }>;
+    walkthroughs: Array<{
+      id: string;
+      steps: Array<{ id: string; media: { markdown?: string }; completionEvents: string[] }>;
+    }>;
     viewsContainers: { activitybar: Array<{ id: string; icon: string }> };
   };
 }
@@ -53,7 +56,10 @@ test('the walkthrough: media files exist, steps complete on contributed commands
     ['open', 'fix', 'run', 'compare', 'lineage', 'drift', 'deploy'],
   );
   for (const step of walkthrough.steps) {
-    assert.ok(step.media.markdown && fs.existsSync(path.join(root, step.media.markdown)), `${step.id}: media ${step.media.markdown}`);
+    assert.ok(
+      step.media.markdown && fs.existsSync(path.join(root, step.media.markdown)),
+      `${step.id}: media ${step.media.markdown}`,
+    );
     assert.ok(step.completionEvents.length > 0, `${step.id} has a completion event`);
     for (const event of step.completionEvents) {
       const [kind, name = ''] = event.split(':', 2) as [string, string | undefined];

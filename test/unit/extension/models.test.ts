@@ -18,7 +18,12 @@ import {
 
 const report = (states: Array<'pass' | 'fail' | 'overridden'>): GateReport => {
   const ids = ['card', 'card-metrics', 'evaluation', 'drift'] as const;
-  const details = ['MODEL_CARD.md:41: missing section "Limitations"', 'roc_auc 0.838 claimed, 0.839 tracked', 'roc_auc 0.84 ≥ 0.75', 'no open drift alert'];
+  const details = [
+    'MODEL_CARD.md:41: missing section "Limitations"',
+    'roc_auc 0.838 claimed, 0.839 tracked',
+    'roc_auc 0.84 ≥ 0.75',
+    'no open drift alert',
+  ];
   return {
     name: 'credit-risk',
     version: 3,
@@ -61,7 +66,10 @@ test('the gate summary counts passing gates and names the first failing one with
 
 test('the gates quick pick shows each gate with its state, detail and file line (1-based) unless the detail names it', () => {
   const items = gateItems(report(['fail', 'overridden', 'pass', 'pass']));
-  const moved = gateItems({ ...report(['pass', 'pass', 'pass', 'pass']), gates: [{ gate: 'card', state: 'pass', detail: 'no errors', file: 'cards/m.md', line: 0 }] });
+  const moved = gateItems({
+    ...report(['pass', 'pass', 'pass', 'pass']),
+    gates: [{ gate: 'card', state: 'pass', detail: 'no errors', file: 'cards/m.md', line: 0 }],
+  });
   assert.equal(moved[0]?.detail, 'no errors (cards/m.md:1)');
   assert.deepEqual(
     items.map((i) => [i.label, i.description, i.detail]),
@@ -76,11 +84,24 @@ test('the gates quick pick shows each gate with its state, detail and file line 
 
 test('deploy lenses: untrusted explains, unregistered says so, registered deploys and shows gates and the URL', () => {
   assert.deepEqual(
-    deployLenses({ offset: 5, model: 'm', trusted: false, version: 1, gates: undefined, serving: undefined }).map((l) => [l.title, l.command]),
+    deployLenses({ offset: 5, model: 'm', trusted: false, version: 1, gates: undefined, serving: undefined }).map(
+      (l) => [l.title, l.command],
+    ),
     [['$(shield) Deploying is off in Restricted Mode', 'cairn.explainRestrictedMode']],
   );
-  assert.match(deployLenses({ offset: 5, model: 'm', trusted: true, version: undefined, gates: undefined, serving: undefined })[0]?.title ?? '', /m is not registered yet/);
-  const lenses = deployLenses({ offset: 7, model: 'credit-risk', trusted: true, version: 3, gates: report(['fail', 'pass', 'pass', 'pass']), serving: deployment });
+  assert.match(
+    deployLenses({ offset: 5, model: 'm', trusted: true, version: undefined, gates: undefined, serving: undefined })[0]
+      ?.title ?? '',
+    /m is not registered yet/,
+  );
+  const lenses = deployLenses({
+    offset: 7,
+    model: 'credit-risk',
+    trusted: true,
+    version: 3,
+    gates: report(['fail', 'pass', 'pass', 'pass']),
+    serving: deployment,
+  });
   assert.deepEqual(
     lenses.map((l) => [l.offset, l.title, l.command]),
     [
@@ -91,10 +112,28 @@ test('deploy lenses: untrusted explains, unregistered says so, registered deploy
   );
   assert.deepEqual(lenses[0]?.args, [{ name: 'credit-risk', version: 3 }]);
   // On a pipeline's deploy: key the deploy lens names the pipeline, so the server takes its deploy: settings.
-  const onDeployKey = deployLenses({ offset: 7, model: 'credit-risk', trusted: true, version: 3, gates: undefined, serving: undefined, pipeline: '/w/cairn.yaml' });
+  const onDeployKey = deployLenses({
+    offset: 7,
+    model: 'credit-risk',
+    trusted: true,
+    version: 3,
+    gates: undefined,
+    serving: undefined,
+    pipeline: '/w/cairn.yaml',
+  });
   assert.deepEqual(onDeployKey[0]?.args, [{ name: 'credit-risk', version: 3, pipeline: '/w/cairn.yaml' }]);
-  const unknown = deployLenses({ offset: 0, model: 'x', trusted: true, version: 2, gates: { error: 'no runtime/checkGates' }, serving: undefined });
-  assert.deepEqual(unknown.map((l) => l.title), ['$(rocket) Deploy locally', '$(question) gates: unknown']);
+  const unknown = deployLenses({
+    offset: 0,
+    model: 'x',
+    trusted: true,
+    version: 2,
+    gates: { error: 'no runtime/checkGates' },
+    serving: undefined,
+  });
+  assert.deepEqual(
+    unknown.map((l) => l.title),
+    ['$(rocket) Deploy locally', '$(question) gates: unknown'],
+  );
 });
 
 test('curl: bearer token, JSON body with one zero/empty row of the input columns, quotes escaped', () => {
@@ -102,16 +141,51 @@ test('curl: bearer token, JSON body with one zero/empty row of the input columns
     { name: 'Age', type: 'number' },
     { name: "Home's", type: 'string' },
   ]);
-  assert.equal(cmd, `curl -s -H 'Authorization: Bearer tok' -H 'Content-Type: application/json' -d '{"dataframe_records":[{"Age":0,"Home'\\''s":""}]}' 'http://127.0.0.1:5123/invocations'`);
+  assert.equal(
+    cmd,
+    `curl -s -H 'Authorization: Bearer tok' -H 'Content-Type: application/json' -d '{"dataframe_records":[{"Age":0,"Home'\\''s":""}]}' 'http://127.0.0.1:5123/invocations'`,
+  );
   assert.doesNotMatch(curlCommand('http://h:1', null, undefined), /Authorization/);
 });
 
 test('descriptions: versions with aliases and key metric, deployments with arms and counts, alert counts', () => {
-  const v: ModelVersion = { name: 'credit-risk', version: 3, runId: 12, stepRunId: 1, step: 'register', artifactHash: 'a', artifactKind: 'file', path: 'model.json', cardPath: 'MODEL_CARD.md', cardHash: null, metrics: { roc_auc: 0.83812, f1: 0.5 }, createdAt: Date.UTC(2026, 0, 2, 3, 4), aliases: ['champion'] };
+  const v: ModelVersion = {
+    name: 'credit-risk',
+    version: 3,
+    runId: 12,
+    stepRunId: 1,
+    step: 'register',
+    artifactHash: 'a',
+    artifactKind: 'file',
+    path: 'model.json',
+    cardPath: 'MODEL_CARD.md',
+    cardHash: null,
+    metrics: { roc_auc: 0.83812, f1: 0.5 },
+    createdAt: Date.UTC(2026, 0, 2, 3, 4),
+    aliases: ['champion'],
+  };
   assert.equal(versionDescription(v), 'champion · f1 0.5');
-  assert.match(versionTooltip(v), /^credit-risk v3 \(champion\)\nregistered 2026-01-02 03:04 by run #12 \(step register\)\nmodel: model\.json\ncard: MODEL_CARD\.md\nmetrics:\n {2}f1: 0\.5\n {2}roc_auc: 0\.8381$/);
-  assert.equal(deploymentDescription(deployment), 'http://127.0.0.1:5123 · v3 + challenger v4 (20%) · 120 logged, 40 labelled');
-  const alert = (id: number, kind: Alert['kind']): Alert => ({ id, name: 'm', version: 1, deploymentId: 4, kind, message: 'drifted', reportId: 2, openedAt: id, closedAt: null, closedReason: null, retrainRunId: null });
+  assert.match(
+    versionTooltip(v),
+    /^credit-risk v3 \(champion\)\nregistered 2026-01-02 03:04 by run #12 \(step register\)\nmodel: model\.json\ncard: MODEL_CARD\.md\nmetrics:\n {2}f1: 0\.5\n {2}roc_auc: 0\.8381$/,
+  );
+  assert.equal(
+    deploymentDescription(deployment),
+    'http://127.0.0.1:5123 · v3 + challenger v4 (20%) · 120 logged, 40 labelled',
+  );
+  const alert = (id: number, kind: Alert['kind']): Alert => ({
+    id,
+    name: 'm',
+    version: 1,
+    deploymentId: 4,
+    kind,
+    message: 'drifted',
+    reportId: 2,
+    openedAt: id,
+    closedAt: null,
+    closedReason: null,
+    retrainRunId: null,
+  });
   assert.equal(alertStatusText([]), undefined);
   assert.equal(alertStatusText([alert(1, 'drift')]), '$(warning) 1 drift alert');
   assert.equal(alertStatusText([alert(1, 'drift'), alert(2, 'online-metric')]), '$(warning) 2 alerts');
@@ -173,7 +247,21 @@ deploy:
   assert.equal(text.slice(block?.keyStart, (block?.keyStart ?? 0) + 'deploy'.length), 'deploy');
   // No deploy block: no lens; a deployed file no step registers, with two registered names: no guess.
   assert.equal(deployBlock('/w/cairn.yaml', text.replace(/deploy:[\s\S]*$/, '')), undefined);
-  assert.equal(deployBlock('/w/cairn.yaml', text.replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx')), undefined);
+  assert.equal(
+    deployBlock(
+      '/w/cairn.yaml',
+      text.replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx'),
+    ),
+    undefined,
+  );
   // One registered name: that one.
-  assert.equal(deployBlock('/w/cairn.yaml', text.replace('name: other-model', 'name: credit-risk').replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx'))?.model, 'credit-risk');
+  assert.equal(
+    deployBlock(
+      '/w/cairn.yaml',
+      text
+        .replace('name: other-model', 'name: credit-risk')
+        .replace(/(deploy:\n  model: )\$\{steps.train.outputs.other\}/, '$1elsewhere.onnx'),
+    )?.model,
+    'credit-risk',
+  );
 });

@@ -32,15 +32,27 @@ test('pages append, a reload replaces, and the remaining count drives "Load more
   m.acceptPage('rec', 0, { runs: [run(10_000), run(9999)], total: 10_000 });
   assert.equal(m.remaining('rec'), 9998);
   m.acceptPage('rec', 2, { runs: [run(9998), run(9999)], total: 10_000 });
-  assert.deepEqual(m.group('rec')?.runs.map((r) => r.id), [10_000, 9999, 9998], 'a duplicate from a shifted page is dropped');
+  assert.deepEqual(
+    m.group('rec')?.runs.map((r) => r.id),
+    [10_000, 9999, 9998],
+    'a duplicate from a shifted page is dropped',
+  );
   m.acceptPage('rec', 0, { runs: [run(10_001)], total: 10_001 });
-  assert.deepEqual(m.group('rec')?.runs.map((r) => r.id), [10_001]);
+  assert.deepEqual(
+    m.group('rec')?.runs.map((r) => r.id),
+    [10_001],
+  );
   assert.equal(m.run(9999), undefined, 'runs of the replaced pages are forgotten');
 });
 
 test('a page query carries the filter and the sort', () => {
   const m = new RunsModel();
-  m.view = { statuses: ['failed'], params: [{ key: 'lr', op: '=', value: 0.01 }], metrics: [], sort: { by: 'metric:rmse', order: 'asc' } };
+  m.view = {
+    statuses: ['failed'],
+    params: [{ key: 'lr', op: '=', value: 0.01 }],
+    metrics: [],
+    sort: { by: 'metric:rmse', order: 'asc' },
+  };
   assert.deepEqual(m.pageQuery('rec', 200), {
     filter: { pipeline: 'rec', status: ['failed'], params: [{ key: 'lr', op: '=', value: 0.01 }] },
     sort: { by: 'metric:rmse', order: 'asc' },
@@ -56,11 +68,22 @@ test('progress updates one loaded run; an unknown run asks to be fetched and lan
   assert.equal(running.kind, 'run');
   assert.equal(m.run(2)?.status, 'running');
   const done = m.applyProgress({ runId: 2, pipeline: 'rec', status: 'failed', durationMs: 900, message: 'exit 1' });
-  assert.deepEqual(done.kind === 'run' && { finished: done.finished, error: done.run.error, d: done.run.durationMs }, { finished: true, error: 'exit 1', d: 900 });
+  assert.deepEqual(done.kind === 'run' && { finished: done.finished, error: done.run.error, d: done.run.durationMs }, {
+    finished: true,
+    error: 'exit 1',
+    d: 900,
+  });
   assert.deepEqual(m.applyProgress({ runId: 2, pipeline: 'rec', step: 'train', status: 'running' }), { kind: 'none' });
-  assert.deepEqual(m.applyProgress({ runId: 3, pipeline: 'rec', step: 'train', status: 'running' }), { kind: 'unknown', runId: 3, pipeline: 'rec' });
+  assert.deepEqual(m.applyProgress({ runId: 3, pipeline: 'rec', step: 'train', status: 'running' }), {
+    kind: 'unknown',
+    runId: 3,
+    pipeline: 'rec',
+  });
   assert.equal(m.upsertRun(run(3, { status: 'running' })), 'inserted');
-  assert.deepEqual(m.group('rec')?.runs.map((r) => r.id), [3, 2, 1]);
+  assert.deepEqual(
+    m.group('rec')?.runs.map((r) => r.id),
+    [3, 2, 1],
+  );
   assert.equal(m.group('rec')?.total, 3);
   assert.equal(m.upsertRun(run(3, { status: 'succeeded', metrics: { rmse: 0.5 } })), 'updated');
   assert.equal(m.run(3)?.metrics['rmse'], 0.5);
@@ -69,7 +92,10 @@ test('progress updates one loaded run; an unknown run asks to be fetched and lan
 test('live metrics update the loaded run only', () => {
   const m = new RunsModel();
   m.acceptPage('rec', 0, { runs: [run(1)], total: 1 });
-  assert.equal(m.applyMetric({ runId: 1, stepName: 'train', key: 'loss', value: 0.25, step: 3, time: 0 })?.metrics['loss'], 0.25);
+  assert.equal(
+    m.applyMetric({ runId: 1, stepName: 'train', key: 'loss', value: 0.25, step: 3, time: 0 })?.metrics['loss'],
+    0.25,
+  );
   assert.equal(m.run(1)?.metrics['rmse'], 1);
   assert.equal(m.applyMetric({ runId: 7, stepName: 'train', key: 'loss', value: 0.25, step: 3, time: 0 }), undefined);
 });
@@ -79,13 +105,18 @@ test('new runs respect the filter and other sorts only count them', () => {
   m.view = { ...m.view, statuses: ['failed'] };
   m.acceptPage('rec', 0, { runs: [], total: 0 });
   assert.equal(m.upsertRun(run(5)), 'filtered');
-  m.view = { statuses: undefined, params: [], metrics: [{ key: 'rmse', op: '<', value: 2 }], sort: { by: 'metric:rmse', order: 'asc' } };
+  m.view = {
+    statuses: undefined,
+    params: [],
+    metrics: [{ key: 'rmse', op: '<', value: 2 }],
+    sort: { by: 'metric:rmse', order: 'asc' },
+  };
   assert.equal(m.upsertRun(run(6)), 'counted');
   assert.equal(m.group('rec')?.total, 1);
   assert.equal(m.upsertRun(run(7, { metrics: { rmse: 3 } })), 'filtered');
 });
 
-test('mine: only this user\'s runs are asked for and taken from notifications', () => {
+test("mine: only this user's runs are asked for and taken from notifications", () => {
   const m = new RunsModel();
   m.view = { ...m.view, user: 'ana@example.com' };
   assert.equal(m.pageQuery('rec', 0).filter?.user, 'ana@example.com');
@@ -101,7 +132,10 @@ test('delete removes the run and counts it out', () => {
   const m = new RunsModel();
   m.acceptPage('rec', 0, { runs: [run(2), run(1)], total: 2 });
   assert.equal(m.removeRun(1), 'rec');
-  assert.deepEqual(m.group('rec')?.runs.map((r) => r.id), [2]);
+  assert.deepEqual(
+    m.group('rec')?.runs.map((r) => r.id),
+    [2],
+  );
   assert.equal(m.group('rec')?.total, 1);
   assert.equal(m.removeRun(99), undefined);
 });
@@ -123,7 +157,15 @@ test('filter conditions parse, with clear errors', () => {
   const bad = parseConditions('rmse');
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : bad.error, /"rmse" is not a condition/);
-  assert.equal(describeView({ statuses: ['failed'], params: [], metrics: [{ key: 'f1', op: '>', value: 0.5 }], sort: { by: 'durationMs', order: 'desc' } }), 'status failed, metric:f1>0.5, sorted by durationMs desc');
+  assert.equal(
+    describeView({
+      statuses: ['failed'],
+      params: [],
+      metrics: [{ key: 'f1', op: '>', value: 0.5 }],
+      sort: { by: 'durationMs', order: 'desc' },
+    }),
+    'status failed, metric:f1>0.5, sorted by durationMs desc',
+  );
 });
 
 test('10,000 runs: a page and 10,000 progress events update rows in place', () => {
@@ -134,12 +176,8 @@ test('10,000 runs: a page and 10,000 progress events update rows in place', () =
   assert.equal(m.remaining('rec'), 9900);
 });
 
-test('a sweep\'s runs fold into one node where its newest run is; other runs stay in order', () => {
+test("a sweep's runs fold into one node where its newest run is; other runs stay in order", () => {
   const runs = [run(9, { sweepId: 2 }), run(8), run(7, { sweepId: 2 }), run(6, { sweepId: 1 }), run(5, { sweepId: 2 })];
-  assert.deepEqual(foldSweeps(runs), [
-    { sweepId: 2, runIds: [9, 7, 5] },
-    { runId: 8 },
-    { sweepId: 1, runIds: [6] },
-  ]);
+  assert.deepEqual(foldSweeps(runs), [{ sweepId: 2, runIds: [9, 7, 5] }, { runId: 8 }, { sweepId: 1, runIds: [6] }]);
   assert.deepEqual(foldSweeps([run(3), run(2, { sweepId: null })]), [{ runId: 3 }, { runId: 2 }]);
 });

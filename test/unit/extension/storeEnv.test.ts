@@ -4,7 +4,11 @@ import { runtimeEnv, storePasswordKey, withoutPassword } from '../../../extensio
 
 test('the runtime gets the store URL without a password and the password from secret storage as PGPASSWORD', () => {
   const base = { PATH: '/bin' };
-  assert.deepEqual(runtimeEnv(base, '/ws', '', 'pw'), { PATH: '/bin', CAIRN_WORKSPACE: '/ws' }, 'no store configured: nothing added');
+  assert.deepEqual(
+    runtimeEnv(base, '/ws', '', 'pw'),
+    { PATH: '/bin', CAIRN_WORKSPACE: '/ws' },
+    'no store configured: nothing added',
+  );
   const env = runtimeEnv(base, '/ws', ' postgres://ana:inline@db.example:5432/cairn?sslmode=require ', 'from-secrets');
   assert.equal(env.CAIRN_STORE_URL, 'postgres://ana@db.example:5432/cairn?sslmode=require');
   assert.equal(env.PGPASSWORD, 'from-secrets');

@@ -7,16 +7,20 @@ import { hostWith } from './helpers.js';
 // How long they take is not asserted here: the fuzz test bounds it loosely.
 
 test('a 5 MB card of repeated sections: every heading, its content, and fixes placed after the last matching section', () => {
-  const unit = '## Uses\n\nThe model ranks items.\n\n### Direct use\n\n[More Information Needed]\n\n## Training Data\n\nMovieLens ratings.\n\n';
+  const unit =
+    '## Uses\n\nThe model ranks items.\n\n### Direct use\n\n[More Information Needed]\n\n## Training Data\n\nMovieLens ratings.\n\n';
   const repeats = Math.ceil(5_000_000 / unit.length);
   const text = `---\nlicense: mit\n---\n# Big card\n\n${unit.repeat(repeats)}`;
   const card = parseModelCard('/ws/big.modelcard.md', text);
   assert.equal(card.headings.length, 1 + 3 * repeats);
-  assert.deepEqual(card.headings.slice(1, 4).map((h) => [h.level, h.title, h.sections, h.content]), [
-    [2, 'Uses', ['intendedUse'], 'text'],
-    [3, 'Direct use', ['intendedUse'], 'placeholder'],
-    [2, 'Training Data', ['trainingData'], 'text'],
-  ]);
+  assert.deepEqual(
+    card.headings.slice(1, 4).map((h) => [h.level, h.title, h.sections, h.content]),
+    [
+      [2, 'Uses', ['intendedUse'], 'text'],
+      [3, 'Direct use', ['intendedUse'], 'placeholder'],
+      [2, 'Training Data', ['trainingData'], 'text'],
+    ],
+  );
   // Headings with the same title get equal but separate section lists.
   assert.notEqual(card.headings[1]?.sections, card.headings[4]?.sections);
 

@@ -21,13 +21,19 @@ function fixtureHost(dir: string, spec: Expectation['host'] = {}): ModelCardHost
 }
 
 const brokenDir = path.join(root, 'broken');
-const expected = JSON.parse(readFileSync(path.join(brokenDir, 'expected.json'), 'utf8')) as Record<string, Expectation | string>;
-const brokenFiles = readdirSync(brokenDir).filter((f) => f.endsWith('.md')).sort();
+const expected = JSON.parse(readFileSync(path.join(brokenDir, 'expected.json'), 'utf8')) as Record<
+  string,
+  Expectation | string
+>;
+const brokenFiles = readdirSync(brokenDir)
+  .filter((f) => f.endsWith('.md'))
+  .sort();
 
 test('the broken-card corpus has at least 20 cards, each with an expectation', () => {
   assert.ok(brokenFiles.length >= 20, `only ${brokenFiles.length} broken cards`);
   for (const f of brokenFiles) assert.ok(typeof expected[f] === 'object', `${f} has no entry in expected.json`);
-  for (const f of Object.keys(expected)) if (f !== '//') assert.ok(brokenFiles.includes(f), `expected.json names missing file ${f}`);
+  for (const f of Object.keys(expected))
+    if (f !== '//') assert.ok(brokenFiles.includes(f), `expected.json names missing file ${f}`);
 });
 
 for (const f of brokenFiles) {
@@ -44,7 +50,9 @@ for (const f of brokenFiles) {
 }
 
 const validDir = path.join(root, 'valid');
-const validFiles = readdirSync(validDir).filter((f) => f.endsWith('.md')).sort();
+const validFiles = readdirSync(validDir)
+  .filter((f) => f.endsWith('.md'))
+  .sort();
 
 test('at least 5 real-world-shaped Hugging Face cards', () => {
   assert.ok(validFiles.length >= 5);
@@ -58,8 +66,13 @@ for (const f of validFiles) {
     const errors = diags.filter((d) => d.severity === Severity.Error).map((d) => `${describe(text, d)} ${d.message}`);
     assert.deepEqual(errors, []);
     // Only section-level warnings: the metadata of a valid card is clean.
-    const other = diags.filter((d) => !['card/missing-section', 'card/placeholder-section', 'card/empty-section'].includes(d.code));
-    assert.deepEqual(other.map((d) => describe(text, d)), []);
+    const other = diags.filter(
+      (d) => !['card/missing-section', 'card/placeholder-section', 'card/empty-section'].includes(d.code),
+    );
+    assert.deepEqual(
+      other.map((d) => describe(text, d)),
+      [],
+    );
   });
 }
 
@@ -68,19 +81,39 @@ test('the trainer-generated card is flagged for its placeholder sections, as war
   const diags = checkModelCard(parseModelCard('/v/trainer.modelcard.md', text), hostWith());
   assert.deepEqual(
     diags.filter((d) => d.code === 'card/placeholder-section').map((d) => describe(text, d)),
-    ['card/placeholder-section 39:3-39:20', 'card/placeholder-section 43:3-43:30', 'card/placeholder-section 47:3-47:31'],
+    [
+      'card/placeholder-section 39:3-39:20',
+      'card/placeholder-section 43:3-43:30',
+      'card/placeholder-section 47:3-47:31',
+    ],
   );
   assert.ok(diags.every((d) => d.severity === Severity.Warning));
 });
 
 test('HF headings count as their Mitchell equivalents (bert-base-uncased, distilbert SST-2)', () => {
-  const bert = parseModelCard('/v/b.modelcard.md', readFileSync(path.join(validDir, 'bert-base-uncased.modelcard.md'), 'utf8'));
+  const bert = parseModelCard(
+    '/v/b.modelcard.md',
+    readFileSync(path.join(validDir, 'bert-base-uncased.modelcard.md'), 'utf8'),
+  );
   const sections = new Set(bert.headings.flatMap((h) => h.sections));
-  for (const s of ['modelDetails', 'intendedUse', 'trainingData', 'caveatsAndRecommendations', 'ethicalConsiderations', 'quantitativeAnalyses'] as const) {
+  for (const s of [
+    'modelDetails',
+    'intendedUse',
+    'trainingData',
+    'caveatsAndRecommendations',
+    'ethicalConsiderations',
+    'quantitativeAnalyses',
+  ] as const) {
     assert.ok(sections.has(s), `bert card lacks ${s}`);
   }
-  const distil = parseModelCard('/v/d.modelcard.md', readFileSync(path.join(validDir, 'distilbert-sst2.modelcard.md'), 'utf8'));
-  assert.deepEqual(distil.metadata.modelIndex[0]?.results.map((r) => r.metrics.map((m) => m.type?.value)), [['accuracy', 'precision', 'f1'], ['loss']]);
+  const distil = parseModelCard(
+    '/v/d.modelcard.md',
+    readFileSync(path.join(validDir, 'distilbert-sst2.modelcard.md'), 'utf8'),
+  );
+  assert.deepEqual(
+    distil.metadata.modelIndex[0]?.results.map((r) => r.metrics.map((m) => m.type?.value)),
+    [['accuracy', 'precision', 'f1'], ['loss']],
+  );
 });
 
 test('a complete Mitchell card with its Cairn links produces zero diagnostics', () => {
@@ -93,7 +126,10 @@ test('a complete Mitchell card with its Cairn links produces zero diagnostics', 
     pipelinesNamingCard: () => [path.join(dir, 'cairn.yaml')],
   });
   const card = parseModelCard(file, text);
-  assert.deepEqual(checkModelCard(card, host).map((d) => `${describe(text, d)} ${d.message}`), []);
+  assert.deepEqual(
+    checkModelCard(card, host).map((d) => `${describe(text, d)} ${d.message}`),
+    [],
+  );
   assert.equal(card.metadata.cairn?.model?.value, 'churn');
   assert.equal(card.metadata.cairn?.personalData?.value, true);
 });
@@ -106,7 +142,16 @@ test('every broken card gives the same findings with CRLF line breaks and a BOM'
     const crlf = `\uFEFF${lf.replace(/\n/g, '\r\n')}`;
     const diags = checkModelCard(parseModelCard(path.join(brokenDir, f), crlf), fixtureHost(brokenDir, spec.host));
     // Same codes on the same lines (characters shift only by the BOM on line 0).
-    assert.deepEqual(diags.map((d) => describe(crlf, d).replace(/([ -])0:(\d+)/g, (_m, sep: string, c: string) => `${sep}0:${Number(c) - 1}`)).sort(), [...spec.expect].sort(), f);
-    for (const fix of diags.flatMap((d) => d.fixes ?? [])) assert.ok(!/[^\r]\n/.test(fix.newText), `${f}: fix inserts a bare LF`);
+    assert.deepEqual(
+      diags
+        .map((d) =>
+          describe(crlf, d).replace(/([ -])0:(\d+)/g, (_m, sep: string, c: string) => `${sep}0:${Number(c) - 1}`),
+        )
+        .sort(),
+      [...spec.expect].sort(),
+      f,
+    );
+    for (const fix of diags.flatMap((d) => d.fixes ?? []))
+      assert.ok(!/[^\r]\n/.test(fix.newText), `${f}: fix inserts a bare LF`);
   }
 });

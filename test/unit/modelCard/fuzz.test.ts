@@ -8,7 +8,46 @@ import { seededRandom } from '../../../runtime/src/util/prng.js';
 
 const rng = seededRandom;
 
-const pieces = ['---\n', '\n', '\r\n', '# ', '## ', '===\n', '---', ':', ': ', '- ', '  ', '\t', '[', ']', '{', '}', '{{ x }}', '<!--', '-->', '```\n', '~~~', '&a ', '*a', '!!binary ', '"', "'", '|', '>', 'license: other\n', 'cairn:\n  personal_data: true\n', 'model-index:\n- results:\n  - metrics:\n    - type: f1\n', '\u0000', '\uFEFF', '\uD800', 'é', '[More Information Needed]', 'TODO', '...\n'];
+const pieces = [
+  '---\n',
+  '\n',
+  '\r\n',
+  '# ',
+  '## ',
+  '===\n',
+  '---',
+  ':',
+  ': ',
+  '- ',
+  '  ',
+  '\t',
+  '[',
+  ']',
+  '{',
+  '}',
+  '{{ x }}',
+  '<!--',
+  '-->',
+  '```\n',
+  '~~~',
+  '&a ',
+  '*a',
+  '!!binary ',
+  '"',
+  "'",
+  '|',
+  '>',
+  'license: other\n',
+  'cairn:\n  personal_data: true\n',
+  'model-index:\n- results:\n  - metrics:\n    - type: f1\n',
+  '\u0000',
+  '\uFEFF',
+  '\uD800',
+  'é',
+  '[More Information Needed]',
+  'TODO',
+  '...\n',
+];
 
 function mutate(text: string, next: () => number): string {
   let t = text;
@@ -53,9 +92,13 @@ test('fuzz: 400 seeded mutations of the card corpus never throw, stay in bounds,
     const doc = modelCardService.parse('/fuzz/MODEL_CARD.md', text);
     const diags = modelCardService.diagnostics(doc, host);
     for (const d of diags) {
-      assert.ok(d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length, `mutant ${i}: ${d.code} span out of bounds`);
+      assert.ok(
+        d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length,
+        `mutant ${i}: ${d.code} span out of bounds`,
+      );
       assert.ok(!d.message.includes('NaN') && !d.message.includes('undefined'), `mutant ${i}: ${d.message}`);
-      for (const f of d.fixes ?? []) assert.ok(f.span.start >= 0 && f.span.end <= text.length && f.span.start <= f.span.end);
+      for (const f of d.fixes ?? [])
+        assert.ok(f.span.start >= 0 && f.span.end <= text.length && f.span.start <= f.span.end);
     }
     for (let k = 0; k < 3; k++) {
       const offset = Math.floor(next() * (text.length + 1));

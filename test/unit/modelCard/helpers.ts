@@ -1,4 +1,11 @@
-import { LineIndex, checkModelCard, parseModelCard, type CairnDiagnostic, type ModelCardHost, type TextFix } from '@cairn/protocol';
+import {
+  LineIndex,
+  checkModelCard,
+  parseModelCard,
+  type CairnDiagnostic,
+  type ModelCardHost,
+  type TextFix,
+} from '@cairn/protocol';
 
 /** `code line:char-line:char` (0-based), the form the fixture sidecar uses. */
 export function describe(text: string, d: CairnDiagnostic): string {

@@ -104,7 +104,10 @@ test('heading matching is case-insensitive and tolerant of numbering, colons, em
   assert.equal(normalizeHeading('Model Examination [optional]'), 'model examination');
   assert.deepEqual(sectionsOfHeading('Uses'), ['intendedUse']);
   assert.deepEqual(sectionsOfHeading('direct use'), ['intendedUse']);
-  assert.deepEqual(sectionsOfHeading('Bias, Risks, and Limitations'), ['ethicalConsiderations', 'caveatsAndRecommendations']);
+  assert.deepEqual(sectionsOfHeading('Bias, Risks, and Limitations'), [
+    'ethicalConsiderations',
+    'caveatsAndRecommendations',
+  ]);
   assert.deepEqual(sectionsOfHeading('Training Details'), ['trainingData']);
   assert.deepEqual(sectionsOfHeading('Evaluation'), ['metrics', 'evaluationData', 'quantitativeAnalyses']);
   assert.deepEqual(sectionsOfHeading('Testing Data, Factors & Metrics'), ['factors', 'metrics', 'evaluationData']);
@@ -116,7 +119,23 @@ test('heading matching is case-insensitive and tolerant of numbering, colons, em
 });
 
 test('licenses: Hub ids and SPDX ids (any case) are known; typos get did-you-mean fixes', () => {
-  for (const id of ['apache-2.0', 'mit', 'openrail', 'bigscience-openrail-m', 'creativeml-openrail-m', 'cc-by-4.0', 'cc-by-nc-4.0', 'llama2', 'llama3', 'gemma', 'other', 'Apache-2.0', 'GPL-3.0-only', 'bsd-3-clause', 'MIT']) {
+  for (const id of [
+    'apache-2.0',
+    'mit',
+    'openrail',
+    'bigscience-openrail-m',
+    'creativeml-openrail-m',
+    'cc-by-4.0',
+    'cc-by-nc-4.0',
+    'llama2',
+    'llama3',
+    'gemma',
+    'other',
+    'Apache-2.0',
+    'GPL-3.0-only',
+    'bsd-3-clause',
+    'MIT',
+  ]) {
     assert.ok(isKnownLicense(id), id);
   }
   assert.ok(!isKnownLicense('apache'));
@@ -140,7 +159,7 @@ test('license: other without license_name: a warning whose fix adds license_name
   assert.ok(!check(fixed).some((x) => x.code === 'card/license-name-missing'));
 });
 
-test('model-index fixes insert the missing field at the mapping\'s indentation', () => {
+test("model-index fixes insert the missing field at the mapping's indentation", () => {
   const text = [
     '---',
     'model-index:',
@@ -156,7 +175,10 @@ test('model-index fixes insert the missing field at the mapping\'s indentation',
     '',
   ].join('\n');
   const diags = check(text).filter((d) => d.code === 'card/model-index-missing-field');
-  assert.deepEqual(diags.map((d) => describe(text, d)), ['card/model-index-missing-field 7:6-7:10', 'card/model-index-missing-field 9:6-9:10']);
+  assert.deepEqual(
+    diags.map((d) => describe(text, d)),
+    ['card/model-index-missing-field 7:6-7:10', 'card/model-index-missing-field 9:6-9:10'],
+  );
   let fixed = text;
   // Apply from the end so earlier offsets stay valid.
   for (const d of [...diags].reverse()) {
@@ -167,7 +189,12 @@ test('model-index fixes insert the missing field at the mapping\'s indentation',
   assert.match(fixed, /\n {6}type: churn {2}# the 2025 table\n {6}name: churn\n/);
   assert.match(fixed, /\n {4}- type: accuracy\n {6}value: \n/);
   // The inserted value is still empty: the finding stays until the user writes it.
-  assert.deepEqual(check(fixed).filter((d) => d.code === 'card/model-index-missing-field').map((d) => describe(fixed, d)), ['card/model-index-missing-field 11:6-11:11']);
+  assert.deepEqual(
+    check(fixed)
+      .filter((d) => d.code === 'card/model-index-missing-field')
+      .map((d) => describe(fixed, d)),
+    ['card/model-index-missing-field 11:6-11:11'],
+  );
 });
 
 test('missing-section fix inserts the template section after the section that precedes it', () => {
@@ -176,7 +203,10 @@ test('missing-section fix inserts the template section after the section that pr
   assert.ok(d?.fixes?.[0] !== undefined);
   assert.deepEqual(d.span, { start: 2, end: 3 });
   const fixed = applyFix(text, d.fixes[0]);
-  assert.ok(fixed.startsWith(`# M\n\n## Model Details\n\nA model.\n\n${sectionTemplate('intendedUse', 2)}## Factors`), fixed);
+  assert.ok(
+    fixed.startsWith(`# M\n\n## Model Details\n\nA model.\n\n${sectionTemplate('intendedUse', 2)}## Factors`),
+    fixed,
+  );
   const after = check(fixed);
   assert.ok(!after.some((x) => x.code === 'card/missing-section' && x.message.includes("'Intended Use'")));
   // The inserted template has no content yet: it is reported as placeholder-only.
@@ -201,12 +231,17 @@ test('personal data: the privacy section satisfies it; the fix inserts one after
   const fixed = applyFix(text, d.fixes[0]);
   assert.match(fixed, /## Ethical Considerations\n\nSome\.\n\n## Privacy\n/);
   assert.ok(!check(fixed).some((x) => x.code === 'card/personal-data-without-privacy'));
-  assert.ok(!check(`${text}\n## Privacy considerations\n\nIds are hashed.\n`).some((x) => x.code === 'card/personal-data-without-privacy'));
+  assert.ok(
+    !check(`${text}\n## Privacy considerations\n\nIds are hashed.\n`).some(
+      (x) => x.code === 'card/personal-data-without-privacy',
+    ),
+  );
   assert.ok(!check(text.replace('true', 'false')).some((x) => x.code === 'card/personal-data-without-privacy'));
 });
 
 test('claimed metrics: rounding and percentages match; a real difference is reported with a fix', () => {
-  const card = (v: string) => `---\ncairn:\n  model: churn\nmodel-index:\n- name: x\n  results:\n  - task: {type: t}\n    dataset: {type: d, name: d}\n    metrics:\n    - type: ROC-AUC\n      value: ${v}\n---\n`;
+  const card = (v: string) =>
+    `---\ncairn:\n  model: churn\nmodel-index:\n- name: x\n  results:\n  - task: {type: t}\n    dataset: {type: d, name: d}\n    metrics:\n    - type: ROC-AUC\n      value: ${v}\n---\n`;
   const host = hostWith([], { trackedMetrics: (m) => (m === 'churn' ? { roc_auc: 0.8467 } : undefined) });
   const codes = (v: string) => check(card(v), host).filter((d) => d.code === 'card/metric-mismatch');
   assert.equal(codes('0.85').length, 0);
@@ -223,7 +258,12 @@ test('claimed metrics: rounding and percentages match; a real difference is repo
 
 test('cairn.pipeline resolves against the card folder', () => {
   const text = '---\ncairn:\n  pipeline: ../pipelines/churn.cairn.yaml\n---\n';
-  assert.equal(check(text, hostWith(['/ws/pipelines/churn.cairn.yaml']), '/ws/cards/MODEL_CARD.md').filter((d) => d.code === 'card/pipeline-not-found').length, 0);
+  assert.equal(
+    check(text, hostWith(['/ws/pipelines/churn.cairn.yaml']), '/ws/cards/MODEL_CARD.md').filter(
+      (d) => d.code === 'card/pipeline-not-found',
+    ).length,
+    0,
+  );
   const d = check(text, hostWith([]), '/ws/cards/MODEL_CARD.md').find((x) => x.code === 'card/pipeline-not-found');
   assert.match(d?.message ?? '', /\/ws\/pipelines\/churn\.cairn\.yaml/);
 });
@@ -231,17 +271,46 @@ test('cairn.pipeline resolves against the card folder', () => {
 test('the template is a valid card: no errors, only placeholder warnings until filled in', () => {
   const text = modelCardTemplate('churn', { personalData: true });
   const diags = check(text, hostWith(['/ws/cairn.yaml']));
-  assert.deepEqual(diags.filter((d) => d.severity === Severity.Error).map((d) => d.code), []);
+  assert.deepEqual(
+    diags.filter((d) => d.severity === Severity.Error).map((d) => d.code),
+    [],
+  );
   assert.ok(diags.length >= 10);
-  assert.ok(diags.every((d) => d.code === 'card/placeholder-section'), diags.map((d) => d.code).join());
+  assert.ok(
+    diags.every((d) => d.code === 'card/placeholder-section'),
+    diags.map((d) => d.code).join(),
+  );
 });
 
 test('bad front matter never throws: anchors, aliases, multi-document, tabs, binary', () => {
-  for (const text of ['---\na: &x [*x]\n---\n', '---\nb: *nope\n---\n', '---\na: 1\n...\n---\nb: 2\n---\n', '---\n\tlicense: mit\n---\n', '---\n\u0000\u0001\uFFFD\n---\n', '---\n---\n', '---', '---\n:\n---\n']) {
+  for (const text of [
+    '---\na: &x [*x]\n---\n',
+    '---\nb: *nope\n---\n',
+    '---\na: 1\n...\n---\nb: 2\n---\n',
+    '---\n\tlicense: mit\n---\n',
+    '---\n\u0000\u0001\uFFFD\n---\n',
+    '---\n---\n',
+    '---',
+    '---\n:\n---\n',
+  ]) {
     const diags = check(text);
-    for (const d of diags) assert.ok(d.span.start >= 0 && d.span.end <= text.length && d.span.start <= d.span.end, `${d.code} span in bounds`);
+    for (const d of diags)
+      assert.ok(
+        d.span.start >= 0 && d.span.end <= text.length && d.span.start <= d.span.end,
+        `${d.code} span in bounds`,
+      );
   }
-  assert.deepEqual(check('---\n\tlicense: mit\n---\n').filter((d) => d.severity === Severity.Error).map((d) => d.code), ['card/yaml-syntax']);
+  assert.deepEqual(
+    check('---\n\tlicense: mit\n---\n')
+      .filter((d) => d.severity === Severity.Error)
+      .map((d) => d.code),
+    ['card/yaml-syntax'],
+  );
   const alias = '---\nlicense: *nope\n---\n';
-  assert.deepEqual(check(alias).filter((d) => d.severity === Severity.Error).map((d) => describe(alias, d)), ['card/yaml-syntax 1:9-1:14']);
+  assert.deepEqual(
+    check(alias)
+      .filter((d) => d.severity === Severity.Error)
+      .map((d) => describe(alias, d)),
+    ['card/yaml-syntax 1:9-1:14'],
+  );
 });

@@ -43,10 +43,21 @@ test('completion: license ids after `license:`, with their full names', () => {
 
 test('completion: pipeline_tag values, cairn keys, model-index keys and metric names', () => {
   assert.ok(complete('---\npipeline_tag: |\n---\n').items.some((i) => i.label === 'tabular-classification'));
-  assert.deepEqual(complete('---\ncairn:\n  |\n---\n').items.map((i) => i.label), ['pipeline', 'model', 'personal_data']);
-  assert.deepEqual(complete('---\ncairn:\n  personal_data: |\n---\n').items.map((i) => i.label), ['true', 'false']);
-  const mi = '---\nmodel-index:\n- name: m\n  results:\n  - task:\n      type: tabular-classification\n    dataset:\n      |\n---\n';
-  assert.ok(complete(mi).items.map((i) => i.label).includes('split'));
+  assert.deepEqual(
+    complete('---\ncairn:\n  |\n---\n').items.map((i) => i.label),
+    ['pipeline', 'model', 'personal_data'],
+  );
+  assert.deepEqual(
+    complete('---\ncairn:\n  personal_data: |\n---\n').items.map((i) => i.label),
+    ['true', 'false'],
+  );
+  const mi =
+    '---\nmodel-index:\n- name: m\n  results:\n  - task:\n      type: tabular-classification\n    dataset:\n      |\n---\n';
+  assert.ok(
+    complete(mi)
+      .items.map((i) => i.label)
+      .includes('split'),
+  );
   const metric = '---\nmodel-index:\n- name: m\n  results:\n  - metrics:\n    - type: roc|\n---\n';
   assert.ok(complete(metric).items.some((i) => i.label === 'roc_auc' && i.kind === 'metric'));
   // Cairn's own evaluator metrics (from the built-in catalogue) are offered too.
@@ -83,28 +94,48 @@ test('definition: cairn.pipeline goes to the pipeline file; dependencies list it
   const { text, offset } = cursor('---\ncairn:\n  pipeline: ../cai|rn.yaml\n---\n');
   const host = workspace({ '/ws/cairn.yaml': 'version: 1\n' }, ['/ws/other.cairn.yaml']);
   const doc = modelCardService.parse(file, text);
-  assert.deepEqual(modelCardService.definition(doc, offset, host), [{ file: '/ws/cairn.yaml', span: { start: 0, end: 0 } }]);
+  assert.deepEqual(modelCardService.definition(doc, offset, host), [
+    { file: '/ws/cairn.yaml', span: { start: 0, end: 0 } },
+  ]);
   assert.deepEqual(modelCardService.definition(doc, 3, host), []);
   assert.deepEqual(modelCardService.dependencies(doc, host), ['/ws/other.cairn.yaml', '/ws/cairn.yaml']);
 });
 
 test('diagnostics through the service: a linked pipeline with pii columns requires a privacy section', () => {
   const text = '---\ncairn:\n  pipeline: ./cairn.yaml\n---\n# M\n';
-  const pipeline = 'version: 1\ndata:\n  customers:\n    path: data/c.csv\n    schema:\n      email: {type: string, pii: true}\n';
+  const pipeline =
+    'version: 1\ndata:\n  customers:\n    path: data/c.csv\n    schema:\n      email: {type: string, pii: true}\n';
   const doc = modelCardService.parse(file, text);
   const codes = (host: WorkspaceHost) => modelCardService.diagnostics(doc, host).map((d) => d.code);
   assert.ok(codes(workspace({ '/ws/cards/cairn.yaml': pipeline })).includes('card/personal-data-without-privacy'));
-  assert.ok(!codes(workspace({ '/ws/cards/cairn.yaml': pipeline.replace('pii: true', 'pii: false') })).includes('card/personal-data-without-privacy'));
+  assert.ok(
+    !codes(workspace({ '/ws/cards/cairn.yaml': pipeline.replace('pii: true', 'pii: false') })).includes(
+      'card/personal-data-without-privacy',
+    ),
+  );
 });
 
 test('symbols: front matter keys and the heading outline, nested by level', () => {
-  const text = '---\nlicense: mit\ntags: [a]\n---\n# Card\n\n## Uses\n\nx\n\n### Direct Use\n\ny\n\n## Training Data\n\nz\n';
+  const text =
+    '---\nlicense: mit\ntags: [a]\n---\n# Card\n\n## Uses\n\nx\n\n### Direct Use\n\ny\n\n## Training Data\n\nz\n';
   const symbols = modelCardService.symbols(modelCardService.parse(file, text));
   assert.deepEqual(
     symbols.map((s) => [s.name, s.children.map((c) => [c.name, c.children.map((g) => g.name)])]),
     [
-      ['Front matter', [['license', []], ['tags', []]]],
-      ['Card', [['Uses', ['Direct Use']], ['Training Data', []]]],
+      [
+        'Front matter',
+        [
+          ['license', []],
+          ['tags', []],
+        ],
+      ],
+      [
+        'Card',
+        [
+          ['Uses', ['Direct Use']],
+          ['Training Data', []],
+        ],
+      ],
     ],
   );
   const uses = symbols[1]?.children[0];

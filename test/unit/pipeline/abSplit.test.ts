@@ -35,13 +35,18 @@ function abFindings(text: string): { at: string[]; diagnostics: CairnDiagnostic[
 test('a split naming champion and challenger that adds up to 1 passes, in flow or block style', () => {
   assert.deepEqual(abFindings(withSplit('{ champion: 0.9, challenger: 0.1 }')).at, []);
   assert.deepEqual(abFindings(withSplit('\n      champion: 0.7\n      staging: 0.3')).at, []);
-  assert.deepEqual(checkPipeline(parse(withSplit('{ champion: 0.8, challenger: 0.2 }')), { fileExists: () => true }), []);
+  assert.deepEqual(
+    checkPipeline(parse(withSplit('{ champion: 0.8, challenger: 0.2 }')), { fileExists: () => true }),
+    [],
+  );
 });
 
 test('shares adding up to 1.1: an error on the split, on its line, saying what to write, with a fix that clears it', () => {
   const text = withSplit('{ champion: 0.9, challenger: 0.2 }');
   const { at, diagnostics } = abFindings(text);
-  assert.deepEqual(at, ['8:11-8:45 deploy.ab.split shares add up to 1.1, not 1: they are shares of all traffic; write challenger: 0.1 (with champion: 0.9)']);
+  assert.deepEqual(at, [
+    '8:11-8:45 deploy.ab.split shares add up to 1.1, not 1: they are shares of all traffic; write challenger: 0.1 (with champion: 0.9)',
+  ]);
   const d = diagnostics[0];
   assert.equal(d?.severity, Severity.Error);
   const fix = d?.fixes?.[0];
@@ -55,13 +60,19 @@ test('shares adding up to 1.1: an error on the split, on its line, saying what t
 test('three aliases: an error at the alias that is neither champion nor challenger', () => {
   const { at } = abFindings(withSplit('\n      champion: 0.5\n      challenger: 0.3\n      shadow: 0.2'));
   assert.equal(at.length, 1, at.join('\n'));
-  assert.match(at[0] ?? '', /^11:6-11:12 deploy\.ab\.split names champion, challenger, shadow: .*two aliases, one of them champion or challenger \(e\.g\. \{ champion: 0\.9, challenger: 0\.1 \}\)$/);
+  assert.match(
+    at[0] ?? '',
+    /^11:6-11:12 deploy\.ab\.split names champion, challenger, shadow: .*two aliases, one of them champion or challenger \(e\.g\. \{ champion: 0\.9, challenger: 0\.1 \}\)$/,
+  );
 });
 
 test('two aliases, neither champion nor challenger: an error on the split', () => {
   const { at } = abFindings(withSplit('{ production: 0.5, staging: 0.5 }'));
   assert.equal(at.length, 1, at.join('\n'));
-  assert.match(at[0] ?? '', /^8:11-8:44 deploy\.ab\.split names production, staging: .*one of them champion or challenger/);
+  assert.match(
+    at[0] ?? '',
+    /^8:11-8:44 deploy\.ab\.split names production, staging: .*one of them champion or challenger/,
+  );
 });
 
 test('a split the schema already refuses (a share above 1, a string) gets no ab-split finding on top', () => {
@@ -79,9 +90,15 @@ test('a split the schema already refuses (a share above 1, a string) gets no ab-
 
 test('abSplitArms maps a resolved split to its arms: the alias beside champion (or challenger) is the other arm', () => {
   const none = { start: 0, end: 0 };
-  assert.deepEqual(abSplitArms({ champion: 0.9, challenger: 0.1 }, undefined, none), { arms: { champion: 'champion', challenger: 'challenger', share: 0.1 } });
-  assert.deepEqual(abSplitArms({ champion: 0.9, staging: 0.1 }, undefined, none), { arms: { champion: 'champion', challenger: 'staging', share: 0.1 } });
-  assert.deepEqual(abSplitArms({ production: 0.75, challenger: 0.25 }, undefined, none), { arms: { champion: 'production', challenger: 'challenger', share: 0.25 } });
+  assert.deepEqual(abSplitArms({ champion: 0.9, challenger: 0.1 }, undefined, none), {
+    arms: { champion: 'champion', challenger: 'challenger', share: 0.1 },
+  });
+  assert.deepEqual(abSplitArms({ champion: 0.9, staging: 0.1 }, undefined, none), {
+    arms: { champion: 'champion', challenger: 'staging', share: 0.1 },
+  });
+  assert.deepEqual(abSplitArms({ production: 0.75, challenger: 0.25 }, undefined, none), {
+    arms: { champion: 'production', challenger: 'challenger', share: 0.25 },
+  });
   // Within 1e-9 of 1 is 1 (shares written as decimals rarely add up exactly).
   assert.ok('arms' in abSplitArms({ champion: 0.7, challenger: 0.1 + 0.2 }, undefined, none));
   const one = abSplitArms({ champion: 1 }, undefined, { start: 3, end: 9 });

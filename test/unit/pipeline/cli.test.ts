@@ -30,7 +30,10 @@ test('validate: a broken pipeline prints path:line:col severity code message and
   const r = await cairn(['validate', 'test/fixtures/pipelines/broken/unknown-step-key.cairn.yaml']);
   assert.equal(r.code, 1);
   const lines = r.stdout.trim().split('\n');
-  assert.equal(lines[0], "test/fixtures/pipelines/broken/unknown-step-key.cairn.yaml:9:5 error unknown-key Unknown key 'depz' in 'prep': did you mean 'deps'?");
+  assert.equal(
+    lines[0],
+    "test/fixtures/pipelines/broken/unknown-step-key.cairn.yaml:9:5 error unknown-key Unknown key 'depz' in 'prep': did you mean 'deps'?",
+  );
   assert.equal(lines[1], '1 file checked: 1 error, 0 warnings, 0 other.');
 });
 
@@ -51,10 +54,16 @@ test('validate: a deploy.ab.split that cannot be served (shares, aliases) exits 
     sum.stdout.split('\n')[0],
     'test/fixtures/pipelines/broken/ab-split-sum.cairn.yaml:10:12 error ab-split deploy.ab.split shares add up to 1.1, not 1: they are shares of all traffic; write challenger: 0.1 (with champion: 0.9)',
   );
-  writeFileSync(join(tmp, 'aliases.cairn.yaml'), 'version: 1\nsteps:\n  a:\n    run: echo hi\n    outputs: { m: model.onnx }\ndeploy:\n  model: ${steps.a.outputs.m}\n  ab:\n    split: { production: 0.5, staging: 0.5 }\n');
+  writeFileSync(
+    join(tmp, 'aliases.cairn.yaml'),
+    'version: 1\nsteps:\n  a:\n    run: echo hi\n    outputs: { m: model.onnx }\ndeploy:\n  model: ${steps.a.outputs.m}\n  ab:\n    split: { production: 0.5, staging: 0.5 }\n',
+  );
   const aliases = await cairn(['validate', 'aliases.cairn.yaml'], tmp);
   assert.equal(aliases.code, 1);
-  assert.match(aliases.stdout, /^aliases\.cairn\.yaml:9:12 error ab-split deploy\.ab\.split names production, staging: .*one of them champion or challenger/);
+  assert.match(
+    aliases.stdout,
+    /^aliases\.cairn\.yaml:9:12 error ab-split deploy\.ab\.split names production, staging: .*one of them champion or challenger/,
+  );
 });
 
 test('validate: warnings alone exit 0', async () => {
@@ -65,10 +74,14 @@ test('validate: warnings alone exit 0', async () => {
 
 test('validate walks folders, skips node_modules/.git/.cairn, and checks the model card a pipeline names', async () => {
   const dir = join(tmp, 'project');
-  for (const d of ['node_modules/x', '.git', '.cairn/work', 'sub', 'docs']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['node_modules/x', '.git', '.cairn/work', 'sub', 'docs'])
+    mkdirSync(join(dir, d), { recursive: true });
   const bad = 'version: 1\nsteps:\n  a:\n    runn: echo\n';
   for (const d of ['node_modules/x', '.git', '.cairn/work']) writeFileSync(join(dir, d, 'cairn.yaml'), bad);
-  writeFileSync(join(dir, 'sub/train.cairn.yaml'), 'version: 1\nsteps:\n  a:\n    run: echo hi\n    outputs: { m: model.onnx }\ndeploy:\n  model: ${steps.a.outputs.m}\n  card: docs/card.md\n');
+  writeFileSync(
+    join(dir, 'sub/train.cairn.yaml'),
+    'version: 1\nsteps:\n  a:\n    run: echo hi\n    outputs: { m: model.onnx }\ndeploy:\n  model: ${steps.a.outputs.m}\n  card: docs/card.md\n',
+  );
   writeFileSync(join(dir, 'sub/docs.md'), '# not a card\n');
   mkdirSync(join(dir, 'sub/docs'), { recursive: true });
   writeFileSync(join(dir, 'sub/docs/card.md'), '# A card with nothing in it\n');
@@ -104,5 +117,9 @@ test('schema prints the JSON Schema, and schemas/cairn-pipeline.schema.json is n
   const printed: unknown = JSON.parse(r.stdout);
   assert.deepEqual(printed, pipelineJsonSchema());
   const committed = readFileSync(join(repo, 'schemas/cairn-pipeline.schema.json'), 'utf8');
-  assert.equal(committed, r.stdout, 'schemas/cairn-pipeline.schema.json is stale: run `npm run schema` (or `cairn schema > schemas/cairn-pipeline.schema.json`)');
+  assert.equal(
+    committed,
+    r.stdout,
+    'schemas/cairn-pipeline.schema.json is stale: run `npm run schema` (or `cairn schema > schemas/cairn-pipeline.schema.json`)',
+  );
 });

@@ -31,7 +31,10 @@ test('fuzz: 300 seeded mutations of the valid fixtures never throw and never han
     assert.ok(elapsed < HANG_MS, `case ${i} took ${elapsed.toFixed(0)} ms`);
     for (const d of diagnostics) {
       assert.ok(codes.has(d.code), `case ${i}: unknown code ${d.code}`);
-      assert.ok(d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length, `case ${i}: bad span for ${d.code}`);
+      assert.ok(
+        d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length,
+        `case ${i}: bad span for ${d.code}`,
+      );
       assert.ok(d.message.length > 0);
     }
     if (diagnostics.length > 0) withFindings++;

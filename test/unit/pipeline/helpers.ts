@@ -15,13 +15,39 @@ export function snapshot(doc: PipelineDocument): unknown {
     needs: s.needs,
     outputs: [...s.outputs.values()].map((o) => ({ name: o.name, keySpan: o.keySpan, span: o.span, path: o.path })),
   }));
-  const params = [...doc.symbols.params.values()].map((p) => ({ name: p.name, keySpan: p.keySpan, span: p.span, type: p.type, value: p.value, secret: p.secret }));
-  const data = [...doc.symbols.data.values()].map((d) => ({ name: d.name, keySpan: d.keySpan, span: d.span, path: d.path, from: d.from }));
-  return { value: doc.value, steps, params, data, references: doc.references, diagnostics: sortDiagnostics(doc.diagnostics) };
+  const params = [...doc.symbols.params.values()].map((p) => ({
+    name: p.name,
+    keySpan: p.keySpan,
+    span: p.span,
+    type: p.type,
+    value: p.value,
+    secret: p.secret,
+  }));
+  const data = [...doc.symbols.data.values()].map((d) => ({
+    name: d.name,
+    keySpan: d.keySpan,
+    span: d.span,
+    path: d.path,
+    from: d.from,
+  }));
+  return {
+    value: doc.value,
+    steps,
+    params,
+    data,
+    references: doc.references,
+    diagnostics: sortDiagnostics(doc.diagnostics),
+  };
 }
 
 export function sortDiagnostics(ds: readonly CairnDiagnostic[]): CairnDiagnostic[] {
-  return [...ds].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end || a.code.localeCompare(b.code) || a.message.localeCompare(b.message));
+  return [...ds].sort(
+    (a, b) =>
+      a.span.start - b.span.start ||
+      a.span.end - b.span.end ||
+      a.code.localeCompare(b.code) ||
+      a.message.localeCompare(b.message),
+  );
 }
 
 /** `text` with the `|` cursor marker removed, and the marker's offset. */

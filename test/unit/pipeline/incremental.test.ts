@@ -22,7 +22,9 @@ function edit(text: string, rand: () => number): string {
   const start = text.lastIndexOf('\n', pos - 1) + 1;
   const endNl = text.indexOf('\n', pos);
   const end = endNl < 0 ? text.length : endNl + 1;
-  return r < 0.9 ? text.slice(0, end) + text.slice(start, end) + text.slice(end) : text.slice(0, start) + text.slice(end);
+  return r < 0.9
+    ? text.slice(0, end) + text.slice(start, end) + text.slice(end)
+    : text.slice(0, start) + text.slice(end);
 }
 
 for (const [label, base, seed] of [
@@ -42,7 +44,11 @@ for (const [label, base, seed] of [
       const inc = parsePipeline('p.cairn.yaml', text, prev);
       const fresh = parsePipeline('p.cairn.yaml', text);
       assert.deepEqual(snapshot(inc), snapshot(fresh), `edit ${i}: incremental differs from fresh parse`);
-      assert.deepEqual(sortDiagnostics(checkPipeline(inc, host)), sortDiagnostics(checkPipeline(fresh, host)), `edit ${i}: checks differ`);
+      assert.deepEqual(
+        sortDiagnostics(checkPipeline(inc, host)),
+        sortDiagnostics(checkPipeline(fresh, host)),
+        `edit ${i}: checks differ`,
+      );
       if (inc.mode === 'incremental') {
         incrementalRuns++;
         reusedTotal += inc.reusedBlocks;
@@ -50,11 +56,18 @@ for (const [label, base, seed] of [
         if (inc.diagnostics.some((d) => d.code === 'yaml-syntax')) {
           // Broken YAML: errors stay in their block, where yaml's recovery over the whole text may word them
           // differently; both must report a syntax error and nothing else.
-          assert.ok(full.diagnostics.some((d) => d.code === 'yaml-syntax'), `edit ${i}: the whole-document parse misses the syntax error`);
+          assert.ok(
+            full.diagnostics.some((d) => d.code === 'yaml-syntax'),
+            `edit ${i}: the whole-document parse misses the syntax error`,
+          );
           syntaxCases++;
         } else {
           // Valid YAML: the block split must agree with yaml's whole-document parse exactly.
-          assert.deepEqual(snapshot(inc), snapshot(full), `edit ${i}: block parse differs from the whole-document parse`);
+          assert.deepEqual(
+            snapshot(inc),
+            snapshot(full),
+            `edit ${i}: block parse differs from the whole-document parse`,
+          );
         }
       }
       prev = inc;
@@ -98,5 +111,8 @@ test('a YAML error inside one step stays in that block: later edits elsewhere ar
   assert.equal(second.mode, 'incremental');
   assert.equal(second.reusedBlocks, (first.blocks?.length ?? 0) - 1);
   // While the YAML is broken only the syntax error is reported (findings on a guessed structure would be noise).
-  assert.deepEqual(checkPipeline(second, host).map((d) => d.code), ['yaml-syntax']);
+  assert.deepEqual(
+    checkPipeline(second, host).map((d) => d.code),
+    ['yaml-syntax'],
+  );
 });

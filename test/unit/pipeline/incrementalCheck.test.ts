@@ -25,22 +25,68 @@ function replaceOne(text: string, re: RegExp, by: (m: RegExpMatchArray) => strin
 }
 
 const edits: Array<[string, Edit]> = [
-  ['param value', (t, r) => replaceOne(t, /^ {2}(lr|epochs|seed|test_fraction): .*$/m, (m) => `  ${m[1]}: ${pick(['0.5', '3', 'abc', 'true', '[1]'], r)}`, r)],
-  ['param type', (t, r) => replaceOne(t, /^ {4}type: float$/m, () => `    type: ${pick(['int', 'string', 'bool', 'float'], r)}`, r)],
+  [
+    'param value',
+    (t, r) =>
+      replaceOne(
+        t,
+        /^ {2}(lr|epochs|seed|test_fraction): .*$/m,
+        (m) => `  ${m[1]}: ${pick(['0.5', '3', 'abc', 'true', '[1]'], r)}`,
+        r,
+      ),
+  ],
+  [
+    'param type',
+    (t, r) => replaceOne(t, /^ {4}type: float$/m, () => `    type: ${pick(['int', 'string', 'bool', 'float'], r)}`, r),
+  ],
   ['param removed', (t, r) => replaceOne(t, /^ {2}(lr|epochs|test_fraction): .*\n/m, () => '', r)],
   ['param renamed', (t, r) => replaceOne(t, /^ {2}(lr|epochs|seed): /m, (m) => `  ${m[1]}x: `, r)],
   ['data renamed', (t, r) => replaceOne(t, /^ {2}raw: /m, () => `  raw${pick(['', '2'], r)}: `, r)],
-  ['step renamed', (t, r) => replaceOne(t, /^ {2}((prep|split|fx|train|eval)_\d+):$/m, (m) => `  ${m[1]}${pick(['x', '', '_b'], r)}:`, r)],
+  [
+    'step renamed',
+    (t, r) =>
+      replaceOne(t, /^ {2}((prep|split|fx|train|eval)_\d+):$/m, (m) => `  ${m[1]}${pick(['x', '', '_b'], r)}:`, r),
+  ],
   ['step removed', (t, r) => replaceOne(t, /^ {2}(split|fx|eval)_\d+:\n(?: {4}.*\n)+/m, () => '', r)],
-  ['output renamed', (t, r) => replaceOne(t, /outputs: \{ table: /, () => `outputs: { ${pick(['tab', 'table'], r)}: `, r)],
-  ['needs added', (t, r) => replaceOne(t, /^ {2}(prep_\d+):\n/m, () => `  prep_${Math.floor(r() * 4)}:\n    needs: [${pick(['eval_1', 'train_0', 'prep_2', 'nope'], r)}]\n`, r)],
+  [
+    'output renamed',
+    (t, r) => replaceOne(t, /outputs: \{ table: /, () => `outputs: { ${pick(['tab', 'table'], r)}: `, r),
+  ],
+  [
+    'needs added',
+    (t, r) =>
+      replaceOne(
+        t,
+        /^ {2}(prep_\d+):\n/m,
+        () => `  prep_${Math.floor(r() * 4)}:\n    needs: [${pick(['eval_1', 'train_0', 'prep_2', 'nope'], r)}]\n`,
+        r,
+      ),
+  ],
   ['needs removed', (t, r) => replaceOne(t, /^ {4}needs: .*\n/m, () => '', r)],
-  ['option type', (t, r) => replaceOne(t, /^ {6}(target|epochs): .*$/m, (m) => `      ${m[1]}: ${pick(['[1]', '${params.lr}', '${params.nope}', 'label'], r)}`, r)],
-  ['yaml broken', (t, r) => replaceOne(t, /deps: \[src\/prep\.py\]/, () => pick(['deps: [src/prep.py', 'deps: [src/prep.py]'], r) ?? '', r)],
-  ['char', (t, r) => {
-    const pos = Math.floor(r() * (t.length + 1));
-    return r() < 0.5 ? t.slice(0, pos) + (pick([...'ab_:- \n{'], r) ?? '') + t.slice(pos) : t.slice(0, pos) + t.slice(pos + 1);
-  }],
+  [
+    'option type',
+    (t, r) =>
+      replaceOne(
+        t,
+        /^ {6}(target|epochs): .*$/m,
+        (m) => `      ${m[1]}: ${pick(['[1]', '${params.lr}', '${params.nope}', 'label'], r)}`,
+        r,
+      ),
+  ],
+  [
+    'yaml broken',
+    (t, r) =>
+      replaceOne(t, /deps: \[src\/prep\.py\]/, () => pick(['deps: [src/prep.py', 'deps: [src/prep.py]'], r) ?? '', r),
+  ],
+  [
+    'char',
+    (t, r) => {
+      const pos = Math.floor(r() * (t.length + 1));
+      return r() < 0.5
+        ? t.slice(0, pos) + (pick([...'ab_:- \n{'], r) ?? '') + t.slice(pos)
+        : t.slice(0, pos) + t.slice(pos + 1);
+    },
+  ],
 ];
 
 test('incremental check equals a fresh check over 400 random semantic edits (seeded)', () => {
@@ -62,10 +108,18 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
     const incFindings = sortDiagnostics(checkPipeline(inc, host));
     const freshFindings = sortDiagnostics(checkPipeline(fresh, host));
     assert.deepEqual(incFindings, freshFindings, `edit ${i} (${name}): incremental findings differ from a fresh check`);
-    assert.deepEqual(snapshot(inc), snapshot(fresh), `edit ${i} (${name}): incremental symbols differ from a fresh parse`);
+    assert.deepEqual(
+      snapshot(inc),
+      snapshot(fresh),
+      `edit ${i} (${name}): incremental symbols differ from a fresh parse`,
+    );
     if (!incFindings.some((d) => d.code === 'yaml-syntax')) {
       const full = parsePipeline('g.cairn.yaml', text, undefined, { full: true });
-      assert.deepEqual(incFindings, sortDiagnostics(checkPipeline(full, host)), `edit ${i} (${name}): differs from a full check`);
+      assert.deepEqual(
+        incFindings,
+        sortDiagnostics(checkPipeline(full, host)),
+        `edit ${i} (${name}): differs from a full check`,
+      );
     }
     if (inc.mode === 'incremental') reusedChecks += inc.reusedBlocks;
     for (const d of incFindings) seen.add(d.code);
@@ -73,5 +127,6 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
   }
   assert.ok(reusedChecks > 400, `blocks (and their cached checks) were rarely reused (${reusedChecks})`);
   // The edits reach the findings the cache must invalidate.
-  for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax']) assert.ok(seen.has(code), `no edit produced ${code}`);
+  for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax'])
+    assert.ok(seen.has(code), `no edit produced ${code}`);
 });

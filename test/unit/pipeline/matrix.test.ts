@@ -1,6 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { checkPipeline, expandMatrix, gridValues, matrixSchema, PipelineCode, type CairnDiagnostic } from '@cairn/protocol';
+import {
+  checkPipeline,
+  expandMatrix,
+  gridValues,
+  matrixSchema,
+  PipelineCode,
+  type CairnDiagnostic,
+} from '@cairn/protocol';
 import { parse } from './helpers.js';
 
 function withMatrix(matrix: string): string {
@@ -57,22 +64,36 @@ test('a random search draws the same values for the same seed, inside the bounds
   // Draws spread over the log scale: some below 1e-3, some above 1e-2.
   assert.ok(a.some((c) => (c.lr as number) < 1e-3) && a.some((c) => (c.lr as number) > 1e-2));
   // Random draws × a grid: each draw with every grid point.
-  assert.equal(expandMatrix({ params: { factors: [8, 16] }, random: { n: 3, params: { lr: { uniform: [0, 1] } } } }).length, 6);
+  assert.equal(
+    expandMatrix({ params: { factors: [8, 16] }, random: { n: 3, params: { lr: { uniform: [0, 1] } } } }).length,
+    6,
+  );
 });
 
 test('the language checks matrix: its shape with ranges, swept params it does not declare, a misspelt key', () => {
   assert.deepEqual(findings(withMatrix('matrix:\n  params:\n    lr: [0.001, 0.01]\n')), []);
   const typo = findings(withMatrix('matrix:\n  params:\n    lrr: [0.001]\n'));
-  assert.deepEqual(typo.map((f) => [f.at, f.code, f.fix]), [['9:4', PipelineCode.unknownParam, 'lr']]);
+  assert.deepEqual(
+    typo.map((f) => [f.at, f.code, f.fix]),
+    [['9:4', PipelineCode.unknownParam, 'lr']],
+  );
   assert.match(typo[0]?.message ?? '', /sweeps 'lrr', which is not a param.*did you mean 'lr'/);
   const randomTypo = findings(withMatrix('matrix:\n  random:\n    n: 4\n    params:\n      factor: { choice: [8] }\n'));
-  assert.deepEqual(randomTypo.map((f) => [f.at, f.fix]), [['11:6', 'factors']]);
-  const badBound = findings(withMatrix('matrix:\n  random:\n    n: 4\n    params:\n      lr: { log_uniform: [0, 1] }\n'));
+  assert.deepEqual(
+    randomTypo.map((f) => [f.at, f.fix]),
+    [['11:6', 'factors']],
+  );
+  const badBound = findings(
+    withMatrix('matrix:\n  random:\n    n: 4\n    params:\n      lr: { log_uniform: [0, 1] }\n'),
+  );
   assert.equal(badBound.length, 1);
   assert.match(badBound[0]?.message ?? '', /above 0/);
   const badN = findings(withMatrix('matrix:\n  random:\n    n: 0\n    params: {}\n'));
   assert.equal(badN.length, 1);
   assert.equal(badN[0]?.at, '9:7');
   const key = findings(withMatrix('matrx:\n  params: {}\n'));
-  assert.deepEqual(key.map((f) => [f.at, f.code, f.fix]), [['7:0', PipelineCode.unknownKey, 'matrix']]);
+  assert.deepEqual(
+    key.map((f) => [f.at, f.code, f.fix]),
+    [['7:0', PipelineCode.unknownKey, 'matrix']],
+  );
 });

@@ -10,7 +10,10 @@ function check(text: string): string[] {
   const doc = parsePipeline('r.cairn.yaml', text);
   const ds: CairnDiagnostic[] = checkPipeline(doc, host);
   return ds.map((d) => {
-    assert.ok(d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length, `span of ${d.code} inside the text`);
+    assert.ok(
+      d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length,
+      `span of ${d.code} inside the text`,
+    );
     const r = doc.lines.rangeOf(d.span);
     return `${d.code} ${r.start.line}:${r.start.character}-${r.end.line}:${r.end.character}`;
   });
@@ -41,13 +44,22 @@ test('a 5 MB file is handled (one long line; a long comment body)', () => {
 });
 
 test('anchors and aliases are expanded; an alias bomb is cut off with a finding', () => {
-  const anchors = 'version: 1\nsteps:\n  a:\n    run: echo\n    resources: &r { cpu: 1 }\n  b:\n    run: echo\n    resources: *r\n';
+  const anchors =
+    'version: 1\nsteps:\n  a:\n    run: echo\n    resources: &r { cpu: 1 }\n  b:\n    run: echo\n    resources: *r\n';
   assert.deepEqual(check(anchors), []);
   assert.deepEqual(check(anchors.replace('*r', '*nope')), ['yaml-syntax 7:15-7:20']);
   const lines = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill('*' + String.fromCharCode(96 + i))
+        .join(',')}]`,
+    );
   const bomb = check(lines.join('\n') + '\nsteps: { s: { run: echo } }\n');
-  assert.deepEqual(bomb.map((f) => f.split(' ')[0]), ['yaml-syntax']);
+  assert.deepEqual(
+    bomb.map((f) => f.split(' ')[0]),
+    ['yaml-syntax'],
+  );
 });
 
 test('deep nesting is cut off with a finding', () => {
@@ -83,5 +95,7 @@ test('odd keys: __proto__ stays data, numbers and nulls as keys are reported', (
 });
 
 test('numbers that are not numbers never pass as params', () => {
-  assert.deepEqual(check('version: 1\nparams:\n  x: .nan\nsteps:\n  a:\n    run: echo ${params.x}\n'), ['param-type 2:5-2:9']);
+  assert.deepEqual(check('version: 1\nparams:\n  x: .nan\nsteps:\n  a:\n    run: echo ${params.x}\n'), [
+    'param-type 2:5-2:9',
+  ]);
 });

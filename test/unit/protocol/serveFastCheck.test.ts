@@ -17,12 +17,33 @@ function check(key: Key, body: Record<string, unknown>): void {
 
 test('well-formed bodies of every format take the fast path, and the schema agrees', () => {
   const bodies: Array<[Key, unknown]> = [
-    ['dataframe_split', { columns: ['a', 'b'], data: [[1, 'x'], [null, true]] }],
+    [
+      'dataframe_split',
+      {
+        columns: ['a', 'b'],
+        data: [
+          [1, 'x'],
+          [null, true],
+        ],
+      },
+    ],
     ['dataframe_split', { columns: ['a'], data: [[1]], index: [0] }],
     ['dataframe_split', { columns: [], data: [] }],
-    ['dataframe_records', [{ a: 1, b: 'x' }, { a: null, c: false }]],
+    [
+      'dataframe_records',
+      [
+        { a: 1, b: 'x' },
+        { a: null, c: false },
+      ],
+    ],
     ['instances', [{ a: 1 }]],
-    ['instances', [[1, 2], [3, 4]]],
+    [
+      'instances',
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
     ['instances', []],
     ['inputs', { a: [1, 2], b: ['x', null] }],
     ['inputs', [[1, 2]]],
@@ -54,7 +75,11 @@ test('malformed bodies are left to the schema: the fast path refuses each', () =
   for (const [key, v] of bad) {
     const body = JSON.parse(JSON.stringify({ [key]: v })) as Record<string, unknown>;
     assert.equal(conformsToInvocationFormat(key, body), false, JSON.stringify(body));
-    assert.equal(invocationFormatSchemas[key].safeParse(body).success, false, `the schema accepts ${JSON.stringify(body)}: the case is wrong`);
+    assert.equal(
+      invocationFormatSchemas[key].safeParse(body).success,
+      false,
+      `the schema accepts ${JSON.stringify(body)}: the case is wrong`,
+    );
   }
 });
 
@@ -66,7 +91,8 @@ test('random JSON bodies: whatever the fast path accepts, the schema accepts (20
     if (depth > 3 || r < 0.45) return pick([0, -1.5, 1e300, 'x', '', true, false, null]);
     if (r < 0.75) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
     const o: Record<string, unknown> = {};
-    for (let i = Math.floor(rnd() * 4); i > 0; i--) o[pick(['a', 'b', 'columns', 'data', 'index', '__proto__', 'constructor'])] = value(depth + 1);
+    for (let i = Math.floor(rnd() * 4); i > 0; i--)
+      o[pick(['a', 'b', 'columns', 'data', 'index', '__proto__', 'constructor'])] = value(depth + 1);
     return o;
   };
   let accepted = 0;
@@ -74,10 +100,14 @@ test('random JSON bodies: whatever the fast path accepts, the schema accepts (20
     const key = pick(KEYS);
     let v = value(0);
     // Bias toward near-valid shapes so both answers occur often.
-    if (key === 'dataframe_split' && rnd() < 0.5) v = { columns: pick([['a'], [], ['a', 1]]), data: value(1), ...(rnd() < 0.3 ? { index: value(2) } : {}) };
+    if (key === 'dataframe_split' && rnd() < 0.5)
+      v = { columns: pick([['a'], [], ['a', 1]]), data: value(1), ...(rnd() < 0.3 ? { index: value(2) } : {}) };
     const body = JSON.parse(JSON.stringify({ [key]: v })) as Record<string, unknown>;
     check(key, body);
     if (conformsToInvocationFormat(key, body)) accepted++;
   }
-  assert.ok(accepted > 1_000, `only ${accepted} random bodies took the fast path: the generator is too far from valid shapes`);
+  assert.ok(
+    accepted > 1_000,
+    `only ${accepted} random bodies took the fast path: the generator is too far from valid shapes`,
+  );
 });

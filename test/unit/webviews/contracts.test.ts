@@ -37,11 +37,26 @@ describe('webview contracts: view → extension', () => {
   });
 
   test('compare requests are bounded and typed', () => {
-    accepts(compareFromViewSchema, { type: 'requestHistories', payload: { requestId: 1, runIds: [1, 2], metric: 'val/auc', maxPoints: 500 } });
-    rejects(compareFromViewSchema, { type: 'requestHistories', payload: { requestId: 1, runIds: [], metric: 'auc', maxPoints: 500 } }, /runIds/);
-    rejects(compareFromViewSchema, { type: 'requestHistories', payload: { requestId: 1, runIds: [1], metric: 'auc', maxPoints: 1e9 } }, /maxPoints/);
+    accepts(compareFromViewSchema, {
+      type: 'requestHistories',
+      payload: { requestId: 1, runIds: [1, 2], metric: 'val/auc', maxPoints: 500 },
+    });
+    rejects(
+      compareFromViewSchema,
+      { type: 'requestHistories', payload: { requestId: 1, runIds: [], metric: 'auc', maxPoints: 500 } },
+      /runIds/,
+    );
+    rejects(
+      compareFromViewSchema,
+      { type: 'requestHistories', payload: { requestId: 1, runIds: [1], metric: 'auc', maxPoints: 1e9 } },
+      /maxPoints/,
+    );
     rejects(compareFromViewSchema, { type: 'openRun', payload: { runId: '1; rm -rf' } }, /runId/);
-    rejects(compareFromViewSchema, { type: 'deleteEverything', payload: {} }, /invalid webview message 'deleteEverything'/);
+    rejects(
+      compareFromViewSchema,
+      { type: 'deleteEverything', payload: {} },
+      /invalid webview message 'deleteEverything'/,
+    );
   });
 
   test('unknown shapes are rejected with a readable reason', () => {
@@ -58,24 +73,55 @@ describe('webview contracts: extension → view', () => {
     const table = runSummariesToTable(makeRuns(5, { params: 3, metrics: 2, tags: 1 }));
     accepts(compareToViewSchema, { type: 'runs', payload: { query: {}, table, total: 5 } });
     const short = { ...table, rows: table.rows.map((r, i) => (i === 2 ? { ...r, values: r.values.slice(1) } : r)) };
-    rejects(compareToViewSchema, { type: 'runs', payload: { query: {}, table: short, total: 5 } }, /rows\.2\.values: run has \d+ values for \d+ columns/);
+    rejects(
+      compareToViewSchema,
+      { type: 'runs', payload: { query: {}, table: short, total: 5 } },
+      /rows\.2\.values: run has \d+ values for \d+ columns/,
+    );
     const nan = { ...table, rows: table.rows.map((r) => ({ ...r, values: r.values.map(() => Number.NaN) })) };
     rejects(compareToViewSchema, { type: 'runs', payload: { query: {}, table: nan, total: 5 } }, /finite numbers/);
     const dup = { ...table, columns: table.columns.map((c) => ({ ...c, key: 'param:lr' })) };
     rejects(compareToViewSchema, { type: 'runs', payload: { query: {}, table: dup, total: 5 } }, /appears twice/);
     // Malformed parts never make validation throw (refinements see partially rejected data).
-    rejects(compareToViewSchema, { type: 'runs', payload: { query: {}, table: { columns: [], rows: [{ id: 'x' }] }, total: 1 } }, /rows\.0\.id: id must be an integer/);
-    rejects(compareToViewSchema, { type: 'runs', payload: { query: {}, table: { columns: 'x', rows: 'y' }, total: 1 } }, /table/);
-    rejects(lineageToViewSchema, { type: 'graph', payload: { query: { target: '1' }, graph: { nodes: 'x', edges: 3 } } }, /graph/);
-    rejects(driftToViewSchema, { type: 'report', payload: { query: {}, report: { ...driftReportFixture(), features: [{ bins: { kind: 'numeric' } }] } } }, /report/);
-    rejects(compareToViewSchema, { type: 'histories', payload: { requestId: 1, metric: 'm', histories: [{ runId: 1 }] } }, /histories/);
+    rejects(
+      compareToViewSchema,
+      { type: 'runs', payload: { query: {}, table: { columns: [], rows: [{ id: 'x' }] }, total: 1 } },
+      /rows\.0\.id: id must be an integer/,
+    );
+    rejects(
+      compareToViewSchema,
+      { type: 'runs', payload: { query: {}, table: { columns: 'x', rows: 'y' }, total: 1 } },
+      /table/,
+    );
+    rejects(
+      lineageToViewSchema,
+      { type: 'graph', payload: { query: { target: '1' }, graph: { nodes: 'x', edges: 3 } } },
+      /graph/,
+    );
+    rejects(
+      driftToViewSchema,
+      {
+        type: 'report',
+        payload: { query: {}, report: { ...driftReportFixture(), features: [{ bins: { kind: 'numeric' } }] } },
+      },
+      /report/,
+    );
+    rejects(
+      compareToViewSchema,
+      { type: 'histories', payload: { requestId: 1, metric: 'm', histories: [{ runId: 1 }] } },
+      /histories/,
+    );
   });
 
   test('lineage edges must join known nodes; drift bins must match their edges', () => {
     accepts(lineageToViewSchema, { type: 'graph', payload: { query: { target: '12' }, graph: lineageFixture() } });
     const g = lineageFixture();
     g.edges.push({ from: 'nowhere', to: 'step:101' });
-    rejects(lineageToViewSchema, { type: 'graph', payload: { query: { target: '12' }, graph: g } }, /edge from 'nowhere' is not a node/);
+    rejects(
+      lineageToViewSchema,
+      { type: 'graph', payload: { query: { target: '12' }, graph: g } },
+      /edge from 'nowhere' is not a node/,
+    );
 
     accepts(driftToViewSchema, { type: 'report', payload: { query: {}, report: driftReportFixture() } });
     const bad = driftReportFixture();
@@ -100,7 +146,10 @@ describe('runSummariesToTable', () => {
     a.metrics = { ...a.metrics, 'val/auc': Number.NaN };
     const t = runSummariesToTable([a, b]);
     const key = (k: string): number => t.columns.findIndex((c) => c.key === k);
-    assert.deepEqual(t.columns.map((c) => c.group), ['param', 'param', 'param', 'param', 'param', 'metric', 'metric', 'metric', 'tag']);
+    assert.deepEqual(
+      t.columns.map((c) => c.group),
+      ['param', 'param', 'param', 'param', 'param', 'metric', 'metric', 'metric', 'tag'],
+    );
     assert.equal(t.columns[key('param:lr')]?.kind, 'number');
     assert.equal(t.columns[key('param:model')]?.kind, 'string');
     assert.equal(t.rows[0]?.values[key('param:layers')], null);

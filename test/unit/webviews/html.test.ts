@@ -10,7 +10,13 @@ test('the webview CSP allows only nonce scripts and no eval, inline script or re
 });
 
 test('the HTML loads one nonce script and the stylesheet from the webview origin, escaping attributes', () => {
-  const html = renderWebviewHtml({ title: 'Compare <runs>', scriptUri: 'https://o/compare.js', styleUri: 'https://o/compare.css', cspSource: 'https://o', nonce: 'n1' });
+  const html = renderWebviewHtml({
+    title: 'Compare <runs>',
+    scriptUri: 'https://o/compare.js',
+    styleUri: 'https://o/compare.css',
+    cspSource: 'https://o',
+    nonce: 'n1',
+  });
   assert.equal(html.match(/<script /g)?.length, 1);
   assert.match(html, /<script nonce="n1" src="https:\/\/o\/compare.js"><\/script>/);
   assert.match(html, /<link rel="stylesheet" href="https:\/\/o\/compare.css">/);

@@ -1,7 +1,13 @@
 // First import: configures zod before any schema exists (see kit/noEval.ts).
 import '../kit/noEval.js';
 import { assertNeverMessage } from '@cairn/protocol/webviews/common.js';
-import { abToViewSchema, abViewStateSchema, type AbFromView, type AbQuery, type AbToView } from '@cairn/protocol/webviews/ab.js';
+import {
+  abToViewSchema,
+  abViewStateSchema,
+  type AbFromView,
+  type AbQuery,
+  type AbToView,
+} from '@cairn/protocol/webviews/ab.js';
 import type { AbResult } from '@cairn/protocol/runtime/deploy.js';
 import type { BusinessAbReport, BusinessArm } from '@cairn/protocol/runtime/abBusiness.js';
 import '../kit/base.css';
@@ -16,7 +22,11 @@ import { formatNumber, formatTime } from '../kit/format.js';
  * (the extension shows the promotion gates first and answers with what happened).
  */
 
-const bridge = connectView<AbToView, AbFromView, { query: AbQuery }>({ incoming: abToViewSchema, state: abViewStateSchema, onMessage });
+const bridge = connectView<AbToView, AbFromView, { query: AbQuery }>({
+  incoming: abToViewSchema,
+  state: abViewStateSchema,
+  onMessage,
+});
 let query: AbQuery | undefined = bridge.restoredState()?.query;
 let result: AbResult | undefined;
 let promoteTo: string | null = null;
@@ -34,9 +44,24 @@ root.append(
   h(
     'div',
     { className: 'ab' },
-    h('section', { className: 'panel verdict', 'aria-label': 'Decision' }, h('header', {}, h('h2', {}, 'Decision'), h('span', { className: 'grow' }), promoteButton, outcome), h('div', { className: 'body pad' }, statement, ciPlot)),
-    h('section', { className: 'panel', 'aria-label': 'Arms' }, h('header', {}, h('h2', {}, 'Arms')), h('div', { className: 'body scroll' }, armsTable)),
-    h('section', { className: 'panel', 'aria-label': 'Test' }, h('header', {}, h('h2', {}, 'Test')), h('div', { className: 'body scroll' }, testTable)),
+    h(
+      'section',
+      { className: 'panel verdict', 'aria-label': 'Decision' },
+      h('header', {}, h('h2', {}, 'Decision'), h('span', { className: 'grow' }), promoteButton, outcome),
+      h('div', { className: 'body pad' }, statement, ciPlot),
+    ),
+    h(
+      'section',
+      { className: 'panel', 'aria-label': 'Arms' },
+      h('header', {}, h('h2', {}, 'Arms')),
+      h('div', { className: 'body scroll' }, armsTable),
+    ),
+    h(
+      'section',
+      { className: 'panel', 'aria-label': 'Test' },
+      h('header', {}, h('h2', {}, 'Test')),
+      h('div', { className: 'body scroll' }, testTable),
+    ),
   ),
 );
 
@@ -95,8 +120,18 @@ function draw(r: AbResult): void {
   const t = r.test;
   header.replaceChildren(
     h('strong', {}, `${r.name}: v${r.championVersion} (champion) vs v${r.challengerVersion} (challenger)`),
-    h('span', { className: `badge ${t.winner === 'challenger' ? 'good' : t.winner === 'champion' ? 'bad' : 'stale'}` }, winnerText[t.winner]),
-    h('span', { className: 'badge' }, r.source === 'online' ? `online${r.deploymentId === null ? '' : ` · deployment #${r.deploymentId}`}` : `replay${r.holdout ? ` · ${r.holdout}` : ''}`),
+    h(
+      'span',
+      { className: `badge ${t.winner === 'challenger' ? 'good' : t.winner === 'champion' ? 'bad' : 'stale'}` },
+      winnerText[t.winner],
+    ),
+    h(
+      'span',
+      { className: 'badge' },
+      r.source === 'online'
+        ? `online${r.deploymentId === null ? '' : ` · deployment #${r.deploymentId}`}`
+        : `replay${r.holdout ? ` · ${r.holdout}` : ''}`,
+    ),
     h('span', { className: 'grow' }),
     h('span', { className: 'muted' }, `result #${r.id} · ${formatTime(r.createdAt)}`),
   );
@@ -113,7 +148,19 @@ function draw(r: AbResult): void {
 
   const keys = [...new Set(r.arms.flatMap((a) => Object.keys(a.metrics)))].sort();
   armsTable.replaceChildren(
-    h('thead', {}, h('tr', {}, h('th', {}, 'arm'), h('th', { className: 'num' }, 'version'), h('th', { className: 'num' }, 'requests'), h('th', { className: 'num' }, 'labelled'), ...keys.map((k) => h('th', { className: `num${k === t.metric ? ' key' : ''}` }, k)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'arm'),
+        h('th', { className: 'num' }, 'version'),
+        h('th', { className: 'num' }, 'requests'),
+        h('th', { className: 'num' }, 'labelled'),
+        ...keys.map((k) => h('th', { className: `num${k === t.metric ? ' key' : ''}` }, k)),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -121,13 +168,22 @@ function draw(r: AbResult): void {
         h(
           'tr',
           { 'data-arm': a.arm },
-          h('td', {}, h('span', { className: `arm ${a.arm}` }, a.arm), a.arm === t.winner ? h('span', { className: 'badge good' }, 'winner') : null),
+          h(
+            'td',
+            {},
+            h('span', { className: `arm ${a.arm}` }, a.arm),
+            a.arm === t.winner ? h('span', { className: 'badge good' }, 'winner') : null,
+          ),
           h('td', { className: 'num' }, a.version === null ? '—' : `v${a.version}`),
           h('td', { className: 'num' }, a.requests.toLocaleString()),
           h('td', { className: 'num' }, a.labelled.toLocaleString()),
           ...keys.map((k) => {
             const v = a.metrics[k];
-            return h('td', { className: `num${k === t.metric ? ' key' : ''}` }, v === undefined ? '—' : formatNumber(v));
+            return h(
+              'td',
+              { className: `num${k === t.metric ? ' key' : ''}` },
+              v === undefined ? '—' : formatNumber(v),
+            );
           }),
         ),
       ),
@@ -145,7 +201,13 @@ function draw(r: AbResult): void {
     ['alpha', formatNumber(t.alpha)],
     ['decision', winnerText[t.winner]],
   ];
-  testTable.replaceChildren(h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { className: 'num' }, v)))));
+  testTable.replaceChildren(
+    h(
+      'tbody',
+      {},
+      ...rows.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { className: 'num' }, v))),
+    ),
+  );
   drawInterval(r);
 }
 
@@ -161,23 +223,69 @@ function drawInterval(r: AbResult): void {
   const y = 44;
   const better = t.lowerIsBetter ? 'left' : 'right';
   const tone = t.winner === 'challenger' ? 'good' : t.winner === 'champion' ? 'bad' : 'muted';
-  ciPlot.setAttribute('aria-label', `Difference ${formatNumber(t.difference)} with 95% confidence interval from ${formatNumber(lo)} to ${formatNumber(hi)}; the interval ${lo <= 0 && hi >= 0 ? 'contains' : 'excludes'} zero`);
+  ciPlot.setAttribute(
+    'aria-label',
+    `Difference ${formatNumber(t.difference)} with 95% confidence interval from ${formatNumber(lo)} to ${formatNumber(hi)}; the interval ${lo <= 0 && hi >= 0 ? 'contains' : 'excludes'} zero`,
+  );
   const ticks = [-span, -span / 2, 0, span / 2, span];
   ciPlot.replaceChildren(
     svg(
       'svg',
-      { viewBox: `0 0 ${width} ${height}`, width: '100%', height: String(height), preserveAspectRatio: 'xMidYMid meet', class: 'ci-svg' },
+      {
+        viewBox: `0 0 ${width} ${height}`,
+        width: '100%',
+        height: String(height),
+        preserveAspectRatio: 'xMidYMid meet',
+        class: 'ci-svg',
+      },
       svg('line', { x1: pad, x2: width - pad, y1: y, y2: y, class: 'axis' }),
-      ...ticks.map((v) => svg('g', {}, svg('line', { x1: x(v), x2: x(v), y1: y - 3, y2: y + 3, class: 'axis' }), svg('text', { x: x(v), y: y + 18, 'text-anchor': 'middle', class: 'tick' }, formatNumber(Number(v.toPrecision(2)))))),
+      ...ticks.map((v) =>
+        svg(
+          'g',
+          {},
+          svg('line', { x1: x(v), x2: x(v), y1: y - 3, y2: y + 3, class: 'axis' }),
+          svg(
+            'text',
+            { x: x(v), y: y + 18, 'text-anchor': 'middle', class: 'tick' },
+            formatNumber(Number(v.toPrecision(2))),
+          ),
+        ),
+      ),
       svg('line', { x1: x(0), x2: x(0), y1: 8, y2: y + 8, class: 'zero' }),
-      svg('text', { x: better === 'left' ? pad : width - pad, y: 14, 'text-anchor': better === 'left' ? 'start' : 'end', class: 'side' }, `${better === 'left' ? '← ' : ''}challenger better${better === 'right' ? ' →' : ''}`),
-      svg('text', { x: better === 'left' ? width - pad : pad, y: 14, 'text-anchor': better === 'left' ? 'end' : 'start', class: 'side' }, `${better === 'right' ? '← ' : ''}champion better${better === 'left' ? ' →' : ''}`),
+      svg(
+        'text',
+        {
+          x: better === 'left' ? pad : width - pad,
+          y: 14,
+          'text-anchor': better === 'left' ? 'start' : 'end',
+          class: 'side',
+        },
+        `${better === 'left' ? '← ' : ''}challenger better${better === 'right' ? ' →' : ''}`,
+      ),
+      svg(
+        'text',
+        {
+          x: better === 'left' ? width - pad : pad,
+          y: 14,
+          'text-anchor': better === 'left' ? 'end' : 'start',
+          class: 'side',
+        },
+        `${better === 'right' ? '← ' : ''}champion better${better === 'left' ? ' →' : ''}`,
+      ),
       svg('line', { x1: x(lo), x2: x(hi), y1: y, y2: y, class: `ci-bar ${tone}` }),
       svg('line', { x1: x(lo), x2: x(lo), y1: y - 8, y2: y + 8, class: `ci-bar ${tone}` }),
       svg('line', { x1: x(hi), x2: x(hi), y1: y - 8, y2: y + 8, class: `ci-bar ${tone}` }),
       svg('circle', { cx: x(t.difference), cy: y, r: 5, class: `ci-point ${tone}` }),
-      svg('text', { x: x(t.difference), y: y - 12, 'text-anchor': 'middle', class: 'label' }, `${formatNumber(t.difference)} [${formatNumber(lo)}, ${formatNumber(hi)}]`),
-      svg('text', { x: width / 2, y: height - 4, 'text-anchor': 'middle', class: 'tick' }, `${t.metric}: challenger − champion, 95% CI`),
+      svg(
+        'text',
+        { x: x(t.difference), y: y - 12, 'text-anchor': 'middle', class: 'label' },
+        `${formatNumber(t.difference)} [${formatNumber(lo)}, ${formatNumber(hi)}]`,
+      ),
+      svg(
+        'text',
+        { x: width / 2, y: height - 4, 'text-anchor': 'middle', class: 'tick' },
+        `${t.metric}: challenger − champion, 95% CI`,
+      ),
     ),
   );
 }
@@ -191,7 +299,11 @@ function drawBusiness(r: BusinessAbReport): void {
   root.querySelector('.ab')?.classList.toggle('business-only', !result);
   if (!result) {
     header.replaceChildren(
-      h('strong', {}, `${r.name}: v${r.arms[0].version ?? '?'} (champion) vs v${r.arms[1].version ?? '?'} (challenger)`),
+      h(
+        'strong',
+        {},
+        `${r.name}: v${r.arms[0].version ?? '?'} (champion) vs v${r.arms[1].version ?? '?'} (challenger)`,
+      ),
       h('span', { className: 'badge' }, `online · deployment #${r.deploymentId}`),
       h('span', { className: 'grow' }),
       h('span', { className: 'muted' }, formatTime(r.createdAt)),
@@ -199,11 +311,18 @@ function drawBusiness(r: BusinessAbReport): void {
   }
   businessNotes.replaceChildren(
     ...(r.srm.mismatch
-      ? [h('li', { className: 'srm bad' }, `Sample ratio mismatch: impressions ${r.srm.observed.join(' / ')} are off the configured split (p = ${formatNumber(r.srm.pValue)}); do not trust the comparison.`)]
+      ? [
+          h(
+            'li',
+            { className: 'srm bad' },
+            `Sample ratio mismatch: impressions ${r.srm.observed.join(' / ')} are off the configured split (p = ${formatNumber(r.srm.pValue)}); do not trust the comparison.`,
+          ),
+        ]
       : []),
     ...r.warnings.map((w) => h('li', { className: 'muted' }, w)),
   );
-  const cell = (value: number, ci: readonly [number, number]): HTMLElement => h('td', { className: 'num' }, `${formatNumber(value)} ${interval(ci)}`);
+  const cell = (value: number, ci: readonly [number, number]): HTMLElement =>
+    h('td', { className: 'num' }, `${formatNumber(value)} ${interval(ci)}`);
   const armRow = (a: BusinessArm): HTMLElement =>
     h(
       'tr',
@@ -217,14 +336,39 @@ function drawBusiness(r: BusinessAbReport): void {
     );
   const ciLevel = `${formatNumber((1 - r.alpha) * 100)}%`;
   businessArms.replaceChildren(
-    h('thead', {}, h('tr', {}, h('th', {}, 'arm'), h('th', { className: 'num' }, 'version'), h('th', { className: 'num' }, 'impressions'), h('th', { className: 'num' }, `CTR ${ciLevel}`), h('th', { className: 'num' }, `conversion ${ciLevel}`), h('th', { className: 'num' }, `revenue / impression ${ciLevel}`))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'arm'),
+        h('th', { className: 'num' }, 'version'),
+        h('th', { className: 'num' }, 'impressions'),
+        h('th', { className: 'num' }, `CTR ${ciLevel}`),
+        h('th', { className: 'num' }, `conversion ${ciLevel}`),
+        h('th', { className: 'num' }, `revenue / impression ${ciLevel}`),
+      ),
+    ),
     h('tbody', {}, ...r.arms.map(armRow)),
   );
   businessDiffs.replaceChildren(
     h(
       'thead',
       {},
-      h('tr', {}, ...['metric', 'challenger − champion', 'CI', 'p-value', 'mSPRT p (always valid)', 'mSPRT CI', `n per arm (MDE ${formatNumber(r.mde * (r.relative ? 100 : 1))}${r.relative ? '%' : ''})`].map((t, i) => h('th', { className: i === 0 ? '' : 'num' }, t))),
+      h(
+        'tr',
+        {},
+        ...[
+          'metric',
+          'challenger − champion',
+          'CI',
+          'p-value',
+          'mSPRT p (always valid)',
+          'mSPRT CI',
+          `n per arm (MDE ${formatNumber(r.mde * (r.relative ? 100 : 1))}${r.relative ? '%' : ''})`,
+        ].map((t, i) => h('th', { className: i === 0 ? '' : 'num' }, t)),
+      ),
     ),
     h(
       'tbody',
@@ -237,7 +381,11 @@ function drawBusiness(r: BusinessAbReport): void {
           h('td', { className: 'num' }, formatNumber(d.difference)),
           h('td', { className: 'num' }, interval(d.ci)),
           h('td', { className: `num${d.pValue < r.alpha ? ' good' : ''}` }, formatNumber(d.pValue)),
-          h('td', { className: `num${d.sequential.pValue < r.alpha ? ' good' : ''}` }, formatNumber(d.sequential.pValue)),
+          h(
+            'td',
+            { className: `num${d.sequential.pValue < r.alpha ? ' good' : ''}` },
+            formatNumber(d.sequential.pValue),
+          ),
           h('td', { className: 'num' }, interval(d.sequential.ci)),
           h('td', { className: 'num' }, d.sampleSize.perArm === null ? '—' : d.sampleSize.perArm.toLocaleString()),
         ),

@@ -24,7 +24,10 @@ export class HistoryChart {
     }
     this.plot.replaceChildren();
     // Each run has its own steps; join() aligns them on the union of x values, with gaps where a run has none.
-    const tables: uPlot.AlignedData[] = withPoints.map((s) => [s.points.map((p) => p.step), s.points.map((p) => p.value)]);
+    const tables: uPlot.AlignedData[] = withPoints.map((s) => [
+      s.points.map((p) => p.step),
+      s.points.map((p) => p.value),
+    ]);
     const data = withPoints.length === 1 ? (tables[0] as uPlot.AlignedData) : uPlot.join(tables);
     const theme = readTheme();
     const values: HTMLElement[] = [];
@@ -33,7 +36,15 @@ export class HistoryChart {
       values.push(v);
       const sw = h('span', { className: 'swatch' });
       sw.style.background = colorOf(s.runId);
-      this.legend.append(h('li', { title: s.downsampled ? `${s.points.length} of ${s.total} points (downsampled)` : `${s.total} points` }, sw, h('span', {}, `#${s.runId}`), v));
+      this.legend.append(
+        h(
+          'li',
+          { title: s.downsampled ? `${s.points.length} of ${s.total} points (downsampled)` : `${s.total} points` },
+          sw,
+          h('span', {}, `#${s.runId}`),
+          v,
+        ),
+      );
     }
     const width = withPoints.length > 50 ? 1 : 1.5;
     this.current = mountChart(
@@ -42,7 +53,16 @@ export class HistoryChart {
         legend: { show: false },
         scales: { x: { time: false } },
         axes: themedAxes(theme, 'step', metric),
-        series: [{ label: 'step' }, ...withPoints.map((s) => ({ label: `#${s.runId}`, stroke: colorOf(s.runId), width, spanGaps: true, points: { show: false } }))],
+        series: [
+          { label: 'step' },
+          ...withPoints.map((s) => ({
+            label: `#${s.runId}`,
+            stroke: colorOf(s.runId),
+            width,
+            spanGaps: true,
+            points: { show: false },
+          })),
+        ],
         cursor: { points: { show: false } },
         hooks: {
           // The pinned legend shows each run's value under the cursor (its last value when the cursor leaves).
@@ -50,7 +70,8 @@ export class HistoryChart {
             (u) => {
               const idx = u.cursor.idx;
               withPoints.forEach((s, i) => {
-                const y = idx === null || idx === undefined ? s.points[s.points.length - 1]?.value : u.data[i + 1]?.[idx];
+                const y =
+                  idx === null || idx === undefined ? s.points[s.points.length - 1]?.value : u.data[i + 1]?.[idx];
                 const el = values[i];
                 if (el) el.textContent = y === null || y === undefined ? '—' : formatNumber(y);
               });
@@ -75,7 +96,13 @@ export class ScatterChart {
   readonly plot = h('div', { className: 'plot', role: 'img' });
   private current: { dispose(): void } | undefined;
 
-  show(table: RunTable, rows: readonly number[], x: CompareColumn, y: CompareColumn, selected: ReadonlySet<number>): void {
+  show(
+    table: RunTable,
+    rows: readonly number[],
+    x: CompareColumn,
+    y: CompareColumn,
+    selected: ReadonlySet<number>,
+  ): void {
     this.current?.dispose();
     this.current = undefined;
     const xi = table.columns.indexOf(x);
@@ -159,7 +186,10 @@ export class ParallelChart {
     if (!ctx) return;
     ctx.scale(dpr, dpr);
     ctx.clearRect(0, 0, w, hgt);
-    this.element.setAttribute('aria-label', `Parallel coordinates of ${rows.length} runs over ${axes.map((a) => a.name).join(', ')}`);
+    this.element.setAttribute(
+      'aria-label',
+      `Parallel coordinates of ${rows.length} runs over ${axes.map((a) => a.name).join(', ')}`,
+    );
     if (axes.length < 2) {
       ctx.fillStyle = theme.muted;
       ctx.font = '12px sans-serif';
@@ -171,10 +201,15 @@ export class ParallelChart {
     const left = 40;
     const right = w - 40;
     const idx = axes.map((a) => table.columns.indexOf(a));
-    const ranges = idx.map((ci) => paddedRange(rows.map((r) => {
-      const v = table.rows[r]?.values[ci];
-      return typeof v === 'number' ? v : null;
-    }), 0));
+    const ranges = idx.map((ci) =>
+      paddedRange(
+        rows.map((r) => {
+          const v = table.rows[r]?.values[ci];
+          return typeof v === 'number' ? v : null;
+        }),
+        0,
+      ),
+    );
     const xAt = (i: number): number => left + ((right - left) * i) / (axes.length - 1);
     const yAt = (i: number, v: number): number => {
       const [lo, hi] = ranges[i] ?? [0, 1];

@@ -1,4 +1,10 @@
-import { Virtualizer, elementScroll, observeElementOffset, observeElementRect, type VirtualItem } from '@tanstack/virtual-core';
+import {
+  Virtualizer,
+  elementScroll,
+  observeElementOffset,
+  observeElementRect,
+  type VirtualItem,
+} from '@tanstack/virtual-core';
 import type { CompareColumn, CompareRow, RunTable } from '@cairn/protocol/webviews/compare.js';
 import { h } from '../kit/dom.js';
 import { formatTime, formatValue } from '../kit/format.js';
@@ -134,9 +140,26 @@ export class RunGrid {
     this.header = h('div', { className: 'grid-header', role: 'row', 'aria-rowindex': 1 });
     this.body = h('div', { className: 'grid-body', role: 'rowgroup' });
     this.sizer = h('div', { className: 'grid-sizer' }, this.header, this.body);
-    this.element = h('div', { className: 'grid', role: 'grid', tabindex: 0, 'aria-label': 'Runs', 'aria-multiselectable': 'true' }, this.sizer);
-    const common = { getScrollElement: () => this.element, scrollToFn: elementScroll, observeElementRect, observeElementOffset, onChange: () => this.schedule() };
-    this.rows = new Virtualizer<HTMLDivElement, HTMLDivElement>({ ...common, count: 0, estimateSize: () => ROW, overscan: ROW_OVERSCAN, paddingStart: HEADER, scrollPaddingStart: HEADER });
+    this.element = h(
+      'div',
+      { className: 'grid', role: 'grid', tabindex: 0, 'aria-label': 'Runs', 'aria-multiselectable': 'true' },
+      this.sizer,
+    );
+    const common = {
+      getScrollElement: () => this.element,
+      scrollToFn: elementScroll,
+      observeElementRect,
+      observeElementOffset,
+      onChange: () => this.schedule(),
+    };
+    this.rows = new Virtualizer<HTMLDivElement, HTMLDivElement>({
+      ...common,
+      count: 0,
+      estimateSize: () => ROW,
+      overscan: ROW_OVERSCAN,
+      paddingStart: HEADER,
+      scrollPaddingStart: HEADER,
+    });
     this.cols = new Virtualizer<HTMLDivElement, HTMLDivElement>({
       ...common,
       count: 0,
@@ -165,7 +188,11 @@ export class RunGrid {
     this.columnIndex = columnIndexOf(data.table);
     this.widths = data.columns.map(columnWidth);
     this.colWindow = undefined;
-    this.sources = data.columns.map((c) => this.columnIndex.get(c.key) ?? (c.key === 'run:pipeline' ? FROM_PIPELINE : c.key === 'run:startedAt' ? FROM_STARTED : FROM_OTHER));
+    this.sources = data.columns.map(
+      (c) =>
+        this.columnIndex.get(c.key) ??
+        (c.key === 'run:pipeline' ? FROM_PIPELINE : c.key === 'run:startedAt' ? FROM_STARTED : FROM_OTHER),
+    );
     this.rows.setOptions({ ...this.rows.options, count: data.order.length });
     this.cols.setOptions({ ...this.cols.options, count: data.columns.length });
     this.cols.measure();
@@ -294,7 +321,14 @@ export class RunGrid {
 
   private classOf(row: CompareRow, c: number, column: CompareColumn): string {
     const source = this.sources[c] ?? FROM_OTHER;
-    const v = source >= 0 ? (row.values[source] ?? null) : source === FROM_PIPELINE ? row.pipeline : source === FROM_STARTED ? row.startedAt : cellValue(this.columnIndex, row, column.key);
+    const v =
+      source >= 0
+        ? (row.values[source] ?? null)
+        : source === FROM_PIPELINE
+          ? row.pipeline
+          : source === FROM_STARTED
+            ? row.startedAt
+            : cellValue(this.columnIndex, row, column.key);
     return typeof v === 'number' ? 'cell num' : v === null ? 'cell missing' : 'cell';
   }
 
@@ -316,7 +350,16 @@ export class RunGrid {
     }
   }
 
-  private fillSlot(slot: Slot, data: GridData, pos: number, y: number, vcols: VirtualItem[], first: number, last: number, totalW: number): void {
+  private fillSlot(
+    slot: Slot,
+    data: GridData,
+    pos: number,
+    y: number,
+    vcols: VirtualItem[],
+    first: number,
+    last: number,
+    totalW: number,
+  ): void {
     const row = data.table.rows[data.order[pos] ?? -1];
     const fresh = slot.pos !== pos || slot.version !== this.version;
     if (slot.y !== y) {
@@ -400,7 +443,8 @@ export class RunGrid {
         cell.width = vc.size;
         cell.el.style.width = `${vc.size}px`;
       }
-      if (!bound || fresh || !overlap) this.writeCell(cell, this.textOf(row, vc.index, column), this.classOf(row, vc.index, column));
+      if (!bound || fresh || !overlap)
+        this.writeCell(cell, this.textOf(row, vc.index, column), this.classOf(row, vc.index, column));
       if (!bound) slot.el.insertBefore(cell.el, vc.index < firstKept ? firstKeptEl : null);
     }
     slot.pos = pos;
@@ -430,7 +474,8 @@ export class RunGrid {
 
   private renderHeader(data: GridData, vcols: VirtualItem[], totalW: number): void {
     const sortMark = (k: string): string => (data.sort?.key === k ? (data.sort.dir === 'asc' ? ' ▲' : ' ▼') : '');
-    const ariaSort = (k: string): string | undefined => (data.sort?.key === k ? (data.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined);
+    const ariaSort = (k: string): string | undefined =>
+      data.sort?.key === k ? (data.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined;
     const head = (key: string, group: string, name: string, width: number, colIndex: number): HTMLElement => {
       const cell = h(
         'div',
@@ -443,9 +488,18 @@ export class RunGrid {
     };
     const pinned = h('div', { className: 'pinned' });
     pinned.style.width = `${PINNED_WIDTH}px`;
-    const sel = h('div', { className: 'hcell', role: 'columnheader', 'aria-colindex': 1, title: 'Selected runs are charted' }, h('span', { className: 'group' }, ''), h('span', {}, '✓'));
+    const sel = h(
+      'div',
+      { className: 'hcell', role: 'columnheader', 'aria-colindex': 1, title: 'Selected runs are charted' },
+      h('span', { className: 'group' }, ''),
+      h('span', {}, '✓'),
+    );
     sel.style.width = `${PINNED[0].width}px`;
-    pinned.append(sel, head('run:id', 'run', 'run', PINNED[1].width, 1), head('run:status', 'run', 'status', PINNED[2].width, 2));
+    pinned.append(
+      sel,
+      head('run:id', 'run', 'run', PINNED[1].width, 1),
+      head('run:status', 'run', 'status', PINNED[2].width, 2),
+    );
     const cells: HTMLElement[] = [pinned];
     for (const vc of vcols) {
       const c = data.columns[vc.index];
@@ -483,14 +537,32 @@ export class RunGrid {
     const lastCol = PINNED.length + data.columns.length - 1;
     let { row, col } = this.active;
     switch (e.key) {
-      case 'ArrowDown': row++; break;
-      case 'ArrowUp': row--; break;
-      case 'ArrowRight': col++; break;
-      case 'ArrowLeft': col--; break;
-      case 'PageDown': row += page; break;
-      case 'PageUp': row -= page; break;
-      case 'Home': if (e.ctrlKey) row = 0; else col = 0; break;
-      case 'End': if (e.ctrlKey) row = data.order.length - 1; else col = lastCol; break;
+      case 'ArrowDown':
+        row++;
+        break;
+      case 'ArrowUp':
+        row--;
+        break;
+      case 'ArrowRight':
+        col++;
+        break;
+      case 'ArrowLeft':
+        col--;
+        break;
+      case 'PageDown':
+        row += page;
+        break;
+      case 'PageUp':
+        row -= page;
+        break;
+      case 'Home':
+        if (e.ctrlKey) row = 0;
+        else col = 0;
+        break;
+      case 'End':
+        if (e.ctrlKey) row = data.order.length - 1;
+        else col = lastCol;
+        break;
       case ' ':
       case 'Enter': {
         const r = data.table.rows[data.order[row] ?? -1];

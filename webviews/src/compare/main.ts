@@ -39,7 +39,11 @@ type State = z.infer<typeof stateSchema>;
 /** Runs charted when none is selected: the first ones in table order. */
 const DEFAULT_CHARTED = 8;
 
-const bridge = connectView<CompareToView, CompareFromView, State>({ incoming: compareToViewSchema, state: stateSchema, onMessage });
+const bridge = connectView<CompareToView, CompareFromView, State>({
+  incoming: compareToViewSchema,
+  state: stateSchema,
+  onMessage,
+});
 const restored = bridge.restoredState();
 const ui: Ui = restored?.ui ?? uiSchema.parse({});
 let query: CompareQuery = restored?.query ?? {};
@@ -72,7 +76,12 @@ const history = new HistoryChart();
 const scatter = new ScatterChart();
 const parallel = new ParallelChart();
 
-const filterInput = h('input', { type: 'search', placeholder: 'Filter: words, or lr>=0.01 status=failed', 'aria-label': 'Filter runs', value: ui.filter });
+const filterInput = h('input', {
+  type: 'search',
+  placeholder: 'Filter: words, or lr>=0.01 status=failed',
+  'aria-label': 'Filter runs',
+  value: ui.filter,
+});
 filterInput.value = ui.filter;
 filterInput.addEventListener('input', () => {
   ui.filter = filterInput.value;
@@ -94,14 +103,38 @@ const metricSlot = h('span');
 const scatterSlot = h('span');
 
 root.append(
-  h('div', { className: 'toolbar' }, filterInput, h('label', { className: 'field', for: 'only-differ' }, differ, h('span', {}, 'Only what differs')), clearSel, filterNote, h('span', { className: 'grow' }), count),
+  h(
+    'div',
+    { className: 'toolbar' },
+    filterInput,
+    h('label', { className: 'field', for: 'only-differ' }, differ, h('span', {}, 'Only what differs')),
+    clearSel,
+    filterNote,
+    h('span', { className: 'grow' }),
+    count,
+  ),
   h('div', { className: 'table-area' }, grid.element),
   h(
     'div',
     { className: 'charts' },
-    h('section', { className: 'panel history', 'aria-label': 'Metric history' }, h('header', {}, h('h2', {}, 'History'), metricSlot), h('div', { className: 'body split' }, history.plot, history.legend)),
-    h('section', { className: 'panel scatter', 'aria-label': 'Scatter' }, h('header', {}, h('h2', {}, 'Scatter'), scatterSlot), h('div', { className: 'body' }, scatter.plot)),
-    h('section', { className: 'panel parallel', 'aria-label': 'Parallel coordinates' }, h('header', {}, h('h2', {}, 'Parallel coordinates')), h('div', { className: 'body' }, parallel.element)),
+    h(
+      'section',
+      { className: 'panel history', 'aria-label': 'Metric history' },
+      h('header', {}, h('h2', {}, 'History'), metricSlot),
+      h('div', { className: 'body split' }, history.plot, history.legend),
+    ),
+    h(
+      'section',
+      { className: 'panel scatter', 'aria-label': 'Scatter' },
+      h('header', {}, h('h2', {}, 'Scatter'), scatterSlot),
+      h('div', { className: 'body' }, scatter.plot),
+    ),
+    h(
+      'section',
+      { className: 'panel parallel', 'aria-label': 'Parallel coordinates' },
+      h('header', {}, h('h2', {}, 'Parallel coordinates')),
+      h('div', { className: 'body' }, parallel.element),
+    ),
   ),
 );
 grid.mount();
@@ -153,7 +186,8 @@ function recompute(): void {
   if (!table) return;
   const t = table;
   const filtered = filterRows(t, ui.filter);
-  filterNote.textContent = filtered.unknownColumns.length > 0 ? `No column named ${filtered.unknownColumns.join(', ')}` : '';
+  filterNote.textContent =
+    filtered.unknownColumns.length > 0 ? `No column named ${filtered.unknownColumns.join(', ')}` : '';
   order = ui.sort ? sortRows(t, filtered.rows, ui.sort.key, ui.sort.dir) : filtered.rows;
   const differing = new Set(differingColumns(t, order));
   const shown = t.columns.filter((_c, i) => !ui.onlyDiffer || differing.has(i));
@@ -182,20 +216,29 @@ function drawCharts(t: RunTable, differing: ReadonlySet<number>, selected: Reado
   const numeric = numericColumns(t);
   const metrics = numeric.filter((c) => c.group === 'metric');
   const metricNames = metrics.map((c) => c.name);
-  if (ui.metric === undefined || !metricNames.includes(ui.metric)) ui.metric = keyMetric && metricNames.includes(keyMetric) ? keyMetric : metricNames[0];
+  if (ui.metric === undefined || !metricNames.includes(ui.metric))
+    ui.metric = keyMetric && metricNames.includes(keyMetric) ? keyMetric : metricNames[0];
   const diffNumeric = numeric.filter((c) => differing.has(t.columns.indexOf(c)));
   const byKey = (k: string | undefined): CompareColumn | undefined => numeric.find((c) => c.key === k);
   const xCol = byKey(ui.scatterX) ?? diffNumeric.find((c) => c.group === 'param') ?? numeric[0];
   const yCol = byKey(ui.scatterY) ?? metrics.find((c) => c.name === ui.metric) ?? metrics[0];
   ui.scatterX = xCol?.key;
   ui.scatterY = yCol?.key;
-  const options = numeric.map((c) => ({ value: c.key, label: `${c.group === 'param' ? 'param' : c.group}: ${c.name}` }));
+  const options = numeric.map((c) => ({
+    value: c.key,
+    label: `${c.group === 'param' ? 'param' : c.group}: ${c.name}`,
+  }));
   metricSlot.replaceChildren(
-    select('Metric', metrics.map((c) => ({ value: c.name, label: c.name })), ui.metric ?? '', (v) => {
-      ui.metric = v;
-      requestHistories();
-      bridge.saveState({ query, ui });
-    }),
+    select(
+      'Metric',
+      metrics.map((c) => ({ value: c.name, label: c.name })),
+      ui.metric ?? '',
+      (v) => {
+        ui.metric = v;
+        requestHistories();
+        bridge.saveState({ query, ui });
+      },
+    ),
   );
   scatterSlot.replaceChildren(
     select('X', options, ui.scatterX ?? '', (v) => {
@@ -210,10 +253,20 @@ function drawCharts(t: RunTable, differing: ReadonlySet<number>, selected: Reado
   if (xCol && yCol) scatter.show(t, order, xCol, yCol, selected);
   else scatter.clear('No numeric columns to plot.');
   const key = metrics.find((c) => c.name === ui.metric);
-  const axes = [...diffNumeric.filter((c) => c.group === 'param').slice(0, 6), ...diffNumeric.filter((c) => c.group === 'metric' && c !== key).slice(0, 1), ...(key ? [key] : [])];
+  const axes = [
+    ...diffNumeric.filter((c) => c.group === 'param').slice(0, 6),
+    ...diffNumeric.filter((c) => c.group === 'metric' && c !== key).slice(0, 1),
+    ...(key ? [key] : []),
+  ];
   parallel.show(t, order, axes, selected);
 
-  const nextCharted = ui.selected.length > 0 ? ui.selected.slice(0, 1000) : order.slice(0, DEFAULT_CHARTED).map((r) => t.rows[r]?.id ?? -1).filter((id) => id >= 0);
+  const nextCharted =
+    ui.selected.length > 0
+      ? ui.selected.slice(0, 1000)
+      : order
+          .slice(0, DEFAULT_CHARTED)
+          .map((r) => t.rows[r]?.id ?? -1)
+          .filter((id) => id >= 0);
   if (nextCharted.join(',') !== charted.join(',')) {
     charted = nextCharted;
     requestHistories();

@@ -49,7 +49,8 @@ export function parseFilter(text: string): ParsedFilter {
   for (const token of text.trim().split(/\s+/)) {
     if (token === '') continue;
     const m = /^([^<>=!]+)(<=|>=|!=|=|<|>)(.+)$/.exec(token);
-    if (m?.[1] && m[2] && m[3] !== undefined) conditions.push({ column: m[1], op: m[2] as Condition['op'], value: m[3] });
+    if (m?.[1] && m[2] && m[3] !== undefined)
+      conditions.push({ column: m[1], op: m[2] as Condition['op'], value: m[3] });
     else terms.push(token.toLowerCase());
   }
   return { terms, conditions };
@@ -63,7 +64,8 @@ function compareCells(a: CompareCell, b: CompareCell): number {
 function holds(v: CompareCell, c: Condition): boolean {
   if (v === null) return c.op === '!=';
   const target = typeof v === 'number' ? Number(c.value) : c.value;
-  const d = typeof v === 'number' && Number.isFinite(target) ? v - (target as number) : compareCells(String(v), c.value);
+  const d =
+    typeof v === 'number' && Number.isFinite(target) ? v - (target as number) : compareCells(String(v), c.value);
   switch (c.op) {
     case '=':
       return d === 0;
@@ -83,7 +85,11 @@ function holds(v: CompareCell, c: Condition): boolean {
 /** Finds a column by its key, or by its name (first match: params, then metrics, then tags). */
 export function resolveColumn(table: RunTable, name: string): string | undefined {
   const all = [...fixedColumns, ...table.columns];
-  return (all.find((c) => c.key === name) ?? all.find((c) => c.name === name) ?? all.find((c) => c.name === name.replace(/^run\./, '')))?.key;
+  return (
+    all.find((c) => c.key === name) ??
+    all.find((c) => c.name === name) ??
+    all.find((c) => c.name === name.replace(/^run\./, ''))
+  )?.key;
 }
 
 export interface FilterResult {

@@ -4,7 +4,13 @@ import uPlot from 'uplot';
 import { z } from 'zod';
 import { assertNeverMessage } from '@cairn/protocol/webviews/common.js';
 import { driftTestNames, isPValueTest, type TitledDriftReport } from '@cairn/protocol/drift.js';
-import { driftToViewSchema, driftViewStateSchema, type DriftFromView, type DriftQuery, type DriftToView } from '@cairn/protocol/webviews/drift.js';
+import {
+  driftToViewSchema,
+  driftViewStateSchema,
+  type DriftFromView,
+  type DriftQuery,
+  type DriftToView,
+} from '@cairn/protocol/webviews/drift.js';
 import '../kit/base.css';
 import './drift.css';
 import { connectView } from '../kit/bridge.js';
@@ -23,7 +29,11 @@ const uiSchema = z.object({ feature: z.string().optional() });
 const stateSchema = driftViewStateSchema.extend({ ui: uiSchema });
 type State = z.infer<typeof stateSchema>;
 
-const bridge = connectView<DriftToView, DriftFromView, State>({ incoming: driftToViewSchema, state: stateSchema, onMessage });
+const bridge = connectView<DriftToView, DriftFromView, State>({
+  incoming: driftToViewSchema,
+  state: stateSchema,
+  onMessage,
+});
 const restored = bridge.restoredState();
 let query: DriftQuery | undefined = restored?.query;
 const ui: State['ui'] = restored?.ui ?? {};
@@ -37,7 +47,17 @@ const statsBody = h('tbody');
 const stats = h(
   'table',
   { className: 'plain stats', role: 'grid', 'aria-label': 'Drift per feature' },
-  h('thead', {}, h('tr', {}, ...['feature', 'type', 'test', 'score', 'threshold', 'p-value', 'verdict', 'other tests'].map((t, i) => h('th', { className: i >= 3 && i <= 5 ? 'num' : '' }, t)))),
+  h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      ...['feature', 'type', 'test', 'score', 'threshold', 'p-value', 'verdict', 'other tests'].map((t, i) =>
+        h('th', { className: i >= 3 && i <= 5 ? 'num' : '' }, t),
+      ),
+    ),
+  ),
   statsBody,
 );
 const distTitle = h('h2', {}, 'Distribution');
@@ -50,9 +70,37 @@ root.append(
   h(
     'div',
     { className: 'drift' },
-    h('section', { className: 'panel stats-panel', 'aria-label': 'Statistics' }, h('header', {}, h('h2', {}, 'Statistics'), h('span', { className: 'muted' }, '↑↓ to choose a feature')), h('div', { className: 'body scroll' }, stats)),
-    h('section', { className: 'panel dist', 'aria-label': 'Reference and current distributions' }, h('header', {}, distTitle, distNote, h('span', { className: 'grow' }), h('span', { className: 'key ref' }, 'reference'), h('span', { className: 'key cur' }, 'current')), h('div', { className: 'body' }, distPlot)),
-    h('section', { className: 'panel windows', 'aria-label': 'Drift over time windows' }, h('header', {}, h('h2', {}, 'Over time'), h('span', { className: 'muted' }, 'share of drifted features per window; cells: each feature\'s score')), h('div', { className: 'body windows-body' }, windowPlot, heat)),
+    h(
+      'section',
+      { className: 'panel stats-panel', 'aria-label': 'Statistics' },
+      h('header', {}, h('h2', {}, 'Statistics'), h('span', { className: 'muted' }, '↑↓ to choose a feature')),
+      h('div', { className: 'body scroll' }, stats),
+    ),
+    h(
+      'section',
+      { className: 'panel dist', 'aria-label': 'Reference and current distributions' },
+      h(
+        'header',
+        {},
+        distTitle,
+        distNote,
+        h('span', { className: 'grow' }),
+        h('span', { className: 'key ref' }, 'reference'),
+        h('span', { className: 'key cur' }, 'current'),
+      ),
+      h('div', { className: 'body' }, distPlot),
+    ),
+    h(
+      'section',
+      { className: 'panel windows', 'aria-label': 'Drift over time windows' },
+      h(
+        'header',
+        {},
+        h('h2', {}, 'Over time'),
+        h('span', { className: 'muted' }, "share of drifted features per window; cells: each feature's score"),
+      ),
+      h('div', { className: 'body windows-body' }, windowPlot, heat),
+    ),
   ),
 );
 
@@ -81,12 +129,25 @@ function draw(): void {
   if (!r) return;
   header.replaceChildren(
     h('strong', {}, r.title),
-    h('span', { className: `badge ${r.datasetDrifted ? 'bad' : 'good'}` }, r.datasetDrifted ? 'dataset drift' : 'no dataset drift'),
-    h('span', {}, `${r.driftedColumns} of ${r.testedColumns} features drifted (${Math.round(r.shareDrifted * 100)}%; dataset threshold ${Math.round(r.shareThreshold * 100)}%)`),
+    h(
+      'span',
+      { className: `badge ${r.datasetDrifted ? 'bad' : 'good'}` },
+      r.datasetDrifted ? 'dataset drift' : 'no dataset drift',
+    ),
+    h(
+      'span',
+      {},
+      `${r.driftedColumns} of ${r.testedColumns} features drifted (${Math.round(r.shareDrifted * 100)}%; dataset threshold ${Math.round(r.shareThreshold * 100)}%)`,
+    ),
     h('span', { className: 'grow' }),
-    h('span', { className: 'muted' }, `reference ${r.referenceRows.toLocaleString()} rows · current ${r.currentRows.toLocaleString()} rows · ${formatTime(r.createdAt)}`),
+    h(
+      'span',
+      { className: 'muted' },
+      `reference ${r.referenceRows.toLocaleString()} rows · current ${r.currentRows.toLocaleString()} rows · ${formatTime(r.createdAt)}`,
+    ),
   );
-  if (!ui.feature || !r.features.some((f) => f.name === ui.feature)) ui.feature = (r.features.find((f) => f.drifted) ?? r.features[0])?.name;
+  if (!ui.feature || !r.features.some((f) => f.name === ui.feature))
+    ui.feature = (r.features.find((f) => f.drifted) ?? r.features[0])?.name;
   statsBody.replaceChildren(
     ...r.features.map((f) => {
       const method = f.method;
@@ -99,21 +160,47 @@ function draw(): void {
         h('td', {}, f.type),
         h(
           'td',
-          { title: f.skipped ?? tests.map((t) => `${driftTestNames[t.test].long}: statistic ${formatNumber(t.statistic)}${t.pValue === null ? '' : `, p ${formatNumber(t.pValue)}`}`).join('\n') },
+          {
+            title:
+              f.skipped ??
+              tests
+                .map(
+                  (t) =>
+                    `${driftTestNames[t.test].long}: statistic ${formatNumber(t.statistic)}${t.pValue === null ? '' : `, p ${formatNumber(t.pValue)}`}`,
+                )
+                .join('\n'),
+          },
           method === null ? 'not tested' : driftTestNames[method].short,
         ),
         h('td', { className: 'num' }, f.score === null ? '—' : formatNumber(f.score)),
         // p-value tests drift below the threshold, distances above it.
-        h('td', { className: 'num' }, method === null || f.threshold === null ? '—' : `${isPValueTest(method) ? 'p <' : '>'} ${formatNumber(f.threshold)}`),
+        h(
+          'td',
+          { className: 'num' },
+          method === null || f.threshold === null
+            ? '—'
+            : `${isPValueTest(method) ? 'p <' : '>'} ${formatNumber(f.threshold)}`,
+        ),
         h('td', { className: 'num' }, p === null ? '—' : formatNumber(p)),
-        h('td', {}, h('span', { className: `badge ${f.drifted ? 'bad' : 'good'}` }, method === null ? 'n/a' : f.drifted ? 'drifted' : 'ok')),
+        h(
+          'td',
+          {},
+          h(
+            'span',
+            { className: `badge ${f.drifted ? 'bad' : 'good'}` },
+            method === null ? 'n/a' : f.drifted ? 'drifted' : 'ok',
+          ),
+        ),
         h(
           'td',
           { className: 'muted' },
           f.skipped ??
             (tests
               .filter((t) => t.test !== method)
-              .map((t) => `${driftTestNames[t.test].short} ${formatNumber(Number(t.statistic.toPrecision(3)))}${t.pValue === null ? '' : ` (p ${t.pValue < 1e-3 && t.pValue > 0 ? t.pValue.toExponential(0) : formatNumber(Number(t.pValue.toPrecision(2)))})`}`)
+              .map(
+                (t) =>
+                  `${driftTestNames[t.test].short} ${formatNumber(Number(t.statistic.toPrecision(3)))}${t.pValue === null ? '' : ` (p ${t.pValue < 1e-3 && t.pValue > 0 ? t.pValue.toExponential(0) : formatNumber(Number(t.pValue.toPrecision(2)))})`}`,
+              )
               .join(' · ') ||
               '—'),
         ),
@@ -138,7 +225,8 @@ function draw(): void {
 
 function choose(name: string): void {
   ui.feature = name;
-  for (const tr of statsBody.querySelectorAll('tr')) tr.setAttribute('aria-selected', tr.getAttribute('data-feature') === name ? 'true' : 'false');
+  for (const tr of statsBody.querySelectorAll('tr'))
+    tr.setAttribute('aria-selected', tr.getAttribute('data-feature') === name ? 'true' : 'false');
   drawDistribution();
   save();
 }
@@ -169,13 +257,23 @@ function drawDistribution(): void {
   const xs = ref.map((_v, i) => i);
   const labels = b.kind === 'numeric' ? b.edges.slice(0, -1).map((e, i) => (e + (b.edges[i + 1] ?? e)) / 2) : [];
   distNote.textContent = `${driftTestNames[f.method].long} ${formatNumber(f.score)} (threshold ${formatNumber(f.threshold)})`;
-  distPlot.setAttribute('aria-label', `${f.name}: reference and current distributions over ${xs.length} ${b.kind === 'numeric' ? 'bins' : 'categories'}`);
+  distPlot.setAttribute(
+    'aria-label',
+    `${f.name}: reference and current distributions over ${xs.length} ${b.kind === 'numeric' ? 'bins' : 'categories'}`,
+  );
   const theme = readTheme();
   const axes = themedAxes(theme, f.name, 'share of rows');
   const xAxis = axes[0];
   if (xAxis) {
     xAxis.splits = () => xs;
-    xAxis.values = (_u, splits) => splits.map((i) => (b.kind === 'categorical' ? (b.categories[i] ?? '') : i % Math.ceil(xs.length / 8) === 0 ? formatNumber(Number((labels[i] ?? 0).toPrecision(3))) : ''));
+    xAxis.values = (_u, splits) =>
+      splits.map((i) =>
+        b.kind === 'categorical'
+          ? (b.categories[i] ?? '')
+          : i % Math.ceil(xs.length / 8) === 0
+            ? formatNumber(Number((labels[i] ?? 0).toPrecision(3)))
+            : '',
+      );
   }
   const bars = uPlot.paths.bars;
   distChart = mountChart(
@@ -187,8 +285,20 @@ function drawDistribution(): void {
       axes,
       series: [
         {},
-        { label: 'reference', stroke: '#4e79a7', fill: 'rgba(78,121,167,0.55)', paths: bars ? bars({ size: [0.42, 60], align: -1 }) : undefined, points: { show: false } },
-        { label: 'current', stroke: '#f28e2b', fill: 'rgba(242,142,43,0.55)', paths: bars ? bars({ size: [0.42, 60], align: 1 }) : undefined, points: { show: false } },
+        {
+          label: 'reference',
+          stroke: '#4e79a7',
+          fill: 'rgba(78,121,167,0.55)',
+          paths: bars ? bars({ size: [0.42, 60], align: -1 }) : undefined,
+          points: { show: false },
+        },
+        {
+          label: 'current',
+          stroke: '#f28e2b',
+          fill: 'rgba(242,142,43,0.55)',
+          paths: bars ? bars({ size: [0.42, 60], align: 1 }) : undefined,
+          points: { show: false },
+        },
       ],
     },
     [xs, ref, cur],
@@ -212,7 +322,8 @@ function windowLabels(windows: ReadonlyArray<{ start: number }>): string[] {
   const day = (ms: number): string => formatTime(ms).slice(5, 10);
   const multiDay = new Set(windows.map((w) => formatTime(w.start).slice(0, 10))).size > 1;
   const unique = (labels: string[]): boolean => new Set(labels).size === labels.length;
-  const at = (precision: 5 | 8): string[] => windows.map((w) => `${multiDay ? `${day(w.start)} ` : ''}${formatClock(w.start).slice(0, precision)}`);
+  const at = (precision: 5 | 8): string[] =>
+    windows.map((w) => `${multiDay ? `${day(w.start)} ` : ''}${formatClock(w.start).slice(0, precision)}`);
   if (multiDay) {
     const days = windows.map((w) => day(w.start));
     if (unique(days) && windows.every((w) => formatClock(w.start) === '00:00:00')) return days;
@@ -228,7 +339,13 @@ function drawWindows(r: TitledDriftReport): void {
   windowChart?.dispose();
   windowChart = undefined;
   if (r.windows.length === 0) {
-    windowPlot.replaceChildren(h('div', { className: 'empty' }, 'No time windows in this report (monitoring has not logged enough traffic yet).'));
+    windowPlot.replaceChildren(
+      h(
+        'div',
+        { className: 'empty' },
+        'No time windows in this report (monitoring has not logged enough traffic yet).',
+      ),
+    );
     heat.replaceChildren();
     return;
   }
@@ -247,7 +364,11 @@ function drawWindows(r: TitledDriftReport): void {
       legend: { show: false },
       scales: { x: { time: false, range: [-0.5, Math.max(0.5, xs.length - 0.5)] }, y: { range: [0, 1] } },
       axes: [
-        { ...xAxis, splits: () => xs.filter((i) => i % every === 0), values: (_u, splits) => splits.map((i) => labels[i] ?? '') },
+        {
+          ...xAxis,
+          splits: () => xs.filter((i) => i % every === 0),
+          values: (_u, splits) => splits.map((i) => labels[i] ?? ''),
+        },
         { ...yAxis, values: (_u, s) => s.map((v) => `${Math.round(v * 100)}%`) },
       ],
       series: [
@@ -267,8 +388,27 @@ function drawWindows(r: TitledDriftReport): void {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', {}, 'feature'), ...r.windows.map((w, i) => h('th', { className: 'num', title: `${formatClock(w.start, true)} → ${formatClock(w.end, true)}: ${w.rows.toLocaleString()} rows, ${Math.round(w.share * 100)}% of features drifted` }, labels[i] ?? ''))),
-      h('tr', { className: 'rows' }, h('th', {}, 'rows'), ...r.windows.map((w) => h('th', { className: 'num' }, w.rows.toLocaleString()))),
+      h(
+        'tr',
+        {},
+        h('th', {}, 'feature'),
+        ...r.windows.map((w, i) =>
+          h(
+            'th',
+            {
+              className: 'num',
+              title: `${formatClock(w.start, true)} → ${formatClock(w.end, true)}: ${w.rows.toLocaleString()} rows, ${Math.round(w.share * 100)}% of features drifted`,
+            },
+            labels[i] ?? '',
+          ),
+        ),
+      ),
+      h(
+        'tr',
+        { className: 'rows' },
+        h('th', {}, 'rows'),
+        ...r.windows.map((w) => h('th', { className: 'num' }, w.rows.toLocaleString())),
+      ),
     ),
     h(
       'tbody',
@@ -280,7 +420,16 @@ function drawWindows(r: TitledDriftReport): void {
           h('td', {}, name),
           ...r.windows.map((w) => {
             const cell = w.features.find((x) => x.name === name);
-            return h('td', { className: `num ${cell?.drifted ? 'hot' : ''}`, title: cell ? `${name} ${formatClock(w.start, true)}: ${formatNumber(cell.score)}${cell.drifted ? ' (drifted)' : ''}` : 'not scored' }, cell ? formatNumber(Number(cell.score.toPrecision(2))) : '—');
+            return h(
+              'td',
+              {
+                className: `num ${cell?.drifted ? 'hot' : ''}`,
+                title: cell
+                  ? `${name} ${formatClock(w.start, true)}: ${formatNumber(cell.score)}${cell.drifted ? ' (drifted)' : ''}`
+                  : 'not scored',
+              },
+              cell ? formatNumber(Number(cell.score.toPrecision(2))) : '—',
+            );
           }),
         ),
       ),

@@ -31,7 +31,13 @@ export function connectView<In, Out extends { type: string }, State>(options: {
   const api = acquireVsCodeApi();
   const reportError = (message: string, stack?: string): void => {
     console.error(`[cairn] ${message}`);
-    api.postMessage({ type: 'error', payload: stack === undefined ? { message: message.slice(0, 4000) } : { message: message.slice(0, 4000), stack: stack.slice(0, 20000) } });
+    api.postMessage({
+      type: 'error',
+      payload:
+        stack === undefined
+          ? { message: message.slice(0, 4000) }
+          : { message: message.slice(0, 4000), stack: stack.slice(0, 20000) },
+    });
   };
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     // Marks for bench/ui: arrival, then the view's own marks after validation and rendering.
@@ -48,7 +54,9 @@ export function connectView<In, Out extends { type: string }, State>(options: {
       reportError(`failed to handle a message: ${String(err)}`, err instanceof Error ? err.stack : undefined);
     }
   });
-  window.addEventListener('error', (e) => reportError(`uncaught: ${e.message}`, e.error instanceof Error ? e.error.stack : undefined));
+  window.addEventListener('error', (e) =>
+    reportError(`uncaught: ${e.message}`, e.error instanceof Error ? e.error.stack : undefined),
+  );
   window.addEventListener('unhandledrejection', (e) => reportError(`unhandled rejection: ${String(e.reason)}`));
   api.postMessage({ type: 'ready', payload: {} });
   return {

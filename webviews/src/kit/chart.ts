@@ -17,8 +17,15 @@ export function themedAxes(theme: Theme, xLabel?: string, yLabel?: string): uPlo
 }
 
 /** Creates a chart that fills `container` and follows its size. Returns the chart and a disposer. */
-export function mountChart(container: HTMLElement, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): { chart: uPlot; dispose(): void } {
-  const size = (): { width: number; height: number } => ({ width: Math.max(120, container.clientWidth), height: Math.max(80, container.clientHeight) });
+export function mountChart(
+  container: HTMLElement,
+  opts: Omit<uPlot.Options, 'width' | 'height'>,
+  data: uPlot.AlignedData,
+): { chart: uPlot; dispose(): void } {
+  const size = (): { width: number; height: number } => ({
+    width: Math.max(120, container.clientWidth),
+    height: Math.max(80, container.clientHeight),
+  });
   const chart = new uPlot({ ...opts, ...size() }, data, container);
   const ro = new ResizeObserver(() => chart.setSize(size()));
   ro.observe(container);
@@ -46,7 +53,13 @@ export function scatterPoints(radius: number): uPlot.Series.PathBuilder {
       const x = facets[0][i];
       const y = facets[1][i];
       if (x === null || y === null || x === undefined || y === undefined) continue;
-      if (x < (xs.min ?? -Infinity) || x > (xs.max ?? Infinity) || y < (ys.min ?? -Infinity) || y > (ys.max ?? Infinity)) continue;
+      if (
+        x < (xs.min ?? -Infinity) ||
+        x > (xs.max ?? Infinity) ||
+        y < (ys.min ?? -Infinity) ||
+        y > (ys.max ?? Infinity)
+      )
+        continue;
       const cx = u.valToPos(x, 'x', true);
       const cy = u.valToPos(y, 'y', true);
       path.moveTo(cx + r, cy);

@@ -2,7 +2,11 @@
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -15,7 +19,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, ...children: Child[]): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
   append(el, children);
@@ -30,7 +38,12 @@ function append(el: Element, children: Child[]): void {
 }
 
 /** A labelled <select>; `onChange` gets the chosen value. */
-export function select(label: string, options: Array<{ value: string; label: string }>, value: string, onChange: (v: string) => void): HTMLLabelElement {
+export function select(
+  label: string,
+  options: Array<{ value: string; label: string }>,
+  value: string,
+  onChange: (v: string) => void,
+): HTMLLabelElement {
   const s = h('select', { 'aria-label': label });
   for (const o of options) s.append(h('option', { value: o.value, selected: o.value === value }, o.label));
   s.value = value;
@@ -41,5 +54,7 @@ export function select(label: string, options: Array<{ value: string; label: str
 /** A banner for errors the extension reports (runtime down, query failed), with what to do. */
 export function showBanner(root: HTMLElement, message: string, hint?: string): void {
   root.querySelector('.banner')?.remove();
-  root.prepend(h('div', { className: 'banner', role: 'alert' }, h('strong', {}, message), hint ? h('span', {}, ` ${hint}`) : null));
+  root.prepend(
+    h('div', { className: 'banner', role: 'alert' }, h('strong', {}, message), hint ? h('span', {}, ` ${hint}`) : null),
+  );
 }

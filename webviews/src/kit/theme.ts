@@ -32,7 +32,18 @@ export function readTheme(): Theme {
 }
 
 /** A categorical palette readable on light and dark backgrounds (Tableau 10); runs cycle through it. */
-const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const palette = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 export function seriesColor(i: number): string {
   return palette[i % palette.length] ?? '#4e79a7';
 }

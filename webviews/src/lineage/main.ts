@@ -3,7 +3,13 @@ import '../kit/noEval.js';
 import { z } from 'zod';
 import type { LineageGraph, LineageNode } from '@cairn/protocol/runtime/model.js';
 import { assertNeverMessage } from '@cairn/protocol/webviews/common.js';
-import { lineageToViewSchema, lineageViewStateSchema, type LineageFromView, type LineageQuery, type LineageToView } from '@cairn/protocol/webviews/lineage.js';
+import {
+  lineageToViewSchema,
+  lineageViewStateSchema,
+  type LineageFromView,
+  type LineageQuery,
+  type LineageToView,
+} from '@cairn/protocol/webviews/lineage.js';
 import '../kit/base.css';
 import './lineage.css';
 import { connectView } from '../kit/bridge.js';
@@ -26,10 +32,26 @@ const uiSchema = z.object({
 const stateSchema = lineageViewStateSchema.extend({ ui: uiSchema });
 type State = z.infer<typeof stateSchema>;
 
-const kindLabel: Record<LineageNode['kind'], string> = { data: 'dataset', step: 'step run', artifact: 'artifact', model: 'model version', deployment: 'deployment' };
-const kindIcon: Record<LineageNode['kind'], string> = { data: '▤', step: '▶', artifact: '◆', model: '★', deployment: '⇪' };
+const kindLabel: Record<LineageNode['kind'], string> = {
+  data: 'dataset',
+  step: 'step run',
+  artifact: 'artifact',
+  model: 'model version',
+  deployment: 'deployment',
+};
+const kindIcon: Record<LineageNode['kind'], string> = {
+  data: '▤',
+  step: '▶',
+  artifact: '◆',
+  model: '★',
+  deployment: '⇪',
+};
 
-const bridge = connectView<LineageToView, LineageFromView, State>({ incoming: lineageToViewSchema, state: stateSchema, onMessage });
+const bridge = connectView<LineageToView, LineageFromView, State>({
+  incoming: lineageToViewSchema,
+  state: stateSchema,
+  onMessage,
+});
 const restored = bridge.restoredState();
 let query: LineageQuery | undefined = restored?.query;
 const ui: State['ui'] = restored?.ui ?? {};
@@ -43,7 +65,14 @@ const summary = h('span', { className: 'count', 'aria-live': 'polite' });
 const zoomLabel = h('span', { className: 'muted' });
 const canvas = h('div', { className: 'graph', 'aria-label': 'Lineage graph' });
 const details = h('aside', { className: 'details', 'aria-label': 'Selected node', 'aria-live': 'polite' });
-const legend = h('span', { className: 'kinds' }, ...(Object.keys(kindLabel) as Array<LineageNode['kind']>).map((k) => h('span', { className: `chip kind-${k}` }, `${kindIcon[k]} ${kindLabel[k]}`)), h('span', { className: 'chip stale' }, 'stale'));
+const legend = h(
+  'span',
+  { className: 'kinds' },
+  ...(Object.keys(kindLabel) as Array<LineageNode['kind']>).map((k) =>
+    h('span', { className: `chip kind-${k}` }, `${kindIcon[k]} ${kindLabel[k]}`),
+  ),
+  h('span', { className: 'chip stale' }, 'stale'),
+);
 const foldButton = h('button', { hidden: true, onclick: () => setExpanded(!ui.expanded) }, 'Fold other runs');
 const zoomBy = (f: number | 'fit'): void => {
   ui.zoom = f === 'fit' ? undefined : Math.max(0.2, Math.min(3, (ui.zoom ?? fitZoom()) * f));
@@ -138,8 +167,30 @@ function draw(): void {
   foldButton.hidden = focused.folded.length === 0;
   foldButton.textContent = ui.expanded ? 'Fold other runs' : 'Show other runs';
   foldButton.setAttribute('aria-pressed', String(ui.expanded === true));
-  const root = svg('svg', { viewBox: `0 0 ${placed.width} ${placed.height}`, role: 'group', 'aria-label': `Lineage of ${query?.target ?? ''}` });
-  root.append(svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
+  const root = svg('svg', {
+    viewBox: `0 0 ${placed.width} ${placed.height}`,
+    role: 'group',
+    'aria-label': `Lineage of ${query?.target ?? ''}`,
+  });
+  root.append(
+    svg(
+      'defs',
+      {},
+      svg(
+        'marker',
+        {
+          id: 'arrow',
+          viewBox: '0 0 10 10',
+          refX: 9,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: 'auto-start-reverse',
+        },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }),
+      ),
+    ),
+  );
   const edges = svg('g', { class: 'edges' });
   for (const e of placed.edges) {
     if (e.points.length === 0) continue;
@@ -213,7 +264,11 @@ function draw(): void {
         svg('title', {}, `${what}: runs that first computed cached outputs, or read this run's. Click to show them.`),
         svg('rect', { width: NODE_W, height: NODE_H, rx: 5, class: 'box' }),
         svg('text', { x: 14, y: 19, class: 'label' }, `+${foldCount} of other runs`),
-        svg('text', { x: 14, y: 36, class: 'detail' }, `${runs.length > 20 ? `${focused.foldedRuns.length} runs` : runs} · show`),
+        svg(
+          'text',
+          { x: 14, y: 36, class: 'detail' },
+          `${runs.length > 20 ? `${focused.foldedRuns.length} runs` : runs} · show`,
+        ),
       ),
     );
   }
@@ -241,7 +296,10 @@ function draw(): void {
   applyZoom();
   showDetails();
   save();
-  if (ui.selected) canvas.querySelector(`[data-id="${CSS.escape(ui.selected)}"]`)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  if (ui.selected)
+    canvas
+      .querySelector(`[data-id="${CSS.escape(ui.selected)}"]`)
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
 }
 
 function nodeIdOf(target: EventTarget | null): string | undefined {
@@ -264,7 +322,9 @@ function act(type: 'open' | 'run', id: string): void {
 function showDetails(): void {
   const n = graph?.nodes.find((x) => x.id === ui.selected);
   if (!n) {
-    details.replaceChildren(h('p', { className: 'muted' }, 'Select a node to see where it comes from. Enter opens it; R runs from a step.'));
+    details.replaceChildren(
+      h('p', { className: 'muted' }, 'Select a node to see where it comes from. Enter opens it; R runs from a step.'),
+    );
     return;
   }
   const rows: Array<[string, string | undefined]> = [
@@ -277,13 +337,23 @@ function showDetails(): void {
   const outputs = graph?.edges.filter((e) => e.from === n.id).length ?? 0;
   details.replaceChildren(
     h('h2', {}, n.label),
-    n.stale ? h('p', { className: 'badge stale' }, `stale: ${n.staleReason ?? 'inputs changed'}`) : h('p', { className: 'badge good' }, 'up to date'),
-    h('dl', {}, ...rows.filter((r) => r[1] !== undefined).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]), h('dt', {}, 'edges'), h('dd', {}, `${inputs} in · ${outputs} out`)),
+    n.stale
+      ? h('p', { className: 'badge stale' }, `stale: ${n.staleReason ?? 'inputs changed'}`)
+      : h('p', { className: 'badge good' }, 'up to date'),
+    h(
+      'dl',
+      {},
+      ...rows.filter((r) => r[1] !== undefined).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+      h('dt', {}, 'edges'),
+      h('dd', {}, `${inputs} in · ${outputs} out`),
+    ),
     h(
       'div',
       { className: 'actions' },
       canOpen(n) ? h('button', { className: 'primary', onclick: () => act('open', n.id) }, 'Open') : null,
-      canRun(n) ? h('button', { onclick: () => act('run', n.id) }, n.stale ? 'Re-run from here' : 'Run from here') : null,
+      canRun(n)
+        ? h('button', { onclick: () => act('run', n.id) }, n.stale ? 'Re-run from here' : 'Run from here')
+        : null,
     ),
   );
 }

@@ -33,7 +33,9 @@ const inside = (span: Span, offset: number): boolean => offset >= span.start && 
 function yamlFlagsPersonalData(value: unknown, depth = 0): boolean {
   if (depth > 64 || typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some((v) => yamlFlagsPersonalData(v, depth + 1));
-  return Object.entries(value).some(([k, v]) => ((k === 'pii' || k === 'personal_data') && v === true) || yamlFlagsPersonalData(v, depth + 1));
+  return Object.entries(value).some(
+    ([k, v]) => ((k === 'pii' || k === 'personal_data') && v === true) || yamlFlagsPersonalData(v, depth + 1),
+  );
 }
 
 /** The checks' host, built from the server's workspace host. */
@@ -63,7 +65,7 @@ const metricCandidates = (): string[] => [...new Set([...cardMetricNames, ...bui
 
 const modelIndexKeys: Record<string, ReadonlyArray<readonly [string, string]>> = {
   'model-index': [
-    ['name', 'The model\'s name (its Hub id).'],
+    ['name', "The model's name (its Hub id)."],
     ['results', 'Evaluation results: `- task`, `dataset`, `metrics`.'],
   ],
   results: [
@@ -104,29 +106,52 @@ function frontMatterCompletions(card: ParsedModelCard, offset: number): Completi
       const present = new Set(fm.entries.map((e) => e.key));
       return frontMatterKeys
         .filter(([k]) => !present.has(k) || card.text.slice(ctx.span.start, ctx.span.end) === k)
-        .map(([k, doc], i) => ({ label: k, kind: 'property', documentation: doc, insertText: `${k}: `, replace: ctx.span, sortText: String(i).padStart(3, '0') }));
+        .map(([k, doc], i) => ({
+          label: k,
+          kind: 'property',
+          documentation: doc,
+          insertText: `${k}: `,
+          replace: ctx.span,
+          sortText: String(i).padStart(3, '0'),
+        }));
     }
     const parent = ctx.path[ctx.path.length - 1] ?? '';
-    const keys = ctx.path[0] === 'cairn' && ctx.path.length === 1 ? cairnKeys : ctx.path[0] === 'model-index' ? modelIndexKeys[parent] : undefined;
-    return (keys ?? []).map(([k, doc]) => ({ label: k, kind: 'property', documentation: doc, insertText: `${k}: `, replace: ctx.span }));
+    const keys =
+      ctx.path[0] === 'cairn' && ctx.path.length === 1
+        ? cairnKeys
+        : ctx.path[0] === 'model-index'
+          ? modelIndexKeys[parent]
+          : undefined;
+    return (keys ?? []).map(([k, doc]) => ({
+      label: k,
+      kind: 'property',
+      documentation: doc,
+      insertText: `${k}: `,
+      replace: ctx.span,
+    }));
   }
   const key = ctx.key ?? '';
   const value = (label: string, kind: Completion['kind'], documentation?: string): Completion =>
-    documentation === undefined ? { label, kind, replace: ctx.span } : { label, kind, documentation, replace: ctx.span };
+    documentation === undefined
+      ? { label, kind, replace: ctx.span }
+      : { label, kind, documentation, replace: ctx.span };
   const parent = ctx.path[ctx.path.length - 1];
   if (top && key === 'license') return allLicenseIds().map((id) => value(id, 'license', licenseName(id)));
   if (top && key === 'pipeline_tag') return pipelineTags.map((t) => value(t, 'value'));
   if (top && key === 'library_name') return libraryNames.map((t) => value(t, 'value'));
   if (top && key === 'metrics') return metricCandidates().map((m) => value(m, 'metric'));
-  if (ctx.path[0] === 'model-index' && parent === 'metrics' && key === 'type') return metricCandidates().map((m) => value(m, 'metric'));
-  if (ctx.path[0] === 'model-index' && parent === 'task' && key === 'type') return pipelineTags.map((t) => value(t, 'value'));
+  if (ctx.path[0] === 'model-index' && parent === 'metrics' && key === 'type')
+    return metricCandidates().map((m) => value(m, 'metric'));
+  if (ctx.path[0] === 'model-index' && parent === 'task' && key === 'type')
+    return pipelineTags.map((t) => value(t, 'value'));
   if (ctx.path[0] === 'cairn' && key === 'personal_data') return ['true', 'false'].map((b) => value(b, 'value'));
   return [];
 }
 
 function headingCompletions(card: ParsedModelCard, offset: number): Completion[] {
   let lineStart = offset;
-  while (lineStart > card.bodySpan.start && card.text[lineStart - 1] !== '\n' && card.text[lineStart - 1] !== '\r') lineStart--;
+  while (lineStart > card.bodySpan.start && card.text[lineStart - 1] !== '\n' && card.text[lineStart - 1] !== '\r')
+    lineStart--;
   const before = card.text.slice(lineStart, offset);
   const m = /^ {0,3}(#{1,6})([ \t]*)([^#]*)$/.exec(before);
   if (m?.[1] === undefined) return [];
@@ -138,7 +163,11 @@ function headingCompletions(card: ParsedModelCard, offset: number): Completion[]
   return cardSections.map((s, i) => ({
     label: s.title,
     kind: 'section',
-    detail: present.has(s.id) ? 'model-card section (already in the card)' : s.id === 'privacy' ? 'model-card section (needed for personal data)' : 'model-card section (missing)',
+    detail: present.has(s.id)
+      ? 'model-card section (already in the card)'
+      : s.id === 'privacy'
+        ? 'model-card section (needed for personal data)'
+        : 'model-card section (missing)',
     documentation: s.purpose,
     insertText: ` ${s.title}\n\n${s.body}`,
     replace,
@@ -163,13 +192,17 @@ function hover(card: ParsedModelCard, offset: number): Hover | undefined {
     const lic = card.metadata.licenses.find((l) => inside(l.span, offset));
     if (lic !== undefined) {
       const name = licenseName(lic.value);
-      return { contents: name === undefined ? `Unknown license id \`${lic.value}\`.` : `**${name}** (\`${lic.value}\`)`, span: lic.span };
+      return {
+        contents: name === undefined ? `Unknown license id \`${lic.value}\`.` : `**${name}** (\`${lic.value}\`)`,
+        span: lic.span,
+      };
     }
     const cairn = card.metadata.cairn;
     if (cairn !== undefined && inside(cairn.span, offset)) {
       for (const [k, doc] of cairnKeys) {
         const at = card.text.indexOf(`${k}:`, cairn.span.start);
-        if (at >= 0 && at < cairn.span.end && offset >= at && offset <= at + k.length) return { contents: `**cairn.${k}**\n\n${doc}`, span: { start: at, end: at + k.length } };
+        if (at >= 0 && at < cairn.span.end && offset >= at && offset <= at + k.length)
+          return { contents: `**cairn.${k}**\n\n${doc}`, span: { start: at, end: at + k.length } };
       }
     }
     const ctx = yamlContextAt(card.text, fm.contentSpan, offset);
@@ -186,8 +219,12 @@ function hover(card: ParsedModelCard, offset: number): Hover | undefined {
     const s = cardSection(id);
     return `**${s.title}** — ${s.purpose}`;
   });
-  const status = h.content === 'text' ? '' : h.content === 'placeholder' ? '\n\n_Only placeholders so far._' : '\n\n_Empty so far._';
-  return { contents: `Counts as the model-card section${parts.length > 1 ? 's' : ''}:\n\n${parts.join('\n\n')}${status}`, span: h.titleSpan };
+  const status =
+    h.content === 'text' ? '' : h.content === 'placeholder' ? '\n\n_Only placeholders so far._' : '\n\n_Empty so far._';
+  return {
+    contents: `Counts as the model-card section${parts.length > 1 ? 's' : ''}:\n\n${parts.join('\n\n')}${status}`,
+    span: h.titleSpan,
+  };
 }
 
 function symbols(card: ParsedModelCard): OutlineSymbol[] {
@@ -202,7 +239,9 @@ function symbols(card: ParsedModelCard): OutlineSymbol[] {
       children: fm.entries.map((e) => ({
         name: e.key,
         kind: 'property' as const,
-        ...(typeof e.value === 'string' || typeof e.value === 'number' || typeof e.value === 'boolean' ? { detail: String(e.value) } : {}),
+        ...(typeof e.value === 'string' || typeof e.value === 'number' || typeof e.value === 'boolean'
+          ? { detail: String(e.value) }
+          : {}),
         span: { start: e.keySpan.start, end: Math.max(e.keySpan.end, e.valueSpan.end) },
         selectionSpan: e.keySpan,
         children: [],
@@ -213,7 +252,13 @@ function symbols(card: ParsedModelCard): OutlineSymbol[] {
   for (const h of card.headings) {
     let end = h.contentSpan.end;
     while (end > h.span.end && /\s/.test(card.text[end - 1] ?? '')) end--;
-    const sym: OutlineSymbol = { name: h.title === '' ? '(empty heading)' : h.title, kind: 'string', span: { start: h.span.start, end }, selectionSpan: h.titleSpan, children: [] };
+    const sym: OutlineSymbol = {
+      name: h.title === '' ? '(empty heading)' : h.title,
+      kind: 'string',
+      span: { start: h.span.start, end },
+      selectionSpan: h.titleSpan,
+      children: [],
+    };
     const detail = h.sections.map((id) => cardSection(id).title).join(', ');
     if (detail !== '') sym.detail = detail;
     while (stack.length > 0 && (stack[stack.length - 1]?.level ?? 0) >= h.level) stack.pop();
@@ -229,7 +274,11 @@ export const modelCardService: LanguageService<ParsedModelCard> = {
   parse: (file, text) => parseModelCard(file, text),
   diagnostics: (card, host) => checkModelCard(card, cardHost(host)),
   completions: (card, offset) => {
-    if (card.frontMatter !== undefined && offset >= card.frontMatter.contentSpan.start && offset <= card.frontMatter.contentSpan.end) {
+    if (
+      card.frontMatter !== undefined &&
+      offset >= card.frontMatter.contentSpan.start &&
+      offset <= card.frontMatter.contentSpan.end
+    ) {
       return frontMatterCompletions(card, offset);
     }
     return offset >= card.bodySpan.start ? headingCompletions(card, offset) : [];

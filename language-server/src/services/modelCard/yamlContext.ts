@@ -80,7 +80,14 @@ export function yamlContextAt(text: string, region: Span, offset: number): YamlC
     while (vs < line.length && (line[vs] === ' ' || line[vs] === '\t')) vs++;
     const ve = line.replace(/\s+#.*$/, '').trimEnd().length;
     const span = { start: start + Math.min(vs, col), end: start + Math.max(col, ve) };
-    return { path, on: 'value', key: cur.key ?? line.slice(cur.keyCol, colon).trim(), listItem: false, span, prefix: text.slice(span.start, offset) };
+    return {
+      path,
+      on: 'value',
+      key: cur.key ?? line.slice(cur.keyCol, colon).trim(),
+      listItem: false,
+      span,
+      prefix: text.slice(span.start, offset),
+    };
   }
   // A list item without a colon is a value of the list's key.
   const wordStart = cur.dash ? cur.keyCol : cur.indent;
@@ -88,7 +95,13 @@ export function yamlContextAt(text: string, region: Span, offset: number): YamlC
   const span = { start: start + Math.min(wordStart, col), end: start + Math.max(col, wordEnd) };
   if (cur.dash && colon < 0) {
     const listKey = path[path.length - 1];
-    const ctx: YamlContext = { path: path.slice(0, -1), on: 'value', listItem: true, span, prefix: text.slice(span.start, offset) };
+    const ctx: YamlContext = {
+      path: path.slice(0, -1),
+      on: 'value',
+      listItem: true,
+      span,
+      prefix: text.slice(span.start, offset),
+    };
     if (listKey !== undefined) ctx.key = listKey;
     return ctx;
   }

@@ -1,4 +1,15 @@
-import { builtins, describeType, enumValues, getBuiltin, nodeAtPath, pipelineSchema, schemaAt, unwrap, type PipelineDocument, type Span } from '@cairn/protocol';
+import {
+  builtins,
+  describeType,
+  enumValues,
+  getBuiltin,
+  nodeAtPath,
+  pipelineSchema,
+  schemaAt,
+  unwrap,
+  type PipelineDocument,
+  type Span,
+} from '@cairn/protocol';
 import type { z } from 'zod';
 import type { Completion } from '../types.js';
 import { builtinDoc, builtinOf, formatValue, keyDoc, mappingSchema, optionLine, stepOf } from './docs.js';
@@ -29,8 +40,8 @@ function referenceCompletions(doc: PipelineDocument, prefix: string, offset: num
   if (parts.length === 1) {
     for (const [ns, doc_] of [
       ['params', 'A param: `${params.NAME}`'],
-      ['data', 'A data entry\'s path: `${data.NAME}`'],
-      ['steps', 'Another step\'s output: `${steps.STEP.outputs.OUTPUT}`'],
+      ['data', "A data entry's path: `${data.NAME}`"],
+      ['steps', "Another step's output: `${steps.STEP.outputs.OUTPUT}`"],
     ] as const)
       out.push({ label: ns, kind: 'snippet', documentation: doc_, insertText: `${ns}.`, replace });
     return out;
@@ -38,18 +49,40 @@ function referenceCompletions(doc: PipelineDocument, prefix: string, offset: num
   const [ns, a] = parts;
   if (ns === 'params' && parts.length === 2)
     for (const p of doc.symbols.params.values())
-      out.push({ label: p.name, kind: 'param', detail: `${p.type} = ${p.secret ? '••••' : formatValue(p.value)}`, documentation: p.description, replace });
+      out.push({
+        label: p.name,
+        kind: 'param',
+        detail: `${p.type} = ${p.secret ? '••••' : formatValue(p.value)}`,
+        documentation: p.description,
+        replace,
+      });
   else if (ns === 'data' && parts.length === 2)
-    for (const d of doc.symbols.data.values()) out.push({ label: d.name, kind: 'data', detail: d.path ?? d.from, replace });
+    for (const d of doc.symbols.data.values())
+      out.push({ label: d.name, kind: 'data', detail: d.path ?? d.from, replace });
   else if (ns === 'steps' && parts.length === 2) {
     const here = stepOf(doc, offset)?.name;
     for (const s of doc.symbols.steps.values())
-      if (s.name !== here) out.push({ label: s.name, kind: 'step', detail: s.uses ?? 'command', insertText: `${s.name}.outputs.`, replace });
-  } else if (ns === 'steps' && parts.length === 3) out.push({ label: 'outputs', kind: 'property', insertText: 'outputs.', replace });
+      if (s.name !== here)
+        out.push({
+          label: s.name,
+          kind: 'step',
+          detail: s.uses ?? 'command',
+          insertText: `${s.name}.outputs.`,
+          replace,
+        });
+  } else if (ns === 'steps' && parts.length === 3)
+    out.push({ label: 'outputs', kind: 'property', insertText: 'outputs.', replace });
   else if (ns === 'steps' && parts.length === 4 && parts[2] === 'outputs') {
     const s = a === undefined ? undefined : doc.symbols.steps.get(a);
     const spec = s?.uses ? getBuiltin(s.uses) : undefined;
-    for (const o of s?.outputs.values() ?? []) out.push({ label: o.name, kind: 'output', detail: o.path, documentation: spec?.outputs[o.name]?.description, replace });
+    for (const o of s?.outputs.values() ?? [])
+      out.push({
+        label: o.name,
+        kind: 'output',
+        detail: o.path,
+        documentation: spec?.outputs[o.name]?.description,
+        replace,
+      });
   }
   return out;
 }
@@ -58,15 +91,18 @@ function valueCompletions(doc: PipelineDocument, p: ReadonlyArray<string | numbe
   const out: Completion[] = [];
   const last = p[p.length - 1];
   if (p[0] === 'steps' && p.length === 3 && last === 'uses') {
-    for (const b of builtins) out.push({ label: b.name, kind: 'builtin', detail: b.category, documentation: builtinDoc(b), replace: span });
+    for (const b of builtins)
+      out.push({ label: b.name, kind: 'builtin', detail: b.category, documentation: builtinDoc(b), replace: span });
     return out;
   }
   if (p[0] === 'steps' && (p[2] === 'needs' || (p.length === 3 && last === 'needs'))) {
-    for (const s of doc.symbols.steps.values()) if (s.name !== p[1]) out.push({ label: s.name, kind: 'step', detail: s.uses ?? 'command', replace: span });
+    for (const s of doc.symbols.steps.values())
+      if (s.name !== p[1]) out.push({ label: s.name, kind: 'step', detail: s.uses ?? 'command', replace: span });
     return out;
   }
   if (p[0] === 'steps' && p[2] === 'params') {
-    for (const prm of doc.symbols.params.values()) out.push({ label: prm.name, kind: 'param', detail: prm.type, replace: span });
+    for (const prm of doc.symbols.params.values())
+      out.push({ label: prm.name, kind: 'param', detail: prm.type, replace: span });
     return out;
   }
   let schema: z.ZodType | undefined;
@@ -76,11 +112,17 @@ function valueCompletions(doc: PipelineDocument, p: ReadonlyArray<string | numbe
   } else schema = schemaAt(pipelineSchema, p)?.schema;
   if (!schema) return out;
   for (const v of enumValues(schema) ?? []) out.push({ label: String(v), kind: 'value', replace: span });
-  if (describeType(schema) === 'true or false') for (const v of ['true', 'false']) out.push({ label: v, kind: 'value', replace: span });
+  if (describeType(schema) === 'true or false')
+    for (const v of ['true', 'false']) out.push({ label: v, kind: 'value', replace: span });
   return out;
 }
 
-function keyCompletions(doc: PipelineDocument, mapPath: ReadonlyArray<string | number>, current: string | undefined, span: Span): Completion[] {
+function keyCompletions(
+  doc: PipelineDocument,
+  mapPath: ReadonlyArray<string | number>,
+  current: string | undefined,
+  span: Span,
+): Completion[] {
   const out: Completion[] = [];
   const present = new Set<string>();
   const node = nodeAtPath(doc.root, mapPath);
@@ -89,11 +131,23 @@ function keyCompletions(doc: PipelineDocument, mapPath: ReadonlyArray<string | n
   if (mapPath[0] === 'steps' && mapPath.length === 3 && mapPath[2] === 'gate') {
     const spec = builtinOf(doc, mapPath[1]);
     for (const m of spec?.metrics ?? [])
-      if (!present.has(m)) out.push({ label: m, kind: 'metric', detail: `${spec?.name ?? ''} metric`, insertText: `${m}: { min: \${1:0} }`, snippet: true, replace: span });
+      if (!present.has(m))
+        out.push({
+          label: m,
+          kind: 'metric',
+          detail: `${spec?.name ?? ''} metric`,
+          insertText: `${m}: { min: \${1:0} }`,
+          snippet: true,
+          replace: span,
+        });
     return out;
   }
   // A new step or param: nothing to complete (names are the user's).
-  if ((mapPath.length === 1 && (mapPath[0] === 'steps' || mapPath[0] === 'params' || mapPath[0] === 'data')) || (mapPath[0] === 'deploy' && mapPath[1] === 'monitor' && mapPath[2] === 'drift')) return out;
+  if (
+    (mapPath.length === 1 && (mapPath[0] === 'steps' || mapPath[0] === 'params' || mapPath[0] === 'data')) ||
+    (mapPath[0] === 'deploy' && mapPath[1] === 'monitor' && mapPath[2] === 'drift')
+  )
+    return out;
   const keys = mappingSchema(doc, mapPath);
   if (!keys) return out;
   const spec = mapPath[0] === 'steps' && mapPath[2] === 'with' ? builtinOf(doc, mapPath[1]) : undefined;
@@ -105,7 +159,9 @@ function keyCompletions(doc: PipelineDocument, mapPath: ReadonlyArray<string | n
     out.push({
       label: key,
       kind: 'property',
-      detail: info.hasDefault ? `${type}, default ${formatValue(info.defaultValue)}` : `${type}${info.optional ? '' : ' (required)'}`,
+      detail: info.hasDefault
+        ? `${type}, default ${formatValue(info.defaultValue)}`
+        : `${type}${info.optional ? '' : ' (required)'}`,
       documentation: spec ? `${optionLine(key, schema)}\n\n_${spec.name}_` : keyDoc(key, schema),
       insertText: nested && type === 'a mapping' ? `${key}:\n  ` : `${key}: `,
       replace: span,

@@ -9,6 +9,7 @@ export function definitionAt(doc: PipelineDocument, offset: number): FileSpan[] 
     const span = declaration(doc, t);
     return span ? [{ file: doc.file, span }] : [];
   }
-  for (const p of filesRead(doc)) if (withinSpan(p.span, offset)) return [{ file: resolveBeside(doc.file, p.value), span: { start: 0, end: 0 } }];
+  for (const p of filesRead(doc))
+    if (withinSpan(p.span, offset)) return [{ file: resolveBeside(doc.file, p.value), span: { start: 0, end: 0 } }];
   return [];
 }

@@ -10,7 +10,8 @@ export function dependenciesOf(doc: PipelineDocument): string[] {
     if (s.uses !== 'model.register' || s.entry.value.kind !== 'map') continue;
     const w = mapGet(s.entry.value, 'with')?.value;
     const card = w?.kind === 'map' ? mapGet(w, 'card')?.value : undefined;
-    if (card?.kind === 'scalar' && typeof card.value === 'string' && !card.value.includes('${')) files.add(resolveBeside(doc.file, card.value));
+    if (card?.kind === 'scalar' && typeof card.value === 'string' && !card.value.includes('${'))
+      files.add(resolveBeside(doc.file, card.value));
   }
   return [...files];
 }

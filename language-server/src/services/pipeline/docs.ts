@@ -37,10 +37,22 @@ export function optionsOf(spec: BuiltinSpec): Record<string, z.ZodType> {
 }
 
 export function builtinDoc(spec: BuiltinSpec): string {
-  const lines = [`**${spec.name}** (built-in, ${spec.category}, v${spec.version})`, '', spec.summary, '', '**Options**'];
+  const lines = [
+    `**${spec.name}** (built-in, ${spec.category}, v${spec.version})`,
+    '',
+    spec.summary,
+    '',
+    '**Options**',
+  ];
   for (const [name, schema] of Object.entries(optionsOf(spec))) lines.push(`- ${optionLine(name, schema)}`);
   const outputs = Object.entries(spec.outputs);
-  lines.push('', '**Outputs**', ...(outputs.length > 0 ? outputs.map(([n, o]) => `- \`${n}\` (${o.file}): ${o.description}${o.optional ? ' (optional)' : ''}`) : ['- none']));
+  lines.push(
+    '',
+    '**Outputs**',
+    ...(outputs.length > 0
+      ? outputs.map(([n, o]) => `- \`${n}\` (${o.file}): ${o.description}${o.optional ? ' (optional)' : ''}`)
+      : ['- none']),
+  );
   if (spec.metrics.length > 0) lines.push('', `**Metrics**: ${spec.metrics.map((m) => `\`${m}\``).join(', ')}`);
   return lines.join('\n');
 }
@@ -59,7 +71,10 @@ export function keyDoc(key: string, schema: z.ZodType): string {
 }
 
 /** The schema of the mapping at `path`, with built-in options and gates resolved per step. */
-export function mappingSchema(doc: PipelineDocument, p: ReadonlyArray<string | number>): Record<string, z.ZodType> | undefined {
+export function mappingSchema(
+  doc: PipelineDocument,
+  p: ReadonlyArray<string | number>,
+): Record<string, z.ZodType> | undefined {
   if (p[0] === 'steps' && p.length >= 3 && p[2] === 'with') {
     const spec = builtinOf(doc, p[1]);
     if (!spec) return undefined;
@@ -67,14 +82,27 @@ export function mappingSchema(doc: PipelineDocument, p: ReadonlyArray<string | n
     const info = schemaAt(spec.options, p.slice(3));
     return info ? objectKeys(info.schema) : undefined;
   }
-  if (p[0] === 'params' && p.length === 2) return objectKeys(unwrap(schemaAt(pipelineSchema, ['params', 'x'])?.schema ?? pipelineSchema).schema);
-  const info = schemaAt(pipelineSchema, p.map((k) => (typeof k === 'number' ? k : k)));
+  if (p[0] === 'params' && p.length === 2)
+    return objectKeys(unwrap(schemaAt(pipelineSchema, ['params', 'x'])?.schema ?? pipelineSchema).schema);
+  const info = schemaAt(
+    pipelineSchema,
+    p.map((k) => (typeof k === 'number' ? k : k)),
+  );
   return info ? objectKeys(info.schema) : undefined;
 }
 
 export function paramDoc(name: string, doc: PipelineDocument): string {
   const p = doc.symbols.params.get(name);
   if (!p) return `Unknown param \`${name}\``;
-  const value = p.secret ? '•••• (secret)' : p.value === undefined ? '(no default: pass `-p ' + name + '=VALUE`)' : `\`${formatValue(p.value)}\``;
-  return [`**param ${name}**: ${p.type} = ${value}`, ...(p.description ? ['', p.description] : []), '', `Override per run: \`cairn run -p ${name}=VALUE\``].join('\n');
+  const value = p.secret
+    ? '•••• (secret)'
+    : p.value === undefined
+      ? '(no default: pass `-p ' + name + '=VALUE`)'
+      : `\`${formatValue(p.value)}\``;
+  return [
+    `**param ${name}**: ${p.type} = ${value}`,
+    ...(p.description ? ['', p.description] : []),
+    '',
+    `Override per run: \`cairn run -p ${name}=VALUE\``,
+  ].join('\n');
 }

@@ -1,4 +1,12 @@
-import { deploySchema, getBuiltin, schemaAt, stepSchema, withinSpan, type PipelineDocument, type PipelineReference } from '@cairn/protocol';
+import {
+  deploySchema,
+  getBuiltin,
+  schemaAt,
+  stepSchema,
+  withinSpan,
+  type PipelineDocument,
+  type PipelineReference,
+} from '@cairn/protocol';
 import type { z } from 'zod';
 import type { Hover } from '../types.js';
 import { builtinDoc, builtinOf, keyDoc, mappingSchema, optionLine, optionsOf, paramDoc } from './docs.js';
@@ -23,7 +31,13 @@ export function hoverAt(doc: PipelineDocument, offset: number): Hover | undefine
     if (!s) return undefined;
     const spec = s.uses ? getBuiltin(s.uses) : undefined;
     const outs = [...s.outputs.values()].map((o) => `- \`${o.name}\` → \`${o.path}\``);
-    return { contents: [`**step ${key}** — ${spec ? `\`${spec.name}\`: ${spec.summary}` : 'command step'}`, ...(outs.length > 0 ? ['', '**Outputs**', ...outs] : [])].join('\n'), span: loc.span };
+    return {
+      contents: [
+        `**step ${key}** — ${spec ? `\`${spec.name}\`: ${spec.summary}` : 'command step'}`,
+        ...(outs.length > 0 ? ['', '**Outputs**', ...outs] : []),
+      ].join('\n'),
+      span: loc.span,
+    };
   }
   if (p.length === 2 && p[0] === 'params') {
     const prm = doc.symbols.params.get(key);
@@ -31,7 +45,10 @@ export function hoverAt(doc: PipelineDocument, offset: number): Hover | undefine
   }
   if (p[0] === 'steps' && p.length === 4 && p[2] === 'gate') {
     const spec = builtinOf(doc, p[1]);
-    return { contents: `**${key}** — a metric ${spec ? `reported by \`${spec.name}\`` : 'the step reports'}; the run fails outside \`min\`/\`max\`.`, span: loc.span };
+    return {
+      contents: `**${key}** — a metric ${spec ? `reported by \`${spec.name}\`` : 'the step reports'}; the run fails outside \`min\`/\`max\`.`,
+      span: loc.span,
+    };
   }
   let schema: z.ZodType | undefined;
   if (p[0] === 'steps' && p[2] === 'with' && p.length >= 4) {
@@ -43,7 +60,16 @@ export function hoverAt(doc: PipelineDocument, offset: number): Hover | undefine
     }
   } else if (p[0] === 'steps' && p.length >= 3) {
     const info = schemaAt(stepSchema, p.slice(2));
-    if (info) return { contents: keyDoc(key, info.schema.description === undefined && info.description ? info.schema.describe(info.description) : info.schema), span: loc.span };
+    if (info)
+      return {
+        contents: keyDoc(
+          key,
+          info.schema.description === undefined && info.description
+            ? info.schema.describe(info.description)
+            : info.schema,
+        ),
+        span: loc.span,
+      };
   } else if (p[0] === 'deploy' && p.length >= 2) {
     schema = schemaAt(deploySchema, p.slice(1))?.schema;
   } else {
@@ -67,11 +93,14 @@ function referenceDoc(doc: PipelineDocument, r: PipelineReference, offset: numbe
     }
     case 'output': {
       const s = doc.symbols.steps.get(r.step);
-      if (withinSpan(r.stepSpan, offset)) return s ? `**step ${r.step}** — ${s.uses ? `\`${s.uses}\`` : 'command step'}` : `Unknown step \`${r.step}\``;
+      if (withinSpan(r.stepSpan, offset))
+        return s ? `**step ${r.step}** — ${s.uses ? `\`${s.uses}\`` : 'command step'}` : `Unknown step \`${r.step}\``;
       const o = s?.outputs.get(r.name);
       const spec = s?.uses ? getBuiltin(s.uses) : undefined;
       const desc = spec?.outputs[r.name]?.description;
-      return o ? `**${r.step}.outputs.${r.name}** → \`${o.path}\`${desc ? `\n\n${desc}` : ''}` : `Unknown output \`${r.name}\` of step \`${r.step}\``;
+      return o
+        ? `**${r.step}.outputs.${r.name}** → \`${o.path}\`${desc ? `\n\n${desc}` : ''}`
+        : `Unknown output \`${r.name}\` of step \`${r.step}\``;
     }
   }
 }

@@ -31,7 +31,14 @@ export function outline(doc: PipelineDocument): OutlineSymbol[] {
         section(
           'data',
           'namespace',
-          [...doc.symbols.data.values()].map((d) => ({ name: d.name, detail: d.path ?? d.from, kind: 'file', span: d.span, selectionSpan: d.keySpan, children: [] })),
+          [...doc.symbols.data.values()].map((d) => ({
+            name: d.name,
+            detail: d.path ?? d.from,
+            kind: 'file',
+            span: d.span,
+            selectionSpan: d.keySpan,
+            children: [],
+          })),
         );
         break;
       case 'steps':
@@ -44,7 +51,14 @@ export function outline(doc: PipelineDocument): OutlineSymbol[] {
             kind: 'function',
             span: s.span,
             selectionSpan: s.keySpan,
-            children: [...s.outputs.values()].map((o) => ({ name: o.name, detail: o.path, kind: 'field', span: o.span, selectionSpan: o.keySpan, children: [] })),
+            children: [...s.outputs.values()].map((o) => ({
+              name: o.name,
+              detail: o.path,
+              kind: 'field',
+              span: o.span,
+              selectionSpan: o.keySpan,
+              children: [],
+            })),
           })),
         );
         break;

@@ -18,8 +18,12 @@ export function prepareRenameAt(doc: PipelineDocument, offset: number): Span | u
 /** Renames the declaration and every use, or says why it cannot. */
 export function renameAt(doc: PipelineDocument, offset: number, newName: string): RenameResult {
   const t = targetAt(doc, offset);
-  if (!t || prepareRenameAt(doc, offset) === undefined) return { error: 'Nothing to rename here: put the cursor on a step, param, data entry or command-step output.' };
-  if (!namePattern.test(newName)) return { error: `'${newName}' is not a valid name: use letters, digits, '_' and '-', starting with a letter or '_'.` };
+  if (!t || prepareRenameAt(doc, offset) === undefined)
+    return { error: 'Nothing to rename here: put the cursor on a step, param, data entry or command-step output.' };
+  if (!namePattern.test(newName))
+    return {
+      error: `'${newName}' is not a valid name: use letters, digits, '_' and '-', starting with a letter or '_'.`,
+    };
   let taken: boolean;
   switch (t.kind) {
     case 'param':

@@ -25,12 +25,16 @@ export function targetAt(doc: PipelineDocument, offset: number): Target | undefi
     }
     return { kind: r.kind, name: r.name, span: r.nameSpan };
   }
-  for (const p of doc.symbols.params.values()) if (withinSpan(p.keySpan, offset)) return { kind: 'param', name: p.name, span: p.keySpan };
-  for (const d of doc.symbols.data.values()) if (withinSpan(d.keySpan, offset)) return { kind: 'data', name: d.name, span: d.keySpan };
+  for (const p of doc.symbols.params.values())
+    if (withinSpan(p.keySpan, offset)) return { kind: 'param', name: p.name, span: p.keySpan };
+  for (const d of doc.symbols.data.values())
+    if (withinSpan(d.keySpan, offset)) return { kind: 'data', name: d.name, span: d.keySpan };
   for (const s of doc.symbols.steps.values()) {
     if (withinSpan(s.keySpan, offset)) return { kind: 'step', name: s.name, span: s.keySpan };
     if (!withinSpan(s.span, offset)) continue;
-    for (const o of s.outputs.values()) if (withinSpan(o.keySpan, offset) && s.kind === 'run') return { kind: 'output', step: s.name, name: o.name, span: o.keySpan };
+    for (const o of s.outputs.values())
+      if (withinSpan(o.keySpan, offset) && s.kind === 'run')
+        return { kind: 'output', step: s.name, name: o.name, span: o.keySpan };
   }
   return undefined;
 }

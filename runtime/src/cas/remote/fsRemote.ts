@@ -80,7 +80,9 @@ export class FsRemote implements Remote {
       // Hashed after the copy: a local file that changed meanwhile cannot land under a wrong name.
       const actual = await sha256File(tmp);
       if (actual !== hash) {
-        throw new Error(`local object ${hash.slice(0, 12)} changed while pushing (now ${actual.slice(0, 12)}); run cairn gc`);
+        throw new Error(
+          `local object ${hash.slice(0, 12)} changed while pushing (now ${actual.slice(0, 12)}); run cairn gc`,
+        );
       }
       await fs.chmod(tmp, 0o444);
     });
@@ -136,7 +138,9 @@ export class FsRemote implements Remote {
     }
     const parsed = remoteEntrySchema.safeParse(json);
     if (!parsed.success || parsed.data.key !== key) {
-      const why = parsed.success ? 'its key is not its name' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const why = parsed.success
+        ? 'its key is not its name'
+        : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       throw new RemoteEntryError(file, why);
     }
     return parsed.data;
@@ -156,7 +160,14 @@ export class FsRemote implements Remote {
       const file = path.join(dir, name);
       let stale: boolean;
       if (host === this.host) stale = Number(pid) !== process.pid && !processAlive(Number(pid));
-      else stale = Date.now() - (await fs.stat(file).then((s) => s.mtimeMs, () => Date.now())) > foreignTempAgeMs;
+      else
+        stale =
+          Date.now() -
+            (await fs.stat(file).then(
+              (s) => s.mtimeMs,
+              () => Date.now(),
+            )) >
+          foreignTempAgeMs;
       if (stale) {
         await fs.rm(file, { force: true });
         removed++;

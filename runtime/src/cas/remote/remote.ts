@@ -73,7 +73,10 @@ export class RemoteMissingError extends CairnError {
     readonly remote: string,
     readonly hash: string,
   ) {
-    super('not-found', `object ${hash.slice(0, 12)} is missing on the remote ${remote}; push it from a workspace that has it`);
+    super(
+      'not-found',
+      `object ${hash.slice(0, 12)} is missing on the remote ${remote}; push it from a workspace that has it`,
+    );
     this.name = 'RemoteMissingError';
   }
 }
@@ -81,7 +84,10 @@ export class RemoteMissingError extends CairnError {
 /** A cache entry on the remote that does not parse: never a hit. */
 export class RemoteEntryError extends CairnError {
   constructor(file: string, why: string) {
-    super('invalid', `cache entry ${file} on the remote is invalid (${why}); delete it (the step will run and push it again)`);
+    super(
+      'invalid',
+      `cache entry ${file} on the remote is invalid (${why}); delete it (the step will run and push it again)`,
+    );
     this.name = 'RemoteEntryError';
   }
 }

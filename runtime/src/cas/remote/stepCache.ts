@@ -55,7 +55,9 @@ export async function remoteCacheHit(ctx: RemoteStepContext): Promise<boolean> {
     // A path leaving the workspace is refused as for a local hit; anything else of the remote (corrupt, missing,
     // unreadable, unreachable) only costs the cache hit: the step runs.
     if (error instanceof PathEscapeError) throw error;
-    ctx.log(`WARNING remote cache entry ${ctx.key.slice(0, 12)} unusable: ${(error as Error).message}; running the step`);
+    ctx.log(
+      `WARNING remote cache entry ${ctx.key.slice(0, 12)} unusable: ${(error as Error).message}; running the step`,
+    );
     return false;
   }
   const outputs: Record<string, CachedOutput & { size: number }> = {};
@@ -73,17 +75,28 @@ export async function remoteCacheHit(ctx: RemoteStepContext): Promise<boolean> {
 }
 
 /** After a step ran and its outputs were committed: pushes them and the cache entry when `remote.push` is auto. */
-export async function pushStepResult(ctx: RemoteStepContext, stored: Record<string, CachedOutput & { size: number }>): Promise<void> {
+export async function pushStepResult(
+  ctx: RemoteStepContext,
+  stored: Record<string, CachedOutput & { size: number }>,
+): Promise<void> {
   if (!ctx.setting?.autoPush) return;
   try {
-    const source = { key: ctx.key, pipeline: ctx.pipeline, step: ctx.step, stepRunId: ctx.stepRunId, ...runUser(ctx.workspace) };
+    const source = {
+      key: ctx.key,
+      pipeline: ctx.pipeline,
+      step: ctx.step,
+      stepRunId: ctx.stepRunId,
+      ...runUser(ctx.workspace),
+    };
     const entry = await entryOf(ctx.store, ctx.objects, source, stored);
     const counts = emptyCounts();
     await pushEntry(ctx.setting.remote, ctx.objects, entry, counts);
     ctx.log(`pushed to remote ${ctx.setting.remote.url} (${counts.moved} objects, ${counts.present} already there)`);
   } catch (error) {
     // The step succeeded here; a remote that is down must not fail it. `cairn push` retries later.
-    ctx.log(`WARNING could not push to remote ${ctx.setting.remote.url}: ${(error as Error).message}; run cairn push later`);
+    ctx.log(
+      `WARNING could not push to remote ${ctx.setting.remote.url}: ${(error as Error).message}; run cairn push later`,
+    );
   }
 }
 
@@ -111,7 +124,17 @@ export async function entryOf(
   }
   const metrics = await store.metrics.latestOfStep(source.stepRunId);
   const { key, pipeline, step, user, host } = source;
-  return { format: 'cairn-cache-entry/1', key, pipeline, step, outputs: out, metrics, user, host, createdAt: Date.now() };
+  return {
+    format: 'cairn-cache-entry/1',
+    key,
+    pipeline,
+    step,
+    outputs: out,
+    metrics,
+    user,
+    host,
+    createdAt: Date.now(),
+  };
 }
 
 async function sizeOf(objects: ObjectStore, hash: string, kind: 'file' | 'dir'): Promise<number> {

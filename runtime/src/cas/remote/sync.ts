@@ -54,9 +54,16 @@ export function emptyCounts(): TransferCounts {
 }
 
 /** Pushes one stored object (a folder: its files first, its manifest last). */
-export async function pushObject(remote: Remote, objects: ObjectStore, hash: string, kind: 'file' | 'dir', counts: TransferCounts): Promise<void> {
+export async function pushObject(
+  remote: Remote,
+  objects: ObjectStore,
+  hash: string,
+  kind: 'file' | 'dir',
+  counts: TransferCounts,
+): Promise<void> {
   if (kind === 'dir') {
-    for (const e of (await objects.readManifest(hash)).entries) await pushObject(remote, objects, e.hash, 'file', counts);
+    for (const e of (await objects.readManifest(hash)).entries)
+      await pushObject(remote, objects, e.hash, 'file', counts);
   }
   if ((await remote.putObject(hash, objects.pathOf(hash))) === 'present') counts.present++;
   else {
@@ -66,12 +73,20 @@ export async function pushObject(remote: Remote, objects: ObjectStore, hash: str
 }
 
 /** Pulls one object into the local store, hash-verified (a folder: its manifest first, then its files). */
-export async function pullObject(remote: Remote, objects: ObjectStore, hash: string, kind: 'file' | 'dir', counts: TransferCounts): Promise<void> {
+export async function pullObject(
+  remote: Remote,
+  objects: ObjectStore,
+  hash: string,
+  kind: 'file' | 'dir',
+  counts: TransferCounts,
+): Promise<void> {
   if (await objects.has(hash)) counts.present++;
   else {
     const dest = await objects.tempPath();
     // The store's own folder, links followed: a pulled object lands nowhere else.
-    assertWritableInside(path.dirname(objects.cairnDir), dest, `pulled object ${hash.slice(0, 12)}`, { use: 'restore' });
+    assertWritableInside(path.dirname(objects.cairnDir), dest, `pulled object ${hash.slice(0, 12)}`, {
+      use: 'restore',
+    });
     try {
       await remote.getObject(hash, dest);
       await objects.adopt(dest, hash, true);
@@ -82,12 +97,18 @@ export async function pullObject(remote: Remote, objects: ObjectStore, hash: str
     counts.bytes += (await fs.stat(objects.pathOf(hash))).size;
   }
   if (kind === 'dir') {
-    for (const e of (await objects.readManifest(hash)).entries) await pullObject(remote, objects, e.hash, 'file', counts);
+    for (const e of (await objects.readManifest(hash)).entries)
+      await pullObject(remote, objects, e.hash, 'file', counts);
   }
 }
 
 /** Pushes a cache entry: every object it names, then the entry (so a visible entry means complete objects). */
-export async function pushEntry(remote: Remote, objects: ObjectStore, entry: RemoteEntry, counts: TransferCounts): Promise<void> {
+export async function pushEntry(
+  remote: Remote,
+  objects: ObjectStore,
+  entry: RemoteEntry,
+  counts: TransferCounts,
+): Promise<void> {
   for (const o of Object.values(entry.outputs)) await pushObject(remote, objects, o.hash, o.kind, counts);
   await remote.putEntry(entry);
   counts.entries++;
@@ -102,12 +123,19 @@ export function pulledEntryPath(objects: ObjectStore, key: string): string {
 }
 
 /** Pulls an entry and its objects; undefined when the remote has no entry for the key. */
-export async function pullEntry(remote: Remote, objects: ObjectStore, key: string, counts: TransferCounts): Promise<RemoteEntry | undefined> {
+export async function pullEntry(
+  remote: Remote,
+  objects: ObjectStore,
+  key: string,
+  counts: TransferCounts,
+): Promise<RemoteEntry | undefined> {
   const entry = await remote.getEntry(key);
   if (!entry) return undefined;
   for (const o of Object.values(entry.outputs)) await pullObject(remote, objects, o.hash, o.kind, counts);
   const file = pulledEntryPath(objects, key);
-  assertWritableInside(path.dirname(objects.cairnDir), file, `pulled cache entry ${key.slice(0, 12)}`, { use: 'restore' });
+  assertWritableInside(path.dirname(objects.cairnDir), file, `pulled cache entry ${key.slice(0, 12)}`, {
+    use: 'restore',
+  });
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = await objects.tempPath();
   await fs.writeFile(tmp, JSON.stringify(entry));

@@ -14,9 +14,20 @@ import { ServeLoadError } from '../../serve/index.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 function printResult(io: CliIo, r: AbResult): void {
-  io.stdout(`A/B ${r.id} of ${r.name}: version ${r.championVersion} (champion) vs ${r.challengerVersion} (challenger), ${r.source}${r.holdout ? ` on ${r.holdout}` : ''}${r.deploymentId === null ? '' : ` of deployment ${r.deploymentId}`}\n\n`);
+  io.stdout(
+    `A/B ${r.id} of ${r.name}: version ${r.championVersion} (champion) vs ${r.challengerVersion} (challenger), ${r.source}${r.holdout ? ` on ${r.holdout}` : ''}${r.deploymentId === null ? '' : ` of deployment ${r.deploymentId}`}\n\n`,
+  );
   const keys = [...new Set(r.arms.flatMap((a) => Object.keys(a.metrics)))];
-  const rows = [['ARM', 'VERSION', 'REQUESTS', 'LABELLED', ...keys.map((k) => k.toUpperCase())], ...r.arms.map((a) => [a.arm, String(a.version ?? ''), String(a.requests), String(a.labelled), ...keys.map((k) => (a.metrics[k] === undefined ? '' : (a.metrics[k] ?? 0).toFixed(4)))])];
+  const rows = [
+    ['ARM', 'VERSION', 'REQUESTS', 'LABELLED', ...keys.map((k) => k.toUpperCase())],
+    ...r.arms.map((a) => [
+      a.arm,
+      String(a.version ?? ''),
+      String(a.requests),
+      String(a.labelled),
+      ...keys.map((k) => (a.metrics[k] === undefined ? '' : (a.metrics[k] ?? 0).toFixed(4))),
+    ]),
+  ];
   io.stdout(table(rows) + '\n');
   io.stdout(`${r.test.statement}\nwinner: ${r.test.winner}\n`);
 }
@@ -26,23 +37,46 @@ const ci = (c: readonly [number, number], f: (x: number) => string): string => `
 const money = (x: number): string => x.toFixed(4);
 
 function printBusiness(io: CliIo, r: BusinessAbReport): void {
-  io.stdout(`A/B on business metrics of ${r.name}, deployment ${r.deploymentId} (alpha ${r.alpha}, power ${r.power}, ` +
-    `MDE ${r.relative ? `${r.mde * 100}% relative` : r.mde})\n\n`);
-  const rows = [['ARM', 'VERSION', 'IMPRESSIONS', 'CTR', 'CTR CI', 'CONVERSION', 'CONV CI', 'REV/IMPR', 'REV CI'],
-    ...r.arms.map((a) => [a.arm, String(a.version ?? ''), String(a.impressions), pct(a.ctr.rate), ci(a.ctr.ci, pct),
-      pct(a.conversion.rate), ci(a.conversion.ci, pct), money(a.revenuePerImpression.mean),
-      ci(a.revenuePerImpression.ci, money)])];
+  io.stdout(
+    `A/B on business metrics of ${r.name}, deployment ${r.deploymentId} (alpha ${r.alpha}, power ${r.power}, ` +
+      `MDE ${r.relative ? `${r.mde * 100}% relative` : r.mde})\n\n`,
+  );
+  const rows = [
+    ['ARM', 'VERSION', 'IMPRESSIONS', 'CTR', 'CTR CI', 'CONVERSION', 'CONV CI', 'REV/IMPR', 'REV CI'],
+    ...r.arms.map((a) => [
+      a.arm,
+      String(a.version ?? ''),
+      String(a.impressions),
+      pct(a.ctr.rate),
+      ci(a.ctr.ci, pct),
+      pct(a.conversion.rate),
+      ci(a.conversion.ci, pct),
+      money(a.revenuePerImpression.mean),
+      ci(a.revenuePerImpression.ci, money),
+    ]),
+  ];
   io.stdout(table(rows) + '\n');
-  const diffs = [['METRIC', 'DIFFERENCE', 'CI', 'TEST', 'P', 'ALWAYS-VALID P', 'N PER ARM'],
+  const diffs = [
+    ['METRIC', 'DIFFERENCE', 'CI', 'TEST', 'P', 'ALWAYS-VALID P', 'N PER ARM'],
     ...r.differences.map((d) => {
       const f = d.metric === 'revenuePerImpression' ? money : pct;
       const p = d.pValue.toPrecision(3);
-      return [d.metric, f(d.difference), ci(d.ci, f), d.method, p, d.sequential.pValue.toPrecision(3),
-        String(d.sampleSize.perArm ?? '')];
-    })];
+      return [
+        d.metric,
+        f(d.difference),
+        ci(d.ci, f),
+        d.method,
+        p,
+        d.sequential.pValue.toPrecision(3),
+        String(d.sampleSize.perArm ?? ''),
+      ];
+    }),
+  ];
   io.stdout('\n' + table(diffs) + '\n');
-  io.stdout(`\nSRM: chi-square ${r.srm.chiSquare.toFixed(3)}, p = ${r.srm.pValue.toPrecision(3)}` +
-    `${r.srm.mismatch ? ' (MISMATCH)' : ''}\n`);
+  io.stdout(
+    `\nSRM: chi-square ${r.srm.chiSquare.toFixed(3)}, p = ${r.srm.pValue.toPrecision(3)}` +
+      `${r.srm.mismatch ? ' (MISMATCH)' : ''}\n`,
+  );
   for (const w of r.warnings) io.stdout(`warning: ${w}\n`);
 }
 
@@ -70,13 +104,19 @@ async function simulate(parsed: ReturnType<typeof parseArgs>, io: CliIo): Promis
   const k = countOf('k', flag(parsed, 'k'));
   const limit = countOf('limit', flag(parsed, 'limit'));
   try {
-    const s = await simulateTraffic({ url: url.replace(/\/+$/, ''), token: flag(parsed, 'token') ?? null,
-      ratings: path.resolve(io.cwd, ratings), ...(k === undefined ? {} : { k }),
-      ...(limit === undefined ? {} : { limit }) });
+    const s = await simulateTraffic({
+      url: url.replace(/\/+$/, ''),
+      token: flag(parsed, 'token') ?? null,
+      ratings: path.resolve(io.cwd, ratings),
+      ...(k === undefined ? {} : { k }),
+      ...(limit === undefined ? {} : { limit }),
+    });
     if (formatOf(parsed) === 'json') io.stdout(JSON.stringify(s) + '\n');
     else {
-      io.stdout(`${s.requests} top-k requests: ${s.impressions} impressions, ${s.clicks} clicks, ` +
-        `${s.purchases} purchases, revenue ${s.revenue.toFixed(2)} (${s.accepted} events stored)\n`);
+      io.stdout(
+        `${s.requests} top-k requests: ${s.impressions} impressions, ${s.clicks} clicks, ` +
+          `${s.purchases} purchases, revenue ${s.revenue.toFixed(2)} (${s.accepted} events stored)\n`,
+      );
     }
     return 0;
   } catch (error) {
@@ -97,7 +137,8 @@ function alphaOf(text: string | undefined): number {
 
 export const abCommand: CliCommand = {
   name: 'ab',
-  summary: 'A/B analysis of champion vs challenger: online per-arm metrics from feedback, or a replay on a holdout, with a significance test.',
+  summary:
+    'A/B analysis of champion vs challenger: online per-arm metrics from feedback, or a replay on a holdout, with a significance test.',
   usage:
     'cairn ab report NAME [--deployment ID] [--alpha 0.05]\n' +
     '       cairn ab simulate --url URL --ratings FILE [--token TOKEN] [--k 10] [--limit N]\n' +
@@ -105,20 +146,44 @@ export const abCommand: CliCommand = {
     '       cairn ab replay NAME --holdout FILE --label COLUMN [--champion VERSION|ALIAS] [--challenger VERSION|ALIAS] [--alpha 0.05]\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { value: ['format', 'workspace', 'store', 'deployment', 'alpha', 'holdout', 'label', 'champion', 'challenger', 'power',
-      'mde', 'look-every', 'url', 'ratings', 'token', 'k', 'limit'] });
+    const parsed = parseArgs(rest, {
+      value: [
+        'format',
+        'workspace',
+        'store',
+        'deployment',
+        'alpha',
+        'holdout',
+        'label',
+        'champion',
+        'challenger',
+        'power',
+        'mde',
+        'look-every',
+        'url',
+        'ratings',
+        'token',
+        'k',
+        'limit',
+      ],
+    });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     if (sub === 'simulate') return simulate(parsed, io);
     if (sub !== 'report' && sub !== 'replay' && sub !== 'business') {
-      throw new UsageError(sub === undefined ? 'give a sub-command: report, business, simulate or replay'
-        : `unknown sub-command '${sub}' (report, business, simulate, replay)`);
+      throw new UsageError(
+        sub === undefined
+          ? 'give a sub-command: report, business, simulate or replay'
+          : `unknown sub-command '${sub}' (report, business, simulate, replay)`,
+      );
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`ab ${sub} takes one model NAME`);
     const name = parsed.positionals[0] ?? '';
     const alpha = alphaOf(flag(parsed, 'alpha'));
     if (storeAbsent(storeSettingsOf(parsed, workspace))) {
-      io.stderr(`cairn ab: no store in ${workspace} (.cairn/cairn.db): nothing is registered there; pass --workspace\n`);
+      io.stderr(
+        `cairn ab: no store in ${workspace} (.cairn/cairn.db): nothing is registered there; pass --workspace\n`,
+      );
       return 1;
     }
     const store = await storeOf(parsed, workspace);
@@ -154,25 +219,39 @@ export const abCommand: CliCommand = {
       }
       let result: AbResult;
       if (sub === 'report') {
-        for (const f of ['holdout', 'label', 'champion', 'challenger']) if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);
+        for (const f of ['holdout', 'label', 'champion', 'challenger'])
+          if (parsed.flags.has(f)) throw new UsageError(`--${f} goes with ab replay`);
         const dep = flag(parsed, 'deployment');
         const id = dep === undefined ? undefined : Number(dep);
-        if (id !== undefined && !(Number.isInteger(id) && id > 0)) throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
+        if (id !== undefined && !(Number.isInteger(id) && id > 0))
+          throw new UsageError(`--deployment ${dep}: give a deployment id (cairn deployments list)`);
         result = await onlineAb(ctx, name, { ...(id === undefined ? {} : { deploymentId: id }), alpha });
       } else {
         if (parsed.flags.has('deployment')) throw new UsageError('--deployment goes with ab report');
         const holdout = flag(parsed, 'holdout');
         const label = flag(parsed, 'label');
-        if (holdout === undefined || label === undefined) throw new UsageError('ab replay needs --holdout FILE and --label COLUMN');
+        if (holdout === undefined || label === undefined)
+          throw new UsageError('ab replay needs --holdout FILE and --label COLUMN');
         const champion = flag(parsed, 'champion');
         const challenger = flag(parsed, 'challenger');
-        result = await replayAb(ctx, name, { holdout: path.resolve(io.cwd, holdout), label, ...(champion === undefined ? {} : { champion }), ...(challenger === undefined ? {} : { challenger }), alpha });
+        result = await replayAb(ctx, name, {
+          holdout: path.resolve(io.cwd, holdout),
+          label,
+          ...(champion === undefined ? {} : { champion }),
+          ...(challenger === undefined ? {} : { challenger }),
+          alpha,
+        });
       }
       if (format === 'json') io.stdout(JSON.stringify(result) + '\n');
       else printResult(io, result);
       return 0;
     } catch (error) {
-      if (error instanceof AbError || error instanceof RegistryError || error instanceof ServeLoadError || error instanceof DataError) {
+      if (
+        error instanceof AbError ||
+        error instanceof RegistryError ||
+        error instanceof ServeLoadError ||
+        error instanceof DataError
+      ) {
         if (format === 'json') io.stdout(JSON.stringify({ error: error.message }) + '\n');
         io.stderr(`cairn ab ${sub}: ${error.message}\n`);
         return 1;

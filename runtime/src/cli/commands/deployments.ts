@@ -6,7 +6,6 @@ import { table, when } from './models.js';
 import { DeploymentError, listDeployments, stopDeployment } from '../../deploy/status.js';
 import { workspaceOf } from '../../util/workspace.js';
 
-
 function printList(io: CliIo, list: Deployment[]): void {
   if (list.length === 0) {
     io.stdout('no deployments; `cairn serve --model NAME@ALIAS` starts one\n');
@@ -34,16 +33,22 @@ function printList(io: CliIo, list: Deployment[]): void {
 export const deploymentsCommand: CliCommand = {
   name: 'deployments',
   summary: 'Deployments (cairn serve processes) with their logged and labelled predictions; stop one.',
-  usage: 'cairn deployments list [NAME] [--serving]\n       cairn deployments stop ID\n       (all: [--workspace DIR] [--store URL|PATH] [--format json])',
+  usage:
+    'cairn deployments list [NAME] [--serving]\n       cairn deployments stop ID\n       (all: [--workspace DIR] [--store URL|PATH] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
     const parsed = parseArgs(rest, { boolean: ['serving'], value: ['format', 'workspace', 'store'] });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
-    if (sub !== 'list' && sub !== 'stop') throw new UsageError(sub === undefined ? 'give a sub-command: list or stop' : `unknown sub-command '${sub}' (list, stop)`);
+    if (sub !== 'list' && sub !== 'stop')
+      throw new UsageError(
+        sub === undefined ? 'give a sub-command: list or stop' : `unknown sub-command '${sub}' (list, stop)`,
+      );
     const p = parsed.positionals;
-    if (sub === 'list' && p.length > 1) throw new UsageError(`deployments list takes at most a model NAME; unexpected '${p[1]}'`);
-    if (sub === 'stop' && (p.length !== 1 || !/^\d+$/.test(p[0] ?? ''))) throw new UsageError('deployments stop takes one deployment ID (see `cairn deployments list`)');
+    if (sub === 'list' && p.length > 1)
+      throw new UsageError(`deployments list takes at most a model NAME; unexpected '${p[1]}'`);
+    if (sub === 'stop' && (p.length !== 1 || !/^\d+$/.test(p[0] ?? '')))
+      throw new UsageError('deployments stop takes one deployment ID (see `cairn deployments list`)');
     if (storeAbsent(storeSettingsOf(parsed, workspace))) {
       if (sub === 'list') {
         if (format === 'json') io.stdout(JSON.stringify({ deployments: [] }) + '\n');
@@ -56,7 +61,10 @@ export const deploymentsCommand: CliCommand = {
     const store = await storeOf(parsed, workspace);
     try {
       if (sub === 'list') {
-        const deployments = await listDeployments(store, { ...(p[0] === undefined ? {} : { name: p[0] }), serving: parsed.flags.has('serving') });
+        const deployments = await listDeployments(store, {
+          ...(p[0] === undefined ? {} : { name: p[0] }),
+          serving: parsed.flags.has('serving'),
+        });
         if (format === 'json') io.stdout(JSON.stringify({ deployments }) + '\n');
         else printList(io, deployments);
         return 0;

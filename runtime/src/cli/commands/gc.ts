@@ -19,8 +19,15 @@ export const gcCommand: CliCommand = {
     try {
       const dryRun = parsed.flags.has('dry-run');
       const result = await collectGarbage(store, new ObjectStore(cairnDir), dryRun);
-      if (format === 'json') io.stdout(JSON.stringify({ dryRun, removed: result.removed.length, bytes: result.bytes, tempFiles: result.tempFiles }) + '\n');
-      else io.stdout(`${dryRun ? 'would remove' : 'removed'} ${result.removed.length} objects (${(result.bytes / 1024).toFixed(1)} KiB) and ${result.tempFiles} temp files\n`);
+      if (format === 'json')
+        io.stdout(
+          JSON.stringify({ dryRun, removed: result.removed.length, bytes: result.bytes, tempFiles: result.tempFiles }) +
+            '\n',
+        );
+      else
+        io.stdout(
+          `${dryRun ? 'would remove' : 'removed'} ${result.removed.length} objects (${(result.bytes / 1024).toFixed(1)} KiB) and ${result.tempFiles} temp files\n`,
+        );
       return 0;
     } finally {
       await store.close();

@@ -20,7 +20,27 @@ import { storeCommand } from './store.js';
 import { sweepCommand } from './sweep.js';
 
 /** Every `cairn` sub-command; each lives in its own file in this folder. */
-export const commands: CliCommand[] = [validateCommand, schemaCommand, driftCommand, runCommand, sweepCommand, runsCommand, lineageCommand, gcCommand, runtimeCommand, modelsCommand, serveCommand, replayCommand, deploymentsCommand, monitorCommand, abCommand, exportCommand, pushCommand, pullCommand, storeCommand];
+export const commands: CliCommand[] = [
+  validateCommand,
+  schemaCommand,
+  driftCommand,
+  runCommand,
+  sweepCommand,
+  runsCommand,
+  lineageCommand,
+  gcCommand,
+  runtimeCommand,
+  modelsCommand,
+  serveCommand,
+  replayCommand,
+  deploymentsCommand,
+  monitorCommand,
+  abCommand,
+  exportCommand,
+  pushCommand,
+  pullCommand,
+  storeCommand,
+];
 
 /** Run by Cairn itself (a cluster job), not listed in the help. */
 export const hiddenCommands: CliCommand[] = [stepExecCommand];

@@ -6,7 +6,8 @@ import { workspaceOf } from '../../util/workspace.js';
 export const lineageCommand: CliCommand = {
   name: 'lineage',
   summary: 'The lineage graph of a run, an artifact (hash or path) or a model, with stale nodes marked.',
-  usage: 'cairn lineage <run-id | artifact:HASH[:PATH] | PATH | model:NAME[@VERSION]> [--workspace DIR] [--store URL|PATH] [--format json]',
+  usage:
+    'cairn lineage <run-id | artifact:HASH[:PATH] | PATH | model:NAME[@VERSION]> [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
     const parsed = parseArgs(args, { value: ['format', 'workspace', 'store'] });
     // The graph is data: JSON unless text is asked for explicitly.
@@ -18,7 +19,12 @@ export const lineageCommand: CliCommand = {
       const graph = await lineage(store, workspace, parsed.positionals[0] ?? '');
       if (format === 'json') io.stdout(JSON.stringify(graph) + '\n');
       else {
-        const label = new Map(graph.nodes.map((n) => [n.id, `${n.kind} ${n.label}${n.stale ? ' [stale]' : ''}${n.outside !== undefined ? ` [outside, read-only: ${n.outside}]` : ''}`]));
+        const label = new Map(
+          graph.nodes.map((n) => [
+            n.id,
+            `${n.kind} ${n.label}${n.stale ? ' [stale]' : ''}${n.outside !== undefined ? ` [outside, read-only: ${n.outside}]` : ''}`,
+          ]),
+        );
         for (const e of graph.edges) io.stdout(`${label.get(e.from) ?? e.from}  →  ${label.get(e.to) ?? e.to}\n`);
         for (const n of graph.nodes.filter((x) => x.stale)) io.stdout(`stale: ${n.label}: ${n.staleReason ?? ''}\n`);
       }

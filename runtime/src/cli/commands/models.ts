@@ -2,7 +2,16 @@ import { storeOf, storeSettingsOf } from '../store.js';
 import { storeAbsent } from '../../store/open.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gateIdSchema, gateIds, modelAliasSchema, type AliasMove, type GateId, type ModelDetail, type ModelSummary, type Promotion } from '@cairn/protocol';
+import {
+  gateIdSchema,
+  gateIds,
+  modelAliasSchema,
+  type AliasMove,
+  type GateId,
+  type ModelDetail,
+  type ModelSummary,
+  type Promotion,
+} from '@cairn/protocol';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { ObjectStore } from '../../cas/objectStore.js';
 import { checkGates, formatGates, promote } from '../../registry/gates.js';
@@ -17,7 +26,16 @@ export function when(ms: number): string {
 /** Columns padded to their widest cell; the first row is the header. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function aliasText(aliases: Record<string, number>): string {
@@ -47,11 +65,24 @@ function printList(io: CliIo, models: ModelSummary[], workspace: string): void {
     io.stdout(`no models registered in ${workspace}; a pipeline step \`uses: model.register\` registers one\n`);
     return;
   }
-  io.stdout(table([['NAME', 'LATEST', 'VERSIONS', 'ALIASES', 'UPDATED'], ...models.map((m) => [m.name, String(m.latestVersion), String(m.versionCount), aliasText(m.aliases), when(m.updatedAt)])]));
+  io.stdout(
+    table([
+      ['NAME', 'LATEST', 'VERSIONS', 'ALIASES', 'UPDATED'],
+      ...models.map((m) => [
+        m.name,
+        String(m.latestVersion),
+        String(m.versionCount),
+        aliasText(m.aliases),
+        when(m.updatedAt),
+      ]),
+    ]),
+  );
 }
 
 function printModel(io: CliIo, m: ModelDetail): void {
-  io.stdout(`model ${m.name}  ${m.versionCount} version${m.versionCount === 1 ? '' : 's'}, latest ${m.latestVersion}${Object.keys(m.aliases).length > 0 ? `  aliases: ${aliasText(m.aliases)}` : ''}\n\n`);
+  io.stdout(
+    `model ${m.name}  ${m.versionCount} version${m.versionCount === 1 ? '' : 's'}, latest ${m.latestVersion}${Object.keys(m.aliases).length > 0 ? `  aliases: ${aliasText(m.aliases)}` : ''}\n\n`,
+  );
   io.stdout(
     table([
       ['VERSION', 'ALIASES', 'RUN', 'STEP', 'ARTIFACT', 'PATH', 'CARD', 'CREATED', 'METRICS'],
@@ -69,13 +100,28 @@ function printModel(io: CliIo, m: ModelDetail): void {
     ]),
   );
   if (m.history.length > 0) {
-    io.stdout('\n' + table([['WHEN', 'ALIAS', 'MOVE', 'BY', 'REASON'], ...m.history.map((h) => [when(h.at), h.alias, `${h.fromVersion ?? '(new)'} → ${h.toVersion}${h.action === 'rollback' ? ' (rollback)' : ''}`, h.actor, h.reason ?? ''])]));
+    io.stdout(
+      '\n' +
+        table([
+          ['WHEN', 'ALIAS', 'MOVE', 'BY', 'REASON'],
+          ...m.history.map((h) => [
+            when(h.at),
+            h.alias,
+            `${h.fromVersion ?? '(new)'} → ${h.toVersion}${h.action === 'rollback' ? ' (rollback)' : ''}`,
+            h.actor,
+            h.reason ?? '',
+          ]),
+        ]),
+    );
   }
 }
 
 function printMove(io: CliIo, m: AliasMove): void {
   if (!m.changed) io.stdout(`${m.name}@${m.alias} already points at version ${m.version}; nothing changed\n`);
-  else io.stdout(`${m.name}@${m.alias}: ${m.previous === null ? '(new)' : `version ${m.previous}`} → version ${m.version}\n`);
+  else
+    io.stdout(
+      `${m.name}@${m.alias}: ${m.previous === null ? '(new)' : `version ${m.previous}`} → version ${m.version}\n`,
+    );
 }
 
 /** `3` is a version, `production` an alias of the same model. */
@@ -91,7 +137,8 @@ function versionRef(text: string): number | string {
 
 export const modelsCommand: CliCommand = {
   name: 'models',
-  summary: 'The model registry: list models, show versions and alias history, move and roll back aliases, check gates and promote.',
+  summary:
+    'The model registry: list models, show versions and alias history, move and roll back aliases, check gates and promote.',
   usage:
     'cairn models list\n       cairn models show NAME\n       cairn models alias NAME ALIAS VERSION|ALIAS [--reason R]   (raw move, no gates)\n' +
     '       cairn models rollback NAME ALIAS [--reason R]\n       cairn models gates NAME VERSION|ALIAS\n' +
@@ -102,21 +149,45 @@ export const modelsCommand: CliCommand = {
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
     const arity = { list: 0, show: 1, alias: 3, rollback: 2, gates: 2, promote: 2 } as const;
-    if (sub !== 'list' && sub !== 'show' && sub !== 'alias' && sub !== 'rollback' && sub !== 'gates' && sub !== 'promote') {
-      throw new UsageError(sub === undefined ? 'give a sub-command: list, show, alias, rollback, gates or promote' : `unknown sub-command '${sub}' (list, show, alias, rollback, gates, promote)`);
+    if (
+      sub !== 'list' &&
+      sub !== 'show' &&
+      sub !== 'alias' &&
+      sub !== 'rollback' &&
+      sub !== 'gates' &&
+      sub !== 'promote'
+    ) {
+      throw new UsageError(
+        sub === undefined
+          ? 'give a sub-command: list, show, alias, rollback, gates or promote'
+          : `unknown sub-command '${sub}' (list, show, alias, rollback, gates, promote)`,
+      );
     }
     const p = parsed.positionals;
-    const takes = { list: 'no arguments', show: 'NAME', alias: 'NAME ALIAS VERSION', rollback: 'NAME ALIAS', gates: 'NAME VERSION|ALIAS', promote: 'NAME VERSION|ALIAS' }[sub];
-    if (p.length !== arity[sub]) throw new UsageError(`models ${sub} takes ${takes}${p.length > arity[sub] ? `; unexpected '${p[arity[sub]]}'` : ''}`);
+    const takes = {
+      list: 'no arguments',
+      show: 'NAME',
+      alias: 'NAME ALIAS VERSION',
+      rollback: 'NAME ALIAS',
+      gates: 'NAME VERSION|ALIAS',
+      promote: 'NAME VERSION|ALIAS',
+    }[sub];
+    if (p.length !== arity[sub])
+      throw new UsageError(
+        `models ${sub} takes ${takes}${p.length > arity[sub] ? `; unexpected '${p[arity[sub]]}'` : ''}`,
+      );
     const reason = flag(parsed, 'reason') ?? null;
-    if (reason !== null && sub !== 'alias' && sub !== 'rollback' && sub !== 'promote') throw new UsageError('--reason goes with alias, rollback or promote');
+    if (reason !== null && sub !== 'alias' && sub !== 'rollback' && sub !== 'promote')
+      throw new UsageError('--reason goes with alias, rollback or promote');
     const target = flag(parsed, 'alias');
     if (target !== undefined && sub !== 'promote') throw new UsageError('--alias goes with promote');
     const overrideFlag = flag(parsed, 'override');
     if (overrideFlag !== undefined && sub !== 'promote') throw new UsageError('--override goes with promote');
-    if (sub === 'promote' && target === undefined) throw new UsageError('models promote needs --alias ALIAS (e.g. --alias production)');
+    if (sub === 'promote' && target === undefined)
+      throw new UsageError('models promote needs --alias ALIAS (e.g. --alias production)');
     const override = overrideFlag === undefined ? [] : overrideList(overrideFlag);
-    if (override.length > 0 && (reason === null || reason.trim() === '')) throw new UsageError('--override needs --reason TEXT: the reason is recorded with the move');
+    if (override.length > 0 && (reason === null || reason.trim() === ''))
+      throw new UsageError('--override needs --reason TEXT: the reason is recorded with the move');
     const settings = storeSettingsOf(parsed, workspace);
     if (storeAbsent(settings)) {
       if (sub === 'list') {
@@ -124,14 +195,17 @@ export const modelsCommand: CliCommand = {
         else printList(io, [], workspace);
         return 0;
       }
-      io.stderr(`cairn models ${sub}: no runs recorded in ${workspace} (no .cairn/cairn.db), so no model is registered; run a pipeline with a model.register step, or pass --workspace\n`);
+      io.stderr(
+        `cairn models ${sub}: no runs recorded in ${workspace} (no .cairn/cairn.db), so no model is registered; run a pipeline with a model.register step, or pass --workspace\n`,
+      );
       return 1;
     }
     const store = await storeOf(parsed, workspace);
     const objects = new ObjectStore(path.join(workspace, '.cairn'));
     const registry = new ModelRegistry(store, objects, workspace);
     const gateContext = { store, objects, workspace };
-    const out = (value: unknown, text: () => void) => (format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text());
+    const out = (value: unknown, text: () => void) =>
+      format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text();
     try {
       if (sub === 'list') {
         const models = await registry.list();
@@ -149,16 +223,37 @@ export const modelsCommand: CliCommand = {
         const report = await checkGates(gateContext, p[0] ?? '', versionRef(p[1] ?? ''));
         out(report, () => io.stdout(formatGates(report)));
         if (!report.passed) {
-          if (format === 'text') io.stderr(failingAdvice(report.gates.filter((g) => g.state === 'fail').map((g) => g.gate), `cairn models promote ${report.name} ${report.version} --alias ALIAS`));
+          if (format === 'text')
+            io.stderr(
+              failingAdvice(
+                report.gates.filter((g) => g.state === 'fail').map((g) => g.gate),
+                `cairn models promote ${report.name} ${report.version} --alias ALIAS`,
+              ),
+            );
           return 1;
         }
       } else {
         const alias = aliasArg(target ?? '');
-        const promotion = await promote(gateContext, p[0] ?? '', versionRef(p[1] ?? ''), alias, { override, ...(reason === null ? {} : { reason }), actor: actor() });
+        const promotion = await promote(gateContext, p[0] ?? '', versionRef(p[1] ?? ''), alias, {
+          override,
+          ...(reason === null ? {} : { reason }),
+          actor: actor(),
+        });
         out(promotion, () => printPromotion(io, promotion));
         if (!promotion.move) {
-          io.stderr(`cairn models promote: refused: ${promotion.gates.name} version ${promotion.gates.version} fails ${promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => g.gate).join(', ')}\n`);
-          if (format === 'text') io.stderr(failingAdvice(promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => g.gate), `cairn models promote ${promotion.gates.name} ${promotion.gates.version} --alias ${alias}`));
+          io.stderr(
+            `cairn models promote: refused: ${promotion.gates.name} version ${promotion.gates.version} fails ${promotion.gates.gates
+              .filter((g) => g.state === 'fail')
+              .map((g) => g.gate)
+              .join(', ')}\n`,
+          );
+          if (format === 'text')
+            io.stderr(
+              failingAdvice(
+                promotion.gates.gates.filter((g) => g.state === 'fail').map((g) => g.gate),
+                `cairn models promote ${promotion.gates.name} ${promotion.gates.version} --alias ${alias}`,
+              ),
+            );
           return 1;
         }
       }
@@ -177,7 +272,10 @@ export const modelsCommand: CliCommand = {
 };
 
 function aliasArg(text: string): string {
-  if (!modelAliasSchema.safeParse(text).success) throw new UsageError(`alias '${text}': an alias starts with a letter, then letters, digits, '.', '_' or '-' (e.g. production)`);
+  if (!modelAliasSchema.safeParse(text).success)
+    throw new UsageError(
+      `alias '${text}': an alias starts with a letter, then letters, digits, '.', '_' or '-' (e.g. production)`,
+    );
   return text;
 }
 

@@ -39,11 +39,15 @@ function printAlerts(io: CliIo, alerts: Alert[]): void {
 
 function printRun(io: CliIo, r: MonitorRun): void {
   const rep = r.report.report;
-  io.stdout(`${rep.title}\nreport ${r.report.id}: ${rep.referenceRows} reference rows, ${rep.currentRows} logged rows; overall ${Math.round(rep.shareDrifted * 100)}% of columns drifted\n\n`);
+  io.stdout(
+    `${rep.title}\nreport ${r.report.id}: ${rep.referenceRows} reference rows, ${rep.currentRows} logged rows; overall ${Math.round(rep.shareDrifted * 100)}% of columns drifted\n\n`,
+  );
   io.stdout('WINDOW                                     ROWS  DRIFTED  COLUMNS\n');
   for (const w of rep.windows) {
     const names = w.features.filter((f) => f.drifted).map((f) => f.name);
-    io.stdout(`${when(w.start)} → ${when(w.end)}  ${String(w.rows).padStart(6)}  ${`${Math.round(w.share * 100)}%`.padStart(7)}  ${names.join(', ')}\n`);
+    io.stdout(
+      `${when(w.start)} → ${when(w.end)}  ${String(w.rows).padStart(6)}  ${`${Math.round(w.share * 100)}%`.padStart(7)}  ${names.join(', ')}\n`,
+    );
   }
   io.stdout(`\nlatest window: ${r.drifted ? 'DRIFTED' : 'no drift'}\n`);
   if (r.alert) io.stdout(`alert #${r.alert.id} ${r.alertOpened ? 'opened' : 'is open'}: ${r.alert.message}\n`);
@@ -59,14 +63,29 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
 
 export const monitorCommand: CliCommand = {
   name: 'monitor',
-  summary: 'Drift of a served model\'s logged traffic vs its training data, over windows; alerts and the retrain trigger.',
+  summary:
+    "Drift of a served model's logged traffic vs its training data, over windows; alerts and the retrain trigger.",
   usage:
     'cairn monitor NAME [--deployment ID] [--reference FILE] [--window-rows N | --window 1h] [--columns a,b] [--share 0.5] [--retrain PIPELINE [-p K=V]…]\n' +
     '       cairn monitor alerts [NAME] [--all]\n       cairn monitor close ID --reason TEXT\n       (all: [--workspace DIR] [--format json])',
   async run(args, io) {
     const parsed = parseArgs(args, {
       boolean: ['all'],
-      value: ['format', 'workspace', 'store', 'deployment', 'reference', 'window-rows', 'window', 'columns', 'share', 'retrain', 'p', 'param', 'reason'],
+      value: [
+        'format',
+        'workspace',
+        'store',
+        'deployment',
+        'reference',
+        'window-rows',
+        'window',
+        'columns',
+        'share',
+        'retrain',
+        'p',
+        'param',
+        'reason',
+      ],
     });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
@@ -74,23 +93,31 @@ export const monitorCommand: CliCommand = {
     if (first === undefined) throw new UsageError('give the model NAME to monitor (or: alerts, close ID)');
     const settings = storeSettingsOf(parsed, workspace);
     if (storeAbsent(settings)) {
-      io.stderr(`cairn monitor: no store in ${workspace} (.cairn/cairn.db): nothing is registered or served there; pass --workspace\n`);
+      io.stderr(
+        `cairn monitor: no store in ${workspace} (.cairn/cairn.db): nothing is registered or served there; pass --workspace\n`,
+      );
       return 1;
     }
-    const out = (value: unknown, text: () => void) => (format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text());
+    const out = (value: unknown, text: () => void) =>
+      format === 'json' ? io.stdout(JSON.stringify(value) + '\n') : text();
     const engine = await Engine.open(settings);
     try {
       if (first === 'alerts') {
         if (rest.length > 1) throw new UsageError(`monitor alerts takes at most a NAME; unexpected '${rest[1]}'`);
-        const alerts = await engine.store.monitor.alerts({ ...(rest[0] === undefined ? {} : { name: rest[0] }), all: parsed.flags.has('all') });
+        const alerts = await engine.store.monitor.alerts({
+          ...(rest[0] === undefined ? {} : { name: rest[0] }),
+          all: parsed.flags.has('all'),
+        });
         out({ alerts }, () => printAlerts(io, alerts));
         return 0;
       }
       if (first === 'close') {
         const id = positiveInt(rest[0], 'id');
-        if (id === undefined || rest.length !== 1) throw new UsageError('monitor close takes one alert ID (see `cairn monitor alerts`)');
+        if (id === undefined || rest.length !== 1)
+          throw new UsageError('monitor close takes one alert ID (see `cairn monitor alerts`)');
         const reason = flag(parsed, 'reason');
-        if (reason === undefined || reason.trim() === '') throw new UsageError('monitor close needs --reason TEXT (recorded with the alert)');
+        if (reason === undefined || reason.trim() === '')
+          throw new UsageError('monitor close needs --reason TEXT (recorded with the alert)');
         const alert = await closeAlert(engine.store, id, reason);
         out(alert, () => io.stdout(`alert #${alert.id} closed: ${reason}\n`));
         return 0;
@@ -98,7 +125,8 @@ export const monitorCommand: CliCommand = {
       if (rest.length > 0) throw new UsageError(`monitor takes one model NAME; unexpected '${rest[0]}'`);
       const windowRows = positiveInt(flag(parsed, 'window-rows'), 'window-rows');
       const windowText = flag(parsed, 'window');
-      if (windowRows !== undefined && windowText !== undefined) throw new UsageError('give --window-rows or --window, not both');
+      if (windowRows !== undefined && windowText !== undefined)
+        throw new UsageError('give --window-rows or --window, not both');
       const shareText = flag(parsed, 'share');
       const share = shareText === undefined ? undefined : Number(shareText);
       if (share !== undefined && !(share > 0 && share <= 1)) throw new UsageError('--share must be a number in (0, 1]');
@@ -110,7 +138,8 @@ export const monitorCommand: CliCommand = {
         .filter(Boolean);
       const retrain = flag(parsed, 'retrain');
       const overrides = parseOverrides([...(parsed.flags.get('p') ?? []), ...(parsed.flags.get('param') ?? [])]);
-      if (retrain === undefined && Object.keys(overrides).length > 0) throw new UsageError('-p goes with --retrain PIPELINE');
+      if (retrain === undefined && Object.keys(overrides).length > 0)
+        throw new UsageError('-p goes with --retrain PIPELINE');
       let handle: RunHandle | undefined;
       const options: MonitorOptions = {
         name: first,
@@ -125,7 +154,10 @@ export const monitorCommand: CliCommand = {
               // No --retrain: the registering pipeline's `deploy.monitor.on_drift: retrain` may still ask for one.
               retrainPipeline: async (file: string) => {
                 handle = await startRetrain(engine, file, {}, io.cwd);
-                if (format === 'text') io.stderr(`drift alert: started retrain run ${handle.runId} of ${path.relative(io.cwd, file)} (its deploy.monitor says on_drift: retrain)\n`);
+                if (format === 'text')
+                  io.stderr(
+                    `drift alert: started retrain run ${handle.runId} of ${path.relative(io.cwd, file)} (its deploy.monitor says on_drift: retrain)\n`,
+                  );
                 return handle.runId;
               },
             }
@@ -150,7 +182,13 @@ export const monitorCommand: CliCommand = {
       out(result, () => printRun(io, result));
       return outcome.drifted ? 1 : 0;
     } catch (error) {
-      if (error instanceof MonitorError || error instanceof AlertError || error instanceof RegistryError || error instanceof DataError || error instanceof DriftInputError) {
+      if (
+        error instanceof MonitorError ||
+        error instanceof AlertError ||
+        error instanceof RegistryError ||
+        error instanceof DataError ||
+        error instanceof DriftInputError
+      ) {
         if (format === 'json') io.stdout(JSON.stringify({ error: error.message }) + '\n');
         io.stderr(`cairn monitor: ${error.message}\n`);
         return 1;

@@ -2,7 +2,15 @@ import * as path from 'node:path';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo, type ParsedArgs } from '../command.js';
 import { ObjectStore } from '../../cas/objectStore.js';
 import { entryOf, type EntrySource } from '../../cas/remote/stepCache.js';
-import { emptyCounts, formatCounts, pullEntry, pushEntry, remoteFor, type RemoteSetting, type TransferCounts } from '../../cas/remote/sync.js';
+import {
+  emptyCounts,
+  formatCounts,
+  pullEntry,
+  pushEntry,
+  remoteFor,
+  type RemoteSetting,
+  type TransferCounts,
+} from '../../cas/remote/sync.js';
 import { Store } from '../../store/store.js';
 import { CairnError } from '../../util/errors.js';
 import { workspaceOf } from '../../util/workspace.js';
@@ -19,7 +27,8 @@ function selection(parsed: ParsedArgs): Selection {
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (run === undefined) return { run: undefined };
   const n = Number(run);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--run ${run}: give a run number (cairn runs list shows them)`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--run ${run}: give a run number (cairn runs list shows them)`);
   return { run: n };
 }
 
@@ -29,21 +38,38 @@ async function cacheKeys(store: Store, sel: Selection): Promise<Array<Omit<Entry
   const out = new Map<string, Omit<EntrySource, 'stepRunId'>>();
   for (const id of ids) {
     const detail = await store.runs.detail(id);
-    if (!detail) throw new CairnError('not-found', `run ${id} does not exist in this workspace's store; cairn runs list shows the runs`);
+    if (!detail)
+      throw new CairnError(
+        'not-found',
+        `run ${id} does not exist in this workspace's store; cairn runs list shows the runs`,
+      );
     for (const s of detail.steps) {
       if (s.cacheKey === null || s.status !== 'succeeded' || out.has(s.cacheKey)) continue;
-      out.set(s.cacheKey, { key: s.cacheKey, pipeline: detail.pipeline, step: s.step, user: detail.user ?? '', host: detail.host ?? '' });
+      out.set(s.cacheKey, {
+        key: s.cacheKey,
+        pipeline: detail.pipeline,
+        step: s.step,
+        user: detail.user ?? '',
+        host: detail.host ?? '',
+      });
     }
   }
   return [...out.values()];
 }
 
-async function withRemote(parsed: ParsedArgs, io: CliIo, body: (ctx: { store: Store; objects: ObjectStore; setting: RemoteSetting }) => Promise<TransferCounts>): Promise<number> {
+async function withRemote(
+  parsed: ParsedArgs,
+  io: CliIo,
+  body: (ctx: { store: Store; objects: ObjectStore; setting: RemoteSetting }) => Promise<TransferCounts>,
+): Promise<number> {
   const format = formatOf(parsed);
   const workspace = workspaceOf(parsed, io.cwd);
   const setting = remoteFor(workspace, flag(parsed, 'remote'));
   if (!setting) {
-    throw new CairnError('invalid', 'no remote configured: give --remote DIR, set CAIRN_REMOTE, or remote.url in .cairn/config.yaml (docs/team.md)');
+    throw new CairnError(
+      'invalid',
+      'no remote configured: give --remote DIR, set CAIRN_REMOTE, or remote.url in .cairn/config.yaml (docs/team.md)',
+    );
   }
   const cairnDir = path.join(workspace, '.cairn');
   const store = new Store(path.join(cairnDir, 'cairn.db'));
@@ -100,7 +126,8 @@ export const pullCommand: CliCommand = {
     return withRemote(parsed, io, async ({ store, objects, setting }) => {
       const counts = emptyCounts();
       // --run N: the entries of a run this store knows (e.g. a teammate's, seen through a shared tracking store).
-      const keys = sel.run !== undefined ? (await cacheKeys(store, sel)).map((k) => k.key) : await setting.remote.listEntries();
+      const keys =
+        sel.run !== undefined ? (await cacheKeys(store, sel)).map((k) => k.key) : await setting.remote.listEntries();
       let i = 0;
       for (const key of keys) {
         i++;

@@ -62,10 +62,14 @@ async function errorText(res: Response): Promise<string> {
  */
 export const replayCommand: CliCommand = {
   name: 'replay',
-  summary: 'Replay a CSV/JSONL table as traffic to cairn serve (predictions, then labels as feedback); prints rows per arm and latency.',
-  usage: 'cairn replay FILE --url URL [--token T | --token-file F] [--label COL] [--key COL] [--batch N=1] [--limit N] [--concurrency N=4] [--format json]',
+  summary:
+    'Replay a CSV/JSONL table as traffic to cairn serve (predictions, then labels as feedback); prints rows per arm and latency.',
+  usage:
+    'cairn replay FILE --url URL [--token T | --token-file F] [--label COL] [--key COL] [--batch N=1] [--limit N] [--concurrency N=4] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { value: ['url', 'token', 'token-file', 'label', 'key', 'batch', 'limit', 'concurrency', 'format'] });
+    const parsed = parseArgs(args, {
+      value: ['url', 'token', 'token-file', 'label', 'key', 'batch', 'limit', 'concurrency', 'format'],
+    });
     const format = formatOf(parsed);
     const [fileArg, ...rest] = parsed.positionals;
     if (!fileArg) throw new UsageError('give the table to replay: cairn replay FILE --url URL');
@@ -76,12 +80,19 @@ export const replayCommand: CliCommand = {
     try {
       base = new URL(urlText);
     } catch {
-      throw new UsageError(`--url ${urlText} is not a URL; give the address cairn serve printed (http://127.0.0.1:PORT)`);
+      throw new UsageError(
+        `--url ${urlText} is not a URL; give the address cairn serve printed (http://127.0.0.1:PORT)`,
+      );
     }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--url must be http:// or https://, not ${base.protocol}`);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new UsageError(`--url must be http:// or https://, not ${base.protocol}`);
     const tokenFile = flag(parsed, 'token-file');
-    if (tokenFile !== undefined && flag(parsed, 'token') !== undefined) throw new UsageError('give either --token or --token-file, not both');
-    const token = tokenFile !== undefined ? (await readFile(path.resolve(io.cwd, tokenFile), 'utf8')).trim() : flag(parsed, 'token');
+    if (tokenFile !== undefined && flag(parsed, 'token') !== undefined)
+      throw new UsageError('give either --token or --token-file, not both');
+    const token =
+      tokenFile !== undefined
+        ? (await readFile(path.resolve(io.cwd, tokenFile), 'utf8')).trim()
+        : flag(parsed, 'token');
     const batch = intFlag(flag(parsed, 'batch'), 'batch', 1, 10_000) ?? 1;
     const limit = intFlag(flag(parsed, 'limit'), 'limit', 1, Number.MAX_SAFE_INTEGER) ?? Number.MAX_SAFE_INTEGER;
     const concurrency = intFlag(flag(parsed, 'concurrency'), 'concurrency', 1, 256) ?? 4;
@@ -98,7 +109,8 @@ export const replayCommand: CliCommand = {
     const column = (name: string | undefined, option: string): number => {
       if (name === undefined) return -1;
       const i = names.indexOf(name);
-      if (i < 0) throw new UsageError(`${option} ${name}: ${fileArg} has no such column (its columns: ${names.join(', ')})`);
+      if (i < 0)
+        throw new UsageError(`${option} ${name}: ${fileArg} has no such column (its columns: ${names.join(', ')})`);
       return i;
     };
     const labelCol = column(flag(parsed, 'label'), '--label');
@@ -118,21 +130,30 @@ export const replayCommand: CliCommand = {
       if (errors.length < 5) errors.push(what);
     };
     const post = (route: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-      fetch(new URL(route, base), { method: 'POST', headers: { 'content-type': 'application/json', ...auth, ...headers }, body: JSON.stringify(body) });
+      fetch(new URL(route, base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth, ...headers },
+        body: JSON.stringify(body),
+      });
 
     const one = async (b: Batch): Promise<void> => {
       const data: ServeCell[][] = b.rows.map((r) => sent.map((c) => cellValue(c, r)));
       const t0 = performance.now();
       let res: Response;
       try {
-        res = await post('/invocations', { dataframe_split: { columns: sent.map((c) => c.name), data } }, b.key !== null ? { [ServeHeaders.key]: b.key } : {});
+        res = await post(
+          '/invocations',
+          { dataframe_split: { columns: sent.map((c) => c.name), data } },
+          b.key !== null ? { [ServeHeaders.key]: b.key } : {},
+        );
       } catch (e) {
         return fail(`rows ${(b.rows[0] ?? 0) + 1}–${(b.rows.at(-1) ?? 0) + 1}: no answer (${message(e)})`);
       }
       if (!res.ok) return fail(`rows ${(b.rows[0] ?? 0) + 1}–${(b.rows.at(-1) ?? 0) + 1}: ${await errorText(res)}`);
       const answer = invocationResponseSchema.safeParse(await res.json());
       latencies.push(performance.now() - t0);
-      if (!answer.success || answer.data.predictions.length !== b.rows.length) return fail(`rows ${(b.rows[0] ?? 0) + 1}–: the answer is not one prediction per row`);
+      if (!answer.success || answer.data.predictions.length !== b.rows.length)
+        return fail(`rows ${(b.rows[0] ?? 0) + 1}–: the answer is not one prediction per row`);
       rows += b.rows.length;
       for (const part of (res.headers.get(ServeHeaders.armRows) ?? `champion=${b.rows.length}`).split(',')) {
         const [arm, count] = part.split('=');
@@ -170,7 +191,11 @@ export const replayCommand: CliCommand = {
       failed,
       arms,
       feedback: labelCol >= 0 ? feedback : null,
-      latencyMs: { p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99), max: sorted.at(-1) ?? Number.NaN },
+      latencyMs: {
+        p50: percentileSorted(sorted, 50),
+        p99: percentileSorted(sorted, 99),
+        max: sorted.at(-1) ?? Number.NaN,
+      },
       seconds: (performance.now() - started) / 1000,
       errors,
     };
@@ -180,9 +205,17 @@ export const replayCommand: CliCommand = {
       io.stdout(
         [
           `Replayed ${rows} rows of ${fileArg} in ${summary.requests} requests to ${summary.url} in ${summary.seconds.toFixed(1)} s; ${failed} failed.`,
-          `  rows per arm: ${Object.entries(arms).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}`,
+          `  rows per arm: ${
+            Object.entries(arms)
+              .map(([a, n]) => `${a} ${n}`)
+              .join(', ') || 'none'
+          }`,
           `  latency p50 ${ms(summary.latencyMs.p50)} ms, p99 ${ms(summary.latencyMs.p99)} ms, max ${ms(summary.latencyMs.max)} ms`,
-          ...(summary.feedback ? [`  feedback: ${summary.feedback.updated} labels stored, ${summary.feedback.unknown} for rows not in the log (not sampled)`] : []),
+          ...(summary.feedback
+            ? [
+                `  feedback: ${summary.feedback.updated} labels stored, ${summary.feedback.unknown} for rows not in the log (not sampled)`,
+              ]
+            : []),
           ...errors.map((e) => `  failed: ${e}`),
           '',
         ].join('\n'),

@@ -39,7 +39,10 @@ function seconds(ms: number | undefined): string {
 
 /** Live progress: on a terminal, one line per step redrawn in place; elsewhere, a line per change. */
 class Progress {
-  private readonly rows = new Map<string, { status: StepStatus; cacheHit: boolean; durationMs?: number; startedAt: number; message?: string }>();
+  private readonly rows = new Map<
+    string,
+    { status: StepStatus; cacheHit: boolean; durationMs?: number; startedAt: number; message?: string }
+  >();
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -96,11 +99,20 @@ class Progress {
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Run a pipeline (all steps, one step, or a step and everything downstream), with caching and tracking.',
-  usage: 'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--executor local|slurm] [--logs] [--remote URL] [--workspace DIR] [--store URL|PATH] [--format json]',
+  usage:
+    'cairn run <pipeline> [-p NAME=VALUE]… [--step STEP [--downstream]] [--force] [--jobs N] [--executor local|slurm] [--logs] [--remote URL] [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
-    const parsed = parseArgs(args, { boolean: ['downstream', 'force', 'logs'], value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote', 'executor', 'store'] });
+    const parsed = parseArgs(args, {
+      boolean: ['downstream', 'force', 'logs'],
+      value: ['p', 'param', 'step', 'jobs', 'format', 'workspace', 'remote', 'executor', 'store'],
+    });
     const format = formatOf(parsed);
-    if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'give the pipeline file to run' : `one pipeline at a time (got ${parsed.positionals.join(' ')})`);
+    if (parsed.positionals.length !== 1)
+      throw new UsageError(
+        parsed.positionals.length === 0
+          ? 'give the pipeline file to run'
+          : `one pipeline at a time (got ${parsed.positionals.join(' ')})`,
+      );
     const file = parsed.positionals[0] ?? '';
     const overrides = parseOverrides([...(parsed.flags.get('p') ?? []), ...(parsed.flags.get('param') ?? [])]);
     const step = flag(parsed, 'step');
@@ -108,7 +120,8 @@ export const runCommand: CliCommand = {
     if (downstream && step === undefined) throw new UsageError('--downstream needs --step');
     const jobsFlag = flag(parsed, 'jobs');
     const jobs = jobsFlag === undefined ? undefined : Number(jobsFlag);
-    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs ${jobsFlag}: give a whole number of parallel steps, 1 or more`);
+    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
+      throw new UsageError(`--jobs ${jobsFlag}: give a whole number of parallel steps, 1 or more`);
     const workspace = workspaceOf(parsed, io.cwd);
 
     const loaded = loadPipeline(file, { cwd: io.cwd, workspace, overrides });
@@ -120,7 +133,9 @@ export const runCommand: CliCommand = {
       if (format === 'json') io.stdout(JSON.stringify({ diagnostics: loaded.diagnostics }) + '\n');
       else {
         for (const d of loaded.diagnostics) io.stderr(formatDiagnosticText(d) + '\n');
-        io.stderr(`cairn run: ${file} is not valid; nothing was run (fix the errors above, \`cairn validate ${file}\` checks again)\n`);
+        io.stderr(
+          `cairn run: ${file} is not valid; nothing was run (fix the errors above, \`cairn validate ${file}\` checks again)\n`,
+        );
       }
       return 1;
     }
@@ -131,7 +146,8 @@ export const runCommand: CliCommand = {
     const executor = flag(parsed, 'executor');
     const storeSettings = storeSettingsOf(parsed, workspace);
     // Slurm jobs (cairn step-exec) inherit the environment: they write to the store this run uses.
-    if (storeSettings.store.source === 'flag' && storeSettings.store.value) process.env[settingEnv.store] = storeSettings.store.value;
+    if (storeSettings.store.source === 'flag' && storeSettings.store.value)
+      process.env[settingEnv.store] = storeSettings.store.value;
     const engine = await Engine.open(storeSettings, {
       ...(jobs === undefined ? {} : { parallelism: jobs }),
       ...(remote === undefined ? {} : { remote }),
@@ -180,12 +196,17 @@ export const runCommand: CliCommand = {
           if (s.status !== 'failed') continue;
           const log = path.join(workspace, '.cairn', 'logs', String(outcome.runId), `${name}.log`);
           const lines = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15) : [];
-          if (lines.length > 0) io.stderr(`--- ${name} (last ${lines.length} lines of ${path.relative(io.cwd, log)}) ---\n${lines.join('\n')}\n`);
+          if (lines.length > 0)
+            io.stderr(
+              `--- ${name} (last ${lines.length} lines of ${path.relative(io.cwd, log)}) ---\n${lines.join('\n')}\n`,
+            );
         }
       }
       const counts = Object.values(outcome.steps);
       const hits = counts.filter((s) => s.cacheHit).length;
-      io.stdout(`run ${outcome.runId}: ${outcome.status} (${counts.length} steps, ${hits} from cache)${outcome.error ? ` — ${outcome.error}` : ''}\n`);
+      io.stdout(
+        `run ${outcome.runId}: ${outcome.status} (${counts.length} steps, ${hits} from cache)${outcome.error ? ` — ${outcome.error}` : ''}\n`,
+      );
     }
     return outcome.status === 'succeeded' ? 0 : 1;
   },

@@ -10,7 +10,10 @@ const conditionPattern = /^([^<>=!]+?)\s*(<=|>=|!=|=|<|>)\s*(.+)$/;
 /** `lr=0.01`, `acc>=0.9`: numbers compare as numbers, `true`/`false` as booleans, the rest as text. */
 export function parseCondition(text: string, what: string): NonNullable<RunFilter['params']>[number] {
   const m = conditionPattern.exec(text);
-  if (!m) throw new UsageError(`--${what} ${text}: write NAME OP VALUE with OP one of = != < <= > >= (e.g. --${what} 'acc>=0.9')`);
+  if (!m)
+    throw new UsageError(
+      `--${what} ${text}: write NAME OP VALUE with OP one of = != < <= > >= (e.g. --${what} 'acc>=0.9')`,
+    );
   const raw = (m[3] ?? '').trim();
   const n = Number(raw);
   const value = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(n) ? n : raw;
@@ -19,7 +22,8 @@ export function parseCondition(text: string, what: string): NonNullable<RunFilte
 
 function runId(text: string | undefined): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`'${text ?? ''}' is not a run id (a whole number, as \`cairn runs list\` shows)`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`'${text ?? ''}' is not a run id (a whole number, as \`cairn runs list\` shows)`);
   return n;
 }
 
@@ -31,19 +35,34 @@ export function cell(v: unknown): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-
 function printList(io: CliIo, runs: RunSummary[], total: number): void {
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort().slice(0, 6);
   const rows = [['ID', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION', ...metricKeys]];
   for (const r of runs) {
-    rows.push([String(r.id), r.pipeline, r.status, when(r.startedAt), r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)} s`, ...metricKeys.map((k) => cell(r.metrics[k]))]);
+    rows.push([
+      String(r.id),
+      r.pipeline,
+      r.status,
+      when(r.startedAt),
+      r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)} s`,
+      ...metricKeys.map((k) => cell(r.metrics[k])),
+    ]);
   }
   io.stdout(table(rows));
   if (total > runs.length) io.stdout(`(${runs.length} of ${total}; --offset/--limit page through)\n`);
@@ -57,10 +76,32 @@ export const runsCommand: CliCommand = {
     '       cairn runs show <id>\n       cairn runs compare <id> <id>…\n       (all: [--workspace DIR] [--store URL|PATH] [--format json])',
   async run(args, io) {
     const [sub, ...rest] = args;
-    const parsed = parseArgs(rest, { boolean: ['asc', 'mine'], value: ['format', 'workspace', 'store', 'user', 'pipeline', 'sweep', 'status', 'param', 'metric', 'tag', 'sort', 'limit', 'offset'] });
+    const parsed = parseArgs(rest, {
+      boolean: ['asc', 'mine'],
+      value: [
+        'format',
+        'workspace',
+        'store',
+        'user',
+        'pipeline',
+        'sweep',
+        'status',
+        'param',
+        'metric',
+        'tag',
+        'sort',
+        'limit',
+        'offset',
+      ],
+    });
     const format = formatOf(parsed);
     const workspace = workspaceOf(parsed, io.cwd);
-    if (sub !== 'list' && sub !== 'show' && sub !== 'compare') throw new UsageError(sub === undefined ? 'give a sub-command: list, show or compare' : `unknown sub-command '${sub}' (list, show, compare)`);
+    if (sub !== 'list' && sub !== 'show' && sub !== 'compare')
+      throw new UsageError(
+        sub === undefined
+          ? 'give a sub-command: list, show or compare'
+          : `unknown sub-command '${sub}' (list, show, compare)`,
+      );
     const store = await storeOf(parsed, workspace, { mustExist: true });
     try {
       if (sub === 'list') {
@@ -76,7 +117,8 @@ export const runsCommand: CliCommand = {
         const sweep = flag(parsed, 'sweep');
         if (sweep !== undefined) {
           const id = Number(sweep);
-          if (!Number.isInteger(id) || id < 1) throw new UsageError(`--sweep ${sweep}: give a sweep id (\`cairn sweep\` prints it)`);
+          if (!Number.isInteger(id) || id < 1)
+            throw new UsageError(`--sweep ${sweep}: give a sweep id (\`cairn sweep\` prints it)`);
           filter.sweep = id;
         }
         const status = flag(parsed, 'status');
@@ -101,7 +143,8 @@ export const runsCommand: CliCommand = {
           const v = flag(parsed, k);
           if (v === undefined) continue;
           const n = Number(v);
-          if (!Number.isInteger(n) || n < (k === 'limit' ? 1 : 0)) throw new UsageError(`--${k} ${v}: give a whole number`);
+          if (!Number.isInteger(n) || n < (k === 'limit' ? 1 : 0))
+            throw new UsageError(`--${k} ${v}: give a whole number`);
           query[k] = n;
         }
         try {
@@ -111,7 +154,8 @@ export const runsCommand: CliCommand = {
             printList(io, result.runs, result.total);
           }
         } catch (error) {
-          if (error instanceof z.ZodError) throw new UsageError(error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+          if (error instanceof z.ZodError)
+            throw new UsageError(error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
           throw error;
         }
         return 0;
@@ -135,14 +179,43 @@ export const runsCommand: CliCommand = {
         ];
         io.stdout(lines.join('\n') + '\n\n');
         const params = Object.entries(run.paramDetails);
-        if (params.length > 0) io.stdout(table([['PARAM', 'VALUE', 'TYPE', ''], ...params.map(([k, p]) => [k, cell(p.value), p.type, p.overridden ? 'overridden' : ''])]) + '\n');
-        io.stdout(table([['STEP', 'STATUS', 'DURATION', 'CACHE', 'ERROR'], ...run.steps.map((s) => [s.step, s.status, s.durationMs === null ? '' : `${Math.round(s.durationMs)} ms`, s.cacheHit ? 'hit' : '', s.error ?? ''])]));
+        if (params.length > 0)
+          io.stdout(
+            table([
+              ['PARAM', 'VALUE', 'TYPE', ''],
+              ...params.map(([k, p]) => [k, cell(p.value), p.type, p.overridden ? 'overridden' : '']),
+            ]) + '\n',
+          );
+        io.stdout(
+          table([
+            ['STEP', 'STATUS', 'DURATION', 'CACHE', 'ERROR'],
+            ...run.steps.map((s) => [
+              s.step,
+              s.status,
+              s.durationMs === null ? '' : `${Math.round(s.durationMs)} ms`,
+              s.cacheHit ? 'hit' : '',
+              s.error ?? '',
+            ]),
+          ]),
+        );
         const metrics = Object.entries(run.metrics);
-        if (metrics.length > 0) io.stdout('\n' + table([['METRIC', 'VALUE'], ...metrics.map(([k, v]) => [k, cell(v)])]));
+        if (metrics.length > 0)
+          io.stdout('\n' + table([['METRIC', 'VALUE'], ...metrics.map(([k, v]) => [k, cell(v)])]));
         if (run.gates === null) io.stdout(`\n(no evaluation gates stored: run ${run.id} predates stored gates)\n`);
         else {
-          const gates = Object.entries(run.gates).flatMap(([step, gate]) => Object.entries(gate).map(([metric, b]) => [step, metric, b.min === undefined ? '' : String(b.min), b.max === undefined ? '' : String(b.max)]));
-          io.stdout(gates.length === 0 ? '\n(no evaluation gates in the pipeline when the run started)\n' : '\n' + table([['GATED STEP', 'METRIC', 'MIN', 'MAX'], ...gates]));
+          const gates = Object.entries(run.gates).flatMap(([step, gate]) =>
+            Object.entries(gate).map(([metric, b]) => [
+              step,
+              metric,
+              b.min === undefined ? '' : String(b.min),
+              b.max === undefined ? '' : String(b.max),
+            ]),
+          );
+          io.stdout(
+            gates.length === 0
+              ? '\n(no evaluation gates in the pipeline when the run started)\n'
+              : '\n' + table([['GATED STEP', 'METRIC', 'MIN', 'MAX'], ...gates]),
+          );
         }
         return 0;
       }

@@ -5,7 +5,18 @@ import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } fr
 import { formatDiagnosticText } from '../../executor/loadPipeline.js';
 import { pipelineServeSettings, type PipelineServeSettings } from '../../deploy/pipelineSettings.js';
 import { PredictionLog } from '../../deploy/predictionLog.js';
-import { AliasFollower, DEFAULT_BATCH, generateToken, MAX_ROWS, isRegistryRef, ModelServer, restoreVersion, ServeLoadError, type RegisteredModel, type ServeOptions } from '../../serve/index.js';
+import {
+  AliasFollower,
+  DEFAULT_BATCH,
+  generateToken,
+  MAX_ROWS,
+  isRegistryRef,
+  ModelServer,
+  restoreVersion,
+  ServeLoadError,
+  type RegisteredModel,
+  type ServeOptions,
+} from '../../serve/index.js';
 import { Store } from '../../store/store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
@@ -15,14 +26,16 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function intFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${v}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${v}`);
   return n;
 }
 
 function fractionFlag(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a number from 0 to 1, not ${v}`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(`--${name} must be a number from 0 to 1, not ${v}`);
   return n;
 }
 
@@ -61,12 +74,24 @@ export interface Deployment {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Starts the server, records the deployment, prints where it listens, serves until `stop` resolves, then closes gracefully. */
-export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io: CliIo, stop: Promise<unknown>, deployment?: Deployment, origin?: ServeOrigin): Promise<number> {
+export async function serveUntil(
+  opts: ServeOptions,
+  format: 'json' | 'text',
+  io: CliIo,
+  stop: Promise<unknown>,
+  deployment?: Deployment,
+  origin?: ServeOrigin,
+): Promise<number> {
   let server: ModelServer;
   try {
     server = await ModelServer.start(opts);
   } catch (e) {
-    if (e instanceof ServeLoadError || (e instanceof Error && 'code' in e && (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL'))) {
+    if (
+      e instanceof ServeLoadError ||
+      (e instanceof Error &&
+        'code' in e &&
+        (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL'))
+    ) {
       if (format === 'json') io.stdout(JSON.stringify({ error: e.message }) + '\n');
       io.stderr(`cairn serve: ${e.message}\n`);
       return 1;
@@ -85,7 +110,10 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
         name: champion.registered?.name ?? path.basename(champion.file).replace(/\.(onnx|json)$/i, ''),
         ref: champion.ref,
         version: champion.registered?.version ?? null,
-        challenger: challenger && c ? { ref: challenger.ref, version: challenger.registered?.version ?? null, split: c.split, key: c.key } : null,
+        challenger:
+          challenger && c
+            ? { ref: challenger.ref, version: challenger.registered?.version ?? null, split: c.split, key: c.key }
+            : null,
         url: server.url,
         pid: process.pid,
         logSample: deployment.log?.sample ?? 0,
@@ -95,7 +123,10 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
       if (deployment.log) predictionLog = new PredictionLog(store, deploymentId, { ...deployment.log, log });
       server.attachDeployment(deploymentId, predictionLog, 'started with --no-log');
       const id = deploymentId;
-      for (const [arm, a] of [['champion', champion], ['challenger', challenger]] as Array<[DeploymentArm, Arm | undefined]>) {
+      for (const [arm, a] of [
+        ['champion', champion],
+        ['challenger', challenger],
+      ] as Array<[DeploymentArm, Arm | undefined]>) {
         if (!a?.follows || !a.registered) continue;
         followers.push(
           new AliasFollower(store, deployment.workspace, server, a.follows.name, a.follows.alias, a.registered, {
@@ -103,7 +134,11 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
             intervalMs: deployment.followMs,
             log,
             onSwap: (version) => {
-              void store.deployments.setVersion(id, arm, version).catch((e: unknown) => log(`deployment ${id}: the ${arm}'s new version ${version} was not recorded: ${message(e)}`));
+              void store.deployments
+                .setVersion(id, arm, version)
+                .catch((e: unknown) =>
+                  log(`deployment ${id}: the ${arm}'s new version ${version} was not recorded: ${message(e)}`),
+                );
             },
           }),
         );
@@ -119,18 +154,35 @@ export async function serveUntil(opts: ServeOptions, format: 'json' | 'text', io
   const m = server.model;
   const ch = server.challenger;
   if (format === 'json') {
-    const line: ServeStarted = { event: 'listening', url: server.url, token: opts.token, model: m, ...(ch ? { challenger: ch } : {}), deploymentId, ...(origin ? { pipeline: origin.json } : {}) };
+    const line: ServeStarted = {
+      event: 'listening',
+      url: server.url,
+      token: opts.token,
+      model: m,
+      ...(ch ? { challenger: ch } : {}),
+      deploymentId,
+      ...(origin ? { pipeline: origin.json } : {}),
+    };
     io.stdout(JSON.stringify(line) + '\n');
   } else {
-    const name = (x: typeof m): string => (x.registered ? `${x.registered.name} version ${x.registered.version} (${x.path})` : x.path);
+    const name = (x: typeof m): string =>
+      x.registered ? `${x.registered.name} version ${x.registered.version} (${x.path})` : x.path;
     io.stdout(
       [
         `Serving ${name(m)} (${m.task}${m.classes ? `, classes ${m.classes.join(', ')}` : ''}) at ${server.url}`,
-        ...(ch ? [`  Challenger ${name(ch.model)} gets ${(ch.split * 100).toFixed(1)}% of keys (${ch.key ? `column ${ch.key}` : 'X-Cairn-Key header, else per request'})`] : []),
+        ...(ch
+          ? [
+              `  Challenger ${name(ch.model)} gets ${(ch.split * 100).toFixed(1)}% of keys (${ch.key ? `column ${ch.key}` : 'X-Cairn-Key header, else per request'})`,
+            ]
+          : []),
         ...(origin?.text ?? []),
         `  POST ${server.url}/invocations   POST ${server.url}/feedback   GET ${server.url}/health   GET ${server.url}/metrics`,
-        deploymentId === null ? '  No workspace store: no deployment record, no prediction log (--workspace DIR adds them).' : `  Deployment ${deploymentId}; prediction log ${predictionLog ? `on (sample ${predictionLog.sample}, at most ${predictionLog.maxRows} rows)` : 'off (--no-log)'}.`,
-        opts.token === null ? '  No token: anyone who can reach this address can call it (--no-token).' : `  Token: ${opts.token}   (send "Authorization: Bearer <token>")`,
+        deploymentId === null
+          ? '  No workspace store: no deployment record, no prediction log (--workspace DIR adds them).'
+          : `  Deployment ${deploymentId}; prediction log ${predictionLog ? `on (sample ${predictionLog.sample}, at most ${predictionLog.maxRows} rows)` : 'off (--no-log)'}.`,
+        opts.token === null
+          ? '  No token: anyone who can reach this address can call it (--no-token).'
+          : `  Token: ${opts.token}   (send "Authorization: Bearer <token>")`,
         '  Ctrl-C stops.',
         '',
       ].join('\n'),
@@ -165,27 +217,42 @@ export interface ServeOrigin {
   text: string[];
 }
 
-function originOf(p: PipelineServeSettings, used: Set<ServeSetting>, values: { host: string; port: number; model: string; challenger?: string; split?: number; key?: string | null }, unusedAb: boolean): ServeOrigin {
+function originOf(
+  p: PipelineServeSettings,
+  used: Set<ServeSetting>,
+  values: { host: string; port: number; model: string; challenger?: string; split?: number; key?: string | null },
+  unusedAb: boolean,
+): ServeOrigin {
   const parts: string[] = [];
-  const serve = [used.has('host') ? `host ${values.host}` : '', used.has('port') ? `port ${values.port}` : ''].filter(Boolean);
+  const serve = [used.has('host') ? `host ${values.host}` : '', used.has('port') ? `port ${values.port}` : ''].filter(
+    Boolean,
+  );
   if (serve.length) parts.push(`${serve.join(', ')} (deploy.serve)`);
   if (used.has('model') || used.has('challenger')) {
-    const arms = [used.has('model') ? `champion ${values.model}` : '', used.has('challenger') ? `challenger ${values.challenger ?? ''}` : ''].filter(Boolean);
+    const arms = [
+      used.has('model') ? `champion ${values.model}` : '',
+      used.has('challenger') ? `challenger ${values.challenger ?? ''}` : '',
+    ].filter(Boolean);
     parts.push(`${arms.join(', ')} (deploy.ab.split's aliases of the model.register step's name)`);
   }
-  const ab = [used.has('split') ? `split ${values.split ?? ''}` : '', used.has('key') ? `key ${values.key ?? ''}` : ''].filter(Boolean);
+  const ab = [
+    used.has('split') ? `split ${values.split ?? ''}` : '',
+    used.has('key') ? `key ${values.key ?? ''}` : '',
+  ].filter(Boolean);
   if (ab.length) parts.push(`${ab.join(', ')} (deploy.ab)`);
   const text: string[] = [];
   const named = p.found ? `${p.file} (found in the workspace; --pipeline FILE names another)` : p.file;
   if (parts.length) text.push(`  From ${named}: ${parts.join('; ')}. Flags override these.`);
   if (unusedAb) text.push(`  ${p.file}'s deploy.ab is not used: --model was given without --challenger.`);
-  if (text.length === 0) text.push(`  ${named} set nothing here: its deploy: block has no serve: or ab: settings that no flag gave.`);
+  if (text.length === 0)
+    text.push(`  ${named} set nothing here: its deploy: block has no serve: or ab: settings that no flag gave.`);
   return { json: { file: p.path, found: p.found, settings: [...used] }, text };
 }
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
+  summary:
+    'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
   usage:
     'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--batch-window-ms MS] [--batch-max-rows N | --no-batch] [--format json]',
   run: (args, io) => runServe(args, io, stopSignal),
@@ -195,7 +262,25 @@ export const serveCommand: CliCommand = {
 export async function runServe(args: string[], io: CliIo, until: () => Promise<unknown>): Promise<number> {
   const parsed = parseArgs(args, {
     boolean: ['no-token', 'no-log', 'no-batch'],
-    value: ['model', 'pipeline', 'host', 'port', 'token', 'format', 'max-body', 'timeout', 'workspace', 'challenger', 'split', 'key', 'follow-ms', 'log-sample', 'log-max-rows', 'batch-window-ms', 'batch-max-rows'],
+    value: [
+      'model',
+      'pipeline',
+      'host',
+      'port',
+      'token',
+      'format',
+      'max-body',
+      'timeout',
+      'workspace',
+      'challenger',
+      'split',
+      'key',
+      'follow-ms',
+      'log-sample',
+      'log-max-rows',
+      'batch-window-ms',
+      'batch-max-rows',
+    ],
   });
   const format = formatOf(parsed);
   if (parsed.positionals.length) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
@@ -211,17 +296,20 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
   const noBatch = parsed.flags.has('no-batch');
   const batchWindow = intFlag(flag(parsed, 'batch-window-ms'), 'batch-window-ms', 0, 10_000);
   const batchRows = intFlag(flag(parsed, 'batch-max-rows'), 'batch-max-rows', 1, MAX_ROWS);
-  if (noBatch && (batchWindow !== undefined || batchRows !== undefined)) throw new UsageError('--no-batch turns batching off: drop --batch-window-ms / --batch-max-rows');
+  if (noBatch && (batchWindow !== undefined || batchRows !== undefined))
+    throw new UsageError('--no-batch turns batching off: drop --batch-window-ms / --batch-max-rows');
   const challengerFlag = flag(parsed, 'challenger');
   const splitFlag = fractionFlag(flag(parsed, 'split'), 'split');
   const keyFlag = flag(parsed, 'key');
-  if (!challengerFlag && (splitFlag !== undefined || keyFlag !== undefined)) throw new UsageError('--split and --key configure an A/B split: give --challenger REF too');
+  if (!challengerFlag && (splitFlag !== undefined || keyFlag !== undefined))
+    throw new UsageError('--split and --key configure an A/B split: give --challenger REF too');
   if (keyFlag !== undefined && keyFlag.length === 0) throw new UsageError('--key must name a request column');
   const followMs = intFlag(flag(parsed, 'follow-ms'), 'follow-ms', 50, 3_600_000) ?? 1000;
   const noLog = parsed.flags.has('no-log');
   const sample = fractionFlag(flag(parsed, 'log-sample'), 'log-sample');
   const maxRows = intFlag(flag(parsed, 'log-max-rows'), 'log-max-rows', 1, 1_000_000_000);
-  if (noLog && (sample !== undefined || maxRows !== undefined)) throw new UsageError('--no-log turns the prediction log off: drop --log-sample / --log-max-rows');
+  if (noLog && (sample !== undefined || maxRows !== undefined))
+    throw new UsageError('--no-log turns the prediction log off: drop --log-sample / --log-max-rows');
 
   const workspace = workspaceOf(parsed, io.cwd);
   const refuse = (text: string): number => {
@@ -247,7 +335,9 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
     else {
       if (format === 'json') io.stdout(JSON.stringify({ error: result.text, diagnostics: result.diagnostics }) + '\n');
       else for (const d of result.diagnostics) io.stderr(formatDiagnosticText(d) + '\n');
-      io.stderr(`cairn serve: ${file} cannot give the serving settings${found !== undefined ? ' (found in the workspace; --model or --pipeline FILE serve without it)' : ''}; nothing was served${result.checkedByValidate ? ` (\`cairn validate ${file}\` checks it again)` : ''}\n`);
+      io.stderr(
+        `cairn serve: ${file} cannot give the serving settings${found !== undefined ? ' (found in the workspace; --model or --pipeline FILE serve without it)' : ''}; nothing was served${result.checkedByValidate ? ` (\`cairn validate ${file}\` checks it again)` : ''}\n`,
+      );
       return 1;
     }
   }
@@ -269,23 +359,47 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
         : `; the arms of ${fromPipeline.file}'s deploy.ab are NAME@${ab.champion} / NAME@${ab.challenger}, but ${'why' in fromPipeline.name ? fromPipeline.name.why : 'its model has no name'}`;
     throw new UsageError(`--model is required: a model.json or .onnx file, or a registered NAME[@ALIAS]${why}`);
   }
-  const challengerRef = take('challenger', challengerFlag, ab && name !== undefined && modelFlag === undefined ? `${name}@${ab.challenger}` : undefined);
+  const challengerRef = take(
+    'challenger',
+    challengerFlag,
+    ab && name !== undefined && modelFlag === undefined ? `${name}@${ab.challenger}` : undefined,
+  );
   const split = challengerRef ? take('split', splitFlag, ab?.split) : undefined;
   const key = challengerRef ? take('key', keyFlag, ab?.key) : undefined;
   const host = take('host', hostFlag, fromPipeline?.host) ?? '127.0.0.1';
   const port = take('port', portFlag, fromPipeline?.port) ?? 8080;
   // Without a token, anyone on the network could call the model: allowed on loopback only.
-  if (noToken && !LOOPBACK.has(host)) throw new UsageError(`--no-token is allowed only on a loopback host (127.0.0.1, ::1), not ${host}${used.has('host') ? ` (deploy.serve.host of ${fromPipeline?.file ?? ''})` : ''}`);
-  const origin = fromPipeline ? originOf(fromPipeline, used, { host, port, model, ...(challengerRef ? { challenger: challengerRef } : {}), ...(split !== undefined ? { split } : {}), key: key ?? null }, ab !== undefined && !challengerRef) : undefined;
+  if (noToken && !LOOPBACK.has(host))
+    throw new UsageError(
+      `--no-token is allowed only on a loopback host (127.0.0.1, ::1), not ${host}${used.has('host') ? ` (deploy.serve.host of ${fromPipeline?.file ?? ''})` : ''}`,
+    );
+  const origin = fromPipeline
+    ? originOf(
+        fromPipeline,
+        used,
+        {
+          host,
+          port,
+          model,
+          ...(challengerRef ? { challenger: challengerRef } : {}),
+          ...(split !== undefined ? { split } : {}),
+          key: key ?? null,
+        },
+        ab !== undefined && !challengerRef,
+      )
+    : undefined;
 
   const isFile = (ref: string): boolean => existsSync(path.resolve(io.cwd, ref)) || !isRegistryRef(ref);
   const refs = [model, ...(challengerRef ? [challengerRef] : [])];
   const needsStore = parsed.flags.has('workspace') || refs.some((r) => !isFile(r));
   const db = path.join(workspace, '.cairn', 'cairn.db');
-  const optionOf = (setting: 'model' | 'challenger'): string => (used.has(setting) ? `${fromPipeline?.file ?? ''}'s deploy.ab arm` : `--${setting}`);
+  const optionOf = (setting: 'model' | 'challenger'): string =>
+    used.has(setting) ? `${fromPipeline?.file ?? ''}'s deploy.ab arm` : `--${setting}`;
   if (needsStore && !parsed.flags.has('workspace') && !existsSync(db)) {
     const ref = refs.find((r) => !isFile(r)) ?? model;
-    return refuse(`${ref === model ? optionOf('model') : optionOf('challenger')} ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`);
+    return refuse(
+      `${ref === model ? optionOf('model') : optionOf('challenger')} ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`,
+    );
   }
   const store = needsStore ? new Store(db) : undefined;
   const restored: RegisteredModel[] = [];
@@ -308,12 +422,16 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
     }
     const opts: ServeOptions = {
       model: champion.file,
-      ...(champion.registered ? { registered: { name: champion.registered.name, version: champion.registered.version } } : {}),
+      ...(champion.registered
+        ? { registered: { name: champion.registered.name, version: champion.registered.version } }
+        : {}),
       ...(challenger
         ? {
             challenger: {
               model: challenger.file,
-              ...(challenger.registered ? { registered: { name: challenger.registered.name, version: challenger.registered.version } } : {}),
+              ...(challenger.registered
+                ? { registered: { name: challenger.registered.name, version: challenger.registered.version } }
+                : {}),
               split: split ?? 0.5,
               key: key ?? null,
             },
@@ -324,11 +442,20 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
       token: noToken ? null : (given ?? generateToken()),
       ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
       ...(timeout !== undefined ? { predictTimeoutMs: timeout } : {}),
-      batch: noBatch ? null : { windowMs: batchWindow ?? DEFAULT_BATCH.windowMs, maxRows: batchRows ?? DEFAULT_BATCH.maxRows },
+      batch: noBatch
+        ? null
+        : { windowMs: batchWindow ?? DEFAULT_BATCH.windowMs, maxRows: batchRows ?? DEFAULT_BATCH.maxRows },
       log: (line) => io.stderr(`cairn serve: ${new Date().toISOString()} ${line}\n`),
     };
     const deployment: Deployment | undefined = store
-      ? { store, workspace, champion, ...(challenger ? { challenger } : {}), log: noLog ? null : { sample: sample ?? 1, maxRows: maxRows ?? 100_000 }, followMs }
+      ? {
+          store,
+          workspace,
+          champion,
+          ...(challenger ? { challenger } : {}),
+          log: noLog ? null : { sample: sample ?? 1, maxRows: maxRows ?? 100_000 },
+          followMs,
+        }
       : undefined;
     // Followers remove the copies they swapped in; the first ones are removed here either way (removal is idempotent).
     return await serveUntil(opts, format, io, until(), deployment, origin);

@@ -17,7 +17,8 @@ const overridesSchema = z.record(z.string(), z.string());
 function readOverrides(file: string | undefined): Record<string, string> {
   if (file === undefined) return {};
   const parsed = overridesSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new UsageError(`--params-file ${file}: expected {"name": "value", …}: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new UsageError(`--params-file ${file}: expected {"name": "value", …}: ${parsed.error.message}`);
   return parsed.data;
 }
 
@@ -42,7 +43,11 @@ export const stepExecCommand: CliCommand = {
     if (!Number.isInteger(runId) || runId < 1) throw new UsageError('--run needs a run id');
     if (step === undefined || file === undefined) throw new UsageError('--step and --pipeline are required');
     const workspace = workspaceOf(parsed, io.cwd);
-    const loaded = loadPipeline(file, { cwd: io.cwd, workspace, overrides: readOverrides(flag(parsed, 'params-file')) });
+    const loaded = loadPipeline(file, {
+      cwd: io.cwd,
+      workspace,
+      overrides: readOverrides(flag(parsed, 'params-file')),
+    });
     if (!loaded.ok) {
       io.stderr(`cairn step-exec: ${loaded.message ?? loaded.diagnostics.map(formatDiagnosticText).join('\n')}\n`);
       return 1;
@@ -68,7 +73,9 @@ export const stepExecCommand: CliCommand = {
         ...(filesRoot === undefined ? {} : { filesRoot: path.resolve(io.cwd, filesRoot) }),
         ...(remoteUrl === undefined
           ? {}
-          : { remote: { remote: openRemote(remoteUrl, workspace, '--remote'), autoPush: !parsed.flags.has('no-push') } }),
+          : {
+              remote: { remote: openRemote(remoteUrl, workspace, '--remote'), autoPush: !parsed.flags.has('no-push') },
+            }),
       };
       const outcome = await executeStepOfRun(loaded.pipeline, options, runId, step, controller.signal);
       io.stdout(JSON.stringify(outcome) + '\n');

@@ -16,7 +16,9 @@ export const storeCommand: CliCommand = {
     const [sub, ...rest] = args;
     const parsed = parseArgs(rest, { value: ['format', 'workspace', 'store', 'to'] });
     if (sub !== 'info' && sub !== 'migrate') {
-      throw new UsageError(sub === undefined ? 'give a sub-command: info or migrate' : `unknown sub-command '${sub}' (info, migrate)`);
+      throw new UsageError(
+        sub === undefined ? 'give a sub-command: info or migrate' : `unknown sub-command '${sub}' (info, migrate)`,
+      );
     }
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
     const format = formatOf(parsed);
@@ -31,7 +33,10 @@ export const storeCommand: CliCommand = {
       from: settings.store.from,
       supportedSchema: allMigrations().at(-1)?.version ?? 0,
     };
-    let info: typeof base & { exists: boolean; schema?: number; rows?: Record<string, number> } = { ...base, exists: false };
+    let info: typeof base & { exists: boolean; schema?: number; rows?: Record<string, number> } = {
+      ...base,
+      exists: false,
+    };
     if (!storeAbsent(settings)) {
       const store = await openStore(settings);
       try {
@@ -43,7 +48,9 @@ export const storeCommand: CliCommand = {
     if (format === 'json') io.stdout(JSON.stringify(info) + '\n');
     else {
       io.stdout(`store:   ${info.kind} ${info.location}\n`);
-      io.stdout(`setting: ${info.source === 'default' ? 'default (.cairn/cairn.db)' : `${info.source} (${info.from})`}\n`);
+      io.stdout(
+        `setting: ${info.source === 'default' ? 'default (.cairn/cairn.db)' : `${info.source} (${info.from})`}\n`,
+      );
       if (!info.exists) io.stdout('not created yet: the first run creates it\n');
       else {
         io.stdout(`schema:  ${info.schema ?? 0} (this Cairn: ${info.supportedSchema})\n`);
@@ -55,23 +62,35 @@ export const storeCommand: CliCommand = {
 };
 
 /** Copies this workspace's SQLite store into PostgreSQL: one transaction, verified per table, safe to repeat. */
-async function migrate(parsed: ParsedArgs, settings: WorkspaceSettings, format: 'json' | 'text', io: CliIo): Promise<number> {
+async function migrate(
+  parsed: ParsedArgs,
+  settings: WorkspaceSettings,
+  format: 'json' | 'text',
+  io: CliIo,
+): Promise<number> {
   const to = flag(parsed, 'to');
   if (to === undefined) throw new UsageError('store migrate needs --to postgres://USER@HOST:PORT/DB');
   const target = storeLocation(settings.workspace, { value: to, source: 'flag', from: '--to' });
   if (target.kind !== 'postgres') throw new UsageError(`--to ${describeLocation(target)}: give a postgres:// URL`);
   const source = storeLocation(settings.workspace, settings.store);
-  if (source.kind !== 'sqlite') throw new UsageError(`the source store is ${describeLocation(source)}: store migrate copies a SQLite store (--store PATH)`);
+  if (source.kind !== 'sqlite')
+    throw new UsageError(
+      `the source store is ${describeLocation(source)}: store migrate copies a SQLite store (--store PATH)`,
+    );
   if (storeAbsent(settings)) throw new UsageError(`no store at ${source.file}: nothing to migrate`);
   const from = await openStore(settings);
   try {
     const into = await openStore({ workspace: settings.workspace, store: { value: to, source: 'flag', from: '--to' } });
     try {
       const report = await copyStore(from, into);
-      if (format === 'json') io.stdout(JSON.stringify({ from: source.file, to: describeLocation(target), tables: report }) + '\n');
+      if (format === 'json')
+        io.stdout(JSON.stringify({ from: source.file, to: describeLocation(target), tables: report }) + '\n');
       else {
         io.stdout(`copied ${source.file} → ${describeLocation(target)} (row counts and checksums verified)\n`);
-        for (const t of report) io.stdout(`  ${t.table.padEnd(22)} ${String(t.rows).padStart(8)} rows  ${String(t.written).padStart(8)} new  ${t.checksum}\n`);
+        for (const t of report)
+          io.stdout(
+            `  ${t.table.padEnd(22)} ${String(t.rows).padStart(8)} rows  ${String(t.written).padStart(8)} new  ${t.checksum}\n`,
+          );
       }
       return 0;
     } finally {

@@ -22,14 +22,19 @@ export function sweepTable(outcome: SweepOutcome, metrics: string[] | undefined)
   const keys = metrics ?? [...new Set(outcome.combinations.flatMap((c) => Object.keys(c.metrics)))].sort().slice(0, 6);
   const rows = [['RUN', 'STATUS', ...outcome.params, ...keys]];
   for (const c of outcome.combinations) {
-    rows.push([String(c.runId), c.status, ...outcome.params.map((p) => String(c.params[p] ?? '')), ...keys.map((k) => cell(c.metrics[k]))]);
+    rows.push([
+      String(c.runId),
+      c.status,
+      ...outcome.params.map((p) => String(c.params[p] ?? '')),
+      ...keys.map((k) => cell(c.metrics[k])),
+    ]);
   }
   return table(rows);
 }
 
 export const sweepCommand: CliCommand = {
   name: 'sweep',
-  summary: 'Run every combination of a parameter sweep (the pipeline\'s matrix: or -p NAME=V1,V2), side by side.',
+  summary: "Run every combination of a parameter sweep (the pipeline's matrix: or -p NAME=V1,V2), side by side.",
   usage:
     'cairn sweep <pipeline> [-p NAME=V1,V2,…]… [--random N [--seed S]] [--parallel K] [--metric KEY]… [--force] ' +
     '[--workspace DIR] [--store URL|PATH] [--format json]',
@@ -62,11 +67,15 @@ export const sweepCommand: CliCommand = {
     }
     let matrix;
     try {
-      matrix = sweepMatrix(pipelineMatrix(loaded), {
-        grid,
-        ...(random === undefined ? {} : { random: { n: random, ...(seed === undefined ? {} : { seed }) } }),
-        ...(parallel === undefined ? {} : { parallel }),
-      }, file);
+      matrix = sweepMatrix(
+        pipelineMatrix(loaded),
+        {
+          grid,
+          ...(random === undefined ? {} : { random: { n: random, ...(seed === undefined ? {} : { seed }) } }),
+          ...(parallel === undefined ? {} : { parallel }),
+        },
+        file,
+      );
     } catch (error) {
       if (error instanceof SweepError) throw new UsageError(error.message);
       throw error;
@@ -104,7 +113,9 @@ export const sweepCommand: CliCommand = {
     }
     if (format === 'json') io.stdout(JSON.stringify(outcome) + '\n');
     else {
-      io.stdout(`sweep ${outcome.sweepId} of ${outcome.pipeline}: ${outcome.status} (${outcome.combinations.length} runs)\n`);
+      io.stdout(
+        `sweep ${outcome.sweepId} of ${outcome.pipeline}: ${outcome.status} (${outcome.combinations.length} runs)\n`,
+      );
       io.stdout(sweepTable(outcome, parsed.flags.get('metric')));
       io.stdout(`(cairn runs list --sweep ${outcome.sweepId} lists its runs)\n`);
     }

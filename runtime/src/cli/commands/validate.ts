@@ -80,7 +80,8 @@ function readText(abs: string): string {
 
 export const validateCommand: CliCommand = {
   name: 'validate',
-  summary: 'Check pipelines (cairn.yaml, *.cairn.yaml) and model cards (MODEL_CARD.md, *.modelcard.md); folders are walked.',
+  summary:
+    'Check pipelines (cairn.yaml, *.cairn.yaml) and model cards (MODEL_CARD.md, *.modelcard.md); folders are walked.',
   usage: 'cairn validate <files or folders…> [--format json]',
   run(args, io) {
     return Promise.resolve(validate(args, io));
@@ -90,7 +91,8 @@ export const validateCommand: CliCommand = {
 function validate(args: string[], io: CliIo): number {
   const parsed = parseArgs(args, { value: ['format'] });
   const format = formatOf(parsed);
-  if (parsed.positionals.length === 0) throw new UsageError('name at least one file or folder (e.g. `cairn validate .`)');
+  if (parsed.positionals.length === 0)
+    throw new UsageError('name at least one file or folder (e.g. `cairn validate .`)');
   const targets: Target[] = [];
   for (const arg of parsed.positionals) {
     const abs = path.resolve(io.cwd, arg);
@@ -110,7 +112,14 @@ function validate(args: string[], io: CliIo): number {
   const results: ValidateDiagnostic[] = [];
   const report = (abs: string, text: string, diagnostics: CairnDiagnostic[]) => {
     const lines = new LineIndex(text);
-    for (const d of diagnostics) results.push({ file: display(abs), range: lines.rangeOf(d.span), severity: severityName(d.severity), code: d.code, message: d.message });
+    for (const d of diagnostics)
+      results.push({
+        file: display(abs),
+        range: lines.rangeOf(d.span),
+        severity: severityName(d.severity),
+        code: d.code,
+        message: d.message,
+      });
   };
   const seen = new Set<string>();
   const pipelines = targets.filter((t) => t.kind === 'pipeline');
@@ -152,11 +161,20 @@ function validate(args: string[], io: CliIo): number {
   if (format === 'json') {
     io.stdout(JSON.stringify(validateOutputSchema.parse({ diagnostics: results })) + '\n');
   } else {
-    for (const r of results) io.stdout(`${r.file}:${r.range.start.line + 1}:${r.range.start.character + 1} ${r.severity} ${r.code} ${r.message}\n`);
+    for (const r of results)
+      io.stdout(
+        `${r.file}:${r.range.start.line + 1}:${r.range.start.character + 1} ${r.severity} ${r.code} ${r.message}\n`,
+      );
     const count = (s: string) => results.filter((r) => r.severity === s).length;
     const files = seen.size;
-    const parts = [`${errors} error${errors === 1 ? '' : 's'}`, `${count('warning')} warning${count('warning') === 1 ? '' : 's'}`, `${count('information') + count('hint')} other`];
-    io.stdout(`${files} file${files === 1 ? '' : 's'} checked: ${results.length === 0 ? 'no problems' : parts.join(', ')}.\n`);
+    const parts = [
+      `${errors} error${errors === 1 ? '' : 's'}`,
+      `${count('warning')} warning${count('warning') === 1 ? '' : 's'}`,
+      `${count('information') + count('hint')} other`,
+    ];
+    io.stdout(
+      `${files} file${files === 1 ? '' : 's'} checked: ${results.length === 0 ? 'no problems' : parts.join(', ')}.\n`,
+    );
   }
   return errors > 0 ? 1 : 0;
 }

@@ -23,8 +23,10 @@ export function parseCsv(text: string, file = '<csv>'): Table {
       header = record.map((h) => h ?? '');
       const seen = new Set<string>();
       header.forEach((h, i) => {
-        if (h.trim() === '') throw new DataError(`header column ${i + 1} has no name; give every column a name`, file, recordLine);
-        if (seen.has(h)) throw new DataError(`header names column '${h}' twice; column names must be unique`, file, recordLine);
+        if (h.trim() === '')
+          throw new DataError(`header column ${i + 1} has no name; give every column a name`, file, recordLine);
+        if (seen.has(h))
+          throw new DataError(`header names column '${h}' twice; column names must be unique`, file, recordLine);
         seen.add(h);
       });
       cells = header.map(() => []);
@@ -59,7 +61,8 @@ export function parseCsv(text: string, file = '<csv>'): Table {
         let start = pos;
         for (;;) {
           const q = text.indexOf('"', pos);
-          if (q < 0) throw new DataError('a quoted field is never closed; close it with a double quote', file, fieldLine);
+          if (q < 0)
+            throw new DataError('a quoted field is never closed; close it with a double quote', file, fieldLine);
           for (let k = pos; k < q; k++) if (text.charCodeAt(k) === 10) line++;
           if (text.charCodeAt(q + 1) === 34) {
             out += text.slice(start, q + 1);
@@ -75,7 +78,11 @@ export function parseCsv(text: string, file = '<csv>'): Table {
         value = out === '' ? null : out;
         const c = text.charCodeAt(pos);
         if (pos < len && c !== 44 && c !== 10 && c !== 13) {
-          throw new DataError('text after a closing quote; a quote inside a quoted field must be doubled ("")', file, line);
+          throw new DataError(
+            'text after a closing quote; a quote inside a quoted field must be doubled ("")',
+            file,
+            line,
+          );
         }
       } else {
         const start = pos;
@@ -124,11 +131,15 @@ function quote(v: string): string {
 export function formatCsv(table: Table): string {
   const parts: string[] = [table.columns.map((c) => quote(c.name)).join(',')];
   for (let i = 0; i < table.rowCount; i++) {
-    parts.push(table.columns.map((c) => {
-      const t = cellText(c, i);
-      // A string cell that reads as a missing token is quoted so it survives the round trip as text.
-      return t === null ? '' : c.type === 'string' && MISSING_TOKENS.has(t) ? `"${t}"` : quote(t);
-    }).join(','));
+    parts.push(
+      table.columns
+        .map((c) => {
+          const t = cellText(c, i);
+          // A string cell that reads as a missing token is quoted so it survives the round trip as text.
+          return t === null ? '' : c.type === 'string' && MISSING_TOKENS.has(t) ? `"${t}"` : quote(t);
+        })
+        .join(','),
+    );
   }
   return parts.join('\n') + '\n';
 }

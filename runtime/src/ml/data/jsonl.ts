@@ -21,7 +21,11 @@ export function parseJsonl(text: string, file = '<jsonl>'): Table {
     try {
       obj = JSON.parse(trimmed);
     } catch (error) {
-      throw new DataError(`not valid JSON (${error instanceof Error ? error.message : String(error)}); each line must be one JSON object`, file, ln + 1);
+      throw new DataError(
+        `not valid JSON (${error instanceof Error ? error.message : String(error)}); each line must be one JSON object`,
+        file,
+        ln + 1,
+      );
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       throw new DataError('each line must be a JSON object like {"column": value}', file, ln + 1);
@@ -36,7 +40,15 @@ export function parseJsonl(text: string, file = '<jsonl>'): Table {
       }
       const col = cells[j] as Array<string | null>;
       while (col.length < rows) col.push(null);
-      col.push(value === null || value === undefined ? null : typeof value === 'object' ? JSON.stringify(value) : typeof value === 'string' ? value : JSON.stringify(value));
+      col.push(
+        value === null || value === undefined
+          ? null
+          : typeof value === 'object'
+            ? JSON.stringify(value)
+            : typeof value === 'string'
+              ? value
+              : JSON.stringify(value),
+      );
     }
     rows++;
     for (const col of cells) while (col.length < rows) col.push(null);

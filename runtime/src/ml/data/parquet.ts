@@ -34,7 +34,12 @@ export async function readParquet(file: string): Promise<Table> {
   } catch (error) {
     if (error instanceof DataError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code ? `cannot read the file (${code})` : `not a readable Parquet file (${error instanceof Error ? error.message : String(error)})`;
-    throw new DataError(`${why}; Parquet with snappy or no compression is supported, else export CSV or JSON lines`, file);
+    const why = code
+      ? `cannot read the file (${code})`
+      : `not a readable Parquet file (${error instanceof Error ? error.message : String(error)})`;
+    throw new DataError(
+      `${why}; Parquet with snappy or no compression is supported, else export CSV or JSON lines`,
+      file,
+    );
   }
 }

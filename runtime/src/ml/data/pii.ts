@@ -6,7 +6,8 @@ import type { Column } from '../types.js';
  * (a sample of up to 1,000 present cells, flagged when ≥ 50 % look like one kind). A schema rule `pii: true/false`
  * overrides detection.
  */
-export type PiiKind = 'email' | 'phone' | 'person_name' | 'ip_address' | 'credit_card' | 'address' | 'birth_date' | 'national_id';
+export type PiiKind =
+  'email' | 'phone' | 'person_name' | 'ip_address' | 'credit_card' | 'address' | 'birth_date' | 'national_id';
 
 export interface PiiFlag {
   pii: boolean;
@@ -18,12 +19,18 @@ export interface PiiFlag {
 const NAME_PATTERNS: Array<[RegExp, PiiKind]> = [
   [/e-?mail/i, 'email'],
   [/(^|[_\s-])(phone|mobile|tel|telephone|cell)([_\s-]|$)|phone/i, 'phone'],
-  [/(^|[_\s-])(first|last|full|given|family|middle|sur|user|customer|patient|person|maiden)[_\s-]?name([_\s-]|$)|^name$|^surname$/i, 'person_name'],
+  [
+    /(^|[_\s-])(first|last|full|given|family|middle|sur|user|customer|patient|person|maiden)[_\s-]?name([_\s-]|$)|^name$|^surname$/i,
+    'person_name',
+  ],
   [/(^|[_\s-])ip([_\s-]?(address|addr|v4|v6))?([_\s-]|$)/i, 'ip_address'],
   [/credit[_\s-]?card|card[_\s-]?(number|no)|(^|[_\s-])(iban|pan)([_\s-]|$)/i, 'credit_card'],
   [/(^|[_\s-])(address|street|addr|zip|zipcode|postcode|postal[_\s-]?code)([_\s-]|$)/i, 'address'],
   [/(^|[_\s-])(dob|birth[_\s-]?date|date[_\s-]?of[_\s-]?birth|birthday)([_\s-]|$)/i, 'birth_date'],
-  [/(^|[_\s-])(ssn|social[_\s-]?security|passport|national[_\s-]?id|tax[_\s-]?id|nino|driver'?s?[_\s-]?licen[cs]e)([_\s-]|$)/i, 'national_id'],
+  [
+    /(^|[_\s-])(ssn|social[_\s-]?security|passport|national[_\s-]?id|tax[_\s-]?id|nino|driver'?s?[_\s-]?licen[cs]e)([_\s-]|$)/i,
+    'national_id',
+  ],
 ];
 
 const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
@@ -79,7 +86,9 @@ export function detectPii(col: Column): PiiFlag {
     for (const [k, c] of counts) {
       if (sampled > 0 && c / Math.min(sampled, 1000) >= 0.5) {
         kinds.add(k);
-        reasons.push(`${Math.round((100 * c) / Math.min(sampled, 1000))}% of sampled values look like ${k.replace('_', ' ')}s`);
+        reasons.push(
+          `${Math.round((100 * c) / Math.min(sampled, 1000))}% of sampled values look like ${k.replace('_', ' ')}s`,
+        );
       }
     }
   }

@@ -39,7 +39,10 @@ export function splitTable(table: Table, o: SplitOptions): SplitResult {
   const tf = o.testFraction;
   const vf = o.validFraction ?? 0;
   if (!(tf > 0 && tf < 1) || !(vf >= 0 && vf < 1) || tf + vf >= 1) {
-    throw new DataError(`test_fraction (${tf}) and valid_fraction (${vf}) must each be in [0, 1) and sum to less than 1`, o.file);
+    throw new DataError(
+      `test_fraction (${tf}) and valid_fraction (${vf}) must each be in [0, 1) and sum to less than 1`,
+      o.file,
+    );
   }
   if (o.by && o.stratify) throw new DataError('choose either `by` (time split) or `stratify`, not both', o.file);
   let test: number[] = [];
@@ -47,12 +50,23 @@ export function splitTable(table: Table, o: SplitOptions): SplitResult {
   let train: number[] = [];
   if (o.by) {
     const col = getColumn(table, o.by, o.file);
-    if (col.type === 'string' || col.type === 'bool') throw new DataError(`time column '${o.by}' holds ${col.type === 'bool' ? 'booleans' : 'text'}; use a timestamp or number column`, o.file);
+    if (col.type === 'string' || col.type === 'bool')
+      throw new DataError(
+        `time column '${o.by}' holds ${col.type === 'bool' ? 'booleans' : 'text'}; use a timestamp or number column`,
+        o.file,
+      );
     for (let i = 0; i < n; i++) {
-      if (isMissing(col, i)) throw new DataError(`time column '${o.by}' is missing a value on line ${i + 2}; fill or drop such rows (data.validate drop_missing) first`, o.file, i + 2);
+      if (isMissing(col, i))
+        throw new DataError(
+          `time column '${o.by}' is missing a value on line ${i + 2}; fill or drop such rows (data.validate drop_missing) first`,
+          o.file,
+          i + 2,
+        );
     }
     // Stable sort by time: ties keep file order, so the split is deterministic.
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (col.values[a] as number) - (col.values[b] as number) || a - b);
+    const order = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => (col.values[a] as number) - (col.values[b] as number) || a - b,
+    );
     const nTest = Math.round(n * tf);
     const nValid = Math.round(n * vf);
     train = order.slice(0, n - nTest - nValid);
@@ -70,7 +84,10 @@ export function splitTable(table: Table, o: SplitOptions): SplitResult {
         else groups.set(key, [i]);
       }
     } else {
-      groups.set('', Array.from({ length: n }, (_, i) => i));
+      groups.set(
+        '',
+        Array.from({ length: n }, (_, i) => i),
+      );
     }
     for (const key of [...groups.keys()].sort()) {
       const idx = shuffle(groups.get(key) as number[], random);
@@ -86,7 +103,10 @@ export function splitTable(table: Table, o: SplitOptions): SplitResult {
     train.sort(asc);
   }
   if (train.length === 0 || test.length === 0 || (vf > 0 && valid.length === 0)) {
-    throw new DataError(`${n} rows are too few for this split (train ${train.length}, test ${test.length}${vf > 0 ? `, valid ${valid.length}` : ''}); use more data or other fractions`, o.file);
+    throw new DataError(
+      `${n} rows are too few for this split (train ${train.length}, test ${test.length}${vf > 0 ? `, valid ${valid.length}` : ''}); use more data or other fractions`,
+      o.file,
+    );
   }
   return { train: takeRows(table, train), test: takeRows(table, test), valid: vf > 0 ? takeRows(table, valid) : null };
 }

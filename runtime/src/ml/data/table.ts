@@ -4,13 +4,27 @@ import { CairnError } from '../../util/errors.js';
 /** Bad data the user can fix: the message names the file and line and says what to do. */
 export class DataError extends CairnError {
   override name = 'DataError';
-  constructor(message: string, readonly file?: string, readonly line?: number) {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
     super('invalid', file !== undefined ? `${file}${line !== undefined ? `:${line}` : ''}: ${message}` : message);
   }
 }
 
 /** Cells read as missing (besides the empty cell), as pandas' default na_values do for the common spellings. */
-export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '#N/A']);
+export const MISSING_TOKENS: ReadonlySet<string> = new Set([
+  '',
+  'NA',
+  'N/A',
+  'NaN',
+  'nan',
+  'null',
+  'NULL',
+  'None',
+  '#N/A',
+]);
 
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -142,7 +156,11 @@ export function takeRows(table: Table, indices: ArrayLike<number>): Table {
   return { rowCount: n, columns };
 }
 
-export function numericColumn(name: string, values: Float64Array, type: NumericColumn['type'] = 'float'): NumericColumn {
+export function numericColumn(
+  name: string,
+  values: Float64Array,
+  type: NumericColumn['type'] = 'float',
+): NumericColumn {
   let missing: Uint8Array | null = null;
   for (let i = 0; i < values.length; i++) {
     if (Number.isNaN(values[i])) {

@@ -89,16 +89,27 @@ export function fitTransform(table: Table, spec: TransformSpec, file?: string): 
         const t = cellText(col, i);
         if (t !== null) cats.add(t);
       }
-      if (cats.size === 0) throw new DataError(`column '${col.name}' has no values to one-hot encode (every cell is missing)`, file);
+      if (cats.size === 0)
+        throw new DataError(`column '${col.name}' has no values to one-hot encode (every cell is missing)`, file);
       steps.push({ kind: 'one_hot', column: col.name, categories: [...cats].sort() });
     } else if (kind === 'hash') steps.push({ kind: 'hash', column: col.name, buckets: spec.hash?.buckets ?? 1024 });
     else steps.push({ kind: 'passthrough', column: col.name });
   }
-  return { format: 'cairn.transform', version: 1, steps, target: spec.target ?? null, outputs: steps.flatMap(outputsOf) };
+  return {
+    format: 'cairn.transform',
+    version: 1,
+    steps,
+    target: spec.target ?? null,
+    outputs: steps.flatMap(outputsOf),
+  };
 }
 
 function fitStandardize(col: Column, n: number, file?: string): TransformStep {
-  if (col.type === 'string') throw new DataError(`column '${col.name}' holds text; standardize needs numbers (one_hot or hash it instead)`, file);
+  if (col.type === 'string')
+    throw new DataError(
+      `column '${col.name}' holds text; standardize needs numbers (one_hot or hash it instead)`,
+      file,
+    );
   let sum = 0;
   let count = 0;
   for (let i = 0; i < n; i++) {
@@ -106,7 +117,8 @@ function fitStandardize(col: Column, n: number, file?: string): TransformStep {
     sum += col.values[i] as number;
     count++;
   }
-  if (count === 0) throw new DataError(`column '${col.name}' has no values to standardize (every cell is missing)`, file);
+  if (count === 0)
+    throw new DataError(`column '${col.name}' has no values to standardize (every cell is missing)`, file);
   const mean = sum / count;
   let q = 0;
   for (let i = 0; i < n; i++) if (!isMissing(col, i)) q += ((col.values[i] as number) - mean) ** 2;
@@ -130,7 +142,10 @@ export function applyTransform(table: Table, t: FittedTransform, file?: string):
     const col = table.columns.find((c) => c.name === step.column);
     if (!col) {
       if (step.column === t.target) continue;
-      throw new DataError(`column '${step.column}' is missing; the transform was fitted with it (columns here: ${table.columns.map((c) => c.name).join(', ')})`, file);
+      throw new DataError(
+        `column '${step.column}' is missing; the transform was fitted with it (columns here: ${table.columns.map((c) => c.name).join(', ')})`,
+        file,
+      );
     }
     switch (step.kind) {
       case 'passthrough':
@@ -141,9 +156,15 @@ export function applyTransform(table: Table, t: FittedTransform, file?: string):
         if (col.type === 'string') {
           // A column with every cell missing reads as text; it standardizes to the mean (0). Real text is an error.
           const text = col.values.findIndex((v) => v !== null);
-          if (text >= 0) throw new DataError(`column '${col.name}' holds text here (line ${text + 2}: '${col.values[text] ?? ''}') but numbers when the transform was fitted`, file, text + 2);
+          if (text >= 0)
+            throw new DataError(
+              `column '${col.name}' holds text here (line ${text + 2}: '${col.values[text] ?? ''}') but numbers when the transform was fitted`,
+              file,
+              text + 2,
+            );
         } else {
-          for (let i = 0; i < n; i++) values[i] = isMissing(col, i) ? 0 : ((col.values[i] as number) - step.mean) / step.std;
+          for (let i = 0; i < n; i++)
+            values[i] = isMissing(col, i) ? 0 : ((col.values[i] as number) - step.mean) / step.std;
         }
         columns.push({ name: col.name, type: 'float', values, missing: null } satisfies NumericColumn);
         break;
@@ -156,7 +177,9 @@ export function applyTransform(table: Table, t: FittedTransform, file?: string):
           const k = t0 === null ? undefined : index.get(t0);
           if (k !== undefined) (outs[k] as Float64Array)[i] = 1;
         }
-        step.categories.forEach((c, k) => columns.push({ name: `${step.column}=${c}`, type: 'int', values: outs[k] as Float64Array, missing: null }));
+        step.categories.forEach((c, k) =>
+          columns.push({ name: `${step.column}=${c}`, type: 'int', values: outs[k] as Float64Array, missing: null }),
+        );
         break;
       }
       case 'hash': {
@@ -172,6 +195,10 @@ export function applyTransform(table: Table, t: FittedTransform, file?: string):
 
 export function parseTransform(json: unknown, file?: string): FittedTransform {
   const r = fittedTransformSchema.safeParse(json);
-  if (!r.success) throw new DataError(`not a Cairn feature transform (${r.error.issues[0]?.message ?? 'invalid'}); use a features.transform output`, file);
+  if (!r.success)
+    throw new DataError(
+      `not a Cairn feature transform (${r.error.issues[0]?.message ?? 'invalid'}); use a features.transform output`,
+      file,
+    );
   return r.data;
 }

@@ -19,13 +19,17 @@ interface Acc {
   last: number;
 }
 
-export function userItemStats(table: Table, o: { user: string; item: string; rating: string; time?: string; file?: string }): UserItemStats {
+export function userItemStats(
+  table: Table,
+  o: { user: string; item: string; rating: string; time?: string; file?: string },
+): UserItemStats {
   const u = getColumn(table, o.user, o.file);
   const it = getColumn(table, o.item, o.file);
   const r = getColumn(table, o.rating, o.file);
   if (r.type === 'string') throw new DataError(`rating column '${o.rating}' holds text; it must be numeric`, o.file);
   const t = o.time ? getColumn(table, o.time, o.file) : null;
-  if (t && (t.type === 'string' || t.type === 'bool')) throw new DataError(`time column '${o.time}' must hold timestamps or numbers`, o.file);
+  if (t && (t.type === 'string' || t.type === 'bool'))
+    throw new DataError(`time column '${o.time}' must hold timestamps or numbers`, o.file);
   const users = new Map<string, Acc>();
   const items = new Map<string, Acc>();
   let skipped = 0;
@@ -53,16 +57,30 @@ export function userItemStats(table: Table, o: { user: string; item: string; rat
     const keys = [...m.keys()];
     const numericIds = idCol.type === 'int';
     const cols: Column[] = [
-      numericIds ? { name: idName, type: 'int', values: Float64Array.from(keys.map(Number)), missing: null } : { name: idName, type: 'string', values: keys },
-      { name: `${prefix}_count`, type: 'int', values: Float64Array.from(keys.map((k) => (m.get(k) as Acc).n)), missing: null },
-      { name: `${prefix}_mean_rating`, type: 'float', values: Float64Array.from(keys.map((k) => (m.get(k) as Acc).sum / (m.get(k) as Acc).n)), missing: null },
+      numericIds
+        ? { name: idName, type: 'int', values: Float64Array.from(keys.map(Number)), missing: null }
+        : { name: idName, type: 'string', values: keys },
+      {
+        name: `${prefix}_count`,
+        type: 'int',
+        values: Float64Array.from(keys.map((k) => (m.get(k) as Acc).n)),
+        missing: null,
+      },
+      {
+        name: `${prefix}_mean_rating`,
+        type: 'float',
+        values: Float64Array.from(keys.map((k) => (m.get(k) as Acc).sum / (m.get(k) as Acc).n)),
+        missing: null,
+      },
       {
         name: `${prefix}_std_rating`,
         type: 'float',
-        values: Float64Array.from(keys.map((k) => {
-          const a = m.get(k) as Acc;
-          return Math.sqrt(Math.max(a.sq / a.n - (a.sum / a.n) ** 2, 0));
-        })),
+        values: Float64Array.from(
+          keys.map((k) => {
+            const a = m.get(k) as Acc;
+            return Math.sqrt(Math.max(a.sq / a.n - (a.sum / a.n) ** 2, 0));
+          }),
+        ),
         missing: null,
       },
     ];
@@ -73,7 +91,10 @@ export function userItemStats(table: Table, o: { user: string; item: string; rat
         const missing = Uint8Array.from(values, (v) => (Number.isFinite(v) ? 0 : 1));
         return { name, type: timeType, values: values.map((v) => (Number.isFinite(v) ? v : Number.NaN)), missing };
       };
-      cols.push(mk(`${prefix}_first_time`, (a) => a.first), mk(`${prefix}_last_time`, (a) => a.last));
+      cols.push(
+        mk(`${prefix}_first_time`, (a) => a.first),
+        mk(`${prefix}_last_time`, (a) => a.last),
+      );
     }
     return { rowCount: keys.length, columns: cols };
   };

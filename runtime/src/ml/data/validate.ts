@@ -114,8 +114,26 @@ export function profileColumn(col: Column, rows: number): ColumnProfile {
     for (let i = 0; i < rows; i++) if (!isMissing(col, i)) q += ((col.values[i] as number) - mean) ** 2;
     std = Math.sqrt(q / n);
   }
-  const top = col.type === 'string' || counts.size <= 20 ? [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([value, count]) => ({ value, count })) : [];
-  return { name: col.name, type: col.type, missing, missingShare: rows ? missing / rows : 0, distinct: counts.size, min, max, mean, std, top, pii: detectPii(col) };
+  const top =
+    col.type === 'string' || counts.size <= 20
+      ? [...counts.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([value, count]) => ({ value, count }))
+      : [];
+  return {
+    name: col.name,
+    type: col.type,
+    missing,
+    missingShare: rows ? missing / rows : 0,
+    distinct: counts.size,
+    min,
+    max,
+    mean,
+    std,
+    top,
+    pii: detectPii(col),
+  };
 }
 
 const lineOf = (row: number) => row + 2;
@@ -163,35 +181,80 @@ export interface ValidateOptions {
 }
 
 /** Checks every rule; returns the rows that pass every error-level rule, and the report. */
-export function validateTable(table: Table, schema: Schema, options: ValidateOptions = {}): { clean: Table; report: QualityReport } {
+export function validateTable(
+  table: Table,
+  schema: Schema,
+  options: ValidateOptions = {},
+): { clean: Table; report: QualityReport } {
   const n = table.rowCount;
   const findings: Finding[] = [];
   const bad = new Uint8Array(n);
   const byName = new Map(table.columns.map((c) => [c.name, c]));
-  const add = (severity: Finding['severity'], column: string | null, rule: string, rows: number[], message: string, markBad: boolean) => {
+  const add = (
+    severity: Finding['severity'],
+    column: string | null,
+    rule: string,
+    rows: number[],
+    message: string,
+    markBad: boolean,
+  ) => {
     if (rows.length === 0 && ROW_RULES.has(rule)) return;
     findings.push({ severity, column, rule, message, count: rows.length, lines: rows.slice(0, 5).map(lineOf) });
     if (markBad) for (const r of rows) bad[r] = 1;
   };
   const examples = (col: Column, rows: number[]) =>
-    rows.slice(0, 3).map((r) => `line ${lineOf(r)}: ${JSON.stringify(cellText(col, r))}`).join(', ');
+    rows
+      .slice(0, 3)
+      .map((r) => `line ${lineOf(r)}: ${JSON.stringify(cellText(col, r))}`)
+      .join(', ');
 
-  if (n === 0) add('error', null, 'empty', [], 'the table has no rows; check the input file and the filters before this step', false);
+  if (n === 0)
+    add(
+      'error',
+      null,
+      'empty',
+      [],
+      'the table has no rows; check the input file and the filters before this step',
+      false,
+    );
   if (options.dropDuplicates?.length) {
-    for (const c of options.dropDuplicates) if (!byName.has(c)) add('error', c, 'column', [], `drop_duplicates names column '${c}', which the table does not have (columns: ${[...byName.keys()].join(', ')})`, false);
+    for (const c of options.dropDuplicates)
+      if (!byName.has(c))
+        add(
+          'error',
+          c,
+          'column',
+          [],
+          `drop_duplicates names column '${c}', which the table does not have (columns: ${[...byName.keys()].join(', ')})`,
+          false,
+        );
     const cols = options.dropDuplicates.map((c) => byName.get(c)).filter((c): c is Column => c !== undefined);
     if (cols.length === options.dropDuplicates.length) {
       const last = new Map<string, number>();
       for (let i = 0; i < n; i++) last.set(JSON.stringify(cols.map((c) => cellText(c, i))), i);
       const dup: number[] = [];
       for (let i = 0; i < n; i++) if (last.get(JSON.stringify(cols.map((c) => cellText(c, i)))) !== i) dup.push(i);
-      add('warning', options.dropDuplicates.join(','), 'duplicates', dup, `${dup.length} duplicate rows dropped (the last copy kept)`, true);
+      add(
+        'warning',
+        options.dropDuplicates.join(','),
+        'duplicates',
+        dup,
+        `${dup.length} duplicate rows dropped (the last copy kept)`,
+        true,
+      );
     }
   }
   for (const [name, rule] of Object.entries(schema)) {
     const col = byName.get(name);
     if (!col) {
-      add('error', name, 'column', [], `column '${name}' is missing (columns: ${[...byName.keys()].join(', ')}); add it or remove its rule`, false);
+      add(
+        'error',
+        name,
+        'column',
+        [],
+        `column '${name}' is missing (columns: ${[...byName.keys()].join(', ')}); add it or remove its rule`,
+        false,
+      );
       continue;
     }
     const missingRows: number[] = [];
@@ -207,7 +270,12 @@ export function validateTable(table: Table, schema: Schema, options: ValidateOpt
         continue;
       }
       // A text column under a numeric rule (one bad cell makes the whole column text): judge each cell on its own.
-      const v = col.type === 'string' ? coerce(col.values[i] as string, rule.type) : typeFits(col, rule.type, i) ? (col.values[i] as number) : null;
+      const v =
+        col.type === 'string'
+          ? coerce(col.values[i] as string, rule.type)
+          : typeFits(col, rule.type, i)
+            ? (col.values[i] as number)
+            : null;
       if (v === null) {
         wrongType.push(i);
         continue;
@@ -223,25 +291,89 @@ export function validateTable(table: Table, schema: Schema, options: ValidateOpt
       }
     }
     if (missingRows.length === n && n > 0) {
-      add(rule.required === false ? 'warning' : 'error', name, 'all_missing', missingRows, `column '${name}' has no values at all (every cell is missing); fix the source or drop the column`, rule.required !== false && !options.dropMissing);
+      add(
+        rule.required === false ? 'warning' : 'error',
+        name,
+        'all_missing',
+        missingRows,
+        `column '${name}' has no values at all (every cell is missing); fix the source or drop the column`,
+        rule.required !== false && !options.dropMissing,
+      );
     } else if (rule.required !== false && missingRows.length) {
-      if (options.dropMissing) add('warning', name, 'required', missingRows, `${missingRows.length} rows with a missing '${name}' dropped`, true);
-      else add('error', name, 'required', missingRows, `${missingRows.length} missing values in required column '${name}' (${examples(col, missingRows)}); fill them, mark the column required: false, or set drop_missing: true`, true);
+      if (options.dropMissing)
+        add(
+          'warning',
+          name,
+          'required',
+          missingRows,
+          `${missingRows.length} rows with a missing '${name}' dropped`,
+          true,
+        );
+      else
+        add(
+          'error',
+          name,
+          'required',
+          missingRows,
+          `${missingRows.length} missing values in required column '${name}' (${examples(col, missingRows)}); fill them, mark the column required: false, or set drop_missing: true`,
+          true,
+        );
     }
     if (wrongType.length) {
       const shown = col.type === 'string' ? examples(col, wrongType) : `column read as ${col.type}`;
-      add('error', name, 'type', wrongType, `${wrongType.length} values of '${name}' are not ${rule.type} (${shown}); fix the values or change the rule's type`, true);
+      add(
+        'error',
+        name,
+        'type',
+        wrongType,
+        `${wrongType.length} values of '${name}' are not ${rule.type} (${shown}); fix the values or change the rule's type`,
+        true,
+      );
     }
-    if (outOfRange.length) add('error', name, 'range', outOfRange, `${outOfRange.length} values of '${name}' are outside [${rule.min ?? '-∞'}, ${rule.max ?? '∞'}] (${examples(col, outOfRange)})`, true);
-    if (notAllowed.length) add('error', name, 'values', notAllowed, `${notAllowed.length} values of '${name}' are not among the allowed categories (${examples(col, notAllowed)}); allowed: ${(rule.values ?? []).join(', ')}`, true);
-    if (dupRows.length) add('error', name, 'unique', dupRows, `${dupRows.length} repeated values in unique column '${name}' (${examples(col, dupRows)})`, true);
+    if (outOfRange.length)
+      add(
+        'error',
+        name,
+        'range',
+        outOfRange,
+        `${outOfRange.length} values of '${name}' are outside [${rule.min ?? '-∞'}, ${rule.max ?? '∞'}] (${examples(col, outOfRange)})`,
+        true,
+      );
+    if (notAllowed.length)
+      add(
+        'error',
+        name,
+        'values',
+        notAllowed,
+        `${notAllowed.length} values of '${name}' are not among the allowed categories (${examples(col, notAllowed)}); allowed: ${(rule.values ?? []).join(', ')}`,
+        true,
+      );
+    if (dupRows.length)
+      add(
+        'error',
+        name,
+        'unique',
+        dupRows,
+        `${dupRows.length} repeated values in unique column '${name}' (${examples(col, dupRows)})`,
+        true,
+      );
   }
   const profiles = table.columns.map((c) => profileColumn(c, n));
   for (const p of profiles) {
     const rule = schema[p.name];
-    if (rule?.pii !== undefined) p.pii = { pii: rule.pii, kinds: p.pii.kinds, reasons: [...p.pii.reasons, `schema marks pii: ${rule.pii}`] };
-    if (p.distinct === 1 && n > 1) add('warning', p.name, 'constant', [], `column '${p.name}' holds one value only; it carries no information for a model`, false);
-    if (p.missing === n && n > 0 && !schema[p.name]) add('warning', p.name, 'all_missing', [], `column '${p.name}' has no values at all`, false);
+    if (rule?.pii !== undefined)
+      p.pii = { pii: rule.pii, kinds: p.pii.kinds, reasons: [...p.pii.reasons, `schema marks pii: ${rule.pii}`] };
+    if (p.distinct === 1 && n > 1)
+      add(
+        'warning',
+        p.name,
+        'constant',
+        [],
+        `column '${p.name}' holds one value only; it carries no information for a model`,
+        false,
+      );
+    if (p.missing === n && n > 0 && !schema[p.name])
+      add('warning', p.name, 'all_missing', [], `column '${p.name}' has no values at all`, false);
   }
   const keep: number[] = [];
   for (let i = 0; i < n; i++) if (!bad[i]) keep.push(i);

@@ -38,7 +38,9 @@ export function formatDriftTable(report: DriftReport): string {
     `${report.driftedColumns} of ${report.testedColumns} columns drifted (share ${fmt(report.shareDrifted)}; ` +
       `dataset drift at ≥ ${report.shareThreshold}): ${report.datasetDrifted ? 'DATASET DRIFT' : 'no dataset drift'}`,
   );
-  if (report.onlyInReference.length) out.push(`only in the reference (not checked): ${report.onlyInReference.join(', ')}`);
-  if (report.onlyInCurrent.length) out.push(`only in the current data (not checked): ${report.onlyInCurrent.join(', ')}`);
+  if (report.onlyInReference.length)
+    out.push(`only in the reference (not checked): ${report.onlyInReference.join(', ')}`);
+  if (report.onlyInCurrent.length)
+    out.push(`only in the current data (not checked): ${report.onlyInCurrent.join(', ')}`);
   return out.join('\n') + '\n';
 }

@@ -280,7 +280,7 @@ function kolmognPelzGood(n: number, x: number): number {
   K[2] = (K[2] ?? 0) + (k2extra * PI2 * SQRT2PI) / (-36 * z3);
   K[3] = (K[3] ?? 0) + (k3extra * PI2 * SQRT2PI) / (216 * z6);
   let sum = 0;
-  for (let i = 0; i < 4; i++) sum += (K[i] ?? 0) / (n ** (i / 2));
+  for (let i = 0; i < 4; i++) sum += (K[i] ?? 0) / n ** (i / 2);
   return sum;
 }
 

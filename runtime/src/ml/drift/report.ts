@@ -93,7 +93,7 @@ function categoricalSample(col: Column): CategoricalSample {
 
 function sortedCounts(s: Float64Array): Map<number, number> {
   const m = new Map<number, number>();
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const v = s[i] as number;
     let j = i;
     while (j < s.length && s[j] === v) j++;
@@ -108,10 +108,17 @@ function sortedCounts(s: Float64Array): Map<number, number> {
  * few distinct values (`byValue`) in ascending order instead, so a chart's axis reads 1, 1.5, 2, … The statistics
  * are sums over categories and do not depend on the order.
  */
-function categoryTable(ref: Map<string | number, number>, cur: Map<string | number, number>, byValue = false): { keys: Array<string | number>; r: number[]; c: number[] } {
-  const cmp = (a: string | number, b: string | number) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
+function categoryTable(
+  ref: Map<string | number, number>,
+  cur: Map<string | number, number>,
+  byValue = false,
+): { keys: Array<string | number>; r: number[]; c: number[] } {
+  const cmp = (a: string | number, b: string | number) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
   const refKeys = [...ref.keys()].sort((a, b) => (ref.get(b) ?? 0) - (ref.get(a) ?? 0) || cmp(a, b));
-  const newKeys = [...cur.keys()].filter((k) => !ref.has(k)).sort((a, b) => (cur.get(b) ?? 0) - (cur.get(a) ?? 0) || cmp(a, b));
+  const newKeys = [...cur.keys()]
+    .filter((k) => !ref.has(k))
+    .sort((a, b) => (cur.get(b) ?? 0) - (cur.get(a) ?? 0) || cmp(a, b));
   const keys = byValue ? [...refKeys, ...newKeys].sort(cmp) : [...refKeys, ...newKeys];
   return { keys, r: keys.map((k) => ref.get(k) ?? 0), c: keys.map((k) => cur.get(k) ?? 0) };
 }
@@ -120,7 +127,13 @@ function sharesOf(counts: number[], total: number): number[] {
   return fillZeroes(counts.map((x) => x / total));
 }
 
-function categoricalTests(f: FeatureDrift, ref: Map<string | number, number>, cur: Map<string | number, number>, refTotal: number, curTotal: number): void {
+function categoricalTests(
+  f: FeatureDrift,
+  ref: Map<string | number, number>,
+  cur: Map<string | number, number>,
+  refTotal: number,
+  curTotal: number,
+): void {
   const { keys, r, c } = categoryTable(ref, cur);
   f.bins = { kind: 'categories', categories: keys, reference: r, current: c };
   f.tests.chisquare = chiSquareHomogeneity(r, c);
@@ -143,7 +156,14 @@ function checkNumeric(f: FeatureDrift, ref: NumericSample, cur: NumericSample): 
     const edges = sturgesEdges(a);
     const hr = histogramSorted(a, edges);
     const hc = histogramSorted(b, edges);
-    f.bins = { kind: 'histogram', edges, reference: hr.counts, current: hc.counts, currentBelow: hc.below, currentAbove: hc.above };
+    f.bins = {
+      kind: 'histogram',
+      edges,
+      reference: hr.counts,
+      current: hc.counts,
+      currentBelow: hc.below,
+      currentAbove: hc.above,
+    };
     // Overflow bins join the shares only when the current sample reaches them (empty on both sides they would add
     // zero-fill noise).
     const rc = [...hr.counts];
@@ -204,12 +224,19 @@ export function featureDrift(name: string, refCol: Column, curCol: Column, overr
     tests: {},
   };
   if (override && !numeric && isNumericOnlyTest(override.test)) {
-    throw new DriftInputError(`column '${name}' is categorical: the '${override.test}' test needs numbers; use chisquare, jensenshannon or psi`);
+    throw new DriftInputError(
+      `column '${name}' is categorical: the '${override.test}' test needs numbers; use chisquare, jensenshannon or psi`,
+    );
   }
   if (numeric) {
     const ref = numericSample(refCol);
     const cur = numericSample(curCol);
-    Object.assign(f, { referenceCount: ref.sorted.length, currentCount: cur.sorted.length, referenceMissing: ref.missing, currentMissing: cur.missing });
+    Object.assign(f, {
+      referenceCount: ref.sorted.length,
+      currentCount: cur.sorted.length,
+      referenceMissing: ref.missing,
+      currentMissing: cur.missing,
+    });
     if (ref.sorted.length === 0 || cur.sorted.length === 0) return skip(f);
     checkNumeric(f, ref, cur);
     if (override?.test === 'chisquare' && !f.tests.chisquare) {
@@ -219,7 +246,12 @@ export function featureDrift(name: string, refCol: Column, curCol: Column, overr
   } else {
     const ref = categoricalSample(refCol);
     const cur = categoricalSample(curCol);
-    Object.assign(f, { referenceCount: ref.total, currentCount: cur.total, referenceMissing: ref.missing, currentMissing: cur.missing });
+    Object.assign(f, {
+      referenceCount: ref.total,
+      currentCount: cur.total,
+      referenceMissing: ref.missing,
+      currentMissing: cur.missing,
+    });
     if (ref.total === 0 || cur.total === 0) return skip(f);
     const union = new Set([...ref.counts.keys(), ...cur.counts.keys()]);
     f.distinct = Math.min(union.size, 21);
@@ -249,7 +281,10 @@ function firstText(col: Column): string | undefined {
 
 export function driftReport(reference: Table, current: Table, options: DriftOptions = {}): DriftReport {
   // An empty table would make every column "skipped" and the verdict a silent "no drift".
-  for (const [what, t] of [['reference', reference], ['current', current]] as const) {
+  for (const [what, t] of [
+    ['reference', reference],
+    ['current', current],
+  ] as const) {
     if (t.rowCount === 0) throw new DriftInputError(`the ${what} data has no rows; drift needs rows on both sides`);
   }
   const refCols = new Map(reference.columns.map((c) => [c.name, c]));
@@ -257,13 +292,23 @@ export function driftReport(reference: Table, current: Table, options: DriftOpti
   const shared = reference.columns.map((c) => c.name).filter((n) => curCols.has(n));
   const columns = options.columns ?? shared;
   for (const name of columns) {
-    const where = [refCols.has(name) ? '' : 'reference', curCols.has(name) ? '' : 'current'].filter(Boolean).join(' and ');
-    if (where) throw new DriftInputError(`column '${name}' is not in the ${where} data (columns there: ${[...(refCols.has(name) ? curCols : refCols).keys()].join(', ')})`);
+    const where = [refCols.has(name) ? '' : 'reference', curCols.has(name) ? '' : 'current']
+      .filter(Boolean)
+      .join(' and ');
+    if (where)
+      throw new DriftInputError(
+        `column '${name}' is not in the ${where} data (columns there: ${[...(refCols.has(name) ? curCols : refCols).keys()].join(', ')})`,
+      );
   }
   for (const name of Object.keys(options.tests ?? {})) {
-    if (!columns.includes(name)) throw new DriftInputError(`a test override names column '${name}', which is not checked (columns: ${columns.join(', ')})`);
+    if (!columns.includes(name))
+      throw new DriftInputError(
+        `a test override names column '${name}', which is not checked (columns: ${columns.join(', ')})`,
+      );
   }
-  const features = columns.map((name) => featureDrift(name, refCols.get(name) as Column, curCols.get(name) as Column, options.tests?.[name]));
+  const features = columns.map((name) =>
+    featureDrift(name, refCols.get(name) as Column, curCols.get(name) as Column, options.tests?.[name]),
+  );
   const tested = features.filter((f) => f.method !== null);
   const drifted = tested.filter((f) => f.drifted).length;
   const shareThreshold = options.share ?? 0.5;

@@ -111,7 +111,10 @@ export function sturgesEdges(sortedRef: Float64Array): number[] {
  * Counts of a sorted sample in the bins [e0,e1), [e1,e2), …, [e_{k−1}, e_k] (numpy.histogram), plus the values
  * below e0 and above e_k (the current sample can leave the reference's range).
  */
-export function histogramSorted(sorted: Float64Array, edges: readonly number[]): { counts: number[]; below: number; above: number } {
+export function histogramSorted(
+  sorted: Float64Array,
+  edges: readonly number[],
+): { counts: number[]; below: number; above: number } {
   const k = edges.length - 1;
   const counts = new Array<number>(k).fill(0);
   const n = sorted.length;
@@ -175,7 +178,6 @@ export function jensenShannon(p0: readonly number[], q0: readonly number[]): num
   }
   return Math.sqrt((left.value + right.value) / 2);
 }
-
 
 /**
  * Chi-square test of homogeneity on the 2×k table [reference counts; current counts], as

@@ -27,7 +27,8 @@ export function uniqueLabels(...arrays: Array<readonly Label[]>): Label[] {
 }
 
 function sameLength(a: { length: number }, b: { length: number }): void {
-  if (a.length !== b.length) throw new MetricInputError(`true and predicted values differ in length (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new MetricInputError(`true and predicted values differ in length (${a.length} vs ${b.length})`);
   if (a.length === 0) throw new MetricInputError('no rows to evaluate');
 }
 
@@ -40,7 +41,11 @@ export function accuracy(yTrue: readonly Label[], yPred: readonly Label[]): numb
 }
 
 /** Rows: true label, columns: predicted label, in `labels` order (sklearn's confusion_matrix). */
-export function confusionMatrix(yTrue: readonly Label[], yPred: readonly Label[], labels = uniqueLabels(yTrue, yPred)): number[][] {
+export function confusionMatrix(
+  yTrue: readonly Label[],
+  yPred: readonly Label[],
+  labels = uniqueLabels(yTrue, yPred),
+): number[][] {
   sameLength(yTrue, yPred);
   const index = new Map(labels.map((l, i) => [l, i]));
   const m = labels.map(() => labels.map(() => 0));
@@ -67,7 +72,11 @@ export interface PerClass extends PrfResult {
 }
 
 /** Precision, recall and F1 for every label (one-vs-rest counts). */
-export function perClassPrf(yTrue: readonly Label[], yPred: readonly Label[], labels = uniqueLabels(yTrue, yPred)): PerClass[] {
+export function perClassPrf(
+  yTrue: readonly Label[],
+  yPred: readonly Label[],
+  labels = uniqueLabels(yTrue, yPred),
+): PerClass[] {
   const cm = confusionMatrix(yTrue, yPred, labels);
   return labels.map((label, k) => {
     const tp = (cm[k] as number[])[k] ?? 0;
@@ -87,13 +96,23 @@ export function perClassPrf(yTrue: readonly Label[], yPred: readonly Label[], la
  * sklearn's precision_recall_fscore_support(average=…): binary scores `positive` only; micro pools the counts of all
  * labels; macro is the unweighted mean over labels; weighted weighs each label by its support (true count).
  */
-export function precisionRecallF1(yTrue: readonly Label[], yPred: readonly Label[], average: Average, positive?: Label, labels = uniqueLabels(yTrue, yPred)): PrfResult {
+export function precisionRecallF1(
+  yTrue: readonly Label[],
+  yPred: readonly Label[],
+  average: Average,
+  positive?: Label,
+  labels = uniqueLabels(yTrue, yPred),
+): PrfResult {
   const per = perClassPrf(yTrue, yPred, labels);
   if (average === 'binary') {
-    if (labels.length > 2) throw new MetricInputError(`binary averaging needs two classes, found ${labels.length} (${labels.slice(0, 5).join(', ')}…); use micro, macro or weighted`);
+    if (labels.length > 2)
+      throw new MetricInputError(
+        `binary averaging needs two classes, found ${labels.length} (${labels.slice(0, 5).join(', ')}…); use micro, macro or weighted`,
+      );
     const pos = positive ?? labels[labels.length - 1];
     const c = per.find((p) => p.label === pos);
-    if (!c) throw new MetricInputError(`the positive class ${String(pos)} is not among the labels (${labels.join(', ')})`);
+    if (!c)
+      throw new MetricInputError(`the positive class ${String(pos)} is not among the labels (${labels.join(', ')})`);
     return { precision: c.precision, recall: c.recall, f1: c.f1 };
   }
   if (average === 'micro') {
@@ -123,7 +142,9 @@ export function precisionRecallF1(yTrue: readonly Label[], yPred: readonly Label
 
 /** Points of the ROC / PR curves: cumulative true and false positives at each distinct score, highest first. */
 function curveCounts(isPos: readonly boolean[], scores: ArrayLike<number>): { tps: number[]; fps: number[] } {
-  const order = Array.from({ length: isPos.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const order = Array.from({ length: isPos.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
   const tps: number[] = [];
   const fps: number[] = [];
   let tp = 0;
@@ -147,7 +168,8 @@ export function rocAucBinary(isPos: readonly boolean[], scores: ArrayLike<number
   const { tps, fps } = curveCounts(isPos, scores);
   const P = tps[tps.length - 1] ?? 0;
   const N = fps[fps.length - 1] ?? 0;
-  if (P === 0 || N === 0) throw new MetricInputError('ROC-AUC needs both classes among the true labels; only one is present');
+  if (P === 0 || N === 0)
+    throw new MetricInputError('ROC-AUC needs both classes among the true labels; only one is present');
   let area = 0;
   let px = 0;
   let py = 0;
@@ -196,26 +218,50 @@ function column(p: ProbaMatrix, k: number): Float64Array {
  * ROC-AUC: binary → the positive class's scores (`labels[1]` unless `positive` is given); more classes →
  * one-vs-rest averaged 'macro' (or 'weighted' by prevalence), as roc_auc_score(multi_class='ovr').
  */
-export function rocAuc(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[], average: 'macro' | 'weighted' = 'macro', positive?: Label): number {
+export function rocAuc(
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  average: 'macro' | 'weighted' = 'macro',
+  positive?: Label,
+): number {
   if (labels.length === 2) {
     const pos = positive ?? labels[1] ?? '';
     const k = labels.indexOf(pos);
-    return rocAucBinary(yTrue.map((y) => y === pos), column(proba, k));
+    return rocAucBinary(
+      yTrue.map((y) => y === pos),
+      column(proba, k),
+    );
   }
   return ovrAverage(yTrue, proba, labels, average, rocAucBinary);
 }
 
 /** PR-AUC as average precision; more classes → one-vs-rest macro / weighted average. */
-export function prAuc(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[], average: 'macro' | 'weighted' = 'macro', positive?: Label): number {
+export function prAuc(
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  average: 'macro' | 'weighted' = 'macro',
+  positive?: Label,
+): number {
   if (labels.length === 2) {
     const pos = positive ?? labels[1] ?? '';
     const k = labels.indexOf(pos);
-    return averagePrecisionBinary(yTrue.map((y) => y === pos), column(proba, k));
+    return averagePrecisionBinary(
+      yTrue.map((y) => y === pos),
+      column(proba, k),
+    );
   }
   return ovrAverage(yTrue, proba, labels, average, averagePrecisionBinary);
 }
 
-function ovrAverage(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[], average: 'macro' | 'weighted', f: (isPos: boolean[], s: Float64Array) => number): number {
+function ovrAverage(
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  average: 'macro' | 'weighted',
+  f: (isPos: boolean[], s: Float64Array) => number,
+): number {
   let sum = 0;
   let wsum = 0;
   labels.forEach((label, k) => {
@@ -234,16 +280,19 @@ function ovrAverage(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonl
  */
 export function logLoss(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[]): number {
   const n = yTrue.length;
-  if (proba.values.length !== n * proba.width) throw new MetricInputError(`${n} labels but ${proba.values.length / proba.width} probability rows`);
+  if (proba.values.length !== n * proba.width)
+    throw new MetricInputError(`${n} labels but ${proba.values.length / proba.width} probability rows`);
   if (labels.length < 2) throw new MetricInputError('log loss needs at least two classes');
   const index = new Map(labels.map((l, i) => [l, i]));
   const eps = 2.220446049250313e-16;
   let total = 0;
   for (let i = 0; i < n; i++) {
     const k = index.get(yTrue[i] as Label);
-    if (k === undefined) throw new MetricInputError(`label ${String(yTrue[i])} is not one of the model's classes (${labels.join(', ')})`);
+    if (k === undefined)
+      throw new MetricInputError(`label ${String(yTrue[i])} is not one of the model's classes (${labels.join(', ')})`);
     let rowSum = 0;
-    for (let j = 0; j < proba.width; j++) rowSum += Math.min(Math.max(proba.values[i * proba.width + j] as number, eps), 1 - eps);
+    for (let j = 0; j < proba.width; j++)
+      rowSum += Math.min(Math.max(proba.values[i * proba.width + j] as number, eps), 1 - eps);
     const p = Math.min(Math.max(proba.values[i * proba.width + k] as number, eps), 1 - eps) / rowSum;
     total -= Math.log(p);
   }

@@ -21,7 +21,12 @@ export interface FairnessGaps {
   equalOpportunityDifference: number | null;
 }
 
-export function fairnessGaps(yTrue: readonly Label[], yPred: readonly Label[], groups: readonly string[], positive: Label): FairnessGaps {
+export function fairnessGaps(
+  yTrue: readonly Label[],
+  yPred: readonly Label[],
+  groups: readonly string[],
+  positive: Label,
+): FairnessGaps {
   const by = new Map<string, { n: number; sel: number; pos: number; tp: number }>();
   for (let i = 0; i < yTrue.length; i++) {
     const g = groups[i] as string;
@@ -36,7 +41,12 @@ export function fairnessGaps(yTrue: readonly Label[], yPred: readonly Label[], g
   }
   const rates: GroupRates[] = [...by.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([group, s]) => ({ group, count: s.n, selectionRate: s.sel / s.n, truePositiveRate: s.pos === 0 ? null : s.tp / s.pos }));
+    .map(([group, s]) => ({
+      group,
+      count: s.n,
+      selectionRate: s.sel / s.n,
+      truePositiveRate: s.pos === 0 ? null : s.tp / s.pos,
+    }));
   const sel = rates.map((r) => r.selectionRate);
   const tpr = rates.map((r) => r.truePositiveRate).filter((v): v is number => v !== null);
   return {

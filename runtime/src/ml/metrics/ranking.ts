@@ -40,7 +40,11 @@ export function hitAtK(recommended: readonly ItemId[], relevant: ReadonlyMap<Ite
   return recommended.slice(0, k).some((item) => (relevant.get(item) ?? 0) > 0) ? 1 : 0;
 }
 
-export function averagePrecisionAtK(recommended: readonly ItemId[], relevant: ReadonlyMap<ItemId, number>, k: number): number {
+export function averagePrecisionAtK(
+  recommended: readonly ItemId[],
+  relevant: ReadonlyMap<ItemId, number>,
+  k: number,
+): number {
   let total = 0;
   for (const g of relevant.values()) if (g > 0) total++;
   if (total === 0) return 0;
@@ -62,7 +66,10 @@ export function ndcgAtK(recommended: readonly ItemId[], relevant: ReadonlyMap<It
   recommended.slice(0, k).forEach((item, i) => {
     dcg += (relevant.get(item) ?? 0) / Math.log2(i + 2);
   });
-  const ideal = [...relevant.values()].filter((g) => g > 0).sort((a, b) => b - a).slice(0, k);
+  const ideal = [...relevant.values()]
+    .filter((g) => g > 0)
+    .sort((a, b) => b - a)
+    .slice(0, k);
   let idcg = 0;
   ideal.forEach((g, i) => {
     idcg += g / Math.log2(i + 2);

@@ -2,11 +2,14 @@ import { MetricInputError } from './classification.js';
 
 /** Regression metrics as sklearn defines them: RMSE = sqrt(mean (y − ŷ)²), MAE = mean |y − ŷ|, R² = 1 − SS_res/SS_tot. */
 function check(y: ArrayLike<number>, p: ArrayLike<number>): void {
-  if (y.length !== p.length) throw new MetricInputError(`true and predicted values differ in length (${y.length} vs ${p.length})`);
+  if (y.length !== p.length)
+    throw new MetricInputError(`true and predicted values differ in length (${y.length} vs ${p.length})`);
   if (y.length === 0) throw new MetricInputError('no rows to evaluate');
   for (let i = 0; i < y.length; i++) {
     if (!Number.isFinite(y[i]) || !Number.isFinite(p[i])) {
-      throw new MetricInputError(`row ${i + 1}: ${Number.isFinite(y[i]) ? 'prediction' : 'true value'} is missing or not a number`);
+      throw new MetricInputError(
+        `row ${i + 1}: ${Number.isFinite(y[i]) ? 'prediction' : 'true value'} is missing or not a number`,
+      );
     }
   }
 }

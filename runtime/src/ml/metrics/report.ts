@@ -66,7 +66,12 @@ function attempt(notes: string[], what: string, f: () => number): number | null 
 }
 
 /** Predicted labels: binary → positive when its probability ≥ threshold; more classes → the most probable class. */
-export function predictLabels(proba: ProbaMatrix, labels: readonly Label[], threshold = 0.5, positive?: Label): Label[] {
+export function predictLabels(
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  threshold = 0.5,
+  positive?: Label,
+): Label[] {
   const n = proba.values.length / proba.width;
   const out: Label[] = new Array<Label>(n);
   if (labels.length === 2) {
@@ -78,7 +83,8 @@ export function predictLabels(proba: ProbaMatrix, labels: readonly Label[], thre
   }
   for (let i = 0; i < n; i++) {
     let best = 0;
-    for (let j = 1; j < proba.width; j++) if ((proba.values[i * proba.width + j] as number) > (proba.values[i * proba.width + best] as number)) best = j;
+    for (let j = 1; j < proba.width; j++)
+      if ((proba.values[i * proba.width + j] as number) > (proba.values[i * proba.width + best] as number)) best = j;
     out[i] = labels[best] as Label;
   }
   return out;
@@ -90,14 +96,26 @@ export interface ClassificationOptions {
   average?: Average;
 }
 
-export function classificationReport(yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[], options: ClassificationOptions = {}): ClassificationReport {
-  if (labels.length !== proba.width) throw new MetricInputError(`${labels.length} class labels but ${proba.width} probability columns`);
+export function classificationReport(
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  options: ClassificationOptions = {},
+): ClassificationReport {
+  if (labels.length !== proba.width)
+    throw new MetricInputError(`${labels.length} class labels but ${proba.width} probability columns`);
   const known = new Set(labels);
   const unknown = yTrue.find((y) => !known.has(y));
-  if (unknown !== undefined) throw new MetricInputError(`true label ${String(unknown)} is not one of the model's classes (${labels.join(', ')})`);
+  if (unknown !== undefined)
+    throw new MetricInputError(
+      `true label ${String(unknown)} is not one of the model's classes (${labels.join(', ')})`,
+    );
   const binary = labels.length === 2;
   const positive = binary ? (options.positive ?? labels[1] ?? '') : null;
-  if (positive !== null && !known.has(positive)) throw new MetricInputError(`positive class ${String(positive)} is not one of the model's classes (${labels.join(', ')})`);
+  if (positive !== null && !known.has(positive))
+    throw new MetricInputError(
+      `positive class ${String(positive)} is not one of the model's classes (${labels.join(', ')})`,
+    );
   const threshold = binary ? (options.threshold ?? 0.5) : null;
   const yPred = predictLabels(proba, labels, threshold ?? 0.5, positive ?? undefined);
   const notes: string[] = [];
@@ -141,8 +159,20 @@ function groupsOf(values: readonly string[]): Map<string, number[]> {
 }
 
 /** Classification metrics per group of a slice column (missing values form the group "(missing)"), with fairness gaps. */
-export function classificationSlices(column: string, groupValues: readonly string[], yTrue: readonly Label[], proba: ProbaMatrix, labels: readonly Label[], options: ClassificationOptions = {}): SliceReport {
-  const yPredAll = predictLabels(proba, labels, options.threshold ?? 0.5, labels.length === 2 ? (options.positive ?? labels[1]) : undefined);
+export function classificationSlices(
+  column: string,
+  groupValues: readonly string[],
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  options: ClassificationOptions = {},
+): SliceReport {
+  const yPredAll = predictLabels(
+    proba,
+    labels,
+    options.threshold ?? 0.5,
+    labels.length === 2 ? (options.positive ?? labels[1]) : undefined,
+  );
   const groups: SliceGroup[] = [];
   for (const [value, idx] of groupsOf(groupValues)) {
     const yt = idx.map((i) => yTrue[i] as Label);
@@ -154,11 +184,19 @@ export function classificationSlices(column: string, groupValues: readonly strin
     groups.push({
       value,
       rows: idx.length,
-      metrics: { accuracy: rep.accuracy, precision: rep.precision, recall: rep.recall, f1: rep.f1, roc_auc: rep.roc_auc, log_loss: rep.log_loss },
+      metrics: {
+        accuracy: rep.accuracy,
+        precision: rep.precision,
+        recall: rep.recall,
+        f1: rep.f1,
+        roc_auc: rep.roc_auc,
+        log_loss: rep.log_loss,
+      },
     });
   }
   const report: SliceReport = { column, groups };
-  if (labels.length === 2) report.fairness = fairnessGaps(yTrue, yPredAll, groupValues, options.positive ?? (labels[1] as Label));
+  if (labels.length === 2)
+    report.fairness = fairnessGaps(yTrue, yPredAll, groupValues, options.positive ?? (labels[1] as Label));
   return report;
 }
 
@@ -173,10 +211,18 @@ export function regressionReport(y: ArrayLike<number>, p: ArrayLike<number>): Re
   return { rows: y.length, rmse: rmse(y, p), mae: mae(y, p), r2: r2(y, p) };
 }
 
-export function regressionSlices(column: string, groupValues: readonly string[], y: ArrayLike<number>, p: ArrayLike<number>): SliceReport {
+export function regressionSlices(
+  column: string,
+  groupValues: readonly string[],
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+): SliceReport {
   const groups: SliceGroup[] = [];
   for (const [value, idx] of groupsOf(groupValues)) {
-    const rep = regressionReport(idx.map((i) => y[i] as number), idx.map((i) => p[i] as number));
+    const rep = regressionReport(
+      idx.map((i) => y[i] as number),
+      idx.map((i) => p[i] as number),
+    );
     groups.push({ value, rows: idx.length, metrics: { rmse: rep.rmse, mae: rep.mae, r2: rep.r2 } });
   }
   return { column, groups };

@@ -120,7 +120,12 @@ export const contentModelSchema = z.object({
   formatVersion: z.literal(1),
   kind: z.literal('content-based'),
   columns: ratingColumnsSchema,
-  features: z.object({ genres: z.string(), title: z.string().optional(), separator: z.string(), weighting: z.enum(['tfidf', 'binary']) }),
+  features: z.object({
+    genres: z.string(),
+    title: z.string().optional(),
+    separator: z.string(),
+    weighting: z.enum(['tfidf', 'binary']),
+  }),
   /** Terms: `genre:<name>` and `title:<word>`; idf per term (1 under binary weighting). */
   vocabulary: z.array(z.string()),
   idf: z.array(z.number()),
@@ -160,7 +165,13 @@ export const hybridModelSchema = z.object({
 });
 export type HybridModel = z.infer<typeof hybridModelSchema>;
 
-export const cairnModelSchema = z.discriminatedUnion('kind', [tabularModelSchema, mfModelSchema, popularityModelSchema, contentModelSchema, hybridModelSchema]);
+export const cairnModelSchema = z.discriminatedUnion('kind', [
+  tabularModelSchema,
+  mfModelSchema,
+  popularityModelSchema,
+  contentModelSchema,
+  hybridModelSchema,
+]);
 export type CairnModel = z.infer<typeof cairnModelSchema>;
 
 export async function readModelFile(path: string): Promise<CairnModel> {
@@ -173,7 +184,9 @@ export async function readModelFile(path: string): Promise<CairnModel> {
   const parsed = cairnModelSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${path}: not a Cairn model.json (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}); train one with a train.* step`);
+    throw new Error(
+      `${path}: not a Cairn model.json (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}); train one with a train.* step`,
+    );
   }
   return parsed.data;
 }

@@ -12,14 +12,20 @@ export const encodedColumnSchema = z.discriminatedUnion('kind', [
   z.object({ name: z.string(), kind: z.literal('numeric'), mean: z.number(), std: z.number().positive() }),
   z.object({ name: z.string(), kind: z.literal('onehot'), categories: z.array(z.string()) }),
 ]);
-export const featureEncodingSchema = z.object({ columns: z.array(encodedColumnSchema), width: z.number().int().min(1) });
+export const featureEncodingSchema = z.object({
+  columns: z.array(encodedColumnSchema),
+  width: z.number().int().min(1),
+});
 export type FeatureEncoding = z.infer<typeof featureEncodingSchema>;
 
 export class EncodingError extends Error {}
 
 export function findColumn(table: Table, name: string, what = 'table'): Column {
   const col = table.columns.find((c) => c.name === name);
-  if (!col) throw new EncodingError(`column "${name}" is missing from the ${what} (it has: ${table.columns.map((c) => c.name).join(', ')})`);
+  if (!col)
+    throw new EncodingError(
+      `column "${name}" is missing from the ${what} (it has: ${table.columns.map((c) => c.name).join(', ')})`,
+    );
   return col;
 }
 
@@ -35,7 +41,8 @@ export function fitEncoding(table: Table, features: string[], rows?: ArrayLike<n
         const v = col.values[idx[r] ?? 0];
         if (v !== null && v !== undefined) seen.add(v);
       }
-      if (seen.size === 0) throw new EncodingError(`feature "${name}" has no values in the training rows: drop it from features`);
+      if (seen.size === 0)
+        throw new EncodingError(`feature "${name}" has no values in the training rows: drop it from features`);
       columns.push({ name, kind: 'onehot', categories: [...seen].sort() });
     } else {
       let n = 0;
@@ -74,7 +81,10 @@ export function applyEncoding(enc: FeatureEncoding, table: Table, rows?: ArrayLi
       if (col.type === 'string') {
         // A column with every cell missing reads as text; it encodes as missing (the mean). Real text is an error.
         const text = col.values.findIndex((v) => v !== null);
-        if (text >= 0) throw new EncodingError(`column "${spec.name}" holds text (row ${text + 1}: "${col.values[text] ?? ''}"), but the model was trained on numbers there`);
+        if (text >= 0)
+          throw new EncodingError(
+            `column "${spec.name}" holds text (row ${text + 1}: "${col.values[text] ?? ''}"), but the model was trained on numbers there`,
+          );
         offset += 1;
         continue;
       }

@@ -47,7 +47,8 @@ function columnTensor(col: Column, type: number, shape: number[], file: string):
     const vals = col.type === 'string' ? col.values.map((v) => v ?? '') : Array.from(col.values, String);
     return new ort.Tensor('string', vals, shape);
   }
-  if (col.type === 'string') throw new OnnxModelError(`${file}: input "${col.name}" is numeric in the model but holds text in the data`);
+  if (col.type === 'string')
+    throw new OnnxModelError(`${file}: input "${col.name}" is numeric in the model but holds text in the data`);
   const missingAt = col.missing?.findIndex((m) => m === 1) ?? -1;
   if (type === DataType.FLOAT || type === DataType.DOUBLE) {
     const data = type === DataType.FLOAT ? Float32Array.from(col.values) : Float64Array.from(col.values);
@@ -55,8 +56,16 @@ function columnTensor(col: Column, type: number, shape: number[], file: string):
     if (col.missing) col.missing.forEach((m, i) => m === 1 && (data[i] = NaN));
     return new ort.Tensor(type === DataType.FLOAT ? 'float32' : 'float64', data, shape);
   }
-  if (missingAt >= 0) throw new OnnxModelError(`${file}: column "${col.name}" has a missing value (row ${missingAt + 1}) but the model takes integers there; impute it first`);
-  if (type === DataType.INT64) return new ort.Tensor('int64', BigInt64Array.from(col.values, (v) => BigInt(Math.round(v))), shape);
+  if (missingAt >= 0)
+    throw new OnnxModelError(
+      `${file}: column "${col.name}" has a missing value (row ${missingAt + 1}) but the model takes integers there; impute it first`,
+    );
+  if (type === DataType.INT64)
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from(col.values, (v) => BigInt(Math.round(v))),
+      shape,
+    );
   if (type === DataType.INT32) return new ort.Tensor('int32', Int32Array.from(col.values), shape);
   throw new OnnxModelError(`${file}: input "${col.name}" has ONNX type ${type}, which Cairn cannot feed (${n} rows)`);
 }
@@ -65,7 +74,10 @@ function toScores(t: ort.Tensor, rows: number): Scores {
   const d = t.data;
   if (Array.isArray(d)) throw new OnnxModelError('the model returned text where numbers were expected');
   // Float outputs copy without a per-element call; int64 (BigInt) outputs need Number().
-  const values = d instanceof Float32Array || d instanceof Float64Array ? new Float64Array(d) : Float64Array.from(d as ArrayLike<number>, Number);
+  const values =
+    d instanceof Float32Array || d instanceof Float64Array
+      ? new Float64Array(d)
+      : Float64Array.from(d as ArrayLike<number>, Number);
   return { values, width: rows > 0 ? values.length / rows : (t.dims[1] ?? 1) };
 }
 
@@ -83,8 +95,18 @@ function classLabels(m: ModelMsg): Array<string | number> | undefined {
 }
 
 function cairnOnnx(file: string, session: ort.InferenceSession, json: string): Predictor {
-  const parsed = cairnModelSchema.safeParse({ ...JSON.parse(json), userFactors: [], itemFactors: [], userBias: [], itemBias: [], layers: [{ inputs: 1, units: 1, weights: [0], bias: [0], activation: 'linear' }] });
-  if (!parsed.success) throw new OnnxModelError(`${file}: the cairn.model metadata is not valid (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  const parsed = cairnModelSchema.safeParse({
+    ...JSON.parse(json),
+    userFactors: [],
+    itemFactors: [],
+    userBias: [],
+    itemBias: [],
+    layers: [{ inputs: 1, units: 1, weights: [0], bias: [0], activation: 'linear' }],
+  });
+  if (!parsed.success)
+    throw new OnnxModelError(
+      `${file}: the cairn.model metadata is not valid (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    );
   const m = parsed.data;
   if (m.kind === 'tabular') {
     const classes = m.classes?.length ?? 0;
@@ -97,7 +119,10 @@ function cairnOnnx(file: string, session: ort.InferenceSession, json: string): P
         const x = applyEncoding(m.encoding, m.transform ? applyTransform(table, m.transform) : table);
         const out = await session.run({ features: new ort.Tensor('float32', x, [table.rowCount, m.encoding.width]) });
         const t = out[m.task === 'regression' ? 'prediction' : 'probabilities'];
-        if (!t) throw new OnnxModelError(`${file}: the model gave no ${m.task === 'regression' ? 'prediction' : 'probabilities'} output`);
+        if (!t)
+          throw new OnnxModelError(
+            `${file}: the model gave no ${m.task === 'regression' ? 'prediction' : 'probabilities'} output`,
+          );
         return { values: toScores(t, table.rowCount).values, width: m.task === 'regression' ? 1 : classes };
       },
     };
@@ -111,7 +136,10 @@ function onnxRecommender(session: ort.InferenceSession, m: MfModel): Recommender
   const users = new Map(m.users.map((id, i) => [String(id), i]));
   const items = new Map(m.items.map((id, i) => [String(id), i]));
   const run = async (u: BigInt64Array, i: BigInt64Array): Promise<Float64Array> => {
-    const out = await session.run({ user: new ort.Tensor('int64', u, [u.length]), item: new ort.Tensor('int64', i, [i.length]) });
+    const out = await session.run({
+      user: new ort.Tensor('int64', u, [u.length]),
+      item: new ort.Tensor('int64', i, [i.length]),
+    });
     const s = out['score'];
     if (!s) throw new OnnxModelError('the model gave no score output');
     return toScores(s, u.length).values;
@@ -151,12 +179,19 @@ function onnxRecommender(session: ort.InferenceSession, m: MfModel): Recommender
   };
 }
 
-function genericTabular(file: string, session: ort.InferenceSession, m: ModelMsg, opts: OnnxLoadOptions): TabularPredictor {
+function genericTabular(
+  file: string,
+  session: ort.InferenceSession,
+  m: ModelMsg,
+  opts: OnnxLoadOptions,
+): TabularPredictor {
   const initialized = new Set((m.graph.initializer ?? []).map((t) => t.name));
   const inputs = m.graph.input.filter((i) => !initialized.has(i.name));
   const first = inputs[0];
   if (!first) throw new OnnxModelError(`${file}: the model has no inputs`);
-  const named = opts.inputColumns ?? (meta(m, 'cairn.input_columns') ? (JSON.parse(meta(m, 'cairn.input_columns') ?? '[]') as string[]) : undefined);
+  const named =
+    opts.inputColumns ??
+    (meta(m, 'cairn.input_columns') ? (JSON.parse(meta(m, 'cairn.input_columns') ?? '[]') as string[]) : undefined);
   const firstDims = dims(first);
   const matrix = inputs.length === 1 && firstDims.length === 2 && firstDims[1] !== 1;
   if (matrix && !named) {
@@ -166,10 +201,15 @@ function genericTabular(file: string, session: ort.InferenceSession, m: ModelMsg
   }
   const outputs = m.graph.output;
   for (const o of outputs) {
-    if (!o.type?.tensorType) throw new OnnxModelError(`${file}: output "${o.name}" is not a tensor (a ZipMap?); convert the model with zipmap disabled (sklearn-onnx: options={'zipmap': False})`);
+    if (!o.type?.tensorType)
+      throw new OnnxModelError(
+        `${file}: output "${o.name}" is not a tensor (a ZipMap?); convert the model with zipmap disabled (sklearn-onnx: options={'zipmap': False})`,
+      );
   }
   const floatOut = outputs.filter((o) => elemType(o) === DataType.FLOAT || elemType(o) === DataType.DOUBLE);
-  const probs = floatOut.find((o) => /prob/i.test(o.name)) ?? (meta(m, 'cairn.task') === 'classification' ? floatOut.find((o) => dims(o).length === 2) : undefined);
+  const probs =
+    floatOut.find((o) => /prob/i.test(o.name)) ??
+    (meta(m, 'cairn.task') === 'classification' ? floatOut.find((o) => dims(o).length === 2) : undefined);
   const task: 'classification' | 'regression' = probs ? 'classification' : 'regression';
   const target = probs ?? floatOut[0];
   if (!target) throw new OnnxModelError(`${file}: no float output to read predictions from`);
@@ -188,10 +228,15 @@ function genericTabular(file: string, session: ort.InferenceSession, m: ModelMsg
         const x = new Float32Array(n * width);
         inputColumns.forEach((c, j) => {
           const col = findColumn(table, c, 'input data');
-          if (col.type === 'string') throw new OnnxModelError(`${file}: column "${c}" holds text but the model's matrix input is numeric`);
+          if (col.type === 'string')
+            throw new OnnxModelError(`${file}: column "${c}" holds text but the model's matrix input is numeric`);
           for (let r = 0; r < n; r++) x[r * width + j] = col.missing?.[r] ? NaN : (col.values[r] ?? NaN);
         });
-        feeds[first.name] = new ort.Tensor(elemType(first) === DataType.DOUBLE ? 'float64' : 'float32', elemType(first) === DataType.DOUBLE ? Float64Array.from(x) : x, [n, width]);
+        feeds[first.name] = new ort.Tensor(
+          elemType(first) === DataType.DOUBLE ? 'float64' : 'float32',
+          elemType(first) === DataType.DOUBLE ? Float64Array.from(x) : x,
+          [n, width],
+        );
       } else {
         for (const input of inputs) {
           const shape = dims(input).length === 2 ? [n, 1] : [n];

@@ -25,7 +25,10 @@ export function topK(scores: ArrayLike<number>, k: number, skip: (i: number) => 
 }
 
 /** A user's `exclude`d items as keys. */
-function excluded(exclude: Map<string | number, Set<string | number>> | undefined, user: string | number): Set<string> | undefined {
+function excluded(
+  exclude: Map<string | number, Set<string | number>> | undefined,
+  user: string | number,
+): Set<string> | undefined {
   const seen = exclude?.get(user) ?? exclude?.get(key(user));
   return seen ? new Set([...seen].map(key)) : undefined;
 }
@@ -40,7 +43,8 @@ function mfScorer(m: MfModel) {
     let s = m.globalMean;
     if (u !== undefined) s += m.userBias[u] ?? 0;
     if (i !== undefined) s += m.itemBias[i] ?? 0;
-    if (u !== undefined && i !== undefined) for (let j = 0; j < k; j++) s += (m.userFactors[u * k + j] ?? 0) * (m.itemFactors[i * k + j] ?? 0);
+    if (u !== undefined && i !== undefined)
+      for (let j = 0; j < k; j++) s += (m.userFactors[u * k + j] ?? 0) * (m.itemFactors[i * k + j] ?? 0);
     return s;
   };
   // Implicit models score a preference logit; the ranking is all that matters there.
@@ -54,7 +58,8 @@ export function mfPredictor(m: MfModel): RecommenderPredictor {
     kind: 'recommender',
     score(us, is) {
       const out = new Float64Array(us.length);
-      for (let r = 0; r < us.length; r++) out[r] = finish(raw(users.get(key(us[r] ?? '')), items.get(key(is[r] ?? ''))));
+      for (let r = 0; r < us.length; r++)
+        out[r] = finish(raw(users.get(key(us[r] ?? '')), items.get(key(is[r] ?? ''))));
       return Promise.resolve(out);
     },
     recommend(us, n, exclude) {
@@ -142,12 +147,19 @@ export function contentScorer(m: ContentModel) {
     return Math.min(m.clip.max, Math.max(m.clip.min, s));
   };
   /** Catalogue indices by training ratings, most first (ties: catalogue order): the new-user list. */
-  const popular = Array.from({ length: m.items.length }, (_, i) => i).sort((a, b) => (m.itemCounts[b] ?? 0) - (m.itemCounts[a] ?? 0));
+  const popular = Array.from({ length: m.items.length }, (_, i) => i).sort(
+    (a, b) => (m.itemCounts[b] ?? 0) - (m.itemCounts[a] ?? 0),
+  );
   return { users, items, cosines, rating, popular };
 }
 
 /** The first n catalogue indices of `order` not in `seen`. */
-function firstUnseen(order: readonly number[], ids: Array<string | number>, n: number, seen: Set<string> | undefined): Array<string | number> {
+function firstUnseen(
+  order: readonly number[],
+  ids: Array<string | number>,
+  n: number,
+  seen: Set<string> | undefined,
+): Array<string | number> {
   const out: Array<string | number> = [];
   for (const i of order) {
     if (out.length >= n) break;
@@ -163,7 +175,8 @@ export function contentPredictor(m: ContentModel): RecommenderPredictor {
     kind: 'recommender',
     score(us, is) {
       const out = new Float64Array(us.length);
-      for (let r = 0; r < us.length; r++) out[r] = c.rating(c.users.get(key(us[r] ?? '')), c.items.get(key(is[r] ?? '')));
+      for (let r = 0; r < us.length; r++)
+        out[r] = c.rating(c.users.get(key(us[r] ?? '')), c.items.get(key(is[r] ?? '')));
       return Promise.resolve(out);
     },
     recommend(us, n, exclude) {
@@ -232,9 +245,14 @@ export function hybridRanker(m: HybridModel): (u: { mf: number; content: number 
 }
 
 /** Plain loops: Float64Array.from with a map function costs several times more per element (hot in the blend grid). */
-export function blendScores(p: HybridComponents, w: HybridModel['rankBlend'], out = new Float64Array(p.mf.length)): Float64Array {
+export function blendScores(
+  p: HybridComponents,
+  w: HybridModel['rankBlend'],
+  out = new Float64Array(p.mf.length),
+): Float64Array {
   const { mf, content, popularity } = p;
-  for (let i = 0; i < mf.length; i++) out[i] = w.mf * (mf[i] as number) + w.content * (content[i] as number) + w.popularity * (popularity[i] as number);
+  for (let i = 0; i < mf.length; i++)
+    out[i] = w.mf * (mf[i] as number) + w.content * (content[i] as number) + w.popularity * (popularity[i] as number);
   return out;
 }
 
@@ -249,7 +267,9 @@ export function hybridPredictor(m: HybridModel): RecommenderPredictor {
   const b = m.ratingBlend;
   const clip = (v: number) => Math.min(m.content.clip.max, Math.max(m.content.clip.min, v));
   const components = hybridRanker(m);
-  const popular = Array.from({ length: m.content.items.length }, (_, i) => i).sort((a, b) => (m.popularity[b] ?? 0) - (m.popularity[a] ?? 0));
+  const popular = Array.from({ length: m.content.items.length }, (_, i) => i).sort(
+    (a, b) => (m.popularity[b] ?? 0) - (m.popularity[a] ?? 0),
+  );
   return {
     kind: 'recommender',
     score(us, is) {
@@ -261,7 +281,10 @@ export function hybridPredictor(m: HybridModel): RecommenderPredictor {
         const mi = mf.items.get(item);
         const cu = c.users.get(user);
         const ci = c.items.get(item);
-        out[r] = mu !== undefined && mi !== undefined ? clip(b.intercept + b.mf * mf.finish(mf.raw(mu, mi)) + b.content * c.rating(cu, ci)) : c.rating(cu, ci);
+        out[r] =
+          mu !== undefined && mi !== undefined
+            ? clip(b.intercept + b.mf * mf.finish(mf.raw(mu, mi)) + b.content * c.rating(cu, ci))
+            : c.rating(cu, ci);
       }
       return Promise.resolve(out);
     },
@@ -272,7 +295,9 @@ export function hybridPredictor(m: HybridModel): RecommenderPredictor {
           const seen = excluded(exclude, user);
           if (mu === undefined) return firstUnseen(popular, m.content.items, n, seen);
           const scores = blendScores(components({ mf: mu, content: c.users.get(key(user)) }), m.rankBlend);
-          return topK(scores, n, (i) => seen?.has(key(m.content.items[i] ?? '')) ?? false).map((i) => m.content.items[i] ?? i);
+          return topK(scores, n, (i) => seen?.has(key(m.content.items[i] ?? '')) ?? false).map(
+            (i) => m.content.items[i] ?? i,
+          );
         }),
       );
     },

@@ -1,5 +1,15 @@
 import type { GbdtEnsemble, MfModel, TabularModel } from '../models/artifact.js';
-import { AttributeType, DataType, encodeModel, type AttributeMsg, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from './schema.js';
+import {
+  AttributeType,
+  DataType,
+  encodeModel,
+  type AttributeMsg,
+  type GraphMsg,
+  type ModelMsg,
+  type NodeMsg,
+  type TensorMsg,
+  type ValueInfoMsg,
+} from './schema.js';
 import { floatTensorProto, int64TensorProto } from './tensor.js';
 
 /**
@@ -19,7 +29,12 @@ export const METADATA_KEY = 'cairn.model';
 
 const floatInput = (name: string, dims: Array<number | string>): ValueInfoMsg => ({
   name,
-  type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  type: {
+    tensorType: {
+      elemType: DataType.FLOAT,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  },
 });
 const typed = (name: string, elemType: number, dims: Array<number | string>): ValueInfoMsg => {
   const v = floatInput(name, dims);
@@ -33,9 +48,19 @@ const enc = new TextEncoder();
 const intsAttr = (name: string, ints: number[]): AttributeMsg => ({ name, type: AttributeType.INTS, ints });
 const floatsAttr = (name: string, floats: number[]): AttributeMsg => ({ name, type: AttributeType.FLOATS, floats });
 const stringAttr = (name: string, s: string): AttributeMsg => ({ name, type: AttributeType.STRING, s: enc.encode(s) });
-const stringsAttr = (name: string, strings: string[]): AttributeMsg => ({ name, type: AttributeType.STRINGS, strings: strings.map((v) => enc.encode(v)) });
+const stringsAttr = (name: string, strings: string[]): AttributeMsg => ({
+  name,
+  type: AttributeType.STRINGS,
+  strings: strings.map((v) => enc.encode(v)),
+});
 
-function node(opType: string, input: string[], output: string[], attribute: AttributeMsg[] = [], domain?: string): NodeMsg {
+function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  attribute: AttributeMsg[] = [],
+  domain?: string,
+): NodeMsg {
   return { opType, input, output, name: `${output[0] ?? opType}_${opType}`, attribute, ...(domain ? { domain } : {}) };
 }
 
@@ -58,7 +83,15 @@ function model(graph: GraphMsg, metadata: unknown, doc: string, ml = false): Mod
  * Cairn's own prediction does, on the same float32 thresholds.
  */
 function treesToOnnx(m: TabularModel, e: GbdtEnsemble): Uint8Array {
-  const ids = { tree: [] as number[], node: [] as number[], feature: [] as number[], value: [] as number[], mode: [] as string[], yes: [] as number[], no: [] as number[] };
+  const ids = {
+    tree: [] as number[],
+    node: [] as number[],
+    feature: [] as number[],
+    value: [] as number[],
+    mode: [] as string[],
+    yes: [] as number[],
+    no: [] as number[],
+  };
   const leaves = { tree: [] as number[], node: [] as number[], out: [] as number[], weight: [] as number[] };
   e.trees.forEach((t, ti) => {
     t.feature.forEach((f, ni) => {
@@ -92,16 +125,22 @@ function treesToOnnx(m: TabularModel, e: GbdtEnsemble): Uint8Array {
   let output: ValueInfoMsg[];
   if (m.task === 'regression') {
     nodes = [
-      node('TreeEnsembleRegressor', ['features'], ['prediction'], [
-        ...structure,
-        intsAttr('target_treeids', leaves.tree),
-        intsAttr('target_nodeids', leaves.node),
-        intsAttr('target_ids', leaves.out),
-        floatsAttr('target_weights', leaves.weight),
-        intAttr('n_targets', 1),
-        stringAttr('aggregate_function', 'SUM'),
-        stringAttr('post_transform', 'NONE'),
-      ], 'ai.onnx.ml'),
+      node(
+        'TreeEnsembleRegressor',
+        ['features'],
+        ['prediction'],
+        [
+          ...structure,
+          intsAttr('target_treeids', leaves.tree),
+          intsAttr('target_nodeids', leaves.node),
+          intsAttr('target_ids', leaves.out),
+          floatsAttr('target_weights', leaves.weight),
+          intAttr('n_targets', 1),
+          stringAttr('aggregate_function', 'SUM'),
+          stringAttr('post_transform', 'NONE'),
+        ],
+        'ai.onnx.ml',
+      ),
     ];
     output = [floatInput('prediction', ['N', 1])];
   } else {
@@ -109,24 +148,41 @@ function treesToOnnx(m: TabularModel, e: GbdtEnsemble): Uint8Array {
     // Text labels as strings, whole numbers as int64s, anything else by index (the metadata keeps the real labels).
     const text = classes.some((c) => typeof c === 'string');
     const ints = classes.every((c) => typeof c === 'number' && Number.isInteger(c));
-    const labels = text ? stringsAttr('classlabels_strings', classes.map(String)) : intsAttr('classlabels_int64s', ints ? classes.map(Number) : classes.map((_, i) => i));
+    const labels = text
+      ? stringsAttr('classlabels_strings', classes.map(String))
+      : intsAttr('classlabels_int64s', ints ? classes.map(Number) : classes.map((_, i) => i));
     nodes = [
-      node('TreeEnsembleClassifier', ['features'], ['label', 'probabilities'], [
-        ...structure,
-        intsAttr('class_treeids', leaves.tree),
-        intsAttr('class_nodeids', leaves.node),
-        intsAttr('class_ids', leaves.out),
-        floatsAttr('class_weights', leaves.weight),
-        labels,
-        stringAttr('post_transform', e.objective === 'logloss' ? 'LOGISTIC' : 'SOFTMAX'),
-      ], 'ai.onnx.ml'),
+      node(
+        'TreeEnsembleClassifier',
+        ['features'],
+        ['label', 'probabilities'],
+        [
+          ...structure,
+          intsAttr('class_treeids', leaves.tree),
+          intsAttr('class_nodeids', leaves.node),
+          intsAttr('class_ids', leaves.out),
+          floatsAttr('class_weights', leaves.weight),
+          labels,
+          stringAttr('post_transform', e.objective === 'logloss' ? 'LOGISTIC' : 'SOFTMAX'),
+        ],
+        'ai.onnx.ml',
+      ),
     ];
-    output = [typed('label', text ? DataType.STRING : DataType.INT64, ['N']), floatInput('probabilities', ['N', classes.length])];
+    output = [
+      typed('label', text ? DataType.STRING : DataType.INT64, ['N']),
+      floatInput('probabilities', ['N', classes.length]),
+    ];
   }
   const { layers: _layers, ensemble: _trees, ...meta } = m;
   return encodeModel(
     model(
-      { name: 'cairn_gradient_boosting', node: nodes, initializer: [], input: [floatInput('features', ['N', m.encoding.width])], output },
+      {
+        name: 'cairn_gradient_boosting',
+        node: nodes,
+        initializer: [],
+        input: [floatInput('features', ['N', m.encoding.width])],
+        output,
+      },
       meta,
       `Cairn gradient boosting (${m.task}, ${e.trees.length} trees); input: encoded features, see the cairn.model metadata for the transform.`,
       true,
@@ -161,7 +217,11 @@ export function tabularToOnnx(m: TabularModel): Uint8Array {
     const classes = m.classes?.length ?? 2;
     if (classes === 2) {
       init.push(floatTensorProto('one', [], [1]));
-      nodes.push(node('Sigmoid', [h], ['p1']), node('Sub', ['one', 'p1'], ['p0']), node('Concat', ['p0', 'p1'], ['probabilities'], [intAttr('axis', 1)]));
+      nodes.push(
+        node('Sigmoid', [h], ['p1']),
+        node('Sub', ['one', 'p1'], ['p0']),
+        node('Concat', ['p0', 'p1'], ['probabilities'], [intAttr('axis', 1)]),
+      );
     } else {
       nodes.push(node('Softmax', [h], ['probabilities'], [intAttr('axis', 1)]));
     }
@@ -170,7 +230,13 @@ export function tabularToOnnx(m: TabularModel): Uint8Array {
   const { layers: _weights, ensemble: _none, ...meta } = m;
   return encodeModel(
     model(
-      { name: `cairn_${m.algorithm}`, node: nodes, initializer: init, input: [floatInput('features', ['N', width])], output: [output] },
+      {
+        name: `cairn_${m.algorithm}`,
+        node: nodes,
+        initializer: init,
+        input: [floatInput('features', ['N', width])],
+        output: [output],
+      },
       meta,
       `Cairn ${m.algorithm} (${m.task}); input: encoded features, see the cairn.model metadata for the transform.`,
     ),
@@ -205,7 +271,13 @@ export function mfToOnnx(m: MfModel): Uint8Array {
   const { userFactors: _p, itemFactors: _q, userBias: _bu, itemBias: _bi, ...meta } = m;
   return encodeModel(
     model(
-      { name: 'cairn_matrix_factorization', node: nodes, initializer: init, input: [typed('user', DataType.INT64, ['N']), typed('item', DataType.INT64, ['N'])], output: [floatInput('score', ['N'])] },
+      {
+        name: 'cairn_matrix_factorization',
+        node: nodes,
+        initializer: init,
+        input: [typed('user', DataType.INT64, ['N']), typed('item', DataType.INT64, ['N'])],
+        output: [floatInput('score', ['N'])],
+      },
       meta,
       'Cairn matrix factorization; inputs are indices into the users / items id maps of the cairn.model metadata.',
     ),

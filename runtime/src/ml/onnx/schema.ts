@@ -124,7 +124,20 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 export const TensorProtoType = root.lookupType('onnx.TensorProto');
 
 /** TensorProto.DataType values Cairn handles. */
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
+export const DataType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+} as const;
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 // Plain shapes of the decoded messages (protobufjs `toObject` with longs as numbers, bytes as Uint8Array).
@@ -190,7 +203,12 @@ export interface ModelMsg {
   metadataProps?: Array<{ key: string; value: string }>;
 }
 
-const toObjectOptions: protobuf.IConversionOptions = { longs: Number, bytes: Uint8Array, defaults: false, arrays: true };
+const toObjectOptions: protobuf.IConversionOptions = {
+  longs: Number,
+  bytes: Uint8Array,
+  defaults: false,
+  arrays: true,
+};
 
 export function decodeModel(bytes: Uint8Array): ModelMsg {
   return ModelProto.toObject(ModelProto.decode(bytes), toObjectOptions) as ModelMsg;

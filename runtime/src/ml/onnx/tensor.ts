@@ -3,7 +3,17 @@ import { DataType, type TensorMsg } from './schema.js';
 
 /** Converts between ONNX TensorProto messages and onnxruntime tensors (test data, initializers, exported weights). */
 
-type Typed = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+type Typed =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 const layout: Record<number, { ort: ort.Tensor.Type; bytes: number; make: (buf: ArrayBuffer, n: number) => Typed }> = {
   [DataType.FLOAT]: { ort: 'float32', bytes: 4, make: (b, n) => new Float32Array(b, 0, n) },
@@ -27,24 +37,34 @@ export function tensorFromProto(t: TensorMsg): ort.Tensor {
   if (t.dataLocation === 1) throw new Error(`tensor ${t.name ?? ''}: external data is not supported`);
   if (type === DataType.STRING) {
     const dec = new TextDecoder();
-    return new ort.Tensor('string', (t.stringData ?? []).map((s) => dec.decode(s)), dims);
+    return new ort.Tensor(
+      'string',
+      (t.stringData ?? []).map((s) => dec.decode(s)),
+      dims,
+    );
   }
   const l = layout[type];
   if (!l) throw new Error(`tensor ${t.name ?? ''}: ONNX data type ${type} is not supported`);
   const buf = new ArrayBuffer(count * l.bytes);
   const out = l.make(buf, count);
   if (t.rawData && t.rawData.length > 0) {
-    if (t.rawData.length !== count * l.bytes) throw new Error(`tensor ${t.name ?? ''}: raw data has ${t.rawData.length} bytes, expected ${count * l.bytes}`);
+    if (t.rawData.length !== count * l.bytes)
+      throw new Error(`tensor ${t.name ?? ''}: raw data has ${t.rawData.length} bytes, expected ${count * l.bytes}`);
     // Copy: the decoded bytes may be an unaligned view into the file buffer.
     new Uint8Array(buf).set(t.rawData);
   } else {
     const src: ArrayLike<number> =
-      type === DataType.FLOAT ? (t.floatData ?? []) :
-      type === DataType.DOUBLE ? (t.doubleData ?? []) :
-      type === DataType.INT64 ? (t.int64Data ?? []) :
-      type === DataType.UINT64 || type === DataType.UINT32 ? (t.uint64Data ?? []) :
-      (t.int32Data ?? []);
-    if (src.length !== count) throw new Error(`tensor ${t.name ?? ''}: ${src.length} values for shape [${dims.join(', ')}]`);
+      type === DataType.FLOAT
+        ? (t.floatData ?? [])
+        : type === DataType.DOUBLE
+          ? (t.doubleData ?? [])
+          : type === DataType.INT64
+            ? (t.int64Data ?? [])
+            : type === DataType.UINT64 || type === DataType.UINT32
+              ? (t.uint64Data ?? [])
+              : (t.int32Data ?? []);
+    if (src.length !== count)
+      throw new Error(`tensor ${t.name ?? ''}: ${src.length} values for shape [${dims.join(', ')}]`);
     for (let i = 0; i < count; i++) {
       const v = src[i] ?? 0;
       if (out instanceof BigInt64Array || out instanceof BigUint64Array) out[i] = BigInt(v);
@@ -57,8 +77,14 @@ export function tensorFromProto(t: TensorMsg): ort.Tensor {
 /** A float32 initializer / constant, stored as raw little-endian bytes (exact, compact). */
 export function floatTensorProto(name: string, dims: number[], values: ArrayLike<number>): TensorMsg {
   const data = Float32Array.from(values);
-  if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`internal error: tensor ${name} has ${data.length} values for [${dims.join(', ')}]`);
-  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  if (data.length !== dims.reduce((a, b) => a * b, 1))
+    throw new Error(`internal error: tensor ${name} has ${data.length} values for [${dims.join(', ')}]`);
+  return {
+    name,
+    dims,
+    dataType: DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 export function int64TensorProto(name: string, dims: number[], values: number[]): TensorMsg {

@@ -38,13 +38,23 @@ const key = (id: string | number) => String(id);
 
 export function genreTokens(text: string | null, separator: string): string[] {
   if (!text) return [];
-  return [...new Set(text.split(separator).map((g) => g.trim()).filter((g) => g.length > 0))];
+  return [
+    ...new Set(
+      text
+        .split(separator)
+        .map((g) => g.trim())
+        .filter((g) => g.length > 0),
+    ),
+  ];
 }
 
 /** Lower-cased words of a title, letters and digits only, two characters or more (repeats kept: they are the tf). */
 export function titleWords(text: string | null): string[] {
   if (!text) return [];
-  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= 2);
+  return text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length >= 2);
 }
 
 function cell(table: Table, name: string, row: number): string | null {
@@ -55,7 +65,10 @@ function cell(table: Table, name: string, row: number): string | null {
 }
 
 /** Item features from tables that hold them (each row repeats its item's features; the first row of an item wins). */
-export function readItemFeatures(tables: ReadonlyArray<{ table: Table; file: string }>, o: ContentFeatureOptions): Map<string, ItemFeatures> {
+export function readItemFeatures(
+  tables: ReadonlyArray<{ table: Table; file: string }>,
+  o: ContentFeatureOptions,
+): Map<string, ItemFeatures> {
   const out = new Map<string, ItemFeatures>();
   for (const { table, file } of tables) {
     const itemCol = columnOf(table, o.item, file, 'item');
@@ -80,13 +93,23 @@ export interface Vocabulary {
   index: Map<string, number>;
 }
 
-export function buildVocabulary(items: readonly ItemFeatures[], o: Pick<ContentFeatureOptions, 'weighting' | 'minDf'>): Vocabulary {
+export function buildVocabulary(
+  items: readonly ItemFeatures[],
+  o: Pick<ContentFeatureOptions, 'weighting' | 'minDf'>,
+): Vocabulary {
   const df = new Map<string, number>();
-  for (const it of items) for (const t of new Set([...it.genres.map((g) => `genre:${g}`), ...it.words.map((w) => `title:${w}`)])) df.set(t, (df.get(t) ?? 0) + 1);
+  for (const it of items)
+    for (const t of new Set([...it.genres.map((g) => `genre:${g}`), ...it.words.map((w) => `title:${w}`)]))
+      df.set(t, (df.get(t) ?? 0) + 1);
   // Genres always count; title words need minDf items. Sorted, so the vocabulary does not depend on row order.
-  const terms = [...df.entries()].filter(([t, d]) => t.startsWith('genre:') || d >= o.minDf).map(([t]) => t).sort();
+  const terms = [...df.entries()]
+    .filter(([t, d]) => t.startsWith('genre:') || d >= o.minDf)
+    .map(([t]) => t)
+    .sort();
   const n = items.length;
-  const idf = Float64Array.from(terms, (t) => (o.weighting === 'binary' ? 1 : Math.log((1 + n) / (1 + (df.get(t) ?? 0))) + 1));
+  const idf = Float64Array.from(terms, (t) =>
+    o.weighting === 'binary' ? 1 : Math.log((1 + n) / (1 + (df.get(t) ?? 0))) + 1,
+  );
   return { terms, idf, index: new Map(terms.map((t, i) => [t, i])) };
 }
 
@@ -125,7 +148,12 @@ function toSparse(dense: Float64Array, scale: number): SparseVector {
   return { terms, weights };
 }
 
-export function trainContent(ix: IndexedInteractions, features: ReadonlyMap<string, ItemFeatures>, columns: ContentModel['columns'], o: ContentFeatureOptions): ContentModel {
+export function trainContent(
+  ix: IndexedInteractions,
+  features: ReadonlyMap<string, ItemFeatures>,
+  columns: ContentModel['columns'],
+  o: ContentFeatureOptions,
+): ContentModel {
   const { data } = ix;
   const n = data.ratings.length;
   if (n === 0) throw new TrainingError('the ratings table has no rows');
@@ -134,7 +162,10 @@ export function trainContent(ix: IndexedInteractions, features: ReadonlyMap<stri
   const rated = new Set(ix.items.map(key));
   for (const [k, f] of features) if (!rated.has(k)) catalogue.push(f);
   const vocabulary = buildVocabulary(catalogue, o);
-  if (vocabulary.terms.length === 0) throw new TrainingError(`no item has any genre in column "${o.genres}"${o.title ? ` or title word in "${o.title}"` : ''}; name the item feature columns with \`genres:\` and \`title:\``);
+  if (vocabulary.terms.length === 0)
+    throw new TrainingError(
+      `no item has any genre in column "${o.genres}"${o.title ? ` or title word in "${o.title}"` : ''}; name the item feature columns with \`genres:\` and \`title:\``,
+    );
   const profiles = catalogue.map((it) => itemProfile(it, vocabulary, o.weighting));
 
   let mu = 0;
@@ -165,7 +196,8 @@ export function trainContent(ix: IndexedInteractions, features: ReadonlyMap<stri
     const c = (data.ratings[r] ?? 0) - (userSum[u] ?? 0) / (userCount[u] ?? 1);
     const p = profiles[data.items[r] ?? 0] as SparseVector;
     const acc = raw[u] as Float64Array;
-    for (let j = 0; j < p.terms.length; j++) acc[p.terms[j] ?? 0] = (acc[p.terms[j] ?? 0] ?? 0) + c * (p.weights[j] ?? 0);
+    for (let j = 0; j < p.terms.length; j++)
+      acc[p.terms[j] ?? 0] = (acc[p.terms[j] ?? 0] ?? 0) + c * (p.weights[j] ?? 0);
   }
   const norms = raw.map((p) => Math.sqrt(p.reduce((s, x) => s + x * x, 0)));
 
@@ -193,7 +225,12 @@ export function trainContent(ix: IndexedInteractions, features: ReadonlyMap<stri
     formatVersion: 1,
     kind: 'content-based',
     columns,
-    features: { genres: o.genres, ...(o.title !== undefined ? { title: o.title } : {}), separator: o.separator, weighting: o.weighting },
+    features: {
+      genres: o.genres,
+      ...(o.title !== undefined ? { title: o.title } : {}),
+      separator: o.separator,
+      weighting: o.weighting,
+    },
     vocabulary: vocabulary.terms,
     idf: Array.from(vocabulary.idf),
     items: catalogue.map((c) => c.id),

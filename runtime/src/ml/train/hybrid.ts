@@ -36,7 +36,11 @@ const GRID_STEPS = 10;
 const SHORTLIST = 10;
 
 /** Least squares y ≈ c0 + c1·x1 + c2·x2 (normal equations, a tiny ridge against collinearity). */
-export function fitLinear2(x1: ArrayLike<number>, x2: ArrayLike<number>, y: ArrayLike<number>): [number, number, number] | undefined {
+export function fitLinear2(
+  x1: ArrayLike<number>,
+  x2: ArrayLike<number>,
+  y: ArrayLike<number>,
+): [number, number, number] | undefined {
   const a = [
     [0, 0, 0],
     [0, 0, 0],
@@ -71,7 +75,9 @@ export function fitLinear2(x1: ArrayLike<number>, x2: ArrayLike<number>, y: Arra
 /** The weights (w_mf, w_content, w_pop) on the simplex grid, mf-heavy first (ties keep the first). */
 export function blendGrid(steps = GRID_STEPS): Array<HybridModel['rankBlend']> {
   const out: Array<HybridModel['rankBlend']> = [];
-  for (let a = steps; a >= 0; a--) for (let b = steps - a; b >= 0; b--) out.push({ mf: a / steps, content: b / steps, popularity: (steps - a - b) / steps });
+  for (let a = steps; a >= 0; a--)
+    for (let b = steps - a; b >= 0; b--)
+      out.push({ mf: a / steps, content: b / steps, popularity: (steps - a - b) / steps });
   return out;
 }
 
@@ -82,9 +88,16 @@ const MIN_HOLD_OUT_RATINGS = 5;
  * Each user's newest `fraction` of ratings (by `times`, else a seeded shuffle), for users with at least
  * MIN_HOLD_OUT_RATINGS: every held-out user is known to the fitted components, as the users the blend serves are.
  */
-export function holdOutNewest(rows: RatingRows, times: ArrayLike<number> | undefined, fraction: number, seed: number): { fitRows: Uint32Array; heldRows: Uint32Array } {
+export function holdOutNewest(
+  rows: RatingRows,
+  times: ArrayLike<number> | undefined,
+  fraction: number,
+  seed: number,
+): { fitRows: Uint32Array; heldRows: Uint32Array } {
   const n = rows.ratings.length;
-  const order = times ? Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (times[a] ?? 0) - (times[b] ?? 0) || a - b) : shuffled(n, rng(seed));
+  const order = times
+    ? Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (times[a] ?? 0) - (times[b] ?? 0) || a - b)
+    : shuffled(n, rng(seed));
   const byUser = new Map<string, number[]>();
   for (const r of order) {
     const u = key(rows.users[r] ?? '');
@@ -101,7 +114,10 @@ export function holdOutNewest(rows: RatingRows, times: ArrayLike<number> | undef
   const fitRows: number[] = [];
   const heldRows: number[] = [];
   for (const r of order) (held[r] ? heldRows : fitRows).push(r);
-  if (heldRows.length === 0) throw new TrainingError(`no user has ${MIN_HOLD_OUT_RATINGS} ratings: too few to hold out the newest share and choose the blend weights`);
+  if (heldRows.length === 0)
+    throw new TrainingError(
+      `no user has ${MIN_HOLD_OUT_RATINGS} ratings: too few to hold out the newest share and choose the blend weights`,
+    );
   return { fitRows: Uint32Array.from(fitRows), heldRows: Uint32Array.from(heldRows) };
 }
 
@@ -116,8 +132,11 @@ export async function trainHybrid(
   const { fitRows, heldRows } = holdOutNewest(rows, times, o.blendFraction, o.seed);
   const fit = indexRows(rows, fitRows);
   const mfOpts: MfTrainOptions = { ...o, implicit: false };
-  const artifact = (ix: typeof fit, r: Awaited<ReturnType<typeof trainMf>>) => mfArtifact(ix, r, { columns: o.columns, factors: o.factors, implicit: false, backend: o.backend, seed: o.seed });
-  hooks.log?.(`blend phase: components trained on ${fitRows.length} ratings, weights chosen on each user's newest ${o.blendFraction} (${heldRows.length} ratings)`);
+  const artifact = (ix: typeof fit, r: Awaited<ReturnType<typeof trainMf>>) =>
+    mfArtifact(ix, r, { columns: o.columns, factors: o.factors, implicit: false, backend: o.backend, seed: o.seed });
+  hooks.log?.(
+    `blend phase: components trained on ${fitRows.length} ratings, weights chosen on each user's newest ${o.blendFraction} (${heldRows.length} ratings)`,
+  );
   const mfFit = await trainMf(fit.data, mfOpts, hooks);
   const fitContent = trainContent(fit, features, o.columns, o.features);
   const probe: HybridModel = {
@@ -138,14 +157,22 @@ export async function trainHybrid(
   await yieldToEventLoop();
   throwIfAborted(hooks.signal);
   const rankBlend = chooseRankBlend(probe, rows, fitRows, heldRows, o);
-  hooks.log?.(`rating blend ${ratingBlend.blend.intercept.toFixed(3)} + ${ratingBlend.blend.mf.toFixed(3)}·mf + ${ratingBlend.blend.content.toFixed(3)}·content (rmse ${ratingBlend.rmse.toFixed(4)} on ${ratingBlend.rows} held-out pairs)`);
-  hooks.log?.(`ranking blend mf ${rankBlend.blend.mf}, content ${rankBlend.blend.content}, popularity ${rankBlend.blend.popularity} (ndcg@${o.k} ${rankBlend.ndcg.toFixed(4)} over ${rankBlend.users} held-out users)`);
+  hooks.log?.(
+    `rating blend ${ratingBlend.blend.intercept.toFixed(3)} + ${ratingBlend.blend.mf.toFixed(3)}·mf + ${ratingBlend.blend.content.toFixed(3)}·content (rmse ${ratingBlend.rmse.toFixed(4)} on ${ratingBlend.rows} held-out pairs)`,
+  );
+  hooks.log?.(
+    `ranking blend mf ${rankBlend.blend.mf}, content ${rankBlend.blend.content}, popularity ${rankBlend.blend.popularity} (ndcg@${o.k} ${rankBlend.ndcg.toFixed(4)} over ${rankBlend.users} held-out users)`,
+  );
 
   hooks.log?.(`refit on all ${n} ratings (${mfFit.bestEpoch} epochs)`);
   const all = indexRows(rows);
   // The refit's epochs are not streamed: the learning curve is the blend phase's (with its validation loss).
   const quiet: TrainHooks = { log: (line) => hooks.log?.(line), ...(hooks.signal ? { signal: hooks.signal } : {}) };
-  const mfAll = await trainMf(all.data, { ...mfOpts, epochs: mfFit.bestEpoch, validFraction: 0, earlyStopping: undefined }, quiet);
+  const mfAll = await trainMf(
+    all.data,
+    { ...mfOpts, epochs: mfFit.bestEpoch, validFraction: 0, earlyStopping: undefined },
+    quiet,
+  );
   const metrics: Record<string, number> = finite({
     ...Object.fromEntries(Object.entries(mfFit.metrics).filter(([k]) => k.startsWith('val_'))),
     ...(mfAll.metrics.loss !== undefined ? { loss: mfAll.metrics.loss } : {}),
@@ -170,7 +197,8 @@ export async function trainHybrid(
 }
 
 /** A metric with nothing to measure (no held-out pair the MF knows, say) is left out, never NaN. */
-const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+const finite = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
 /** Per catalogue item: Σ 0.5^((t_max − t) / (halfLife · (t_max − t_min))) over its ratings among `subset` (all by default). */
 export function recencyPopularity(
@@ -202,7 +230,11 @@ export function recencyPopularity(
   return out;
 }
 
-function chooseRatingBlend(m: HybridModel, rows: RatingRows, held: ArrayLike<number>): { blend: HybridModel['ratingBlend']; rmse: number; rows: number } {
+function chooseRatingBlend(
+  m: HybridModel,
+  rows: RatingRows,
+  held: ArrayLike<number>,
+): { blend: HybridModel['ratingBlend']; rmse: number; rows: number } {
   const mfUsers = new Map(m.mf.users.map((id, i) => [key(id), i]));
   const mfItems = new Map(m.mf.items.map((id, i) => [key(id), i]));
   const c = contentScorer(m.content);
@@ -227,11 +259,21 @@ function chooseRatingBlend(m: HybridModel, rows: RatingRows, held: ArrayLike<num
   let se = 0;
   const lo = m.content.clip.min;
   const hi = m.content.clip.max;
-  for (let r = 0; r < y.length; r++) se += ((y[r] ?? 0) - Math.min(hi, Math.max(lo, blend.intercept + blend.mf * (x1[r] ?? 0) + blend.content * (x2[r] ?? 0)))) ** 2;
+  for (let r = 0; r < y.length; r++)
+    se +=
+      ((y[r] ?? 0) -
+        Math.min(hi, Math.max(lo, blend.intercept + blend.mf * (x1[r] ?? 0) + blend.content * (x2[r] ?? 0)))) **
+      2;
   return { blend, rmse: y.length ? Math.sqrt(se / y.length) : NaN, rows: y.length };
 }
 
-function chooseRankBlend(m: HybridModel, rows: RatingRows, fitRows: ArrayLike<number>, held: ArrayLike<number>, o: HybridTrainOptions): { blend: HybridModel['rankBlend']; ndcg: number; users: number } {
+function chooseRankBlend(
+  m: HybridModel,
+  rows: RatingRows,
+  fitRows: ArrayLike<number>,
+  held: ArrayLike<number>,
+  o: HybridTrainOptions,
+): { blend: HybridModel['rankBlend']; ndcg: number; users: number } {
   const mfUsers = new Map(m.mf.users.map((id, i) => [key(id), i]));
   const contentUsers = new Map(m.content.users.map((id, i) => [key(id), i]));
   const relevant = new Map<string, Map<string, number>>();
@@ -262,7 +304,9 @@ function chooseRankBlend(m: HybridModel, rows: RatingRows, fitRows: ArrayLike<nu
     const unseen = (i: number) => skip?.has(ids[i] ?? '') ?? false;
     // Candidates: the SHORTLIST·k best unseen items of each component. A blend's top k lies among them unless an item
     // is middling on every component at once; the search is then over a few hundred items instead of the catalogue.
-    const shortlist = [...new Set([comps.mf, comps.content, comps.popularity].flatMap((c) => topK(c, SHORTLIST * o.k, unseen)))];
+    const shortlist = [
+      ...new Set([comps.mf, comps.content, comps.popularity].flatMap((c) => topK(c, SHORTLIST * o.k, unseen))),
+    ];
     const cand: HybridComponents = {
       mf: Float64Array.from(shortlist, (i) => comps.mf[i] ?? 0),
       content: Float64Array.from(shortlist, (i) => comps.content[i] ?? 0),
@@ -277,5 +321,9 @@ function chooseRankBlend(m: HybridModel, rows: RatingRows, fitRows: ArrayLike<nu
   if (relevant.size === 0) return { blend: { mf: 1, content: 0, popularity: 0 }, ndcg: NaN, users: 0 };
   let best = 0;
   for (let g = 1; g < grid.length; g++) if ((totals[g] ?? 0) > (totals[best] ?? 0)) best = g;
-  return { blend: grid[best] as HybridModel['rankBlend'], ndcg: (totals[best] ?? 0) / relevant.size, users: relevant.size };
+  return {
+    blend: grid[best] as HybridModel['rankBlend'],
+    ndcg: (totals[best] ?? 0) / relevant.size,
+    users: relevant.size,
+  };
 }

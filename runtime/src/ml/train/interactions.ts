@@ -20,7 +20,10 @@ export interface IndexedInteractions {
 
 export function columnOf(table: Table, name: string, file: string, option: string): Column {
   const col = table.columns.find((c) => c.name === name);
-  if (!col) throw new TrainingError(`${file}: no column "${name}" (set \`${option}:\`; the columns are ${table.columns.map((c) => c.name).join(', ')})`);
+  if (!col)
+    throw new TrainingError(
+      `${file}: no column "${name}" (set \`${option}:\`; the columns are ${table.columns.map((c) => c.name).join(', ')})`,
+    );
   return col;
 }
 
@@ -37,20 +40,38 @@ export interface RatingRows {
   ratings: Float32Array;
 }
 
-export function ratingRows(table: Table, cols: { user: string; item: string; rating: string }, file: string): RatingRows {
+export function ratingRows(
+  table: Table,
+  cols: { user: string; item: string; rating: string },
+  file: string,
+): RatingRows {
   const u = columnOf(table, cols.user, file, 'user');
   const i = columnOf(table, cols.item, file, 'item');
   const r = columnOf(table, cols.rating, file, 'rating');
-  if (r.type === 'string') throw new TrainingError(`${file}: column "${cols.rating}" must be numeric (ratings or interaction weights)`);
+  if (r.type === 'string')
+    throw new TrainingError(`${file}: column "${cols.rating}" must be numeric (ratings or interaction weights)`);
   if (table.rowCount === 0) throw new TrainingError(`${file}: the ratings table has no rows`);
-  const out: RatingRows = { users: new Array<string | number>(table.rowCount), items: new Array<string | number>(table.rowCount), ratings: new Float32Array(table.rowCount) };
+  const out: RatingRows = {
+    users: new Array<string | number>(table.rowCount),
+    items: new Array<string | number>(table.rowCount),
+    ratings: new Float32Array(table.rowCount),
+  };
   for (let row = 0; row < table.rowCount; row++) {
     const uid = idAt(u, row);
     const iid = idAt(i, row);
     const value = r.missing?.[row] ? NaN : (r.values[row] ?? NaN);
-    if (uid === undefined) throw new TrainingError(`${file}:${row + 2}: the user id ("${cols.user}") is missing; drop such rows in data.validate`);
-    if (iid === undefined) throw new TrainingError(`${file}:${row + 2}: the item id ("${cols.item}") is missing; drop such rows in data.validate`);
-    if (!Number.isFinite(value)) throw new TrainingError(`${file}:${row + 2}: the rating ("${cols.rating}") is missing; drop such rows in data.validate`);
+    if (uid === undefined)
+      throw new TrainingError(
+        `${file}:${row + 2}: the user id ("${cols.user}") is missing; drop such rows in data.validate`,
+      );
+    if (iid === undefined)
+      throw new TrainingError(
+        `${file}:${row + 2}: the item id ("${cols.item}") is missing; drop such rows in data.validate`,
+      );
+    if (!Number.isFinite(value))
+      throw new TrainingError(
+        `${file}:${row + 2}: the rating ("${cols.rating}") is missing; drop such rows in data.validate`,
+      );
     out.users[row] = uid;
     out.items[row] = iid;
     out.ratings[row] = value;
@@ -91,6 +112,10 @@ export function indexRows(rows: RatingRows, subset?: ArrayLike<number>): Indexed
   };
 }
 
-export function indexInteractions(table: Table, cols: { user: string; item: string; rating: string }, file: string): IndexedInteractions {
+export function indexInteractions(
+  table: Table,
+  cols: { user: string; item: string; rating: string },
+  file: string,
+): IndexedInteractions {
   return indexRows(ratingRows(table, cols, file));
 }

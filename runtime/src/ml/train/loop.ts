@@ -77,7 +77,8 @@ export function shuffled(n: number, random: Rng): Uint32Array {
 export function splitRows(n: number, validFraction: number, random: Rng): { train: Uint32Array; valid: Uint32Array } {
   const order = shuffled(n, random);
   const nValid = validFraction > 0 ? Math.max(1, Math.round(n * validFraction)) : 0;
-  if (n - nValid < 1) throw new TrainingError(`only ${n} rows: too few to hold out a validation share of ${validFraction}`);
+  if (n - nValid < 1)
+    throw new TrainingError(`only ${n} rows: too few to hold out a validation share of ${validFraction}`);
   return { train: order.slice(nValid), valid: order.slice(0, nValid) };
 }
 
@@ -159,13 +160,21 @@ export class EpochTracker<S> {
     const bestEpoch = this.stopper.enabled ? this.stopper.bestEpoch : this.history.length;
     return {
       kept,
-      summary: { history: this.history, epochsRun: this.history.length, bestEpoch, stoppedEarly: this.stoppedEarly, metrics: this.history[bestEpoch - 1] ?? {} },
+      summary: {
+        history: this.history,
+        epochsRun: this.history.length,
+        bestEpoch,
+        stoppedEarly: this.stoppedEarly,
+        metrics: this.history[bestEpoch - 1] ?? {},
+      },
     };
   }
 }
 
 export function checkFinite(value: number, what: string, epoch: number): void {
   if (!Number.isFinite(value)) {
-    throw new TrainingError(`training diverged: ${what} is ${value} at epoch ${epoch}; lower lr, raise l2, or check the data for extreme values`);
+    throw new TrainingError(
+      `training diverged: ${what} is ${value} at epoch ${epoch}; lower lr, raise l2, or check the data for extreme values`,
+    );
   }
 }

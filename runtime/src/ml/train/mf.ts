@@ -3,7 +3,22 @@ import type { MfModel } from '../models/artifact.js';
 import type { IndexedInteractions, Interactions } from './interactions.js';
 
 export type { Interactions } from './interactions.js';
-import { EpochTracker, TrainingError, checkFinite, normal, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, YIELD_EVERY, type Rng, type TrainHooks, type TrainOptions, type TrainSummary } from './loop.js';
+import {
+  EpochTracker,
+  TrainingError,
+  checkFinite,
+  normal,
+  rng,
+  shuffled,
+  splitRows,
+  throwIfAborted,
+  yieldToEventLoop,
+  YIELD_EVERY,
+  type Rng,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainSummary,
+} from './loop.js';
 
 /**
  * Matrix factorization with biases, r̂(u,i) = μ + b_u + b_i + p_u·q_i, trained with tfjs by mini-batch SGD on the
@@ -47,7 +62,13 @@ function predictRows(pu: tf.Tensor2D, qi: tf.Tensor2D, mu: number): tf.Tensor1D 
 }
 
 /** Draws unobserved items for each positive of `rows`. */
-function sampleNegatives(data: Interactions, rows: Uint32Array, per: number, seen: Set<number>, random: Rng): { users: Int32Array; items: Int32Array } {
+function sampleNegatives(
+  data: Interactions,
+  rows: Uint32Array,
+  per: number,
+  seen: Set<number>,
+  random: Rng,
+): { users: Int32Array; items: Int32Array } {
   const users = new Int32Array(rows.length * per);
   const items = new Int32Array(rows.length * per);
   let k = 0;
@@ -68,7 +89,11 @@ function sampleNegatives(data: Interactions, rows: Uint32Array, per: number, see
   return { users, items };
 }
 
-export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: TrainHooks = {}): Promise<MfTrainResult> {
+export async function trainMf(
+  data: Interactions,
+  opts: MfTrainOptions,
+  hooks: TrainHooks = {},
+): Promise<MfTrainResult> {
   const n = data.ratings.length;
   if (n === 0) throw new TrainingError('the ratings table has no rows');
   const random = rng(opts.seed);
@@ -95,8 +120,14 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
     user: tf.tidy(() => tf.variable(tf.tensor2d(init(data.nUsers, k), [data.nUsers, w]), false)),
     item: tf.tidy(() => tf.variable(tf.tensor2d(init(data.nItems, k + 1), [data.nItems, w]), false)),
   };
-  const userMask = tf.tensor2d(Float32Array.from({ length: w }, (_, j) => (j === k + 1 ? 0 : 1)), [1, w]);
-  const itemMask = tf.tensor2d(Float32Array.from({ length: w }, (_, j) => (j === k ? 0 : 1)), [1, w]);
+  const userMask = tf.tensor2d(
+    Float32Array.from({ length: w }, (_, j) => (j === k + 1 ? 0 : 1)),
+    [1, w],
+  );
+  const itemMask = tf.tensor2d(
+    Float32Array.from({ length: w }, (_, j) => (j === k ? 0 : 1)),
+    [1, w],
+  );
   const seen = new Set<number>();
   if (opts.implicit) for (let r = 0; r < n; r++) seen.add((data.users[r] ?? 0) * data.nItems + (data.items[r] ?? 0));
   const per = opts.negatives ?? 4;
@@ -143,7 +174,9 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
           const pu = tf.gather(v.user, tf.tensor1d(u.subarray(s, end), 'int32')) as tf.Tensor2D;
           const pred = predictRows(pu, tf.gather(v.item, tf.tensor1d(i.subarray(s, end), 'int32')) as tf.Tensor2D, mu);
           const y = tf.tensor1d(target.subarray(s, end));
-          const l = opts.implicit ? tf.sum(tf.sub(tf.softplus(pred), tf.mul(y, pred))) : tf.sum(tf.square(tf.sub(y, pred)));
+          const l = opts.implicit
+            ? tf.sum(tf.sub(tf.softplus(pred), tf.mul(y, pred)))
+            : tf.sum(tf.square(tf.sub(y, pred)));
           return l.dataSync()[0] ?? NaN;
         });
       }
@@ -173,7 +206,8 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
     return { userFactors: us.factors, itemFactors: it.factors, userBias: us.bias, itemBias: it.bias };
   };
   // Validation negatives are drawn once, so val_loss compares like with like across epochs.
-  const validNegatives = opts.implicit && valid.length > 0 ? sampleNegatives(data, valid, per, seen, random) : undefined;
+  const validNegatives =
+    opts.implicit && valid.length > 0 ? sampleNegatives(data, valid, per, seen, random) : undefined;
   const tracker = new EpochTracker(opts, hooks, take);
 
   try {
@@ -191,7 +225,9 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
         const batch = rows.subarray(s, Math.min(rows.length, s + opts.batchSize));
         let u = Int32Array.from(batch, (r) => data.users[r] ?? 0);
         let i = Int32Array.from(batch, (r) => data.items[r] ?? 0);
-        let y = opts.implicit ? new Float32Array(batch.length).fill(1) : Float32Array.from(batch, (r) => data.ratings[r] ?? 0);
+        let y = opts.implicit
+          ? new Float32Array(batch.length).fill(1)
+          : Float32Array.from(batch, (r) => data.ratings[r] ?? 0);
         if (negatives) {
           // Each positive travels with its own negatives, so a batch holds (1 + per) × batch rows.
           const nu = negatives.users.subarray(s * per, (s + batch.length) * per);
@@ -222,7 +258,11 @@ export async function trainMf(data: Interactions, opts: MfTrainOptions, hooks: T
 }
 
 /** model.json of a trained MF: the factors and biases with the id maps of its interactions. */
-export function mfArtifact(ix: IndexedInteractions, result: MfTrainResult, o: { columns: MfModel['columns']; factors: number; implicit: boolean; backend: string; seed: number }): MfModel {
+export function mfArtifact(
+  ix: IndexedInteractions,
+  result: MfTrainResult,
+  o: { columns: MfModel['columns']; factors: number; implicit: boolean; backend: string; seed: number },
+): MfModel {
   return {
     format: 'cairn-model',
     formatVersion: 1,

@@ -6,7 +6,11 @@ import type { IndexedInteractions } from './interactions.js';
  * mean rating shrunk toward the global mean by `damping` pseudo-ratings (so an item rated once does not predict its
  * one rating exactly).
  */
-export function trainPopularity(ix: IndexedInteractions, columns: PopularityModel['columns'], damping = 5): PopularityModel {
+export function trainPopularity(
+  ix: IndexedInteractions,
+  columns: PopularityModel['columns'],
+  damping = 5,
+): PopularityModel {
   const n = ix.data.nItems;
   const counts = new Float64Array(n);
   const sums = new Float64Array(n);

@@ -1,6 +1,19 @@
 import { tf } from '../backend.js';
 import type { DenseLayer } from '../models/artifact.js';
-import { EpochTracker, TrainingError, checkFinite, rng, shuffled, splitRows, throwIfAborted, yieldToEventLoop, YIELD_EVERY, type TrainHooks, type TrainOptions, type TrainSummary } from './loop.js';
+import {
+  EpochTracker,
+  TrainingError,
+  checkFinite,
+  rng,
+  shuffled,
+  splitRows,
+  throwIfAborted,
+  yieldToEventLoop,
+  YIELD_EVERY,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainSummary,
+} from './loop.js';
 
 /**
  * Logistic regression and MLPs on an encoded feature matrix, with tfjs. Logistic regression is the MLP with no hidden
@@ -49,17 +62,27 @@ function activate(x: tf.Tensor2D, a: DenseLayer['activation']): tf.Tensor2D {
 }
 
 /** Logits (or the standardized regression output) of the network. */
-export function forwardLogits(x: tf.Tensor2D, layers: Array<{ w: tf.Tensor; b: tf.Tensor; activation: DenseLayer['activation'] }>, dropout?: { rate: number; seed: () => number }): tf.Tensor2D {
+export function forwardLogits(
+  x: tf.Tensor2D,
+  layers: Array<{ w: tf.Tensor; b: tf.Tensor; activation: DenseLayer['activation'] }>,
+  dropout?: { rate: number; seed: () => number },
+): tf.Tensor2D {
   let h = x;
   layers.forEach((l, i) => {
     h = activate(tf.add<tf.Tensor2D>(tf.matMul(h, l.w), l.b), l.activation);
-    if (dropout && dropout.rate > 0 && i < layers.length - 1) h = tf.dropout(h, dropout.rate, undefined, dropout.seed()) as tf.Tensor2D;
+    if (dropout && dropout.rate > 0 && i < layers.length - 1)
+      h = tf.dropout(h, dropout.rate, undefined, dropout.seed()) as tf.Tensor2D;
   });
   return h;
 }
 
 /** Output probabilities (classification, [rows × classes]) or predictions ([rows × 1]) from logits. */
-export function outputOf(logits: tf.Tensor2D, task: 'classification' | 'regression', classes: number, scale?: { mean: number; std: number }): tf.Tensor2D {
+export function outputOf(
+  logits: tf.Tensor2D,
+  task: 'classification' | 'regression',
+  classes: number,
+  scale?: { mean: number; std: number },
+): tf.Tensor2D {
   if (task === 'regression') return scale ? tf.add<tf.Tensor2D>(tf.mul(logits, scale.std), scale.mean) : logits;
   if (classes === 2) {
     const p = tf.sigmoid(logits);
@@ -68,10 +91,15 @@ export function outputOf(logits: tf.Tensor2D, task: 'classification' | 'regressi
   return tf.softmax(logits);
 }
 
-export async function trainTabular(data: TabularData, opts: TabularTrainOptions, hooks: TrainHooks = {}): Promise<TabularTrainResult> {
+export async function trainTabular(
+  data: TabularData,
+  opts: TabularTrainOptions,
+  hooks: TrainHooks = {},
+): Promise<TabularTrainResult> {
   const n = data.y.length;
   if (n === 0) throw new TrainingError('the training data has no rows');
-  if (opts.task === 'classification' && opts.classes < 2) throw new TrainingError(`the target has ${opts.classes} class: a classifier needs at least two`);
+  if (opts.task === 'classification' && opts.classes < 2)
+    throw new TrainingError(`the target has ${opts.classes} class: a classifier needs at least two`);
   const random = rng(opts.seed);
   const { train, valid } = splitRows(n, opts.validFraction, random);
 
@@ -107,10 +135,23 @@ export async function trainTabular(data: TabularData, opts: TabularTrainOptions,
   const yTarget = (rows: Uint32Array): tf.Tensor => {
     if (opts.task === 'regression') {
       const s = targetScale ?? { mean: 0, std: 1 };
-      return tf.tensor2d(Float32Array.from(rows, (i) => ((data.y[i] ?? 0) - s.mean) / s.std), [rows.length, 1]);
+      return tf.tensor2d(
+        Float32Array.from(rows, (i) => ((data.y[i] ?? 0) - s.mean) / s.std),
+        [rows.length, 1],
+      );
     }
-    if (binary) return tf.tensor2d(Float32Array.from(rows, (i) => data.y[i] ?? 0), [rows.length, 1]);
-    return tf.oneHot(tf.tensor1d(Int32Array.from(rows, (i) => data.y[i] ?? 0), 'int32'), opts.classes);
+    if (binary)
+      return tf.tensor2d(
+        Float32Array.from(rows, (i) => data.y[i] ?? 0),
+        [rows.length, 1],
+      );
+    return tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from(rows, (i) => data.y[i] ?? 0),
+        'int32',
+      ),
+      opts.classes,
+    );
   };
   const dataLoss = (logits: tf.Tensor2D, y: tf.Tensor): tf.Scalar => {
     if (opts.task === 'regression') return tf.losses.meanSquaredError(y, logits);
@@ -165,14 +206,21 @@ export async function trainTabular(data: TabularData, opts: TabularTrainOptions,
       for (let s = 0, b = 0; s < order.length; s += opts.batchSize, b++) {
         if (b % YIELD_EVERY === 0) await yieldToEventLoop();
         throwIfAborted(hooks.signal);
-        const batch = Uint32Array.from(order.subarray(s, Math.min(order.length, s + opts.batchSize)), (k) => train[k] ?? 0);
+        const batch = Uint32Array.from(
+          order.subarray(s, Math.min(order.length, s + opts.batchSize)),
+          (k) => train[k] ?? 0,
+        );
         tf.tidy(() => {
           const idx = tf.tensor1d(Int32Array.from(batch), 'int32');
           const xb = tf.gather<tf.Tensor2D>(xAll, idx);
           const yb = yTarget(batch);
           optimizer.minimize(
             () => {
-              const logits = forwardLogits(xb, vars, opts.dropout > 0 ? { rate: opts.dropout, seed: dropoutSeed } : undefined);
+              const logits = forwardLogits(
+                xb,
+                vars,
+                opts.dropout > 0 ? { rate: opts.dropout, seed: dropoutSeed } : undefined,
+              );
               const loss = dataLoss(logits, yb);
               if (opts.l2 <= 0) return loss;
               return tf.add<tf.Scalar>(loss, tf.mul(opts.l2, tf.addN(weights.map((w) => tf.sum(tf.square(w))))));
@@ -214,7 +262,11 @@ export function predictTabular(
   targetScale?: { mean: number; std: number },
 ): Float32Array {
   return tf.tidy(() => {
-    const ts = layers.map((l) => ({ w: tf.tensor2d(l.weights, [l.inputs, l.units]), b: tf.tensor1d(l.bias), activation: l.activation }));
+    const ts = layers.map((l) => ({
+      w: tf.tensor2d(l.weights, [l.inputs, l.units]),
+      b: tf.tensor1d(l.bias),
+      activation: l.activation,
+    }));
     const width = layers[0]?.inputs ?? 0;
     const out = outputOf(forwardLogits(tf.tensor2d(x, [rows, width]), ts), task, classes, targetScale);
     return out.dataSync() as Float32Array;

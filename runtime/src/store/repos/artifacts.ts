@@ -35,16 +35,39 @@ export class ArtifactRepository {
       dialects[db.dialect].greatest('artifacts.stored', 'excluded.stored');
   }
 
-  async recordArtifact(hash: string, kind: 'file' | 'dir', size: number, stored: boolean, t: SqlDb = this.db): Promise<void> {
+  async recordArtifact(
+    hash: string,
+    kind: 'file' | 'dir',
+    size: number,
+    stored: boolean,
+    t: SqlDb = this.db,
+  ): Promise<void> {
     await t.run(this.upsertArtifactSql, [hash, kind, size, stored ? 1 : 0, Date.now()]);
   }
 
-  async recordIo(stepRunId: number, direction: 'in' | 'out', name: string | null, relPath: string, hash: string, t: SqlDb = this.db): Promise<void> {
-    await t.run('INSERT INTO step_io (step_run_id, direction, name, path, hash) VALUES (?, ?, ?, ?, ?)', [stepRunId, direction, name, relPath, hash]);
+  async recordIo(
+    stepRunId: number,
+    direction: 'in' | 'out',
+    name: string | null,
+    relPath: string,
+    hash: string,
+    t: SqlDb = this.db,
+  ): Promise<void> {
+    await t.run('INSERT INTO step_io (step_run_id, direction, name, path, hash) VALUES (?, ?, ?, ?, ?)', [
+      stepRunId,
+      direction,
+      name,
+      relPath,
+      hash,
+    ]);
   }
 
   /** Records a step's outputs and its cache entry atomically: a crash leaves either both or neither. */
-  async commitStepOutputs(stepRunId: number, cacheKey: string | null, outputs: Record<string, CachedOutput & { size: number }>): Promise<void> {
+  async commitStepOutputs(
+    stepRunId: number,
+    cacheKey: string | null,
+    outputs: Record<string, CachedOutput & { size: number }>,
+  ): Promise<void> {
     await this.db.tx(async (t) => {
       for (const [name, o] of Object.entries(outputs)) {
         await this.recordArtifact(o.hash, o.kind, o.size, true, t);
@@ -63,9 +86,16 @@ export class ArtifactRepository {
   }
 
   async cacheEntry(key: string): Promise<CacheEntry | undefined> {
-    const row = await this.db.get<{ key: string; step_run_id: number; outputs: string }>('SELECT key, step_run_id, outputs FROM cache_entries WHERE key = ?', [key]);
+    const row = await this.db.get<{ key: string; step_run_id: number; outputs: string }>(
+      'SELECT key, step_run_id, outputs FROM cache_entries WHERE key = ?',
+      [key],
+    );
     if (!row) return undefined;
-    return { key: row.key, stepRunId: row.step_run_id, outputs: JSON.parse(row.outputs) as Record<string, CachedOutput> };
+    return {
+      key: row.key,
+      stepRunId: row.step_run_id,
+      outputs: JSON.parse(row.outputs) as Record<string, CachedOutput>,
+    };
   }
 
   async dropCacheEntry(key: string): Promise<void> {
@@ -73,7 +103,10 @@ export class ArtifactRepository {
   }
 
   async cachedFileHash(relPath: string, size: number, mtimeNs: string): Promise<string | undefined> {
-    const row = await this.db.get<{ size: number; mtime_ns: string; hash: string }>('SELECT size, mtime_ns, hash FROM file_hashes WHERE path = ?', [relPath]);
+    const row = await this.db.get<{ size: number; mtime_ns: string; hash: string }>(
+      'SELECT size, mtime_ns, hash FROM file_hashes WHERE path = ?',
+      [relPath],
+    );
     return row && row.size === size && row.mtime_ns === mtimeNs ? row.hash : undefined;
   }
 
@@ -86,7 +119,11 @@ export class ArtifactRepository {
 
   /** A lineage edge beyond step inputs/outputs (model registry, deployments). */
   async addEdge(fromId: string, toId: string, runId: number | null = null, t: SqlDb = this.db): Promise<void> {
-    await t.run('INSERT INTO lineage_edges (from_id, to_id, run_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [fromId, toId, runId]);
+    await t.run('INSERT INTO lineage_edges (from_id, to_id, run_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+      fromId,
+      toId,
+      runId,
+    ]);
   }
 
   async removeEdgesTo(toId: string): Promise<void> {
@@ -94,11 +131,15 @@ export class ArtifactRepository {
   }
 
   async edgesFrom(id: string): Promise<string[]> {
-    return (await this.db.all<{ to_id: string }>('SELECT to_id FROM lineage_edges WHERE from_id = ?', [id])).map((e) => e.to_id);
+    return (await this.db.all<{ to_id: string }>('SELECT to_id FROM lineage_edges WHERE from_id = ?', [id])).map(
+      (e) => e.to_id,
+    );
   }
 
   async edgesTo(id: string): Promise<string[]> {
-    return (await this.db.all<{ from_id: string }>('SELECT from_id FROM lineage_edges WHERE to_id = ?', [id])).map((e) => e.from_id);
+    return (await this.db.all<{ from_id: string }>('SELECT from_id FROM lineage_edges WHERE to_id = ?', [id])).map(
+      (e) => e.from_id,
+    );
   }
 
   /** Node ids on any edge that start with `prefix` (a LIKE pattern's literal part). */
@@ -112,12 +153,16 @@ export class ArtifactRepository {
   }
 
   async hasEdge(id: string): Promise<boolean> {
-    return (await this.db.get('SELECT 1 AS one FROM lineage_edges WHERE to_id = ? OR from_id = ?', [id, id])) !== undefined;
+    return (
+      (await this.db.get('SELECT 1 AS one FROM lineage_edges WHERE to_id = ? OR from_id = ?', [id, id])) !== undefined
+    );
   }
 
   async stepIo(stepRunId: number): Promise<StepIo[]> {
     const order = dialects[this.db.dialect].rowOrder;
-    return this.db.all<StepIo>(`SELECT direction, path, hash FROM step_io WHERE step_run_id = ? ORDER BY ${order}`, [stepRunId]);
+    return this.db.all<StepIo>(`SELECT direction, path, hash FROM step_io WHERE step_run_id = ? ORDER BY ${order}`, [
+      stepRunId,
+    ]);
   }
 
   /** The outputs a run's steps recorded under one output name (e.g. `explanations`), in step-run order. */
@@ -136,21 +181,38 @@ export class ArtifactRepository {
 
   /** Distinct hashes starting with `prefix`, at most `limit`. */
   async hashesWithPrefix(prefix: string, limit: number): Promise<string[]> {
-    return (await this.db.all<{ hash: string }>('SELECT DISTINCT hash FROM step_io WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT ?', [prefix, `${prefix}g`, limit])).map((r) => r.hash);
+    return (
+      await this.db.all<{ hash: string }>(
+        'SELECT DISTINCT hash FROM step_io WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT ?',
+        [prefix, `${prefix}g`, limit],
+      )
+    ).map((r) => r.hash);
   }
 
   async pathsOf(hash: string): Promise<string[]> {
-    return (await this.db.all<{ path: string }>('SELECT DISTINCT path FROM step_io WHERE hash = ? ORDER BY path', [hash])).map((r) => r.path);
+    return (
+      await this.db.all<{ path: string }>('SELECT DISTINCT path FROM step_io WHERE hash = ? ORDER BY path', [hash])
+    ).map((r) => r.path);
   }
 
   /** The newest content recorded at a workspace path. */
   async newestHashAt(relPath: string): Promise<string | undefined> {
-    return (await this.db.get<{ hash: string }>("SELECT hash FROM step_io WHERE path = ? ORDER BY step_run_id DESC, direction = 'out' DESC LIMIT 1", [relPath]))?.hash;
+    return (
+      await this.db.get<{ hash: string }>(
+        "SELECT hash FROM step_io WHERE path = ? ORDER BY step_run_id DESC, direction = 'out' DESC LIMIT 1",
+        [relPath],
+      )
+    )?.hash;
   }
 
   /** The newest path recorded with this content, a step's output first. */
   async newestPathOf(hash: string): Promise<string | undefined> {
-    return (await this.db.get<{ path: string }>("SELECT path FROM step_io WHERE hash = ? ORDER BY direction = 'out' DESC, step_run_id DESC LIMIT 1", [hash]))?.path;
+    return (
+      await this.db.get<{ path: string }>(
+        "SELECT path FROM step_io WHERE hash = ? ORDER BY direction = 'out' DESC, step_run_id DESC LIMIT 1",
+        [hash],
+      )
+    )?.path;
   }
 
   /** The step run that computed a file (not a later cache hit that restored it). */
@@ -176,13 +238,18 @@ export class ArtifactRepository {
   }
 
   /** The step run of a run that produced `hash`, and the inputs it read (monitoring's reference data). */
-  async producerInRun(runId: number, hash: string): Promise<{ id: number; step: string; inputs: Array<{ path: string; hash: string }> } | undefined> {
+  async producerInRun(
+    runId: number,
+    hash: string,
+  ): Promise<{ id: number; step: string; inputs: Array<{ path: string; hash: string }> } | undefined> {
     const producer = await this.db.get<{ id: number; step: string }>(
       "SELECT s.id, s.step FROM step_io io JOIN step_runs s ON s.id = io.step_run_id WHERE s.run_id = ? AND io.hash = ? AND io.direction = 'out' ORDER BY s.id LIMIT 1",
       [runId, hash],
     );
     if (!producer) return undefined;
-    const inputs = (await this.stepIo(producer.id)).filter((io) => io.direction === 'in').map((io) => ({ path: io.path, hash: io.hash }));
+    const inputs = (await this.stepIo(producer.id))
+      .filter((io) => io.direction === 'in')
+      .map((io) => ({ path: io.path, hash: io.hash }));
     return { ...producer, inputs };
   }
 

@@ -70,7 +70,10 @@ function toDeployment(r: Row): Deployment {
     name: r.name,
     ref: r.ref,
     version: r.version,
-    challenger: r.challenger_ref === null ? null : { ref: r.challenger_ref, version: r.challenger_version, split: r.split ?? 0, key: r.ab_key },
+    challenger:
+      r.challenger_ref === null
+        ? null
+        : { ref: r.challenger_ref, version: r.challenger_version, split: r.split ?? 0, key: r.ab_key },
     url: r.url,
     pid: r.pid,
     logSample: r.log_sample,
@@ -94,25 +97,49 @@ export class DeploymentRepository {
     const row = await this.db.get<{ id: number }>(
       `INSERT INTO deployments (name, ref, version, challenger_ref, challenger_version, split, ab_key, url, pid, log_sample, status, started_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'serving', ?) RETURNING id`,
-      [d.name, d.ref, d.version, d.challenger?.ref ?? null, d.challenger?.version ?? null, d.challenger?.split ?? null, d.challenger?.key ?? null, d.url, d.pid, d.logSample, now],
+      [
+        d.name,
+        d.ref,
+        d.version,
+        d.challenger?.ref ?? null,
+        d.challenger?.version ?? null,
+        d.challenger?.split ?? null,
+        d.challenger?.key ?? null,
+        d.url,
+        d.pid,
+        d.logSample,
+        now,
+      ],
     );
     return row?.id ?? -1;
   }
 
   /** Records the version an arm serves now (after following an alias move). */
   async setVersion(id: number, arm: DeploymentArm, version: number): Promise<void> {
-    await this.db.run(`UPDATE deployments SET ${arm === 'champion' ? 'version' : 'challenger_version'} = ? WHERE id = ?`, [version, id]);
+    await this.db.run(
+      `UPDATE deployments SET ${arm === 'champion' ? 'version' : 'challenger_version'} = ? WHERE id = ?`,
+      [version, id],
+    );
   }
 
   async stop(id: number, now = Date.now()): Promise<void> {
-    await this.db.run("UPDATE deployments SET status = 'stopped', stopped_at = ? WHERE id = ? AND status = 'serving'", [now, id]);
+    await this.db.run("UPDATE deployments SET status = 'stopped', stopped_at = ? WHERE id = ? AND status = 'serving'", [
+      now,
+      id,
+    ]);
   }
 
   /** Marks serving rows whose process died as interrupted (rows of this host only: a pid means nothing elsewhere). */
   async markDead(): Promise<number> {
-    const serving = await this.db.all<{ id: number; pid: number }>("SELECT id, pid FROM deployments WHERE status = 'serving'");
+    const serving = await this.db.all<{ id: number; pid: number }>(
+      "SELECT id, pid FROM deployments WHERE status = 'serving'",
+    );
     const dead = serving.filter((d) => !processAlive(d.pid));
-    for (const d of dead) await this.db.run("UPDATE deployments SET status = 'interrupted', stopped_at = ? WHERE id = ? AND status = 'serving'", [Date.now(), d.id]);
+    for (const d of dead)
+      await this.db.run(
+        "UPDATE deployments SET status = 'interrupted', stopped_at = ? WHERE id = ? AND status = 'serving'",
+        [Date.now(), d.id],
+      );
     return dead.length;
   }
 
@@ -124,7 +151,10 @@ export class DeploymentRepository {
       args.push(options.name);
     }
     if (options.serving) where.push("d.status = 'serving'");
-    const rows = await this.db.all<Row>(`${SELECT}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id DESC`, args);
+    const rows = await this.db.all<Row>(
+      `${SELECT}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id DESC`,
+      args,
+    );
     return rows.map(toDeployment);
   }
 
@@ -134,7 +164,9 @@ export class DeploymentRepository {
   }
 
   async latestIds(limit: number): Promise<number[]> {
-    return (await this.db.all<{ id: number }>('SELECT id FROM deployments ORDER BY id DESC LIMIT ?', [limit])).map((d) => d.id);
+    return (await this.db.all<{ id: number }>('SELECT id FROM deployments ORDER BY id DESC LIMIT ?', [limit])).map(
+      (d) => d.id,
+    );
   }
 
   async status(id: number): Promise<string | undefined> {
@@ -143,11 +175,18 @@ export class DeploymentRepository {
 
   /** The newest deployment a process recorded for a model. */
   async byPid(pid: number, name: string): Promise<number | undefined> {
-    return (await this.db.get<{ id: number }>('SELECT id FROM deployments WHERE pid = ? AND name = ? ORDER BY id DESC LIMIT 1', [pid, name]))?.id;
+    return (
+      await this.db.get<{ id: number }>(
+        'SELECT id FROM deployments WHERE pid = ? AND name = ? ORDER BY id DESC LIMIT 1',
+        [pid, name],
+      )
+    )?.id;
   }
 
   async idsOf(name: string): Promise<number[]> {
-    return (await this.db.all<{ id: number }>('SELECT id FROM deployments WHERE name = ? ORDER BY id', [name])).map((d) => d.id);
+    return (await this.db.all<{ id: number }>('SELECT id FROM deployments WHERE name = ? ORDER BY id', [name])).map(
+      (d) => d.id,
+    );
   }
 
   /** A deployment's arms: by id, or the newest one of `name` with a challenger. */

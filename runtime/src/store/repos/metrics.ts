@@ -165,7 +165,10 @@ export class SqlMetricWriter extends BufferedWriter {
       const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
       const values: SqlValue[] = [];
       for (const r of chunk) values.push(...r);
-      await t.run(`INSERT INTO metrics ${METRIC_COLUMNS} VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, values);
+      await t.run(
+        `INSERT INTO metrics ${METRIC_COLUMNS} VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        values,
+      );
     }
     for (const r of rows) {
       let l = latest.get(r[0]);
@@ -217,7 +220,11 @@ export class MetricRepository {
   }
 
   /** A cache hit carries the original step's metrics into the new run, so the run is complete on its own. */
-  async copyStep(fromStepRunId: number, runId: number, stepRunId: number): Promise<Array<{ key: string; value: number }>> {
+  async copyStep(
+    fromStepRunId: number,
+    runId: number,
+    stepRunId: number,
+  ): Promise<Array<{ key: string; value: number }>> {
     await this.writer.flush();
     await this.db.run(
       `INSERT INTO metrics ${METRIC_COLUMNS} SELECT ?, ?, key, step, time, value FROM metrics WHERE step_run_id = ? ORDER BY ${this.order}`,
@@ -240,7 +247,10 @@ export class MetricRepository {
       [runId, key],
     )) ?? { n: 0, lo: null, hi: null };
     const all = () =>
-      this.db.all<MetricPoint>(`SELECT step, value, time FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, ${this.order}`, [runId, key]);
+      this.db.all<MetricPoint>(
+        `SELECT step, value, time FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, ${this.order}`,
+        [runId, key],
+      );
     if (stats.n <= maxPoints) return { runId, key, total: stats.n, points: await all(), downsampled: false };
     let candidates: MetricPoint[];
     let byOrder = false;
@@ -270,10 +280,13 @@ export class MetricRepository {
         const a = await pick('min', from, to);
         if (!a || a.n === 0) continue;
         const z = await pick('max', from, to);
-        const pair = [a, z].filter((p): p is MetricPoint & { n: number } => p !== undefined).sort((p, q) => p.step - q.step);
+        const pair = [a, z]
+          .filter((p): p is MetricPoint & { n: number } => p !== undefined)
+          .sort((p, q) => p.step - q.step);
         for (const p of pair) {
           const last = candidates.at(-1);
-          if (!last || last.step !== p.step || last.value !== p.value) candidates.push({ step: p.step, value: p.value, time: p.time });
+          if (!last || last.step !== p.step || last.value !== p.value)
+            candidates.push({ step: p.step, value: p.value, time: p.time });
         }
       }
     } else {

@@ -1,4 +1,10 @@
-import { abResultSchema, titledDriftReportSchema, type AbResult, type Alert, type MonitorReport } from '@cairn/protocol';
+import {
+  abResultSchema,
+  titledDriftReportSchema,
+  type AbResult,
+  type Alert,
+  type MonitorReport,
+} from '@cairn/protocol';
 import { CairnError } from '../../util/errors.js';
 import type { SqlDb, SqlValue } from '../sql.js';
 
@@ -105,11 +111,21 @@ export class MonitorRepository {
 
   /** Open alerts of one version and kind, oldest first. */
   async openAlerts(name: string, version: number, kind: Alert['kind']): Promise<Alert[]> {
-    const rows = await this.db.all<AlertRow>('SELECT * FROM alerts WHERE name = ? AND version = ? AND kind = ? AND closed_at IS NULL ORDER BY id', [name, version, kind]);
+    const rows = await this.db.all<AlertRow>(
+      'SELECT * FROM alerts WHERE name = ? AND version = ? AND kind = ? AND closed_at IS NULL ORDER BY id',
+      [name, version, kind],
+    );
     return rows.map(toAlert);
   }
 
-  async insertAlert(a: { name: string; version: number | null; deploymentId: number | null; kind: Alert['kind']; message: string; reportId: number | null }): Promise<number> {
+  async insertAlert(a: {
+    name: string;
+    version: number | null;
+    deploymentId: number | null;
+    kind: Alert['kind'];
+    message: string;
+    reportId: number | null;
+  }): Promise<number> {
     const row = await this.db.get<{ id: number }>(
       'INSERT INTO alerts (name, version, deployment_id, kind, message, report_id, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
       [a.name, a.version, a.deploymentId, a.kind, a.message, a.reportId, Date.now()],
@@ -127,7 +143,9 @@ export class MonitorRepository {
 
   /** The newest alert id and close time (where the editor's alert notifications start). */
   async alertMarks(): Promise<{ id: number; closedAt: number }> {
-    const row = await this.db.get<{ id: number | null; closed: number | null }>('SELECT max(id) AS id, max(closed_at) AS closed FROM alerts');
+    const row = await this.db.get<{ id: number | null; closed: number | null }>(
+      'SELECT max(id) AS id, max(closed_at) AS closed FROM alerts',
+    );
     return { id: row?.id ?? 0, closedAt: row?.closed ?? 0 };
   }
 
@@ -136,10 +154,20 @@ export class MonitorRepository {
   }
 
   async alertsClosedAfter(at: number): Promise<number[]> {
-    return (await this.db.all<{ id: number }>('SELECT id FROM alerts WHERE closed_at > ? ORDER BY id', [at])).map((r) => r.id);
+    return (await this.db.all<{ id: number }>('SELECT id FROM alerts WHERE closed_at > ? ORDER BY id', [at])).map(
+      (r) => r.id,
+    );
   }
 
-  async insertReport(r: { name: string; version: number | null; deploymentId: number | null; reference: string; drifted: boolean; reportJson: string; createdAt: number }): Promise<number> {
+  async insertReport(r: {
+    name: string;
+    version: number | null;
+    deploymentId: number | null;
+    reference: string;
+    drifted: boolean;
+    reportJson: string;
+    createdAt: number;
+  }): Promise<number> {
     const row = await this.db.get<{ id: number }>(
       'INSERT INTO monitor_reports (name, version, deployment_id, reference, drifted, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
       [r.name, r.version, r.deploymentId, r.reference, r.drifted ? 1 : 0, r.reportJson, r.createdAt],
@@ -153,10 +181,16 @@ export class MonitorRepository {
       ['name = ?', options.name],
       ['id = ?', options.id],
     ]);
-    const rows = await this.db.all<ReportRow>(`SELECT * FROM monitor_reports${w.sql} ORDER BY id DESC LIMIT ?`, [...w.args, options.limit ?? 100]);
+    const rows = await this.db.all<ReportRow>(`SELECT * FROM monitor_reports${w.sql} ORDER BY id DESC LIMIT ?`, [
+      ...w.args,
+      options.limit ?? 100,
+    ]);
     const out: MonitorReport[] = [];
     for (const r of rows) {
-      const opened = await this.db.get<{ id: number }>('SELECT id FROM alerts WHERE report_id = ? ORDER BY id LIMIT 1', [r.id]);
+      const opened = await this.db.get<{ id: number }>(
+        'SELECT id FROM alerts WHERE report_id = ? ORDER BY id LIMIT 1',
+        [r.id],
+      );
       out.push(toReport(r, opened?.id ?? null));
     }
     return out;
@@ -165,7 +199,16 @@ export class MonitorRepository {
   async insertAbResult(r: Omit<AbResult, 'id'>): Promise<number> {
     const row = await this.db.get<{ id: number }>(
       'INSERT INTO ab_results (name, champion_version, challenger_version, source, deployment_id, holdout, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
-      [r.name, r.championVersion, r.challengerVersion, r.source, r.deploymentId, r.holdout, JSON.stringify(r), r.createdAt],
+      [
+        r.name,
+        r.championVersion,
+        r.challengerVersion,
+        r.source,
+        r.deploymentId,
+        r.holdout,
+        JSON.stringify(r),
+        r.createdAt,
+      ],
     );
     return row?.id ?? -1;
   }
@@ -176,7 +219,10 @@ export class MonitorRepository {
       ['name = ?', options.name],
       ['id = ?', options.id],
     ]);
-    const rows = await this.db.all<{ id: number; result_json: string }>(`SELECT id, result_json FROM ab_results${w.sql} ORDER BY id DESC LIMIT ?`, [...w.args, options.limit ?? 100]);
+    const rows = await this.db.all<{ id: number; result_json: string }>(
+      `SELECT id, result_json FROM ab_results${w.sql} ORDER BY id DESC LIMIT ?`,
+      [...w.args, options.limit ?? 100],
+    );
     return rows.map((r) => abResultSchema.parse({ ...(JSON.parse(r.result_json) as object), id: r.id }));
   }
 }

@@ -99,7 +99,12 @@ export class RegistryRepository {
   constructor(private readonly db: SqlDb) {}
 
   async versionOfRun(runId: number, name: string, artifactHash: string): Promise<number | undefined> {
-    return (await this.db.get<{ version: number }>('SELECT version FROM model_versions WHERE run_id = ? AND name = ? AND artifact_hash = ?', [runId, name, artifactHash]))?.version;
+    return (
+      await this.db.get<{ version: number }>(
+        'SELECT version FROM model_versions WHERE run_id = ? AND name = ? AND artifact_hash = ?',
+        [runId, name, artifactHash],
+      )
+    )?.version;
   }
 
   async touchModel(name: string, now: number): Promise<void> {
@@ -110,18 +115,36 @@ export class RegistryRepository {
   }
 
   async latestVersion(name: string): Promise<number> {
-    return (await this.db.get<{ v: number | null }>('SELECT max(version) AS v FROM model_versions WHERE name = ?', [name]))?.v ?? 0;
+    return (
+      (await this.db.get<{ v: number | null }>('SELECT max(version) AS v FROM model_versions WHERE name = ?', [name]))
+        ?.v ?? 0
+    );
   }
 
   async versionCount(name: string): Promise<number> {
-    return (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM model_versions WHERE name = ?', [name]))?.n ?? 0;
+    return (
+      (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM model_versions WHERE name = ?', [name]))?.n ?? 0
+    );
   }
 
   async insertVersion(v: NewVersion): Promise<void> {
     await this.db.run(
       `INSERT INTO model_versions (name, version, run_id, step_run_id, step, artifact_hash, artifact_kind, path, card_path, card_hash, metrics_json, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [v.name, v.version, v.runId, v.stepRunId, v.step, v.artifactHash, v.artifactKind, v.path, v.cardPath, v.cardHash, JSON.stringify(v.metrics), v.createdAt],
+      [
+        v.name,
+        v.version,
+        v.runId,
+        v.stepRunId,
+        v.step,
+        v.artifactHash,
+        v.artifactKind,
+        v.path,
+        v.cardPath,
+        v.cardHash,
+        JSON.stringify(v.metrics),
+        v.createdAt,
+      ],
     );
   }
 
@@ -130,34 +153,53 @@ export class RegistryRepository {
   }
 
   async models(): Promise<ModelRow[]> {
-    const rows = await this.db.all<{ name: string; created_at: number; updated_at: number }>('SELECT name, created_at, updated_at FROM registered_models ORDER BY name');
+    const rows = await this.db.all<{ name: string; created_at: number; updated_at: number }>(
+      'SELECT name, created_at, updated_at FROM registered_models ORDER BY name',
+    );
     return rows.map((m) => ({ name: m.name, createdAt: m.created_at, updatedAt: m.updated_at }));
   }
 
   async model(name: string): Promise<ModelRow | undefined> {
-    const m = await this.db.get<{ name: string; created_at: number; updated_at: number }>('SELECT name, created_at, updated_at FROM registered_models WHERE name = ?', [name]);
+    const m = await this.db.get<{ name: string; created_at: number; updated_at: number }>(
+      'SELECT name, created_at, updated_at FROM registered_models WHERE name = ?',
+      [name],
+    );
     return m ? { name: m.name, createdAt: m.created_at, updatedAt: m.updated_at } : undefined;
   }
 
   async aliases(name: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const a of await this.db.all<{ alias: string; version: number }>('SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias', [name])) out[a.alias] = a.version;
+    for (const a of await this.db.all<{ alias: string; version: number }>(
+      'SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias',
+      [name],
+    ))
+      out[a.alias] = a.version;
     return out;
   }
 
   async aliasVersion(name: string, alias: string): Promise<number | undefined> {
-    return (await this.db.get<{ version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?', [name, alias]))?.version;
+    return (
+      await this.db.get<{ version: number }>('SELECT version FROM model_aliases WHERE name = ? AND alias = ?', [
+        name,
+        alias,
+      ])
+    )?.version;
   }
 
   async hasVersion(name: string, version: number): Promise<boolean> {
-    return (await this.db.get('SELECT 1 AS one FROM model_versions WHERE name = ? AND version = ?', [name, version])) !== undefined;
+    return (
+      (await this.db.get('SELECT 1 AS one FROM model_versions WHERE name = ? AND version = ?', [name, version])) !==
+      undefined
+    );
   }
 
   /** Versions newest first, each with the aliases pointing at it. */
   async versions(name: string, aliases: Record<string, number>): Promise<ModelVersion[]> {
     const byVersion = new Map<number, string[]>();
     for (const [alias, v] of Object.entries(aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), alias]);
-    const rows = await this.db.all<VersionRow>('SELECT * FROM model_versions WHERE name = ? ORDER BY version DESC', [name]);
+    const rows = await this.db.all<VersionRow>('SELECT * FROM model_versions WHERE name = ? ORDER BY version DESC', [
+      name,
+    ]);
     return rows.map((r) => toVersion(r, byVersion.get(r.version) ?? []));
   }
 
@@ -166,7 +208,10 @@ export class RegistryRepository {
     const rows =
       alias === undefined
         ? await this.db.all<HistoryRow>('SELECT * FROM model_alias_history WHERE name = ? ORDER BY id DESC', [name])
-        : await this.db.all<HistoryRow>('SELECT * FROM model_alias_history WHERE name = ? AND alias = ? ORDER BY id DESC', [name, alias]);
+        : await this.db.all<HistoryRow>(
+            'SELECT * FROM model_alias_history WHERE name = ? AND alias = ? ORDER BY id DESC',
+            [name, alias],
+          );
     return rows.map(toChange);
   }
 
@@ -185,20 +230,30 @@ export class RegistryRepository {
   }
 
   async lastMoveId(name: string, alias: string): Promise<number | null> {
-    return (await this.db.get<{ id: number | null }>('SELECT max(id) AS id FROM model_alias_history WHERE name = ? AND alias = ?', [name, alias]))?.id ?? null;
+    return (
+      (
+        await this.db.get<{ id: number | null }>(
+          'SELECT max(id) AS id FROM model_alias_history WHERE name = ? AND alias = ?',
+          [name, alias],
+        )
+      )?.id ?? null
+    );
   }
 
-  async recordGateOverride(o: { name: string; version: number; alias: string; gate: string; detail: string; reason: string; actor: string; historyId: number | null; at: number }): Promise<void> {
-    await this.db.run('INSERT INTO gate_overrides (name, version, alias, gate, detail, reason, actor, history_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-      o.name,
-      o.version,
-      o.alias,
-      o.gate,
-      o.detail,
-      o.reason,
-      o.actor,
-      o.historyId,
-      o.at,
-    ]);
+  async recordGateOverride(o: {
+    name: string;
+    version: number;
+    alias: string;
+    gate: string;
+    detail: string;
+    reason: string;
+    actor: string;
+    historyId: number | null;
+    at: number;
+  }): Promise<void> {
+    await this.db.run(
+      'INSERT INTO gate_overrides (name, version, alias, gate, detail, reason, actor, history_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [o.name, o.version, o.alias, o.gate, o.detail, o.reason, o.actor, o.historyId, o.at],
+    );
   }
 }

@@ -154,7 +154,11 @@ function toSummary(row: RunRow): RunSummary {
 }
 
 /** The filters the run list and the run pages share: pipeline (name or file), status set, user. */
-function columnFilters(f: Pick<RunFilter, 'pipeline' | 'status' | 'user' | 'sweep'>, where: string[], args: SqlValue[]): void {
+function columnFilters(
+  f: Pick<RunFilter, 'pipeline' | 'status' | 'user' | 'sweep'>,
+  where: string[],
+  args: SqlValue[],
+): void {
   if (f.pipeline !== undefined) {
     where.push('(p.name = ? OR p.file = ?)');
     args.push(f.pipeline, f.pipeline);
@@ -237,7 +241,10 @@ function rawFields(text: string): Map<string, string> {
  * Cells are toCompareCell's (a test says both encodings agree): numbers, strings, booleans as stored; lists and maps
  * as their JSON text. Written into one array of pieces, joined once (intermediate strings cost GC at this size).
  */
-type TableRow = Pick<RunRow, 'id' | 'pipeline' | 'status' | 'started_at' | 'params_json' | 'metrics_json' | 'tags_json'>;
+type TableRow = Pick<
+  RunRow,
+  'id' | 'pipeline' | 'status' | 'started_at' | 'params_json' | 'metrics_json' | 'tags_json'
+>;
 
 function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
   const specs = keys.map((key) => {
@@ -255,7 +262,14 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
     const params = wantParams ? rawFields(r.params_json) : none;
     const metrics = wantMetrics ? rawFields(r.metrics_json) : none;
     const tags = wantTags ? rawFields(r.tags_json) : none;
-    out.push(out.length === 0 ? '{"id":' : ',{"id":', String(r.id), ',"pipeline":', q(r.pipeline), ',"status":"', r.status);
+    out.push(
+      out.length === 0 ? '{"id":' : ',{"id":',
+      String(r.id),
+      ',"pipeline":',
+      q(r.pipeline),
+      ',"status":"',
+      r.status,
+    );
     out.push('","startedAt":', String(r.started_at), ',"values":[');
     for (let i = 0; i < n; i++) {
       const c = specs[i] as (typeof specs)[number];
@@ -264,7 +278,13 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
       const first = raw === undefined ? 0x6e : raw.charCodeAt(0);
       let kind: CellKind | undefined;
       if (first === 0x6e) out.push('null');
-      else if (first === 0x22 || first === 0x74 || first === 0x66 || first === 0x2d || (first >= 0x30 && first <= 0x39)) {
+      else if (
+        first === 0x22 ||
+        first === 0x74 ||
+        first === 0x66 ||
+        first === 0x2d ||
+        (first >= 0x30 && first <= 0x39)
+      ) {
         out.push(raw ?? 'null');
         kind = first === 0x22 ? 'string' : first === 0x74 || first === 0x66 ? 'boolean' : 'number';
       } else {
@@ -276,12 +296,18 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
     }
     out.push(']}');
   }
-  const columns: CompareColumn[] = specs.map((c, i) => ({ key: c.key, name: c.name, group: c.group, kind: kinds[i] ?? 'string' }));
+  const columns: CompareColumn[] = specs.map((c, i) => ({
+    key: c.key,
+    name: c.name,
+    group: c.group,
+    kind: kinds[i] ?? 'string',
+  }));
   return `{"columns":${q(columns)},"rows":[${out.join('')}]}`;
 }
 
 const FINISH_RUN = 'UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?';
-const INTERRUPT_STEPS = "UPDATE step_runs SET status = 'interrupted' WHERE run_id = ? AND status IN ('pending', 'running')";
+const INTERRUPT_STEPS =
+  "UPDATE step_runs SET status = 'interrupted' WHERE run_id = ? AND status IN ('pending', 'running')";
 
 /** Runs, their params, tags and step runs: the tracking writes of the executor and the reads of the UI and CLI. */
 export class RunRepository {
@@ -335,7 +361,9 @@ export class RunRepository {
       const row = await t.get<{ status: string }>('SELECT status FROM runs WHERE id = ?', [runId]);
       if (!row) return false;
       if (row.status === 'running') throw new Error(`run ${runId} is still running: cancel it first`);
-      await t.run('DELETE FROM cache_entries WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)', [runId]);
+      await t.run('DELETE FROM cache_entries WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)', [
+        runId,
+      ]);
       await t.run('DELETE FROM metrics WHERE run_id = ?', [runId]);
       await t.run('DELETE FROM lineage_edges WHERE run_id = ?', [runId]);
       await t.run('DELETE FROM runs WHERE id = ?', [runId]);
@@ -395,7 +423,9 @@ export class RunRepository {
         [runId, key, value],
       );
       const tags: Record<string, string> = {};
-      for (const row of await t.all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE run_id = ?', [runId])) {
+      for (const row of await t.all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE run_id = ?', [
+        runId,
+      ])) {
         tags[row.key] = row.value;
       }
       await t.run('UPDATE runs SET tags_json = ? WHERE id = ?', [JSON.stringify(tags), runId]);
@@ -407,7 +437,10 @@ export class RunRepository {
     return this.db.tx(async (t) => {
       const ids = new Map<string, number>();
       for (const s of steps) {
-        const row = await t.get<{ id: number }>("INSERT INTO step_runs (run_id, step, status) VALUES (?, ?, 'pending') RETURNING id", [runId, s]);
+        const row = await t.get<{ id: number }>(
+          "INSERT INTO step_runs (run_id, step, status) VALUES (?, ?, 'pending') RETURNING id",
+          [runId, s],
+        );
         ids.set(s, row?.id ?? -1);
       }
       return ids;
@@ -415,23 +448,21 @@ export class RunRepository {
   }
 
   async startStep(stepRunId: number, cacheKey: string | null, logPath: string | null): Promise<void> {
-    await this.db.run("UPDATE step_runs SET status = 'running', started_at = ?, cache_key = ?, log_path = ? WHERE id = ?", [
-      Date.now(),
-      cacheKey,
-      logPath,
-      stepRunId,
-    ]);
+    await this.db.run(
+      "UPDATE step_runs SET status = 'running', started_at = ?, cache_key = ?, log_path = ? WHERE id = ?",
+      [Date.now(), cacheKey, logPath, stepRunId],
+    );
   }
 
-  async finishStep(stepRunId: number, status: StepStatus, fields: { cacheHit?: boolean; durationMs?: number; error?: string | null }): Promise<void> {
-    await this.db.run('UPDATE step_runs SET status = ?, cache_hit = ?, ended_at = ?, duration_ms = ?, error = ? WHERE id = ?', [
-      status,
-      fields.cacheHit ? 1 : 0,
-      Date.now(),
-      fields.durationMs ?? null,
-      fields.error ?? null,
-      stepRunId,
-    ]);
+  async finishStep(
+    stepRunId: number,
+    status: StepStatus,
+    fields: { cacheHit?: boolean; durationMs?: number; error?: string | null },
+  ): Promise<void> {
+    await this.db.run(
+      'UPDATE step_runs SET status = ?, cache_hit = ?, ended_at = ?, duration_ms = ?, error = ? WHERE id = ?',
+      [status, fields.cacheHit ? 1 : 0, Date.now(), fields.durationMs ?? null, fields.error ?? null, stepRunId],
+    );
   }
 
   /** The process group of a command step while it runs (see markInterrupted). */
@@ -454,7 +485,10 @@ export class RunRepository {
       where.push('EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ? AND t.value = ?)');
       args.push(key, value);
     }
-    for (const [column, conditions] of [['r.params_json', f.params ?? []], ['r.metrics_json', f.metrics ?? []]] as const) {
+    for (const [column, conditions] of [
+      ['r.params_json', f.params ?? []],
+      ['r.metrics_json', f.metrics ?? []],
+    ] as const) {
       for (const c of conditions) {
         if (pg) {
           // jsonb compares numbers as numbers and strings as strings, as SQLite's json_extract does.
@@ -483,12 +517,10 @@ export class RunRepository {
     }
     const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
     const total = (await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${whereSql}`, args))?.n ?? 0;
-    const rows = await this.db.all<RunRow>(`SELECT ${runColumns} ${from} ${whereSql} ORDER BY ${orderSql} LIMIT ? OFFSET ?`, [
-      ...args,
-      ...orderArgs,
-      q.limit,
-      q.offset,
-    ]);
+    const rows = await this.db.all<RunRow>(
+      `SELECT ${runColumns} ${from} ${whereSql} ORDER BY ${orderSql} LIMIT ? OFFSET ?`,
+      [...args, ...orderArgs, q.limit, q.offset],
+    );
     return { rows, total };
   }
 
@@ -505,7 +537,8 @@ export class RunRepository {
 
   /** A cursor key bound for comparison with the sort expression (jsonb on PostgreSQL for param/metric keys). */
   private keyArg(sort: RunSort, key: Exclude<RunCursor['key'], null>): Fragment {
-    if (this.db.dialect === 'postgres' && !sortColumns[sort.by]) return { sql: '?::jsonb', args: [JSON.stringify(key)] };
+    if (this.db.dialect === 'postgres' && !sortColumns[sort.by])
+      return { sql: '?::jsonb', args: [JSON.stringify(key)] };
     return { sql: '?', args: [typeof key === 'boolean' ? (key ? 1 : 0) : key] };
   }
 
@@ -552,7 +585,9 @@ export class RunRepository {
         pageArgs.push(...key.args, id);
       } else {
         const v = this.keyArg(sort, k);
-        pageWhere.push(`(${key.sql} ${cmp} ${v.sql} OR (${key.sql} = ${v.sql} AND r.id ${cmp} ?) OR ${key.sql} IS NULL)`);
+        pageWhere.push(
+          `(${key.sql} ${cmp} ${v.sql} OR (${key.sql} = ${v.sql} AND r.id ${cmp} ?) OR ${key.sql} IS NULL)`,
+        );
         pageArgs.push(...key.args, ...v.args, ...key.args, ...v.args, id, ...key.args);
       }
     }
@@ -576,7 +611,10 @@ export class RunRepository {
     if (more && last) {
       const k = last.sort_key;
       if (k !== null && typeof k !== 'number' && typeof k !== 'string' && typeof k !== 'boolean') {
-        throw new CairnError('refused', `runs cannot be paged by ${sort.by}: its values are lists or maps; sort by a scalar column`);
+        throw new CairnError(
+          'refused',
+          `runs cannot be paged by ${sort.by}: its values are lists or maps; sort by a scalar column`,
+        );
       }
       next = { key: k, id: last.id };
     }
@@ -610,7 +648,10 @@ export class RunRepository {
   }
 
   async summary(runId: number): Promise<RunSummary | undefined> {
-    const row = await this.db.get<RunRow>(`SELECT ${runColumns} FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?`, [runId]);
+    const row = await this.db.get<RunRow>(
+      `SELECT ${runColumns} FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?`,
+      [runId],
+    );
     return row ? toSummary(row) : undefined;
   }
 
@@ -622,10 +663,15 @@ export class RunRepository {
     try {
       json = JSON.parse(row.gates_json);
     } catch (error) {
-      throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `run ${runId}: its stored gates (runs.gates_json) are not JSON: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const parsed = runGatesSchema.safeParse(json);
-    if (!parsed.success) throw new Error(`run ${runId}: its stored gates (runs.gates_json) are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `run ${runId}: its stored gates (runs.gates_json) are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     return parsed.data;
   }
 
@@ -638,7 +684,12 @@ export class RunRepository {
       [runId],
     );
     for (const p of params) {
-      paramDetails[p.name] = { value: JSON.parse(p.value) as unknown, type: p.type as ParamType, secret: p.secret === 1, overridden: p.overridden === 1 };
+      paramDetails[p.name] = {
+        value: JSON.parse(p.value) as unknown,
+        type: p.type as ParamType,
+        secret: p.secret === 1,
+        overridden: p.overridden === 1,
+      };
     }
     const stepRows = await this.db.all<{
       id: number;
@@ -651,7 +702,10 @@ export class RunRepository {
       duration_ms: number | null;
       error: string | null;
       log_path: string | null;
-    }>('SELECT id, step, status, cache_hit, cache_key, started_at, ended_at, duration_ms, error, log_path FROM step_runs WHERE run_id = ? ORDER BY id', [runId]);
+    }>(
+      'SELECT id, step, status, cache_hit, cache_key, started_at, ended_at, duration_ms, error, log_path FROM step_runs WHERE run_id = ? ORDER BY id',
+      [runId],
+    );
     const steps: StepRun[] = [];
     for (const s of stepRows) {
       const outs = await this.db.all<{ name: string | null; path: string; hash: string }>(
@@ -691,11 +745,16 @@ export class RunRepository {
     const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
     const metrics: RunComparison['metrics'] = {};
     for (const key of metricKeys) metrics[key] = runs.map((r) => r.metrics[key] ?? null);
-    return { runs: runs.map((r) => ({ id: r.id, pipeline: r.pipeline, status: r.status, startedAt: r.startedAt })), params, metrics };
+    return {
+      runs: runs.map((r) => ({ id: r.id, pipeline: r.pipeline, status: r.status, startedAt: r.startedAt })),
+      params,
+      metrics,
+    };
   }
 
   async tag(runId: number, key: string): Promise<string | undefined> {
-    return (await this.db.get<{ value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?', [runId, key]))?.value;
+    return (await this.db.get<{ value: string }>('SELECT value FROM tags WHERE run_id = ? AND key = ?', [runId, key]))
+      ?.value;
   }
 
   async exists(runId: number): Promise<boolean> {
@@ -710,18 +769,41 @@ export class RunRepository {
 
   /** The workspace path of the pipeline file a run ran. */
   async pipelineFile(runId: number): Promise<string | undefined> {
-    return (await this.db.get<{ file: string }>('SELECT p.file AS file FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?', [runId]))?.file;
+    return (
+      await this.db.get<{ file: string }>(
+        'SELECT p.file AS file FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = ?',
+        [runId],
+      )
+    )?.file;
   }
 
   async steps(runId: number): Promise<StepRunRow[]> {
-    const rows = await this.db.all<{ id: number; run_id: number; step: string; status: string; cache_hit: number; error: string | null }>(
-      'SELECT id, run_id, step, status, cache_hit, error FROM step_runs WHERE run_id = ? ORDER BY id',
-      [runId],
-    );
+    const rows = await this.db.all<{
+      id: number;
+      run_id: number;
+      step: string;
+      status: string;
+      cache_hit: number;
+      error: string | null;
+    }>('SELECT id, run_id, step, status, cache_hit, error FROM step_runs WHERE run_id = ? ORDER BY id', [runId]);
     return rows.map(toStepRun);
   }
 }
 
-export function toStepRun(r: { id: number; run_id: number; step: string; status: string; cache_hit: number; error: string | null }): StepRunRow {
-  return { id: r.id, runId: r.run_id, step: r.step, status: r.status as StepStatus, cacheHit: r.cache_hit === 1, error: r.error };
+export function toStepRun(r: {
+  id: number;
+  run_id: number;
+  step: string;
+  status: string;
+  cache_hit: number;
+  error: string | null;
+}): StepRunRow {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    step: r.step,
+    status: r.status as StepStatus,
+    cacheHit: r.cache_hit === 1,
+    error: r.error,
+  };
 }

@@ -13,7 +13,7 @@ describe('pipeline service: completion', () => {
     assert.match(mlp.documentation ?? '', /multi-layer perceptron/);
   });
 
-  test('completion: with: options of the step\'s built-in, with defaults, skipping those present', () => {
+  test("completion: with: options of the step's built-in, with defaults, skipping those present", () => {
     const { doc, offset } = at(base.replace('      test_fraction: 0.2\n', '      test_fraction: 0.2\n      |\n'));
     const items = pipelineService.completions(doc, offset, host);
     const labels = items.map((i) => i.label);
@@ -23,7 +23,9 @@ describe('pipeline service: completion', () => {
   });
 
   test('completion: a half-typed option key is completed from the built-in', () => {
-    const { doc, offset } = at(base.replace('      target: churned\n      lr:', '      target: churned\n      ear|\n      lr:'));
+    const { doc, offset } = at(
+      base.replace('      target: churned\n      lr:', '      target: churned\n      ear|\n      lr:'),
+    );
     const items = pipelineService.completions(doc, offset, host);
     const es = items.find((i) => i.label === 'early_stopping');
     assert.ok(es, items.map((i) => i.label).join(','));
@@ -33,13 +35,16 @@ describe('pipeline service: completion', () => {
   test('completion: step keys at step level and top-level keys at the root', () => {
     const step = at(base.replace('    gate:', '    |\n    gate:'));
     const stepLabels = pipelineService.completions(step.doc, step.offset, host).map((i) => i.label);
-    assert.ok(stepLabels.includes('resources') && stepLabels.includes('needs') && !stepLabels.includes('uses'), stepLabels.join(','));
+    assert.ok(
+      stepLabels.includes('resources') && stepLabels.includes('needs') && !stepLabels.includes('uses'),
+      stepLabels.join(','),
+    );
     const top = at(base.replace('deploy:', '|\ndeploy:'));
     const topLabels = pipelineService.completions(top.doc, top.offset, host).map((i) => i.label);
     assert.deepEqual(topLabels.sort(), ['allow_outside', 'description', 'matrix']);
   });
 
-  test('completion: matrix keys and a random search\'s keys, with their descriptions', () => {
+  test("completion: matrix keys and a random search's keys, with their descriptions", () => {
     const m = at(base.replace('deploy:', 'matrix:\n  |\ndeploy:'));
     const items = pipelineService.completions(m.doc, m.offset, host);
     assert.deepEqual(items.map((i) => i.label).sort(), ['parallel', 'params', 'random']);
@@ -50,19 +55,34 @@ describe('pipeline service: completion', () => {
     assert.match(JSON.stringify(seed), /same seed draws the same values/);
   });
 
-  test('completion: ${ references: namespaces, params, steps, and a step\'s outputs', () => {
+  test("completion: ${ references: namespaces, params, steps, and a step's outputs", () => {
     const ns = at(base.replace('      target: churned\n      lr:', '      target: ${|}\n      lr:'));
-    assert.deepEqual(pipelineService.completions(ns.doc, ns.offset, host).map((i) => i.label), ['params', 'data', 'steps']);
+    assert.deepEqual(
+      pipelineService.completions(ns.doc, ns.offset, host).map((i) => i.label),
+      ['params', 'data', 'steps'],
+    );
     const params = at(base.replace('      target: churned\n      lr:', '      target: ${params.|}\n      lr:'));
     const p = pipelineService.completions(params.doc, params.offset, host);
     assert.deepEqual(p.map((i) => i.label).sort(), ['epochs', 'lr']);
     assert.equal(p.find((i) => i.label === 'lr')?.detail, 'float = 0.01');
     const steps = at(base.replace('      target: churned\n      lr:', '      target: ${steps.|}\n      lr:'));
-    assert.deepEqual(pipelineService.completions(steps.doc, steps.offset, host).map((i) => i.label).sort(), ['evaluate', 'split']);
+    assert.deepEqual(
+      pipelineService
+        .completions(steps.doc, steps.offset, host)
+        .map((i) => i.label)
+        .sort(),
+      ['evaluate', 'split'],
+    );
     const outs = at(base.replace('${steps.split.outputs.test}', '${steps.split.outputs.t|}'));
     const o = pipelineService.completions(outs.doc, outs.offset, host);
     assert.deepEqual(o.map((i) => i.label).sort(), ['future', 'test', 'train', 'valid']);
-    assert.equal(outs.doc.text.slice(o.find((i) => i.label === 'test')?.replace?.start, o.find((i) => i.label === 'test')?.replace?.end), 't');
+    assert.equal(
+      outs.doc.text.slice(
+        o.find((i) => i.label === 'test')?.replace?.start,
+        o.find((i) => i.label === 'test')?.replace?.end,
+      ),
+      't',
+    );
   });
 
   test('completion: metric names under gate:', () => {

@@ -12,6 +12,8 @@ describe('pipeline service: definition', () => {
     const s = at(mark(base, '${steps.split.outputs.train}', 9));
     assert.equal(pipelineService.definition(s.doc, s.offset, host)[0]?.span.start, s.doc.text.indexOf('  split:') + 2);
     const f = at(mark(base, 'data/customers.csv', 3));
-    assert.deepEqual(pipelineService.definition(f.doc, f.offset, host), [{ file: '/work/project/data/customers.csv', span: { start: 0, end: 0 } }]);
+    assert.deepEqual(pipelineService.definition(f.doc, f.offset, host), [
+      { file: '/work/project/data/customers.csv', span: { start: 0, end: 0 } },
+    ]);
   });
 });

@@ -10,9 +10,15 @@ describe('pipeline service: diagnostics', () => {
   });
 
   test('diagnostics carry quick fixes; missing files go through the host', () => {
-    const doc = pipelineService.parse(file, base.replace('data/customers.csv', 'data/clients.csv').replace('    gate:', '    gates:'));
+    const doc = pipelineService.parse(
+      file,
+      base.replace('data/customers.csv', 'data/clients.csv').replace('    gate:', '    gates:'),
+    );
     const ds = pipelineService.diagnostics(doc, host);
-    assert.deepEqual(ds.map((d) => d.code), ['missing-file', 'unknown-key']);
+    assert.deepEqual(
+      ds.map((d) => d.code),
+      ['missing-file', 'unknown-key'],
+    );
     assert.equal(ds[1]?.fixes?.[0]?.newText, 'gate');
   });
 });

@@ -6,7 +6,11 @@ import { cursor } from '../helpers.js';
 
 export const file = '/work/project/cairn.yaml';
 const existing = new Set(['/work/project/data/customers.csv', '/work/project/docs/card.md']);
-export const host: WorkspaceHost = { fileExists: (f) => existing.has(f), readText: () => undefined, pipelinesNamingCard: () => [] };
+export const host: WorkspaceHost = {
+  fileExists: (f) => existing.has(f),
+  readText: () => undefined,
+  pipelinesNamingCard: () => [],
+};
 
 export const base = `version: 1
 name: churn
@@ -52,4 +56,3 @@ export function mark(text: string, needle: string, delta = 0): string {
   if (i < 0) throw new Error(`no ${needle}`);
   return text.slice(0, i + delta) + '|' + text.slice(i + delta);
 }
-

@@ -24,9 +24,15 @@ describe('pipeline service: hover', () => {
   });
 
   test("hover: evaluate's `explain` option shows its docs from the built-in catalogue", () => {
-    const text = base.replace('      target: churned\n    gate:', '      target: churned\n      explain: true\n    gate:');
+    const text = base.replace(
+      '      target: churned\n    gate:',
+      '      target: churned\n      explain: true\n    gate:',
+    );
     assert.notEqual(text, base, 'the fixture has an evaluate step with target churned and a gate');
     const opt = at(mark(text, 'explain:', 2));
-    assert.match(pipelineService.hover(opt.doc, opt.offset, host)?.contents ?? '', /default `false`[\s\S]*permutation importance/);
+    assert.match(
+      pipelineService.hover(opt.doc, opt.offset, host)?.contents ?? '',
+      /default `false`[\s\S]*permutation importance/,
+    );
   });
 });

@@ -12,7 +12,13 @@ describe('pipeline service: outline', () => {
       ['version', 'name', 'params', 'data', 'steps', 'deploy'],
     );
     const steps = symbols.find((s) => s.name === 'steps');
-    assert.deepEqual(steps?.children.map((c) => c.name), ['split', 'train', 'evaluate']);
-    assert.deepEqual(steps?.children[1]?.children.map((c) => c.name), ['model', 'onnx']);
+    assert.deepEqual(
+      steps?.children.map((c) => c.name),
+      ['split', 'train', 'evaluate'],
+    );
+    assert.deepEqual(
+      steps?.children[1]?.children.map((c) => c.name),
+      ['model', 'onnx'],
+    );
   });
 });

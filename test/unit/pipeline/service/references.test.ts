@@ -5,7 +5,10 @@ import { at, base, host, mark } from './fixture.js';
 
 describe('pipeline service: references', () => {
   test('references: a step is found in every ${steps...} and needs', () => {
-    const text = base.replace('    uses: evaluate.classification', '    uses: evaluate.classification\n    needs: [split]');
+    const text = base.replace(
+      '    uses: evaluate.classification',
+      '    uses: evaluate.classification\n    needs: [split]',
+    );
     const { doc, offset } = at(mark(text, '  split:', 3));
     const refs = pipelineService.references(doc, offset, host, true);
     assert.equal(refs.length, 4);

@@ -9,7 +9,9 @@ describe('pipeline service: rename', () => {
     assert.deepEqual(pipelineService.prepareRename(doc, offset), { start: offset - 1, end: offset + 1 });
     const result = pipelineService.rename(doc, offset, 'learning_rate', host);
     assert.ok('edits' in result);
-    const edited = [...result.edits].sort((a, b) => b.span.start - a.span.start).reduce((t, e) => t.slice(0, e.span.start) + e.newText + t.slice(e.span.end), doc.text);
+    const edited = [...result.edits]
+      .sort((a, b) => b.span.start - a.span.start)
+      .reduce((t, e) => t.slice(0, e.span.start) + e.newText + t.slice(e.span.end), doc.text);
     assert.match(edited, /learning_rate: 0\.01/);
     assert.match(edited, /\$\{params\.learning_rate\}/);
     assert.deepEqual(pipelineService.diagnostics(pipelineService.parse(file, edited), host), []);
