@@ -14,14 +14,13 @@ import {
 } from '@cairn/protocol';
 import { priceOf } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
-import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { serveRuntime } from '../../../runtime/src/rpc/server.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { seededRandom } from '../../../runtime/src/util/prng.js';
 import { assertClose } from '../ml/golden.js';
-import { trainRecommender } from '../serve/recommenderFixture.js';
+import { serveAbRecommender, type ServedAbRecommender } from '../serve/recommenderFixture.js';
 
 // The business A/B loop end to end: a recommender served with a 50/50 split to a real SQLite store, the simulator
 // replaying "future" ratings as impressions, clicks and purchases over HTTP, and `cairn ab business --format json`
@@ -29,32 +28,15 @@ import { trainRecommender } from '../serve/recommenderFixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-ab-business-'));
 const TOKEN = 'ab-business-token-0123456789';
-const store = new Store(join(dir, '.cairn', 'cairn.db'));
+let served: ServedAbRecommender;
 let server: ModelServer;
-let log: PredictionLog;
+let store: Store;
 let deploymentId: number;
 let future: string;
 
 before(async () => {
-  const model = await trainRecommender(dir);
-  server = await ModelServer.start({
-    model: model.json,
-    port: 0,
-    token: TOKEN,
-    registered: { name: 'rec', version: 1 },
-    challenger: { model: model.json, registered: { name: 'rec', version: 2 }, split: 0.5, key: null },
-  });
-  deploymentId = await store.deployments.start({
-    name: 'rec',
-    ref: 'rec@1',
-    version: 1,
-    challenger: { ref: 'rec@2', version: 2, split: 0.5, key: null },
-    url: server.url,
-    pid: process.pid,
-    logSample: 1,
-  });
-  log = new PredictionLog(store, deploymentId, { sample: 1, maxRows: 10_000 });
-  server.attachDeployment(deploymentId, log);
+  served = await serveAbRecommender(dir, TOKEN);
+  ({ server, store, deploymentId } = served);
   // 400 ratings after "now" (timestamps in seconds, shuffled: the simulator replays them in time order).
   const random = seededRandom(7);
   const lines = ['userId,movieId,rating,timestamp'];
@@ -68,9 +50,7 @@ before(async () => {
   writeFileSync(future, lines.join('\n') + '\n');
 });
 after(async () => {
-  await server.close();
-  log.close();
-  await store.close();
+  await served.close();
 });
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {

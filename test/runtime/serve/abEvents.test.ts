@@ -4,10 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { abEventsResponseSchema, invocationResponseSchema, serveErrorSchema } from '@cairn/protocol';
-import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { Store } from '../../../runtime/src/store/store.js';
-import { trainRecommender } from './recommenderFixture.js';
+import { serveAbRecommender, type ServedAbRecommender } from './recommenderFixture.js';
 
 // Business events over real HTTP into a real SQLite store: a served top-k answer carries one impression per row (with
 // its arm and version); /feedback takes impression, click and purchase events, idempotent on event_id, late ones
@@ -15,36 +14,17 @@ import { trainRecommender } from './recommenderFixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-ab-events-'));
 const TOKEN = 'ab-events-token-0123456789';
-const store = new Store(join(dir, '.cairn', 'cairn.db'));
+let served: ServedAbRecommender;
 let server: ModelServer;
-let log: PredictionLog;
+let store: Store;
 let deploymentId: number;
 
 before(async () => {
-  const model = await trainRecommender(dir);
-  server = await ModelServer.start({
-    model: model.json,
-    port: 0,
-    token: TOKEN,
-    registered: { name: 'rec', version: 1 },
-    challenger: { model: model.json, registered: { name: 'rec', version: 2 }, split: 0.5, key: null },
-  });
-  deploymentId = await store.deployments.start({
-    name: 'rec',
-    ref: 'rec@1',
-    version: 1,
-    challenger: { ref: 'rec@2', version: 2, split: 0.5, key: null },
-    url: server.url,
-    pid: process.pid,
-    logSample: 1,
-  });
-  log = new PredictionLog(store, deploymentId, { sample: 1, maxRows: 10_000 });
-  server.attachDeployment(deploymentId, log);
+  served = await serveAbRecommender(dir, TOKEN);
+  ({ server, store, deploymentId } = served);
 });
 after(async () => {
-  await server.close();
-  log.close();
-  await store.close();
+  await served.close();
 });
 
 const auth = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };

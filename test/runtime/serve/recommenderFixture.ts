@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { implementations } from '../../../runtime/src/builtins/index.js';
 import '../../../runtime/src/builtins/train.js';
 import type { BuiltinContext } from '../../../runtime/src/builtins/types.js';
+import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
+import { ModelServer } from '../../../runtime/src/serve/index.js';
+import { Store } from '../../../runtime/src/store/store.js';
 
 /** A small ratings table (users 1–20, items 101–115, most pairs rated), as MovieLens columns. */
 export function writeRatings(dir: string): string {
@@ -50,4 +53,47 @@ export async function trainRecommender(dir: string): Promise<{ json: string; onn
   };
   await impl(ctx);
   return { json, onnx, ratings };
+}
+
+/** A recommender served with a 50/50 split (versions 1 and 2 of `rec`), logging to a deployment of a real store. */
+export interface ServedAbRecommender {
+  server: ModelServer;
+  store: Store;
+  log: PredictionLog;
+  deploymentId: number;
+  close(): Promise<void>;
+}
+
+export async function serveAbRecommender(dir: string, token: string): Promise<ServedAbRecommender> {
+  const store = new Store(join(dir, '.cairn', 'cairn.db'));
+  const model = await trainRecommender(dir);
+  const server = await ModelServer.start({
+    model: model.json,
+    port: 0,
+    token,
+    registered: { name: 'rec', version: 1 },
+    challenger: { model: model.json, registered: { name: 'rec', version: 2 }, split: 0.5, key: null },
+  });
+  const deploymentId = await store.deployments.start({
+    name: 'rec',
+    ref: 'rec@1',
+    version: 1,
+    challenger: { ref: 'rec@2', version: 2, split: 0.5, key: null },
+    url: server.url,
+    pid: process.pid,
+    logSample: 1,
+  });
+  const log = new PredictionLog(store, deploymentId, { sample: 1, maxRows: 10_000 });
+  server.attachDeployment(deploymentId, log);
+  return {
+    server,
+    store,
+    log,
+    deploymentId,
+    async close() {
+      await server.close();
+      log.close();
+      await store.close();
+    },
+  };
 }
