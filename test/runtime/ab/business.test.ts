@@ -4,8 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
   BusinessAbRequest,
   businessAbReportSchema,
@@ -15,7 +13,7 @@ import {
 import { priceOf } from '../../../runtime/src/ab/simulate.js';
 import { abCommand } from '../../../runtime/src/cli/commands/ab.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { connectRuntime } from '../../lib/rpcRuntime.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { seededRandom } from '../../../runtime/src/util/prng.js';
@@ -158,14 +156,9 @@ test('simulated traffic → events → `cairn ab business`: per-arm CTR, convers
   for (const d of report.differences) assert.ok(d.sampleSize.perArm !== null && d.sampleSize.perArm > 0, d.metric);
 
   // The JSON-RPC request (what the A/B view asks) answers the same report from the same store.
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-  client.listen();
-  const { closed } = serveRuntime(
-    createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)),
-    new Engine(dir),
-  );
+  const engine = new Engine(dir);
+  const runtime = connectRuntime(engine);
+  const client = runtime.client;
   try {
     const viaRpc = await client.sendRequest(BusinessAbRequest.type, { name: 'rec', lookEvery: 25 });
     const { createdAt: _a, ...rpcRest } = businessAbReportSchema.parse(viaRpc);
@@ -180,9 +173,8 @@ test('simulated traffic → events → `cairn ab business`: per-arm CTR, convers
       /runtime\/businessAb: invalid params: lookEvery/,
     );
   } finally {
-    toServer.end();
-    await closed;
-    client.dispose();
+    await runtime.close();
+    await engine.close();
   }
 
   // The text form shows the same table.

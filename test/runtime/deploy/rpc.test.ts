@@ -3,14 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { type MessageConnection } from 'vscode-jsonrpc/node';
 import {
   AbResultsRequest,
   AlertNotification,
@@ -31,7 +25,7 @@ import {
 } from '@cairn/protocol';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { closeAlert, insertAlert } from '../../../runtime/src/monitor/alerts.js';
-import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { alive, tempWorkspace } from '../engine/helpers.js';
 import { buildCli, cliEnv } from '../engine/cli.js';
 import { cli, fixtures, winePipeline } from './fixture.js';
@@ -58,10 +52,8 @@ class Inbox<T> {
 describe('deployment messages over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
+  let runtime: InProcessRuntime;
   let client: MessageConnection;
-  let server: MessageConnection;
-  let toServer: PassThrough;
-  let closed: Promise<void>;
   const alerts = new Inbox<Alert>();
   const changes = new Inbox<{ name?: string }>();
 
@@ -72,20 +64,14 @@ describe('deployment messages over JSON-RPC', () => {
     const [entry, run] = await Promise.all([buildCli(), cli(['run', 'cairn.yaml'], ws.dir)]);
     assert.equal(run.code, 0, run.stderr);
     engine = new Engine(ws.dir);
-    toServer = new PassThrough();
-    const toClient = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-    client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-    client.onNotification(AlertNotification.type, (a) => alerts.push(a));
-    client.onNotification(ModelsChangedNotification.type, (p) => changes.push(p));
-    client.listen();
-    ({ closed } = serveRuntime(server, engine, { cliEntry: [entry], env: cliEnv(), pollMs: 100 }));
+    runtime = connectRuntime(engine, { cliEntry: [entry], env: cliEnv(), pollMs: 100 }, (c) => {
+      c.onNotification(AlertNotification.type, (a) => alerts.push(a));
+      c.onNotification(ModelsChangedNotification.type, (p) => changes.push(p));
+    });
+    client = runtime.client;
   });
   after(async () => {
-    toServer.end();
-    await closed;
-    client.dispose();
-    server.dispose();
+    await runtime.close();
     await engine.close();
     ws.cleanup();
   });

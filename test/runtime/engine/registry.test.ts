@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
 import {
   GetModelRequest,
   ListModelsRequest,
@@ -25,7 +18,7 @@ import { collectGarbage } from '../../../runtime/src/cas/gc.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { lineage } from '../../../runtime/src/lineage/lineage.js';
 import { AliasMovedError, ModelRegistry, RegistryError } from '../../../runtime/src/registry/registry.js';
-import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { connectRuntime } from '../../lib/rpcRuntime.js';
 import { builtinStep, commandStep, pipelineOf, tempWorkspace } from './helpers.js';
 import { forEachBackend } from '../../lib/stores.js';
 
@@ -342,15 +335,8 @@ forEachBackend('model registry', (b) => {
   });
 
   test('JSON-RPC: runtime/listModels, getModel, setAlias, rollbackAlias', async () => {
-    const toServer = new PassThrough();
-    const toClient = new PassThrough();
-    const server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-    const client: MessageConnection = createMessageConnection(
-      new StreamMessageReader(toClient),
-      new StreamMessageWriter(toServer),
-    );
-    client.listen();
-    const { closed } = serveRuntime(server, engine);
+    const runtime = connectRuntime(engine);
+    const client = runtime.client;
     try {
       const list = modelListSchema.parse(await client.sendRequest(ListModelsRequest.type, {}));
       assert.deepEqual(
@@ -387,10 +373,7 @@ forEachBackend('model registry', (b) => {
         (e: { code?: number; message?: string }) => e.code === -32602 && /alias/.test(e.message ?? ''),
       );
     } finally {
-      toServer.end();
-      await closed;
-      client.dispose();
-      server.dispose();
+      await runtime.close();
     }
   });
 

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { DriftRequest, MonitorReportsRequest, driftReportSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
 import { fixtures } from '../deploy/fixture.js';
 
@@ -33,10 +27,8 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; message: st
 describe('runtime/drift over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
+  let runtime: InProcessRuntime;
   let client: MessageConnection;
-  let server: MessageConnection;
-  let toServer: PassThrough;
-  let closed: Promise<void>;
 
   before(() => {
     ws = tempWorkspace('cairn-drift-rpc-');
@@ -47,18 +39,11 @@ describe('runtime/drift over JSON-RPC', () => {
       'a,b\n' + Array.from({ length: 50 }, (_, i) => `${i + 100},y`).join('\n'),
     );
     engine = new Engine(ws.dir);
-    toServer = new PassThrough();
-    const toClient = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-    client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-    client.listen();
-    ({ closed } = serveRuntime(server, engine, { pollMs: 60_000 }));
+    runtime = connectRuntime(engine, { pollMs: 60_000 });
+    client = runtime.client;
   });
   after(async () => {
-    toServer.end();
-    await closed;
-    client.dispose();
-    server.dispose();
+    await runtime.close();
     await engine.close();
     ws.cleanup();
   });

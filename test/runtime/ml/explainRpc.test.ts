@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { RunExplanationsRequest, explainedRunTag, explanationsSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { serveRuntime } from '../../../runtime/src/rpc/server.js';
+import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
 
 // `runtime/explanations` over the real JSON-RPC path (in-memory streams) against a real run of a small credit
@@ -63,10 +57,8 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; message: st
 describe('runtime/explanations over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;
   let engine: Engine;
+  let runtime: InProcessRuntime;
   let client: MessageConnection;
-  let server: MessageConnection;
-  let toServer: PassThrough;
-  let closed: Promise<void>;
   let runId: number;
 
   before(async () => {
@@ -83,18 +75,11 @@ describe('runtime/explanations over JSON-RPC', () => {
     assert.equal(await main(['run', 'cairn.yaml', '--format', 'json'], io), 0, err.join('') + out.join(''));
     runId = (JSON.parse(out.join('')) as { runId: number }).runId;
     engine = new Engine(ws.dir);
-    toServer = new PassThrough();
-    const toClient = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-    client = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-    client.listen();
-    ({ closed } = serveRuntime(server, engine, { pollMs: 60_000 }));
+    runtime = connectRuntime(engine, { pollMs: 60_000 });
+    client = runtime.client;
   });
   after(async () => {
-    toServer.end();
-    await closed;
-    client.dispose();
-    server.dispose();
+    await runtime.close();
     await engine.close();
     ws.cleanup();
   });
