@@ -177,20 +177,22 @@ function checkName(entry: YEntry, what: string, out: CairnDiagnostic[]): void {
   }
 }
 
-function checkParams(entry: YEntry, out: CairnDiagnostic[]): void {
+/** The entries of a top-level mapping section; empty (`params:`) is none, anything else than a mapping a finding. */
+function sectionEntries(entry: YEntry, expected: string, out: CairnDiagnostic[]): YEntry[] {
   const v = entry.value;
-  if (v.kind === 'scalar' && v.value === null) return;
-  if (v.kind !== 'map') {
-    out.push(
-      makeDiagnostic(
-        PipelineCode.wrongType,
-        "'params' must be a mapping of param name → default value (`lr: 0.01`).",
-        nonEmpty(v.span, entry.keySpan),
-      ),
-    );
-    return;
+  if (v.kind === 'map') return v.entries;
+  if (!(v.kind === 'scalar' && v.value === null)) {
+    out.push(makeDiagnostic(PipelineCode.wrongType, expected, nonEmpty(v.span, entry.keySpan)));
   }
-  for (const p of v.entries) {
+  return [];
+}
+
+function checkParams(entry: YEntry, out: CairnDiagnostic[]): void {
+  for (const p of sectionEntries(
+    entry,
+    "'params' must be a mapping of param name → default value (`lr: 0.01`).",
+    out,
+  )) {
     checkName(p, 'param', out);
     const node = p.value;
     if (isLongForm(node)) {
@@ -282,19 +284,7 @@ function checkParams(entry: YEntry, out: CairnDiagnostic[]): void {
 }
 
 function checkData(entry: YEntry, out: CairnDiagnostic[]): void {
-  const v = entry.value;
-  if (v.kind === 'scalar' && v.value === null) return;
-  if (v.kind !== 'map') {
-    out.push(
-      makeDiagnostic(
-        PipelineCode.wrongType,
-        "'data' must be a mapping of name → path or `{ path | from, schema }`.",
-        nonEmpty(v.span, entry.keySpan),
-      ),
-    );
-    return;
-  }
-  for (const d of v.entries) {
+  for (const d of sectionEntries(entry, "'data' must be a mapping of name → path or `{ path | from, schema }`.", out)) {
     checkName(d, 'data', out);
     checkWithZod(dataEntrySchema, d.value, d.key, d.keySpan, out);
     if (d.value.kind === 'map') {
