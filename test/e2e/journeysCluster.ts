@@ -17,6 +17,7 @@ import {
   waitForWorkbench,
   webview,
   widenSidebar,
+  runSucceeded,
 } from './lib/workbench.js';
 import type { SlurmCluster } from '../lib/slurm.js';
 
@@ -162,7 +163,7 @@ export function slurmJourneys(folder: string, cluster: SlurmCluster): Journey[] 
           .first();
         await done.waitFor({ timeout: 120_000 });
         assert.match(await done.innerText(), /^#1 succeeded/, 'run #1 on Slurm succeeded');
-        await notification(page, 'Cairn: run #1 succeeded.');
+        await runSucceeded(page, 1);
         await clearNotifications(page);
         // Live: the run went running → succeeded, and each step was first queued as a Slurm job (the log keeps it).
         const states = await runHistory(userData, folder, 1);

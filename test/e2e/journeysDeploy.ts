@@ -15,6 +15,7 @@ import {
   waitForWorkbench,
   webview,
   widenSidebar,
+  runSucceeded,
 } from './lib/workbench.js';
 
 /**
@@ -80,7 +81,7 @@ export function deployJourneys(folder: string): Journey[] {
           .waitFor({ timeout: 120_000 });
         await palette(page, 'Cairn: Run Pipeline');
         // The Notification Center keeps the run's notification (a toast hides after a few seconds).
-        await notification(page, /Cairn: run #1 succeeded\./, 180_000);
+        await runSucceeded(page, 1, 180_000);
         // The runtime says the registry changed; the view reloads on its own.
         await rows
           .filter({ hasText: /credit-risk/ })

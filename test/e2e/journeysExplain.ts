@@ -3,7 +3,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Journey } from './journeys.js';
 import { quickCreditPipeline } from './lib/credit.js';
-import { clearNotifications, notification, openFile, palette, waitForWorkbench, webview } from './lib/workbench.js';
+import {
+  clearNotifications,
+  openFile,
+  palette,
+  runSucceeded,
+  waitForRuntime,
+  waitForWorkbench,
+  webview,
+} from './lib/workbench.js';
 
 /**
  * The explanation view opened from a run (issue 13): the quick credit pipeline (its `evaluate` step has `explain: true`)
@@ -39,9 +47,11 @@ export function explainJourneys(): Journey[] {
         const header = page.locator('.sidebar .pane-header', { hasText: /^Experiments/ });
         await header.waitFor({ timeout: 15_000 });
         if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-        // The first window activates the extension and starts its runtime: slow on a busy machine.
+        // The first window activates the extension and starts its runtime: slow on a busy machine. The run is started
+        // once the runtime is ready, as a user sees it in the status bar.
+        await waitForRuntime(page);
         await palette(page, 'Cairn: Run Pipeline');
-        await notification(page, /Cairn: run #1 succeeded\./, 180_000);
+        await runSucceeded(page, 1, 180_000);
         await clearNotifications(page);
         const rows = page
           .locator('.pane', { has: page.locator('.pane-header', { hasText: /^Experiments/ }) })

@@ -14,7 +14,6 @@ import {
   escapeRegExp,
   freshEditorArea,
   goTo,
-  notification,
   openFile,
   palette,
   problemRows,
@@ -22,6 +21,7 @@ import {
   waitForWorkbench,
   webview,
   widenSidebar,
+  runSucceeded,
 } from './lib/workbench.js';
 
 /**
@@ -215,7 +215,7 @@ async function runAndWatch(
   const text = await done.innerText();
   assert.match(text, new RegExp(`^#${id} succeeded`), `run #${id} did not succeed: ${text}`);
   // The run also ends with a notification saying so; cleared once seen, so it covers no view opened next.
-  await notification(page, `Cairn: run #${id} succeeded.`);
+  await runSucceeded(page, id);
   await clearNotifications(page);
   const states = await runHistory(userDataDir(path.dirname(folder)), folder, id);
   return { id, text, states };

@@ -10,7 +10,9 @@ import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
 import { startSlurm, type SlurmCluster } from '../lib/slurm.js';
-import { startCodeServer, type CodeServer } from './lib/codeServer.js';
+import { startCodeServer, userDataDir, type CodeServer } from './lib/codeServer.js';
+import { runtimeLogTail } from './lib/runtimeLog.js';
+import { visibleNotifications } from './lib/workbench.js';
 import { starveCpu } from './lib/slow.js';
 
 /**
@@ -216,6 +218,10 @@ async function runWindow(
       outcomes.push({ name: journey.name, ok: false, ms: Date.now() - t, error: message });
       console.log(`FAIL ${journey.name}: ${message}`);
       await shot(page, `fail-${options.failShot}${String(i + 1).padStart(2, '0')}`);
+      // What CI's output alone must show to tell why: the notifications on screen and the window's runtime log.
+      const shown = await visibleNotifications(page).catch((e: unknown) => [`(could not read them: ${String(e)})`]);
+      console.log(`  notifications: ${shown.length === 0 ? 'none' : shown.map((t) => `"${t}"`).join('; ')}`);
+      console.log(runtimeLogTail(userDataDir(path.dirname(folder)), folder));
       if (options.recover)
         await options
           .recover(page)

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ListRunsRequest, type RunStatus, type RunSummary } from '@cairn/protocol';
+import { ListRunsRequest, isPipelineFile, type RunStatus, type RunSummary } from '@cairn/protocol';
 import type { CairnLanguageServer } from '../languageClient.js';
 import type { ModelActions } from '../models/modelActions.js';
 import type { ModelPanels } from '../models/modelPanels.js';
@@ -45,6 +45,11 @@ export async function pickPipeline(index: PipelineIndex, target: Target): Promis
   if (typeof target === 'object' && (target.kind === 'pipeline' || target.kind === 'step')) return target.entry;
   const active = vscode.window.activeTextEditor?.document;
   const all = await index.all();
+  // The open pipeline file is always a candidate, even before the workspace scan has found it.
+  if (all.length === 0 && active?.uri.scheme === 'file' && isPipelineFile(active.uri.fsPath)) {
+    const entry = await index.byUri(active.uri);
+    if (entry) return entry;
+  }
   if (all.length === 0) {
     void vscode.window.showWarningMessage('Cairn: no pipeline in this workspace (cairn.yaml or *.cairn.yaml).');
     return undefined;

@@ -56,3 +56,23 @@ export function runHistory(userData: string, folder: string, id: number, timeout
     timeoutMs,
   );
 }
+
+/**
+ * The last `lines` lines of the runtime log of the window on `folder`, for a failed journey's report; when no log names
+ * the folder yet (the runtime never got ready), the newest runtime log, said so.
+ */
+export function runtimeLogTail(userData: string, folder: string, lines = 25): string {
+  const own = logOf(userData, folder);
+  let text = own;
+  let which = 'its window';
+  if (own === undefined) {
+    const newest = logFiles(path.join(userData, 'logs'))
+      .map((f) => ({ f, t: fs.statSync(f).mtimeMs }))
+      .sort((a, b) => b.t - a.t)[0];
+    if (!newest) return `no ${channelFile} under ${userData}/logs`;
+    text = fs.readFileSync(newest.f, 'utf8');
+    which = `the newest one (none names ${folder})`;
+  }
+  const tail = (text ?? '').trimEnd().split('\n').slice(-lines);
+  return [`${channelFile}, ${which}, last ${tail.length} lines:`, ...tail.map((l) => `  | ${l}`)].join('\n');
+}

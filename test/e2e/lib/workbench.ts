@@ -107,6 +107,37 @@ export async function notification(page: Page, text: string | RegExp, timeout = 
   return item;
 }
 
+/**
+ * Waits for run #id's outcome as the extension reports it (succeeded, failed, cancelled, interrupted, or a run that did
+ * not start) and fails at once, with the notification's text, when it is not `succeeded`: a run that failed is never
+ * waited on for the whole timeout.
+ */
+export async function runSucceeded(page: Page, id: number, timeout = 30_000): Promise<void> {
+  const outcome = new RegExp(
+    `Cairn: run #${id} \\w+\\.|Cairn: the run did not start|Cairn did not run|Cairn: no pipeline in this workspace`,
+  );
+  const text = (await (await notification(page, outcome, timeout)).innerText()).replace(/\s+/g, ' ');
+  assert.match(text, new RegExp(`Cairn: run #${id} succeeded\\.`), `run #${id} did not succeed: "${text}"`);
+}
+
+/** Waits until the status bar shows the Cairn runtime ready (it fails at once when the runtime failed to start). */
+export async function waitForRuntime(page: Page, timeout = 120_000): Promise<void> {
+  const item = page.locator('.statusbar-item', { hasText: 'Runtime' });
+  const ready = item.locator('.codicon-server-process').first();
+  const failed = item.locator('.codicon-error').first();
+  await ready.or(failed).waitFor({ timeout });
+  assert.ok(await ready.isVisible(), 'the Cairn runtime failed to start (the status bar shows it failed)');
+}
+
+/** What the workbench shows when a journey fails: every notification's text (toasts and the center), for the log. */
+export async function visibleNotifications(page: Page): Promise<string[]> {
+  const items = page.locator(
+    '.notifications-toasts .notification-list-item, .notifications-center .notification-list-item',
+  );
+  const texts = await items.allInnerTexts();
+  return [...new Set(texts.map((t) => t.replace(/\s+/g, ' ').trim()))];
+}
+
 /** Clears every notification, toasts and the Notification Center alike; the center closes once it is empty. */
 export async function clearNotifications(page: Page): Promise<void> {
   await runCommand(page, 'Notifications: Clear All Notifications');
