@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invocationResponseSchema } from '@cairn/protocol';
+import { z } from 'zod';
 import type { TabularModel } from '../../../runtime/src/ml/models/artifact.js';
 import { applyEncoding, fitEncoding } from '../../../runtime/src/ml/models/encoding.js';
 import { loadPredictor } from '../../../runtime/src/ml/models/index.js';
@@ -180,6 +181,37 @@ test('quantile bins: at most max_bins per feature, and every training value land
   }
   // Roughly equal-count bins (quantiles), not equal-width ones.
   assert.ok(Math.max(...counts) < 3 * (n / counts.length), `bin counts ${counts.join(',')}`);
+});
+
+test("cut points equal scikit-learn's _BinMapper thresholds (many and few distinct values, ties)", () => {
+  const n = 3001;
+  const width = 3;
+  const x = new Float32Array(n * width);
+  const r = rng(11);
+  for (let i = 0; i < n; i++) {
+    x[i * width] = Math.fround(normal(r));
+    // Rounded: many ties, still more distinct values than bins.
+    x[i * width + 1] = Math.fround(Math.round(normal(r) * 60) / 4);
+    x[i * width + 2] = Math.floor(r() * 9);
+  }
+  const file = join(dir, 'bins.f32');
+  writeFileSync(file, x);
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  for (const maxBins of [255, 16]) {
+    const ours = binData(x, width, all, maxBins).cuts.map((c) => Array.from(c));
+    const script = `
+import json, numpy as np
+from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+x = np.fromfile('${file}', dtype=np.float32).reshape(-1, ${width})
+m = _BinMapper(n_bins=${maxBins + 1}).fit(x)
+print(json.dumps([np.unique(t.astype(np.float32)).astype(float).tolist() for t in m.bin_thresholds_]))
+`;
+    const reference = z
+      .array(z.array(z.number()))
+      .parse(JSON.parse(execFileSync(PY, ['-c', script], { encoding: 'utf8' })));
+    assert.ok((reference[0]?.length ?? 0) === maxBins - 1, 'the normal column is cut at quantiles');
+    assert.deepEqual(ours, reference, `max_bins ${maxBins}`);
+  }
 });
 
 test('the same seed gives the same trees, for 1 or 3 threads; row and column subsampling follow the seed', async () => {

@@ -17,12 +17,14 @@ import { HistogramPool, type PoolData } from './gbdtThreads.js';
 
 /**
  * Histogram-based gradient-boosted trees on an encoded feature matrix (the XGBoost `hist` / LightGBM /
- * scikit-learn HistGradientBoosting family): each feature is cut into at most 255 quantile bins once; a tree node's
+ * scikit-learn HistGradientBoosting family): each feature is cut into at most 255 quantile bins once, at the cut
+ * points scikit-learn's binning picks (tested against its _BinMapper); a tree node's
  * split is found from per-bin gradient / hessian sums; a node's larger child gets its histogram by subtracting the
  * smaller child's from the parent's, so only the smaller one is built from rows. Second-order (Newton) leaf values
  * with L2 regularisation: a leaf holds −lr·G/(H+λ), a split's gain is G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ).
  *
- * Thresholds are float32 values halfway between two training values, and a row goes left when x ≤ threshold, so the
+ * Thresholds are float32 values halfway between two training values (or a training value, where a quantile falls
+ * inside a run of ties), and a row goes left when x ≤ threshold, so the
  * in-process prediction and ONNX's TreeEnsemble (BRANCH_LEQ on float32 inputs) take the same path for every row.
  */
 export interface GbdtData {
@@ -86,40 +88,34 @@ function binsOf(x: Float32Array, width: number, rows: Uint32Array, maxBins: numb
     for (let i = 0; i < rows.length; i++) col[i] = x[(rows[i] ?? 0) * width + f] ?? 0;
     col.sort();
     const distinct: number[] = [];
-    const counts: number[] = [];
     for (let i = 0; i < col.length; i++) {
       const v = col[i] ?? 0;
       if (Number.isNaN(v)) throw new TrainingError(`feature column ${f} holds NaN; impute missing values first`);
-      if (distinct.length > 0 && distinct[distinct.length - 1] === v) counts[counts.length - 1]! += 1;
-      else {
-        distinct.push(v);
-        counts.push(1);
-      }
+      if (distinct.length === 0 || distinct[distinct.length - 1] !== v) distinct.push(v);
     }
-    // Boundaries between distinct values: all of them when few, else at (roughly) equal-count quantiles.
-    const between: number[] = [];
+    // Few distinct values: a cut halfway between each two. Many: scikit-learn's cuts, the midpoint percentiles of
+    // the sorted column at 100·j/max_bins (j = 1 … max_bins − 1), equal ones merged.
+    const pairs: Array<[number, number]> = [];
     if (distinct.length <= maxBins) {
-      for (let d = 0; d + 1 < distinct.length; d++) between.push(d);
+      for (let d = 0; d + 1 < distinct.length; d++) pairs.push([distinct[d] ?? 0, distinct[d + 1] ?? 0]);
     } else {
-      let seen = 0;
-      let next = 1;
-      for (let d = 0; d + 1 < distinct.length && next < maxBins; d++) {
-        seen += counts[d] ?? 0;
-        if (seen >= (next * col.length) / maxBins) {
-          between.push(d);
-          while (next < maxBins && seen >= (next * col.length) / maxBins) next++;
-        }
+      for (let j = 1; j < maxBins; j++) {
+        // As numpy computes it (np.linspace steps, then the fraction of n − 1), so the same rows are picked.
+        const at = ((j * (100 / maxBins)) / 100) * (col.length - 1);
+        const lo = col[Math.floor(at)] ?? 0;
+        const hi = col[Math.ceil(at)] ?? lo;
+        const last = pairs[pairs.length - 1];
+        if (!last || last[0] !== lo || last[1] !== hi) pairs.push([lo, hi]);
       }
     }
-    const c = new Float32Array(between.length);
-    between.forEach((d, j) => {
-      const lo = distinct[d] ?? 0;
-      const hi = distinct[d + 1] ?? lo;
+    const c: number[] = [];
+    for (const [lo, hi] of pairs) {
       const mid = Math.fround(lo + (hi - lo) / 2);
       // lo ≤ mid < hi must hold in float32, or a training value would land in the wrong bin.
-      c[j] = mid >= hi || mid < lo ? lo : mid;
-    });
-    cuts.push(c);
+      const cut = mid >= hi || mid < lo ? lo : mid;
+      if (c.length === 0 || cut > (c[c.length - 1] ?? 0)) c.push(cut);
+    }
+    cuts.push(Float32Array.from(c));
   }
   return cuts;
 }
