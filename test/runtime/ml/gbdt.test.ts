@@ -18,8 +18,8 @@ import type { Scores, Table } from '../../../runtime/src/ml/types.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 
 // Gradient boosting: ONNX (onnxruntime-node) equals the in-process prediction for binary, multiclass and regression;
-// the same seed gives the same trees for any thread count; early stopping keeps the best round; and the quality on
-// a public data set matches scikit-learn's HistGradientBoostingClassifier, run by the test.
+// the same seed gives the same trees for any thread count; early stopping keeps the best round; the cut points and
+// the trees are scikit-learn HistGradientBoosting's, and the quality on a public data set matches it (run by the test).
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-gbdt-'));
 
