@@ -1,3 +1,4 @@
+import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import {
   createMessageConnection,
@@ -37,4 +38,15 @@ export function connectRuntime(
       server.dispose();
     },
   };
+}
+
+/** The JSON-RPC error a request failed with (its code and message); fails the test when the request succeeded. */
+export async function rpcFailure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown };
+    return { code: Number(e.code), message: String(e.message) };
+  }
+  assert.fail('the request succeeded');
 }

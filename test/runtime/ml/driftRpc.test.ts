@@ -6,23 +6,12 @@ import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { DriftRequest, MonitorReportsRequest, driftReportSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
+import { connectRuntime, rpcFailure, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
 import { fixtures } from '../deploy/fixture.js';
 
 // `runtime/drift` over the real JSON-RPC path (in-memory streams) against a real workspace: the editor's "Show Drift"
 // gets the report `cairn drift --format json` prints, from the same implementation, and clear errors by kind.
-
-/** The JSON-RPC error a request failed with: its code and message. */
-async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (error) {
-    const e = error as { code?: unknown; message?: unknown };
-    return { code: Number(e.code), message: String(e.message) };
-  }
-  assert.fail('the request succeeded');
-}
 
 describe('runtime/drift over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;
@@ -95,23 +84,27 @@ describe('runtime/drift over JSON-RPC', () => {
   });
 
   test('errors by kind: a missing file is not-found, a path outside the workspace refused, bad data or params invalid', async () => {
-    const missing = await failure(client.sendRequest(DriftRequest.type, { reference: 'nope.csv', current: 'c.csv' }));
+    const missing = await rpcFailure(
+      client.sendRequest(DriftRequest.type, { reference: 'nope.csv', current: 'c.csv' }),
+    );
     assert.equal(missing.code, -32001);
     assert.match(missing.message, /the reference data nope\.csv does not exist/);
-    const outside = await failure(client.sendRequest(DriftRequest.type, { reference: '../r.csv', current: 'c.csv' }));
+    const outside = await rpcFailure(
+      client.sendRequest(DriftRequest.type, { reference: '../r.csv', current: 'c.csv' }),
+    );
     assert.equal(outside.code, -32002);
     assert.match(outside.message, /leaves the workspace/);
-    const column = await failure(
+    const column = await rpcFailure(
       client.sendRequest(DriftRequest.type, { reference: 'r.csv', current: 'c.csv', columns: ['zzz'] }),
     );
     assert.equal(column.code, -32602);
     assert.match(column.message, /column 'zzz' is not in the reference and current data/);
-    const test_ = await failure(
+    const test_ = await rpcFailure(
       client.sendRequest(DriftRequest.type, { reference: 'r.csv', current: 'c.csv', tests: { b: { test: 'ks' } } }),
     );
     assert.equal(test_.code, -32602);
     assert.match(test_.message, /column 'b' is categorical: the 'ks' test needs numbers/);
-    const params = await failure(
+    const params = await rpcFailure(
       client.sendRequest(DriftRequest.method, {
         reference: 'r.csv',
         current: 'c.csv',
@@ -145,7 +138,7 @@ describe('runtime/drift over JSON-RPC', () => {
       reportJson: JSON.stringify(former),
       createdAt: 1,
     });
-    const refused = await failure(client.sendRequest(MonitorReportsRequest.type, { name: 'wine' }));
+    const refused = await rpcFailure(client.sendRequest(MonitorReportsRequest.type, { name: 'wine' }));
     assert.equal(refused.code, -32002);
     assert.match(
       refused.message,

@@ -6,7 +6,7 @@ import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { RunExplanationsRequest, explainedRunTag, explanationsSchema } from '@cairn/protocol';
 import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
-import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
+import { connectRuntime, rpcFailure, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
 
 // `runtime/explanations` over the real JSON-RPC path (in-memory streams) against a real run of a small credit
@@ -43,16 +43,6 @@ steps:
     with: { model: "\${steps.gbdt.outputs.model}", test: "\${steps.split.outputs.test}", target: Status, positive: bad }
     outputs: [report]
 `;
-
-async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (error) {
-    const e = error as { code?: unknown; message?: unknown };
-    return { code: Number(e.code), message: String(e.message) };
-  }
-  assert.fail('the request succeeded');
-}
 
 describe('runtime/explanations over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;
@@ -126,15 +116,15 @@ describe('runtime/explanations over JSON-RPC', () => {
   });
 
   test('not-found errors say what to do', async () => {
-    const noRun = await failure(client.sendRequest(RunExplanationsRequest.type, { runId: runId + 100 }));
+    const noRun = await rpcFailure(client.sendRequest(RunExplanationsRequest.type, { runId: runId + 100 }));
     assert.deepEqual([noRun.code, noRun.message], [-32001, `run ${runId + 100} does not exist`]);
-    const noStep = await failure(client.sendRequest(RunExplanationsRequest.type, { runId, step: 'plain' }));
+    const noStep = await rpcFailure(client.sendRequest(RunExplanationsRequest.type, { runId, step: 'plain' }));
     assert.equal(noStep.code, -32001);
     assert.match(
       noStep.message,
       new RegExp(`step plain of run ${runId} recorded no explanations; the steps that did: evaluate`),
     );
-    const bad = await failure(client.sendRequest(RunExplanationsRequest.method, { runId: 'one' }));
+    const bad = await rpcFailure(client.sendRequest(RunExplanationsRequest.method, { runId: 'one' }));
     assert.equal(bad.code, -32602);
     assert.match(bad.message, /runtime\/explanations: invalid params: runId/);
   });

@@ -225,15 +225,7 @@ export function rocAuc(
   average: 'macro' | 'weighted' = 'macro',
   positive?: Label,
 ): number {
-  if (labels.length === 2) {
-    const pos = positive ?? labels[1] ?? '';
-    const k = labels.indexOf(pos);
-    return rocAucBinary(
-      yTrue.map((y) => y === pos),
-      column(proba, k),
-    );
-  }
-  return ovrAverage(yTrue, proba, labels, average, rocAucBinary);
+  return binaryOrOvr(yTrue, proba, labels, average, positive, rocAucBinary);
 }
 
 /** PR-AUC as average precision; more classes → one-vs-rest macro / weighted average. */
@@ -244,15 +236,24 @@ export function prAuc(
   average: 'macro' | 'weighted' = 'macro',
   positive?: Label,
 ): number {
-  if (labels.length === 2) {
-    const pos = positive ?? labels[1] ?? '';
-    const k = labels.indexOf(pos);
-    return averagePrecisionBinary(
-      yTrue.map((y) => y === pos),
-      column(proba, k),
-    );
-  }
-  return ovrAverage(yTrue, proba, labels, average, averagePrecisionBinary);
+  return binaryOrOvr(yTrue, proba, labels, average, positive, averagePrecisionBinary);
+}
+
+/** A binary score of the positive class's column (`labels[1]` unless `positive` is given), else one-vs-rest. */
+function binaryOrOvr(
+  yTrue: readonly Label[],
+  proba: ProbaMatrix,
+  labels: readonly Label[],
+  average: 'macro' | 'weighted',
+  positive: Label | undefined,
+  binary: (isPos: boolean[], scores: Float64Array) => number,
+): number {
+  if (labels.length !== 2) return ovrAverage(yTrue, proba, labels, average, binary);
+  const pos = positive ?? labels[1] ?? '';
+  return binary(
+    yTrue.map((y) => y === pos),
+    column(proba, labels.indexOf(pos)),
+  );
 }
 
 function ovrAverage(
