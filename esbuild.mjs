@@ -42,6 +42,16 @@ const entries = [
     external: nativeExternals,
     define: { CAIRN_VERSION: JSON.stringify(pkgVersion) },
   },
+  // The step runner a Slurm job starts (runtime/src/executor/slurm.ts finds it beside dist/cli.js): step-exec only.
+  {
+    name: 'step-runner',
+    entryPoints: ['runtime/src/cli/stepRunner.ts'],
+    outfile: 'dist/stepExec.js',
+    platform: 'node',
+    format: 'cjs',
+    external: nativeExternals,
+    define: { CAIRN_VERSION: JSON.stringify(pkgVersion) },
+  },
   // The prediction log's writer thread, started by dist/cli.js from beside it (runtime/src/deploy/predictionLog.ts).
   {
     name: 'log-writer',

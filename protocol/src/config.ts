@@ -71,11 +71,13 @@ export type WorkspaceConfig = z.infer<typeof workspaceConfigSchema>;
 /** Run tag of a Slurm run: its job id per step, `{"train":"42",…}` (set by the executor, shown by the editor). */
 export const slurmJobsTag = 'cairn.slurm_jobs';
 
+/** Run tag of a Slurm run: the last Slurm state seen per step, `{"train":"RUNNING",…}` (kept up to date while it runs). */
+export const slurmStatesTag = 'cairn.slurm_states';
+
 const slurmJobsSchema = z.record(z.string(), z.string());
 
-/** The job ids of a run's tags, in step order as submitted; empty when the run did not run on Slurm. */
-export function slurmJobsOf(tags: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const raw = tags?.[slurmJobsTag];
+function stepMapOf(tags: Readonly<Record<string, string>> | undefined, tag: string): Record<string, string> {
+  const raw = tags?.[tag];
   if (raw === undefined) return {};
   try {
     const parsed = slurmJobsSchema.safeParse(JSON.parse(raw));
@@ -83,4 +85,27 @@ export function slurmJobsOf(tags: Readonly<Record<string, string>> | undefined):
   } catch {
     return {};
   }
+}
+
+/** The job ids of a run's tags, in step order as submitted; empty when the run did not run on Slurm. */
+export function slurmJobsOf(tags: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return stepMapOf(tags, slurmJobsTag);
+}
+
+/** The Slurm state last seen per step (PENDING, RUNNING, COMPLETED…); empty when the run did not run on Slurm. */
+export function slurmStatesOf(tags: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return stepMapOf(tags, slurmStatesTag);
+}
+
+/** A step's job and state: a Slurm progress event applied to a run's tags (the editor's copy of the run). */
+export function withSlurmJob(
+  tags: Readonly<Record<string, string>>,
+  step: string,
+  job: { id: string; state: string },
+): Record<string, string> {
+  return {
+    ...tags,
+    [slurmJobsTag]: JSON.stringify({ ...slurmJobsOf(tags), [step]: job.id }),
+    [slurmStatesTag]: JSON.stringify({ ...slurmStatesOf(tags), [step]: job.state }),
+  };
 }

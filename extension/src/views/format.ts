@@ -5,7 +5,7 @@ import {
   type RunSummary,
   type StepStatus,
 } from '@cairn/protocol';
-import { slurmJobsOf } from '@cairn/protocol/config.js';
+import { slurmJobsOf, slurmStatesOf } from '@cairn/protocol/config.js';
 
 /** Formatting for the trees and lenses. Pure: no vscode import (unit-tested). */
 
@@ -156,15 +156,21 @@ export function runDescription(
   }
   const metric = keyMetric(run.metrics, preferred);
   if (metric) parts.push(`${metric.key} ${formatMetric(metric.value)}`);
-  const jobs = Object.values(slurmJobsOf(run.tags));
-  if (jobs.length > 0) parts.push(`jobs ${jobs.join(',')}`);
+  const jobs = Object.entries(slurmJobsOf(run.tags));
+  if (jobs.length > 0) {
+    // While it runs, each job's Slurm state (PENDING, RUNNING…); once it ended, the ids alone.
+    const states = run.status === 'running' ? slurmStatesOf(run.tags) : {};
+    parts.push(`jobs ${jobs.map(([step, id]) => (states[step] ? `${id} ${states[step]}` : id)).join(',')}`);
+  }
   return parts.join(' · ');
 }
 
 /** "Slurm jobs: train 41, report 42" for a run that ran on Slurm; undefined otherwise. */
 export function slurmJobsText(tags: Readonly<Record<string, string>> | undefined): string | undefined {
   const jobs = Object.entries(slurmJobsOf(tags));
-  return jobs.length > 0 ? `Slurm jobs: ${jobs.map(([step, id]) => `${step} ${id}`).join(', ')}` : undefined;
+  const states = slurmStatesOf(tags);
+  const one = ([step, id]: [string, string]) => `${step} ${id}${states[step] ? ` (${states[step]})` : ''}`;
+  return jobs.length > 0 ? `Slurm jobs: ${jobs.map(one).join(', ')}` : undefined;
 }
 
 /** The last-result lens text of a step: "✓ succeeded 5m ago · rmse 0.91". */

@@ -7,6 +7,7 @@ import type {
   RunSummary,
 } from '@cairn/protocol';
 import { isTerminalRunStatus, runStatuses } from '@cairn/protocol';
+import { withSlurmJob } from '@cairn/protocol/config.js';
 
 /**
  * What the Experiments tree shows, without vscode: runs grouped by pipeline, loaded a page at a time, and kept current
@@ -124,7 +125,12 @@ export class RunsModel {
       // Any first event of a new run (a step starting, or the run itself) is enough to fetch it once.
       return { kind: 'unknown', runId: p.runId, pipeline: p.pipeline };
     }
-    if (p.step !== undefined) return { kind: 'none' };
+    if (p.step !== undefined) {
+      // A Slurm step's job and state show on the running row (the stored run has them only once fetched again).
+      if (p.slurm === undefined) return { kind: 'none' };
+      run.tags = withSlurmJob(run.tags, p.step, { id: p.slurm.job, state: p.slurm.state });
+      return { kind: 'run', run, finished: false };
+    }
     if (!(runStatuses as readonly string[]).includes(p.status)) return { kind: 'none' };
     run.status = p.status as RunStatus;
     const finished = isTerminalRunStatus(p.status);

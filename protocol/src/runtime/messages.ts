@@ -143,6 +143,8 @@ export namespace RunProgressNotification {
     durationMs: z.number().optional(),
     /** Why a step or run failed, or what happened (e.g. "restored from cache"). */
     message: z.string().optional(),
+    /** A step on the Slurm executor: its job and the Slurm state just seen (PENDING, RUNNING, COMPLETED…). */
+    slurm: z.object({ job: z.string(), state: z.string() }).optional(),
   });
   export type Params = z.infer<typeof paramsSchema>;
   export const type = new NotificationType<Params>(method);

@@ -17,6 +17,43 @@ export interface CliCommand {
 
 export class UsageError extends Error {}
 
+/** Runs one command: `--help`, and its errors as exit codes (a usage error 2 with the usage, any other 1). */
+export async function runCommand(command: CliCommand, args: string[], io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(`Usage: ${command.usage}\n\n${command.summary}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`cairn ${command.name}: ${error.message}\nUsage: ${command.usage}\n`);
+      return 2;
+    }
+    io.stderr(`cairn ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** This process's stdio as a command's io; the exit code goes to process.exitCode. */
+export function runAsProcess(main: (io: CliIo) => Promise<number>): void {
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    cwd: process.cwd(),
+    isTty: process.stdout.isTTY === true,
+  };
+  main(io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`cairn: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** Parses `--flag value`, `--flag=value`, boolean `--flag`, repeated `-p k=v`; the rest are positionals. */
 export interface ParsedArgs {
   positionals: string[];

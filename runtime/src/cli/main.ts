@@ -1,4 +1,4 @@
-import { UsageError, type CliIo } from './command.js';
+import { runAsProcess, runCommand, type CliIo } from './command.js';
 import { commands, hiddenCommands } from './commands/index.js';
 
 declare const CAIRN_VERSION: string | undefined;
@@ -32,37 +32,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`cairn: unknown command '${name}'.\n\n${help()}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(`Usage: ${command.usage}\n\n${command.summary}\n`);
-    return 0;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`cairn ${name}: ${error.message}\nUsage: ${command.usage}\n`);
-      return 2;
-    }
-    io.stderr(`cairn ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+  return runCommand(command, rest, io);
 }
 
 /** Entry used by bin/cairn.js. */
 export function cliEntry(): void {
-  const io: CliIo = {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    cwd: process.cwd(),
-    isTty: process.stdout.isTTY === true,
-  };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`cairn: ${String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  runAsProcess((io) => main(process.argv.slice(2), io));
 }

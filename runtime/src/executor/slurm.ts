@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedPipeline, ResolvedStep, RunEvent, StepStatus } from '@cairn/protocol';
-import { slurmJobsTag, type WorkspaceConfig } from '@cairn/protocol/config.js';
+import { slurmJobsTag, slurmStatesTag, type WorkspaceConfig } from '@cairn/protocol/config.js';
 import { CairnError } from '../util/errors.js';
 import { MetricsFileTail } from './commandStep.js';
 import {
@@ -17,13 +17,19 @@ import {
 
 export { slurmJobsTag };
 
+/** The step runner's bundle file name, beside dist/cli.js (esbuild.mjs builds it). */
+export const stepRunnerBundle = 'stepExec.js';
+
 export interface SlurmSettings {
   partition?: string;
   account?: string;
   qos?: string;
   time?: string;
   extraArgs?: string[];
-  /** The argv that starts the `cairn` CLI on the node (default: this Node and this process's entry script). */
+  /**
+   * The argv that starts Cairn's step runner on the node, given `step-exec …` after it: the `cairn` CLI or its small
+   * step-exec bundle (default: this Node and dist/stepExec.js beside this bundle, see defaultCairn).
+   */
   cairn?: string[];
   /** Environment of the Slurm clients (SLURM_CONF…); the job inherits it (sbatch --export=ALL). */
   env?: NodeJS.ProcessEnv;
@@ -129,7 +135,13 @@ const terminalStates = new Set([
   'DEADLINE',
 ]);
 
+/**
+ * How a job starts the step runner: dist/stepExec.js beside this bundle (step-exec alone: a job's start-up is on the
+ * critical path of every chain), else this process's own entry script (under tsx, in development).
+ */
 function defaultCairn(): string[] {
+  const runner = path.join(__dirname, stepRunnerBundle);
+  if (existsSync(runner)) return [process.execPath, runner];
   const script = process.argv[1];
   if (!script)
     throw new SlurmError("cannot tell how to start cairn on the node; set the Slurm executor's cairn command");
@@ -160,7 +172,7 @@ export async function startSlurmRun(
       // A listener's failure must not stop the run.
     }
   };
-  const progress = (step: string | undefined, status: StepStatus | 'running', message?: string) =>
+  const progress: Progress = (step, status, message, slurm) =>
     emit({
       type: 'progress',
       runId,
@@ -168,6 +180,7 @@ export async function startSlurmRun(
       ...(step ? { step } : {}),
       status,
       ...(message ? { message } : {}),
+      ...(slurm ? { slurm } : {}),
     });
   progress(undefined, 'running');
   const outcomes = await restoreCachedSteps(pipeline, selected, runId, stepRunIds, options, controller.signal);
@@ -237,7 +250,7 @@ export async function startSlurmRun(
     try {
       const id = (await client('sbatch', args, settings.env)).split(';')[0] ?? '';
       jobs.set(step.name, id);
-      progress(step.name, 'pending', `queued: Slurm job ${id}`);
+      progress(step.name, 'pending', `queued: Slurm job ${id}`, { job: id, state: 'PENDING' });
     } catch (error) {
       // Nothing half-submitted: what was queued is cancelled, the run fails with sbatch's message.
       if (jobs.size > 0) await client('scancel', [...jobs.values()], settings.env).catch(() => '');
@@ -246,6 +259,11 @@ export async function startSlurmRun(
     }
   }
   await options.store.runs.setTag(runId, slurmJobsTag, JSON.stringify(Object.fromEntries(jobs)));
+  await options.store.runs.setTag(
+    runId,
+    slurmStatesTag,
+    JSON.stringify(Object.fromEntries([...jobs.keys()].map((s) => [s, 'PENDING']))),
+  );
   // The job writes its step log into the workspace; followed here so the log streams live as for a local run.
   const tails = [...jobs.keys()].map(
     (step) =>
@@ -255,7 +273,18 @@ export async function startSlurmRun(
         emit({ type: 'log', runId, step, stream: cairnLine ? 'cairn' : 'stdout', line: text });
       }),
   );
-  const watcher = new JobWatcher(pipeline, selected, runId, stepRunIds, options, settings, jobs, outcomes, progress);
+  const watcher = new JobWatcher(
+    pipeline,
+    selected,
+    runId,
+    stepRunIds,
+    options,
+    settings,
+    jobs,
+    outcomes,
+    progress,
+    emit,
+  );
   const done = watcher.watch(controller.signal).then(async (outcome) => {
     await Promise.all(tails.map((t) => t.close()));
     await fs.rm(scratch, { recursive: true, force: true });
@@ -272,9 +301,21 @@ export async function startSlurmRun(
   };
 }
 
-/** Polls the run's jobs and turns Slurm's states into the run's step statuses. */
+type Progress = (
+  step: string | undefined,
+  status: StepStatus | 'running',
+  message?: string,
+  slurm?: { job: string; state: string },
+) => void;
+
+/**
+ * Polls the run's jobs and turns Slurm's states into the run's step statuses (each change kept in the run's
+ * `cairn.slurm_states` tag and sent with the step's progress event); follows the metrics the jobs write into the store
+ * and sends them as live metric events, as a local run does.
+ */
 class JobWatcher {
   private readonly seen = new Map<string, string>();
+  private metricCursor = 0;
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -285,11 +326,40 @@ class JobWatcher {
     private readonly settings: SlurmSettings,
     private readonly jobs: Map<string, string>,
     private readonly outcomes: Record<string, StepOutcome>,
-    private readonly progress: (step: string | undefined, status: StepStatus, message?: string) => void,
+    private readonly progress: Progress,
+    private readonly emit: (event: RunEvent) => void,
   ) {}
+
+  /** Sends the metrics the jobs wrote since the last look (the jobs flush theirs as they are reported). */
+  private async followMetrics(): Promise<void> {
+    const { cursor, rows } = await this.options.store.metrics.after(this.runId, this.metricCursor);
+    this.metricCursor = cursor;
+    const stepOf = new Map([...this.stepRunIds].map(([name, id]) => [id, name]));
+    for (const r of rows) {
+      const stepName = r.stepRunId === null ? undefined : stepOf.get(r.stepRunId);
+      if (stepName === undefined || !this.jobs.has(stepName)) continue; // a cache hit's copy: not live
+      this.emit({
+        type: 'metric',
+        runId: this.runId,
+        stepName,
+        key: r.key,
+        value: r.value,
+        step: r.step,
+        time: r.time,
+      });
+    }
+  }
+
+  /** A Slurm state seen for the first time for a step: kept on the run and sent with the step's progress. */
+  private async stateSeen(): Promise<void> {
+    const states = Object.fromEntries([...this.jobs.keys()].map((s) => [s, this.seen.get(s) ?? 'PENDING']));
+    await this.options.store.runs.setTag(this.runId, slurmStatesTag, JSON.stringify(states));
+  }
 
   async watch(signal: AbortSignal): Promise<RunOutcome> {
     const store = this.options.store;
+    // Metrics already in the run (cache hits' copies) are not live: follow what comes after them.
+    this.metricCursor = (await store.metrics.after(this.runId, 0)).cursor;
     for (const step of this.selected) {
       const o = this.outcomes[step.name];
       if (o && !o.cacheHit && o.status !== 'succeeded' && o.status !== 'failed') {
@@ -307,13 +377,20 @@ class JobWatcher {
       for (const [step, id] of open) {
         if (this.outcomes[step]) continue; // settled meanwhile (downstream of a failure)
         const js = states.get(id) ?? { state: 'UNKNOWN', reason: 'the controller no longer knows this job' };
-        if (this.seen.get(step) !== js.state) {
+        const changed = this.seen.get(step) !== js.state;
+        if (changed) {
           this.seen.set(step, js.state);
-          if (js.state === 'PENDING') this.progress(step, 'pending', `queued: Slurm job ${id} (${js.reason})`);
-          else if (js.state === 'RUNNING') this.progress(step, 'running', `Slurm job ${id} running`);
+          await this.stateSeen();
+          const slurm = { job: id, state: js.state };
+          if (js.state === 'PENDING') this.progress(step, 'pending', `queued: Slurm job ${id} (${js.reason})`, slurm);
+          else if (js.state === 'RUNNING') this.progress(step, 'running', `Slurm job ${id} running`, slurm);
         }
-        if (terminalStates.has(js.state) || js.state === 'UNKNOWN') await this.finish(step, id, js, signal.aborted);
+        if (terminalStates.has(js.state) || js.state === 'UNKNOWN') {
+          await this.followMetrics(); // the job's last metrics before its step is settled
+          await this.finish(step, id, js, signal.aborted);
+        }
       }
+      await this.followMetrics();
     }
     return concludeRun(store, this.pipeline, this.runId, this.outcomes, signal.aborted);
   }
@@ -338,7 +415,7 @@ class JobWatcher {
       await store.runs.finishStep(stepRunId, 'failed', { error, durationMs: 0 });
     }
     this.outcomes[step] = outcome;
-    this.progress(step, outcome.status, outcome.error ?? undefined);
+    this.progress(step, outcome.status, outcome.error ?? undefined, { job: jobId, state: js.state });
     if (outcome.status !== 'succeeded') await this.cancelDownstream(step);
   }
 
@@ -356,8 +433,14 @@ class JobWatcher {
       if (id !== undefined) await this.options.store.runs.setStepStatus(id, 'cancelled', error);
       this.progress(name, 'cancelled', error);
       const job = this.jobs.get(name);
-      if (job) ids.push(job);
+      if (job) {
+        ids.push(job);
+        this.seen.set(name, 'CANCELLED');
+      }
     }
-    if (ids.length > 0) await client('scancel', ids, this.settings.env).catch(() => '');
+    if (ids.length > 0) {
+      await client('scancel', ids, this.settings.env).catch(() => '');
+      await this.stateSeen();
+    }
   }
 }

@@ -1,12 +1,23 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { CairnError } from '../util/errors.js';
 import type { SqlDb, SqlValue } from './sql.js';
+
+let pgLoaded: typeof pg | undefined;
+
+/**
+ * pg is loaded when a PostgreSQL store is first opened, not with every process that merely can open one: a Slurm job
+ * on the SQLite store (dist/stepExec.js) would otherwise load it on the critical path of its chain.
+ */
+function pgModule(): typeof pg {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy require (esbuild bundles it; loads on call)
+  return (pgLoaded ??= require('pg') as typeof pg);
+}
 
 /** int8 (count(*), BIGINT columns) and numeric (sum of int8) as JS numbers: ids and ms timestamps fit in 2^53. */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
     if (oid === 20 || oid === 1700) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+    return pgModule().types.getTypeParser(oid, format) as (value: string) => unknown;
   },
 };
 
@@ -91,7 +102,7 @@ export class PgDb implements SqlDb {
     const password = safeUrl(url)?.password;
     this.secrets = [url, password ? decodeURIComponent(password) : '', password ?? '', process.env.PGPASSWORD ?? ''];
     this.user = decodeURIComponent(safeUrl(url)?.username ?? '') || process.env.PGUSER || process.env.USER || 'unknown';
-    this.pool = new pg.Pool({
+    this.pool = new (pgModule().Pool)({
       connectionString: url,
       types,
       max: options.max ?? 8,

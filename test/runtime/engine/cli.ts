@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { stepRunnerBundle } from '../../../runtime/src/executor/slurm.js';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 
@@ -26,6 +27,17 @@ export async function buildCli(): Promise<string> {
     external: nativeExternals,
     footer: { js: 'module.exports.cliEntry();' },
   });
+  // The step runner a Slurm job starts, beside the CLI as in dist/ (esbuild.mjs): see stepRunnerOf.
+  await esbuild.build({
+    entryPoints: [path.join(repo, 'runtime/src/cli/stepRunner.ts')],
+    outfile: path.join(dir, stepRunnerBundle),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'error',
+    tsconfig: path.join(repo, 'tsconfig.base.json'),
+    external: nativeExternals,
+  });
   // The prediction log's writer thread is loaded from beside the CLI bundle, as in dist/ (esbuild.mjs).
   await esbuild.build({
     entryPoints: [path.join(repo, 'runtime/src/deploy/logWriter.worker.ts')],
@@ -38,6 +50,11 @@ export async function buildCli(): Promise<string> {
     external: nativeExternals,
   });
   return outfile;
+}
+
+/** The argv that starts the step runner built beside `cli` (what a Slurm job runs in the product: dist/stepExec.js). */
+export function stepRunnerOf(cli: string): string[] {
+  return [process.execPath, path.join(path.dirname(cli), stepRunnerBundle)];
 }
 
 export function cliEnv(): NodeJS.ProcessEnv {

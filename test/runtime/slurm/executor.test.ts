@@ -4,12 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunEvent } from '@cairn/protocol';
+import { slurmStatesOf } from '@cairn/protocol/config.js';
 import { FsRemote } from '../../../runtime/src/cas/remote/fsRemote.js';
 import { remoteHitTag } from '../../../runtime/src/cas/remote/stepCache.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
 import { SlurmError, slurmJobsTag, startSlurmRun, type SlurmSettings } from '../../../runtime/src/executor/slurm.js';
-import { buildCli, cliEnv, runCli } from '../engine/cli.js';
+import { buildCli, cliEnv, runCli, stepRunnerOf } from '../engine/cli.js';
 import { EventLog, tempWorkspace } from '../engine/helpers.js';
 import { startSlurm, type SlurmCluster } from '../../lib/slurm.js';
 
@@ -84,7 +85,7 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true, ti
     cluster = c;
     timeCluster = t;
     cli = built;
-    settings = { cairn: [process.execPath, cli], env: { ...cliEnv(), SLURM_CONF: cluster.conf }, pollMs: 100 };
+    settings = { cairn: stepRunnerOf(cli), env: { ...cliEnv(), SLURM_CONF: cluster.conf }, pollMs: 100 };
     timeSettings = { ...settings, env: { ...cliEnv(), SLURM_CONF: timeCluster.conf } };
   });
   after(async () => {
@@ -190,6 +191,62 @@ describe('Slurm executor on a real single-node cluster', { concurrency: true, ti
         await b.close();
         local.cleanup();
         remote.cleanup();
+      }
+    });
+
+    test('while a run is in progress: job ids and Slurm states on the run and its events; metrics stream live', async () => {
+      const ws = tempWorkspace('cairn-slurm-live-');
+      writeFileSync(
+        path.join(ws.dir, 'cairn.yaml'),
+        `version: 1
+name: live
+steps:
+  train:
+    run: |
+      echo "::cairn-metric loss=0.5"
+      while [ ! -f go ]; do sleep 0.1; done
+      echo "::cairn-metric loss=0.25"
+    cache: false
+  report:
+    run: echo done
+    cache: false
+    needs: [train]
+`,
+      );
+      const engine = new Engine(ws.dir);
+      try {
+        await engine.store.ready;
+        const events = new EventLog();
+        const opts = { store: engine.store, objects: engine.objects, workspace: ws.dir, onEvent: events.listener };
+        const handle = await startSlurmRun(pipelineIn(ws.dir), opts, settings);
+        // The first metric arrives while the job still runs (it waits for the file \`go\`): live, not at the end.
+        await events.waitFor(
+          (e) => e.type === 'metric' && e.stepName === 'train' && e.key === 'loss' && e.value === 0.5,
+        );
+        assert.equal((await engine.store.runs.latestMetrics(handle.runId))?.loss, 0.5, 'in the store as logged');
+        const running = await events.waitFor(
+          (e) => e.type === 'progress' && e.step === 'train' && e.slurm?.state === 'RUNNING',
+        );
+        const trainJob = running.type === 'progress' ? running.slurm?.job : undefined;
+        assert.match(trainJob ?? '', /^\d+$/);
+        assert.ok(
+          events.events.some((e) => e.type === 'progress' && e.step === 'report' && e.slurm?.state === 'PENDING'),
+          'the dependent job is seen PENDING',
+        );
+        const shown = await runCli(cli, ['runs', 'show', String(handle.runId)], ws.dir);
+        assert.equal(shown.code, 0, shown.stderr);
+        assert.match(shown.stdout, /SLURM JOB/);
+        assert.match(shown.stdout, new RegExp(`train\\s+running\\s.*${trainJob} RUNNING`));
+        assert.match(shown.stdout, /report\s+pending\s.*\d+ PENDING/);
+        writeFileSync(path.join(ws.dir, 'go'), '');
+        const outcome = await handle.done;
+        assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+        assert.ok(events.events.some((e) => e.type === 'metric' && e.key === 'loss' && e.value === 0.25));
+        const tags = (await engine.store.runs.detail(handle.runId))?.tags;
+        assert.deepEqual(slurmStatesOf(tags), { train: 'COMPLETED', report: 'COMPLETED' });
+      } finally {
+        await engine.close();
+        ws.cleanup();
       }
     });
 

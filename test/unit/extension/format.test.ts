@@ -73,6 +73,17 @@ test('run descriptions and last results put status, age and the key metric toget
     'just now · jobs 41,42',
   );
   assert.equal(slurmJobsText(tags), 'Slurm jobs: train 41, report 42');
+  // While it runs, each job's Slurm state; once ended, the ids alone in the description, the states in the tooltip.
+  const live = { ...tags, 'cairn.slurm_states': '{"train":"RUNNING","report":"PENDING"}' };
+  assert.equal(
+    runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running', tags: live }, now),
+    'just now · jobs 41 RUNNING,42 PENDING',
+  );
+  assert.equal(
+    runDescription({ startedAt: now - 1000, durationMs: 900, metrics: {}, status: 'succeeded', tags: live }, now),
+    'just now · 900 ms · jobs 41,42',
+  );
+  assert.equal(slurmJobsText(live), 'Slurm jobs: train 41 (RUNNING), report 42 (PENDING)');
   assert.equal(slurmJobsText({ 'cairn.slurm_jobs': 'not json' }), undefined);
   assert.equal(
     lastResultText({ status: 'succeeded', at: now - 120_000, metrics: { f1: 0.5 } }, now),

@@ -1,3 +1,4 @@
+import { slurmJobsOf, slurmStatesOf } from '@cairn/protocol/config.js';
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSummary } from '@cairn/protocol';
@@ -74,6 +75,24 @@ test('progress updates one loaded run; an unknown run asks to be fetched and lan
     d: 900,
   });
   assert.deepEqual(m.applyProgress({ runId: 2, pipeline: 'rec', step: 'train', status: 'running' }), { kind: 'none' });
+  // A Slurm step's job and state land on the row's tags at once (the stored run is not fetched again for it).
+  const queued = m.applyProgress({
+    runId: 2,
+    pipeline: 'rec',
+    step: 'train',
+    status: 'pending',
+    slurm: { job: '41', state: 'PENDING' },
+  });
+  assert.equal(queued.kind, 'run');
+  m.applyProgress({
+    runId: 2,
+    pipeline: 'rec',
+    step: 'train',
+    status: 'running',
+    slurm: { job: '41', state: 'RUNNING' },
+  });
+  assert.deepEqual(slurmJobsOf(m.run(2)?.tags), { train: '41' });
+  assert.deepEqual(slurmStatesOf(m.run(2)?.tags), { train: 'RUNNING' });
   assert.deepEqual(m.applyProgress({ runId: 3, pipeline: 'rec', step: 'train', status: 'running' }), {
     kind: 'unknown',
     runId: 3,

@@ -1,6 +1,7 @@
 import { storeOf } from '../store.js';
 import { z } from 'zod';
 import { runStatuses, type RunFilter, type RunListQuery, type RunSummary } from '@cairn/protocol';
+import { slurmJobsOf, slurmStatesOf } from '@cairn/protocol/config.js';
 import { flag, formatOf, parseArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { runUser } from '../../util/git.js';
 import { workspaceOf } from '../../util/workspace.js';
@@ -186,14 +187,19 @@ export const runsCommand: CliCommand = {
               ...params.map(([k, p]) => [k, cell(p.value), p.type, p.overridden ? 'overridden' : '']),
             ]) + '\n',
           );
+        // A run on Slurm: each step's job id and the Slurm state last seen (kept up to date while it runs).
+        const jobs = slurmJobsOf(run.tags);
+        const states = slurmStatesOf(run.tags);
+        const onSlurm = Object.keys(jobs).length > 0;
         io.stdout(
           table([
-            ['STEP', 'STATUS', 'DURATION', 'CACHE', 'ERROR'],
+            ['STEP', 'STATUS', 'DURATION', 'CACHE', ...(onSlurm ? ['SLURM JOB'] : []), 'ERROR'],
             ...run.steps.map((s) => [
               s.step,
               s.status,
               s.durationMs === null ? '' : `${Math.round(s.durationMs)} ms`,
               s.cacheHit ? 'hit' : '',
+              ...(onSlurm ? [jobs[s.step] ? `${jobs[s.step]} ${states[s.step] ?? ''}`.trim() : ''] : []),
               s.error ?? '',
             ]),
           ]),

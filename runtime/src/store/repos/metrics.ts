@@ -219,6 +219,35 @@ export class MetricRepository {
     );
   }
 
+  /**
+   * The metrics a run received after `cursor` (0: from the start), in order of arrival, and the cursor to pass next:
+   * how the Slurm executor follows what its jobs write into the shared store while they run.
+   */
+  async after(
+    runId: number,
+    cursor: number,
+  ): Promise<{
+    cursor: number;
+    rows: Array<{ stepRunId: number | null; key: string; step: number; value: number; time: number }>;
+  }> {
+    const rows = await this.db.all<{
+      seq: number;
+      stepRunId: number | null;
+      key: string;
+      step: number;
+      value: number;
+      time: number;
+    }>(
+      `SELECT ${this.order} AS seq, step_run_id AS "stepRunId", key, step, value, time FROM metrics
+       WHERE run_id = ? AND ${this.order} > ? ORDER BY ${this.order}`,
+      [runId, cursor],
+    );
+    return {
+      cursor: rows.at(-1)?.seq ?? cursor,
+      rows: rows.map(({ seq: _seq, ...r }) => r),
+    };
+  }
+
   /** A cache hit carries the original step's metrics into the new run, so the run is complete on its own. */
   async copyStep(
     fromStepRunId: number,
