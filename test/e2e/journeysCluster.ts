@@ -202,8 +202,9 @@ export function slurmJourneys(folder: string, cluster: SlurmCluster): Journey[] 
           60_000,
         );
         assert.equal(jobs.get('train'), 'PENDING', 'train waits on prepare (afterok dependency)');
+        // The running row shows each job with its Slurm state, as squeue has them.
         const row = experimentRows(page)
-          .filter({ hasText: /^#2 running/ })
+          .filter({ hasText: /^#2 running.*jobs \d+ RUNNING,\d+ PENDING/ })
           .first();
         await row.waitFor({ timeout: 30_000 });
         await shot('s02-slurm-run-held');

@@ -7,7 +7,7 @@ import type {
   RunSummary,
 } from '@cairn/protocol';
 import { isTerminalRunStatus, runStatuses } from '@cairn/protocol';
-import { withSlurmJob } from '@cairn/protocol/config.js';
+import { slurmJobsOf, withSlurmJob } from '@cairn/protocol/config.js';
 
 /**
  * What the Experiments tree shows, without vscode: runs grouped by pipeline, loaded a page at a time, and kept current
@@ -55,6 +55,8 @@ export type ProgressEffect =
 export class RunsModel {
   private readonly groups = new Map<string, Group>();
   private readonly byId = new Map<number, RunSummary>();
+  /** Slurm jobs of runs not loaded yet, by step, from progress events that came before the run (see upsertRun). */
+  private readonly earlySlurm = new Map<number, Record<string, { id: string; state: string }>>();
   view: RunsView = { ...defaultRunsView };
 
   /** Pipeline names, sorted: those found in the workspace and those seen in runs. */
@@ -122,6 +124,12 @@ export class RunsModel {
   applyProgress(p: RunProgressNotification.Params): ProgressEffect {
     const run = this.byId.get(p.runId);
     if (!run) {
+      // Kept until the run arrives: it may have been read from the store before its jobs were submitted.
+      if (p.step !== undefined && p.slurm !== undefined) {
+        const early = this.earlySlurm.get(p.runId) ?? {};
+        early[p.step] = { id: p.slurm.job, state: p.slurm.state };
+        this.earlySlurm.set(p.runId, early);
+      }
       // Any first event of a new run (a step starting, or the run itself) is enough to fetch it once.
       return { kind: 'unknown', runId: p.runId, pipeline: p.pipeline };
     }
@@ -152,6 +160,12 @@ export class RunsModel {
    * sorts only count it (its place is the runtime's to decide on the next page load). Returns what changed.
    */
   upsertRun(summary: RunSummary): 'updated' | 'inserted' | 'counted' | 'filtered' {
+    const early = this.earlySlurm.get(summary.id);
+    this.earlySlurm.delete(summary.id);
+    for (const [step, job] of Object.entries(early ?? {})) {
+      // What the store had when the run was read wins; an event seen before that fills what it lacked.
+      if (slurmJobsOf(summary.tags)[step] === undefined) summary.tags = withSlurmJob(summary.tags, step, job);
+    }
     const known = this.byId.get(summary.id);
     if (known) {
       Object.assign(known, summary);

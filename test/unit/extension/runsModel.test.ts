@@ -200,3 +200,28 @@ test("a sweep's runs fold into one node where its newest run is; other runs stay
   assert.deepEqual(foldSweeps(runs), [{ sweepId: 2, runIds: [9, 7, 5] }, { runId: 8 }, { sweepId: 1, runIds: [6] }]);
   assert.deepEqual(foldSweeps([run(3), run(2, { sweepId: null })]), [{ runId: 3 }, { runId: 2 }]);
 });
+
+test('a Slurm job event that came before its run was read shows once the run arrives', () => {
+  const m = new RunsModel();
+  m.acceptPage('rec', 0, { runs: [run(1)], total: 1 });
+  m.applyProgress({
+    runId: 4,
+    pipeline: 'rec',
+    step: 'train',
+    status: 'pending',
+    slurm: { job: '43', state: 'PENDING' },
+  });
+  assert.equal(m.upsertRun(run(4, { status: 'running' })), 'inserted');
+  assert.deepEqual(slurmJobsOf(m.run(4)?.tags), { train: '43' });
+  // What the store had when the run was read wins over an older event.
+  m.applyProgress({
+    runId: 5,
+    pipeline: 'rec',
+    step: 'train',
+    status: 'pending',
+    slurm: { job: '44', state: 'PENDING' },
+  });
+  const stored = { 'cairn.slurm_jobs': '{"train":"44"}', 'cairn.slurm_states': '{"train":"RUNNING"}' };
+  m.upsertRun(run(5, { status: 'running', tags: stored }));
+  assert.deepEqual(slurmStatesOf(m.run(5)?.tags), { train: 'RUNNING' });
+});
