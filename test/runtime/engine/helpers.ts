@@ -10,22 +10,21 @@ export function tempWorkspace(prefix = 'cairn-engine-'): { dir: string; cleanup:
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** What every test step starts from: no edges, files, params or metrics, cached (fresh arrays each time). */
+const stepDefaults = (): Omit<ResolvedStep, 'name' | 'kind'> => ({
+  needs: [],
+  deps: [],
+  outs: {},
+  params: [],
+  metrics: [],
+  env: {},
+  resources: {},
+  gate: {},
+  cache: true,
+});
+
 export function commandStep(name: string, run: string, fields: Partial<ResolvedStep> = {}): ResolvedStep {
-  return {
-    name,
-    kind: 'run',
-    run,
-    needs: [],
-    deps: [],
-    outs: {},
-    params: [],
-    metrics: [],
-    env: {},
-    resources: {},
-    gate: {},
-    cache: true,
-    ...fields,
-  };
+  return { name, kind: 'run', run, ...stepDefaults(), ...fields };
 }
 
 export function builtinStep(
@@ -34,22 +33,7 @@ export function builtinStep(
   options: Record<string, unknown>,
   fields: Partial<ResolvedStep> = {},
 ): ResolvedStep {
-  return {
-    name,
-    kind: 'uses',
-    uses,
-    with: options,
-    needs: [],
-    deps: [],
-    outs: {},
-    params: [],
-    metrics: [],
-    env: {},
-    resources: {},
-    gate: {},
-    cache: true,
-    ...fields,
-  };
+  return { name, kind: 'uses', uses, with: options, ...stepDefaults(), ...fields };
 }
 
 export function pipelineOf(
