@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { CliIo } from '../../../runtime/src/cli/command.js';
 import { main } from '../../../runtime/src/cli/main.js';
+import { builtinStep, commandStep, pipelineOf } from '../engine/helpers.js';
 
 /** Shared by the deploy tests: the in-process CLI and a small real pipeline (sklearn's wine table, see scripts/golden). */
 export const fixtures = path.resolve(__dirname, '..', '..', 'fixtures');
@@ -45,4 +46,30 @@ steps:
       name: wine
       alias: challenger
 `;
+}
+
+/**
+ * train (popularity) → evaluate (a command printing rmse 0.9137, gated on `rmse ≤ maxRmse`) → register as `recs`;
+ * `registerNeedsEvaluate` false registers straight after train (the gate is then not upstream of the version).
+ */
+export function gatedRecsPipeline(root: string, maxRmse: number, registerNeedsEvaluate: boolean, card?: string) {
+  return pipelineOf(root, [
+    builtinStep(
+      'train',
+      'train.popularity',
+      { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' },
+      { outs: { model: 'models/pop.json' } },
+    ),
+    commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', {
+      needs: ['train'],
+      deps: ['models/pop.json'],
+      gate: { rmse: { max: maxRmse } },
+    }),
+    builtinStep(
+      'register',
+      'model.register',
+      { model: 'models/pop.json', name: 'recs', ...(card ? { card } : {}) },
+      { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] },
+    ),
+  ]);
 }

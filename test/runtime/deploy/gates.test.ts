@@ -8,8 +8,8 @@ import { Engine } from '../../../runtime/src/executor/engine.js';
 import { insertAlert, closeAlert } from '../../../runtime/src/monitor/alerts.js';
 import { checkGates, promote } from '../../../runtime/src/registry/gates.js';
 import { ModelRegistry } from '../../../runtime/src/registry/registry.js';
-import { builtinStep, commandStep, pipelineOf, tempWorkspace } from '../engine/helpers.js';
-import { cli } from './fixture.js';
+import { tempWorkspace } from '../engine/helpers.js';
+import { cli, gatedRecsPipeline } from './fixture.js';
 
 // Promotion gates against a real store: a pipeline trains a popularity model, an evaluation step reports rmse with a
 // `gate:`, and model.register registers it with a card. Each run changes the data (so a new version) and the card.
@@ -50,25 +50,7 @@ describe('promotion gates', () => {
   let engine: Engine;
   let ctx: { store: Engine['store']; objects: Engine['objects']; workspace: string };
   const steps = (root: string, maxRmse: number, registerNeedsEvaluate: boolean) =>
-    pipelineOf(root, [
-      builtinStep(
-        'train',
-        'train.popularity',
-        { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' },
-        { outs: { model: 'models/pop.json' } },
-      ),
-      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', {
-        needs: ['train'],
-        deps: ['models/pop.json'],
-        gate: { rmse: { max: maxRmse } },
-      }),
-      builtinStep(
-        'register',
-        'model.register',
-        { model: 'models/pop.json', name: 'recs', card: 'MODEL_CARD.md' },
-        { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] },
-      ),
-    ]);
+    gatedRecsPipeline(root, maxRmse, registerNeedsEvaluate, 'MODEL_CARD.md');
   const runWith = async (shift: number, cardText: string, maxRmse = 1, needsEvaluate = true) => {
     writeFileSync(path.join(ws.dir, 'ratings.csv'), ratings(shift));
     writeFileSync(path.join(ws.dir, 'MODEL_CARD.md'), cardText);

@@ -9,8 +9,8 @@ import { Engine } from '../../../runtime/src/executor/engine.js';
 import { checkGates, promote } from '../../../runtime/src/registry/gates.js';
 import { allMigrations, migrate } from '../../../runtime/src/store/migrations.js';
 import { Store } from '../../../runtime/src/store/store.js';
-import { builtinStep, commandStep, pipelineOf, tempWorkspace } from '../engine/helpers.js';
-import { cli } from './fixture.js';
+import { commandStep, pipelineOf, tempWorkspace } from '../engine/helpers.js';
+import { cli, gatedRecsPipeline } from './fixture.js';
 
 // The evaluation gate reads the gates a run stored when it started (runs.gates_json, migration 6), not the pipeline
 // file as it is later; runs recorded before fall back to the file and say so.
@@ -36,25 +36,7 @@ describe('evaluation gates stored with the run', () => {
     cached: 0,
   };
   const pipeline = (maxRmse: number, registerNeedsEvaluate: boolean) =>
-    pipelineOf(ws.dir, [
-      builtinStep(
-        'train',
-        'train.popularity',
-        { ratings: 'ratings.csv', user: 'userId', item: 'movieId', rating: 'rating' },
-        { outs: { model: 'models/pop.json' } },
-      ),
-      commandStep('evaluate', 'echo "::cairn-metric rmse=0.9137"', {
-        needs: ['train'],
-        deps: ['models/pop.json'],
-        gate: { rmse: { max: maxRmse } },
-      }),
-      builtinStep(
-        'register',
-        'model.register',
-        { model: 'models/pop.json', name: 'recs' },
-        { needs: registerNeedsEvaluate ? ['train', 'evaluate'] : ['train'] },
-      ),
-    ]);
+    gatedRecsPipeline(ws.dir, maxRmse, registerNeedsEvaluate);
   const evaluation = async (version: number): Promise<GateResult> => {
     const g = (await checkGates(ctx, 'recs', version)).gates.find((x) => x.gate === 'evaluation');
     assert.ok(g);
