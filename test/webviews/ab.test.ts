@@ -179,6 +179,15 @@ describe('A/B view: business metrics', () => {
       const ctrRow = p.locator('.business-diffs tr[data-metric="ctr"] td');
       assert.equal(await ctrRow.nth(6).innerText(), (ctr.sampleSize.perArm ?? 0).toLocaleString());
       assert.equal(await p.locator('.business-warnings .srm').count(), 0, 'a 1000/1000 split is no mismatch');
+      // The SRM check is drawn all the same, with the counts and the test's p.
+      assert.match(
+        await p.locator('.srm-check').innerText(),
+        new RegExp(`^Sample ratio check: impressions 1,000 / 1,000 \\(50% / 50%\\) against 50% / 50%: .*no mismatch$`),
+      );
+      assert.equal(
+        await ctrRow.nth(7).innerText(),
+        `${ctr.sequential.looks} looks · ${ctr.sequential.pValue < report.alpha ? 'challenger higher (stop)' : 'keep collecting'}`,
+      );
       assert.equal(
         await p.locator('.ab > section.verdict').isVisible(),
         false,
@@ -202,6 +211,7 @@ describe('A/B view: business metrics', () => {
         await v.page.locator('.business-warnings .srm').innerText(),
         /^Sample ratio mismatch: impressions 1200 \/ 800/,
       );
+      assert.match(await v.page.locator('.srm-check').innerText(), /1,200 \/ 800 \(60% \/ 40%\).* — mismatch$/);
       await assertClean(v);
     } finally {
       await v.close();

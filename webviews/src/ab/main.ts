@@ -9,7 +9,7 @@ import {
   type AbToView,
 } from '@cairn/protocol/webviews/ab.js';
 import type { AbResult } from '@cairn/protocol/runtime/deploy.js';
-import type { BusinessAbReport, BusinessArm } from '@cairn/protocol/runtime/abBusiness.js';
+import type { BusinessAbReport, BusinessArm, MetricDifference } from '@cairn/protocol/runtime/abBusiness.js';
 import '../kit/base.css';
 import './ab.css';
 import { connectView } from '../kit/bridge.js';
@@ -69,11 +69,12 @@ root.append(
 const businessArms = h('table', { className: 'plain business-arms', 'aria-label': 'Business metrics per arm' });
 const businessDiffs = h('table', { className: 'plain business-diffs', 'aria-label': 'Business differences' });
 const businessNotes = h('ul', { className: 'business-warnings', role: 'status' });
+const srmLine = h('p', { className: 'srm-check' });
 const businessSection = h(
   'section',
   { className: 'panel business', 'aria-label': 'Business metrics', hidden: true },
   h('header', {}, h('h2', {}, 'Clicks, conversions and revenue')),
-  h('div', { className: 'body scroll pad' }, businessNotes, businessArms, businessDiffs),
+  h('div', { className: 'body scroll pad' }, businessNotes, srmLine, businessArms, businessDiffs),
 );
 (root.querySelector('.ab') ?? root).append(businessSection);
 
@@ -319,8 +320,18 @@ function drawBusiness(r: BusinessAbReport): void {
           ),
         ]
       : []),
-    ...r.warnings.map((w) => h('li', { className: 'muted' }, w)),
+    // The SRM sentence is the bold line above; the others (arms with no data, an underpowered test) follow it.
+    ...r.warnings.filter((w) => !w.startsWith('sample-ratio mismatch')).map((w) => h('li', { className: 'muted' }, w)),
   );
+  // The SRM check always shows, so a user sees that the split was checked and against what.
+  const total = r.srm.observed.reduce((s, n) => s + n, 0);
+  srmLine.className = `srm-check ${r.srm.mismatch ? 'bad' : 'muted'}`;
+  srmLine.textContent =
+    `Sample ratio check: impressions ${r.srm.observed.map((n) => n.toLocaleString()).join(' / ')} ` +
+    `(${r.srm.observed.map((n) => `${formatNumber(total > 0 ? (100 * n) / total : 0)}%`).join(' / ')}) against ` +
+    `${r.srm.expectedShares.map((s) => `${formatNumber(100 * s)}%`).join(' / ')}: chi-square ` +
+    `${formatNumber(r.srm.chiSquare)}, p = ${formatNumber(r.srm.pValue)} — ` +
+    (r.srm.mismatch ? 'mismatch' : 'no mismatch');
   const cell = (value: number, ci: readonly [number, number]): HTMLElement =>
     h('td', { className: 'num' }, `${formatNumber(value)} ${interval(ci)}`);
   const armRow = (a: BusinessArm): HTMLElement =>
@@ -367,6 +378,7 @@ function drawBusiness(r: BusinessAbReport): void {
           'mSPRT p (always valid)',
           'mSPRT CI',
           `n per arm (MDE ${formatNumber(r.mde * (r.relative ? 100 : 1))}${r.relative ? '%' : ''})`,
+          'mSPRT state',
         ].map((t, i) => h('th', { className: i === 0 ? '' : 'num' }, t)),
       ),
     ),
@@ -388,8 +400,16 @@ function drawBusiness(r: BusinessAbReport): void {
           ),
           h('td', { className: 'num' }, interval(d.sequential.ci)),
           h('td', { className: 'num' }, d.sampleSize.perArm === null ? '—' : d.sampleSize.perArm.toLocaleString()),
+          h('td', { className: `state${d.sequential.pValue < r.alpha ? ' good' : ''}` }, sequentialState(d, r.alpha)),
         ),
       ),
     ),
   );
+}
+
+/** What the always-valid test says now: a decision is final whenever it is reached; until then, keep collecting. */
+function sequentialState(d: MetricDifference, alpha: number): string {
+  const looks = `${d.sequential.looks} look${d.sequential.looks === 1 ? '' : 's'}`;
+  if (d.sequential.pValue >= alpha) return `${looks} · keep collecting`;
+  return `${looks} · ${d.difference > 0 ? 'challenger' : 'champion'} higher (stop)`;
 }
