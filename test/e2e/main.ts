@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { journeys, type Journey } from './journeys.js';
+import { abBizJourneys, prepareAbBizWorkspace } from './journeysAbBiz.js';
 import { deployJourneys, prepareDeployWorkspace } from './journeysDeploy.js';
 import { explainJourneys, prepareExplainWorkspace } from './journeysExplain.js';
 import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
@@ -94,6 +95,10 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
     await part('explain', () =>
       runWindow(b, srv, prepareExplainWorkspace(runDir), explainJourneys(), outcomes, { failShot: 'x' }),
     );
+    await part('abbiz', () => {
+      const folder = prepareAbBizWorkspace(runDir);
+      return runWindow(b, srv, folder, abBizJourneys(folder), outcomes, { failShot: 'b' });
+    });
     await part('suite', () => runExtensionSuite(b, srv, copyWorkspace(runDir, 'suite'), suiteResult, outcomes));
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
