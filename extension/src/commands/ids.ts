@@ -14,6 +14,7 @@ export const Commands = {
   compareSweep: 'cairn.compareSweep',
   showLineage: 'cairn.showLineage',
   openExplanation: 'cairn.openExplanation',
+  explainServed: 'cairn.explainServed',
   showDrift: 'cairn.showDrift',
   validateWorkspace: 'cairn.validateWorkspace',
   showRuntimeLog: 'cairn.showRuntimeLog',

@@ -5,7 +5,9 @@ import {
   ListRunsRequest,
   ListSweepsRequest,
   RunExplanationsRequest,
+  ServedPredictionsRequest,
   explainedRunTag,
+  type Deployment,
 } from '@cairn/protocol';
 import { isMethodMissing } from '../models/modelsService.js';
 import type { ExperimentNode } from '../views/experimentsView.js';
@@ -98,6 +100,66 @@ export const openExplanation = (ctx: CommandContext) => async (target: Target) =
   if (!chosen) return undefined;
   ctx.webviews.showExplanation({ runId, step: chosen.step });
   return { runId, step: chosen.step };
+};
+
+/** A cell or prediction as one short text for a quick pick row. */
+const brief = (v: unknown): string => {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+};
+
+/**
+ * One served prediction's explanation: a deployment (the clicked one in the Models view, or picked), then one of its
+ * newest logged rows; the explanation panel asks the runtime for that row's contributions by the version that
+ * answered it (`runtime/explainServed`).
+ */
+export const explainServed = (ctx: CommandContext) => async (target?: { deployment?: Deployment }) => {
+  const all = target?.deployment
+    ? [target.deployment]
+    : ctx.models.snapshot.flatMap((m) => m.status?.deployments ?? []).sort((a, b) => b.startedAt - a.startedAt);
+  if (all.length === 0) {
+    void vscode.window.showInformationMessage(
+      'Cairn: no deployment yet: serve a model (Deploy Locally, or `cairn serve --workspace`) and send it requests.',
+    );
+    return undefined;
+  }
+  const deployment =
+    all.length === 1
+      ? all[0]
+      : (
+          await vscode.window.showQuickPick(
+            all.map((d) => ({
+              label: `deployment #${d.id}`,
+              description: `${d.name}${d.version === null ? '' : ` v${d.version}`} · ${d.status}`,
+              detail: d.url,
+              d,
+            })),
+            { title: 'Cairn: explain a prediction of which deployment?' },
+          )
+        )?.d;
+  if (!deployment) return undefined;
+  const { rows } = await ctx.runtime.request(ServedPredictionsRequest, { deploymentId: deployment.id, limit: 100 });
+  if (rows.length === 0) {
+    void vscode.window.showInformationMessage(
+      `Cairn: deployment #${deployment.id} has logged no prediction yet (or logs none: --no-log, --log-sample 0).`,
+    );
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    rows.map((r) => ({
+      label: `${new Date(r.at).toLocaleString()} · row ${r.nth + 1}`,
+      description: `${r.arm}${r.version === null ? '' : ` v${r.version}`} → ${brief(r.prediction)}`,
+      detail: Object.entries(r.inputs)
+        .map(([k, v]) => `${k}=${brief(v)}`)
+        .join(', '),
+      r,
+    })),
+    { title: `Cairn: explain which prediction of deployment #${deployment.id}? (newest first)`, matchOnDetail: true },
+  );
+  if (!picked) return undefined;
+  const served = { deploymentId: deployment.id, at: picked.r.at, nth: picked.r.nth };
+  ctx.webviews.showExplanation({ served });
+  return served;
 };
 
 export const showRun = (ctx: CommandContext) => async (target: Target) => {

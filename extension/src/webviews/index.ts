@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import {
   AbResultsRequest,
   BusinessAbRequest,
+  ExplainServedRequest,
   abFromViewSchema,
   abViewStateSchema,
   type AbFromView,
@@ -124,7 +125,10 @@ const explainSpec: ViewSpec<ExplainFromView, ExplainQuery> = {
   bundle: 'explain',
   fromView: explainFromViewSchema,
   state: explainViewStateSchema,
-  title: (q) => `Explanation${q.runId === undefined ? '' : ` · run #${q.runId}`}${q.step ? ` · ${q.step}` : ''}`,
+  title: (q) =>
+    q.served
+      ? `Explanation · deployment #${q.served.deploymentId}`
+      : `Explanation${q.runId === undefined ? '' : ` · run #${q.runId}`}${q.step ? ` · ${q.step}` : ''}`,
 };
 
 /** The alias an A/B view offers to move to the challenger. */
@@ -349,6 +353,20 @@ export function registerWebviews(
     p: ViewPanel<ExplainToView, ExplainFromView, ExplainQuery>,
   ): ViewController<ExplainFromView, ExplainQuery> => ({
     async onReady(query) {
+      if (query.served) {
+        const served = query.served;
+        try {
+          const { title, explanations } = await runtime.request(ExplainServedRequest, served);
+          p.post({ type: 'explanations', payload: { query, title, explanations } });
+        } catch (err) {
+          p.fail(
+            `Explaining the prediction of deployment #${served.deploymentId} failed`,
+            err,
+            'The version that answered it needs contributions (a tree or linear model) and a run with `explain: true`.',
+          );
+        }
+        return;
+      }
       if (query.runId === undefined) {
         p.post({
           type: 'error',

@@ -10,6 +10,10 @@ export const explainQuerySchema = z.strictObject({
   /** A run's evaluate step whose explanations.json is shown, or a served request's answer (no run). */
   runId: z.number().int().optional(),
   step: z.string().min(1).max(512).optional(),
+  /** A logged prediction of a deployment (protocol/src/runtime/explain.ts, ExplainServedRequest). */
+  served: z
+    .strictObject({ deploymentId: z.number().int().positive(), at: z.number(), nth: z.number().int().min(0) })
+    .optional(),
 });
 export type ExplainQuery = z.infer<typeof explainQuerySchema>;
 
