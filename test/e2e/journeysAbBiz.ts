@@ -161,8 +161,10 @@ export function abBizJourneys(folder: string): Journey[] {
         assert.equal(report.arms[0].impressions + report.arms[1].impressions, REPLAYED);
 
         // The Models view lists the model (the runtime saw the terminal's runs); its context menu opens the A/B view.
-        await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
         const header = page.locator('.sidebar .pane-header', { hasText: /^Models/ });
+        // A click on the container's icon toggles it: only when it is not open already.
+        if (!(await header.isVisible()))
+          await page.locator('.activitybar .action-label[aria-label^="Cairn"]').first().click();
         await header.waitFor({ timeout: 30_000 });
         if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
         const modelRow = page

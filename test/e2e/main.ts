@@ -92,9 +92,10 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
       const folder = await prepareSweepWorkspace(runDir);
       await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' });
     });
-    await part('explain', () =>
-      runWindow(b, srv, prepareExplainWorkspace(runDir), explainJourneys(), outcomes, { failShot: 'x' }),
-    );
+    await part('explain', () => {
+      const folder = prepareExplainWorkspace(runDir);
+      return runWindow(b, srv, folder, explainJourneys(folder), outcomes, { failShot: 'x' });
+    });
     await part('abbiz', () => {
       const folder = prepareAbBizWorkspace(runDir);
       return runWindow(b, srv, folder, abBizJourneys(folder), outcomes, { failShot: 'b' });
