@@ -8,11 +8,14 @@
  * interleaves the three in slices of 1,000 requests; `npm run bench:serve` runs the esbuild bundle, as `cairn serve`
  * runs (bench/lib/runBundled.mjs).
  *
- *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5 --batch-rounds 3]
+ *   npm run bench:serve [-- --requests 10000 --connections 16 --rounds 5 --batch-rounds 3 --models-only]
  *
  * Target (issue 6): cairn ≥ 75% of the bare server's req/s, p99 < 5 ms (those servers run with --no-batch).
  * Then adaptive batching (issue 15): bare vs cairn batched vs cairn unbatched (no log) in the same rounds, at 64
- * connections (target: batched ≥ 2× bare req/s, p99 ≤ bare p99 + 1 ms) and at 1 connection (p50 ≤ bare + 0.2 ms).
+ * connections (target: batched ≥ 2× bare req/s, p99 ≤ bare p99 + 1 ms) and at 1 connection (p50 ≤ bare + 0.2 ms),
+ * first for the bench model, then for each model Cairn produces (./models.ts: credit logistic regression, MLP,
+ * gradient boosting, the MF recommender), each against a bare server on its own ONNX file; one table row per model.
+ * Per-call costs of those models: bench:serve:calls (./calls.ts).
  */
 import * as http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,11 +29,14 @@ import { PredictionLog } from '../../runtime/src/deploy/predictionLog.js';
 import { ModelServer } from '../../runtime/src/serve/index.js';
 import { Store } from '../../runtime/src/store/store.js';
 import { arg } from './args.js';
+import { benchModels } from './models.js';
 
 const REQUESTS = arg('requests', 10_000);
 const CONNECTIONS = arg('connections', 16);
 const ROUNDS = arg('rounds', 5);
 const BATCH_ROUNDS = arg('batch-rounds', 3);
+/** Only the models Cairn produces (the issue 6 comparison and the bench model's batching are skipped). */
+const MODELS_ONLY = process.argv.includes('--models-only');
 const TIME_LIMIT_MS = 60_000;
 /** Slices per round (each server gets total/SLICES requests per slice). */
 const SLICES = 10;
@@ -68,18 +74,41 @@ writeFileSync(file, tabularToOnnx(model));
 const TOKEN = 'bench-token-0123456789abcdef';
 const row = names.map((_, i) => i + 0.5);
 const body = JSON.stringify({ dataframe_split: { columns: names, data: [row] } });
+const at = (s: { url: string }, b = body): Target => ({ url: s.url, body: b });
 
-async function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+/** session.run inputs of the bare server: each takes `width` cells of the body's one row, in order. */
+type BareInputs = Record<string, { type: 'float32' | 'int64'; width: number }>;
+
+/** A node:http server that only parses the body's row into tensors and calls session.run: no checks, no transform. */
+async function bareServer(
+  onnx: string,
+  inputs: BareInputs = { features: { type: 'float32', width: F } },
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const session = await ort.InferenceSession.create(onnx, { logSeverityLevel: 3 });
+  const output = session.outputNames.includes('probabilities') ? 'probabilities' : (session.outputNames[0] ?? '');
+  const specs = Object.entries(inputs);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const b = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { dataframe_split: { data: number[][] } };
-      const x = Float32Array.from(b.dataframe_split.data[0] ?? []);
-      session.run({ features: new ort.Tensor('float32', x, [1, F]) }).then(
+      const x = b.dataframe_split.data[0] ?? [];
+      const feeds: Record<string, ort.Tensor> = {};
+      let at = 0;
+      for (const [name, f] of specs) {
+        const cells = x.slice(at, (at += f.width));
+        feeds[name] =
+          f.type === 'int64'
+            ? new ort.Tensor(
+                'int64',
+                BigInt64Array.from(cells, (v) => BigInt(v)),
+                [1],
+              )
+            : new ort.Tensor('float32', Float32Array.from(cells), [1, f.width]);
+      }
+      session.run(feeds).then(
         (out) => {
-          const text = JSON.stringify({ predictions: [Array.from(out['probabilities']?.data as Float32Array)] });
+          const text = JSON.stringify({ predictions: [Array.from(out[output]?.data as Float32Array, Number)] });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
         },
@@ -102,6 +131,12 @@ async function bareServer(): Promise<{ url: string; close: () => Promise<void> }
   };
 }
 
+/** A server under load and the one-row body its clients send. */
+interface Target {
+  url: string;
+  body: string;
+}
+
 interface Result {
   rps: number;
   /** Process CPU time (client + server, user + system) per request: steadier than req/s on a shared machine. */
@@ -121,8 +156,9 @@ interface Slice {
 }
 
 /** `total` requests over `connections` keep-alive sockets of `agent`; latency per request in ms. */
-async function load(url: string, total: number, connections: number, agent: http.Agent): Promise<Slice> {
-  const target = new URL(`${url}/invocations`);
+async function load(to: Target, total: number, connections: number, agent: http.Agent): Promise<Slice> {
+  const { body } = to;
+  const target = new URL(`${to.url}/invocations`);
   const headers = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -189,7 +225,7 @@ function summarize(slices: Slice[]): Result {
  * One round: `total` requests to each server, in SLICES interleaved slices (bare, no log, all on, bare, …), so a
  * change in the machine's speed during the round (other jobs; this VM's host) lands on the three alike.
  */
-async function round(urls: string[], total: number, connections: number): Promise<Result[]> {
+async function round(urls: Target[], total: number, connections: number): Promise<Result[]> {
   const agents = urls.map(() => new http.Agent({ keepAlive: true, maxSockets: connections }));
   const slices: Slice[][] = urls.map(() => []);
   const per = Math.max(1, Math.floor(total / SLICES));
@@ -197,7 +233,7 @@ async function round(urls: string[], total: number, connections: number): Promis
     for (let j = 0; j < urls.length; j++)
       slices[j]?.push(
         await load(
-          urls[j] ?? '',
+          urls[j] as Target,
           k === SLICES - 1 ? total - per * (SLICES - 1) : per,
           connections,
           agents[j] as http.Agent,
@@ -216,8 +252,96 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[Math.floor(mid)] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
+/** Batching at 64 and 1 connections: median ×bare req/s and ms over bare per connection count. */
+interface BatchingSummary {
+  speedup64: number;
+  p99Over64: number;
+  p50Over1: number;
+  failed: number;
+}
+
+/** bare vs cairn batched vs cairn unbatched, BATCH_ROUNDS rounds at 64 then 1 connection(s). */
+async function batching(label: string, targets: [Target, Target, Target]): Promise<BatchingSummary> {
+  const out: BatchingSummary = { speedup64: NaN, p99Over64: NaN, p50Over1: NaN, failed: 0 };
+  for (const connections of [64, 1]) {
+    const total = connections === 1 ? Math.min(REQUESTS, 4000) : REQUESTS;
+    await round(targets, 1000, connections);
+    const speedups: number[] = [];
+    const p99d: number[] = [];
+    const p50d: number[] = [];
+    for (let r = 1; r <= BATCH_ROUNDS; r++) {
+      const [b, x, u] = (await round(targets, total, connections)) as [Result, Result, Result];
+      speedups.push(x.rps / b.rps);
+      p99d.push(x.p99 - b.p99);
+      p50d.push(x.p50 - b.p50);
+      out.failed += b.failed + x.failed + u.failed;
+      const d = (v: Result): string =>
+        `×${(v.rps / b.rps).toFixed(2)} bare   p50 ${signed(v.p50 - b.p50)} ms   p99 ${signed(v.p99 - b.p99)} ms`;
+      console.log(`${label}, ${connections} conn round ${r}  bare              ${fmt(b)}`);
+      console.log(`${label}, ${connections} conn round ${r}  cairn, batched    ${fmt(x)}   ${d(x)}`);
+      console.log(`${label}, ${connections} conn round ${r}  cairn, unbatched  ${fmt(u)}   ${d(u)}`);
+    }
+    const target = connections === 1 ? 'target: p50 ≤ bare + 0.2 ms' : 'target: ≥ 2× bare, p99 ≤ bare + 1 ms';
+    console.log(
+      `${label}: batching at ${connections} connection(s): median throughput ×${median(speedups).toFixed(2)} bare, p50 ${signed(median(p50d))} ms, p99 ${signed(median(p99d))} ms over bare (${target})`,
+    );
+    if (connections === 64) {
+      out.speedup64 = median(speedups);
+      out.p99Over64 = median(p99d);
+    } else out.p50Over1 = median(p50d);
+  }
+  return out;
+}
+
+const signed = (v: number): string => (v >= 0 ? '+' : '') + v.toFixed(2);
+
+/**
+ * The models Cairn produces (./models.ts), each against its own bare server (session.run on the encoded row the
+ * client would otherwise have to compute), batched and unbatched, in the same rounds; one table row per model.
+ */
+async function realModels(): Promise<number> {
+  const rows: Array<{ name: string; s: BatchingSummary }> = [];
+  let failed = 0;
+  for (const m of await benchModels()) {
+    const inputs: BareInputs = {};
+    const cells: number[] = [];
+    for (const [name, f] of Object.entries(m.bare)) {
+      inputs[name] = { type: f.type, width: f.width };
+      cells.push(...f.data);
+    }
+    const bare = await bareServer(m.onnx, inputs);
+    const batched = await ModelServer.start({ model: m.onnx, port: 0, token: TOKEN });
+    const plain = await ModelServer.start({ model: m.onnx, port: 0, token: TOKEN, batch: null });
+    const cairnBody = JSON.stringify({ dataframe_split: { columns: m.columns, data: [m.row] } });
+    const bareBody = JSON.stringify({ dataframe_split: { data: [cells] } });
+    const s = await batching(m.name, [at(bare, bareBody), at(batched, cairnBody), at(plain, cairnBody)]);
+    const c = batched.metrics.batch;
+    console.log(
+      `${m.name}: batched server ${c.calls} model calls, ${c.batches} coalesced calls answering ${c.batchedRequests} requests`,
+    );
+    rows.push({ name: m.name, s });
+    failed += s.failed;
+    await batched.close(0);
+    await plain.close(0);
+    await bare.close();
+  }
+  console.log(
+    '\nmodel                          64 conn ×bare   64 conn p99 over bare   1 conn p50 over bare   ≥ 2×, p99 ≤ +1 ms',
+  );
+  for (const { name, s } of rows)
+    console.log(
+      `${name.padEnd(30)} ${('×' + s.speedup64.toFixed(2)).padStart(13)}   ${(signed(s.p99Over64) + ' ms').padStart(21)}   ${(signed(s.p50Over1) + ' ms').padStart(20)}   ${s.speedup64 >= 2 && s.p99Over64 <= 1 ? 'met' : 'not met'}`,
+    );
+  return failed;
+}
+
 async function main(): Promise<void> {
-  const bare = await bareServer();
+  if (MODELS_ONLY) {
+    console.log(`bench:serve --models-only — ${REQUESTS} requests per server per round, node ${process.version}`);
+    console.log(`real models: failed ${await realModels()}`);
+    return;
+  }
+  const bare = await bareServer(file);
   const plain = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
   const full = await ModelServer.start({ model: file, port: 0, token: TOKEN, batch: null });
   const batched = await ModelServer.start({ model: file, port: 0, token: TOKEN });
@@ -238,7 +362,7 @@ async function main(): Promise<void> {
     `bench:serve — ${REQUESTS} single-row requests per server per round in ${SLICES} interleaved slices, ${CONNECTIONS} keep-alive connections, ${ROUNDS} round(s), node ${process.version}`,
   );
   // Warm all three (JIT, ORT arenas) before measuring.
-  await round([bare.url, plain.url, full.url], 2000, CONNECTIONS);
+  await round([at(bare), at(plain), at(full)], 2000, CONNECTIONS);
   const ratios: number[] = [];
   const plainRatios: number[] = [];
   const cpuRatios: number[] = [];
@@ -246,7 +370,7 @@ async function main(): Promise<void> {
   const p99Over: number[] = [];
   let failed = 0;
   for (let r = 1; r <= ROUNDS; r++) {
-    const [b, p, c] = (await round([bare.url, plain.url, full.url], REQUESTS, CONNECTIONS)) as [Result, Result, Result];
+    const [b, p, c] = (await round([at(bare), at(plain), at(full)], REQUESTS, CONNECTIONS)) as [Result, Result, Result];
     ratios.push(c.rps / b.rps);
     plainRatios.push(p.rps / b.rps);
     cpuRatios.push(b.cpuUs / c.cpuUs);
@@ -257,33 +381,8 @@ async function main(): Promise<void> {
     console.log(`round ${r}  cairn, no log   ${fmt(p)}   ratio ${((100 * p.rps) / b.rps).toFixed(1)}%`);
     console.log(`round ${r}  cairn, all on   ${fmt(c)}   ratio ${((100 * c.rps) / b.rps).toFixed(1)}%`);
   }
-  for (const connections of [64, 1]) {
-    const total = connections === 1 ? Math.min(REQUESTS, 4000) : REQUESTS;
-    await round([bare.url, batched.url, plain.url], 1000, connections);
-    const speedups: number[] = [];
-    const p99d: number[] = [];
-    const p50d: number[] = [];
-    for (let r = 1; r <= BATCH_ROUNDS; r++) {
-      const [b, x, u] = (await round([bare.url, batched.url, plain.url], total, connections)) as [
-        Result,
-        Result,
-        Result,
-      ];
-      speedups.push(x.rps / b.rps);
-      p99d.push(x.p99 - b.p99);
-      p50d.push(x.p50 - b.p50);
-      failed += b.failed + x.failed + u.failed;
-      const d = (v: Result): string =>
-        `×${(v.rps / b.rps).toFixed(2)} bare   p50 ${(v.p50 - b.p50 >= 0 ? '+' : '') + (v.p50 - b.p50).toFixed(2)} ms   p99 ${(v.p99 - b.p99 >= 0 ? '+' : '') + (v.p99 - b.p99).toFixed(2)} ms`;
-      console.log(`batch ${connections} conn round ${r}  bare              ${fmt(b)}`);
-      console.log(`batch ${connections} conn round ${r}  cairn, batched    ${fmt(x)}   ${d(x)}`);
-      console.log(`batch ${connections} conn round ${r}  cairn, unbatched  ${fmt(u)}   ${d(u)}`);
-    }
-    const target = connections === 1 ? 'target: p50 ≤ bare + 0.2 ms' : 'target: ≥ 2× bare, p99 ≤ bare + 1 ms';
-    console.log(
-      `batching at ${connections} connection(s): median throughput ×${median(speedups).toFixed(2)} bare, p50 ${median(p50d).toFixed(2)} ms, p99 ${median(p99d).toFixed(2)} ms over bare (${target})`,
-    );
-  }
+  const synthetic = await batching('bench model', [at(bare), at(batched), at(plain)]);
+  failed += synthetic.failed;
   const calls = batched.metrics.batch;
   console.log(
     `batched server: ${calls.calls} model calls, ${calls.batches} coalesced calls answering ${calls.batchedRequests} requests`,
@@ -304,6 +403,7 @@ async function main(): Promise<void> {
   await store.close();
   await bare.close();
   rmSync(dir, { recursive: true, force: true });
+  console.log(`real models: failed ${await realModels()}`);
 }
 
 main().catch((e: unknown) => {

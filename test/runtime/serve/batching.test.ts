@@ -8,9 +8,10 @@ import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { Batcher, type BatchCounters } from '../../../runtime/src/serve/batcher.js';
 import { challengerShare, loadServedModel, ModelServer } from '../../../runtime/src/serve/index.js';
-import { requestTable } from '../../../runtime/src/serve/request.js';
+import { RequestError, requestTable } from '../../../runtime/src/serve/request.js';
 import type { Loaded, Prediction } from '../../../runtime/src/serve/served.js';
 import { expectedYes, MODEL_A, MODEL_B, writeOnnxModel } from './fixture.js';
+import { trainRecommender } from './recommenderFixture.js';
 
 // Adaptive batching: concurrent requests share one model call, answers split back per request, a bad row fails alone.
 
@@ -193,4 +194,34 @@ test('the prediction log gets every row of concurrent requests, batched or not',
     log.close();
     await store.close();
   }
+});
+
+test('a recommender: coalesced (user, item) rows come back in request order; a null id fails only its request', async () => {
+  const rec = await trainRecommender(dir);
+  const loaded = await loadServedModel(rec.onnx);
+  const g = gated(loaded);
+  const c = counters();
+  const b = new Batcher(g.model, { windowMs: 10_000, maxRows: 1000 }, c);
+  // Users 1–20 and items 101–115 are known; 99 / 999 are unseen (the fallback score); request 7 has a null user.
+  const requests = Array.from({ length: 24 }, (_, i) =>
+    Array.from({ length: 1 + (i % 3) }, (_, j) => ({
+      userId: i === 7 && j === 0 ? null : i === 11 ? 99 : 1 + ((i + j) % 20),
+      movieId: i === 13 ? 999 : 101 + ((i * 2 + j) % 15),
+    })),
+  );
+  const table = (rows: (typeof requests)[number]) => requestTable({ dataframe_records: rows }, loaded.fields);
+  const answers = requests.map((rows) => b.predict(table(rows)));
+  g.release();
+  const settled = await Promise.allSettled(answers);
+  for (const [i, s] of settled.entries()) {
+    if (i === 7) {
+      assert.ok(s.status === 'rejected' && s.reason instanceof RequestError && s.reason.status === 400, 'null id');
+      continue;
+    }
+    assert.equal(s.status, 'fulfilled', `request ${i}`);
+    if (s.status === 'fulfilled') assert.deepEqual(s.value, await loaded.predict(table(requests[i] ?? [])));
+  }
+  // The 23 queued requests went as one call, which failed on the null id and was retried request by request.
+  assert.equal(c.batches, 1);
+  assert.equal(c.fallbacks, 1);
 });
