@@ -1,11 +1,11 @@
 /**
- * bench:serve:calls — what one model call costs at 1, 32 and 64 rows, for the models Cairn produces (./models.ts), in
+ * bench/serve/calls.ts — what one model call costs at 1, 32 and 64 rows, for the models Cairn produces (./models.ts), in
  * onnxruntime-node: `session.run` alone on encoded features, and the served path (`cairn serve`'s Loaded.predict:
  * request table → saved transform → encoding → tensor → session.run → per-row answers). Adaptive batching can pay
  * only where the fixed per-call part (batch 1) is large against the per-row part ((batch 64 − batch 1) / 63).
  * Each figure is the fastest of `--reps` timed loops of `--calls` calls (the machine is shared).
  *
- *   npm run bench:serve:calls [-- --calls 2000 --reps 5]
+ *   node bench/lib/runBundled.mjs bench/serve/calls.ts [-- --calls 2000 --reps 5]
  */
 import * as ort from 'onnxruntime-node';
 import { loadServedModel } from '../../runtime/src/serve/index.js';
@@ -82,7 +82,7 @@ function line(label: string, us: number[]): string {
 async function main(): Promise<void> {
   const models = await benchModels();
   console.log(
-    `bench:serve:calls — µs per model call, fastest of ${REPS} loops; onnxruntime-node ${ort.env.versions.common}, node ${process.version}`,
+    `bench/serve/calls.ts — µs per model call, fastest of ${REPS} loops; onnxruntime-node ${ort.env.versions.common}, node ${process.version}`,
   );
   for (const m of models) {
     const r = await measure(m);

@@ -1,5 +1,5 @@
 /**
- * The models Cairn produces, trained by the real train.* built-ins for bench:serve and bench:serve:calls: the credit
+ * The models Cairn produces, trained by the real train.* built-ins for bench:serve and bench/serve/calls.ts: the credit
  * sample's logistic regression, MLP and gradient-boosted trees (samples/credit/cairn.yaml's options, on
  * samples/credit/data/credit.csv), and a matrix-factorization recommender on a synthetic ratings table of MovieLens's users and movies
  * (MovieLens itself is not redistributable and needs `scripts/setup.sh --with-data`; the ONNX graph's per-call cost

@@ -15,7 +15,7 @@
  * connections (target: batched ≥ 2× bare req/s, p99 ≤ bare p99 + 1 ms) and at 1 connection (p50 ≤ bare + 0.2 ms),
  * first for the bench model, then for each model Cairn produces (./models.ts: credit logistic regression, MLP,
  * gradient boosting, the MF recommender), each against a bare server on its own ONNX file; one table row per model.
- * Per-call costs of those models: bench:serve:calls (./calls.ts).
+ * Per-call costs of those models: bench/serve/calls.ts.
  */
 import * as http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -257,20 +257,33 @@ interface BatchingSummary {
   speedup64: number;
   p99Over64: number;
   p50Over1: number;
+  /** Process CPU µs per request at 64 connections (client and server together), bare and batched. */
+  cpuBare64: number;
+  cpuBatched64: number;
   failed: number;
 }
 
 /** bare vs cairn batched vs cairn unbatched, BATCH_ROUNDS rounds at 64 then 1 connection(s). */
 async function batching(label: string, targets: [Target, Target, Target]): Promise<BatchingSummary> {
-  const out: BatchingSummary = { speedup64: NaN, p99Over64: NaN, p50Over1: NaN, failed: 0 };
+  const out: BatchingSummary = {
+    speedup64: NaN,
+    p99Over64: NaN,
+    p50Over1: NaN,
+    cpuBare64: NaN,
+    cpuBatched64: NaN,
+    failed: 0,
+  };
   for (const connections of [64, 1]) {
     const total = connections === 1 ? Math.min(REQUESTS, 4000) : REQUESTS;
     await round(targets, 1000, connections);
     const speedups: number[] = [];
     const p99d: number[] = [];
     const p50d: number[] = [];
+    const cpu: [number[], number[]] = [[], []];
     for (let r = 1; r <= BATCH_ROUNDS; r++) {
       const [b, x, u] = (await round(targets, total, connections)) as [Result, Result, Result];
+      cpu[0].push(b.cpuUs);
+      cpu[1].push(x.cpuUs);
       speedups.push(x.rps / b.rps);
       p99d.push(x.p99 - b.p99);
       p50d.push(x.p50 - b.p50);
@@ -288,6 +301,8 @@ async function batching(label: string, targets: [Target, Target, Target]): Promi
     if (connections === 64) {
       out.speedup64 = median(speedups);
       out.p99Over64 = median(p99d);
+      out.cpuBare64 = median(cpu[0]);
+      out.cpuBatched64 = median(cpu[1]);
     } else out.p50Over1 = median(p50d);
   }
   return out;
@@ -330,7 +345,7 @@ async function realModels(): Promise<number> {
   );
   for (const { name, s } of rows)
     console.log(
-      `${name.padEnd(30)} ${('×' + s.speedup64.toFixed(2)).padStart(13)}   ${(signed(s.p99Over64) + ' ms').padStart(21)}   ${(signed(s.p50Over1) + ' ms').padStart(20)}   ${s.speedup64 >= 2 && s.p99Over64 <= 1 ? 'met' : 'not met'}`,
+      `${name.padEnd(30)} ${('×' + s.speedup64.toFixed(2)).padStart(13)}   ${(signed(s.p99Over64) + ' ms').padStart(21)}   ${`${s.cpuBare64.toFixed(0)} → ${s.cpuBatched64.toFixed(0)}`.padStart(25)}   ${(signed(s.p50Over1) + ' ms').padStart(20)}   ${s.speedup64 >= 2 && s.p99Over64 <= 1 ? 'met' : 'not met'}`,
     );
   return failed;
 }
