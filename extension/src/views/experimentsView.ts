@@ -117,7 +117,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
           runStatusIcon(run.status),
           color ? new vscode.ThemeColor(color) : undefined,
         );
-        item.description = runDescription(run, now);
+        item.description = runDescription(run, now, undefined, this.runtime.info?.user);
         item.tooltip = runTooltip(run);
         item.contextValue = runContextValue(run);
         item.command = { command: Commands.showRunLogs, title: 'Show Logs', arguments: [node] };
@@ -313,6 +313,7 @@ function runTooltip(run: RunSummary): vscode.MarkdownString {
   md.appendMarkdown(
     `Started ${new Date(run.startedAt).toLocaleString()}${run.durationMs !== null ? `, took ${formatDuration(run.durationMs)}` : ''}\n\n`,
   );
+  if (run.user) md.appendText(`Started by ${run.user}${run.host ? ` on ${run.host}` : ''}\n\n`);
   if (run.error) md.appendText(`Error: ${run.error}\n\n`);
   const params = Object.entries(run.params);
   if (params.length > 0) md.appendText(`Params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}\n\n`);

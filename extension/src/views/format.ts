@@ -139,21 +139,27 @@ export function runStatusColor(status: RunStatus | StepStatus): string | undefin
   }
 }
 
-/** Tree item label and description of a run: "#12 succeeded", "5m ago · 12.3 s · ndcg@10 0.3412". */
+/**
+ * Tree item label and description of a run: "#12 succeeded", "5m ago · 12.3 s · ndcg@10 0.3412". A run someone else
+ * started (a shared store holds the team's runs) says whose it is: "5m ago · 12.3 s · by ana@team.example · …"; `me`
+ * is the user this workspace's runs record, whose own runs stay unmarked.
+ */
 export function runLabel(run: Pick<RunSummary, 'id' | 'status'>): string {
   return `#${run.id} ${run.status}`;
 }
 
 export function runDescription(
-  run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'> & { tags?: RunSummary['tags'] },
+  run: Pick<RunSummary, 'startedAt' | 'durationMs' | 'metrics' | 'status'> & Partial<Pick<RunSummary, 'tags' | 'user'>>,
   nowMs: number,
   preferred?: readonly string[],
+  me?: string,
 ): string {
   const parts = [formatAge(run.startedAt, nowMs)];
   if (run.status !== 'running') {
     const d = formatDuration(run.durationMs);
     if (d) parts.push(d);
   }
+  if (run.user && run.user !== me) parts.push(`by ${run.user}`);
   const metric = keyMetric(run.metrics, preferred);
   if (metric) parts.push(`${metric.key} ${formatMetric(metric.value)}`);
   const jobs = Object.entries(slurmJobsOf(run.tags));

@@ -72,6 +72,17 @@ test('run descriptions and last results put status, age and the key metric toget
     runDescription({ startedAt: now - 1000, durationMs: null, metrics: {}, status: 'running', tags }, now),
     'just now · jobs 41,42',
   );
+  // A teammate's run (a shared store) says whose it is; this workspace's own runs stay unmarked.
+  const ana = { startedAt: now - 300_000, durationMs: 12_300, metrics: { f1: 0.5 }, status: 'succeeded' as const };
+  assert.equal(
+    runDescription({ ...ana, user: 'ana@team.example' }, now, undefined, 'bo@team.example'),
+    '5m ago · 12.3 s · by ana@team.example · f1 0.5',
+  );
+  assert.equal(
+    runDescription({ ...ana, user: 'ana@team.example' }, now, undefined, 'ana@team.example'),
+    '5m ago · 12.3 s · f1 0.5',
+  );
+  assert.equal(runDescription({ ...ana, user: null }, now, undefined, 'bo@team.example'), '5m ago · 12.3 s · f1 0.5');
   assert.equal(slurmJobsText(tags), 'Slurm jobs: train 41, report 42');
   // While it runs, each job's Slurm state; once ended, the ids alone in the description, the states in the tooltip.
   const live = { ...tags, 'cairn.slurm_states': '{"train":"RUNNING","report":"PENDING"}' };
