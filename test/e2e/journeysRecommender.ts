@@ -131,12 +131,13 @@ function seededPosition(folder: string): { line: number; column: number } | unde
 // ---------------------------------------------------------------------------------------------------------------
 // The CLI on the same store: what the UI shows is checked against it
 
-export function cairn(folder: string, args: string[]): Promise<string> {
+/** `env`: more environment for the CLI (the team part's PGPASSFILE for its PostgreSQL store). */
+export function cairn(folder: string, args: string[], env?: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [cli, ...args, '--format', 'json'],
-      { cwd: folder, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: folder, maxBuffer: 16 * 1024 * 1024, ...(env ? { env: { ...process.env, ...env } } : {}) },
       (error, stdout, stderr) => {
         // Exit 1 means findings (e.g. drift found): the JSON is on stdout all the same.
         if (stdout.trim()) resolve(stdout);

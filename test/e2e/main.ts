@@ -10,6 +10,8 @@ import { explainJourneys, prepareExplainWorkspace } from './journeysExplain.js';
 import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
+import { prepareTeam, teamJourneys, teamPgpass, type Member } from './journeysTeam.js';
+import { postgresCluster, type PgCluster } from '../lib/postgres.js';
 import { startSlurm, type SlurmCluster } from '../lib/slurm.js';
 import { startCodeServer, userDataDir, type CodeServer } from './lib/codeServer.js';
 import { runtimeLogTail } from './lib/runtimeLog.js';
@@ -58,10 +60,12 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
   let browser: Browser | undefined;
   const t0 = Date.now();
   try {
-    // The runtimes code-server starts read SLURM_CONF at each Slurm command: the slurm part links it to its cluster.
+    // The runtimes code-server starts read SLURM_CONF at each Slurm command: the slurm part links it to its cluster;
+    // and PGPASSFILE when they open a PostgreSQL store: the team part writes it for its cluster.
     const srv = await startCodeServer(binary, runDir, {
       CAIRN_E2E_RESULT: suiteResult,
       SLURM_CONF: slurmConfLink(runDir),
+      PGPASSFILE: teamPgpass(runDir),
     });
     server = srv;
     console.log(`e2e: code-server at ${srv.base} (${Date.now() - t0} ms)`);
@@ -92,6 +96,7 @@ async function runSuite(binary: string, tag: string): Promise<Outcome[]> {
       const folder = await prepareSweepWorkspace(runDir);
       await runWindow(b, srv, folder, sweepJourneys(folder), outcomes, { failShot: 'w' });
     });
+    await part('team', () => runTeamJourneys(b, srv, runDir, outcomes));
     await part('explain', () => {
       const folder = prepareExplainWorkspace(runDir);
       return runWindow(b, srv, folder, explainJourneys(folder), outcomes, { failShot: 'x' });
@@ -199,11 +204,29 @@ async function runWindow(
   outcomes: Outcome[],
   options: { failShot: string; recover?: (page: Page) => Promise<void> },
 ): Promise<void> {
+  const page = await openWindow(browser, server, folder);
+  await runList(list, () => page, outcomes, options);
+  await page.context().close();
+}
+
+/** A workbench window on `folder` in its own browser context, with the extension under development. */
+async function openWindow(browser: Browser, server: CodeServer, folder: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   await page.goto(workbenchUrl(server, folder, [['extensionDevelopmentPath', remote(server, repo)]]));
+  return page;
+}
+
+/** Runs journeys in order, each in the window `pageOf` gives it (runWindow says what happens after a failure). */
+async function runList<J extends Journey>(
+  list: J[],
+  pageOf: (journey: J) => Page,
+  outcomes: Outcome[],
+  options: { failShot: string; recover?: (page: Page) => Promise<void> },
+): Promise<void> {
   let broken: string | undefined;
   for (const [i, journey] of list.entries()) {
+    const page = pageOf(journey);
     const t = Date.now();
     if (broken) {
       outcomes.push({
@@ -235,7 +258,6 @@ async function runWindow(
       else broken = journey.name;
     }
   }
-  await context.close();
 }
 
 /** The language-server journeys (journeys.ts) on the fixture workspace; each leaves the editor as the next expects. */
@@ -307,6 +329,44 @@ async function runSlurmJourneys(
     }
     fs.rmSync(slurmConfLink(runDir), { force: true });
     await cluster.stop();
+  }
+}
+
+/**
+ * The team journeys (journeysTeam.ts): a throwaway PostgreSQL cluster (test/lib/postgres.ts), stopped after, also
+ * when they fail; alice's and bob's windows open side by side (two browser contexts on the same code-server) and the
+ * journeys build on each other, so after a failure the rest are reported as not run.
+ */
+async function runTeamJourneys(
+  browser: Browser,
+  server: CodeServer,
+  runDir: string,
+  outcomes: Outcome[],
+): Promise<void> {
+  const t = Date.now();
+  let cluster: PgCluster;
+  try {
+    cluster = await postgresCluster();
+  } catch (error) {
+    // Reported as this part's failure; the parts after it still run.
+    const message = error instanceof Error ? error.message : String(error);
+    outcomes.push({ name: 'team: the PostgreSQL cluster starts', ok: false, ms: Date.now() - t, error: message });
+    console.log(`FAIL team: the PostgreSQL cluster did not start: ${message}`);
+    return;
+  }
+  const pages: Partial<Record<Member, Page>> = {};
+  try {
+    const team = await prepareTeam(runDir, cluster);
+    const [alice, bob] = await Promise.all([
+      openWindow(browser, server, team.folders.alice),
+      openWindow(browser, server, team.folders.bob),
+    ]);
+    pages.alice = alice;
+    pages.bob = bob;
+    await runList(teamJourneys(team), (j) => (j.who === 'alice' ? alice : bob), outcomes, { failShot: 't' });
+  } finally {
+    for (const page of Object.values(pages)) await page.context().close();
+    cluster.stop();
   }
 }
 

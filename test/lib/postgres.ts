@@ -20,6 +20,9 @@ export interface PgCluster {
   /** Runs SQL as the superuser in a database of this cluster. */
   admin(database: string, sql: string): Promise<void>;
   urlOf(database: string, user?: string, password?: string): string;
+  /** Stops the cluster and removes its folder now rather than at exit (the e2e part that starts one); the next
+   * postgresCluster() starts a fresh one. */
+  stop(): void;
 }
 
 const PASSWORD = 's3cret-test-pw';
@@ -148,6 +151,11 @@ async function start(): Promise<PgCluster> {
     password: PASSWORD,
     urlOf,
     admin,
+    stop() {
+      stop();
+      process.removeListener('exit', stop);
+      started = undefined;
+    },
     async createDatabase(prefix = 't') {
       const name = `${prefix}_${process.pid}_${++counter}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
       await admin('postgres', `CREATE DATABASE ${name}`);
