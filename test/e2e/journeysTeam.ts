@@ -286,8 +286,13 @@ export function teamJourneys(team: Team): TeamJourney[] {
         for (const run of [first, id]) {
           const pick = picks.filter({ hasText: new RegExp(`^#${run} `) }).first();
           await pick.waitFor({ timeout: 15_000 });
-          await pick.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+          // The run selected in the Experiments view (bob's, clicked above) comes pre-ticked: a click would untick it.
+          if ((await pick.getAttribute('aria-checked')) !== 'true')
+            await pick.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
         }
+        await page
+          .locator('.quick-input-widget .quick-input-count', { hasText: '2 Selected' })
+          .waitFor({ timeout: 15_000 });
         await page.keyboard.press('Enter');
         await page.locator('.tabs-container .tab.active', { hasText: 'Compare 2 runs' }).waitFor({ timeout: 20_000 });
         const rows = webview(page).locator('.grid-row[data-run]');
