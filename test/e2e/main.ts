@@ -365,7 +365,11 @@ async function runTeamJourneys(
     pages.bob = bob;
     await runList(teamJourneys(team), (j) => (j.who === 'alice' ? alice : bob), outcomes, { failShot: 't' });
   } finally {
-    for (const page of Object.values(pages)) await page.context().close().catch(() => undefined);
+    for (const page of Object.values(pages))
+      await page
+        .context()
+        .close()
+        .catch(() => undefined);
     cluster.stop();
   }
 }
