@@ -14,8 +14,8 @@ import {
   editorText,
   escapeRegExp,
   freshEditorArea,
-  notification,
   palette,
+  runSucceeded,
   waitForWorkbench,
   webview,
   widenSidebar,
@@ -116,21 +116,22 @@ async function showView(page: Page, view: string): Promise<Locator> {
 }
 
 /**
- * Run Pipeline from the palette in one teammate's window; waits for the run's row to show it ended (the first run of a
- * window also starts its runtime), its notification, and its state history in that window's runtime log.
+ * Run Pipeline from the palette in one teammate's window; waits for its outcome notification (the first run of a
+ * window also starts its runtime; a run that did not succeed fails at once with the notification's text), the run's
+ * row showing it succeeded, and its state history in that window's runtime log.
  */
 async function runPipeline(page: Page, team: Team, who: Member): Promise<{ id: number; text: string }> {
   await showView(page, 'Experiments');
   const id = await nextRunId(team);
   await palette(page, 'Cairn: Run Pipeline');
+  await runSucceeded(page, id, 180_000);
+  await clearNotifications(page);
   const done = experimentRows(page)
     .filter({ hasText: new RegExp(`^#${id} (succeeded|failed|cancelled|interrupted)`) })
     .first();
-  await done.waitFor({ timeout: 180_000 });
+  await done.waitFor({ timeout: 30_000 });
   const text = await done.innerText();
   assert.match(text, new RegExp(`^#${id} succeeded`), `${who}'s run #${id} did not succeed: ${text}`);
-  await notification(page, `Cairn: run #${id} succeeded.`);
-  await clearNotifications(page);
   const states = await runHistory(userDataDir(team.runDir), team.folders[who], id);
   assert.deepEqual([states[0], states.at(-1)], ['running', 'succeeded'], `run #${id} went ${states.join(' → ')}`);
   return { id, text };

@@ -205,7 +205,7 @@ async function runWindow(
   options: { failShot: string; recover?: (page: Page) => Promise<void> },
 ): Promise<void> {
   const page = await openWindow(browser, server, folder);
-  await runList(list, () => page, outcomes, options);
+  await runList(list, () => ({ page, folder }), outcomes, options);
   await page.context().close();
 }
 
@@ -217,16 +217,16 @@ async function openWindow(browser: Browser, server: CodeServer, folder: string):
   return page;
 }
 
-/** Runs journeys in order, each in the window `pageOf` gives it (runWindow says what happens after a failure). */
+/** Runs journeys in order, each in the window `windowOf` gives it (runWindow says what happens after a failure). */
 async function runList<J extends Journey>(
   list: J[],
-  pageOf: (journey: J) => Page,
+  windowOf: (journey: J) => { page: Page; folder: string },
   outcomes: Outcome[],
   options: { failShot: string; recover?: (page: Page) => Promise<void> },
 ): Promise<void> {
   let broken: string | undefined;
   for (const [i, journey] of list.entries()) {
-    const page = pageOf(journey);
+    const { page, folder } = windowOf(journey);
     const t = Date.now();
     if (broken) {
       outcomes.push({
@@ -363,7 +363,11 @@ async function runTeamJourneys(
     ]);
     pages.alice = alice;
     pages.bob = bob;
-    await runList(teamJourneys(team), (j) => (j.who === 'alice' ? alice : bob), outcomes, { failShot: 't' });
+    const windows = {
+      alice: { page: alice, folder: team.folders.alice },
+      bob: { page: bob, folder: team.folders.bob },
+    };
+    await runList(teamJourneys(team), (j) => windows[j.who], outcomes, { failShot: 't' });
   } finally {
     for (const page of Object.values(pages))
       await page

@@ -97,12 +97,18 @@ export async function palette(page: Page, title: string, next?: RegExp): Promise
 /**
  * Waits for a notification in the Notification Center, which keeps each one until cleared: a toast hides after a few
  * seconds, so one shown before the wait began (a run that ended while the test watched its row) could be missed. The
- * center stays open until `clearNotifications`.
+ * center stays open until `clearNotifications` — or until it is empty: opened during a run, it holds only the run's
+ * progress notification, and closes when that one goes; the outcome then arrives as a toast, which the wait, already
+ * running, sees too.
  */
 export async function notification(page: Page, text: string | RegExp, timeout = 30_000): Promise<Locator> {
   if (!(await page.locator('.notifications-center.visible').isVisible()))
     await runCommand(page, 'Notifications: Show Notifications');
-  const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+  const item = page
+    .locator('.notifications-center.visible .notification-list-item, .notifications-toasts .notification-list-item', {
+      hasText: text,
+    })
+    .first();
   await item.waitFor({ timeout });
   return item;
 }
