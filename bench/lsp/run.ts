@@ -25,7 +25,7 @@ import { generatePipeline } from '../lib/generatePipeline.js';
  * Time from an edit (didChange) to fresh diagnostics (publishDiagnostics) on a generated 1,000-step pipeline, through
  * the real Cairn language server (dist/languageServer.js, its own process, stdio) and, side by side, npm
  * yaml-language-server validating the same file against schemas/cairn-pipeline.schema.json, started the same way.
- * Usage: npm run bench:lsp   [-- --steps 1000 --edits 50]
+ * Usage: npm run bench:lsp   [-- --steps 1000 --edits 50] [--cairn-only]   (--cairn-only: skip the slow baseline)
  */
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -37,6 +37,7 @@ const arg = (name: string, fallback: number): number => {
 };
 const steps = arg('steps', 1000);
 const edits = arg('edits', 50);
+const cairnOnly = process.argv.includes('--cairn-only');
 const warmup = 5;
 /** yaml-language-server waits this long after every change before validating (yamlSettings.validationDelayMs, fixed). */
 const yamlLsDelayMs = 200;
@@ -208,12 +209,15 @@ async function main(): Promise<void> {
       `bench:lsp: ${steps} steps, ${text.split('\n').length} lines, ${(text.length / 1024).toFixed(0)} KiB; ${edits} edits after ${warmup} warm-up edits`,
     );
 
-    const cairn = startServer('cairn', [process.execPath, serverBundle, '--stdio'], () => ({
+    // CAIRN_BENCH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
+    const nodeArgs = (process.env.CAIRN_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const cairn = startServer('cairn', [process.execPath, ...nodeArgs, serverBundle, '--stdio'], () => ({
       validation: { debounceMs: 0 },
     }));
     await initialize(cairn, folder, false);
     const ours = await measure(cairn, uri, text, 'cairn-pipeline');
     await stop(cairn);
+    if (cairnOnly) return;
     // Printed before the slow baseline runs, so a baseline failure still leaves these figures.
     const target = steps >= 10_000 ? { p50: 30, p95: 60 } : { p50: 15, p95: Infinity };
     const oursP50 = quantile(ours.samples, 0.5);

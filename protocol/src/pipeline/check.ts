@@ -3,6 +3,7 @@ import type { Span } from '../text.js';
 import { builtins, getBuiltin, type BuiltinSpec } from './builtins.js';
 import { PipelineCode } from './codes.js';
 import { checkMatrix } from './checkMatrix.js';
+import { recordingHost, reuseCross, type CrossRun, type HostRead } from './crossReuse.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
 import type { ParamSymbol, ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
@@ -37,8 +38,6 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   const out: CairnDiagnostic[] = [...doc.diagnostics];
   // On broken YAML the tree is a guess: semantic findings on it would mostly be noise.
   if (!doc.root || doc.diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) return out;
-  const { byStep, other } = referencesByStep(doc);
-  checkReferences(doc, out);
   // Step-local checks depend on the step's block and on what they read through their context: cached per block.
   const answers = readAnswers(doc);
   for (const step of doc.symbols.steps.values()) {
@@ -57,14 +56,36 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
     }
     for (const d of local) out.push(d);
   }
+  for (const d of crossStepFindings(doc, host)) out.push(d);
+  out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+  return out;
+}
+
+/**
+ * The findings across steps: the last ones moved to the current blocks when nothing they depend on changed
+ * (crossReuse.ts), else the passes run, recording what they asked the host.
+ */
+function crossStepFindings(doc: PipelineDocument, host: PipelineHost): CairnDiagnostic[] {
+  const state = doc.checkState;
+  const reused = state.cross && doc.blocks ? reuseCross(state.cross, doc.blocks, host) : undefined;
+  if (reused) {
+    state.cross = { ...(state.cross as CrossRun), blocks: doc.blocks ?? [], findings: reused };
+    state.lastCross = 'reused';
+    return reused;
+  }
+  const reads: HostRead[] = [];
+  const out: CairnDiagnostic[] = [];
+  const { byStep, other } = referencesByStep(doc);
+  checkReferences(doc, out);
   checkCycles(doc, out, byStep, other);
-  checkFiles(doc, host, out);
+  checkFiles(doc, doc.blocks ? recordingHost(host, reads) : host, out);
   checkOutputsWrittenTwice(doc, out);
   checkUnusedParams(doc, out);
   checkUnusedSteps(doc, byStep, other, out);
   checkAbSplit(doc, out);
   checkMatrix(doc, out);
-  out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+  state.cross = doc.blocks ? { blocks: doc.blocks, findings: out, reads } : undefined;
+  state.lastCross = 'computed';
   return out;
 }
 

@@ -2,6 +2,7 @@ import type { CairnDiagnostic } from '../diagnostics.js';
 import { LineIndex } from '../text.js';
 import { PipelineCode } from './codes.js';
 import { locateOffset } from './cursor.js';
+import type { CheckState } from './crossReuse.js';
 import { reparse, type Block } from './incremental.js';
 import type { ParsedPipeline, PipelineReference } from './model.js';
 import { checkNotAMapping, checkRootKeys, checkTopEntry } from './structure.js';
@@ -24,6 +25,8 @@ export interface PipelineDocument extends Omit<ParsedPipeline, 'symbols'> {
   /** How this parse was made (for tests and benchmarks). */
   mode: 'full' | 'incremental';
   reusedBlocks: number;
+  /** What the last check of this document (or of the one it was re-parsed from) can lend the next (check.ts). */
+  checkState: CheckState;
 }
 
 export function isPipelineDocument(p: ParsedPipeline | PipelineDocument | undefined): p is PipelineDocument {
@@ -54,6 +57,7 @@ export function parsePipeline(
     'incremental',
     inc.reused,
     inc.value,
+    isPipelineDocument(previous) ? previous.checkState : {},
   );
   for (const step of doc.symbols.steps.values()) {
     const cache = inc.caches.get(step.entry);
@@ -76,7 +80,7 @@ function parseFull(file: string, text: string): PipelineDocument {
   } else {
     checkNotAMapping(y.root, diagnostics);
   }
-  return finish(file, text, root, diagnostics, references, undefined, 'full', 0);
+  return finish(file, text, root, diagnostics, references, undefined, 'full', 0, undefined, {});
 }
 
 function finish(
@@ -88,7 +92,8 @@ function finish(
   blocks: Block[] | undefined,
   mode: 'full' | 'incremental',
   reused: number,
-  assembledValue?: unknown,
+  assembledValue: unknown,
+  checkState: CheckState,
 ): PipelineDocument {
   let diagnostics = findings;
   if (root) checkRootKeys(root, diagnostics);
@@ -118,6 +123,7 @@ function finish(
     blocks,
     mode,
     reusedBlocks: reused,
+    checkState,
     nodeAt: (offset) => locateOffset(doc, offset),
   };
   return doc;

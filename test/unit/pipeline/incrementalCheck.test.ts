@@ -10,8 +10,10 @@ import { prng, snapshot, sortDiagnostics } from './helpers.js';
  * steps read (a param's value or type, a renamed or removed step, data or output) must invalidate exactly those.
  */
 
-// Some files exist, some do not: missing-file findings take part too.
-const host = { fileExists: (p: string) => !p.includes('7') };
+// Some files exist, some do not: missing-file findings take part too; an edit can delete or restore one (the reused
+// cross-step findings must follow the host's answers, not only the text).
+const deleted = new Set<string>();
+const host = { fileExists: (p: string) => !p.includes('7') && !deleted.has(p) };
 
 type Edit = (text: string, rand: () => number) => string;
 const pick = <T>(xs: readonly T[], rand: () => number): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -73,6 +75,35 @@ const edits: Array<[string, Edit]> = [
         r,
       ),
   ],
+  // Numbers where only step-local checks read them (options, gates, resources, params): the cross-step findings are
+  // reused and moved, also when the number's length changes what follows it.
+  [
+    'number in a step',
+    (t, r) =>
+      replaceOne(
+        t,
+        /(min: |cpu: |memory: )(\S+?)( \}|,)/,
+        (m) => `${m[1]}${pick(['0.75', '3', '0.7', '12', 'x', 'true'], r)}${m[3]}`,
+        r,
+      ),
+  ],
+  [
+    'param number',
+    (t, r) => replaceOne(t, /^ {2}(seed|epochs): \d+$/m, (m) => `  ${m[1]}: ${pick(['4242', '7', '1'], r)}`, r),
+  ],
+  [
+    'threshold default',
+    (t, r) => replaceOne(t, /^ {4}default: .*$/m, () => `    default: ${pick(['0.65', '1', '0.7'], r)}`, r),
+  ],
+  [
+    'file deleted or restored',
+    (t, r) => {
+      const f = pick(['src/prep.py', 'data/raw.csv'], r) ?? '';
+      if (deleted.has(f)) deleted.delete(f);
+      else deleted.add(f);
+      return t;
+    },
+  ],
   [
     'yaml broken',
     (t, r) =>
@@ -90,6 +121,7 @@ const edits: Array<[string, Edit]> = [
 ];
 
 test('incremental check equals a fresh check over 400 random semantic edits (seeded)', () => {
+  deleted.clear();
   const rand = prng(15);
   const base = generatePipeline(12);
   let text = base;
@@ -97,6 +129,7 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
   checkPipeline(prev, host);
   const seen = new Set<string>();
   let reusedChecks = 0;
+  let reusedCross = 0;
   for (let i = 0; i < 400; i++) {
     const [name, edit] = pick(edits, rand) ?? edits[0]!;
     // Restart from the base now and then so the text does not drift into noise.
@@ -122,10 +155,12 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
       );
     }
     if (inc.mode === 'incremental') reusedChecks += inc.reusedBlocks;
+    if (inc.checkState.lastCross === 'reused') reusedCross++;
     for (const d of incFindings) seen.add(d.code);
     prev = inc;
   }
   assert.ok(reusedChecks > 400, `blocks (and their cached checks) were rarely reused (${reusedChecks})`);
+  assert.ok(reusedCross > 40, `the cross-step findings were rarely reused (${reusedCross} of 400 edits)`);
   // The edits reach the findings the cache must invalidate.
   for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax'])
     assert.ok(seen.has(code), `no edit produced ${code}`);
