@@ -66,8 +66,13 @@ export function bindLanguage<P>(
   const cache = new Map<string, CacheEntry<P>>();
 
   function parse(doc: DocRef): P {
-    const entry = cache.get(doc.key);
-    if (entry && entry.text === doc.text) return entry.parsed;
+    // A document opened in the editor starts from the parse of its file on disk (the start-up scan made one): the
+    // same text is not parsed twice, and an edited one re-parses only what differs.
+    const entry = cache.get(doc.key) ?? (doc.key !== doc.file ? cache.get(doc.file) : undefined);
+    if (entry && entry.text === doc.text) {
+      cache.set(doc.key, entry);
+      return entry.parsed;
+    }
     const parsed = service.parse(doc.file, doc.text, entry?.parsed);
     cache.set(doc.key, { text: doc.text, parsed });
     return parsed;

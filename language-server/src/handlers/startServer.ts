@@ -127,19 +127,24 @@ export function startServer(connection: Connection, services: ServerServices): v
       if (language.id === 'pipeline') scheduleFiles(workspace.reindexPipeline(ref.file, dependencies));
       if (documents.get(uri)?.version !== version) return; // edited meanwhile: a newer validation is queued
       findings.set(uri, { version, found });
-      const lines = workspace.lineIndex(doc);
-      const files = makeFileResolver(
-        (f) => workspace.uriOf(f),
-        (f) => workspace.readText(f),
-        { file: ref.file, index: lines },
-      );
-      const diagnostics = found.map((d) => toDiagnostic(d, lines, files, uri));
+      // A clean file needs no positions: the line index (a pass over the whole text) is built only to convert some.
+      const diagnostics = found.length === 0 ? [] : toDiagnostics(found, doc, ref.file);
       if (diagnostics.length > 0) published.add(uri);
       else published.delete(uri);
       void connection.sendDiagnostics({ uri, version, diagnostics });
     } catch (error) {
       logHandlerFailure('validation', uri, error);
     }
+  }
+
+  function toDiagnostics(found: CairnDiagnostic[], doc: TextDocument, file: string) {
+    const lines = workspace.lineIndex(doc);
+    const files = makeFileResolver(
+      (f) => workspace.uriOf(f),
+      (f) => workspace.readText(f),
+      { file, index: lines },
+    );
+    return found.map((d) => toDiagnostic(d, lines, files, doc.uri));
   }
 
   function logHandlerFailure(what: string, uri: string, error: unknown): void {

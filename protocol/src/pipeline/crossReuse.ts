@@ -2,6 +2,7 @@ import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import type { Block } from './incremental.js';
 import type { PipelineHost, PipelineReference } from './model.js';
+import type { PipelineDocument } from './parse.js';
 import type { YEntry, YNode } from './yamlTree.js';
 
 /**
@@ -27,6 +28,11 @@ export interface CrossRun {
   blocks: readonly Block[];
   findings: CairnDiagnostic[];
   reads: HostRead[];
+  /**
+   * Results that are functions of the blocks' cross projections too, kept while they are reused: the files a pipeline
+   * depends on, by the pipeline file they are resolved against (the language server's `dependencies`).
+   */
+  dependencies?: { file: string; files: readonly string[] };
 }
 
 /** Carried from a document to the next incremental parse of it (parse.ts), like the blocks' step caches. */
@@ -34,6 +40,17 @@ export interface CheckState {
   cross?: CrossRun;
   /** How the last check got its cross-step findings (tests and benchmarks). */
   lastCross?: 'reused' | 'computed';
+}
+
+/**
+ * `compute()` (the files `doc` depends on, a function of its blocks' cross projections and its file name), from the
+ * last check's run when that run is this document's: edits that leave the projections alone do not recompute it.
+ */
+export function projectedDependencies(doc: PipelineDocument, compute: () => readonly string[]): readonly string[] {
+  const run = doc.checkState.cross;
+  if (!run || !doc.blocks || run.blocks !== doc.blocks) return compute();
+  if (run.dependencies?.file !== doc.file) run.dependencies = { file: doc.file, files: compute() };
+  return run.dependencies.files;
 }
 
 /** A host that records every answer it gives (a throw included) into `reads`. */

@@ -13,6 +13,7 @@ export {
   type PathUse,
 } from './symbols.js';
 export { withinSpan } from './cursor.js';
+export { projectedDependencies } from './crossReuse.js';
 export { checkPipeline, abSplitArms, escapesRoot, normalizePath, type AbArms } from './check.js';
 export { resolvePipeline, type ResolveOptions, type ResolveResult } from './resolve.js';
 export { PipelineCode, pipelineCodeSeverity } from './codes.js';
