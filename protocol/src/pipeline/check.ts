@@ -3,7 +3,7 @@ import type { Span } from '../text.js';
 import { builtins, getBuiltin, type BuiltinSpec } from './builtins.js';
 import { PipelineCode } from './codes.js';
 import { checkMatrix } from './checkMatrix.js';
-import { recordingHost, reuseCross, type CrossRun, type HostRead } from './crossReuse.js';
+import { alignBlocks, recordingHost, reuseCross, type Alignment, type CrossRun, type HostRead } from './crossReuse.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
 import type { ParamSymbol, ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
@@ -32,6 +32,9 @@ const optionCodes: IssueCodes = {
 
 const builtinNames = builtins.map((b) => b.name);
 
+/** Numbers the checks: a step cache validated by the last check of its document carries that check's number. */
+let epochs = 0;
+
 /** Every finding for a pipeline: syntax and structure (from the parse), then the semantic pass. */
 export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: PipelineHost): CairnDiagnostic[] {
   const doc = isPipelineDocument(parsed) ? parsed : parsePipeline(parsed.file, parsed.text);
@@ -40,9 +43,17 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   if (!doc.root || doc.diagnostics.some((d) => d.code === PipelineCode.yamlSyntax)) return out;
   // Step-local checks depend on the step's block and on what they read through their context: cached per block.
   const answers = readAnswers(doc);
+  const state = doc.checkState;
+  // Blocks that line up with the last check's have its symbol names, outputs and references: a `${...}` resolves as it
+  // did then, so the caches that check validated (its epoch) need only their param reads asked again.
+  const aligned = state.cross && doc.blocks ? alignBlocks(state.cross, doc.blocks) : undefined;
+  const lastEpoch = aligned ? state.epoch : undefined;
+  const epoch = ++epochs;
   for (const step of doc.symbols.steps.values()) {
     const cache = step.cache;
-    if (cache?.diagnostics && cache.reads && readsStillHold(answers, cache.reads)) {
+    const refsHold = lastEpoch !== undefined && cache?.epoch === lastEpoch;
+    if (cache?.diagnostics && cache.reads && readsStillHold(answers, cache.reads, refsHold)) {
+      cache.epoch = epoch;
       for (const d of cache.diagnostics) out.push(d);
       continue;
     }
@@ -53,10 +64,12 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
     if (cache) {
       cache.reads = reads;
       cache.diagnostics = local;
+      cache.epoch = epoch;
     }
     for (const d of local) out.push(d);
   }
-  for (const d of crossStepFindings(doc, host)) out.push(d);
+  state.epoch = epoch;
+  for (const d of crossStepFindings(doc, host, aligned)) out.push(d);
   out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
   return out;
 }
@@ -65,9 +78,13 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
  * The findings across steps: the last ones moved to the current blocks when nothing they depend on changed
  * (crossReuse.ts), else the passes run, recording what they asked the host.
  */
-function crossStepFindings(doc: PipelineDocument, host: PipelineHost): CairnDiagnostic[] {
+function crossStepFindings(
+  doc: PipelineDocument,
+  host: PipelineHost,
+  aligned: Alignment | undefined,
+): CairnDiagnostic[] {
   const state = doc.checkState;
-  const reused = state.cross && doc.blocks ? reuseCross(state.cross, doc.blocks, host) : undefined;
+  const reused = aligned ? reuseCross(aligned, host) : undefined;
   if (reused) {
     state.cross = { ...(state.cross as CrossRun), blocks: doc.blocks ?? [], findings: reused };
     state.lastCross = 'reused';
@@ -141,8 +158,12 @@ function stepContext(
   };
 }
 
-function readsStillHold(answer: ReturnType<typeof readAnswers>, reads: readonly StepRead[]): boolean {
-  for (const r of reads) if (answer(r.kind, r.name) !== r.answer) return false;
+function readsStillHold(
+  answer: ReturnType<typeof readAnswers>,
+  reads: readonly StepRead[],
+  refsHold: boolean,
+): boolean {
+  for (const r of reads) if (!(refsHold && r.kind === 'ref') && answer(r.kind, r.name) !== r.answer) return false;
   return true;
 }
 

@@ -38,6 +38,8 @@ export interface CrossRun {
 /** Carried from a document to the next incremental parse of it (parse.ts), like the blocks' step caches. */
 export interface CheckState {
   cross?: CrossRun;
+  /** The number of the last check (check.ts): the step caches it validated carry it. */
+  epoch?: number;
   /** How the last check got its cross-step findings (tests and benchmarks). */
   lastCross?: 'reused' | 'computed';
 }
@@ -145,11 +147,18 @@ function blank(v: unknown): unknown {
 /** Maps an old absolute offset to the new one for one block; undefined when the offset is not a node boundary. */
 type OffsetMap = (offset: number) => number | undefined;
 
+/** How the last run's blocks line up with the current ones: one offset map per block (undefined: unmoved). */
+export interface Alignment {
+  run: CrossRun;
+  maps: Array<OffsetMap | undefined>;
+}
+
 /**
- * The last cross-step findings moved onto `blocks`, or undefined when they may differ (then the passes run).
- * O(blocks) identity and length comparisons, plus the findings, plus a walk of each block whose text changed.
+ * The last run's blocks paired one to one with `blocks`, every changed one projecting as before and its tree lining
+ * up; undefined otherwise. Then the symbol tables' names, outputs, references and paths are the same as the last
+ * run's. O(blocks) identity and length comparisons, plus a walk of each block whose text changed.
  */
-export function reuseCross(run: CrossRun, blocks: readonly Block[], host: PipelineHost): CairnDiagnostic[] | undefined {
+export function alignBlocks(run: CrossRun, blocks: readonly Block[]): Alignment | undefined {
   const old = run.blocks;
   if (old.length !== blocks.length) return undefined;
   const maps: Array<OffsetMap | undefined> = new Array<OffsetMap | undefined>(old.length);
@@ -167,7 +176,6 @@ export function reuseCross(run: CrossRun, blocks: readonly Block[], host: Pipeli
     if (a.kind !== b.kind || a.syntaxErrors || b.syntaxErrors || projection(a) !== projection(b)) return undefined;
     changed.push(i);
   }
-  if (!readsHold(host, run.reads)) return undefined;
   for (const i of changed) {
     const a = old[i];
     const b = blocks[i];
@@ -175,6 +183,17 @@ export function reuseCross(run: CrossRun, blocks: readonly Block[], host: Pipeli
     if (!m) return undefined;
     maps[i] = (o) => m.get(o);
   }
+  return { run, maps };
+}
+
+/**
+ * The last cross-step findings moved onto the aligned blocks, or undefined when they may differ (the host answers a
+ * recorded question differently, or a finding's span is not a node boundary): then the passes run.
+ */
+export function reuseCross(aligned: Alignment, host: PipelineHost): CairnDiagnostic[] | undefined {
+  const { run, maps } = aligned;
+  const old = run.blocks;
+  if (!readsHold(host, run.reads)) return undefined;
   if (run.findings.length === 0) return [];
   const starts = old.map((b) => b.start);
   const blockOf = (offset: number): number => {

@@ -285,7 +285,11 @@ function shiftBlock(b: Block, d: number): Block {
     needsFull: b.needsFull,
     syntaxErrors: b.syntaxErrors,
     cache: b.cache.diagnostics
-      ? { reads: b.cache.reads, diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)) }
+      ? {
+          reads: b.cache.reads,
+          diagnostics: b.cache.diagnostics.map((x) => shiftDiagnostic(x, d)),
+          ...(b.cache.epoch !== undefined ? { epoch: b.cache.epoch } : {}),
+        }
       : {},
   };
 }

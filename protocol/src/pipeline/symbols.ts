@@ -20,6 +20,8 @@ export interface StepCache {
    */
   reads?: StepRead[];
   diagnostics?: CairnDiagnostic[];
+  /** The check that last found `reads` to hold (check.ts). */
+  epoch?: number;
 }
 
 /** One read of a step check outside its block: `param` (its type and value) or `ref` (whether `${ref}` resolves). */

@@ -71,7 +71,8 @@ const edits: Array<[string, Edit]> = [
       replaceOne(
         t,
         /^ {6}(target|epochs): .*$/m,
-        (m) => `      ${m[1]}: ${pick(['[1]', '${params.lr}', '${params.nope}', 'label'], r)}`,
+        (m) =>
+          `      ${m[1]}: ${pick(['[1]', '${params.lr}', '${params.nope}', 'label', '${steps.fx_0.outputs.data}', '${steps.prep_1.outputs.table}'], r)}`,
         r,
       ),
   ],
