@@ -7,6 +7,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { languageServerSettingsSection } from '@cairn/protocol';
+import { workspaceConfigFile } from '@cairn/protocol/config.js';
 import type { ServerStatusItem } from './statusItem.js';
 
 /** Files the server is told about; it decides itself which Markdown files are model cards (those a pipeline names). */
@@ -15,6 +16,8 @@ export const cairnDocumentSelector = [
   { language: 'cairn-model-card' },
   { scheme: 'file', pattern: '**/{cairn,*.cairn}.{yaml,yml}' },
   { scheme: 'file', pattern: '**/{MODEL_CARD,*.modelcard}.md' },
+  // The workspace configuration (protocol/src/config.ts), checked with the schema the runtime reads it with.
+  { scheme: 'file', pattern: `**/${workspaceConfigFile}` },
   { scheme: 'file', language: 'markdown' },
 ];
 

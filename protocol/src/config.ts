@@ -23,7 +23,8 @@ export const workspaceConfigSchema = z
           ),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Where runs, metrics, lineage and the registry are tracked.'),
     remote: z
       .object({
         url: z
@@ -38,7 +39,8 @@ export const workspaceConfigSchema = z
           ),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The shared artifact remote that `cairn push` / `cairn pull` and cache hits use (docs/team.md).'),
     executor: z
       .enum(executorNames)
       .optional()
@@ -56,17 +58,90 @@ export const workspaceConfigSchema = z
         extra_args: z.array(z.string()).optional().describe('More `sbatch` options, passed as written.'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Defaults of the jobs `executor: slurm` submits (docs/cluster.md).'),
     export: z
       .object({
         image: z.string().min(1).optional().describe('Container image that has Cairn installed (Argo export).'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Settings of `cairn export` (Argo Workflows).'),
   })
   .strict();
 
 export type WorkspaceConfig = z.infer<typeof workspaceConfigSchema>;
+
+/** One key of the configuration, read from the schema (the editor's completion and hover, the docs' key table). */
+export interface WorkspaceConfigKey {
+  /** Dotted path from the root: `store.url`. */
+  readonly path: string;
+  readonly description: string;
+  readonly type: 'section' | 'string' | 'list of strings' | 'choice';
+  /** The allowed values of a `choice`. */
+  readonly values?: readonly string[];
+}
+
+function describedKeys(schema: z.ZodType, prefix: string, out: WorkspaceConfigKey[]): void {
+  if (!(schema instanceof z.ZodObject)) return;
+  // zod's generic shape is loosely typed: each field is checked to be a schema before it is read.
+  for (const [name, field] of Object.entries<unknown>(schema.shape)) {
+    if (!(field instanceof z.ZodType)) continue;
+    const unwrapped: unknown = field instanceof z.ZodOptional ? field.unwrap() : field;
+    const inner = unwrapped instanceof z.ZodType ? unwrapped : field;
+    const path = prefix ? `${prefix}.${name}` : name;
+    const description = field.description ?? inner.description ?? '';
+    if (inner instanceof z.ZodObject) {
+      out.push({ path, description, type: 'section' });
+      describedKeys(inner, path, out);
+    } else if (inner instanceof z.ZodEnum) {
+      const options: unknown = inner.options;
+      const values = Array.isArray(options) ? options.map((v: unknown) => String(v)) : [];
+      out.push({ path, description, type: 'choice', values });
+    } else {
+      out.push({ path, description, type: inner instanceof z.ZodArray ? 'list of strings' : 'string' });
+    }
+  }
+}
+
+/** Every key of `.cairn/config.yaml`, parents before their children, in the schema's order. */
+export const workspaceConfigKeys: readonly WorkspaceConfigKey[] = (() => {
+  const out: WorkspaceConfigKey[] = [];
+  describedKeys(workspaceConfigSchema, '', out);
+  return out;
+})();
+
+/** The key table of the docs (docs/team.md), generated from the descriptions above so that the two cannot differ. */
+export function workspaceConfigKeyTable(): string {
+  const rows = workspaceConfigKeys.map(
+    (k) =>
+      `| \`${k.path}\` | ${k.type === 'choice' ? (k.values ?? []).map((v) => `\`${v}\``).join(' \\| ') : k.type} | ${k.description.replace(/\|/g, '\\|')} |`,
+  );
+  return ['| Key | Value | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+/** A `postgres://` or `postgresql://` URL (anything else without a scheme is a SQLite file path). */
+export const postgresUrlPattern = /^postgres(ql)?:\/\//i;
+
+/** What a `store.url` value is: a PostgreSQL URL (`password`: one is written in it), a file path, or unusable. */
+export type StoreUrlKind =
+  | { kind: 'postgres'; password: boolean }
+  | { kind: 'path' }
+  | { kind: 'bad-url' }
+  | { kind: 'unsupported-scheme'; scheme: string };
+
+/** Classifies a store setting the way the runtime opens it (runtime/src/store/open.ts). */
+export function storeUrlKind(value: string): StoreUrlKind {
+  if (postgresUrlPattern.test(value)) {
+    try {
+      return { kind: 'postgres', password: new URL(value).password !== '' };
+    } catch {
+      return { kind: 'bad-url' };
+    }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  return scheme === undefined ? { kind: 'path' } : { kind: 'unsupported-scheme', scheme };
+}
 
 /** Run tag of a Slurm run: its job id per step, `{"train":"42",…}` (set by the executor, shown by the editor). */
 export const slurmJobsTag = 'cairn.slurm_jobs';

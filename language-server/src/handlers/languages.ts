@@ -10,7 +10,7 @@ import type {
   WorkspaceHost,
 } from '../services/types.js';
 
-export type LanguageId = 'pipeline' | 'modelCard';
+export type LanguageId = 'pipeline' | 'modelCard' | 'workspaceConfig';
 
 /** A document as the handlers see it: an open editor buffer or a file read from disk. */
 export interface DocRef {

@@ -32,12 +32,14 @@ import {
   toWorkspaceEdit,
 } from './convert.js';
 import { bindLanguage, type BoundLanguage, type DocRef, type ServiceErrorReporter } from './languages.js';
+import type { LanguageId } from './languages.js';
 import { isPipelineFile, uriToPath, Workspace } from './workspace.js';
 
 /** The services the server dispatches to; either may be missing (its files are then plain text to the server). */
 export interface ServerServices {
   pipeline?: LanguageService<unknown>;
   modelCard?: LanguageService<unknown>;
+  workspaceConfig?: LanguageService<unknown>;
 }
 
 const trackedMetricsType = new NotificationType<unknown>(TrackedMetricsNotification.method);
@@ -64,13 +66,12 @@ export function startServer(connection: Connection, services: ServerServices): v
         'The server keeps running; results for this document are incomplete until it changes. Please report this with the file.',
     );
   };
-  const bind = (
-    id: 'pipeline' | 'modelCard',
-    service: LanguageService<unknown> | undefined,
-  ): BoundLanguage | undefined => (service === undefined ? undefined : bindLanguage(id, service, report));
+  const bind = (id: LanguageId, service: LanguageService<unknown> | undefined): BoundLanguage | undefined =>
+    service === undefined ? undefined : bindLanguage(id, service, report);
   const workspace = new Workspace(documents, {
     pipeline: bind('pipeline', services.pipeline),
     modelCard: bind('modelCard', services.modelCard),
+    workspaceConfig: bind('workspaceConfig', services.workspaceConfig),
   });
 
   // ---- validation: debounced per document, stale results dropped by version ----

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineIndex } from '@cairn/protocol';
+import { workspaceConfigFile } from '@cairn/protocol/config.js';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { WorkspaceHost } from '../services/types.js';
 import type { BoundLanguage, DocRef, LanguageId } from './languages.js';
@@ -9,6 +10,7 @@ import type { BoundLanguage, DocRef, LanguageId } from './languages.js';
 export interface Languages {
   pipeline?: BoundLanguage;
   modelCard?: BoundLanguage;
+  workspaceConfig?: BoundLanguage;
 }
 
 const pipelineName = /^(cairn\.ya?ml|.+\.cairn\.ya?ml)$/i;
@@ -30,6 +32,11 @@ const maxScannedEntries = 50_000;
 
 export function isPipelineFile(file: string): boolean {
   return pipelineName.test(path.basename(file));
+}
+
+/** `.cairn/config.yaml` of a workspace (any folder's). */
+export function isWorkspaceConfigFile(file: string): boolean {
+  return file.replace(/\\/g, '/').endsWith(`/${workspaceConfigFile}`);
 }
 
 export function isCardFile(file: string): boolean {
@@ -72,6 +79,7 @@ export class Workspace {
     if (this.uriByPath.get(file) === uri) this.uriByPath.delete(file);
     this.languages.pipeline?.forget(uri);
     this.languages.modelCard?.forget(uri);
+    this.languages.workspaceConfig?.forget(uri);
   }
 
   /** The URI to report for a file: the open document's own URI when open (same spelling as the client's). */
@@ -104,6 +112,7 @@ export class Workspace {
     const file = uriToPath(doc.uri);
     if (doc.languageId === 'cairn-pipeline' || isPipelineFile(file)) return 'pipeline';
     if (doc.languageId === 'cairn-model-card' || isCardFile(file)) return 'modelCard';
+    if (isWorkspaceConfigFile(file)) return 'workspaceConfig';
     if ((doc.languageId === 'markdown' || markdownName.test(file)) && this.pipelinesNamingCard(file).length > 0)
       return 'modelCard';
     return undefined;

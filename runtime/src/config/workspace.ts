@@ -84,7 +84,8 @@ export function parseWorkspaceConfig(
   collectLines(doc.contents, '', lines, lineOf);
   const parsed = workspaceConfigSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    // A misspelt key first: it explains the "missing" key zod also reports for the same section.
+    const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0];
     const at = (issue?.path ?? []).map(String);
     const key = at.join('.');
     const unknown = issue?.code === 'unrecognized_keys' ? [...at, issue.keys[0] ?? ''].join('.') : key;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { storeUrlKind } from '@cairn/protocol/config.js';
 import type { Setting, WorkspaceSettings } from '../config/workspace.js';
 import { CairnError } from '../util/errors.js';
 import { redactUrl } from './postgres.js';
@@ -8,24 +9,20 @@ import { Store } from './store.js';
 /** Where a workspace's tracking store is: the embedded SQLite file or a PostgreSQL URL. */
 export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
 
-const POSTGRES_URL = /^postgres(ql)?:\/\//i;
-
 /** The store setting resolved: a postgres:// URL, a SQLite path (relative to the workspace), or the default file. */
 export function storeLocation(workspace: string, setting: Setting<string | undefined>): StoreLocation {
   const v = setting.value;
   if (v === undefined) return { kind: 'sqlite', file: path.join(workspace, '.cairn', 'cairn.db') };
-  if (POSTGRES_URL.test(v)) {
-    try {
-      new URL(v);
-    } catch {
-      throw new CairnError(
-        'invalid',
-        `${setting.from}: ${redactUrl(v)} is not a valid URL; write postgres://USER@HOST:PORT/DATABASE`,
-      );
-    }
-    return { kind: 'postgres', url: v };
+  // One classification for the runtime and the editor's checks of .cairn/config.yaml (protocol/src/config.ts).
+  const kind = storeUrlKind(v);
+  if (kind.kind === 'bad-url') {
+    throw new CairnError(
+      'invalid',
+      `${setting.from}: ${redactUrl(v)} is not a valid URL; write postgres://USER@HOST:PORT/DATABASE`,
+    );
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+  if (kind.kind === 'postgres') return { kind: 'postgres', url: v };
+  if (kind.kind === 'unsupported-scheme') {
     throw new CairnError(
       'invalid',
       `${setting.from}: store ${redactUrl(v)}: only postgres:// URLs and SQLite file paths are supported; write ` +
