@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import {
   workspaceConfigFile,
+  workspaceConfigKeys,
   workspaceConfigSchema,
   type ExecutorName,
   type WorkspaceConfig,
@@ -65,6 +66,12 @@ export function readWorkspaceConfig(workspace: string): {
   return { ...parseWorkspaceConfig(text, workspaceConfigFile), file };
 }
 
+/** The keys a value can be given at, from the schema: `store.url, …, executor (local|slurm), …`. */
+const allowedKeys = workspaceConfigKeys
+  .filter((k) => k.type !== 'section')
+  .map((k) => (k.type === 'choice' ? `${k.path} (${(k.values ?? []).join('|')})` : k.path))
+  .join(', ');
+
 /** Parses the text of a configuration file; `name` is how errors name the file. */
 export function parseWorkspaceConfig(
   text: string,
@@ -92,9 +99,7 @@ export function parseWorkspaceConfig(
     const line = lines.get(unknown) ?? lines.get(key) ?? lines.get(at.slice(0, -1).join('.')) ?? 1;
     const what =
       issue?.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
-    throw new ConfigError(
-      `${name}:${line}: ${key ? `${key}: ` : ''}${what}; allowed keys: store.url, remote.{url,push}, executor (local|slurm), slurm.{partition,account,qos,time,extra_args}, export.image`,
-    );
+    throw new ConfigError(`${name}:${line}: ${key ? `${key}: ` : ''}${what}; allowed keys: ${allowedKeys}`);
   }
   return { config: parsed.data, lines };
 }
