@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CairnError } from '../util/errors.js';
+import { rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
 import type { SqlDb, SqlValue } from './sql.js';
 import type { Store } from './store.js';
 
@@ -16,6 +17,14 @@ export interface TableCopy {
  * run) present in the source. A new keyless table must be named here, or `store migrate` refuses to copy it.
  */
 const KEYLESS_OWNER: Record<string, string> = { metrics: 'run_id', step_io: 'step_run_id' };
+
+/**
+ * Tables derived from others, rebuilt in the target from what was copied rather than copied (their values are typed per
+ * row in SQLite, jsonb in PostgreSQL): the statement that rebuilds them, and the columns both sides must agree on.
+ */
+const DERIVED: Record<string, { rebuild: string; key: string[] }> = {
+  [RUN_SORT_KEYS]: { rebuild: rebuildSortKeysSql.postgres, key: ['run_id', 'name'] },
+};
 
 /** Rows per multi-row INSERT: PostgreSQL binds at most 65,535 parameters per statement. */
 const MAX_PARAMS = 60_000;
@@ -117,8 +126,23 @@ export async function copyStore(from: Store, to: Store): Promise<TableCopy[]> {
     );
   return to.sqlDb.tx(async (db) => {
     const report: TableCopy[] = [];
-    for (const t of tables) {
+    for (const t of [...tables.filter((t) => !DERIVED[t.name]), ...tables.filter((t) => DERIVED[t.name])]) {
       const rows = source.get(t.name) ?? [];
+      const derived = DERIVED[t.name];
+      if (derived) {
+        const written = await db.run(derived.rebuild);
+        const cols = derived.key.map(q).join(', ');
+        const rebuilt = await db.all<Record<string, SqlValue>>(`SELECT ${cols} FROM ${q(t.name)}`);
+        const want = checksum(rows, derived.key);
+        if (rebuilt.length !== rows.length || checksum(rebuilt, derived.key) !== want)
+          throw new CairnError(
+            'refused',
+            `store migrate: table ${t.name}, rebuilt in the target, differs from the source's (${rows.length} rows here, ` +
+              `${rebuilt.length} there): the target holds other data. Nothing was written; migrate into an empty database.`,
+          );
+        report.push({ table: t.name, rows: rows.length, written, checksum: want });
+        continue;
+      }
       const cols = t.columns.map(q).join(', ');
       if (!t.keyed) {
         const owner = KEYLESS_OWNER[t.name];

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
 import type { PgDb } from './postgres.js';
+import { rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
 
 /**
  * Versioned schema migrations, one list for both backends, applied in version order inside one transaction each
@@ -364,6 +365,32 @@ const core: Migration[] = [
       CREATE INDEX runs_by_started ON runs(started_at, id);
       CREATE INDEX runs_by_status_id ON runs(status, id);
       CREATE INDEX runs_by_pipeline_id ON runs(pipeline_id, id);
+    `,
+  },
+  {
+    version: 11,
+    name: "run_sort_keys: each run's params and latest metrics as sortable values, indexed in page order",
+    // repos/runSortKeys.ts keeps it on write. value: typeless in SQLite (numbers and strings keep their own order, as
+    // json_extract's), jsonb in PostgreSQL (as `params_json::jsonb -> key`).
+    up: `
+      CREATE TABLE ${RUN_SORT_KEYS} (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value NOT NULL,
+        PRIMARY KEY (run_id, name)
+      ) WITHOUT ROWID;
+      CREATE INDEX run_sort_keys_by_value ON ${RUN_SORT_KEYS}(name, value, run_id);
+      ${rebuildSortKeysSql.sqlite};
+    `,
+    postgres: `
+      CREATE TABLE ${RUN_SORT_KEYS} (
+        run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value JSONB NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+      CREATE INDEX run_sort_keys_by_value ON ${RUN_SORT_KEYS}(name, value, run_id);
+      ${rebuildSortKeysSql.postgres};
     `,
   },
 ];

@@ -8,6 +8,11 @@ import {
   type RunSort,
   type RunSummary,
 } from '@cairn/protocol';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { allMigrations, migrate } from '../../../runtime/src/store/migrations.js';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
 import { forEachBackend } from '../../lib/stores.js';
 
@@ -212,4 +217,125 @@ forEachBackend('run pages (keyset)', (backend) => {
     await assert.rejects(store.runs.page({ columns: ['lr'] }), /param:<name>, metric:<key> or tag:<key>/);
     await assert.rejects(store.runs.page({ limit: 0 }), /limit/);
   });
+});
+
+forEachBackend('run pages by a param or metric (run_sort_keys)', (backend) => {
+  let store: Store;
+  before(async () => {
+    store = await backend.open();
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  /** Every page's ids, and the same sort through the run list (json_extract / jsonb on the stored JSON). */
+  const bothOrders = async (sort: RunSort): Promise<[number[], number[]]> => [
+    await allPages(store, { sort, limit: 2, columns: [] }),
+    (await store.runs.list({ sort, limit: 1000 })).runs.map((r) => r.id),
+  ];
+
+  test('values of every type sort as the stored JSON does; a later metric value moves its run; a deleted run goes', async () => {
+    const p = (value: unknown) => ({ value, type: 'string' as const, secret: false, overridden: false });
+    const mixed: unknown[] = [3, 'abc', true, 1.5, '10', false, -2, 'Abc', 3, undefined, 0];
+    const ids: number[] = [];
+    for (const [i, value] of mixed.entries()) {
+      const run = newRun(i, 'mixed', 'u');
+      run.params = value === undefined ? {} : { m: p(value), secret: { ...p(i), secret: true } };
+      const id = await store.runs.createRun(run);
+      ids.push(id);
+      store.writer.add(id, null, 'score', 0, i % 4);
+      await store.runs.finishRun(id, 'succeeded');
+    }
+    for (const by of ['param:m', 'param:secret', 'metric:score', 'metric:none']) {
+      for (const order of ['asc', 'desc'] as const) {
+        const [paged, listed] = await bothOrders({ by, order });
+        assert.deepEqual(paged, listed, `${by} ${order}`);
+      }
+    }
+    // A metric reported again: its latest value is its key (through the writer and through a cache hit's merge).
+    const [first, second] = ids;
+    store.writer.add(first ?? -1, null, 'score', 1, 100);
+    await store.writer.flush();
+    await store.writer.mergeLatest(second ?? -1, [{ key: 'score', value: 50 }]);
+    const top = await store.runs.page({ sort: { by: 'metric:score', order: 'desc' }, limit: 2, columns: [] });
+    assert.deepEqual(
+      top.table.rows.map((r) => r.id),
+      [first, second],
+    );
+    const [paged, listed] = await bothOrders({ by: 'metric:score', order: 'asc' });
+    assert.deepEqual(paged, listed);
+    assert.ok(await store.runs.deleteRun(first ?? -1));
+    assert.ok(
+      !(await allPages(store, { sort: { by: 'metric:score', order: 'desc' }, limit: 5, columns: [] })).includes(
+        first ?? -1,
+      ),
+    );
+  });
+
+  test('filters apply to the runs with a value and to those without', async () => {
+    const sort: RunSort = { by: 'param:m', order: 'desc' };
+    const filter = { status: ['succeeded' as const], text: 'mixed' };
+    const want = (await store.runs.list({ sort, limit: 1000, filter: { status: ['succeeded'], pipeline: 'mixed' } }))
+      .runs;
+    const page = await store.runs.page({ sort, filter, limit: 1000, withTotal: true, columns: [] });
+    assert.equal(page.total, want.length);
+    assert.deepEqual(
+      await allPages(store, { sort, filter, limit: 3, columns: [] }),
+      want.map((r) => r.id),
+    );
+  });
+
+  test('a JSON null is no value: it sorts with the runs that lack the key, by id', async () => {
+    const run = newRun(0, 'mixed', 'u');
+    run.params = { m: { value: null, type: 'string', secret: false, overridden: false } };
+    const id = await store.runs.createRun(run);
+    const all = (await store.runs.list({ limit: 1000 })).runs;
+    const lacking = all.filter((r) => r.params.m === undefined || r.params.m === null).map((r) => r.id);
+    assert.ok(lacking.includes(id) && lacking.length > 1);
+    const ids = await allPages(store, { sort: { by: 'param:m', order: 'asc' }, limit: 4, columns: [] });
+    assert.deepEqual(
+      ids.slice(-lacking.length),
+      [...lacking].sort((a, b) => a - b),
+    );
+  });
+});
+
+test('the migration that adds the sort keys reads them from the runs already stored', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-sortkeys-'));
+  try {
+    const file = path.join(dir, 'cairn.db');
+    const db = new Database(file);
+    migrate(
+      db,
+      allMigrations().filter((m) => m.version <= 10),
+    );
+    db.prepare("INSERT INTO pipelines (id, name, file, created_at) VALUES (1, 'old', 'old.cairn.yaml', 0)").run();
+    const insert = db.prepare(
+      `INSERT INTO runs (id, pipeline_id, status, started_at, platform, cairn_version, selection, params_json, metrics_json)
+       VALUES (?, 1, 'succeeded', 0, 't', 't', 'null', ?, ?)`,
+    );
+    insert.run(1, '{"lr":0.1,"opt":"adam"}', '{"auc":0.7}');
+    insert.run(2, '{"lr":0.01,"opt":null}', '{}');
+    insert.run(3, '{"opt":"sgd"}', '{"auc":0.9}');
+    db.close();
+    const store = new Store(file);
+    await store.ready;
+    try {
+      const order = async (by: string, order: 'asc' | 'desc') =>
+        (await store.runs.page({ sort: { by, order }, limit: 1, columns: [] })).table.rows.map((r) => r.id);
+      assert.deepEqual(
+        await allPages(store, { sort: { by: 'param:lr', order: 'asc' }, limit: 1, columns: [] }),
+        [2, 1, 3],
+      );
+      assert.deepEqual(
+        await allPages(store, { sort: { by: 'param:opt', order: 'desc' }, limit: 1, columns: [] }),
+        [3, 1, 2],
+      );
+      assert.deepEqual(await order('metric:auc', 'desc'), [3]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

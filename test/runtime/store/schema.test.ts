@@ -25,6 +25,8 @@ const typeClass = (t: string): string => {
   if (u === 'INTEGER' || u === 'BIGINT') return 'integer';
   if (u === 'REAL' || u === 'DOUBLE PRECISION') return 'real';
   if (u === 'TEXT') return 'text';
+  // A value of its own type per row (run_sort_keys.value): SQLite's typeless column, PostgreSQL's jsonb.
+  if (u === '' || u === 'JSONB') return 'typed per value';
   return `other:${u}`;
 };
 const normDefault = (d: string | null): string => (d === null ? '' : d.replace(/::[a-z ]+$/, ''));

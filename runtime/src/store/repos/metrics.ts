@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { MetricHistory, MetricPoint } from '@cairn/protocol';
 import { lttbIndices } from '../../util/downsample.js';
 import { dialects, type SqlDb, type SqlValue } from '../sql.js';
+import { sortKeyName, upsertSortKeySql, writeSortKey } from './runSortKeys.js';
 
 type MetricRow = [runId: number, stepRunId: number | null, key: string, step: number, time: number, value: number];
 
@@ -71,6 +72,7 @@ export class SqliteMetricWriter extends BufferedWriter {
   private readonly insert: Statement;
   private readonly readLatest: Statement<[number], { metrics_json: string }>;
   private readonly writeLatest: Statement;
+  private readonly writeSortKey: Statement;
   private readonly writeBatch: (rows: MetricRow[]) => void;
 
   constructor(db: Database, batchSize = 10_000, flushMs = 100) {
@@ -78,15 +80,25 @@ export class SqliteMetricWriter extends BufferedWriter {
     this.insert = db.prepare(`INSERT INTO metrics ${METRIC_COLUMNS} VALUES (?, ?, ?, ?, ?, ?)`);
     this.readLatest = db.prepare(READ_LATEST);
     this.writeLatest = db.prepare(WRITE_LATEST);
+    this.writeSortKey = db.prepare(upsertSortKeySql.sqlite);
     this.writeBatch = db.transaction((rows: MetricRow[]) => {
-      const touched = new Set<number>();
+      const touched = new Map<number, Set<string>>();
       for (const r of rows) {
         this.insert.run(r);
         this.latestOf(r[0])[r[2]] = r[5];
-        touched.add(r[0]);
+        let keys = touched.get(r[0]);
+        if (!keys) touched.set(r[0], (keys = new Set()));
+        keys.add(r[2]);
       }
-      for (const runId of touched) this.writeLatest.run(JSON.stringify(this.latest.get(runId)), runId);
+      for (const [runId, keys] of touched) this.writeLatestOf(runId, keys);
     });
+  }
+
+  /** The run's summary and the sort keys of the metrics that changed (latest values, one write per key). */
+  private writeLatestOf(runId: number, keys: Iterable<string>): void {
+    const l = this.latestOf(runId);
+    this.writeLatest.run(JSON.stringify(l), runId);
+    for (const key of keys) this.writeSortKey.run(runId, sortKeyName('metric', key), l[key] ?? null);
   }
 
   /** Synchronous: the metric writer is flushed inside other synchronous SQLite work (the prediction log's writer). */
@@ -105,7 +117,10 @@ export class SqliteMetricWriter extends BufferedWriter {
     if (values.length === 0) return Promise.resolve();
     const l = this.latestOf(runId);
     for (const v of values) l[v.key] = v.value;
-    this.writeLatest.run(JSON.stringify(l), runId);
+    this.writeLatestOf(
+      runId,
+      values.map((v) => v.key),
+    );
     return Promise.resolve();
   }
 
@@ -170,12 +185,19 @@ export class SqlMetricWriter extends BufferedWriter {
         values,
       );
     }
+    const touched = new Map<number, Set<string>>();
     for (const r of rows) {
       let l = latest.get(r[0]);
       if (!l) latest.set(r[0], (l = await this.latestOf(t, r[0])));
       l[r[2]] = r[5];
+      let keys = touched.get(r[0]);
+      if (!keys) touched.set(r[0], (keys = new Set()));
+      keys.add(r[2]);
     }
-    for (const [runId, l] of latest) await t.run(WRITE_LATEST, [JSON.stringify(l), runId]);
+    for (const [runId, l] of latest) {
+      await t.run(WRITE_LATEST, [JSON.stringify(l), runId]);
+      for (const key of touched.get(runId) ?? []) await writeSortKey(t, runId, 'metric', key, l[key]);
+    }
     // Only once committed-to-be: a retried transaction starts again from the stored summary.
     for (const [runId, l] of latest) this.latest.set(runId, l);
   }
@@ -194,6 +216,7 @@ export class SqlMetricWriter extends BufferedWriter {
       const l = await this.latestOf(t, runId);
       for (const v of values) l[v.key] = v.value;
       await t.run(WRITE_LATEST, [JSON.stringify(l), runId]);
+      for (const v of values) await writeSortKey(t, runId, 'metric', v.key, l[v.key]);
       this.latest.set(runId, l);
     });
   }

@@ -23,8 +23,9 @@ import {
 } from '@cairn/protocol';
 import { processAlive } from '../../util/process.js';
 import { CairnError } from '../../util/errors.js';
-import { dialects, type SqlDb, type SqlValue } from '../sql.js';
+import type { SqlDb, SqlValue } from '../sql.js';
 import type { MetricWriter } from './metrics.js';
+import { RUN_SORT_KEYS, sortKeyValue, writeSortKey } from './runSortKeys.js';
 
 /** Shown instead of a secret param's value, everywhere (database, logs, output). */
 /** The one redaction marker (protocol/), under the store's name. */
@@ -406,6 +407,7 @@ export class RunRepository {
           p.secret ? 1 : 0,
           p.overridden ? 1 : 0,
         ]);
+        await writeSortKey(t, id, 'param', name, summary[name]);
       }
       return id;
     });
@@ -524,21 +526,12 @@ export class RunRepository {
     return { rows, total };
   }
 
-  /** The sort expression of a run page (NULL where a run has no such param/metric, or has not ended). */
-  private sortKey(sort: RunSort): Fragment {
-    const fixed = sortColumns[sort.by];
-    if (fixed) return { sql: fixed, args: [] };
-    const at = sort.by.indexOf(':');
-    const column = sort.by.slice(0, at) === 'param' ? 'r.params_json' : 'r.metrics_json';
-    const key = sort.by.slice(at + 1);
-    const pg = this.db.dialect === 'postgres';
-    return { sql: dialects[this.db.dialect].jsonValue(column), args: [pg ? key : jsonKeyPath(key)] };
-  }
-
-  /** A cursor key bound for comparison with the sort expression (jsonb on PostgreSQL for param/metric keys). */
-  private keyArg(sort: RunSort, key: Exclude<RunCursor['key'], null>): Fragment {
-    if (this.db.dialect === 'postgres' && !sortColumns[sort.by])
-      return { sql: '?::jsonb', args: [JSON.stringify(key)] };
+  /** A cursor key bound for comparison with a sort key (jsonb on PostgreSQL for run_sort_keys.value). */
+  private keyArg(keyed: boolean, key: Exclude<RunCursor['key'], null>): Fragment {
+    if (keyed) {
+      const bound = sortKeyValue(this.db.dialect, key) ?? null;
+      return { sql: this.db.dialect === 'postgres' ? '?::jsonb' : '?', args: [bound] };
+    }
     return { sql: '?', args: [typeof key === 'boolean' ? (key ? 1 : 0) : key] };
   }
 
@@ -554,6 +547,10 @@ export class RunRepository {
   /**
    * `page`, as the JSON text of a RunPage, written row by row (no objects per run, no second pass of JSON.stringify):
    * the runtime splices it into its JSON-RPC answer (rpc/rawJson.ts).
+   *
+   * By a param or a metric the page walks run_sort_keys' index (name, value, run_id) in order, then, once the runs
+   * with a value are done, the runs without one by id: two index walks that stop at the page's end, where sorting by
+   * json_extract read every run's JSON (597 ms at 100,000 runs).
    */
   async pageJson(query: RunPageQuery = {}): Promise<string> {
     const q = runPageQuerySchema.parse(query);
@@ -575,23 +572,6 @@ export class RunRepository {
       ? ((await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${filterSql}`, args))?.n ?? 0)
       : undefined;
 
-    const key = this.sortKey(sort);
-    const pageWhere = [...where];
-    const pageArgs = [...args];
-    if (q.after) {
-      const { key: k, id } = q.after;
-      if (k === null) {
-        pageWhere.push(`(${key.sql} IS NULL AND r.id ${cmp} ?)`);
-        pageArgs.push(...key.args, id);
-      } else {
-        const v = this.keyArg(sort, k);
-        pageWhere.push(
-          `(${key.sql} ${cmp} ${v.sql} OR (${key.sql} = ${v.sql} AND r.id ${cmp} ?) OR ${key.sql} IS NULL)`,
-        );
-        pageArgs.push(...key.args, ...v.args, ...key.args, ...v.args, id, ...key.args);
-      }
-    }
-    const pageWhereSql = pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : '';
     // Asked columns: only what the table needs leaves the database (a third of the bytes at 50 columns).
     const wanted = (group: string) => q.columns?.some((c) => c.startsWith(`${group}:`)) ?? false;
     const selected = q.columns
@@ -599,11 +579,66 @@ export class RunRepository {
           .map((g) => (wanted(g) ? `r.${g}s_json` : `'{}' AS ${g}s_json`))
           .join(', ')}`
       : runColumns;
-    const rows = await this.db.all<RunRow & { sort_key: unknown }>(
-      `SELECT ${selected}, ${key.sql} AS sort_key ${from} ${pageWhereSql}
-       ORDER BY ${key.sql} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
-      [...key.args, ...pageArgs, ...key.args, q.limit + 1],
-    );
+    type PageRow = RunRow & { sort_key: unknown };
+    const all = (sql: string, params: SqlValue[]) => this.db.all<PageRow>(sql, params);
+    const and = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
+    const limit = q.limit + 1;
+    let rows: PageRow[];
+    const fixed = sortColumns[sort.by];
+    if (fixed) {
+      const pageWhere = [...where];
+      const pageArgs = [...args];
+      if (q.after) {
+        const { key: k, id } = q.after;
+        if (k === null) {
+          pageWhere.push(`(${fixed} IS NULL AND r.id ${cmp} ?)`);
+          pageArgs.push(id);
+        } else {
+          const v = this.keyArg(false, k);
+          pageWhere.push(`(${fixed} ${cmp} ${v.sql} OR (${fixed} = ${v.sql} AND r.id ${cmp} ?) OR ${fixed} IS NULL)`);
+          pageArgs.push(...v.args, ...v.args, id);
+        }
+      }
+      rows = await all(
+        `SELECT ${selected}, ${fixed} AS sort_key ${from} ${and(pageWhere)}
+         ORDER BY ${fixed} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
+        [...pageArgs, limit],
+      );
+    } else {
+      rows = [];
+      const name = sort.by;
+      if (q.after?.key !== null) {
+        // The runs with a value, in index order, after the cursor's (value, id).
+        const keyWhere = ['k.name = ?'];
+        const keyArgs: SqlValue[] = [name];
+        if (q.after) {
+          const v = this.keyArg(true, q.after.key);
+          keyWhere.push(`(k.value ${cmp} ${v.sql} OR (k.value = ${v.sql} AND k.run_id ${cmp} ?))`);
+          keyArgs.push(...v.args, ...v.args, q.after.id);
+        }
+        rows = await all(
+          `SELECT ${selected}, k.value AS sort_key FROM ${RUN_SORT_KEYS} k JOIN runs r ON r.id = k.run_id
+             JOIN pipelines p ON p.id = r.pipeline_id ${and([...keyWhere, ...where])}
+           ORDER BY k.value ${dir}, k.run_id ${dir} LIMIT ?`,
+          [...keyArgs, ...args, limit],
+        );
+      }
+      if (rows.length < limit) {
+        // Then the runs without one (missing keys sort last), by id.
+        const tailWhere = [`NOT EXISTS (SELECT 1 FROM ${RUN_SORT_KEYS} k WHERE k.run_id = r.id AND k.name = ?)`];
+        const tailArgs: SqlValue[] = [name];
+        if (q.after?.key === null) {
+          tailWhere.push(`r.id ${cmp} ?`);
+          tailArgs.push(q.after.id);
+        }
+        rows.push(
+          ...(await all(
+            `SELECT ${selected}, NULL AS sort_key ${from} ${and([...tailWhere, ...where])} ORDER BY r.id ${dir} LIMIT ?`,
+            [...tailArgs, ...args, limit - rows.length],
+          )),
+        );
+      }
+    }
     const more = rows.length > q.limit;
     if (more) rows.length = q.limit;
     const last = rows.at(-1);
