@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { GetRunRequest, ListRunsRequest, type RunSummary } from '@cairn/protocol';
+import { GetRunRequest, ListRunsRequest, type RunCursor, type RunSummary } from '@cairn/protocol';
 import type { RuntimeClient } from '../runtime/runtimeClient.js';
 import {
   runContextValue,
@@ -171,7 +171,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
     let g = this.model.group(node.pipeline);
     if (!g?.loaded) {
       try {
-        await this.loadPage(node.pipeline, 0);
+        await this.loadPage(node.pipeline);
       } catch (error) {
         return [
           { kind: 'message', text: `Could not load runs: ${error instanceof Error ? error.message : String(error)}` },
@@ -189,8 +189,7 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
 
   /** "Load more": the next page of a group, appended. */
   async loadMore(pipeline: string): Promise<void> {
-    const g = this.model.group(pipeline);
-    await this.loadPage(pipeline, g?.runs.length ?? 0);
+    await this.loadPage(pipeline, this.model.nextCursor(pipeline));
     this.fire([this.groupNode(pipeline)]);
   }
 
@@ -237,9 +236,9 @@ export class ExperimentsView implements vscode.TreeDataProvider<ExperimentNode>,
     return [...nodes, ...names.map((n) => this.groupNode(n))];
   }
 
-  private async loadPage(pipeline: string, offset: number): Promise<void> {
-    const page = await this.runtime.request(ListRunsRequest, this.model.pageQuery(pipeline, offset));
-    this.model.acceptPage(pipeline, offset, page);
+  private async loadPage(pipeline: string, after?: RunCursor): Promise<void> {
+    const page = await this.runtime.request(ListRunsRequest, this.model.pageQuery(pipeline, after));
+    this.model.acceptPage(pipeline, page, after);
     this.updatedEmitter.fire();
   }
 

@@ -1,5 +1,6 @@
 import type {
   ListRunsRequest,
+  RunCursor,
   RunList,
   RunMetricNotification,
   RunProgressNotification,
@@ -43,6 +44,8 @@ interface Group {
   total: number;
   /** The first page arrived. */
   loaded: boolean;
+  /** Where the next page starts (the last page's cursor); null: every run is loaded. */
+  next: RunCursor | null;
 }
 
 export type ProgressEffect =
@@ -66,7 +69,8 @@ export class RunsModel {
 
   /** Makes sure a group exists for each name (pipelines found in the workspace with no run yet show too). */
   addPipelines(names: Iterable<string>): void {
-    for (const name of names) if (!this.groups.has(name)) this.groups.set(name, { runs: [], total: 0, loaded: false });
+    for (const name of names)
+      if (!this.groups.has(name)) this.groups.set(name, { runs: [], total: 0, loaded: false, next: null });
   }
 
   group(pipeline: string): { runs: readonly RunSummary[]; total: number; loaded: boolean } | undefined {
@@ -80,23 +84,32 @@ export class RunsModel {
   /** Runs of the group not loaded yet. */
   remaining(pipeline: string): number {
     const g = this.groups.get(pipeline);
-    return g ? Math.max(0, g.total - g.runs.length) : 0;
+    return g && g.next !== null ? Math.max(0, g.total - g.runs.length) : 0;
   }
 
-  /** The ListRunsRequest for a page of a group under the current filter and sort. */
-  pageQuery(pipeline: string, offset: number, limit = runsPageSize): ListRunsRequest.Params {
+  /** Where a group's next page starts; undefined: load its first page. */
+  nextCursor(pipeline: string): RunCursor | undefined {
+    const g = this.groups.get(pipeline);
+    return g?.loaded && g.next !== null ? g.next : undefined;
+  }
+
+  /**
+   * The ListRunsRequest for a page of a group under the current filter and sort: the first page, or the one after a
+   * cursor (keyset: runs started meanwhile neither repeat nor shift the loaded ones, as offsets would).
+   */
+  pageQuery(pipeline: string, after?: RunCursor, limit = runsPageSize): ListRunsRequest.Params {
     const filter: NonNullable<ListRunsRequest.Params['filter']> = { pipeline };
     if (this.view.statuses && this.view.statuses.length > 0) filter.status = this.view.statuses;
     if (this.view.params.length > 0) filter.params = this.view.params;
     if (this.view.metrics.length > 0) filter.metrics = this.view.metrics;
     if (this.view.user !== undefined) filter.user = this.view.user;
-    return { filter, sort: this.view.sort, offset, limit };
+    return { filter, sort: this.view.sort, limit, ...(after ? { after } : {}) };
   }
 
-  /** Takes a page the runtime returned (offset 0 replaces the group's runs). */
-  acceptPage(pipeline: string, offset: number, page: RunList): void {
-    const g = this.groups.get(pipeline) ?? { runs: [], total: 0, loaded: false };
-    if (offset === 0) {
+  /** Takes a page the runtime returned for `pageQuery(pipeline, after)` (a first page replaces the group's runs). */
+  acceptPage(pipeline: string, page: RunList, after?: RunCursor): void {
+    const g = this.groups.get(pipeline) ?? { runs: [], total: 0, loaded: false, next: null };
+    if (after === undefined) {
       for (const r of g.runs) this.byId.delete(r.id);
       g.runs = [];
     }
@@ -107,6 +120,7 @@ export class RunsModel {
       this.byId.set(run.id, run);
     }
     g.total = Math.max(page.total, g.runs.length);
+    g.next = page.next ?? null;
     g.loaded = true;
     this.groups.set(pipeline, g);
   }
@@ -118,6 +132,7 @@ export class RunsModel {
       g.runs = [];
       g.total = 0;
       g.loaded = false;
+      g.next = null;
     }
   }
 
@@ -172,7 +187,7 @@ export class RunsModel {
       return 'updated';
     }
     if (!this.matches(summary)) return 'filtered';
-    const g = this.groups.get(summary.pipeline) ?? { runs: [], total: 0, loaded: false };
+    const g = this.groups.get(summary.pipeline) ?? { runs: [], total: 0, loaded: false, next: null };
     this.groups.set(summary.pipeline, g);
     g.total += 1;
     const newestFirst =

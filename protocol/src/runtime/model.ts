@@ -147,15 +147,38 @@ export const runSortSchema = z.object({
 });
 export type RunSort = z.infer<typeof runSortSchema>;
 
-export const runListQuerySchema = z.object({
-  filter: runFilterSchema.optional(),
-  sort: runSortSchema.optional(),
-  offset: z.number().int().min(0).default(0),
-  limit: z.number().int().min(1).max(100_000).default(100),
+/**
+ * Where the previous page of a keyset-paged list ended (the run list, runtime/runsPage): its last row's sort key
+ * (null: the key is missing, sorted last) and id.
+ */
+export const runCursorSchema = z.strictObject({
+  key: z.union([z.number(), z.string(), z.boolean(), z.null()]),
+  id: z.number().int(),
 });
+export type RunCursor = z.infer<typeof runCursorSchema>;
+
+export const runListQuerySchema = z
+  .object({
+    filter: runFilterSchema.optional(),
+    sort: runSortSchema.optional(),
+    /** OFFSET paging (`cairn runs list --offset`); views page with `after` (rows inserted meanwhile shift offsets). */
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(100_000).default(100),
+    /** The next page after this cursor (the previous answer's `next`), by keyset as runtime/runsPage. */
+    after: runCursorSchema.optional(),
+  })
+  .refine((q) => q.after === undefined || q.offset === 0, {
+    message: 'give either offset or after (a cursor), not both',
+    path: ['after'],
+  });
 export type RunListQuery = z.input<typeof runListQuerySchema>;
 
-export const runListSchema = z.object({ runs: z.array(runSummarySchema), total: z.number().int() });
+export const runListSchema = z.object({
+  runs: z.array(runSummarySchema),
+  total: z.number().int(),
+  /** For a list by keyset (offset 0 or `after`): the cursor of the next page; null: this was the last one. */
+  next: runCursorSchema.nullable().optional(),
+});
 export type RunList = z.infer<typeof runListSchema>;
 
 /** Runs side by side: only params whose values differ between the runs; metrics (latest values) for all. */

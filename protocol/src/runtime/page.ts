@@ -2,20 +2,13 @@
 import { RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
 import { runTableSchema } from '../webviews/compare.js';
-import { runSortSchema, runStatusSchema } from './model.js';
+import { runCursorSchema, runSortSchema, runStatusSchema } from './model.js';
 
 /**
  * Keyset paging of the run list (issue 15): the runtime sorts, filters and cuts pages, so a client never holds more
  * than the rows it shows. A page ends with a cursor (the last row's sort key and id); the next page starts strictly
  * after it, so rows inserted meanwhile never duplicate or shift the rows already shown (OFFSET paging would).
  */
-
-/** Where the previous page ended: its last row's sort key (null: the key is missing, sorted last) and id. */
-export const runCursorSchema = z.strictObject({
-  key: z.union([z.number(), z.string(), z.boolean(), z.null()]),
-  id: z.number().int(),
-});
-export type RunCursor = z.infer<typeof runCursorSchema>;
 
 export const runPageFilterSchema = z.strictObject({
   status: z.array(runStatusSchema).optional(),

@@ -4,6 +4,7 @@ import {
   runPageSchema,
   runSummariesToTable,
   type RunCursor,
+  type RunListQuery,
   type RunPageQuery,
   type RunSort,
   type RunSummary,
@@ -213,6 +214,30 @@ forEachBackend('run pages (keyset)', (backend) => {
     );
   });
 
+  test('the run list pages by cursor too (the Experiments tree): every run once, in order, under its conditions', async () => {
+    const filter: RunListQuery['filter'] = { params: [{ key: 'lr', op: '>=', value: 0.01 }], pipeline: 'train' };
+    const matching = runs.filter(
+      (r) => r.pipeline === 'train' && typeof r.params.lr === 'number' && r.params.lr >= 0.01,
+    );
+    assert.ok(matching.length > 4);
+    for (const sort of [
+      { by: 'metric:auc', order: 'asc' },
+      { by: 'startedAt', order: 'desc' },
+    ] as const) {
+      const ids: number[] = [];
+      let page = await store.runs.list({ filter, sort, limit: 4 });
+      for (;;) {
+        ids.push(...page.runs.map((r) => r.id));
+        assert.equal(page.total, matching.length);
+        if (!page.next) break;
+        page = await store.runs.list({ filter, sort, limit: 4, after: page.next });
+      }
+      assert.equal(page.next, null, 'the last page says so');
+      assert.deepEqual(ids, expected(matching, sort), sort.by);
+    }
+    await assert.rejects(store.runs.list({ offset: 4, after: { key: null, id: 1 } }), /either offset or after/);
+  });
+
   test('bad queries are refused with what is wrong', async () => {
     await assert.rejects(store.runs.page({ columns: ['lr'] }), /param:<name>, metric:<key> or tag:<key>/);
     await assert.rejects(store.runs.page({ limit: 0 }), /limit/);
@@ -228,11 +253,24 @@ forEachBackend('run pages by a param or metric (run_sort_keys)', (backend) => {
     await store.close();
   });
 
-  /** Every page's ids, and the same sort through the run list (json_extract / jsonb on the stored JSON). */
-  const bothOrders = async (sort: RunSort): Promise<[number[], number[]]> => [
-    await allPages(store, { sort, limit: 2, columns: [] }),
-    (await store.runs.list({ sort, limit: 1000 })).runs.map((r) => r.id),
-  ];
+  /**
+   * Every page's ids, and the same sort through the run list's OFFSET path (json_extract / jsonb on the stored JSON,
+   * not run_sort_keys) from the second run on; the first run, which that path skips, is the one the pages start with.
+   */
+  const bothOrders = async (sort: RunSort, filter?: RunListQuery['filter']): Promise<[number[], number[]]> => {
+    const paged = await allPages(store, {
+      sort,
+      limit: 2,
+      columns: [],
+      ...(filter ? { filter: pageFilter(filter) } : {}),
+    });
+    const rest = (await store.runs.list({ sort, limit: 1000, offset: 1, ...(filter ? { filter } : {}) })).runs;
+    return [paged, [...paged.slice(0, 1), ...rest.map((r) => r.id)]];
+  };
+  const pageFilter = (f: NonNullable<RunListQuery['filter']>): RunPageQuery['filter'] => ({
+    ...(f.status ? { status: f.status } : {}),
+    ...(f.pipeline ? { pipeline: f.pipeline } : {}),
+  });
 
   test('values of every type sort as the stored JSON does; a later metric value moves its run; a deleted run goes', async () => {
     const p = (value: unknown) => ({ value, type: 'string' as const, secret: false, overridden: false });
@@ -273,16 +311,19 @@ forEachBackend('run pages by a param or metric (run_sort_keys)', (backend) => {
   });
 
   test('filters apply to the runs with a value and to those without', async () => {
-    const sort: RunSort = { by: 'param:m', order: 'desc' };
-    const filter = { status: ['succeeded' as const], text: 'mixed' };
-    const want = (await store.runs.list({ sort, limit: 1000, filter: { status: ['succeeded'], pipeline: 'mixed' } }))
-      .runs;
-    const page = await store.runs.page({ sort, filter, limit: 1000, withTotal: true, columns: [] });
-    assert.equal(page.total, want.length);
-    assert.deepEqual(
-      await allPages(store, { sort, filter, limit: 3, columns: [] }),
-      want.map((r) => r.id),
-    );
+    const filter = { status: ['succeeded' as const], pipeline: 'mixed' };
+    for (const by of ['param:m', 'metric:score']) {
+      const [paged, listed] = await bothOrders({ by, order: 'desc' }, filter);
+      assert.deepEqual(paged, listed, by);
+      const page = await store.runs.page({
+        sort: { by, order: 'desc' },
+        filter,
+        limit: 3,
+        withTotal: true,
+        columns: [],
+      });
+      assert.equal(page.total, paged.length);
+    }
   });
 
   test('a JSON null is no value: it sorts with the runs that lack the key, by id', async () => {

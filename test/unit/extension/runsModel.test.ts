@@ -26,24 +26,30 @@ function run(id: number, over: Partial<RunSummary> = {}): RunSummary {
   };
 }
 
-test('pages append, a reload replaces, and the remaining count drives "Load more"', () => {
+test('pages append after their cursor, a reload replaces, and the cursor and count drive "Load more"', () => {
   const m = new RunsModel();
   m.addPipelines(['rec', 'churn']);
   assert.deepEqual(m.pipelines(), ['churn', 'rec']);
-  m.acceptPage('rec', 0, { runs: [run(10_000), run(9999)], total: 10_000 });
+  assert.equal(m.nextCursor('rec'), undefined, 'not loaded: the first page');
+  m.acceptPage('rec', { runs: [run(10_000), run(9999)], total: 10_000, next: { key: 9_999_000, id: 9999 } });
   assert.equal(m.remaining('rec'), 9998);
-  m.acceptPage('rec', 2, { runs: [run(9998), run(9999)], total: 10_000 });
+  assert.deepEqual(m.nextCursor('rec'), { key: 9_999_000, id: 9999 });
+  m.acceptPage('rec', { runs: [run(9998), run(9999)], total: 10_000, next: null }, { key: 9_999_000, id: 9999 });
   assert.deepEqual(
     m.group('rec')?.runs.map((r) => r.id),
     [10_000, 9999, 9998],
-    'a duplicate from a shifted page is dropped',
+    'a run already shown is not shown twice',
   );
-  m.acceptPage('rec', 0, { runs: [run(10_001)], total: 10_001 });
+  assert.equal(m.remaining('rec'), 0, 'the last page: nothing more to load');
+  assert.equal(m.nextCursor('rec'), undefined);
+  m.acceptPage('rec', { runs: [run(10_001)], total: 10_001, next: { key: 10_001_000, id: 10_001 } });
   assert.deepEqual(
     m.group('rec')?.runs.map((r) => r.id),
     [10_001],
   );
   assert.equal(m.run(9999), undefined, 'runs of the replaced pages are forgotten');
+  m.invalidate();
+  assert.equal(m.nextCursor('rec'), undefined, 'a new filter or sort starts from the first page');
 });
 
 test('a page query carries the filter and the sort', () => {
@@ -54,17 +60,18 @@ test('a page query carries the filter and the sort', () => {
     metrics: [],
     sort: { by: 'metric:rmse', order: 'asc' },
   };
-  assert.deepEqual(m.pageQuery('rec', 200), {
+  assert.deepEqual(m.pageQuery('rec', { key: 0.5, id: 7 }), {
     filter: { pipeline: 'rec', status: ['failed'], params: [{ key: 'lr', op: '=', value: 0.01 }] },
     sort: { by: 'metric:rmse', order: 'asc' },
-    offset: 200,
     limit: 100,
+    after: { key: 0.5, id: 7 },
   });
+  assert.equal(m.pageQuery('rec').after, undefined);
 });
 
 test('progress updates one loaded run; an unknown run asks to be fetched and lands on top', () => {
   const m = new RunsModel();
-  m.acceptPage('rec', 0, { runs: [run(2), run(1)], total: 2 });
+  m.acceptPage('rec', { runs: [run(2), run(1)], total: 2, next: null });
   const running = m.applyProgress({ runId: 2, pipeline: 'rec', status: 'running' });
   assert.equal(running.kind, 'run');
   assert.equal(m.run(2)?.status, 'running');
@@ -110,7 +117,7 @@ test('progress updates one loaded run; an unknown run asks to be fetched and lan
 
 test('live metrics update the loaded run only', () => {
   const m = new RunsModel();
-  m.acceptPage('rec', 0, { runs: [run(1)], total: 1 });
+  m.acceptPage('rec', { runs: [run(1)], total: 1, next: null });
   assert.equal(
     m.applyMetric({ runId: 1, stepName: 'train', key: 'loss', value: 0.25, step: 3, time: 0 })?.metrics['loss'],
     0.25,
@@ -122,7 +129,7 @@ test('live metrics update the loaded run only', () => {
 test('new runs respect the filter and other sorts only count them', () => {
   const m = new RunsModel();
   m.view = { ...m.view, statuses: ['failed'] };
-  m.acceptPage('rec', 0, { runs: [], total: 0 });
+  m.acceptPage('rec', { runs: [], total: 0, next: null });
   assert.equal(m.upsertRun(run(5)), 'filtered');
   m.view = {
     statuses: undefined,
@@ -138,18 +145,18 @@ test('new runs respect the filter and other sorts only count them', () => {
 test("mine: only this user's runs are asked for and taken from notifications", () => {
   const m = new RunsModel();
   m.view = { ...m.view, user: 'ana@example.com' };
-  assert.equal(m.pageQuery('rec', 0).filter?.user, 'ana@example.com');
+  assert.equal(m.pageQuery('rec').filter?.user, 'ana@example.com');
   assert.match(describeView(m.view), /^mine \(ana@example\.com\)/);
-  m.acceptPage('rec', 0, { runs: [], total: 0 });
+  m.acceptPage('rec', { runs: [], total: 0, next: null });
   assert.equal(m.upsertRun(run(8, { user: 'bob@example.com' })), 'filtered');
   assert.equal(m.upsertRun(run(9, { user: 'ana@example.com' })), 'inserted');
   m.view = { ...m.view, user: undefined };
-  assert.equal(m.pageQuery('rec', 0).filter?.user, undefined);
+  assert.equal(m.pageQuery('rec').filter?.user, undefined);
 });
 
 test('delete removes the run and counts it out', () => {
   const m = new RunsModel();
-  m.acceptPage('rec', 0, { runs: [run(2), run(1)], total: 2 });
+  m.acceptPage('rec', { runs: [run(2), run(1)], total: 2, next: null });
   assert.equal(m.removeRun(1), 'rec');
   assert.deepEqual(
     m.group('rec')?.runs.map((r) => r.id),
@@ -190,7 +197,7 @@ test('filter conditions parse, with clear errors', () => {
 test('10,000 runs: a page and 10,000 progress events update rows in place', () => {
   const m = new RunsModel();
   const page = Array.from({ length: 100 }, (_, i) => run(10_000 - i));
-  m.acceptPage('rec', 0, { runs: page, total: 10_000 });
+  m.acceptPage('rec', { runs: page, total: 10_000, next: { key: 1, id: 1 } });
   for (let i = 0; i < 10_000; i++) m.applyProgress({ runId: 10_000 - (i % 100), pipeline: 'rec', status: 'running' });
   assert.equal(m.remaining('rec'), 9900);
 });

@@ -476,7 +476,7 @@ export class RunRepository {
     await this.db.run('UPDATE step_runs SET status = ?, error = ? WHERE id = ?', [status, error, stepRunId]);
   }
 
-  private async listRows(query: RunListQuery): Promise<{ rows: RunRow[]; total: number }> {
+  private async listRows(query: RunListQuery): Promise<{ rows: RunRow[]; total: number; next?: RunCursor | null }> {
     const q = runListQuerySchema.parse(query);
     const where: string[] = [];
     const args: SqlValue[] = [];
@@ -503,6 +503,14 @@ export class RunRepository {
       }
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
+    const total = (await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${whereSql}`, args))?.n ?? 0;
+    if (q.offset === 0) {
+      // The first page and every page after a cursor: by keyset, as runtime/runsPage (the Experiments tree).
+      const sort: RunSort = q.sort ?? { by: 'id', order: 'desc' };
+      const { rows, next } = await this.keysetPage<RunRow>(runColumns, where, args, sort, q.after, q.limit);
+      return { rows, total, next };
+    }
     let orderSql = 'r.id DESC';
     const orderArgs: SqlValue[] = [];
     if (q.sort) {
@@ -517,8 +525,6 @@ export class RunRepository {
         orderArgs.push(pg ? key : jsonKeyPath(key));
       }
     }
-    const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
-    const total = (await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${whereSql}`, args))?.n ?? 0;
     const rows = await this.db.all<RunRow>(
       `SELECT ${runColumns} ${from} ${whereSql} ORDER BY ${orderSql} LIMIT ? OFFSET ?`,
       [...args, ...orderArgs, q.limit, q.offset],
@@ -536,6 +542,100 @@ export class RunRepository {
   }
 
   /**
+   * The rows of one keyset page: ORDER BY (sort key, id), missing keys last, strictly after the cursor. By a param or a
+   * metric it walks run_sort_keys' index (name, value, run_id) in order, then, once the runs with a value are done,
+   * the runs without one by id: two index walks that stop at the page's end, where sorting by json_extract read every
+   * run's JSON. `where` may name r (runs) and p (pipelines).
+   */
+  private async keysetPage<T>(
+    selected: string,
+    where: readonly string[],
+    args: readonly SqlValue[],
+    sort: RunSort,
+    after: RunCursor | undefined,
+    pageSize: number,
+  ): Promise<{ rows: Array<T & { id: number; sort_key: unknown }>; next: RunCursor | null }> {
+    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = sort.order === 'asc' ? '>' : '<';
+    const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
+    type PageRow = T & { id: number; sort_key: unknown };
+    const all = (sql: string, params: SqlValue[]) => this.db.all<PageRow>(sql, params);
+    const and = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
+    const limit = pageSize + 1;
+    let rows: PageRow[];
+    const fixed = sortColumns[sort.by];
+    if (fixed) {
+      const pageWhere = [...where];
+      const pageArgs = [...args];
+      if (after) {
+        const { key: k, id } = after;
+        if (k === null) {
+          pageWhere.push(`(${fixed} IS NULL AND r.id ${cmp} ?)`);
+          pageArgs.push(id);
+        } else {
+          const v = this.keyArg(false, k);
+          pageWhere.push(`(${fixed} ${cmp} ${v.sql} OR (${fixed} = ${v.sql} AND r.id ${cmp} ?) OR ${fixed} IS NULL)`);
+          pageArgs.push(...v.args, ...v.args, id);
+        }
+      }
+      rows = await all(
+        `SELECT ${selected}, ${fixed} AS sort_key ${from} ${and(pageWhere)}
+         ORDER BY ${fixed} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
+        [...pageArgs, limit],
+      );
+    } else {
+      rows = [];
+      const name = sort.by;
+      if (after?.key !== null) {
+        // The runs with a value, in index order, after the cursor's (value, id).
+        const keyWhere = ['k.name = ?'];
+        const keyArgs: SqlValue[] = [name];
+        if (after) {
+          const v = this.keyArg(true, after.key);
+          keyWhere.push(`(k.value ${cmp} ${v.sql} OR (k.value = ${v.sql} AND k.run_id ${cmp} ?))`);
+          keyArgs.push(...v.args, ...v.args, after.id);
+        }
+        rows = await all(
+          `SELECT ${selected}, k.value AS sort_key FROM ${RUN_SORT_KEYS} k JOIN runs r ON r.id = k.run_id
+             JOIN pipelines p ON p.id = r.pipeline_id ${and([...keyWhere, ...where])}
+           ORDER BY k.value ${dir}, k.run_id ${dir} LIMIT ?`,
+          [...keyArgs, ...args, limit],
+        );
+      }
+      if (rows.length < limit) {
+        // Then the runs without one (missing keys sort last), by id.
+        const tailWhere = [`NOT EXISTS (SELECT 1 FROM ${RUN_SORT_KEYS} k WHERE k.run_id = r.id AND k.name = ?)`];
+        const tailArgs: SqlValue[] = [name];
+        if (after?.key === null) {
+          tailWhere.push(`r.id ${cmp} ?`);
+          tailArgs.push(after.id);
+        }
+        rows.push(
+          ...(await all(
+            `SELECT ${selected}, NULL AS sort_key ${from} ${and([...tailWhere, ...where])} ORDER BY r.id ${dir} LIMIT ?`,
+            [...tailArgs, ...args, limit - rows.length],
+          )),
+        );
+      }
+    }
+    const more = rows.length > pageSize;
+    if (more) rows.length = pageSize;
+    const last = rows.at(-1);
+    let next: RunCursor | null = null;
+    if (more && last) {
+      const k = last.sort_key;
+      if (k !== null && typeof k !== 'number' && typeof k !== 'string' && typeof k !== 'boolean') {
+        throw new CairnError(
+          'refused',
+          `runs cannot be paged by ${sort.by}: its values are lists or maps; sort by a scalar column`,
+        );
+      }
+      next = { key: k, id: last.id };
+    }
+    return { rows, next };
+  }
+
+  /**
    * One page of runs as a compare table, by keyset: ORDER BY (sort key, id) with missing keys last, and the page after
    * a cursor starts strictly after that row, so every run is on exactly one page whatever the ties, and runs inserted
    * between pages never repeat or hide the ones before the cursor. Only the asked columns travel.
@@ -547,16 +647,10 @@ export class RunRepository {
   /**
    * `page`, as the JSON text of a RunPage, written row by row (no objects per run, no second pass of JSON.stringify):
    * the runtime splices it into its JSON-RPC answer (rpc/rawJson.ts).
-   *
-   * By a param or a metric the page walks run_sort_keys' index (name, value, run_id) in order, then, once the runs
-   * with a value are done, the runs without one by id: two index walks that stop at the page's end, where sorting by
-   * json_extract read every run's JSON (597 ms at 100,000 runs).
    */
   async pageJson(query: RunPageQuery = {}): Promise<string> {
     const q = runPageQuerySchema.parse(query);
     const sort: RunSort = q.sort ?? { by: 'id', order: 'desc' };
-    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
-    const cmp = sort.order === 'asc' ? '>' : '<';
     const where: string[] = [];
     const args: SqlValue[] = [];
     const f = q.filter ?? {};
@@ -579,80 +673,7 @@ export class RunRepository {
           .map((g) => (wanted(g) ? `r.${g}s_json` : `'{}' AS ${g}s_json`))
           .join(', ')}`
       : runColumns;
-    type PageRow = RunRow & { sort_key: unknown };
-    const all = (sql: string, params: SqlValue[]) => this.db.all<PageRow>(sql, params);
-    const and = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
-    const limit = q.limit + 1;
-    let rows: PageRow[];
-    const fixed = sortColumns[sort.by];
-    if (fixed) {
-      const pageWhere = [...where];
-      const pageArgs = [...args];
-      if (q.after) {
-        const { key: k, id } = q.after;
-        if (k === null) {
-          pageWhere.push(`(${fixed} IS NULL AND r.id ${cmp} ?)`);
-          pageArgs.push(id);
-        } else {
-          const v = this.keyArg(false, k);
-          pageWhere.push(`(${fixed} ${cmp} ${v.sql} OR (${fixed} = ${v.sql} AND r.id ${cmp} ?) OR ${fixed} IS NULL)`);
-          pageArgs.push(...v.args, ...v.args, id);
-        }
-      }
-      rows = await all(
-        `SELECT ${selected}, ${fixed} AS sort_key ${from} ${and(pageWhere)}
-         ORDER BY ${fixed} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
-        [...pageArgs, limit],
-      );
-    } else {
-      rows = [];
-      const name = sort.by;
-      if (q.after?.key !== null) {
-        // The runs with a value, in index order, after the cursor's (value, id).
-        const keyWhere = ['k.name = ?'];
-        const keyArgs: SqlValue[] = [name];
-        if (q.after) {
-          const v = this.keyArg(true, q.after.key);
-          keyWhere.push(`(k.value ${cmp} ${v.sql} OR (k.value = ${v.sql} AND k.run_id ${cmp} ?))`);
-          keyArgs.push(...v.args, ...v.args, q.after.id);
-        }
-        rows = await all(
-          `SELECT ${selected}, k.value AS sort_key FROM ${RUN_SORT_KEYS} k JOIN runs r ON r.id = k.run_id
-             JOIN pipelines p ON p.id = r.pipeline_id ${and([...keyWhere, ...where])}
-           ORDER BY k.value ${dir}, k.run_id ${dir} LIMIT ?`,
-          [...keyArgs, ...args, limit],
-        );
-      }
-      if (rows.length < limit) {
-        // Then the runs without one (missing keys sort last), by id.
-        const tailWhere = [`NOT EXISTS (SELECT 1 FROM ${RUN_SORT_KEYS} k WHERE k.run_id = r.id AND k.name = ?)`];
-        const tailArgs: SqlValue[] = [name];
-        if (q.after?.key === null) {
-          tailWhere.push(`r.id ${cmp} ?`);
-          tailArgs.push(q.after.id);
-        }
-        rows.push(
-          ...(await all(
-            `SELECT ${selected}, NULL AS sort_key ${from} ${and([...tailWhere, ...where])} ORDER BY r.id ${dir} LIMIT ?`,
-            [...tailArgs, ...args, limit - rows.length],
-          )),
-        );
-      }
-    }
-    const more = rows.length > q.limit;
-    if (more) rows.length = q.limit;
-    const last = rows.at(-1);
-    let next: RunCursor | null = null;
-    if (more && last) {
-      const k = last.sort_key;
-      if (k !== null && typeof k !== 'number' && typeof k !== 'string' && typeof k !== 'boolean') {
-        throw new CairnError(
-          'refused',
-          `runs cannot be paged by ${sort.by}: its values are lists or maps; sort by a scalar column`,
-        );
-      }
-      next = { key: k, id: last.id };
-    }
+    const { rows, next } = await this.keysetPage<RunRow>(selected, where, args, sort, q.after, q.limit);
     const tail = `,"next":${JSON.stringify(next)}${total === undefined ? '' : `,"total":${total}`}}`;
     // Without asked columns the page names its own (a view's first look): the general conversion will do.
     if (!q.columns) return `{"table":${JSON.stringify(runSummariesToTable(rows.map(toSummary), q.columns))}${tail}`;
@@ -660,8 +681,8 @@ export class RunRepository {
   }
 
   async list(query: RunListQuery = {}): Promise<RunList> {
-    const { rows, total } = await this.listRows(query);
-    return { runs: rows.map(toSummary), total };
+    const { rows, total, next } = await this.listRows(query);
+    return { runs: rows.map(toSummary), total, ...(next === undefined ? {} : { next }) };
   }
 
   /**
@@ -669,7 +690,7 @@ export class RunRepository {
    * parsed and re-stringified (for `cairn runs list --format json` and exports of thousands of runs).
    */
   async listJson(query: RunListQuery = {}): Promise<string> {
-    const { rows, total } = await this.listRows(query);
+    const { rows, total, next } = await this.listRows(query);
     const q = JSON.stringify;
     const parts = rows.map(
       (r) =>
@@ -679,7 +700,7 @@ export class RunRepository {
         `"cairnVersion":${q(r.cairn_version)},"params":${r.params_json},"metrics":${r.metrics_json},"tags":${r.tags_json},"error":${q(r.error)},` +
         `"user":${q(r.user_name)},"host":${q(r.host)},"sweepId":${q(r.sweep_id)}}`,
     );
-    return `{"runs":[${parts.join(',')}],"total":${total}}`;
+    return `{"runs":[${parts.join(',')}],"total":${total}${next === undefined ? '' : `,"next":${q(next)}`}}`;
   }
 
   async summary(runId: number): Promise<RunSummary | undefined> {
