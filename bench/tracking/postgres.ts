@@ -4,9 +4,13 @@
  *  1. metric ingest through the store's writer vs a raw `pg` multi-row INSERT of the same rows into the same table
  *     (target: ≥ 50% of raw speed);
  *  2. listing and serializing 10,000 runs × 50 columns (25 params + 25 metrics), warm (target: < 500 ms);
- *  3. 8 concurrent writers (separate connections) × 100k metric points each: rows lost, errors, throughput.
+ *  3. 8 concurrent writers (separate connections) × 100k metric points each: rows lost, errors, throughput;
+ *  4. the compare view's first page at 100,000 runs × 50 columns sorted by startedAt, a metric and a param (target:
+ *     within 2× of SQLite's, bench:tracking), against the run list's OFFSET path sorting the stored JSON.
+ * CAIRN_BENCH_PG_ONLY=page100k runs part 4 alone.
  */
 import pg from 'pg';
+import { noStatementTimeoutSql, rebuildSortKeysSql } from '../../runtime/src/store/repos/runSortKeys.js';
 import { Store, type NewRun } from '../../runtime/src/store/store.js';
 import { postgresCluster } from '../../test/lib/postgres.js';
 
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
     return url;
   };
 
+  if (process.env.CAIRN_BENCH_PG_ONLY === 'page100k') return page100k(await fresh());
   const raw: number[] = [];
   const ours: number[] = [];
   for (let round = 0; round < 3; round++) {
@@ -157,6 +162,68 @@ async function main(): Promise<void> {
     `pg 8 concurrent writers × ${WRITER_POINTS.toLocaleString('en')} points: ${total - n} lost, ${errors} errors, ` +
       `${(total / (t.wall / 1000)).toFixed(0)} points/s (${t.wall.toFixed(0)} ms)`,
   );
+}
+
+async function page100k(url: string): Promise<void> {
+  const N = Number(process.env.CAIRN_BENCH_RUNS ?? 100_000);
+  const store = await Store.postgres(url);
+  const first = await store.runs.createRun(newRun('page'));
+  const template = await store.sqlDb.get<{ pipeline_id: number }>('SELECT pipeline_id FROM runs WHERE id = ?', [first]);
+  for (let i = 1; i < N; i += 1000) {
+    const values: Array<string | number> = [];
+    const tuples: string[] = [];
+    for (let k = i; k < Math.min(N, i + 1000); k++) {
+      const params: Record<string, number> = {};
+      for (let p = 0; p < 25; p++) params[`param_${p}`] = ((k * 31 + p) % 97) / 7;
+      const metrics: Record<string, number> = {};
+      for (let m = k % 10 === 0 ? 1 : 0; m < 25; m++) metrics[`metric_${m}`] = ((k * 17 + m) % 1009) / 13;
+      const t = 1_700_000_000_000 + k * 1000;
+      tuples.push("(?, ?, ?, ?, 'bench', 'bench', ?, ?)");
+      values.push(template?.pipeline_id ?? 1, k % 7 === 0 ? 'failed' : 'succeeded', t, t + (k % 300) * 1000);
+      values.push(JSON.stringify(params), JSON.stringify(metrics));
+    }
+    await store.sqlDb.run(
+      `INSERT INTO runs (pipeline_id, status, started_at, ended_at, platform, cairn_version, params_json, metrics_json) VALUES ${tuples.join(', ')}`,
+      values,
+    );
+  }
+  // The sort keys the store keeps on write, read from the JSON as migration 11 does; then fresh planner statistics.
+  const keys = await timed(() =>
+    store.sqlDb.tx(async (t) => {
+      await t.run(noStatementTimeoutSql);
+      return t.run(rebuildSortKeysSql.postgres);
+    }),
+  );
+  await store.sqlDb.run('ANALYZE');
+  const columns = [
+    ...Array.from({ length: 25 }, (_, p) => `param:param_${p}`),
+    ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`),
+  ];
+  console.log(
+    `pg runs page at ${N.toLocaleString('en')} runs × 50 columns, 200 rows (sort keys read in ${(keys.wall / 1000).toFixed(1)} s), target within 2× of SQLite:`,
+  );
+  for (const sort of [
+    { by: 'startedAt', order: 'desc' },
+    { by: 'metric:metric_0', order: 'desc' },
+    { by: 'param:param_3', order: 'asc' },
+  ] as const) {
+    const firsts: number[] = [];
+    let next = null as Awaited<ReturnType<Store['runs']['page']>>['next'];
+    for (let round = 0; round < 5; round++) {
+      const t = await timed(() => store.runs.page({ sort, columns, limit: 200, withTotal: true }));
+      firsts.push(t.wall);
+      next = t.value.next;
+    }
+    const second = await timed(() => store.runs.page({ sort, columns, limit: 200, ...(next ? { after: next } : {}) }));
+    const baseline =
+      sort.by === 'startedAt'
+        ? ''
+        : `; baseline, sorting the stored JSON (runs list --offset 1): ${(await timed(() => store.runs.list({ sort, limit: 200, offset: 1 }))).wall.toFixed(0)} ms`;
+    console.log(
+      `  sort ${sort.by} ${sort.order}: first page + total median ${median(firsts).toFixed(0)} ms; next page ${second.wall.toFixed(0)} ms${baseline}`,
+    );
+  }
+  await store.close();
 }
 
 main().then(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CairnError } from '../util/errors.js';
-import { rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
+import { noStatementTimeoutSql, rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
 import type { SqlDb, SqlValue } from './sql.js';
 import type { Store } from './store.js';
 
@@ -130,6 +130,7 @@ export async function copyStore(from: Store, to: Store): Promise<TableCopy[]> {
       const rows = source.get(t.name) ?? [];
       const derived = DERIVED[t.name];
       if (derived) {
+        await db.run(noStatementTimeoutSql);
         const written = await db.run(derived.rebuild);
         const cols = derived.key.map(q).join(', ');
         const rebuilt = await db.all<Record<string, SqlValue>>(`SELECT ${cols} FROM ${q(t.name)}`);

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
 import type { PgDb } from './postgres.js';
-import { rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
+import { noStatementTimeoutSql, rebuildSortKeysSql, RUN_SORT_KEYS } from './repos/runSortKeys.js';
 
 /**
  * Versioned schema migrations, one list for both backends, applied in version order inside one transaction each
@@ -382,7 +382,9 @@ const core: Migration[] = [
       CREATE INDEX run_sort_keys_by_value ON ${RUN_SORT_KEYS}(name, value, run_id);
       ${rebuildSortKeysSql.sqlite};
     `,
+    // Reading every run's keys may outlast the pool's statement timeout on a big store: not in this transaction.
     postgres: `
+      ${noStatementTimeoutSql};
       CREATE TABLE ${RUN_SORT_KEYS} (
         run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         name TEXT NOT NULL,

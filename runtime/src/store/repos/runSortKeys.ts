@@ -48,6 +48,9 @@ export async function writeSortKey(
   else await db.run(upsertSortKeySql[db.dialect], [runId, key, bound]);
 }
 
+/** Before the rebuild in a PostgreSQL transaction: reading every run's keys may outlast the pool's statement timeout. */
+export const noStatementTimeoutSql = 'SET LOCAL statement_timeout = 0';
+
 /**
  * Every run's keys read again from params_json and metrics_json, for runs without any key yet (the migration that
  * made the table, `store migrate` into PostgreSQL, and fixtures written in bulk).
