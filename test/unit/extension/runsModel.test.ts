@@ -210,7 +210,7 @@ test("a sweep's runs fold into one node where its newest run is; other runs stay
 
 test('a Slurm job event that came before its run was read shows once the run arrives', () => {
   const m = new RunsModel();
-  m.acceptPage('rec', 0, { runs: [run(1)], total: 1 });
+  m.acceptPage('rec', { runs: [run(1)], total: 1, next: null });
   m.applyProgress({
     runId: 4,
     pipeline: 'rec',
