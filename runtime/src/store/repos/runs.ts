@@ -567,20 +567,27 @@ export class RunRepository {
     if (fixed) {
       const pageWhere = [...where];
       const pageArgs = [...args];
+      // Only a run's duration can be missing. For the others no NULLS LAST and a row-value cursor, which PostgreSQL
+      // matches to the (key, id) index in either direction (with NULLS LAST it sorted all runs: 884 ms at 100,000).
+      const nullable = sort.by === 'durationMs';
       if (after) {
         const { key: k, id } = after;
         if (k === null) {
           pageWhere.push(`(${fixed} IS NULL AND r.id ${cmp} ?)`);
           pageArgs.push(id);
-        } else {
+        } else if (nullable) {
           const v = this.keyArg(false, k);
           pageWhere.push(`(${fixed} ${cmp} ${v.sql} OR (${fixed} = ${v.sql} AND r.id ${cmp} ?) OR ${fixed} IS NULL)`);
           pageArgs.push(...v.args, ...v.args, id);
+        } else {
+          const v = this.keyArg(false, k);
+          pageWhere.push(`(${fixed}, r.id) ${cmp} (${v.sql}, ?)`);
+          pageArgs.push(...v.args, id);
         }
       }
       rows = await all(
         `SELECT ${selected}, ${fixed} AS sort_key ${from} ${and(pageWhere)}
-         ORDER BY ${fixed} ${dir} NULLS LAST, r.id ${dir} LIMIT ?`,
+         ORDER BY ${fixed} ${dir}${nullable ? ' NULLS LAST' : ''}, r.id ${dir} LIMIT ?`,
         [...pageArgs, limit],
       );
     } else {
