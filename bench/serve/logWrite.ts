@@ -80,7 +80,7 @@ async function run(batchRows: number, thread: boolean): Promise<{ process: numbe
     const cpu = process.cpuUsage(cpu0);
     const main = mainThreadCpuUs() - main0;
     if (log.threaded !== thread) throw new Error(`asked for thread: ${thread}, got ${log.threaded}`);
-    log.close();
+    await log.close();
     if (log.logged !== ROWS) throw new Error(`wrote ${log.logged} rows of ${ROWS}`);
     return { process: (cpu.user + cpu.system) / ROWS, main: main / ROWS };
   } finally {

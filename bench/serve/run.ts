@@ -433,7 +433,7 @@ async function main(): Promise<void> {
   await full.close(0);
   await plain.close(0);
   await batched.close(0);
-  log.close();
+  await log.close();
   await store.close();
   await bare.close();
   rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import type { AbResult, AbTest, ArmMetrics } from '@cairn/protocol';
 import type { ObjectStore } from '../cas/objectStore.js';
 import { cellValue, getColumn, readTable } from '../ml/data/index.js';
 import { loggedPrediction, predictedValues } from '../monitor/predictValues.js';
-import { restoreRegistered } from '../serve/registered.js';
+import { restoreVersion } from '../serve/registered.js';
 import type { Store } from '../store/store.js';
 import { bootstrapMeanDifference, twoProportionZTest } from './stats.js';
 import { CairnError } from '../util/errors.js';
@@ -202,9 +202,9 @@ export async function replayAb(
   const truthCol = getColumn(holdout, o.label, path.basename(o.holdout));
   const truth = Array.from({ length: holdout.rowCount }, (_, i) => cellValue(truthCol, i));
   const refOf = (r: string): string => `${name}@${r}`;
-  const champ = await restoreRegistered(ctx.workspace, refOf(o.champion ?? 'champion'));
+  const champ = await restoreVersion(ctx.store, ctx.workspace, refOf(o.champion ?? 'champion'));
   try {
-    const chall = await restoreRegistered(ctx.workspace, refOf(o.challenger ?? 'challenger'));
+    const chall = await restoreVersion(ctx.store, ctx.workspace, refOf(o.challenger ?? 'challenger'));
     try {
       if (champ.version === chall.version)
         throw new AbError(`champion and challenger are both version ${champ.version} of ${name}: nothing to compare`);

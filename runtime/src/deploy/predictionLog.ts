@@ -5,6 +5,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { DeploymentArm } from '@cairn/protocol';
 import { keyShare } from '../serve/keyShare.js';
 import type { Rows } from '../serve/request.js';
+import { StoreConnectionError } from '../store/postgres.js';
 import type { Store } from '../store/store.js';
 import {
   busyTimeout,
@@ -17,6 +18,7 @@ import {
   ROW_VALUES,
   RowWriter,
   setBusyTimeout,
+  type SqlRowWriter,
   type WriterData,
   type WriterReply,
   type WriterRequest,
@@ -32,6 +34,11 @@ import {
  * thread. A full buffer drops rows (counted), so a slow or locked database never blocks a request. `flush()` waits for
  * the thread synchronously (feedback and close need every row on disk). bench/serve/logWrite.ts measures the write
  * side alone, bench/serve/run.ts the whole server.
+ *
+ * On a PostgreSQL store the same queue and batches go to the store's asynchronous writer (SqlRowWriter: multi-row
+ * INSERTs, one transaction per batch) on this thread: the wait is network I/O, which does not hold the event loop. A
+ * server that cannot be reached hands the batch back like a busy SQLite file; `flushed()` (feedback, close) waits for
+ * the rows asynchronously, as a synchronous wait on the network is not possible.
  */
 
 /**
@@ -140,6 +147,10 @@ export class PredictionLog {
   /** Where rows are written: the writer thread, or (when it cannot run) this thread's connection. */
   private thread: Thread | undefined;
   private inline: RowWriter | undefined;
+  /** A networked store's writer (PostgreSQL): batches written asynchronously on this thread. */
+  private readonly remote: SqlRowWriter | undefined;
+  /** Settles when the networked writer has answered the batch in flight. */
+  private remoteDone: Promise<void> | undefined;
   private sawBusy = false;
 
   constructor(
@@ -153,7 +164,8 @@ export class PredictionLog {
     this.batchRows = opts.batchRows ?? 250;
     this.capacity = opts.capacity ?? 50_000;
     this.log = opts.log ?? (() => undefined);
-    if (opts.thread !== false && store.file !== ':memory:') {
+    if (store.dialect === 'postgres') this.remote = store.predictionWriter(deploymentId, opts.maxRows);
+    else if (opts.thread !== false && store.file !== ':memory:') {
       try {
         this.thread = startThread({ file: store.file, deploymentId, maxRows: opts.maxRows });
       } catch (e) {
@@ -167,7 +179,7 @@ export class PredictionLog {
       t.port.on('message', (r: WriterReply) => this.onReply(r));
       t.worker.on('error', (e) => this.abandon(t, `the writer thread failed: ${e.message}`));
       t.worker.on('exit', (code) => this.abandon(t, `the writer thread stopped (exit code ${code})`));
-    } else this.inline = new RowWriter(store.db, deploymentId, opts.maxRows);
+    } else if (!this.remote) this.inline = new RowWriter(store.db, deploymentId, opts.maxRows);
     this.timer = setInterval(() => this.flushQuietly(), this.flushMs);
     this.timer.unref();
   }
@@ -201,9 +213,14 @@ export class PredictionLog {
 
   /**
    * Writes every pending row before returning (feedback and close need them on disk), waiting for the writer thread;
-   * stops early, keeping the rows, when the database stays busy past its busy timeout.
+   * stops early, keeping the rows, when the database stays busy past its busy timeout. On a networked store it only
+   * sends the next batch: await `flushed()` there.
    */
   flush(): void {
+    if (this.remote) {
+      this.send(Infinity, 0);
+      return;
+    }
     this.sawBusy = false;
     const t0 = Date.now();
     const busyMs = this.busyMs();
@@ -221,6 +238,22 @@ export class PredictionLog {
         continue;
       }
       if (this.pending === 0 || !this.send(Infinity, busyMs)) return;
+    }
+  }
+
+  /**
+   * Every pending row written, on either kind of store; stops early, keeping the rows, when the store is busy or out
+   * of reach.
+   */
+  async flushed(): Promise<void> {
+    if (!this.remote) {
+      this.flush();
+      return;
+    }
+    this.sawBusy = false;
+    for (;;) {
+      if (this.remoteDone) await this.remoteDone;
+      else if (this.sawBusy || this.pending === 0 || !this.send(Infinity, 0)) return;
     }
   }
 
@@ -280,7 +313,7 @@ export class PredictionLog {
 
   /** The store's busy timeout: the writer thread waits as long for a lock as this thread would. */
   private busyMs(): number {
-    return busyTimeout(this.store.db);
+    return this.remote ? 0 : busyTimeout(this.store.db);
   }
 
   /**
@@ -296,6 +329,25 @@ export class PredictionLog {
     else {
       values = this.queue.slice(0, limit * ROW_VALUES);
       this.queue = this.queue.slice(limit * ROW_VALUES);
+    }
+    if (this.remote) {
+      const seq = ++this.seq;
+      this.inflight = { seq, values };
+      const done = this.remote.write(values).then(
+        (inserted) => this.onReply({ seq, inserted }),
+        (e: unknown) =>
+          // Out of reach (server down, restarting): kept for the next flush, as a busy SQLite file's rows are.
+          this.onReply(
+            e instanceof StoreConnectionError
+              ? { seq, busy: true }
+              : { seq, error: e instanceof Error ? e.message : String(e) },
+          ),
+      );
+      this.remoteDone = done;
+      void done.finally(() => {
+        if (this.remoteDone === done) this.remoteDone = undefined;
+      });
+      return true;
     }
     if (this.thread) {
       this.inflight = { seq: ++this.seq, values };
@@ -323,8 +375,8 @@ export class PredictionLog {
    * Stores labels for logged rows. Pending rows are written first (a label may arrive before the flush), and if the
    * database is busy the label is attached to the pending row instead, so no label is lost to the race.
    */
-  feedback(items: FeedbackItem[]): { updated: number; unknown: number } {
-    this.flush();
+  async feedback(items: FeedbackItem[]): Promise<{ updated: number; unknown: number }> {
+    await this.flushed();
     const at = Date.now();
     let updated = 0;
     // Rows still queued (the database stayed busy): the label goes into the row, written with it.
@@ -342,16 +394,22 @@ export class PredictionLog {
         updated++;
       }
     }
-    updated += labelRows(this.store.db, this.deploymentId, stored, at);
+    updated += this.remote
+      ? await this.remote.label(stored, at)
+      : labelRows(this.store.db, this.deploymentId, stored, at);
     return { updated, unknown: items.length - updated };
   }
 
-  /** Writes what is pending (waiting up to `busyMs` for a lock), stops the timer and the writer thread; later rows are dropped. */
-  close(busyMs = 5_000): void {
-    if (this.closed) return;
+  /**
+   * Writes what is pending (waiting up to `busyMs` for a lock), stops the timer and the writer thread; later rows are
+   * dropped. On SQLite all of it is done when this returns; on a networked store when the promise resolves.
+   */
+  close(busyMs = 5_000): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     clearInterval(this.timer);
     if (this.soon) clearImmediate(this.soon);
+    if (this.remote) return this.flushed();
     setBusyTimeout(this.store.db, busyMs);
     this.flush();
     const t = this.thread;
@@ -361,6 +419,7 @@ export class PredictionLog {
       t.worker.postMessage(m);
       t.port.close();
     }
+    return Promise.resolve();
   }
 
   /** The timer's and the batch trigger's flush: sends one batch if none is with the writer thread. */

@@ -151,7 +151,8 @@ export class DeploymentSupervisor {
     const child = spawn(process.execPath, args, {
       cwd: workspace,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: this.options.env ?? process.env,
+      // The child opens the store this runtime uses, however this runtime was told of it.
+      env: { ...(this.options.env ?? process.env), ...store.childEnv() },
     });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => {

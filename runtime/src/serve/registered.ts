@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ObjectStore } from '../cas/objectStore.js';
 import { ModelRegistry } from '../registry/registry.js';
-import { Store } from '../store/store.js';
+import { workspaceSettings } from '../config/workspace.js';
+import { openStore, storeAbsent } from '../store/open.js';
+import type { Store } from '../store/store.js';
 import { assertWritableInside } from '../util/confine.js';
 import { ServeLoadError } from './served.js';
 
@@ -21,14 +22,17 @@ export interface RegisteredModel {
   remove: () => Promise<void>;
 }
 
-/** Resolves a registry reference in `workspace` and restores that version's model file into a temp folder. */
+/**
+ * Resolves a registry reference in `workspace`'s store (as its settings name it: CAIRN_STORE_URL, .cairn/config.yaml,
+ * else .cairn/cairn.db) and restores that version's model file into a temp folder.
+ */
 export async function restoreRegistered(workspace: string, ref: string): Promise<RegisteredModel> {
-  const db = path.join(workspace, '.cairn', 'cairn.db');
-  if (!existsSync(db))
+  const settings = workspaceSettings(workspace);
+  if (storeAbsent(settings))
     throw new ServeLoadError(
       `--model ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`,
     );
-  const store = new Store(db);
+  const store = await openStore(settings);
   try {
     return await restoreVersion(store, workspace, ref);
   } finally {

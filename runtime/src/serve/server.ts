@@ -14,6 +14,7 @@ import {
 import type { ServedContributions } from '@cairn/protocol';
 import { abEventsRequestSchema, type AbEventsResponse, type ServedImpression } from '@cairn/protocol';
 import type { FeedbackItem, PredictionLog } from '../deploy/predictionLog.js';
+import { StoreConnectionError } from '../store/postgres.js';
 import { UnknownImpressionError } from '../store/repos/abEvents.js';
 import { Batcher, type BatchOptions } from './batcher.js';
 import { keyShare } from './keyShare.js';
@@ -393,7 +394,7 @@ export class ModelServer {
     const body = await this.readJson(req);
     if (route === '/feedback') {
       const events = typeof body === 'object' && body !== null && 'events' in body;
-      return this.send(res, 200, JSON.stringify(events ? await this.events(body) : this.feedback(body)));
+      return this.send(res, 200, JSON.stringify(events ? await this.events(body) : await this.feedback(body)));
     }
     await this.invoke(req, res, body, t0);
   }
@@ -418,7 +419,7 @@ export class ModelServer {
     }
   }
 
-  private feedback(body: unknown): FeedbackResponse {
+  private async feedback(body: unknown): Promise<FeedbackResponse> {
     const log = this.logState.log;
     if (!log)
       throw new RequestError(
@@ -445,10 +446,16 @@ export class ModelServer {
         if (f.label !== null) items.push({ requestId: f.request_id, row: f.row, label: f.label });
     if (items.length === 0) return { updated: 0, unknown: 0 };
     try {
-      return log.feedback(items);
+      return await log.feedback(items);
     } catch (e) {
       if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED'))
         throw new RequestError(503, 'busy', 'the prediction log is locked by another writer; retry the feedback');
+      if (e instanceof StoreConnectionError)
+        throw new RequestError(
+          503,
+          'busy',
+          `the prediction log's store is out of reach (${e.message}); retry the feedback`,
+        );
       throw e;
     }
   }

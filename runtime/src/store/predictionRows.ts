@@ -1,10 +1,13 @@
 import Database, { type Statement } from 'better-sqlite3';
+import type { SqlDb, SqlValue } from './sql.js';
 
 /**
  * The prediction log's rows as they travel and are written (table `predictions`, migration 5): one definition of the
  * row layout, the INSERTs and the bound, used by the writer thread (logWriter.worker.ts) and, when no thread can be
- * started, by the serving thread itself (runtime/src/deploy/predictionLog.ts). SQLite only, synchronous by design: the
- * serving thread's flush waits on the writer thread with Atomics, and a label must find its row before the reply.
+ * started, by the serving thread itself (runtime/src/deploy/predictionLog.ts). On SQLite it is synchronous by design:
+ * the serving thread's flush waits on the writer thread with Atomics, and a label must find its row before the reply.
+ * A networked store (PostgreSQL) gets the same batches, rows and statements through SqlRowWriter, asynchronously: the
+ * wait is on the network, not the CPU, so it stays on the serving thread without holding its event loop.
  *
  * A batch is a flat array, ROW_VALUES values per row: request id, row, arm, version, A/B key, the input column names
  * (one array shared by the rows of an arm: structured clone copies it once per batch), the row's input cells, the
@@ -33,6 +36,13 @@ const insertSql = (rows: number): string =>
   Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_COLUMNS - 1)}?)`).join(',') +
   ' ON CONFLICT DO NOTHING';
 
+/** Keeps the newest maxRows rows of a deployment (ids grow with time). */
+const TRIM_SQL =
+  'DELETE FROM predictions WHERE deployment_id = ? AND id <= (SELECT id FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)';
+const COUNT_SQL = 'SELECT count(*) AS n FROM predictions WHERE deployment_id = ?';
+const LABEL_SQL =
+  'UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?';
+
 export const isBusy = (e: unknown): boolean =>
   e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED');
 
@@ -55,11 +65,37 @@ export interface WriterData {
   signal: SharedArrayBuffer;
 }
 
+/** Turns a batch's values into the bound values of the INSERT (one definition for both writers). */
+class RowBinder {
+  /** `"name":` per column, once per column list (a batch carries one list per arm). */
+  private readonly keys = new WeakMap<readonly string[], string[]>();
+
+  constructor(private readonly deploymentId: number) {}
+
+  bind(to: unknown[], o: number, from: readonly unknown[], f: number): void {
+    to[o] = this.deploymentId;
+    for (let k = 0; k < COLUMNS; k++) to[o + 1 + k] = from[f + k];
+    to[o + 6] = this.inputsJson(from[f + COLUMNS] as readonly string[], from[f + CELLS] as readonly unknown[]);
+    to[o + 7] = JSON.stringify(from[f + PREDICTION]);
+    for (let k = PREDICTION + 1; k < ROW_VALUES; k++) to[o + k] = from[f + k];
+  }
+
+  /** `{"col": cell, …}` for a row's input columns, built as text: the cells are JSON scalars. */
+  private inputsJson(columns: readonly string[], cells: readonly unknown[]): string {
+    let keys = this.keys.get(columns);
+    if (!keys) this.keys.set(columns, (keys = columns.map((c) => `${JSON.stringify(c)}:`)));
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i] ?? ''}${JSON.stringify(cells[i] ?? null)}`;
+    return out + '}';
+  }
+}
+
 /** Inserts batches into `predictions` and keeps the deployment's newest `maxRows` rows. One per connection. */
 export class RowWriter {
   private readonly insert: Statement;
   private readonly insertMany: Statement;
   private readonly trim: Statement;
+  private readonly binder: RowBinder;
   /** The bound values of one multi-row INSERT, reused between calls. */
   private readonly many = new Array<unknown>(ROWS_PER_INSERT * INSERT_COLUMNS);
   private readonly one = new Array<unknown>(INSERT_COLUMNS);
@@ -70,16 +106,11 @@ export class RowWriter {
     private readonly deploymentId: number,
     private readonly maxRows: number,
   ) {
+    this.binder = new RowBinder(deploymentId);
     this.insert = db.prepare(insertSql(1));
     this.insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
-    // Keeps the newest maxRows rows of this deployment (ids grow with time).
-    this.trim = db.prepare(
-      'DELETE FROM predictions WHERE deployment_id = ? AND id <= (SELECT id FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
-    );
-    this.stored =
-      db
-        .prepare<[number], { n: number }>('SELECT count(*) AS n FROM predictions WHERE deployment_id = ?')
-        .get(deploymentId)?.n ?? 0;
+    this.trim = db.prepare(TRIM_SQL);
+    this.stored = db.prepare<[number], { n: number }>(COUNT_SQL).get(deploymentId)?.n ?? 0;
   }
 
   /** Writes a batch (ROW_VALUES values per row) in one transaction and trims to the bound; the rows inserted (a repeated id is ignored). Throws as SQLite does (busy included): nothing is written then. */
@@ -90,11 +121,11 @@ export class RowWriter {
       let r = 0;
       for (; r + ROWS_PER_INSERT <= rows; r += ROWS_PER_INSERT) {
         for (let j = 0; j < ROWS_PER_INSERT; j++)
-          this.bind(this.many, j * INSERT_COLUMNS, values, (r + j) * ROW_VALUES);
+          this.binder.bind(this.many, j * INSERT_COLUMNS, values, (r + j) * ROW_VALUES);
         inserted += this.insertMany.run(this.many).changes;
       }
       for (; r < rows; r++) {
-        this.bind(this.one, 0, values, r * ROW_VALUES);
+        this.binder.bind(this.one, 0, values, r * ROW_VALUES);
         inserted += this.insert.run(this.one).changes;
       }
       if (this.stored + inserted > this.maxRows) this.trim.run(this.deploymentId, this.deploymentId, this.maxRows);
@@ -102,25 +133,56 @@ export class RowWriter {
     this.stored = Math.min(this.maxRows, this.stored + inserted);
     return inserted;
   }
+}
 
-  private bind(to: unknown[], o: number, from: readonly unknown[], f: number): void {
-    to[o] = this.deploymentId;
-    for (let k = 0; k < COLUMNS; k++) to[o + 1 + k] = from[f + k];
-    to[o + 6] = this.inputsJson(from[f + COLUMNS] as readonly string[], from[f + CELLS] as readonly unknown[]);
-    to[o + 7] = JSON.stringify(from[f + PREDICTION]);
-    for (let k = PREDICTION + 1; k < ROW_VALUES; k++) to[o + k] = from[f + k];
+/** Rows per INSERT on a networked store: one round trip per 250 rows (3,000 bound values, far below PostgreSQL's 65,535). */
+const SQL_ROWS_PER_INSERT = 250;
+
+/**
+ * The prediction log's writer for a networked store (PostgreSQL), over the store's query interface: the same rows and
+ * statements as RowWriter, each batch one transaction of multi-row INSERTs and the trim, so a batch is stored whole
+ * or not at all (a failed one is handed back or counted by the caller, as on SQLite).
+ */
+export class SqlRowWriter {
+  private readonly binder: RowBinder;
+  private stored: number | undefined;
+
+  constructor(
+    private readonly db: SqlDb,
+    private readonly deploymentId: number,
+    private readonly maxRows: number,
+  ) {
+    this.binder = new RowBinder(deploymentId);
   }
 
-  /** `"name":` per column, once per column list (a batch carries one list per arm). */
-  private readonly keys = new WeakMap<readonly string[], string[]>();
+  /** Writes a batch (ROW_VALUES values per row); the rows inserted (a repeated id is ignored). */
+  async write(values: readonly unknown[]): Promise<number> {
+    const rows = Math.floor(values.length / ROW_VALUES);
+    const stored = (this.stored ??= (await this.db.get<{ n: number }>(COUNT_SQL, [this.deploymentId]))?.n ?? 0);
+    const inserted = await this.db.tx(async (t) => {
+      let n = 0;
+      for (let r = 0; r < rows; r += SQL_ROWS_PER_INSERT) {
+        const count = Math.min(SQL_ROWS_PER_INSERT, rows - r);
+        const bound = new Array<unknown>(count * INSERT_COLUMNS);
+        for (let j = 0; j < count; j++) this.binder.bind(bound, j * INSERT_COLUMNS, values, (r + j) * ROW_VALUES);
+        n += await t.run(insertSql(count), bound as SqlValue[]);
+      }
+      if (stored + n > this.maxRows) await t.run(TRIM_SQL, [this.deploymentId, this.deploymentId, this.maxRows]);
+      return n;
+    });
+    this.stored = Math.min(this.maxRows, stored + inserted);
+    return inserted;
+  }
 
-  /** `{"col": cell, …}` for a row's input columns, built as text: the cells are JSON scalars. */
-  private inputsJson(columns: readonly string[], cells: readonly unknown[]): string {
-    let keys = this.keys.get(columns);
-    if (!keys) this.keys.set(columns, (keys = columns.map((c) => `${JSON.stringify(c)}:`)));
-    let out = '{';
-    for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i] ?? ''}${JSON.stringify(cells[i] ?? null)}`;
-    return out + '}';
+  /** Stores labels for written rows in one transaction; returns how many rows they reached. */
+  label(items: ReadonlyArray<{ requestId: string; row: number; label: unknown }>, at: number): Promise<number> {
+    if (items.length === 0) return Promise.resolve(0);
+    return this.db.tx(async (t) => {
+      let updated = 0;
+      for (const f of items)
+        updated += await t.run(LABEL_SQL, [JSON.stringify(f.label), at, this.deploymentId, f.requestId, f.row]);
+      return updated;
+    });
   }
 }
 
@@ -147,9 +209,7 @@ export function labelRows(
   items: Array<{ requestId: string; row: number; label: unknown }>,
   at: number,
 ): number {
-  const label = db.prepare(
-    'UPDATE predictions SET label_json = ?, label_at = ? WHERE deployment_id = ? AND request_id = ? AND row = ?',
-  );
+  const label = db.prepare(LABEL_SQL);
   let updated = 0;
   db.transaction(() => {
     for (const f of items) updated += label.run(JSON.stringify(f.label), at, deploymentId, f.requestId, f.row).changes;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { migrate } from './migrations.js';
 import { migratePostgres, PG_VERSION_TABLE, postgresSchemaVersion } from './migrations.js';
 import { PgDb, redactUrl } from './postgres.js';
+import { SqlRowWriter } from './predictionRows.js';
 import { ArtifactRepository } from './repos/artifacts.js';
 import { AbEventRepository } from './repos/abEvents.js';
 import { DeploymentRepository } from './repos/deployments.js';
@@ -161,11 +162,27 @@ export class Store implements Repositories {
    */
   get db(): Database.Database {
     if (!(this.sql instanceof SqliteDb)) {
-      throw new Error(
-        `the prediction log is not yet written to a PostgreSQL store (${this.file}); serve against the embedded SQLite store`,
-      );
+      throw new Error(`${this.file} is a PostgreSQL store: it has no SQLite connection (use its repositories)`);
     }
     return this.sql.raw;
+  }
+
+  /**
+   * The prediction log's writer over this store's query interface (asynchronous, batched): what a networked store
+   * uses; the embedded one keeps its synchronous writer thread (store/predictionRows.ts).
+   */
+  predictionWriter(deploymentId: number, maxRows: number): SqlRowWriter {
+    return new SqlRowWriter(this.sql, deploymentId, maxRows);
+  }
+
+  /**
+   * The environment a child process (a deployment's `cairn serve`) needs to open this same store, whatever named it
+   * here (a flag, CAIRN_STORE_URL, config): the URL goes in the environment, never on a command line.
+   */
+  childEnv(): { CAIRN_STORE_URL?: string } {
+    if (this.sql instanceof PgDb) return { CAIRN_STORE_URL: this.sql.url };
+    // An in-memory store cannot be shared with another process: the child falls back to its own settings.
+    return this.file === ':memory:' ? {} : { CAIRN_STORE_URL: this.file };
   }
 
   /** Writes pending metrics and closes (on SQLite both happen before this returns). */

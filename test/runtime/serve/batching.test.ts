@@ -191,7 +191,7 @@ test('the prediction log gets every row of concurrent requests, batched or not',
     assert.equal(log.dropped, 0);
   } finally {
     await s.close();
-    log.close();
+    await log.close();
     await store.close();
   }
 });

@@ -26,7 +26,7 @@ const open: Array<{ server: ModelServer; log: PredictionLog }> = [];
 after(async () => {
   for (const o of open) {
     await o.server.close();
-    o.log.close();
+    await o.log.close();
   }
   await store.close();
 });

@@ -92,7 +92,7 @@ export async function serveAbRecommender(dir: string, token: string): Promise<Se
     deploymentId,
     async close() {
       await server.close();
-      log.close();
+      await log.close();
       await store.close();
     },
   };

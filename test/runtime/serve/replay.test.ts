@@ -41,7 +41,7 @@ before(async () => {
 });
 after(async () => {
   await server.close();
-  log.close();
+  await log.close();
   await store.close();
 });
 

@@ -11,7 +11,8 @@ import {
   type RemoteSetting,
   type TransferCounts,
 } from '../../cas/remote/sync.js';
-import { Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
+import { storeOf } from '../store.js';
 import { CairnError } from '../../util/errors.js';
 import { workspaceOf } from '../../util/workspace.js';
 
@@ -72,9 +73,8 @@ async function withRemote(
     );
   }
   const cairnDir = path.join(workspace, '.cairn');
-  const store = new Store(path.join(cairnDir, 'cairn.db'));
+  const store = await storeOf(parsed, workspace);
   try {
-    await store.ready;
     const started = performance.now();
     const counts = await body({ store, objects: new ObjectStore(cairnDir), setting });
     const seconds = (performance.now() - started) / 1000;
@@ -86,12 +86,12 @@ async function withRemote(
   }
 }
 
-const spec = { boolean: ['all'], value: ['run', 'remote', 'workspace', 'format'] };
+const spec = { boolean: ['all'], value: ['run', 'remote', 'workspace', 'store', 'format'] };
 
 export const pushCommand: CliCommand = {
   name: 'push',
   summary: 'Copy cache entries and their artifacts to the shared remote (resumable, idempotent).',
-  usage: 'cairn push [--run N | --all] [--remote URL] [--workspace DIR] [--format json]',
+  usage: 'cairn push [--run N | --all] [--remote URL] [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
     const parsed = parseArgs(args, spec);
     const sel = selection(parsed);
@@ -119,7 +119,7 @@ export const pushCommand: CliCommand = {
 export const pullCommand: CliCommand = {
   name: 'pull',
   summary: 'Fetch cache entries and their artifacts from the shared remote into .cairn/ (hash-verified).',
-  usage: 'cairn pull [--run N | --all] [--remote URL] [--workspace DIR] [--format json]',
+  usage: 'cairn pull [--run N | --all] [--remote URL] [--workspace DIR] [--store URL|PATH] [--format json]',
   async run(args, io) {
     const parsed = parseArgs(args, spec);
     const sel = selection(parsed);

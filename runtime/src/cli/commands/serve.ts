@@ -17,7 +17,9 @@ import {
   type RegisteredModel,
   type ServeOptions,
 } from '../../serve/index.js';
-import { Store } from '../../store/store.js';
+import { openStore, storeAbsent } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
+import { storeSettingsOf } from '../store.js';
 import { workspaceOf } from '../../util/workspace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -146,7 +148,7 @@ export async function serveUntil(
     } catch (e) {
       // The deployment could not be recorded (e.g. the store stayed locked): stop rather than serve unrecorded.
       await server.close(0);
-      predictionLog?.close();
+      await predictionLog?.close();
       await Promise.all(followers.map((f) => f.stop()));
       throw e;
     }
@@ -192,7 +194,7 @@ export async function serveUntil(
   await server.close();
   await Promise.all(followers.map((f) => f.stop()));
   if (deployment && deploymentId !== null) {
-    predictionLog?.close();
+    await predictionLog?.close();
     await deployment.store.deployments.stop(deploymentId);
   }
   io.stderr('cairn serve: stopped\n');
@@ -254,7 +256,7 @@ export const serveCommand: CliCommand = {
   summary:
     'Serve a model over HTTP (MLflow-compatible /invocations, /feedback, /health, Prometheus /metrics), token-protected, with a prediction log and an optional A/B challenger.',
   usage:
-    'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--batch-window-ms MS] [--batch-max-rows N | --no-batch] [--format json]',
+    'cairn serve [--model PATH|NAME[@VERSION|@ALIAS]] [--pipeline FILE] [--workspace DIR] [--store URL|PATH] [--challenger REF --split F [--key COL]] [--follow-ms MS] [--log-sample F] [--log-max-rows N] [--no-log] [--host 127.0.0.1] [--port N|0] [--token T | --no-token] [--max-body BYTES] [--timeout MS] [--batch-window-ms MS] [--batch-max-rows N | --no-batch] [--format json]',
   run: (args, io) => runServe(args, io, stopSignal),
 };
 
@@ -272,6 +274,7 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
       'max-body',
       'timeout',
       'workspace',
+      'store',
       'challenger',
       'split',
       'key',
@@ -391,17 +394,18 @@ export async function runServe(args: string[], io: CliIo, until: () => Promise<u
 
   const isFile = (ref: string): boolean => existsSync(path.resolve(io.cwd, ref)) || !isRegistryRef(ref);
   const refs = [model, ...(challengerRef ? [challengerRef] : [])];
-  const needsStore = parsed.flags.has('workspace') || refs.some((r) => !isFile(r));
-  const db = path.join(workspace, '.cairn', 'cairn.db');
+  const needsStore = parsed.flags.has('workspace') || parsed.flags.has('store') || refs.some((r) => !isFile(r));
+  const settings = storeSettingsOf(parsed, workspace);
   const optionOf = (setting: 'model' | 'challenger'): string =>
     used.has(setting) ? `${fromPipeline?.file ?? ''}'s deploy.ab arm` : `--${setting}`;
-  if (needsStore && !parsed.flags.has('workspace') && !existsSync(db)) {
+  if (needsStore && !parsed.flags.has('workspace') && storeAbsent(settings)) {
     const ref = refs.find((r) => !isFile(r)) ?? model;
     return refuse(
       `${ref === model ? optionOf('model') : optionOf('challenger')} ${ref}: no file of that name, and ${workspace} has no model registry (.cairn/cairn.db); give a model file path, or --workspace`,
     );
   }
-  const store = needsStore ? new Store(db) : undefined;
+  // The workspace's store as every command opens it (--store > CAIRN_STORE_URL > .cairn/config.yaml > .cairn/cairn.db).
+  const store = needsStore ? await openStore(settings) : undefined;
   const restored: RegisteredModel[] = [];
   const resolveArm = async (ref: string, option: string): Promise<Arm> => {
     if (isFile(ref) || !store) return { ref, file: path.resolve(io.cwd, ref) };
