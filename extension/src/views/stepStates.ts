@@ -57,7 +57,11 @@ export function stepStates(
         found =
           pipelineChangedAt !== undefined && pipelineChangedAt > started
             ? { ...base, state: 'stale', why: `the pipeline file changed after run #${run.id}` }
-            : { ...base, state: 'fresh', why: `${record.cacheHit ? 'restored from cache' : 'ran'} in run #${run.id}` };
+            : {
+                ...base,
+                state: 'fresh',
+                why: `${record.cacheHit ? (record.cacheSource === 'remote' ? 'restored from the shared remote' : 'restored from cache') : 'ran'} in run #${run.id}`,
+              };
       } else found = { ...base, state: 'stale', why: `${record.status} in run #${run.id}` };
       break;
     }

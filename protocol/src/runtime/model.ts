@@ -73,10 +73,16 @@ export const runSummarySchema = z.object({
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
+/** Where a step run's outputs came from: this workspace's cache, the shared artifact remote, or neither (it ran). */
+export const cacheSourceSchema = z.enum(['local', 'remote', 'none']);
+export type CacheSource = z.infer<typeof cacheSourceSchema>;
+
 export const stepRunSchema = z.object({
   step: z.string(),
   status: stepStatusSchema,
   cacheHit: z.boolean(),
+  /** Where a cache hit came from ('none' when the step was not a hit); step_runs.cache_source, migration 11. */
+  cacheSource: cacheSourceSchema,
   cacheKey: z.string().nullable(),
   startedAt: z.number().nullable(),
   endedAt: z.number().nullable(),

@@ -7,6 +7,7 @@ import {
   explanationsOutputName,
   getBuiltin,
   outsideTags,
+  type CacheSource,
   type ResolvedPipeline,
   type ResolvedStep,
   type RunEvent,
@@ -428,11 +429,12 @@ class RunExecution {
     durationMs: number | null,
     error: string | null,
     cacheHit = false,
+    cacheSource: CacheSource = cacheHit ? 'local' : 'none',
   ): Promise<StepStatus> {
     const id = this.stepRunIds.get(step);
     if (id !== undefined) {
       if (status === 'skipped' || status === 'cancelled') await this.store.runs.setStepStatus(id, status, error);
-      else await this.store.runs.finishStep(id, status, { cacheHit, durationMs: durationMs ?? 0, error });
+      else await this.store.runs.finishStep(id, status, { cacheHit, cacheSource, durationMs: durationMs ?? 0, error });
     }
     this.outcomes[step] = { status, cacheHit, durationMs, error };
     if (status === 'failed') this.failed = true;
@@ -555,14 +557,15 @@ class RunExecution {
 
       if (step.cache && !this.options.force) {
         const remote = this.remoteStep(step, key, stepRunId, writeLog);
-        const hit = (await this.tryRestore(step, key, stepRunId, writeLog)) || (await remoteCacheHit(remote));
+        const local = await this.tryRestore(step, key, stepRunId, writeLog);
+        const hit = local || (await remoteCacheHit(remote));
         if (hit) {
           if (this.restoreOnly) await recordInputs();
           // The gate is not part of the cache key (it changes no output), so a gate tightened since must fail here.
           const gateError = await this.checkGates(step, stepRunId);
           if (gateError !== null) return this.fail(step, writeLog, elapsed(), gateError, log);
           await closeLog(log);
-          return this.settle(step.name, 'succeeded', elapsed(), null, true);
+          return this.settle(step.name, 'succeeded', elapsed(), null, true, local ? 'local' : 'remote');
         }
       }
       if (this.restoreOnly) {

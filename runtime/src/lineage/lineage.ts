@@ -126,7 +126,7 @@ class GraphBuilder {
       this.nodes.set(id, {
         id,
         kind: 'step',
-        label: `${s.step} (run ${s.runId}${s.cacheHit ? ', cached' : ''})`,
+        label: `${s.step} (run ${s.runId}${s.cacheHit ? `, cached${s.cacheSource === 'remote' ? ' · remote' : ''}` : ''})`,
         runId: s.runId,
         stale: false,
       });

@@ -395,6 +395,19 @@ const core: Migration[] = [
       ${rebuildSortKeysSql.postgres};
     `,
   },
+  {
+    version: 12,
+    name: "where a step's cache hit came from: step_runs.cache_source (local | remote | none)",
+    // Hits recorded before: a remote one left its run the tag cairn.remote_hit.<step> (cas/remote/stepCache.ts).
+    up: `
+      ALTER TABLE step_runs ADD COLUMN cache_source TEXT NOT NULL DEFAULT 'none';
+      UPDATE step_runs SET cache_source = CASE
+        WHEN EXISTS (SELECT 1 FROM tags t WHERE t.run_id = step_runs.run_id AND t.key = 'cairn.remote_hit.' || step_runs.step)
+          THEN 'remote'
+        ELSE 'local' END
+      WHERE cache_hit = 1;
+    `,
+  },
 ];
 
 const registered: Migration[] = [];

@@ -58,12 +58,18 @@ describe('shared artifact remote', () => {
           outs: { model: 'model' },
         },
       ),
-      commandStep('report', 'echo report >> ran.log; ls -R model > report.txt; echo \'{"acc": 0.75}\' > m.json', {
-        needs: ['train'],
-        deps: ['model'],
-        outs: { r: 'report.txt' },
-        metrics: ['m.json'],
-      }),
+      commandStep(
+        'report',
+        // A metric with a history (three points on stdout) besides the metrics file's last value.
+        'echo report >> ran.log; ls -R model > report.txt; echo \'{"acc": 0.75}\' > m.json; ' +
+          'for i in 1 2 3; do echo "::cairn-metric loss=0.$i step=$i"; done',
+        {
+          needs: ['train'],
+          deps: ['model'],
+          outs: { r: 'report.txt' },
+          metrics: ['m.json'],
+        },
+      ),
     ]);
   const engineFor = (dir: string, remote?: string) => {
     const e = new Engine(dir, { parallelism: 2, ...(remote === undefined ? {} : { remote }) });
@@ -115,6 +121,19 @@ describe('shared artifact remote', () => {
     const detail = await engine.store.runs.detail(run.runId);
     assert.equal(detail?.tags[remoteHitTag('train')], `file://${remoteDir}`);
     assert.equal(detail?.metrics.acc, 0.75, 'the step metrics travel with the entry');
+    const points = async (e: Engine | undefined, runId: number) =>
+      (await e?.store.metrics.history(runId, 'loss'))?.points.map((p) => [p.step, p.value]);
+    assert.deepEqual(await points(engine, run.runId), await points(engines[0], 1), 'with their whole history');
+    assert.deepEqual(await points(engine, run.runId), [
+      [1, 0.1],
+      [2, 0.2],
+      [3, 0.3],
+    ]);
+    assert.deepEqual(
+      detail?.steps.map((st) => st.cacheSource),
+      ['remote', 'remote', 'remote'],
+      'each hit says it came from the remote',
+    );
     // Lineage as for a run here: the outputs are recorded on B's step runs, with A's hashes.
     const hashes = (d: Awaited<ReturnType<Engine['store']['runs']['detail']>>) =>
       d?.steps.map((st) => st.outputs.map((o) => `${o.name}=${o.hash}`));
@@ -128,6 +147,15 @@ describe('shared artifact remote', () => {
     assert.deepEqual(
       Object.values(again.steps).map((s) => s.cacheHit),
       [true, true, true],
+    );
+    assert.deepEqual(
+      (await engine.store.runs.detail(again.runId))?.steps.map((st) => st.cacheSource),
+      ['local', 'local', 'local'],
+    );
+    assert.deepEqual(
+      (await engines[0]?.store.runs.detail(1))?.steps.map((st) => st.cacheSource),
+      ['none', 'none', 'none'],
+      'steps that ran are no hit',
     );
     assert.deepEqual(ran(b), []);
   });

@@ -116,6 +116,7 @@ test('run details in Markdown escape cells and hide secrets', () => {
         step: 'train',
         status: 'failed',
         cacheHit: false,
+        cacheSource: 'none',
         cacheKey: null,
         startedAt: 0,
         endedAt: 1500,

@@ -8,6 +8,7 @@ function rec(step: string, status: StepRun['status'], startedAt: number, over: P
     step,
     status,
     cacheHit: false,
+    cacheSource: 'none',
     cacheKey: null,
     startedAt,
     endedAt: startedAt + 10,

@@ -29,6 +29,13 @@ export const remoteEntrySchema = z
     ),
     /** Last value of each metric the step reported (carried into the run of a remote hit). */
     metrics: z.array(z.object({ key: z.string().min(1), value: z.number() })),
+    /**
+     * Every point the step reported, in the order reported (key, step, time, value): a remote hit's run gets the whole
+     * history, as a local hit's does. Absent in entries of older Cairns: then only `metrics` is carried (at step 0).
+     */
+    history: z
+      .array(z.object({ key: z.string().min(1), step: z.number(), time: z.number(), value: z.number() }))
+      .optional(),
     user: z.string(),
     host: z.string(),
     createdAt: z.number().int(),

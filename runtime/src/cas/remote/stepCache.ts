@@ -63,7 +63,9 @@ export async function remoteCacheHit(ctx: RemoteStepContext): Promise<boolean> {
   const outputs: Record<string, CachedOutput & { size: number }> = {};
   for (const [name, o] of Object.entries(entry.outputs)) outputs[name] = o;
   await ctx.store.artifacts.commitStepOutputs(ctx.stepRunId, ctx.key, outputs);
-  for (const m of entry.metrics) ctx.store.writer.add(ctx.runId, ctx.stepRunId, m.key, 0, m.value);
+  if (entry.history) {
+    for (const p of entry.history) ctx.store.writer.add(ctx.runId, ctx.stepRunId, p.key, p.step, p.value, p.time);
+  } else for (const m of entry.metrics) ctx.store.writer.add(ctx.runId, ctx.stepRunId, m.key, 0, m.value);
   await ctx.store.writer.flush();
   await ctx.store.runs.setTag(ctx.runId, remoteHitTag(ctx.step), remote.url);
   const mb = (counts.bytes / 1024 / 1024).toFixed(2);
@@ -110,7 +112,7 @@ export interface EntrySource {
   host: string;
 }
 
-/** The remote form of a local cache entry: outputs with sizes, the step's last metric values, who made it. */
+/** The remote form of a local cache entry: outputs with sizes, the step's metrics (last values and history), who made it. */
 export async function entryOf(
   store: Store,
   objects: ObjectStore,
@@ -123,6 +125,7 @@ export async function entryOf(
     out[name] = { path: o.path, hash: o.hash, kind: o.kind, size };
   }
   const metrics = await store.metrics.latestOfStep(source.stepRunId);
+  const history = await store.metrics.pointsOfStep(source.stepRunId);
   const { key, pipeline, step, user, host } = source;
   return {
     format: 'cairn-cache-entry/1',
@@ -131,6 +134,7 @@ export async function entryOf(
     step,
     outputs: out,
     metrics,
+    history,
     user,
     host,
     createdAt: Date.now(),

@@ -198,7 +198,7 @@ export const runsCommand: CliCommand = {
               s.step,
               s.status,
               s.durationMs === null ? '' : `${Math.round(s.durationMs)} ms`,
-              s.cacheHit ? 'hit' : '',
+              s.cacheHit ? `hit (${s.cacheSource})` : '',
               ...(onSlurm ? [jobs[s.step] ? `${jobs[s.step]} ${states[s.step] ?? ''}`.trim() : ''] : []),
               s.error ?? '',
             ]),

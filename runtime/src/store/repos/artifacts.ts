@@ -19,8 +19,16 @@ export interface StepIo {
   hash: string;
 }
 
-const STEP_COLUMNS = 's.id, s.run_id, s.step, s.status, s.cache_hit, s.error';
-type StepSqlRow = { id: number; run_id: number; step: string; status: string; cache_hit: number; error: string | null };
+const STEP_COLUMNS = 's.id, s.run_id, s.step, s.status, s.cache_hit, s.cache_source, s.error';
+type StepSqlRow = {
+  id: number;
+  run_id: number;
+  step: string;
+  status: string;
+  cache_hit: number;
+  cache_source: string;
+  error: string | null;
+};
 
 /**
  * Artifacts and what connects them: stored objects, each step run's inputs and outputs (step_io), the step cache, the

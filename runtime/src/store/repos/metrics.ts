@@ -271,6 +271,15 @@ export class MetricRepository {
     };
   }
 
+  /** Every point a step run reported, in the order reported (a remote cache entry carries them). */
+  async pointsOfStep(stepRunId: number): Promise<Array<{ key: string; step: number; time: number; value: number }>> {
+    await this.writer.flush();
+    return this.db.all<{ key: string; step: number; time: number; value: number }>(
+      `SELECT key, step, time, value FROM metrics WHERE step_run_id = ? ORDER BY ${this.order}`,
+      [stepRunId],
+    );
+  }
+
   /** A cache hit carries the original step's metrics into the new run, so the run is complete on its own. */
   async copyStep(
     fromStepRunId: number,

@@ -1,9 +1,11 @@
 import {
+  cacheSourceSchema,
   runGatesSchema,
   runListQuerySchema,
   runPageQuerySchema,
   runSummariesToTable,
   toCompareCell,
+  type CacheSource,
   type CompareColumn,
   type RunCursor,
   type RunFilter,
@@ -57,7 +59,14 @@ export interface StepRunRow {
   step: string;
   status: StepStatus;
   cacheHit: boolean;
+  cacheSource: CacheSource;
   error: string | null;
+}
+
+/** The stored text as the protocol's value (the column holds only these; anything else reads as not a hit). */
+function cacheSourceOf(text: string): CacheSource {
+  const parsed = cacheSourceSchema.safeParse(text);
+  return parsed.success ? parsed.data : 'none';
 }
 
 /** The pipeline row of a file (made on first use; renamed when the file's pipeline name changed). */
@@ -459,11 +468,12 @@ export class RunRepository {
   async finishStep(
     stepRunId: number,
     status: StepStatus,
-    fields: { cacheHit?: boolean; durationMs?: number; error?: string | null },
+    fields: { cacheHit?: boolean; cacheSource?: CacheSource; durationMs?: number; error?: string | null },
   ): Promise<void> {
+    const source: CacheSource = fields.cacheHit ? (fields.cacheSource ?? 'local') : 'none';
     await this.db.run(
-      'UPDATE step_runs SET status = ?, cache_hit = ?, ended_at = ?, duration_ms = ?, error = ? WHERE id = ?',
-      [status, fields.cacheHit ? 1 : 0, Date.now(), fields.durationMs ?? null, fields.error ?? null, stepRunId],
+      'UPDATE step_runs SET status = ?, cache_hit = ?, cache_source = ?, ended_at = ?, duration_ms = ?, error = ? WHERE id = ?',
+      [status, fields.cacheHit ? 1 : 0, source, Date.now(), fields.durationMs ?? null, fields.error ?? null, stepRunId],
     );
   }
 
@@ -759,6 +769,7 @@ export class RunRepository {
       step: string;
       status: string;
       cache_hit: number;
+      cache_source: string;
       cache_key: string | null;
       started_at: number | null;
       ended_at: number | null;
@@ -766,7 +777,7 @@ export class RunRepository {
       error: string | null;
       log_path: string | null;
     }>(
-      'SELECT id, step, status, cache_hit, cache_key, started_at, ended_at, duration_ms, error, log_path FROM step_runs WHERE run_id = ? ORDER BY id',
+      'SELECT id, step, status, cache_hit, cache_source, cache_key, started_at, ended_at, duration_ms, error, log_path FROM step_runs WHERE run_id = ? ORDER BY id',
       [runId],
     );
     const steps: StepRun[] = [];
@@ -779,6 +790,7 @@ export class RunRepository {
         step: s.step,
         status: s.status as StepStatus,
         cacheHit: s.cache_hit === 1,
+        cacheSource: cacheSourceOf(s.cache_source),
         cacheKey: s.cache_key,
         startedAt: s.started_at,
         endedAt: s.ended_at,
@@ -847,8 +859,11 @@ export class RunRepository {
       step: string;
       status: string;
       cache_hit: number;
+      cache_source: string;
       error: string | null;
-    }>('SELECT id, run_id, step, status, cache_hit, error FROM step_runs WHERE run_id = ? ORDER BY id', [runId]);
+    }>('SELECT id, run_id, step, status, cache_hit, cache_source, error FROM step_runs WHERE run_id = ? ORDER BY id', [
+      runId,
+    ]);
     return rows.map(toStepRun);
   }
 }
@@ -859,6 +874,7 @@ export function toStepRun(r: {
   step: string;
   status: string;
   cache_hit: number;
+  cache_source: string;
   error: string | null;
 }): StepRunRow {
   return {
@@ -867,6 +883,7 @@ export function toStepRun(r: {
     step: r.step,
     status: r.status as StepStatus,
     cacheHit: r.cache_hit === 1,
+    cacheSource: cacheSourceOf(r.cache_source),
     error: r.error,
   };
 }
