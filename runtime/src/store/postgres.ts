@@ -151,6 +151,8 @@ export class PgDb implements SqlDb {
             await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
             continue;
           }
+          // The caller's own errors (no SQLSTATE or socket code: a domain error thrown inside `fn`) keep their class.
+          if (typeof code !== 'string') throw error;
           throw this.wrap(error);
         } finally {
           handle.closed = true;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PredictionLog, type PredictionRow } from '../../../runtime/src/deploy/predictionLog.js';
+import { UnknownImpressionError } from '../../../runtime/src/store/repos/abEvents.js';
 import type { Store } from '../../../runtime/src/store/store.js';
 import { forEachBackend } from '../../lib/stores.js';
 
-// The prediction log's write side on both store backends (SQLite: its writer thread; PostgreSQL: batched multi-row
-// INSERTs through the store's query interface): rows as added, the bound, a repeated id, labels, read back from another
-// connection through the deployments repository.
+// The prediction log and the A/B events on both store backends. The log (SQLite: its writer thread; PostgreSQL:
+// batched multi-row INSERTs through the store's query interface): rows as added, the bound, a repeated id, labels,
+// read back from another connection through the deployments repository. The events: all or none, retries, outcomes.
 
 const COLUMNS = ['age', 'city'];
 
@@ -95,5 +96,51 @@ forEachBackend('the prediction log', (b) => {
     );
     const d = await reader.deployments.get(id);
     assert.deepEqual([d?.logged, d?.labelled], [4, 2]);
+  });
+});
+
+forEachBackend('A/B impressions and events', (b) => {
+  let store: Store;
+  before(async () => {
+    store = await b.open();
+  });
+  after(() => store.close());
+
+  test('events are stored all or none: an unknown impression refuses the batch, a retried event id is a duplicate', async () => {
+    const id = await store.deployments.start({
+      name: 'recs',
+      ref: 'recs@champion',
+      version: 1,
+      challenger: { ref: 'recs@challenger', version: 2, split: 0.5, key: 'user' },
+      url: 'http://127.0.0.1:1',
+      pid: process.pid,
+      logSample: 1,
+    });
+    await store.abEvents.addImpressions([
+      { id: 'imp-a', arm: 'champion', version: 1, deploymentId: id, itemsJson: '["x","y"]', servedAt: 10 },
+      { id: 'imp-b', arm: 'challenger', version: 2, deploymentId: id, itemsJson: '["z"]', servedAt: 11 },
+    ]);
+    await assert.rejects(
+      store.abEvents.addEvents(
+        id,
+        [
+          { event_id: 'e1', impression_id: 'imp-a', type: 'impression', at: 20 },
+          { event_id: 'e2', impression_id: 'nope', type: 'click' },
+        ],
+        30,
+      ),
+      (e: unknown) => e instanceof UnknownImpressionError && e.indexes.join() === '1',
+    );
+    const events = [
+      { event_id: 'e1', impression_id: 'imp-a', type: 'impression', at: 20 },
+      { event_id: 'e3', impression_id: 'imp-a', type: 'purchase', item: 'x', revenue: 4.5, at: 21 },
+      { event_id: 'e4', impression_id: 'imp-b', type: 'impression', at: 22 },
+    ] as const;
+    assert.deepEqual(await store.abEvents.addEvents(id, events, 30), { accepted: 3, duplicate: 0 });
+    assert.deepEqual(await store.abEvents.addEvents(id, events.slice(0, 1), 31), { accepted: 0, duplicate: 1 });
+    assert.deepEqual(await store.abEvents.outcomes(id), [
+      { arm: 'champion', version: 1, shownAt: 20, clicked: false, purchased: true, revenue: 4.5 },
+      { arm: 'challenger', version: 2, shownAt: 22, clicked: false, purchased: false, revenue: 0 },
+    ]);
   });
 });
