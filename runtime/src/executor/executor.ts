@@ -749,6 +749,17 @@ class RunExecution {
         await this.objects.restore(cached.hash, cached.kind, abs);
       }
     } catch (error) {
+      // On a shared store the entry may be a teammate's whose objects live in their workspace and the remote: it is
+      // theirs to keep (a run here replaces it), and the remote is asked next. Only this workspace's own entry, in its
+      // own SQLite store, is dropped when its objects are gone.
+      if (error instanceof MissingObjectError && (this.options.remote || this.store.dialect !== 'sqlite')) {
+        writeLog(
+          'cairn',
+          `cache entry ${key.slice(0, 12)} is in the store, its object ${error.hash.slice(0, 12)} not in this ` +
+            `workspace: ${this.options.remote ? 'looking in the shared remote' : 'running the step'}`,
+        );
+        return false;
+      }
       if (error instanceof CorruptObjectError || error instanceof MissingObjectError) {
         writeLog('cairn', `cache entry unusable (${error.message}); running the step`);
         await this.store.artifacts.dropCacheEntry(key);

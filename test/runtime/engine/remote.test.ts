@@ -16,6 +16,8 @@ import { after, before, describe, test } from 'node:test';
 import { FsRemote } from '../../../runtime/src/cas/remote/fsRemote.js';
 import { remoteHitTag } from '../../../runtime/src/cas/remote/stepCache.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
+import { Store } from '../../../runtime/src/store/store.js';
+import { postgresCluster } from '../../lib/postgres.js';
 import { sha256File } from '../../../runtime/src/util/hash.js';
 import { buildCli, runCli } from './cli.js';
 import { commandStep, EventLog, pipelineOf, tempWorkspace } from './helpers.js';
@@ -158,6 +160,41 @@ describe('shared artifact remote', () => {
       'steps that ran are no hit',
     );
     assert.deepEqual(ran(b), []);
+  });
+
+  test("one shared PostgreSQL store and one remote: a teammate's entry without local objects is looked up in the remote, never dropped as unusable", async () => {
+    const url = await (await postgresCluster()).createDatabase('team');
+    const onShared = async (dir: string, remote?: string) => {
+      const e = new Engine(dir, { parallelism: 2, store: await Store.postgres(url), ...(remote ? { remote } : {}) });
+      engines.push(e);
+      return e;
+    };
+    const alice = clone();
+    const first = await (await onShared(alice, remoteDir)).run(pipeline(alice));
+    assert.equal(first.status, 'succeeded', JSON.stringify(first.steps));
+    // Bob's workspace has none of the objects the shared store's entries name: the remote has them.
+    const bob = clone();
+    const log = new EventLog();
+    const run = await (await onShared(bob, remoteDir)).run(pipeline(bob), {}, log.listener);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(ran(bob), [], 'every step restored, none ran');
+    const lines = ['prep', 'train', 'report'].flatMap((st) => log.logLines(st));
+    assert.equal(lines.filter((l) => l.includes('unusable')).length, 0, lines.join('\n'));
+    assert.ok(
+      log
+        .logLines('train')
+        .some((l) => /is in the store, its object \w+ not in this workspace: looking in the shared remote/.test(l)),
+      log.logLines('train').join('\n'),
+    );
+    assert.ok(log.logLines('train').some((l) => l.startsWith(`restored from remote`)));
+    // Carol, on the shared store without the remote: her steps run, and no entry is called unusable or dropped.
+    const carol = clone();
+    const carolLog = new EventLog();
+    const hers = await (await onShared(carol)).run(pipeline(carol), {}, carolLog.listener);
+    assert.equal(hers.status, 'succeeded', JSON.stringify(hers.steps));
+    assert.deepEqual(ran(carol), ['prep', 'train', 'report']);
+    assert.ok(carolLog.logLines('prep').some((l) => /not in this workspace: running the step/.test(l)));
+    assert.ok(!carolLog.logLines('prep').some((l) => l.includes('unusable')));
   });
 
   test('a corrupt object on the remote is detected and not used: the step runs, with a warning, and the push repairs it', async () => {
