@@ -6,9 +6,10 @@ import { remoteFor, type RemoteSetting } from '../cas/remote/sync.js';
 import { workspaceSettings, type WorkspaceSettings } from '../config/workspace.js';
 import { openStore } from '../store/open.js';
 import { Store } from '../store/store.js';
+import { CairnError } from '../util/errors.js';
 import { KeyedLock } from '../util/keyedLock.js';
 import { startRun, type ExecuteOptions, type RunHandle, type RunOutcome } from './executor.js';
-import { slurmSettingsOf, startSlurmRun, type SlurmSettings } from './slurm.js';
+import { slurmSettingsOf, startSlurmRun, startSlurmSweep, type SlurmSettings } from './slurm.js';
 
 export type StartOptions = Pick<
   ExecuteOptions,
@@ -69,19 +70,43 @@ export class Engine {
     options: StartOptions = {},
     onEvent?: (event: RunEvent) => void,
   ): Promise<RunHandle> {
+    const slurm = await this.slurmSettings();
+    const execute: typeof startRun = slurm ? (p, o) => startSlurmRun(p, o, slurm) : startRun;
+    return this.track(await execute(pipeline, this.executeOptions(options, onEvent)));
+  }
+
+  /** Whether runs started now go to Slurm (the executor is read at each start). */
+  async runsOnSlurm(): Promise<boolean> {
+    return (await this.slurmSettings()) !== undefined;
+  }
+
+  /** A sweep's runs on the Slurm executor, all started at once as job arrays (one per step, see startSlurmSweep). */
+  async startSlurmSweep(
+    runs: Array<{ pipeline: ResolvedPipeline; options: StartOptions }>,
+    sweepId: number,
+    onEvent?: (event: RunEvent) => void,
+  ): Promise<RunHandle[]> {
+    const slurm = await this.slurmSettings();
+    if (!slurm) throw new CairnError('refused', 'this workspace does not run on the Slurm executor');
+    const requests = runs.map((r) => ({ pipeline: r.pipeline, options: this.executeOptions(r.options, onEvent) }));
+    return (await startSlurmSweep(requests, sweepId, slurm)).map((h) => this.track(h));
+  }
+
+  /** The executor read at each start (edits of the config apply): its Slurm settings when it is slurm. */
+  private async slurmSettings(): Promise<SlurmSettings | undefined> {
     await this.store.ready;
     this.remote ??= { setting: remoteFor(this.workspace, this.remoteFlag) };
     const settings = workspaceSettings(
       this.workspace,
       this.executorFlag === undefined ? {} : { executor: this.executorFlag },
     );
-    const execute: typeof startRun =
-      settings.executor.value === 'slurm'
-        ? (p, o) => startSlurmRun(p, o, { ...slurmSettingsOf(settings.config), ...this.slurm })
-        : startRun;
-    const handle = await execute(pipeline, {
+    return settings.executor.value === 'slurm' ? { ...slurmSettingsOf(settings.config), ...this.slurm } : undefined;
+  }
+
+  private executeOptions(options: StartOptions, onEvent: ((event: RunEvent) => void) | undefined): ExecuteOptions {
+    return {
       ...options,
-      ...(this.remote.setting ? { remote: this.remote.setting } : {}),
+      ...(this.remote?.setting ? { remote: this.remote.setting } : {}),
       parallelism: options.parallelism ?? this.parallelism,
       store: this.store,
       objects: this.objects,
@@ -91,7 +116,10 @@ export class Engine {
         onEvent?.(event);
         for (const l of this.listeners) l(event);
       },
-    });
+    };
+  }
+
+  private track(handle: RunHandle): RunHandle {
     this.active.set(handle.runId, handle);
     const forget = () => this.active.delete(handle.runId);
     handle.done.then(forget, forget);

@@ -414,7 +414,14 @@ class RunExecution {
    */
   async executeOne(step: ResolvedStep, restoreOnly = false): Promise<StepOutcome | undefined> {
     this.restoreOnly = restoreOnly;
-    const status = await this.runStep(step);
+    let status: StepStatus;
+    try {
+      status = await this.runStep(step);
+    } finally {
+      // A miss left for a cluster job holds no lock here: the next combination's lookup must not wait on it forever.
+      this.heldKeys.get(step.name)?.();
+      this.heldKeys.delete(step.name);
+    }
     if (status === 'pending') return undefined;
     await Promise.all([...this.background]);
     await this.store.writer.flush();

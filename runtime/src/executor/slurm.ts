@@ -114,7 +114,8 @@ type JobState = { state: string; reason: string };
 
 /** States of jobs still known to the controller (squeue --states=all keeps finished ones for MinJobAge). */
 async function jobStates(ids: string[], env: NodeJS.ProcessEnv | undefined): Promise<Map<string, JobState>> {
-  const out = await client('squeue', ['-h', '--states=all', '-j', ids.join(','), '-o', '%i|%T|%r'], env);
+  // -r: one line per array task (`<array>_<index>`), pending ones included, as their ids are recorded.
+  const out = await client('squeue', ['-h', '-r', '--states=all', '-j', ids.join(','), '-o', '%i|%T|%r'], env);
   const states = new Map<string, JobState>();
   for (const line of out.split('\n')) {
     const [id, state, reason] = line.split('|');
@@ -152,17 +153,24 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * Runs a pipeline on Slurm: cache hits restored here first, then one `sbatch` job per remaining step running
- * `cairn step-exec` (the local executor's per-step code), chained with `--dependency=afterok:` as `needs` says.
- */
-export async function startSlurmRun(
-  pipeline: ResolvedPipeline,
-  options: ExecuteOptions,
-  settings: SlurmSettings = {},
-): Promise<RunHandle> {
-  await checkController(settings.env);
-  const cairn = settings.cairn ?? defaultCairn();
+/** A run made ready for the cluster: its record, its cache hits restored, its param overrides written for the jobs. */
+interface PreparedRun {
+  pipeline: ResolvedPipeline;
+  options: ExecuteOptions;
+  selected: ResolvedStep[];
+  runId: number;
+  stepRunIds: Map<string, number>;
+  outcomes: Record<string, StepOutcome>;
+  scratch: string;
+  paramsFile: string;
+  controller: AbortController;
+  progress: Progress;
+  emit: (event: RunEvent) => void;
+  /** Step → Slurm job id (`<array>_<index>` for a sweep's array task). */
+  jobs: Map<string, string>;
+}
+
+async function prepareRun(pipeline: ResolvedPipeline, options: ExecuteOptions): Promise<PreparedRun> {
   const { selected, runId, stepRunIds } = await createRunRecord(pipeline, options);
   const controller = new AbortController();
   const emit = (event: RunEvent) => {
@@ -186,7 +194,6 @@ export async function startSlurmRun(
   const outcomes = await restoreCachedSteps(pipeline, selected, runId, stepRunIds, options, controller.signal);
   for (const [name, o] of Object.entries(outcomes))
     progress(name, o.status, o.cacheHit ? 'restored from cache' : (o.error ?? undefined));
-
   const scratch = path.join(options.workspace, '.cairn', 'tmp', `slurm-run-${runId}`);
   await fs.mkdir(scratch, { recursive: true });
   const overrides: Record<string, string> = {};
@@ -195,46 +202,116 @@ export async function startSlurmRun(
   }
   const paramsFile = path.join(scratch, 'params.json');
   await fs.writeFile(paramsFile, JSON.stringify(overrides), { mode: 0o600 });
-
+  await fs.mkdir(path.join(options.workspace, '.cairn', 'logs', String(runId)), { recursive: true });
   const jobs = new Map<string, string>();
-  const selectedNames = new Set(selected.map((s) => s.name));
-  const failedEarly = Object.values(outcomes).some((o) => o.status === 'failed');
-  for (const step of selected) {
-    if (outcomes[step.name]) continue;
-    const upstream = step.needs.filter((n) => selectedNames.has(n));
-    if (failedEarly || upstream.some((n) => outcomes[n] && outcomes[n].status !== 'succeeded')) {
-      outcomes[step.name] = {
-        status: 'skipped',
-        cacheHit: false,
-        durationMs: null,
-        error: 'an upstream step did not succeed',
-      };
-      continue;
-    }
-    const after = upstream.flatMap((n) => (jobs.has(n) ? [jobs.get(n) ?? ''] : []));
+  return {
+    pipeline,
+    options,
+    selected,
+    runId,
+    stepRunIds,
+    outcomes,
+    scratch,
+    paramsFile,
+    controller,
+    progress,
+    emit,
+    jobs,
+  };
+}
+
+/**
+ * Whether a step of the run goes to the cluster: not when it is settled (a cache hit) or cannot run (an earlier
+ * failure, an upstream step that did not succeed: then it is settled as skipped here).
+ */
+function toSubmit(run: PreparedRun, step: ResolvedStep): boolean {
+  if (run.outcomes[step.name]) return false;
+  const selectedNames = new Set(run.selected.map((s) => s.name));
+  const failedEarly = Object.values(run.outcomes).some((o) => o.status === 'failed');
+  const upstream = step.needs.filter((n) => selectedNames.has(n));
+  if (failedEarly || upstream.some((n) => run.outcomes[n] && run.outcomes[n].status !== 'succeeded')) {
+    run.outcomes[step.name] = {
+      status: 'skipped',
+      cacheHit: false,
+      durationMs: null,
+      error: 'an upstream step did not succeed',
+    };
+    return false;
+  }
+  return true;
+}
+
+/** The step runner's argv for a step of one run (`runArgs`: `--run` … of that run, or `--manifest` for an array). */
+function stepExecArgs(cairn: string[], step: ResolvedStep, runArgs: string[], run: PreparedRun): string[] {
+  const options = run.options;
+  return [
+    ...cairn,
+    'step-exec',
+    '--step',
+    step.name,
+    '--pipeline',
+    run.pipeline.file,
+    ...runArgs,
+    '--workspace',
+    options.workspace,
+    // The job looks cache misses up on the shared remote and pushes to it, as a local run does.
+    ...(options.remote
+      ? ['--remote', options.remote.remote.url, ...(options.remote.autoPush ? [] : ['--no-push'])]
+      : []),
+    ...(options.force ? ['--force'] : []),
+  ];
+}
+
+function runArgsOf(run: PreparedRun): string[] {
+  return [
+    '--run',
+    String(run.runId),
+    '--params-file',
+    run.paramsFile,
+    // A sweep combination's own folder copy: the job must not write into the shared pipeline folder.
+    ...(run.options.filesRoot ? ['--files-root', run.options.filesRoot] : []),
+  ];
+}
+
+/**
+ * Nothing half-submitted: what any of `queuedIn` queued is cancelled, the step fails in each of `failIn` with sbatch's
+ * message.
+ */
+async function submitFailed(
+  queuedIn: PreparedRun[],
+  failIn: PreparedRun[],
+  step: string,
+  error: unknown,
+  settings: SlurmSettings,
+): Promise<void> {
+  // An array task's id cancels that task; the array's own id would cancel every combination's.
+  const queued = queuedIn.flatMap((r) => [...r.jobs.values()]);
+  if (queued.length > 0) await client('scancel', queued, settings.env).catch(() => '');
+  for (const r of failIn) {
+    r.outcomes[step] = { status: 'failed', cacheHit: false, durationMs: null, error: (error as Error).message };
+  }
+}
+
+/**
+ * Runs a pipeline on Slurm: cache hits restored here first, then one `sbatch` job per remaining step running
+ * `cairn step-exec` (the local executor's per-step code), chained with `--dependency=afterok:` as `needs` says.
+ */
+export async function startSlurmRun(
+  pipeline: ResolvedPipeline,
+  options: ExecuteOptions,
+  settings: SlurmSettings = {},
+): Promise<RunHandle> {
+  await checkController(settings.env);
+  const cairn = settings.cairn ?? defaultCairn();
+  const run = await prepareRun(pipeline, options);
+  const { jobs, runId } = run;
+  const selectedNames = new Set(run.selected.map((s) => s.name));
+  for (const step of run.selected) {
+    if (!toSubmit(run, step)) continue;
+    const after = step.needs
+      .filter((n) => selectedNames.has(n))
+      .flatMap((n) => (jobs.has(n) ? [jobs.get(n) ?? ''] : []));
     const logDir = path.join(options.workspace, '.cairn', 'logs', String(runId));
-    await fs.mkdir(logDir, { recursive: true });
-    const command = [
-      ...cairn,
-      'step-exec',
-      '--run',
-      String(runId),
-      '--step',
-      step.name,
-      '--pipeline',
-      pipeline.file,
-      '--params-file',
-      paramsFile,
-      '--workspace',
-      options.workspace,
-      // A sweep combination's own folder copy: the job must not write into the shared pipeline folder.
-      ...(options.filesRoot ? ['--files-root', options.filesRoot] : []),
-      // The job looks cache misses up on the shared remote and pushes to it, as a local run does.
-      ...(options.remote
-        ? ['--remote', options.remote.remote.url, ...(options.remote.autoPush ? [] : ['--no-push'])]
-        : []),
-      ...(options.force ? ['--force'] : []),
-    ];
     const args = [
       '--parsable',
       // A job lost with its node fails its step (Slurm's reason kept); a re-run resumes from the cache.
@@ -245,19 +322,127 @@ export async function startSlurmRun(
       ...(after.length > 0 ? [`--dependency=afterok:${after.join(':')}`, '--kill-on-invalid-dep=yes'] : []),
       ...sbatchResourceArgs(step, settings),
       '--wrap',
-      command.map(shellQuote).join(' '),
+      stepExecArgs(cairn, step, runArgsOf(run), run).map(shellQuote).join(' '),
     ];
     try {
       const id = (await client('sbatch', args, settings.env)).split(';')[0] ?? '';
       jobs.set(step.name, id);
-      progress(step.name, 'pending', `queued: Slurm job ${id}`, { job: id, state: 'PENDING' });
+      run.progress(step.name, 'pending', `queued: Slurm job ${id}`, { job: id, state: 'PENDING' });
     } catch (error) {
-      // Nothing half-submitted: what was queued is cancelled, the run fails with sbatch's message.
-      if (jobs.size > 0) await client('scancel', [...jobs.values()], settings.env).catch(() => '');
-      outcomes[step.name] = { status: 'failed', cacheHit: false, durationMs: null, error: (error as Error).message };
+      await submitFailed([run], [run], step.name, error, settings);
       break;
     }
   }
+  return watchRun(run, settings);
+}
+
+/** One run of a sweep on Slurm: the pipeline resolved with its combination's params, and how it runs. */
+export interface SweepRunRequest {
+  pipeline: ResolvedPipeline;
+  options: ExecuteOptions;
+}
+
+/** A step's definition as the job sees it: equal across combinations when no swept param reaches it. */
+function stepIdentity(step: ResolvedStep): string {
+  return JSON.stringify(step);
+}
+
+/**
+ * Runs a sweep's combinations on Slurm as job arrays: each combination is a normal run (its record, its cache hits
+ * restored first), and each step is ONE `sbatch --array` over the combinations that still need it, task index =
+ * combination index. A task finds its run in the array's manifest by SLURM_ARRAY_TASK_ID (step-exec --manifest). A
+ * step that depends on a swept param waits with `--dependency=aftercorr:` on the same index of its upstream arrays; a
+ * step shared by every combination (same definition, shared upstream) is an array throttled to one task at a time
+ * (`%1`): the first task runs it, the others find it in the cache and restore it into their own run, so it runs once.
+ */
+export async function startSlurmSweep(
+  requests: SweepRunRequest[],
+  sweepId: number,
+  settings: SlurmSettings = {},
+): Promise<RunHandle[]> {
+  await checkController(settings.env);
+  const cairn = settings.cairn ?? defaultCairn();
+  const runs: PreparedRun[] = [];
+  for (const r of requests) runs.push(await prepareRun(r.pipeline, r.options));
+  const head = runs[0];
+  if (!head) return [];
+  const workspace = head.options.workspace;
+  const scratch = path.join(workspace, '.cairn', 'tmp', `slurm-sweep-${sweepId}`);
+  const logDir = path.join(workspace, '.cairn', 'logs', `sweep-${sweepId}`);
+  await fs.mkdir(scratch, { recursive: true });
+  await fs.mkdir(logDir, { recursive: true });
+  /** Step → its array job id and the task indices it holds. */
+  const arrays = new Map<string, { id: string; indices: Set<number> }>();
+  const shared = new Set<string>();
+  for (const step of head.selected) {
+    const steps = runs.map((r) => r.selected.find((s) => s.name === step.name));
+    const same = steps.every((s) => s !== undefined && stepIdentity(s) === stepIdentity(step));
+    // A wrong guess costs only parallelism: each task looks its own cache key up before running.
+    if (same && step.needs.every((n) => shared.has(n))) shared.add(step.name);
+    const indices = runs.flatMap((r, i) => {
+      const own = steps[i];
+      return own && toSubmit(r, own) ? [i] : [];
+    });
+    if (indices.length === 0) continue;
+    const manifest: Record<string, { run: number; paramsFile: string; filesRoot?: string }> = {};
+    for (const i of indices) {
+      const r = runs[i];
+      if (!r) continue;
+      manifest[String(i)] = {
+        run: r.runId,
+        paramsFile: r.paramsFile,
+        ...(r.options.filesRoot ? { filesRoot: r.options.filesRoot } : {}),
+      };
+    }
+    const manifestFile = path.join(scratch, `${step.name}.json`);
+    await fs.writeFile(manifestFile, JSON.stringify(manifest), { mode: 0o600 });
+    const dependencies: string[] = [];
+    for (const n of step.needs) {
+      const upstream = arrays.get(n);
+      if (!upstream) continue;
+      // aftercorr pairs task i with the upstream's task i; where the upstream array lacks a task (a cache hit in that
+      // combination) the pairing is not Slurm's documented case, so then the whole upstream array is waited for.
+      const paired = indices.every((i) => upstream.indices.has(i));
+      dependencies.push(`${paired ? 'aftercorr' : 'afterok'}:${upstream.id}`);
+    }
+    const args = [
+      '--parsable',
+      '--no-requeue',
+      `--array=${indices.join(',')}${shared.has(step.name) ? '%1' : ''}`,
+      `--job-name=cairn-sweep${sweepId}-${step.name}`,
+      `--chdir=${workspace}`,
+      `--output=${path.join(logDir, `${step.name}.%a.slurm.out`)}`,
+      ...(dependencies.length > 0 ? [`--dependency=${dependencies.join(',')}`, '--kill-on-invalid-dep=yes'] : []),
+      ...sbatchResourceArgs(step, settings),
+      '--wrap',
+      // Pipeline file, workspace, remote and --force are the same in every combination: the first one's are used.
+      stepExecArgs(cairn, step, ['--manifest', manifestFile], head).map(shellQuote).join(' '),
+    ];
+    const submitted = indices.map((i) => runs[i]).filter((r): r is PreparedRun => r !== undefined);
+    try {
+      const id = (await client('sbatch', args, settings.env)).split(';')[0] ?? '';
+      arrays.set(step.name, { id, indices: new Set(indices) });
+      for (const i of indices) {
+        const r = runs[i];
+        if (!r) continue;
+        const job = `${id}_${i}`;
+        r.jobs.set(step.name, job);
+        r.progress(step.name, 'pending', `queued: Slurm job ${job}`, { job, state: 'PENDING' });
+      }
+    } catch (error) {
+      await submitFailed(runs, submitted, step.name, error, settings);
+      break;
+    }
+  }
+  const handles: RunHandle[] = [];
+  for (const r of runs) handles.push(await watchRun(r, settings));
+  void Promise.allSettled(handles.map((h) => h.done)).then(() => fs.rm(scratch, { recursive: true, force: true }));
+  return handles;
+}
+
+/** Records the run's jobs, follows their logs and states until every step is settled. */
+async function watchRun(run: PreparedRun, settings: SlurmSettings): Promise<RunHandle> {
+  const { jobs, runId, options } = run;
   await options.store.runs.setTag(runId, slurmJobsTag, JSON.stringify(Object.fromEntries(jobs)));
   await options.store.runs.setTag(
     runId,
@@ -270,32 +455,32 @@ export async function startSlurmRun(
       new MetricsFileTail(path.join(options.workspace, '.cairn', 'logs', String(runId), `${step}.log`), (line) => {
         const cairnLine = line.startsWith('[cairn] ');
         const text = cairnLine ? line.slice('[cairn] '.length) : line;
-        emit({ type: 'log', runId, step, stream: cairnLine ? 'cairn' : 'stdout', line: text });
+        run.emit({ type: 'log', runId, step, stream: cairnLine ? 'cairn' : 'stdout', line: text });
       }),
   );
   const watcher = new JobWatcher(
-    pipeline,
-    selected,
+    run.pipeline,
+    run.selected,
     runId,
-    stepRunIds,
+    run.stepRunIds,
     options,
     settings,
     jobs,
-    outcomes,
-    progress,
-    emit,
+    run.outcomes,
+    run.progress,
+    run.emit,
   );
-  const done = watcher.watch(controller.signal).then(async (outcome) => {
+  const done = watcher.watch(run.controller.signal).then(async (outcome) => {
     await Promise.all(tails.map((t) => t.close()));
-    await fs.rm(scratch, { recursive: true, force: true });
-    progress(undefined, outcome.status, outcome.error ?? undefined);
+    await fs.rm(run.scratch, { recursive: true, force: true });
+    run.progress(undefined, outcome.status, outcome.error ?? undefined);
     return outcome;
   });
   return {
     runId,
     done,
     cancel: () => {
-      controller.abort();
+      run.controller.abort();
       void client('scancel', [...jobs.values()], settings.env).catch(() => '');
     },
   };

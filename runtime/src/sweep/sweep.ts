@@ -23,7 +23,8 @@ import { CairnError } from '../util/errors.js';
 /**
  * A sweep: every combination of a matrix is one normal run (the engine's run path, whichever executor that is) with
  * the combination's params overridden, grouped under one sweep id. Runs go side by side, bounded by the engine's
- * cores; steps shared by combinations run once (the engine's cache-key locks make the others wait and restore).
+ * cores; steps shared by combinations run once (the engine's cache-key locks make the others wait and restore). On the
+ * Slurm executor every run is submitted at once, each step one job array over the combinations (startSlurmSweep).
  */
 
 export interface SweepCliMatrix {
@@ -134,36 +135,56 @@ export async function runSweep(engine: Engine, matrix: Matrix, options: SweepOpt
     params,
     combinations: combinations.length,
   });
-  const { runs, perRun } = sweepConcurrency(engine.parallelism, combinations.length, matrix.parallel);
   const results: SweepCombination[] = [];
   const active = new Set<RunHandle>();
   const cancel = () => {
     for (const h of active) h.cancel();
   };
   options.signal?.addEventListener('abort', cancel, { once: true });
-  let next = 0;
-  const worker = async () => {
-    while (next < combinations.length && !options.signal?.aborted) {
-      const i = next++;
-      const combination = combinations[i] ?? {};
-      const pipeline = pipelines[i] ?? first;
-      const filesRoot = await combinationFolder(engine.workspace, pipeline, sweepId, i);
-      const handle = await engine.start(
-        pipeline,
-        { sweepId, parallelism: perRun, filesRoot, ...(options.force ? { force: true } : {}) },
+  const settle = async (i: number, handle: RunHandle, filesRoot: string) => {
+    const outcome = await handle.done.finally(() => active.delete(handle));
+    // Its outputs are in the object store now (a later run restores them); the copy only took space.
+    await fs.rm(filesRoot, { recursive: true, force: true });
+    const metrics = (await engine.store.runs.summary(outcome.runId))?.metrics ?? {};
+    const params = combinations[i] ?? {};
+    results[i] = { params, runId: outcome.runId, status: outcome.status, metrics, error: outcome.error };
+  };
+  const force = options.force ? { force: true } : {};
+  try {
+    if (await engine.runsOnSlurm()) {
+      // On Slurm every combination is submitted at once, each step one job array (the cluster schedules them).
+      const roots = await Promise.all(pipelines.map((p, i) => combinationFolder(engine.workspace, p, sweepId, i)));
+      const onSlurm = await engine.startSlurmSweep(
+        pipelines.map((pipeline, i) => ({ pipeline, options: { sweepId, filesRoot: roots[i] ?? '', ...force } })),
+        sweepId,
         options.onEvent,
       );
-      active.add(handle);
-      options.onRunStarted?.(combination, handle.runId);
-      const outcome = await handle.done.finally(() => active.delete(handle));
-      // Its outputs are in the object store now (a later run restores them); the copy only took space.
-      await fs.rm(filesRoot, { recursive: true, force: true });
-      const metrics = (await engine.store.runs.summary(outcome.runId))?.metrics ?? {};
-      results[i] = { params: combination, runId: outcome.runId, status: outcome.status, metrics, error: outcome.error };
+      onSlurm.forEach((handle, i) => {
+        active.add(handle);
+        options.onRunStarted?.(combinations[i] ?? {}, handle.runId);
+      });
+      if (options.signal?.aborted) cancel();
+      await Promise.all(onSlurm.map((handle, i) => settle(i, handle, roots[i] ?? '')));
+    } else {
+      const { runs, perRun } = sweepConcurrency(engine.parallelism, combinations.length, matrix.parallel);
+      let next = 0;
+      const worker = async () => {
+        while (next < combinations.length && !options.signal?.aborted) {
+          const i = next++;
+          const pipeline = pipelines[i] ?? first;
+          const filesRoot = await combinationFolder(engine.workspace, pipeline, sweepId, i);
+          const handle = await engine.start(
+            pipeline,
+            { sweepId, parallelism: perRun, filesRoot, ...force },
+            options.onEvent,
+          );
+          active.add(handle);
+          options.onRunStarted?.(combinations[i] ?? {}, handle.runId);
+          await settle(i, handle, filesRoot);
+        }
+      };
+      await Promise.all(Array.from({ length: runs }, worker));
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: runs }, worker));
   } finally {
     options.signal?.removeEventListener('abort', cancel);
   }

@@ -10,6 +10,7 @@ import { remoteHitTag } from '../../../runtime/src/cas/remote/stepCache.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../../runtime/src/executor/loadPipeline.js';
 import { SlurmError, slurmJobsTag, startSlurmRun, type SlurmSettings } from '../../../runtime/src/executor/slurm.js';
+import { runSweep } from '../../../runtime/src/sweep/sweep.js';
 import { buildCli, cliEnv, runCli, stepRunnerOf } from '../engine/cli.js';
 import { EventLog, tempWorkspace } from '../engine/helpers.js';
 import { startSlurm, type SlurmCluster } from '../../lib/slurm.js';
@@ -30,6 +31,26 @@ steps:
       echo "::cairn-metric total=$(cat model.txt)"
     outputs: { model: model.txt }
     resources: { cpu: 1, memory: 64Mi }
+  report:
+    run: cat \${steps.train.outputs.model} > report.txt
+    outputs: { report: report.txt }
+`;
+
+/** A sweep over `scale`: `prepare` does not use it (shared by every combination), `train` and `report` do. */
+const sweepYaml = `version: 1
+name: sweepchain
+params:
+  scale: 1
+steps:
+  prepare:
+    run: awk '{ print $1 * 2 }' data.txt > prepared.txt
+    deps: [data.txt]
+    outputs: { prepared: prepared.txt }
+  train:
+    run: |
+      awk '{ s += $1 * \${params.scale} } END { print s }' \${steps.prepare.outputs.prepared} > model.txt
+      echo "::cairn-metric total=$(cat model.txt)"
+    outputs: { model: model.txt }
   report:
     run: cat \${steps.train.outputs.model} > report.txt
     outputs: { report: report.txt }
@@ -360,6 +381,81 @@ steps:
         ws.cleanup();
         teammate.cleanup();
         rmSync(remoteDir, { recursive: true, force: true });
+      }
+    });
+
+    test('a sweep is one job array per step; the shared step runs once; a re-run is all cache hits', async () => {
+      const ws = tempWorkspace('cairn-slurm-sweep-');
+      writeFileSync(path.join(ws.dir, 'data.txt'), '1\n2\n3\n');
+      writeFileSync(path.join(ws.dir, 'cairn.yaml'), sweepYaml);
+      const engine = new Engine(ws.dir, { executor: 'slurm', slurm: settings });
+      /** Array job id → [job name, task ids] of what the controller knows (finished jobs stay MinJobAge). */
+      const arrays = () => {
+        const out = new Map<string, { name: string; tasks: string[] }>();
+        for (const line of cluster.client('squeue', ['-h', '-r', '--states=all', '-o', '%F|%K|%j']).split('\n')) {
+          const [array, task, name] = line.split('|');
+          if (!array || !task || !name?.startsWith('cairn-sweep')) continue;
+          const entry = out.get(array) ?? { name, tasks: [] };
+          entry.tasks.push(task);
+          out.set(array, entry);
+        }
+        return out;
+      };
+      try {
+        const before = new Set(arrays().keys());
+        const matrix = { params: { scale: [1, 2, 3] } };
+        const sweep = await runSweep(engine, matrix, { file: 'cairn.yaml', cwd: ws.dir });
+        assert.equal(sweep.status, 'succeeded', JSON.stringify(sweep));
+        assert.deepEqual(
+          sweep.combinations.map((c) => [c.params.scale, c.metrics.total]),
+          [
+            [1, 12],
+            [2, 24],
+            [3, 36],
+          ],
+        );
+        const submitted = [...arrays()].filter(([id]) => !before.has(id));
+        assert.deepEqual(
+          submitted.map(([, a]) => [a.name, [...a.tasks].sort()]).sort(),
+          ['prepare', 'report', 'train'].map((s) => [`cairn-sweep${sweep.sweepId}-${s}`, ['0', '1', '2']]),
+          'ONE array job per step, a task per combination',
+        );
+        for (const [i, c] of sweep.combinations.entries()) {
+          const jobs = JSON.parse((await engine.store.runs.tag(c.runId, slurmJobsTag)) ?? '{}') as Record<
+            string,
+            string
+          >;
+          for (const [step, job] of Object.entries(jobs)) {
+            const array = submitted.find(([, a]) => a.name.endsWith(`-${step}`))?.[0];
+            assert.equal(job, `${array}_${i}`, `run ${c.runId} records its array task for ${step}`);
+          }
+          assert.equal((await engine.store.runs.detail(c.runId))?.sweepId, sweep.sweepId);
+        }
+        const prepareRuns = await Promise.all(
+          sweep.combinations.map(async (c) =>
+            (await engine.store.runs.steps(c.runId)).find((r) => r.step === 'prepare'),
+          ),
+        );
+        assert.deepEqual(
+          prepareRuns.map((r) => r?.cacheHit).sort(),
+          [false, true, true],
+          'the shared step ran once, the others restored it',
+        );
+        const again = await runSweep(engine, matrix, { file: 'cairn.yaml', cwd: ws.dir });
+        assert.equal(again.status, 'succeeded');
+        for (const c of again.combinations) {
+          assert.deepEqual(
+            (await engine.store.runs.steps(c.runId)).map((r) => r.cacheHit),
+            [true, true, true],
+          );
+        }
+        assert.ok(
+          [...arrays().values()].every((a) => !a.name.startsWith(`cairn-sweep${again.sweepId}-`)),
+          'a re-run submits nothing',
+        );
+      } finally {
+        await engine.close();
+        ws.cleanup();
       }
     });
 

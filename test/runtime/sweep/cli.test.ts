@@ -81,3 +81,27 @@ test('cairn sweep refuses what cannot run: no matrix, --seed without --random, a
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /"factors":"many".*nothing was run[\s\S]*'factors' is a int/);
 });
+
+test("step-exec --manifest (a sweep's array task) names the manifest and what is missing", async () => {
+  const manifest = path.join(ws.dir, 'train.json');
+  writeFileSync(manifest, JSON.stringify({ '0': { run: 1, paramsFile: path.join(ws.dir, 'params.json') } }));
+  const args = ['step-exec', '--manifest', manifest, '--step', 'train', '--pipeline', 'cairn.yaml'];
+  const saved = process.env.SLURM_ARRAY_TASK_ID;
+  try {
+    delete process.env.SLURM_ARRAY_TASK_ID;
+    const outside = await cairn(args);
+    assert.notEqual(outside.code, 0);
+    assert.match(outside.stderr, /--manifest .*train\.json: SLURM_ARRAY_TASK_ID is not set/);
+    process.env.SLURM_ARRAY_TASK_ID = '3';
+    const missing = await cairn(args);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /--manifest .*train\.json has no entry for array task 3/);
+    writeFileSync(manifest, JSON.stringify({ '3': { run: 'one' } }));
+    const bad = await cairn(args);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--manifest .*train\.json: .*run/s);
+  } finally {
+    if (saved === undefined) delete process.env.SLURM_ARRAY_TASK_ID;
+    else process.env.SLURM_ARRAY_TASK_ID = saved;
+  }
+});

@@ -13,6 +13,23 @@ import * as path from 'node:path';
 
 const overridesSchema = z.record(z.string(), z.string());
 
+/** A sweep's array manifest (startSlurmSweep writes it): task index → that combination's run. */
+const manifestSchema = z.record(
+  z.string(),
+  z.object({ run: z.number().int().positive(), paramsFile: z.string(), filesRoot: z.string().optional() }),
+);
+
+/** The entry of this array task (SLURM_ARRAY_TASK_ID), or an error naming the file and what is missing. */
+function manifestEntry(file: string, taskId: string | undefined): z.infer<typeof manifestSchema>[string] {
+  if (taskId === undefined)
+    throw new UsageError(`--manifest ${file}: SLURM_ARRAY_TASK_ID is not set (not an array task)`);
+  const parsed = manifestSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new UsageError(`--manifest ${file}: ${parsed.error.message}`);
+  const entry = parsed.data[taskId];
+  if (!entry) throw new UsageError(`--manifest ${file} has no entry for array task ${taskId}`);
+  return entry;
+}
+
 /** `-p` overrides of the run, as the scheduler wrote them (a 0600 file: a secret value must not sit in a job script). */
 function readOverrides(file: string | undefined): Record<string, string> {
   if (file === undefined) return {};
@@ -30,14 +47,16 @@ export const stepExecCommand: CliCommand = {
   name: 'step-exec',
   summary: 'Run one step of an existing run (what a cluster job runs).',
   usage:
-    'cairn step-exec --run RUN --step STEP --pipeline FILE [--params-file FILE] [--files-root DIR] [--remote URL [--no-push]]' +
-    ' [--force] [--workspace DIR]',
+    'cairn step-exec (--run RUN [--params-file FILE] [--files-root DIR] | --manifest FILE) --step STEP --pipeline FILE' +
+    ' [--remote URL [--no-push]] [--force] [--workspace DIR]',
   async run(args, io) {
     const parsed = parseArgs(args, {
       boolean: ['force', 'no-push'],
-      value: ['run', 'step', 'pipeline', 'params-file', 'workspace', 'store', 'files-root', 'remote'],
+      value: ['run', 'step', 'pipeline', 'params-file', 'workspace', 'store', 'files-root', 'remote', 'manifest'],
     });
-    const runId = Number(flag(parsed, 'run'));
+    const manifest = flag(parsed, 'manifest');
+    const entry = manifest === undefined ? undefined : manifestEntry(manifest, process.env.SLURM_ARRAY_TASK_ID);
+    const runId = entry ? entry.run : Number(flag(parsed, 'run'));
     const step = flag(parsed, 'step');
     const file = flag(parsed, 'pipeline');
     if (!Number.isInteger(runId) || runId < 1) throw new UsageError('--run needs a run id');
@@ -46,7 +65,7 @@ export const stepExecCommand: CliCommand = {
     const loaded = loadPipeline(file, {
       cwd: io.cwd,
       workspace,
-      overrides: readOverrides(flag(parsed, 'params-file')),
+      overrides: readOverrides(entry ? entry.paramsFile : flag(parsed, 'params-file')),
     });
     if (!loaded.ok) {
       io.stderr(`cairn step-exec: ${loaded.message ?? loaded.diagnostics.map(formatDiagnosticText).join('\n')}\n`);
@@ -63,7 +82,7 @@ export const stepExecCommand: CliCommand = {
     process.once('SIGINT', stop);
     try {
       await store.ready;
-      const filesRoot = flag(parsed, 'files-root');
+      const filesRoot = entry ? entry.filesRoot : flag(parsed, 'files-root');
       const remoteUrl = flag(parsed, 'remote');
       const options: ExecuteOptions = {
         store,
