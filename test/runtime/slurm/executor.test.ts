@@ -36,7 +36,10 @@ steps:
     outputs: { report: report.txt }
 `;
 
-/** A sweep over `scale`: `prepare` does not use it (shared by every combination), `train` and `report` do. */
+/**
+ * A sweep over `scale`: `prepare` does not use it (shared by every combination), `train` and `report` do; `train` waits
+ * while `slow` exists (a cancel test's window).
+ */
 const sweepYaml = `version: 1
 name: sweepchain
 params:
@@ -48,6 +51,7 @@ steps:
     outputs: { prepared: prepared.txt }
   train:
     run: |
+      while test -f slow; do sleep 0.2; done
       awk '{ s += $1 * \${params.scale} } END { print s }' \${steps.prepare.outputs.prepared} > model.txt
       echo "::cairn-metric total=$(cat model.txt)"
     outputs: { model: model.txt }
@@ -384,23 +388,24 @@ steps:
       }
     });
 
+    /** Array job id → [job name, task ids] of what the controller knows (finished jobs stay MinJobAge). */
+    const arrays = () => {
+      const out = new Map<string, { name: string; tasks: string[] }>();
+      for (const line of cluster.client('squeue', ['-h', '-r', '--states=all', '-o', '%F|%K|%j']).split('\n')) {
+        const [array, task, name] = line.split('|');
+        if (!array || !task || !name?.startsWith('cairn-sweep')) continue;
+        const entry = out.get(array) ?? { name, tasks: [] };
+        entry.tasks.push(task);
+        out.set(array, entry);
+      }
+      return out;
+    };
+
     test('a sweep is one job array per step; the shared step runs once; a re-run is all cache hits', async () => {
       const ws = tempWorkspace('cairn-slurm-sweep-');
       writeFileSync(path.join(ws.dir, 'data.txt'), '1\n2\n3\n');
       writeFileSync(path.join(ws.dir, 'cairn.yaml'), sweepYaml);
       const engine = new Engine(ws.dir, { executor: 'slurm', slurm: settings });
-      /** Array job id → [job name, task ids] of what the controller knows (finished jobs stay MinJobAge). */
-      const arrays = () => {
-        const out = new Map<string, { name: string; tasks: string[] }>();
-        for (const line of cluster.client('squeue', ['-h', '-r', '--states=all', '-o', '%F|%K|%j']).split('\n')) {
-          const [array, task, name] = line.split('|');
-          if (!array || !task || !name?.startsWith('cairn-sweep')) continue;
-          const entry = out.get(array) ?? { name, tasks: [] };
-          entry.tasks.push(task);
-          out.set(array, entry);
-        }
-        return out;
-      };
       try {
         const before = new Set(arrays().keys());
         const matrix = { params: { scale: [1, 2, 3] } };
@@ -452,6 +457,52 @@ steps:
         assert.ok(
           [...arrays().values()].every((a) => !a.name.startsWith(`cairn-sweep${again.sweepId}-`)),
           'a re-run submits nothing',
+        );
+      } finally {
+        await engine.close();
+        ws.cleanup();
+      }
+    });
+
+    test('cancelling a sweep on Slurm cancels its array tasks; every run ends cancelled', async () => {
+      const ws = tempWorkspace('cairn-slurm-sweep-cancel-');
+      writeFileSync(path.join(ws.dir, 'data.txt'), '1\n2\n3\n');
+      writeFileSync(path.join(ws.dir, 'cairn.yaml'), sweepYaml);
+      writeFileSync(path.join(ws.dir, 'slow'), '');
+      const engine = new Engine(ws.dir, { executor: 'slurm', slurm: settings });
+      try {
+        // Sweep ids are per workspace store: the other sweep test's arrays carry the same names.
+        const before = new Set(arrays().keys());
+        const abort = new AbortController();
+        const events = new EventLog();
+        const sweep = runSweep(
+          engine,
+          { params: { scale: [4, 5] } },
+          {
+            file: 'cairn.yaml',
+            cwd: ws.dir,
+            signal: abort.signal,
+            onEvent: events.listener,
+          },
+        );
+        await events.waitFor((e) => e.type === 'progress' && e.step === 'train' && e.status === 'running');
+        abort.abort();
+        const outcome = await sweep;
+        assert.equal(outcome.status, 'cancelled');
+        assert.deepEqual(
+          outcome.combinations.map((c) => c.status),
+          ['cancelled', 'cancelled'],
+        );
+        const tasks = [...arrays()].filter(
+          ([id, a]) => !before.has(id) && a.name === `cairn-sweep${outcome.sweepId}-train`,
+        );
+        assert.equal(tasks.length, 1, 'one train array');
+        const id = tasks[0]?.[0] ?? '';
+        await until(() =>
+          cluster
+            .client('squeue', ['-h', '-r', '--states=all', '-j', id, '-o', '%T'])
+            .split('\n')
+            .every((st) => st === 'CANCELLED'),
         );
       } finally {
         await engine.close();
