@@ -132,7 +132,7 @@ describe('runtime/explainServed over JSON-RPC', () => {
       answered = body.explanations;
     } finally {
       await server.close();
-      log.close();
+      await log.close();
     }
     runtime = connectRuntime(engine, { pollMs: 60_000 });
     client = runtime.client;
