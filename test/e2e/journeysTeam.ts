@@ -284,17 +284,27 @@ export function teamJourneys(team: Team): TeamJourney[] {
         await freshEditorArea(page, true);
         await palette(page, 'Cairn: Compare Runs…', /compare which runs/);
         const picks = page.locator('.quick-input-list .monaco-list-row');
-        for (const run of [first, id]) {
-          const pick = picks.filter({ hasText: new RegExp(`^#${run} `) }).first();
-          await pick.waitFor({ timeout: 15_000 });
-          // The run selected in the Experiments view (bob's, clicked above) comes pre-ticked: a click would untick it.
-          if ((await pick.getAttribute('aria-checked')) !== 'true')
-            await pick.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+        // The run selected in the Experiments view (bob's) may come pre-ticked, and the list may be redrawn as its runs
+        // update: tick what is not ticked until both rows read checked, then accept with OK (Enter on a focused
+        // checkbox may toggle it instead).
+        const rowOf = (run: number) => picks.filter({ hasText: new RegExp(`^#${run} `) }).first();
+        for (let attempt = 0; ; attempt++) {
+          for (const run of [first, id]) {
+            const pick = rowOf(run);
+            await pick.waitFor({ timeout: 15_000 });
+            if ((await pick.getAttribute('aria-checked')) !== 'true')
+              await pick.locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+          }
+          const both = await Promise.all(
+            [first, id].map(async (run) => (await rowOf(run).getAttribute('aria-checked')) === 'true'),
+          );
+          if (both.every(Boolean)) break;
+          assert.ok(attempt < 5, 'both runs stay ticked in the Compare Runs pick');
         }
         await page
           .locator('.quick-input-widget .quick-input-count', { hasText: '2 Selected' })
           .waitFor({ timeout: 15_000 });
-        await page.keyboard.press('Enter');
+        await page.locator('.quick-input-widget .quick-input-action .monaco-button', { hasText: 'OK' }).first().click();
         await page.locator('.tabs-container .tab.active', { hasText: 'Compare 2 runs' }).waitFor({ timeout: 20_000 });
         const rows = webview(page).locator('.grid-row[data-run]');
         await rows.nth(1).waitFor({ timeout: 30_000 });
