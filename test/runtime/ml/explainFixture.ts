@@ -140,3 +140,36 @@ export async function networkModel(t: Table, c: Case, hidden: number[]): Promise
     metrics: res.metrics,
   };
 }
+
+/**
+ * A small credit pipeline whose gradient-boosted model is explained by its `evaluate` step (split → gbdt → evaluate
+ * with `explain: true`), for the explanation RPC suites; `more` appends steps (YAML under `steps:`).
+ */
+export function explainedCreditPipeline(name: string, explainRows: number, more = ''): string {
+  const features = '[Seniority, Home, Time, Age, Marital, Records, Job, Expenses, Income, Assets, Debt, Amount, Price]';
+  return `version: 1
+name: ${name}
+data:
+  credit: { path: data/credit.csv }
+steps:
+  split:
+    uses: data.split
+    with: { input: "\${data.credit}", by: application, test_fraction: 0.3 }
+    outputs: [train, test]
+  gbdt:
+    uses: train.gradient-boosting
+    with: { train: "\${steps.split.outputs.train}", target: Status, features: ${features}, trees: 15, max_depth: 3, seed: 1 }
+    outputs: [model, onnx]
+  evaluate:
+    uses: evaluate.classification
+    with:
+      model: \${steps.gbdt.outputs.model}
+      test: \${steps.split.outputs.test}
+      target: Status
+      positive: bad
+      explain: true
+      explain_rows: ${explainRows}
+      explain_repeats: 2
+    outputs: [report, explanations]
+${more}`;
+}

@@ -8,41 +8,21 @@ import { main } from '../../../runtime/src/cli/main.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { connectRuntime, rpcFailure, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
+import { explainedCreditPipeline } from './explainFixture.js';
 
 // `runtime/explanations` over the real JSON-RPC path (in-memory streams) against a real run of a small credit
 // pipeline: the view gets the explanations the run recorded (from the artifact store, not the workspace file), and
 // not-found errors that say what to do.
 
-const FEATURES = '[Seniority, Home, Time, Age, Marital, Records, Job, Expenses, Income, Assets, Debt, Amount, Price]';
-const PIPELINE = `version: 1
-name: credit-explain
-data:
-  credit: { path: data/credit.csv }
-steps:
-  split:
-    uses: data.split
-    with: { input: "\${data.credit}", by: application, test_fraction: 0.3 }
-    outputs: [train, test]
-  gbdt:
-    uses: train.gradient-boosting
-    with: { train: "\${steps.split.outputs.train}", target: Status, features: ${FEATURES}, trees: 15, max_depth: 3, seed: 1 }
-    outputs: [model, onnx]
-  evaluate:
-    uses: evaluate.classification
-    with:
-      model: \${steps.gbdt.outputs.model}
-      test: \${steps.split.outputs.test}
-      target: Status
-      positive: bad
-      explain: true
-      explain_rows: 5
-      explain_repeats: 2
-    outputs: [report, explanations]
-  plain:
+const PIPELINE = explainedCreditPipeline(
+  'credit-explain',
+  5,
+  `  plain:
     uses: evaluate.classification
     with: { model: "\${steps.gbdt.outputs.model}", test: "\${steps.split.outputs.test}", target: Status, positive: bad }
     outputs: [report]
-`;
+`,
+);
 
 describe('runtime/explanations over JSON-RPC', () => {
   let ws: ReturnType<typeof tempWorkspace>;

@@ -15,54 +15,24 @@ import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import { ModelServer } from '../../../runtime/src/serve/index.js';
 import { restoreVersion, type RegisteredModel } from '../../../runtime/src/serve/registered.js';
-import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
+import { connectRuntime, rpcFailure, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { tempWorkspace } from '../engine/helpers.js';
+import { explainedCreditPipeline } from './explainFixture.js';
 
 // `runtime/servedPredictions` and `runtime/explainServed` over the real JSON-RPC path: a run registers a
 // gradient-boosted model (with explain: true on its evaluate step), a real server answers two rows with
 // `explain: true` and logs them to its deployment; the runtime lists the logged rows and explains each one with the
 // contributions the server itself answered, next to the importance the run recorded.
 
-const FEATURES = '[Seniority, Home, Time, Age, Marital, Records, Job, Expenses, Income, Assets, Debt, Amount, Price]';
-const PIPELINE = `version: 1
-name: credit-served
-data:
-  credit: { path: data/credit.csv }
-steps:
-  split:
-    uses: data.split
-    with: { input: "\${data.credit}", by: application, test_fraction: 0.3 }
-    outputs: [train, test]
-  gbdt:
-    uses: train.gradient-boosting
-    with: { train: "\${steps.split.outputs.train}", target: Status, features: ${FEATURES}, trees: 15, max_depth: 3, seed: 1 }
-    outputs: [model, onnx]
-  evaluate:
-    uses: evaluate.classification
-    with:
-      model: \${steps.gbdt.outputs.model}
-      test: \${steps.split.outputs.test}
-      target: Status
-      positive: bad
-      explain: true
-      explain_rows: 3
-      explain_repeats: 2
-    outputs: [report, explanations]
-  register:
+const PIPELINE = explainedCreditPipeline(
+  'credit-served',
+  3,
+  `  register:
     uses: model.register
     needs: [evaluate]
     with: { model: "\${steps.gbdt.outputs.model}", name: credit-gbdt }
-`;
-
-async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (error) {
-    const e = error as { code?: unknown; message?: unknown };
-    return { code: Number(e.code), message: String(e.message) };
-  }
-  assert.fail('the request succeeded');
-}
+`,
+);
 
 /** Two rows of the credit data as `dataframe_records` (without the label). */
 function creditRows(file: string): Array<Record<string, string | number>> {
@@ -189,15 +159,17 @@ describe('runtime/explainServed over JSON-RPC', () => {
       await client.sendRequest(ServedPredictionsRequest.type, { deploymentId, limit: 1 }),
     ).rows;
     assert.ok(row);
-    const gone = await failure(client.sendRequest(ExplainServedRequest.type, { deploymentId, at: row.at, nth: 5 }));
+    const gone = await rpcFailure(client.sendRequest(ExplainServedRequest.type, { deploymentId, at: row.at, nth: 5 }));
     assert.equal(gone.code, -32001);
     assert.match(gone.message, /logged no prediction at .* \(row 6\): the log keeps its newest rows only/);
-    const none = await failure(client.sendRequest(ServedPredictionsRequest.type, { deploymentId: deploymentId + 9 }));
+    const none = await rpcFailure(
+      client.sendRequest(ServedPredictionsRequest.type, { deploymentId: deploymentId + 9 }),
+    );
     assert.deepEqual(
       [none.code, none.message],
       [-32001, `deployment ${deploymentId + 9} does not exist (cairn deployments list)`],
     );
-    const bad = await failure(client.sendRequest(ExplainServedRequest.method, { deploymentId, at: 'now', nth: 0 }));
+    const bad = await rpcFailure(client.sendRequest(ExplainServedRequest.method, { deploymentId, at: 'now', nth: 0 }));
     assert.equal(bad.code, -32602);
   });
 });
