@@ -15,6 +15,23 @@ export async function cli(args: string[], cwd: string): Promise<{ code: number; 
 }
 
 /** Split wine.csv, train a logistic regression on `split.train`, register it as `wine` (alias challenger). */
+/** One row of the wine data (its input columns), for requests to a served wine model. */
+export const wineRow = {
+  alcohol: 13.2,
+  malic_acid: 1.78,
+  ash: 2.14,
+  alcalinity_of_ash: 11.2,
+  magnesium: 100,
+  total_phenols: 2.65,
+  flavanoids: 2.76,
+  nonflavanoid_phenols: 0.26,
+  proanthocyanins: 1.28,
+  color_intensity: 4.38,
+  hue: 1.05,
+  od280_od315_of_diluted_wines: 3.4,
+  proline: 1050,
+};
+
 export function winePipeline(epochs: number): string {
   return `version: 1
 name: wine

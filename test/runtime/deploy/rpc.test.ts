@@ -28,7 +28,7 @@ import { closeAlert, insertAlert } from '../../../runtime/src/monitor/alerts.js'
 import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { alive, tempWorkspace } from '../engine/helpers.js';
 import { buildCli, cliEnv } from '../engine/cli.js';
-import { cli, fixtures, winePipeline } from './fixture.js';
+import { cli, fixtures, winePipeline, wineRow } from './fixture.js';
 
 // The deployment messages over the real JSON-RPC path (in-memory streams), with a real `cairn serve` child process
 // started by runtime/deploy, real HTTP to it, and the notifications that follow the store.
@@ -136,21 +136,7 @@ describe('deployment messages over JSON-RPC', () => {
     assert.equal(d.version, 1);
     assert.ok(result.token);
     assert.ok(alive(d.pid));
-    const row = {
-      alcohol: 13.2,
-      malic_acid: 1.78,
-      ash: 2.14,
-      alcalinity_of_ash: 11.2,
-      magnesium: 100,
-      total_phenols: 2.65,
-      flavanoids: 2.76,
-      nonflavanoid_phenols: 0.26,
-      proanthocyanins: 1.28,
-      color_intensity: 4.38,
-      hue: 1.05,
-      od280_od315_of_diluted_wines: 3.4,
-      proline: 1050,
-    };
+    const row = wineRow;
     const res = await fetch(`${d.url}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${result.token}` },

@@ -9,7 +9,7 @@ import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
 import { forEachBackend } from '../../lib/stores.js';
 import { buildCli, cliEnv } from '../engine/cli.js';
 import { tempWorkspace } from '../engine/helpers.js';
-import { cli, fixtures, winePipeline } from './fixture.js';
+import { cli, fixtures, winePipeline, wineRow } from './fixture.js';
 
 // runtime/deploy on both store backends, the store named only by the runtime's own settings (as `--store` would: no
 // CAIRN_STORE_URL, no .cairn/config.yaml): the `cairn serve` child it starts must write its deployment row and
@@ -43,21 +43,7 @@ forEachBackend('runtime/deploy', (b) => {
     const result = await client.sendRequest(DeployRequest.type, { model: 'wine@challenger' });
     const d = deploymentSchema.parse(result.deployment);
     assert.equal(d.status, 'serving');
-    const row = {
-      alcohol: 13.2,
-      malic_acid: 1.78,
-      ash: 2.14,
-      alcalinity_of_ash: 11.2,
-      magnesium: 100,
-      total_phenols: 2.65,
-      flavanoids: 2.76,
-      nonflavanoid_phenols: 0.26,
-      proanthocyanins: 1.28,
-      color_intensity: 4.38,
-      hue: 1.05,
-      od280_od315_of_diluted_wines: 3.4,
-      proline: 1050,
-    };
+    const row = wineRow;
     const res = await fetch(`${d.url}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${result.token}` },
