@@ -11,8 +11,8 @@ import { lineageJourneys, prepareLineageWorkspace } from './journeysLineage.js';
 import { prepareRecommenderWorkspace, recommenderJourneys, recoverRecommender } from './journeysRecommender.js';
 import { prepareSlurmWorkspace, prepareSweepWorkspace, slurmJourneys, sweepJourneys } from './journeysCluster.js';
 import { prepareTeam, teamJourneys, teamPgpass, type Member } from './journeysTeam.js';
-import { postgresCluster, type PgCluster } from '../lib/postgres.js';
-import { startSlurm, type SlurmCluster } from '../lib/slurm.js';
+import { postgresCluster } from '../lib/postgres.js';
+import { startSlurm } from '../lib/slurm.js';
 import { startCodeServer, userDataDir, type CodeServer } from './lib/codeServer.js';
 import { runtimeLogTail } from './lib/runtimeLog.js';
 import { visibleNotifications } from './lib/workbench.js';
@@ -295,6 +295,27 @@ function slurmConfLink(runDir: string): string {
 }
 
 /**
+ * A part's server (a Slurm or PostgreSQL cluster) started, or undefined with the part's failure reported: the parts
+ * after it still run.
+ */
+async function started<T>(
+  part: string,
+  what: string,
+  start: () => Promise<T>,
+  outcomes: Outcome[],
+): Promise<T | undefined> {
+  const t = Date.now();
+  try {
+    return await start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    outcomes.push({ name: `${part}: ${what} starts`, ok: false, ms: Date.now() - t, error: message });
+    console.log(`FAIL ${part}: ${what} did not start: ${message}`);
+    return undefined;
+  }
+}
+
+/**
  * The Slurm journeys (journeysCluster.ts) on a real single-node cluster started for them and stopped after, also when
  * they fail; the code-server's SLURM_CONF is linked to its slurm.conf meanwhile. The second journey builds on the
  * first's workbench, so after a failure the rest are reported as not run.
@@ -305,17 +326,8 @@ async function runSlurmJourneys(
   runDir: string,
   outcomes: Outcome[],
 ): Promise<void> {
-  const t = Date.now();
-  let cluster: SlurmCluster;
-  try {
-    cluster = await startSlurm();
-  } catch (error) {
-    // Reported as this part's failure; the parts after it still run.
-    const message = error instanceof Error ? error.message : String(error);
-    outcomes.push({ name: 'slurm: the Slurm cluster starts', ok: false, ms: Date.now() - t, error: message });
-    console.log(`FAIL slurm: the cluster did not start: ${message}`);
-    return;
-  }
+  const cluster = await started('slurm', 'the Slurm cluster', startSlurm, outcomes);
+  if (!cluster) return;
   try {
     fs.symlinkSync(cluster.conf, slurmConfLink(runDir));
     const folder = prepareSlurmWorkspace(runDir, cluster);
@@ -343,17 +355,8 @@ async function runTeamJourneys(
   runDir: string,
   outcomes: Outcome[],
 ): Promise<void> {
-  const t = Date.now();
-  let cluster: PgCluster;
-  try {
-    cluster = await postgresCluster();
-  } catch (error) {
-    // Reported as this part's failure; the parts after it still run.
-    const message = error instanceof Error ? error.message : String(error);
-    outcomes.push({ name: 'team: the PostgreSQL cluster starts', ok: false, ms: Date.now() - t, error: message });
-    console.log(`FAIL team: the PostgreSQL cluster did not start: ${message}`);
-    return;
-  }
+  const cluster = await started('team', 'the PostgreSQL cluster', postgresCluster, outcomes);
+  if (!cluster) return;
   const pages: Partial<Record<Member, Page>> = {};
   try {
     const team = await prepareTeam(runDir, cluster);
