@@ -167,7 +167,7 @@ const itemFeatures = {
     .describe('Title words in fewer items than this are left out of the vocabulary.'),
 };
 
-export const builtins: readonly BuiltinSpec[] = [
+const catalogue = [
   {
     name: 'data.load',
     version: 1,
@@ -684,10 +684,29 @@ export const builtins: readonly BuiltinSpec[] = [
     outputs: {},
     metrics: [],
   },
-];
+] as const satisfies readonly BuiltinSpec[];
+
+/** The built-in catalogue: the one definition of each built-in's options, outputs and metrics. */
+export const builtins: readonly BuiltinSpec[] = catalogue;
+
+/** A built-in's name, as the catalogue spells it. */
+export type BuiltinName = (typeof catalogue)[number]['name'];
+
+/** The catalogue entry of one built-in, with its options' own zod type (not widened to any object). */
+export type BuiltinSpecOf<N extends BuiltinName> = Extract<(typeof catalogue)[number], { name: N }>;
+
+/** A built-in's options as its zod schema outputs them (defaults applied). */
+export type BuiltinOptions<N extends BuiltinName> = z.output<BuiltinSpecOf<N>['options']>;
 
 const byName = new Map(builtins.map((b) => [b.name, b]));
 
 export function getBuiltin(name: string): BuiltinSpec | undefined {
   return byName.get(name);
+}
+
+/** The catalogue entry of a built-in named in code (its options typed); getBuiltin is for names read from a file. */
+export function builtinOf<N extends BuiltinName>(name: N): BuiltinSpecOf<N> {
+  const spec = byName.get(name);
+  if (!spec) throw new Error(`${name} is missing from the catalogue`);
+  return spec as BuiltinSpecOf<N>;
 }

@@ -14,7 +14,6 @@ import {
   takeRows,
   validateTable,
   writeCsv,
-  type ColumnRule,
   type Schema,
 } from '../ml/data/index.js';
 import type { Table } from '../ml/types.js';
@@ -29,9 +28,9 @@ const userErrors = (f: () => Promise<void>): Promise<void> => asStepErrors(f, [D
 async function dataLoad(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('data.load'), ctx);
   await userErrors(async () => {
-    let table = await readTable(o.path as string, o.format as 'auto' | 'csv' | 'jsonl');
-    if (o.columns) table = selectColumns(table, o.columns as string[], o.path as string);
-    if (table.rowCount === 0) ctx.log(`warning: ${o.path as string} has a header but no rows`);
+    let table = await readTable(o.path, o.format);
+    if (o.columns) table = selectColumns(table, o.columns, o.path);
+    if (table.rowCount === 0) ctx.log(`warning: ${o.path} has a header but no rows`);
     if (ctx.signal.aborted) return;
     await writeCsv(table, ctx.outputs.data as string);
     const schema = inferSchema(table);
@@ -61,9 +60,9 @@ async function schemaFromFile(file: string): Promise<Schema | undefined> {
 async function dataValidate(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('data.validate'), ctx);
   await userErrors(async () => {
-    const input = o.input as string;
+    const input = o.input;
     const table = await readTable(input);
-    let schema = o.schema as Record<string, ColumnRule> | undefined;
+    let schema = o.schema;
     if (!schema && ctx.dataSchemas.input) {
       const parsed = columnSchemaSchema.safeParse(ctx.dataSchemas.input);
       if (!parsed.success)
@@ -75,8 +74,8 @@ async function dataValidate(ctx: BuiltinContext): Promise<void> {
       ctx.log('no schema given: checking against the inferred one (types, required columns)');
     }
     const { clean, report } = validateTable(table, schema, {
-      dropMissing: o.drop_missing as boolean,
-      dropDuplicates: o.drop_duplicates as string[] | undefined,
+      dropMissing: o.drop_missing,
+      dropDuplicates: o.drop_duplicates,
     });
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify({ input, schema, ...report }, null, 1) + '\n');
@@ -88,7 +87,7 @@ async function dataValidate(ctx: BuiltinContext): Promise<void> {
       ctx.log(`${f.severity}: ${f.message}${f.lines.length ? ` (lines ${f.lines.join(', ')})` : ''}`);
     if (report.piiColumns.length)
       ctx.log(`personal data in: ${report.piiColumns.join(', ')} (a model card needs a privacy section)`);
-    const failOn = o.fail_on as 'error' | 'warning' | 'never';
+    const failOn = o.fail_on;
     const failing = failOn === 'never' ? 0 : failOn === 'warning' ? report.errors + report.warnings : report.errors;
     if (failing > 0) {
       const first = report.findings.find((f) => f.severity === 'error') ?? report.findings[0];
@@ -155,10 +154,10 @@ export function cutAtTime(
 async function dataSplit(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('data.split'), ctx);
   await userErrors(async () => {
-    const input = o.input as string;
-    const by = o.by as string | undefined;
-    const asOf = o.as_of as number | string | undefined;
-    const asOfFraction = o.as_of_fraction as number | undefined;
+    const input = o.input;
+    const by = o.by;
+    const asOf = o.as_of;
+    const asOfFraction = o.as_of_fraction;
     if ((asOf !== undefined || asOfFraction !== undefined) && !by) {
       throw new StepError(
         `${ctx.step}: ${asOf !== undefined ? 'as_of' : 'as_of_fraction'} needs \`by\` (the time column that says what is past and what is future)`,
@@ -183,11 +182,11 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
         );
     }
     const r = splitTable(table, {
-      testFraction: o.test_fraction as number,
-      validFraction: o.valid_fraction as number,
+      testFraction: o.test_fraction,
+      validFraction: o.valid_fraction,
       by,
-      stratify: o.stratify as string | undefined,
-      seed: o.seed as number,
+      stratify: o.stratify,
+      seed: o.seed,
       file: input,
     });
     if (ctx.signal.aborted) return;
@@ -205,7 +204,7 @@ async function dataSplit(ctx: BuiltinContext): Promise<void> {
     }
     const asOfText = cut === null ? '' : `; as of ${by as string} = ${cut}, future ${future?.rowCount ?? 0}`;
     ctx.log(
-      `train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${by ? `by time '${by}'` : o.stratify ? `stratified by '${o.stratify as string}'` : 'random'})${asOfText}`,
+      `train ${r.train.rowCount}, test ${r.test.rowCount}${r.valid ? `, valid ${r.valid.rowCount}` : ''} (${by ? `by time '${by}'` : o.stratify ? `stratified by '${o.stratify}'` : 'random'})${asOfText}`,
     );
   });
 }

@@ -8,13 +8,13 @@ import { builtinSpec, parseOptions } from './support.js';
 /** drift.check: per-feature drift report (drift.json) and the share of drifted columns as metrics. */
 async function driftCheck(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(builtinSpec('drift.check'), ctx);
-  const reference = o.reference as string;
-  const current = o.current as string;
+  const reference = o.reference;
+  const current = o.current;
   try {
     const [ref, cur] = await Promise.all([readTable(reference), readTable(current)]);
-    const options: DriftOptions = { share: o.share as number };
-    if (o.columns) options.columns = o.columns as string[];
-    if (o.tests) options.tests = o.tests as DriftOptions['tests'];
+    const options: DriftOptions = { share: o.share };
+    if (o.columns) options.columns = o.columns;
+    if (o.tests) options.tests = o.tests;
     const report = driftReport(ref, cur, options);
     if (ctx.signal.aborted) return;
     await writeFile(ctx.outputs.report as string, JSON.stringify(report, null, 1) + '\n');

@@ -12,11 +12,10 @@ import {
   regressionReport,
   regressionSlices,
   rmse,
-  type Average,
   type ProbaMatrix,
   type SliceReport,
 } from '../ml/metrics/index.js';
-import type { RankingMetricName } from '@cairn/protocol';
+import type { BuiltinOptions, RankingMetricName } from '@cairn/protocol';
 import { ExplainError } from '../ml/explain/permutation.js';
 import { buildExplanations } from '../ml/explain/report.js';
 import type { Predictor, RecommenderPredictor, Scores, Table, TabularPredictor } from '../ml/types.js';
@@ -76,15 +75,15 @@ function checkScores(s: Scores, rows: number, width: number, path: string): void
 /** `explain: true`: explanations.json next to metrics.json (runtime/src/ml/explain/report.ts). */
 async function writeExplanations(
   ctx: BuiltinContext,
-  o: Record<string, unknown>,
+  o: BuiltinOptions<'evaluate.classification' | 'evaluate.regression'>,
   model: TabularPredictor,
   table: Table,
 ) {
   if (o.explain !== true) return;
   const out = ctx.outputs.explanations;
   if (!out) throw new StepError("explain: true writes explanations.json: keep `explanations` among the step's outputs");
-  const opts = { repeats: o.explain_repeats as number, rows: o.explain_rows as number, seed: o.seed as number };
-  const e = await buildExplanations(o.model as string, o.test as string, model, table, o.target as string, opts);
+  const opts = { repeats: o.explain_repeats, rows: o.explain_rows, seed: o.seed };
+  const e = await buildExplanations(o.model, o.test, model, table, o.target, opts);
   if (ctx.signal.aborted) return;
   await writeFile(out, JSON.stringify(e, null, 1) + '\n');
   const top = e.importance.features.slice(0, 3).map((f) => `${f.feature} ${f.mean.toFixed(4)}`);
@@ -94,12 +93,12 @@ async function writeExplanations(
 async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('evaluate.classification'), ctx);
   await userErrors(async () => {
-    const modelPath = o.model as string;
-    const testPath = o.test as string;
+    const modelPath = o.model;
+    const testPath = o.test;
     const model = await tabular(modelPath, 'classification');
     const table = await readTable(testPath);
     if (table.rowCount === 0) throw new DataError('the test table has no rows', testPath);
-    const yTrue = labelsOf(table, o.target as string, testPath);
+    const yTrue = labelsOf(table, o.target, testPath);
     const labels = (model.classes ?? []).map(String);
     if (labels.length < 2)
       throw new StepError(`${modelPath} declares ${labels.length} classes; a classifier needs at least two`);
@@ -117,11 +116,11 @@ async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
     const proba: ProbaMatrix = scores;
     const options = {
       positive: typeof o.positive === 'string' || typeof o.positive === 'number' ? String(o.positive) : undefined,
-      threshold: o.threshold as number,
-      average: o.average as Average,
+      threshold: o.threshold,
+      average: o.average,
     };
     const report = classificationReport(yTrue, proba, labels, options);
-    const slices: SliceReport[] = ((o.slices as string[] | undefined) ?? []).map((c) =>
+    const slices: SliceReport[] = (o.slices ?? []).map((c) =>
       classificationSlices(c, sliceValues(table, c, testPath), yTrue, proba, labels, options),
     );
     if (ctx.signal.aborted) return;
@@ -151,12 +150,12 @@ async function evaluateClassification(ctx: BuiltinContext): Promise<void> {
 async function evaluateRegression(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('evaluate.regression'), ctx);
   await userErrors(async () => {
-    const modelPath = o.model as string;
-    const testPath = o.test as string;
+    const modelPath = o.model;
+    const testPath = o.test;
     const model = await tabular(modelPath, 'regression');
     const table = await readTable(testPath);
     if (table.rowCount === 0) throw new DataError('the test table has no rows', testPath);
-    const col = getColumn(table, o.target as string, testPath);
+    const col = getColumn(table, o.target, testPath);
     if (col.type === 'string')
       throw new DataError(`the target '${col.name}' holds text; a regression target must be numeric`, testPath);
     for (let i = 0; i < table.rowCount; i++)
@@ -165,7 +164,7 @@ async function evaluateRegression(ctx: BuiltinContext): Promise<void> {
     const scores = await model.predict(table);
     checkScores(scores, table.rowCount, 1, modelPath);
     const report = regressionReport(col.values, scores.values);
-    const slices = ((o.slices as string[] | undefined) ?? []).map((c) =>
+    const slices = (o.slices ?? []).map((c) =>
       regressionSlices(c, sliceValues(table, c, testPath), col.values, scores.values),
     );
     if (ctx.signal.aborted) return;
@@ -192,14 +191,14 @@ function ids(table: Table, name: string, file: string): Array<string | number> {
 async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('evaluate.ranking'), ctx);
   await userErrors(async () => {
-    const testPath = o.test as string;
-    const k = o.k as number;
+    const testPath = o.test;
+    const k = o.k;
     const wanted = o.metrics as string[];
     const test = await readTable(testPath);
     if (test.rowCount === 0) throw new DataError('the test table has no rows', testPath);
-    const users = ids(test, o.user as string, testPath);
-    const items = ids(test, o.item as string, testPath);
-    const ratingCol = getColumn(test, o.rating as string, testPath);
+    const users = ids(test, o.user, testPath);
+    const items = ids(test, o.item, testPath);
+    const ratingCol = getColumn(test, o.rating, testPath);
     if (ratingCol.type === 'string')
       throw new DataError(`rating column '${ratingCol.name}' holds text; it must be numeric`, testPath);
     const ratings = ratingCol.values;
@@ -209,16 +208,16 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
       const u = String(users[i]);
       if (!relevant.has(u)) relevant.set(u, new Map());
       userIds.set(u, users[i] as string | number);
-      if ((ratings[i] as number) >= (o.relevance as number)) relevant.get(u)?.set(String(items[i]), 1);
+      if ((ratings[i] as number) >= o.relevance) relevant.get(u)?.set(String(items[i]), 1);
     }
     const exclude = new Map<string | number, Set<string | number>>();
     const needSplit = wanted.includes('rmse_known') || wanted.includes('rmse_cold');
     let known: Uint8Array | undefined;
     if (o.train) {
-      const trainPath = o.train as string;
+      const trainPath = o.train;
       const train = await readTable(trainPath);
-      const tu = ids(train, o.user as string, trainPath);
-      const ti = ids(train, o.item as string, trainPath);
+      const tu = ids(train, o.user, trainPath);
+      const ti = ids(train, o.item, trainPath);
       tu.forEach((u, i) => {
         const s = exclude.get(u) ?? new Set();
         s.add(ti[i] as string | number);
@@ -233,13 +232,13 @@ async function evaluateRanking(ctx: BuiltinContext): Promise<void> {
         'rmse_known and rmse_cold tell known rows from cold-start ones by the training ratings: give `train:` (the training interactions)',
       );
     }
-    if (wanted.includes('lift_ndcg@k') && (o.models as string[]).length < 2)
+    if (wanted.includes('lift_ndcg@k') && o.models.length < 2)
       throw new StepError('lift_ndcg@k compares the first model with the baselines: list at least two `models:`');
     const evalUsers = [...relevant.entries()]
       .filter(([, r]) => r.size > 0)
       .map(([u]) => userIds.get(u) as string | number);
     const results: Array<{ model: string; metrics: Record<string, number> }> = [];
-    for (const modelPath of o.models as string[]) {
+    for (const modelPath of o.models) {
       const p = await deps.loadPredictor(modelPath);
       if (p.kind !== 'recommender')
         throw new StepError(

@@ -20,17 +20,17 @@ const userErrors = (f: () => Promise<void>): Promise<void> => asStepErrors(f, [D
 async function featuresTransform(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('features.transform'), ctx);
   await userErrors(async () => {
-    const input = o.input as string;
+    const input = o.input;
     const table = await readTable(input);
-    const hash = o.hash as { columns: string[]; buckets: number } | undefined;
+    const hash = o.hash;
     const t = fitTransform(
       table,
       {
-        standardize: o.standardize as string[] | undefined,
-        oneHot: o.one_hot as string[] | undefined,
+        standardize: o.standardize,
+        oneHot: o.one_hot,
         hash,
-        drop: o.drop as string[] | undefined,
-        target: o.target as string | undefined,
+        drop: o.drop,
+        target: o.target,
       },
       input,
     );
@@ -45,7 +45,7 @@ async function featuresTransform(ctx: BuiltinContext): Promise<void> {
 async function featuresApply(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('features.apply'), ctx);
   await userErrors(async () => {
-    const file = o.transform as string;
+    const file = o.transform;
     let json: unknown;
     try {
       json = JSON.parse(await readFile(file, 'utf8'));
@@ -56,7 +56,7 @@ async function featuresApply(ctx: BuiltinContext): Promise<void> {
       );
     }
     const t = parseTransform(json, file);
-    const input = o.input as string;
+    const input = o.input;
     const out = applyTransform(await readTable(input), t, input);
     if (ctx.signal.aborted) return;
     await writeCsv(out, ctx.outputs.data as string);
@@ -66,12 +66,12 @@ async function featuresApply(ctx: BuiltinContext): Promise<void> {
 async function featuresUserItemStats(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(spec('features.user-item-stats'), ctx);
   await userErrors(async () => {
-    const input = o.input as string;
+    const input = o.input;
     const r = userItemStats(await readTable(input), {
-      user: o.user as string,
-      item: o.item as string,
-      rating: o.rating as string,
-      time: o.time as string | undefined,
+      user: o.user,
+      item: o.item,
+      rating: o.rating,
+      time: o.time,
       file: input,
     });
     if (ctx.signal.aborted) return;

@@ -31,7 +31,7 @@ export function setModelRegistry(r: ModelRegistry | undefined): void {
 
 async function register(ctx: BuiltinContext): Promise<void> {
   const o = parseOptions(builtinSpec('model.register'), ctx);
-  const request: RegisterRequest = { name: o.name as string, model: o.model as string, step: ctx.step };
+  const request: RegisterRequest = { name: o.name, model: o.model, step: ctx.step };
   if (typeof o.card === 'string') request.card = o.card;
   if (typeof o.alias === 'string') request.alias = o.alias;
   try {

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { BuiltinOptions } from '@cairn/protocol';
 import { registerBuiltins } from './index.js';
 import { StepError, type BuiltinContext } from './types.js';
 import { initBackend } from '../ml/backend.js';
@@ -32,15 +33,21 @@ import type { Table } from '../ml/types.js';
  * values (what gates and model cards read), and write model.json (+ model.onnx).
  */
 
-function trainOptions(o: Record<string, unknown>): TrainOptions {
-  const es = o.early_stopping as { patience: number; min_delta: number } | undefined;
+/** The optimizer options every network trainer (tabular, MF, hybrid) shares in the catalogue. */
+type Knobs = Pick<
+  BuiltinOptions<'train.logistic-regression'>,
+  'epochs' | 'lr' | 'l2' | 'batch_size' | 'seed' | 'valid_fraction' | 'early_stopping'
+>;
+
+function trainOptions(o: Knobs): TrainOptions {
+  const es = o.early_stopping;
   return {
-    epochs: o.epochs as number,
-    lr: o.lr as number,
-    l2: o.l2 as number,
-    batchSize: o.batch_size as number,
-    seed: o.seed as number,
-    validFraction: o.valid_fraction as number,
+    epochs: o.epochs,
+    lr: o.lr,
+    l2: o.l2,
+    batchSize: o.batch_size,
+    seed: o.seed,
+    validFraction: o.valid_fraction,
     ...(es ? { earlyStopping: { patience: es.patience, minDelta: es.min_delta } } : {}),
   };
 }
@@ -148,18 +155,18 @@ async function readTransform(file: string): Promise<FittedTransform> {
 /** What every tabular trainer reads: the table, its saved transform, the target, and the encoded feature matrix. */
 async function tabularInputs(
   name: string,
-  o: Record<string, unknown>,
+  o: BuiltinOptions<'train.logistic-regression' | 'train.mlp' | 'train.gradient-boosting'>,
   task: 'classification' | 'regression',
   ctx: BuiltinContext,
 ) {
-  const file = o.train as string;
-  const target = o.target as string;
+  const file = o.train;
+  const target = o.target;
   const raw = await readTable(file);
   if (raw.rowCount === 0) throw new TrainingError(`${file}: the training data has no rows`);
   const transform = typeof o.transform === 'string' ? await readTransform(o.transform) : undefined;
   // A saved transform runs first (it passes the target through); the model's own encoding follows.
   const table = transform ? applyTransform(raw, transform, file) : raw;
-  const features = (o.features as string[] | undefined) ?? table.columns.map((c) => c.name).filter((c) => c !== target);
+  const features = o.features ?? table.columns.map((c) => c.name).filter((c) => c !== target);
   const inputColumns = transform
     ? [...new Set(transform.steps.map((s) => s.column))].filter((c) => c !== target)
     : features;
@@ -178,12 +185,13 @@ async function tabularInputs(
 }
 
 function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
-  const name = `train.${algorithm}`;
+  const name = `train.${algorithm}` as const;
   return (ctx: BuiltinContext) =>
     guarded(async () => {
       const o = parseOptions(spec(name), ctx);
       const backendName = await backend(ctx);
-      const task = algorithm === 'mlp' ? (o.task as 'classification' | 'regression') : 'classification';
+      const mlp = algorithm === 'mlp' && 'hidden' in o ? o : undefined; // 'hidden' (default [64, 32]) narrows the type
+      const task = mlp ? mlp.task : 'classification';
       const { target, transform, inputColumns, labelled, encoding, x } = await tabularInputs(name, o, task, ctx);
       const result = await trainTabular(
         { x, width: encoding.width, y: labelled.y },
@@ -191,9 +199,9 @@ function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
           ...trainOptions(o),
           task,
           classes: labelled.classes?.length ?? 0,
-          hidden: algorithm === 'mlp' ? (o.hidden as number[]) : [],
-          activation: algorithm === 'mlp' ? (o.activation as 'relu' | 'tanh' | 'sigmoid') : 'relu',
-          dropout: algorithm === 'mlp' ? (o.dropout as number) : 0,
+          hidden: mlp ? mlp.hidden : [],
+          activation: mlp ? mlp.activation : 'relu',
+          dropout: mlp ? mlp.dropout : 0,
         },
         hooks(ctx),
       );
@@ -213,7 +221,7 @@ function tabularStep(algorithm: 'logistic-regression' | 'mlp') {
         layers: result.layers,
         background: encodedMeans(x, labelled.y.length, encoding.width),
         backend: backendName,
-        seed: o.seed as number,
+        seed: o.seed,
         metrics: result.metrics,
       };
       summarize(ctx, result);
@@ -232,28 +240,28 @@ async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
     const name = 'train.gradient-boosting';
     const o = parseOptions(spec(name), ctx);
-    const task = o.task as 'classification' | 'regression';
-    const threads = o.threads as number;
+    const task = o.task;
+    const threads = o.threads;
     const { target, transform, inputColumns, labelled, encoding, x } = await tabularInputs(name, o, task, ctx);
-    const es = o.early_stopping as { patience: number; min_delta: number } | undefined;
+    const es = o.early_stopping;
     const result = await trainGbdt(
       { x, width: encoding.width, y: labelled.y },
       {
         task,
         classes: labelled.classes?.length ?? 0,
-        trees: o.trees as number,
-        lr: o.lr as number,
-        l2: o.l2 as number,
-        growth: o.growth as 'depthwise' | 'leafwise',
-        maxDepth: o.max_depth as number,
-        maxLeaves: o.max_leaves as number,
-        minChildWeight: o.min_child_weight as number,
-        minSamplesLeaf: o.min_samples_leaf as number,
-        subsample: o.subsample as number,
-        colsample: o.colsample as number,
-        maxBins: o.max_bins as number,
-        seed: o.seed as number,
-        validFraction: o.valid_fraction as number,
+        trees: o.trees,
+        lr: o.lr,
+        l2: o.l2,
+        growth: o.growth,
+        maxDepth: o.max_depth,
+        maxLeaves: o.max_leaves,
+        minChildWeight: o.min_child_weight,
+        minSamplesLeaf: o.min_samples_leaf,
+        subsample: o.subsample,
+        colsample: o.colsample,
+        maxBins: o.max_bins,
+        seed: o.seed,
+        validFraction: o.valid_fraction,
         threads,
         ...(es ? { earlyStopping: { patience: es.patience, minDelta: es.min_delta } } : {}),
       },
@@ -276,7 +284,7 @@ async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
       layers: [],
       ensemble: result.ensemble,
       backend: GBDT_BACKEND,
-      seed: o.seed as number,
+      seed: o.seed,
       metrics,
     };
     summarize(ctx, { ...result, metrics });
@@ -285,31 +293,33 @@ async function gradientBoosting(ctx: BuiltinContext): Promise<void> {
   });
 }
 
-const columnsOf = (o: Record<string, unknown>) => ({
-  user: o.user as string,
-  item: o.item as string,
-  rating: o.rating as string,
+const columnsOf = (
+  o: BuiltinOptions<'train.matrix-factorization' | 'train.popularity' | 'train.content-based' | 'train.hybrid'>,
+) => ({
+  user: o.user,
+  item: o.item,
+  rating: o.rating,
 });
 
 async function matrixFactorization(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
     const o = parseOptions(spec('train.matrix-factorization'), ctx);
     const backendName = await backend(ctx);
-    const file = o.ratings as string;
+    const file = o.ratings;
     const columns = columnsOf(o);
     const ix = indexInteractions(await readTable(file), columns, file);
-    const implicit = o.implicit as boolean;
+    const implicit = o.implicit;
     ctx.log(
-      `${ix.data.ratings.length} interactions, ${ix.data.nUsers} users, ${ix.data.nItems} items, ${o.factors as number} factors${implicit ? ', implicit' : ''}`,
+      `${ix.data.ratings.length} interactions, ${ix.data.nUsers} users, ${ix.data.nItems} items, ${o.factors} factors${implicit ? ', implicit' : ''}`,
     );
-    const result = await trainMf(ix.data, { ...trainOptions(o), factors: o.factors as number, implicit }, hooks(ctx));
+    const result = await trainMf(ix.data, { ...trainOptions(o), factors: o.factors, implicit }, hooks(ctx));
     if (ctx.signal.aborted) return;
     const model = mfArtifact(ix, result, {
       columns,
-      factors: o.factors as number,
+      factors: o.factors,
       implicit,
       backend: backendName,
-      seed: o.seed as number,
+      seed: o.seed,
     });
     summarize(ctx, result);
     await writeJson(ctx.outputs.model, model);
@@ -320,7 +330,7 @@ async function matrixFactorization(ctx: BuiltinContext): Promise<void> {
 async function popularity(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
     const o = parseOptions(spec('train.popularity'), ctx);
-    const file = o.ratings as string;
+    const file = o.ratings;
     const columns = columnsOf(o);
     const ix = indexInteractions(await readTable(file), columns, file);
     const model: PopularityModel = trainPopularity(ix, columns);
@@ -329,23 +339,23 @@ async function popularity(ctx: BuiltinContext): Promise<void> {
   });
 }
 
-function featureOptions(o: Record<string, unknown>): ContentFeatureOptions {
+function featureOptions(o: BuiltinOptions<'train.content-based' | 'train.hybrid'>): ContentFeatureOptions {
   return {
-    item: o.item as string,
-    genres: o.genres as string,
+    item: o.item,
+    genres: o.genres,
     ...(typeof o.title === 'string' ? { title: o.title } : {}),
-    separator: o.separator as string,
-    weighting: o.weighting as 'tfidf' | 'binary',
-    minDf: o.min_df as number,
+    separator: o.separator,
+    weighting: o.weighting,
+    minDf: o.min_df,
   };
 }
 
 /** The item features of `items:` tables (default: the ratings table itself). */
 async function itemFeatures(
-  o: Record<string, unknown>,
+  o: BuiltinOptions<'train.content-based' | 'train.hybrid'>,
   ratings: { table: Table; file: string },
 ): Promise<Map<string, ItemFeatures>> {
-  const files = o.items as string[] | undefined;
+  const files = o.items;
   const tables = files
     ? await Promise.all(files.map(async (file) => ({ table: await readTable(file), file })))
     : [ratings];
@@ -355,7 +365,7 @@ async function itemFeatures(
 async function contentBased(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
     const o = parseOptions(spec('train.content-based'), ctx);
-    const file = o.ratings as string;
+    const file = o.ratings;
     const columns = columnsOf(o);
     const table = await readTable(file);
     const ix = indexInteractions(table, columns, file);
@@ -381,7 +391,7 @@ async function hybrid(ctx: BuiltinContext): Promise<void> {
   await guarded(async () => {
     const o = parseOptions(spec('train.hybrid'), ctx);
     const backendName = await backend(ctx);
-    const file = o.ratings as string;
+    const file = o.ratings;
     const columns = columnsOf(o);
     const table = await readTable(file);
     const rows = ratingRows(table, columns, file);
@@ -399,13 +409,13 @@ async function hybrid(ctx: BuiltinContext): Promise<void> {
       features,
       {
         ...trainOptions(o),
-        factors: o.factors as number,
+        factors: o.factors,
         columns,
         features: featureOptions(o),
-        blendFraction: o.blend_fraction as number,
-        halfLife: o.popularity_half_life as number,
-        k: o.k as number,
-        relevance: o.relevance as number,
+        blendFraction: o.blend_fraction,
+        halfLife: o.popularity_half_life,
+        k: o.k,
+        relevance: o.relevance,
         backend: backendName,
       },
       hooks(ctx),
