@@ -42,6 +42,7 @@ import { serveDriftHandlers } from './driftHandlers.js';
 import { serveExplainHandlers } from './explainHandlers.js';
 import { check, guarded } from './errors.js';
 import { RawJson, splicingJsonEncoder } from './rawJson.js';
+import { watchOtherRuns } from './runWatcher.js';
 
 /**
  * Serves one workspace over a JSON-RPC connection: requests of protocol/src/runtime/{messages,registry,deploy}.ts in, run events out as
@@ -50,7 +51,7 @@ import { RawJson, splicingJsonEncoder } from './rawJson.js';
 export function serveRuntime(
   connection: MessageConnection,
   engine: Engine,
-  options: DeployHandlerOptions = {},
+  options: DeployHandlerOptions & { runWatch?: Parameters<typeof watchOtherRuns>[2] } = {},
 ): { closed: Promise<void> } {
   engine.onEvent((event) => {
     const { type, ...params } = event;
@@ -199,18 +200,38 @@ export function serveRuntime(
   // A run's explanations (protocol/src/runtime/explain.ts): the explanation view.
   serveExplainHandlers(connection, engine);
 
-  const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
+  // Runs that other processes start in this store (a teammate, the CLI, CI) arrive as the same notifications, live.
+  const others = watchOtherRuns(
+    engine.store,
+    (p) => {
+      try {
+        void connection.sendNotification(RunProgressNotification.type, p);
+      } catch {
+        // Disposed connection: nobody to tell.
+      }
+    },
+    options.runWatch ?? {},
+  );
+  const closed = new Promise<void>((resolve) => connection.onClose(() => void others.dispose().finally(resolve)));
   connection.listen();
-  // Ready once the store is open (a PostgreSQL store connects and migrates first); a store that cannot open is said.
+  // Ready once the store is open (a PostgreSQL store connects and migrates first) and the watch of others' runs is on
+  // (its failure is said, and the rest works); a store that cannot open is said.
+  const watching = others.ready.catch((error: unknown) =>
+    process.stderr.write(
+      `cairn runtime: runs of other processes will show on a refresh only: ${error instanceof Error ? error.message : String(error)}\n`,
+    ),
+  );
   void engine.store.ready.then(
-    () =>
-      connection.sendNotification(RuntimeReadyNotification.type, {
+    async () => {
+      await watching;
+      await connection.sendNotification(RuntimeReadyNotification.type, {
         version: cairnVersion(),
         pid: process.pid,
         workspace: engine.workspace,
         parallelism: engine.parallelism,
         user: runUser(engine.workspace).user,
-      }),
+      });
+    },
     (error: unknown) =>
       process.stderr.write(
         `cairn runtime: the store cannot be opened: ${error instanceof Error ? error.message : String(error)}\n`,

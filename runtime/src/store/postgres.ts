@@ -218,6 +218,67 @@ export class PgDb implements SqlDb {
     return out;
   }
 
+  /**
+   * LISTENs on `channel` over a connection of its own (a pooled one would be handed to other queries). `onNotify` gets
+   * each payload, and `undefined` after the connection was lost and made again (what was announced meanwhile is
+   * gone: look at the store). Resolves once listening; a first connection that fails rejects.
+   */
+  async listen(channel: string, onNotify: (payload: string | undefined) => void): Promise<{ close(): Promise<void> }> {
+    let client: pg.Client | undefined;
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    let backoffMs = 500;
+    const open = async (): Promise<void> => {
+      const c = new (pgModule().Client)({ connectionString: this.url, types, application_name: 'cairn-watch' });
+      c.on('notification', (n) => {
+        if (n.channel === channel) onNotify(n.payload);
+      });
+      // A lost connection (server restart, network) is made again with a growing pause; the caller is told.
+      c.on('error', () => lost(c));
+      c.on('end', () => lost(c));
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+        if (closed) throw new Error('closed while connecting');
+      } catch (error) {
+        c.removeAllListeners('end');
+        await c.end().catch(() => {});
+        throw this.wrap(error);
+      }
+      client = c;
+      backoffMs = 500;
+    };
+    const lost = (c: pg.Client): void => {
+      if (closed || client !== c) return;
+      client = undefined;
+      void c.end().catch(() => {});
+      const again = (): void => {
+        retry = undefined;
+        if (closed) return;
+        open().then(
+          () => onNotify(undefined),
+          () => {
+            backoffMs = Math.min(backoffMs * 2, 30_000);
+            retry = setTimeout(again, backoffMs);
+            retry.unref();
+          },
+        );
+      };
+      retry = setTimeout(again, backoffMs);
+      retry.unref();
+    };
+    await open();
+    return {
+      close: async () => {
+        closed = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        await c?.end().catch(() => {});
+      },
+    };
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }

@@ -72,6 +72,14 @@ export class SqliteDb implements SqlDb {
     }
   }
 
+  /**
+   * SQLite's change counter for this connection: it moves when another connection (process) committed since the last
+   * read, never for this connection's own writes. One read costs a few microseconds (docs/team.md).
+   */
+  dataVersion(): number {
+    return Number(this.raw.pragma('data_version', { simple: true }));
+  }
+
   close(): Promise<void> {
     this.raw.close();
     return Promise.resolve();

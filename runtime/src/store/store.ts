@@ -10,12 +10,12 @@ import { DeploymentRepository } from './repos/deployments.js';
 import { MetricRepository, SqliteMetricWriter, SqlMetricWriter, type MetricWriter } from './repos/metrics.js';
 import { MonitorRepository } from './repos/monitor.js';
 import { RegistryRepository } from './repos/registry.js';
-import { RunRepository } from './repos/runs.js';
+import { RunRepository, RUNS_CHANNEL } from './repos/runs.js';
 import { SweepRepository } from './repos/sweeps.js';
 import type { SqlDb } from './sql.js';
 import { SqliteDb } from './sqlite.js';
 
-export { REDACTED, type NewRun, type StepRunRow } from './repos/runs.js';
+export { REDACTED, type NewRun, type RunChangeRow, type StepRunRow } from './repos/runs.js';
 export type { CacheEntry, CachedOutput, StepIo } from './repos/artifacts.js';
 export type { NewDeployment, LoggedPrediction } from './repos/deployments.js';
 export { ConflictError } from './sql.js';
@@ -183,6 +183,48 @@ export class Store implements Repositories {
     if (this.sql instanceof PgDb) return { CAIRN_STORE_URL: this.sql.url };
     // An in-memory store cannot be shared with another process: the child falls back to its own settings.
     return this.file === ':memory:' ? {} : { CAIRN_STORE_URL: this.file };
+  }
+
+  /**
+   * Calls `onChange` when another process may have inserted a run or changed a run's status: on PostgreSQL when the
+   * writing transaction's NOTIFY arrives (RUNS_CHANNEL; also after a lost listening connection came back), on SQLite
+   * when `PRAGMA data_version` moved (any other connection's commit), read every `minMs`, the pause doubling up to
+   * `maxMs` while nothing changes. Resolves once watching.
+   */
+  async watchRuns(
+    onChange: () => void,
+    options: { minMs?: number; maxMs?: number } = {},
+  ): Promise<{ close(): Promise<void> }> {
+    const sql = this.sql;
+    if (sql instanceof PgDb) return sql.listen(RUNS_CHANNEL, () => onChange());
+    const minMs = options.minMs ?? 250;
+    const maxMs = Math.max(minMs, options.maxMs ?? 2000);
+    let seen = sql.dataVersion();
+    let pause = minMs;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = (): void => {
+      let now: number;
+      try {
+        now = sql.dataVersion();
+      } catch {
+        return; // The store closed under the last tick.
+      }
+      if (now !== seen) {
+        seen = now;
+        pause = minMs;
+        onChange();
+      } else pause = Math.min(pause * 2, maxMs);
+      timer = setTimeout(tick, pause);
+      timer.unref();
+    };
+    timer = setTimeout(tick, pause);
+    timer.unref();
+    return Promise.resolve({
+      close: () => {
+        clearTimeout(timer);
+        return Promise.resolve();
+      },
+    });
   }
 
   /** Writes pending metrics and closes (on SQLite both happen before this returns). */

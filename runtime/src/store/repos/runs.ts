@@ -316,6 +316,33 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
 }
 
 const FINISH_RUN = 'UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?';
+
+/**
+ * The PostgreSQL channel on which a run's insert and each status change are announced (payload: the run id), from the
+ * writing transaction, so a listener sees the row once it is committed (rpc/runWatcher.ts; SQLite watchers poll
+ * `PRAGMA data_version` instead).
+ */
+export const RUNS_CHANNEL = 'cairn_runs';
+const NOTIFY_RUN = `SELECT pg_notify('${RUNS_CHANNEL}', ?) AS sent`;
+
+async function announceRun(t: SqlDb, runId: number): Promise<void> {
+  if (t.dialect === 'postgres') await t.get(NOTIFY_RUN, [String(runId)]);
+}
+
+/** What a watcher of other processes' runs compares between two looks (rpc/runWatcher.ts). */
+export interface RunChangeRow {
+  id: number;
+  pipeline: string;
+  status: string;
+  startedAt: number;
+  endedAt: number | null;
+  error: string | null;
+  host: string | null;
+  pid: number | null;
+}
+
+const RUN_CHANGE_COLUMNS = `SELECT r.id, p.name AS pipeline, r.status, r.started_at AS "startedAt", r.ended_at AS "endedAt",
+  r.error, r.host, r.pid FROM runs r JOIN pipelines p ON p.id = r.pipeline_id`;
 const INTERRUPT_STEPS =
   "UPDATE step_runs SET status = 'interrupted' WHERE run_id = ? AND status IN ('pending', 'running')";
 
@@ -357,6 +384,7 @@ export class RunRepository {
       for (const r of dead) {
         await t.run(FINISH_RUN, ['interrupted', now, 'the runtime stopped while this run was in progress', r.id]);
         await t.run(INTERRUPT_STEPS, [r.id]);
+        await announceRun(t, r.id);
       }
     });
     return dead.length;
@@ -418,13 +446,33 @@ export class RunRepository {
         ]);
         await writeSortKey(t, id, 'param', name, summary[name]);
       }
+      await announceRun(t, id);
       return id;
     });
   }
 
   async finishRun(runId: number, status: RunStatus, error: string | null = null): Promise<void> {
     await this.writer?.flush();
-    await this.db.run(FINISH_RUN, [status, Date.now(), error, runId]);
+    await this.db.tx(async (t) => {
+      await t.run(FINISH_RUN, [status, Date.now(), error, runId]);
+      await announceRun(t, runId);
+    });
+  }
+
+  /** The highest run id (0: none yet): where a watcher of new runs starts. */
+  async maxId(): Promise<number> {
+    return (await this.db.get<{ id: number | null }>('SELECT max(id) AS id FROM runs'))?.id ?? 0;
+  }
+
+  /** Runs still running, with what a watcher compares (the ones another process started before the watch began). */
+  running(): Promise<RunChangeRow[]> {
+    return this.db.all<RunChangeRow>(`${RUN_CHANGE_COLUMNS} WHERE r.status = 'running' ORDER BY r.id`);
+  }
+
+  /** Runs after `afterId`, and the runs `ids` (a watcher's unfinished ones), in id order: primary-key lookups only. */
+  changes(afterId: number, ids: readonly number[]): Promise<RunChangeRow[]> {
+    const known = ids.length > 0 ? ` OR r.id IN (${ids.map(() => '?').join(', ')})` : '';
+    return this.db.all<RunChangeRow>(`${RUN_CHANGE_COLUMNS} WHERE r.id > ?${known} ORDER BY r.id`, [afterId, ...ids]);
   }
 
   async setTag(runId: number, key: string, value: string): Promise<void> {
