@@ -172,8 +172,8 @@ export function teamJourneys(team: Team): TeamJourney[] {
         await waitForWorkbench(page);
         await showView(page, 'Experiments');
         await widenSidebar(page, 560);
-        // Bob's window opened while alice ran: another process's run reaches it on a refresh (the view's button).
-        await palette(page, 'Cairn: Refresh Runs');
+        // Bob's window opened while alice ran: her run reaches his view on its own (no refresh; the runtime watches
+        // the store for other processes' runs), whether it started before or after his view loaded.
         const row = experimentRows(page)
           .filter({ hasText: new RegExp(`^#${id} succeeded.*\\bby ${alice}\\b`) })
           .first();
@@ -315,6 +315,35 @@ export function teamJourneys(team: Team): TeamJourney[] {
             `run #${run} is a row: ${cells.join(' | ')}`,
           );
         await shot('t06-compare-alice-and-bob');
+      },
+    },
+    {
+      who: 'bob',
+      name: "team: alice starts a run in her terminal; bob's open Experiments view shows it and its end without a refresh",
+      async run(page, shot) {
+        await freshEditorArea(page, true);
+        await showView(page, 'Experiments');
+        // Bob's view is loaded (alice's first run listed) before her new run exists: what follows can only arrive live.
+        await experimentRows(page)
+          .filter({ hasText: new RegExp(`^#${aliceRun()} succeeded`) })
+          .first()
+          .waitFor({ timeout: 15_000 });
+        const id = await nextRunId(team);
+        const cli = cairn(team.folders.alice, ['run', 'cairn.yaml'], team.env);
+        // Awaited below; a failure of the wait in between must not leave it unhandled.
+        void cli.catch(() => undefined);
+        const byAlice = (status: string) =>
+          experimentRows(page)
+            .filter({ hasText: new RegExp(`^#${id} ${status}.*\\bby ${alice}\\b`) })
+            .first();
+        await byAlice('(running|succeeded)').waitFor({ timeout: 60_000 });
+        await shot('t07-bob-sees-alice-terminal-run-live');
+        await cli;
+        await byAlice('succeeded').waitFor({ timeout: 60_000 });
+        const stored = (await storedRuns(team)).find((r) => r.id === id);
+        assert.equal(stored?.status, 'succeeded', `run #${id} succeeded in the store`);
+        assert.equal(stored?.user, teamUsers.alice, `run #${id} is alice's`);
+        await shot('t08-bob-sees-alice-terminal-run-end-live');
       },
     },
   ];
