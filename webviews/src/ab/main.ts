@@ -74,7 +74,7 @@ const businessSection = h(
   'section',
   { className: 'panel business', 'aria-label': 'Business metrics', hidden: true },
   h('header', {}, h('h2', {}, 'Clicks, conversions and revenue')),
-  h('div', { className: 'body scroll pad' }, businessNotes, srmLine, businessArms, businessDiffs),
+  h('div', { className: 'body scroll pad' }, srmLine, businessNotes, businessArms, businessDiffs),
 );
 (root.querySelector('.ab') ?? root).append(businessSection);
 
@@ -310,28 +310,24 @@ function drawBusiness(r: BusinessAbReport): void {
       h('span', { className: 'muted' }, formatTime(r.createdAt)),
     );
   }
+  // The SRM check shows once, always (so a user sees that the split was checked and against what): a mismatch turns
+  // it into the warning; the runtime's own SRM sentence is not repeated among the other notes.
+  const total = r.srm.observed.reduce((s, n) => s + n, 0);
+  const tested =
+    `impressions ${r.srm.observed.map((n) => n.toLocaleString()).join(' / ')} ` +
+    `(${r.srm.observed.map((n) => `${formatNumber(total > 0 ? (100 * n) / total : 0)}%`).join(' / ')}) against ` +
+    `${r.srm.expectedShares.map((s) => `${formatNumber(100 * s)}%`).join(' / ')}`;
+  const test = `chi-square ${formatNumber(r.srm.chiSquare)}, p = ${formatNumber(r.srm.pValue)}`;
+  srmLine.className = `srm-check ${r.srm.mismatch ? 'bad' : 'muted'}`;
+  srmLine.setAttribute('role', r.srm.mismatch ? 'alert' : 'status');
+  srmLine.textContent = r.srm.mismatch
+    ? `Sample ratio mismatch: ${tested} (${test}): the arms do not get the traffic they should, so do not trust the ` +
+      'comparison; check the A/B key and what drops impressions.'
+    : `Sample ratio check: ${tested}: ${test} — no mismatch`;
+  // The others (arms with no data, an underpowered test).
   businessNotes.replaceChildren(
-    ...(r.srm.mismatch
-      ? [
-          h(
-            'li',
-            { className: 'srm bad' },
-            `Sample ratio mismatch: impressions ${r.srm.observed.join(' / ')} are off the configured split (p = ${formatNumber(r.srm.pValue)}); do not trust the comparison.`,
-          ),
-        ]
-      : []),
-    // The SRM sentence is the bold line above; the others (arms with no data, an underpowered test) follow it.
     ...r.warnings.filter((w) => !w.startsWith('sample-ratio mismatch')).map((w) => h('li', { className: 'muted' }, w)),
   );
-  // The SRM check always shows, so a user sees that the split was checked and against what.
-  const total = r.srm.observed.reduce((s, n) => s + n, 0);
-  srmLine.className = `srm-check ${r.srm.mismatch ? 'bad' : 'muted'}`;
-  srmLine.textContent =
-    `Sample ratio check: impressions ${r.srm.observed.map((n) => n.toLocaleString()).join(' / ')} ` +
-    `(${r.srm.observed.map((n) => `${formatNumber(total > 0 ? (100 * n) / total : 0)}%`).join(' / ')}) against ` +
-    `${r.srm.expectedShares.map((s) => `${formatNumber(100 * s)}%`).join(' / ')}: chi-square ` +
-    `${formatNumber(r.srm.chiSquare)}, p = ${formatNumber(r.srm.pValue)} — ` +
-    (r.srm.mismatch ? 'mismatch' : 'no mismatch');
   const cell = (value: number, ci: readonly [number, number]): HTMLElement =>
     h('td', { className: 'num' }, `${formatNumber(value)} ${interval(ci)}`);
   const armRow = (a: BusinessArm): HTMLElement =>
