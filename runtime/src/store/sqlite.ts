@@ -77,7 +77,7 @@ export class SqliteDb implements SqlDb {
    * read, never for this connection's own writes. One read costs a few microseconds (docs/team.md).
    */
   dataVersion(): number {
-    return Number(this.raw.pragma('data_version', { simple: true }));
+    return Number(this.statement('PRAGMA data_version').pluck().get());
   }
 
   close(): Promise<void> {
