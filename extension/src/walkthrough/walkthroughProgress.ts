@@ -39,7 +39,8 @@ export class WalkthroughProgress implements vscode.Disposable {
         }
       }),
       runtime.onProgress((p) => {
-        if (p.status !== 'succeeded') return;
+        // A teammate's run seen in a shared store is not something the user did.
+        if (p.status !== 'succeeded' || p.elsewhere) return;
         if (p.step === undefined) {
           this.set(WalkthroughKeys.ran);
           return;

@@ -145,6 +145,8 @@ export namespace RunProgressNotification {
     message: z.string().optional(),
     /** A step on the Slurm executor: its job and the Slurm state just seen (PENDING, RUNNING, COMPLETED…). */
     slurm: z.object({ job: z.string(), state: z.string() }).optional(),
+    /** A run another process started (a teammate, the CLI, CI) seen in the shared store, not one this runtime runs. */
+    elsewhere: z.literal(true).optional(),
   });
   export type Params = z.infer<typeof paramsSchema>;
   export const type = new NotificationType<Params>(method);

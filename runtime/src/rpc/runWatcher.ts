@@ -31,7 +31,12 @@ export function watchOtherRuns(
 
   const announce = (r: RunChangeRow): void => {
     if (!(runStatuses as readonly string[]).includes(r.status)) return;
-    const p: RunProgressNotification.Params = { runId: r.id, pipeline: r.pipeline, status: r.status as RunStatus };
+    const p: RunProgressNotification.Params = {
+      runId: r.id,
+      pipeline: r.pipeline,
+      status: r.status as RunStatus,
+      elsewhere: true,
+    };
     if (r.endedAt !== null) p.durationMs = r.endedAt - r.startedAt;
     if (r.error !== null && isTerminalRunStatus(r.status)) p.message = r.error;
     notify(p);

@@ -95,7 +95,7 @@ forEachBackend('runs of other processes, live', (b) => {
       await inbox.waitFor((p) => p.runId === id && p.status === 'running');
       assert.deepEqual(
         inbox.seen.find((p) => p.runId === id),
-        { runId: id, pipeline: 'shared', status: 'running' },
+        { runId: id, pipeline: 'shared', status: 'running', elsewhere: true },
       );
 
       // A run this process starts is the engine's to announce: the watcher looks at it (it is committed before the
