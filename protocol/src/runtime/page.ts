@@ -34,6 +34,11 @@ export const runPageQuerySchema = z.strictObject({
   limit: z.number().int().min(1).max(10_000).default(200),
   /** Absent: the first page. */
   after: runCursorSchema.optional(),
+  /**
+   * Rows passed over (after `after`, else from the first row) before the page: a view that jumps (a dragged
+   * scrollbar) seeks by keyset from the nearest cursor it has, reading only ids and sort keys, never OFFSET pages.
+   */
+  skip: z.number().int().min(1).max(10_000_000).optional(),
   /** Also count every run the filter matches (one more query; a view asks on its first page only). */
   withTotal: z.boolean().optional(),
 });

@@ -123,6 +123,34 @@ forEachBackend('run pages (keyset)', (backend) => {
     }
   }
 
+  test('skip seeks by keyset: from the start and from a cursor, under every sort and a filter; past the end is empty', async () => {
+    for (const by of sorts) {
+      for (const order of ['asc', 'desc'] as const) {
+        const want = expected(runs, { by, order });
+        const ids = async (q: RunPageQuery) => (await store.runs.page(q)).table.rows.map((r) => r.id);
+        const sort = { by, order };
+        assert.deepEqual(await ids({ sort, skip: 10, limit: 5, columns: [] }), want.slice(10, 15), `${by} ${order}`);
+        const first = await store.runs.page({ sort, limit: 7, columns: [] });
+        assert.ok(first.next);
+        const from = await ids({ sort, after: first.next, skip: 20, limit: 6, columns: [] });
+        assert.deepEqual(from, want.slice(27, 33), `${by} ${order} after a cursor`);
+        const past = await store.runs.page({ sort, skip: want.length, limit: 5, columns: [] });
+        assert.deepEqual([past.table.rows.length, past.next], [0, null], `${by} ${order} past the end`);
+      }
+    }
+    const filter = { status: ['failed' as const] };
+    const failed = expected(
+      runs.filter((r) => r.status === 'failed'),
+      { by: 'id', order: 'desc' },
+    );
+    const page = await store.runs.page({ filter, skip: 3, limit: 4, columns: [], withTotal: true });
+    assert.deepEqual(
+      page.table.rows.map((r) => r.id),
+      failed.slice(3, 7),
+    );
+    assert.equal(page.total, failed.length);
+  });
+
   test('runs inserted between pages neither repeat nor hide the runs before the cursor', async () => {
     const scratch = new Store(':memory:');
     try {

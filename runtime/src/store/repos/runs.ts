@@ -701,6 +701,21 @@ export class RunRepository {
   }
 
   /**
+   * The cursor of the row `skip` rows after `after` (else the `skip`th row): the same keyset walk as a page, reading
+   * only ids and sort keys. Null: no row follows them, the page after it is empty.
+   */
+  private async seek(
+    where: readonly string[],
+    args: readonly SqlValue[],
+    sort: RunSort,
+    after: RunCursor | undefined,
+    skip: number,
+  ): Promise<RunCursor | null> {
+    // `next` is null when no row follows the skipped ones.
+    return (await this.keysetPage<{ id: number }>('r.id', where, args, sort, after, skip)).next;
+  }
+
+  /**
    * One page of runs as a compare table, by keyset: ORDER BY (sort key, id) with missing keys last, and the page after
    * a cursor starts strictly after that row, so every run is on exactly one page whatever the ties, and runs inserted
    * between pages never repeat or hide the ones before the cursor. Only the asked columns travel.
@@ -738,7 +753,11 @@ export class RunRepository {
           .map((g) => (wanted(g) ? `r.${g}s_json` : `'{}' AS ${g}s_json`))
           .join(', ')}`
       : runColumns;
-    const { rows, next } = await this.keysetPage<RunRow>(selected, where, args, sort, q.after, q.limit);
+    const start = q.skip === undefined ? q.after : await this.seek(where, args, sort, q.after, q.skip);
+    const { rows, next } =
+      start === null
+        ? { rows: [], next: null }
+        : await this.keysetPage<RunRow>(selected, where, args, sort, start, q.limit);
     const tail = `,"next":${JSON.stringify(next)}${total === undefined ? '' : `,"total":${total}`}}`;
     // Without asked columns the page names its own (a view's first look): the general conversion will do.
     if (!q.columns) return `{"table":${JSON.stringify(runSummariesToTable(rows.map(toSummary), q.columns))}${tail}`;
