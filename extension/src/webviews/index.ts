@@ -44,7 +44,7 @@ import {
   type MetricHistory,
 } from '@cairn/protocol';
 import type { RuntimeRequestType } from '../runtime/runtimeClient.js';
-import { postRunPages } from './comparePages.js';
+import { postRunPages, type RunPager } from './comparePages.js';
 import { ViewPanel, revivedQuery, type ViewController, type ViewSpec } from './panelHost.js';
 
 /**
@@ -157,67 +157,82 @@ export function registerWebviews(
 
   const compareController = (
     p: ViewPanel<CompareToView, CompareFromView, CompareQuery>,
-  ): ViewController<CompareFromView, CompareQuery> => ({
-    async onReady(query) {
-      try {
-        if (!query.runIds) {
-          await postRunPages(
-            (params) => runtime.request(RunPageRequest, params),
-            query,
-            (m) => p.post(m),
-            MAX_RUNS,
-          );
-          return;
-        }
-        const list = await runtime.request(ListRunsRequest, {
-          filter: query.pipeline ? { pipeline: query.pipeline } : undefined,
-          sort: { by: 'startedAt', order: 'desc' },
-          limit: MAX_RUNS,
-        });
-        const wanted = new Set(query.runIds);
-        const runs = list.runs.filter((r) => wanted.has(r.id));
-        // The first rows paint while the rest are still being delivered (see chunkRunTable).
-        const [head, ...tail] = chunkRunTable(runSummariesToTable(runs));
-        let pending = runs.length - (head?.rows.length ?? 0);
-        p.post({
-          type: 'runs',
-          payload: { query, table: head ?? { columns: [], rows: [] }, total: runs.length, pending },
-        });
-        for (const chunk of tail) {
-          pending -= chunk.rows.length;
-          p.post({ type: 'patch', payload: { table: chunk, pending } });
-        }
-      } catch (err) {
-        p.fail('Loading runs failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
-      }
-    },
-    async onMessage(message) {
-      switch (message.type) {
-        case 'requestHistories': {
-          const { requestId, runIds, metric, maxPoints } = message.payload;
-          try {
-            const histories: MetricHistory[] = await mapLimit(runIds, HISTORY_CONCURRENCY, (runId) =>
-              runtime.request(MetricHistoryRequest, { runId, key: metric, maxPoints }),
+  ): ViewController<CompareFromView, CompareQuery> => {
+    /** Over MAX_RUNS runs the view is windowed: this reads the pages it asks for. */
+    let pager: RunPager | undefined;
+    return {
+      async onReady(query) {
+        try {
+          if (!query.runIds) {
+            pager = await postRunPages(
+              (params) => runtime.request(RunPageRequest, params),
+              query,
+              (m) => p.post(m),
+              MAX_RUNS,
             );
-            p.post({ type: 'histories', payload: { requestId, metric, histories } });
-          } catch (err) {
-            p.fail(`Loading the history of ${metric} failed`, err);
+            return;
           }
-          return;
+          const list = await runtime.request(ListRunsRequest, {
+            filter: query.pipeline ? { pipeline: query.pipeline } : undefined,
+            sort: { by: 'startedAt', order: 'desc' },
+            limit: MAX_RUNS,
+          });
+          const wanted = new Set(query.runIds);
+          const runs = list.runs.filter((r) => wanted.has(r.id));
+          // The first rows paint while the rest are still being delivered (see chunkRunTable).
+          const [head, ...tail] = chunkRunTable(runSummariesToTable(runs));
+          let pending = runs.length - (head?.rows.length ?? 0);
+          p.post({
+            type: 'runs',
+            payload: { query, table: head ?? { columns: [], rows: [] }, total: runs.length, pending },
+          });
+          for (const chunk of tail) {
+            pending -= chunk.rows.length;
+            p.post({ type: 'patch', payload: { table: chunk, pending } });
+          }
+        } catch (err) {
+          p.fail('Loading runs failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
         }
-        case 'openRun':
-          return actions.openRun(message.payload.runId);
-        case 'showLineage':
-          showLineage({ target: String(message.payload.runId) });
-          return;
-        case 'ready':
-        case 'error':
-          return;
-        default:
-          assertNeverMessage(message);
-      }
-    },
-  });
+      },
+      async onMessage(message) {
+        switch (message.type) {
+          case 'requestHistories': {
+            const { requestId, runIds, metric, maxPoints } = message.payload;
+            try {
+              const histories: MetricHistory[] = await mapLimit(runIds, HISTORY_CONCURRENCY, (runId) =>
+                runtime.request(MetricHistoryRequest, { runId, key: metric, maxPoints }),
+              );
+              p.post({ type: 'histories', payload: { requestId, metric, histories } });
+            } catch (err) {
+              p.fail(`Loading the history of ${metric} failed`, err);
+            }
+            return;
+          }
+          case 'requestPages':
+            if (!pager) {
+              log.warn('cairn.compare: ignored a request for pages from a view that holds all its runs');
+              return;
+            }
+            try {
+              await pager.want(message.payload);
+            } catch (err) {
+              p.fail('Loading runs failed', err, 'Check the Cairn runtime log (Cairn: Show Runtime Log).');
+            }
+            return;
+          case 'openRun':
+            return actions.openRun(message.payload.runId);
+          case 'showLineage':
+            showLineage({ target: String(message.payload.runId) });
+            return;
+          case 'ready':
+          case 'error':
+            return;
+          default:
+            assertNeverMessage(message);
+        }
+      },
+    };
+  };
 
   const lineageController = (
     p: ViewPanel<LineageToView, LineageFromView, LineageQuery>,

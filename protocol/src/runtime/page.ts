@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-namespace -- one namespace per message, as messages.ts. */
 import { RequestType } from 'vscode-jsonrpc';
 import { z } from 'zod';
-import { runTableSchema } from '../webviews/compare.js';
+import { runColumnKeySchema, runTableSchema } from '../webviews/compare.js';
 import { runCursorSchema, runSortSchema, runStatusSchema } from './model.js';
 
 /**
@@ -20,11 +20,6 @@ export const runPageFilterSchema = z.strictObject({
   text: z.string().min(1).max(200).optional(),
 });
 export type RunPageFilter = z.infer<typeof runPageFilterSchema>;
-
-/** A column key as the compare table spells it: `param:lr`, `metric:val/auc`, `tag:owner`. */
-export const runColumnKeySchema = z
-  .string()
-  .regex(/^(param|metric|tag):.+$/, 'a column is param:<name>, metric:<key> or tag:<key>');
 
 export const runPageQuerySchema = z.strictObject({
   filter: runPageFilterSchema.optional(),

@@ -27,6 +27,11 @@ export const compareColumnSchema = z.strictObject({
 });
 export type CompareColumn = z.infer<typeof compareColumnSchema>;
 
+/** A column key as the compare table spells it: `param:lr`, `metric:val/auc`, `tag:owner`. */
+export const runColumnKeySchema = z
+  .string()
+  .regex(/^(param|metric|tag):.+$/, 'a column is param:<name>, metric:<key> or tag:<key>');
+
 const rowKeys = new Set(['id', 'pipeline', 'status', 'startedAt', 'values']);
 const statuses: ReadonlySet<string> = new Set(runStatusSchema.options);
 
@@ -183,12 +188,30 @@ export const compareRunsMessageSchema = webviewMessage(
     total: z.number().int(),
     keyMetric: z.string().optional(),
     pending: z.number().int().min(0).optional(),
+    /**
+     * More runs than the view holds at once (over 10,000): `table` is the first rows in the runtime's order, and the
+     * view asks for the pages of `pageSize` rows around what it shows (`requestPages`); the runtime sorts and filters.
+     */
+    window: z.strictObject({ pageSize: z.number().int().min(1).max(10_000) }).optional(),
   }),
 );
 /** More runs or live changes (a run finished, a metric arrived): the view replaces the runs it has, adds the others. */
 export const compareRunsPatchMessageSchema = webviewMessage(
   'patch',
   z.strictObject({ table: runTableSchema, pending: z.number().int().min(0).optional() }),
+);
+/**
+ * Answer to `requestPages`: rows page·pageSize … of the view's order; `total` counts the runs the filter matches.
+ * A `generation` older than the view's last request is stale (a sort or filter changed since) and is dropped.
+ */
+export const compareRowsPageMessageSchema = webviewMessage(
+  'rowsPage',
+  z.strictObject({
+    generation: z.number().int().min(0),
+    page: z.number().int().min(0),
+    table: runTableSchema,
+    total: z.number().int().min(0),
+  }),
 );
 /** Answer to `requestHistories`: one downsampled history per run that has the metric. */
 export const compareHistoriesMessageSchema = webviewMessage(
@@ -199,6 +222,7 @@ export const compareHistoriesMessageSchema = webviewMessage(
 export const compareToViewSchema = z.discriminatedUnion('type', [
   compareRunsMessageSchema,
   compareRunsPatchMessageSchema,
+  compareRowsPageMessageSchema,
   compareHistoriesMessageSchema,
   hostErrorMessageSchema,
 ]);
@@ -216,6 +240,29 @@ export const compareRequestHistoriesMessageSchema = webviewMessage(
     maxPoints: z.number().int().min(10).max(20000),
   }),
 );
+/** A sort of a windowed view, by a column key as the table spells it (`run:startedAt`, `metric:val/auc`). */
+export const compareSortSchema = z.strictObject({
+  key: z.string().regex(/^(run:(id|status|pipeline|startedAt)|(param|metric):.+)$/, 'a column the runtime sorts by'),
+  dir: z.enum(['asc', 'desc']),
+});
+export type CompareSort = z.infer<typeof compareSortSchema>;
+
+/**
+ * A windowed view (`runs.window`) asks for the pages it needs to show, nearest first. Each request replaces the
+ * last: pages it no longer names are dropped by the host. A new `generation` (a sort or filter change) starts over.
+ */
+export const compareRequestPagesMessageSchema = webviewMessage(
+  'requestPages',
+  z.strictObject({
+    generation: z.number().int().min(0),
+    pages: z.array(z.number().int().min(0)).max(64),
+    sort: compareSortSchema.optional(),
+    /** Text the runs' pipeline, user, host, status or tags contain (the runtime's filter). */
+    text: z.string().min(1).max(200).optional(),
+    /** Only these columns travel (the ones the view shows), in this order. */
+    columns: z.array(runColumnKeySchema).max(1000),
+  }),
+);
 /** Opens a run's details (the Experiments view item and its logs). */
 export const compareOpenRunMessageSchema = webviewMessage('openRun', z.strictObject({ runId: runIdSchema }));
 /** Opens the lineage view on a run. */
@@ -225,6 +272,7 @@ export const compareFromViewSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
   viewErrorMessageSchema,
   compareRequestHistoriesMessageSchema,
+  compareRequestPagesMessageSchema,
   compareOpenRunMessageSchema,
   compareShowLineageMessageSchema,
 ]);

@@ -52,6 +52,14 @@ export interface GridCallbacks {
   onSort(key: string): void;
   onToggle(runId: number): void;
   onOpen(runId: number): void;
+  /** The display positions drawn changed (a windowed view asks for their pages). */
+  onRange?(first: number, last: number): void;
+}
+
+/** A windowed view's rows by display position: undefined while a row's page has not arrived (a placeholder). */
+export interface RowSource {
+  count: number;
+  at(pos: number): CompareRow | undefined;
 }
 
 export interface GridData {
@@ -62,6 +70,16 @@ export interface GridData {
   columns: CompareColumn[];
   selected: ReadonlySet<number>;
   sort: { key: string; dir: 'asc' | 'desc' } | undefined;
+  /** Rows by position instead of table.rows in `order` (then `order` is unused and table.rows may be empty). */
+  source?: RowSource;
+}
+
+function rowCount(data: GridData): number {
+  return data.source ? data.source.count : data.order.length;
+}
+
+function rowAt(data: GridData, pos: number): CompareRow | undefined {
+  return data.source ? data.source.at(pos) : data.table.rows[data.order[pos] ?? -1];
 }
 
 function columnWidth(c: CompareColumn): number {
@@ -104,6 +122,8 @@ interface Slot {
 const FROM_PIPELINE = -1;
 const FROM_STARTED = -2;
 const FROM_OTHER = -3;
+/** Slot.version of a placeholder row (versions count up from 0). */
+const PLACEHOLDER = -2;
 
 export class RunGrid {
   readonly element: HTMLDivElement;
@@ -193,16 +213,30 @@ export class RunGrid {
         this.columnIndex.get(c.key) ??
         (c.key === 'run:pipeline' ? FROM_PIPELINE : c.key === 'run:startedAt' ? FROM_STARTED : FROM_OTHER),
     );
-    this.rows.setOptions({ ...this.rows.options, count: data.order.length });
+    const count = rowCount(data);
+    this.rows.setOptions({ ...this.rows.options, count });
     this.cols.setOptions({ ...this.cols.options, count: data.columns.length });
     this.cols.measure();
-    this.active.row = Math.min(this.active.row, Math.max(0, data.order.length - 1));
+    this.active.row = Math.min(this.active.row, Math.max(0, count - 1));
     this.active.col = Math.min(this.active.col, PINNED.length + data.columns.length - 1);
-    this.element.setAttribute('aria-rowcount', String(data.order.length + 1));
+    this.element.setAttribute('aria-rowcount', String(count + 1));
     this.element.setAttribute('aria-colcount', String(PINNED.length + data.columns.length));
     this.rows._willUpdate();
     this.cols._willUpdate();
     this.render();
+  }
+
+  /** Redraws the visible rows (rows of a windowed view arrived; the data is otherwise the same). */
+  refresh(): void {
+    if (!this.data) return;
+    this.version++;
+    this.render();
+  }
+
+  /** The display positions drawn, first..last (last < first: none). */
+  get range(): [number, number] {
+    const items = this.rows.getVirtualItems();
+    return [items[0]?.index ?? 0, items.at(-1)?.index ?? -1];
   }
 
   get scrollTop(): number {
@@ -273,6 +307,7 @@ export class RunGrid {
       slot.pos = -1;
     }
     this.markActive();
+    this.callbacks.onRange?.(items[0]?.index ?? 0, items.at(-1)?.index ?? -1);
   }
 
   private newCell(): Cell {
@@ -360,7 +395,7 @@ export class RunGrid {
     last: number,
     totalW: number,
   ): void {
-    const row = data.table.rows[data.order[pos] ?? -1];
+    const row = rowAt(data, pos);
     const fresh = slot.pos !== pos || slot.version !== this.version;
     if (slot.y !== y) {
       slot.y = y;
@@ -370,11 +405,15 @@ export class RunGrid {
       slot.width = totalW;
       slot.el.style.width = `${totalW}px`;
     }
-    if (!row) return;
+    if (!row) {
+      if (slot.pos !== pos || slot.version !== PLACEHOLDER) this.placeholder(slot, pos);
+      return;
+    }
     if (fresh) {
       const selected = data.selected.has(row.id);
       const [check, id, status] = slot.pinned;
       slot.el.className = pos % 2 === 1 ? 'grid-row odd' : 'grid-row';
+      slot.el.removeAttribute('aria-busy');
       slot.el.setAttribute('aria-rowindex', String(pos + 2));
       if (selected) slot.el.setAttribute('aria-selected', 'true');
       else slot.el.removeAttribute('aria-selected');
@@ -451,6 +490,30 @@ export class RunGrid {
     slot.version = this.version;
     slot.first = first;
     slot.last = last;
+  }
+
+  /** A row whose page has not arrived: its position, an ellipsis, no cells (they go back to the slot's spares). */
+  private placeholder(slot: Slot, pos: number): void {
+    slot.el.className = 'grid-row placeholder';
+    slot.el.setAttribute('aria-rowindex', String(pos + 2));
+    slot.el.setAttribute('aria-busy', 'true');
+    slot.el.removeAttribute('aria-selected');
+    delete slot.el.dataset.run;
+    slot.el.dataset.pos = String(pos);
+    const [check, id, status] = slot.pinned;
+    this.writeCell(check, '', 'cell check');
+    this.writeCell(id, '…', 'cell num');
+    this.writeCell(status, '', 'cell status');
+    for (const cell of slot.cells.values()) {
+      cell.col = -1;
+      cell.el.remove();
+      slot.spare.push(cell);
+    }
+    slot.cells.clear();
+    slot.pos = pos;
+    slot.version = PLACEHOLDER;
+    slot.first = 0;
+    slot.last = -1;
   }
 
   /** Moves the active-cell marker (class, and the id aria-activedescendant names) to the active cell if drawn. */
@@ -560,12 +623,12 @@ export class RunGrid {
         else col = 0;
         break;
       case 'End':
-        if (e.ctrlKey) row = data.order.length - 1;
+        if (e.ctrlKey) row = rowCount(data) - 1;
         else col = lastCol;
         break;
       case ' ':
       case 'Enter': {
-        const r = data.table.rows[data.order[row] ?? -1];
+        const r = rowAt(data, row);
         if (r) {
           if (e.key === ' ') this.callbacks.onToggle(r.id);
           else this.callbacks.onOpen(r.id);
@@ -584,7 +647,7 @@ export class RunGrid {
         return;
     }
     e.preventDefault();
-    this.setActive(Math.max(0, Math.min(data.order.length - 1, row)), Math.max(0, Math.min(lastCol, col)), true);
+    this.setActive(Math.max(0, Math.min(rowCount(data) - 1, row)), Math.max(0, Math.min(lastCol, col)), true);
   }
 
   private setActive(row: number, col: number, scroll: boolean): void {

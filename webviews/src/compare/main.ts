@@ -9,6 +9,7 @@ import {
   type CompareColumn,
   type CompareFromView,
   type CompareQuery,
+  type CompareSort,
   type CompareToView,
   type RunTable,
 } from '@cairn/protocol/webviews/compare.js';
@@ -19,7 +20,16 @@ import { h, select, showBanner } from '../kit/dom.js';
 import { seriesColor } from '../kit/theme.js';
 import { HistoryChart, ParallelChart, ScatterChart } from './charts.js';
 import { RunGrid } from './grid.js';
-import { differingColumns, filterRows, fixedColumns, mergeTables, numericColumns, sortRows } from './model.js';
+import {
+  differingColumns,
+  filterRows,
+  fixedColumns,
+  mergeTables,
+  numericColumns,
+  parseFilter,
+  sortRows,
+} from './model.js';
+import { RowWindow } from './window.js';
 
 /** Compare view: the runs table (sort, filter, only what differs), metric histories, scatter, parallel coordinates. */
 
@@ -38,6 +48,8 @@ type State = z.infer<typeof stateSchema>;
 
 /** Runs charted when none is selected: the first ones in table order. */
 const DEFAULT_CHARTED = 8;
+/** A windowed view's charts show this many runs: the first in table order (labelled, never passed off as all). */
+const WINDOW_CHARTED = 1000;
 
 const bridge = connectView<CompareToView, CompareFromView, State>({
   incoming: compareToViewSchema,
@@ -56,11 +68,18 @@ let requestId = 0;
 let recomputeFrame = 0;
 /** Rows still being delivered: charts wait for them, the table does not. */
 let pending = 0;
+/** More runs than the view holds (`runs.window`): pages by position, sorted and filtered by the runtime. */
+let win: RowWindow | undefined;
 
 const root = document.getElementById('root') ?? document.body;
 const grid = new RunGrid({
   onSort: (key) => {
+    if (win && !runtimeSortable(key)) {
+      filterNote.textContent = `Over 10,000 runs the runtime sorts; it cannot sort by ${key} (a tag)`;
+      return;
+    }
     ui.sort = ui.sort?.key === key ? { key, dir: ui.sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'desc' };
+    if (win) restartWindow();
     recompute();
   },
   onToggle: (runId) => {
@@ -71,6 +90,7 @@ const grid = new RunGrid({
     recompute();
   },
   onOpen: (runId) => bridge.post({ type: 'openRun', payload: { runId } }),
+  onRange: (first, last) => askPages(first, last),
 });
 const history = new HistoryChart();
 const scatter = new ScatterChart();
@@ -85,7 +105,8 @@ const filterInput = h('input', {
 filterInput.value = ui.filter;
 filterInput.addEventListener('input', () => {
   ui.filter = filterInput.value;
-  schedule();
+  if (win) restartWindowSoon();
+  else schedule();
 });
 const differ = h('input', { type: 'checkbox', id: 'only-differ', checked: ui.onlyDiffer });
 differ.addEventListener('change', () => {
@@ -99,6 +120,8 @@ clearSel.addEventListener('click', () => {
   ui.selected = [];
   recompute();
 });
+/** What the charts show of a windowed view (the first runs in table order). */
+const chartsNote = h('p', { className: 'note charts-note', role: 'status', hidden: true });
 const metricSlot = h('span');
 const scatterSlot = h('span');
 
@@ -114,6 +137,7 @@ root.append(
     count,
   ),
   h('div', { className: 'table-area' }, grid.element),
+  chartsNote,
   h(
     'div',
     { className: 'charts' },
@@ -150,6 +174,12 @@ function onMessage(message: CompareToView): void {
       pending = message.payload.pending ?? 0;
       query = message.payload.query;
       keyMetric = message.payload.keyMetric;
+      win = message.payload.window ? new RowWindow(message.payload.window.pageSize, table, total) : undefined;
+      differ.disabled = win !== undefined;
+      chartsNote.hidden = win === undefined;
+      differ.title = win ? 'Over 10,000 runs the view does not hold every run to compare them' : '';
+      // A restored sort or filter is the runtime's to apply: the first page is in the default order.
+      if (win && (ui.sort || ui.filter.trim() !== '')) restartWindow();
       recompute();
       performance.mark('cairn:runs-rendered');
       // Runs just before the frame that shows the table is painted (bench/ui measures to here).
@@ -162,6 +192,16 @@ function onMessage(message: CompareToView): void {
       recompute();
       if (pending === 0) performance.mark('cairn:runs-complete');
       return;
+    case 'rowsPage': {
+      const { generation, page, table: rows, total: matched } = message.payload;
+      if (!win?.accept(generation, page, rows, matched)) return;
+      const counted = total === matched;
+      total = matched;
+      // The charts show the first rows: redrawn when those come (after a sort or filter).
+      if (!counted || page * win.pageSize < WINDOW_CHARTED) recompute();
+      else grid.refresh();
+      return;
+    }
     case 'histories':
       if (message.payload.requestId === requestId) showHistories(message.payload.metric, message.payload.histories);
       return;
@@ -181,9 +221,97 @@ function schedule(): void {
   });
 }
 
+/** Sort keys the runtime pages by (runSortSchema): fixed columns, params and metrics, not tags. */
+function runtimeSortable(key: string): boolean {
+  return !key.startsWith('tag:');
+}
+
+/** Charts of a windowed view: the first rows it holds in table order, and a note that says so. */
+function chartWindow(w: RowWindow, selected: ReadonlySet<number>): void {
+  const head: RunTable = { columns: w.columns, rows: w.head(WINDOW_CHARTED) };
+  table = head;
+  order = head.rows.map((_r, i) => i);
+  chartsNote.hidden = false;
+  chartsNote.textContent =
+    head.rows.length === 0
+      ? 'Charts wait for the first runs in table order.'
+      : `Charts show the first ${head.rows.length.toLocaleString()} of ${total.toLocaleString()} runs in table order.`;
+  chartsAfterPaint(head, new Set(differingColumns(head, order)), selected);
+}
+
+let restartTimer: ReturnType<typeof setTimeout> | undefined;
+/** Typing in the filter of a windowed view: one runtime query once the typing pauses, not one per key. */
+function restartWindowSoon(): void {
+  clearTimeout(restartTimer);
+  restartTimer = setTimeout(() => {
+    restartWindow();
+    recompute();
+  }, 150);
+}
+
+/** A windowed view's sort or filter changed: a new generation of pages, from the top. */
+function restartWindow(): void {
+  if (!win) return;
+  win.reset();
+  grid.element.scrollTop = 0;
+  if (ui.sort && !runtimeSortable(ui.sort.key)) ui.sort = undefined;
+  const { conditions } = parseFilter(ui.filter);
+  filterNote.textContent =
+    conditions.length > 0
+      ? 'Over 10,000 runs the filter matches text in pipeline, user, host, status or tags, not conditions such as lr>=0.01'
+      : '';
+}
+
+/** Asks the host for the pages rows first..last need (nothing when the last request asked for the same). */
+function askPages(first: number, last: number): void {
+  if (!win) return;
+  win.evict(first, last);
+  const pages = win.request(first, last);
+  if (!pages) return;
+  const text = parseFilter(ui.filter).terms.join(' ');
+  const sort: CompareSort | undefined = ui.sort && runtimeSortable(ui.sort.key) ? ui.sort : undefined;
+  bridge.post({
+    type: 'requestPages',
+    payload: {
+      generation: win.generation,
+      pages,
+      columns: win.columns.map((c) => c.key),
+      ...(sort ? { sort } : {}),
+      ...(text ? { text: text.slice(0, 200) } : {}),
+    },
+  });
+}
+
+function showCount(): void {
+  if (!win) return;
+  count.textContent = `${total.toLocaleString()} runs · sorted and filtered by the runtime · ${win.columns.length} columns`;
+}
+
+/** A windowed view: the rows come by position from the window, the runtime has sorted and filtered them. */
+function recomputeWindow(w: RowWindow): void {
+  showCount();
+  const fixed = fixedColumns.filter((c) => c.key === 'run:pipeline' || c.key === 'run:startedAt');
+  const selected = new Set(ui.selected);
+  const empty: RunTable = { columns: w.columns, rows: [] };
+  grid.setData({
+    table: empty,
+    order: [],
+    source: { count: w.total, at: (pos) => w.row(pos) },
+    columns: [...fixed, ...w.columns],
+    selected,
+    sort: ui.sort,
+  });
+  chartWindow(w, selected);
+  bridge.saveState({ query, ui });
+}
+
 function recompute(): void {
   bridge.saveState({ query, ui });
   if (!table) return;
+  if (win) {
+    recomputeWindow(win);
+    return;
+  }
   const t = table;
   const filtered = filterRows(t, ui.filter);
   filterNote.textContent =
