@@ -14,8 +14,8 @@ import * as path from 'node:path';
 import { Engine } from '../../runtime/src/executor/engine.js';
 import { loadPipeline } from '../../runtime/src/executor/loadPipeline.js';
 import { migrate } from '../../runtime/src/store/migrations.js';
-import { rebuildSortKeysSql } from '../../runtime/src/store/repos/runSortKeys.js';
 import { Store, type NewRun } from '../../runtime/src/store/store.js';
+import { writeBulkRuns } from '../lib/bulkRuns.js';
 
 const POINTS = Number(process.env.CAIRN_BENCH_POINTS ?? 1_000_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-tracking-'));
@@ -189,33 +189,8 @@ async function listing(): Promise<void> {
 async function page100k(): Promise<void> {
   const store = new Store(path.join(dir, 'page.db'));
   const N = Number(process.env.CAIRN_BENCH_RUNS ?? 100_000);
-  // Rows written in bulk (a fixture: the repository's createRun would take minutes at this count).
-  const db = store.db;
-  db.prepare("INSERT INTO pipelines (id, name, file, created_at) VALUES (1, 'bench', 'bench.cairn.yaml', 0)").run();
-  const insert = db.prepare(
-    `INSERT INTO runs (pipeline_id, status, started_at, ended_at, platform, cairn_version, selection, params_json, metrics_json,
-       tags_json, user_name) VALUES (1, ?, ?, ?, 'bench', 'bench', 'null', ?, ?, '{}', ?)`,
-  );
-  db.transaction(() => {
-    for (let i = 0; i < N; i++) {
-      const params: Record<string, number> = {};
-      for (let p = 0; p < 25; p++) params[`param_${p}`] = ((i * 31 + p) % 97) / 7;
-      const metrics: Record<string, number> = {};
-      // metric_0 is missing on every tenth run (NULL keys sort last).
-      for (let m = i % 10 === 0 ? 1 : 0; m < 25; m++) metrics[`metric_${m}`] = ((i * 17 + m) % 1009) / 13;
-      const t = 1_700_000_000_000 + i * 1000;
-      insert.run(
-        i % 7 === 0 ? 'failed' : 'succeeded',
-        t,
-        t + (i % 300) * 1000,
-        JSON.stringify(params),
-        JSON.stringify(metrics),
-        `user${i % 20}`,
-      );
-    }
-  })();
-  // The sort keys the store keeps on write (createRun, the metric writer), read from the JSON as the migration does.
-  const keys = await timed(() => db.exec(rebuildSortKeysSql.sqlite));
+  // Rows written in bulk (a fixture: the repository's createRun would take minutes at this count), then their keys.
+  const keySeconds = writeBulkRuns(store, N, { params: 25, metrics: 25 });
   const columns = [
     ...Array.from({ length: 25 }, (_, p) => `param:param_${p}`),
     ...Array.from({ length: 25 }, (_, m) => `metric:metric_${m}`),
@@ -264,7 +239,7 @@ async function page100k(): Promise<void> {
     );
   }
   console.log(
-    `  (sort keys of ${N.toLocaleString('en')} runs × 50 read from their JSON in ${(keys.wall / 1000).toFixed(1)} s, as migration 11 does)`,
+    `  (sort keys of ${N.toLocaleString('en')} runs × 50 read from their JSON in ${keySeconds.toFixed(1)} s, as migration 11 does)`,
   );
   await store.close();
 }

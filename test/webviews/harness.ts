@@ -71,7 +71,13 @@ export interface ViewPage {
 export async function openView(
   browser: Browser,
   view: ViewName,
-  opts: { width?: number; height?: number; state?: unknown } = {},
+  opts: {
+    width?: number;
+    height?: number;
+    state?: unknown;
+    /** The extension's side: gets every message the view posts (as posted, unchecked), as it is posted. */
+    host?: (message: unknown) => void;
+  } = {},
 ): Promise<ViewPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } });
   const page = await context.newPage();
@@ -94,6 +100,7 @@ export async function openView(
     }
     return route.fulfill({ status: 404, body: '' });
   });
+  if (opts.host) await page.exposeFunction('__cairnHost', opts.host);
   // Anything else (a CDN, the network) is refused: the views must be self-contained.
   await page.route(/^(?!https:\/\/cairn\.test\/)/, (route) => route.abort());
   // A string, not a function: tsx's name-keeping helpers would not exist inside the page.
@@ -108,7 +115,10 @@ export async function openView(
     window.__getState = () => saved;
     document.addEventListener('securitypolicyviolation', (e) => csp.push(e.violatedDirective + ' ' + e.blockedURI));
     window.acquireVsCodeApi = () => ({
-      postMessage: (m) => posted.push(JSON.parse(JSON.stringify(m))),
+      postMessage: (m) => {
+        posted.push(JSON.parse(JSON.stringify(m)));
+        if (window.__cairnHost) void window.__cairnHost(JSON.parse(JSON.stringify(m)));
+      },
       getState: () => saved,
       setState: (s) => { saved = JSON.parse(JSON.stringify(s)); },
     });

@@ -158,6 +158,27 @@ export class ScatterChart {
  * per run, coloured by the last axis. Drawn by hand: uPlot has no such chart and the alternatives (d3, ECharts)
  * would add 100–900 kB for one plot; with canvas, 10,000 lines draw in a few milliseconds.
  */
+/** Text in lines no wider than `width` (a narrow panel cuts a long line otherwise). */
+function fillWrapped(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  x: number,
+  y: number,
+  width: number,
+  lineHeight: number,
+) {
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      ctx.fillText(line, x, y);
+      y += lineHeight;
+      line = word;
+    } else line = next;
+  }
+  if (line) ctx.fillText(line, x, y);
+}
+
 export class ParallelChart {
   readonly element = h('div', { className: 'plot', role: 'img' });
   private readonly canvas = h('canvas');
@@ -175,7 +196,7 @@ export class ParallelChart {
 
   private draw(table: RunTable, rows: readonly number[], axes: CompareColumn[], selected: ReadonlySet<number>): void {
     const theme = readTheme();
-    const w = Math.max(200, this.element.clientWidth);
+    const w = Math.max(120, this.element.clientWidth);
     const hgt = Math.max(120, this.element.clientHeight);
     const dpr = devicePixelRatio;
     this.canvas.width = w * dpr;
@@ -193,7 +214,7 @@ export class ParallelChart {
     if (axes.length < 2) {
       ctx.fillStyle = theme.muted;
       ctx.font = '12px sans-serif';
-      ctx.fillText('Needs two numeric columns that differ between runs.', 12, 24);
+      fillWrapped(ctx, 'Needs two numeric columns that differ between runs.', 12, 24, w - 24, 16);
       return;
     }
     const top = 28;

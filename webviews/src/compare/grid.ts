@@ -29,7 +29,7 @@ const ROW = 24;
 const HEADER = 40;
 const PINNED = [
   { key: 'select', width: 30 },
-  { key: 'run:id', width: 64 },
+  { key: 'run:id', width: 76 },
   { key: 'run:status', width: 96 },
 ] as const;
 const PINNED_WIDTH = PINNED.reduce((s, p) => s + p.width, 0);

@@ -121,7 +121,7 @@ clearSel.addEventListener('click', () => {
   recompute();
 });
 /** What the charts show of a windowed view (the first runs in table order). */
-const chartsNote = h('p', { className: 'note charts-note', role: 'status', hidden: true });
+const chartsNote = h('span', { className: 'note charts-note', role: 'status', hidden: true });
 const metricSlot = h('span');
 const scatterSlot = h('span');
 
@@ -133,11 +133,11 @@ root.append(
     h('label', { className: 'field', for: 'only-differ' }, differ, h('span', {}, 'Only what differs')),
     clearSel,
     filterNote,
+    chartsNote,
     h('span', { className: 'grow' }),
     count,
   ),
   h('div', { className: 'table-area' }, grid.element),
-  chartsNote,
   h(
     'div',
     { className: 'charts' },
@@ -240,6 +240,8 @@ function chartWindow(w: RowWindow, selected: ReadonlySet<number>): void {
 }
 
 let restartTimer: ReturnType<typeof setTimeout> | undefined;
+/** A restart scrolled to the top and the grid has not drawn it yet: no pages asked for the old position. */
+let toTop = false;
 /** Typing in the filter of a windowed view: one runtime query once the typing pauses, not one per key. */
 function restartWindowSoon(): void {
   clearTimeout(restartTimer);
@@ -253,6 +255,8 @@ function restartWindowSoon(): void {
 function restartWindow(): void {
   if (!win) return;
   win.reset();
+  // The grid learns of the scroll to the top on its next scroll event: until then it still draws the old rows.
+  toTop = grid.range[0] > 0;
   grid.element.scrollTop = 0;
   if (ui.sort && !runtimeSortable(ui.sort.key)) ui.sort = undefined;
   const { conditions } = parseFilter(ui.filter);
@@ -265,6 +269,10 @@ function restartWindow(): void {
 /** Asks the host for the pages rows first..last need (nothing when the last request asked for the same). */
 function askPages(first: number, last: number): void {
   if (!win) return;
+  if (toTop) {
+    if (first > 0) return;
+    toTop = false;
+  }
   win.evict(first, last);
   const pages = win.request(first, last);
   if (!pages) return;
