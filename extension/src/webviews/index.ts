@@ -162,6 +162,7 @@ export function registerWebviews(
     let pager: RunPager | undefined;
     return {
       async onReady(query) {
+        pager = undefined;
         try {
           if (!query.runIds) {
             pager = await postRunPages(

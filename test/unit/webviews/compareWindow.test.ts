@@ -84,6 +84,16 @@ describe('the compare view’s window of rows (over 10,000 runs)', () => {
     assert.deepEqual(w.row(2500)?.values, [null, 0.5]);
   });
 
+  test('a live change replaces the rows held of its runs where they stand; runs not held are not placed', () => {
+    const w = opened();
+    const changed = { id: 5, pipeline: 'train', status: 'failed' as const, startedAt: 4, values: [4, 0.9] };
+    const notHeld = { ...changed, id: 90_000 };
+    assert.ok(w.patch({ columns, rows: [changed, notHeld] }));
+    assert.deepEqual(w.row(4), changed);
+    assert.equal(w.patch({ columns, rows: [notHeld] }), false);
+    assert.equal(w.held().length, 4);
+  });
+
   test('what is held stays bounded: the pages farthest from the viewport go first', () => {
     const w = opened();
     for (let p = 100; p < 100 + MAX_PAGES; p++) w.accept(0, p, pageTable(p), TOTAL);

@@ -186,6 +186,10 @@ function onMessage(message: CompareToView): void {
       requestAnimationFrame(() => performance.mark('cairn:runs-painted'));
       return;
     case 'patch':
+      if (win) {
+        if (win.patch(message.payload.table)) recompute();
+        return;
+      }
       table = table ? mergeTables(table, message.payload.table) : message.payload.table;
       total = Math.max(total, table.rows.length);
       pending = message.payload.pending ?? 0;

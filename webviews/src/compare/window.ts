@@ -73,26 +73,44 @@ export class RowWindow {
     return pages;
   }
 
-  /**
-   * Takes a page from the host; false when it is of an older generation (sorted or filtered otherwise). Its
-   * columns are mapped onto the window's by key (a column the window lacks is not shown).
-   */
+  /** Takes a page from the host (columns mapped onto the window's); false when of an older generation. */
   accept(generation: number, page: number, table: RunTable, total: number): boolean {
     if (generation !== this.generation) return false;
     this.total = total;
+    this.pages.set(page, this.onColumns(table));
+    return true;
+  }
+
+  /**
+   * A live change (a run finished, a metric arrived): the held rows of those runs are replaced where they stand.
+   * Runs not held are not placed (where they sort is the runtime's; the next pages read have them). True: a row changed.
+   */
+  patch(table: RunTable): boolean {
+    const byId = new Map(this.onColumns(table).map((r) => [r.id, r]));
+    let changed = false;
+    for (const rows of this.pages.values()) {
+      rows.forEach((r, i) => {
+        const next = byId.get(r.id);
+        if (next) {
+          rows[i] = next;
+          changed = true;
+        }
+      });
+    }
+    return changed;
+  }
+
+  /** A table's rows with the window's columns, matched by key (a column the window lacks is not shown). */
+  private onColumns(table: RunTable): CompareRow[] {
     const same =
       table.columns.length === this.columns.length && table.columns.every((c, i) => c.key === this.columns[i]?.key);
-    let rows = table.rows;
-    if (!same) {
-      const at = new Map(table.columns.map((c, i) => [c.key, i]));
-      const from = this.columns.map((c) => at.get(c.key));
-      rows = rows.map((r) => ({
-        ...r,
-        values: from.map((i): CompareCell => (i === undefined ? null : (r.values[i] ?? null))),
-      }));
-    }
-    this.pages.set(page, rows);
-    return true;
+    if (same) return table.rows;
+    const at = new Map(table.columns.map((c, i) => [c.key, i]));
+    const from = this.columns.map((c) => at.get(c.key));
+    return table.rows.map((r) => ({
+      ...r,
+      values: from.map((i): CompareCell => (i === undefined ? null : (r.values[i] ?? null))),
+    }));
   }
 
   /** Forgets the pages farthest from rows first..last while more than MAX_PAGES are held. */
