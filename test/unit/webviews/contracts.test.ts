@@ -52,6 +52,23 @@ describe('webview contracts: view → extension', () => {
       /maxPoints/,
     );
     rejects(compareFromViewSchema, { type: 'openRun', payload: { runId: '1; rm -rf' } }, /runId/);
+    // A windowed view's page requests: bounded, sorted only by what the runtime sorts by, columns by key.
+    const pages = { generation: 1, pages: [0, 1], columns: ['param:lr', 'metric:auc'] };
+    accepts(compareFromViewSchema, {
+      type: 'requestPages',
+      payload: { ...pages, sort: { key: 'run:startedAt', dir: 'asc' }, text: 'churn' },
+    });
+    rejects(
+      compareFromViewSchema,
+      { type: 'requestPages', payload: { ...pages, sort: { key: 'tag:owner', dir: 'asc' } } },
+      /sorts by/,
+    );
+    rejects(compareFromViewSchema, { type: 'requestPages', payload: { ...pages, columns: ['lr'] } }, /param:<name>/);
+    rejects(
+      compareFromViewSchema,
+      { type: 'requestPages', payload: { ...pages, pages: Array.from({ length: 65 }, (_, i) => i) } },
+      /pages/,
+    );
     rejects(
       compareFromViewSchema,
       { type: 'deleteEverything', payload: {} },
