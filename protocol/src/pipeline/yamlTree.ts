@@ -2,6 +2,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, 
 import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import { PipelineCode, pipelineCodeSeverity } from './codes.js';
+import { parsePlainYaml } from './plainYaml.js';
 import { maxNesting, nestingMessage, tooDeepAt, yamlErrorDiagnostics } from './yamlErrors.js';
 
 /**
@@ -77,6 +78,21 @@ export function parseYaml(text: string, base = 0, depth = 0): YamlParse {
     );
     return { root: undefined, diagnostics, hasAnchors: false, documents: 1 };
   }
+  // Most pipelines are plain block mappings: read those directly (same tree), the rest with `yaml`.
+  const plain = parsePlainYaml(text, base, depth);
+  if (plain) return { root: plain.root, diagnostics: plain.diagnostics, hasAnchors: false, documents: 1 };
+  return parseWithPackage(text, base, depth, diagnostics);
+}
+
+/** The `yaml` package's parse, converted (parseYaml without its fast path; tests compare the two). */
+export function parseYamlWithPackage(text: string, base = 0, depth = 0): YamlParse {
+  const diagnostics: CairnDiagnostic[] = [];
+  const deep = tooDeepAt(text, depth);
+  if (deep !== undefined) return parseYaml(text, base, depth);
+  return parseWithPackage(text, base, depth, diagnostics);
+}
+
+function parseWithPackage(text: string, base: number, depth: number, diagnostics: CairnDiagnostic[]): YamlParse {
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
