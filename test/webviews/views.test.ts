@@ -105,6 +105,8 @@ describe('compare view', () => {
       await p.getByLabel('Filter runs').fill('nosuch>1');
       await p.waitForFunction(() => document.querySelector('.note')?.textContent === 'No column named nosuch');
       await p.getByLabel('Filter runs').fill('');
+      // The cleared filter applies on the next frame: the keys below must move over all 100 rows, not the old ones.
+      await p.waitForFunction(() => document.querySelector('.count')?.textContent?.startsWith('100 of 100'));
       // Keyboard: focus the grid, move down twice, select with Space, open with Enter.
       const before = (await v.posted()).length;
       await p.locator('.grid').focus();
