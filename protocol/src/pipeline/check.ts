@@ -3,7 +3,16 @@ import type { Span } from '../text.js';
 import { builtins, getBuiltin, type BuiltinSpec } from './builtins.js';
 import { PipelineCode } from './codes.js';
 import { checkMatrix } from './checkMatrix.js';
-import { alignBlocks, recordingHost, reuseCross, type Alignment, type CrossRun, type HostRead } from './crossReuse.js';
+import {
+  alignBlocks,
+  recordingHost,
+  reuseCross,
+  type Alignment,
+  type CrossRun,
+  type HostRead,
+  type StepIndex,
+} from './crossReuse.js';
+import { singleEdit, type Block } from './incremental.js';
 import { cyclePath, findCycles, referencesByStep, stepEdges } from './graph.js';
 import { exactInterpolation } from './interpolation.js';
 import type { ParamSymbol, ParsedPipeline, PipelineHost, PipelineReference } from './model.js';
@@ -47,31 +56,121 @@ export function checkPipeline(parsed: ParsedPipeline | PipelineDocument, host: P
   // Blocks that line up with the last check's have its symbol names, outputs and references: a `${...}` resolves as it
   // did then, so the caches that check validated (its epoch) need only their param reads asked again.
   const aligned = state.cross && doc.blocks ? alignBlocks(state.cross, doc.blocks) : undefined;
-  const lastEpoch = aligned ? state.epoch : undefined;
-  const epoch = ++epochs;
-  for (const step of doc.symbols.steps.values()) {
-    const cache = step.cache;
-    const refsHold = lastEpoch !== undefined && cache?.epoch === lastEpoch;
-    if (cache?.diagnostics && cache.reads && readsStillHold(answers, cache.reads, refsHold)) {
+  // So do they after an in-place edit that kept every name (parse.ts), whatever else it changed.
+  const edit = doc.blocks ? singleEdit(doc.blocks) : undefined;
+  const namesKept = edit?.namesKept === true && state.steps !== undefined && edit.from === state.steps.blocks;
+  const lastEpoch = aligned || namesKept ? state.epoch : undefined;
+  if (!(lastEpoch !== undefined && revisitSteps(doc, lastEpoch, answers, out))) {
+    const epoch = ++epochs;
+    // Who reads which param, for the next check to revisit only those (revisitSteps).
+    const index: StepIndex | undefined = doc.blocks ? newStepIndex(doc.blocks, epoch) : undefined;
+    for (const step of doc.symbols.steps.values()) {
+      const cache = step.cache;
+      const refsHold = lastEpoch !== undefined && cache?.epoch === lastEpoch;
+      if (!(cache?.diagnostics && cache.reads && readsStillHold(answers, cache.reads, refsHold))) {
+        const local: CairnDiagnostic[] = [];
+        const reads: StepRead[] = [];
+        const ctx = stepContext(doc, step, reads, answers);
+        for (const check of stepChecks) check(ctx, local);
+        for (const d of local) out.push(d);
+        if (!cache) continue;
+        cache.reads = reads;
+        cache.diagnostics = local;
+      } else for (const d of cache.diagnostics) out.push(d);
       cache.epoch = epoch;
-      for (const d of cache.diagnostics) out.push(d);
-      continue;
+      if (index) register(index, step.name, cache.reads, cache.diagnostics);
     }
-    const local: CairnDiagnostic[] = [];
-    const reads: StepRead[] = [];
-    const ctx = stepContext(doc, step, reads, answers);
-    for (const check of stepChecks) check(ctx, local);
-    if (cache) {
-      cache.reads = reads;
-      cache.diagnostics = local;
-      cache.epoch = epoch;
-    }
-    for (const d of local) out.push(d);
-  }
-  state.epoch = epoch;
+    state.epoch = epoch;
+    state.steps = index;
+    state.lastSteps = 'all';
+  } else state.lastSteps = 'revisited';
   for (const d of crossStepFindings(doc, host, aligned)) out.push(d);
   out.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
   return out;
+}
+
+function newStepIndex(blocks: readonly Block[], epoch: number): StepIndex {
+  return { blocks, epoch, answers: new Map(), readers: new Map(), readsOf: new Map(), withFindings: new Set() };
+}
+
+function register(index: StepIndex, step: string, reads: readonly StepRead[], found: readonly CairnDiagnostic[]): void {
+  const params: string[] = [];
+  for (const r of reads) {
+    if (r.kind !== 'param') continue;
+    params.push(r.name);
+    if (!index.answers.has(r.name)) index.answers.set(r.name, r.answer);
+    let readers = index.readers.get(r.name);
+    if (!readers) index.readers.set(r.name, (readers = new Set()));
+    readers.add(step);
+  }
+  index.readsOf.set(step, params);
+  if (found.length > 0) index.withFindings.add(step);
+}
+
+/** `reads` read exactly the params `names`, in order. */
+function sameParams(names: readonly string[], reads: readonly StepRead[]): boolean {
+  let i = 0;
+  for (const r of reads) if (r.kind === 'param' && names[i++] !== r.name) return false;
+  return i === names.length;
+}
+
+/**
+ * The step-local findings from the last check's (its StepIndex), when this document is the one it checked or that one
+ * with a single block replaced in place (incremental.ts) and the references resolve as then (`lastEpoch`): only the
+ * replaced step and the steps reading a param whose answer changed are checked again; the others' caches stand, and
+ * keep the last check's epoch. False when that does not hold: then every step is visited.
+ */
+function revisitSteps(
+  doc: PipelineDocument,
+  lastEpoch: number,
+  answers: ReturnType<typeof readAnswers>,
+  out: CairnDiagnostic[],
+): boolean {
+  const index = doc.checkState.steps;
+  if (!index || !doc.blocks || index.epoch !== lastEpoch) return false;
+  const visit = new Set<string>();
+  if (index.blocks !== doc.blocks) {
+    const edit = singleEdit(doc.blocks);
+    if (!edit || edit.from !== index.blocks) return false;
+    if (edit.step !== undefined) visit.add(edit.step);
+  }
+  for (const [name, before] of index.answers) {
+    const now = answers('param', name);
+    if (now === before) continue;
+    index.answers.set(name, now);
+    for (const s of index.readers.get(name) ?? []) visit.add(s);
+  }
+  for (const name of visit) {
+    const step = doc.symbols.steps.get(name);
+    const cache = step?.cache;
+    const before = index.readsOf.get(name);
+    const refsHold = cache?.epoch === lastEpoch;
+    if (step && cache && !(cache.diagnostics && cache.reads && readsStillHold(answers, cache.reads, refsHold))) {
+      const local: CairnDiagnostic[] = [];
+      const reads: StepRead[] = [];
+      const ctx = stepContext(doc, step, reads, answers, refsHold ? cache.reads : undefined);
+      for (const check of stepChecks) check(ctx, local);
+      cache.reads = reads;
+      cache.diagnostics = local;
+    }
+    if (step && cache?.reads && cache.diagnostics && before && sameParams(before, cache.reads)) {
+      // Reads the same params as before (a param's value changed): only its findings may have come or gone.
+      cache.epoch = lastEpoch;
+      if (cache.diagnostics.length > 0) index.withFindings.add(name);
+      else index.withFindings.delete(name);
+      continue;
+    }
+    for (const p of before ?? []) index.readers.get(p)?.delete(name);
+    index.readsOf.delete(name);
+    index.withFindings.delete(name);
+    if (!step || !cache?.reads || !cache.diagnostics) continue;
+    cache.epoch = lastEpoch;
+    register(index, name, cache.reads, cache.diagnostics);
+  }
+  for (const name of index.withFindings)
+    for (const d of doc.symbols.steps.get(name)?.cache?.diagnostics ?? []) out.push(d);
+  index.blocks = doc.blocks;
+  return true;
 }
 
 /**
@@ -125,13 +224,15 @@ function paramAnswer(p: ParamSymbol | undefined): string {
 
 /** The answer to each read, asked once per check: thousands of steps read the same few params and references. */
 function readAnswers(doc: PipelineDocument): (kind: StepRead['kind'], name: string) => string {
-  const memo = new Map<string, string>();
+  // One map per kind (no key built per read: this runs for every read of every step on each check).
+  const params = new Map<string, string>();
+  const refs = new Map<string, string>();
   return (kind, name) => {
-    const key = kind + '\u0000' + name;
-    let a = memo.get(key);
+    const memo = kind === 'param' ? params : refs;
+    let a = memo.get(name);
     if (a === undefined) {
       a = kind === 'param' ? paramAnswer(doc.symbols.params.get(name)) : String(refResolves(doc, name));
-      memo.set(key, a);
+      memo.set(name, a);
     }
     return a;
   };
@@ -142,6 +243,7 @@ function stepContext(
   step: StepInfo,
   reads: StepRead[],
   answer: ReturnType<typeof readAnswers>,
+  known?: readonly StepRead[],
 ): StepCheckContext {
   return {
     doc,
@@ -151,7 +253,9 @@ function stepContext(
       return doc.symbols.params.get(name);
     },
     resolves: (ref) => {
-      const a = answer('ref', ref);
+      // `known`: the step's last reads, while references resolve as they did then (most are unique to their step, so
+      // the per-check memo would not help them).
+      const a = known?.find((r) => r.kind === 'ref' && r.name === ref)?.answer ?? answer('ref', ref);
       reads.push({ kind: 'ref', name: ref, answer: a });
       return a === 'true';
     },
@@ -263,13 +367,13 @@ function substituted(ctx: StepCheckContext, node: YNode, unresolved: Set<number>
   if (node.kind === 'seq') return node.items.map((i) => substituted(ctx, i, unresolved));
   if (node.kind === 'map') {
     const o: Record<string, unknown> = {};
-    for (const e of node.entries)
-      Object.defineProperty(o, e.key, {
-        value: substituted(ctx, e.value, unresolved),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    for (const e of node.entries) {
+      const v = substituted(ctx, e.value, unresolved);
+      // `__proto__` must become an own key, not the prototype; plain assignment (faster) for every other key.
+      if (e.key === '__proto__')
+        Object.defineProperty(o, e.key, { value: v, enumerable: true, writable: true, configurable: true });
+      else o[e.key] = v;
+    }
     return o;
   }
   const v = node.value;

@@ -42,6 +42,24 @@ export interface CheckState {
   epoch?: number;
   /** How the last check got its cross-step findings (tests and benchmarks). */
   lastCross?: 'reused' | 'computed';
+  /** How the last check got its step-local findings: only the steps an edit can affect, or every step (tests). */
+  lastSteps?: 'revisited' | 'all';
+  /** Which step reads which param in the blocks the last check saw (check.ts, revisitSteps). */
+  steps?: StepIndex;
+}
+
+/** The step-local findings of a check, indexed so that the next one revisits only the steps an edit can affect. */
+export interface StepIndex {
+  blocks: readonly Block[];
+  /** The check that validated every step cache of `blocks`. */
+  epoch: number;
+  /** Param name → its answer (check.ts) when the steps reading it were checked, and those steps (by name). */
+  answers: Map<string, string>;
+  readers: Map<string, Set<string>>;
+  /** Step name → the params its checks read. */
+  readsOf: Map<string, string[]>;
+  /** Steps with step-local findings. */
+  withFindings: Set<string>;
 }
 
 /**

@@ -50,13 +50,162 @@ export interface Assembled {
   reused: number;
   /** The step-local check cache of each step's block, by the step's entry. */
   caches: Map<YEntry, StepCache>;
+  /**
+   * Set when only one block was parsed again, at the same offsets (reparseOne): the entry it replaced and the new one,
+   * so that parse.ts updates the symbol tables instead of collecting them again.
+   */
+  replaced?: { kind: 'top' | 'step'; before: YEntry; after: YEntry };
+}
+
+/**
+ * What reparseOne needs of an assembled document besides its blocks (kept by the blocks array): set only when every
+ * block is clean (one entry, no YAML error, no repeated key), so that blocks and entries correspond one to one.
+ */
+interface Layout {
+  root: YMap;
+  value: Record<string, unknown>;
+  references: PipelineReference[];
+  /** Index in `blocks` of the first step block (-1: none), and of the `steps` entry in `root.entries`. */
+  firstStep: number;
+  stepsAt: number;
+}
+
+const layouts = new WeakMap<readonly Block[], Layout>();
+
+/** Blocks made by reparseOne in place: the blocks they were made from, and the replaced step's name (a step block). */
+const singleEdits = new WeakMap<readonly Block[], SingleEdit>();
+
+export interface SingleEdit {
+  from: readonly Block[];
+  step: string | undefined;
+  /** The symbol names (params, data, steps and their outputs) are those of `from` (parse.ts compares them). */
+  namesKept?: boolean;
+}
+
+/** How `blocks` were made from the previous ones, when by replacing one block in place (check.ts revisits less). */
+export function singleEdit(blocks: readonly Block[]): SingleEdit | undefined {
+  return singleEdits.get(blocks);
+}
+
+/** Length of the common prefix of two strings: compared in native chunks, not character by character. */
+export function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let at = 0;
+  let chunk = 1 << 16;
+  while (at < n) {
+    const c = Math.min(chunk, n - at);
+    if (a.slice(at, at + c) === b.slice(at, at + c)) at += c;
+    else if (c <= 16) {
+      while (at < n && a.charCodeAt(at) === b.charCodeAt(at)) at++;
+      return at;
+    } else chunk = c >> 1;
+  }
+  return at;
+}
+
+/** Length of the common suffix of two strings, at most `max`. */
+export function commonSuffix(a: string, b: string, max: number): number {
+  let len = 0;
+  let chunk = 1 << 16;
+  while (len < max) {
+    const c = Math.min(chunk, max - len);
+    if (a.slice(a.length - len - c, a.length - len) === b.slice(b.length - len - c, b.length - len)) len += c;
+    else if (c <= 16) {
+      while (len < max && a.charCodeAt(a.length - 1 - len) === b.charCodeAt(b.length - 1 - len)) len++;
+      return len;
+    } else chunk = c >> 1;
+  }
+  return len;
+}
+
+const stepsHeaderLine = /^steps[ ]*:[ ]*(#.*)?\r?$/;
+
+/**
+ * The edit lies inside one block and leaves the split alone: the block is parsed again and put in place of the old
+ * one, the others kept as they are (shifted when the edit changed the length). Work in proportion to the edited block,
+ * plus pointer copies; undefined when any of that does not hold, and the caller splits the whole text.
+ */
+function reparseOne(text: string, previous: readonly Block[], previousText: string): Assembled | undefined {
+  const layout = layouts.get(previous);
+  if (!layout) return undefined;
+  const p = commonPrefix(previousText, text);
+  if (p === text.length && p === previousText.length) return undefined;
+  const s = commonSuffix(previousText, text, Math.min(previousText.length, text.length) - p);
+  const oldEnd = previousText.length - s;
+  const d = text.length - previousText.length;
+  // The block the edit starts in (the last one starting at or before it).
+  let lo = 0;
+  let hi = previous.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((previous[mid]?.start ?? 0) <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  const k = lo;
+  const b = previous[k];
+  // Block 0 may hold a byte-order mark or a preamble: left to the whole split.
+  if (!b || k === 0) return undefined;
+  const end = b.start + b.text.length;
+  if (oldEnd > end) return undefined;
+  const blockText = text.slice(b.start, end + d);
+  const before = b.entries[0];
+  if (!before || (b.kind === 'top' && before.key === 'steps')) return undefined;
+  if (!keepsSplit(blockText, b, k === previous.length - 1)) return undefined;
+  const nb = parseBlock(b.kind, blockText, b.start);
+  const after = nb.entries[0];
+  if (nb.needsFull || nb.syntaxErrors || nb.entries.length !== 1 || !after || after.key !== before.key)
+    return undefined;
+  const blocks = previous.slice();
+  blocks[k] = nb;
+  if (d !== 0) {
+    // Everything after the edit moves: O(file), as the whole split would be.
+    for (let i = k + 1; i < blocks.length; i++) {
+      const x = blocks[i];
+      if (x) blocks[i] = shiftBlock(x, d);
+    }
+    return assemble(blocks, blocks.length - 1);
+  }
+  singleEdits.set(blocks, { from: previous, step: nb.kind === 'step' ? after.key : undefined });
+  return assembleOne(blocks, layout, k, b, nb);
+}
+
+/**
+ * The new text of block `b` splits as one block of the same kind: its first line a key at the block's indentation
+ * (not `steps:`), every other line blank, a comment or indented deeper, no tabs, and a line break at its end unless
+ * it is the last block. Then the whole split is the old one with this block's text replaced.
+ */
+function keepsSplit(blockText: string, b: Block, last: boolean): boolean {
+  if (blockText.includes('\t') || (!last && !blockText.endsWith('\n'))) return false;
+  let indent = 0;
+  while (b.text.charCodeAt(indent) === 32) indent++;
+  for (let i = 0; i < indent; i++) if (blockText.charCodeAt(i) !== 32) return false;
+  const firstEnd = blockText.indexOf('\n');
+  const first = blockText.slice(indent, firstEnd < 0 ? blockText.length : firstEnd);
+  if (!topKeyLine.test(first) || (b.kind === 'top' && stepsHeaderLine.test(first))) return false;
+  for (let ls = firstEnd < 0 ? blockText.length : firstEnd + 1; ls < blockText.length;) {
+    let j = ls;
+    while (blockText.charCodeAt(j) === 32) j++;
+    const c = blockText.charCodeAt(j);
+    if (!(j >= blockText.length || c === 10 || c === 13 || c === 35) && j - ls <= indent) return false;
+    const nl = blockText.indexOf('\n', j);
+    ls = nl < 0 ? blockText.length : nl + 1;
+  }
+  return true;
 }
 
 /**
  * Parses `text` block by block, reusing every block of `previous` (the last parse's blocks) whose text did not change;
  * undefined when the split could be wrong, and the caller parses the whole text at once.
  */
-export function reparse(text: string, previous: readonly Block[] | undefined): Assembled | undefined {
+export function reparse(
+  text: string,
+  previous: readonly Block[] | undefined,
+  previousText?: string,
+): Assembled | undefined {
+  if (previous && previousText !== undefined) {
+    const one = reparseOne(text, previous, previousText);
+    if (one) return one;
+  }
   const split = splitBlocks(text);
   if (split) {
     const prev = previous ?? [];
@@ -313,11 +462,16 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
   const seenTopKeys = new Map<string, YEntry>();
   const seenSteps = new Map<string, YEntry>();
   let inDuplicateSteps = false;
+  let clean = true;
+  let firstStep = -1;
   let firstStepStart: number | undefined;
   let lastStepEnd = 0;
   const duplicate = (e: YEntry, first: YEntry) => diagnostics.push(duplicateKey(e.key, e.keySpan, first.keySpan));
-  for (const b of blocks) {
+  for (let bi = 0; bi < blocks.length; bi++) {
+    const b = blocks[bi] as Block;
     const e = b.entries[0];
+    if (b.syntaxErrors || b.entries.length > 1 || (b.kind === 'step' && !e)) clean = false;
+    if (b.kind === 'step' && firstStep < 0) firstStep = bi;
     // A repeated key's block is dropped, but the whole-text parse still reports its YAML errors (and only those):
     // that case is left to it.
     if (
@@ -336,6 +490,7 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
       lastStepEnd = e.span.end;
       const dup = seenSteps.get(e.key);
       if (dup) {
+        clean = false;
         duplicate(e, dup);
         continue;
       }
@@ -346,6 +501,7 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
       const dup = seenTopKeys.get(e.key);
       inDuplicateSteps = dup !== undefined && e.key === 'steps';
       if (dup) {
+        clean = false;
         duplicate(e, dup);
         continue;
       }
@@ -391,7 +547,106 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
   } else {
     checkNotAMapping(undefined, diagnostics);
   }
+  if (clean && root && value && !inDuplicateSteps) {
+    const stepsAt = stepsHeader ? root.entries.findIndex((e) => e.key === 'steps') : -1;
+    if (firstStep < 0 || stepsAt >= 0) layouts.set(blocks, { root, value, references, firstStep, stepsAt });
+  }
   return { root, value, diagnostics, references, blocks, reused, caches };
+}
+
+/**
+ * `assemble` for blocks that differ from the last assembled ones (`layout`'s) in block `k` only, at the same offsets,
+ * with the same key: the tree, value and references are the last ones with that entry replaced (array copies), and the
+ * plain value of `steps:` is built on first read, not on every edit.
+ */
+function assembleOne(blocks: Block[], layout: Layout, k: number, old: Block, nb: Block): Assembled {
+  const before = old.entries[0] as YEntry;
+  const after = nb.entries[0] as YEntry;
+  const diagnostics: CairnDiagnostic[] = [];
+  for (const b of blocks) for (const d of b.diagnostics) diagnostics.push(d);
+  // The references are the blocks' in block order: the old block's run is replaced by the new one's.
+  let r0 = 0;
+  for (let i = 0; i < k; i++) r0 += blocks[i]?.references.length ?? 0;
+  const references = layout.references
+    .slice(0, r0)
+    .concat(nb.references, layout.references.slice(r0 + old.references.length));
+  const prevRoot = layout.root;
+  const entries = prevRoot.entries.slice();
+  const value: Record<string, unknown> = {};
+  const caches = new Map<YEntry, StepCache>();
+  if (nb.kind === 'step') {
+    const stepsEntry = entries[layout.stepsAt] as YEntry;
+    const prevMap = stepsEntry.value as YMap;
+    const stepEntries = prevMap.entries.slice();
+    stepEntries[k - layout.firstStep] = after;
+    const firstStart = stepEntries[0]?.span.start ?? 0;
+    const lastEnd = stepEntries[stepEntries.length - 1]?.span.end ?? 0;
+    const map: YMap = { kind: 'map', span: { start: firstStart, end: lastEnd }, entries: stepEntries, flow: false };
+    entries[layout.stepsAt] = {
+      key: stepsEntry.key,
+      keySpan: stepsEntry.keySpan,
+      value: map,
+      span: { start: stepsEntry.span.start, end: lastEnd },
+    };
+    caches.set(after, nb.cache);
+    for (const e of entries) {
+      if (e.key !== 'steps') defineValue(value, e.key, layout.value[e.key]);
+      else lazyValue(value, 'steps', () => stepsValue(blocks, layout.firstStep));
+    }
+  } else {
+    const at = entries.indexOf(before);
+    entries[at] = after;
+    for (const e of entries) {
+      if (e.key === 'steps') lazyValue(value, 'steps', () => layout.value.steps);
+      else defineValue(value, e.key, e === after ? nb.values[0] : layout.value[e.key]);
+    }
+  }
+  const first = entries[0];
+  const last = entries[entries.length - 1];
+  const root: YMap = {
+    kind: 'map',
+    span: { start: first?.span.start ?? 0, end: last?.span.end ?? 0 },
+    entries,
+    flow: false,
+  };
+  layouts.set(blocks, { root, value, references, firstStep: layout.firstStep, stepsAt: layout.stepsAt });
+  return {
+    root,
+    value,
+    diagnostics,
+    references,
+    blocks,
+    reused: blocks.length - 1,
+    caches,
+    replaced: { kind: nb.kind, before, after },
+  };
+}
+
+/** The plain value of the steps, as assemble builds it. */
+function stepsValue(blocks: readonly Block[], firstStep: number): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = Math.max(0, firstStep); i < blocks.length; i++) {
+    const b = blocks[i];
+    const e = b?.entries[0];
+    if (b?.kind === 'step' && e) defineValue(o, e.key, b.values[0]);
+  }
+  return o;
+}
+
+/** A property computed on first read and then kept as a plain data property. */
+function lazyValue(o: Record<string, unknown>, key: string, compute: () => unknown): void {
+  Object.defineProperty(o, key, {
+    get() {
+      const v = compute();
+      Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+      return v;
+    },
+    set(v: unknown) {
+      Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+    },
+    enumerable: true,
+    configurable: true,
+  });
 }
 
 function defineValue(o: Record<string, unknown>, key: string, v: unknown): void {

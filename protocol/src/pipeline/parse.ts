@@ -3,10 +3,10 @@ import { LineIndex } from '../text.js';
 import { PipelineCode } from './codes.js';
 import { locateOffset } from './cursor.js';
 import type { CheckState } from './crossReuse.js';
-import { reparse, type Block } from './incremental.js';
+import { reparse, singleEdit, type Block } from './incremental.js';
 import type { ParsedPipeline, PipelineReference } from './model.js';
 import { checkNotAMapping, checkRootKeys, checkTopEntry } from './structure.js';
-import { collectSymbols, topReferences, type SymbolTables } from './symbols.js';
+import { collectSymbols, sameNames, topReferences, updateSymbols, type SymbolTables } from './symbols.js';
 import { parseYaml, toValue, type YMap } from './yamlTree.js';
 
 /**
@@ -44,9 +44,14 @@ export function parsePipeline(
   previous?: ParsedPipeline | PipelineDocument,
   options: ParseOptions = {},
 ): PipelineDocument {
-  const blocks = isPipelineDocument(previous) ? previous.blocks : undefined;
-  const inc = options.full ? undefined : reparse(text, blocks);
+  const prev = isPipelineDocument(previous) ? previous : undefined;
+  const inc = options.full ? undefined : reparse(text, prev?.blocks, prev?.text);
   if (!inc) return parseFull(file, text);
+  // One block parsed again in place (the others untouched): its symbols replace the old ones in the last tables.
+  const symbols = inc.replaced && prev ? updateSymbols(prev.symbols, inc.root, inc.replaced) : undefined;
+  const edit = symbols && prev ? singleEdit(inc.blocks) : undefined;
+  // Every `${...}` resolves as before when the names it can resolve to are the same (check.ts keeps its step caches).
+  if (edit && symbols && prev) edit.namesKept = sameNames(prev.symbols, symbols, edit.step);
   const doc = finish(
     file,
     text,
@@ -57,11 +62,12 @@ export function parsePipeline(
     'incremental',
     inc.reused,
     inc.value,
-    isPipelineDocument(previous) ? previous.checkState : {},
+    prev?.checkState ?? {},
+    symbols,
   );
-  for (const step of doc.symbols.steps.values()) {
-    const cache = inc.caches.get(step.entry);
-    if (cache) step.cache = cache;
+  for (const [entry, cache] of inc.caches) {
+    const step = doc.symbols.steps.get(entry.key);
+    if (step?.entry === entry) step.cache = cache;
   }
   return doc;
 }
@@ -94,6 +100,7 @@ function finish(
   reused: number,
   assembledValue: unknown,
   checkState: CheckState,
+  updatedSymbols?: SymbolTables,
 ): PipelineDocument {
   let diagnostics = findings;
   if (root) checkRootKeys(root, diagnostics);
@@ -104,7 +111,7 @@ function finish(
     );
   }
   diagnostics.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
-  const symbols = collectSymbols(root);
+  const symbols = updatedSymbols ?? collectSymbols(root);
   const value = assembledValue ?? (root ? toValue(root) : undefined);
   let lines: LineIndex | undefined;
   const doc: PipelineDocument = {

@@ -127,7 +127,7 @@ export function paramFromNode(p: YEntry): ParamSymbol {
 
 const stepInfos = new WeakMap<YEntry, StepInfo>();
 
-export function collectSymbols(root: YMap | undefined): SymbolTables {
+export function collectSymbols(root: YMap | undefined, withSteps = true): SymbolTables {
   const params = new Map<string, ParamSymbol>();
   const data = new Map<string, DataInfo>();
   const steps = new Map<string, StepInfo>();
@@ -136,7 +136,7 @@ export function collectSymbols(root: YMap | undefined): SymbolTables {
   if (p?.kind === 'map') for (const e of p.entries) params.set(e.key, paramFromNode(e));
   const d = mapGet(root, 'data')?.value;
   if (d?.kind === 'map') for (const e of d.entries) data.set(e.key, dataFromEntry(e));
-  const s = mapGet(root, 'steps')?.value;
+  const s = withSteps ? mapGet(root, 'steps')?.value : undefined;
   if (s?.kind === 'map')
     for (const e of s.entries) {
       // Blocks reused without a shift keep their entry objects: their step symbols can be reused as well.
@@ -148,6 +148,55 @@ export function collectSymbols(root: YMap | undefined): SymbolTables {
       steps.set(e.key, info);
     }
   return { params, data, steps };
+}
+
+/**
+ * The tables of `root` from those of the tree it was made from by replacing one entry (`before` → `after`, same key):
+ * a step's symbol is replaced in a copy of the steps table; a section's tables are collected again (the steps table,
+ * the large one, is kept).
+ */
+export function updateSymbols(
+  previous: SymbolTables,
+  root: YMap | undefined,
+  replaced: { kind: 'top' | 'step'; before: YEntry; after: YEntry },
+): SymbolTables {
+  if (replaced.kind === 'step') {
+    const steps = new Map(previous.steps);
+    let info = stepInfos.get(replaced.after);
+    if (!info) {
+      info = stepFromEntry(replaced.after);
+      stepInfos.set(replaced.after, info);
+    }
+    steps.set(replaced.after.key, info);
+    return { params: previous.params, data: previous.data, steps };
+  }
+  const fresh = collectSymbols(root, false);
+  return { params: fresh.params, data: fresh.data, steps: previous.steps };
+}
+
+/**
+ * The tables name the same params, data entries, steps and step outputs (what a `${...}` reference resolves against).
+ * Tables shared between the two are not walked; `onlyStep`: the steps differ in that step at most (updateSymbols).
+ */
+export function sameNames(a: SymbolTables, b: SymbolTables, onlyStep?: string): boolean {
+  const sameKeys = (x: ReadonlyMap<string, unknown>, y: ReadonlyMap<string, unknown>): boolean => {
+    if (x === y) return true;
+    if (x.size !== y.size) return false;
+    for (const k of x.keys()) if (!y.has(k)) return false;
+    return true;
+  };
+  if (!sameKeys(a.params, b.params) || !sameKeys(a.data, b.data) || !sameKeys(a.steps, b.steps)) return false;
+  if (a.steps === b.steps) return true;
+  if (onlyStep !== undefined) {
+    const before = a.steps.get(onlyStep);
+    const after = b.steps.get(onlyStep);
+    return before !== undefined && after !== undefined && sameKeys(before.outputs, after.outputs);
+  }
+  for (const [name, s] of b.steps) {
+    const before = a.steps.get(name);
+    if (before !== s && (!before || !sameKeys(before.outputs, s.outputs))) return false;
+  }
+  return true;
 }
 
 function dataFromEntry(e: YEntry): DataInfo {

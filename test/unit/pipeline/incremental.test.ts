@@ -3,20 +3,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkPipeline, parsePipeline } from '@cairn/protocol';
+import { singleEdit } from '../../../protocol/src/pipeline/incremental.js';
 import { generatePipeline } from '../../../bench/lib/generatePipeline.js';
 import { prng, snapshot, sortDiagnostics } from './helpers.js';
 
 const host = { fileExists: () => true };
 const recommender = readFileSync(join(__dirname, '../../fixtures/pipelines/valid/recommender.cairn.yaml'), 'utf8');
 
-/** A random small edit: insert or delete a character, or duplicate/delete a line. */
+/** A random small edit: insert, replace or delete a character, or duplicate/delete a line. */
 function edit(text: string, rand: () => number): string {
   const pos = Math.floor(rand() * (text.length + 1));
   const r = rand();
-  if (r < 0.4) {
-    // Mostly letters (the YAML stays valid and the parse incremental), sometimes structure.
+  if (r < 0.45) {
+    // Mostly letters (the YAML stays valid and the parse incremental), sometimes structure. A replaced character
+    // keeps every offset after it: the in-place path of the incremental parse (reparseOne without a shift).
     const chars = rand() < 0.7 ? 'abcxyz_1' : 'ab_:- \n{}[]$#"\'1.';
-    return text.slice(0, pos) + chars[Math.floor(rand() * chars.length)] + text.slice(pos);
+    const c = chars[Math.floor(rand() * chars.length)];
+    return text.slice(0, pos) + c + text.slice(r < 0.25 ? pos : pos + 1);
   }
   if (r < 0.75) return text.slice(0, pos) + text.slice(pos + 1);
   const start = text.lastIndexOf('\n', pos - 1) + 1;
@@ -38,6 +41,7 @@ for (const [label, base, seed] of [
     let incrementalRuns = 0;
     let reusedTotal = 0;
     let syntaxCases = 0;
+    let inPlace = 0;
     for (let i = 0; i < 120; i++) {
       // Restart from the base now and then so the text does not drift into noise.
       text = i % 4 === 0 ? base : edit(text, rand);
@@ -49,6 +53,7 @@ for (const [label, base, seed] of [
         sortDiagnostics(checkPipeline(fresh, host)),
         `edit ${i}: checks differ`,
       );
+      if (inc.blocks && singleEdit(inc.blocks)) inPlace++;
       if (inc.mode === 'incremental') {
         incrementalRuns++;
         reusedTotal += inc.reusedBlocks;
@@ -75,6 +80,7 @@ for (const [label, base, seed] of [
     assert.ok(incrementalRuns > 30, `too few incremental parses (${incrementalRuns})`);
     assert.ok(reusedTotal > incrementalRuns, 'blocks were never reused');
     assert.ok(syntaxCases > 0, 'some edits should break the YAML inside one block');
+    assert.ok(inPlace > 0, `no edit took the in-place path`);
   });
 }
 
@@ -115,4 +121,34 @@ test('a YAML error inside one step stays in that block: later edits elsewhere ar
     checkPipeline(second, host).map((d) => d.code),
     ['yaml-syntax'],
   );
+});
+
+test('in-place edits (characters replaced) parse and check as a fresh parse does, block by block', () => {
+  const rand = prng(7);
+  const base = generatePipeline(30);
+  let text = base;
+  let prev = parsePipeline('g.cairn.yaml', text);
+  checkPipeline(prev, host);
+  let inPlace = 0;
+  let revisited = 0;
+  for (let i = 0; i < 150; i++) {
+    // A letter or digit of the text replaced by another (mostly values: keys, names and references change too).
+    let pos = Math.floor(rand() * text.length);
+    while (pos < text.length && !/[A-Za-z0-9]/.test(text[pos] ?? '')) pos++;
+    const c = 'abx_19'[Math.floor(rand() * 6)] ?? 'a';
+    text = i % 30 === 0 ? base : text.slice(0, pos) + c + text.slice(pos + 1);
+    const inc = parsePipeline('g.cairn.yaml', text, prev);
+    const fresh = parsePipeline('g.cairn.yaml', text);
+    assert.deepEqual(snapshot(inc), snapshot(fresh), `edit ${i}: incremental differs from fresh parse`);
+    assert.deepEqual(
+      sortDiagnostics(checkPipeline(inc, host)),
+      sortDiagnostics(checkPipeline(fresh, host)),
+      `edit ${i}: checks differ`,
+    );
+    if (inc.blocks && singleEdit(inc.blocks)) inPlace++;
+    if (inc.checkState.lastSteps === 'revisited') revisited++;
+    prev = inc;
+  }
+  assert.ok(inPlace > 60, `too few edits took the in-place path (${inPlace} of 150)`);
+  assert.ok(revisited > 30, `too few checks revisited only the affected steps (${revisited} of 150)`);
 });

@@ -88,6 +88,24 @@ const edits: Array<[string, Edit]> = [
         r,
       ),
   ],
+  // Same-length edits: the block is parsed again in place and only the steps the edit can affect are checked again.
+  [
+    'param value in place',
+    (t, r) =>
+      replaceOne(
+        t,
+        /^ {2}(lr: 0\.0\d|seed: \d\d|test_fraction: 0\.\d)$/m,
+        (m) => m[0].slice(0, -1) + (pick([...'0123456789'], r) ?? '1'),
+        r,
+      ),
+  ],
+  [
+    'char replaced',
+    (t, r) => {
+      const pos = Math.floor(r() * t.length);
+      return t.slice(0, pos) + (pick([...'abx_1:- {'], r) ?? 'a') + t.slice(pos + 1);
+    },
+  ],
   [
     'param number',
     (t, r) => replaceOne(t, /^ {2}(seed|epochs): \d+$/m, (m) => `  ${m[1]}: ${pick(['4242', '7', '1'], r)}`, r),
@@ -131,6 +149,7 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
   const seen = new Set<string>();
   let reusedChecks = 0;
   let reusedCross = 0;
+  let revisited = 0;
   for (let i = 0; i < 400; i++) {
     const [name, edit] = pick(edits, rand) ?? edits[0]!;
     // Restart from the base now and then so the text does not drift into noise.
@@ -157,11 +176,13 @@ test('incremental check equals a fresh check over 400 random semantic edits (see
     }
     if (inc.mode === 'incremental') reusedChecks += inc.reusedBlocks;
     if (inc.checkState.lastCross === 'reused') reusedCross++;
+    if (inc.checkState.lastSteps === 'revisited') revisited++;
     for (const d of incFindings) seen.add(d.code);
     prev = inc;
   }
   assert.ok(reusedChecks > 400, `blocks (and their cached checks) were rarely reused (${reusedChecks})`);
   assert.ok(reusedCross > 40, `the cross-step findings were rarely reused (${reusedCross} of 400 edits)`);
+  assert.ok(revisited > 8, `the checks rarely revisited only the affected steps (${revisited} of 400 edits)`);
   // The edits reach the findings the cache must invalidate.
   for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax'])
     assert.ok(seen.has(code), `no edit produced ${code}`);
