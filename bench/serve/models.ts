@@ -89,7 +89,7 @@ function writeRatings(dir: string): string {
   return file;
 }
 
-/** The four models, trained into dist/bench/models/ on first use (minutes on a loaded 2-core machine). */
+/** The six models, trained into dist/bench/models/ on first use (minutes on a loaded 2-core machine). */
 export async function benchModels(dir = join(root, 'dist', 'bench', 'models')): Promise<BenchModel[]> {
   mkdirSync(dir, { recursive: true });
   const tabular = { train: CREDIT, target: 'Status', features: FEATURES, seed: 42 };
@@ -105,6 +105,18 @@ export async function benchModels(dir = join(root, 'dist', 'bench', 'models')): 
     subsample: 0.8,
     colsample: 0.8,
     early_stopping: { patience: 20 },
+  });
+  // Larger members of the same families, where the model call is a larger share of a request: a wider MLP and a
+  // 1,000-tree ensemble (no early stopping), both within what the credit sample's built-ins accept.
+  const wide = await train('train.mlp', dir, 'mlp-wide', { ...net, hidden: [256, 128], dropout: 0.1 });
+  const forest = await train('train.gradient-boosting', dir, 'gbdt-1000', {
+    ...tabular,
+    trees: 1000,
+    lr: 0.02,
+    max_depth: 6,
+    min_samples_leaf: 10,
+    subsample: 0.8,
+    colsample: 0.8,
   });
   const mf = await train('train.matrix-factorization', dir, 'mf', {
     ratings: writeRatings(dir),
@@ -138,6 +150,8 @@ export async function benchModels(dir = join(root, 'dist', 'bench', 'models')): 
     { name: 'credit logistic regression', onnx: lr, ...credit, bare: await encoded(lr) },
     { name: 'credit MLP 32-16', onnx: mlp, ...credit, bare: await encoded(mlp) },
     { name: 'credit gradient boosting', onnx: gbdt, ...credit, bare: await encoded(gbdt) },
+    { name: 'credit MLP 256-128', onnx: wide, ...credit, bare: await encoded(wide) },
+    { name: 'credit gradient boosting, 1000 trees', onnx: forest, ...credit, bare: await encoded(forest) },
     {
       name: 'recommender (MF, 32 factors)',
       onnx: mf,
