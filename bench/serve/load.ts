@@ -17,8 +17,13 @@ export async function bareServer(
   onnx: string,
   inputs: BareInputs,
   callModel = true,
+  /** onnxruntime's intra-op threads; bench:serve leaves onnxruntime's default (profile.ts --threads sets it). */
+  intraOpNumThreads?: number,
 ): Promise<{ url: string; close: () => Promise<void> }> {
-  const session = await ort.InferenceSession.create(onnx, { logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(onnx, {
+    logSeverityLevel: 3,
+    ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }),
+  });
   const output = session.outputNames.includes('probabilities') ? 'probabilities' : (session.outputNames[0] ?? '');
   const specs = Object.entries(inputs);
   const server = http.createServer((req, res) => {

@@ -5,7 +5,7 @@
  * The client shares the process, as in bench:serve, so its share is printed too.
  *
  *   node bench/lib/runBundled.mjs bench/serve/profile.ts [-- --model 1 --server batched|unbatched|bare
- *     --requests 20000 --connections 64 --top 40]
+ *     --requests 20000 --connections 64 --top 40 --threads N]
  */
 import * as http from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -18,6 +18,8 @@ const MODEL = arg('model', 1);
 const REQUESTS = arg('requests', 20_000);
 const CONNECTIONS = arg('connections', 64);
 const TOP = arg('top', 40);
+/** onnxruntime intra-op threads (default: cairn serve's for Cairn, onnxruntime's for the bare server). */
+const THREADS = process.argv.includes('--threads') ? arg('threads', 1) : undefined;
 const at = process.argv.indexOf('--server');
 const SERVER = at >= 0 ? (process.argv[at + 1] ?? 'batched') : 'batched';
 
@@ -55,12 +57,13 @@ async function main(): Promise<void> {
   }
   const server =
     SERVER === 'bare'
-      ? await bareServer(m.onnx, inputs)
+      ? await bareServer(m.onnx, inputs, true, THREADS)
       : await ModelServer.start({
           model: m.onnx,
           port: 0,
           token: TOKEN,
           ...(SERVER === 'unbatched' ? { batch: null } : {}),
+          intraOpThreads: THREADS,
         });
   const body =
     SERVER === 'bare'

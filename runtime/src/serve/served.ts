@@ -98,10 +98,21 @@ function recommendations(
   return (table) => predictor.recommend(ids(table.columns[0], user), k);
 }
 
+/**
+ * onnxruntime intra-op threads per served model. One, by measurement (bench:serve:calls, docs/deploy.md "Batching"):
+ * on the 2-core machine the serving thread (HTTP, JSON, transform) needs a core, and a second spinning intra-op thread
+ * made a 64-row tree batch cost more CPU and more time than one thread did.
+ */
+export const SERVE_INTRA_OP_THREADS = 1;
+
 /** Loads a model file for serving; a file that does not load, or that cannot be served, is a ServeLoadError. */
-export async function loadServedModel(file: string, registered?: { name: string; version: number }): Promise<Loaded> {
+export async function loadServedModel(
+  file: string,
+  registered?: { name: string; version: number },
+  intraOpThreads = SERVE_INTRA_OP_THREADS,
+): Promise<Loaded> {
   try {
-    const predictor = await loadPredictor(file);
+    const predictor = await loadPredictor(file, { intraOpThreads });
     const common = { ...(registered ? { registered } : {}), loadedAt: new Date().toISOString() };
     if (predictor.kind === 'recommender') {
       const cols = await recommenderFields(file);

@@ -52,6 +52,8 @@ export interface ServeOptions {
   batch?: BatchOptions | null;
   /** Server-side log: every error, with its detail; clients only get the message. */
   log?: (line: string) => void;
+  /** onnxruntime intra-op threads per model (default SERVE_INTRA_OP_THREADS). */
+  intraOpThreads?: number;
 }
 
 /** Both arms and how a request's rows map to each: swapped as one reference, so a request sees one consistent pair. */
@@ -160,6 +162,7 @@ export class ModelServer {
   private swapping: Promise<unknown> = Promise.resolve();
   private readonly deadlines: Deadlines;
   private readonly batch: BatchOptions | null;
+  private readonly intraOpThreads: number | undefined;
   private baseUrl = '';
   /** Once closing, answers carry `Connection: close`, so keep-alive sockets end with their last answer. */
   private closing = false;
@@ -176,6 +179,7 @@ export class ModelServer {
     this.split = opts.challenger?.split ?? 0;
     this.key = opts.challenger?.key ?? null;
     this.batch = opts.batch === undefined ? DEFAULT_BATCH : opts.batch;
+    this.intraOpThreads = opts.intraOpThreads;
     this.arms = armsOf(this.batched(champion), challenger && this.batched(challenger), this.key);
     this.token = opts.token === null ? null : Buffer.from(opts.token);
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
@@ -195,8 +199,8 @@ export class ModelServer {
     const c = opts.challenger;
     if (c && !(c.split >= 0 && c.split <= 1)) throw new ServeLoadError(`the split must be from 0 to 1, not ${c.split}`);
     const [champion, challenger] = await Promise.all([
-      loadServedModel(opts.model, opts.registered),
-      c ? loadServedModel(c.model, c.registered) : Promise.resolve(null),
+      loadServedModel(opts.model, opts.registered, opts.intraOpThreads),
+      c ? loadServedModel(c.model, c.registered, opts.intraOpThreads) : Promise.resolve(null),
     ]);
     const s = new ModelServer(champion, challenger, opts);
     await new Promise<void>((resolve, reject) => {
@@ -255,7 +259,7 @@ export class ModelServer {
       try {
         if (arm === 'challenger' && !this.arms.challenger)
           throw new ServeLoadError('this server has no challenger to swap (start it with --challenger)');
-        const loaded = this.batched(await loadServedModel(file, registered));
+        const loaded = this.batched(await loadServedModel(file, registered, this.intraOpThreads));
         const a = this.arms;
         this.arms = arm === 'champion' ? armsOf(loaded, a.challenger, this.key) : armsOf(a.champion, loaded, this.key);
         this.metrics.swaps++;

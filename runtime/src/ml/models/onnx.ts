@@ -23,6 +23,8 @@ import { topK } from './recommender.js';
  */
 export interface OnnxLoadOptions {
   inputColumns?: string[];
+  /** onnxruntime's intra-op threads (default: its own, one per core); `cairn serve` picks its own (serve/served.ts). */
+  intraOpThreads?: number;
 }
 
 export class OnnxModelError extends Error {}
@@ -266,7 +268,10 @@ export async function loadOnnxPredictor(file: string, opts: OnnxLoadOptions = {}
     throw new OnnxModelError(`${file}: not an ONNX model (${e instanceof Error ? e.message : String(e)})`);
   }
   if (!m.graph) throw new OnnxModelError(`${file}: not an ONNX model (no graph)`);
-  const session = await ort.InferenceSession.create(bytes, sessionOptions);
+  const session = await ort.InferenceSession.create(
+    bytes,
+    opts.intraOpThreads === undefined ? sessionOptions : { ...sessionOptions, intraOpNumThreads: opts.intraOpThreads },
+  );
   const cairn = meta(m, METADATA_KEY);
   return cairn ? cairnOnnx(file, session, cairn) : genericTabular(file, session, m, opts);
 }
