@@ -7,7 +7,7 @@ import { invocationResponseSchema, type ClassPrediction } from '@cairn/protocol'
 import { PredictionLog } from '../../../runtime/src/deploy/predictionLog.js';
 import { Store } from '../../../runtime/src/store/store.js';
 import { Batcher, type BatchCounters } from '../../../runtime/src/serve/batcher.js';
-import { challengerShare, loadServedModel, ModelServer } from '../../../runtime/src/serve/index.js';
+import { challengerShare, loadServedModel, ModelServer, ServeLoadError } from '../../../runtime/src/serve/index.js';
 import { RequestError, requestTable } from '../../../runtime/src/serve/request.js';
 import type { Loaded, Prediction } from '../../../runtime/src/serve/served.js';
 import { expectedYes, MODEL_A, MODEL_B, writeOnnxModel } from './fixture.js';
@@ -224,4 +224,13 @@ test('a recommender: coalesced (user, item) rows come back in request order; a n
   // The 23 queued requests went as one call, which failed on the null id and was retried request by request.
   assert.equal(c.batches, 1);
   assert.equal(c.fallbacks, 1);
+});
+
+test('intra-op threads (one by default, two on request) change no answer; a bad thread count fails the load', async () => {
+  const table = (l: Loaded) =>
+    requestTable({ dataframe_records: Array.from({ length: 64 }, (_, i) => rowOf(i)) }, l.fields);
+  const one = await loadServedModel(modelA);
+  const two = await loadServedModel(modelA, undefined, 2);
+  assert.deepEqual(await two.predict(table(two)), await one.predict(table(one)));
+  await assert.rejects(ModelServer.start({ model: modelA, port: 0, token: TOKEN, intraOpThreads: -1 }), ServeLoadError);
 });
