@@ -26,7 +26,8 @@ export const upsertSortKeySql: Record<Dialect, string> = { sqlite: UPSERT('?'), 
 
 /** A value as bound for the `value` column; undefined: a JSON null, no key. */
 export function sortKeyValue(dialect: Dialect, value: unknown): SqlValue | undefined {
-  if (value === null || value === undefined) return undefined;
+  // NaN and the infinities are stored as JSON's null (JSON.stringify): no key, as SQLite would bind NaN as NULL.
+  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return undefined;
   if (dialect === 'postgres') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;

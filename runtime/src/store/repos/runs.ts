@@ -221,13 +221,9 @@ function valueEnd(text: string, i: number): number {
 /**
  * The top-level fields of a stored JSON object as their JSON text (`{"lr":0.01}` → lr → `0.01`), so that a page
  * copies the stored number text instead of parsing it and formatting it again (most of the cost at 10,000 × 50).
- * Cached by the text, as parseCached.
  */
-const rawFieldsCache = new Map<string, Map<string, string>>();
 function rawFields(text: string): Map<string, string> {
-  let fields = rawFieldsCache.get(text);
-  if (fields) return fields;
-  fields = new Map();
+  const fields = new Map<string, string>();
   const ws = (j: number) => {
     while (j < text.length && ' \n\r\t'.includes(text.charAt(j))) j++;
     return j;
@@ -241,15 +237,33 @@ function rawFields(text: string): Map<string, string> {
     fields.set(key, text.slice(start, end));
     i = ws(ws(end) + 1); // past the ','
   }
-  if (rawFieldsCache.size >= PARSED_JSON_LIMIT) rawFieldsCache.clear();
-  rawFieldsCache.set(text, fields);
   return fields;
 }
 
 /**
+ * rawFields of one run's params, metrics or tags, cached by run id and checked against the text (a changed value is
+ * never served stale): a warm page (a UI refresh) skips the parse, and an id lookup, unlike one by the text, does not
+ * hash the whole JSON text. Bounded; cleared when full.
+ */
+class RawFieldsCache {
+  private readonly byRun = new Map<number, { text: string; fields: Map<string, string> }>();
+
+  get(runId: number, text: string): Map<string, string> {
+    const hit = this.byRun.get(runId);
+    if (hit?.text === text) return hit.fields;
+    const fields = rawFields(text);
+    if (this.byRun.size >= PARSED_JSON_LIMIT) this.byRun.clear();
+    this.byRun.set(runId, { text, fields });
+    return fields;
+  }
+}
+const rawFieldsCaches = { param: new RawFieldsCache(), metric: new RawFieldsCache(), tag: new RawFieldsCache() };
+
+/**
  * The RunTable of some rows for exactly these columns, as JSON text (runSummariesToTable's result, spelled out).
- * Cells are toCompareCell's (a test says both encodings agree): numbers, strings, booleans as stored; lists and maps
- * as their JSON text. Written into one array of pieces, joined once (intermediate strings cost GC at this size).
+ * Cells are toCompareCell's (a property test says both encodings agree): numbers, strings, booleans as stored; lists
+ * and maps as their JSON text. One string per row from a reused array of cells, joined once at the end: pushing every
+ * cell into one array of a million pieces cost twice as much at 10,000 × 50.
  */
 type TableRow = Pick<
   RunRow,
@@ -262,49 +276,46 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
     return { key, group: key.slice(0, at) as CompareColumn['group'], name: key.slice(at + 1) };
   });
   const n = specs.length;
+  const groups = specs.map((c) => (c.group === 'param' ? 0 : c.group === 'metric' ? 1 : 2));
+  const names = specs.map((c) => c.name);
   const kinds: Array<CellKind | undefined> = specs.map(() => undefined);
   const wants = (g: CompareColumn['group']) => specs.some((c) => c.group === g);
   const [wantParams, wantMetrics, wantTags] = [wants('param'), wants('metric'), wants('tag')];
   const none = new Map<string, string>();
   const q = JSON.stringify;
+  const quoted = new Map<string, string>(); // pipeline names: a few, repeated on every row
+  const cells: string[] = new Array<string>(n);
+  const sources: Array<Map<string, string>> = [none, none, none];
   const out: string[] = [];
   for (const r of rows) {
-    const params = wantParams ? rawFields(r.params_json) : none;
-    const metrics = wantMetrics ? rawFields(r.metrics_json) : none;
-    const tags = wantTags ? rawFields(r.tags_json) : none;
-    out.push(
-      out.length === 0 ? '{"id":' : ',{"id":',
-      String(r.id),
-      ',"pipeline":',
-      q(r.pipeline),
-      ',"status":"',
-      r.status,
-    );
-    out.push('","startedAt":', String(r.started_at), ',"values":[');
+    sources[0] = wantParams ? rawFieldsCaches.param.get(r.id, r.params_json) : none;
+    sources[1] = wantMetrics ? rawFieldsCaches.metric.get(r.id, r.metrics_json) : none;
+    sources[2] = wantTags ? rawFieldsCaches.tag.get(r.id, r.tags_json) : none;
     for (let i = 0; i < n; i++) {
-      const c = specs[i] as (typeof specs)[number];
-      const raw = (c.group === 'param' ? params : c.group === 'metric' ? metrics : tags).get(c.name);
-      if (i > 0) out.push(',');
+      const raw = (sources[groups[i] as number] as Map<string, string>).get(names[i] as string);
       const first = raw === undefined ? 0x6e : raw.charCodeAt(0);
-      let kind: CellKind | undefined;
-      if (first === 0x6e) out.push('null');
-      else if (
-        first === 0x22 ||
-        first === 0x74 ||
-        first === 0x66 ||
-        first === 0x2d ||
-        (first >= 0x30 && first <= 0x39)
-      ) {
-        out.push(raw ?? 'null');
-        kind = first === 0x22 ? 'string' : first === 0x74 || first === 0x66 ? 'boolean' : 'number';
-      } else {
+      let kind: CellKind;
+      if (first === 0x6e) {
+        cells[i] = 'null';
+        continue;
+      } else if (first === 0x22) kind = 'string';
+      else if (first === 0x74 || first === 0x66) kind = 'boolean';
+      else if (first === 0x2d || (first >= 0x30 && first <= 0x39)) kind = 'number';
+      else {
         // A list or a map: its JSON text, as a string cell (toCompareCell's form, whatever spacing it was stored with).
-        out.push(q(toCompareCell(JSON.parse(raw ?? 'null'))));
-        kind = 'string';
+        cells[i] = q(toCompareCell(JSON.parse(raw ?? 'null')));
+        kinds[i] = 'string';
+        continue;
       }
-      if (kind !== undefined && kinds[i] !== kind) kinds[i] = kinds[i] === undefined ? kind : 'string';
+      cells[i] = raw ?? 'null';
+      const seen = kinds[i];
+      if (seen !== kind) kinds[i] = seen === undefined ? kind : 'string';
     }
-    out.push(']}');
+    let pipeline = quoted.get(r.pipeline);
+    if (pipeline === undefined) quoted.set(r.pipeline, (pipeline = q(r.pipeline)));
+    out.push(
+      `{"id":${r.id},"pipeline":${pipeline},"status":"${r.status}","startedAt":${r.started_at},"values":[${cells.join(',')}]}`,
+    );
   }
   const columns: CompareColumn[] = specs.map((c, i) => ({
     key: c.key,
@@ -312,7 +323,7 @@ function tableJson(rows: readonly TableRow[], keys: readonly string[]): string {
     group: c.group,
     kind: kinds[i] ?? 'string',
   }));
-  return `{"columns":${q(columns)},"rows":[${out.join('')}]}`;
+  return `{"columns":${q(columns)},"rows":[${out.join(',')}]}`;
 }
 
 const FINISH_RUN = 'UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?';
@@ -742,9 +753,12 @@ export class RunRepository {
     }
     const from = 'FROM runs r JOIN pipelines p ON p.id = r.pipeline_id';
     const filterSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = q.withTotal
-      ? ((await this.db.get<{ n: number }>(`SELECT count(*) AS n ${from} ${filterSql}`, args))?.n ?? 0)
-      : undefined;
+    // The count needs the pipelines only when a filter names them; PostgreSQL runs it on another pooled connection
+    // while the page is read (the page no longer waits for it: at 100,000 runs it was most of the first page).
+    const countFrom = where.some((c) => c.includes('p.')) ? from : 'FROM runs r';
+    const counting = q.withTotal
+      ? this.db.get<{ n: number }>(`SELECT count(*) AS n ${countFrom} ${filterSql}`, args)
+      : Promise.resolve(undefined);
 
     // Asked columns: only what the table needs leaves the database (a third of the bytes at 50 columns).
     const wanted = (group: string) => q.columns?.some((c) => c.startsWith(`${group}:`)) ?? false;
@@ -753,11 +767,14 @@ export class RunRepository {
           .map((g) => (wanted(g) ? `r.${g}s_json` : `'{}' AS ${g}s_json`))
           .join(', ')}`
       : runColumns;
-    const start = q.skip === undefined ? q.after : await this.seek(where, args, sort, q.after, q.skip);
-    const { rows, next } =
-      start === null
+    const read = async () => {
+      const start = q.skip === undefined ? q.after : await this.seek(where, args, sort, q.after, q.skip);
+      return start === null
         ? { rows: [], next: null }
         : await this.keysetPage<RunRow>(selected, where, args, sort, start, q.limit);
+    };
+    const [counted, { rows, next }] = await Promise.all([counting, read()]);
+    const total = q.withTotal ? Number(counted?.n ?? 0) : undefined;
     const tail = `,"next":${JSON.stringify(next)}${total === undefined ? '' : `,"total":${total}`}}`;
     // Without asked columns the page names its own (a view's first look): the general conversion will do.
     if (!q.columns) return `{"table":${JSON.stringify(runSummariesToTable(rows.map(toSummary), q.columns))}${tail}`;
