@@ -25,7 +25,7 @@ import { generatePipeline } from '../lib/generatePipeline.js';
  * Time from an edit (didChange) to fresh diagnostics (publishDiagnostics) on a generated 1,000-step pipeline, through
  * the real Cairn language server (dist/languageServer.js, its own process, stdio) and, side by side, npm
  * yaml-language-server validating the same file against schemas/cairn-pipeline.schema.json, started the same way.
- * Usage: npm run bench:lsp   [-- --steps 1000 --edits 50] [--cairn-only]   (--cairn-only: skip the slow baseline)
+ * Usage: npm run bench:lsp   [-- --steps 1000 --edits 50] [--cairn-only] [--grow]   (--cairn-only: skip the slow baseline)
  */
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -38,6 +38,8 @@ const arg = (name: string, fallback: number): number => {
 const steps = arg('steps', 1000);
 const edits = arg('edits', 50);
 const cairnOnly = process.argv.includes('--cairn-only');
+/** --grow: each edit changes the text's length (`0.01` ↔ `0.015`, as typing does), not only its characters. */
+const grow = process.argv.includes('--grow');
 const warmup = 5;
 /** yaml-language-server waits this long after every change before validating (yamlSettings.validationDelayMs, fixed). */
 const yamlLsDelayMs = 200;
@@ -154,12 +156,16 @@ async function measure(
   for (let i = 0; i < warmup + edits; i++) {
     if (i === warmup) cpuStart = cpuMs(server);
     version++;
-    const value = i % 2 === 0 ? '0.02' : '0.01';
+    // Range over the old value's length: 4 characters, or 5 after a --grow edit wrote `0.015`.
+    const oldLength = grow && i % 2 === 1 ? 5 : 4;
+    const value = i % 2 === 0 ? (grow ? '0.015' : '0.02') : '0.01';
     const fresh = nextDiagnostics(server, uri, (p) => p.version === undefined || p.version >= version);
     const t0 = performance.now();
     await server.connection.sendNotification(DidChangeTextDocumentNotification.type, {
       textDocument: { uri, version },
-      contentChanges: [{ range: { start: { line, character: 6 }, end: { line, character: 6 + 4 } }, text: value }],
+      contentChanges: [
+        { range: { start: { line, character: 6 }, end: { line, character: 6 + oldLength } }, text: value },
+      ],
     });
     await fresh;
     if (i >= warmup) samples.push(performance.now() - t0);
