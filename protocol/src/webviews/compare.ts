@@ -110,6 +110,10 @@ export function toCompareCell(v: unknown): CompareCell {
  * The table for some runs: params, then metrics, then tags, each group in name order; absent values are null. With
  * `keys` (column keys, `metric:auc`), exactly those columns in that order, present in the runs or not.
  */
+/** `o[name]` when `o` has it itself: a run's param or metric may be called `__proto__` or `constructor`. */
+const own = (o: Readonly<Record<string, unknown>>, name: string): unknown =>
+  Object.hasOwn(o, name) ? o[name] : undefined;
+
 export function runSummariesToTable(runs: readonly RunSummary[], keys?: readonly string[]): RunTable {
   const groups = { param: new Set<string>(), metric: new Set<string>(), tag: new Set<string>() };
   for (const r of runs) {
@@ -118,7 +122,7 @@ export function runSummariesToTable(runs: readonly RunSummary[], keys?: readonly
     for (const k of Object.keys(r.tags)) groups.tag.add(k);
   }
   const pick = (r: RunSummary, group: CompareColumn['group'], name: string): unknown =>
-    group === 'param' ? r.params[name] : group === 'metric' ? r.metrics[name] : r.tags[name];
+    own(group === 'param' ? r.params : group === 'metric' ? r.metrics : r.tags, name);
   const specs: Array<{ group: CompareColumn['group']; name: string }> = [];
   if (keys) {
     for (const key of keys) {

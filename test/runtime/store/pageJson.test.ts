@@ -65,7 +65,7 @@ function randomValue(r: () => number): unknown {
   }
 }
 
-const names = ['lr', 'opt', 'we"ird\\key', 'ünï', 'a:b', 'constructor', 'x y'];
+const names = ['lr', 'opt', 'we"ird\\key', 'ünï', 'a:b', 'constructor', '__proto__', 'x y'];
 
 forEachBackend('runs page as spliced JSON (property)', (backend) => {
   let store: Store;
@@ -76,7 +76,11 @@ forEachBackend('runs page as spliced JSON (property)', (backend) => {
     for (let i = 0; i < 40; i++) {
       const params: NewRun['params'] = {};
       for (const name of names)
-        if (r() < 0.7) params[name] = { value: randomValue(r), type: 'string', secret: false, overridden: false };
+        if (r() < 0.7) {
+          // defineProperty: `params.__proto__ = …` would set the prototype, not a param named __proto__.
+          const value = { value: randomValue(r), type: 'string', secret: false, overridden: false } as const;
+          Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+        }
       const id = await store.runs.createRun({
         pipelineName: r() < 0.5 ? 'train "q"' : 'évał',
         pipelineFile: `p${i % 3}.cairn.yaml`,

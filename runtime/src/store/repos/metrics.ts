@@ -85,7 +85,7 @@ export class SqliteMetricWriter extends BufferedWriter {
       const touched = new Map<number, Set<string>>();
       for (const r of rows) {
         this.insert.run(r);
-        this.latestOf(r[0])[r[2]] = r[5];
+        setOwn(this.latestOf(r[0]), r[2], r[5]);
         let keys = touched.get(r[0]);
         if (!keys) touched.set(r[0], (keys = new Set()));
         keys.add(r[2]);
@@ -116,7 +116,7 @@ export class SqliteMetricWriter extends BufferedWriter {
   mergeLatest(runId: number, values: Array<{ key: string; value: number }>): Promise<void> {
     if (values.length === 0) return Promise.resolve();
     const l = this.latestOf(runId);
-    for (const v of values) l[v.key] = v.value;
+    for (const v of values) setOwn(l, v.key, v.value);
     this.writeLatestOf(
       runId,
       values.map((v) => v.key),
@@ -133,6 +133,11 @@ export class SqliteMetricWriter extends BufferedWriter {
     }
     return l;
   }
+}
+
+/** A metric's latest value under its name, as an own property even when the name is `__proto__` (a script may log it). */
+function setOwn(l: Record<string, number>, key: string, value: number): void {
+  Object.defineProperty(l, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Rows per INSERT statement (6 values each: PostgreSQL binds at most 65,535 parameters per statement). */
@@ -189,7 +194,7 @@ export class SqlMetricWriter extends BufferedWriter {
     for (const r of rows) {
       let l = latest.get(r[0]);
       if (!l) latest.set(r[0], (l = await this.latestOf(t, r[0])));
-      l[r[2]] = r[5];
+      setOwn(l, r[2], r[5]);
       let keys = touched.get(r[0]);
       if (!keys) touched.set(r[0], (keys = new Set()));
       keys.add(r[2]);
@@ -214,7 +219,7 @@ export class SqlMetricWriter extends BufferedWriter {
     await this.flush();
     await this.db.tx(async (t) => {
       const l = await this.latestOf(t, runId);
-      for (const v of values) l[v.key] = v.value;
+      for (const v of values) setOwn(l, v.key, v.value);
       await t.run(WRITE_LATEST, [JSON.stringify(l), runId]);
       for (const v of values) await writeSortKey(t, runId, 'metric', v.key, l[v.key]);
       this.latest.set(runId, l);
