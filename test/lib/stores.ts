@@ -2,8 +2,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe } from 'node:test';
-import { Store } from '../../runtime/src/store/store.js';
+import { Store, type NewRun } from '../../runtime/src/store/store.js';
 import { postgresCluster } from './postgres.js';
+
+/** A run of `pipeline` with no params, as a test records it (`extra`: who, where, params…). */
+export function newRun(pipeline: string, extra: Partial<NewRun> = {}): NewRun {
+  return {
+    pipelineName: pipeline,
+    pipelineFile: `${pipeline}.cairn.yaml`,
+    params: {},
+    gitCommit: null,
+    gitDirty: false,
+    platform: 'test',
+    cairnVersion: '0',
+    selection: null,
+    ...extra,
+  };
+}
 
 /**
  * The store backends every store/repository suite runs against: the embedded SQLite file and a real PostgreSQL

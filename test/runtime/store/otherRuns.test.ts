@@ -8,7 +8,7 @@ import { RunProgressNotification, RuntimeReadyNotification } from '@cairn/protoc
 import { Engine } from '../../../runtime/src/executor/engine.js';
 import type { Store } from '../../../runtime/src/store/store.js';
 import { connectRuntime, type InProcessRuntime } from '../../lib/rpcRuntime.js';
-import { forEachBackend } from '../../lib/stores.js';
+import { forEachBackend, newRun } from '../../lib/stores.js';
 import { tempWorkspace } from '../engine/helpers.js';
 
 // The runtime announces the runs another process starts in its store (a teammate, the CLI) and their status changes
@@ -100,17 +100,7 @@ forEachBackend('runs of other processes, live', (b) => {
 
       // A run this process starts is the engine's to announce: the watcher looks at it (it is committed before the
       // teammate's end, which triggers the look that must announce that end) and says nothing.
-      const own = await store.runs.createRun({
-        pipelineName: 'shared',
-        pipelineFile: 'shared.cairn.yaml',
-        params: {},
-        gitCommit: null,
-        gitDirty: false,
-        platform: 'test',
-        cairnVersion: '0',
-        selection: null,
-        host: os.hostname(),
-      });
+      const own = await store.runs.createRun(newRun('shared', { host: os.hostname() }));
       assert.deepEqual(await teammate.send(`finish ${id} failed`), { ok: true });
       await inbox.waitFor((p) => p.runId === id && p.status === 'failed');
       const end = inbox.seen.find((p) => p.runId === id && p.status === 'failed');

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runPageSchema, runSummariesToTable, type RunSummary } from '@cairn/protocol';
+import { runPageSchema, runSummariesToTable, seededRandom, type RunSummary } from '@cairn/protocol';
 import type { NewRun, Store } from '../../../runtime/src/store/store.js';
 import { forEachBackend } from '../../lib/stores.js';
 
-/** mulberry32: a small seeded generator, so a failure names the seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failure names the seed that reproduces it. */
+const rng = seededRandom;
 
 const oddStrings = [
   '',

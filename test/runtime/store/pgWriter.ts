@@ -1,4 +1,5 @@
 import { Store } from '../../../runtime/src/store/store.js';
+import { newRun } from '../../lib/stores.js';
 
 /**
  * A writer process for the concurrency test: `node --import tsx pgWriter.ts URL TAG RUNS POINTS` records RUNS runs of
@@ -11,18 +12,7 @@ async function main(): Promise<void> {
   const ids: number[] = [];
   try {
     for (let r = 0; r < Number(runs); r++) {
-      const id = await store.runs.createRun({
-        pipelineName: 'shared',
-        pipelineFile: 'shared.cairn.yaml',
-        params: {},
-        gitCommit: null,
-        gitDirty: false,
-        platform: 'test',
-        cairnVersion: '0',
-        selection: null,
-        user: tag,
-        host: 'h',
-      });
+      const id = await store.runs.createRun(newRun('shared', { user: tag, host: 'h' }));
       const steps = await store.runs.createStepRuns(id, ['a', 'b']);
       for (let i = 0; i < Number(points); i++) store.writer.add(id, steps.get('a') ?? null, 'loss', i, i);
       await store.runs.setTag(id, 'writer', tag);

@@ -8,21 +8,9 @@ import type { CliCommand } from '../../../runtime/src/cli/command.js';
 import { runsCommand } from '../../../runtime/src/cli/commands/runs.js';
 import { storeCommand } from '../../../runtime/src/cli/commands/store.js';
 import { AliasMovedError, moveAlias } from '../../../runtime/src/registry/registry.js';
-import { Store, type NewRun } from '../../../runtime/src/store/store.js';
+import { Store } from '../../../runtime/src/store/store.js';
+import { newRun } from '../../lib/stores.js';
 import { postgresCluster, type PgCluster } from '../../lib/postgres.js';
-
-function newRun(pipeline: string): NewRun {
-  return {
-    pipelineName: pipeline,
-    pipelineFile: `${pipeline}.cairn.yaml`,
-    params: {},
-    gitCommit: null,
-    gitDirty: false,
-    platform: 'test',
-    cairnVersion: '0',
-    selection: null,
-  };
-}
 
 async function cli(
   command: CliCommand,

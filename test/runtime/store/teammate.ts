@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as readline from 'node:readline';
 import { Store } from '../../../runtime/src/store/store.js';
+import { newRun } from '../../lib/stores.js';
 
 /**
  * Another process on the same store, for the live-runs test: `node --import tsx teammate.ts LOCATION` (a SQLite file
@@ -16,19 +17,13 @@ async function main(): Promise<void> {
     for await (const line of readline.createInterface({ input: process.stdin })) {
       const [command, id, status] = line.trim().split(/\s+/);
       if (command === 'create') {
-        const runId = await store.runs.createRun({
-          pipelineName: 'shared',
-          pipelineFile: 'shared.cairn.yaml',
-          params: {},
-          gitCommit: null,
-          gitDirty: false,
-          platform: 'test',
-          cairnVersion: '0',
-          selection: null,
-          user: 'alice@team.example',
-          // This machine: only the process differs (a `cairn run` in a terminal beside the editor).
-          host: os.hostname(),
-        });
+        const runId = await store.runs.createRun(
+          newRun('shared', {
+            user: 'alice@team.example',
+            // This machine: only the process differs (a `cairn run` in a terminal beside the editor).
+            host: os.hostname(),
+          }),
+        );
         process.stdout.write(`${JSON.stringify({ id: runId })}\n`);
       } else if (command === 'finish' && id && (status === 'succeeded' || status === 'failed')) {
         await store.runs.finishRun(Number(id), status, status === 'failed' ? 'it broke' : null);
