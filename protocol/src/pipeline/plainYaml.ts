@@ -1,7 +1,7 @@
 import type { CairnDiagnostic } from '../diagnostics.js';
 import type { Span } from '../text.js';
 import { maxNesting } from './yamlErrors.js';
-import { duplicateKey, type YEntry, type YMap, type YNode, type YScalar, type YSeq } from './yamlTree.js';
+import { addEntry, type YEntry, type YMap, type YNode, type YScalar, type YSeq } from './yamlTree.js';
 
 /**
  * A fast path for the plain YAML most pipelines are written in: block mappings of plain keys whose values are
@@ -178,18 +178,7 @@ class Parser {
         entryEnd = this.trimmedEnd(lineEnd);
         this.pos = lineEnd < t.length ? lineEnd + 1 : t.length;
       }
-      const entry: YEntry = {
-        key,
-        keySpan,
-        value,
-        span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) },
-      };
-      const first = seen.get(key);
-      if (first) this.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
-      else {
-        seen.set(key, entry);
-        entries.push(entry);
-      }
+      addEntry(entries, seen, this.diagnostics, key, keySpan, value);
       end = entryEnd;
       const next = this.nextContent(true);
       if (next === undefined) break;
@@ -313,18 +302,7 @@ class Parser {
         const vc = t.charCodeAt(valueAt);
         if (vc === 44 || vc === 125 || vc === 10 || valueAt >= t.length) fail(); // an empty value: yaml's
         const value = this.flowItem(valueAt, level + 1);
-        const entry: YEntry = {
-          key,
-          keySpan,
-          value,
-          span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) },
-        };
-        const first = seen.get(key);
-        if (first) this.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
-        else {
-          seen.set(key, entry);
-          entries.push(entry);
-        }
+        addEntry(entries, seen, this.diagnostics, key, keySpan, value);
         j = this.skipSpaces(value.span.end - this.base);
         const ch = t.charCodeAt(j);
         if (ch === 44) {

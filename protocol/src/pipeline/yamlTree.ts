@@ -53,6 +53,33 @@ function diag(code: PipelineCode, message: string, span: Span, extra?: Partial<C
 export { diag as makeDiagnostic };
 
 /** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
+/**
+ * A mapping's entry for `key`, kept unless the key came before: then only the first counts and the duplicate is
+ * reported at its key (what `yaml` would otherwise keep silently).
+ */
+export function addEntry(
+  entries: YEntry[],
+  seen: Map<string, YEntry>,
+  diagnostics: CairnDiagnostic[],
+  key: string,
+  keySpan: Span,
+  value: YNode,
+): void {
+  const first = seen.get(key);
+  if (first) {
+    diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
+    return;
+  }
+  const entry: YEntry = {
+    key,
+    keySpan,
+    value,
+    span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) },
+  };
+  seen.set(key, entry);
+  entries.push(entry);
+}
+
 export function duplicateKey(key: string, keySpan: Span, first: Span): CairnDiagnostic {
   return diag(
     PipelineCode.duplicateKey,
@@ -256,19 +283,7 @@ function convert(node: YamlNode, st: ConvertState): YNode {
       if (!valueNode) value.span = emptyAfterColon(st, keySpan);
       else if (isScalar(valueNode) && valueNode.value === null && valueNode.source === '')
         value.span = emptyAfterColon(st, keySpan);
-      const entry: YEntry = {
-        key,
-        keySpan,
-        value,
-        span: { start: keySpan.start, end: Math.max(keySpan.end, value.span.end) },
-      };
-      const first = seen.get(key);
-      if (first) {
-        st.diagnostics.push(duplicateKey(key, keySpan, first.keySpan));
-        continue;
-      }
-      seen.set(key, entry);
-      entries.push(entry);
+      addEntry(entries, seen, st.diagnostics, key, keySpan, value);
     }
     st.depth--;
     return { kind: 'map', span: spanOf(node, st.base, st.text), entries, flow: node.flow === true };
