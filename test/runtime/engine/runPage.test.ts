@@ -15,25 +15,14 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { allMigrations, migrate } from '../../../runtime/src/store/migrations.js';
 import { Store, type NewRun } from '../../../runtime/src/store/store.js';
-import { forEachBackend } from '../../lib/stores.js';
+import { forEachBackend, newRun } from '../../lib/stores.js';
 
-function newRun(i: number, pipeline: string, user: string | null): NewRun {
+function runOf(i: number, pipeline: string, user: string | null): NewRun {
   // lr takes 4 values (ties); every fifth run has no lr at all (a NULL key).
   const params: NewRun['params'] = {};
   if (i % 5 !== 0)
     params.lr = { value: [0.1, 0.01, 0.001, 0.1][i % 4], type: 'float', secret: false, overridden: false };
-  return {
-    pipelineName: pipeline,
-    pipelineFile: `${pipeline}.cairn.yaml`,
-    params,
-    gitCommit: null,
-    gitDirty: null,
-    platform: 'test',
-    cairnVersion: '0.0.0',
-    selection: null,
-    user,
-    host: `host-${i % 2}`,
-  };
+  return newRun(pipeline, { params, gitDirty: null, cairnVersion: '0.0.0', user, host: `host-${i % 2}` });
 }
 
 /** Every page of a query, following the cursors; fails on a cursor that does not advance. */
@@ -86,7 +75,7 @@ forEachBackend('run pages (keyset)', (backend) => {
     store = await backend.open();
     for (let i = 0; i < 53; i++) {
       const id = await store.runs.createRun(
-        newRun(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`),
+        runOf(i, i % 3 === 0 ? 'train' : 'eval_100%', i % 4 === 0 ? null : `user${i % 3}`),
       );
       // auc has ties (7 values) and is missing on every third run; a third of the runs are still running.
       if (i % 3 !== 1) store.writer.add(id, null, 'auc', 0, (i % 7) / 10);
@@ -94,7 +83,7 @@ forEachBackend('run pages (keyset)', (backend) => {
       if (i % 6 === 0) await store.runs.setTag(id, 'owner', i % 12 === 0 ? 'Ada' : 'bob');
     }
     // Values of every kind, and keys that need escapes, for the spliced encoding.
-    const odd = newRun(99, 'train', 'u');
+    const odd = runOf(99, 'train', 'u');
     const p = (value: unknown) => ({ value, type: 'string' as const, secret: false, overridden: false });
     odd.params = {
       opt: p('say "hi"\\ é\u2028'),
@@ -155,7 +144,7 @@ forEachBackend('run pages (keyset)', (backend) => {
     const scratch = new Store(':memory:');
     try {
       for (let i = 0; i < 30; i++) {
-        const id = await scratch.runs.createRun(newRun(i, 'train', 'u'));
+        const id = await scratch.runs.createRun(runOf(i, 'train', 'u'));
         scratch.writer.add(id, null, 'auc', 0, (i % 4) / 10);
         await scratch.runs.finishRun(id, 'succeeded');
       }
@@ -163,7 +152,7 @@ forEachBackend('run pages (keyset)', (backend) => {
       let inserted = 0;
       const insert = async (): Promise<void> => {
         for (let k = 0; k < 3; k++) {
-          const id = await scratch.runs.createRun(newRun(100 + inserted++, 'train', 'u'));
+          const id = await scratch.runs.createRun(runOf(100 + inserted++, 'train', 'u'));
           scratch.writer.add(id, null, 'auc', 0, (inserted % 5) / 10);
           await scratch.runs.finishRun(id, 'succeeded');
         }
@@ -305,7 +294,7 @@ forEachBackend('run pages by a param or metric (run_sort_keys)', (backend) => {
     const mixed: unknown[] = [3, 'abc', true, 1.5, '10', false, -2, 'Abc', 3, undefined, 0];
     const ids: number[] = [];
     for (const [i, value] of mixed.entries()) {
-      const run = newRun(i, 'mixed', 'u');
+      const run = runOf(i, 'mixed', 'u');
       run.params = value === undefined ? {} : { m: p(value), secret: { ...p(i), secret: true } };
       const id = await store.runs.createRun(run);
       ids.push(id);
@@ -355,7 +344,7 @@ forEachBackend('run pages by a param or metric (run_sort_keys)', (backend) => {
   });
 
   test('a JSON null is no value: it sorts with the runs that lack the key, by id', async () => {
-    const run = newRun(0, 'mixed', 'u');
+    const run = runOf(0, 'mixed', 'u');
     run.params = { m: { value: null, type: 'string', secret: false, overridden: false } };
     const id = await store.runs.createRun(run);
     const all = (await store.runs.list({ limit: 1000 })).runs;

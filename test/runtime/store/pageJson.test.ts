@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runPageSchema, runSummariesToTable, seededRandom, type RunSummary } from '@cairn/protocol';
 import type { NewRun, Store } from '../../../runtime/src/store/store.js';
-import { forEachBackend } from '../../lib/stores.js';
+import { forEachBackend, newRun } from '../../lib/stores.js';
 
 /** Seeded, so a failure names the seed that reproduces it. */
 const rng = seededRandom;
@@ -72,16 +72,14 @@ forEachBackend('runs page as spliced JSON (property)', (backend) => {
           const value = { value: randomValue(r), type: 'string', secret: false, overridden: false } as const;
           Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
         }
-      const id = await store.runs.createRun({
-        pipelineName: r() < 0.5 ? 'train "q"' : 'évał',
-        pipelineFile: `p${i % 3}.cairn.yaml`,
-        params,
-        gitCommit: null,
-        gitDirty: null,
-        platform: 'test',
-        cairnVersion: '0.0.0',
-        selection: null,
-      });
+      const id = await store.runs.createRun(
+        newRun(r() < 0.5 ? 'train "q"' : 'évał', {
+          pipelineFile: `p${i % 3}.cairn.yaml`,
+          params,
+          gitDirty: null,
+          cairnVersion: '0.0.0',
+        }),
+      );
       for (const name of names) if (r() < 0.5) store.writer.add(id, null, name, 0, (r() - 0.5) * 1e6);
       for (const name of names) if (r() < 0.3) await store.runs.setTag(id, name, String(randomValue(r)));
       if (r() < 0.8) await store.runs.finishRun(id, r() < 0.5 ? 'succeeded' : 'failed');
