@@ -13,21 +13,13 @@ import pg from 'pg';
 import { noStatementTimeoutSql, rebuildSortKeysSql } from '../../runtime/src/store/repos/runSortKeys.js';
 import { Store, type NewRun } from '../../runtime/src/store/store.js';
 import { postgresCluster } from '../../test/lib/postgres.js';
+import { newRun } from '../../test/lib/stores.js';
 
 const POINTS = Number(process.env.CAIRN_BENCH_POINTS ?? 500_000);
 const WRITER_POINTS = Number(process.env.CAIRN_BENCH_WRITER_POINTS ?? 100_000);
 
-function newRun(pipeline = 'bench'): NewRun {
-  return {
-    pipelineName: pipeline,
-    pipelineFile: `${pipeline}.cairn.yaml`,
-    params: {},
-    gitCommit: null,
-    gitDirty: null,
-    platform: 'bench',
-    cairnVersion: 'bench',
-    selection: null,
-  };
+function benchRun(pipeline = 'bench'): NewRun {
+  return newRun(pipeline, { gitDirty: null, platform: 'bench', cairnVersion: 'bench' });
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number }> {
@@ -62,7 +54,7 @@ async function rawInsert(url: string): Promise<number> {
 
 async function storeInsert(url: string): Promise<number> {
   const store = await Store.postgres(url);
-  const runId = await store.runs.createRun(newRun());
+  const runId = await store.runs.createRun(benchRun());
   const t = await timed(async () => {
     for (let i = 0; i < POINTS; i++)
       store.writer.add(runId, null, 'loss', i, Math.sin(i / 1000), 1_700_000_000_000 + i);
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
   // 10k runs × 25 params + 25 metrics, seeded in bulk (the listing is what is measured).
   const listUrl = await fresh();
   const store = await Store.postgres(listUrl);
-  const first = await store.runs.createRun(newRun('list'));
+  const first = await store.runs.createRun(benchRun('list'));
   await store.runs.finishRun(first, 'succeeded');
   const template = await store.sqlDb.get<{ pipeline_id: number }>('SELECT pipeline_id FROM runs WHERE id = ?', [first]);
   const batch = 1000;
@@ -139,7 +131,7 @@ async function main(): Promise<void> {
     Promise.all(
       writers.map(async (w, k) => {
         try {
-          const id = await w.runs.createRun(newRun(`writer-${k}`));
+          const id = await w.runs.createRun(benchRun(`writer-${k}`));
           for (let i = 0; i < WRITER_POINTS; i++) {
             w.writer.add(id, null, 'loss', i, i);
             // Yield now and then, as a training loop does between batches: the flush timer gets to run.
@@ -167,7 +159,7 @@ async function main(): Promise<void> {
 async function page100k(url: string): Promise<void> {
   const N = Number(process.env.CAIRN_BENCH_RUNS ?? 100_000);
   const store = await Store.postgres(url);
-  const first = await store.runs.createRun(newRun('page'));
+  const first = await store.runs.createRun(benchRun('page'));
   const template = await store.sqlDb.get<{ pipeline_id: number }>('SELECT pipeline_id FROM runs WHERE id = ?', [first]);
   for (let i = 1; i < N; i += 1000) {
     const values: Array<string | number> = [];

@@ -13,18 +13,14 @@ import * as path from 'node:path';
 import { watchOtherRuns } from '../../runtime/src/rpc/runWatcher.js';
 import { Store, type NewRun } from '../../runtime/src/store/store.js';
 import { postgresCluster } from '../../test/lib/postgres.js';
+import { newRun } from '../../test/lib/stores.js';
 
-const newRun: NewRun = {
-  pipelineName: 'bench',
-  pipelineFile: 'bench.cairn.yaml',
-  params: {},
-  gitCommit: null,
+const benchRun: NewRun = newRun('bench', {
   gitDirty: null,
   platform: 'bench',
   cairnVersion: 'bench',
-  selection: null,
   host: 'teammate',
-};
+});
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -32,7 +28,7 @@ function median(xs: number[]): number {
 }
 
 async function fill(store: Store, runs: number): Promise<void> {
-  for (let i = 0; i < runs; i++) await store.runs.finishRun(await store.runs.createRun(newRun), 'succeeded');
+  for (let i = 0; i < runs; i++) await store.runs.finishRun(await store.runs.createRun(benchRun), 'succeeded');
 }
 
 async function lookCost(store: Store): Promise<number> {
@@ -64,7 +60,7 @@ async function latency(reader: Store, writer: Store, samples: number): Promise<n
     // The next id: nothing else writes this database.
     const next = (await writer.runs.maxId()) + 1;
     const seen = new Promise<void>((resolve) => announced.set(next, resolve));
-    const id = await writer.runs.createRun(newRun);
+    const id = await writer.runs.createRun(benchRun);
     if (id !== next) throw new Error(`run ${id} is not the expected ${next}`);
     await seen;
     times.push(performance.now() - t0);
