@@ -1,5 +1,6 @@
 import type { Alert } from '@cairn/protocol';
 import type { Store } from '../store/store.js';
+import { serialPoll } from '../util/serialPoll.js';
 
 export interface StoreChanges {
   /** An alert opened or closed. */
@@ -21,7 +22,6 @@ export function watchStore(
   let alertId = 0;
   let closedAt = 0;
   let seen = '';
-  let disposed = false;
   // Where the notifications start: what is in the store when the watch begins is not news.
   const started = (async () => {
     await store.ready;
@@ -49,37 +49,13 @@ export function watchStore(
       changes.onModelsChanged();
     }
   }
-  let polling: Promise<void> | undefined;
-  let again = false;
-  function poll(): void {
-    if (disposed) return;
-    // A change made while a look is under way (a promotion) gets a look of its own right after.
-    if (polling) {
-      again = true;
-      return;
-    }
-    polling = look()
-      .catch((error: unknown) => {
-        // The store closing under a last poll is not worth a crash; anything else is reported once per poll.
-        if (!disposed)
-          process.stderr.write(
-            `cairn runtime: watching alerts and models: ${error instanceof Error ? error.message : String(error)}\n`,
-          );
-      })
-      .finally(() => {
-        polling = undefined;
-        if (again) {
-          again = false;
-          poll();
-        }
-      });
-  }
+  const { poll, stop } = serialPoll(look, 'watching alerts and models');
   const timer = setInterval(poll, pollMs);
   timer.unref();
   return {
     poll,
     dispose: () => {
-      disposed = true;
+      stop();
       clearInterval(timer);
     },
   };

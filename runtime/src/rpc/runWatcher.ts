@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { isTerminalRunStatus, runStatuses, type RunProgressNotification, type RunStatus } from '@cairn/protocol';
 import type { RunChangeRow, Store } from '../store/store.js';
+import { serialPoll } from '../util/serialPoll.js';
 
 /** The process whose runs are its own (the engine announces those itself): runs.host and runs.pid of its rows. */
 export interface RunOwner {
@@ -26,8 +27,6 @@ export function watchOtherRuns(
   /** Unfinished runs of others, by id: their last status announced (or found when the watch began). */
   const open = new Map<number, string>();
   let disposed = false;
-  let looking: Promise<void> | undefined;
-  let again = false;
 
   const announce = (r: RunChangeRow): void => {
     if (!(runStatuses as readonly string[]).includes(r.status)) return;
@@ -52,28 +51,7 @@ export function watchOtherRuns(
     }
   }
 
-  function poll(): void {
-    if (disposed) return;
-    // A change announced while a look is under way gets a look of its own right after (never two at once).
-    if (looking) {
-      again = true;
-      return;
-    }
-    looking = look()
-      .catch((error: unknown) => {
-        if (!disposed)
-          process.stderr.write(
-            `cairn runtime: watching other processes' runs: ${error instanceof Error ? error.message : String(error)}\n`,
-          );
-      })
-      .finally(() => {
-        looking = undefined;
-        if (again) {
-          again = false;
-          poll();
-        }
-      });
-  }
+  const { poll, stop, idle } = serialPoll(look, "watching other processes' runs");
 
   let watch: { close(): Promise<void> } | undefined;
   const ready = (async () => {
@@ -95,9 +73,10 @@ export function watchOtherRuns(
     ready,
     dispose: async () => {
       disposed = true;
+      stop();
       await ready.catch(() => undefined);
       await watch?.close();
-      await looking;
+      await idle();
     },
   };
 }
