@@ -73,7 +73,12 @@ export function bindLanguage<P>(
       cache.set(doc.key, entry);
       return entry.parsed;
     }
-    const parsed = service.parse(doc.file, doc.text, entry?.parsed);
+    // The last parse may be changed in place only when this key alone holds it (an open document starts out sharing
+    // its file's parse, which the file's own key still needs).
+    let holders = 0;
+    if (entry) for (const e of cache.values()) if (e === entry) holders++;
+    const owned = entry !== undefined && holders === 1 && cache.get(doc.key) === entry;
+    const parsed = service.parse(doc.file, doc.text, entry?.parsed, owned);
     cache.set(doc.key, { text: doc.text, parsed });
     return parsed;
   }

@@ -84,8 +84,11 @@ export type RenameResult = { edits: FileEdit[] } | { error: string };
 
 /** One language: pipelines or model cards. `P` is its parsed-document type (kept per open document by the handlers). */
 export interface LanguageService<P> {
-  /** Parses `text`; `previous` (the last parse of the same document) lets the service reuse unchanged parts. */
-  parse(file: string, text: string, previous?: P): P;
+  /**
+   * Parses `text`; `previous` (the last parse of the same document) lets the service reuse unchanged parts. `owned`:
+   * nothing else holds `previous` and it is dropped after this call, so the service may change it in place.
+   */
+  parse(file: string, text: string, previous?: P, owned?: boolean): P;
   /** Every finding: syntax, schema, semantics, cross-file. Fixes ride on each diagnostic (`fixes`). */
   diagnostics(doc: P, host: WorkspaceHost): CairnDiagnostic[];
   completions(doc: P, offset: number, host: WorkspaceHost): Completion[];

@@ -21,7 +21,7 @@ import { closest, suggestionFix as fix } from './suggest.js';
 import { pathUses, type PathUse, type StepInfo, type StepRead } from './symbols.js';
 import { describeEscape, isUnder, resolveText, withName, type Confinement } from '../paths/confine.js';
 import { checkWithZod, type IssueCodes } from './zodIssues.js';
-import { makeDiagnostic, mapGet, nodeAtPath, type YNode } from './yamlTree.js';
+import { makeDiagnostic, mapGet, nodeAtPath, shiftDiagnostic, type YNode } from './yamlTree.js';
 
 /**
  * The semantic pass: every finding that needs more than one block's text — the catalogue of built-ins, other blocks,
@@ -200,7 +200,9 @@ function crossStepFindings(
   checkUnusedSteps(doc, byStep, other, out);
   checkAbSplit(doc, out);
   checkMatrix(doc, out);
-  state.cross = doc.blocks ? { blocks: doc.blocks, findings: out, reads } : undefined;
+  // Kept with spans of their own: the next parse may move the tree's in place (incremental.ts, `consume`), and
+  // reuseCross moves these from where they were.
+  state.cross = doc.blocks ? { blocks: doc.blocks, findings: out.map((d) => shiftDiagnostic(d, 0)), reads } : undefined;
   state.lastCross = 'computed';
   return out;
 }

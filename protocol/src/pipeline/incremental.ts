@@ -1,10 +1,12 @@
 import type { CairnDiagnostic } from '../diagnostics.js';
 import { PipelineCode } from './codes.js';
 import type { PipelineReference } from './model.js';
+import type { Span } from '../text.js';
 import { checkNotAMapping, checkStepEntry, checkTopEntry } from './structure.js';
 import { stepReferences, topReferences, type StepCache } from './symbols.js';
 import {
   duplicateKey,
+  moveEntry,
   parseYaml,
   shiftDiagnostic,
   shiftEntry,
@@ -72,6 +74,12 @@ interface Layout {
 
 const layouts = new WeakMap<readonly Block[], Layout>();
 
+/**
+ * Blocks a re-parse moved in place (`consume`): their trees are at the new offsets while the blocks say the old ones,
+ * so they are never reused again.
+ */
+const consumed = new WeakSet<readonly Block[]>();
+
 /** Blocks made by reparseOne in place: the blocks they were made from, and the replaced step's name (a step block). */
 const singleEdits = new WeakMap<readonly Block[], SingleEdit>();
 
@@ -124,8 +132,16 @@ const stepsHeaderLine = /^steps[ ]*:[ ]*(#.*)?\r?$/;
  * The edit lies inside one block and leaves the split alone: the block is parsed again and put in place of the old
  * one, the others kept as they are (shifted when the edit changed the length). Work in proportion to the edited block,
  * plus pointer copies; undefined when any of that does not hold, and the caller splits the whole text.
+ * When the length changed, the blocks after the edit move: copied (O(file) allocations, `previous` left as it was),
+ * or with `consume` moved in place (their trees' offsets updated, their symbols and check caches kept; `previous` and
+ * the document made of it must not be read again).
  */
-function reparseOne(text: string, previous: readonly Block[], previousText: string): Assembled | undefined {
+function reparseOne(
+  text: string,
+  previous: readonly Block[],
+  previousText: string,
+  consume: boolean,
+): Assembled | undefined {
   const layout = layouts.get(previous);
   if (!layout) return undefined;
   const p = commonPrefix(previousText, text);
@@ -157,7 +173,7 @@ function reparseOne(text: string, previous: readonly Block[], previousText: stri
     return undefined;
   const blocks = previous.slice();
   blocks[k] = nb;
-  if (d !== 0) {
+  if (d !== 0 && !consume) {
     // Everything after the edit moves: O(file), as the whole split would be.
     for (let i = k + 1; i < blocks.length; i++) {
       const x = blocks[i];
@@ -165,8 +181,15 @@ function reparseOne(text: string, previous: readonly Block[], previousText: stri
     }
     return assemble(blocks, blocks.length - 1);
   }
+  if (d !== 0) {
+    for (let i = k + 1; i < blocks.length; i++) {
+      const x = blocks[i];
+      if (x) blocks[i] = moveBlock(x, d);
+    }
+    consumed.add(previous);
+  }
   singleEdits.set(blocks, { from: previous, step: nb.kind === 'step' ? after.key : undefined });
-  return assembleOne(blocks, layout, k, b, nb);
+  return assembleOne(blocks, layout, k, b, nb, d);
 }
 
 /**
@@ -199,11 +222,13 @@ function keepsSplit(blockText: string, b: Block, last: boolean): boolean {
  */
 export function reparse(
   text: string,
-  previous: readonly Block[] | undefined,
+  previousBlocks: readonly Block[] | undefined,
   previousText?: string,
+  consume = false,
 ): Assembled | undefined {
+  const previous = previousBlocks && consumed.has(previousBlocks) ? undefined : previousBlocks;
   if (previous && previousText !== undefined) {
-    const one = reparseOne(text, previous, previousText);
+    const one = reparseOne(text, previous, previousText, consume);
     if (one) return one;
   }
   const split = splitBlocks(text);
@@ -443,6 +468,41 @@ function shiftBlock(b: Block, d: number): Block {
   };
 }
 
+/**
+ * `shiftBlock` for a block whose old offsets nothing reads again: its findings and references are copied at the new
+ * offsets (before the tree moves: they may share its span objects), its check cache's findings replaced by moved
+ * copies, and its tree moved in place, so the entries (and the symbols and caches kept by them) stay the same objects.
+ */
+function moveBlock(b: Block, d: number): Block {
+  const diagnostics = b.diagnostics.length === 0 ? b.diagnostics : b.diagnostics.map((x) => shiftDiagnostic(x, d));
+  if (b.cache.diagnostics && b.cache.diagnostics.length > 0)
+    b.cache.diagnostics = b.cache.diagnostics.map((x) => shiftDiagnostic(x, d));
+  // A reference's spans are its own (symbols.ts, interpolation.ts), though one may serve for two of its fields.
+  for (const r of b.references) {
+    moveSpan(r.span, d);
+    if (r.nameSpan !== r.span) moveSpan(r.nameSpan, d);
+    if (r.kind === 'output' && r.stepSpan !== r.span && r.stepSpan !== r.nameSpan) moveSpan(r.stepSpan, d);
+  }
+  for (const e of b.entries) moveEntry(e, d);
+  return {
+    kind: b.kind,
+    text: b.text,
+    start: b.start + d,
+    entries: b.entries,
+    diagnostics,
+    references: b.references,
+    values: b.values,
+    needsFull: b.needsFull,
+    syntaxErrors: b.syntaxErrors,
+    cache: b.cache,
+  };
+}
+
+function moveSpan(s: Span, d: number): void {
+  s.start += d;
+  s.end += d;
+}
+
 function shiftReference(r: PipelineReference, d: number): PipelineReference {
   if (r.kind === 'output')
     return { ...r, stepSpan: shiftSpan(r.stepSpan, d), nameSpan: shiftSpan(r.nameSpan, d), span: shiftSpan(r.span, d) };
@@ -555,21 +615,23 @@ function assemble(blocks: Block[], reused: number): Assembled | undefined {
 }
 
 /**
- * `assemble` for blocks that differ from the last assembled ones (`layout`'s) in block `k` only, at the same offsets,
- * with the same key: the tree, value and references are the last ones with that entry replaced (array copies), and the
- * plain value of `steps:` is built on first read, not on every edit.
+ * `assemble` for blocks that differ from the last assembled ones (`layout`'s) in block `k` only, with the same key,
+ * the blocks after it at the same offsets or moved in place by `moved` (moveBlock): the tree, value and references are
+ * the last ones with that entry replaced (array copies), and the plain value of `steps:` is built on first read, not
+ * on every edit.
  */
-function assembleOne(blocks: Block[], layout: Layout, k: number, old: Block, nb: Block): Assembled {
+function assembleOne(blocks: Block[], layout: Layout, k: number, old: Block, nb: Block, moved: number): Assembled {
   const before = old.entries[0] as YEntry;
   const after = nb.entries[0] as YEntry;
   const diagnostics: CairnDiagnostic[] = [];
   for (const b of blocks) for (const d of b.diagnostics) diagnostics.push(d);
-  // The references are the blocks' in block order: the old block's run is replaced by the new one's.
+  // The references are the blocks' in block order: the old block's run is replaced by the new one's (and those after
+  // it by their moved copies).
   let r0 = 0;
   for (let i = 0; i < k; i++) r0 += blocks[i]?.references.length ?? 0;
-  const references = layout.references
-    .slice(0, r0)
-    .concat(nb.references, layout.references.slice(r0 + old.references.length));
+  let references = layout.references.slice(0, r0).concat(nb.references);
+  if (moved === 0) references = references.concat(layout.references.slice(r0 + old.references.length));
+  else for (let i = k + 1; i < blocks.length; i++) for (const r of blocks[i]?.references ?? []) references.push(r);
   const prevRoot = layout.root;
   const entries = prevRoot.entries.slice();
   const value: Record<string, unknown> = {};
@@ -596,6 +658,24 @@ function assembleOne(blocks: Block[], layout: Layout, k: number, old: Block, nb:
   } else {
     const at = entries.indexOf(before);
     entries[at] = after;
+    const header = blocks[layout.firstStep - 1]?.entries[0];
+    if (moved !== 0 && layout.stepsAt > at && header) {
+      // The steps moved: the `steps:` entry assemble made of them (not a block's) gets its spans again.
+      const stepsEntry = entries[layout.stepsAt] as YEntry;
+      const stepEntries = (stepsEntry.value as YMap).entries;
+      const map: YMap = {
+        kind: 'map',
+        span: { start: stepEntries[0]?.span.start ?? 0, end: stepEntries[stepEntries.length - 1]?.span.end ?? 0 },
+        entries: stepEntries,
+        flow: false,
+      };
+      entries[layout.stepsAt] = {
+        key: stepsEntry.key,
+        keySpan: header.keySpan,
+        value: map,
+        span: { start: header.span.start, end: map.span.end },
+      };
+    }
     for (const e of entries) {
       if (e.key === 'steps') lazyValue(value, 'steps', () => layout.value.steps);
       else defineValue(value, e.key, e === after ? nb.values[0] : layout.value[e.key]);

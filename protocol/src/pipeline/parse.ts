@@ -36,6 +36,11 @@ export function isPipelineDocument(p: ParsedPipeline | PipelineDocument | undefi
 export interface ParseOptions {
   /** Parse the whole text at once (tests compare it with the incremental parse). */
   full?: boolean;
+  /**
+   * The caller drops `previous` (it keeps only the new document): its blocks may be moved in place when an edit
+   * changes the text's length, instead of copied, and `previous` must not be read again.
+   */
+  consume?: boolean;
 }
 
 export function parsePipeline(
@@ -45,7 +50,7 @@ export function parsePipeline(
   options: ParseOptions = {},
 ): PipelineDocument {
   const prev = isPipelineDocument(previous) ? previous : undefined;
-  const inc = options.full ? undefined : reparse(text, prev?.blocks, prev?.text);
+  const inc = options.full ? undefined : reparse(text, prev?.blocks, prev?.text, options.consume === true);
   if (!inc) return parseFull(file, text);
   // One block parsed again in place (the others untouched): its symbols replace the old ones in the last tables.
   const symbols = inc.replaced && prev ? updateSymbols(prev.symbols, inc.root, inc.replaced) : undefined;

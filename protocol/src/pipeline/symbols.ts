@@ -324,6 +324,15 @@ export function topReferences(entry: YEntry, text: string, refs: PipelineReferen
   }
 }
 
+/**
+ * A reference's spans for a scalar: objects of its own, never the tree's (incremental.ts moves a reference's spans and
+ * its block's tree in place, each once).
+ */
+function ownSpans(node: YScalar, text: string): { nameSpan: Span; span: Span } {
+  const inner = innerSpan(node, text);
+  return { nameSpan: { start: inner.start, end: inner.end }, span: { start: node.span.start, end: node.span.end } };
+}
+
 /** The references of one step: `needs:` and `params:` entries, then every `${...}` in it. */
 export function stepReferences(entry: YEntry, text: string, refs: PipelineReference[], out: CairnDiagnostic[]): void {
   const v = entry.value;
@@ -332,12 +341,12 @@ export function stepReferences(entry: YEntry, text: string, refs: PipelineRefere
   if (needs)
     for (const item of needs.value.kind === 'seq' ? needs.value.items : [needs.value])
       if (item.kind === 'scalar' && typeof item.value === 'string')
-        refs.push({ kind: 'step', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
+        refs.push({ kind: 'step', name: item.value, ...ownSpans(item, text) });
   const params = mapGet(v, 'params');
   if (params?.value.kind === 'seq')
     for (const item of params.value.items)
       if (item.kind === 'scalar' && typeof item.value === 'string')
-        refs.push({ kind: 'param', name: item.value, nameSpan: innerSpan(item, text), span: item.span });
+        refs.push({ kind: 'param', name: item.value, ...ownSpans(item, text) });
   collectReferences(v, text, refs, out);
 }
 

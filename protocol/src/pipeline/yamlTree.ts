@@ -372,6 +372,25 @@ export function shiftEntry(e: YEntry, d: number): YEntry {
   return { key: e.key, keySpan: shiftSpan(e.keySpan, d), value: shiftNode(e.value, d), span: shiftSpan(e.span, d) };
 }
 
+/**
+ * `shiftEntry` in place: every span of the entry's tree moves by `d`. Only for trees nothing else reads at their old
+ * offsets (incremental.ts, a consumed parse); every span object of a tree is its own (never shared between nodes).
+ */
+export function moveEntry(e: YEntry, d: number): void {
+  e.keySpan.start += d;
+  e.keySpan.end += d;
+  e.span.start += d;
+  e.span.end += d;
+  moveNode(e.value, d);
+}
+
+function moveNode(node: YNode, d: number): void {
+  node.span.start += d;
+  node.span.end += d;
+  if (node.kind === 'map') for (const e of node.entries) moveEntry(e, d);
+  else if (node.kind === 'seq') for (const i of node.items) moveNode(i, d);
+}
+
 export function shiftDiagnostic(x: CairnDiagnostic, d: number): CairnDiagnostic {
   const out: CairnDiagnostic = { ...x, span: shiftSpan(x.span, d) };
   if (x.fixes) out.fixes = x.fixes.map((f) => ({ ...f, span: shiftSpan(f.span, d) }));

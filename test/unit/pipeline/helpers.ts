@@ -1,3 +1,4 @@
+import type { YEntry, YNode } from '../../../protocol/src/pipeline/yamlTree.js';
 import { parsePipeline, type CairnDiagnostic, type PipelineDocument } from '@cairn/protocol';
 import { seededRandom } from '../../../runtime/src/util/prng.js';
 
@@ -59,4 +60,33 @@ export function cursor(marked: string): { text: string; offset: number } {
 
 export function parse(text: string, file = 'test.cairn.yaml'): PipelineDocument {
   return parsePipeline(file, text);
+}
+
+/**
+ * Every span object of the document's tree is its own, and no reference's span is one of the tree's: the incremental
+ * parse moves a consumed document's spans in place, each once (incremental.ts, moveBlock). Returns the first shared one.
+ */
+export function sharedSpan(doc: PipelineDocument): string | undefined {
+  const seen = new Set<object>();
+  let shared: string | undefined;
+  const see = (s: object, where: string) => {
+    if (seen.has(s)) shared ??= where;
+    seen.add(s);
+  };
+  const node = (n: YNode, where: string): void => {
+    see(n.span, where);
+    if (n.kind === 'map') for (const e of n.entries) entry(e, `${where}.${e.key}`);
+    else if (n.kind === 'seq') n.items.forEach((i, k) => node(i, `${where}[${k}]`));
+  };
+  const entry = (e: YEntry, where: string): void => {
+    see(e.keySpan, `${where} (key)`);
+    see(e.span, `${where} (entry)`);
+    node(e.value, where);
+  };
+  for (const e of doc.root?.entries ?? []) entry(e, e.key);
+  for (const r of doc.references) {
+    const own = new Set<object>([r.span, r.nameSpan, ...(r.kind === 'output' ? [r.stepSpan] : [])]);
+    for (const s of own) see(s, `reference ${r.name}`);
+  }
+  return shared;
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { checkPipeline, parsePipeline } from '@cairn/protocol';
 import { singleEdit } from '../../../protocol/src/pipeline/incremental.js';
 import { generatePipeline } from '../../../bench/lib/generatePipeline.js';
-import { prng, snapshot, sortDiagnostics } from './helpers.js';
+import { prng, sharedSpan, snapshot, sortDiagnostics } from './helpers.js';
 
 const host = { fileExists: () => true };
 const recommender = readFileSync(join(__dirname, '../../fixtures/pipelines/valid/recommender.cairn.yaml'), 'utf8');
@@ -30,9 +30,12 @@ function edit(text: string, rand: () => number): string {
     : text.slice(0, start) + text.slice(end);
 }
 
-for (const [label, base, seed] of [
-  ['recommender', recommender, 1],
-  ['generated 15 steps', generatePipeline(15), 2],
+for (const [label, base, seed, consume] of [
+  ['recommender', recommender, 1, false],
+  ['generated 15 steps', generatePipeline(15), 2, false],
+  // The language server's way: each parse consumes the last (blocks after a length-changing edit moved in place).
+  ['recommender, consuming', recommender, 5, true],
+  ['generated 15 steps, consuming', generatePipeline(15), 4, true],
 ] as const) {
   test(`incremental parse equals a fresh parse over 120 random edits (${label})`, () => {
     const rand = prng(seed);
@@ -42,12 +45,17 @@ for (const [label, base, seed] of [
     let reusedTotal = 0;
     let syntaxCases = 0;
     let inPlace = 0;
+    let moved = 0;
     for (let i = 0; i < 120; i++) {
       // Restart from the base now and then so the text does not drift into noise.
       text = i % 4 === 0 ? base : edit(text, rand);
-      const inc = parsePipeline('p.cairn.yaml', text, prev);
+      const inc = parsePipeline('p.cairn.yaml', text, prev, { consume });
       const fresh = parsePipeline('p.cairn.yaml', text);
       assert.deepEqual(snapshot(inc), snapshot(fresh), `edit ${i}: incremental differs from fresh parse`);
+      // The tree itself (every node's offsets: hover, completion and rename read them), and its spans unshared.
+      assert.deepEqual(inc.root, fresh.root, `edit ${i}: incremental tree differs from fresh parse`);
+      assert.equal(sharedSpan(inc), undefined, `edit ${i}: a span object is shared`);
+      if (inc.blocks && singleEdit(inc.blocks) && text.length !== prev.text.length) moved++;
       assert.deepEqual(
         sortDiagnostics(checkPipeline(inc, host)),
         sortDiagnostics(checkPipeline(fresh, host)),
@@ -81,6 +89,8 @@ for (const [label, base, seed] of [
     assert.ok(reusedTotal > incrementalRuns, 'blocks were never reused');
     assert.ok(syntaxCases > 0, 'some edits should break the YAML inside one block');
     assert.ok(inPlace > 0, `no edit took the in-place path`);
+    if (consume) assert.ok(moved > 10, `too few length-changing edits moved the blocks in place (${moved})`);
+    else assert.equal(moved, 0, 'a parse that does not consume its previous one moved blocks in place');
   });
 }
 

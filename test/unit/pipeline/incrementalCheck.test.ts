@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { singleEdit } from '../../../protocol/src/pipeline/incremental.js';
 import { checkPipeline, parsePipeline, type PipelineDocument } from '@cairn/protocol';
 import { generatePipeline } from '../../../bench/lib/generatePipeline.js';
 import { prng, snapshot, sortDiagnostics } from './helpers.js';
@@ -139,51 +140,62 @@ const edits: Array<[string, Edit]> = [
   ],
 ];
 
-test('incremental check equals a fresh check over 400 random semantic edits (seeded)', () => {
-  deleted.clear();
-  const rand = prng(15);
-  const base = generatePipeline(12);
-  let text = base;
-  let prev: PipelineDocument = parsePipeline('g.cairn.yaml', text);
-  checkPipeline(prev, host);
-  const seen = new Set<string>();
-  let reusedChecks = 0;
-  let reusedCross = 0;
-  let revisited = 0;
-  for (let i = 0; i < 400; i++) {
-    const [name, edit] = pick(edits, rand) ?? edits[0]!;
-    // Restart from the base now and then so the text does not drift into noise.
-    text = i % 25 === 0 ? base : edit(text, rand);
-    const inc = parsePipeline('g.cairn.yaml', text, prev);
-    // Fresh: no previous parse, so no cached block and no cached check (on broken YAML the whole-text parse may word
-    // its syntax errors differently: incremental.test.ts covers the block split against it).
-    const fresh = parsePipeline('g.cairn.yaml', text);
-    const incFindings = sortDiagnostics(checkPipeline(inc, host));
-    const freshFindings = sortDiagnostics(checkPipeline(fresh, host));
-    assert.deepEqual(incFindings, freshFindings, `edit ${i} (${name}): incremental findings differ from a fresh check`);
-    assert.deepEqual(
-      snapshot(inc),
-      snapshot(fresh),
-      `edit ${i} (${name}): incremental symbols differ from a fresh parse`,
-    );
-    if (!incFindings.some((d) => d.code === 'yaml-syntax')) {
-      const full = parsePipeline('g.cairn.yaml', text, undefined, { full: true });
+for (const consume of [false, true])
+  test(`incremental check equals a fresh check over 400 random semantic edits (seeded${consume ? ', each parse consuming the last' : ''})`, () => {
+    deleted.clear();
+    const rand = prng(15);
+    const base = generatePipeline(12);
+    let text = base;
+    let prev: PipelineDocument = parsePipeline('g.cairn.yaml', text);
+    checkPipeline(prev, host);
+    const seen = new Set<string>();
+    let reusedChecks = 0;
+    let reusedCross = 0;
+    let revisited = 0;
+    let moved = 0;
+    for (let i = 0; i < 400; i++) {
+      const [name, edit] = pick(edits, rand) ?? edits[0]!;
+      // Restart from the base now and then so the text does not drift into noise.
+      text = i % 25 === 0 ? base : edit(text, rand);
+      const inc = parsePipeline('g.cairn.yaml', text, prev, { consume });
+      // Fresh: no previous parse, so no cached block and no cached check (on broken YAML the whole-text parse may word
+      // its syntax errors differently: incremental.test.ts covers the block split against it).
+      const fresh = parsePipeline('g.cairn.yaml', text);
+      const incFindings = sortDiagnostics(checkPipeline(inc, host));
+      const freshFindings = sortDiagnostics(checkPipeline(fresh, host));
       assert.deepEqual(
         incFindings,
-        sortDiagnostics(checkPipeline(full, host)),
-        `edit ${i} (${name}): differs from a full check`,
+        freshFindings,
+        `edit ${i} (${name}): incremental findings differ from a fresh check`,
       );
+      assert.deepEqual(
+        snapshot(inc),
+        snapshot(fresh),
+        `edit ${i} (${name}): incremental symbols differ from a fresh parse`,
+      );
+      if (!incFindings.some((d) => d.code === 'yaml-syntax')) {
+        const full = parsePipeline('g.cairn.yaml', text, undefined, { full: true });
+        assert.deepEqual(
+          incFindings,
+          sortDiagnostics(checkPipeline(full, host)),
+          `edit ${i} (${name}): differs from a full check`,
+        );
+      }
+      if (inc.mode === 'incremental') reusedChecks += inc.reusedBlocks;
+      if (inc.checkState.lastCross === 'reused') reusedCross++;
+      if (inc.checkState.lastSteps === 'revisited') revisited++;
+      if (consume) {
+        assert.deepEqual(inc.root, fresh.root, `edit ${i} (${name}): incremental tree differs from a fresh parse`);
+        if (inc.blocks && singleEdit(inc.blocks) && text.length !== prev.text.length) moved++;
+      }
+      for (const d of incFindings) seen.add(d.code);
+      prev = inc;
     }
-    if (inc.mode === 'incremental') reusedChecks += inc.reusedBlocks;
-    if (inc.checkState.lastCross === 'reused') reusedCross++;
-    if (inc.checkState.lastSteps === 'revisited') revisited++;
-    for (const d of incFindings) seen.add(d.code);
-    prev = inc;
-  }
-  assert.ok(reusedChecks > 400, `blocks (and their cached checks) were rarely reused (${reusedChecks})`);
-  assert.ok(reusedCross > 40, `the cross-step findings were rarely reused (${reusedCross} of 400 edits)`);
-  assert.ok(revisited > 8, `the checks rarely revisited only the affected steps (${revisited} of 400 edits)`);
-  // The edits reach the findings the cache must invalidate.
-  for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax'])
-    assert.ok(seen.has(code), `no edit produced ${code}`);
-});
+    assert.ok(reusedChecks > 400, `blocks (and their cached checks) were rarely reused (${reusedChecks})`);
+    assert.ok(reusedCross > 40, `the cross-step findings were rarely reused (${reusedCross} of 400 edits)`);
+    if (consume) assert.ok(moved > 20, `too few length-changing edits moved the blocks in place (${moved})`);
+    assert.ok(revisited > 8, `the checks rarely revisited only the affected steps (${revisited} of 400 edits)`);
+    // The edits reach the findings the cache must invalidate.
+    for (const code of ['unknown-param', 'unknown-step', 'option-type', 'yaml-syntax'])
+      assert.ok(seen.has(code), `no edit produced ${code}`);
+  });

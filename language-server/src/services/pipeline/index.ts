@@ -14,7 +14,7 @@ import { prepareRenameAt, renameAt } from './rename.js';
  * host, one file per feature beside this one. Everything is in offsets; the handlers convert to LSP ranges.
  */
 export const pipelineService: LanguageService<PipelineDocument> = {
-  parse: (file, text, previous) => parsePipeline(file, text, previous),
+  parse: (file, text, previous, owned) => parsePipeline(file, text, previous, { consume: owned === true }),
   diagnostics: (doc, host) => diagnosticsOf(doc, host),
   completions: (doc, offset) => completionsAt(doc, offset),
   hover: (doc, offset) => hoverAt(doc, offset),
