@@ -1,12 +1,12 @@
 import type { CairnDiagnostic } from '../diagnostics.js';
 import { PipelineCode } from './codes.js';
 import type { PipelineReference } from './model.js';
-import type { Span } from '../text.js';
 import { checkNotAMapping, checkStepEntry, checkTopEntry } from './structure.js';
 import { stepReferences, topReferences, type StepCache } from './symbols.js';
 import {
   duplicateKey,
   moveEntry,
+  moveSpan,
   parseYaml,
   shiftDiagnostic,
   shiftEntry,
@@ -496,11 +496,6 @@ function moveBlock(b: Block, d: number): Block {
     syntaxErrors: b.syntaxErrors,
     cache: b.cache,
   };
-}
-
-function moveSpan(s: Span, d: number): void {
-  s.start += d;
-  s.end += d;
 }
 
 function shiftReference(r: PipelineReference, d: number): PipelineReference {

@@ -52,7 +52,6 @@ function diag(code: PipelineCode, message: string, span: Span, extra?: Partial<C
 
 export { diag as makeDiagnostic };
 
-/** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
 /**
  * A mapping's entry for `key`, kept unless the key came before: then only the first counts and the duplicate is
  * reported at its key (what `yaml` would otherwise keep silently).
@@ -80,6 +79,7 @@ export function addEntry(
   entries.push(entry);
 }
 
+/** A mapping repeats a key: the later one is reported (and ignored), pointing at the first. */
 export function duplicateKey(key: string, keySpan: Span, first: Span): CairnDiagnostic {
   return diag(
     PipelineCode.duplicateKey,
@@ -377,16 +377,19 @@ export function shiftEntry(e: YEntry, d: number): YEntry {
  * offsets (incremental.ts, a consumed parse); every span object of a tree is its own (never shared between nodes).
  */
 export function moveEntry(e: YEntry, d: number): void {
-  e.keySpan.start += d;
-  e.keySpan.end += d;
-  e.span.start += d;
-  e.span.end += d;
+  moveSpan(e.keySpan, d);
+  moveSpan(e.span, d);
   moveNode(e.value, d);
 }
 
+/** `shiftSpan` in place. */
+export function moveSpan(s: Span, d: number): void {
+  s.start += d;
+  s.end += d;
+}
+
 function moveNode(node: YNode, d: number): void {
-  node.span.start += d;
-  node.span.end += d;
+  moveSpan(node.span, d);
   if (node.kind === 'map') for (const e of node.entries) moveEntry(e, d);
   else if (node.kind === 'seq') for (const i of node.items) moveNode(i, d);
 }
